@@ -1,0 +1,1 @@
+"""Pacte — la plateforme du Service Public Citoyen."""
