@@ -1,0 +1,32 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+
+from pacte.accounts.models import ApiToken, Membership, Organisation, SigningKey, User
+
+
+@admin.register(User)
+class PacteUserAdmin(UserAdmin):
+    fieldsets = (*UserAdmin.fieldsets, ("Pacte", {"fields": ("display_name",)}))
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "legal_form", "territory")
+    list_filter = ("kind", "legal_form")
+    search_fields = ("name", "slug")
+    inlines = [MembershipInline]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("name", "user", "organisation", "prefix", "expires_at", "revoked_at")
+    readonly_fields = ("token_hash", "prefix")
+
+
+admin.site.register(SigningKey)
+admin.site.site_header = "Pacte — back-office"

@@ -1,0 +1,152 @@
+"""People, organisations, memberships with roles, API tokens, signing keys."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """A person. Identity may come from a password or, later, an OpenID Connect provider."""
+
+    display_name = models.CharField(_("nom affiché"), max_length=120, blank=True)
+
+    def __str__(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+
+class ExternalIdentity(models.Model):
+    """Link to an external identity provider (FranceConnect / ProConnect style OIDC)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="identities")
+    provider = models.CharField(max_length=40)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "subject"], name="uniq_external_identity")
+        ]
+
+
+class Organisation(models.Model):
+    class Kind(models.TextChoices):
+        CARRIER = "carrier", _("Porteur de projet")
+        INSTITUTION = "institution", _("Institution publique")
+        EVALUATOR = "evaluator", _("Évaluateur indépendant")
+
+    class LegalForm(models.TextChoices):
+        ASSOCIATION = "association", _("Association")
+        COOPERATIVE = "cooperative", _("Coopérative (SCIC, SCOP)")
+        FOUNDATION = "foundation", _("Fondation")
+        COLLECTIVE = "collective", _("Collectif informel")
+        AGENTS_TEAM = "agents_team", _("Équipe d'agents publics")
+        MINISTRY = "ministry", _("Ministère")
+        LOCAL_AUTHORITY = "local_authority", _("Collectivité territoriale")
+        OPERATOR = "operator", _("Opérateur public")
+        EVALUATION_BODY = "evaluation_body", _("Organisme d'évaluation")
+
+    CARRIER_FORMS = {"association", "cooperative", "foundation", "collective", "agents_team"}
+    INSTITUTION_FORMS = {"ministry", "local_authority", "operator"}
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(_("nom"), max_length=200)
+    kind = models.CharField(_("type"), max_length=20, choices=Kind.choices)
+    legal_form = models.CharField(_("forme juridique"), max_length=30, choices=LegalForm.choices)
+    territory = models.CharField(_("territoire"), max_length=120, blank=True)
+    website = models.URLField(_("site web"), blank=True)
+    contact_email = models.EmailField(_("courriel de contact"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisation")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_institution(self) -> bool:
+        return self.kind == self.Kind.INSTITUTION
+
+    @property
+    def is_carrier(self) -> bool:
+        return self.kind == self.Kind.CARRIER
+
+
+class Role(models.TextChoices):
+    CARRIER_MEMBER = "carrier_member", _("Membre du porteur")
+    CARRIER_ADMIN = "carrier_admin", _("Administrateur du porteur")
+    REVIEWER = "reviewer", _("Instructeur")
+    SIGNATORY = "signatory", _("Signataire de l'institution")
+    DATA_STEWARD = "data_steward", _("Responsable des données")
+    EVALUATOR = "evaluator", _("Évaluateur indépendant")
+    AUDITOR = "auditor", _("Auditeur")
+    PLATFORM_ADMIN = "platform_admin", _("Administrateur de la plateforme")
+
+
+ROLES_BY_KIND = {
+    Organisation.Kind.CARRIER: {Role.CARRIER_MEMBER, Role.CARRIER_ADMIN},
+    Organisation.Kind.INSTITUTION: {
+        Role.REVIEWER,
+        Role.SIGNATORY,
+        Role.DATA_STEWARD,
+        Role.AUDITOR,
+        Role.PLATFORM_ADMIN,
+    },
+    Organisation.Kind.EVALUATOR: {Role.EVALUATOR, Role.AUDITOR},
+}
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
+    roles = models.JSONField(default=list, help_text="List of Role values")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organisation"], name="uniq_membership")
+        ]
+        verbose_name = _("adhésion")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organisation} ({', '.join(self.roles)})"
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+
+class ApiToken(models.Model):
+    """Bearer token for the API: shown once, stored as SHA-256, bound to a user acting for an organisation."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=12)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+
+class SigningKey(models.Model):
+    """A person's Ed25519 key used to sign pact versions.
+
+    The public key is published. The private key is held encrypted by the platform
+    (custodial signing); a person may instead register a public key and sign offline.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="signing_key")
+    public_key = models.CharField(max_length=64, help_text="hex of the 32-byte Ed25519 public key")
+    encrypted_private_key = models.BinaryField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class LoginAttempt(models.Model):
+    username_hash = models.CharField(max_length=64, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    succeeded = models.BooleanField(default=False)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)

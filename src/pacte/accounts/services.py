@@ -1,0 +1,169 @@
+"""Writes for people and organisations: one transaction per use case."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from pacte.accounts.models import (
+    ROLES_BY_KIND,
+    ApiToken,
+    LoginAttempt,
+    Membership,
+    Organisation,
+    Role,
+    SigningKey,
+    User,
+)
+from pacte.errors import NotAuthenticated, TooManyAttempts, ValidationFailed
+
+
+@dataclass(frozen=True)
+class Acting:
+    """A person acting for one organisation, with their roles there."""
+
+    user: User
+    organisation: Organisation
+    roles: frozenset[str]
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+    @property
+    def is_auditor(self) -> bool:
+        return Role.AUDITOR in self.roles
+
+    @property
+    def label(self) -> str:
+        return f"{self.user} — {self.organisation.name}"
+
+
+def acting_for(user: User, organisation: Organisation) -> Acting:
+    membership = Membership.objects.filter(user=user, organisation=organisation).first()
+    if membership is None:
+        raise NotAuthenticated("Vous n'êtes pas membre de cette organisation.")
+    return Acting(user=user, organisation=organisation, roles=frozenset(membership.roles))
+
+
+@transaction.atomic
+def create_organisation(*, slug: str, name: str, kind: str, legal_form: str, **extra: str) -> Organisation:
+    if kind == Organisation.Kind.CARRIER and legal_form not in Organisation.CARRIER_FORMS:
+        raise ValidationFailed("Forme juridique invalide pour un porteur de projet.")
+    if kind == Organisation.Kind.INSTITUTION and legal_form not in Organisation.INSTITUTION_FORMS:
+        raise ValidationFailed("Forme juridique invalide pour une institution publique.")
+    org, _ = Organisation.objects.update_or_create(
+        slug=slug, defaults={"name": name, "kind": kind, "legal_form": legal_form, **extra}
+    )
+    return org
+
+
+@transaction.atomic
+def add_member(user: User, organisation: Organisation, roles: list[str]) -> Membership:
+    allowed = ROLES_BY_KIND[Organisation.Kind(organisation.kind)]
+    bad = [r for r in roles if r not in allowed]
+    if bad:
+        raise ValidationFailed(
+            f"Rôle(s) {', '.join(bad)} impossible(s) dans une organisation de type {organisation.get_kind_display()}."
+        )
+    membership, created = Membership.objects.get_or_create(
+        user=user, organisation=organisation, defaults={"roles": sorted(set(roles))}
+    )
+    if not created:
+        membership.roles = sorted(set(membership.roles) | set(roles))
+        membership.save(update_fields=["roles"])
+    return membership
+
+
+def _username_hash(username: str) -> str:
+    return hashlib.sha256(username.strip().lower().encode("utf-8")).hexdigest()
+
+
+def sign_in(request: HttpRequest | None, username: str, password: str, ip: str | None = None) -> User:
+    """Password sign-in with throttling on the account and on the address."""
+    window_start = timezone.now() - timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW_SECONDS)
+    uhash = _username_hash(username)
+    recent = LoginAttempt.objects.filter(at__gte=window_start, succeeded=False)
+    if (
+        recent.filter(username_hash=uhash).count() >= settings.LOGIN_THROTTLE_MAX_FAILURES
+        or (ip and recent.filter(ip=ip).count() >= settings.LOGIN_THROTTLE_MAX_FAILURES * 4)
+    ):
+        raise TooManyAttempts(
+            "Trop de tentatives de connexion. Réessayez dans quelques minutes."
+        )
+    user = authenticate(request, username=username, password=password)
+    LoginAttempt.objects.create(username_hash=uhash, ip=ip, succeeded=user is not None)
+    if user is None:
+        raise NotAuthenticated("Identifiant ou mot de passe incorrect.")
+    return user  # type: ignore[return-value]
+
+
+@transaction.atomic
+def create_api_token(user: User, organisation: Organisation, name: str, days: int = 90) -> tuple[ApiToken, str]:
+    acting_for(user, organisation)  # must be a member
+    raw = "pct_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        organisation=organisation,
+        name=name,
+        prefix=raw[:10],
+        token_hash=hashlib.sha256(raw.encode()).hexdigest(),
+        expires_at=timezone.now() + timedelta(days=days),
+    )
+    return token, raw
+
+
+def authenticate_token(raw: str) -> Acting:
+    digest = hashlib.sha256(raw.encode()).hexdigest()
+    token = (
+        ApiToken.objects.select_related("user", "organisation")
+        .filter(token_hash=digest, revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or (token.expires_at and token.expires_at < timezone.now()):
+        raise NotAuthenticated("Jeton d'API invalide, expiré ou révoqué.")
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return acting_for(token.user, token.organisation)
+
+
+def _fernet() -> Fernet:
+    key = hashlib.sha256(("signing-keys:" + settings.SECRET_KEY).encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+@transaction.atomic
+def ensure_signing_key(user: User) -> SigningKey:
+    existing = SigningKey.objects.filter(user=user).first()
+    if existing:
+        return existing
+    private = Ed25519PrivateKey.generate()
+    raw_private = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return SigningKey.objects.create(
+        user=user, public_key=public.hex(), encrypted_private_key=_fernet().encrypt(raw_private)
+    )
+
+
+def sign_digest(user: User, digest: bytes) -> tuple[str, str]:
+    """Sign a SHA-256 digest with the person's key; returns (public key hex, signature hex)."""
+    key = ensure_signing_key(user)
+    if not key.encrypted_private_key:
+        raise ValidationFailed("Cette personne signe hors ligne : déposez une signature.")
+    private = Ed25519PrivateKey.from_private_bytes(_fernet().decrypt(bytes(key.encrypted_private_key)))
+    return key.public_key, private.sign(digest).hex()

@@ -1,0 +1,76 @@
+"""The JSON API under /api/v1/: one NinjaAPI, one router per domain, errors rendered once."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+
+from pacte.accounts.services import Acting, authenticate_token
+from pacte.errors import DomainError
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Acting | None:
+        try:
+            acting = authenticate_token(token)
+        except DomainError:
+            return None
+        request.acting = acting  # type: ignore[attr-defined]
+        return acting
+
+
+api = NinjaAPI(
+    title="Pacte API",
+    version="1",
+    urls_namespace="api",
+    description="API publique de Pacte : projets, pactes, versions, engagements, journal. "
+    "Les écritures exigent un jeton (Authorization: Bearer …).",
+)
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return api.create_response(request, exc.as_json(), status=exc.status)
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    fields: dict[str, list[str]] = {}
+    for err in exc.errors:
+        loc = [str(p) for p in err.get("loc", []) if p not in ("body", "query", "path", "payload")]
+        fields.setdefault(".".join(loc) or "request", []).append(err.get("msg", "invalide"))
+    return api.create_response(
+        request,
+        {"error": "bad_request", "message": "Requête invalide : vérifiez les champs signalés.", "fields": fields},
+        status=400,
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(
+        request,
+        {"error": "not_authenticated", "message": "Jeton d'API manquant, invalide, expiré ou révoqué."},
+        status=401,
+    )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return api.create_response(request, {"error": "error", "message": str(exc)}, status=exc.status_code)
+
+
+def _mount() -> None:
+    from pacte.journal.api import router as journal_router
+    from pacte.pacts.api import router as pacts_router
+    from pacte.projects.api import router as projects_router
+
+    api.add_router("/projects", projects_router)
+    api.add_router("/pacts", pacts_router)
+    api.add_router("/events", journal_router)
+
+
+_mount()

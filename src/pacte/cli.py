@@ -1,0 +1,136 @@
+"""The `pacte` command: serve, migrate, demo, createadmin, commitments, worker, manage."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pacte.settings")
+    import django
+
+    django.setup()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _setup()
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    argv = [
+        sys.executable, "-m", "gunicorn", "pacte.wsgi:application",
+        "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers), "--threads", str(args.threads),
+        "--access-logfile", "-", "--graceful-timeout", "10",
+    ]
+    print(f"Pacte sert sur http://{args.host}:{args.port}/", flush=True)
+    os.execv(sys.executable, argv)
+    return 0  # pragma: no cover
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1 if args.verbose else 0)
+    print("Base de données à jour.")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _setup()
+    from pacte.demo import DEMO_PASSWORD, load_demo
+
+    if args.action == "load":
+        from django.conf import settings
+
+        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # the demo mails no one
+        loaded = load_demo()
+        print("Démo chargée." if loaded else "La démo était déjà chargée : rien n'a changé.")
+        print(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) : porteur, membre, instructeur, "
+              "instructeur2, signataire, donnees, evaluateur, auditeur, admin")
+    return 0
+
+
+def cmd_createadmin(args: argparse.Namespace) -> int:
+    _setup()
+    import getpass
+
+    from pacte.accounts.models import User
+
+    password = args.password or getpass.getpass("Mot de passe : ")
+    if len(password) < 12:
+        print("Erreur : le mot de passe doit faire au moins 12 caractères.", file=sys.stderr)
+        return 2
+    user, _ = User.objects.get_or_create(username=args.username, defaults={"email": args.email})
+    user.is_staff = user.is_superuser = True
+    user.set_password(password)
+    user.save()
+    print(f"Administrateur « {user.username} » prêt.")
+    return 0
+
+
+def cmd_commitments(args: argparse.Namespace) -> int:
+    _setup()
+    from pacte.pacts.services import refresh_commitment_statuses
+
+    counts = refresh_commitment_statuses()
+    print(f"Engagements mis à jour : {counts['due_soon']} à échéance proche, {counts['missed']} manqué(s).")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _setup()
+    from django.core.management import call_command
+
+    call_command("db_worker")
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    _setup()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["pacte", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pacte", description="Pacte — la plateforme du Service Public Citoyen")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("serve", help="servir la plateforme (gunicorn + whitenoise)")
+    p.add_argument("--host", default=os.environ.get("PACTE_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("PACTE_PORT", "8000")))
+    p.add_argument("--workers", type=int, default=int(os.environ.get("PACTE_WORKERS", "2")))
+    p.add_argument("--threads", type=int, default=int(os.environ.get("PACTE_THREADS", "4")))
+    p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("migrate", help="créer ou mettre à jour la base de données")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=cmd_migrate)
+    p = sub.add_parser("demo", help="données de démonstration")
+    p.add_argument("action", choices=["load"])
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("createadmin", help="créer un administrateur de la plateforme")
+    p.add_argument("username")
+    p.add_argument("--email", default="")
+    p.add_argument("--password", default=os.environ.get("PACTE_ADMIN_PASSWORD", ""))
+    p.set_defaults(func=cmd_createadmin)
+    p = sub.add_parser("commitments", help="moteur d'échéances des engagements")
+    p.add_argument("action", choices=["check"])
+    p.set_defaults(func=cmd_commitments)
+    p = sub.add_parser("worker", help="exécuter les tâches de fond (django-tasks)")
+    p.set_defaults(func=cmd_worker)
+    p = sub.add_parser("manage", help="commande Django (avancé)")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,149 @@
+"""Reads for pacts, with access filtering built in: drafts are visible to the two parties only."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from pacte.accounts.services import Acting
+from pacte.errors import NotFound
+from pacte.pacts.models import Commitment, Pact, PactVersion, Status
+from pacte.projects.models import Project
+
+PRIVATE_STATUSES = (Status.DRAFT,)
+
+
+def _visible_versions(acting: Acting | None) -> Q:
+    public = ~Q(status__in=PRIVATE_STATUSES)
+    if acting is None:
+        return public
+    if acting.is_auditor:
+        return Q()
+    org = acting.organisation.pk
+    return public | Q(pact__project__carrier_id=org) | Q(pact__institution_id=org)
+
+
+def versions_visible(acting: Acting | None) -> QuerySet[PactVersion]:
+    return PactVersion.objects.filter(_visible_versions(acting)).select_related(
+        "pact__project__carrier", "pact__institution"
+    )
+
+
+def get_pact(reference: str) -> Pact:
+    pact = Pact.objects.select_related("project__carrier", "institution").filter(reference=reference).first()
+    if pact is None:
+        raise NotFound("Ce pacte n'existe pas.")
+    return pact
+
+
+def get_version(acting: Acting | None, reference: str, number: int) -> PactVersion:
+    version = versions_visible(acting).filter(pact__reference=reference, number=number).first()
+    if version is None:
+        raise NotFound("Cette version de pacte n'existe pas ou n'est pas publique.")
+    return version
+
+
+def pact_versions(acting: Acting | None, pact: Pact) -> QuerySet[PactVersion]:
+    return versions_visible(acting).filter(pact=pact).order_by("number")
+
+
+def public_pacts_of(project: Project, acting: Acting | None = None) -> list[tuple[Pact, PactVersion | None]]:
+    out = []
+    for pact in project.pacts.select_related("institution").order_by("created_at"):
+        current = versions_visible(acting).filter(pact=pact, is_current=True).first()
+        if current is None:
+            current = versions_visible(acting).filter(pact=pact).order_by("-number").first()
+        out.append((pact, current))
+    return out
+
+
+def commitments_board(version: PactVersion) -> dict[str, list[Commitment]]:
+    board: dict[str, list[Commitment]] = {"carrier": [], "institution": []}
+    for c in version.commitments.all().order_by("due_date", "key"):
+        board[c.owner].append(c)
+    return board
+
+
+def commitments(*, status: str = "", owner: str = "") -> QuerySet[Commitment]:
+    qs = Commitment.objects.select_related("version__pact__project").filter(
+        ~Q(version__status__in=PRIVATE_STATUSES)
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if owner:
+        qs = qs.filter(owner=owner)
+    return qs.order_by("due_date", "id")
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    version: PactVersion
+    days_waiting: int
+    ball: str
+    approvals: int
+    required: int
+
+
+def review_queue(acting: Acting) -> list[QueueItem]:
+    """Pacts awaiting a decision of the acting institution (or of the carrier), with clocks."""
+    org = acting.organisation.pk
+    qs = versions_visible(acting).filter(
+        Q(pact__institution_id=org) | Q(pact__project__carrier_id=org),
+        status__in=(Status.SUBMITTED, Status.CHANGES_REQUESTED, Status.APPROVED, Status.SIGNING,
+                    Status.BREACH_NOTIFIED, Status.SUSPENDED, Status.DRAFT),
+    ).prefetch_related("reviews")
+    now = timezone.now()
+    items = []
+    for v in qs:
+        since = v.status_changed_at or v.created_at
+        approvals = sum(1 for r in v.reviews.all() if r.decision == "approve")
+        items.append(QueueItem(v, max(0, (now - since).days), v.ball, approvals, 2 if v.requires_second_review else 1))
+    items.sort(key=lambda i: -i.days_waiting)
+    return items
+
+
+def _flatten(value: Any, prefix: str = "") -> list[str]:
+    if isinstance(value, dict):
+        out: list[str] = []
+        for k in sorted(value):
+            out += _flatten(value[k], f"{prefix}.{k}" if prefix else k)
+        return out
+    if isinstance(value, list):
+        if not value:
+            return [f"{prefix}: (vide)"]
+        out = []
+        for i, item in enumerate(value):
+            key = item.get("key") if isinstance(item, dict) and "key" in item else str(i + 1)
+            out += _flatten(item, f"{prefix}[{key}]")
+        return out
+    return [f"{prefix}: {value}"]
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "added" | "removed" | "same"
+    text: str
+
+
+def diff_versions(old: PactVersion, new: PactVersion, context: bool = False) -> list[DiffLine]:
+    """A readable field-by-field diff of two versions' content."""
+    a, b = _flatten(old.content), _flatten(new.content)
+    lines: list[DiffLine] = []
+    for op in difflib.ndiff(a, b):
+        tag, text = op[:2], op[2:]
+        if tag == "- ":
+            lines.append(DiffLine("removed", text))
+        elif tag == "+ ":
+            lines.append(DiffLine("added", text))
+        elif tag == "  " and context:
+            lines.append(DiffLine("same", text))
+    return lines
+
+
+def days_until(d: date | None) -> int | None:
+    return None if d is None else (d - date.today()).days

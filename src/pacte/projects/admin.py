@@ -1,0 +1,15 @@
+from django.contrib import admin
+
+from pacte.projects.models import Phase, Project
+
+
+class PhaseInline(admin.TabularInline):
+    model = Phase
+    extra = 0
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ("name", "carrier", "territory")
+    search_fields = ("name", "slug")
+    inlines = [PhaseInline]

@@ -1,0 +1,91 @@
+"""The citizen service itself and its phases (P1), and who carries it afterwards (P4)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from pacte.accounts.models import Organisation
+
+DEFAULT_PHASE_BUDGET_EUR = 200_000
+DEFAULT_PHASE_MONTHS = 6
+
+
+class PhaseKind(models.TextChoices):
+    INVESTIGATION = "investigation", _("Investigation")
+    CONSTRUCTION = "construction", _("Construction")
+    ACCELERATION = "acceleration", _("Accélération")
+    CONSOLIDATION = "consolidation", _("Consolidation")
+    OPERATED = "operated", _("Opéré durablement")
+    TRANSFERRED = "transferred", _("Transféré")
+    ABANDONED = "abandoned", _("Abandonné")
+
+
+PHASE_ORDER = [
+    PhaseKind.INVESTIGATION,
+    PhaseKind.CONSTRUCTION,
+    PhaseKind.ACCELERATION,
+    PhaseKind.CONSOLIDATION,
+]
+TERMINAL_PHASES = {PhaseKind.OPERATED, PhaseKind.TRANSFERRED, PhaseKind.ABANDONED}
+
+
+class Project(models.Model):
+    slug = models.SlugField(max_length=120, unique=True)
+    name = models.CharField(_("nom"), max_length=200)
+    pitch = models.CharField(_("en une phrase"), max_length=300)
+    description = models.TextField(_("description"), blank=True)
+    website = models.URLField(_("site web"), blank=True)
+    repository = models.URLField(_("dépôt de code"), blank=True)
+    licence = models.CharField(_("licence (SPDX)"), max_length=60, blank=True)
+    target_users = models.CharField(_("publics visés"), max_length=300, blank=True)
+    territory = models.CharField(_("territoire"), max_length=120, blank=True)
+    carrier = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="projects", verbose_name=_("porteur")
+    )
+    takeover_institution = models.ForeignKey(
+        Organisation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="projects_taken_over",
+        verbose_name=_("institution qui reprendra le service"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("projet")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def current_phase(self) -> Phase | None:
+        return self.phases.order_by("-started_on", "-id").first()
+
+
+class Phase(models.Model):
+    class Decision(models.TextChoices):
+        CONTINUE = "continue", _("Continuer")
+        STOP = "stop", _("Arrêter")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="phases")
+    kind = models.CharField(_("phase"), max_length=20, choices=PhaseKind.choices)
+    budget_eur = models.PositiveIntegerField(_("budget (€)"), default=DEFAULT_PHASE_BUDGET_EUR)
+    planned_months = models.PositiveSmallIntegerField(_("durée prévue (mois)"), default=DEFAULT_PHASE_MONTHS)
+    started_on = models.DateField(_("début"))
+    ended_on = models.DateField(_("fin"), null=True, blank=True)
+    decision = models.CharField(_("décision"), max_length=10, choices=Decision.choices, blank=True)
+    decision_reason = models.TextField(_("motif de la décision"), blank=True)
+
+    class Meta:
+        ordering = ["started_on", "id"]
+        verbose_name = _("phase")
+
+    def __str__(self) -> str:
+        return f"{self.project} — {self.get_kind_display()}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_on is None and self.kind not in TERMINAL_PHASES

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from pacte.projects.models import Project
+
+
+def search_projects(
+    *, q: str = "", status: str = "", institution: str = "", principle: str = "", territory: str = ""
+) -> QuerySet[Project]:
+    """Public list of projects with the registry filters (no account needed)."""
+    qs = Project.objects.select_related("carrier", "takeover_institution").prefetch_related("pacts__institution")
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(pitch__icontains=q) | Q(carrier__name__icontains=q))
+    if territory:
+        qs = qs.filter(territory__icontains=territory)
+    if institution:
+        qs = qs.filter(pacts__institution__slug=institution)
+    if status:
+        qs = qs.filter(pacts__versions__status=status, pacts__versions__is_current=True)
+    if principle:
+        qs = qs.filter(pacts__versions__is_current=True, pacts__versions__principles_index__contains=f",{principle},")
+    return qs.distinct().order_by("name")
+
+
+def get_project(slug: str) -> Project:
+    from pacte.errors import NotFound
+
+    project = Project.objects.select_related("carrier", "takeover_institution").filter(slug=slug).first()
+    if project is None:
+        raise NotFound("Ce projet n'existe pas.")
+    return project

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from pacte.api import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("pacte.web.urls")),
+]
+handler404 = "pacte.web.errors.not_found"
+handler500 = "pacte.web.errors.server_error"

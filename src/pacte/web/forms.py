@@ -1,0 +1,240 @@
+"""Forms of the back office. They translate between HTML fields and the pact content;
+the rules themselves live in the schema and the services (one place)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.forms import formset_factory
+
+from pacte.accounts.models import Organisation
+from pacte.pacts.schema import EVIDENCE_KINDS, IMPACT_METHODS, OPEN_LICENCES, PRINCIPLES, RECURRENCES
+
+SEP = ";"
+
+
+def _lines(text: str, n: int) -> list[list[str]]:
+    rows = []
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split(SEP)]
+        rows.append((parts + [""] * n)[:n])
+    return rows
+
+
+def _join(rows: list[list[Any]]) -> str:
+    return "\n".join(f" {SEP} ".join(str(x) for x in row) for row in rows)
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(label="Identifiant", max_length=150,
+                               widget=forms.TextInput(attrs={"autocomplete": "username"}))
+    password = forms.CharField(label="Mot de passe", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
+class ProjectForm(forms.Form):
+    name = forms.CharField(label="Nom du projet", max_length=200)
+    pitch = forms.CharField(label="Le projet en une phrase", max_length=300)
+    description = forms.CharField(label="Description", widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    territory = forms.CharField(label="Territoire", max_length=120, required=False)
+    target_users = forms.CharField(label="Publics visés", max_length=300, required=False)
+    website = forms.URLField(label="Site web", required=False, assume_scheme="https")
+    repository = forms.URLField(label="Dépôt de code", required=False, assume_scheme="https")
+    licence = forms.CharField(label="Licence du code (SPDX)", max_length=60, required=False)
+    takeover_institution = forms.ModelChoiceField(
+        label="Institution qui reprendra le service (P4)",
+        queryset=Organisation.objects.filter(kind=Organisation.Kind.INSTITUTION), required=False,
+    )
+
+
+class NewPactForm(forms.Form):
+    institution = forms.ModelChoiceField(
+        label="Institution signataire", queryset=Organisation.objects.filter(kind=Organisation.Kind.INSTITUTION)
+    )
+    title = forms.CharField(label="Titre du pacte", max_length=200)
+
+
+class PactForm(forms.Form):
+    title = forms.CharField(label="Titre du pacte", max_length=200, required=False)
+    mission_problem = forms.CharField(label="Problème de société visé (et non la solution)",
+                                      widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    mission_population = forms.CharField(label="Population concernée", required=False)
+    mission_population_size = forms.IntegerField(label="Ordre de grandeur de la population", min_value=0, required=False)
+    mission_territory = forms.CharField(label="Territoire", required=False)
+    mission_purpose_limitation = forms.CharField(label="Clause de limitation des finalités",
+                                                 widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    principles = forms.MultipleChoiceField(label="Principes protégés", choices=list(PRINCIPLES.items()),
+                                           widget=forms.CheckboxSelectMultiple, required=False)
+    bias_risks = forms.CharField(
+        label="Risques de biais", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Une ligne par risque : groupe ; mécanisme ; métrique ; ratio toléré (ex. 0.8)")
+    bias_correction_promise = forms.BooleanField(label="Nous corrigerons les biais découverts par les audits", required=False)
+    impact_outcome = forms.CharField(label="Résultat social mesuré", required=False,
+                                     help_text="Pas de mesure d'audience (visites, téléchargements…).")
+    impact_method = forms.ChoiceField(label="Méthode", choices=[("", "—"), *IMPACT_METHODS.items()], required=False)
+    impact_evaluator = forms.CharField(label="Évaluateur indépendant", required=False)
+    impact_window_months = forms.IntegerField(label="Fenêtre (mois)", min_value=1, max_value=60, initial=6)
+    impact_mde_points = forms.FloatField(label="Effet minimal détectable (points)", min_value=0.01, initial=2.0)
+    commons_legal_form = forms.CharField(label="Forme juridique", required=False)
+    commons_no_private_shareholding = forms.BooleanField(label="J'atteste l'absence d'actionnariat privé", required=False)
+    commons_funding_sources = forms.CharField(
+        label="Sources de financement", required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Une ligne par source : nom ; type (public_grant, donation, revenue, loan, outcome_contract)")
+    commons_code_licence = forms.ChoiceField(label="Licence du code", choices=[("", "—")] + [(x, x) for x in sorted(OPEN_LICENCES)], required=False)
+    commons_data_licence = forms.CharField(label="Licence des données", required=False)
+    transparency_algorithm_sheet = forms.BooleanField(label="Fiche algorithme publiée", required=False, initial=True)
+    transparency_source_code_url = forms.CharField(label="Adresse du code source", required=False)
+    transparency_budget_twice_yearly = forms.BooleanField(label="Budget publié deux fois par an", required=False, initial=True)
+    state_data = forms.CharField(
+        label="Données demandées", required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Une ligne par jeu : identifiant ; palier (1-5) ; sensibilité (0-3) ; finalité")
+    state_panel_size = forms.IntegerField(label="Taille du panel de testeurs", min_value=0, initial=0)
+    state_panel_profile = forms.CharField(label="Profil du panel", required=False)
+    state_experts = forms.CharField(label="Experts (un par ligne)", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    state_channels = forms.CharField(label="Canaux de diffusion", required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                                     help_text="Une ligne par canal : canal ; condition")
+    state_seed_funding_eur = forms.IntegerField(label="Financement d'amorçage (€)", min_value=0, initial=0)
+    state_outcome_price_eur = forms.IntegerField(label="Prix par résultat additionnel (€)", min_value=0, required=False)
+    state_outcome_base_fee_eur = forms.IntegerField(label="Part fixe (€)", min_value=0, required=False)
+    state_outcome_cap_eur = forms.IntegerField(label="Plafond du contrat à impact (€)", min_value=0, required=False)
+    term_start = forms.DateField(label="Début", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    term_end = forms.DateField(label="Fin", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    cure_days = forms.IntegerField(label="Délai pour remédier à un manquement (jours)", min_value=1, max_value=180, initial=30)
+    sanctions = forms.CharField(label="Sanctions", required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                                help_text="Une ligne par sanction : déclencheur ; mesure")
+
+    def to_content(self, commitments: list[dict[str, Any]]) -> dict[str, Any]:
+        d = self.cleaned_data
+        oc = None
+        if d.get("state_outcome_cap_eur"):
+            oc = {"price_per_outcome_eur": d.get("state_outcome_price_eur") or 0,
+                  "base_fee_eur": d.get("state_outcome_base_fee_eur") or 0,
+                  "cap_eur": d["state_outcome_cap_eur"]}
+        return {
+            "title": d["title"],
+            "mission": {"problem": d["mission_problem"], "population": d["mission_population"],
+                        "population_size": d.get("mission_population_size") or 0,
+                        "territory": d["mission_territory"], "purpose_limitation": d["mission_purpose_limitation"]},
+            "principles": d["principles"],
+            "bias_risks": [{"group": g, "mechanism": m, "metric": me, "tolerated_ratio": r or "0.8"}
+                           for g, m, me, r in _lines(d["bias_risks"], 4)],
+            "bias_correction_promise": d["bias_correction_promise"],
+            "impact_plan": {"outcome": d["impact_outcome"], "method": d["impact_method"],
+                            "evaluator": d["impact_evaluator"], "window_months": d.get("impact_window_months") or 6,
+                            "mde_points": d.get("impact_mde_points") or 2.0},
+            "commons": {"legal_form": d["commons_legal_form"],
+                        "no_private_shareholding": d["commons_no_private_shareholding"],
+                        "funding_sources": [{"name": n, "kind": k} for n, k in _lines(d["commons_funding_sources"], 2)],
+                        "code_licence": d["commons_code_licence"], "data_licence": d["commons_data_licence"]},
+            "transparency": {"algorithm_sheet": d["transparency_algorithm_sheet"],
+                             "source_code_url": d["transparency_source_code_url"],
+                             "budget_twice_yearly": d["transparency_budget_twice_yearly"]},
+            "state": {"data": [{"dataset": ds, "tier": t or "0", "sensitivity": s or "0", "purpose": p}
+                               for ds, t, s, p in _lines(d["state_data"], 4)],
+                      "panel_size": d.get("state_panel_size") or 0, "panel_profile": d["state_panel_profile"],
+                      "experts": [x.strip() for x in d["state_experts"].splitlines() if x.strip()],
+                      "channels": [{"channel": c, "condition": k} for c, k in _lines(d["state_channels"], 2)],
+                      "seed_funding_eur": d.get("state_seed_funding_eur") or 0, "outcome_contract": oc},
+            "term": {"start": d.get("term_start"), "end": d.get("term_end")},
+            "cure_days": d.get("cure_days") or 30,
+            "sanctions": [{"trigger": t, "measure": m} for t, m in _lines(d["sanctions"], 2)],
+            "commitments": commitments,
+        }
+
+    @staticmethod
+    def initial_from(content: dict[str, Any]) -> dict[str, Any]:
+        m, ip, c = content.get("mission", {}), content.get("impact_plan", {}), content.get("commons", {})
+        t, s, term = content.get("transparency", {}), content.get("state", {}), content.get("term", {})
+        oc = s.get("outcome_contract") or {}
+        return {
+            "title": content.get("title", ""),
+            "mission_problem": m.get("problem", ""), "mission_population": m.get("population", ""),
+            "mission_population_size": m.get("population_size", 0), "mission_territory": m.get("territory", ""),
+            "mission_purpose_limitation": m.get("purpose_limitation", ""),
+            "principles": content.get("principles", []),
+            "bias_risks": _join([[b["group"], b["mechanism"], b["metric"], b["tolerated_ratio"]] for b in content.get("bias_risks", [])]),
+            "bias_correction_promise": content.get("bias_correction_promise", False),
+            "impact_outcome": ip.get("outcome", ""), "impact_method": ip.get("method", ""),
+            "impact_evaluator": ip.get("evaluator", ""), "impact_window_months": ip.get("window_months", 6),
+            "impact_mde_points": ip.get("mde_points", 2.0),
+            "commons_legal_form": c.get("legal_form", ""),
+            "commons_no_private_shareholding": c.get("no_private_shareholding", False),
+            "commons_funding_sources": _join([[f["name"], f["kind"]] for f in c.get("funding_sources", [])]),
+            "commons_code_licence": c.get("code_licence", ""), "commons_data_licence": c.get("data_licence", ""),
+            "transparency_algorithm_sheet": t.get("algorithm_sheet", True),
+            "transparency_source_code_url": t.get("source_code_url", ""),
+            "transparency_budget_twice_yearly": t.get("budget_twice_yearly", True),
+            "state_data": _join([[x["dataset"], x["tier"], x["sensitivity"], x.get("purpose", "")] for x in s.get("data", [])]),
+            "state_panel_size": s.get("panel_size", 0), "state_panel_profile": s.get("panel_profile", ""),
+            "state_experts": "\n".join(s.get("experts", [])),
+            "state_channels": _join([[x["channel"], x.get("condition", "")] for x in s.get("channels", [])]),
+            "state_seed_funding_eur": s.get("seed_funding_eur", 0),
+            "state_outcome_price_eur": oc.get("price_per_outcome_eur"), "state_outcome_base_fee_eur": oc.get("base_fee_eur"),
+            "state_outcome_cap_eur": oc.get("cap_eur"),
+            "term_start": term.get("start"), "term_end": term.get("end"),
+            "cure_days": content.get("cure_days", 30),
+            "sanctions": _join([[x["trigger"], x["measure"]] for x in content.get("sanctions", [])]),
+        }
+
+
+# schema path prefix → form field, for inline errors coming back from the rules
+FIELD_FOR_PATH = {
+    "title": "title", "principles": "principles", "bias_risks": "bias_risks",
+    "bias_correction_promise": "bias_correction_promise", "sanctions": "sanctions", "term": "term_end",
+    "cure_days": "cure_days", "state.data": "state_data", "state.channels": "state_channels",
+    "commons.funding_sources": "commons_funding_sources",
+}
+
+
+def field_for(path: str) -> str | None:
+    for prefix, name in FIELD_FOR_PATH.items():
+        if path == prefix or path.startswith(prefix + "."):
+            return name
+    parts = path.split(".")
+    if len(parts) >= 2:
+        candidate = {"impact_plan": "impact"}.get(parts[0], parts[0]) + "_" + parts[1]
+        if candidate in PactForm.base_fields:
+            return candidate
+    return None
+
+
+class CommitmentForm(forms.Form):
+    key = forms.SlugField(label="Clé", max_length=60)
+    owner = forms.ChoiceField(label="Partie", choices=[("carrier", "Porteur"), ("institution", "Institution")])
+    principle = forms.ChoiceField(label="Principe", choices=[("", "—"), *PRINCIPLES.items()], required=False)
+    text = forms.CharField(label="Engagement", max_length=500)
+    indicator = forms.CharField(label="Indicateur", max_length=300, required=False)
+    threshold = forms.CharField(label="Seuil", max_length=200, required=False)
+    due_date = forms.DateField(label="Échéance", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    recurrence = forms.ChoiceField(label="Récurrence", choices=list(RECURRENCES.items()), initial="none")
+    evidence = forms.ChoiceField(label="Preuve", choices=list(EVIDENCE_KINDS.items()), initial="document")
+
+
+CommitmentFormSet = formset_factory(CommitmentForm, extra=2, can_delete=True)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label="Motif", widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=4000)
+
+
+class EvidenceForm(forms.Form):
+    progress = forms.IntegerField(label="Progression (%)", min_value=0, max_value=100)
+    note = forms.CharField(label="Preuve apportée", widget=forms.Textarea(attrs={"rows": 2}))
+    url = forms.URLField(label="Lien vers la preuve", required=False, assume_scheme="https")
+    met = forms.BooleanField(label="L'engagement est tenu", required=False)
+
+
+class PhaseCloseForm(forms.Form):
+    decision = forms.ChoiceField(label="Décision", choices=[("continue", "Continuer"), ("stop", "Arrêter")])
+    reason = forms.CharField(label="Motif publié", widget=forms.Textarea(attrs={"rows": 3}))
+    next_kind = forms.ChoiceField(
+        label="Phase suivante", required=False,
+        choices=[("", "Suivante dans l'ordre"), ("construction", "Construction"), ("acceleration", "Accélération"),
+                 ("consolidation", "Consolidation"), ("operated", "Opéré durablement"),
+                 ("transferred", "Transféré"), ("abandoned", "Abandonné")])
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(label="Nom du jeton", max_length=80)

@@ -1,0 +1,403 @@
+"""Thin views: public registry (no account) and back office. Rules live in services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from pacte.accounts.middleware import SESSION_KEY
+from pacte.accounts.models import Membership, Organisation
+from pacte.accounts.selectors import institutions
+from pacte.accounts.services import Acting, create_api_token
+from pacte.errors import DomainError, NotAuthenticated, PermissionDenied
+from pacte.journal.selectors import events_for_project, recent_events
+from pacte.pacts import selectors as pact_selectors
+from pacte.pacts import services as pact_services
+from pacte.pacts.models import Commitment, Status
+from pacte.pacts.schema import PRINCIPLES
+from pacte.projects import services as project_services
+from pacte.projects.models import Project
+from pacte.projects.selectors import get_project, search_projects
+from pacte.web import forms
+
+
+def _acting(request: HttpRequest) -> Acting:
+    acting = getattr(request, "acting", None)
+    if acting is None:
+        raise NotAuthenticated("Connectez-vous et choisissez l'organisation pour laquelle vous agissez.")
+    return acting
+
+
+# ------------------------------------------------------------------ public
+
+def home(request: HttpRequest) -> HttpResponse:
+    active = pact_selectors.versions_visible(None).filter(is_current=True, status=Status.ACTIVE).count()
+    return render(request, "web/home.html", {
+        "project_count": Project.objects.count(),
+        "active_count": active,
+        "events": recent_events()[:8],
+        "projects": search_projects()[:6],
+    })
+
+
+def project_list(request: HttpRequest) -> HttpResponse:
+    f = {k: request.GET.get(k, "").strip() for k in ("q", "status", "institution", "principle", "territory")}
+    qs = search_projects(**f)
+    page = Paginator(qs, 12).get_page(request.GET.get("page"))
+    rows = [(p, pact_selectors.public_pacts_of(p)) for p in page.object_list]
+    query = "&".join(f"{k}={v}" for k, v in f.items() if v)
+    return render(request, "web/project_list.html", {
+        "page": page, "rows": rows, "filters": f, "query": query,
+        "statuses": [s for s in Status.choices if s[0] != Status.DRAFT],
+        "institutions": institutions(), "principles": PRINCIPLES.items(),
+    })
+
+
+def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_project(slug)
+    acting = getattr(request, "acting", None)
+    pacts = []
+    for pact, version in pact_selectors.public_pacts_of(project, acting):
+        if version is None:
+            continue
+        signatures = [(s, pact_services.verify_signature(s)) for s in version.signatures.select_related("organisation", "signer")]
+        pacts.append({
+            "pact": pact, "version": version, "board": pact_selectors.commitments_board(version),
+            "signatures": signatures, "versions": pact_selectors.pact_versions(acting, pact),
+        })
+    return render(request, "web/project_detail.html", {
+        "project": project, "pacts": pacts, "phases": project.phases.all(),
+        "events": events_for_project(project.slug)[:30], "principles": PRINCIPLES,
+        "can_edit": acting is not None and acting.organisation.pk == project.carrier_id,
+    })
+
+
+def version_detail(request: HttpRequest, reference: str, number: int) -> HttpResponse:
+    acting = getattr(request, "acting", None)
+    version = pact_selectors.get_version(acting, reference, number)
+    signatures = [(s, pact_services.verify_signature(s)) for s in version.signatures.select_related("organisation", "signer")]
+    return render(request, "web/version_detail.html", {
+        "version": version, "pact": version.pact, "c": version.content, "principles": PRINCIPLES,
+        "board": pact_selectors.commitments_board(version), "signatures": signatures,
+        "versions": pact_selectors.pact_versions(acting, version.pact),
+        "actions": _available_actions(acting, version), "reason_form": forms.ReasonForm(),
+        "reviews": version.reviews.select_related("organisation"),
+    })
+
+
+def version_canonical(request: HttpRequest, reference: str, number: int) -> HttpResponse:
+    from pacte.journal.canonical import canonical_json
+
+    version = pact_selectors.get_version(getattr(request, "acting", None), reference, number)
+    text = canonical_json(pact_services.canonical_document(version))
+    response = HttpResponse(text.encode("utf-8"), content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{reference}-v{number}.json"'
+    return response
+
+
+def version_diff(request: HttpRequest, reference: str, old: int, new: int) -> HttpResponse:
+    acting = getattr(request, "acting", None)
+    a = pact_selectors.get_version(acting, reference, old)
+    b = pact_selectors.get_version(acting, reference, new)
+    return render(request, "web/version_diff.html", {
+        "old": a, "new": b, "pact": a.pact, "lines": pact_selectors.diff_versions(a, b),
+    })
+
+
+def journal(request: HttpRequest) -> HttpResponse:
+    type_prefix = request.GET.get("type", "").strip()
+    project = request.GET.get("project", "").strip()
+    page = Paginator(recent_events(type_prefix=type_prefix, project=project), 25).get_page(request.GET.get("page"))
+    return render(request, "web/journal.html", {"page": page, "type": type_prefix, "project": project})
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+# ------------------------------------------------------------------ auth
+
+def login_view(request: HttpRequest) -> HttpResponse:
+    from pacte.accounts.identity import PROVIDERS
+
+    form = forms.LoginForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = PROVIDERS["password"].authenticate(request, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            status = exc.status
+        else:
+            login(request, user)
+            target = request.GET.get("next", "")
+            if not target.startswith("/") or target.startswith("//"):
+                target = reverse("web:dashboard")
+            return redirect(target)
+    return render(request, "web/login.html", {"form": form}, status=status)
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, "Vous êtes déconnecté.")
+    return redirect("web:home")
+
+
+@login_required
+@require_POST
+def switch_organisation(request: HttpRequest) -> HttpResponse:
+    org_id = int(request.POST.get("organisation", "0") or 0)
+    if not Membership.objects.filter(user=request.user, organisation_id=org_id).exists():
+        raise PermissionDenied("Vous n'êtes pas membre de cette organisation.")
+    request.session[SESSION_KEY] = org_id
+    messages.success(request, "Organisation changée.")
+    return redirect(request.POST.get("next") or reverse("web:dashboard"))
+
+
+# ------------------------------------------------------------------ back office
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    acting = _acting(request)
+    org = acting.organisation
+    projects = Project.objects.filter(carrier=org) if org.is_carrier else Project.objects.filter(pacts__institution=org).distinct()
+    return render(request, "web/dashboard.html", {
+        "projects": projects, "queue": pact_selectors.review_queue(acting),
+    })
+
+
+@login_required
+def project_create(request: HttpRequest) -> HttpResponse:
+    acting = _acting(request)
+    form = forms.ProjectForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                data = form.cleaned_data
+                project = project_services.create_project(
+                    acting, name=data["name"], pitch=data["pitch"], takeover_institution=data["takeover_institution"],
+                    description=data["description"], territory=data["territory"], target_users=data["target_users"],
+                    website=data["website"], repository=data["repository"], licence=data["licence"])
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status
+            else:
+                messages.success(request, "Projet créé.")
+                return redirect("web:project", slug=project.slug)
+        else:
+            status = 422
+    return render(request, "web/project_form.html", {"form": form}, status=status)
+
+
+@login_required
+def phase_close(request: HttpRequest, slug: str) -> HttpResponse:
+    acting = _acting(request)
+    project = get_project(slug)
+    form = forms.PhaseCloseForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                project_services.close_phase(acting, project, decision=form.cleaned_data["decision"],
+                                             reason=form.cleaned_data["reason"],
+                                             next_kind=form.cleaned_data["next_kind"] or None)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status
+            else:
+                messages.success(request, "Décision publiée.")
+                return redirect("web:project", slug=slug)
+        else:
+            status = 422
+    return render(request, "web/phase_form.html", {"form": form, "project": project}, status=status)
+
+
+@login_required
+def pact_create(request: HttpRequest, slug: str) -> HttpResponse:
+    acting = _acting(request)
+    project = get_project(slug)
+    form = forms.NewPactForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                version = pact_services.create_pact(acting, project, form.cleaned_data["institution"],
+                                                    {"title": form.cleaned_data["title"]})
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status
+            else:
+                return redirect("web:version_edit", reference=version.pact.reference, number=version.number)
+        else:
+            status = 422
+    return render(request, "web/pact_new.html", {"form": form, "project": project}, status=status)
+
+
+def _commitments_from(formset: Any) -> list[dict[str, Any]]:
+    out = []
+    for f in formset.forms:
+        d = getattr(f, "cleaned_data", None) or {}
+        if not d or d.get("DELETE"):
+            continue
+        out.append({k: v for k, v in d.items() if k != "DELETE"})
+    return out
+
+
+@login_required
+def version_edit(request: HttpRequest, reference: str, number: int) -> HttpResponse:
+    acting = _acting(request)
+    version = pact_selectors.get_version(acting, reference, number)
+    pact_services.require_carrier(acting, version.pact)
+    if not version.is_editable:
+        messages.warning(request, "Cette version est figée : créez une nouvelle version pour la modifier.")
+        return redirect("web:version", reference=reference, number=number)
+    status = 200
+    if request.method == "POST":
+        form = forms.PactForm(request.POST)
+        formset = forms.CommitmentFormSet(request.POST, prefix="c")
+        if form.is_valid() and formset.is_valid():
+            content = form.to_content(_commitments_from(formset))
+            try:
+                version = pact_services.update_draft(acting, version, content)
+                if "submit" in request.POST:
+                    pact_services.submit(acting, version)
+                    messages.success(request, "Pacte soumis à l'instruction.")
+                    return redirect("web:version", reference=reference, number=number)
+            except DomainError as exc:
+                status = exc.status
+                form.add_error(None, exc.message)
+                for path, msgs in exc.field_errors.items():
+                    name = forms.field_for(path)
+                    for msg in msgs:
+                        if name and name in form.fields:
+                            form.add_error(name, msg)
+                        else:
+                            form.add_error(None, msg)
+            else:
+                messages.success(request, "Brouillon enregistré.")
+                return redirect("web:version_edit", reference=reference, number=number)
+        else:
+            status = 422
+    else:
+        form = forms.PactForm(initial=forms.PactForm.initial_from(version.content))
+        formset = forms.CommitmentFormSet(initial=version.content.get("commitments", []), prefix="c")
+    return render(request, "web/version_edit.html", {
+        "form": form, "formset": formset, "version": version, "pact": version.pact,
+    }, status=status)
+
+
+ACTION_LABELS = {
+    "submit": "Soumettre", "withdraw": "Retirer", "request_changes": "Demander des modifications",
+    "approve": "Approuver", "sign": "Signer", "notify_breach": "Notifier un manquement",
+    "cure": "Constater la remédiation", "suspend": "Suspendre (sanctions)", "reinstate": "Rétablir",
+    "break": "Rompre le pacte", "complete": "Clore (terme atteint)", "new_version": "Créer une nouvelle version",
+}
+NEEDS_REASON = {"withdraw", "request_changes", "notify_breach", "suspend", "break"}
+
+
+def _available_actions(acting: Acting | None, version: Any) -> list[tuple[str, str, bool]]:
+    if acting is None:
+        return []
+    from pacte.accounts.models import Role
+
+    pact = version.pact
+    carrier = acting.organisation.pk == pact.project.carrier_id
+    institution = acting.organisation.pk == pact.institution_id
+    s = version.status
+    acts: list[str] = []
+    if carrier:
+        if s == Status.DRAFT:
+            acts += ["submit", "withdraw"]
+        if s in (Status.SUBMITTED, Status.CHANGES_REQUESTED):
+            acts.append("withdraw")
+        if s in (Status.CHANGES_REQUESTED, Status.ACTIVE) and version.is_current:
+            acts.append("new_version")
+        if s in (Status.APPROVED, Status.SIGNING) and acting.has(Role.CARRIER_ADMIN):
+            acts.append("sign")
+    if institution:
+        if acting.has(Role.REVIEWER):
+            acts += {Status.SUBMITTED: ["approve", "request_changes"], Status.ACTIVE: ["notify_breach", "complete"],
+                     Status.BREACH_NOTIFIED: ["cure", "suspend"], Status.SUSPENDED: ["reinstate", "break"]}.get(Status(s), [])
+        if s in (Status.APPROVED, Status.SIGNING) and acting.has(Role.SIGNATORY):
+            acts.append("sign")
+    return [(a, ACTION_LABELS[a], a in NEEDS_REASON) for a in acts]
+
+
+@login_required
+@require_POST
+def version_action(request: HttpRequest, reference: str, number: int, action: str) -> HttpResponse:
+    acting = _acting(request)
+    version = pact_selectors.get_version(acting, reference, number)
+    form = forms.ReasonForm(request.POST)
+    reason = form.cleaned_data.get("reason", "") if form.is_valid() else ""
+    if action == "new_version":
+        new = pact_services.new_version(acting, version.pact)
+        return redirect("web:version_edit", reference=reference, number=new.number)
+    if action not in pact_services.ACTIONS:
+        raise PermissionDenied("Action inconnue.")
+    try:
+        pact_services.ACTIONS[action](acting, version, reason)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        for msgs in exc.field_errors.values():
+            for msg in msgs:
+                messages.error(request, msg)
+        return redirect("web:version", reference=reference, number=number)
+    messages.success(request, f"Action effectuée : {ACTION_LABELS[action]}.")
+    return redirect("web:version", reference=reference, number=number)
+
+
+@login_required
+def commitment_evidence(request: HttpRequest, pk: int) -> HttpResponse:
+    acting = _acting(request)
+    commitment = Commitment.objects.select_related("version__pact__project").filter(pk=pk).first()
+    if commitment is None:
+        raise PermissionDenied("Engagement introuvable.")
+    form = forms.EvidenceForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                pact_services.record_evidence(acting, commitment, **form.cleaned_data)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status
+            else:
+                messages.success(request, "Preuve enregistrée.")
+                return redirect("web:project", slug=commitment.version.pact.project.slug)
+        else:
+            status = 422
+    return render(request, "web/evidence_form.html", {"form": form, "commitment": commitment}, status=status)
+
+
+@login_required
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    acting = _acting(request)
+    form = forms.TokenForm(request.POST or None)
+    raw = None
+    if request.method == "POST" and form.is_valid():
+        _, raw = create_api_token(acting.user, acting.organisation, form.cleaned_data["name"])
+    tokens = acting.user.api_tokens.filter(organisation=acting.organisation).order_by("-created_at")
+    return render(request, "web/tokens.html", {"form": form, "raw": raw, "tokens": tokens})
+
+
+def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    org = Organisation.objects.filter(slug=slug).first()
+    if org is None:
+        from pacte.errors import NotFound
+
+        raise NotFound("Organisation inconnue.")
+    return render(request, "web/organisation.html", {
+        "org": org, "projects": Project.objects.filter(carrier=org),
+        "pacts": pact_selectors.versions_visible(None).filter(pact__institution=org, is_current=True),
+    })
