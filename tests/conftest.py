@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from pacte.accounts.models import Organisation, Role
+from pacte.accounts.services import Acting, acting_for
+from pacte.demo import pact_content
+from tests.factories import InstitutionFactory, MembershipFactory, OrganisationFactory, UserFactory
+
+
+@dataclass
+class World:
+    """Two parties and one person per role, ready to act."""
+
+    carrier: Organisation
+    institution: Organisation
+    other_institution: Organisation
+    evaluator_org: Organisation
+    carrier_admin: Acting
+    carrier_member: Acting
+    reviewer: Acting
+    reviewer2: Acting
+    signatory: Acting
+    data_steward: Acting
+    outsider_reviewer: Acting  # reviewer of another institution
+    auditor: Acting
+
+    def project(self, **kw: Any):  # type: ignore[no-untyped-def]
+        from pacte.projects.services import create_project
+
+        kw.setdefault("name", "Service citoyen")
+        kw.setdefault("pitch", "Un service d'intérêt général")
+        return create_project(self.carrier_admin, **kw)
+
+
+def _acting(org: Organisation, roles: list[str]) -> Acting:
+    m = MembershipFactory(organisation=org, roles=roles)
+    return acting_for(m.user, org)
+
+
+@pytest.fixture
+def world(db) -> World:  # type: ignore[no-untyped-def]
+    carrier = OrganisationFactory(slug="porteur", name="Association Porteuse")
+    institution = InstitutionFactory(slug="agence", name="Agence publique")
+    other = InstitutionFactory(slug="region", name="Région")
+    evaluator = OrganisationFactory(slug="labo", name="Labo", kind="evaluator", legal_form="evaluation_body")
+    return World(
+        carrier=carrier,
+        institution=institution,
+        other_institution=other,
+        evaluator_org=evaluator,
+        carrier_admin=_acting(carrier, [Role.CARRIER_ADMIN]),
+        carrier_member=_acting(carrier, [Role.CARRIER_MEMBER]),
+        reviewer=_acting(institution, [Role.REVIEWER]),
+        reviewer2=_acting(institution, [Role.REVIEWER]),
+        signatory=_acting(institution, [Role.SIGNATORY]),
+        data_steward=_acting(institution, [Role.DATA_STEWARD]),
+        outsider_reviewer=_acting(other, [Role.REVIEWER]),
+        auditor=_acting(evaluator, [Role.AUDITOR]),
+    )
+
+
+@pytest.fixture
+def content() -> dict[str, Any]:
+    return pact_content(
+        "Pacte de test",
+        problem="Les personnes éloignées de l'emploi ne trouvent pas les entreprises qui recrutent.",
+        population="Demandeurs d'emploi",
+        size=10_000,
+        territory="Val-de-Loire",
+        outcome="Retour à l'emploi durable à 6 mois",
+    )
+
+
+@pytest.fixture
+def draft(world: World, content: dict[str, Any]):  # type: ignore[no-untyped-def]
+    from pacte.pacts.services import create_pact
+
+    return create_pact(world.carrier_admin, world.project(), world.institution, content)
+
+
+def activate(world: World, version):  # type: ignore[no-untyped-def]
+    from pacte.pacts import services
+
+    services.submit(world.carrier_admin, version)
+    services.approve(world.reviewer, version)
+    version.refresh_from_db()
+    if version.status == "submitted":
+        services.approve(world.reviewer2, version)
+    services.sign(world.carrier_admin, version)
+    services.sign(world.signatory, version)
+    version.refresh_from_db()
+    return version
+
+
+@pytest.fixture
+def active(world: World, draft):  # type: ignore[no-untyped-def]
+    return activate(world, draft)
+
+
+@pytest.fixture
+def user_factory():  # type: ignore[no-untyped-def]
+    return UserFactory
