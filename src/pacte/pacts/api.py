@@ -4,7 +4,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from pacte.accounts.models import Organisation
 from pacte.api import TokenAuth
@@ -178,13 +178,13 @@ def version_commitments(request: HttpRequest, reference: str, number: int) -> li
 # ------------------------------------------------------------------ writes (token)
 
 @router.post("", response={201: VersionOut}, auth=auth, summary="Rédiger un nouveau pacte (porteur)")
-def create_pact(request: HttpRequest, payload: PactCreate) -> tuple[int, dict[str, Any]]:
+def create_pact(request: HttpRequest, payload: PactCreate) -> Status[dict[str, Any]]:
     project = get_project(payload.project)
     institution = Organisation.objects.filter(slug=payload.institution).first()
     if institution is None:
         raise NotFound("Institution inconnue.")
     v = services.create_pact(request.auth, project, institution, payload.content)  # type: ignore[attr-defined]
-    return 201, _version_out(v)
+    return Status(201, _version_out(v))
 
 
 def _own_version(request: HttpRequest, reference: str, number: int) -> PactVersion:
@@ -199,9 +199,9 @@ def update_version(request: HttpRequest, reference: str, number: int, payload: C
 
 @router.post("/{reference}/versions", response={201: VersionOut}, auth=auth,
              summary="Nouvelle version (révision ou avenant)")
-def create_version(request: HttpRequest, reference: str) -> tuple[int, dict[str, Any]]:
+def create_version(request: HttpRequest, reference: str) -> Status[dict[str, Any]]:
     v = services.new_version(request.auth, selectors.get_pact(reference))  # type: ignore[attr-defined]
-    return 201, _version_out(v)
+    return Status(201, _version_out(v))
 
 
 @router.post("/{reference}/versions/{number}/transitions/{action}", response=VersionOut, auth=auth,

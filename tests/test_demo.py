@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import pytest
+
+from pacte.demo import load_demo
+from pacte.journal.models import Event
+from pacte.pacts.models import PactVersion, Status
+from pacte.projects.models import Project
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_loads_once_and_covers_the_stages():
+    assert load_demo() is True
+    counts = (Project.objects.count(), PactVersion.objects.count(), Event.objects.count())
+    assert load_demo() is False
+    assert (Project.objects.count(), PactVersion.objects.count(), Event.objects.count()) == counts
+    statuses = set(PactVersion.objects.values_list("status", flat=True))
+    assert {Status.ACTIVE, Status.SUBMITTED, Status.CHANGES_REQUESTED, Status.DRAFT, Status.BROKEN} <= statuses
+    assert counts[0] >= 5
+    broken = PactVersion.objects.get(status=Status.BROKEN)
+    types = list(Event.objects.filter(subject_id=broken.pact.reference).values_list("type", flat=True))
+    assert types.index("pact.breach_notified") < types.index("pact.suspended") < types.index("pact.broken")
+
+
+def test_cli_demo_load(capsys):
+    from pacte.cli import main
+
+    assert main(["demo", "load"]) == 0
+    assert main(["demo", "load"]) == 0
+    out = capsys.readouterr().out
+    assert "Démo chargée." in out and "déjà chargée" in out
