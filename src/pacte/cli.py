@@ -96,6 +96,12 @@ def cmd_manage(args: argparse.Namespace) -> int:
     return 0
 
 
+# Each domain adds its own subcommands (`pacte log …`, `pacte data …`, `pacte evidence …`).
+# Their handlers call `setup()` before touching Django.
+DOMAIN_CLIS = ["pacte.journal.cli", "pacte.data.cli", "pacte.evidence.cli"]
+setup = _setup
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pacte", description="Pacte — la plateforme du Service Public Citoyen")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -121,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_commitments)
     p = sub.add_parser("worker", help="exécuter les tâches de fond (django-tasks)")
     p.set_defaults(func=cmd_worker)
+    import importlib
+
+    for domain in DOMAIN_CLIS:
+        importlib.import_module(domain).register(sub)
     p = sub.add_parser("manage", help="commande Django (avancé)")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_manage)

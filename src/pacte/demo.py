@@ -4,6 +4,7 @@ Idempotent: loading twice changes nothing."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,6 +18,8 @@ from pacte.projects import services as projects
 from pacte.projects.models import Project
 
 DEMO_PASSWORD = "demo-pacte-2026"
+# Modules with a `load()` adding their domain's demo on top of the spine's (datasets, grants, evidence…).
+DEMO_EXTENSIONS: list[str] = []
 
 INSTITUTIONS = [
     ("agence-emploi", "Agence publique pour l'emploi (fictive)", "operator", "France"),
@@ -216,4 +219,6 @@ def load_demo() -> bool:
     pacts.break_pact(reviewer, v, "Aucune remédiation après suspension : le pacte est rompu.")
     projects.close_phase(_as("porteur", "equipe-trajectoire"), p5, decision="stop",
                          reason="Pacte rompu : le projet s'arrête faute d'audit.", next_kind="abandoned")
+    for extension in DEMO_EXTENSIONS:  # each domain adds its part of the demo, same transaction
+        importlib.import_module(extension).load()
     return True

@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "pacte.journal",
     "pacte.projects",
     "pacte.pacts",
+    "pacte.data",
+    "pacte.evidence",
     "pacte.web",
 ]
 

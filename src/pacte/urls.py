@@ -7,6 +7,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("pacte.journal.urls")),
+    path("", include("pacte.data.urls")),
+    path("", include("pacte.evidence.urls")),
     path("", include("pacte.web.urls")),
 ]
 handler404 = "pacte.web.errors.not_found"

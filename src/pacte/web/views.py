@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from django.contrib import messages
@@ -27,6 +28,11 @@ from pacte.projects import services as project_services
 from pacte.projects.models import Project
 from pacte.projects.selectors import get_project, search_projects
 from pacte.web import forms
+
+
+# Each domain may add a section to the public project page: a callable (project, acting) returning
+# None or {"title": str, "template": str, "context": dict}; rendered in this order.
+PROJECT_SECTIONS: list[str] = []
 
 
 def _acting(request: HttpRequest) -> Acting:
@@ -73,8 +79,14 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "pact": pact, "version": version, "board": pact_selectors.commitments_board(version),
             "signatures": signatures, "versions": pact_selectors.pact_versions(acting, pact),
         })
+    sections = []
+    for provider in PROJECT_SECTIONS:
+        module, func = provider.rsplit(".", 1)
+        section = getattr(importlib.import_module(module), func)(project, acting)
+        if section:
+            sections.append(section)
     return render(request, "web/project_detail.html", {
-        "project": project, "pacts": pacts, "phases": project.phases.all(),
+        "project": project, "pacts": pacts, "phases": project.phases.all(), "sections": sections,
         "events": events_for_project(project.slug)[:30], "principles": PRINCIPLES,
         "can_edit": acting is not None and acting.organisation.pk == project.carrier_id,
     })
