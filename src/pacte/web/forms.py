@@ -202,7 +202,8 @@ def field_for(path: str) -> str | None:
 
 class CommitmentForm(forms.Form):
     key = forms.SlugField(label="Clé", max_length=60)
-    owner = forms.ChoiceField(label="Partie", choices=[("carrier", "Porteur"), ("institution", "Institution")])
+    owner = forms.ChoiceField(label="Partie", choices=[("carrier", "Porteur"), ("institution", "Institution")],
+                              initial="carrier")
     principle = forms.ChoiceField(label="Principe", choices=[("", "—"), *PRINCIPLES.items()], required=False)
     text = forms.CharField(label="Engagement", max_length=500)
     indicator = forms.CharField(label="Indicateur", max_length=300, required=False)
