@@ -18,6 +18,7 @@ pg_start() {
   _as_pg "$PGBIN/initdb" -D "$PGDIR/data" -U pacte --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
   _as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w \
     -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c max_connections=200 ${PACTE_PG_OPTIONS:-}" start >/dev/null
+  "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U pacte pacte
   export PACTE_PG_URL="postgresql://pacte@127.0.0.1:$PGPORT/pacte"
 }
 _as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }

@@ -135,3 +135,25 @@ def test_api_token_page_shows_token_once(client, world):
     raw = r.context["raw"]
     assert raw and raw in r.content.decode()
     assert raw not in client.get("/espace/jetons/").content.decode()
+
+
+def test_registry_list_costs_a_fixed_number_of_queries(client, world, active):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/projets/").status_code == 200
+        return len(ctx.captured_queries)
+
+    few = count()
+    for i in range(8):
+        world.project(name=f"Projet {i}")
+    assert count() == few  # no query per project (N+1)
+    with CaptureQueriesContext(connection) as ctx:
+        client.get("/api/v1/projects?limit=20")
+    api_many = len(ctx.captured_queries)
+    world.project(name="Encore un")
+    with CaptureQueriesContext(connection) as ctx:
+        client.get("/api/v1/projects?limit=20")
+    assert len(ctx.captured_queries) == api_many

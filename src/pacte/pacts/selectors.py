@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from pacte.accounts.services import Acting
@@ -52,12 +52,24 @@ def pact_versions(acting: Acting | None, pact: Pact) -> QuerySet[PactVersion]:
     return versions_visible(acting).filter(pact=pact).order_by("number")
 
 
+def with_public_pacts(projects: QuerySet[Project], acting: Acting | None = None) -> QuerySet[Project]:
+    """Prefetch what `public_pacts_of` needs, so a page of projects costs a fixed number of queries."""
+    visible = versions_visible(acting).order_by("number")
+    return projects.prefetch_related(
+        Prefetch("pacts", queryset=Pact.objects.select_related("institution").order_by("created_at")),
+        Prefetch("pacts__versions", queryset=visible, to_attr="visible_versions"),
+        "phases",
+    )
+
+
 def public_pacts_of(project: Project, acting: Acting | None = None) -> list[tuple[Pact, PactVersion | None]]:
+    """Each pact of the project with the version the viewer sees (the current one, else the newest)."""
+    if "pacts" not in getattr(project, "_prefetched_objects_cache", {}):
+        project = with_public_pacts(Project.objects.filter(pk=project.pk), acting).get()
     out = []
-    for pact in project.pacts.select_related("institution").order_by("created_at"):
-        current = versions_visible(acting).filter(pact=pact, is_current=True).first()
-        if current is None:
-            current = versions_visible(acting).filter(pact=pact).order_by("-number").first()
+    for pact in project.pacts.all():
+        versions = pact.visible_versions  # type: ignore[attr-defined]
+        current = next((v for v in versions if v.is_current), versions[-1] if versions else None)
         out.append((pact, current))
     return out
 

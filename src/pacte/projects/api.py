@@ -5,7 +5,7 @@ from datetime import date
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from pacte.pacts.selectors import public_pacts_of
+from pacte.pacts.selectors import public_pacts_of, with_public_pacts
 from pacte.projects.selectors import get_project, search_projects
 
 router = Router(tags=["projets"])
@@ -81,7 +81,8 @@ def list_projects(
         raise ValidationFailed("limit doit être entre 1 et 100 et offset positif.")
     qs = search_projects(q=q, status=status, institution=institution, principle=principle, territory=territory)
     acting = getattr(request, "acting", None)
-    return {"count": qs.count(), "items": [_out(p, acting) for p in qs[offset : offset + limit]]}
+    page = with_public_pacts(qs, acting)[offset : offset + limit]
+    return {"count": qs.count(), "items": [_out(p, acting) for p in page]}
 
 
 @router.get("/{slug}", response=ProjectDetail, summary="Un projet, ses phases et ses pactes")

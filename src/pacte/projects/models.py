@@ -62,7 +62,8 @@ class Project(models.Model):
 
     @property
     def current_phase(self) -> Phase | None:
-        return self.phases.order_by("-started_on", "-id").first()
+        phases = list(self.phases.all())  # uses a prefetch when there is one
+        return max(phases, key=lambda p: (p.started_on, p.id)) if phases else None
 
 
 class Phase(models.Model):

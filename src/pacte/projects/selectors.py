@@ -9,7 +9,7 @@ def search_projects(
     *, q: str = "", status: str = "", institution: str = "", principle: str = "", territory: str = ""
 ) -> QuerySet[Project]:
     """Public list of projects with the registry filters (no account needed)."""
-    qs = Project.objects.select_related("carrier", "takeover_institution").prefetch_related("pacts__institution")
+    qs = Project.objects.select_related("carrier", "takeover_institution")
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(pitch__icontains=q) | Q(carrier__name__icontains=q))
     if territory:

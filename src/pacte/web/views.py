@@ -56,7 +56,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def project_list(request: HttpRequest) -> HttpResponse:
     f = {k: request.GET.get(k, "").strip() for k in ("q", "status", "institution", "principle", "territory")}
-    qs = search_projects(**f)
+    qs = pact_selectors.with_public_pacts(search_projects(**f))
     page = Paginator(qs, 12).get_page(request.GET.get("page"))
     rows = [(p, pact_selectors.public_pacts_of(p)) for p in page.object_list]
     query = "&".join(f"{k}={v}" for k, v in f.items() if v)

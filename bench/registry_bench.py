@@ -1,0 +1,129 @@
+"""Latency of the public registry under load, against a bare Django view on the same server.
+
+    PACTE_DATABASE_URL=postgresql://… python bench/registry_bench.py [--requests 200] [--concurrency 20]
+
+Starts `pacte serve` (gunicorn) on the given database with the demo loaded (plus --extra
+generated projects), then fires N requests with C concurrent clients at the registry list,
+a project page and the bare health view (`/sante`, a Django view that touches no template
+nor table), and reports median / p95 latency and the ratio to the bare view.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+PACTE = str(ROOT / ".venv" / "bin" / "pacte")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def hammer(base: str, path: str, n: int, concurrency: int) -> list[float]:
+    local = {}
+
+    def one(_: int) -> float:
+        import threading
+
+        client = local.setdefault(threading.get_ident(), httpx.Client(base_url=base, timeout=30))
+        t0 = time.perf_counter()
+        r = client.get(path)
+        elapsed = time.perf_counter() - t0
+        if r.status_code != 200:
+            raise SystemExit(f"{path}: HTTP {r.status_code}")
+        return elapsed * 1000
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(concurrency * 2)))  # warm-up: connections, caches
+        t0 = time.perf_counter()
+        latencies = list(pool.map(one, range(n)))
+        wall = time.perf_counter() - t0
+    for c in local.values():
+        c.close()
+    latencies.append(n / wall)  # smuggle throughput as last item
+    return latencies
+
+
+def add_projects(n: int) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pacte.settings")
+    import django
+
+    django.setup()
+    from pacte.accounts.models import Organisation
+    from pacte.demo import _as
+    from pacte.projects.models import Project
+    from pacte.projects.services import create_project
+
+    if Project.objects.filter(slug__startswith="bench-").exists():
+        return
+    carrier = Organisation.objects.get(slug="asso-coach-emploi")
+    for i in range(n):
+        create_project(_as("porteur", carrier.slug), name=f"Bench projet {i}", slug=f"bench-{i}",
+                       pitch="Projet généré pour mesurer le registre", territory="France")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", default=os.environ.get("PACTE_DATABASE_URL", ""))
+    ap.add_argument("--requests", type=int, default=200)
+    ap.add_argument("--concurrency", type=int, default=20)
+    ap.add_argument("--extra", type=int, default=100, help="generated projects added to the demo")
+    ap.add_argument("--port", type=int, default=8765)
+    args = ap.parse_args()
+    if not args.db:
+        print("Give --db postgresql://… (or set PACTE_DATABASE_URL)", file=sys.stderr)
+        return 2
+    var = tempfile.mkdtemp(prefix="pacte-bench-")
+    env = {**os.environ, "PACTE_DATABASE_URL": args.db, "PACTE_VAR_DIR": var, "PACTE_LOG_LEVEL": "ERROR"}
+    os.environ.update({"PACTE_DATABASE_URL": args.db, "PACTE_VAR_DIR": var})
+    subprocess.run([PACTE, "migrate"], env=env, check=True)
+    subprocess.run([PACTE, "demo", "load"], env=env, check=True, stdout=subprocess.DEVNULL)
+    add_projects(args.extra)
+    server = subprocess.Popen([PACTE, "serve", "--port", str(args.port), "--workers", "2", "--threads", "4"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        for _ in range(200):  # wait until gunicorn answers (bounded)
+            try:
+                if httpx.get(f"{base}/sante", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        rows = []
+        for label, path in [("vue Django nue (/sante)", "/sante"),
+                            ("liste du registre (/projets/)", "/projets/"),
+                            ("page projet", "/projets/la-bonne-boite-citoyenne/"),
+                            ("API liste (/api/v1/projects)", "/api/v1/projects")]:
+            lat = hammer(base, path, args.requests, args.concurrency)
+            rps = lat.pop()
+            rows.append((label, statistics.median(lat), percentile(lat, 0.95), rps))
+    finally:
+        server.terminate()
+        server.wait(10)
+    vendor = "PostgreSQL" if args.db.startswith("postgres") else "SQLite"
+    table = Table(title=f"Registre — {args.requests} requêtes, {args.concurrency} clients, {vendor}, gunicorn 2×4")
+    for col in ("page", "médiane (ms)", "p95 (ms)", "req/s", "médiane ÷ vue nue", "p95 ÷ vue nue"):
+        table.add_column(col)
+    bare = rows[0]
+    for label, med, p95, rps in rows:
+        table.add_row(label, f"{med:.1f}", f"{p95:.1f}", f"{rps:.0f}", f"{med / bare[1]:.2f}", f"{p95 / bare[2]:.2f}")
+    Console().print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
