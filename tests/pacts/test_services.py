@@ -74,7 +74,7 @@ def test_changes_requested_then_revision_as_new_version_with_diff(world, draft, 
     services.update_draft(world.carrier_admin, v2, content)
     v2.refresh_from_db()
     lines = diff_versions(draft, v2)
-    assert [(l.kind, l.text) for l in lines] == [
+    assert [(line.kind, line.text) for line in lines] == [
         ("removed", "mission.territory: Val-de-Loire"), ("added", "mission.territory: Centre")]
     services.submit(world.carrier_admin, v2)
     draft.refresh_from_db()
@@ -217,7 +217,8 @@ def test_due_date_engine(world, active):
     late.save()
     counts = services.refresh_commitment_statuses()
     assert counts["due_soon"] >= 1 and counts["missed"] == 1
-    c.refresh_from_db(); late.refresh_from_db()
+    c.refresh_from_db()
+    late.refresh_from_db()
     assert c.status == Commitment.State.DUE_SOON and late.status == Commitment.State.MISSED
     assert Event.objects.filter(type="commitment.missed").count() == 1
     assert services.refresh_commitment_statuses()["missed"] == 0  # idempotent

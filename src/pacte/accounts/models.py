@@ -29,6 +29,9 @@ class ExternalIdentity(models.Model):
             models.UniqueConstraint(fields=["provider", "subject"], name="uniq_external_identity")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.subject}"
+
 
 class Organisation(models.Model):
     class Kind(models.TextChoices):
@@ -131,6 +134,9 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
 
 class SigningKey(models.Model):
     """A person's Ed25519 key used to sign pact versions.
@@ -144,9 +150,15 @@ class SigningKey(models.Model):
     encrypted_private_key = models.BinaryField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return f"clé de {self.user}"
+
 
 class LoginAttempt(models.Model):
     username_hash = models.CharField(max_length=64, db_index=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     succeeded = models.BooleanField(default=False)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {'ok' if self.succeeded else 'échec'}"

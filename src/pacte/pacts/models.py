@@ -104,6 +104,9 @@ class Review(models.Model):
     reason = models.TextField(blank=True)
     at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} — {self.version}"
+
 
 class Signature(models.Model):
     class Side(models.TextChoices):
@@ -121,6 +124,9 @@ class Signature(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["version", "side"], name="uniq_signature_side")]
+
+    def __str__(self) -> str:
+        return f"{self.get_side_display()} — {self.version}"
 
 
 class Commitment(models.Model):
