@@ -273,3 +273,258 @@ def test_external_access_disabled_inside_run(parquet: Path) -> None:
     )
     with pytest.raises(SqlRefused, match="(?i)disabled|permission"):
         run(evil, [parquet], "person_id")
+
+
+# --------------------------------------------------------------------------- profile fast path
+
+import math  # noqa: E402
+import random  # noqa: E402
+import tempfile  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from typing import Any  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from pacte.engines import secure_room  # noqa: E402
+from pacte.engines.secure_room import DatasetProfile, dataset_profile  # noqa: E402
+
+PROFILE_QUERIES = [
+    "SELECT region, COUNT(*) AS n, SUM(salary) AS s, AVG(salary) AS m FROM data "
+    "GROUP BY region ORDER BY region",
+    "SELECT region, sector, COUNT(*) AS n, AVG(salary) AS m FROM data GROUP BY region, sector "
+    "ORDER BY region, sector",
+    "SELECT CASE WHEN age < 40 THEN 'young' ELSE 'old' END AS band, SUM(salary * 12) AS s, "
+    "SUM(age) AS a FROM data WHERE salary > 0 GROUP BY band ORDER BY band",
+    "SELECT COUNT(*) AS n, SUM(salary) AS s FROM data",
+    "WITH t AS (SELECT region, salary AS pay FROM data WHERE age > 25) "
+    "SELECT region, SUM(pay) AS s FROM t GROUP BY 1 HAVING COUNT(*) > 2 ORDER BY 1",
+    "SELECT region, COUNT(*) AS n FROM data GROUP BY region ORDER BY region LIMIT 3",
+]
+
+
+def _write(path: Path, rows: dict[str, list[Any]]) -> Path:
+    schema = pa.schema(
+        [
+            ("person_id", pa.string()),
+            ("establishment_id", pa.string()),
+            ("region", pa.string()),
+            ("sector", pa.string()),
+            ("salary", pa.int64()),
+            ("age", pa.int64()),
+            ("hire_date", pa.date32()),
+        ]
+    )
+    rows.setdefault("hire_date", [None] * len(rows["region"]))
+    pq.write_table(pa.table(rows, schema=schema), path)
+    return path
+
+
+def _edge_dataset(path: Path, seed: int) -> Path:
+    """Edge cases around the bounds: heavy persons make the 'sure' threshold large."""
+    rng = random.Random(seed)
+    rows: dict[str, list[Any]] = {
+        k: [] for k in ["person_id", "establishment_id", "region", "sector", "salary", "age"]
+    }
+
+    def add(region: str | None, person: str | None, enterprise: str | None, salary: int) -> None:
+        rows["person_id"].append(person)
+        rows["establishment_id"].append(enterprise)
+        rows["region"].append(region)
+        rows["sector"].append(rng.choice("IJN"))
+        rows["salary"].append(salary)
+        rows["age"].append(rng.randint(18, 65))
+
+    # BIG: many persons, many enterprises, passes every bound
+    for i in range(3000):
+        add("BIG", f"p{i % 900}", f"E{i % 40}", rng.randint(1000, 4000))
+    # HEAVY: 10 persons with 60 rows each (600 rows, < 11 persons): the row count alone
+    # looks safe with max_rows_per_person = 1, only the profile's top counts see through it
+    for i in range(600):
+        add("HEAVY", f"h{i % 10}", f"EH{i % 5}", 1500)
+    # ELEVEN: exactly 11 persons, some with many rows; TEN: exactly 10
+    for i in range(11):
+        for _ in range(1 + (i % 4) * 5):
+            add("ELEVEN", f"h{i}" if i < 10 else "x11", f"EE{i % 3}", 1200)
+    for i in range(10):
+        for _ in range(3):
+            add("TEN", f"t{i}", f"ET{i % 4}", 1300)
+    # SMALL groups
+    for i in range(4):
+        add("SMALL", f"s{i}", "ES", 1000)
+    # DOMINANT: 40 persons, 5 enterprises, one holding ~90 %
+    for i in range(40):
+        add("DOM", f"d{i}", "ED0" if i < 4 else f"ED{1 + i % 4}", 90_000 if i < 4 else 1000)
+    # TWO enterprises only; NULL enterprise and NULL person rows; NULL region
+    for i in range(30):
+        add("TWO", f"w{i}", f"EW{i % 2}", 1000)
+    for i in range(30):
+        add("NULLE", f"n{i}", None if i % 3 else f"EN{i % 2}", 1000 + i)
+    for i in range(20):
+        add("NULLP", None if i % 2 else f"q{i}", f"EQ{i % 5}", 1000)
+    for i in range(15):
+        add(None, f"z{i}", f"EZ{i % 4}", 1000)
+    order = list(range(len(rows["region"])))
+    rng.shuffle(order)
+    return _write(path, {k: [v[i] for i in order] for k, v in rows.items()})
+
+
+def _both(
+    restricted: RestrictedQuery,
+    path: Path,
+    profile: DatasetProfile,
+    enterprise: str | None,
+    *args: Any,
+) -> tuple[Any, Any]:
+    plain = run(restricted, [path], "person_id", enterprise, *args)
+    fast = run(restricted, [path], "person_id", enterprise, *args, profile=profile)
+    return plain, fast
+
+
+def _assert_same(plain: Any, fast: Any) -> None:
+    assert fast.columns == plain.columns
+    assert _nan_safe(fast.rows) == _nan_safe(plain.rows)
+    assert fast.report == plain.report
+
+
+def _nan_safe(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return [tuple("NaN" if isinstance(v, float) and math.isnan(v) else v for v in r) for r in rows]
+
+
+@pytest.fixture(scope="module")
+def edge_paths(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("secure_room_profile")
+    return [_edge_dataset(folder / f"edge{seed}.parquet", seed) for seed in range(3)]
+
+
+@pytest.mark.parametrize("sql", PROFILE_QUERIES)
+@pytest.mark.parametrize("enterprise", [None, "establishment_id"])
+def test_profile_gives_identical_results(
+    edge_paths: list[Path], sql: str, enterprise: str | None
+) -> None:
+    restricted = restrict(sql, "data", ["region", "sector", "salary", "age"])
+    for path in edge_paths:
+        profile = dataset_profile([path], "person_id", "establishment_id")
+        for thresholds in [(), (11, 3, 0.85), (3, 2, 0.5), (1, 1, 1.0), (12, 4, 0.9)]:
+            _assert_same(*_both(restricted, path, profile, enterprise, *thresholds))
+
+
+def test_profile_edge_decisions(edge_paths: list[Path]) -> None:
+    sql = "SELECT region, COUNT(*) AS n, SUM(salary) AS s FROM data GROUP BY region ORDER BY 1"
+    restricted = restrict(sql, "data", ["region", "salary"])
+    path = edge_paths[0]
+    profile = dataset_profile([path], "person_id", "establishment_id")
+    assert profile.max_rows_per_person == 76  # h0..h9: 60 rows in HEAVY + up to 16 in ELEVEN
+    assert profile.person_null_rows == 10 and profile.enterprise_null_rows == 20
+    plain, fast = _both(restricted, path, profile, "establishment_id")
+    _assert_same(plain, fast)
+    released = {r[0]: r for r in fast.rows}
+    assert "ELEVEN" in released and "TEN" not in released and "HEAVY" not in released
+    assert "SMALL" not in released and "TWO" not in released and "NULLP" not in released
+    assert released["DOM"][2] is None  # dominance
+    assert released["BIG"][2] is not None
+    assert "NULLE" not in released and None in released  # NULLE: 2 enterprises
+    assert fast.report.reasons == {"persons": 4, "enterprises": 2, "dominance": 1}
+
+
+def test_profile_runs_companions_only_for_undecided_groups(
+    edge_paths: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sql = "SELECT region, COUNT(*) AS n, SUM(salary) AS s FROM data GROUP BY region ORDER BY 1"
+    restricted = restrict(sql, "data", ["region", "salary"])
+    path = edge_paths[1]
+    profile = dataset_profile([path], "person_id", "establishment_id")
+    seen: list[str] = []
+    execute = secure_room._execute
+
+    def spy(con: duckdb.DuckDBPyConnection, text: str, timeout: float | None) -> Any:
+        seen.append(text)
+        return execute(con, text, timeout)
+
+    monkeypatch.setattr(secure_room, "_execute", spy)
+    fast = run(restricted, [path], "person_id", "establishment_id", profile=profile)
+    assert seen[0] == restricted.profiled_main_enterprise_sql
+    assert restricted.persons_filtered_sql in seen  # BIG is settled by bounds: filtered
+    assert restricted.persons_sql not in seen
+    assert len(seen) <= 3
+    assert fast.report.groups == 10
+    # a profile with huge groups only needs one scan
+    seen.clear()
+    big = restrict("SELECT COUNT(*) AS n FROM data WHERE region = 'BIG'", "data", ["region"])
+    run(big, [path], "person_id", profile=profile)
+    assert seen == [big.profiled_main_sql]
+
+
+def test_profile_must_match_files_and_columns(edge_paths: list[Path], tmp_path: Path) -> None:
+    restricted = restrict("SELECT COUNT(*) FROM data", "data", ["region"])
+    profile = dataset_profile([edge_paths[0]], "person_id", "establishment_id")
+    with pytest.raises(ValueError, match="other files"):
+        run(restricted, [edge_paths[1]], "person_id", profile=profile)
+    with pytest.raises(ValueError, match="columns"):
+        run(restricted, [edge_paths[0]], "establishment_id", profile=profile)
+    persons_only = dataset_profile([edge_paths[0]], "person_id")
+    with pytest.raises(ValueError, match="columns"):
+        run(restricted, [edge_paths[0]], "person_id", "establishment_id", profile=persons_only)
+    copy = tmp_path / "copy.parquet"
+    copy.write_bytes(edge_paths[0].read_bytes())
+    with pytest.raises(ValueError, match="other files"):
+        run(restricted, [copy], "person_id", profile=profile)  # another path: re-profile
+
+
+def test_heaviest_bound() -> None:
+    top = (9, 5, 2)
+    assert DatasetProfile.heaviest(top, 0) == 0
+    assert DatasetProfile.heaviest(top, 2) == 14
+    assert DatasetProfile.heaviest(top, 5) == 16 + 2 + 2  # beyond the list: the last count
+    assert DatasetProfile.heaviest((), 3) == 0
+
+
+@st.composite
+def _small_data(draw: st.DrawFn) -> dict[str, list[Any]]:
+    size = draw(st.integers(1, 120))
+    persons = draw(st.integers(1, 25))
+    enterprises = draw(st.integers(1, 6))
+
+    def column(values: st.SearchStrategy[Any]) -> list[Any]:
+        return draw(st.lists(values, min_size=size, max_size=size))
+
+    return {
+        "person_id": column(st.none() | st.integers(0, persons).map(lambda i: f"p{i}")),
+        "establishment_id": column(st.none() | st.integers(0, enterprises).map(lambda i: f"e{i}")),
+        "region": column(st.sampled_from(["A", "B", "C", None])),
+        "sector": column(st.sampled_from(["I", "J"])),
+        "salary": column(st.none() | st.integers(-50, 10_000) | st.sampled_from([0, 1_000_000])),
+        "age": column(st.integers(18, 65)),
+    }
+
+
+def _temp_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory() as name:
+        yield Path(name)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    data=_small_data(),
+    sql=st.sampled_from(PROFILE_QUERIES),
+    min_persons=st.integers(1, 12),
+    min_enterprises=st.integers(1, 4),
+    dominance=st.sampled_from([0.5, 0.85, 1.0]),
+)
+def test_profile_property_identical(
+    data: dict[str, list[Any]], sql: str, min_persons: int, min_enterprises: int, dominance: float
+) -> None:
+    for folder in _temp_dir():
+        path = _write(folder / "d.parquet", data)
+        profile = dataset_profile([path], "person_id", "establishment_id")
+        restricted = restrict(sql, "data", ["region", "sector", "salary", "age"])
+        for enterprise in (None, "establishment_id"):
+            _assert_same(
+                *_both(
+                    restricted, path, profile, enterprise, min_persons, min_enterprises, dominance
+                )
+            )

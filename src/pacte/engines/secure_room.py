@@ -35,14 +35,15 @@ Two steps:
 
 Disclosure control (primary suppression, per output row = per group):
 
-* **persons rule** — the user's outer ``SELECT`` is extended with
-  ``COUNT(DISTINCT hash(person))`` computed by the *same* query, so over exactly the same
-  ``WHERE``/``GROUP BY``/``HAVING``. A group with fewer than ``min_persons`` distinct persons
-  is suppressed entirely (the row is removed, so that not even the existence of the group
-  leaks). Hashing makes the distinct count cheap; a 64-bit collision can only lower the
-  count, i.e. make suppression more conservative.
+* **persons rule** — a *companion query* over the same source, ``WHERE`` and ``GROUP BY``
+  keys counts, per group, the distinct ``hash(person)`` (two-level aggregation). A group
+  with fewer than ``min_persons`` distinct persons is suppressed entirely (the row is
+  removed, so that not even the existence of the group leaks). Hashing makes the distinct
+  count cheap; a 64-bit collision can only lower the count, i.e. make suppression more
+  conservative.
 * **enterprise rules** (when an enterprise column is declared) — a *companion query* over the
-  same source, ``WHERE`` and ``GROUP BY`` keys first sums, per (group, enterprise), the
+  same source, ``WHERE`` and ``GROUP BY`` keys first sums, per (group, ``hash(enterprise)``;
+  ``NULL`` ids form one unit that is not counted as an enterprise), the
   absolute value of the argument of every ``SUM``/``AVG`` in the output, then per group counts
   the enterprises and takes the largest enterprise's share of each total. A group with fewer
   than ``min_enterprises`` enterprises is removed (reason ``enterprises``); a magnitude cell
@@ -51,6 +52,11 @@ Disclosure control (primary suppression, per output row = per group):
   into the user's single ``GROUP BY``, hence the companion query; it is joined in Python on
   the group key values (``NULL`` keys included), which keeps the user's ``ORDER BY``. A
   group the companion cannot be matched to is treated as failing (conservative).
+
+Fast path: :func:`dataset_profile` computes once per dataset version (at ingestion) the row
+counts of the heaviest persons and enterprises; ``run(..., profile=...)`` then settles most
+groups with bounds computed in the user's own scan and runs the exact companions only for the
+undecided groups, with identical decisions (see :func:`run`).
 
 Known limit: only primary suppression is done; secondary (complementary) suppression against
 differencing with margins or other queries is left to output checking and query auditing.
@@ -78,11 +84,13 @@ from sqlglot.errors import SqlglotError
 __all__ = [
     "AGGREGATES",
     "SCALAR_FUNCTIONS",
+    "DatasetProfile",
     "RestrictedQuery",
     "SecureRoomReport",
     "SecureRoomResult",
     "SqlRefused",
     "canonical_sha256",
+    "dataset_profile",
     "restrict",
     "run",
 ]
@@ -96,6 +104,7 @@ ENTERPRISE: Final = "__pacte_enterprise"
 PERSONS: Final = "__pacte_persons"
 ROWS: Final = "__pacte_rows"
 ENTERPRISES: Final = "__pacte_enterprises"
+FILTER: Final = "__pacte_filter"
 
 #: Aggregates allowed in output cells. MIN/MAX/MEDIAN/quantiles are deliberately absent.
 AGGREGATES: Final[tuple[type[exp.Expr], ...]] = (
@@ -258,6 +267,13 @@ class RestrictedQuery:
     key_count: int
     magnitude_args: tuple[tuple[int, ...], ...]
     value_args: tuple[str, ...]
+    #: With a :class:`DatasetProfile`: the main query extended with ``HASH(keys)`` (if grouped)
+    #: then ``SUM(ABS(arg)), MAX(ABS(arg))`` per value argument (enterprise variant only), and
+    #: the companions restricted to the groups whose key hash is in ``__pacte_filter``.
+    profiled_main_sql: str = ""
+    profiled_main_enterprise_sql: str = ""
+    persons_filtered_sql: str = ""
+    enterprise_filtered_sql: str = ""
 
     def executable_sql(self, *, with_enterprise: bool) -> tuple[str, str, str | None]:
         """The SQL actually run: main query, persons companion, enterprise companion."""
@@ -699,12 +715,16 @@ def restrict(sql: str, allowed_table: str, allowed_columns: Collection[str]) -> 
 
     key_names = [f"__pacte_k{i}" for i in range(len(keys))]
 
+    def key_hash() -> exp.Expr:
+        return exp.Anonymous(this="hash", expressions=[k.copy() for k in keys])
+
     def two_level(
         helper: str,
         unit: exp.Expr,
         not_null: bool,
         inner_values: list[exp.Expr],
         outer_items: list[exp.Expr],
+        filtered: bool = False,
     ) -> str:
         """Aggregate per (group keys, unit), then per group keys: same FROM/WITH/WHERE."""
         source = root.copy()
@@ -721,6 +741,12 @@ def restrict(sql: str, allowed_table: str, allowed_columns: Collection[str]) -> 
         if not_null:
             present = exp.Not(this=exp.Is(this=exp.column(helper), expression=exp.Null()))
             condition = present if condition is None else exp.and_(condition, present)
+        if filtered and keys:
+            wanted = exp.In(
+                this=key_hash(),
+                query=exp.Subquery(this=exp.select("h").from_(FILTER)),
+            )
+            condition = wanted if condition is None else exp.and_(condition, wanted)
         if condition is not None:
             inner.set("where", exp.Where(this=condition))
         inner.set(
@@ -740,36 +766,65 @@ def restrict(sql: str, allowed_table: str, allowed_columns: Collection[str]) -> 
     main.append("expressions", exp.alias_(exp.Count(this=exp.Star()), ROWS))
     for key, name in zip(keys, key_names, strict=True):
         main.append("expressions", exp.alias_(key.copy(), name))
-    persons_sql = two_level(
-        PERSON,
-        exp.Anonymous(this="hash", expressions=[exp.column(PERSON)]),
-        True,
-        [],
-        [exp.alias_(exp.Count(this=exp.Star()), PERSONS)],
-    )
-    enterprise_sql = two_level(
-        ENTERPRISE,
-        exp.column(ENTERPRISE),
-        False,
-        [
-            exp.alias_(exp.Sum(this=exp.Abs(this=a.copy())), f"__pacte_v{j}")
-            for j, a in enumerate(arg_nodes)
-        ],
-        [exp.alias_(exp.Count(this=exp.column("__pacte_unit")), ENTERPRISES)]
-        + [
-            exp.alias_(
-                exp.Div(
-                    this=exp.Max(this=exp.column(f"__pacte_v{j}")),
-                    expression=exp.Nullif(
-                        this=exp.Sum(this=exp.column(f"__pacte_v{j}")),
-                        expression=exp.Literal.number(0),
+    profiled = main.copy()
+    if keys:
+        profiled.append("expressions", exp.alias_(key_hash(), "__pacte_h"))
+    profiled_enterprise = profiled.copy()
+    for j, a in enumerate(arg_nodes):
+        profiled_enterprise.append(
+            "expressions", exp.alias_(exp.Sum(this=exp.Abs(this=a.copy())), f"__pacte_t{j}")
+        )
+        profiled_enterprise.append(
+            "expressions", exp.alias_(exp.Max(this=exp.Abs(this=a.copy())), f"__pacte_m{j}")
+        )
+
+    def persons(filtered: bool) -> str:
+        return two_level(
+            PERSON,
+            exp.Anonymous(this="hash", expressions=[exp.column(PERSON)]),
+            True,
+            [],
+            [exp.alias_(exp.Count(this=exp.Star()), PERSONS)],
+            filtered,
+        )
+
+    def enterprises(filtered: bool) -> str:
+        return two_level(
+            ENTERPRISE,
+            # hashed like persons (faster to group); NULL stays NULL: not an enterprise
+            exp.Case(
+                ifs=[
+                    exp.If(
+                        this=exp.Is(this=exp.column(ENTERPRISE), expression=exp.Null()),
+                        true=exp.Null(),
+                    )
+                ],
+                default=exp.Anonymous(this="hash", expressions=[exp.column(ENTERPRISE)]),
+            ),
+            False,
+            [
+                exp.alias_(exp.Sum(this=exp.Abs(this=a.copy())), f"__pacte_v{j}")
+                for j, a in enumerate(arg_nodes)
+            ],
+            [exp.alias_(exp.Count(this=exp.column("__pacte_unit")), ENTERPRISES)]
+            + [
+                exp.alias_(
+                    exp.Div(
+                        this=exp.Max(this=exp.column(f"__pacte_v{j}")),
+                        expression=exp.Nullif(
+                            this=exp.Sum(this=exp.column(f"__pacte_v{j}")),
+                            expression=exp.Literal.number(0),
+                        ),
                     ),
-                ),
-                f"__pacte_share{j}",
-            )
-            for j in range(len(arg_nodes))
-        ],
-    )
+                    f"__pacte_share{j}",
+                )
+                for j in range(len(arg_nodes))
+            ],
+            filtered,
+        )
+
+    persons_sql = persons(False)
+    enterprise_sql = enterprises(False)
     return RestrictedQuery(
         sql=canonical,
         fingerprint=hashlib.sha256(canonical.encode()).hexdigest(),
@@ -782,6 +837,10 @@ def restrict(sql: str, allowed_table: str, allowed_columns: Collection[str]) -> 
         key_count=len(keys),
         magnitude_args=tuple(magnitude_args),
         value_args=tuple(value_args),
+        profiled_main_sql=profiled.sql(dialect=DIALECT, comments=False),
+        profiled_main_enterprise_sql=profiled_enterprise.sql(dialect=DIALECT, comments=False),
+        persons_filtered_sql=persons(True),
+        enterprise_filtered_sql=enterprises(True),
     )
 
 
@@ -888,6 +947,127 @@ def _connect(
     return con
 
 
+# --------------------------------------------------------------------------- profile
+
+#: How many of the heaviest persons / enterprises a profile remembers (bounds hold for
+#: ``min_persons - 1`` and ``min_enterprises - 1`` up to this number, and beyond it too).
+PROFILE_TOP: Final = 128
+
+
+def files_fingerprint(parquet_paths: Sequence[str | Path]) -> str:
+    """SHA-256 over each file's resolved path, size and Parquet footer (microseconds).
+
+    The footer holds the row groups, their byte offsets, sizes and column statistics, so any
+    rewrite of a dataset version changes it; a profile is only used on matching files.
+    """
+    digest = hashlib.sha256()
+    for raw in parquet_paths:
+        path = Path(raw).resolve()
+        with path.open("rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            if size < 12:
+                raise ValueError(f"{path} is not a Parquet file")
+            handle.seek(size - 8)
+            tail = handle.read(8)
+            length = int.from_bytes(tail[:4], "little")
+            if tail[4:] != b"PAR1" or length + 8 > size:
+                raise ValueError(f"{path} is not a Parquet file")
+            handle.seek(size - 8 - length)
+            footer = handle.read(length)
+        digest.update(f"{path}\0{size}\0".encode())
+        digest.update(hashlib.sha256(footer).digest())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class DatasetProfile:
+    """Statistics of one dataset version, computed once at ingestion by :func:`dataset_profile`.
+
+    Only platform-side numbers (never released): the row counts of the heaviest persons
+    and enterprises (grouped by ``hash(id)``, exactly as the rules count them), in decreasing
+    order, plus the number of
+    rows with a ``NULL`` id. They turn the row count of a group, computed in the same scan as
+    the user's aggregates, into a *guaranteed* lower bound on its distinct persons and
+    enterprises, and bound the dominance share (see :func:`run`).
+    """
+
+    fingerprint: str
+    rows: int
+    person_column: str
+    person_null_rows: int
+    person_top_rows: tuple[int, ...]
+    enterprise_column: str | None = None
+    enterprise_null_rows: int = 0
+    enterprise_top_rows: tuple[int, ...] = ()
+
+    @property
+    def max_rows_per_person(self) -> int:
+        return self.person_top_rows[0] if self.person_top_rows else 0
+
+    @property
+    def max_rows_per_enterprise(self) -> int:
+        return self.enterprise_top_rows[0] if self.enterprise_top_rows else 0
+
+    @staticmethod
+    def heaviest(top: tuple[int, ...], units: int) -> int:
+        """Most rows ``units`` distinct units can hold together (sum of the top counts)."""
+        if units <= 0 or not top:
+            return 0
+        head = sum(top[:units])
+        return head + max(0, units - len(top)) * top[-1]
+
+
+def dataset_profile(
+    parquet_paths: Sequence[str | Path],
+    person_column: str,
+    enterprise_column: str | None = None,
+    *,
+    threads: int | None = None,
+) -> DatasetProfile:
+    """Profile a dataset version (ingestion-time work: one or two full aggregations)."""
+    paths = [str(Path(p).resolve()) for p in parquet_paths]
+    if not paths:
+        raise ValueError("at least one Parquet file is needed")
+    fingerprint = files_fingerprint(paths)
+    source = "read_parquet([" + ", ".join(_literal(p) for p in paths) + "])"
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET enable_progress_bar = false")
+        if threads is not None:
+            con.execute(f"SET threads = {int(threads)}")
+
+        def top(column: str, unit: str) -> tuple[int, tuple[int, ...], int]:
+            total, nulls = con.execute(
+                f"SELECT COUNT(*), COUNT(*) - COUNT({_quote(column)}) FROM {source}"
+            ).fetchall()[0]
+            counts = con.execute(
+                f"SELECT COUNT(*) AS c FROM {source} WHERE {_quote(column)} IS NOT NULL "
+                f"GROUP BY {unit} ORDER BY c DESC LIMIT {PROFILE_TOP}"
+            ).fetchall()
+            return int(total), tuple(int(r[0]) for r in counts), int(nulls)
+
+        rows, person_top, person_nulls = top(person_column, f"hash({_quote(person_column)})")
+        enterprise_top: tuple[int, ...] = ()
+        enterprise_nulls = 0
+        if enterprise_column is not None:
+            _, enterprise_top, enterprise_nulls = top(
+                enterprise_column, f"hash({_quote(enterprise_column)})"
+            )
+    finally:
+        con.close()
+    return DatasetProfile(
+        fingerprint=fingerprint,
+        rows=rows,
+        person_column=person_column,
+        person_null_rows=person_nulls,
+        person_top_rows=person_top,
+        enterprise_column=enterprise_column,
+        enterprise_null_rows=enterprise_nulls,
+        enterprise_top_rows=enterprise_top,
+    )
+
+
 def _execute(
     con: duckdb.DuckDBPyConnection, sql: str, timeout_s: float | None
 ) -> list[tuple[Any, ...]]:
@@ -914,6 +1094,45 @@ def _execute(
             timer.cancel()
 
 
+class _NaN:
+    """Stands for a NaN group key, so that NaN keys match across queries."""
+
+    def __repr__(self) -> str:
+        return "NaN"
+
+
+_NAN: Final = _NaN()
+
+
+def _key(values: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(_NAN if isinstance(v, float) and math.isnan(v) else v for v in values)
+
+
+def _check_profile(
+    profile: DatasetProfile,
+    parquet_paths: Sequence[str | Path],
+    person_column: str,
+    enterprise_column: str | None,
+) -> None:
+    if profile.person_column != person_column or (
+        enterprise_column is not None and profile.enterprise_column != enterprise_column
+    ):
+        raise ValueError("the profile was computed for other person/enterprise columns")
+    if profile.fingerprint != files_fingerprint(parquet_paths):
+        raise ValueError("the profile was computed for other files (stale dataset version?)")
+
+
+def _dominance_safe(total: Any, largest: Any, unit_rows: int, dominance: float) -> bool:
+    """True if no unit can hold more than ``dominance`` of ``total`` (= SUM(ABS(x)))."""
+    if total is None or largest is None:
+        return True  # no non-NULL value: the exact share is NULL, never suppressed
+    total_f = float(total)
+    if total_f == 0.0:
+        return True  # the exact share is x / NULLIF(0, 0) = NULL
+    # a small relative margin absorbs floating-point error in either computation
+    return unit_rows * float(largest) <= dominance * total_f * (1.0 - 1e-9)
+
+
 def run(
     restricted: RestrictedQuery,
     parquet_paths: Sequence[str | Path],
@@ -927,43 +1146,148 @@ def run(
     memory_limit: str | None = None,
     timeout_s: float | None = 60.0,
     max_rows: int = 100_000,
+    profile: DatasetProfile | None = None,
 ) -> SecureRoomResult:
     """Run ``restricted`` over the Parquet files and apply disclosure control.
 
     Groups failing the persons rule (or, with ``enterprise_column``, the enterprise-count rule)
     are removed; magnitude cells failing the dominance rule are set to ``None``. Errors raised
     by DuckDB while running the user's query become :class:`SqlRefused`.
+
+    With ``profile`` (from :func:`dataset_profile` on the same files and columns, else
+    ``ValueError``) the decisions are identical but most groups are settled by bounds taken
+    from one scan: the user's query extended with ``COUNT(*)`` (and, for the dominance rule,
+    ``SUM(ABS(x))``/``MAX(ABS(x))``) per group. With ``n`` rows in a group:
+
+    * fewer than ``min_persons`` rows ⇒ fewer persons: fails. More than
+      ``person_null_rows`` + the rows of the ``min_persons - 1`` heaviest persons ⇒ at least
+      ``min_persons`` persons: passes.
+    * likewise for enterprises with ``min_enterprises``; and every unit (an enterprise or the
+      ``NULL`` one) holds at most ``R = max(max_rows_per_enterprise, enterprise_null_rows)``
+      rows of the group, so its share of ``SUM(ABS(x))`` is at most
+      ``R · MAX(ABS(x)) / SUM(ABS(x))``: at most ``dominance`` ⇒ the cell passes.
+
+    Only the groups left undecided go through the exact companion queries, restricted to them
+    by key hash (a collision can only add groups, whose exact counts are then ignored).
     """
     with_enterprise = enterprise_column is not None
     main_sql, persons_sql, enterprise_sql = restricted.executable_sql(
         with_enterprise=with_enterprise
     )
+    if profile is not None:
+        _check_profile(profile, parquet_paths, person_column, enterprise_column)
     con = _connect(
         restricted, parquet_paths, person_column, enterprise_column, threads, memory_limit
     )
-    try:
-        raw = _execute(con, main_sql, timeout_s)
+    n = len(restricted.columns)
+    k = restricted.key_count
+    n_args = len(restricted.value_args)
+    persons_by_key: dict[tuple[Any, ...], int] = {}
+    by_key: dict[tuple[Any, ...], tuple[int, tuple[float | None, ...]]] = {}
+
+    def too_many(raw: list[tuple[Any, ...]]) -> None:
         if len(raw) > max_rows:
             raise _refuse(
                 "too_many_rows",
                 f"The query returns {len(raw)} groups; at most {max_rows} are allowed.",
                 f"La requête renvoie {len(raw)} groupes ; {max_rows} au plus sont autorisés.",
             )
-        persons_rows = _execute(con, persons_sql, timeout_s)
-        enterprise_rows = _execute(con, enterprise_sql, timeout_s) if enterprise_sql else []
-        count = con.execute(f"SELECT COUNT(*) FROM {_quote(restricted.table)}").fetchone()
-        dataset_rows = int(count[0]) if count else 0
+
+    def read_persons(rows: list[tuple[Any, ...]], wanted: set[tuple[Any, ...]] | None) -> None:
+        for r in rows:
+            key = _key(r[:k])
+            if wanted is None or key in wanted:
+                persons_by_key[key] = int(r[k])
+
+    def read_enterprises(rows: list[tuple[Any, ...]], wanted: set[tuple[Any, ...]] | None) -> None:
+        for r in rows:
+            key = _key(r[:k])
+            if wanted is None or key in wanted:
+                shares = tuple(None if v is None else float(v) for v in r[k + 1 : k + 1 + n_args])
+                by_key[key] = (int(r[k]), shares)
+
+    try:
+        if profile is None:
+            raw = _execute(con, main_sql, timeout_s)
+            too_many(raw)
+            read_persons(_execute(con, persons_sql, timeout_s), None)
+            if enterprise_sql:
+                read_enterprises(_execute(con, enterprise_sql, timeout_s), None)
+            count = con.execute(f"SELECT COUNT(*) FROM {_quote(restricted.table)}").fetchone()
+            dataset_rows = int(count[0]) if count else 0
+        else:
+            profiled_sql = (
+                restricted.profiled_main_enterprise_sql
+                if with_enterprise
+                else restricted.profiled_main_sql
+            )
+            raw = _execute(con, profiled_sql, timeout_s)
+            too_many(raw)
+            dataset_rows = profile.rows
+            hash_at = n + 1 + k
+            totals_at = hash_at + (1 if k else 0)
+            total_rows = sum(int(r[n]) for r in raw)
+
+            def companion(
+                undecided: list[tuple[Any, ...]], full_sql: str, filtered_sql: str
+            ) -> tuple[list[tuple[Any, ...]], set[tuple[Any, ...]] | None]:
+                """Exact companion rows for the undecided groups (all groups if most are)."""
+                wanted = {_key(r[n + 1 : n + 1 + k]) for r in undecided}
+                if not k or 2 * sum(int(r[n]) for r in undecided) > total_rows:
+                    return _execute(con, full_sql, timeout_s), wanted
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {FILTER} (h UBIGINT)")
+                con.execute(
+                    f"INSERT INTO {FILTER} SELECT CAST(UNNEST(?::VARCHAR[]) AS UBIGINT)",
+                    [sorted({str(r[hash_at]) for r in undecided})],
+                )
+                return _execute(con, filtered_sql, timeout_s), wanted
+
+            sure_persons = profile.person_null_rows + DatasetProfile.heaviest(
+                profile.person_top_rows, min_persons - 1
+            )
+            undecided = []
+            for row in raw:
+                rows_in = int(row[n])
+                key = _key(row[n + 1 : n + 1 + k])
+                if rows_in < min_persons:
+                    persons_by_key[key] = rows_in  # distinct persons <= rows: fails
+                elif rows_in > sure_persons:
+                    persons_by_key[key] = min_persons  # passes (lower bound)
+                else:
+                    undecided.append(row)
+            if undecided:
+                read_persons(*companion(undecided, persons_sql, restricted.persons_filtered_sql))
+            if with_enterprise:
+                sure_enterprises = profile.enterprise_null_rows + DatasetProfile.heaviest(
+                    profile.enterprise_top_rows, min_enterprises - 1
+                )
+                unit_rows = max(profile.max_rows_per_enterprise, profile.enterprise_null_rows)
+                undecided = []
+                for row in raw:
+                    rows_in = int(row[n])
+                    key = _key(row[n + 1 : n + 1 + k])
+                    if persons_by_key.get(key, 0) < min_persons:
+                        continue  # suppressed by the persons rule anyway
+                    if rows_in < min_enterprises:
+                        by_key[key] = (rows_in, ())  # distinct enterprises <= rows: fails
+                        continue
+                    if rows_in > sure_enterprises and all(
+                        _dominance_safe(
+                            row[totals_at + 2 * j], row[totals_at + 2 * j + 1], unit_rows, dominance
+                        )
+                        for j in range(n_args)
+                    ):
+                        by_key[key] = (min_enterprises, (0.0,) * n_args)
+                        continue
+                    undecided.append(row)
+                if undecided:
+                    read_enterprises(
+                        *companion(
+                            undecided, restricted.enterprise_sql, restricted.enterprise_filtered_sql
+                        )
+                    )
     finally:
         con.close()
-
-    n = len(restricted.columns)
-    k = restricted.key_count
-    n_args = len(restricted.value_args)
-    persons_by_key = {tuple(r[:k]): int(r[k]) for r in persons_rows}
-    by_key: dict[tuple[Any, ...], tuple[int, tuple[float | None, ...]]] = {}
-    for row in enterprise_rows:
-        shares = tuple(None if v is None else float(v) for v in row[k + 1 : k + 1 + n_args])
-        by_key[tuple(row[:k])] = (int(row[k]), shares)
 
     reasons = {"persons": 0, "enterprises": 0, "dominance": 0}
     rows: list[tuple[Any, ...]] = []
@@ -971,7 +1295,7 @@ def run(
     rows_read = 0
     for row in raw:
         group_rows = int(row[n])
-        key = tuple(row[n + 1 : n + 1 + k])
+        key = _key(row[n + 1 : n + 1 + k])
         rows_read += group_rows
         persons = persons_by_key.get(key, 0)
         if persons < min_persons:
