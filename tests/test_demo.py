@@ -18,7 +18,7 @@ def test_demo_loads_once_and_covers_the_stages():
     statuses = set(PactVersion.objects.values_list("status", flat=True))
     assert {Status.ACTIVE, Status.SUBMITTED, Status.CHANGES_REQUESTED, Status.DRAFT, Status.BROKEN} <= statuses
     assert counts[0] >= 5
-    broken = PactVersion.objects.get(status=Status.BROKEN)
+    broken = PactVersion.objects.get(status=Status.BROKEN, pact__project__slug="trajectoire-jeunes")
     types = list(Event.objects.filter(subject_id=broken.pact.reference).values_list("type", flat=True))
     assert types.index("pact.breach_notified") < types.index("pact.suspended") < types.index("pact.broken")
 

@@ -66,6 +66,7 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def _mount() -> None:
     from pacte.data.api import router as data_router
     from pacte.evidence.api import router as evidence_router
+    from pacte.journal.api import log_router
     from pacte.journal.api import router as journal_router
     from pacte.pacts.api import router as pacts_router
     from pacte.projects.api import router as projects_router
@@ -73,6 +74,7 @@ def _mount() -> None:
     api.add_router("/projects", projects_router)
     api.add_router("/pacts", pacts_router)
     api.add_router("/events", journal_router)
+    api.add_router("/log", log_router)  # the verifiable log (checkpoint, entries, proofs, witness)
     api.add_router("", data_router)  # /catalog.jsonld, /data/…, /datasets/…, /grants/…
     api.add_router("", evidence_router)  # /evaluations, /audits, /panels, …
 

@@ -129,10 +129,10 @@ def test_pact_from_draft_to_public(browser, live_server, world, content):
     assert visible(spage.get_by_text("En vigueur").first)
 
     # 4. anyone sees it public, with two valid signatures and the commitments board
-    public = browser.new_context().new_page()
+    public = browser.new_context(locale="fr-FR").new_page()
     public.goto(f"{live_server.url}/projets/?status=active")
     public.get_by_role("link", name="Coach Citoyen").click()
-    assert public.get_by_text("Signature valide").count() == 2
+    expect(public.get_by_text("Signature valide")).to_have_count(2)
     assert visible(public.get_by_role("heading", name="Engagements du porteur").first)
     # keyboard users can skip to the content
     public.keyboard.press("Tab")

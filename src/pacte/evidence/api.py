@@ -1,3 +1,514 @@
-from ninja import Router
+"""JSON API for evidence: evaluations, audits, panels, experiments, algorithm sheets, compliance."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import File, Form, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from pacte.api import TokenAuth
+from pacte.errors import InvalidTransition, NotFound, ValidationFailed
+from pacte.evidence import selectors, services
+from pacte.evidence.models import AlgorithmSheet, Audit, Evaluation, Experiment, PanelCall
+from pacte.projects.selectors import get_project
 
 router = Router(tags=["preuves"])
+auth = TokenAuth()
+
+
+def _page(limit: int, offset: int) -> None:
+    if not 1 <= limit <= 100 or offset < 0:
+        raise ValidationFailed("limit doit être entre 1 et 100 et offset positif.")
+
+
+def _read(upload: UploadedFile) -> bytes:
+    if upload.size and upload.size > services.MAX_UPLOAD_BYTES:
+        raise ValidationFailed("Le fichier dépasse 200 Mo.")
+    return upload.read()
+
+
+# ------------------------------------------------------------------ evaluations
+
+class EvaluationOut(Schema):
+    id: int
+    project: str
+    pact: str | None
+    experiment: str | None
+    evaluator: str
+    title: str
+    status: str
+    outcome: str
+    window: str
+    estimand: str
+    method: str
+    source: str
+    n_treatment: int
+    n_control: int
+    successes_treatment: int | None
+    successes_control: int | None
+    estimate: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    scale: float
+    unit: str
+    conclusive: bool
+    sentence: str
+    power: float | None
+    mde_points: float | None
+    risk_ratio: dict[str, Any] | None
+    data_sha256: str
+    published_at: datetime | None
+
+
+class EvaluationPage(Schema):
+    count: int
+    items: list[EvaluationOut]
+
+
+class CountsIn(Schema):
+    n_treatment: int
+    successes_treatment: int
+    n_control: int
+    successes_control: int
+
+
+class EvaluationIn(Schema):
+    project: str
+    title: str
+    outcome: str = ""
+    window_months: int = 6
+    estimand: str = ""
+    experiment: str = ""
+    mde_points: float | None = None
+    counts: CountsIn
+
+
+class EvaluationUpdate(Schema):
+    counts: dict[str, Any] = {}
+
+
+def _evaluation_out(e: Evaluation) -> dict[str, Any]:
+    return {
+        "id": e.pk, "project": e.project.slug, "pact": e.pact.reference if e.pact else None,
+        "experiment": e.experiment.slug if e.experiment else None, "evaluator": e.evaluator.slug, "title": e.title,
+        "status": e.status, "outcome": e.outcome, "window": e.window, "estimand": e.estimand, "method": e.method,
+        "source": e.source, "n_treatment": e.n_treatment, "n_control": e.n_control,
+        "successes_treatment": e.successes_treatment, "successes_control": e.successes_control,
+        "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high, "p_value": e.p_value, "scale": e.scale,
+        "unit": e.unit, "conclusive": e.conclusive, "sentence": e.sentence, "power": e.power,
+        "mde_points": e.mde_points, "risk_ratio": e.details.get("risk_ratio"), "data_sha256": e.data_sha256,
+        "published_at": e.published_at,
+    }
+
+
+def _experiment_or_none(slug: str) -> Experiment | None:
+    return selectors.get_experiment(slug) if slug else None
+
+
+@router.get("/evaluations", response=EvaluationPage, summary="Évaluations d'impact publiées (paginé)")
+def list_evaluations(request: HttpRequest, project: str = "", limit: int = 20, offset: int = 0) -> dict[str, Any]:
+    _page(limit, offset)
+    qs = selectors.evaluations(None, project=project)
+    return {"count": qs.count(), "items": [_evaluation_out(e) for e in qs[offset: offset + limit]]}
+
+
+@router.get("/evaluations/{int:pk}", response=EvaluationOut)
+def evaluation_detail(request: HttpRequest, pk: int) -> dict[str, Any]:
+    return _evaluation_out(selectors.get_evaluation(None, pk))
+
+
+@router.post("/evaluations", response={201: EvaluationOut}, auth=auth,
+             summary="Résultats agrégés déposés par l'évaluateur indépendant (brouillon calculé)")
+def create_evaluation(request: HttpRequest, payload: EvaluationIn) -> Status[dict[str, Any]]:
+    e = services.create_evaluation(
+        request.auth, get_project(payload.project), title=payload.title, outcome=payload.outcome,  # type: ignore[attr-defined]
+        window_months=payload.window_months, estimand=payload.estimand, mde_points=payload.mde_points,
+        counts=payload.counts.dict(), experiment=_experiment_or_none(payload.experiment))
+    return Status(201, _evaluation_out(e))
+
+
+@router.post("/evaluations/upload", response={201: EvaluationOut}, auth=auth,
+             summary="Fichier CSV de résultats (unit_id, arm, outcome[, period]) déposé par l'évaluateur")
+def upload_evaluation(request: HttpRequest, file: File[UploadedFile], project: Form[str], title: Form[str],
+                      outcome: Form[str] = "", window_months: Form[int] = 6, estimand: Form[str] = "",
+                      experiment: Form[str] = "") -> Status[dict[str, Any]]:
+    e = services.create_evaluation(
+        request.auth, get_project(project), title=title, outcome=outcome, window_months=window_months,  # type: ignore[attr-defined]
+        estimand=estimand, csv_data=_read(file), experiment=_experiment_or_none(experiment))
+    return Status(201, _evaluation_out(e))
+
+
+def _draft_for(request: HttpRequest, pk: int) -> Evaluation:
+    """Writes look the evaluation up unfiltered: the service then says who may act (403), not 404."""
+    e = Evaluation.objects.select_related("project", "pact", "experiment", "evaluator").filter(pk=pk).first()
+    if e is None:
+        raise NotFound("Cette évaluation n'existe pas.")
+    return e
+
+
+@router.post("/evaluations/{int:pk}/publish", response=EvaluationOut, auth=auth, summary="Publier (définitif)")
+def publish_evaluation(request: HttpRequest, pk: int) -> dict[str, Any]:
+    return _evaluation_out(services.publish_evaluation(request.auth, _draft_for(request, pk)))  # type: ignore[attr-defined]
+
+
+@router.put("/evaluations/{int:pk}", response=EvaluationOut, auth=auth,
+            summary="Refusé pour une évaluation publiée ; un brouillon se recrée")
+def update_evaluation(request: HttpRequest, pk: int, payload: EvaluationUpdate) -> dict[str, Any]:
+    e = _draft_for(request, pk)
+    if e.status == Evaluation.State.PUBLISHED:
+        raise InvalidTransition("Une évaluation publiée ne peut être ni modifiée ni supprimée.")
+    raise InvalidTransition("Un brouillon ne se modifie pas : supprimez-le et déposez de nouveau les résultats.")
+
+
+@router.delete("/evaluations/{int:pk}", response={204: None}, auth=auth, summary="Supprimer un brouillon")
+def delete_evaluation(request: HttpRequest, pk: int) -> Status[None]:
+    services.delete_evaluation(request.auth, _draft_for(request, pk))  # type: ignore[attr-defined]
+    return Status(204, None)
+
+
+# ------------------------------------------------------------------ audits
+
+class AuditOut(Schema):
+    id: int
+    project: str
+    pact: str | None
+    auditor: str
+    title: str
+    decision: str
+    band: list[float]
+    band_source: str
+    min_group_size: int
+    reference_group: str
+    n_rows: int
+    breach_count: int
+    insufficient_count: int
+    remediation_commitment: str
+    rows: list[dict[str, Any]]
+    groups: list[dict[str, Any]]
+    data_sha256: str
+    published_at: datetime
+
+
+class AuditPage(Schema):
+    count: int
+    items: list[AuditOut]
+
+
+def _audit_out(a: Audit) -> dict[str, Any]:
+    return {
+        "id": a.pk, "project": a.project.slug, "pact": a.pact.reference if a.pact else None, "auditor": a.auditor.slug,
+        "title": a.title, "decision": a.decision, "band": [a.band_low, a.band_high], "band_source": a.band_source,
+        "min_group_size": a.min_group_size, "reference_group": a.reference_group, "n_rows": a.n_rows,
+        "breach_count": a.breach_count, "insufficient_count": a.insufficient_count,
+        "remediation_commitment": a.remediation_key, "rows": a.rows, "groups": a.groups,
+        "data_sha256": a.data_sha256, "published_at": a.published_at,
+    }
+
+
+@router.get("/audits", response=AuditPage, summary="Audits de biais publiés")
+def list_audits(request: HttpRequest, project: str = "", limit: int = 20, offset: int = 0) -> dict[str, Any]:
+    _page(limit, offset)
+    qs = selectors.audits(project=project)
+    return {"count": qs.count(), "items": [_audit_out(a) for a in qs[offset: offset + limit]]}
+
+
+@router.get("/audits/{int:pk}", response=AuditOut)
+def audit_detail(request: HttpRequest, pk: int) -> dict[str, Any]:
+    return _audit_out(selectors.get_audit(pk))
+
+
+@router.post("/audits", response={201: AuditOut}, auth=auth,
+             summary="Publier un audit de biais à partir d'un CSV (group, y_true, y_pred[, in_need])")
+def create_audit(request: HttpRequest, file: File[UploadedFile], project: Form[str], title: Form[str],
+                 decision: Form[str], min_group_size: Form[int] = 30, reference_group: Form[str] = "") -> Status[dict[str, Any]]:
+    a = services.publish_audit(request.auth, get_project(project), title=title, decision=decision,  # type: ignore[attr-defined]
+                               csv_data=_read(file), min_group_size=min_group_size,
+                               reference_group=reference_group or None)
+    return Status(201, _audit_out(a))
+
+
+# ------------------------------------------------------------------ panels
+
+class PanelOut(Schema):
+    id: int
+    project: str
+    opened_by: str
+    title: str
+    description: str
+    status: str
+    target_size: int
+    stratify_by: str
+    targets: dict[str, int]
+    seed_commitment: str
+    seed: str | None
+    opened_on: date
+    drawn_at: datetime | None
+    composition: list[dict[str, Any]]
+
+
+class PanelPage(Schema):
+    count: int
+    items: list[PanelOut]
+
+
+class PanelIn(Schema):
+    project: str
+    title: str
+    description: str = ""
+    target_size: int
+    stratify_by: str = "age_band"
+    targets: dict[str, int] | None = None
+    shares: dict[str, float] | None = None
+
+
+def _panel_out(p: PanelCall) -> dict[str, Any]:
+    return {
+        "id": p.pk, "project": p.project.slug, "opened_by": p.opened_by.slug, "title": p.title,
+        "description": p.description, "status": p.status, "target_size": p.target_size, "stratify_by": p.stratify_by,
+        "targets": p.targets, "seed_commitment": p.seed_commitment,
+        "seed": p.seed_hex if p.status != PanelCall.State.OPEN else None, "opened_on": p.opened_on,
+        "drawn_at": p.drawn_at, "composition": services.panel_composition(p),
+    }
+
+
+@router.get("/panels", response=PanelPage, summary="Appels à panel et composition agrégée")
+def list_panels(request: HttpRequest, project: str = "", limit: int = 20, offset: int = 0) -> dict[str, Any]:
+    _page(limit, offset)
+    qs = selectors.panels(project=project)
+    return {"count": qs.count(), "items": [_panel_out(p) for p in qs[offset: offset + limit]]}
+
+
+@router.get("/panels/{int:pk}", response=PanelOut)
+def panel_detail(request: HttpRequest, pk: int) -> dict[str, Any]:
+    return _panel_out(selectors.get_panel(pk))
+
+
+@router.post("/panels", response={201: PanelOut}, auth=auth, summary="Ouvrir un appel à panel (institution ou porteur)")
+def open_panel(request: HttpRequest, payload: PanelIn) -> Status[dict[str, Any]]:
+    p = services.open_panel_call(request.auth, get_project(payload.project), title=payload.title,  # type: ignore[attr-defined]
+                                 description=payload.description, target_size=payload.target_size,
+                                 stratify_by=payload.stratify_by, targets=payload.targets, shares=payload.shares)
+    return Status(201, _panel_out(p))
+
+
+@router.post("/panels/{int:pk}/draw", response=PanelOut, auth=auth, summary="Tirage stratifié (graine révélée)")
+def draw_panel(request: HttpRequest, pk: int) -> dict[str, Any]:
+    return _panel_out(services.draw_panel(request.auth, selectors.get_panel(pk)))  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------ experiments
+
+class ExperimentOut(Schema):
+    slug: str
+    project: str
+    status: str
+    hypothesis: str
+    outcome: str
+    estimand: str
+    unit: str
+    design: str
+    window_months: int
+    baseline_rate: float
+    mde_points: float
+    power: float
+    alpha: float
+    arms: list[str]
+    ratio: list[int]
+    required_per_arm: int
+    plan_hash: str
+    seed_commitment: str
+    seed: str | None
+    allocation_sha256: str
+    counts: dict[str, int]
+
+
+class ExperimentIn(Schema):
+    project: str
+    hypothesis: str
+    outcome: str
+    baseline_rate: float
+    mde_points: float
+    power: float = 0.8
+    alpha: float = 0.05
+    design: str = "individual"
+    window_months: int = 6
+    unit: str = "personne"
+    estimand: str = "intention de traiter (ITT)"
+    slug: str = ""
+
+
+class AssignIn(Schema):
+    unit_ids: list[str]
+    strata: dict[str, str] | None = None
+
+
+def _experiment_out(e: Experiment) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for arm in e.arms:
+        counts[arm] = e.assignments.filter(arm=arm).count() if e.status == Experiment.State.ASSIGNED else 0
+    return {
+        "slug": e.slug, "project": e.project.slug, "status": e.status, "hypothesis": e.hypothesis,
+        "outcome": e.outcome, "estimand": e.estimand, "unit": e.unit, "design": e.design,
+        "window_months": e.window_months, "baseline_rate": e.baseline_rate, "mde_points": e.mde_points,
+        "power": e.power, "alpha": e.alpha, "arms": e.arms, "ratio": e.ratio, "required_per_arm": e.required_per_arm,
+        "plan_hash": e.plan_hash, "seed_commitment": e.seed_commitment,
+        "seed": e.seed_hex if e.status == Experiment.State.ASSIGNED else None,
+        "allocation_sha256": e.allocation_sha256, "counts": counts,
+    }
+
+
+@router.get("/experiments", response=list[ExperimentOut], summary="Expérimentations pré-enregistrées")
+def list_experiments(request: HttpRequest, project: str = "") -> list[dict[str, Any]]:
+    return [_experiment_out(e) for e in selectors.experiments(project=project).exclude(status=Experiment.State.DRAFT)[:100]]
+
+
+@router.get("/experiments/{slug}", response=ExperimentOut)
+def experiment_detail(request: HttpRequest, slug: str) -> dict[str, Any]:
+    return _experiment_out(selectors.get_experiment(slug))
+
+
+@router.post("/experiments", response={201: ExperimentOut}, auth=auth,
+             summary="Concevoir une expérimentation (taille d'échantillon calculée)")
+def design_experiment(request: HttpRequest, payload: ExperimentIn) -> Status[dict[str, Any]]:
+    data = payload.dict()
+    project = get_project(data.pop("project"))
+    return Status(201, _experiment_out(services.design_experiment(request.auth, project, **data)))  # type: ignore[attr-defined]
+
+
+@router.post("/experiments/{slug}/preregister", response=ExperimentOut, auth=auth,
+             summary="Pré-enregistrer : empreinte du plan et engagement sur la graine au journal")
+def preregister(request: HttpRequest, slug: str) -> dict[str, Any]:
+    return _experiment_out(services.preregister(request.auth, selectors.get_experiment(slug)))  # type: ignore[attr-defined]
+
+
+@router.post("/experiments/{slug}/assign", response=ExperimentOut, auth=auth,
+             summary="Affecter les unités (identifiants pseudonymes) ; la graine est révélée")
+def assign(request: HttpRequest, slug: str, payload: AssignIn) -> dict[str, Any]:
+    exp = selectors.get_experiment(slug)
+    services.assign_units(request.auth, exp, payload.unit_ids, payload.strata)  # type: ignore[attr-defined]
+    exp.refresh_from_db()
+    return _experiment_out(exp)
+
+
+@router.get("/experiments/{slug}/replay", response=dict[str, Any], summary="Rejouer l'affectation depuis le journal")
+def replay(request: HttpRequest, slug: str) -> dict[str, Any]:
+    r = services.replay_from_log(slug)
+    return {"experiment": r.experiment, "ok": r.ok, "checks": [{"check": c, "ok": ok} for c, ok in r.checks],
+            "counts": r.counts}
+
+
+# ------------------------------------------------------------------ algorithm sheets
+
+class SheetOut(Schema):
+    id: int
+    project: str
+    title: str
+    status: str
+    version: int
+    purpose: str
+    contribution_degree: str
+    contribution_mode: str
+    data_sources: list[dict[str, Any]]
+    parameters: list[dict[str, Any]]
+    operations: str
+    human_oversight: str
+    risks: str
+    objection_contact: str
+    legal_basis: str
+    published_at: datetime | None
+
+
+class SheetIn(Schema):
+    project: str
+    title: str
+    purpose: str
+    contribution_degree: str
+    contribution_mode: str
+    data_sources: list[dict[str, Any]]
+    parameters: list[dict[str, Any]]
+    operations: str
+    human_oversight: str
+    risks: str
+    objection_contact: str
+
+
+class ExplainIn(Schema):
+    situation: dict[str, Any]
+
+
+def _sheet_out(s: AlgorithmSheet) -> dict[str, Any]:
+    return {"id": s.pk, "project": s.project.slug, "title": s.title, "status": s.status, "version": s.version,
+            "purpose": s.purpose, "contribution_degree": s.contribution_degree,
+            "contribution_mode": s.contribution_mode, "data_sources": s.data_sources, "parameters": s.parameters,
+            "operations": s.operations, "human_oversight": s.human_oversight, "risks": s.risks,
+            "objection_contact": s.objection_contact, "legal_basis": s.legal_basis, "published_at": s.published_at}
+
+
+@router.get("/algorithm-sheets", response=list[SheetOut], summary="Fiches algorithmes publiées")
+def list_sheets(request: HttpRequest, project: str = "") -> list[dict[str, Any]]:
+    return [_sheet_out(s) for s in selectors.sheets(None, project=project)[:100]]
+
+
+@router.get("/algorithm-sheets/{int:pk}", response=SheetOut)
+def sheet_detail(request: HttpRequest, pk: int) -> dict[str, Any]:
+    return _sheet_out(selectors.get_sheet(None, pk))
+
+
+@router.get("/algorithm-sheets/{int:pk}/atrs", response=dict[str, Any],
+            summary="Export au format Algorithmic Transparency Recording Standard (UK)")
+def sheet_atrs(request: HttpRequest, pk: int) -> dict[str, Any]:
+    return services.atrs_export(selectors.get_sheet(None, pk))
+
+
+@router.post("/algorithm-sheets", response={201: SheetOut}, auth=auth, summary="Rédiger une fiche (porteur)")
+def create_sheet(request: HttpRequest, payload: SheetIn) -> Status[dict[str, Any]]:
+    data = payload.dict()
+    project = get_project(data.pop("project"))
+    return Status(201, _sheet_out(services.create_sheet(request.auth, project, data)))  # type: ignore[attr-defined]
+
+
+@router.post("/algorithm-sheets/{int:pk}/publish", response=SheetOut, auth=auth, summary="Publier la fiche")
+def publish_sheet(request: HttpRequest, pk: int) -> dict[str, Any]:
+    sheet = selectors.get_sheet(request.auth, pk)  # type: ignore[attr-defined]
+    return _sheet_out(services.publish_sheet(request.auth, sheet))  # type: ignore[attr-defined]
+
+
+@router.post("/algorithm-sheets/{int:pk}/explain", response=dict[str, Any],
+             summary="Explication individuelle : paramètres appliqués à une situation, pondérations, contributions")
+def explain(request: HttpRequest, pk: int, payload: ExplainIn) -> dict[str, Any]:
+    return services.explain(selectors.get_sheet(None, pk), payload.situation)
+
+
+# ------------------------------------------------------------------ compliance
+
+class CaseOut(Schema):
+    pact: str
+    version: int
+    status: str
+    commitments: list[str]
+    reason: str
+    opened_on: date
+    cure_deadline: date
+    suspended_on: date | None
+    break_on: date | None
+    closed_on: date | None
+
+
+@router.get("/compliance/cases", response=list[CaseOut], summary="Manquements constatés par le moteur de conformité")
+def compliance_cases(request: HttpRequest, project: str = "") -> list[dict[str, Any]]:
+    from pacte.evidence.models import ComplianceCase
+
+    qs = ComplianceCase.objects.select_related("version__pact")
+    if project:
+        qs = qs.filter(version__pact__project__slug=project)
+    return [{"pact": c.version.pact.reference, "version": c.version.number, "status": c.status,
+             "commitments": c.commitment_keys, "reason": c.reason, "opened_on": c.opened_on,
+             "cure_deadline": c.cure_deadline, "suspended_on": c.suspended_on, "break_on": c.break_on,
+             "closed_on": c.closed_on} for c in qs[:200]]
+
+
+__all__ = ["router", "NotFound"]

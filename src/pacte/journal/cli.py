@@ -1,9 +1,190 @@
-"""`pacte journal …` subcommands."""
+"""`pacte log …`: verify, export, monitor, integrate, audit, witness."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add this domain's subcommands to the `pacte` parser."""
+    p = sub.add_parser("log", help="journal vérifiable (Merkle, RFC 9162 / C2SP)")
+    lsub = p.add_subparsers(dest="log_command", required=True)
+
+    v = lsub.add_parser("verify", help="vérifier tout le journal hors ligne (export ou API)")
+    src = v.add_mutually_exclusive_group(required=True)
+    src.add_argument("--url", help="adresse de la plateforme (ex. https://pacte.example.org)")
+    src.add_argument("--dir", help="dossier produit par `pacte log export`")
+    v.add_argument("--key", required=True, help="clé de vérification du journal (texte ou fichier)")
+    v.add_argument("--checkpoint", help="point de contrôle signé enregistré auparavant (fichier)")
+    v.add_argument("--quiet", action="store_true", help="sans barre de progression")
+    v.set_defaults(func=cmd_verify)
+
+    e = lsub.add_parser("export", help="exporter entrées (JSONL), point de contrôle et clé")
+    e.add_argument("dir")
+    e.set_defaults(func=cmd_export)
+
+    m = lsub.add_parser("monitor", help="suivre un journal et alerter en cas de fourche ou de lien manquant")
+    m.add_argument("--url", required=True)
+    m.add_argument("--state", required=True, help="dossier d'état du moniteur")
+    m.add_argument("--key", help="clé de vérification (sinon : épinglée au premier passage)")
+    m.add_argument("--once", action="store_true", help="un seul passage ; code de sortie non nul en cas d'alerte")
+    m.add_argument("--interval", type=float, default=60.0, help="secondes entre deux passages")
+    m.set_defaults(func=cmd_monitor)
+
+    i = lsub.add_parser("integrate", help="intégrer les entrées en attente et signer un point de contrôle")
+    i.set_defaults(func=cmd_integrate)
+
+    a = lsub.add_parser("audit", help="recalculer l'arbre depuis la base et le comparer aux nœuds et points de contrôle")
+    a.set_defaults(func=cmd_audit)
+
+    w = lsub.add_parser("witness", help="enregistrer un témoin (clé cosignature/v1)")
+    w.add_argument("action", choices=["add"])
+    w.add_argument("key")
+    w.set_defaults(func=cmd_witness)
+
+
+def _read_key(value: str) -> str:
+    path = Path(value)
+    if "+" not in value or (len(value) < 4096 and path.is_file()):
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError:
+            pass
+    return value.strip()
+
+
+def _err(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def cmd_verify(args: argparse.Namespace, client: Any = None) -> int:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from pacte.journal import offline
+
+    try:
+        source: offline.Source = offline.HttpSource(args.url, client) if args.url else offline.DirSource(args.dir)
+        old = Path(args.checkpoint).read_text(encoding="utf-8") if args.checkpoint else None
+    except (offline.SourceError, OSError) as exc:
+        _err(f"Erreur : {exc}")
+        return 2
+    vkey = _read_key(args.key)
+    progress = Progress(TextColumn("Vérification des entrées"), BarColumn(), MofNCompleteColumn(),
+                        TimeRemainingColumn(), disable=bool(getattr(args, "quiet", False)), transient=True,
+                        console=None)
+    task = None
+
+    def start(total: int) -> None:
+        nonlocal task
+        task = progress.add_task("verify", total=total)
+
+    def advance(n: int) -> None:
+        if task is not None:
+            progress.advance(task, n)
+
+    try:
+        with progress:
+            res = offline.verify_source(source, vkey, old_checkpoint=old, on_start=start, on_progress=advance)
+    except offline.VerificationFailed as exc:
+        _err(f"ÉCHEC de la vérification : {exc}")
+        return 1
+    except offline.SourceError as exc:
+        _err(f"Erreur de lecture : {exc}")
+        return 2
+    print(f"Journal {res.origin} vérifié : {res.size} entrées, racine {res.root.hex()}, "
+          "signature valide, chaînes prev complètes.")
+    if res.old_size is not None:
+        print(f"Cohérent avec le point de contrôle précédent (taille {res.old_size}).")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pacte.cli import setup
+
+    setup()
+    from pacte.journal.exports import export_log
+
+    size = export_log(Path(args.dir))
+    print(f"Journal exporté dans {args.dir} : {size} entrées, point de contrôle et clé.")
+    return 0
+
+
+def cmd_monitor(args: argparse.Namespace, client: Any = None) -> int:
+    import time
+
+    from pacte.journal import offline
+
+    source = offline.HttpSource(args.url, client)
+    key = _read_key(args.key) if args.key else None
+    while True:
+        try:
+            res = offline.monitor_once(source, args.state, key)
+        except (offline.SourceError, offline.VerificationFailed) as exc:
+            _err(f"Erreur : {exc}")
+            if args.once:
+                return 2
+        else:
+            for alert in res.alerts:
+                _err(f"ALERTE : {alert}")
+            if res.alerts and args.once:
+                return 1
+            if not res.alerts:
+                print(f"Taille {res.size} : {res.new_entries} nouvelle(s) entrée(s) vérifiée(s), aucune fourche.",
+                      flush=True)
+        if args.once:
+            return 0
+        time.sleep(args.interval)
+
+
+def cmd_integrate(args: argparse.Namespace) -> int:
+    from pacte.cli import setup
+
+    setup()
+    from pacte.journal.services import integrate
+
+    cp = integrate()
+    print(f"Point de contrôle signé : taille {cp.size}, racine {bytes(cp.root).hex()}.")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from pacte.cli import setup
+
+    setup()
+    from pacte.journal.services import verify_log
+
+    report = verify_log()
+    if not report.ok:
+        for p in report.problems:
+            _err(f"ÉCHEC : {p}")
+        return 1
+    print(f"Base cohérente : {report.size} entrées, racine {report.root}.")
+    return 0
+
+
+def cmd_witness(args: argparse.Namespace) -> int:
+    from pacte.cli import setup
+
+    setup()
+    from pacte.errors import DomainError
+    from pacte.journal.services import register_witness
+
+    try:
+        w = register_witness(_read_key(args.key))
+    except DomainError as exc:
+        _err(f"Erreur : {exc.message}")
+        return 2
+    print(f"Témoin « {w.name} » enregistré.")
+    return 0
+
+
+

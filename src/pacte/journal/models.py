@@ -1,6 +1,14 @@
-"""The public event journal: one typed, canonical entry per governance event.
+"""The public event journal, which *is* the transparency log.
 
-Entries are append-only; their `index` is their position in the transparency log.
+* ``Event``: one typed, canonical entry per governance event; ``index`` is its
+  position in the RFC 9162 Merkle log and the UTF-8 bytes of ``entry`` are the leaf input.
+* ``LogNode``: complete subtree hashes of the Merkle tree (``(level, index)`` as in
+  :mod:`pacte.engines.merkle`), written once, never changed.
+* ``Checkpoint``: C2SP signed checkpoints; ``Witness``/``Cosignature``: witness
+  cosignatures (``cosignature/v1``).
+* ``LogState``: the singleton row locked (SELECT … FOR UPDATE) by every append and
+  every integration: ``size`` = number of entries, ``tree_size`` = number of leaves in
+  the stored tree (equal to ``size`` at every commit, see services).
 """
 
 from __future__ import annotations
@@ -13,9 +21,13 @@ class LogState(models.Model):
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     size = models.BigIntegerField(default=0)
+    tree_size = models.BigIntegerField(default=0)
 
     class Meta:
         verbose_name = "état du journal"
+
+    def __str__(self) -> str:
+        return f"journal: {self.size} entrées, arbre {self.tree_size}"
 
 
 class Event(models.Model):
@@ -38,3 +50,67 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.index} {self.type} {self.subject_type}:{self.subject_id}"
+
+
+class LogNode(models.Model):
+    """A complete subtree hash: node ``(level, index)`` covers leaves
+    ``[index·2^level, (index+1)·2^level)``. Level 0 holds the leaf hashes."""
+
+    pk = models.CompositePrimaryKey("level", "index")
+    level = models.PositiveSmallIntegerField()
+    index = models.BigIntegerField()
+    hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        verbose_name = "nœud de l'arbre de Merkle"
+
+    def __str__(self) -> str:
+        return f"node ({self.level}, {self.index})"
+
+
+class Checkpoint(models.Model):
+    """A signed checkpoint (C2SP tlog-checkpoint in a C2SP signed note)."""
+
+    size = models.BigIntegerField(db_index=True)
+    root = models.BinaryField(max_length=32)
+    note = models.TextField(help_text="The signed note: checkpoint body, blank line, signature lines.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-size", "-id"]
+        verbose_name = "point de contrôle signé"
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.size}"
+
+
+class Witness(models.Model):
+    """A registered witness: its ``cosignature/v1`` verifier key (``name+hex8+base64``)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    verifier_key = models.TextField(unique=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "témoin"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Cosignature(models.Model):
+    checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="cosignatures")
+    witness = models.ForeignKey(Witness, on_delete=models.PROTECT, related_name="cosignatures")
+    timestamp = models.BigIntegerField(help_text="Seconds since the epoch, signed by the witness.")
+    signature = models.TextField(help_text="The signature line `— name base64`.")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["checkpoint", "witness"], name="journal_one_cosignature_per_witness")
+        ]
+        verbose_name = "cosignature de témoin"
+
+    def __str__(self) -> str:
+        return f"cosignature {self.witness_id} @ {self.checkpoint_id}"

@@ -1,20 +1,56 @@
-"""The one place where governance events are appended (swappable for the Merkle log)."""
+"""The one place where governance events are appended to the transparency log.
+
+Integration model (see docs in the report / design note):
+
+* **Sequencing and integration happen in the same transaction.** ``record_event`` and
+  ``record_events`` lock ``LogState``, insert the entries *and* append their leaf hashes
+  to the stored Merkle tree (``LogNode``) before the caller commits.  Hence the invariant
+  checked by :func:`verify_log`: at every commit, ``tree_size == size`` and the stored
+  nodes are exactly the RFC 9162 tree of the stored entries.  A crash at any point rolls
+  back entries and nodes together: nothing is lost, duplicated or reordered.
+* **Checkpoints** are signed once per batch: inside the same transaction for
+  ``record_events`` (one commit per batch), and right after the commit
+  (``transaction.on_commit``) for ``record_event`` so that a governance transaction that
+  records several events issues one checkpoint.  A checkpoint never runs ahead of the
+  tree; if signing after commit fails (or the process dies), the next ``integrate()``
+  (next event, ``pacte log integrate``, or the checkpoint endpoint) catches up.
+* :func:`integrate` is idempotent and also integrates entries left outside the tree
+  (e.g. rows written before the tree existed).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from pacte.journal.canonical import canonical_json, sha256_hex
-from pacte.journal.models import Event, LogState
+from pacte.engines import merkle, note
+from pacte.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from pacte.journal.canonical import canonical_json
+from pacte.journal.keys import get_signer
+from pacte.journal.models import Checkpoint, Cosignature, Event, LogNode, LogState, Witness
+from pacte.journal.store import DbNodeStore, bulk_insert
+
+logger = logging.getLogger("pacte.journal")
 
 ENTRY_VERSION = 1
+
+# Test hook: called with a stage name at the points where a crash test kills the process.
+crash_hook: Callable[[str], None] | None = None
+
+
+def _stage(name: str) -> None:
+    if crash_hook is not None:
+        crash_hook(name)
 
 
 @dataclass(frozen=True)
@@ -43,7 +79,108 @@ def personal_commitment(value: str) -> str:
 
 
 def leaf_hash(entry: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + entry).digest()
+    return merkle.leaf_hash(entry)
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """One event for :func:`record_events`."""
+
+    type: str
+    actor: Actor
+    subject_type: str
+    subject_id: str | int
+    data: dict[str, Any] | None = None
+    project_slug: str = ""
+
+
+@dataclass(frozen=True)
+class Appended:
+    index: int
+    entry_hash: str
+    entry: str
+
+
+# ------------------------------------------------------------------ appending
+
+def _lock_state() -> LogState:
+    state, _ = LogState.objects.select_for_update().get_or_create(id=1)
+    return state
+
+
+def _heads(subjects: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """entry_hash of the latest stored entry of each subject (one query per subject type)."""
+    out: dict[tuple[str, str], str] = {}
+    by_type: dict[str, list[str]] = {}
+    for st, sid in subjects:
+        by_type.setdefault(st, []).append(sid)
+    q = connection.ops.quote_name
+    table = q(Event._meta.db_table)
+    for st, ids in by_type.items():
+        for lo in range(0, len(ids), 900):
+            part = ids[lo : lo + 900]
+            marks = ", ".join(["%s"] * len(part))
+            sql = (
+                f"SELECT e.{q('subject_id')}, e.{q('entry_hash')} FROM {table} e JOIN ("
+                f"SELECT MAX({q('index')}) AS m FROM {table} WHERE {q('subject_type')} = %s "
+                f"AND {q('subject_id')} IN ({marks}) GROUP BY {q('subject_id')}) g ON e.{q('index')} = g.m"
+            )
+            with connection.cursor() as cur:
+                cur.execute(sql, [st, *part])
+                for sid, h in cur.fetchall():
+                    out[(st, sid)] = h
+    return out
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False).encode  # a JSON string, as canonical_json writes it
+
+
+def _entry_text(e: NewEvent, sid: str, previous: str | None, ts_json: str, actor_cache: dict[Actor, str]) -> str:
+    """canonical_json of the entry dict, assembled from its (fixed, sorted) keys: byte-identical,
+    about twice as fast on batches (the actor and the timestamp are encoded once)."""
+    actor = actor_cache.get(e.actor)
+    if actor is None:
+        actor = actor_cache[e.actor] = canonical_json(e.actor.as_entry())
+    return (
+        f'{{"actor":{actor},"data":{canonical_json(e.data or {})},'
+        f'"prev":{_dumps(previous) if previous else "null"},'
+        f'"project":{_dumps(e.project_slug) if e.project_slug else "null"},'
+        f'"subject":{{"id":{_dumps(sid)},"type":{_dumps(e.subject_type)}}},'
+        f'"ts":{ts_json},"type":{_dumps(e.type)},"v":{ENTRY_VERSION}}}'
+    )
+
+
+def _append(state: LogState, events: Sequence[NewEvent], now: datetime) -> tuple[list[Appended], list[bytes]]:
+    subjects = {(e.subject_type, str(e.subject_id)) for e in events}
+    heads = _heads(subjects)
+    ts_json = _dumps(now.isoformat().replace("+00:00", "Z"))
+    actor_cache: dict[Actor, str] = {}
+    occurred = connection.ops.adapt_datetimefield_value(now)
+    rows: list[tuple[object, ...]] = []
+    out: list[Appended] = []
+    leaves: list[bytes] = []
+    sha = hashlib.sha256
+    index = state.size
+    for e in events:
+        sid = str(e.subject_id)
+        key = (e.subject_type, sid)
+        previous = heads.get(key)
+        text = _entry_text(e, sid, previous, ts_json, actor_cache)
+        raw = text.encode("utf-8")
+        ehash = sha(raw).hexdigest()
+        lh = sha(b"\x00" + raw).digest()
+        heads[key] = ehash
+        rows.append((index, e.type, occurred, e.actor.organisation_slug, e.subject_type, sid,
+                     e.project_slug, text, ehash, lh, previous or ""))
+        out.append(Appended(index, ehash, text))
+        leaves.append(lh)
+        index += 1
+    bulk_insert(Event._meta.db_table, (
+        "index", "type", "occurred_at", "organisation_slug", "subject_type", "subject_id",
+        "project_slug", "entry", "entry_hash", "leaf_hash", "prev",
+    ), rows)
+    _stage("entries-inserted")
+    return out, leaves
 
 
 def record_event(
@@ -55,42 +192,322 @@ def record_event(
     data: dict[str, Any] | None = None,
     project_slug: str = "",
 ) -> Event:
-    """Append one event inside the caller's transaction (must be atomic)."""
+    """Append one event inside the caller's transaction (must be atomic).
+
+    The entry and its tree nodes are written in the caller's transaction; the signed
+    checkpoint is issued after the commit.
+    """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_event must run inside the transaction of the change it records")
-    state, _ = LogState.objects.select_for_update().get_or_create(id=1)
-    previous = (
-        Event.objects.filter(subject_type=subject_type, subject_id=str(subject_id))
-        .order_by("-index")
-        .values_list("entry_hash", flat=True)
-        .first()
-    )
+    state = _lock_state()
     now = timezone.now()
-    entry = {
-        "v": ENTRY_VERSION,
-        "type": type,
-        "ts": now.isoformat().replace("+00:00", "Z"),
-        "actor": actor.as_entry(),
-        "subject": {"type": subject_type, "id": str(subject_id)},
-        "project": project_slug or None,
-        "data": data or {},
-        "prev": previous,
+    (appended,), leaves = _append(state, [NewEvent(type, actor, subject_type, subject_id, data, project_slug)], now)
+    _integrate_locked(state, pending=(appended.index, leaves), new_size=appended.index + 1)
+    transaction.on_commit(_sign_after_commit, robust=True)
+    return Event.objects.get(index=appended.index)
+
+
+def record_events(events: Iterable[NewEvent], *, checkpoint: bool = True) -> list[Appended]:
+    """Append a batch: one lock, one bulk insert of entries and of tree nodes, one signed
+    checkpoint, all in one transaction (the caller's, or a new one = one commit per batch)."""
+    batch = list(events)
+    if not batch:
+        return []
+    with transaction.atomic():
+        state = _lock_state()
+        appended, leaves = _append(state, batch, timezone.now())
+        _integrate_locked(state, pending=(appended[0].index, leaves), new_size=state.size + len(batch))
+        if checkpoint:
+            _sign_locked(state)
+        _stage("before-commit")
+    return appended
+
+
+# ------------------------------------------------------------------ integrating
+
+def _integrate_locked(state: LogState, *, pending: tuple[int, list[bytes]] | None = None,
+                      new_size: int | None = None) -> None:
+    """Append entries [tree_size, size) to the stored tree; `state` is locked."""
+    if new_size is not None:
+        state.size = new_size
+    if state.tree_size < state.size:
+        if pending is not None and pending[0] == state.tree_size and pending[0] + len(pending[1]) == state.size:
+            hashes = pending[1]
+        else:
+            rows = list(
+                Event.objects.filter(index__gte=state.tree_size).order_by("index").values_list("index", "leaf_hash")
+            )
+            if [i for i, _ in rows] != list(range(state.tree_size, state.size)):
+                raise RuntimeError("journal: entries are not contiguous with the tree; run `pacte log verify`")
+            hashes = [bytes(h) for _, h in rows]
+        tree = merkle.MerkleTree(DbNodeStore(), state.tree_size)
+        tree.append_many(hashes)
+        _stage("nodes-inserted")
+        state.tree_size = tree.size
+    LogState.objects.filter(id=state.id).update(size=state.size, tree_size=state.tree_size)
+
+
+def _tree(size: int) -> merkle.MerkleTree:
+    return merkle.MerkleTree(DbNodeStore(), size)
+
+
+def _sign_locked(state: LogState) -> Checkpoint:
+    latest = Checkpoint.objects.order_by("-size", "-id").first()
+    if latest is not None and latest.size == state.tree_size:
+        return latest
+    root = _tree(state.tree_size).root()
+    _stage("checkpoint-signing")
+    signer = get_signer()
+    body = note.checkpoint(settings.LOG_ORIGIN, state.tree_size, root)
+    return Checkpoint.objects.create(size=state.tree_size, root=root, note=signer.sign(body))
+
+
+def integrate() -> Checkpoint:
+    """In one transaction: integrate any entry not yet in the tree, sign a checkpoint if the
+    tree grew.  Idempotent; cheap (two reads, no write lock) when there is nothing to do."""
+    state = LogState.objects.filter(id=1).first()
+    latest = Checkpoint.objects.order_by("-size", "-id").first()
+    if state is not None and latest is not None and state.size == state.tree_size == latest.size:
+        return latest
+    with transaction.atomic():
+        state = _lock_state()
+        _integrate_locked(state)
+        return _sign_locked(state)
+
+
+def _sign_after_commit() -> None:
+    try:
+        integrate()
+    except Exception:  # never break the user's request: the next integrate() catches up
+        logger.exception("journal: checkpoint signing after commit failed")
+
+
+# ------------------------------------------------------------------ reading and proofs
+
+def latest_checkpoint() -> Checkpoint:
+    """The latest signed checkpoint, catching up first if the log grew since."""
+    return integrate()
+
+
+def checkpoint_with_cosignatures(cp: Checkpoint) -> str:
+    lines = [c.signature for c in cp.cosignatures.filter(witness__active=True).order_by("id")]
+    return note.append_signatures(cp.note, lines) if lines else cp.note
+
+
+def _published_size() -> int:
+    return latest_checkpoint().size
+
+
+class BadRequest(ValidationFailed):
+    """Bad parameters of a log request (HTTP 400, French message)."""
+
+    status = 400
+    code = "bad_request"
+
+
+def _bad(message: str) -> BadRequest:
+    return BadRequest(message)
+
+
+def inclusion(*, index: int | None = None, entry_hash: str = "", size: int | None = None) -> dict[str, Any]:
+    """Inclusion proof of one entry in the tree of `size` leaves (default: latest checkpoint)."""
+    published = _published_size()
+    if entry_hash:
+        ev = Event.objects.filter(entry_hash=entry_hash.strip().lower()).values_list("index", flat=True).first()
+        if ev is None:
+            raise NotFound("Aucune entrée du journal n'a cette empreinte.")
+        index = ev
+    if index is None:
+        raise _bad("Indiquez index (position de l'entrée) ou hash (empreinte de l'entrée).")
+    size = published if size is None else size
+    if not 0 < size <= published:
+        raise _bad(f"size doit être entre 1 et {published} (taille du dernier point de contrôle).")
+    if not 0 <= index < size:
+        raise _bad(f"index doit être entre 0 et {size - 1} pour un arbre de taille {size}.")
+    store = DbNodeStore()
+    tree = merkle.MerkleTree(store, published)
+    store.prime([*tree.inclusion_proof_nodes(index, size), *tree.root_nodes(size), (0, index)])
+    proof = tree.inclusion_proof(index, size)
+    return {
+        "index": index, "size": size, "root": tree.root(size).hex(),
+        "leaf_hash": tree.leaf_hash(index).hex(), "proof": [p.hex() for p in proof],
     }
-    text = canonical_json(entry)
-    raw = text.encode("utf-8")
-    event = Event.objects.create(
-        index=state.size,
-        type=type,
-        occurred_at=now,
-        organisation_slug=actor.organisation_slug,
-        subject_type=subject_type,
-        subject_id=str(subject_id),
-        project_slug=project_slug,
-        entry=text,
-        entry_hash=sha256_hex(raw),
-        leaf_hash=leaf_hash(raw),
-        prev=previous or "",
+
+
+def consistency(old: int, new: int | None = None) -> dict[str, Any]:
+    published = _published_size()
+    new = published if new is None else new
+    if not 0 < old <= new <= published:
+        raise _bad(f"Il faut 0 < old ≤ new ≤ {published} (taille du dernier point de contrôle).")
+    store = DbNodeStore()
+    tree = merkle.MerkleTree(store, published)
+    store.prime([*tree.consistency_proof_nodes(old, new), *tree.root_nodes(old), *tree.root_nodes(new)])
+    proof = tree.consistency_proof(old, new)
+    return {
+        "old": old, "size": new, "old_root": tree.root(old).hex(), "root": tree.root(new).hex(),
+        "proof": [p.hex() for p in proof],
+    }
+
+
+# ------------------------------------------------------------------ witnesses
+
+def register_witness(verifier_key: str, *, name: str = "") -> Witness:
+    try:
+        v = note.parse_verifier_key(verifier_key.strip())
+    except note.NoteError as exc:
+        raise ValidationFailed(f"Clé de témoin invalide : {exc}") from None
+    if not isinstance(v, note.CosignatureVerifier):
+        raise ValidationFailed("La clé d'un témoin doit être de type cosignature/v1 (algorithme 0x04).")
+    witness, _ = Witness.objects.update_or_create(
+        verifier_key=verifier_key.strip(), defaults={"name": name or v.name, "active": True}
     )
-    state.size += 1
-    state.save(update_fields=["size"])
-    return event
+    return witness
+
+
+def add_cosignature(body: str) -> list[Cosignature]:
+    """Receive witness cosignature(s) (C2SP tlog-witness style).
+
+    `body` is either a cosigned checkpoint (checkpoint body, blank line, signature lines:
+    the log's and/or the witnesses') or bare signature lines for the latest checkpoint.
+    400 malformed, 403 unknown witness, 409 when the checkpoint is not ours or the
+    cosignature does not verify over it.
+    """
+    if not body.strip():
+        raise _bad("Corps vide : envoyez un point de contrôle cosigné ou une ligne de cosignature.")
+    try:
+        if "\n\n" in body:
+            text = note.note_text(body)
+            _, sigs = note._split_note(body)
+            origin, size, root = note.parse_checkpoint(text)
+        else:
+            text = None
+            _, sigs = note._split_note("x\n\n" + (body if body.endswith("\n") else body + "\n"))
+    except note.NoteError as exc:
+        raise _bad(f"Cosignature mal formée : {exc}") from None
+    if text is None:
+        cp = latest_checkpoint()
+    else:
+        cp = Checkpoint.objects.filter(size=size).order_by("-id").first()
+        if origin != settings.LOG_ORIGIN or cp is None or note.note_text(cp.note) != text:
+            raise Conflict("Ce point de contrôle ne correspond à aucun point de contrôle publié par ce journal.")
+    cp_text = note.note_text(cp.note)
+    witnesses = {(w.name, note.parse_verifier_key(w.verifier_key).key_id): w
+                 for w in Witness.objects.filter(active=True)}
+    log_signer = get_signer()
+    saved: list[Cosignature] = []
+    for s in sigs:
+        if (s.name, s.key_id) == (log_signer.name, log_signer.key_id):
+            continue  # the log's own signature, echoed back
+        w = witnesses.get((s.name, s.key_id))
+        if w is None:
+            raise PermissionDenied(f"Témoin inconnu ou inactif : {s.name}.")
+        try:
+            ts = note.verify_cosignature(cp_text, s.line, w.verifier_key)
+        except note.NoteError as exc:
+            raise Conflict(f"La cosignature de {s.name} ne vérifie pas le point de contrôle de taille {cp.size} : {exc}") from None
+        c, _ = Cosignature.objects.update_or_create(
+            checkpoint=cp, witness=w, defaults={"timestamp": ts, "signature": s.line}
+        )
+        saved.append(c)
+    if not saved:
+        raise _bad("Aucune ligne de cosignature de témoin dans le corps.")
+    return saved
+
+
+# ------------------------------------------------------------------ full verification
+
+@dataclass
+class LogReport:
+    size: int = 0
+    tree_size: int = 0
+    root: str = ""
+    checkpoint_size: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_log(*, chunk: int = 10_000, progress: Callable[[int], None] | None = None) -> LogReport:
+    """Recompute the whole tree from the stored entries and compare it with the stored
+    nodes, the state and every stored checkpoint (signature, size, root)."""
+    report = LogReport()
+    state = LogState.objects.filter(id=1).first()
+    size = state.size if state else 0
+    report.size, report.tree_size = size, (state.tree_size if state else 0)
+    if report.tree_size != size:
+        report.problems.append(f"l'arbre contient {report.tree_size} feuilles pour {size} entrées")
+    mem = merkle.MemoryNodeStore()
+    tree = merkle.MerkleTree(mem)
+    heads: dict[tuple[str, str], str] = {}
+    expected = 0
+    last = -1
+    while True:
+        rows = list(
+            Event.objects.filter(index__gt=last).order_by("index")
+            .values_list("index", "entry", "entry_hash", "leaf_hash", "prev", "subject_type", "subject_id")[:chunk]
+        )
+        if not rows:
+            break
+        hashes = []
+        for index, entry, ehash, lh, prev, st, sid in rows:
+            if index != expected:
+                report.problems.append(f"entrée manquante ou déplacée : index {index} au lieu de {expected}")
+                expected = index
+            raw = entry.encode("utf-8")
+            h = merkle.leaf_hash(raw)
+            if bytes(lh) != h:
+                report.problems.append(f"entrée {index} : empreinte de feuille stockée incorrecte")
+            if hashlib.sha256(raw).hexdigest() != ehash:
+                report.problems.append(f"entrée {index} : empreinte d'entrée stockée incorrecte")
+            try:
+                doc = json.loads(entry)
+                if canonical_json(doc) != entry:
+                    report.problems.append(f"entrée {index} : JSON non canonique")
+                jprev = doc.get("prev")
+            except (ValueError, AttributeError):
+                report.problems.append(f"entrée {index} : JSON invalide")
+                jprev = None
+            key = (st, sid)
+            if (jprev or "") != (prev or "") or (jprev or None) != heads.get(key):
+                report.problems.append(f"entrée {index} : chaînage prev rompu pour {st}:{sid}")
+            heads[key] = ehash
+            hashes.append(h)
+            expected += 1
+        tree.append_many(hashes)
+        last = rows[-1][0]
+        if progress:
+            progress(len(rows))
+    if expected != size:
+        report.problems.append(f"{expected} entrées stockées pour une taille déclarée de {size}")
+    report.root = tree.root().hex()
+    # stored nodes must be exactly the recomputed complete subtrees
+    seen = 0
+    q = LogNode.objects.order_by("level", "index").values_list("level", "index", "hash")
+    for level, index, h in q.iterator(chunk_size=chunk):
+        seen += 1
+        if mem.get(level, index) != bytes(h):
+            report.problems.append(f"nœud ({level}, {index}) stocké incorrect ou en trop")
+            if len(report.problems) > 50:
+                break
+    expected_nodes = sum(mem.count(lv) for lv in range(64))
+    if seen != expected_nodes and len(report.problems) <= 50:
+        report.problems.append(f"{seen} nœuds stockés pour {expected_nodes} attendus")
+    # every checkpoint: signature, and root of its size
+    vkey = get_signer().verifier_key
+    for cp in Checkpoint.objects.order_by("size", "id").iterator():
+        try:
+            text = note.verify(cp.note, [vkey])
+            origin, csize, croot = note.parse_checkpoint(text)
+        except note.NoteError as exc:
+            report.problems.append(f"point de contrôle {cp.pk} : signature ou format invalide ({exc})")
+            continue
+        if csize != cp.size or croot != bytes(cp.root):
+            report.problems.append(f"point de contrôle {cp.pk} : colonnes différentes du texte signé")
+        if csize > tree.size:
+            report.problems.append(f"point de contrôle {cp.pk} : taille {csize} au-delà du journal ({tree.size})")
+        elif tree.root(csize) != croot:
+            report.problems.append(f"point de contrôle {cp.pk} (taille {csize}) : racine différente de la racine recalculée")
+        report.checkpoint_size = csize
+    return report

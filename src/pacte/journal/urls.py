@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from pacte.journal import views
 
 app_name = "journal"
-urlpatterns: list = []
+urlpatterns = [
+    path("journal/verifiable/", views.explorer, name="explorer"),
+    path("journal/entree/<int:index>/", views.entry, name="entry"),
+]

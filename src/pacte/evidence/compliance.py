@@ -1,0 +1,248 @@
+"""Compliance engine (C7): evidence → commitment statuses → the pact's breach path.
+
+`run_compliance(today)` is idempotent and takes the date as a parameter (simulated clock):
+
+1. every commitment of a pact in force gets its status recomputed. For the kinds whose evidence
+   the platform computes itself (evaluation, bias audit, algorithm sheet, panel, data grant) the
+   evidence decides `met`; for the others (documents, reports, payments…) `met` is what the
+   owner deposited. Without evidence: `on_track` → `due_soon` (14 days before) → `missed` (past
+   the due date) → `breached` (past the due date plus a grace period);
+2. a carrier commitment breached moves the pact to `breach_notified` with its cure period (both
+   parties notified); once the cure deadline passes with the commitment still not met, the pact
+   is `suspended` (sanctions through the pact hooks); after a further cure period suspended, it
+   is `broken`. Evidence arriving in between cures (or reinstates) the pact;
+3. a State-side commitment breached is recorded and notified to both parties the same way — it
+   never sanctions the carrier for the State's failure, but it is shown just as prominently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.apps import apps
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from pacte.accounts.models import Membership
+from pacte.evidence.models import AlgorithmSheet, Audit, ComplianceCase, Evaluation, PanelCall
+from pacte.journal.services import SYSTEM, record_event
+from pacte.pacts import services as pacts
+from pacte.pacts.models import Commitment, PactVersion, Status
+from pacte.pacts.schema import parse_content
+from pacte.projects.models import Project
+
+BREACH_GRACE_DAYS = 15
+COMPUTED_KINDS = ("evaluation", "audit", "publication", "panel", "grant")
+LIVE = (Status.ACTIVE, Status.BREACH_NOTIFIED, Status.SUSPENDED)
+
+
+@dataclass
+class ComplianceReport:
+    today: date
+    statuses: dict[str, int] = field(default_factory=dict)
+    transitions: list[str] = field(default_factory=list)
+    state_breaches: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> None:
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+
+
+# ---------------------------------------------------------------- evidence per kind
+
+def _grant_issued(version: PactVersion, today: date) -> bool | None:
+    """A data grant issued for this pact — if the data domain's Grant model exists yet."""
+    try:
+        Grant = apps.get_model("data", "Grant")
+    except LookupError:
+        return None
+    names = {f.name for f in Grant._meta.get_fields()}
+    qs = Grant.objects.all()
+    if "pact" in names:
+        qs = qs.filter(pact=version.pact)
+    elif "version" in names:
+        qs = qs.filter(version__pact=version.pact)
+    elif "project" in names:
+        qs = qs.filter(project=version.pact.project)
+    else:
+        return None
+    # Issued is what the State owed: a grant later suspended or revoked as a sanction was still delivered.
+    for date_field in ("issued_on", "granted_on", "issued_at", "granted_at", "created_at"):
+        if date_field in names:
+            suffix = "__date" if date_field.endswith("_at") else ""
+            qs = qs.filter(**{f"{date_field}{suffix}__lte": today})
+            break
+    return qs.exists()
+
+
+def _mentions_algorithm(c: Commitment) -> bool:
+    text = f"{c.key} {c.text} {c.indicator} {c.threshold}".lower()
+    return "algorithm" in text or "algorithme" in text
+
+
+def evidence_for(c: Commitment, version: PactVersion, today: date) -> tuple[bool | None, str]:
+    """(met?, note) from evidence the platform holds; None when the platform does not compute it."""
+    project = version.pact.project
+    scope = Q(project=project) & (Q(pact__isnull=True) | Q(pact=version.pact))
+    kind = c.evidence_kind
+    if kind == "evaluation":
+        e = Evaluation.objects.filter(scope, status="published", published_on__lte=today).order_by("published_on").first()
+        return (e is not None, f"Évaluation publiée le {e.published_on:%d/%m/%Y} : {e.title}" if e else "")
+    if kind == "audit" and c.principle != "accessibility":
+        audits = Audit.objects.filter(scope, published_on__lte=today)
+        if c.key.startswith("remediation-audit-"):
+            try:
+                after = int(c.key.rsplit("-", 1)[1])
+            except ValueError:
+                after = 0
+            audits = audits.filter(pk__gt=after)
+        latest = audits.order_by("-published_at").first()
+        if latest is None:
+            return (False, "")
+        if latest.breach_count:
+            return (False, f"Dernier audit ({latest.published_on:%d/%m/%Y}) : {latest.breach_count} écart(s) hors bande")
+        return (True, f"Audit publié le {latest.published_on:%d/%m/%Y} sans écart hors bande")
+    if kind == "publication" and _mentions_algorithm(c):
+        s = AlgorithmSheet.objects.filter(project=project, status="published", published_on__lte=today).first()
+        return (s is not None, f"Fiche algorithme publiée le {s.published_on:%d/%m/%Y}" if s else "")
+    if kind == "panel":
+        p = PanelCall.objects.filter(scope, opened_on__lte=today).order_by("opened_on").first()
+        return (p is not None, f"Panel ouvert le {p.opened_on:%d/%m/%Y} : {p.title}" if p else "")
+    if kind == "grant":
+        issued = _grant_issued(version, today)
+        if issued is None:
+            return (None, "")
+        return (issued, "Accès aux données accordé" if issued else "")
+    return (None, "")
+
+
+def status_for(c: Commitment, met: bool | None, today: date) -> str:
+    if met or (met is None and c.status == Commitment.State.MET):
+        return Commitment.State.MET
+    if c.due_date is None:
+        return Commitment.State.ON_TRACK
+    if today > c.due_date + timedelta(days=BREACH_GRACE_DAYS):
+        return Commitment.State.BREACHED
+    if today > c.due_date:
+        return Commitment.State.MISSED
+    if (c.due_date - today).days <= settings.COMMITMENT_DUE_SOON_DAYS:
+        return Commitment.State.DUE_SOON
+    return Commitment.State.ON_TRACK
+
+
+# ---------------------------------------------------------------- the run
+
+def _notify_state_breach(version: PactVersion, c: Commitment) -> None:
+    from pacte.evidence.services import _mail
+
+    pact = version.pact
+    recipients = [m.user.email for m in Membership.objects.filter(
+        organisation_id__in=(pact.project.carrier_id, pact.institution_id)).select_related("user") if m.user.email]
+    _mail(f"Manquement de l'institution sur {pact.reference}",
+          f"Pacte {pact.reference} — {pact.project.name}.\nEngagement de l'institution non tenu : {c.text}\n"
+          f"Échéance : {c.due_date:%d/%m/%Y}.\n", recipients)
+
+
+def _update_commitments(version: PactVersion, today: date, report: ComplianceReport) -> None:
+    for c in version.commitments.select_for_update().order_by("id"):
+        met, note = evidence_for(c, version, today)
+        new = status_for(c, met, today)
+        report.count(new)
+        if new == c.status and not (met and c.progress != 100):
+            continue
+        old = c.status
+        c.status = new
+        if new == Commitment.State.MET:
+            c.progress = 100
+            if note:
+                c.evidence_note = note
+        elif met is False and old == Commitment.State.MET:
+            c.progress = 0
+        c.status_changed_at = timezone.now()
+        c.save(update_fields=["status", "progress", "evidence_note", "status_changed_at"])
+        if new == old:
+            continue
+        record_event(f"commitment.{new}", actor=SYSTEM, subject_type="pact", subject_id=version.pact.reference,
+                     project_slug=version.pact.project.slug,
+                     data={"version": version.number, "commitment": c.key, "owner": c.owner, "previous": old,
+                           "due_date": c.due_date.isoformat() if c.due_date else None, "as_of": today.isoformat(),
+                           "evidence": note or None, "engine": "compliance"})
+        if new == Commitment.State.BREACHED and c.owner == Commitment.Owner.INSTITUTION:
+            report.state_breaches.append(f"{version.pact.reference}:{c.key}")
+            _notify_state_breach(version, c)
+
+
+def _set_cure_deadline(version: PactVersion, deadline: date) -> None:
+    PactVersion.objects.filter(pk=version.pk).update(cure_deadline=deadline)
+    version.cure_deadline = deadline
+
+
+def _step_pact(version: PactVersion, today: date, report: ComplianceReport) -> None:
+    ref = version.pact.reference
+    breached = list(version.commitments.filter(owner=Commitment.Owner.CARRIER, status=Commitment.State.BREACHED)
+                    .values_list("key", flat=True))
+    case = version.compliance_cases.filter(status__in=(ComplianceCase.State.NOTIFIED, ComplianceCase.State.SUSPENDED)).first()
+    cure_days = parse_content(version.content).cure_days
+    if case is not None and version.status == Status.ACTIVE:
+        case.status, case.closed_on = ComplianceCase.State.CURED, today  # a person cured it meanwhile
+        case.save()
+        case = None
+    if case is None:
+        if version.status != Status.ACTIVE or not breached:
+            return
+        reason = (f"Engagement(s) du porteur non tenu(s) à l'échéance : {', '.join(breached)} "
+                  f"(constat du moteur de conformité au {today:%d/%m/%Y}).")
+        deadline = today + timedelta(days=cure_days)
+        delta = (deadline - date.today()).days
+        pacts.notify_breach(None, version, reason, cure_days=delta if delta != 0 else None)
+        _set_cure_deadline(version, deadline)
+        ComplianceCase.objects.create(version=version, commitment_keys=breached, reason=reason, opened_on=today,
+                                      cure_deadline=deadline)
+        report.transitions.append(f"{ref}: breach_notified")
+        return
+    keys = sorted(set(case.commitment_keys) | set(breached))
+    if keys != case.commitment_keys:
+        case.commitment_keys = keys
+        case.save(update_fields=["commitment_keys"])
+    unresolved = list(version.commitments.filter(key__in=keys).exclude(status=Commitment.State.MET)
+                      .values_list("key", flat=True))
+    if not unresolved:
+        if version.status == Status.BREACH_NOTIFIED:
+            pacts.cure(None, version, f"Preuve reçue pour {', '.join(keys)} pendant le délai de remédiation.")
+            report.transitions.append(f"{ref}: cured")
+        elif version.status == Status.SUSPENDED:
+            pacts.reinstate(None, version, f"Preuve reçue pour {', '.join(keys)} : le pacte est rétabli.")
+            report.transitions.append(f"{ref}: reinstated")
+        case.status, case.closed_on = ComplianceCase.State.CURED, today
+        case.save()
+        return
+    if version.status == Status.BREACH_NOTIFIED and today > case.cure_deadline:
+        pacts.suspend(None, version, f"Délai de remédiation écoulé le {case.cure_deadline:%d/%m/%Y} sans preuve pour "
+                                     f"{', '.join(unresolved)} : sanctions prévues par le pacte appliquées.")
+        case.status, case.suspended_on = ComplianceCase.State.SUSPENDED, today
+        case.break_on = today + timedelta(days=cure_days)
+        case.save()
+        report.transitions.append(f"{ref}: suspended")
+    elif version.status == Status.SUSPENDED and case.break_on and today > case.break_on:
+        pacts.break_pact(None, version, f"Toujours aucune preuve pour {', '.join(unresolved)} après la suspension "
+                                        f"(échéance {case.break_on:%d/%m/%Y}) : le pacte est rompu.")
+        case.status, case.closed_on = ComplianceCase.State.BROKEN, today
+        case.save()
+        report.transitions.append(f"{ref}: broken")
+
+
+@transaction.atomic
+def run_compliance(today: date | None = None, *, project: Project | None = None) -> ComplianceReport:
+    today = today or timezone.localdate()
+    report = ComplianceReport(today=today)
+    versions = PactVersion.objects.select_related("pact__project__carrier", "pact__institution").filter(status__in=LIVE)
+    if project is not None:
+        versions = versions.filter(pact__project=project)
+    for version in versions.order_by("pact__reference", "number"):
+        version = PactVersion.objects.select_for_update().select_related(
+            "pact__project__carrier", "pact__institution").get(pk=version.pk)
+        _update_commitments(version, today, report)
+        _step_pact(version, today, report)
+    return report

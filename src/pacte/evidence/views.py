@@ -1,0 +1,213 @@
+"""Thin views for evidence pages (public) and the evaluator's / volunteer's forms."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from pacte.errors import DomainError, NotAuthenticated, NotFound
+from pacte.evidence import selectors, services
+from pacte.evidence.models import AGE_BANDS, SITUATIONS, Evaluation, Feedback, Question, Volunteer
+from pacte.journal.selectors import events_for_subject
+from pacte.projects.models import Project
+from pacte.projects.selectors import get_project
+
+
+def _acting(request: HttpRequest):  # type: ignore[no-untyped-def]
+    acting = getattr(request, "acting", None)
+    if acting is None:
+        raise NotAuthenticated("Connectez-vous et choisissez l'organisation pour laquelle vous agissez.")
+    return acting
+
+
+# ------------------------------------------------------------------ evaluations
+
+def evaluation_list(request: HttpRequest) -> HttpResponse:
+    project = request.GET.get("projet", "").strip()
+    page = Paginator(selectors.evaluations(None, project=project), 20).get_page(request.GET.get("page"))
+    return render(request, "evidence/evaluation_list.html", {"page": page, "project": project})
+
+
+def evaluation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    acting = getattr(request, "acting", None)
+    ev = selectors.get_evaluation(acting, pk)
+    return render(request, "evidence/evaluation_detail.html", {
+        "ev": ev, "chart": selectors.evaluation_chart([ev]), "events": events_for_subject("evaluation", ev.pk),
+        "can_publish": acting is not None and ev.status == Evaluation.State.DRAFT
+        and ev.evaluator_id == acting.organisation.pk,
+    })
+
+
+@login_required
+@require_POST
+def evaluation_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    acting = _acting(request)
+    ev = selectors.get_evaluation(acting, pk)
+    services.publish_evaluation(acting, ev)
+    messages.success(request, "Évaluation publiée. Elle est désormais définitive.")
+    return redirect("evidence:evaluation", pk=pk)
+
+
+@login_required
+def evaluation_new(request: HttpRequest) -> HttpResponse:
+    acting = _acting(request)
+    errors: dict[str, list[str]] = {}
+    message = ""
+    data = request.POST if request.method == "POST" else {}
+    status = 200
+    if request.method == "POST":
+        try:
+            project = get_project(data.get("project", ""))
+            upload = request.FILES.get("file")
+            counts = None
+            if upload is None:
+                counts = {k: data.get(k, "") for k in ("n_treatment", "successes_treatment", "n_control",
+                                                      "successes_control")}
+            ev = services.create_evaluation(
+                acting, project, title=data.get("title", ""), outcome=data.get("outcome", ""),
+                window_months=int(data.get("window_months") or 6), counts=counts,
+                csv_data=upload.read() if upload is not None else None)
+        except DomainError as exc:
+            message, errors, status = exc.message, exc.field_errors, exc.status
+        except ValueError:
+            message, status = "La fenêtre doit être un nombre de mois.", 422
+        else:
+            messages.success(request, "Résultats calculés. Relisez-les, puis publiez.")
+            return redirect("evidence:evaluation", pk=ev.pk)
+    return render(request, "evidence/evaluation_form.html", {
+        "projects": Project.objects.order_by("name"), "data": data, "errors": errors, "message": message,
+    }, status=status)
+
+
+# ------------------------------------------------------------------ audits, panels, experiments, sheets
+
+def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    a = selectors.get_audit(pk)
+    return render(request, "evidence/audit_detail.html", {
+        "audit": a, "charts": selectors.audit_charts(a), "events": events_for_subject("audit", a.pk)})
+
+
+def panel_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    p = selectors.get_panel(pk)
+    return render(request, "evidence/panel_detail.html", {
+        "panel": p, "chart": selectors.panel_chart(p), "events": events_for_subject("panel", p.pk),
+        "counts": selectors.volunteer_counts()})
+
+
+def experiment_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    e = selectors.get_experiment(slug)
+    return render(request, "evidence/experiment_detail.html", {
+        "exp": e, "events": events_for_subject("experiment", e.slug),
+        "counts": {arm: e.assignments.filter(arm=arm).count() for arm in e.arms}})
+
+
+def sheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    s = selectors.get_sheet(getattr(request, "acting", None), pk)
+    explanation = None
+    errors: dict[str, list[str]] = {}
+    if request.GET.get("explain"):
+        situation = {p["key"]: request.GET.get(p["key"], "") for p in s.parameters}
+        try:
+            explanation = services.explain(s, {k: v for k, v in situation.items() if v != ""})
+        except DomainError as exc:
+            errors = exc.field_errors
+    return render(request, "evidence/sheet_detail.html", {"sheet": s, "explanation": explanation, "errors": errors,
+                                                          "values": request.GET})
+
+
+def sheet_atrs(request: HttpRequest, pk: int) -> HttpResponse:
+    s = selectors.get_sheet(None, pk)
+    body = json.dumps(services.atrs_export(s), ensure_ascii=False, indent=2)
+    return HttpResponse(body.encode("utf-8"), content_type="application/json; charset=utf-8")
+
+
+# ------------------------------------------------------------------ volunteers and feedback
+
+def volunteer_view(request: HttpRequest) -> HttpResponse:
+    me = None
+    if request.user.is_authenticated:
+        me = Volunteer.objects.filter(user=request.user, left_at__isnull=True).first()
+    errors: dict[str, list[str]] = {}
+    message = ""
+    status = 200
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            raise NotAuthenticated("Connectez-vous pour rejoindre le panel de testeurs.")
+        if request.POST.get("action") == "leave":
+            services.leave_panel(request.user)  # type: ignore[arg-type]
+            messages.success(request, "Vous avez quitté le panel : vos données personnelles ont été effacées.")
+            return redirect("evidence:volunteer")
+        try:
+            services.volunteer(request.user, consent=request.POST.get("consent") == "on",  # type: ignore[arg-type]
+                               contact_preference=request.POST.get("contact_preference", "email"),
+                               contact_value=request.POST.get("contact_value", ""),
+                               age_band=request.POST.get("age_band", ""), territory=request.POST.get("territory", ""),
+                               situation=request.POST.get("situation", ""))
+        except DomainError as exc:
+            message, errors, status = exc.message, exc.field_errors, exc.status
+        else:
+            messages.success(request, "Merci ! Vous faites partie du vivier de testeurs.")
+            return redirect("evidence:volunteer")
+    return render(request, "evidence/volunteer.html", {
+        "me": me, "age_bands": AGE_BANDS.items(), "situations": SITUATIONS.items(), "errors": errors,
+        "message": message, "contacts": Volunteer.Contact.choices, "counts": selectors.volunteer_counts(),
+    }, status=status)
+
+
+def feedback_view(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_project(slug)
+    acting = getattr(request, "acting", None)
+    errors: dict[str, list[str]] = {}
+    message = ""
+    status = 200
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            raise NotAuthenticated("Connectez-vous pour donner votre avis.")
+        question = None
+        if request.POST.get("question"):
+            question = Question.objects.filter(pk=request.POST["question"], project=project).first()
+        rating = request.POST.get("rating") or None
+        try:
+            services.give_feedback(request.user, project, body=request.POST.get("body", ""),  # type: ignore[arg-type]
+                                   rating=int(rating) if rating else None, question=question)
+        except DomainError as exc:
+            message, errors, status = exc.message, exc.field_errors, exc.status
+        else:
+            messages.success(request, "Merci pour votre avis.")
+            return redirect("evidence:feedback", slug=slug)
+    return render(request, "evidence/feedback.html", {
+        "project": project, "items": selectors.public_feedback(project)[:100], "questions": project.questions.all(),
+        "hidden": project.feedback.filter(hidden=True), "errors": errors, "message": message,
+        "can_moderate": acting is not None and (acting.organisation.pk == project.carrier_id
+                                                 or project.pacts.filter(institution=acting.organisation).exists()),
+        "can_reply": acting is not None and acting.organisation.pk == project.carrier_id,
+    }, status=status)
+
+
+@login_required
+@require_POST
+def feedback_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    acting = _acting(request)
+    f = Feedback.objects.select_related("project").filter(pk=pk).first()
+    if f is None:
+        raise NotFound("Ce commentaire n'existe pas.")
+    try:
+        if action == "repondre":
+            services.reply_feedback(acting, f, request.POST.get("text", ""))
+            messages.success(request, "Réponse publiée.")
+        elif action == "masquer":
+            services.hide_feedback(acting, f, request.POST.get("text", ""))
+            messages.success(request, "Commentaire masqué ; le motif est public.")
+        else:
+            raise NotFound("Action inconnue.")
+    except DomainError as exc:
+        if exc.status not in (409, 422):
+            raise
+        messages.error(request, exc.message)
+    return redirect("evidence:feedback", slug=f.project.slug)

@@ -1,0 +1,33 @@
+"""Section of the public project page: the log entries behind each fact of the project."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pacte.journal.models import Event
+
+FACT_LABELS = {
+    "project": "Projet",
+    "pact": "Pacte",
+}
+
+
+def project_section(project: Any, acting: Any = None) -> dict[str, Any] | None:
+    events = list(
+        Event.objects.filter(project_slug=project.slug).order_by("subject_type", "subject_id", "index")
+        .only("index", "type", "occurred_at", "subject_type", "subject_id", "entry_hash")[:200]
+    )
+    facts: dict[tuple[str, str], list[Event]] = {}
+    for e in events:
+        facts.setdefault((e.subject_type, e.subject_id), []).append(e)
+    return {
+        "title": "Preuves dans le journal vérifiable",
+        "template": "journal/_project_section.html",
+        "context": {
+            "project": project,
+            "facts": [
+                {"label": FACT_LABELS.get(st, st.capitalize()), "subject_type": st, "subject_id": sid, "events": evs}
+                for (st, sid), evs in facts.items()
+            ],
+        },
+    }
