@@ -174,11 +174,6 @@ def _update_commitments(version: PactVersion, today: date, report: ComplianceRep
             _notify_state_breach(version, c)
 
 
-def _set_cure_deadline(version: PactVersion, deadline: date) -> None:
-    PactVersion.objects.filter(pk=version.pk).update(cure_deadline=deadline)
-    version.cure_deadline = deadline
-
-
 def _step_pact(version: PactVersion, today: date, report: ComplianceReport) -> None:
     ref = version.pact.reference
     breached = list(version.commitments.filter(owner=Commitment.Owner.CARRIER, status=Commitment.State.BREACHED)
@@ -195,9 +190,7 @@ def _step_pact(version: PactVersion, today: date, report: ComplianceReport) -> N
         reason = (f"Engagement(s) du porteur non tenu(s) à l'échéance : {', '.join(breached)} "
                   f"(constat du moteur de conformité au {today:%d/%m/%Y}).")
         deadline = today + timedelta(days=cure_days)
-        delta = (deadline - date.today()).days
-        pacts.notify_breach(None, version, reason, cure_days=delta if delta != 0 else None)
-        _set_cure_deadline(version, deadline)
+        pacts.notify_breach(None, version, reason, cure_days=cure_days, today=today)
         ComplianceCase.objects.create(version=version, commitment_keys=breached, reason=reason, opened_on=today,
                                       cure_deadline=deadline)
         report.transitions.append(f"{ref}: breach_notified")
