@@ -39,6 +39,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.action == "data":
+        from pacte.data.cli import cmd_generate
+
+        return cmd_generate(args)
     _setup()
     from pacte.demo import DEMO_PASSWORD, load_demo
 
@@ -115,7 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=cmd_migrate)
     p = sub.add_parser("demo", help="données de démonstration")
-    p.add_argument("action", choices=["load"])
+    p.add_argument("action", choices=["load", "data"], help="load : charger la démo ; data : générer les jeux de données")
+    p.add_argument("--rows", type=int, default=1_000_000, help="(data) nombre de lignes par jeu")
+    p.add_argument("--seed", type=int, default=2024, help="(data) graine")
+    p.add_argument("--out", default="var/datasets/generated", help="(data) dossier de sortie")
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("createadmin", help="créer un administrateur de la plateforme")
     p.add_argument("username")

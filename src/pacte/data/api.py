@@ -1,3 +1,319 @@
-from ninja import Router
+"""Data access API: catalogue (DCAT-AP), rules, requests, grants, releases, and the gateway.
+
+The gateway (`/data/{dataset}/…`) authenticates with a *grant* token (`Authorization: Bearer
+pgr_…`), a different class from user API tokens; requests and decisions use user tokens.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from ninja import Router, Schema, Status
+from ninja.security import HttpBearer
+
+from pacte.accounts.services import Acting
+from pacte.api import TokenAuth
+from pacte.data import selectors, services
+from pacte.data.models import DataRequest, Dataset, Grant, Release
+from pacte.engines import proportionality
+from pacte.errors import NotFound, ValidationFailed
+from pacte.pacts.selectors import get_pact
 
 router = Router(tags=["données"])
+user_auth = TokenAuth()
+
+
+class GrantAuth(HttpBearer):
+    """Bearer *grant* token: checks the hash, the state and the expiry on every call."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Grant | None:
+        grant = services.authenticate_grant(token)  # raises a DomainError with a clear message
+        request.grant = grant  # type: ignore[attr-defined]
+        return grant
+
+
+grant_auth = GrantAuth()
+
+
+def _base(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/")
+
+
+def _body(request: HttpRequest) -> Any:
+    try:
+        return json.loads(request.body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise services.QueryRefused(f"Corps de requête illisible : JSON invalide ({e}).") from None
+
+
+# ---------------------------------------------------------------- public: catalogue and rules
+
+def dataset_out(ds: Dataset, detail: bool = False) -> dict[str, Any]:
+    current = ds.current_version
+    out: dict[str, Any] = {
+        "slug": ds.slug, "title": ds.title, "description": ds.description, "licence": ds.licence,
+        "publisher": ds.publisher.slug, "sensitivity": ds.sensitivity, "certified": ds.certified,
+        "keywords": ds.keywords,
+        "current_version": current.version if current else None,
+        "row_count": current.row_count if current else None,
+    }
+    if detail:
+        out["versions"] = [
+            {"version": v.version, "is_current": v.is_current, "row_count": v.row_count, "sha256": v.sha256,
+             "byte_size": v.byte_size, "schema": v.schema, "person_column": v.person_column,
+             "enterprise_column": v.enterprise_column, "rho_cap": v.rho_cap, "rho_spent": v.rho_spent,
+             "created_at": v.created_at.isoformat()}
+            for v in ds.versions.all()
+        ]
+        out["grants"] = [grant_out(g) for g in selectors.grants_of_dataset(ds)]
+    return out
+
+
+def grant_out(g: Grant) -> dict[str, Any]:
+    return {
+        "reference": g.reference, "name": g.name, "project": g.project.slug, "carrier": g.project.carrier.slug,
+        "dataset": g.dataset_version.dataset.slug, "dataset_version": g.dataset_version.version,
+        "tier": g.tier, "tier_label": proportionality.Tier(g.tier).label, "columns": g.columns,
+        "purpose": g.purpose, "state": g.state, "rho_grant": g.rho_grant, "rho_query": g.rho_query,
+        "rho_spent": g.rho_spent, "rho_remaining": g.rho_remaining, "rule_id": g.rule_id,
+        "rules_version": g.rules_version, "issued_at": g.issued_at.isoformat(),
+        "expires_at": g.expires_at.isoformat(), "last_reason": g.last_reason,
+        "releases": g.releases.count(),
+    }
+
+
+def release_out(r: Release) -> dict[str, Any]:
+    return {"release_id": str(r.release_id), "grant": r.grant.reference, "project": r.grant.project.slug,
+            "dataset": r.dataset_version.dataset.slug, "dataset_version": r.dataset_version.version,
+            "fingerprint": r.fingerprint, "query": r.query, "rho": r.rho, "cells": r.cells,
+            "aggregates": r.aggregates, "output_sha256": r.output_sha256, "served": r.served,
+            "created_at": r.created_at.isoformat()}
+
+
+@router.get("/catalog.jsonld", summary="Catalogue DCAT-AP (JSON-LD)", include_in_schema=True)
+def catalog_jsonld(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(selectors.dcat_catalog(_base(request)), content_type="application/ld+json",
+                        json_dumps_params={"ensure_ascii": False})
+
+
+@router.get("/datasets", summary="Jeux de données du catalogue")
+def list_datasets(request: HttpRequest) -> dict[str, Any]:
+    items = [dataset_out(d) for d in selectors.datasets()]
+    return {"count": len(items), "items": items}
+
+
+@router.get("/datasets/{slug}", summary="Un jeu de données : versions, schéma classé, accès")
+def dataset_detail(request: HttpRequest, slug: str) -> dict[str, Any]:
+    return dataset_out(selectors.get_dataset(slug), detail=True)
+
+
+@router.get("/datasets/{slug}/releases", summary="Toutes les publications DP d'un jeu de données")
+def dataset_releases(request: HttpRequest, slug: str) -> dict[str, Any]:
+    items = [release_out(r) for r in selectors.releases_of_dataset(selectors.get_dataset(slug))[:500]]
+    return {"count": len(items), "items": items}
+
+
+@router.get("/proportionality", summary="Règles de proportionnalité (publiques, versionnées)")
+def proportionality_rules(request: HttpRequest) -> dict[str, Any]:
+    return {"rules_version": proportionality.RULES_VERSION, "rows": proportionality.table_as_rows(),
+            "required_approvals": services.REQUIRED_APPROVALS}
+
+
+@router.get("/grants", summary="Accès accordés (publics)")
+def list_grants(request: HttpRequest, dataset: str = "", project: str = "") -> dict[str, Any]:
+    qs = Grant.objects.select_related("project__carrier", "dataset_version__dataset")
+    if dataset:
+        qs = qs.filter(dataset_version__dataset__slug=dataset)
+    if project:
+        qs = qs.filter(project__slug=project)
+    items = [grant_out(g) for g in qs[:500]]
+    return {"count": len(items), "items": items}
+
+
+@router.get("/grants/{reference}", summary="Un accès : qui, quelles données, quelle finalité, budget, publications")
+def grant_detail(request: HttpRequest, reference: str) -> dict[str, Any]:
+    g = selectors.get_grant(reference)
+    return grant_out(g) | {"release_list": [release_out(r) for r in g.releases.select_related(
+        "grant__project", "dataset_version__dataset")[:500]], "decision": g.decision}
+
+
+@router.get("/releases/{release_id}", summary="Une publication DP")
+def release_detail(request: HttpRequest, release_id: str) -> dict[str, Any]:
+    return release_out(selectors.get_release(release_id))
+
+
+# ---------------------------------------------------------------- requests (user tokens)
+
+class RequestIn(Schema):
+    pact: str
+    dataset: str
+    purpose: str
+    tier: int
+    columns: list[str] = []
+    aggregates: str = ""
+    legal_basis: str = ""
+    retention_months: int = 12
+    retention_justification: str = ""
+    recipients: str = ""
+    dpo_contact: str = ""
+    volumetry: str = ""
+
+
+class RequestPatch(Schema):
+    purpose: str | None = None
+    tier: int | None = None
+    columns: list[str] | None = None
+    aggregates: str | None = None
+    legal_basis: str | None = None
+    retention_months: int | None = None
+    retention_justification: str | None = None
+    recipients: str | None = None
+    dpo_contact: str | None = None
+    volumetry: str | None = None
+
+
+class ReasonIn(Schema):
+    reason: str = ""
+
+
+class ApproveIn(Schema):
+    population: int
+    severity: int
+    note: str = ""
+
+
+def request_out(r: DataRequest) -> dict[str, Any]:
+    return {
+        "reference": r.reference, "status": r.status, "dataset": r.dataset.slug,
+        "dataset_version": r.dataset_version.version, "pact": r.pact.reference,
+        "pact_version": r.pact_version.number, "project": r.project.slug, "purpose": r.purpose,
+        "purpose_limitation": r.purpose_limitation, "tier": r.tier, "columns": r.columns,
+        "aggregates": r.aggregates, "legal_basis": r.legal_basis, "retention_months": r.retention_months,
+        "retention_justification": r.retention_justification, "recipients": r.recipients,
+        "dpo_contact": r.dpo_contact, "volumetry": r.volumetry, "submissions": len(r.submissions),
+        "decision": r.decision, "strength": r.strength, "last_reason": r.last_reason,
+        "clock": selectors.clock(r),
+        "diff": [{"kind": d.kind, "text": d.text} for d in selectors.submission_diff(r)],
+        "reviews": [{"decision": v.decision, "organisation": v.organisation.slug, "reason": v.reason,
+                     "rule_id": v.rule_id, "submission": v.submission, "at": v.at.isoformat()}
+                    for v in r.reviews.select_related("organisation")],
+        "grant": r.grant.reference if hasattr(r, "grant") else None,
+    }
+
+
+def _req(request: HttpRequest, reference: str) -> DataRequest:
+    return selectors.get_request(request.auth, reference)  # type: ignore[arg-type]
+
+
+@router.post("/data-requests", auth=user_auth, response={201: dict}, summary="Demander un accès (depuis un pacte en vigueur)")
+def create_request(request: HttpRequest, payload: RequestIn) -> Any:
+    acting: Acting = request.auth  # type: ignore[assignment]
+    ds = Dataset.objects.filter(slug=payload.dataset).first()
+    if ds is None:
+        raise NotFound(f"Jeu de données « {payload.dataset} » introuvable.")
+    fields = payload.dict(exclude={"pact", "dataset"})
+    req = services.create_request(acting, get_pact(payload.pact), ds, **fields)
+    return Status(201, request_out(req))
+
+
+@router.get("/data-requests/{reference}", auth=user_auth, summary="Une demande (porteur, institution éditrice)")
+def get_request(request: HttpRequest, reference: str) -> dict[str, Any]:
+    return request_out(_req(request, reference))
+
+
+@router.patch("/data-requests/{reference}", auth=user_auth, summary="Modifier une demande (brouillon, à modifier)")
+def patch_request(request: HttpRequest, reference: str, payload: RequestPatch) -> dict[str, Any]:
+    fields = {k: v for k, v in payload.dict().items() if v is not None}
+    return request_out(services.update_request(request.auth, _req(request, reference), **fields))  # type: ignore[arg-type]
+
+
+@router.post("/data-requests/{reference}/{action}", auth=user_auth, summary="Transition d'une demande")
+def request_action(request: HttpRequest, reference: str, action: str) -> dict[str, Any]:
+    acting: Acting = request.auth  # type: ignore[assignment]
+    req = _req(request, reference)
+    body = _body(request) or {}
+    if not isinstance(body, dict):
+        raise ValidationFailed("Un objet JSON est attendu.")
+    if action == "submit":
+        req = services.submit_request(acting, req)
+    elif action == "withdraw":
+        req = services.withdraw_request(acting, req, str(body.get("reason", "")))
+    elif action == "request-changes":
+        req = services.request_changes(acting, req, str(body.get("reason", "")))
+    elif action == "refuse":
+        req = services.refuse_request(acting, req, str(body.get("reason", "")))
+    elif action == "approve":
+        try:
+            population, severity = int(body["population"]), int(body["severity"])
+        except (KeyError, TypeError, ValueError):
+            raise ValidationFailed("population (entier) et severity (1 à 3) sont requis pour instruire.") from None
+        outcome = services.approve_request(acting, req, population=population, severity=severity,
+                                           note=str(body.get("note", "")))
+        req = outcome.request
+        return request_out(req) | {"approvals": outcome.approvals, "required": outcome.required}
+    else:
+        raise NotFound(f"Action inconnue : {action}.")
+    return request_out(req)
+
+
+# ---------------------------------------------------------------- grants (user tokens)
+
+@router.post("/grants/{reference}/token", auth=user_auth, summary="Obtenir le jeton de l'accès (affiché une seule fois)")
+def grant_token(request: HttpRequest, reference: str) -> dict[str, Any]:
+    g = selectors.get_grant(reference)
+    raw = services.issue_token(request.auth, g)  # type: ignore[arg-type]
+    return {"grant": g.reference, "token": raw, "dataset": g.dataset_version.dataset.slug, "tier": g.tier,
+            "note": "Ce jeton n'est affiché qu'une fois ; il remplace le précédent."}
+
+
+@router.post("/grants/{reference}/{action}", auth=user_auth, summary="Renouveler, suspendre, révoquer, rétablir")
+def grant_action(request: HttpRequest, reference: str, action: str) -> dict[str, Any]:
+    acting: Acting = request.auth  # type: ignore[assignment]
+    g = selectors.get_grant(reference)
+    body = _body(request) or {}
+    reason = str(body.get("reason", "")) if isinstance(body, dict) else ""
+    if action == "renew":
+        g = services.renew_grant(acting, g, reason)
+    elif action == "suspend":
+        g = services.suspend_grant(acting, g, reason)
+    elif action == "revoke":
+        g = services.revoke_grant(acting, g, reason)
+    elif action == "reinstate":
+        g = services.reactivate_grant(acting, g, reason)
+    else:
+        raise NotFound(f"Action inconnue : {action}.")
+    return grant_out(selectors.get_grant(g.reference))
+
+
+# ---------------------------------------------------------------- gateway (grant tokens)
+
+@router.post("/data/{dataset}/aggregates", auth=grant_auth, summary="Niveau 3 : agrégats en confidentialité différentielle",
+             openapi_extra={"requestBody": {"content": {"application/json": {"schema": {
+                 "type": "object", "example": {"group_by": ["region"], "aggregates": [
+                     {"op": "count"}, {"op": "mean", "column": "monthly_salary_eur"}], "filters": [], "rho": 0.005}}}}}})
+def aggregates(request: HttpRequest, dataset: str) -> dict[str, Any]:
+    return services.dp_aggregates(request.auth, dataset, _body(request))  # type: ignore[arg-type]
+
+
+@router.get("/data/{dataset}/extract", auth=grant_auth, summary="Niveaux 1 et 2 : extrait ouvert ou pseudonymisé (flux)")
+def extract(request: HttpRequest, dataset: str, format: str = "csv") -> HttpResponse:
+    ex = services.extract(request.auth, dataset, format)  # type: ignore[arg-type]
+    response = StreamingHttpResponse(ex.chunks(), content_type=ex.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{ex.filename}"'
+    response["X-Pacte-Rows"] = str(ex.rows)
+    response["X-Pacte-Output-SHA256"] = ex.sha256
+    if ex.report:
+        response["X-Pacte-K-Anonymity"] = str(ex.report.get("min_class_size"))
+        response["X-Pacte-Rows-Suppressed"] = str(ex.report.get("rows_suppressed"))
+    return response
+
+
+@router.post("/data/{dataset}/secure-room", auth=grant_auth, summary="Niveau 4 : salle sécurisée (SQL agrégé restreint)",
+             openapi_extra={"requestBody": {"content": {"application/json": {"schema": {
+                 "type": "object", "example": {"sql": "SELECT region, COUNT(*) AS n FROM donnees GROUP BY region"}}}}}})
+def secure_room(request: HttpRequest, dataset: str) -> dict[str, Any]:
+    body = _body(request)
+    sql = body.get("sql") if isinstance(body, dict) else None
+    return services.secure_room_query(request.auth, dataset, sql)  # type: ignore[arg-type]

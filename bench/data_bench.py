@@ -1,0 +1,171 @@
+"""API-level benchmark of the data gateway (issue 4), end to end through Django.
+
+    .venv/bin/python bench/data_bench.py                 # 10,000,000 rows
+    .venv/bin/python bench/data_bench.py --rows 1000000
+
+Measures, in the same run and on the same Parquet file:
+1. DP grouped count (region × NAF sector) POSTed to /api/v1/data/{ds}/aggregates through the
+   Django test client (token auth, budget ledger reservation in the DB, OpenDP, release
+   stored, journal entry) versus the same plain aggregate in DuckDB (goal ≤ 2×);
+2. a secure-room query through the API versus DuckDB running the same SQL directly
+   (goal ≤ 1.5×);
+3. the pseudonymised extract (tier 2, k ≥ 11, HMAC pseudonyms) streamed through the API, in rows/s.
+
+A fresh SQLite database and VAR_DIR are created in a temporary folder; the generated Parquet
+file is cached under --data (default bench/data). Timings are medians of --repeat runs after
+one warm-up (the DP runs each use a distinct ρ so that none is served from the release cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--data", default="bench/data")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--skip-extract", action="store_true")
+    args = parser.parse_args()
+
+    var = Path(tempfile.mkdtemp(prefix="pacte-data-bench-"))
+    os.environ["PACTE_VAR_DIR"] = str(var)
+    os.environ.pop("PACTE_DATABASE_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pacte.settings")
+    import django
+
+    django.setup()
+    import duckdb
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import Client
+    from rich.console import Console
+    from rich.table import Table
+
+    from pacte.data import services
+    from pacte.data.demo import HIRING, hiring_schema
+    from pacte.engines import demo_data
+
+    console = Console(width=160)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.ALLOWED_HOSTS = ["*"]
+
+    data_dir = Path(args.data)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / f"{HIRING}-{args.rows}-seed{args.seed}.parquet"
+    if not path.exists():
+        t = time.perf_counter()
+        with console.status(f"Génération de {args.rows:,} lignes…"):
+            demo_data.generate_hiring_declarations(args.rows, args.seed, path)
+            services.normalise_parquet(path)
+        console.print(f"Généré {path} en {time.perf_counter() - t:.1f} s")
+    else:
+        services.normalise_parquet(path)
+
+    with console.status("Base, démo et accès…"):
+        call_command("migrate", interactive=False, verbosity=0)
+        from pacte.demo import _as, load_demo
+
+        load_demo()
+        from pacte.accounts.models import Organisation
+        from pacte.data.demo import _demo_request
+
+        steward = _as("donnees", "agence-emploi")
+        ds = services.publish_dataset(steward, publisher=Organisation.objects.get(slug="agence-emploi"),
+                                      slug="bench-embauches", title="Banc d'essai", sensitivity=2)
+        services.add_version(steward, ds, version="bench", paths=[str(path.resolve())], schema=hiring_schema(),
+                             row_count=args.rows, person_column="person_id", enterprise_column="establishment_id",
+                             rho_cap=10.0)
+        purpose = "Banc d'essai : mesurer la passerelle d'accès aux données pour la mission du pacte."
+        dp_grant, dp_token = _demo_request("la-bonne-boite-citoyenne", ds, 3, purpose,
+                                           ["region", "naf_sector", "monthly_salary_eur"], 3_000_000, 2)
+        sr_grant, sr_token = _demo_request("la-bonne-boite-citoyenne", ds, 4, purpose, [], 3_000_000, 2)
+        px_grant, px_token = _demo_request("mes-droits", ds, 2, purpose,
+                                           ["person_id", "departement", "naf_sector", "contract_type", "hire_date",
+                                            "salary_band", "age", "sex"], 3_000_000, 2)
+
+    client = Client()
+    file = str(path.resolve())
+
+    def post(token: str, url: str, body: dict) -> dict:
+        r = client.post(url, data=json.dumps(body), content_type="application/json",
+                        HTTP_AUTHORIZATION=f"Bearer {token}")
+        if r.status_code != 200:
+            raise SystemExit(f"{url}: {r.status_code} {r.content[:300]!r}")
+        return r.json()
+
+    def timed(fn, n: int) -> float:  # type: ignore[no-untyped-def]
+        fn()  # warm-up
+        samples = []
+        for _ in range(n):
+            t = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - t)
+        return statistics.median(samples)
+
+    con = duckdb.connect()
+    rho_base = dp_grant.rho_query
+    counter = iter(range(10_000))
+
+    def dp_call() -> None:
+        body = {"group_by": ["region", "naf_sector"], "aggregates": [{"op": "count"}],
+                "rho": rho_base / 10 - next(counter) * 1e-7}
+        out = post(dp_token, f"/api/v1/data/{ds.slug}/aggregates", body)
+        assert not out["cached"] and len(out["cells"]) == len(demo_data.REGIONS) * len(demo_data.NAF_SECTIONS)
+
+    plain_sql = f"SELECT region, naf_sector, COUNT(*) FROM read_parquet('{file}') GROUP BY region, naf_sector"
+    with console.status("DP agrégats…"):
+        t_dp = timed(dp_call, args.repeat)
+        t_duck = timed(lambda: con.execute(plain_sql).fetchall(), args.repeat)
+
+    sr_sql = ("SELECT region, naf_sector, COUNT(*) AS n, AVG(monthly_salary_eur) AS salaire "
+              "FROM donnees GROUP BY region, naf_sector")
+    direct_sql = sr_sql.replace("FROM donnees", f"FROM read_parquet('{file}')")
+    with console.status("Salle sécurisée…"):
+        t_sr = timed(lambda: post(sr_token, f"/api/v1/data/{ds.slug}/secure-room", {"sql": sr_sql}), args.repeat)
+        t_sr_duck = timed(lambda: con.execute(direct_sql).fetchall(), args.repeat)
+
+    # the engines alone (no HTTP, no ledger, no journal), to attribute the API's overhead
+    from pacte.engines import privacy, secure_room
+
+    spec = services.dataset_spec(ds.current_version, dp_grant.columns)
+    t_dp_engine = timed(lambda: privacy.run_query(spec, {"group_by": ["region", "naf_sector"]}, 0.0001), args.repeat)
+    allowed = [c["name"] for c in ds.current_version.columns if c["classification"] != "direct_identifier"]
+    t_sr_engine = timed(lambda: secure_room.run(secure_room.restrict(sr_sql, "donnees", allowed), [file], "person_id",
+                                                "establishment_id"), args.repeat)
+
+    table = Table(title=f"Passerelle de données — {args.rows:,} lignes ({path.name})")
+    for col in ("Mesure", "Via l'API", "Moteur seul", "Référence", "Rapport", "Objectif"):
+        table.add_column(col)
+    dp_ratio, sr_ratio = t_dp / t_duck, t_sr / t_sr_duck
+    table.add_row("Comptage DP région × secteur (OpenDP, ledger, release, journal)", f"{t_dp * 1000:.0f} ms",
+                  f"{t_dp_engine * 1000:.0f} ms", f"DuckDB {t_duck * 1000:.0f} ms", f"{dp_ratio:.2f}×", "≤ 2× " + ("✓" if dp_ratio <= 2 else "✗"))
+    table.add_row("Salle sécurisée (restrict + run + secret statistique)", f"{t_sr * 1000:.0f} ms",
+                  f"{t_sr_engine * 1000:.0f} ms", f"DuckDB {t_sr_duck * 1000:.0f} ms", f"{sr_ratio:.2f}×", "≤ 1,5× " + ("✓" if sr_ratio <= 1.5 else "✗"))
+
+    if not args.skip_extract:
+        with console.status("Extrait pseudonymisé…"):
+            t = time.perf_counter()
+            r = client.get(f"/api/v1/data/{ds.slug}/extract", HTTP_AUTHORIZATION=f"Bearer {px_token}")
+            size = sum(len(chunk) for chunk in r.streaming_content)
+            elapsed = time.perf_counter() - t
+            rows_out = int(r["X-Pacte-Rows"])
+        table.add_row("Extrait pseudonymisé CSV (k ≥ 11, HMAC par accès) en flux", f"{elapsed:.1f} s", "—",
+                      f"{rows_out:,} lignes, {size / 1e6:.0f} Mo, k = {r['X-Pacte-K-Anonymity']}",
+                      f"{rows_out / elapsed:,.0f} lignes/s", "débit")
+    console.print(table)
+    console.print(f"Commande : {' '.join([sys.executable.split('/')[-1], *sys.argv])}  (VAR_DIR {var})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,274 @@
+"""Pages: public catalogue, rule table, accountability (grants, releases), the request
+workflow for carriers and reviewers, and citizen consent (session auth)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from pacte.accounts.services import Acting
+from pacte.data import selectors, services
+from pacte.data.models import Consent, Dataset, GrantState, PersonLink, RequestStatus
+from pacte.engines import proportionality
+from pacte.errors import DomainError, NotAuthenticated, NotFound
+from pacte.pacts.models import Status
+from pacte.pacts.selectors import get_pact
+from pacte.projects.models import Project
+
+
+def _acting(request: HttpRequest) -> Acting:
+    acting = getattr(request, "acting", None)
+    if acting is None:
+        raise NotAuthenticated("Connectez-vous et choisissez l'organisation pour laquelle vous agissez.")
+    return acting
+
+
+TIER_CHOICES = [(int(t), f"{int(t)} — {t.label}") for t in proportionality.Tier]
+
+
+# ---------------------------------------------------------------- public
+
+def catalogue(request: HttpRequest) -> HttpResponse:
+    return render(request, "data/catalogue.html", {"datasets": selectors.datasets()})
+
+
+def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    ds = selectors.get_dataset(slug)
+    return render(request, "data/dataset.html", {
+        "ds": ds, "versions": ds.versions.all(), "current": ds.current_version,
+        "grants": selectors.grants_of_dataset(ds), "releases": selectors.releases_of_dataset(ds)[:100],
+        "can_request": getattr(request, "acting", None) is not None,
+    })
+
+
+def rules(request: HttpRequest) -> HttpResponse:
+    return render(request, "data/rules.html", {
+        "rows": proportionality.table_as_rows(), "version": proportionality.RULES_VERSION,
+        "tiers": [(int(t), t.label) for t in proportionality.EXPOSURE_ORDER],
+        "approvals": services.REQUIRED_APPROVALS,
+    })
+
+
+def grant_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    g = selectors.get_grant(reference)
+    acting = getattr(request, "acting", None)
+    is_carrier = acting is not None and acting.organisation.pk == g.project.carrier_id
+    is_reviewer = acting is not None and acting.organisation.pk == g.dataset_version.dataset.publisher_id
+    return render(request, "data/grant.html", {
+        "g": g, "releases": g.releases.all()[:200], "tier_label": proportionality.Tier(g.tier).label,
+        "is_carrier": is_carrier, "is_reviewer": is_reviewer,
+        "usable": g.state in (GrantState.ACTIVE, GrantState.RENEWAL_DUE),
+    })
+
+
+def release_detail(request: HttpRequest, release_id: str) -> HttpResponse:
+    r = selectors.get_release(release_id)
+    return render(request, "data/release.html", {"r": r})
+
+
+# ---------------------------------------------------------------- requests
+
+class RequestForm(forms.Form):
+    dataset = forms.ModelChoiceField(label="Jeu de données", queryset=Dataset.objects.all(), to_field_name="slug")
+    purpose = forms.CharField(label="Finalité", widget=forms.Textarea(attrs={"rows": 4}),
+                              help_text="Expliquez comment cet accès sert la mission du pacte.")
+    tier = forms.TypedChoiceField(label="Niveau d'accès demandé", choices=TIER_CHOICES, coerce=int)
+    columns = forms.CharField(label="Colonnes souhaitées", required=False,
+                              help_text="Noms séparés par des virgules ; vide = toutes les colonnes.")
+    aggregates = forms.CharField(label="Agrégats souhaités", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    legal_basis = forms.CharField(label="Base légale", max_length=300)
+    retention_months = forms.IntegerField(label="Durée de conservation (mois)", min_value=1, max_value=120, initial=12)
+    retention_justification = forms.CharField(label="Justification (au-delà de 36 mois)", required=False,
+                                              widget=forms.Textarea(attrs={"rows": 2}))
+    recipients = forms.CharField(label="Destinataires", max_length=500)
+    dpo_contact = forms.CharField(label="Contact protection des données", max_length=200)
+    volumetry = forms.CharField(label="Volumétrie", max_length=200, required=False)
+
+
+def _apply_errors(form: forms.Form, error: DomainError) -> None:
+    for field, errs in error.field_errors.items():
+        for e in errs:
+            form.add_error(field if field in form.fields else None, e)
+    if not error.field_errors:
+        form.add_error(None, error.message)
+
+
+@login_required
+def request_new(request: HttpRequest, reference: str) -> HttpResponse:
+    acting = _acting(request)
+    pact = get_pact(reference)
+    version = services.active_version(pact)
+    initial = {"dataset": request.GET.get("dataset", "")}
+    form = RequestForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        ds = data.pop("dataset")
+        try:
+            req = services.create_request(acting, pact, ds, **data)
+        except DomainError as e:
+            _apply_errors(form, e)
+        else:
+            messages.success(request, f"Demande {req.reference} enregistrée en brouillon.")
+            return redirect("data:request", req.reference)
+    return render(request, "data/request_form.html", {"form": form, "pact": pact, "version": version})
+
+
+@login_required
+def request_list(request: HttpRequest) -> HttpResponse:
+    acting = _acting(request)
+    return render(request, "data/requests.html", {"queue": selectors.request_queue(acting)})
+
+
+@login_required
+def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    acting = _acting(request)
+    req = selectors.get_request(acting, reference)
+    is_carrier = acting.organisation.pk == req.carrier_id
+    is_reviewer = acting.organisation.pk == req.dataset.publisher_id
+    rule = None
+    if req.decision.get("rule_id"):
+        rule = next((r for r in proportionality.table_as_rows() if r["id"] == req.decision["rule_id"]), None)
+    return render(request, "data/request.html", {
+        "req": req, "clock": selectors.clock(req), "diff": selectors.submission_diff(req),
+        "reviews": req.reviews.select_related("organisation", "reviewer"), "is_carrier": is_carrier,
+        "is_reviewer": is_reviewer, "rule": rule, "grant": getattr(req, "grant", None) if hasattr(req, "grant") else None,
+        "tier_label": proportionality.Tier(req.tier).label,
+        "mission": (req.pact_version.content.get("mission") or {}),
+        "open": req.status in (RequestStatus.DRAFT, RequestStatus.CHANGES_REQUESTED),
+        "submitted": req.status == RequestStatus.SUBMITTED,
+    })
+
+
+@login_required
+@require_POST
+def request_action(request: HttpRequest, reference: str, action: str) -> HttpResponse:
+    acting = _acting(request)
+    req = selectors.get_request(acting, reference)
+    reason = request.POST.get("reason", "")
+    try:
+        if action == "submit":
+            services.submit_request(acting, req)
+            messages.success(request, "Demande soumise à l'instruction.")
+        elif action == "withdraw":
+            services.withdraw_request(acting, req, reason)
+        elif action == "request_changes":
+            services.request_changes(acting, req, reason)
+        elif action == "refuse":
+            services.refuse_request(acting, req, reason)
+        elif action == "approve":
+            try:
+                population, severity = int(request.POST.get("population", "")), int(request.POST.get("severity", ""))
+            except ValueError:
+                raise services.ValidationFailed("Indiquez la population concernée et la gravité (1 à 3).") from None
+            outcome = services.approve_request(acting, req, population=population, severity=severity, note=reason)
+            if outcome.grant:
+                messages.success(request, f"Demande approuvée : accès {outcome.grant.reference} délivré.")
+            elif outcome.request.status == RequestStatus.REFUSED:
+                messages.error(request, "Niveau demandé au-delà du plafond de la règle : demande refusée.")
+            else:
+                messages.success(request, f"Avis favorable enregistré ({outcome.approvals}/{outcome.required}).")
+        else:
+            raise NotFound("Action inconnue.")
+    except DomainError as e:
+        messages.error(request, e.message)
+    return redirect("data:request", reference)
+
+
+@login_required
+@require_POST
+def grant_action(request: HttpRequest, reference: str, action: str) -> HttpResponse:
+    acting = _acting(request)
+    g = selectors.get_grant(reference)
+    reason = request.POST.get("reason", "")
+    try:
+        if action == "token":
+            raw = services.issue_token(acting, g)
+            return render(request, "data/token.html", {"g": g, "token": raw})
+        handlers = {"renew": services.renew_grant, "suspend": services.suspend_grant,
+                    "revoke": services.revoke_grant, "reinstate": services.reactivate_grant}
+        if action not in handlers:
+            raise NotFound("Action inconnue.")
+        handlers[action](acting, g, reason)
+        messages.success(request, "Accès mis à jour.")
+    except DomainError as e:
+        messages.error(request, e.message)
+    return redirect("data:grant", reference)
+
+
+# ---------------------------------------------------------------- citizen consent (tier 5)
+
+class ConsentForm(forms.Form):
+    dataset = forms.ModelChoiceField(label="Vos données", queryset=Dataset.objects.none(), to_field_name="slug")
+    project = forms.ModelChoiceField(label="Projet destinataire", queryset=Project.objects.none(), to_field_name="slug")
+    purpose = forms.CharField(label="Finalité de la transmission", widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["dataset"].queryset = Dataset.objects.filter(person_links__user=user)
+        self.fields["project"].queryset = Project.objects.filter(pacts__versions__status=Status.ACTIVE).distinct()
+
+
+@login_required
+def consent_new(request: HttpRequest) -> HttpResponse:
+    form = ConsentForm(request.user, request.POST or None)
+    links = PersonLink.objects.filter(user=request.user).select_related("dataset")
+    if request.method == "POST" and form.is_valid():
+        try:
+            consent = services.give_consent(request.user, form.cleaned_data["dataset"],  # type: ignore[arg-type]
+                                            form.cleaned_data["project"], form.cleaned_data["purpose"])
+        except DomainError as e:
+            _apply_errors(form, e)
+        else:
+            messages.success(request, "Vos données ont été transmises. Voici votre reçu de consentement.")
+            return redirect("data:consent", consent.receipt_id)
+    return render(request, "data/consent_form.html", {
+        "form": form, "links": links, "consents": selectors.consents_of(request.user)})
+
+
+def _own_consent(request: HttpRequest, receipt_id: str) -> Consent:
+    consent = Consent.objects.select_related("project", "dataset_version__dataset").filter(
+        receipt_id=receipt_id, user=request.user).first() if request.user.is_authenticated else None
+    if consent is None:
+        raise NotFound("Reçu introuvable.")
+    return consent
+
+
+def receipt(consent: Consent) -> dict[str, Any]:
+    return {
+        "receipt_id": str(consent.receipt_id), "state": consent.state,
+        "dataset": consent.dataset_version.dataset.slug, "dataset_version": consent.dataset_version.version,
+        "project": consent.project.slug, "purpose": consent.purpose, "record_sha256": consent.record_sha256,
+        "given_at": consent.given_at.isoformat(),
+        "withdrawn_at": consent.withdrawn_at.isoformat() if consent.withdrawn_at else None,
+        "record": consent.record,
+    }
+
+
+@login_required
+def consent_detail(request: HttpRequest, receipt_id: str) -> HttpResponse:
+    consent = _own_consent(request, receipt_id)
+    return render(request, "data/consent.html", {"c": consent, "receipt": receipt(consent)})
+
+
+@login_required
+def consent_json(request: HttpRequest, receipt_id: str) -> HttpResponse:
+    return JsonResponse(receipt(_own_consent(request, receipt_id)), json_dumps_params={"ensure_ascii": False})
+
+
+@login_required
+@require_POST
+def consent_withdraw(request: HttpRequest, receipt_id: str) -> HttpResponse:
+    consent = _own_consent(request, receipt_id)
+    try:
+        services.withdraw_consent(request.user, consent)  # type: ignore[arg-type]
+        messages.success(request, "Consentement retiré : le projet ne dispose plus de vos données via Pacte.")
+    except DomainError as e:
+        messages.error(request, e.message)
+    return redirect(reverse("data:consent", args=[receipt_id]))
