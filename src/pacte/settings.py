@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(os.environ.get("PACTE_VAR_DIR", Path.cwd() / "var")).resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite file, static files, development keys, datasets
 
 PLACEHOLDER_SECRET = "pacte-dev-insecure-placeholder-change-me"
 ENVIRONMENT = os.environ.get("PACTE_ENV", "development")  # development | test | production
@@ -58,6 +59,8 @@ def database_from_url(url: str) -> dict[str, object]:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # a file, not memory, so that concurrency tests see real BEGIN IMMEDIATE locks
+            "TEST": {"NAME": str(Path(path).with_name("pacte-test.sqlite3"))},
         }
     raise ImproperlyConfigured(f"Unsupported PACTE_DATABASE_URL scheme: {parsed.scheme!r}")
 
