@@ -1,5 +1,6 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from pacte.errors import NotFound
 
@@ -8,8 +9,8 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     if request.path.startswith("/api/"):
         from django.http import JsonResponse
 
-        return JsonResponse({"error": "not_found", "message": "Ressource introuvable."}, status=404)
-    return render(request, "error.html", {"error": NotFound("Cette page n'existe pas.")}, status=404)
+        return JsonResponse({"error": "not_found", "message": _("Ressource introuvable.")}, status=404)
+    return render(request, "error.html", {"error": NotFound(_("Cette page n'existe pas."))}, status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -7,11 +7,32 @@ from typing import Any
 
 from django import forms
 from django.forms import formset_factory
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from pacte.accounts.models import Organisation
 from pacte.pacts.schema import EVIDENCE_KINDS, IMPACT_METHODS, OPEN_LICENCES, PRINCIPLES, RECURRENCES
 
 SEP = ";"
+
+# Labels of the pact schema (pacte.pacts.schema keeps them in French): marked here so that makemessages
+# extracts them and the choices below (and the templates, with {% translate label %}) show them translated.
+SCHEMA_LABELS = [
+    gettext_noop("Continuité du service"), gettext_noop("Égalité de traitement"),
+    gettext_noop("Adaptabilité (mutabilité)"), gettext_noop("Neutralité"), gettext_noop("Transparence"),
+    gettext_noop("Accessibilité et inclusion"), gettext_noop("Protection des données"),
+    gettext_noop("Essai randomisé"), gettext_noop("Design d'encouragement"),
+    gettext_noop("Cohorte de comparaison"), gettext_noop("Document déposé"),
+    gettext_noop("Évaluation d'impact"), gettext_noop("Audit de biais"),
+    gettext_noop("Sonde de disponibilité"), gettext_noop("Publication"),
+    gettext_noop("Accès aux données accordé"), gettext_noop("Panel de testeurs ouvert"),
+    gettext_noop("Versement"), gettext_noop("Ponctuel"), gettext_noop("Mensuel"), gettext_noop("Trimestriel"),
+    gettext_noop("Semestriel"), gettext_noop("Annuel"),
+]
+
+
+def _translated(items: Any) -> list[tuple[str, Any]]:
+    return [(k, _(v)) for k, v in items]
 
 
 def _lines(text: str, n: int) -> list[list[str]]:
@@ -29,81 +50,81 @@ def _join(rows: list[list[Any]]) -> str:
 
 
 class LoginForm(forms.Form):
-    username = forms.CharField(label="Identifiant", max_length=150,
+    username = forms.CharField(label=_("Identifiant"), max_length=150,
                                widget=forms.TextInput(attrs={"autocomplete": "username"}))
-    password = forms.CharField(label="Mot de passe", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    password = forms.CharField(label=_("Mot de passe"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
 class ProjectForm(forms.Form):
-    name = forms.CharField(label="Nom du projet", max_length=200)
-    pitch = forms.CharField(label="Le projet en une phrase", max_length=300)
-    description = forms.CharField(label="Description", widget=forms.Textarea(attrs={"rows": 4}), required=False)
-    territory = forms.CharField(label="Territoire", max_length=120, required=False)
-    target_users = forms.CharField(label="Publics visés", max_length=300, required=False)
-    website = forms.URLField(label="Site web", required=False, assume_scheme="https")
-    repository = forms.URLField(label="Dépôt de code", required=False, assume_scheme="https")
-    licence = forms.CharField(label="Licence du code (SPDX)", max_length=60, required=False)
+    name = forms.CharField(label=_("Nom du projet"), max_length=200)
+    pitch = forms.CharField(label=_("Le projet en une phrase"), max_length=300)
+    description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    territory = forms.CharField(label=_("Territoire"), max_length=120, required=False)
+    target_users = forms.CharField(label=_("Publics visés"), max_length=300, required=False)
+    website = forms.URLField(label=_("Site web"), required=False, assume_scheme="https")
+    repository = forms.URLField(label=_("Dépôt de code"), required=False, assume_scheme="https")
+    licence = forms.CharField(label=_("Licence du code (SPDX)"), max_length=60, required=False)
     takeover_institution = forms.ModelChoiceField(
-        label="Institution qui reprendra le service (P4)",
+        label=_("Institution qui reprendra le service (P4)"),
         queryset=Organisation.objects.filter(kind=Organisation.Kind.INSTITUTION), required=False,
     )
 
 
 class NewPactForm(forms.Form):
     institution = forms.ModelChoiceField(
-        label="Institution signataire", queryset=Organisation.objects.filter(kind=Organisation.Kind.INSTITUTION)
+        label=_("Institution signataire"), queryset=Organisation.objects.filter(kind=Organisation.Kind.INSTITUTION)
     )
-    title = forms.CharField(label="Titre du pacte", max_length=200)
+    title = forms.CharField(label=_("Titre du pacte"), max_length=200)
 
 
 class PactForm(forms.Form):
-    title = forms.CharField(label="Titre du pacte", max_length=200, required=False)
-    mission_problem = forms.CharField(label="Problème de société visé (et non la solution)",
+    title = forms.CharField(label=_("Titre du pacte"), max_length=200, required=False)
+    mission_problem = forms.CharField(label=_("Problème de société visé (et non la solution)"),
                                       widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    mission_population = forms.CharField(label="Population concernée", required=False)
-    mission_population_size = forms.IntegerField(label="Ordre de grandeur de la population", min_value=0, required=False)
-    mission_territory = forms.CharField(label="Territoire", required=False)
-    mission_purpose_limitation = forms.CharField(label="Clause de limitation des finalités",
+    mission_population = forms.CharField(label=_("Population concernée"), required=False)
+    mission_population_size = forms.IntegerField(label=_("Ordre de grandeur de la population"), min_value=0, required=False)
+    mission_territory = forms.CharField(label=_("Territoire"), required=False)
+    mission_purpose_limitation = forms.CharField(label=_("Clause de limitation des finalités"),
                                                  widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    principles = forms.MultipleChoiceField(label="Principes protégés", choices=list(PRINCIPLES.items()),
+    principles = forms.MultipleChoiceField(label=_("Principes protégés"), choices=_translated(PRINCIPLES.items()),
                                            widget=forms.CheckboxSelectMultiple, required=False)
     bias_risks = forms.CharField(
-        label="Risques de biais", required=False, widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Une ligne par risque : groupe ; mécanisme ; métrique ; ratio toléré (ex. 0.8)")
-    bias_correction_promise = forms.BooleanField(label="Nous corrigerons les biais découverts par les audits", required=False)
-    impact_outcome = forms.CharField(label="Résultat social mesuré", required=False,
-                                     help_text="Pas de mesure d'audience (visites, téléchargements…).")
-    impact_method = forms.ChoiceField(label="Méthode", choices=[("", "—"), *IMPACT_METHODS.items()], required=False)
-    impact_evaluator = forms.CharField(label="Évaluateur indépendant", required=False)
-    impact_window_months = forms.IntegerField(label="Fenêtre (mois)", min_value=1, max_value=60, initial=6)
-    impact_mde_points = forms.FloatField(label="Effet minimal détectable (points)", min_value=0.01, initial=2.0)
-    commons_legal_form = forms.CharField(label="Forme juridique", required=False)
-    commons_no_private_shareholding = forms.BooleanField(label="J'atteste l'absence d'actionnariat privé", required=False)
+        label=_("Risques de biais"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Une ligne par risque : groupe ; mécanisme ; métrique ; ratio toléré (ex. 0.8)"))
+    bias_correction_promise = forms.BooleanField(label=_("Nous corrigerons les biais découverts par les audits"), required=False)
+    impact_outcome = forms.CharField(label=_("Résultat social mesuré"), required=False,
+                                     help_text=_("Pas de mesure d'audience (visites, téléchargements…)."))
+    impact_method = forms.ChoiceField(label=_("Méthode"), choices=[("", "—"), *_translated(IMPACT_METHODS.items())], required=False)
+    impact_evaluator = forms.CharField(label=_("Évaluateur indépendant"), required=False)
+    impact_window_months = forms.IntegerField(label=_("Fenêtre (mois)"), min_value=1, max_value=60, initial=6)
+    impact_mde_points = forms.FloatField(label=_("Effet minimal détectable (points)"), min_value=0.01, initial=2.0)
+    commons_legal_form = forms.CharField(label=_("Forme juridique"), required=False)
+    commons_no_private_shareholding = forms.BooleanField(label=_("J'atteste l'absence d'actionnariat privé"), required=False)
     commons_funding_sources = forms.CharField(
-        label="Sources de financement", required=False, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Une ligne par source : nom ; type (public_grant, donation, revenue, loan, outcome_contract)")
-    commons_code_licence = forms.ChoiceField(label="Licence du code", choices=[("", "—")] + [(x, x) for x in sorted(OPEN_LICENCES)], required=False)
-    commons_data_licence = forms.CharField(label="Licence des données", required=False)
-    transparency_algorithm_sheet = forms.BooleanField(label="Fiche algorithme publiée", required=False, initial=True)
-    transparency_source_code_url = forms.CharField(label="Adresse du code source", required=False)
-    transparency_budget_twice_yearly = forms.BooleanField(label="Budget publié deux fois par an", required=False, initial=True)
+        label=_("Sources de financement"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Une ligne par source : nom ; type (public_grant, donation, revenue, loan, outcome_contract)"))
+    commons_code_licence = forms.ChoiceField(label=_("Licence du code"), choices=[("", "—")] + [(x, x) for x in sorted(OPEN_LICENCES)], required=False)
+    commons_data_licence = forms.CharField(label=_("Licence des données"), required=False)
+    transparency_algorithm_sheet = forms.BooleanField(label=_("Fiche algorithme publiée"), required=False, initial=True)
+    transparency_source_code_url = forms.CharField(label=_("Adresse du code source"), required=False)
+    transparency_budget_twice_yearly = forms.BooleanField(label=_("Budget publié deux fois par an"), required=False, initial=True)
     state_data = forms.CharField(
-        label="Données demandées", required=False, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Une ligne par jeu : identifiant ; palier (1-5) ; sensibilité (0-3) ; finalité")
-    state_panel_size = forms.IntegerField(label="Taille du panel de testeurs", min_value=0, initial=0)
-    state_panel_profile = forms.CharField(label="Profil du panel", required=False)
-    state_experts = forms.CharField(label="Experts (un par ligne)", required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    state_channels = forms.CharField(label="Canaux de diffusion", required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                                     help_text="Une ligne par canal : canal ; condition")
-    state_seed_funding_eur = forms.IntegerField(label="Financement d'amorçage (€)", min_value=0, initial=0)
-    state_outcome_price_eur = forms.IntegerField(label="Prix par résultat additionnel (€)", min_value=0, required=False)
-    state_outcome_base_fee_eur = forms.IntegerField(label="Part fixe (€)", min_value=0, required=False)
-    state_outcome_cap_eur = forms.IntegerField(label="Plafond du contrat à impact (€)", min_value=0, required=False)
-    term_start = forms.DateField(label="Début", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    term_end = forms.DateField(label="Fin", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    cure_days = forms.IntegerField(label="Délai pour remédier à un manquement (jours)", min_value=1, max_value=180, initial=30)
-    sanctions = forms.CharField(label="Sanctions", required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                                help_text="Une ligne par sanction : déclencheur ; mesure")
+        label=_("Données demandées"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Une ligne par jeu : identifiant ; palier (1-5) ; sensibilité (0-3) ; finalité"))
+    state_panel_size = forms.IntegerField(label=_("Taille du panel de testeurs"), min_value=0, initial=0)
+    state_panel_profile = forms.CharField(label=_("Profil du panel"), required=False)
+    state_experts = forms.CharField(label=_("Experts (un par ligne)"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    state_channels = forms.CharField(label=_("Canaux de diffusion"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                                     help_text=_("Une ligne par canal : canal ; condition"))
+    state_seed_funding_eur = forms.IntegerField(label=_("Financement d'amorçage (€)"), min_value=0, initial=0)
+    state_outcome_price_eur = forms.IntegerField(label=_("Prix par résultat additionnel (€)"), min_value=0, required=False)
+    state_outcome_base_fee_eur = forms.IntegerField(label=_("Part fixe (€)"), min_value=0, required=False)
+    state_outcome_cap_eur = forms.IntegerField(label=_("Plafond du contrat à impact (€)"), min_value=0, required=False)
+    term_start = forms.DateField(label=_("Début"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    term_end = forms.DateField(label=_("Fin"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    cure_days = forms.IntegerField(label=_("Délai pour remédier à un manquement (jours)"), min_value=1, max_value=180, initial=30)
+    sanctions = forms.CharField(label=_("Sanctions"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                                help_text=_("Une ligne par sanction : déclencheur ; mesure"))
 
     def to_content(self, commitments: list[dict[str, Any]]) -> dict[str, Any]:
         d = self.cleaned_data
@@ -201,41 +222,41 @@ def field_for(path: str) -> str | None:
 
 
 class CommitmentForm(forms.Form):
-    key = forms.SlugField(label="Clé", max_length=60)
-    owner = forms.ChoiceField(label="Partie", choices=[("carrier", "Porteur"), ("institution", "Institution")],
+    key = forms.SlugField(label=_("Clé"), max_length=60)
+    owner = forms.ChoiceField(label=_("Partie"), choices=[("carrier", _("Porteur")), ("institution", _("Institution"))],
                               initial="carrier")
-    principle = forms.ChoiceField(label="Principe", choices=[("", "—"), *PRINCIPLES.items()], required=False)
-    text = forms.CharField(label="Engagement", max_length=500)
-    indicator = forms.CharField(label="Indicateur", max_length=300, required=False)
-    threshold = forms.CharField(label="Seuil", max_length=200, required=False)
-    due_date = forms.DateField(label="Échéance", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    recurrence = forms.ChoiceField(label="Récurrence", choices=list(RECURRENCES.items()), initial="none")
-    evidence = forms.ChoiceField(label="Preuve", choices=list(EVIDENCE_KINDS.items()), initial="document")
+    principle = forms.ChoiceField(label=_("Principe"), choices=[("", "—"), *_translated(PRINCIPLES.items())], required=False)
+    text = forms.CharField(label=_("Engagement"), max_length=500)
+    indicator = forms.CharField(label=_("Indicateur"), max_length=300, required=False)
+    threshold = forms.CharField(label=_("Seuil"), max_length=200, required=False)
+    due_date = forms.DateField(label=_("Échéance"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    recurrence = forms.ChoiceField(label=_("Récurrence"), choices=_translated(RECURRENCES.items()), initial="none")
+    evidence = forms.ChoiceField(label=_("Preuve"), choices=_translated(EVIDENCE_KINDS.items()), initial="document")
 
 
 CommitmentFormSet = formset_factory(CommitmentForm, extra=2, can_delete=True)
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label="Motif", widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=4000)
+    reason = forms.CharField(label=_("Motif"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=4000)
 
 
 class EvidenceForm(forms.Form):
-    progress = forms.IntegerField(label="Progression (%)", min_value=0, max_value=100)
-    note = forms.CharField(label="Preuve apportée", widget=forms.Textarea(attrs={"rows": 2}))
-    url = forms.URLField(label="Lien vers la preuve", required=False, assume_scheme="https")
-    met = forms.BooleanField(label="L'engagement est tenu", required=False)
+    progress = forms.IntegerField(label=_("Progression (%)"), min_value=0, max_value=100)
+    note = forms.CharField(label=_("Preuve apportée"), widget=forms.Textarea(attrs={"rows": 2}))
+    url = forms.URLField(label=_("Lien vers la preuve"), required=False, assume_scheme="https")
+    met = forms.BooleanField(label=_("L'engagement est tenu"), required=False)
 
 
 class PhaseCloseForm(forms.Form):
-    decision = forms.ChoiceField(label="Décision", choices=[("continue", "Continuer"), ("stop", "Arrêter")])
-    reason = forms.CharField(label="Motif publié", widget=forms.Textarea(attrs={"rows": 3}))
+    decision = forms.ChoiceField(label=_("Décision"), choices=[("continue", _("Continuer")), ("stop", _("Arrêter"))])
+    reason = forms.CharField(label=_("Motif publié"), widget=forms.Textarea(attrs={"rows": 3}))
     next_kind = forms.ChoiceField(
-        label="Phase suivante", required=False,
-        choices=[("", "Suivante dans l'ordre"), ("construction", "Construction"), ("acceleration", "Accélération"),
-                 ("consolidation", "Consolidation"), ("operated", "Opéré durablement"),
-                 ("transferred", "Transféré"), ("abandoned", "Abandonné")])
+        label=_("Phase suivante"), required=False,
+        choices=[("", _("Suivante dans l'ordre")), ("construction", _("Construction")), ("acceleration", _("Accélération")),
+                 ("consolidation", _("Consolidation")), ("operated", _("Opéré durablement")),
+                 ("transferred", _("Transféré")), ("abandoned", _("Abandonné"))])
 
 
 class TokenForm(forms.Form):
-    name = forms.CharField(label="Nom du jeton", max_length=80)
+    name = forms.CharField(label=_("Nom du jeton"), max_length=80)

@@ -12,6 +12,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from pacte.accounts.middleware import SESSION_KEY
@@ -32,13 +34,15 @@ from pacte.web import forms
 
 # Each domain may add a section to the public project page: a callable (project, acting) returning
 # None or {"title": str, "template": str, "context": dict}; rendered in this order.
-PROJECT_SECTIONS: list[str] = []
+PROJECT_SECTIONS: list[str] = ["pacte.data.sections.project_section"]
+PROJECT_SECTIONS.append("pacte.journal.sections.project_section")
+PROJECT_SECTIONS.append("pacte.evidence.sections.project_section")
 
 
 def _acting(request: HttpRequest) -> Acting:
     acting = getattr(request, "acting", None)
     if acting is None:
-        raise NotAuthenticated("Connectez-vous et choisissez l'organisation pour laquelle vous agissez.")
+        raise NotAuthenticated(_("Connectez-vous et choisissez l'organisation pour laquelle vous agissez."))
     return acting
 
 
@@ -160,7 +164,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
-    messages.info(request, "Vous êtes déconnecté.")
+    messages.info(request, _("Vous êtes déconnecté."))
     return redirect("web:home")
 
 
@@ -169,9 +173,9 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 def switch_organisation(request: HttpRequest) -> HttpResponse:
     org_id = int(request.POST.get("organisation", "0") or 0)
     if not Membership.objects.filter(user=request.user, organisation_id=org_id).exists():
-        raise PermissionDenied("Vous n'êtes pas membre de cette organisation.")
+        raise PermissionDenied(_("Vous n'êtes pas membre de cette organisation."))
     request.session[SESSION_KEY] = org_id
-    messages.success(request, "Organisation changée.")
+    messages.success(request, _("Organisation changée."))
     return redirect(request.POST.get("next") or reverse("web:dashboard"))
 
 
@@ -204,7 +208,7 @@ def project_create(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, exc.message)
                 status = exc.status
             else:
-                messages.success(request, "Projet créé.")
+                messages.success(request, _("Projet créé."))
                 return redirect("web:project", slug=project.slug)
         else:
             status = 422
@@ -227,7 +231,7 @@ def phase_close(request: HttpRequest, slug: str) -> HttpResponse:
                 form.add_error(None, exc.message)
                 status = exc.status
             else:
-                messages.success(request, "Décision publiée.")
+                messages.success(request, _("Décision publiée."))
                 return redirect("web:project", slug=slug)
         else:
             status = 422
@@ -271,7 +275,7 @@ def version_edit(request: HttpRequest, reference: str, number: int) -> HttpRespo
     version = pact_selectors.get_version(acting, reference, number)
     pact_services.require_carrier(acting, version.pact)
     if not version.is_editable:
-        messages.warning(request, "Cette version est figée : créez une nouvelle version pour la modifier.")
+        messages.warning(request, _("Cette version est figée : créez une nouvelle version pour la modifier."))
         return redirect("web:version", reference=reference, number=number)
     status = 200
     if request.method == "POST":
@@ -283,7 +287,7 @@ def version_edit(request: HttpRequest, reference: str, number: int) -> HttpRespo
                 version = pact_services.update_draft(acting, version, content)
                 if "submit" in request.POST:
                     pact_services.submit(acting, version)
-                    messages.success(request, "Pacte soumis à l'instruction.")
+                    messages.success(request, _("Pacte soumis à l'instruction."))
                     return redirect("web:version", reference=reference, number=number)
             except DomainError as exc:
                 status = exc.status
@@ -296,7 +300,7 @@ def version_edit(request: HttpRequest, reference: str, number: int) -> HttpRespo
                         else:
                             form.add_error(None, msg)
             else:
-                messages.success(request, "Brouillon enregistré.")
+                messages.success(request, _("Brouillon enregistré."))
                 return redirect("web:version_edit", reference=reference, number=number)
         else:
             status = 422
@@ -309,10 +313,12 @@ def version_edit(request: HttpRequest, reference: str, number: int) -> HttpRespo
 
 
 ACTION_LABELS = {
-    "submit": "Soumettre", "withdraw": "Retirer", "request_changes": "Demander des modifications",
-    "approve": "Approuver", "sign": "Signer", "notify_breach": "Notifier un manquement",
-    "cure": "Constater la remédiation", "suspend": "Suspendre (sanctions)", "reinstate": "Rétablir",
-    "break": "Rompre le pacte", "complete": "Clore (terme atteint)", "new_version": "Créer une nouvelle version",
+    "submit": gettext_lazy("Soumettre"), "withdraw": gettext_lazy("Retirer"),
+    "request_changes": gettext_lazy("Demander des modifications"), "approve": gettext_lazy("Approuver"),
+    "sign": gettext_lazy("Signer"), "notify_breach": gettext_lazy("Notifier un manquement"),
+    "cure": gettext_lazy("Constater la remédiation"), "suspend": gettext_lazy("Suspendre (sanctions)"),
+    "reinstate": gettext_lazy("Rétablir"), "break": gettext_lazy("Rompre le pacte"),
+    "complete": gettext_lazy("Clore (terme atteint)"), "new_version": gettext_lazy("Créer une nouvelle version"),
 }
 NEEDS_REASON = {"withdraw", "request_changes", "notify_breach", "suspend", "break"}
 
@@ -356,7 +362,7 @@ def version_action(request: HttpRequest, reference: str, number: int, action: st
         new = pact_services.new_version(acting, version.pact)
         return redirect("web:version_edit", reference=reference, number=new.number)
     if action not in pact_services.ACTIONS:
-        raise PermissionDenied("Action inconnue.")
+        raise PermissionDenied(_("Action inconnue."))
     try:
         pact_services.ACTIONS[action](acting, version, reason)
     except DomainError as exc:
@@ -365,7 +371,7 @@ def version_action(request: HttpRequest, reference: str, number: int, action: st
             for msg in msgs:
                 messages.error(request, msg)
         return redirect("web:version", reference=reference, number=number)
-    messages.success(request, f"Action effectuée : {ACTION_LABELS[action]}.")
+    messages.success(request, _("Action effectuée : %(action)s.") % {"action": ACTION_LABELS[action]})
     return redirect("web:version", reference=reference, number=number)
 
 
@@ -374,7 +380,7 @@ def commitment_evidence(request: HttpRequest, pk: int) -> HttpResponse:
     acting = _acting(request)
     commitment = Commitment.objects.select_related("version__pact__project").filter(pk=pk).first()
     if commitment is None:
-        raise PermissionDenied("Engagement introuvable.")
+        raise PermissionDenied(_("Engagement introuvable."))
     form = forms.EvidenceForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -385,7 +391,7 @@ def commitment_evidence(request: HttpRequest, pk: int) -> HttpResponse:
                 form.add_error(None, exc.message)
                 status = exc.status
             else:
-                messages.success(request, "Preuve enregistrée.")
+                messages.success(request, _("Preuve enregistrée."))
                 return redirect("web:project", slug=commitment.version.pact.project.slug)
         else:
             status = 422
@@ -408,7 +414,7 @@ def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if org is None:
         from pacte.errors import NotFound
 
-        raise NotFound("Organisation inconnue.")
+        raise NotFound(_("Organisation inconnue."))
     return render(request, "web/organisation.html", {
         "org": org, "projects": Project.objects.filter(carrier=org),
         "pacts": pact_selectors.versions_visible(None).filter(pact__institution=org, is_current=True),

@@ -1,0 +1,127 @@
+"""French first, English available: the spine speaks the language asked by the cookie or the browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import translation
+
+pytestmark = pytest.mark.django_db
+
+LOCALE = Path(settings.LOCALE_PATHS[0]) / "en" / "LC_MESSAGES"
+
+
+def test_compiled_catalogue_is_shipped():
+    """The installer has no gettext: the .mo must be in the tree and not older than the .po."""
+    po, mo = LOCALE / "django.po", LOCALE / "django.mo"
+    assert po.exists() and mo.exists()
+    from django.utils.translation import trans_real
+
+    trans_real._translations = {}  # read the catalogue from disk
+    with translation.override("en"):
+        assert translation.gettext("Aller au contenu") == "Skip to content"
+
+
+def _entries(text: str) -> list[dict[str, str]]:
+    """The entries of a .po file as {keyword: text} (msgid, msgid_plural, msgstr, msgstr[n], flags)."""
+    import ast
+    import re
+
+    out = []
+    for block in text.strip().split("\n\n"):
+        entry: dict[str, str] = {"flags": ""}
+        key = ""
+        for line in block.splitlines():
+            if line.startswith("#,"):
+                entry["flags"] += line
+            elif m := re.match(r'^(msgid_plural|msgid|msgstr(?:\[\d\])?) (".*")$', line):
+                key = m.group(1)
+                entry[key] = ast.literal_eval(m.group(2))
+            elif line.startswith('"'):
+                entry[key] += ast.literal_eval(line)
+        out.append(entry)
+    return out
+
+
+def test_catalogue_is_complete_and_consistent():
+    """Every entry is translated, nothing fuzzy, and the placeholders of each msgid are kept."""
+    import re
+
+    entries = _entries((LOCALE / "django.po").read_text(encoding="utf-8"))[1:]
+    assert len(entries) > 300
+    placeholder = re.compile(r"%\(\w+\)s")
+    for e in entries:
+        assert "fuzzy" not in e["flags"], e
+        strs = [v for k, v in e.items() if k.startswith("msgstr")]
+        assert strs and all(strs), f"untranslated: {e}"
+        source = e.get("msgid_plural", e["msgid"])
+        for s in strs:
+            assert sorted(placeholder.findall(s)) == sorted(placeholder.findall(source)), e
+
+
+def test_french_is_the_default(client, active):
+    page = client.get("/").content.decode()
+    assert '<html lang="fr">' in page
+    assert "Aller au contenu" in page and "Journal public" in page and "Se connecter" in page
+
+
+@pytest.mark.parametrize("how", ["header", "cookie"])
+def test_public_pages_in_english(client, active, how):
+    if how == "header":
+        get = lambda url: client.get(url, HTTP_ACCEPT_LANGUAGE="en")  # noqa: E731
+    else:
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+        get = client.get
+    home = get("/").content.decode()
+    assert '<html lang="en">' in home
+    for text in ["Skip to content", "Main navigation", "Projects", "Public log", "Sign in",
+                 "Citizen public services, under a pact, verifiable by all", "Change language"]:
+        assert text in home, text
+    assert "Aller au contenu" not in home and "Journal public" not in home
+
+    registry = get("/projets/?status=active").content.decode()
+    assert '<html lang="en">' in registry
+    assert "Project registry" in registry and "1 project found." in registry and "Filter the projects" in registry
+    assert "Continuity of service" in registry  # schema labels translated in the filters
+
+    slug = active.pact.project.slug
+    project = get(f"/projets/{slug}/").content.decode()
+    assert '<html lang="en">' in project
+    for text in ["Valid signature", "Carrier's commitments", "Institution's commitments (State)",
+                 "Phases and decisions", "In force", "Read the pact"]:
+        assert text in project, text
+    assert "Signature valide" not in project
+
+    version = get(f"/pactes/{active.pact.reference}/v1/").content.decode()
+    assert "Public-interest mission (C1)" in version and "Protected principles (C2)" in version
+
+
+def test_language_switch_through_the_footer_form(client, active):
+    r = client.post("/i18n/setlang/", {"language": "en", "next": "/projets/"})
+    assert r.status_code == 302 and r["Location"] == "/projets/"
+    page = client.get("/projets/").content.decode()
+    assert '<html lang="en">' in page and "Project registry" in page
+    assert '<option value="en" lang="en" selected>' in page
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/"})
+    assert "Registre des projets" in client.get("/projets/").content.decode()
+
+
+def test_forms_and_messages_in_english(client, world, draft):
+    client.force_login(world.carrier_admin.user)
+    r = client.get(f"/espace/pactes/{draft.pact.reference}/v1/modifier/", HTTP_ACCEPT_LANGUAGE="en")
+    page = r.content.decode()
+    for text in ["Pact title", "Protected principles", "Equal treatment", "Save and submit", "Commitment 1",
+                 "Randomised trial", "Quarterly", "(required)"]:
+        assert text in page, text
+    r = client.post(f"/espace/pactes/{draft.pact.reference}/v1/modifier/", {
+        **{k: v for k, v in r.context["form"].initial.items() if v is not None},
+        "c-TOTAL_FORMS": "0", "c-INITIAL_FORMS": "0", "save": "1",
+    }, HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert "Draft saved." in r.content.decode()
+
+
+def test_login_page_in_english(client, db):
+    page = client.get("/connexion/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<h1>Sign in</h1>" in page and "Username" in page and "Password" in page
