@@ -22,7 +22,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     argv = [
         sys.executable, "-m", "gunicorn", "pacte.wsgi:application",
         "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers), "--threads", str(args.threads),
-        "--access-logfile", "-", "--graceful-timeout", "10",
+        "--access-logfile", "-", "--graceful-timeout", "10", "--preload",
     ]
     print(f"Pacte sert sur http://{args.host}:{args.port}/", flush=True)
     os.execv(sys.executable, argv)

@@ -14,6 +14,7 @@ from pacte.accounts.models import Organisation, Role, User
 from pacte.accounts.services import acting_for, add_member, create_organisation
 from pacte.pacts import services as pacts
 from pacte.pacts.models import PactVersion
+from pacte.pacts.schema import PRINCIPLES
 from pacte.projects import services as projects
 from pacte.projects.models import Project
 
@@ -64,7 +65,7 @@ def pact_content(title: str, *, problem: str, population: str, size: int, territ
     }
     commitments = [
         {"key": f"{p.replace('_', '-')}-1", "owner": "carrier", "principle": p,
-         "text": f"Garantir le principe : {p}", "indicator": indicators[p][0], "threshold": indicators[p][1],
+         "text": f"Garantir le principe : {PRINCIPLES[p].lower()}", "indicator": indicators[p][0], "threshold": indicators[p][1],
          "due_date": (start + timedelta(days=180)).isoformat(), "recurrence": "semiannual", "evidence": indicators[p][2]}
         for p in principles
     ]
