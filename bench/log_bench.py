@@ -1,23 +1,28 @@
 #!/usr/bin/env python3
 """Benchmark of the platform's transparency log (Django + database), one command:
 
-    .venv/bin/python bench/log_bench.py --db sqlite --batches 50
-    .venv/bin/python bench/log_bench.py --db postgresql://pacte@127.0.0.1:55440/pacte --batches 50
+    .venv/bin/python bench/log_bench.py --pg "$PACTE_PG_URL" [--quick]
+    .venv/bin/python bench/log_bench.py --db sqlite            (SQLite only)
 
-Measures, in the same run and on the same database:
+Prints ONE table, every figure beside its baseline measured in the same run:
 
-* durable appends/s: batches of 1,000 events through ``record_events`` (one lock, bulk
-  insert of entries and tree nodes, one signed checkpoint, ONE commit per batch);
-* the baseline: a plain bulk insert of the same rows into the same table, one commit per
-  batch, without the log machinery (no prev lookup, no tree, no checkpoint) → ratio;
-* inclusion and consistency proofs/s served from the database node store at ``--proof-size``
-  entries (default 1M, filled quickly with bulk inserts of synthetic entries + their nodes).
+* durable appends/s: batches of 1,000 events through ``record_events`` (one lock, entries and
+  tree nodes inserted — COPY on PostgreSQL, executemany on SQLite —, one signed checkpoint,
+  ONE commit per batch) vs a plain bulk insert of the same rows into an index-free copy of
+  the table, one commit per batch;
+* inclusion and consistency proofs/s at 1M and 10M entries (``--sizes``; 100k with
+  ``--quick``), served from the database through ``services.inclusion``/``consistency``
+  (warm process-wide node cache; and cold: cache emptied before every proof) and through
+  the HTTP endpoint (Django test client, full request/response cycle), beside pymerkle
+  generating the same proofs on an in-memory tree of the same size (run in
+  ``bench/.venv``, where pymerkle lives, via ``bench/merkle_bench.py``);
+* full verification of a 1M-entry export (``pacte log export`` then the offline verifier
+  ``pacte log verify --dir``) vs pymerkle rebuilding the tree of the same entries.
 
-The database is created from scratch (a fresh SQLite file, or a fresh PostgreSQL database
-on the given server) and dropped afterwards.  SQLite runs with the platform's settings
-(WAL, synchronous=NORMAL: durable against process crashes; ``--sqlite-sync full`` for
-power-loss durability); PostgreSQL with the server's settings (check ``fsync``/
-``synchronous_commit`` are on for honest numbers: the bench prints them).
+Fresh databases (SQLite file; a new PostgreSQL database on the given server, dropped
+afterwards).  SQLite runs with the platform's settings (WAL, synchronous=NORMAL: durable
+against process crashes; ``--sqlite-sync full`` for power-loss durability); PostgreSQL with
+the server's settings (``fsync``/``synchronous_commit`` are printed).
 """
 
 from __future__ import annotations
@@ -171,66 +176,244 @@ def fill(target: int, chunk: int = 50_000) -> None:
     integrate()
 
 
-def bench_proofs(seconds: float) -> tuple[float, float, int]:
+def _measure(fn, seconds: float, min_n: int = 50) -> float:
+    n, t0 = 0, time.perf_counter()
+    while n < min_n or time.perf_counter() - t0 < seconds:
+        fn()
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def bench_proofs(seconds: float) -> dict[str, float]:
+    """Proofs/s at the current size: service (warm cache, cold cache) and HTTP (warm)."""
+    from django.conf import settings
+    from django.test import Client
+
     from pacte.engines import merkle
     from pacte.journal import services
+    from pacte.journal.store import node_cache
 
+    services.clear_caches()
     size = services.latest_checkpoint().size
     rng = random.Random(7)
-    # inclusion
-    n, t0 = 0, time.perf_counter()
-    root = None
-    while time.perf_counter() - t0 < seconds:
-        i = rng.randrange(size)
-        p = services.inclusion(index=i, size=size)
-        n += 1
-        if n == 1:
-            root = bytes.fromhex(p["root"])
-            merkle.verify_inclusion(bytes.fromhex(p["leaf_hash"]), i, size, [bytes.fromhex(h) for h in p["proof"]], root)
-    inc = n / (time.perf_counter() - t0)
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        old = rng.randrange(1, size)
-        c = services.consistency(old, size)
-        n += 1
-        if n == 1:
-            merkle.verify_consistency(old, size, bytes.fromhex(c["old_root"]), root, [bytes.fromhex(h) for h in c["proof"]])
-    con = n / (time.perf_counter() - t0)
-    return inc, con, size
+    res: dict[str, float] = {"size": size}
+    # correctness of what is measured: a few proofs verified against the signed checkpoint
+    cp = services.latest_checkpoint()
+    for _ in range(20):
+        i, old = rng.randrange(size), rng.randrange(1, size)
+        p = services.inclusion(index=i)
+        merkle.verify_inclusion(bytes.fromhex(p["leaf_hash"]), i, size, [bytes.fromhex(h) for h in p["proof"]],
+                                bytes(cp.root))
+        c = services.consistency(old)
+        merkle.verify_consistency(old, size, bytes.fromhex(c["old_root"]), bytes(cp.root),
+                                  [bytes.fromhex(h) for h in c["proof"]])
+    cache = node_cache()
+    # cold: the node cache is emptied before every proof (each proof reads the database)
+    res["incl_cold"] = _measure(lambda: (cache.clear(), services.inclusion(index=rng.randrange(size))), seconds / 2)
+    res["cons_cold"] = _measure(lambda: (cache.clear(), services.consistency(rng.randrange(1, size))), seconds / 2)
+    t0 = time.perf_counter()
+    res["warm_nodes"] = services.warm_cache()
+    res["warm_s"] = time.perf_counter() - t0
+    res["cache_mb"] = cache.nbytes / 2**20
+    res["cache_budget_mb"] = cache.max_bytes / 2**20
+    res["incl"] = _measure(lambda: services.inclusion(index=rng.randrange(size)), seconds)
+    res["cons"] = _measure(lambda: services.consistency(rng.randrange(1, size)), seconds)
+    client = Client()
+    r = client.get("/api/v1/log/proof/inclusion", {"index": 0})
+    assert r.status_code == 200, r.content[:300]
+    assert settings.DEBUG is False
+    res["incl_http"] = _measure(
+        lambda: client.get("/api/v1/log/proof/inclusion", {"index": rng.randrange(size)}), seconds)
+    res["cons_http"] = _measure(
+        lambda: client.get("/api/v1/log/proof/consistency", {"old": rng.randrange(1, size)}), seconds)
+    return res
+
+
+def bench_verify_export() -> dict[str, float]:
+    """`pacte log export` then the offline verifier on the directory (what `pacte log verify
+    --dir` runs, without the progress bar)."""
+    import shutil
+
+    from pacte.journal import offline
+    from pacte.journal.exports import export_log
+    from pacte.journal.keys import verifier_key
+
+    d = Path(tempfile.mkdtemp(prefix="pacte-logexport-"))
+    try:
+        t0 = time.perf_counter()
+        size = export_log(d)
+        t_export = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        res = offline.verify_source(offline.DirSource(d), verifier_key())
+        t_verify = time.perf_counter() - t0
+        assert res.size == size
+        return {"export_size": size, "export_s": t_export, "verify_s": t_verify}
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def child(args: argparse.Namespace) -> dict:
+    """One database: appends vs baseline, then proofs at each size (+ export verification)."""
+    label, cleanup = configure(args.db, args.sqlite_sync)
+    out: dict = {"label": label}
+    try:
+        from django.conf import settings
+
+        settings.LOG_NODE_CACHE_BYTES = args.cache_mb * 2**20
+        log(f"# {label}: appends…")
+        out["log_rate"], out["base_rate"] = bench_appends(args.batches, args.batch, args.subjects)
+        log(f"  appends {out['log_rate']:,.0f}/s, plain insert {out['base_rate']:,.0f}/s")
+        out["sizes"] = []
+        for n in args.size_list:
+            t0 = time.perf_counter()
+            fill(n)
+            log(f"  filled to {n:,} in {time.perf_counter() - t0:,.0f} s; proofs…")
+            r = bench_proofs(args.seconds)
+            log(f"  {r}")
+            if args.verify_export and n == args.verify_size:
+                r.update(bench_verify_export())
+                log(f"  export {r['export_s']:.1f} s, verify {r['verify_s']:.1f} s")
+            out["sizes"].append(r)
+    finally:
+        cleanup()
+    return out
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+PYMERKLE_CODE = r"""
+import json, random, sys, time
+sys.path.insert(0, sys.argv[1])
+import merkle_bench as mb
+pm = mb.load_pymerkle()
+out = {"version": getattr(pm, "__version__", "?") if pm else None, "sizes": {}}
+if pm is not None:
+    for n in json.loads(sys.argv[2]):
+        r = mb.bench_pymerkle(pm, n, int(sys.argv[3]), random.Random(6962))
+        out["sizes"][str(n)] = r
+        print(f"  pymerkle n={n:,}: {r}", file=sys.stderr, flush=True)
+    v = int(sys.argv[4])
+    if v:
+        dt_ours, root = mb.full_verify_pacte(v)
+        out["verify"] = {"size": v, "pymerkle_s": mb.full_verify_pymerkle(pm, v, root), "engine_s": dt_ours}
+print(json.dumps(out))
+"""
+
+
+def run_pymerkle(args: argparse.Namespace) -> dict | None:
+    import json
+    import subprocess
+
+    py = ROOT / "bench" / ".venv" / "bin" / "python"
+    try:
+        import pymerkle  # noqa: F401
+
+        py = Path(sys.executable)
+    except ImportError:
+        if not py.exists():
+            return None
+    sizes = [n for n in args.size_list if n <= args.pymerkle_max]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    r = subprocess.run([str(py), "-c", PYMERKLE_CODE, str(ROOT / "bench"), json.dumps(sizes), str(args.proofs),
+                        str(args.verify_size if args.verify_export else 0)],
+                       capture_output=True, text=True, env=env)
+    sys.stderr.write(r.stderr)
+    if r.returncode != 0:
+        return None
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def table(results: list[dict], pm: dict | None) -> None:
+    def rate(x: float | None) -> str:
+        return "—" if x is None else f"{x:,.0f}/s"
+
+    pm_sizes = (pm or {}).get("sizes", {})
+    pm_note = "pymerkle absent" if pm is None or pm.get("version") is None else f"pymerkle {pm['version']}"
+    print()
+    print("| mesure | base | taille | pacte | référence dans la même exécution | ratio |")
+    print("|---|---|---:|---:|---|---:|")
+    for r in results:
+        db = r["label"]
+        print(f"| appends durables (lots de 1 000, 1 commit/lot) | {db} | — | {rate(r['log_rate'])} | "
+              f"insertion brute sans index : {rate(r['base_rate'])} | {r['log_rate'] / r['base_rate']:.2f} |")
+    for r in results:
+        db = r["label"]
+        for s in r["sizes"]:
+            n = int(s["size"])
+            theirs = pm_sizes.get(str(n)) or pm_sizes.get(str(n - n % 1000))
+            for kind, key, pk in (("inclusion", "incl", "incl_gen"), ("cohérence", "cons", "cons_gen")):
+                ref = f"{pm_note} (mémoire) : {rate(theirs[pk])}" if theirs else f"{pm_note} : —"
+                ratio = f"{s[key] / theirs[pk]:.1f}" if theirs else ""
+                print(f"| preuves de {kind}, service (cache chaud) | {db} | {n:,} | {rate(s[key])} | {ref} | {ratio} |")
+                print(f"| preuves de {kind}, service (cache vidé à chaque preuve) | {db} | {n:,} | "
+                      f"{rate(s[key + '_cold'])} | | |")
+                print(f"| preuves de {kind}, HTTP GET /api/v1/log/proof/… | {db} | {n:,} | "
+                      f"{rate(s[key + '_http'])} | | |")
+            print(f"| cache de nœuds : chargement | {db} | {n:,} | {s['warm_s']:.1f} s | "
+                  f"{s['cache_mb']:,.0f} Mo / budget {s['cache_budget_mb']:,.0f} Mo | |")
+            if "verify_s" in s:
+                v = (pm or {}).get("verify") or {}
+                ref = f"{pm_note} reconstruit l'arbre : {v['pymerkle_s']:.1f} s" if v else f"{pm_note} : —"
+                ratio = f"{v['pymerkle_s'] / s['verify_s']:.2f}" if v else ""
+                print(f"| vérification complète d'un export (`pacte log verify --dir`) | {db} | "
+                      f"{int(s['export_size']):,} | {s['verify_s']:.1f} s (export : {s['export_s']:.1f} s) | {ref} | {ratio} |")
+                if v:
+                    print(f"| racine seule, moteur en mémoire (référence) | — | {v['size']:,} | {v['engine_s']:.1f} s | "
+                          f"{pm_note} : {v['pymerkle_s']:.1f} s | {v['pymerkle_s'] / v['engine_s']:.1f} |")
 
 
 def main() -> int:
+    import json
+    import subprocess
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--db", default="sqlite", help="sqlite | postgresql://user@host:port/any")
+    ap.add_argument("--pg", help="PostgreSQL server URL (postgresql://user@host:port/any): also bench PostgreSQL")
+    ap.add_argument("--db", help="only this database: sqlite | postgresql://…")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 100k entries, 10 batches, 2 s a measure")
     ap.add_argument("--batches", type=int, default=50)
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--subjects", type=int, default=1000, help="distinct subjects (prev chains) in the appends")
-    ap.add_argument("--proof-size", type=int, default=1_000_000)
+    ap.add_argument("--sizes", default="1000000,10000000", help="log sizes for the proofs")
+    ap.add_argument("--pg-sizes", help="sizes on PostgreSQL (default: --sizes)")
     ap.add_argument("--seconds", type=float, default=5.0, help="duration of each proof measurement")
+    ap.add_argument("--proofs", type=int, default=5000, help="pymerkle: proofs of each kind per size")
+    ap.add_argument("--pymerkle-max", type=int, default=10_000_000)
+    ap.add_argument("--verify-size", type=int, default=1_000_000, help="size of the exported log verified")
+    ap.add_argument("--cache-mb", type=int, default=1024, help="node cache budget (LOG_NODE_CACHE_BYTES)")
     ap.add_argument("--sqlite-sync", default="normal", choices=["normal", "full"])
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--verify-export", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.quick:
+        args.sizes, args.batches, args.seconds, args.proofs, args.verify_size = "100000", 10, 2.0, 1000, 100_000
+        args.pg_sizes = args.pg_sizes and "100000"
+    args.size_list = [int(x) for x in args.sizes.split(",") if x]
     sys.path.insert(0, str(ROOT / "src"))
-    label, cleanup = configure(args.db, args.sqlite_sync)
-    try:
-        print(f"# Journal vérifiable — {label}, {os.cpu_count()} cœurs", flush=True)
-        log_rate, base_rate = bench_appends(args.batches, args.batch, args.subjects)
-        print(f"appends durables (lots de {args.batch}, 1 commit/lot) : {log_rate:,.0f}/s ; "
-              f"insertion brute : {base_rate:,.0f}/s ; ratio {log_rate / base_rate:.2f}", flush=True)
-        from pacte.journal.services import verify_log
-
-        if args.proof_size:
-            fill(args.proof_size)
-        inc, con, size = bench_proofs(args.seconds)
-        print(f"preuves servies depuis la base à {size:,} entrées : inclusion {inc:,.0f}/s ; cohérence {con:,.0f}/s",
-              flush=True)
-        print()
-        print("| base | appends/s (log) | insert brut/s | ratio | taille | inclusion/s | cohérence/s |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
-        print(f"| {label} | {log_rate:,.0f} | {base_rate:,.0f} | {log_rate / base_rate:.2f} | {size:,} | {inc:,.0f} | {con:,.0f} |")
-        if size <= 200_000:
-            assert verify_log().ok
-    finally:
-        cleanup()
+    if args.child:
+        print("RESULT " + json.dumps(child(args)), flush=True)
+        return 0
+    dbs = [args.db] if args.db else ["sqlite", *([args.pg] if args.pg else [])]
+    print(f"# Journal vérifiable — {os.cpu_count()} cœurs — tailles {args.sizes}", flush=True)
+    results = []
+    for i, db in enumerate(dbs):
+        sizes = args.pg_sizes if (db != "sqlite" and args.pg_sizes) else args.sizes
+        cmd = [sys.executable, __file__, "--child", "--db", db, "--sizes", sizes, "--batches", str(args.batches),
+               "--batch", str(args.batch), "--subjects", str(args.subjects), "--seconds", str(args.seconds),
+               "--cache-mb", str(args.cache_mb), "--sqlite-sync", args.sqlite_sync,
+               "--verify-size", str(args.verify_size)]
+        if i == 0:
+            cmd.append("--verify-export")  # the export is verified once, from the first database
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+        lines = [x for x in r.stdout.splitlines() if x.startswith("RESULT ")]
+        if r.returncode != 0 or not lines:
+            print(f"échec du banc sur {db} (code {r.returncode})", flush=True)
+            continue
+        results.append(json.loads(lines[-1][7:]))
+    args.verify_export = True
+    pm = run_pymerkle(args)
+    table(results, pm)
     return 0
 
 

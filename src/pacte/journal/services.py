@@ -24,7 +24,8 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,7 +39,14 @@ from pacte.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from pacte.journal.canonical import canonical_json
 from pacte.journal.keys import get_signer
 from pacte.journal.models import Checkpoint, Cosignature, Event, LogNode, LogState, Witness
-from pacte.journal.store import DbNodeStore, bulk_insert
+from pacte.journal.store import (
+    CachedNodeStore,
+    DbNodeStore,
+    bulk_insert,
+    fetch_blocks,
+    node_cache,
+    warm,
+)
 
 logger = logging.getLogger("pacte.journal")
 
@@ -109,52 +117,47 @@ def _lock_state() -> LogState:
 
 
 def _heads(subjects: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """entry_hash of the latest stored entry of each subject (one query per subject type)."""
+    """entry_hash of the latest stored entry of each subject: one query per 500 subjects of a
+    type, each subject answered by one index seek on (subject_type, subject_id, index)."""
     out: dict[tuple[str, str], str] = {}
     by_type: dict[str, list[str]] = {}
     for st, sid in subjects:
         by_type.setdefault(st, []).append(sid)
     q = connection.ops.quote_name
     table = q(Event._meta.db_table)
-    for st, ids in by_type.items():
-        for lo in range(0, len(ids), 900):
-            part = ids[lo : lo + 900]
-            marks = ", ".join(["%s"] * len(part))
-            sql = (
-                f"SELECT e.{q('subject_id')}, e.{q('entry_hash')} FROM {table} e JOIN ("
-                f"SELECT MAX({q('index')}) AS m FROM {table} WHERE {q('subject_type')} = %s "
-                f"AND {q('subject_id')} IN ({marks}) GROUP BY {q('subject_id')}) g ON e.{q('index')} = g.m"
-            )
-            with connection.cursor() as cur:
+    pg = connection.vendor == "postgresql"
+    cast, alias = ("%s::text", "v(column1)") if pg else ("%s", "v")  # SQLite names it column1
+    with connection.cursor() as cur:
+        for st, ids in by_type.items():
+            for lo in range(0, len(ids), 500):
+                part = ids[lo : lo + 500]
+                values = ", ".join([f"({cast})"] * len(part))
+                sql = (
+                    f"SELECT v.column1, (SELECT e.{q('entry_hash')} FROM {table} e WHERE e.{q('subject_type')} = %s "
+                    f"AND e.{q('subject_id')} = v.column1 ORDER BY e.{q('index')} DESC LIMIT 1) "
+                    f"FROM (VALUES {values}) AS {alias}"
+                )
                 cur.execute(sql, [st, *part])
                 for sid, h in cur.fetchall():
-                    out[(st, sid)] = h
+                    if h is not None:
+                        out[(st, sid)] = h
     return out
 
 
-_dumps = json.JSONEncoder(ensure_ascii=False).encode  # a JSON string, as canonical_json writes it
-
-
-def _entry_text(e: NewEvent, sid: str, previous: str | None, ts_json: str, actor_cache: dict[Actor, str]) -> str:
-    """canonical_json of the entry dict, assembled from its (fixed, sorted) keys: byte-identical,
-    about twice as fast on batches (the actor and the timestamp are encoded once)."""
-    actor = actor_cache.get(e.actor)
-    if actor is None:
-        actor = actor_cache[e.actor] = canonical_json(e.actor.as_entry())
-    return (
-        f'{{"actor":{actor},"data":{canonical_json(e.data or {})},'
-        f'"prev":{_dumps(previous) if previous else "null"},'
-        f'"project":{_dumps(e.project_slug) if e.project_slug else "null"},'
-        f'"subject":{{"id":{_dumps(sid)},"type":{_dumps(e.subject_type)}}},'
-        f'"ts":{ts_json},"type":{_dumps(e.type)},"v":{ENTRY_VERSION}}}'
-    )
+_str = json.encoder.encode_basestring  # a JSON string exactly as canonical_json writes it (ensure_ascii=False)
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
+EVENT_COLUMNS = ("index", "type", "occurred_at", "organisation_slug", "subject_type", "subject_id",
+                 "project_slug", "entry", "entry_hash", "leaf_hash", "prev")
 
 
 def _append(state: LogState, events: Sequence[NewEvent], now: datetime) -> tuple[list[Appended], list[bytes]]:
-    subjects = {(e.subject_type, str(e.subject_id)) for e in events}
-    heads = _heads(subjects)
-    ts_json = _dumps(now.isoformat().replace("+00:00", "Z"))
-    actor_cache: dict[Actor, str] = {}
+    """Insert the entries of a batch; every entry text is byte-identical to
+    ``canonical_json`` of the entry dict (keys in sorted order, assembled directly; the
+    actor, the timestamp and repeated strings are encoded once per batch)."""
+    heads = _heads({(e.subject_type, str(e.subject_id)) for e in events})
+    ts_json = _str(now.isoformat().replace("+00:00", "Z"))
+    enc: dict[str, str] = {}  # JSON-encoded strings seen in this batch
+    actors: dict[Actor, str] = {}
     occurred = connection.ops.adapt_datetimefield_value(now)
     rows: list[tuple[object, ...]] = []
     out: list[Appended] = []
@@ -163,22 +166,30 @@ def _append(state: LogState, events: Sequence[NewEvent], now: datetime) -> tuple
     index = state.size
     for e in events:
         sid = str(e.subject_id)
-        key = (e.subject_type, sid)
+        st, typ, project = e.subject_type, e.type, e.project_slug
+        key = (st, sid)
         previous = heads.get(key)
-        text = _entry_text(e, sid, previous, ts_json, actor_cache)
+        actor = actors.get(e.actor)
+        if actor is None:
+            actor = actors[e.actor] = canonical_json(e.actor.as_entry())
+        t_st = enc.get(st) or enc.setdefault(st, _str(st))
+        t_typ = enc.get(typ) or enc.setdefault(typ, _str(typ))
+        t_project = (enc.get(project) or enc.setdefault(project, _str(project))) if project else "null"
+        text = (
+            f'{{"actor":{actor},"data":{_canonical(e.data) if e.data else "{}"},'
+            f'"prev":{_str(previous) if previous else "null"},"project":{t_project},'
+            f'"subject":{{"id":{_str(sid)},"type":{t_st}}},"ts":{ts_json},"type":{t_typ},"v":{ENTRY_VERSION}}}'
+        )
         raw = text.encode("utf-8")
         ehash = sha(raw).hexdigest()
         lh = sha(b"\x00" + raw).digest()
         heads[key] = ehash
-        rows.append((index, e.type, occurred, e.actor.organisation_slug, e.subject_type, sid,
-                     e.project_slug, text, ehash, lh, previous or ""))
+        rows.append((index, typ, occurred, e.actor.organisation_slug, st, sid, project, text, ehash, lh,
+                     previous or ""))
         out.append(Appended(index, ehash, text))
         leaves.append(lh)
         index += 1
-    bulk_insert(Event._meta.db_table, (
-        "index", "type", "occurred_at", "organisation_slug", "subject_type", "subject_id",
-        "project_slug", "entry", "entry_hash", "leaf_hash", "prev",
-    ), rows)
+    bulk_insert(Event._meta.db_table, EVENT_COLUMNS, rows)
     _stage("entries-inserted")
     return out, leaves
 
@@ -259,6 +270,7 @@ def _sign_locked(state: LogState) -> Checkpoint:
     _stage("checkpoint-signing")
     signer = get_signer()
     body = note.checkpoint(settings.LOG_ORIGIN, state.tree_size, root)
+    transaction.on_commit(_expire_published)  # this process serves the new size at once
     return Checkpoint.objects.create(size=state.tree_size, root=root, note=signer.sign(body))
 
 
@@ -294,10 +306,6 @@ def checkpoint_with_cosignatures(cp: Checkpoint) -> str:
     return note.append_signatures(cp.note, lines) if lines else cp.note
 
 
-def _published_size() -> int:
-    return latest_checkpoint().size
-
-
 class BadRequest(ValidationFailed):
     """Bad parameters of a log request (HTTP 400, French message)."""
 
@@ -309,9 +317,139 @@ def _bad(message: str) -> BadRequest:
     return BadRequest(message)
 
 
+# Serving proofs: a process-wide view of the latest *committed* signed checkpoint, refreshed
+# at most every LOG_CHECKPOINT_TTL seconds (immediately when a client asks for a larger size,
+# and when this process commits a new batch), plus the node cache of `store`.  Inside a
+# transaction nothing is cached: proofs are computed from the rows the transaction sees.
+
+@dataclass
+class _Published:
+    size: int
+    root: bytes
+    at: float
+    identity: bytes  # leaf hash 0: the log the cache describes
+    roots: dict[int, bytes] = field(default_factory=dict)
+
+
+_published_cache: _Published | None = None
+_ROOTS_MAX = 4096
+
+
+def clear_caches() -> None:
+    """Forget the cached checkpoint and nodes (tests, or after restoring a database)."""
+    global _published_cache
+    _published_cache = None
+    node_cache().clear()
+
+
+def _expire_published() -> None:
+    if _published_cache is not None:
+        _published_cache.at = float("-inf")
+
+
+_TTL: float | None = None
+
+
+def _ttl() -> float:
+    global _TTL
+    if _TTL is None:
+        _TTL = float(getattr(settings, "LOG_CHECKPOINT_TTL", 1.0))
+    return _TTL
+
+
+def warm_cache(max_bytes: int | None = None) -> int:
+    """Pre-load the node cache (top levels first) for the latest committed checkpoint, e.g.
+    at process start; returns the number of nodes loaded (0 inside a transaction)."""
+    published, _, cacheable = _published()
+    return warm(published, max_bytes=max_bytes) if cacheable else 0
+
+
+def _published(at_least: int = 0) -> tuple[int, bytes, bool]:
+    """(size, root, cacheable) of the latest signed checkpoint; cacheable = read from
+    committed state, outside any transaction."""
+    global _published_cache
+    if connection.in_atomic_block:
+        cp = latest_checkpoint()
+        return cp.size, bytes(cp.root), False
+    p = _published_cache
+    now = time.monotonic()
+    if p is not None and now - p.at < _ttl() and p.size >= at_least:
+        return p.size, p.root, True
+    cp = latest_checkpoint()  # commits its catch-up, if any, before returning
+    size, root = cp.size, bytes(cp.root)
+    identity = b""
+    if size:
+        got = fetch_blocks([(0, 0)], 1).get((0, 0), b"")
+        identity = got[:32]
+    if p is None or size < p.size or identity != p.identity:
+        node_cache().clear()  # another log (database reset or restored): start afresh
+        p = _Published(size, root, now, identity)
+    else:
+        if size == p.size and root != p.root:
+            node_cache().clear()
+            p = _Published(size, root, now, identity)
+        p.size, p.root, p.at = size, root, now
+    if len(p.roots) >= _ROOTS_MAX:
+        p.roots.clear()
+    p.roots[size] = root
+    _published_cache = p
+    return size, root, True
+
+
+def _published_size() -> int:
+    return _published()[0]
+
+
+def _fold(ids: Sequence[merkle.NodeId], nodes: Mapping[merkle.NodeId, bytes]) -> bytes:
+    """RFC 6962 hash of a range given as its perfect subtrees, left to right."""
+    r = nodes[ids[-1]]
+    for nid in reversed(ids[:-1]):
+        r = hashlib.sha256(b"\x01" + nodes[nid] + r).digest()
+    return r
+
+
+def _serve(published: int, cacheable: bool, ranges: list[tuple[int, int]], extra: list[merkle.NodeId],
+           sizes: Sequence[int], roots: dict[int, bytes]) -> tuple[list[bytes], Mapping[merkle.NodeId, bytes], list[bytes]]:
+    """(proof hashes, fetched nodes, roots of `sizes`) with ONE read of the node store (none
+    when the process-wide cache has every node)."""
+    groups = [merkle.range_node_ids(b, e) for b, e in ranges]
+    ids = [nid for g in groups for nid in g] + extra
+    known = [roots.get(s) for s in sizes]
+    for s, r in zip(sizes, known, strict=True):
+        if r is None:
+            ids += merkle.frontier_node_ids(s)
+    if cacheable:
+        nodes = CachedNodeStore(published).get_many(ids)
+    else:
+        store = DbNodeStore()
+        store.prime(ids)
+        nodes = store.get_many(ids)
+    missing = [nid for nid in ids if nid not in nodes]
+    if missing:
+        raise LookupError(f"journal: node store is missing node {missing[0]}; run `pacte log audit`")
+    proof = [nodes[g[0]] if len(g) == 1 else _fold(g, nodes) for g in groups]
+    out_roots = []
+    for s, r in zip(sizes, known, strict=True):
+        if r is None:
+            r = _fold(merkle.frontier_node_ids(s), nodes)
+            if cacheable and len(roots) < _ROOTS_MAX:
+                roots[s] = r
+        out_roots.append(r)
+    return proof, nodes, out_roots
+
+
+def _roots(cacheable: bool, published: int, proot: bytes) -> dict[int, bytes]:
+    if cacheable and _published_cache is not None:
+        roots = _published_cache.roots
+    else:
+        roots = {}
+    roots.setdefault(published, proot)
+    return roots
+
+
 def inclusion(*, index: int | None = None, entry_hash: str = "", size: int | None = None) -> dict[str, Any]:
     """Inclusion proof of one entry in the tree of `size` leaves (default: latest checkpoint)."""
-    published = _published_size()
+    published, proot, cacheable = _published(size or 0)
     if entry_hash:
         ev = Event.objects.filter(entry_hash=entry_hash.strip().lower()).values_list("index", flat=True).first()
         if ev is None:
@@ -324,29 +462,25 @@ def inclusion(*, index: int | None = None, entry_hash: str = "", size: int | Non
         raise _bad(f"size doit être entre 1 et {published} (taille du dernier point de contrôle).")
     if not 0 <= index < size:
         raise _bad(f"index doit être entre 0 et {size - 1} pour un arbre de taille {size}.")
-    store = DbNodeStore()
-    tree = merkle.MerkleTree(store, published)
-    store.prime([*tree.inclusion_proof_nodes(index, size), *tree.root_nodes(size), (0, index)])
-    proof = tree.inclusion_proof(index, size)
+    roots = _roots(cacheable, published, proot)
+    proof, nodes, (root,) = _serve(published, cacheable, merkle.inclusion_proof_ranges(index, size),
+                                   [(0, index)], [size], roots)
     return {
-        "index": index, "size": size, "root": tree.root(size).hex(),
-        "leaf_hash": tree.leaf_hash(index).hex(), "proof": [p.hex() for p in proof],
+        "index": index, "size": size, "root": root.hex(),
+        "leaf_hash": nodes[(0, index)].hex(), "proof": [p.hex() for p in proof],
     }
 
 
 def consistency(old: int, new: int | None = None) -> dict[str, Any]:
-    published = _published_size()
+    published, proot, cacheable = _published(new or 0)
     new = published if new is None else new
     if not 0 < old <= new <= published:
         raise _bad(f"Il faut 0 < old ≤ new ≤ {published} (taille du dernier point de contrôle).")
-    store = DbNodeStore()
-    tree = merkle.MerkleTree(store, published)
-    store.prime([*tree.consistency_proof_nodes(old, new), *tree.root_nodes(old), *tree.root_nodes(new)])
-    proof = tree.consistency_proof(old, new)
-    return {
-        "old": old, "size": new, "old_root": tree.root(old).hex(), "root": tree.root(new).hex(),
-        "proof": [p.hex() for p in proof],
-    }
+    roots = _roots(cacheable, published, proot)
+    proof, _, (old_root, root) = _serve(published, cacheable, merkle.consistency_proof_ranges(old, new), [],
+                                        [old, new], roots)
+    return {"old": old, "size": new, "old_root": old_root.hex(), "root": root.hex(),
+            "proof": [p.hex() for p in proof]}
 
 
 # ------------------------------------------------------------------ witnesses

@@ -17,7 +17,8 @@ def _q(name: str) -> str:
 
 
 def bulk_insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    """Multi-row INSERT in chunks (much faster than ORM bulk_create for hot paths)."""
+    """Insert rows in the current transaction: COPY on PostgreSQL, one prepared executemany on
+    SQLite, multi-row INSERTs elsewhere (all much faster than ORM bulk_create)."""
     if not rows:
         return
     cols = ", ".join(_q(c) for c in columns)
@@ -25,6 +26,13 @@ def bulk_insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[obje
         connection.ensure_connection()
         sql = f"INSERT INTO {_q(table)} ({cols}) VALUES ({', '.join(['?'] * len(columns))})"
         connection.connection.executemany(sql, rows)
+        return
+    if connection.vendor == "postgresql":  # COPY in the current transaction
+        connection.ensure_connection()
+        with connection.connection.cursor() as cur, cur.copy(f"COPY {_q(table)} ({cols}) FROM STDIN") as cp:
+            write = cp.write_row
+            for row in rows:
+                write(row)
         return
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
     chunk = max(1, min(INSERT_CHUNK, 30000 // len(columns)))
@@ -90,3 +98,188 @@ class DbNodeStore:
         for lv, ix, h in rows:
             if (lv, ix) in self._cache:
                 self._cache[(lv, ix)] = h
+
+
+# ------------------------------------------------------------------ process-wide node cache
+
+BLOCK_BITS = 6
+BLOCK = 1 << BLOCK_BITS  # nodes per cached block (2 KiB of hashes)
+
+
+class NodeCache:
+    """Process-wide read-through cache of **committed** complete nodes.
+
+    Nodes are kept in blocks of ``BLOCK`` consecutive nodes of one level, packed as
+    32-byte hashes (a block may be shorter at the right edge of the tree).  A complete
+    node never changes once committed, so the cache is never invalidated entry by entry;
+    it is bounded by ``max_bytes`` (oldest blocks dropped first) and cleared as a whole
+    when the log it describes is not the log in the database any more (see
+    :func:`pacte.journal.services._published`).
+
+    Safety against rolled-back writes: blocks are only filled by :class:`CachedNodeStore`,
+    which is only used outside any transaction (autocommit: every read sees committed
+    rows) and only asks for nodes entirely below ``committed`` — the size of a signed
+    checkpoint read from committed state.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._blocks: dict[tuple[int, int], bytes] = {}
+        self._bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    def clear(self) -> None:
+        self._blocks = {}
+        self._bytes = 0
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def get(self, level: int, index: int) -> bytes | None:
+        block = self._blocks.get((level, index >> BLOCK_BITS))
+        if block is not None:
+            off = (index & (BLOCK - 1)) << 5
+            if off < len(block):
+                return block[off : off + 32]
+        return None
+
+    def put_block(self, level: int, number: int, data: bytes) -> None:
+        if self.max_bytes <= 0:
+            return
+        key = (level, number)
+        old = self._blocks.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old) + 64
+        self._blocks[key] = data
+        self._bytes += len(data) + 64  # + rough per-block overhead
+        blocks = self._blocks
+        while self._bytes > self.max_bytes and blocks:
+            k = next(iter(blocks))
+            self._bytes -= len(blocks.pop(k)) + 64
+        return
+
+
+_CACHE: NodeCache | None = None
+
+
+def node_cache() -> NodeCache:
+    global _CACHE
+    if _CACHE is None:
+        from django.conf import settings
+
+        _CACHE = NodeCache(int(getattr(settings, "LOG_NODE_CACHE_BYTES", 256 * 1024 * 1024)))
+    return _CACHE
+
+
+def fetch_blocks(wanted: Iterable[tuple[int, int]], committed: int) -> dict[tuple[int, int], bytes]:
+    """Read whole blocks ``(level, number)`` of committed nodes (one query), clipped to the
+    nodes entirely below leaf ``committed``; returns the packed hashes of each block."""
+    clauses: list[str] = []
+    params: list[int] = []
+    bounds: dict[tuple[int, int], tuple[int, int]] = {}
+    for level, number in wanted:
+        lo = number << BLOCK_BITS
+        hi = min(lo + BLOCK, committed >> level)
+        if hi <= lo:
+            continue
+        bounds[(level, number)] = (lo, hi)
+        clauses.append(f"({_q('level')} = %s AND {_q('index')} >= %s AND {_q('index')} < %s)")
+        params.extend((level, lo, hi))
+    if not clauses:
+        return {}
+    sql = (
+        f"SELECT {_q('level')}, {_q('index')}, {_q('hash')} FROM {_q(LogNode._meta.db_table)} "
+        f"WHERE {' OR '.join(clauses)} ORDER BY {_q('level')}, {_q('index')}"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    parts: dict[tuple[int, int], list[bytes]] = {}
+    for lv, ix, h in rows:
+        parts.setdefault((lv, ix >> BLOCK_BITS), []).append(bytes(h))
+    out: dict[tuple[int, int], bytes] = {}
+    for key, (lo, hi) in bounds.items():
+        hs = parts.get(key, [])
+        if len(hs) == hi - lo and all(len(h) == 32 for h in hs):  # contiguous and well formed
+            out[key] = b"".join(hs)
+    return out
+
+
+class CachedNodeStore:
+    """Read-only :class:`~pacte.engines.merkle.NodeStore` over :func:`node_cache`, for
+    nodes below ``committed`` (a committed checkpoint size), used outside transactions."""
+
+    def __init__(self, committed: int, cache: NodeCache | None = None) -> None:
+        self.committed = committed
+        self.cache = cache or node_cache()
+
+    def get(self, level: int, index: int) -> bytes | None:
+        return self.get_many([(level, index)]).get((level, index))
+
+    def get_many(self, ids: Sequence[NodeId]) -> Mapping[NodeId, bytes]:
+        cache = self.cache
+        out: dict[NodeId, bytes] = {}
+        missing: list[NodeId] = []
+        blocks = cache._blocks
+        for nid in ids:
+            level, index = nid
+            block = blocks.get((level, index >> BLOCK_BITS))
+            if block is not None:
+                off = (index & (BLOCK - 1)) << 5
+                if off < len(block):
+                    out[nid] = block[off : off + 32]
+                    continue
+            missing.append(nid)
+        if missing:
+            cache.misses += 1
+            committed = self.committed
+            ok = [(lv, ix) for lv, ix in missing if (ix + 1) << lv <= committed]
+            got = fetch_blocks({(lv, ix >> BLOCK_BITS) for lv, ix in ok}, committed)
+            for (lv, number), data in got.items():
+                cache.put_block(lv, number, data)
+            for lv, ix in ok:
+                found = got.get((lv, ix >> BLOCK_BITS))
+                if found is not None:
+                    data = found
+                    off = (ix & (BLOCK - 1)) << 5
+                    if off < len(data):
+                        out[(lv, ix)] = data[off : off + 32]
+        else:
+            cache.hits += 1
+        return out
+
+    def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
+        raise TypeError("CachedNodeStore is read-only")
+
+
+def warm(committed: int, *, max_bytes: int | None = None, chunk: int = 200_000) -> int:
+    """Pre-load the cache top-down (highest levels first) with committed nodes, up to the
+    cache budget (or ``max_bytes``); returns the number of nodes loaded."""
+    cache = node_cache()
+    budget = cache.max_bytes if max_bytes is None else min(max_bytes, cache.max_bytes)
+    loaded = 0
+    table = _q(LogNode._meta.db_table)
+    for level in range(max(committed.bit_length() - 1, 0), -1, -1):
+        count = committed >> level
+        if cache.nbytes + count * 33 > budget:
+            break
+        lo = 0
+        while lo < count:
+            hi = min(count, lo + chunk)
+            with connection.cursor() as cur:
+                cur.execute(
+                    f"SELECT {_q('index')}, {_q('hash')} FROM {table} WHERE {_q('level')} = %s "
+                    f"AND {_q('index')} >= %s AND {_q('index')} < %s ORDER BY {_q('index')}",
+                    [level, lo, hi],
+                )
+                rows = cur.fetchall()
+            if len(rows) != hi - lo:
+                return loaded  # not contiguous: leave it to the read-through path
+            for b in range(lo, hi, BLOCK):
+                part = rows[b - lo : b - lo + BLOCK]
+                cache.put_block(level, b >> BLOCK_BITS, b"".join(bytes(h) for _, h in part))
+            loaded += hi - lo
+            lo = hi
+    return loaded
