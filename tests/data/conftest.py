@@ -12,6 +12,7 @@ from pacte.data.demo import cohort_schema, hiring_schema
 from pacte.engines import demo_data
 
 ROWS = 4_000
+HIRING_K = 3  # rows kept per person in DP aggregates (person unit)
 
 
 @pytest.fixture(scope="session")
@@ -25,20 +26,21 @@ def parquet_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _publish(world: Any, slug: str, path: Path, schema: dict[str, Any], sensitivity: int,
-             enterprise: str = "") -> Any:
+             enterprise: str = "", k: int = 1) -> Any:
     ds = services.publish_dataset(world.data_steward, publisher=world.institution, slug=slug,
                                   title=f"Jeu {slug}", description="Jeu de test", sensitivity=sensitivity,
                                   certified=True, keywords=["test"])
     services.add_version(world.data_steward, ds, version="v1", paths=[str(path)], schema=schema,
                          row_count=ROWS, person_column="person_id", enterprise_column=enterprise,
-                         sha256=services.file_sha256(path), byte_size=path.stat().st_size, rho_cap=1.0)
+                         sha256=services.file_sha256(path), byte_size=path.stat().st_size, rho_cap=1.0,
+                         max_contributions=k)
     ds.refresh_from_db()
     return ds
 
 
 @pytest.fixture
 def hiring(world, parquet_files):  # type: ignore[no-untyped-def]
-    return _publish(world, "embauches", parquet_files["hiring"], hiring_schema(), 2, "establishment_id")
+    return _publish(world, "embauches", parquet_files["hiring"], hiring_schema(), 2, "establishment_id", k=HIRING_K)
 
 
 @pytest.fixture

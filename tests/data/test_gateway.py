@@ -279,3 +279,44 @@ def test_secure_room_needs_sql_text(room):
     _, token = room
     assert call(token, SR, {"query": 1}).status_code == 400
     assert call(token, SR, "{oops").status_code == 400
+
+
+def test_dp_release_protects_a_person_with_k_rows(dp_grant, hiring):
+    """Privacy unit = one person: the version carries a view truncated to k rows per person,
+    the scale is the closed form for k, and the release says what it protects."""
+    from tests.data.conftest import HIRING_K
+
+    grant, token = dp_grant
+    dv = hiring.current_version
+    assert dv.max_contributions == HIRING_K and dv.dp_view["k"] == HIRING_K
+    raw = pl.read_parquet(dv.paths[0])
+    assert raw.group_by("person_id").len()["len"].max() > HIRING_K  # some persons have many rows
+    view = pl.read_parquet(dv.dp_view["path"])
+    assert "person_id" not in view.columns and "establishment_id" not in view.columns
+    kept = raw.filter(privacy.person_rank("person_id", raw.columns) <= HIRING_K)
+    assert view.height == kept.height == dv.dp_view["rows_out"] < raw.height
+    body = call(token, AGG, {"group_by": ["region"], "aggregates": [{"op": "count"}], "rho": 0.005}).json()
+    assert body["noise_scale"]["count"] == pytest.approx(HIRING_K / (2 * 0.005) ** 0.5, rel=1e-6)
+    unit = body["privacy_unit"]
+    assert unit["unit"] == "person" and unit["rows_per_unit"] == HIRING_K and unit["person_column"] == "person_id"
+    rel = Release.objects.get(release_id=body["release_id"])
+    assert rel.privacy_unit["unit"] == "person"
+    from django.test import Client
+    from django.urls import reverse
+
+    page = Client().get(reverse("data:release", args=[rel.release_id]))
+    assert page.status_code == 200 and "une personne" in page.content.decode()
+    catalogue = Client().get(reverse("data:dataset", args=["embauches"]))
+    assert f"au plus {HIRING_K} ligne(s) retenue(s) par personne" in catalogue.content.decode()
+    public = call(token, f"/api/v1/releases/{rel.release_id}", method="get").json()
+    assert public["privacy_unit"]["rows_per_unit"] == HIRING_K
+    ds = call(token, "/api/v1/datasets/embauches", method="get").json()
+    assert ds["versions"][0]["rows_per_person"] == HIRING_K and "personne" in ds["versions"][0]["privacy_unit"]
+
+
+def test_secure_room_profile_is_stored_and_rebuilt(hiring):
+    from pacte.engines import secure_room
+
+    dv = hiring.current_version
+    stored = services.secure_room_profile(dv)
+    assert stored == secure_room.dataset_profile(dv.paths, "person_id", "establishment_id")

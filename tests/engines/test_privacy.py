@@ -300,3 +300,158 @@ def test_max_contributions_scales_noise(data: tuple[DatasetSpec, pl.DataFrame]) 
     r = run_query(spec2, {"group_by": ["region"]}, 0.005)
     assert r.aggregates[0].noise_scale == pytest.approx(2 / math.sqrt(0.01), rel=1e-6)
     assert r.rho_spent <= 0.005
+
+
+# --------------------------------------------------------------------------- person unit
+
+K = 3
+
+
+def _people(heavy: bool) -> pl.DataFrame:
+    rng = np.random.default_rng(7)
+    n = 3000
+    df = pl.DataFrame(
+        {
+            "person_id": [f"p{i}" for i in rng.integers(0, 800, n)],
+            "region": rng.choice(REGIONS[:5], n),
+            "salary": rng.integers(15_000, 90_000, n),
+        }
+    )
+    if heavy:  # one person with 100 declarations, spread over the regions
+        df = pl.concat(
+            [
+                df,
+                pl.DataFrame(
+                    {
+                        "person_id": ["heavy"] * 100,
+                        "region": [REGIONS[i % 5] for i in range(100)],
+                        "salary": list(range(20_000, 20_100)),
+                    }
+                ),
+            ]
+        )
+    return df
+
+
+def _person_spec(tmp: Path, df: pl.DataFrame, name: str, view: bool = True, k: int = K) -> DatasetSpec:
+    from pacte.engines.privacy import truncate_per_person
+
+    path = tmp / f"{name}.parquet"
+    df.write_parquet(path)
+    dp_paths: tuple[str, ...] = ()
+    if view:
+        dp_paths = (truncate_per_person([path], "person_id", k, tmp / f"{name}.dp.parquet").path,)
+    return DatasetSpec(
+        paths=(str(path),),
+        version_id=f"{name}@v1",
+        columns={
+            "person_id": ColumnRole.DIRECT_IDENTIFIER,
+            "region": ColumnRole.PUBLIC_KEY,
+            "salary": ColumnRole.MEASURE,
+        },
+        bounds={"salary": BOUNDS},
+        key_sets={"region": REGIONS},
+        max_rows=100_000,
+        max_contributions=k,
+        person_column="person_id",
+        dp_paths=dp_paths,
+    )
+
+
+def test_truncated_view_keeps_at_most_k_rows_per_person(tmp_path: Path) -> None:
+    from pacte.engines.privacy import person_rank
+
+    df = _people(heavy=True)
+    kept = df.filter(person_rank("person_id", df.columns) <= K)
+    assert kept.group_by("person_id").len()["len"].max() == K
+    spec = _person_spec(tmp_path, df, "with")
+    view = pl.read_parquet(spec.dp_paths[0])
+    assert "person_id" not in view.columns  # the view carries no identifier
+    assert view.height == kept.height
+    # deterministic: same rows kept when rebuilt
+    assert _person_spec(tmp_path, df, "again").dp_paths
+    assert pl.read_parquet(tmp_path / "again.dp.parquet").equals(view)
+
+
+def test_a_heavy_person_moves_the_counts_by_at_most_k_before_noise(tmp_path: Path) -> None:
+    """Neighbouring datasets (with / without a person with 100 rows): the truncated plan
+    outputs differ by at most k rows in total (L1 ≥ L2), whatever their spread over cells."""
+    with_p = _person_spec(tmp_path, _people(heavy=True), "with")
+    without = _person_spec(tmp_path, _people(heavy=False), "without")
+
+    def counts(spec: DatasetSpec) -> dict[str, int]:
+        frame = pl.read_parquet(spec.dp_paths[0]).group_by("region").len()
+        return dict(zip(frame["region"], frame["len"], strict=True))
+
+    a, b = counts(with_p), counts(without)
+    raw = _people(heavy=True).group_by("region").len()
+    assert sum(abs(a.get(r, 0) - b.get(r, 0)) for r in REGIONS) <= K
+    assert sum(raw["len"]) - sum(b.values()) > K  # …whereas untruncated it moves by 100
+    salary_moves = pl.read_parquet(with_p.dp_paths[0])["salary"].sum() - pl.read_parquet(
+        without.dp_paths[0]
+    )["salary"].sum()
+    assert abs(salary_moves) <= K * BOUNDS[1]
+
+
+def test_person_unit_scale_is_closed_form_for_k_and_published(tmp_path: Path) -> None:
+    spec = _person_spec(tmp_path, _people(heavy=True), "with")
+    rho = 0.005
+    r = run_query(spec, {"group_by": ["region"], "aggregates": [{"op": "count"}, {"op": "sum", "column": "salary"}]}, rho)
+    count, total = r.aggregates
+    assert count.noise_scale == pytest.approx(K / math.sqrt(2 * rho / 2), rel=1e-6)
+    assert total.noise_scale == pytest.approx(K * BOUNDS[1] / math.sqrt(2 * rho / 2), rel=1e-6)
+    assert r.rho_spent <= rho
+    unit = r.as_dict()["privacy_unit"]
+    assert unit["unit"] == "person" and unit["rows_per_unit"] == K and unit["person_column"] == "person_id"
+
+
+def test_opendp_identifier_route_agrees_with_the_view(tmp_path: Path) -> None:
+    """Without a view, OpenDP's own identifier unit + truncate_per_group derive the same scale
+    (its binary search finds k/√(2ρ) too)."""
+    spec = _person_spec(tmp_path, _people(heavy=True), "ident", view=False)
+    q = {"group_by": ["region"], "aggregates": [{"op": "count"}]}
+    closed = run_query(spec, q, 0.01)
+    searched = run_query(spec, q, 0.01, calibration="resolve")
+    sigma = K / math.sqrt(2 * 0.01)
+    assert closed.aggregates[0].noise_scale == pytest.approx(sigma, rel=1e-6)
+    assert searched.aggregates[0].noise_scale == pytest.approx(sigma, rel=1e-3)
+    assert closed.privacy_unit is not None and closed.privacy_unit.unit == "person"
+
+
+def test_a_view_for_another_k_or_file_is_refused(tmp_path: Path) -> None:
+    import dataclasses
+
+    spec = _person_spec(tmp_path, _people(heavy=True), "with")
+    with pytest.raises(RuntimeError, match="incohérente"):
+        run_query(dataclasses.replace(spec, max_contributions=K + 1), {"group_by": ["region"]}, 0.01)
+    other = _person_spec(tmp_path, _people(heavy=False), "other")
+    with pytest.raises(RuntimeError, match="incohérente"):
+        run_query(dataclasses.replace(spec, paths=other.paths), {"group_by": ["region"]}, 0.01)
+
+
+def test_small_integer_columns_work(tmp_path: Path) -> None:
+    df = pl.DataFrame(
+        {
+            "code": pl.Series([1, 2, 3, 1] * 50, dtype=pl.Int8),
+            "flag": pl.Series([0, 1] * 100, dtype=pl.UInt8),
+            "big": pl.Series(range(200), dtype=pl.Int16),
+            "other": pl.Series([1] * 200, dtype=pl.Int16),  # never used by the query
+        }
+    )
+    path = tmp_path / "small.parquet"
+    df.write_parquet(path)
+    spec = DatasetSpec(
+        paths=(str(path),),
+        version_id="small@v1",
+        columns={"code": ColumnRole.PUBLIC_KEY, "flag": ColumnRole.MEASURE, "big": ColumnRole.MEASURE,
+                 "other": ColumnRole.MEASURE},
+        bounds={"flag": (0, 1), "big": (0, 300)},
+        key_sets={"code": [1, 2, 3]},
+        max_rows=1000,
+    )
+    r = run_query(spec, {"group_by": ["code"], "aggregates": [{"op": "count"}, {"op": "sum", "column": "flag"},
+                                                              {"op": "mean", "column": "big"}],
+                         "filters": [{"column": "code", "op": "in", "value": [1, 2]}]}, 0.05)
+    assert [c["code"] for c in r.cells] == [1, 2, 3]
+    r2 = run_query(spec, {"aggregates": [{"op": "count"}]}, 0.05)
+    assert abs(r2.cells[0]["count"] - 200) < 200

@@ -63,7 +63,8 @@ def dataset_out(ds: Dataset, detail: bool = False) -> dict[str, Any]:
         out["versions"] = [
             {"version": v.version, "is_current": v.is_current, "row_count": v.row_count, "sha256": v.sha256,
              "byte_size": v.byte_size, "schema": v.schema, "person_column": v.person_column,
-             "enterprise_column": v.enterprise_column, "rho_cap": v.rho_cap, "rho_spent": v.rho_spent,
+             "enterprise_column": v.enterprise_column, "rows_per_person": v.max_contributions,
+             "privacy_unit": v.privacy_unit_label, "rho_cap": v.rho_cap, "rho_spent": v.rho_spent,
              "created_at": v.created_at.isoformat()}
             for v in ds.versions.all()
         ]
@@ -87,7 +88,8 @@ def grant_out(g: Grant) -> dict[str, Any]:
 def release_out(r: Release) -> dict[str, Any]:
     return {"release_id": str(r.release_id), "grant": r.grant.reference, "project": r.grant.project.slug,
             "dataset": r.dataset_version.dataset.slug, "dataset_version": r.dataset_version.version,
-            "fingerprint": r.fingerprint, "query": r.query, "rho": r.rho, "cells": r.cells,
+            "fingerprint": r.fingerprint, "query": r.query, "rho": r.rho, "privacy_unit": r.privacy_unit or None,
+            "cells": r.cells,
             "aggregates": r.aggregates, "output_sha256": r.output_sha256, "served": r.served,
             "created_at": r.created_at.isoformat()}
 

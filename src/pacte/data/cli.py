@@ -34,7 +34,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
         try:
             dv = services.import_file(args.file, args.dataset, args.version, schema=schema, progress=report,
-                                      person_column=args.person_column, enterprise_column=args.enterprise_column)
+                                      person_column=args.person_column, enterprise_column=args.enterprise_column,
+                                      max_contributions=args.rows_per_person)
         except DomainError as e:
             progress.stop()
             print(f"Fichier refusé : {e.message}\nLe catalogue n'a pas été modifié.", file=sys.stderr)
@@ -90,6 +91,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     q.add_argument("--schema", default=None, help="schéma JSON (défaut : celui de la version en cours)")
     q.add_argument("--person-column", default=None)
     q.add_argument("--enterprise-column", default=None)
+    q.add_argument("--rows-per-person", type=int, default=None,
+                   help="k : lignes retenues par personne pour les agrégats DP (défaut : celui de la version en cours, sinon 1)")
     q.set_defaults(func=cmd_import)
     q = dsub.add_parser("grants", help="états des accès (renouvellement, expiration)")
     q.add_argument("action", choices=["refresh"])

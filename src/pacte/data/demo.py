@@ -81,18 +81,20 @@ DATASETS: dict[str, dict[str, Any]] = {
     HIRING: {
         "title": "Déclarations préalables à l'embauche (synthétiques)",
         "description": "Une ligne par embauche déclarée : établissement, territoire, secteur NAF, contrat, "
-                       "salaire. Données générées, modelées sur les DPAE. Unité de confidentialité : une déclaration.",
+                       "salaire. Données générées, modelées sur les DPAE. Unité de confidentialité des agrégats DP : "
+                       "une personne, dont au plus 3 déclarations sont retenues (k = 3, public).",
         "sensitivity": 2, "keywords": ["emploi", "embauche", "DPAE", "entreprises"],
         "generate": demo_data.generate_hiring_declarations, "schema": hiring_schema,
-        "person_column": "person_id", "enterprise_column": "establishment_id",
+        "person_column": "person_id", "enterprise_column": "establishment_id", "rows_per_person": 3,
     },
     COHORT: {
         "title": "Cohorte de demandeurs d'emploi (synthétique)",
         "description": "Profil et retour à l'emploi à 3 et 6 mois d'une cohorte de demandeurs d'emploi. "
-                       "Données générées. Sensibles : aucun extrait n'est délivré.",
+                       "Données générées. Sensibles : aucun extrait n'est délivré. Unité de confidentialité : "
+                       "une personne (une ligne par personne, k = 1).",
         "sensitivity": 3, "keywords": ["emploi", "demandeurs d'emploi", "évaluation"],
         "generate": demo_data.generate_jobseeker_cohort, "schema": cohort_schema,
-        "person_column": "person_id", "enterprise_column": "",
+        "person_column": "person_id", "enterprise_column": "", "rows_per_person": 1,
     },
 }
 
@@ -159,7 +161,8 @@ def load() -> None:
         services.add_version(steward, ds, version=f"demo-{DEMO_ROWS}", paths=[str(target)], schema=spec["schema"](),
                              row_count=DEMO_ROWS, person_column=spec["person_column"],
                              enterprise_column=spec["enterprise_column"], sha256=services.file_sha256(target),
-                             byte_size=target.stat().st_size, rho_cap=1.0)
+                             byte_size=target.stat().st_size, rho_cap=1.0,
+                             max_contributions=spec["rows_per_person"])
         created[slug] = ds
 
     hiring, cohort = created[HIRING], created[COHORT]

@@ -69,7 +69,13 @@ class DatasetVersion(models.Model):
     schema = models.JSONField(default=dict)
     person_column = models.CharField(max_length=120, blank=True)
     enterprise_column = models.CharField(max_length=120, blank=True)
-    max_contributions = models.PositiveIntegerField(default=1)
+    max_contributions = models.PositiveIntegerField(
+        _("lignes retenues par personne (k)"), default=1,
+        help_text="Unité de confidentialité DP : une personne ; au plus k de ses lignes sont retenues (public).")
+    dp_view = models.JSONField(default=dict, blank=True,
+                               help_text="Vue tronquée à k lignes par personne (privacy.truncate_per_person).")
+    profile = models.JSONField(default=dict, blank=True,
+                               help_text="Profil de la salle sécurisée (secure_room.dataset_profile), calculé à l'ingestion.")
     rho_cap = models.FloatField(_("plafond global ρ de la version"), default=1.0)
     rho_spent = models.FloatField(default=0.0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -92,6 +98,13 @@ class DatasetVersion(models.Model):
     @property
     def rho_remaining(self) -> float:
         return max(0.0, self.rho_cap - self.rho_spent)
+
+    @property
+    def privacy_unit_label(self) -> str:
+        if self.person_column:
+            return (f"une personne (colonne « {self.person_column} ») : au plus {self.max_contributions} "
+                    f"ligne(s) retenue(s) par personne, choisies par un ordre déterministe indépendant des requêtes")
+        return f"une ligne (au plus {self.max_contributions} ligne(s) par unité)"
 
 
 class RequestStatus(models.TextChoices):
@@ -253,6 +266,7 @@ class Release(models.Model):
     cells = models.JSONField(default=list)
     aggregates = models.JSONField(default=list)
     output_sha256 = models.CharField(max_length=64)
+    privacy_unit = models.JSONField(default=dict, blank=True)
     served = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -225,24 +225,79 @@ def publish_dataset(acting: Acting | None, *, publisher: Organisation, slug: str
     return ds
 
 
+def _safe_name(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)[:100] or "v"
+
+
+def version_artifacts(dataset_slug: str, version: str, paths: list[str], schema: Mapping[str, Any],
+                      person_column: str, enterprise_column: str, k: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Ingestion-time work for one version (a few seconds at 10 M rows, never per query):
+
+    * the DP view: at most ``k`` rows per person, direct identifiers dropped
+      (``privacy.truncate_per_person``) — the privacy unit of tier 3 is one person;
+    * the secure-room profile (``secure_room.dataset_profile``), stored field by field.
+    Parquet only; a version without person column gets neither (row unit, no secure room).
+    """
+    from pacte.engines import secure_room
+
+    if not person_column or not paths or not all(str(p).endswith(".parquet") for p in paths):
+        return {}, {}
+    direct = [c["name"] for c in schema.get("columns", [])
+              if c.get("classification") == Classification.DIRECT_IDENTIFIER]
+    target = datasets_dir() / _safe_name(dataset_slug) / f"{_safe_name(version)}.dp-person-k{k}.parquet"
+    view = privacy.truncate_per_person(paths, person_column, k, target, drop=direct)
+    prof = secure_room.dataset_profile(paths, person_column, enterprise_column or None)
+    profile = {
+        "fingerprint": prof.fingerprint, "rows": prof.rows, "person_column": prof.person_column,
+        "person_null_rows": prof.person_null_rows, "person_top_rows": list(prof.person_top_rows),
+        "enterprise_column": prof.enterprise_column, "enterprise_null_rows": prof.enterprise_null_rows,
+        "enterprise_top_rows": list(prof.enterprise_top_rows),
+    }
+    return view.as_dict(), profile
+
+
+def secure_room_profile(dv: DatasetVersion) -> Any:
+    """Rebuild the stored ``secure_room.DatasetProfile`` (None if absent or for other columns)."""
+    from pacte.engines import secure_room
+
+    p = dv.profile or {}
+    if not p or p.get("person_column") != dv.person_column \
+            or (p.get("enterprise_column") or "") != (dv.enterprise_column or ""):
+        return None
+    return secure_room.DatasetProfile(
+        fingerprint=p["fingerprint"], rows=int(p["rows"]), person_column=p["person_column"],
+        person_null_rows=int(p["person_null_rows"]), person_top_rows=tuple(int(x) for x in p["person_top_rows"]),
+        enterprise_column=p.get("enterprise_column"), enterprise_null_rows=int(p.get("enterprise_null_rows", 0)),
+        enterprise_top_rows=tuple(int(x) for x in p.get("enterprise_top_rows", ())),
+    )
+
+
 @transaction.atomic
 def add_version(acting: Acting | None, dataset: Dataset, *, version: str, paths: list[str],
                 schema: Mapping[str, Any], row_count: int, person_column: str = "",
                 enterprise_column: str = "", sha256: str = "", byte_size: int = 0,
                 rho_cap: float = 1.0, max_contributions: int = 1, file_format: str = "parquet") -> DatasetVersion:
+    """``max_contributions`` is k, the rows kept per person for DP aggregates (public, 1 to 20)."""
     require_steward(acting, dataset.publisher)
     clean = validate_schema(schema, person_column, enterprise_column)
+    if not 1 <= int(max_contributions) <= 20:
+        raise ValidationFailed("Lignes retenues par personne (k) : entre 1 et 20.")
     if DatasetVersion.objects.filter(dataset=dataset, version=version).exists():
         raise ValidationFailed(f"La version « {version} » de « {dataset.slug} » existe déjà.")
+    dp_view, profile = version_artifacts(dataset.slug, version, list(paths), clean, person_column,
+                                         enterprise_column, int(max_contributions))
     DatasetVersion.objects.filter(dataset=dataset).update(is_current=False)
     dv = DatasetVersion.objects.create(
         dataset=dataset, version=version, paths=list(paths), schema=clean, row_count=row_count,
         person_column=person_column, enterprise_column=enterprise_column, sha256=sha256,
         byte_size=byte_size, rho_cap=rho_cap, max_contributions=max_contributions, file_format=file_format,
+        dp_view=dp_view, profile=profile,
     )
     actor = actor_of(acting) if acting else Actor(organisation_slug=dataset.publisher.slug, role="system")
     _event("dataset.version_added", actor, "dataset", dataset.slug, version=version, rows=row_count,
-           sha256=sha256, columns=[(c["name"], c["classification"]) for c in clean["columns"]])
+           sha256=sha256, columns=[(c["name"], c["classification"]) for c in clean["columns"]],
+           privacy_unit={"unit": "person" if person_column else "row", "person_column": person_column,
+                         "rows_per_person": int(max_contributions)})
     return dv
 
 
@@ -311,7 +366,7 @@ def _arrow_type(declared: str) -> Any:
 
 def import_file(source: str | Path, dataset_slug: str, version: str | None = None, *,
                 schema: Mapping[str, Any] | None = None, person_column: str | None = None,
-                enterprise_column: str | None = None,
+                enterprise_column: str | None = None, max_contributions: int | None = None,
                 progress: Callable[[int, int], None] | None = None) -> DatasetVersion:
     """Validate a Parquet or CSV file against the declared schema, store it, add a version.
 
@@ -413,7 +468,7 @@ def import_file(source: str | Path, dataset_slug: str, version: str | None = Non
                                row_count=rows, person_column=person, enterprise_column=enterprise,
                                sha256=file_sha256(target), byte_size=target.stat().st_size,
                                rho_cap=current.rho_cap if current else 1.0,
-                               max_contributions=current.max_contributions if current else 1)
+                               max_contributions=max_contributions or (current.max_contributions if current else 1))
         except BaseException:
             target.unlink(missing_ok=True)
             raise
@@ -954,6 +1009,8 @@ def dataset_spec(dv: DatasetVersion, columns: list[str] | None = None) -> privac
         max_rows=max(1, dv.row_count),
         rows_public=True,
         max_contributions=dv.max_contributions,
+        person_column=dv.person_column or None,
+        dp_paths=(dv.dp_view["path"],) if dv.person_column and dv.dp_view.get("path") else (),
     )
 
 
@@ -995,6 +1052,7 @@ def release_payload(rel: Release, grant: Grant, *, rho_spent: float, cached: boo
         "noise_scale": {a["name"]: a["noise_scale"] for a in rel.aggregates},
         "margin_95": {a["name"]: a["margin_95"] for a in rel.aggregates},
         "rho": rel.rho,
+        "privacy_unit": rel.privacy_unit or None,
         "rho_spent": rho_spent,
         "rho_remaining": grant.rho_remaining,
         "cached": cached,
@@ -1071,7 +1129,8 @@ def dp_aggregates(grant: Grant, dataset_slug: str, body: Any) -> dict[str, Any]:
             with transaction.atomic():
                 rel = Release.objects.create(
                     grant=g, dataset_version=dv, fingerprint=fp, query=data["query"] | {"rho": rho},
-                    rho=rho, cells=data["cells"], aggregates=data["aggregates"], output_sha256=output_sha)
+                    rho=rho, cells=data["cells"], aggregates=data["aggregates"], output_sha256=output_sha,
+                    privacy_unit=data["privacy_unit"] or {})
         except IntegrityError:
             # An identical query finished first: serve its release, give this budget back.
             v = DatasetVersion.objects.select_for_update().get(pk=dv.pk)
@@ -1220,7 +1279,8 @@ def secure_room_query(grant: Grant, dataset_slug: str, sql: Any) -> dict[str, An
         try:
             restricted = secure_room.restrict(sql, SECURE_ROOM_TABLE, allowed)
             fp = restricted.fingerprint
-            result = secure_room.run(restricted, list(dv.paths), dv.person_column, dv.enterprise_column or None)
+            result = secure_room.run(restricted, list(dv.paths), dv.person_column, dv.enterprise_column or None,
+                                     profile=secure_room_profile(dv))
         except secure_room.SqlRefused as e:
             raise QueryRefused(f"Requête refusée : {e.french}") from None
     except DomainError as e:

@@ -15,15 +15,36 @@ user-supplied Polars plan::
      "filters": [{"column": "contract_type", "op": "eq", "value": "CDI"}],
      "rho": 0.005}
 
-Privacy model: zCDP, privacy unit = one person contributing at most
-``DatasetSpec.max_contributions`` rows (add/remove neighbours). Grouping keys come from
+Privacy model: zCDP, privacy unit = **one person** (add/remove all of a person's rows)
+when ``DatasetSpec.person_column`` is set. Each person's contribution is bounded by
+*truncation*: at most ``k = DatasetSpec.max_contributions`` of their rows are kept (a public
+per-version parameter), chosen by a deterministic order that depends only on that person's
+own rows (a seeded hash of the row), never on the query nor on other persons. Truncation T
+is then 1-person → k-rows stable (removing a person removes ≤ k rows of T(data) and leaves
+every other row unchanged), so a mechanism that is ρ-zCDP for neighbours at symmetric
+distance k is ρ-zCDP per person once composed with T. Two routes, same guarantee and same
+closed-form scale:
+
+* ``DatasetSpec.dp_paths`` (production): the truncated view, built once at ingestion by
+  :func:`truncate_per_person` (``rank(hash(row)).over(person) ≤ k``, written with its
+  ``k``/person column/source fingerprint in the Parquet metadata, checked here), is given to
+  OpenDP with ``unit_of(contributions=k)``. A window over 10 M person ids costs seconds per
+  query; reading the view costs nothing more than the plain file.
+* no ``dp_paths`` (cross-check, tests): OpenDP's own identifier unit,
+  ``unit_of(contributions=1, identifier=pl.col(person))`` and ``truncate_per_group(k)`` in
+  the plan, so OpenDP itself derives the k-row bound from the truncation.
+
+Without ``person_column`` the unit is one row (kept for non-personal data). Grouping keys come from
 registered (public) key sets joined with ``with_keys``: every key appears in the output,
 with noise, whether or not it occurs in the data — pure DP, no threshold, no δ.
 
 Calibration: a query with ``m`` primitive statistics (``count`` → frame length,
 ``sum(c)``, ``mean(c)`` → ``sum(c)`` and ``count(c)``) gives each ρ/m, and the Gaussian
 scale is computed in closed form, ``σ = Δ₂ / √(2ρ/m)``, with ``Δ₂ = k`` for counts and
-``Δ₂ = k·max(|lo|, |hi|)`` for clipped sums (k = max contributions). The scale is passed
+``Δ₂ = k·max(|lo|, |hi|)`` for clipped sums (k = rows kept per person after truncation: a
+person adds at most k rows overall, spread over cells as c₁…c_g with Σc ≤ k, so the L2 norm of
+their effect on the vector of cell counts is √Σc² ≤ Σc ≤ k, and ≤ k·M for sums clipped to
+|x| ≤ M; OpenDP derives the same bound, which its ``check`` asserts). The scale is passed
 into each OpenDP expression, so OpenDP only *checks* it (the measurement's privacy map
 must not exceed ρ) instead of binary-searching a scale (``resolve()``, ~1 s).
 
@@ -54,6 +75,7 @@ from typing import Any, Final, Literal, cast
 import opendp.prelude as dp
 import polars as pl
 import pyarrow.parquet as pq
+from opendp.extras.polars import SortBy as _SortBy
 
 __all__ = [
     "ENGINE_VERSION",
@@ -76,12 +98,17 @@ __all__ = [
     "noise_scale",
     "l2_sensitivity",
     "run_query",
+    "truncate_per_person",
+    "TruncatedView",
+    "PrivacyUnit",
 ]
 
 dp.enable_features("contrib", "honest-but-curious")
 _dp: Any = dp  # OpenDP's Python API is untyped: go through Any explicitly
 
-ENGINE_VERSION: Final = "pacte-privacy/1"
+ENGINE_VERSION: Final = "pacte-privacy/2"
+TRUNCATION_META_KEY: Final = b"pacte.truncation"
+TRUNCATION_SEED: Final = 0x50AC7E  # public: the order only has to ignore other persons' rows
 DEFAULT_RHO: Final = 0.005
 MAX_RHO: Final = 0.1
 MAX_GROUP_BY: Final = 3
@@ -313,12 +340,20 @@ class DatasetSpec:
     """Public upper bound on the number of rows (the exact count if it is public)."""
     rows_public: bool = False
     max_contributions: int = 1
-    """Rows one person may contribute (the privacy unit)."""
+    """k: rows kept per person (person unit) or rows per privacy unit (row unit). Public."""
     max_rho: float = MAX_RHO
+    person_column: str | None = None
+    """The person identifier: set ⇒ the privacy unit is one person, truncated to k rows."""
+    dp_paths: tuple[str, ...] = ()
+    """Person-truncated view (≤ k rows per person) built by :func:`truncate_per_person`."""
 
     def __post_init__(self) -> None:
         if isinstance(self.paths, str | Path):
             object.__setattr__(self, "paths", (str(self.paths),))
+        if isinstance(self.dp_paths, str | Path):
+            object.__setattr__(self, "dp_paths", (str(self.dp_paths),))
+        if self.dp_paths and not self.person_column:
+            raise ValueError("DatasetSpec : une vue tronquée suppose une colonne personne.")
         if not self.paths:
             raise ValueError("DatasetSpec : au moins un fichier Parquet est requis.")
         if self.max_contributions < 1:
@@ -334,6 +369,48 @@ class DatasetSpec:
 
 
 # --------------------------------------------------------------------------- release
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyUnit:
+    """What one release protects (published with every release)."""
+
+    unit: Literal["person", "row"]
+    rows_per_unit: int
+    """k: rows kept per person (truncation) or rows one unit may contribute."""
+    person_column: str | None
+    truncation: str
+
+    @classmethod
+    def of(cls, spec: DatasetSpec) -> PrivacyUnit:
+        k = spec.max_contributions
+        if spec.person_column is None:
+            return cls("row", k, None, f"aucune : une unité = au plus {k} ligne(s) déclarée(s)")
+        how = (
+            "vue tronquée à l'ingestion" if spec.dp_paths else "troncature OpenDP dans le plan"
+        )
+        return cls(
+            "person",
+            k,
+            spec.person_column,
+            f"au plus {k} ligne(s) par personne ({spec.person_column}), choisies par un ordre "
+            f"déterministe (hachage de la ligne) qui ignore la requête et les autres personnes ; "
+            f"{how}",
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "unit": self.unit,
+            "rows_per_unit": self.rows_per_unit,
+            "person_column": self.person_column,
+            "truncation": self.truncation,
+            "description": (
+                f"une personne (toutes ses lignes), au plus {self.rows_per_unit} ligne(s) "
+                "retenue(s) par personne"
+                if self.unit == "person"
+                else f"une ligne (au plus {self.rows_per_unit} par unité)"
+            ),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,9 +443,11 @@ class Release:
     Not the filtered count, which would be an un-noised statistic."""
     calibration: Calibration
     executor: Executor
+    privacy_unit: PrivacyUnit | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "privacy_unit": self.privacy_unit.as_dict() if self.privacy_unit else None,
             "fingerprint": self.fingerprint,
             "dataset_version": self.dataset_version,
             "query": self.query,
@@ -516,17 +595,193 @@ def _row_count(paths: tuple[str, ...]) -> int:
     return sum(int(pq.read_metadata(p).num_rows) for p in paths)
 
 
-def _context(lf: pl.LazyFrame, margins: list[Any], k: int, rho: float, *, fast: bool) -> Any:
+# --------------------------------------------------------------------------- truncation
+
+
+def _files_fingerprint(paths: Sequence[str]) -> str:
+    """SHA-256 over each file's size and Parquet footer (any rewrite changes it)."""
+    digest = hashlib.sha256()
+    for raw in paths:
+        path = Path(raw)
+        with path.open("rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - 8))
+            tail = handle.read(8)
+            length = int.from_bytes(tail[:4], "little")
+            if tail[4:] != b"PAR1" or length + 8 > size:
+                raise ValueError(f"{path} n'est pas un fichier Parquet")
+            handle.seek(size - 8 - length)
+            digest.update(f"{size}\0".encode())
+            digest.update(hashlib.sha256(handle.read(length)).digest())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class TruncatedView:
+    """A person-truncated view of a dataset version (at most ``k`` rows per person)."""
+
+    path: str
+    k: int
+    person_column: str
+    source_fingerprint: str
+    rows_in: int
+    rows_out: int
+    persons: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "k": self.k,
+            "person_column": self.person_column,
+            "source_fingerprint": self.source_fingerprint,
+            "rows_in": self.rows_in,
+            "rows_out": self.rows_out,
+            "persons": self.persons,
+        }
+
+
+def person_rank(person_column: str, columns: Sequence[str]) -> pl.Expr:
+    """Rank of each row among its person's rows, by a seeded hash of the row's own values.
+
+    Depends only on that person's rows: adding or removing anyone else changes nothing.
+    (Identical rows of one person are interchangeable, so ties do not matter.)
+    """
+    row_hash = pl.struct([pl.col(c) for c in columns]).hash(seed=TRUNCATION_SEED)
+    return row_hash.rank("ordinal").over(person_column)
+
+
+def truncate_per_person(
+    paths: Sequence[str | Path],
+    person_column: str,
+    k: int,
+    out_path: str | Path,
+    *,
+    drop: Sequence[str] = (),
+) -> TruncatedView:
+    """Write the view of ``paths`` keeping at most ``k`` rows per person (ingestion-time work).
+
+    Rows are kept by :func:`person_rank` (≤ k); the person column and ``drop`` (direct
+    identifiers) are left out of the view; small integers are widened (see
+    :func:`_widen`). ``k``, the person column and the fingerprint of the source files go
+    into the Parquet metadata, and :func:`run_query` checks them before trusting the view.
+    Rows with no person id count as one person (conservative).
+    """
+    if k < 1:
+        raise ValueError("k doit être ≥ 1")
+    sources = [str(p) for p in paths]
+    lf = pl.scan_parquet(sources)
+    schema = lf.collect_schema()
+    if person_column not in schema:
+        raise ValueError(f"colonne personne « {person_column} » absente")
+    names = list(schema.names())
+    kept = [c for c in names if c != person_column and c not in set(drop)]
+    frame = (
+        lf.select(
+            *[_widen(c, schema[c]) for c in kept],
+            pl.col(person_column).alias("__person"),
+            person_rank(person_column, names).alias("__rank"),
+        )
+        .collect()
+    )
+    persons = frame.get_column("__person").n_unique()
+    rows_in = frame.height
+    frame = frame.filter(pl.col("__rank") <= k).drop("__person", "__rank")
+    source = _files_fingerprint(sources)
+    meta = {
+        "k": k,
+        "person_column": person_column,
+        "source_fingerprint": source,
+        "rows_in": rows_in,
+        "rows_out": frame.height,
+        "persons": persons,
+        "engine": ENGINE_VERSION,
+    }
+    table = frame.to_arrow()
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), TRUNCATION_META_KEY: json.dumps(meta).encode()}
+    )
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    pq.write_table(table, tmp, compression="zstd", row_group_size=256 * 1024)
+    tmp.replace(out)
+    return TruncatedView(
+        str(out), k, person_column, source, rows_in, frame.height, persons
+    )
+
+
+def _check_view(spec: DatasetSpec) -> None:
+    """The view must be ours, for these very files, with this k and person column."""
+    source = _files_fingerprint(list(spec.paths))
+    for path in spec.dp_paths:
+        raw = (pq.read_schema(path).metadata or {}).get(TRUNCATION_META_KEY)
+        meta = json.loads(raw) if raw else {}
+        if (
+            meta.get("k") != spec.max_contributions
+            or meta.get("person_column") != spec.person_column
+            or meta.get("source_fingerprint") != source
+        ):
+            raise RuntimeError(
+                f"vue tronquée {path} incohérente avec la version {spec.version_id} "
+                f"(k, colonne personne ou fichiers source) : recalculez-la"
+            )
+
+
+_SMALL_INTS: Final = (pl.Int8, pl.Int16, pl.UInt8, pl.UInt16)
+_WIDE_UINTS: Final = (pl.UInt32, pl.UInt64)
+
+
+def _widen(column: str, dtype: pl.DataType) -> pl.Expr:
+    """OpenDP 0.16 has no domain for Int8/Int16/UInt8/UInt16 (nor sums over UInt32/64):
+    widen them inside the plan, so any file works."""
+    if isinstance(dtype, _SMALL_INTS) or dtype in _SMALL_INTS:
+        return pl.col(column).cast(pl.Int32)
+    if isinstance(dtype, _WIDE_UINTS) or dtype in _WIDE_UINTS:
+        return pl.col(column).cast(pl.Int64, strict=False)
+    if isinstance(dtype, pl.Categorical | pl.Enum):
+        return pl.col(column).cast(pl.String)
+    return pl.col(column)
+
+
+def _needed(spec: DatasetSpec, q: Query, schema: pl.Schema, identifier: bool) -> list[str]:
+    cols: dict[str, None] = {}
+    for c in q.group_by:
+        cols[c] = None
+    for f in q.filters:
+        cols[f.column] = None
+    for a in q.aggregates:
+        if a.column is not None:
+            cols[a.column] = None
+    if identifier:
+        assert spec.person_column is not None
+        cols[spec.person_column] = None
+    if not cols:  # an ungrouped count: any one column carries the row count
+        cols[next(iter(schema.names()))] = None
+    return list(cols)
+
+
+def _context(
+    lf: pl.LazyFrame,
+    margins: list[Any],
+    unit: tuple[Any, int],
+    rho: float,
+    *,
+    fast: bool,
+) -> Any:
     """A fresh single-query compositor holding exactly ``rho``.
 
+    ``unit`` is ``(metric, d_in)``: ``(symmetric_distance, k)`` for rows or a truncated
+    view, ``(symmetric_id_distance(person), 1)`` for OpenDP's identifier unit.
     ``Context.compositor`` binary-searches the split of the budget (~40 ms per call even
     for one part); under zCDP one part is simply ``[rho]``, so with ``fast`` we build the
     same adaptive-composition accountant directly and only check its map.
     """
+    metric, d_in = unit
     if not fast:
         return _dp.Context.compositor(
             data=lf,
-            privacy_unit=_dp.unit_of(contributions=k),
+            privacy_unit=unit,
             privacy_loss=_dp.loss_of(rho=rho),
             split_evenly_over=1,
             margins=margins,
@@ -534,17 +789,16 @@ def _context(lf: pl.LazyFrame, margins: list[Any], k: int, rho: float, *, fast: 
     domain = _dp.domain_of(lf, infer=True)
     for margin in margins:
         domain = _dp.with_margin(domain, margin)
-    metric = _dp.symmetric_distance()
     accountant = _dp.c.make_adaptive_composition(
         input_domain=domain,
         input_metric=metric,
         output_measure=_dp.zero_concentrated_divergence(),
-        d_in=k,
+        d_in=d_in,
         d_mids=[rho],
     )
-    if not accountant.check(k, rho):  # pragma: no cover - zCDP composition is additive
+    if not accountant.check(d_in, rho):  # pragma: no cover - zCDP composition is additive
         raise RuntimeError("compositor does not hold the requested rho")
-    return _dp.Context(accountant=accountant, queryable=accountant(lf), d_in=k, d_mids=[rho])
+    return _dp.Context(accountant=accountant, queryable=accountant(lf), d_in=d_in, d_mids=[rho])
 
 
 def _accuracy(scale: float) -> float:
@@ -567,9 +821,19 @@ def run_query(
             f"rho = {rho_value} dépasse le maximum de ce jeu de données ({spec.max_rho})."
         )
 
-    lf = pl.scan_parquet(list(spec.paths))
+    unit = PrivacyUnit.of(spec)
+    identifier = spec.person_column is not None and not spec.dp_paths
+    if spec.dp_paths:
+        _check_view(spec)
+    source = list(spec.dp_paths or spec.paths)
+    raw = pl.scan_parquet(source)
+    file_schema = raw.collect_schema()
+    _validate(spec, q, file_schema)
+    if identifier and spec.person_column not in file_schema:
+        raise QueryError(f"colonne personne « {spec.person_column} » absente du fichier.")
+    # Only the columns the query needs, small integers widened: OpenDP types only these.
+    lf = raw.select([_widen(c, file_schema[c]) for c in _needed(spec, q, file_schema, identifier)])
     schema = lf.collect_schema()
-    _validate(spec, q, schema)
 
     prims = _primitives(q)
     k = spec.max_contributions
@@ -588,7 +852,17 @@ def run_query(
         margins.append(
             _dp.polars.Margin(by=list(q.group_by), max_length=spec.max_rows, max_groups=n_cells)
         )
-    context = _context(lf, margins, k, rho_value, fast=calibration == "closed_form")
+    if identifier:
+        assert spec.person_column is not None
+        privacy_unit: tuple[Any, int] = _dp.unit_of(
+            contributions=1, identifier=pl.col(spec.person_column)
+        )
+    else:
+        privacy_unit = _dp.unit_of(contributions=k)
+    d_in = privacy_unit[1]
+    context = _context(
+        lf, margins, privacy_unit, rho_value, fast=calibration == "closed_form"
+    )
 
     closed = calibration == "closed_form"
     exprs: list[Any] = []
@@ -606,6 +880,13 @@ def run_query(
         exprs.append(e.alias(p.alias))
 
     dpq: Any = context.query()
+    if identifier:
+        # Same truncation as the view: ≤ k rows per person, by the seeded row hash, before
+        # filters; OpenDP derives the k-row bound from this expression itself.
+        dpq = dpq.truncate_per_group(
+            k,
+            keep=_SortBy(by=pl.struct([pl.col(c) for c in schema.names()]).hash(seed=TRUNCATION_SEED)),
+        )
     for f in q.filters:
         dpq = dpq.filter(_filter_expr(f, schema[f.column]))
     if q.group_by:
@@ -624,12 +905,12 @@ def run_query(
             object.__getattribute__(dpq, "polars_plan"),
             global_scale=None,
         )
-        spent = float(meas.map(k))
+        spent = float(meas.map(d_in))
         if spent > rho_value:  # pragma: no cover - would be a bug in the closed form
             raise RuntimeError(f"closed-form scale spends ρ={spent} > {rho_value}")
     else:
         meas = dpq.resolve()
-        spent = float(meas.map(k))
+        spent = float(meas.map(d_in))
         summary = _dp.summarize_polars_measurement(meas)
         for p, row in zip(prims, summary.iter_rows(named=True), strict=True):
             scales[p] = float(row["scale"])
@@ -655,6 +936,7 @@ def run_query(
         rows_considered=_row_count(spec.paths),
         calibration=calibration,
         executor=executor,
+        privacy_unit=unit,
     )
 
 
