@@ -21,5 +21,5 @@ pg_start() {
   "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U pacte pacte
   export PACTE_PG_URL="postgresql://pacte@127.0.0.1:$PGPORT/pacte"
 }
-_as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+_as_pg() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 pg_stop() { _as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$PGDIR"; }
