@@ -75,7 +75,9 @@ def _text(body: str) -> HttpResponse:
 
 @log_router.get("/checkpoint", summary="Dernier point de contrôle signé (note C2SP, texte brut)")
 def get_checkpoint(request: HttpRequest) -> HttpResponse:
-    return _text(services.checkpoint_with_cosignatures(services.latest_checkpoint()))
+    r = _text(services.checkpoint_with_cosignatures(services.latest_checkpoint()))
+    r["Cache-Control"] = "public, max-age=2"  # mutable: a few seconds at most (c2sp.org/tlog-tiles)
+    return r
 
 
 @log_router.get("/key", summary="Clé de vérification du journal (name+id+base64)")

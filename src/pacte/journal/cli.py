@@ -40,10 +40,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a = lsub.add_parser("audit", help="recalculer l'arbre depuis la base et le comparer aux nœuds et points de contrôle")
     a.set_defaults(func=cmd_audit)
 
-    w = lsub.add_parser("witness", help="enregistrer un témoin (clé cosignature/v1)")
-    w.add_argument("action", choices=["add"])
-    w.add_argument("key")
-    w.set_defaults(func=cmd_witness)
+    w = lsub.add_parser("witness", help="témoins : enregistrer une clé, ou être témoin d'un journal (C2SP tlog-witness)")
+    wsub = w.add_subparsers(dest="witness_command", required=True)
+    wa = wsub.add_parser("add", help="enregistrer un témoin (clé cosignature/v1) auprès de ce journal")
+    wa.add_argument("key", help="clé de vérification cosignature/v1 du témoin (texte ou fichier)")
+    wa.set_defaults(func=cmd_witness)
+    wk = wsub.add_parser("keygen", help="créer une clé de témoin (fichier privé) et afficher sa clé de vérification")
+    wk.add_argument("name", help="nom du témoin (ex. temoin.example.org)")
+    wk.add_argument("--out", required=True, help="fichier de clé privée à créer (mode 0600)")
+    wk.set_defaults(func=cmd_witness_keygen)
+    wc = wsub.add_parser("cosign", help="vérifier le nouveau point de contrôle d'une plateforme et lui renvoyer "
+                                        "une cosignature (add-checkpoint C2SP exécuté localement)")
+    wc.add_argument("--url", required=True, help="adresse de la plateforme (ex. https://pacte.example.org)")
+    wc.add_argument("--key", required=True, help="fichier de clé privée du témoin (PRIVATE+KEY+…)")
+    wc.add_argument("--state", required=True, help="dossier d'état du témoin (dernier point de contrôle cosigné)")
+    wc.add_argument("--log-key", help="clé de vérification du journal (sinon : épinglée au premier passage)")
+    wc.set_defaults(func=cmd_witness_cosign)
 
 
 def _read_key(value: str) -> str:
@@ -188,3 +200,116 @@ def cmd_witness(args: argparse.Namespace) -> int:
 
 
 
+
+
+def cmd_witness_keygen(args: argparse.Namespace) -> int:
+    import os
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from pacte.engines import note
+
+    try:
+        signer = note.CosignatureSigner(args.name, Ed25519PrivateKey.generate())
+    except note.NoteError as exc:
+        _err(f"Erreur : {exc}")
+        return 2
+    try:
+        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        _err(f"Erreur : {args.out} : {exc.strerror}")
+        return 2
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(signer.private_key_text + "\n")
+    print(signer.verifier_key)
+    return 0
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    import os
+
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def cmd_witness_cosign(args: argparse.Namespace, client: Any = None) -> int:
+    """Be a witness of a Pacte log: fetch its checkpoint and the consistency proof from the
+    size last cosigned, run the C2SP add-checkpoint handling locally (state persisted before
+    the cosignature leaves), then POST the cosignature to the platform."""
+    import fcntl
+    import time
+
+    from pacte.engines import note
+    from pacte.journal import offline, witness
+
+    try:
+        signer = note.CosignatureSigner.from_private_key_text(Path(args.key).read_text(encoding="utf-8"))
+    except (OSError, note.NoteError) as exc:
+        _err(f"Erreur : clé de témoin illisible ({exc})")
+        return 2
+    state_dir = Path(args.state)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    state_path = state_dir / "state.json"
+    with (state_dir / "lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # check and persist atomically (tlog-witness)
+        try:
+            state = witness.WitnessState.loads(state_path.read_text(encoding="utf-8")) \
+                if state_path.is_file() else witness.WitnessState()
+        except (ValueError, KeyError, TypeError) as exc:
+            _err(f"Erreur : état du témoin illisible ({state_path}: {exc})")
+            return 2
+        source = offline.HttpSource(args.url, client)
+        try:
+            key_path = state_dir / "log-key"
+            if args.log_key:
+                vkey = _read_key(args.log_key)
+            elif key_path.is_file():
+                vkey = key_path.read_text(encoding="utf-8").strip()
+            else:
+                vkey = source.key()  # trust on first use, pinned below
+            note.Verifier(vkey)
+            if not key_path.is_file():
+                key_path.write_text(vkey + "\n", encoding="utf-8")
+            signed = source.checkpoint()
+            try:
+                origin, size, _ = note.parse_checkpoint(note.note_text(signed))
+                old = state.size(origin)
+            except note.NoteError:
+                origin, size, old = "", 0, 0  # the witness function answers 400
+            proof = source.consistency_proof(old, size) if 0 < old < size else []
+        except (offline.SourceError, offline.VerificationFailed, note.NoteError) as exc:
+            _err(f"Erreur : {exc}")
+            return 2
+        try:
+            body = witness.add_checkpoint_body(old, proof, signed)
+        except ValueError as exc:
+            _err(f"Erreur : {exc}")
+            return 2
+        result = witness.witness_add_checkpoint(state, body, signer, vkey)
+        if not result.ok:
+            evidence = state_dir / "refused"
+            evidence.mkdir(exist_ok=True)
+            (evidence / f"{time.strftime('%Y%m%dT%H%M%S')}-{result.status}.txt").write_bytes(body)
+            _err(f"REFUS du témoin (HTTP {result.status}) : {result.text.strip()}")
+            return 1
+        _write_atomic(state_path, result.state.dumps())  # persisted before the cosignature leaves
+        _write_atomic(state_dir / "checkpoint", note.append_signatures(signed, result.text.splitlines()))
+    import httpx
+
+    text = note.note_text(signed)
+    try:
+        r = source.client.post(source.base + "/witness", content=(text + "\n" + result.text).encode("utf-8"),
+                               headers={"Content-Type": "text/plain; charset=utf-8"})
+    except httpx.HTTPError as exc:
+        _err(f"Erreur : envoi de la cosignature : {exc}")
+        return 2
+    if r.status_code != 200:
+        _err(f"Erreur : la plateforme refuse la cosignature (HTTP {r.status_code}) : {r.text[:300]}")
+        return 2
+    what = f"depuis la taille {old}" if old else "premier point de contrôle vu"
+    print(f"Point de contrôle {origin} de taille {size} cosigné par {signer.name} ({what}) et envoyé.")
+    return 0

@@ -1,0 +1,232 @@
+"""C2SP tlog-tiles: tile paths, entry bundles, and a tree rebuilt from tiles (pure).
+
+* ``tile/<L>/<N>[.p/<W>]``: tile ``N`` of level ``L`` holds the Merkle Tree Hashes of
+  nodes ``(8·L, 256·N + i)`` for ``i < W`` (``W = 256`` for a full tile), 32 bytes each;
+* ``tile/entries/<N>[.p/<W>]``: the entries ``256·N + i``, each as a big-endian uint16
+  length followed by the entry bytes;
+* ``<N>`` is written in 3-digit groups, all but the last prefixed with ``x``
+  (1234067 → ``x001/x234/067``).
+
+:class:`TiledTree` rebuilds every complete node of a tree of a given size from its tiles
+into a :class:`pacte.engines.merkle.MemoryNodeStore`, so that the engine computes roots
+and proofs with no other help from the log.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from pacte.engines import merkle
+
+__all__ = [
+    "HEIGHT",
+    "WIDTH",
+    "TileError",
+    "TileRef",
+    "TiledTree",
+    "bundles_for_size",
+    "decode_bundle",
+    "encode_bundle",
+    "encode_index",
+    "parse_tile_path",
+    "tile_path",
+    "tiles_for_size",
+]
+
+HEIGHT = 8
+WIDTH = 1 << HEIGHT  # 256 hashes (8,192 bytes) in a full tile
+MAX_LEVEL = 63
+MAX_ENTRY = 0xFFFF
+
+_GROUP = re.compile(r"[0-9]{3}")
+_DEC = re.compile(r"0|[1-9][0-9]*")
+
+
+class TileError(ValueError):
+    """Malformed tile path, bundle or tile content."""
+
+
+@dataclass(frozen=True)
+class TileRef:
+    """A tile (``level`` 0–63) or an entry bundle (``level`` None); ``width`` 1–256."""
+
+    level: int | None
+    index: int
+    width: int = WIDTH
+
+    @property
+    def partial(self) -> bool:
+        return self.width < WIDTH
+
+    @property
+    def path(self) -> str:
+        return tile_path(self.level, self.index, self.width)
+
+
+def encode_index(n: int) -> str:
+    """``N`` in the path encoding of the specification."""
+    if n < 0:
+        raise TileError("tile index must be non-negative")
+    out = f"{n % 1000:03d}"
+    n //= 1000
+    while n:
+        out = f"x{n % 1000:03d}/{out}"
+        n //= 1000
+    return out
+
+
+def tile_path(level: int | None, index: int, width: int = WIDTH) -> str:
+    """``tile/<L>/<N>[.p/<W>]`` or (``level`` None) ``tile/entries/<N>[.p/<W>]``."""
+    if not 1 <= width <= WIDTH:
+        raise TileError("tile width must be between 1 and 256")
+    if level is not None and not 0 <= level <= MAX_LEVEL:
+        raise TileError("tile level must be between 0 and 63")
+    head = "entries" if level is None else str(level)
+    suffix = "" if width == WIDTH else f".p/{width}"
+    return f"tile/{head}/{encode_index(index)}{suffix}"
+
+
+def parse_tile_path(path: str) -> TileRef:
+    """Strict inverse of :func:`tile_path` (canonical encodings only); accepts a path with
+    or without the leading ``tile/``."""
+    parts = path.split("/")
+    if parts and parts[0] == "tile":
+        parts = parts[1:]
+    if len(parts) < 2:
+        raise TileError("expected <L>/<N> or entries/<N>")
+    head, rest = parts[0], parts[1:]
+    level: int | None
+    if head == "entries":
+        level = None
+    elif _DEC.fullmatch(head) and int(head) <= MAX_LEVEL:
+        level = int(head)
+    else:
+        raise TileError("tile level must be a decimal between 0 and 63 without leading zeros")
+    width = WIDTH
+    if len(rest) >= 2 and rest[-2].endswith(".p"):
+        w = rest[-1]
+        if not _DEC.fullmatch(w) or not 1 <= int(w) < WIDTH:
+            raise TileError("partial tile width must be a decimal between 1 and 255 without leading zeros")
+        width = int(w)
+        rest = [*rest[:-2], rest[-2][:-2]]
+    n = 0
+    for i, group in enumerate(rest):
+        last = i == len(rest) - 1
+        if not last:
+            if not group.startswith("x"):
+                raise TileError("all but the last index element must start with x")
+            group = group[1:]
+        if not _GROUP.fullmatch(group):
+            raise TileError("index elements must have exactly three digits")
+        n = n * 1000 + int(group)
+    if len(rest) > 1 and rest[0] == "x000":
+        raise TileError("non-canonical tile index (leading x000)")
+    return TileRef(level, n, width)
+
+
+def tiles_for_size(size: int) -> list[TileRef]:
+    """Every hash tile (full and the partial one per level) of a tree of ``size`` leaves,
+    lowest level first."""
+    out: list[TileRef] = []
+    level = 0
+    while True:
+        count = size >> (HEIGHT * level)  # complete nodes at level 8·level
+        if count == 0:
+            return out
+        full, width = divmod(count, WIDTH)
+        out.extend(TileRef(level, n) for n in range(full))
+        if width:
+            out.append(TileRef(level, full, width))
+        level += 1
+
+
+def bundles_for_size(size: int) -> list[TileRef]:
+    full, width = divmod(size, WIDTH)
+    return [TileRef(None, n) for n in range(full)] + ([TileRef(None, full, width)] if width else [])
+
+
+# ------------------------------------------------------------------ entry bundles
+
+def encode_bundle(entries: Sequence[bytes]) -> bytes:
+    out = bytearray()
+    for e in entries:
+        if len(e) > MAX_ENTRY:
+            raise TileError(f"entry of {len(e)} bytes does not fit a uint16 length prefix")
+        out += struct.pack(">H", len(e))
+        out += e
+    return bytes(out)
+
+
+def decode_bundle(data: bytes) -> list[bytes]:
+    out: list[bytes] = []
+    pos = 0
+    while pos < len(data):
+        if pos + 2 > len(data):
+            raise TileError("truncated entry length")
+        (n,) = struct.unpack_from(">H", data, pos)
+        pos += 2
+        if pos + n > len(data):
+            raise TileError("truncated entry")
+        out.append(data[pos : pos + n])
+        pos += n
+    return out
+
+
+# ------------------------------------------------------------------ tree from tiles
+
+def _hashes(data: bytes, width: int, ref: TileRef) -> list[bytes]:
+    if len(data) != width * merkle.HASH_SIZE:
+        raise TileError(f"{ref.path}: {len(data)} bytes, expected {width * merkle.HASH_SIZE}")
+    return [data[i : i + merkle.HASH_SIZE] for i in range(0, len(data), merkle.HASH_SIZE)]
+
+
+class TiledTree:
+    """Complete nodes of the tree of ``size`` leaves, rebuilt from its hash tiles.
+
+    ``fetch(path) -> bytes`` returns the tile at ``tile/…`` (relative to the log
+    prefix).  Every level between tile levels is recomputed by hashing; the hash of
+    each full tile must equal the corresponding entry of the tile above, otherwise
+    :class:`TileError`.  ``tree`` is a :class:`pacte.engines.merkle.MerkleTree` over
+    the rebuilt nodes: ``tree.root()``, ``tree.inclusion_proof(i)``,
+    ``tree.consistency_proof(m)``.
+    """
+
+    def __init__(self, size: int, fetch: Callable[[str], bytes]) -> None:
+        self.size = size
+        self.store = merkle.MemoryNodeStore()
+        self.fetched: list[str] = []
+        for ref in tiles_for_size(size):
+            assert ref.level is not None
+            data = fetch(ref.path)
+            self.fetched.append(ref.path)
+            self._add(ref, _hashes(data, ref.width, ref))
+        self.tree = merkle.MerkleTree(self.store, size)
+
+    def _add(self, ref: TileRef, hashes: list[bytes]) -> None:
+        assert ref.level is not None
+        base_level = HEIGHT * ref.level
+        start = ref.index * WIDTH
+        cur = hashes
+        for j in range(HEIGHT + 1):
+            level = base_level + j
+            first = start >> j
+            try:
+                self.store.put_many((level, first + i, h) for i, h in enumerate(cur))
+            except ValueError as exc:  # a full tile's hash differs from the tile above
+                raise TileError(f"{ref.path}: inconsistent with the tile above ({exc})") from None
+            if j == HEIGHT or len(cur) < 2:
+                break
+            cur = [merkle.node_hash(a, b) for a, b in zip(cur[0::2], cur[1::2], strict=False)]
+
+    def leaf_hashes(self, start: int, end: int) -> Iterator[bytes]:
+        for i in range(start, end):
+            h = self.store.get(0, i)
+            if h is None:
+                raise TileError(f"leaf {i} is not in the tiles")
+            yield h
+
+    def root(self) -> bytes:
+        return self.tree.root()
