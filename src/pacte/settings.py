@@ -200,6 +200,11 @@ COMMITMENT_DUE_SOON_DAYS = 14
 
 NINJA_PAGINATION_PER_PAGE = 20
 
+# Public pages for visitors without an account are cached, keyed on the public log size
+# (every governance change appends an event), for at most this many seconds.
+PUBLIC_PAGE_CACHE_SECONDS = int(os.environ.get("PACTE_PUBLIC_PAGE_CACHE_SECONDS", "60"))
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 2000}}}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -157,3 +157,23 @@ def test_registry_list_costs_a_fixed_number_of_queries(client, world, active):
     with CaptureQueriesContext(connection) as ctx:
         client.get("/api/v1/projects?limit=20")
     assert len(ctx.captured_queries) == api_many
+
+
+def test_public_pages_are_cached_until_the_next_public_event(client, world, active):
+    from pacte.pacts import services
+
+    url = f"/projets/{active.pact.project.slug}/"
+    first = client.get(url).content.decode()
+    assert "Manquement notifié" not in first
+    assert client.get(url).content.decode() == first  # served again
+    services.notify_breach(world.reviewer, active, "Audit de biais non publié.")
+    after = client.get(url).content.decode()
+    assert "Manquement notifié" in after  # the new log entry made the cached page stale
+
+
+def test_language_switch_by_get_sets_the_cookie_and_stays_on_site(client, db):
+    r = client.get("/langue/?language=en&next=/projets/")
+    assert r.status_code == 302 and r["Location"] == "/projets/" and r.cookies["django_language"].value == "en"
+    assert 'lang="en"' in client.get("/projets/").content.decode()
+    r = client.get("/langue/?language=fr&next=https://evil.example/")
+    assert r["Location"] == "/"

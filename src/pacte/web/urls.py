@@ -13,6 +13,7 @@ urlpatterns = [
     path("pactes/<str:reference>/diff/<int:old>/<int:new>/", views.version_diff, name="version_diff"),
     path("journal/", views.journal, name="journal"),
     path("sante", views.health, name="health"),
+    path("langue/", views.choose_language, name="language"),
     path("connexion/", views.login_view, name="login"),
     path("deconnexion/", views.logout_view, name="logout"),
     path("espace/", views.dashboard, name="dashboard"),

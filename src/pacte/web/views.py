@@ -30,6 +30,7 @@ from pacte.projects import services as project_services
 from pacte.projects.models import Project
 from pacte.projects.selectors import get_project, search_projects
 from pacte.web import forms
+from pacte.web.caching import public_page
 
 
 # Each domain may add a section to the public project page: a callable (project, acting) returning
@@ -48,6 +49,7 @@ def _acting(request: HttpRequest) -> Acting:
 
 # ------------------------------------------------------------------ public
 
+@public_page
 def home(request: HttpRequest) -> HttpResponse:
     active = pact_selectors.versions_visible(None).filter(is_current=True, status=Status.ACTIVE).count()
     return render(request, "web/home.html", {
@@ -58,6 +60,7 @@ def home(request: HttpRequest) -> HttpResponse:
     })
 
 
+@public_page
 def project_list(request: HttpRequest) -> HttpResponse:
     f = {k: request.GET.get(k, "").strip() for k in ("q", "status", "institution", "principle", "territory")}
     qs = pact_selectors.with_public_pacts(search_projects(**f))
@@ -71,6 +74,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
     })
 
 
+@public_page
 def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_project(slug)
     acting = getattr(request, "acting", None)
@@ -96,6 +100,7 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     })
 
 
+@public_page
 def version_detail(request: HttpRequest, reference: str, number: int) -> HttpResponse:
     acting = getattr(request, "acting", None)
     version = pact_selectors.get_version(acting, reference, number)
@@ -133,6 +138,22 @@ def journal(request: HttpRequest) -> HttpResponse:
     project = request.GET.get("project", "").strip()
     page = Paginator(recent_events(type_prefix=type_prefix, project=project), 25).get_page(request.GET.get("page"))
     return render(request, "web/journal.html", {"page": page, "type": type_prefix, "project": project})
+
+
+def choose_language(request: HttpRequest) -> HttpResponse:
+    """Language switch by GET: it only sets the language cookie, so public pages carry no CSRF
+    token and can be cached for every visitor."""
+    from django.conf import settings
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    code = request.GET.get("language", "")
+    target = request.GET.get("next", "/")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target = "/"
+    response = redirect(target)
+    if code in dict(settings.LANGUAGES):
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, max_age=365 * 24 * 3600, samesite="Lax")
+    return response
 
 
 def health(request: HttpRequest) -> JsonResponse:
@@ -409,6 +430,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     return render(request, "web/tokens.html", {"form": form, "raw": raw, "tokens": tokens})
 
 
+@public_page
 def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
     org = Organisation.objects.filter(slug=slug).first()
     if org is None:
