@@ -22,7 +22,7 @@ import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Self
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -160,10 +160,10 @@ def parse_private_key(text: str) -> tuple[str, Ed25519PrivateKey]:
 # ----------------------------------------------------------------------- signing
 
 
-class Signer:
-    """Signs notes with an Ed25519 key under a key name (signature type 0x01)."""
+class _NamedKey:
+    """An Ed25519 private key under a key name, for one signature type (``alg``)."""
 
-    alg = ALG_ED25519
+    alg: int
 
     def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
         _check_name(name)
@@ -173,7 +173,7 @@ class Signer:
         self.key_id = key_id(name, self.alg, self.public_key)
 
     @classmethod
-    def from_private_key_text(cls, text: str) -> Signer:
+    def from_private_key_text(cls, text: str) -> Self:
         name, key = parse_private_key(text)
         return cls(name, key)
 
@@ -184,6 +184,12 @@ class Signer:
     @property
     def verifier_key(self) -> str:
         return _vkey_text(self.name, self.alg, self.public_key)
+
+
+class Signer(_NamedKey):
+    """Signs notes with an Ed25519 key under a key name (signature type 0x01)."""
+
+    alg = ALG_ED25519
 
     def verifier(self) -> Verifier:
         return Verifier(self.verifier_key)
@@ -477,30 +483,10 @@ def parse_checkpoint(text: str) -> tuple[str, int, bytes]:
 # ---------------------------------------------------------------- cosignatures
 
 
-class CosignatureSigner:
+class CosignatureSigner(_NamedKey):
     """A witness key producing C2SP ``cosignature/v1`` signature lines (type 0x04)."""
 
     alg = ALG_COSIGNATURE_V1
-
-    def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
-        _check_name(name)
-        self.name = name
-        self._key = private_key
-        self.public_key = _raw_public(private_key)
-        self.key_id = key_id(name, self.alg, self.public_key)
-
-    @classmethod
-    def from_private_key_text(cls, text: str) -> CosignatureSigner:
-        name, key = parse_private_key(text)
-        return cls(name, key)
-
-    @property
-    def private_key_text(self) -> str:
-        return format_private_key(self.name, self._key)
-
-    @property
-    def verifier_key(self) -> str:
-        return _vkey_text(self.name, self.alg, self.public_key)
 
     def verifier(self) -> CosignatureVerifier:
         return CosignatureVerifier(self.verifier_key)
