@@ -185,6 +185,9 @@ class RequestReview(models.Model):
     class Meta:
         ordering = ["at"]
 
+    def __str__(self) -> str:
+        return f"revue #{self.pk}"
+
 
 class GrantState(models.TextChoices):
     ACTIVE = "active", _("Actif")
@@ -253,6 +256,9 @@ class Reservation(models.Model):
     reason = models.TextField(blank=True)
     at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return f"réservation #{self.pk}"
+
 
 class Release(models.Model):
     """A public DP release. Identical queries (same fingerprint) are served from here at no cost."""
@@ -276,6 +282,9 @@ class Release(models.Model):
             models.UniqueConstraint(fields=["dataset_version", "fingerprint"], name="uniq_release_fingerprint")
         ]
 
+    def __str__(self) -> str:
+        return f"publication #{self.pk}"
+
 
 class PersonLink(models.Model):
     """Demo identity proof: the person record(s) a signed-in user may send (tier 5)."""
@@ -287,6 +296,9 @@ class PersonLink(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "dataset"], name="uniq_person_link")]
+
+    def __str__(self) -> str:
+        return f"lien personne #{self.pk}"
 
 
 class Consent(models.Model):
@@ -307,3 +319,6 @@ class Consent(models.Model):
 
     class Meta:
         ordering = ["-given_at"]
+
+    def __str__(self) -> str:
+        return f"consentement #{self.pk}"

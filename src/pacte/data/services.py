@@ -57,12 +57,12 @@ from pacte.errors import (
 )
 from pacte.journal.services import SYSTEM, Actor, personal_commitment, record_event
 from pacte.pacts.models import Commitment, Pact, PactVersion, Status
+from pacte.pacts.services import require_reason  # negative decisions carry a written reason
 from pacte.projects.models import Project
 from pacte.projects.services import actor_of
 
 logger = logging.getLogger("pacte.data")
 
-NEGATIVE_MIN_REASON = 10
 RETENTION_FREE_MONTHS = 36
 RENEWAL_NOTICE_DAYS = 30
 EPS = 1e-12
@@ -93,16 +93,6 @@ class ComputationFailed(DomainError):
 
 
 # ---------------------------------------------------------------- helpers
-
-def require_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if len(reason) < NEGATIVE_MIN_REASON:
-        raise ValidationFailed(
-            "Un motif écrit est obligatoire pour cette décision (10 caractères au moins).",
-            field_errors={"reason": ["Motif obligatoire."]},
-        )
-    return reason
-
 
 def add_months(moment: datetime, months: int) -> datetime:
     month = moment.month - 1 + months
@@ -1180,8 +1170,7 @@ class Extract:
     def chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
         try:
             with open(self.path, "rb") as f:
-                for block in iter(lambda: f.read(size), b""):
-                    yield block
+                yield from iter(lambda: f.read(size), b"")
         finally:
             shutil.rmtree(self.path.parent, ignore_errors=True)
 

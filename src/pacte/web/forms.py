@@ -11,7 +11,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from pacte.accounts.models import Organisation
-from pacte.pacts.schema import EVIDENCE_KINDS, IMPACT_METHODS, OPEN_LICENCES, PRINCIPLES, RECURRENCES
+from pacte.pacts.schema import (
+    EVIDENCE_KINDS,
+    IMPACT_METHODS,
+    OPEN_LICENCES,
+    PRINCIPLES,
+    RECURRENCES,
+)
 
 SEP = ";"
 

@@ -32,7 +32,6 @@ from pacte.projects.selectors import get_project, search_projects
 from pacte.web import forms
 from pacte.web.caching import public_page
 
-
 # Each domain may add a section to the public project page: a callable (project, acting) returning
 # None or {"title": str, "template": str, "context": dict}; rendered in this order.
 PROJECT_SECTIONS: list[str] = ["pacte.data.sections.project_section"]
