@@ -1250,6 +1250,29 @@ def extract(grant: Grant, dataset_slug: str, fmt: str = "csv") -> Extract:
                    rows, sha, report)
 
 
+def tier2_view(grant: Grant, columns: list[str]) -> Any:
+    """Read-only: the grant's tier-2 pseudonymised view restricted to ``columns`` (those the grant
+    covers), built with the same column rules, per-grant key and k as :func:`extract` — lazy, neither
+    written nor logged: the in-platform caller (e.g. an impact evaluation) logs its own ``data.query``.
+    Returns ``pseudonymise.ExtractResult`` (frame + k-anonymity report)."""
+    from pacte.engines import pseudonymise
+
+    dv = grant.dataset_version
+    wanted = set(columns) & set(grant.columns)
+    cols = [c for c in dv.columns if c["name"] in wanted]
+    ids = {dv.person_column, dv.enterprise_column} - {""}
+    spec = pseudonymise.ExtractSpec(
+        direct_identifiers=[c["name"] for c in cols
+                            if c["classification"] == Classification.DIRECT_IDENTIFIER and c["name"] not in ids],
+        pseudonymised=[c["name"] for c in cols if c["name"] in ids],
+        quasi_identifiers={c["name"]: _hierarchy(c) for c in cols
+                           if c["classification"] == Classification.QUASI_IDENTIFIER},
+        kept=[c["name"] for c in cols if c["classification"] not in
+              (Classification.DIRECT_IDENTIFIER, Classification.QUASI_IDENTIFIER)],
+    )
+    return pseudonymise.pseudonymised_extract(list(dv.paths), spec, bytes(grant.pseudonym_key), k=11)
+
+
 # ---------------------------------------------------------------- gateway: secure room (tier 4)
 
 def secure_room_query(grant: Grant, dataset_slug: str, sql: Any) -> dict[str, Any]:

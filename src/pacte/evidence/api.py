@@ -61,6 +61,7 @@ class EvaluationOut(Schema):
     mde_points: float | None
     risk_ratio: dict[str, Any] | None
     data_sha256: str
+    gateway: dict[str, Any] | None
     published_at: datetime | None
 
 
@@ -101,7 +102,7 @@ def _evaluation_out(e: Evaluation) -> dict[str, Any]:
         "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high, "p_value": e.p_value, "scale": e.scale,
         "unit": e.unit, "conclusive": e.conclusive, "sentence": e.sentence, "power": e.power,
         "mde_points": e.mde_points, "risk_ratio": e.details.get("risk_ratio"), "data_sha256": e.data_sha256,
-        "published_at": e.published_at,
+        "gateway": e.details.get("gateway"), "published_at": e.published_at,
     }
 
 
@@ -399,6 +400,30 @@ def replay(request: HttpRequest, slug: str) -> dict[str, Any]:
     r = services.replay_from_log(slug)
     return {"experiment": r.experiment, "ok": r.ok, "checks": [{"check": c, "ok": ok} for c, ok in r.checks],
             "counts": r.counts}
+
+
+class GatewayEvaluationIn(Schema):
+    grant: str
+    outcome_column: str
+    window_months: int | None = None
+    title: str = ""
+    outcome: str = ""
+    estimand: str = ""
+    mde_points: float | None = None
+    publish: bool = True
+
+
+@router.post("/experiments/{slug}/evaluations/from-gateway", response={201: EvaluationOut}, auth=auth,
+             summary="Évaluer avec les résultats de la passerelle de données (jointure pseudonyme, accès de niveau 2)")
+def evaluation_from_gateway(request: HttpRequest, slug: str, payload: GatewayEvaluationIn) -> Status[dict[str, Any]]:
+    from pacte.data.selectors import get_grant
+
+    exp = selectors.get_experiment(slug)
+    e = services.evaluate_from_gateway(
+        request.auth, exp, get_grant(payload.grant), payload.outcome_column,  # type: ignore[attr-defined]
+        title=payload.title, outcome=payload.outcome, window_months=payload.window_months,
+        estimand=payload.estimand, mde_points=payload.mde_points, publish=payload.publish)
+    return Status(201, _evaluation_out(e))
 
 
 # ------------------------------------------------------------------ algorithm sheets

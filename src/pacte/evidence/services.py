@@ -28,7 +28,13 @@ from pacte.accounts.selectors import is_member
 from pacte.accounts.services import Acting
 from pacte.engines import assignment as asg
 from pacte.engines import bias, impact
-from pacte.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from pacte.errors import (
+    DomainError,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from pacte.evidence.models import (
     AGE_BANDS,
     PANEL_ATTRIBUTES,
@@ -735,12 +741,22 @@ def compute_from_table(table: OutcomeTable, *, estimand: str, mde_points: float 
                                                     "mean_control": float(y[~treated].mean())})
 
 
-@transaction.atomic
-def create_evaluation(acting: Acting, project: Project, *, title: str, outcome: str = "", window_months: int = 6,
-                      counts: dict[str, int] | None = None, csv_data: bytes | None = None,
-                      experiment: Experiment | None = None, estimand: str = "",
-                      mde_points: float | None = None) -> Evaluation:
-    """The independent evaluator records outcomes (aggregate counts or a CSV file); a draft is computed."""
+@dataclass
+class _EvaluationFrame:
+    """What every evaluation path checks the same way before computing: who, what, window, estimand."""
+
+    version: PactVersion | None
+    title: str
+    outcome: str
+    window_months: int
+    estimand: str
+    mde_points: float | None
+
+
+def _evaluation_frame(acting: Acting, project: Project, *, title: str, outcome: str, window_months: int | None,
+                      experiment: Experiment | None, estimand: str, mde_points: float | None) -> _EvaluationFrame:
+    """Shared by the aggregate, upload and gateway paths. ``window_months=None`` with an experiment takes
+    the pre-registered window (the upload path always does)."""
     require_evaluator(acting, project)
     title = _text(title, "title", "Donnez un titre à l'évaluation.")
     if experiment is not None and experiment.project_id != project.pk:
@@ -754,13 +770,44 @@ def create_evaluation(acting: Acting, project: Project, *, title: str, outcome: 
     except impact.AudienceMetricRefused as exc:
         raise ValidationFailed(str(exc), field_errors={"outcome": ["Mesure d'audience refusée."]}) from exc
     if experiment is not None:
-        window_months, estimand = experiment.window_months, estimand or experiment.estimand
+        window_months = window_months or experiment.window_months
+        estimand = estimand or experiment.estimand
         mde_points = mde_points or experiment.mde_points
+    window_months = 6 if window_months is None else window_months
     estimand = estimand.strip() or "intention de traiter (ITT)"
     if mde_points is None and plan is not None:
         mde_points = plan.mde_points
     if not 1 <= window_months <= 60:
         raise ValidationFailed("La fenêtre d'observation va de 1 à 60 mois.")
+    return _EvaluationFrame(v, title, outcome, window_months, estimand, mde_points)
+
+
+def _store_evaluation(acting: Acting, project: Project, frame: _EvaluationFrame, experiment: Experiment | None,
+                      computed: Computed, *, source: str, data_sha: str = "",
+                      extra_details: dict[str, Any] | None = None) -> Evaluation:
+    est = computed.est
+    v = frame.version
+    return Evaluation.objects.create(
+        project=project, pact=v.pact if v else (experiment.pact if experiment else None), experiment=experiment,
+        evaluator=acting.organisation, title=frame.title, outcome=frame.outcome, window=f"{frame.window_months} mois",
+        estimand=frame.estimand, method=computed.method, source=source, data_sha256=data_sha,
+        n_treatment=est.n_treatment, n_control=est.n_control,
+        successes_treatment=computed.successes[0] if computed.successes else None,
+        successes_control=computed.successes[1] if computed.successes else None, estimate=est.estimate,
+        ci_low=est.ci_low, ci_high=est.ci_high, p_value=est.p_value, scale=est.scale, unit=est.unit,
+        conclusive=est.conclusive, sentence=est.sentence_fr(), power=computed.power, mde_points=frame.mde_points,
+        details=computed.details | (extra_details or {}))
+
+
+@transaction.atomic
+def create_evaluation(acting: Acting, project: Project, *, title: str, outcome: str = "", window_months: int = 6,
+                      counts: dict[str, int] | None = None, csv_data: bytes | None = None,
+                      experiment: Experiment | None = None, estimand: str = "",
+                      mde_points: float | None = None) -> Evaluation:
+    """The independent evaluator records outcomes (aggregate counts or a CSV file); a draft is computed."""
+    frame = _evaluation_frame(acting, project, title=title, outcome=outcome,
+                              window_months=None if experiment is not None else window_months,
+                              experiment=experiment, estimand=estimand, mde_points=mde_points)
     if (counts is None) == (csv_data is None):
         raise ValidationFailed("Donnez soit les effectifs agrégés, soit un fichier CSV de résultats.")
     data_sha = ""
@@ -770,24 +817,201 @@ def create_evaluation(acting: Acting, project: Project, *, title: str, outcome: 
             s_c, n_c = int(counts["successes_control"]), int(counts["n_control"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ValidationFailed("Effectifs attendus : n_treatment, successes_treatment, n_control, successes_control.") from exc
-        computed = compute_from_counts(s_t, n_t, s_c, n_c, estimand=estimand, mde_points=mde_points)
+        computed = compute_from_counts(s_t, n_t, s_c, n_c, estimand=frame.estimand, mde_points=frame.mde_points)
         source = "aggregate"
     else:
         table = parse_outcomes_csv(csv_data or b"")
         if experiment is not None:
             _check_against_assignment(table, experiment)
-        computed = compute_from_table(table, estimand=estimand, mde_points=mde_points)
+        computed = compute_from_table(table, estimand=frame.estimand, mde_points=frame.mde_points)
         data_sha, source = table.sha256, "upload"
-    est = computed.est
-    return Evaluation.objects.create(
-        project=project, pact=v.pact if v else (experiment.pact if experiment else None), experiment=experiment,
-        evaluator=acting.organisation, title=title, outcome=outcome, window=f"{window_months} mois", estimand=estimand,
-        method=computed.method, source=source, data_sha256=data_sha, n_treatment=est.n_treatment,
-        n_control=est.n_control, successes_treatment=computed.successes[0] if computed.successes else None,
-        successes_control=computed.successes[1] if computed.successes else None, estimate=est.estimate,
-        ci_low=est.ci_low, ci_high=est.ci_high, p_value=est.p_value, scale=est.scale, unit=est.unit,
-        conclusive=est.conclusive, sentence=est.sentence_fr(), power=computed.power, mde_points=mde_points,
-        details=computed.details)
+    return _store_evaluation(acting, project, frame, experiment, computed, source=source, data_sha=data_sha)
+
+
+# ---------------------------------------------------------------- outcomes from the data gateway
+
+GATEWAY_MIN_MATCHED_PER_ARM = 11  # the tier-2 k: never publish an arm computed on fewer people
+
+
+def _gateway_grant(grant: Any, exp: Experiment) -> None:
+    """An ACTIVE (or renewal-due, still usable) tier-2 grant of the experiment's own project."""
+    from pacte.data.services import GrantForbidden, check_usable
+
+    if grant.project_id != exp.project_id:
+        raise PermissionDenied(f"L'accès {grant.reference} a été accordé à un autre projet : il ne peut pas "
+                               "servir à évaluer cette expérimentation (limitation de finalité).")
+    try:
+        check_usable(grant)
+    except GrantForbidden:
+        raise
+    except DomainError as exc:  # expired: a 401 makes no sense for a signed-in evaluator
+        raise GrantForbidden(exc.message) from exc
+    if grant.tier != 2:
+        raise ValidationFailed(
+            f"L'accès {grant.reference} est de niveau {grant.tier} ; la jointure pseudonyme des résultats "
+            "demande un accès de niveau 2 (extrait pseudonymisé).", field_errors={"grant": ["Niveau 2 requis."]})
+
+
+def _gateway_columns(grant: Any, outcome_column: str) -> tuple[str, dict[str, Any]]:
+    dv = grant.dataset_version
+    person = dv.person_column
+    col = dv.column(outcome_column) if outcome_column else None
+    if col is None:
+        raise ValidationFailed(
+            f"Colonne de résultat « {outcome_column} » inconnue dans « {dv} ». Colonnes : "
+            + ", ".join(c["name"] for c in dv.columns) + ".", field_errors={"outcome_column": ["Colonne inconnue."]})
+    if outcome_column not in grant.columns:
+        raise ValidationFailed(f"La colonne « {outcome_column} » n'est pas couverte par l'accès {grant.reference}.",
+                               field_errors={"outcome_column": ["Colonne non couverte par l'accès."]})
+    if col["type"] not in ("int", "float", "bool") or col["classification"] == "direct_identifier":
+        raise ValidationFailed(f"La colonne « {outcome_column} » n'est pas un résultat numérique.",
+                               field_errors={"outcome_column": ["Résultat numérique attendu."]})
+    try:
+        impact.ensure_social_outcome(outcome_column.replace("_", " "))
+    except impact.AudienceMetricRefused as exc:
+        raise ValidationFailed(str(exc), field_errors={"outcome_column": ["Mesure d'audience refusée."]}) from exc
+    if not person or person == outcome_column:
+        raise ValidationFailed(f"« {dv} » ne déclare pas de colonne personne : pas de jointure pseudonyme possible.")
+    if person not in grant.columns:
+        raise ValidationFailed(f"L'accès {grant.reference} ne couvre pas la colonne personne « {person} » : "
+                               "la jointure pseudonyme est impossible.", field_errors={"grant": ["Sans clé de jointure."]})
+    return person, col
+
+
+def _gateway_read(grant: Any, person: str, col: dict[str, Any]) -> tuple[Any, str, dict[str, Any]]:
+    """(pseudonym, outcome) rows of the grant's dataset, never leaving the platform.
+
+    Normally the grant's own tier-2 view (`data.services.tier2_view`), restricted to the join key and
+    the outcome: with no quasi-identifier among the columns read, k-anonymity has nothing to generalise
+    and suppresses nothing (unless the whole dataset has fewer than k rows), and the key is an HMAC
+    pseudonym under the grant's key. When the outcome is itself classified quasi-identifier, that view
+    would generalise it (e.g. 0/1 → '*'), so the same pseudonymisation engine is run inside the
+    platform on the dataset directly, with the outcome kept exact: the evaluator never sees rows,
+    only the published aggregate; the event says which mode was used.
+    """
+    import polars as pl
+
+    from pacte.data.services import tier2_view
+    from pacte.engines import pseudonymise
+
+    dv = grant.dataset_version
+    if col["classification"] == "quasi_identifier":
+        mode = "in_platform"
+        result = pseudonymise.pseudonymised_extract(
+            list(dv.paths), pseudonymise.ExtractSpec(pseudonymised=[person], kept=[col["name"]]),
+            bytes(grant.pseudonym_key), k=1)
+    else:
+        mode = "tier2_view"
+        result = tier2_view(grant, [person, col["name"]])
+    frame = result.frame.select(pl.col(person).alias("pseudonym"),
+                                pl.col(col["name"]).cast(pl.Float64).alias("y")).collect()
+    r = result.report
+    return frame, mode, {"k": r.k, "rows_in": r.rows_in, "rows_out": r.rows_out, "rows_suppressed": r.rows_suppressed,
+                         "levels": r.levels}
+
+
+@dataclass
+class GatewayJoin:
+    table: OutcomeTable
+    counts: dict[str, Any]
+
+
+def _join_assignment(exp: Experiment, key: bytes, view: Any) -> GatewayJoin:
+    """Join the published assignment to the view. Units are matched as person ids (pseudonymised with
+    the grant's key) or, when the assignment already holds pseudonyms under that key, as they are."""
+    import polars as pl
+
+    from pacte.engines.pseudonymise import pseudonym
+
+    rows = list(exp.assignments.order_by("unit_id").values_list("unit_id", "arm"))
+    arm_of = {exp.arms[1]: "treatment", exp.arms[0]: "control"}
+    units = pl.DataFrame({"unit_id": [u for u, _ in rows], "arm": [arm_of.get(a, "") for _, a in rows]},
+                         schema={"unit_id": pl.Utf8, "arm": pl.Utf8})
+    units = units.with_columns(pl.Series("hashed", [pseudonym(key, u) for u, _ in rows], dtype=pl.Utf8))
+    v = view.with_columns(pl.lit(True).alias("found"))
+    j = (units.join(v.rename({"y": "y_h", "found": "f_h"}), left_on="hashed", right_on="pseudonym", how="left")
+         .join(v.rename({"y": "y_d", "found": "f_d"}), left_on="unit_id", right_on="pseudonym", how="left"))
+    if j.height != units.height:  # a pseudonym present on several rows multiplied a unit
+        raise ValidationFailed("Le jeu de données compte plusieurs lignes pour une même personne de l'expérimentation : "
+                               "le résultat n'est pas défini sans règle d'agrégation pré-enregistrée.")
+    j = j.with_columns(
+        pl.when(pl.col("f_h")).then(pl.lit("person_id")).when(pl.col("f_d")).then(pl.lit("pseudonym"))
+        .otherwise(pl.lit(None)).alias("via"),
+        pl.when(pl.col("f_h")).then(pl.col("y_h")).otherwise(pl.col("y_d")).alias("y"))
+    matched = j.filter(pl.col("via").is_not_null() & pl.col("y").is_not_null())
+    by_arm: dict[str, dict[str, int]] = {}
+    for arm in ("treatment", "control"):
+        a = j.filter(pl.col("arm") == arm)
+        m = int(matched.filter(pl.col("arm") == arm).height)
+        missing = int(a.filter(pl.col("via").is_not_null() & pl.col("y").is_null()).height)
+        by_arm[arm] = {"assigned": a.height, "matched": m, "unmatched": a.height - m - missing,
+                       "missing_outcome": missing}
+    counts = {
+        "assigned": units.height, "matched": matched.height,
+        "unmatched": sum(b["unmatched"] for b in by_arm.values()),
+        "missing_outcome": sum(b["missing_outcome"] for b in by_arm.values()),
+        "by_arm": by_arm,
+        "matched_via": {k: int(matched.filter(pl.col("via") == k).height) for k in ("person_id", "pseudonym")},
+    }
+    ids, arms, ys = matched["unit_id"].to_list(), matched["arm"].to_list(), matched["y"].to_list()
+    # the hash is the one of the CSV the evaluator would have uploaded for the same units
+    csv_text = "unit_id,arm,outcome\n" + "".join(f"{u},{a},{y:g}\n" for u, a, y in zip(ids, arms, ys, strict=True))
+    table = OutcomeTable(ids, arms, ys, None, hashlib.sha256(csv_text.encode()).hexdigest())
+    return GatewayJoin(table, counts)
+
+
+@transaction.atomic
+def evaluate_from_gateway(acting: Acting, experiment: Experiment, grant: Any, outcome_column: str, *,
+                          title: str = "", outcome: str = "", window_months: int | None = None,
+                          estimand: str = "", mde_points: float | None = None, publish: bool = True,
+                          today: date | None = None) -> Evaluation:
+    """Outcomes loaded from the data gateway, linked to the published assignment through pseudonyms.
+
+    Same rules as the upload path (independent evaluator, audience outcomes refused, published
+    results final) and the same computation (`compute_from_table`). Reads only the join key and the
+    outcome of a usable tier-2 grant of the experiment's project (see `_gateway_read`), logs a
+    `data.query` event and — by default — publishes, all in this one transaction.
+    """
+    exp = Experiment.objects.select_related("project").get(pk=experiment.pk)
+    project = exp.project
+    frame = _evaluation_frame(acting, project, title=title or f"Évaluation de {exp.slug} (passerelle de données)",
+                              outcome=outcome, window_months=window_months, experiment=exp, estimand=estimand,
+                              mde_points=mde_points)
+    if exp.status != Experiment.State.ASSIGNED:
+        raise ValidationFailed("L'expérimentation n'a pas encore d'affectation publiée.")
+    _gateway_grant(grant, exp)
+    person, col = _gateway_columns(grant, outcome_column)
+    view, mode, report = _gateway_read(grant, person, col)
+    joined = _join_assignment(exp, bytes(grant.pseudonym_key), view)
+    c = joined.counts
+    for arm, label in (("treatment", "traitement"), ("control", "témoin")):
+        if c["by_arm"][arm]["matched"] < GATEWAY_MIN_MATCHED_PER_ARM:
+            b = c["by_arm"][arm]
+            raise ValidationFailed(
+                f"Trop peu d'unités du bras {label} retrouvées dans « {grant.dataset_version} » : {b['matched']} "
+                f"appariée(s) sur {b['assigned']} ({b['unmatched']} non appariée(s), {b['missing_outcome']} sans "
+                f"résultat) ; il en faut au moins {GATEWAY_MIN_MATCHED_PER_ARM} par bras. Au total : "
+                f"{c['matched']} appariée(s), {c['unmatched']} non appariée(s).",
+                field_errors={"grant": ["Trop peu d'unités appariées."]})
+    computed = compute_from_table(joined.table, estimand=frame.estimand, mde_points=frame.mde_points)
+    dv = grant.dataset_version
+    fingerprint = hashlib.sha256(asg.canonical_json({
+        "tier": 2, "dataset": str(dv), "columns": [person, col["name"]], "mode": mode, "experiment": exp.slug,
+        "allocation_sha256": exp.allocation_sha256})).hexdigest()
+    gateway = {"grant": grant.reference, "dataset": str(dv), "tier": 2, "outcome_column": col["name"], "mode": mode,
+               "fingerprint": fingerprint, "rows_read": report["rows_in"], "k_report": report, **c}
+    if window_months and window_months != exp.window_months:
+        gateway["preregistered_window_months"] = exp.window_months
+    evaluation = _store_evaluation(acting, project, frame, exp, computed, source="gateway",
+                                   data_sha=joined.table.sha256, extra_details={"gateway": gateway})
+    _event("data.query", actor_of(acting), "grant", grant.reference, grant.project, tier=2, dataset=dv.dataset.slug,
+           version=dv.version, fingerprint=fingerprint, rows_read=report["rows_in"], rho_spent=0.0,
+           output_sha256=joined.table.sha256, outcome="served", purpose="impact_evaluation", mode=mode,
+           experiment=exp.slug, evaluation=evaluation.pk, columns=[person, col["name"]], matched=c["matched"],
+           unmatched=c["unmatched"], missing_outcome=c["missing_outcome"])
+    if publish:
+        evaluation = publish_evaluation(acting, evaluation, today)
+    return evaluation
 
 
 def _own_evaluation(acting: Acting, evaluation: Evaluation) -> Evaluation:

@@ -63,6 +63,16 @@ def evaluation_new(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         try:
+            if data.get("grant"):
+                from pacte.data.selectors import get_grant
+
+                ev = services.evaluate_from_gateway(
+                    acting, selectors.get_experiment(data.get("experiment", "")), get_grant(data["grant"].strip()),
+                    data.get("outcome_column", "").strip(), title=data.get("title", ""),
+                    outcome=data.get("outcome", ""), window_months=None,  # the pre-registered window
+                    publish=False)
+                messages.success(request, "Résultats calculés depuis la passerelle. Relisez-les, puis publiez.")
+                return redirect("evidence:evaluation", pk=ev.pk)
             project = get_project(data.get("project", ""))
             upload = request.FILES.get("file")
             counts = None
