@@ -1195,7 +1195,6 @@ def extract(grant: Grant, dataset_slug: str, fmt: str = "csv") -> Extract:
     """Tier 1 (open) or tier 2 (pseudonymised, k ≥ 11) extract, written then streamed."""
     import polars as pl
 
-    from pacte.engines import pseudonymise
 
     tier = grant.tier
     try:
@@ -1218,17 +1217,7 @@ def extract(grant: Grant, dataset_slug: str, fmt: str = "csv") -> Extract:
             lf = pl.scan_parquet(list(dv.paths)).select([c["name"] for c in cols])
             rows = dv.row_count
         else:
-            ids = {dv.person_column, dv.enterprise_column} - {""}
-            spec = pseudonymise.ExtractSpec(
-                direct_identifiers=[c["name"] for c in cols
-                                    if c["classification"] == Classification.DIRECT_IDENTIFIER and c["name"] not in ids],
-                pseudonymised=[c["name"] for c in cols if c["name"] in ids],
-                quasi_identifiers={c["name"]: _hierarchy(c) for c in cols
-                                   if c["classification"] == Classification.QUASI_IDENTIFIER},
-                kept=[c["name"] for c in cols if c["classification"] not in
-                      (Classification.DIRECT_IDENTIFIER, Classification.QUASI_IDENTIFIER)],
-            )
-            result = pseudonymise.pseudonymised_extract(list(dv.paths), spec, bytes(grant.pseudonym_key), k=11)
+            result = tier2_view(grant, [c["name"] for c in cols])
             lf = result.frame
             rows = result.report.rows_out
             r = result.report
