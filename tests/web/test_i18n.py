@@ -125,3 +125,20 @@ def test_forms_and_messages_in_english(client, world, draft):
 def test_login_page_in_english(client, db):
     page = client.get("/connexion/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "<h1>Sign in</h1>" in page and "Username" in page and "Password" in page
+
+
+def test_app_pages_in_english(client, active):
+    """The journal, data and evidence apps speak English too; their French stays the default."""
+    pages = {
+        "/catalogue/": (["Data catalogue", "proportionality rules", "DCAT-AP export (JSON-LD)"], "Catalogue des données"),
+        "/evaluations/": (["Published impact evaluations", "Null and negative results are published"],
+                          "Évaluations d'impact publiées"),
+        "/journal/verifiable/": (["Verifiable log", "Latest signed checkpoint", "Search the log"], "Journal vérifiable"),
+    }
+    for url, (english, french) in pages.items():
+        page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert '<html lang="en">' in page, url
+        for text in english:
+            assert text in page, (url, text)
+        assert french not in page, url
+        assert french in client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode(), url
