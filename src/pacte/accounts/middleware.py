@@ -18,6 +18,7 @@ def resolve_acting(request: HttpRequest) -> Acting | None:
     if user is None or not user.is_authenticated:
         return None
     memberships = list(Membership.objects.filter(user=user).select_related("organisation"))
+    request.my_memberships = memberships  # type: ignore[attr-defined]  # reused by the template context
     if not memberships:
         return None
     chosen_id = request.session.get(SESSION_KEY)
@@ -36,7 +37,5 @@ class ActingOrganisationMiddleware:
 
 def acting_context(request: HttpRequest) -> dict[str, Any]:
     acting = getattr(request, "acting", None)
-    memberships = []
-    if acting is not None:
-        memberships = list(Membership.objects.filter(user=acting.user).select_related("organisation"))
+    memberships = getattr(request, "my_memberships", []) if acting is not None else []
     return {"acting": acting, "my_memberships": memberships}
