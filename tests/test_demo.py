@@ -30,3 +30,15 @@ def test_cli_demo_load(capsys):
     assert main(["demo", "load"]) == 0
     out = capsys.readouterr().out
     assert "Démo chargée." in out and "déjà chargée" in out
+
+
+def test_cli_on_an_unmigrated_database_says_what_to_do(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PACTE_VAR_DIR": str(tmp_path), "PACTE_DATABASE_URL": f"sqlite://{tmp_path}/vide.sqlite3"}
+    r = subprocess.run([sys.executable, "-m", "pacte.cli", "commitments", "check"], env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "pacte migrate" in r.stderr and "Traceback" not in r.stderr

@@ -146,7 +146,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except Exception as exc:  # a person reads this: a sentence, not a traceback
+        from django.db import DatabaseError
+
+        from pacte.errors import DomainError
+
+        if isinstance(exc, DomainError):
+            print(f"Erreur : {exc.message}", file=sys.stderr)
+            return 2
+        if isinstance(exc, DatabaseError):
+            print(f"Erreur de base de données : {exc}.\n"
+                  "La base est-elle à jour ? Lancez « pacte migrate » (PACTE_DATABASE_URL choisit la base).",
+                  file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":
