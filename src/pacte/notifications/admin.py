@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -11,11 +11,16 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from pacte.notifications.models import Notification
+
+if TYPE_CHECKING:
+    ModelAdmin = admin.ModelAdmin[Notification]
+else:
+    ModelAdmin = admin.ModelAdmin
 from pacte.notifications.notifier import retry_now
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ModelAdmin):
     list_display = ("created_at", "event", "subject", "recipient_count", "state", "attempts", "next_attempt_at",
                     "sent_at", "short_error")
     list_filter = ("state", "event")

@@ -30,20 +30,27 @@ def enqueue_due(now: datetime, jobs: Sequence[Job] = JOBS) -> list[ScheduledRun]
     for job in jobs:
         due_at = job.cadence.latest(now)
         if ScheduledRun.objects.filter(job=job.name, due_at=due_at).exists():
-            continue
-        try:
-            with transaction.atomic():
-                run = ScheduledRun.objects.create(job=job.name, due_at=due_at, enqueued_at=now)
-                result = import_string(job.task).enqueue()
-                run.task_result_id = str(result.id)
-                run.save(update_fields=["task_result_id"])
-        except IntegrityError:
-            continue  # another scheduler enqueued this period first
-        except OperationalError as exc:  # SQLite busy beyond its timeout: the next turn retries
-            if "locked" not in str(exc).lower():
-                raise
-            logger.warning("schedule: database locked, %s retried on the next turn", job.name)
-            continue
-        logger.info("schedule: %s enqueued for %s", job.name, due_at.isoformat())
-        created.append(run)
+            continue  # the common case, without provoking an IntegrityError every turn
+        run = enqueue_period(job, due_at, now)
+        if run is not None:
+            created.append(run)
     return created
+
+
+def enqueue_period(job: Job, due_at: datetime, now: datetime) -> ScheduledRun | None:
+    """Insert the (job, period) row and queue the task in one transaction; None if another scheduler did."""
+    try:
+        with transaction.atomic():
+            run = ScheduledRun.objects.create(job=job.name, due_at=due_at, enqueued_at=now)
+            result = import_string(job.task).enqueue()
+            run.task_result_id = str(result.id)
+            run.save(update_fields=["task_result_id"])
+    except IntegrityError:
+        return None  # another scheduler enqueued this period first
+    except OperationalError as exc:  # SQLite busy beyond its timeout: the next turn retries
+        if "locked" not in str(exc).lower():
+            raise
+        logger.warning("schedule: database locked, %s retried on the next turn", job.name)
+        return None
+    logger.info("schedule: %s enqueued for %s", job.name, due_at.isoformat())
+    return run
