@@ -47,9 +47,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from pacte.demo import DEMO_PASSWORD, load_demo
 
     if args.action == "load":
-        from django.conf import settings
-
-        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # the demo mails no one
+        # mail is never sent here: the demo's notifications (to *@demo.pacte.localhost) wait in the outbox
         loaded = load_demo()
         print("Démo chargée." if loaded else "La démo était déjà chargée : rien n'a changé.")
         print(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) : porteur, membre, instructeur, "
