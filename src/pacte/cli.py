@@ -47,9 +47,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from pacte.demo import DEMO_PASSWORD, load_demo
 
     if args.action == "load":
-        from django.conf import settings
-
-        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # the demo mails no one
+        # mail is never sent here: the demo's notifications (to *@demo.pacte.localhost) wait in the outbox
         loaded = load_demo()
         print("Démo chargée." if loaded else "La démo était déjà chargée : rien n'a changé.")
         print(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) : porteur, membre, instructeur, "
@@ -86,9 +84,9 @@ def cmd_commitments(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     _setup()
-    from django.core.management import call_command
+    from pacte.scheduling.worker import run_forever
 
-    call_command("db_worker")
+    run_forever(interval=args.interval, once=args.once)
     return 0
 
 
@@ -132,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("commitments", help="moteur d'échéances des engagements")
     p.add_argument("action", choices=["check"])
     p.set_defaults(func=cmd_commitments)
-    p = sub.add_parser("worker", help="exécuter les tâches de fond (django-tasks)")
+    p = sub.add_parser("worker", help="tâches planifiées et file des tâches de fond (notifications…)")
+    p.add_argument("--interval", type=float, default=5.0, help="secondes entre deux tours quand la file est vide")
+    p.add_argument("--once", action="store_true", help="un seul tour : planifier, vider la file, s'arrêter")
     p.set_defaults(func=cmd_worker)
     import importlib
 

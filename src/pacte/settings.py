@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "pacte.accounts",
+    "pacte.notifications",
+    "pacte.scheduling",
     "pacte.journal",
     "pacte.projects",
     "pacte.pacts",
@@ -180,6 +182,11 @@ MEDIA_ROOT = VAR_DIR / "media"
 
 EMAIL_BACKEND = os.environ.get("PACTE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("PACTE_FROM_EMAIL", "pacte@localhost")
+# Queued notifications (pacte.notifications): tries, backoff base · 2^(n−1) capped, retention of the outbox.
+NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("PACTE_NOTIFICATION_MAX_ATTEMPTS", "6"))
+NOTIFICATION_RETRY_BASE_SECONDS = 60
+NOTIFICATION_RETRY_CAP_SECONDS = 6 * 3600
+NOTIFICATION_RETENTION_DAYS = 90
 
 TASKS = {
     "default": {

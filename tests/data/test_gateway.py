@@ -18,6 +18,7 @@ from pacte.pacts import services as pacts
 from pacte.pacts.models import Status
 from tests.conftest import activate
 from tests.data.conftest import call, grant_for
+from tests.queue import run_queue
 
 AGG = "/api/v1/data/embauches/aggregates"
 QUERY = {"group_by": ["region"], "aggregates": [{"op": "count"}, {"op": "mean", "column": "monthly_salary_eur"}],
@@ -156,6 +157,7 @@ def test_renewal_due_and_expiry_with_reminder(world, dp_grant, settings):
     with TestCase.captureOnCommitCallbacks(execute=True):
         counts = services.refresh_grants(grant.expires_at - timedelta(days=10))
     assert counts == {"renewal_due": 1, "expired": 0}
+    assert run_queue() == 1  # the reminder is delivered by the worker
     grant.refresh_from_db()
     assert grant.state == GrantState.RENEWAL_DUE and len(mail.outbox) == 1
     assert call(token, AGG, QUERY).status_code == 200  # still usable while renewal is due

@@ -15,6 +15,7 @@ from pacte.journal.models import Event
 from pacte.pacts.models import Commitment, Status
 from tests.conftest import activate
 from tests.evidence.conftest import REFERENCE
+from tests.queue import run_queue
 
 pytestmark = pytest.mark.django_db
 
@@ -119,6 +120,7 @@ def test_state_side_breach_is_recorded_and_notified_without_sanctioning_the_carr
     d = due(pact, "state-panel")
     with django_capture_on_commit_callbacks(execute=True):
         report = run_compliance(d + timedelta(days=BREACH_GRACE_DAYS + 1))
+    run_queue()  # the notices are delivered by the worker
     assert status(pact, "state-panel") == "breached"
     assert f"{pact.pact.reference}:state-panel" in report.state_breaches
     assert refreshed(pact).status == Status.ACTIVE  # the State's failure does not sanction the carrier

@@ -14,6 +14,7 @@ from pacte.evidence.models import Feedback, PanelMember, Volunteer
 from pacte.journal.models import Event
 from tests.evidence.conftest import bearer, post
 from tests.factories import UserFactory
+from tests.queue import run_queue
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +45,7 @@ def test_stratified_draw_with_committed_seed_and_invitations(world, project, mai
     assert "seed" not in opened and opened["seed_commitment"] == call.seed_commitment
     with django_capture_on_commit_callbacks(execute=True):
         call = services.draw_panel(world.reviewer, call)
+    assert run_queue() == 14  # one invitation each, delivered by the worker
     drawn = json.loads(Event.objects.get(type="panel.drawn").entry)["data"]
     assert verify_seed(bytes.fromhex(drawn["seed"]), opened["seed_commitment"])
     assert drawn["selected"] == 14 and drawn["complete"] is False and call.shortfall == {"60+": 2}

@@ -12,6 +12,7 @@ from pacte.journal.models import Event
 from pacte.pacts import services
 from pacte.pacts.models import Commitment, PactVersion, Signature, Status
 from tests.conftest import activate
+from tests.queue import run_queue
 
 pytestmark = pytest.mark.django_db
 
@@ -236,6 +237,7 @@ def test_evidence_only_by_the_owning_side(world, active):
 def test_notifications_are_sent_after_commit(world, draft, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         services.submit(world.carrier_admin, draft)
+    assert run_queue() == 1  # delivered by the worker, through the outbox
     assert len(mail.outbox) == 1
     assert world.reviewer.user.email in mail.outbox[0].to
     assert draft.pact.reference in mail.outbox[0].subject

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -56,6 +55,7 @@ from pacte.errors import (
     ValidationFailed,
 )
 from pacte.journal.services import SYSTEM, Actor, personal_commitment, record_event
+from pacte.notifications.notifier import notify
 from pacte.pacts.models import Commitment, Pact, PactVersion, Status
 from pacte.pacts.services import require_reason  # negative decisions carry a written reason
 from pacte.projects.models import Project
@@ -892,13 +892,9 @@ def _remind(grant: Grant) -> None:
     emails = [
         m.user.email for m in grant.project.carrier.memberships.select_related("user") if m.user.email
     ]
-    if not emails:
-        return
-    transaction.on_commit(lambda: send_mail(
-        f"[Pacte] Accès {grant.reference} : renouvellement à prévoir",
-        f"L'accès « {grant.name} » expire le {grant.expires_at:%d/%m/%Y}. "
-        "Demandez son renouvellement à l'institution éditrice.",
-        settings.DEFAULT_FROM_EMAIL, emails, fail_silently=True))
+    notify(emails, f"[Pacte] Accès {grant.reference} : renouvellement à prévoir",
+           f"L'accès « {grant.name} » expire le {grant.expires_at:%d/%m/%Y}. "
+           "Demandez son renouvellement à l'institution éditrice.", event="grant.renewal_reminder")
 
 
 def on_pact_sanction(version: PactVersion, action: str) -> None:

@@ -29,6 +29,7 @@ from django.utils import timezone
 from pacte.accounts.models import Membership
 from pacte.evidence.models import AlgorithmSheet, Audit, ComplianceCase, Evaluation, PanelCall
 from pacte.journal.services import SYSTEM, record_event
+from pacte.notifications.notifier import notify
 from pacte.pacts import services as pacts
 from pacte.pacts.models import Commitment, PactVersion, Status
 from pacte.pacts.schema import parse_content
@@ -135,14 +136,12 @@ def status_for(c: Commitment, met: bool | None, today: date) -> str:
 # ---------------------------------------------------------------- the run
 
 def _notify_state_breach(version: PactVersion, c: Commitment) -> None:
-    from pacte.evidence.services import _mail
-
     pact = version.pact
     recipients = [m.user.email for m in Membership.objects.filter(
         organisation_id__in=(pact.project.carrier_id, pact.institution_id)).select_related("user") if m.user.email]
-    _mail(f"Manquement de l'institution sur {pact.reference}",
-          f"Pacte {pact.reference} — {pact.project.name}.\nEngagement de l'institution non tenu : {c.text}\n"
-          f"Échéance : {c.due_date:%d/%m/%Y}.\n", recipients)
+    notify(recipients, f"Manquement de l'institution sur {pact.reference}",
+           f"Pacte {pact.reference} — {pact.project.name}.\nEngagement de l'institution non tenu : {c.text}\n"
+           f"Échéance : {c.due_date:%d/%m/%Y}.\n", event="pact.state_breach")
 
 
 def _update_commitments(version: PactVersion, today: date, report: ComplianceReport) -> None:

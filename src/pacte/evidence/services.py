@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -51,6 +50,7 @@ from pacte.evidence.models import (
     Volunteer,
 )
 from pacte.journal.services import SYSTEM, Actor, record_event
+from pacte.notifications.notifier import notify
 from pacte.pacts.models import Commitment, Pact, PactVersion, Status
 from pacte.pacts.schema import parse_content
 from pacte.pacts.services import require_reason
@@ -129,12 +129,6 @@ def _text(value: str, field: str, message: str, minimum: int = 3) -> str:
     if len(value) < minimum:
         raise ValidationFailed(message, field_errors={field: [message]})
     return value
-
-
-def _mail(subject: str, body: str, recipients: list[str]) -> None:
-    if recipients:
-        message = (subject, body, None, sorted(set(recipients)))
-        transaction.on_commit(lambda: send_mass_mail([message], fail_silently=True))
 
 
 # ================================================================ panels (S2, P2)
@@ -252,10 +246,10 @@ def draw_panel(acting: Acting, call: PanelCall) -> PanelCall:
         if by_id[vid].contact_preference == Volunteer.Contact.EMAIL and (by_id[vid].contact_value or by_id[vid].user.email)
     ]
     for address in recipients:  # one message each: volunteers never see each other's address
-        _mail(f"Invitation au panel : {call.title}",
-              f"Bonjour,\n\nVous avez été tiré au sort pour tester « {call.project.name} ».\n"
-              f"{call.description}\n\nVous pouvez quitter le panel à tout moment depuis votre espace volontaire ; "
-              "vos données personnelles sont alors effacées.\n", [address])
+        notify([address], f"Invitation au panel : {call.title}",
+               f"Bonjour,\n\nVous avez été tiré au sort pour tester « {call.project.name} ».\n"
+               f"{call.description}\n\nVous pouvez quitter le panel à tout moment depuis votre espace volontaire ; "
+               "vos données personnelles sont alors effacées.\n", event="panel.invitation")
     return call
 
 

@@ -1,11 +1,9 @@
-"""E-mail notifications to the party who now holds the ball (sent after commit)."""
+"""E-mail notifications to the party who now holds the ball (queued through pacte.notifications)."""
 
 from __future__ import annotations
 
-from django.core.mail import send_mass_mail
-from django.db import transaction
-
 from pacte.accounts.models import Membership, Role
+from pacte.notifications.notifier import notify as queue_notification
 from pacte.pacts.models import PactVersion
 
 SUBJECTS = {
@@ -46,5 +44,4 @@ def notify(version: PactVersion, what: str) -> None:
         f"État : {version.get_status_display()}.\n"
         + (f"Motif : {version.last_reason}\n" if version.last_reason else "")
     )
-    message = (subject.format(ref=pact.reference), body, None, recipients)
-    transaction.on_commit(lambda: send_mass_mail([message], fail_silently=True))
+    queue_notification(recipients, subject.format(ref=pact.reference), body, event=f"pact.{what}")

@@ -1,0 +1,121 @@
+"""The one way the platform sends mail: `notify` records it, the worker delivers it.
+
+Domain code calls :func:`notify` inside its use-case transaction. The notification row
+is written in that transaction (a rollback takes it away with everything else) and a
+delivery task is enqueued once it commits. The task (:func:`deliver`) sends through
+Django's mail backend, never silently: a failure is recorded on the row and retried
+with exponential backoff, up to ``NOTIFICATION_MAX_ATTEMPTS`` tries. A failing mail
+server never breaks the governance transaction that asked for the mail.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from pacte.engines.cadence import retry_delay
+from pacte.notifications.models import Notification
+
+logger = logging.getLogger("pacte.notifications")
+
+# A try in flight holds the notification this long; after it, the hourly sweep may resume it.
+IN_FLIGHT_LEASE = timedelta(minutes=15)
+
+
+def notify(recipients: Iterable[str], subject: str, body: str, *, event: str) -> Notification | None:
+    """Record one message to ``recipients`` and queue its delivery after commit.
+
+    Empty or repeated addresses are dropped; with nobody left, nothing is recorded.
+    """
+    addresses = sorted({address.strip() for address in recipients if address and address.strip()})
+    if not addresses:
+        return None
+    notification = Notification.objects.create(
+        event=event, recipients=addresses, subject=str(subject)[:255], body=str(body), next_attempt_at=timezone.now())
+    transaction.on_commit(lambda: _enqueue(notification.pk), robust=True)
+    return notification
+
+
+def _enqueue(notification_id: int, run_after: datetime | None = None) -> None:
+    from pacte.notifications.tasks import deliver_task
+
+    task = deliver_task.using(run_after=run_after) if run_after is not None else deliver_task
+    task.enqueue(notification_id)
+
+
+def retry_after(attempts: int) -> timedelta:
+    return retry_delay(attempts, base_seconds=settings.NOTIFICATION_RETRY_BASE_SECONDS,
+                       cap_seconds=settings.NOTIFICATION_RETRY_CAP_SECONDS)
+
+
+def deliver(notification_id: int) -> str:
+    """One try at sending; returns the resulting state (or ``"skipped"`` if not due)."""
+    now = timezone.now()
+    claimed = Notification.objects.filter(
+        pk=notification_id, state=Notification.State.PENDING, next_attempt_at__lte=now,
+    ).update(attempts=F("attempts") + 1, next_attempt_at=now + IN_FLIGHT_LEASE)
+    if not claimed:  # sent, given up, not due yet, or another worker holds it
+        return "skipped"
+    notification = Notification.objects.get(pk=notification_id)
+    try:
+        EmailMessage(notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL,
+                     list(notification.recipients)).send(fail_silently=False)
+    except Exception as exc:  # any backend failure is recorded, then retried or given up
+        return _record_failure(notification, exc)
+    notification.state = Notification.State.SENT
+    notification.sent_at = timezone.now()
+    notification.next_attempt_at = None
+    notification.last_error = ""
+    notification.save(update_fields=["state", "sent_at", "next_attempt_at", "last_error"])
+    return notification.state
+
+
+def _record_failure(notification: Notification, exc: Exception) -> str:
+    notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+        notification.state = Notification.State.FAILED
+        notification.next_attempt_at = None
+        logger.error("notification %s given up after %s attempts: %s", notification.pk, notification.attempts,
+                     notification.last_error)
+    else:
+        notification.next_attempt_at = timezone.now() + retry_after(notification.attempts)
+        logger.warning("notification %s attempt %s failed, next at %s: %s", notification.pk,
+                       notification.attempts, notification.next_attempt_at, notification.last_error)
+    notification.save(update_fields=["state", "last_error", "next_attempt_at"])
+    if notification.state == Notification.State.PENDING:
+        _enqueue(notification.pk, run_after=notification.next_attempt_at)
+    return notification.state
+
+
+def resume_pending(now: datetime | None = None) -> int:
+    """Re-queue pending notifications whose try is overdue (lost enqueue, worker stopped mid-try)."""
+    now = now or timezone.now()
+    overdue = list(Notification.objects.filter(
+        state=Notification.State.PENDING, next_attempt_at__lte=now - IN_FLIGHT_LEASE).values_list("pk", flat=True))
+    for pk in overdue:
+        _enqueue(pk)
+    return len(overdue)
+
+
+def retry_now(notification: Notification) -> None:
+    """Admin action: give a failed or waiting notification a fresh try at once."""
+    Notification.objects.filter(pk=notification.pk).exclude(state=Notification.State.SENT).update(
+        state=Notification.State.PENDING, next_attempt_at=timezone.now(),
+        attempts=0 if notification.state == Notification.State.FAILED else F("attempts"))
+    transaction.on_commit(lambda: _enqueue(notification.pk), robust=True)
+
+
+def prune_outbox(now: datetime | None = None) -> int:
+    """Delete sent and given-up notifications older than ``NOTIFICATION_RETENTION_DAYS`` (addresses are personal)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.NOTIFICATION_RETENTION_DAYS)
+    deleted, _ = Notification.objects.filter(
+        state__in=(Notification.State.SENT, Notification.State.FAILED), created_at__lt=cutoff).delete()
+    return deleted

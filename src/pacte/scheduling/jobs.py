@@ -1,0 +1,31 @@
+"""The schedule: every periodic job of the platform, in one table.
+
+`pacte worker` enqueues each job once per occurrence of its cadence (see
+:mod:`pacte.scheduling.scheduler`) and runs the queue. Tasks are named by dotted path
+so that this table imports no domain code; each is a django-tasks task taking no
+argument. The daily jobs run at night, Paris time, in this order: commitment due
+dates, grant expiry, then the compliance run that reads both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
+
+from pacte.engines.cadence import Cadence, Daily, Hourly
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    task: str  # dotted path of a django-tasks task
+    cadence: Cadence
+
+
+JOBS: tuple[Job, ...] = (
+    Job("pacts.refresh_commitments", "pacte.pacts.tasks.refresh_commitments_task", Daily(time(3, 0))),
+    Job("data.refresh_grants", "pacte.data.tasks.refresh_grants_task", Daily(time(3, 10))),
+    Job("evidence.compliance", "pacte.evidence.tasks.run_compliance_task", Daily(time(3, 20))),
+    Job("notifications.prune", "pacte.notifications.tasks.prune_outbox_task", Daily(time(4, 0))),
+    Job("notifications.resume", "pacte.notifications.tasks.resume_pending_task", Hourly(minute=5)),
+)
