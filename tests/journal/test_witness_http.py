@@ -17,10 +17,17 @@ from django.core.wsgi import get_wsgi_application
 from django.db import transaction
 
 from pacte.engines import merkle, note
+from pacte.errors import ValidationFailed
 from pacte.journal import cli, memory
 from pacte.journal.keys import get_signer
 from pacte.journal.models import Cosignature, Event, WitnessedLog
-from pacte.journal.services import SYSTEM, add_cosignature, integrate, record_event, register_witness
+from pacte.journal.services import (
+    SYSTEM,
+    add_cosignature,
+    integrate,
+    record_event,
+    register_witness,
+)
 from pacte.journal.witness import add_checkpoint_body
 
 pytestmark = pytest.mark.django_db
@@ -169,7 +176,7 @@ def test_the_log_refuses_cosignatures_without_or_with_a_future_timestamp(setting
         r = http().post("/api/v1/log/witness", content=(text + "\n" + w.cosign(text, ts)).encode())
         assert r.status_code == 422, r.text
         assert "horodatage" in r.json()["message"] or "futur" in r.json()["message"]
-    with pytest.raises(Exception):  # noqa: B017 - the domain error, as the API returns it above
+    with pytest.raises(ValidationFailed):
         add_cosignature(text + "\n" + w.cosign(text, 0))
     ok = http().post("/api/v1/log/witness", content=(text + "\n" + w.cosign(text, int(time.time()) + 60)).encode())
     assert ok.status_code == 200

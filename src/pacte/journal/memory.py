@@ -211,6 +211,11 @@ def divergence(tree_size: int, tree: merkle.MerkleTree, memory: Remembered | Non
                                       tree.consistency_proof(m.size, tree_size))
         elif tree.root(m.size) != m.root:
             raise merkle.ProofError("different root hash")
+    except LookupError as exc:  # nodes missing from the stored tree: nothing can be proved
+        return Divergence("fork", (
+            f"L'arbre stocké est incomplet ({exc}) : impossible de prouver que la base prolonge le point de "
+            f"contrôle de taille {m.size} déjà signé. Lancez `pacte log audit`, puis `pacte log recover`."),
+            m, tree_size)
     except merkle.ProofError as exc:
         return Divergence("fork", (
             f"FOURCHE : les {m.size} premières entrées de la base ne donnent pas la racine du point de contrôle "

@@ -44,7 +44,7 @@ class RecoveryFailed(ValidationFailed):
 @dataclass
 class Diagnosis:
     memory_file: str
-    memory: memory.Remembered | None
+    remembered: memory.Remembered | None
     db_size: int
     db_root: str
     divergence: memory.Divergence | None
@@ -56,10 +56,10 @@ class Diagnosis:
     def lines(self) -> list[str]:
         out = [f"Origine configurée : {settings.LOG_ORIGIN}",
                f"Base de données : {self.db_size} entrées, racine {self.db_root}"]
-        if self.memory is None:
+        if self.remembered is None:
             out.append(f"Mémoire ({self.memory_file}) : absente — le journal n'a encore rien signé ici.")
         else:
-            m = self.memory
+            m = self.remembered
             out.append(f"Mémoire ({self.memory_file}) : dernier point de contrôle signé « {m.origin} », "
                        f"taille {m.size}, racine {m.root.hex()}")
         if self.divergence is None:
@@ -129,12 +129,15 @@ def reappend(source: offline.Source) -> int:
                 "refuse de signer, c'est une fourche : seule une nouvelle origine permet de repartir."
             )
         rows: list[tuple[object, ...]] = []
+        leaves: list[bytes] = []
         expected = n
         try:
             for index, _, entry in source.entries(n, remembered.size):
                 if index != expected:
                     raise RecoveryFailed(f"La source saute de l'entrée {expected} à l'entrée {index}.")
-                rows.append(_row(index, entry))
+                row = _row(index, entry)
+                rows.append(row)
+                leaves.append(merkle.leaf_hash(entry.encode("utf-8")))
                 expected += 1
         except (offline.SourceError, offline.VerificationFailed) as exc:
             raise RecoveryFailed(f"Lecture de la source impossible : {exc}") from None
@@ -144,7 +147,7 @@ def reappend(source: offline.Source) -> int:
             )
         bulk_insert(Event._meta.db_table, EVENT_COLUMNS, rows)
         tree = _tree(n)
-        tree.append_many([bytes(r[-2]) for r in rows])  # type: ignore[arg-type]
+        tree.append_many(leaves)
         if tree.root() != remembered.root:
             raise RecoveryFailed(
                 f"Les entrées de la source ne redonnent pas la racine du point de contrôle signé de taille "
