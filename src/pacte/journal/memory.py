@@ -5,7 +5,7 @@ The database alone cannot remember: restoring an older backup (or pointing the p
 another database) silently rewinds it.  So the latest checkpoint the log signed is also kept
 **outside the database**, in ``settings.LOG_MEMORY_FILE`` (by default beside the
 development signing key in ``PACTE_VAR_DIR``), written atomically (temporary file, fsync,
-rename, fsync of the directory) and only ever moved forward.
+rename) and only ever moved forward.
 
 Before anything is appended, and again before a checkpoint is signed, the tree in the
 database is compared with that memory:
@@ -119,7 +119,9 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """temp file + fsync + rename + fsync of the directory: the file is old or new, never torn."""
+    """temp file + fsync + rename: after a crash the file holds the old or the new checkpoint,
+    never a torn one.  The directory is not fsynced (it would triple the cost of every
+    signature): if the rename itself is lost, the file keeps the previous, valid checkpoint."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
@@ -131,11 +133,6 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    dfd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
 
 
 def remember(signed: str) -> bool:
@@ -145,10 +142,7 @@ def remember(signed: str) -> bool:
     new = parse_signed(signed, what="nouvelle signature")
     path = memory_path()
     with _file_lock(path):
-        try:
-            current = parse_signed(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            current = None
+        current = read_memory()  # re-read under the lock (cached while the file is unchanged)
         if current is not None and current.origin == new.origin and current.size >= new.size:
             return False
         write_atomic(path, signed)

@@ -128,14 +128,18 @@ def _lock_state() -> LogState:
 def _lock_state_for_append() -> LogState:
     """Lock the log for an append, after checking that the database still holds the
     history the log signed (see :mod:`pacte.journal.memory`): if not, the caller's
-    transaction is refused with a 503 before anything is written."""
-    state = _lock_state()
+    transaction is refused with a 503 before anything is written.
+
+    The check runs BEFORE the lock (the log's lock is taken last and held briefly): it
+    reads the committed tree size and the O(log n) nodes of the remembered prefix, which
+    never change once written; the signing step checks again under the lock."""
     remembered = memory.read_memory()
     if remembered is not None:
-        d = memory.divergence(state.tree_size, _tree(state.tree_size), remembered)
+        size = LogState.objects.filter(id=1).values_list("tree_size", flat=True).first() or 0
+        d = memory.divergence(size, _tree(size), remembered)
         if d is not None:
             raise memory.halt(d)
-    return state
+    return _lock_state()
 
 
 def _heads(subjects: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
