@@ -33,14 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from pacte.engines import merkle, note
 from pacte.errors import DomainError
 
 logger = logging.getLogger("pacte.journal")
-
-OPERATOR_HINT = "Lancez `pacte log recover` sur le serveur (voir docs/transparency-log-operations.md)."
-
 
 class LogHalted(DomainError):
     """The database is behind or forked from the log's signed history: writes stop (503)."""
@@ -79,10 +77,10 @@ def parse_signed(signed: str, *, what: str = "mémoire du journal") -> Remembere
         text = note.verify(signed, [_verifier_key()])
         origin, size, root = note.parse_checkpoint(text)
     except note.NoteError as exc:
-        raise LogHalted(
-            f"Le point de contrôle de la {what} n'est pas signé par la clé actuelle du journal ({exc}). "
-            + OPERATOR_HINT
-        ) from None
+        raise LogHalted(_(
+            "Le point de contrôle de la %(what)s n'est pas signé par la clé actuelle du journal (%(error)s). "
+            "Lancez `pacte log recover` sur le serveur (voir docs/transparency-log-operations.md)."
+        ) % {"what": what, "error": exc}) from None
     return Remembered(origin, size, root, signed)
 
 
@@ -186,17 +184,18 @@ def divergence(tree_size: int, tree: merkle.MerkleTree, memory: Remembered | Non
         return None
     m = memory
     if m.origin != settings.LOG_ORIGIN:
-        return Divergence("origin", (
-            f"Le journal a signé en dernier un point de contrôle d'origine « {m.origin} » ; l'origine configurée "
-            f"est « {settings.LOG_ORIGIN} ». Changer d'origine, c'est commencer un nouveau journal : "
-            f"confirmez-le avec `pacte log recover --accept-new-origin {settings.LOG_ORIGIN}`, "
-            f"ou rétablissez PACTE_LOG_ORIGIN={m.origin}."), m, tree_size)
+        return Divergence("origin", _(
+            "Le journal a signé en dernier un point de contrôle d'origine « %(old)s » ; l'origine configurée "
+            "est « %(new)s ». Changer d'origine, c'est commencer un nouveau journal : confirmez-le avec "
+            "`pacte log recover --accept-new-origin %(new)s`, ou rétablissez PACTE_LOG_ORIGIN=%(old)s."
+        ) % {"old": m.origin, "new": settings.LOG_ORIGIN}, m, tree_size)
     if tree_size < m.size:
-        return Divergence("behind", (
-            f"La base de données est en retard sur le journal publié : elle contient {tree_size} entrées, "
-            f"alors que le journal a déjà signé un point de contrôle de taille {m.size}. Une sauvegarde plus "
-            f"ancienne a sans doute été restaurée. Aucun nouveau point de contrôle n'est signé et les écritures "
-            f"sont suspendues. " + OPERATOR_HINT), m, tree_size)
+        return Divergence("behind", _(
+            "La base de données est en retard sur le journal publié : elle contient %(db)s entrées, alors que "
+            "le journal a déjà signé un point de contrôle de taille %(signed)s. Une sauvegarde plus ancienne a "
+            "sans doute été restaurée. Aucun nouveau point de contrôle n'est signé et les écritures sont "
+            "suspendues. Lancez `pacte log recover` sur le serveur (voir docs/transparency-log-operations.md)."
+        ) % {"db": tree_size, "signed": m.size}, m, tree_size)
     if m.size == 0:
         return None
     try:
@@ -206,16 +205,17 @@ def divergence(tree_size: int, tree: merkle.MerkleTree, memory: Remembered | Non
         elif tree.root(m.size) != m.root:
             raise merkle.ProofError("different root hash")
     except LookupError as exc:  # nodes missing from the stored tree: nothing can be proved
-        return Divergence("fork", (
-            f"L'arbre stocké est incomplet ({exc}) : impossible de prouver que la base prolonge le point de "
-            f"contrôle de taille {m.size} déjà signé. Lancez `pacte log audit`, puis `pacte log recover`."),
-            m, tree_size)
+        return Divergence("fork", _(
+            "L'arbre stocké est incomplet (%(error)s) : impossible de prouver que la base prolonge le point de "
+            "contrôle de taille %(signed)s déjà signé. Lancez `pacte log audit`, puis `pacte log recover`."
+        ) % {"error": exc, "signed": m.size}, m, tree_size)
     except merkle.ProofError as exc:
-        return Divergence("fork", (
-            f"FOURCHE : les {m.size} premières entrées de la base ne donnent pas la racine du point de contrôle "
-            f"de taille {m.size} déjà signé ({exc}). La base n'est pas celle dont le journal a publié l'histoire. "
-            f"Aucun nouveau point de contrôle n'est signé et les écritures sont suspendues. " + OPERATOR_HINT),
-            m, tree_size)
+        return Divergence("fork", _(
+            "FOURCHE : les %(signed)s premières entrées de la base ne donnent pas la racine du point de contrôle "
+            "de taille %(signed)s déjà signé (%(error)s). La base n'est pas celle dont le journal a publié "
+            "l'histoire. Aucun nouveau point de contrôle n'est signé et les écritures sont suspendues. Lancez "
+            "`pacte log recover` sur le serveur (voir docs/transparency-log-operations.md)."
+        ) % {"error": exc, "signed": m.size}, m, tree_size)
     return None
 
 

@@ -33,6 +33,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from pacte.engines import merkle, note
 from pacte.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -208,11 +209,11 @@ def _append(state: LogState, events: Sequence[NewEvent], now: datetime) -> tuple
         )
         raw = text.encode("utf-8")
         if len(raw) > MAX_ENTRY_BYTES:
-            raise EntryTooLarge(
-                f"L'événement « {typ} » ferait une entrée de journal de {len(raw)} octets ; le journal "
-                f"n'accepte que {MAX_ENTRY_BYTES} octets par entrée (paquets d'entrées C2SP, longueur sur "
-                "16 bits). Réduisez les données publiées avec l'événement."
-            )
+            raise EntryTooLarge(_(
+                "L'événement « %(type)s » ferait une entrée de journal de %(size)s octets ; le journal "
+                "n'accepte que %(max)s octets par entrée (paquets d'entrées C2SP, longueur sur 16 bits). "
+                "Réduisez les données publiées avec l'événement."
+            ) % {"type": typ, "size": len(raw), "max": MAX_ENTRY_BYTES})
         ehash = sha(raw).hexdigest()
         lh = sha(b"\x00" + raw).digest()
         heads[key] = ehash
@@ -560,13 +561,13 @@ def _check_cosignature_time(name: str, ts: int) -> None:
     """c2sp.org/tlog-witness: a cosignature MUST carry a timestamp (not 0); c2sp.org/
     tlog-cosignature: verifiers MAY reject timestamps in the future (beyond a clock skew)."""
     if ts == 0:
-        raise ValidationFailed(f"La cosignature de {name} n'a pas d'horodatage (0) : refusée.")
+        raise ValidationFailed(_("La cosignature de %(name)s n'a pas d'horodatage (0) : refusée.") % {"name": name})
     skew = int(getattr(settings, "WITNESS_MAX_CLOCK_SKEW", 600))
     if ts > time.time() + skew:
-        raise ValidationFailed(
-            f"La cosignature de {name} est datée dans le futur ({ts}, plus de {skew} s d'avance sur "
+        raise ValidationFailed(_(
+            "La cosignature de %(name)s est datée dans le futur (%(ts)s, plus de %(skew)s s d'avance sur "
             "l'horloge du journal) : refusée."
-        )
+        ) % {"name": name, "ts": ts, "skew": skew})
 
 
 def add_cosignature(body: str) -> list[Cosignature]:
