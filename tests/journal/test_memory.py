@@ -341,3 +341,24 @@ def test_recover_parser():
     with pytest.raises(SystemExit):
         p.parse_args(["log", "recover", "--from-export", "d", "--accept-new-origin", "o"])
     assert isinstance(p.parse_args(["log", "recover", "--witness", "u"]), argparse.Namespace)
+
+
+def test_a_development_key_named_after_another_origin_is_not_reused(settings, tmp_path):
+    """A key is named after its log's origin (C2SP): after the default origin changed, the old
+    development key file is left as it is and the new origin gets its own key."""
+    from pacte.journal import keys
+
+    settings.VAR_DIR = tmp_path
+    settings.LOG_SIGNING_KEY = ""
+    old = note.generate_signer("pacte.localhost/log").private_key_text
+    (tmp_path / keys.KEY_FILE_NAME).write_text(old + "\n")
+    keys._cache.clear()
+    try:
+        signer = keys.get_signer()
+        assert signer.name == settings.LOG_ORIGIN
+        assert (tmp_path / keys.KEY_FILE_NAME).read_text().strip() == old
+        assert len(list(tmp_path.glob(f"{keys.KEY_FILE_NAME}-*"))) == 1
+        keys._cache.clear()
+        assert keys.get_signer().verifier_key == signer.verifier_key  # stable
+    finally:
+        keys._cache.clear()

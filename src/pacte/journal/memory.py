@@ -77,6 +77,14 @@ def parse_signed(signed: str, *, what: str = "mémoire du journal") -> Remembere
         text = note.verify(signed, [_verifier_key()])
         origin, size, root = note.parse_checkpoint(text)
     except note.NoteError as exc:
+        try:
+            origin, size, root = note.parse_checkpoint(note.note_text(signed))
+        except note.NoteError:
+            origin = ""
+        if origin and origin != settings.LOG_ORIGIN:
+            # the checkpoint of ANOTHER log (origin and key changed): it can only make the
+            # log refuse to sign (divergence "origin"), never accept anything
+            return Remembered(origin, size, root, signed)
         raise LogHalted(_(
             "Le point de contrôle de la %(what)s n'est pas signé par la clé actuelle du journal (%(error)s). "
             "Lancez `pacte log recover` sur le serveur (voir docs/transparency-log-operations.md)."
