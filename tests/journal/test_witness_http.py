@@ -215,3 +215,18 @@ def test_monitor_parser_has_full():
 
     args = build_parser().parse_args(["log", "monitor", "--url", "u", "--state", "s", "--full"])
     assert args.full is True
+
+
+def test_push_reports_a_witness_that_saw_a_larger_tree(witness_role, capsys, settings):
+    """A witness that already cosigned a larger size than the database is evidence that the
+    database is behind what the log published: `push` says so and points to `recover`."""
+    from pacte.cli import build_parser
+
+    register_witness(witness_role.verifier_key)
+    append(3)
+    WitnessedLog.objects.create(origin=settings.LOG_ORIGIN, size=50, root=b"\1" * 32, checkpoint="(cosigné)")
+    args = build_parser().parse_args(["log", "witness", "push", "--to", "http://testserver/api/v1/witness"])
+    assert cli.cmd_witness_push(args, client=http()) == 1
+    err = capsys.readouterr().err
+    assert "taille 50" in err and "pacte log recover" in err
+    assert not Cosignature.objects.exists()
