@@ -16,6 +16,11 @@ Integration model (see docs in the report / design note):
   (next event, ``pacte log integrate``, or the checkpoint endpoint) catches up.
 * :func:`integrate` is idempotent and also integrates entries left outside the tree
   (e.g. rows written before the tree existed).
+* **The log remembers what it signed** (:mod:`pacte.journal.memory`): the latest signed
+  checkpoint is also kept in a file outside the database; before an append and before a
+  signature the stored tree must extend it, otherwise nothing is signed and the append is
+  refused with a 503 (:class:`~pacte.journal.memory.LogHalted`) until ``pacte log recover``.
+* An entry is at most :data:`MAX_ENTRY_BYTES` (entry bundles carry 16-bit lengths).
 """
 
 from __future__ import annotations
