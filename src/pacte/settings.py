@@ -197,7 +197,31 @@ TASKS = {
 
 # Signing key of the transparency log (C2SP note); generated under var/ in development.
 LOG_SIGNING_KEY = os.environ.get("PACTE_LOG_SIGNING_KEY", "")
-LOG_ORIGIN = os.environ.get("PACTE_LOG_ORIGIN", f"pacte.{PUBLIC_HOST}/log")
+# The checkpoint origin names the log's public URL prefix without scheme nor trailing slash, as
+# c2sp.org/tlog-tiles recommends: <prefix>/checkpoint and <prefix>/tile/… are served there.
+# Derived from PACTE_PUBLIC_URL (else PACTE_PUBLIC_HOST); an existing log keeps its origin by
+# setting PACTE_LOG_ORIGIN explicitly (e.g. the former default `pacte.<host>/log`).
+LOG_PATH_PREFIX = "/api/v1/log"
+
+
+def default_log_origin(public_url: str, public_host: str) -> str:
+    base = public_url.strip() or public_host
+    base = base.split("://", 1)[-1].rstrip("/")
+    return f"{base}{LOG_PATH_PREFIX}"
+
+
+LOG_ORIGIN = os.environ.get("PACTE_LOG_ORIGIN") or default_log_origin(
+    os.environ.get("PACTE_PUBLIC_URL", ""), PUBLIC_HOST
+)
+# The log's memory of the latest checkpoint it signed, kept OUTSIDE the database (beside the
+# development signing key) so that a restored backup cannot make it sign a fork.
+LOG_MEMORY_FILE = os.environ.get("PACTE_LOG_MEMORY_FILE", str(VAR_DIR / "log-latest-checkpoint"))
+# The witness role (c2sp.org/tlog-witness) served at /api/v1/witness/: the cosignature key
+# (PRIVATE+KEY+… of type cosignature/v1) and the verifier keys of the logs it witnesses.
+WITNESS_SIGNING_KEY = os.environ.get("PACTE_WITNESS_SIGNING_KEY", "")
+WITNESS_LOG_KEYS = [k.strip() for k in os.environ.get("PACTE_WITNESS_LOG_KEYS", "").split(",") if k.strip()]
+# Cosignatures whose timestamp is further than this in the future are refused.
+WITNESS_MAX_CLOCK_SKEW = int(os.environ.get("PACTE_WITNESS_MAX_CLOCK_SKEW", "600"))
 
 # Salt for commitments to personal data in public entries.
 COMMITMENT_SALT = os.environ.get("PACTE_COMMITMENT_SALT", SECRET_KEY)
