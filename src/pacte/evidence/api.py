@@ -395,11 +395,13 @@ def assign(request: HttpRequest, slug: str, payload: AssignIn) -> dict[str, Any]
     return _experiment_out(exp)
 
 
-@router.get("/experiments/{slug}/replay", response=dict[str, Any], summary="Rejouer l'affectation depuis le journal")
+@router.get("/experiments/{slug}/replay", response=dict[str, Any], summary="Rejouer l'affectation depuis le journal",
+            description="Résultat du recalcul de l'affectation depuis le seul journal public, calculé une fois "
+                        "puis conservé (`checked_at`). Pour le refaire soi-même : `pacte evidence replay SLUG`.")
 def replay(request: HttpRequest, slug: str) -> dict[str, Any]:
-    r = services.replay_from_log(slug)
-    return {"experiment": r.experiment, "ok": r.ok, "checks": [{"check": c, "ok": ok} for c, ok in r.checks],
-            "counts": r.counts}
+    from pacte.evidence.replay import published_replay
+
+    return published_replay(slug)
 
 
 class GatewayEvaluationIn(Schema):
