@@ -259,7 +259,6 @@ AXES_USERNAME_CALLABLE = "pacte.accounts.client_address.normalised_username"
 AXES_CLIENT_IP_CALLABLE = "pacte.accounts.client_address.client_address"
 AXES_LOCKOUT_CALLABLE = "pacte.web.views.login_locked_out"
 AXES_COOLOFF_MESSAGE = _("Trop de tentatives de connexion depuis cette adresse. Réessayez dans quelques minutes.")
-AXES_SENSITIVE_PARAMETERS = ["password"]
 
 # The client address: REMOTE_ADDR, unless the connection comes from one of these trusted reverse
 # proxies (addresses or networks, comma-separated, e.g. "127.0.0.1,::1"); then the right-most
@@ -268,3 +267,10 @@ AXES_SENSITIVE_PARAMETERS = ["password"]
 PACTE_TRUSTED_PROXIES = [
     p.strip() for p in os.environ.get("PACTE_TRUSTED_PROXIES", "").split(",") if p.strip()
 ]
+try:
+    import ipaddress as _ipaddress
+
+    for _proxy in PACTE_TRUSTED_PROXIES:
+        _ipaddress.ip_network(_proxy, strict=False)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"PACTE_TRUSTED_PROXIES: adresse ou réseau invalide ({_exc}).") from _exc
