@@ -484,7 +484,16 @@ def assign_units(acting: Acting, exp: Experiment, unit_ids: list[str],
            units=compact_units(ids), strata=strata or None, arms=exp.arms, ratio=exp.ratio,
            counts=dict(sorted(counts.items())), allocation_sha256=exp.allocation_sha256,
            seed=exp.seed_hex, seed_commitment=exp.seed_commitment)
+    slug = exp.slug
+    transaction.on_commit(lambda: _enqueue_replay(slug))
     return allocation
+
+
+def _enqueue_replay(slug: str) -> None:
+    """Ask the worker to replay the assignment once (the public API then serves its result)."""
+    from pacte.evidence.tasks import store_replay_task
+
+    store_replay_task.enqueue(slug)
 
 
 @dataclass

@@ -23,6 +23,7 @@ from pacte.accounts.services import Acting, sign_digest
 from pacte.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from pacte.journal.canonical import canonical_bytes
 from pacte.journal.services import SYSTEM, Actor, record_event
+from pacte.links import clean_web_link
 from pacte.pacts import notifications
 from pacte.pacts.models import Commitment, Pact, PactVersion, Review, Signature, Status
 from pacte.pacts.schema import PactContent, completeness_errors, parse_content
@@ -150,7 +151,7 @@ def create_pact(acting: Acting, project: Project, institution: Organisation, con
         raise PermissionDenied("Seuls les membres du porteur du projet peuvent rédiger un pacte.")
     if not institution.is_institution:
         raise ValidationFailed("La contrepartie d'un pacte doit être une institution publique.")
-    parsed = parse_content(content)
+    parsed = parse_content(content, new_input=True)
     pact = Pact.objects.create(reference=_next_reference(), project=project, institution=institution)
     version = PactVersion.objects.create(
         pact=pact,
@@ -172,7 +173,7 @@ def update_draft(acting: Acting, version: PactVersion, content: dict[str, Any]) 
         raise InvalidTransition(
             "Cette version n'est plus modifiable : une version soumise est figée. Créez une nouvelle version."
         )
-    parsed = parse_content(content)
+    parsed = parse_content(content, new_input=True)
     version.content = parsed.model_dump(mode="json")
     version.principles_index = _principles_index(parsed)
     version.save()
@@ -305,6 +306,19 @@ def approve(acting: Acting, version: PactVersion, note: str = "") -> PactVersion
     return version
 
 
+def _require_one_side_per_person(acting: Acting, pact: Pact, side: str) -> None:
+    """A person signs for at most one side of a pact, and never for the institution while a
+    member of the carrier (the same recusal as for approval)."""
+    if side == Signature.Side.INSTITUTION and is_member(acting.user, pact.project.carrier_id):
+        raise PermissionDenied(
+            "Vous êtes membre de l'organisation porteuse : vous ne pouvez pas signer ce pacte pour l'institution."
+        )
+    if Signature.objects.filter(version__pact=pact, signer=acting.user).exclude(side=side).exists():
+        raise PermissionDenied(
+            "Vous avez déjà signé ce pacte pour l'autre partie : une même personne ne signe que pour un côté."
+        )
+
+
 @transaction.atomic
 def sign(acting: Acting, version: PactVersion) -> Signature:
     version = _lock(version)
@@ -317,6 +331,7 @@ def sign(acting: Acting, version: PactVersion) -> Signature:
         raise PermissionDenied(
             "Seuls l'administrateur du porteur et le signataire de l'institution peuvent signer ce pacte."
         )
+    _require_one_side_per_person(acting, pact, side)
     if version.status not in (Status.APPROVED, Status.SIGNING):
         raise InvalidTransition("Le pacte doit être approuvé avant d'être signé.")
     if version.signatures.filter(side=side).exists():
@@ -477,6 +492,7 @@ def record_evidence(acting: Acting, commitment: Commitment, *, progress: int, no
         raise ValidationFailed("La progression est un pourcentage entre 0 et 100.")
     if len(note.strip()) < 5:
         raise ValidationFailed("Décrivez la preuve déposée.")
+    url = clean_web_link(url, "url")
     commitment.progress = 100 if met else progress
     commitment.evidence_note = note.strip()
     commitment.evidence_url = url
