@@ -282,6 +282,7 @@ CONTENT_SECURITY_POLICY = {
 # with the right password; a success resets the count. Expired attempts are deleted by axes at
 # each sign-in; `pacte manage axes_reset_logs --age 30` prunes the access log (docs/deployment.md).
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", *AUTHENTICATION_BACKENDS]
+SIGN_IN_LOG_RETENTION_DAYS = int(os.environ.get("PACTE_SIGN_IN_LOG_RETENTION_DAYS", "30"))
 AXES_FAILURE_LIMIT = int(os.environ.get("PACTE_LOGIN_MAX_FAILURES", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("PACTE_LOGIN_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
