@@ -68,7 +68,7 @@ def test_tiny_rho_is_a_clear_400_that_reserves_nothing(world, active, hiring):
         r = _bounded_call(token, QUERY | {"rho": rho})
         assert r.status_code == 400, r.content
         body = r.json()
-        assert body["code"] == "query_refused" and "minimum" in body["message"]
+        assert body["error"] == "query_refused" and "minimum" in body["message"]
         assert f"{privacy.MIN_RHO:g}" in body["message"]
     _budget_intact(grant, hiring)
     refused = Event.objects.filter(type="data.query", subject_id=grant.reference)
