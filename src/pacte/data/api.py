@@ -262,12 +262,14 @@ def request_action(request: HttpRequest, reference: str, action: str) -> dict[st
 
 # ---------------------------------------------------------------- grants (user tokens)
 
-@router.post("/grants/{reference}/token", auth=user_auth, summary="Obtenir le jeton de l'accès (affiché une seule fois)")
+@router.post("/grants/{reference}/token", auth=user_auth, summary="Obtenir le jeton de l'accès (affiché une seule fois)",
+             description="Réservé à l'administrateur du porteur bénéficiaire (ou de la plateforme) : le nouveau jeton "
+                         "remplace aussitôt le précédent ; la rotation est inscrite au journal et l'équipe en est avertie.")
 def grant_token(request: HttpRequest, reference: str) -> dict[str, Any]:
     g = selectors.get_grant(reference)
     raw = services.issue_token(request.auth, g)  # type: ignore[arg-type]
     return {"grant": g.reference, "token": raw, "dataset": g.dataset_version.dataset.slug, "tier": g.tier,
-            "note": "Ce jeton n'est affiché qu'une fois ; il remplace le précédent."}
+            "note": "Ce jeton n'est affiché qu'une fois ; il remplace le précédent (l'équipe du porteur en est avertie)."}
 
 
 @router.post("/grants/{reference}/{action}", auth=user_auth, summary="Renouveler, suspendre, révoquer, rétablir")
