@@ -36,7 +36,8 @@ def queued() -> Counter[str]:
 def test_the_schedule_declares_every_daily_job_of_the_domains():
     assert {j.name: j.cadence for j in JOBS if isinstance(j.cadence, Daily)} == {
         name: Daily(at, "Europe/Paris") for name, at in DAILY.items()}
-    assert [j.name for j in JOBS if isinstance(j.cadence, Hourly)] == ["notifications.resume"]
+    assert [j.name for j in JOBS if isinstance(j.cadence, Hourly)] == [
+        "data.release_stale_reservations", "notifications.resume"]
     assert len({j.name for j in JOBS}) == len(JOBS)
 
 
@@ -53,14 +54,16 @@ def test_each_job_is_enqueued_when_its_time_comes_and_only_then():
     assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 5))] == ["notifications.resume"]  # 02:05 UTC
     assert enqueue_due(paris(2026, 3, 10, 3, 9)) == []
     assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 10))] == ["data.refresh_grants"]
-    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 25))] == ["evidence.compliance"]
+    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 25))] == [
+        "evidence.compliance", "data.release_stale_reservations"]
     assert [r.job for r in enqueue_due(paris(2026, 3, 10, 4, 5))] == ["notifications.prune", "notifications.resume"]
     assert [r.job for r in enqueue_due(paris(2026, 3, 10, 4, 10))] == ["accounts.prune_sign_in_log"]
     counts = queued() - first
     assert counts == Counter({"pacte.pacts.tasks.refresh_commitments_task": 1, "pacte.data.tasks.refresh_grants_task": 1,
                               "pacte.evidence.tasks.run_compliance_task": 1, "pacte.notifications.tasks.prune_outbox_task": 1,
                               "pacte.accounts.tasks.prune_sign_in_log_task": 1,
-                              "pacte.notifications.tasks.resume_pending_task": 2})
+                              "pacte.notifications.tasks.resume_pending_task": 2,
+                              "pacte.data.tasks.release_stale_reservations_task": 1})
     run = ScheduledRun.objects.get(job="evidence.compliance", due_at=paris(2026, 3, 10, 3, 20))
     assert DBTaskResult.objects.filter(pk=run.task_result_id, status="READY").exists()
 
