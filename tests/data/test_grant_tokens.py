@@ -15,6 +15,7 @@ from pacte.errors import PermissionDenied
 from pacte.journal.models import Event
 from tests.conftest import _acting
 from tests.data.conftest import DP_COLUMNS, call, grant_for
+from tests.queue import run_queue
 
 AGG = "/api/v1/data/embauches/aggregates"
 QUERY = {"group_by": ["region"], "aggregates": [{"op": "count"}], "rho": 0.005}
@@ -65,6 +66,8 @@ def test_admin_rotation_is_logged_and_notified(world, granted, who):
     assert last["token_prefix"] == new[:12] and last["previous_token_prefix"] == previous
     ev = Event.objects.filter(type="grant.token_rotated", subject_id=grant.reference).order_by("index").last()
     assert json.loads(ev.entry)["actor"]["org"] == acting.organisation.slug
+    assert len(mail.outbox) == 0  # queued in the transaction, sent by the worker
+    run_queue()
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert grant.reference in message.subject and previous in message.body and new not in message.body

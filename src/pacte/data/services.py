@@ -817,8 +817,7 @@ def _notify_token_rotation(grant: Grant, acting: Acting, previous_prefix: str) -
     body = (f"Le jeton de l'accès « {grant.name} » a été remplacé par {acting.user} "
             f"({acting.organisation.name}). L'ancien jeton ({previous_prefix}…) ne fonctionne plus ; "
             f"le nouveau commence par {grant.token_prefix}. Demandez-le à l'administrateur du porteur.")
-    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, emails,
-                                            fail_silently=True))
+    notify(emails, subject, body, event="grant.token_rotated")
 
 
 def _set_grant_state(grant: Grant, state: str, actor: Actor, event: str, reason: str = "", **data: Any) -> None:
