@@ -25,6 +25,8 @@ MIN_PERSONS = 11
 MIN_ENTERPRISES = 3
 DOMINANCE = 0.85
 CELL_KEY_FIELD = "cell_key_secret"
+#: The published cost limits (rules page, every answer).
+LIMITS = engine.LIMITS
 
 
 class QueryTooCostly(DomainError):
@@ -64,7 +66,7 @@ def published_rules() -> dict[str, Any]:
         "contributors": "personnes dont les lignes modifient la valeur publiée : COUNT(*) toutes, "
                         "COUNT(x) x non nul, SUM(x)/AVG(x) x non nul et non zéro, FILTER inclus",
         "perturbation": cell_key.describe(),
-        "limits": engine.LIMITS.describe(),
+        "limits": LIMITS.describe(),
     }
 
 
@@ -83,11 +85,13 @@ def secure_room_query(grant: Grant, dataset_slug: str, sql: Any) -> dict[str, An
             raise services.QueryRefused(
                 "Ce jeu de données ne déclare pas de colonne personne : salle sécurisée indisponible.")
         try:
-            restricted = engine.restrict(sql, SECURE_ROOM_TABLE, allowed)
+            restricted = engine.restrict(sql, SECURE_ROOM_TABLE, allowed, limits=LIMITS)
             fp = restricted.fingerprint
             result = engine.run(restricted, list(dv.paths), dv.person_column, dv.enterprise_column or None,
                                 MIN_PERSONS, MIN_ENTERPRISES, DOMINANCE,
-                                profile=services.secure_room_profile(dv), cell_key_secret=cell_key_secret(dv))
+                                profile=services.secure_room_profile(dv), cell_key_secret=cell_key_secret(dv),
+                                timeout_s=LIMITS.timeout_s, memory_limit=LIMITS.memory_limit,
+                                max_rows=LIMITS.max_groups, max_cells=LIMITS.max_cells)
         except engine.SqlRefused as e:
             if e.reason in ("timeout", "memory", "too_many_rows", "too_long", "too_complex"):
                 raise QueryTooCostly(f"Requête refusée (limite publiée) : {e.french}") from None
@@ -111,6 +115,17 @@ def secure_room_query(grant: Grant, dataset_slug: str, sql: Any) -> dict[str, An
                         "rules": "≥ 11 personnes contributrices par valeur publiée ; ≥ 3 entreprises et "
                                  "aucune au-delà de 85 %"},
         "perturbation": cell_key.describe(),
-        "limits": engine.LIMITS.describe(),
+        "limits": LIMITS.describe(),
         "rows_read": r.rows_read,
     }
+
+
+def rules_context() -> dict[str, Any]:
+    """Template context of the secure-room section of the rules page."""
+    perturbations = list(range(-cell_key.MAX_PERTURBATION, cell_key.MAX_PERTURBATION + 1))
+    ptable = [
+        ("≥ 3" if count == 3 else str(count), [dict(row).get(p, 0) for p in perturbations])
+        for count, row in cell_key.PTABLE.items()
+    ]
+    return {"secure_room": published_rules(), "secure_room_perturbations": perturbations,
+            "secure_room_ptable": ptable}
