@@ -248,7 +248,7 @@ def test_secure_room_runs_and_reports_suppression(room):
     assert body["suppression"]["rows_suppressed"] > 0  # 4 000 rows over 101 départements: small cells go
     assert all(row[2] >= 11 - cell_key.MAX_PERTURBATION for row in body["rows"])  # perturbed counts
     assert body["perturbation"]["max_perturbation"] == cell_key.MAX_PERTURBATION
-    assert body["limits"]["max_sql_chars"] == 20_000
+    assert body["limits"]["max_sql_chars"] == 10_000
     ev = Event.objects.filter(type="data.query", subject_id=grant.reference).get()
     assert body["output_sha256"] in ev.entry and '"tier":4' in ev.entry
 

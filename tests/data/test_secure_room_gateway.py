@@ -96,5 +96,5 @@ def test_rules_page_publishes_the_table_and_the_limits(db):
     page = Client().get(reverse("data:rules"))
     assert page.status_code == 200
     text = page.content.decode()
-    assert "salle-securisee" in text and "128" in text and "20000" in text.replace("\u202f", "").replace(" ", "")
+    assert "salle-securisee" in text and "128" in text and "10000" in text.replace("\u202f", "").replace(" ", "")
     assert "Perturbation maximale" in text

@@ -209,6 +209,7 @@ REFUSED = [
     "SELECT COUNT(*) FROM data WHERE salary > (SELECT AVG(salary) FROM data)",
     "WITH t AS (SELECT region, COUNT(*) AS n FROM data GROUP BY region) SELECT SUM(n) FROM t",
     "SELECT SUM(DISTINCT salary) FROM data",
+    "SELECT COUNT(DISTINCT CASE WHEN age = 20 THEN sector ELSE 'x' END) FROM data",
     "SELECT SUM(salary) FILTER (WHERE SUM(age) > 30) FROM data",
     "SELECT STDDEV(salary) FROM data",
     "SELECT VARIANCE(salary) FROM data",

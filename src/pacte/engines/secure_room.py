@@ -1,70 +1,44 @@
 """Secure room (tier 4): restricted aggregate SQL over a dataset, with disclosure control.
 
-Pure module (sqlglot + DuckDB, no Django).
+Pure modules (sqlglot + DuckDB, no Django): this one checks the query (:func:`restrict`);
+:mod:`pacte.engines.secure_room_query` builds the SQL that runs, :mod:`pacte.engines.secure_room_run`
+runs it with disclosure control, :mod:`pacte.engines.cell_key` perturbs the published values.
 
-Two steps:
+:func:`restrict` first applies the published cost limits (:data:`LIMITS`: text length, then
+lexical tokens before parsing, then syntax nodes after), parses the text with sqlglot (DuckDB
+dialect) and refuses anything outside a small, allow-listed grammar, raising
+:class:`SqlRefused` (a ``ValueError`` whose message is in English and French). Accepted:
 
-1. :func:`restrict` parses the user's text with sqlglot (DuckDB dialect) and refuses anything
-   outside a small, allow-listed grammar, raising :class:`SqlRefused` (a ``ValueError`` whose
-   message is in English and French). What is accepted:
+* exactly one statement, a ``SELECT`` (no set operations such as ``UNION``, no DDL/DML, no
+  ``COPY``, ``ATTACH``, ``PRAGMA``, ``INSTALL``, ``LOAD``, ``SET``, ``CALL``, ``EXPORT`` …);
+* ``FROM`` a single source: the dataset view (``allowed_table``), a ``WITH`` CTE or a
+  subquery; no joins, no table functions, no file/string table references, no qualified
+  names. CTEs and ``FROM`` subqueries must be *row-level* selects (projection and ``WHERE``
+  only) over the dataset or an earlier CTE, so that every row the outer query aggregates is
+  one dataset row of one person. Subqueries anywhere else are refused;
+* only columns in ``allowed_columns`` (or names defined inside the query);
+* every output column of the outer ``SELECT`` is an expression over aggregates and ``GROUP
+  BY`` keys; ``*`` only inside ``COUNT(*)``; no window functions (``OVER``: row-level values),
+  no ``GROUP BY ALL``/``ROLLUP``/``CUBE``/``GROUPING SETS``, no ``SELECT DISTINCT``;
+* aggregates ``COUNT``, ``SUM``, ``AVG`` (never ``DISTINCT``: one distinct value can belong
+  to a single person), each optionally with
+  ``FILTER (WHERE …)``. ``MIN``, ``MAX``, ``MEDIAN``, quantiles (the value of one unit) and
+  ``STDDEV``/``VARIANCE`` (no consistent perturbation) are refused by name;
+* row-level functions from an allow-list only (``CASE``, ``IF``/``IIF``, ``NULLIF``,
+  ``COALESCE``, casts, arithmetic, dates…); ``read_csv``, ``getenv`` and any unknown function
+  are refused.
 
-   * exactly one statement, a ``SELECT`` (no set operations, no DDL/DML, no ``COPY``,
-     ``ATTACH``, ``PRAGMA``, ``INSTALL``, ``LOAD``, ``SET``, ``CALL``, ``EXPORT`` …);
-   * ``FROM`` a single source: the dataset view (``allowed_table``), a ``WITH`` CTE or a
-     subquery; no joins, no table functions, no file/string table references, no qualified
-     names. CTEs and ``FROM`` subqueries must be *row-level* selects (projection and
-     ``WHERE`` only: no aggregates, ``GROUP BY``, ``DISTINCT``, ``ORDER BY`` or ``LIMIT``)
-     over the dataset or an earlier CTE. Subqueries anywhere else are refused;
-   * only columns in ``allowed_columns`` (or names defined inside the query);
-   * every output column of the outer ``SELECT`` is an aggregate expression or a
-     ``GROUP BY`` key; ``*`` only inside ``COUNT(*)``; no window functions, no ``FILTER``,
-     no ``GROUP BY ALL``/``ROLLUP``/``CUBE``/``GROUPING SETS``, no ``SELECT DISTINCT``;
-   * functions from an allow-list only. Aggregates: ``COUNT``, ``SUM``, ``AVG``, ``STDDEV``,
-     ``VARIANCE``. **``MIN``, ``MAX``, ``MEDIAN`` and quantiles are refused**: each returns
-     the value of a single unit, which no frequency or dominance rule protects. Everything
-     else (``read_csv``, ``read_parquet``, ``glob``, ``getenv``, ``current_setting``, any
-     unknown function …) is refused.
-
-   The query that runs is regenerated from the AST (comments dropped), never the user's text.
-
-2. :func:`run` executes it in a fresh in-memory DuckDB connection over a view of the Parquet
-   files that exposes only the allowed columns plus two reserved helper columns (person and
-   enterprise ids, names starting with ``__pacte``, which user queries cannot name). The
-   Parquet paths are whitelisted with ``allowed_paths``; then ``enable_external_access`` is
-   switched off, extension autoloading disabled and the configuration locked.
-
-Disclosure control (primary suppression, per output row = per group):
-
-* **persons rule** — a *companion query* over the same source, ``WHERE`` and ``GROUP BY``
-  keys counts, per group, the distinct ``hash(person)`` (two-level aggregation). A group
-  with fewer than ``min_persons`` distinct persons is suppressed entirely (the row is
-  removed, so that not even the existence of the group leaks). Hashing makes the distinct
-  count cheap; a 64-bit collision can only lower the count, i.e. make suppression more
-  conservative.
-* **enterprise rules** (when an enterprise column is declared) — a *companion query* over the
-  same source, ``WHERE`` and ``GROUP BY`` keys first sums, per (group, ``hash(enterprise)``;
-  ``NULL`` ids form one unit that is not counted as an enterprise), the
-  absolute value of the argument of every ``SUM``/``AVG`` in the output, then per group counts
-  the enterprises and takes the largest enterprise's share of each total. A group with fewer
-  than ``min_enterprises`` enterprises is removed (reason ``enterprises``); a magnitude cell
-  (one containing ``SUM`` or ``AVG``) whose largest contributor exceeds ``dominance`` of the
-  total is set to ``None`` (reason ``dominance``). A two-level aggregation cannot be folded
-  into the user's single ``GROUP BY``, hence the companion query; it is joined in Python on
-  the group key values (``NULL`` keys included), which keeps the user's ``ORDER BY``. A
-  group the companion cannot be matched to is treated as failing (conservative).
-
-Fast path: :func:`dataset_profile` computes once per dataset version (at ingestion) the row
-counts of the heaviest persons and enterprises; ``run(..., profile=...)`` then settles most
-groups with bounds computed in the user's own scan and runs the exact companions only for the
-undecided groups, with identical decisions (see :func:`run`).
-
-Known limit: only primary suppression is done; secondary (complementary) suppression against
-differencing with margins or other queries is left to output checking and query auditing.
+The query that runs is regenerated from the AST (comments dropped), never the user's text.
+Every published value is then backed by the persons whose rows actually contribute to it
+(see :mod:`pacte.engines.secure_room_query`), whatever the SQL form, and perturbed by the
+cell-key method; expressions, ``HAVING``, ``ORDER BY`` and ``LIMIT`` only see perturbed,
+suppressed values.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Collection
 from typing import Final
 
@@ -72,6 +46,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from pacte.engines.secure_room_profile import DatasetProfile, dataset_profile, files_fingerprint
 from pacte.engines.secure_room_query import (
     AGGREGATES,
     DIALECT,
@@ -83,15 +58,7 @@ from pacte.engines.secure_room_query import (
     SqlRefused,
     build,
 )
-from pacte.engines.secure_room_run import (
-    DatasetProfile,
-    SecureRoomReport,
-    SecureRoomResult,
-    canonical_sha256,
-    dataset_profile,
-    files_fingerprint,
-    run,
-)
+from pacte.engines.secure_room_run import SecureRoomReport, SecureRoomResult, canonical_sha256, run
 
 __all__ = [
     "AGGREGATES",
@@ -546,11 +513,13 @@ class _Restrictor:
             )
         for agg in root.find_all(*AGGREGATES):
             inner = agg.this
-            if isinstance(inner, exp.Distinct) and not isinstance(agg, exp.Count):
+            if isinstance(inner, exp.Distinct):
                 raise _refuse(
                     "distinct",
-                    f"{_name(agg)}(DISTINCT …) is not allowed.",
-                    f"{_name(agg)}(DISTINCT …) est interdit.",
+                    f"{_name(agg)}(DISTINCT …) is not allowed: one distinct value can belong to "
+                    "a single person.",
+                    f"{_name(agg)}(DISTINCT …) est interdit : une valeur distincte peut n'appartenir "
+                    "qu'à une seule personne.",
                 )
             if any(_is_aggregate(n) for n in agg.walk() if n is not agg):
                 raise _refuse(
@@ -644,6 +613,9 @@ class _Restrictor:
             )
 
 
+_TOKEN: Final = re.compile(r"\w+|[^\w\s]")
+
+
 def _count_nodes(root: exp.Expr, limit: int) -> None:
     count = 0
     for _ in root.walk():
@@ -668,6 +640,12 @@ def restrict(
             f"The query is {len(sql)} characters long; at most {limits.max_sql_chars} are allowed.",
             f"La requête fait {len(sql)} caractères ; {limits.max_sql_chars} au plus sont "
             "autorisés.",
+        )
+    if isinstance(sql, str) and len(_TOKEN.findall(sql)) > limits.max_nodes:
+        raise _refuse(
+            "too_complex",
+            f"The query has more than {limits.max_nodes} tokens (published limit).",
+            f"La requête dépasse {limits.max_nodes} lexèmes (limite publiée).",
         )
     checker = _Restrictor(allowed_table, allowed_columns)
     try:

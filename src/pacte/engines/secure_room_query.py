@@ -12,8 +12,7 @@ turns it into:
   aggregate                        a row contributes when
   ===============================  =========================================================
   ``COUNT(*)``                     always
-  ``COUNT(x)``, ``COUNT(DISTINCT   ``x IS NOT NULL``
-  x)``
+  ``COUNT(x)``                     ``x IS NOT NULL``
   ``SUM(x)``, ``AVG(x)``           ``x IS NOT NULL AND CAST(x AS DOUBLE) <> 0`` (a zero does
                                    not change a sum; for a mean it only moves the
                                    denominator, which the other rows protect)
@@ -162,10 +161,6 @@ def _condition(node: exp.Expr, agg: exp.Expr) -> tuple[str, exp.Expr]:
     return kind, base
 
 
-def _filtered(agg: exp.Expr, condition: exp.Expr) -> exp.Expr:
-    return exp.Filter(this=agg, expression=exp.Where(this=condition.copy()))
-
-
 def _helpers(root: exp.Select, helpers: Sequence[str]) -> None:
     """Make the reserved helper columns flow through every row-level CTE/subquery."""
     for select in list(root.find_all(exp.Select)):
@@ -264,171 +259,101 @@ def build(
         condition_post = exp.and_(condition_post, exp.Paren(this=new_having))
     post.set("where", exp.Where(this=condition_post))
     order = root.args.get("order")
+    tie = exp.Ordered(this=exp.column("rowid", table="m"))  # stable order, ties included
     if order is not None:
-        post.set("order", rewrite(order)[0])
-    for arg in ("limit", "offset"):
-        if root.args.get(arg) is not None:
-            post.set(arg, root.args[arg].copy())
+        ordered = rewrite(order)[0]
+        ordered.append("expressions", tie)
+        post.set("order", ordered)
+    else:
+        post.set("order", exp.Order(expressions=[tie]))
+    for clause in ("limit", "offset"):
+        if root.args.get(clause) is not None:
+            post.set(clause, root.args[clause].copy())
     post_sql = post.sql(dialect=DIALECT, comments=False)
 
     # ---------------------------------------------------------------- main query
-    def base(helpers: Sequence[str]) -> exp.Select:
-        source = root.copy()
-        _helpers(source, helpers)
-        return source
+    # Every piece is rendered once and the statements are assembled as text: copying and
+    # rendering the whole tree per statement made restriction quadratic in practice.
+    def sql(node: exp.Expr) -> str:
+        return node.sql(dialect=DIALECT, comments=False)
 
-    source = base([PERSON, ENTERPRISE, RECORD_KEY])
-    key_items = [exp.alias_(k.copy(), key_name(j)) for j, k in enumerate(keys)]
+    nested = any(select is not root for select in root.find_all(exp.Select))
+    source = root.copy() if nested else root  # helpers only flow through CTEs/subqueries
+    if nested:
+        _helpers(source, [PERSON, ENTERPRISE, RECORD_KEY])
+    from_sql = sql(source.args["from_"])
+    with_sql = sql(source.args["with_"]) + " " if source.args.get("with_") is not None else ""
+    where_sql = f"({sql(source.args['where'].this)})" if source.args.get("where") is not None else ""
+    keys_sql = [sql(k) for k in keys]
+    hash_sql = f"hash({', '.join(keys_sql)})" if keys else ""
+    conds_sql = [sql(c) for c in condition_nodes]
+    names = [key_name(j) for j in range(len(keys))]
 
-    def key_hash() -> exp.Expr:
-        return exp.Anonymous(this="hash", expressions=[k.copy() for k in keys])
+    def where(*parts: str) -> str:
+        present = [p for p in parts if p]
+        return " WHERE " + " AND ".join(present) if present else ""
 
-    items: list[exp.Expr] = [*key_items, exp.alias_(exp.Count(this=exp.Star()), ROWS)]
+    def count_if(condition: str) -> str:
+        return f"COUNT(*) FILTER(WHERE {condition})"
+
+    items = [f"{k} AS {n}" for k, n in zip(keys_sql, names, strict=True)]
+    items.append(f"COUNT(*) AS {ROWS}")
     if keys:
-        items.append(exp.alias_(key_hash(), HASH))
-    for i, node in enumerate(slot_nodes):
-        items.append(exp.alias_(node.copy(), raw_name(i)))
-    for q, condition in enumerate(condition_nodes):
-        items.append(
-            exp.alias_(_filtered(exp.Count(this=exp.Star()), condition), f"__pacte_c{q}")
-        )
-        items.append(
-            exp.alias_(_filtered(exp.Sum(this=exp.column(RECORD_KEY)), condition), f"__pacte_ck{q}")
-        )
+        items.append(f"{hash_sql} AS {HASH}")
+    items += [f"{sql(node)} AS {raw_name(i)}" for i, node in enumerate(slot_nodes)]
+    for q, condition in enumerate(conds_sql):
+        items.append(f"{count_if(condition)} AS __pacte_c{q}")
+        items.append(f"SUM({RECORD_KEY}) FILTER(WHERE {condition}) AS __pacte_ck{q}")
+    abs_sql: dict[int, str] = {}
     for i, slot in enumerate(slots):
-        arg = slot_args[i]
-        if arg is None:
+        measure = slot_args[i]
+        if measure is None:
             continue
-        condition = condition_nodes[slot.condition]
-        items.append(exp.alias_(_filtered(exp.Max(this=_abs_double(arg)), condition), f"__pacte_m{i}"))
-        items.append(exp.alias_(_filtered(exp.Sum(this=_abs_double(arg)), condition), f"__pacte_t{i}"))
-        count: exp.Expr = exp.Count(this=arg.copy())
+        abs_sql[i] = sql(_abs_double(measure))
+        condition = conds_sql[slot.condition]
+        items.append(f"MAX({abs_sql[i]}) FILTER(WHERE {condition}) AS __pacte_m{i}")
+        items.append(f"SUM({abs_sql[i]}) FILTER(WHERE {condition}) AS __pacte_t{i}")
         user_filter = slot_filters[i]
+        count = f"COUNT({sql(measure)})"
         if user_filter is not None:
-            count = _filtered(count, user_filter)
-        items.append(exp.alias_(count, f"__pacte_n{i}"))
-    main = exp.select(*items)
-    main.set("from_", source.args["from_"].copy())
-    if source.args.get("where") is not None:
-        main.set("where", source.args["where"].copy())
-    if source.args.get("with_") is not None:
-        main.set("with_", source.args["with_"].copy())
-    if keys:
-        main.set("group", exp.Group(expressions=[k.copy() for k in keys]))
-    main_sql = main.sql(dialect=DIALECT, comments=False)
+            count += f" FILTER(WHERE {sql(user_filter)})"
+        items.append(f"{count} AS __pacte_n{i}")
+    group_sql = f" GROUP BY {', '.join(keys_sql)}" if keys else ""
+    main_sql = f"{with_sql}SELECT {', '.join(items)} {from_sql}{where(where_sql)}{group_sql}"
 
     # ---------------------------------------------------------------- companions
-    def two_level(
-        helper: str,
-        unit: exp.Expr,
-        not_null: bool,
-        inner_values: list[exp.Expr],
-        outer_items: list[exp.Expr],
-        filtered: bool,
-    ) -> str:
+    def two_level(unit: str, not_null: str, inner_values: list[str], outer_items: list[str],
+                  filtered: bool) -> str:
         """Aggregate per (group keys, unit), then per group keys: same FROM/WITH/WHERE."""
-        src = base([helper])
-        names = [key_name(j) for j in range(len(keys))]
-        inner = exp.select(
-            *[exp.alias_(k.copy(), n) for k, n in zip(keys, names, strict=True)],
-            exp.alias_(unit, "__pacte_unit"),
-            *inner_values,
-        )
-        inner.set("from_", src.args["from_"].copy())
-        where: exp.Expr | None = None
-        if src.args.get("where") is not None:
-            where = exp.Paren(this=src.args["where"].this.copy())
-        if not_null:
-            present = exp.Not(this=exp.Is(this=exp.column(helper), expression=exp.Null()))
-            where = present if where is None else exp.and_(where, present)
-        if filtered and keys:
-            wanted = exp.In(
-                this=key_hash(), query=exp.Subquery(this=exp.select("h").from_(FILTER))
-            )
-            where = wanted if where is None else exp.and_(where, wanted)
-        if where is not None:
-            inner.set("where", exp.Where(this=where))
-        inner.set("group", exp.Group(expressions=[exp.column(n) for n in [*names, "__pacte_unit"]]))
-        outer = exp.select(*[exp.column(n) for n in names], *outer_items).from_(
-            exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("__pacte_u")))
-        )
-        if keys:
-            outer.set("group", exp.Group(expressions=[exp.column(n) for n in names]))
-        if src.args.get("with_") is not None:
-            outer.set("with_", src.args["with_"].copy())
-        return outer.sql(dialect=DIALECT, comments=False)
+        inner_items = [*[f"{k} AS {n}" for k, n in zip(keys_sql, names, strict=True)],
+                       f"{unit} AS __pacte_unit", *inner_values]
+        wanted = f"{hash_sql} IN (SELECT h FROM {FILTER})" if filtered and keys else ""
+        inner = (f"SELECT {', '.join(inner_items)} {from_sql}{where(where_sql, not_null, wanted)} "
+                 f"GROUP BY {', '.join([*names, '__pacte_unit'])}")
+        outer_group = f" GROUP BY {', '.join(names)}" if keys else ""
+        return (f"{with_sql}SELECT {', '.join([*names, *outer_items])} FROM ({inner}) AS __pacte_u"
+                f"{outer_group}")
 
-    def counts_inner() -> list[exp.Expr]:
-        return [
-            exp.alias_(_filtered(exp.Count(this=exp.Star()), c), f"__pacte_c{q}")
-            for q, c in enumerate(condition_nodes)
-        ]
+    counts_inner = [f"{count_if(c)} AS __pacte_c{q}" for q, c in enumerate(conds_sql)]
 
-    def contributing(prefix: str, counted: exp.Expr) -> list[exp.Expr]:
-        return [
-            exp.alias_(
-                _filtered(
-                    exp.Count(this=counted.copy()),
-                    exp.GT(this=exp.column(f"__pacte_c{q}"), expression=exp.Literal.number(0)),
-                ),
-                f"{prefix}{q}",
-            )
-            for q in range(len(condition_nodes))
-        ]
+    def contributing(prefix: str, counted: str) -> list[str]:
+        return [f"COUNT({counted}) FILTER(WHERE __pacte_c{q} > 0) AS {prefix}{q}"
+                for q in range(len(conds_sql))]
 
     def persons(filtered: bool) -> str:
-        return two_level(
-            PERSON,
-            exp.Anonymous(this="hash", expressions=[exp.column(PERSON)]),
-            True,
-            counts_inner(),
-            [exp.alias_(exp.Count(this=exp.Star()), PERSONS), *contributing("__pacte_p", exp.Star())],
-            filtered,
-        )
+        return two_level(f"hash({PERSON})", f"NOT {PERSON} IS NULL", counts_inner,
+                         [f"COUNT(*) AS {PERSONS}", *contributing("__pacte_p", "*")], filtered)
 
-    magnitudes = [i for i, a in enumerate(slot_args) if a is not None]
+    magnitudes = sorted(abs_sql)
 
     def enterprises(filtered: bool) -> str:
-        values = []
-        shares = []
-        for i in magnitudes:
-            arg = slot_args[i]
-            assert arg is not None
-            condition = condition_nodes[slots[i].condition]
-            values.append(exp.alias_(_filtered(exp.Sum(this=_abs_double(arg)), condition), f"__pacte_v{i}"))
-            shares.append(
-                exp.alias_(
-                    exp.Div(
-                        this=exp.Max(this=exp.column(f"__pacte_v{i}")),
-                        expression=exp.Nullif(
-                            this=exp.Sum(this=exp.column(f"__pacte_v{i}")),
-                            expression=exp.Literal.number(0),
-                        ),
-                    ),
-                    f"__pacte_s{i}",
-                )
-            )
-        unit = exp.Case(
-            ifs=[
-                exp.If(
-                    this=exp.Is(this=exp.column(ENTERPRISE), expression=exp.Null()),
-                    true=exp.Null(),
-                )
-            ],
-            default=exp.Anonymous(this="hash", expressions=[exp.column(ENTERPRISE)]),
-        )
-        return two_level(
-            ENTERPRISE,
-            unit,
-            False,
-            counts_inner() + values,
-            [
-                exp.alias_(exp.Count(this=exp.column("__pacte_unit")), ENTERPRISES),
-                *contributing("__pacte_e", exp.column("__pacte_unit")),
-                *shares,
-            ],
-            filtered,
-        )
+        values = [f"SUM({abs_sql[i]}) FILTER(WHERE {conds_sql[slots[i].condition]}) AS __pacte_v{i}"
+                  for i in magnitudes]
+        shares = [f"MAX(__pacte_v{i}) / NULLIF(SUM(__pacte_v{i}), 0) AS __pacte_s{i}" for i in magnitudes]
+        unit = f"CASE WHEN {ENTERPRISE} IS NULL THEN NULL ELSE hash({ENTERPRISE}) END"
+        return two_level(unit, "", counts_inner + values,
+                         [f"COUNT(__pacte_unit) AS {ENTERPRISES}",
+                          *contributing("__pacte_e", "__pacte_unit"), *shares], filtered)
 
     return RestrictedQuery(
         sql=canonical,
@@ -454,9 +379,9 @@ class Limits:
     """Published cost limits of the secure room (rules page, every answer)."""
 
     #: Longest SQL text accepted (characters); longer is refused before parsing.
-    max_sql_chars: int = 20_000
-    #: Most syntax-tree nodes accepted; restriction is linear in this number.
-    max_nodes: int = 4_000
+    max_sql_chars: int = 10_000
+    #: Most lexical tokens (checked before parsing) and syntax-tree nodes (after) accepted.
+    max_nodes: int = 3_000
     #: Wall-clock limit for all the DuckDB statements of one query (seconds).
     timeout_s: float = 30.0
     #: DuckDB memory limit per query.
