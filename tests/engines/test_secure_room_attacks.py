@@ -21,7 +21,14 @@ from scipy import stats
 
 from pacte.data.demo import DEMO_ROWS, DEMO_SEED
 from pacte.engines import cell_key, demo_data
-from pacte.engines.secure_room import LIMITS, SqlRefused, dataset_profile, restrict, run
+from pacte.engines.secure_room import (
+    LIMITS,
+    SqlRefused,
+    dataset_profile,
+    restrict,
+    run,
+    write_record_keys,
+)
 from tests.engines import secure_room_attacker as attacker
 
 SECRET = 0x5EC12E7  # a fixed record-key seed: the tests are deterministic
@@ -273,3 +280,16 @@ def test_time_limit_interrupts_and_frees_the_connection(cohort: Path) -> None:
         run(restricted, [cohort], "person_id", max_cells=10, cell_key_secret=SECRET)
     assert info.value.reason == "too_many_rows"
     assert run(restricted, [cohort], "person_id", cell_key_secret=SECRET).rows  # still usable
+
+
+def test_record_keys_written_at_ingestion_match_the_keyed_hash(cohort: Path, tmp_path: Path) -> None:
+    """The row-aligned key file (positional join) gives exactly the per-query keyed hash."""
+    keys = write_record_keys([cohort], "person_id", SECRET, [tmp_path / "keys.parquet"])
+    sql = ("SELECT departement, COUNT(*) AS n, SUM(disability) AS d, AVG(in_need) AS m "
+           "FROM donnees GROUP BY 1 ORDER BY 1")
+    restricted = restrict(sql, "donnees", COLUMNS)
+    hashed = run(restricted, [cohort], "person_id", cell_key_secret=SECRET)
+    stored = run(restricted, [cohort], "person_id", cell_key_secret=SECRET, record_key_paths=keys)
+    assert stored.rows == hashed.rows
+    other = run(restricted, [cohort], "person_id", cell_key_secret=SECRET + 1)
+    assert other.rows != hashed.rows

@@ -237,10 +237,14 @@ def version_artifacts(dataset_slug: str, version: str, paths: list[str], schema:
     target = datasets_dir() / _safe_name(dataset_slug) / f"{_safe_name(version)}.dp-person-k{k}.parquet"
     view = privacy.truncate_per_person(paths, person_column, k, target, drop=direct)
     prof = secure_room.dataset_profile(paths, person_column, enterprise_column or None)
-    from pacte.data.secure_room import CELL_KEY_FIELD, new_cell_key_secret
+    from pacte.data.secure_room import CELL_KEY_FIELD, RECORD_KEYS_FIELD, new_cell_key_secret
 
+    secret = new_cell_key_secret()
+    keys = secure_room.write_record_keys(
+        paths, person_column, secret,
+        [target.with_name(f"{_safe_name(version)}.record-keys-{i}.parquet") for i in range(len(paths))])
     profile = {
-        CELL_KEY_FIELD: new_cell_key_secret(),  # record keys of the cell-key method; never published
+        CELL_KEY_FIELD: secret, RECORD_KEYS_FIELD: keys,  # cell-key method; never published
         "fingerprint": prof.fingerprint, "rows": prof.rows, "person_column": prof.person_column,
         "person_null_rows": prof.person_null_rows, "person_top_rows": list(prof.person_top_rows),
         "enterprise_column": prof.enterprise_column, "enterprise_null_rows": prof.enterprise_null_rows,

@@ -46,7 +46,12 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from pacte.engines.secure_room_profile import DatasetProfile, dataset_profile, files_fingerprint
+from pacte.engines.secure_room_profile import (
+    DatasetProfile,
+    dataset_profile,
+    files_fingerprint,
+    write_record_keys,
+)
 from pacte.engines.secure_room_query import (
     AGGREGATES,
     DIALECT,
@@ -76,6 +81,7 @@ __all__ = [
     "files_fingerprint",
     "restrict",
     "run",
+    "write_record_keys",
 ]
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)

@@ -47,6 +47,7 @@ import duckdb
 
 from pacte.engines import cell_key
 from pacte.engines.secure_room_profile import (
+    RECORD_KEY_COLUMN,
     DatasetProfile,
     _literal,
     _quote,
@@ -126,6 +127,7 @@ def _connect(
     threads: int | None,
     memory_limit: str | None,
     cell_key_secret: int | None = None,
+    record_key_paths: Sequence[str | Path] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     paths = [str(Path(p).resolve()) for p in parquet_paths]
     if not paths:
@@ -140,7 +142,6 @@ def _connect(
         if memory_limit is not None:
             con.execute(f"SET memory_limit = {_literal(memory_limit)}")
         path_list = "[" + ", ".join(_literal(p) for p in paths) + "]"
-        con.execute(f"SET allowed_paths = {path_list}")
         available = {
             str(r[0]).lower(): str(r[0])
             for r in con.execute(
@@ -156,17 +157,28 @@ def _connect(
             projection.append(f"{_quote(enterprise_column)} AS {ENTERPRISE}")
         else:
             projection.append(f"CAST(NULL AS VARCHAR) AS {ENTERPRISE}")
+        source = f"read_parquet({path_list})"
         if cell_key_secret is None:
             projection.append(f"CAST(0 AS UBIGINT) AS {RECORD_KEY}")
+        elif record_key_paths:  # written at ingestion by write_record_keys, row-aligned
+            keys = [str(Path(p).resolve()) for p in record_key_paths]
+            key_list = "[" + ", ".join(_literal(p) for p in keys) + "]"
+            path_list = "[" + ", ".join(_literal(p) for p in [*paths, *keys]) + "]"
+            source = (
+                f"read_parquet([{', '.join(_literal(p) for p in paths)}]) "
+                f"POSITIONAL JOIN read_parquet({key_list})"
+            )
+            projection.append(f"CAST({RECORD_KEY_COLUMN} AS UBIGINT) AS {RECORD_KEY}")
         else:  # the record key: a keyed hash of the person, fixed for the dataset version
             secret = int(cell_key_secret) % (1 << 64)
             projection.append(
                 f"hash({_quote(person_column)}, CAST({secret} AS UBIGINT)) "
                 f"% {cell_key.KEY_MODULUS} AS {RECORD_KEY}"
             )
+        con.execute(f"SET allowed_paths = {path_list}")
         con.execute(
             f"CREATE VIEW {_quote(restricted.table)} AS SELECT {', '.join(projection)} "
-            f"FROM read_parquet({path_list})"
+            f"FROM {source}"
         )
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
@@ -332,11 +344,13 @@ def run(
     max_cells: int = LIMITS.max_cells,
     profile: DatasetProfile | None = None,
     cell_key_secret: int | None = None,
+    record_key_paths: Sequence[str | Path] | None = None,
 ) -> SecureRoomResult:
     """Run ``restricted`` over the Parquet files, apply disclosure control and perturbation.
 
     Without ``cell_key_secret`` values are exact (suppression only: for tests and benchmarks
-    of the rules); the platform always passes the dataset version's secret. With ``profile``
+    of the rules); the platform always passes the dataset version's secret, and the record
+    keys written at ingestion with it (``record_key_paths``, see ``write_record_keys``). With ``profile``
     (from :func:`dataset_profile` on the same files and columns, else ``ValueError``) the
     decisions are identical but most are settled by bounds from the main scan. With ``n``
     contributing rows: fewer than ``min_persons`` rows ⇒ fewer persons (fails); more than
@@ -356,6 +370,7 @@ def run(
         threads,
         memory_limit,
         cell_key_secret,
+        record_key_paths,
     )
     n = len(restricted.columns)
     k = restricted.key_count
