@@ -310,14 +310,13 @@ def build(
         if measure is None:
             continue
         abs_sql[i] = sql(_abs_double(measure))
-        condition = conds_sql[slot.condition]
-        items.append(f"MAX({abs_sql[i]}) FILTER(WHERE {condition}) AS __pacte_m{i}")
-        items.append(f"SUM({abs_sql[i]}) FILTER(WHERE {condition}) AS __pacte_t{i}")
         user_filter = slot_filters[i]
-        count = f"COUNT({sql(measure)})"
-        if user_filter is not None:
-            count += f" FILTER(WHERE {sql(user_filter)})"
-        items.append(f"{count} AS __pacte_n{i}")
+        # zeros and NULLs change neither MAX nor SUM of |x|: only the user's FILTER matters
+        only = f" FILTER(WHERE {sql(user_filter)})" if user_filter is not None else ""
+        items.append(f"MAX({abs_sql[i]}){only} AS __pacte_m{i}")
+        items.append(f"SUM({abs_sql[i]}){only} AS __pacte_t{i}")
+        if slot.kind == "mean":
+            items.append(f"COUNT({sql(measure)}){only} AS __pacte_n{i}")
     group_sql = f" GROUP BY {', '.join(keys_sql)}" if keys else ""
     main_sql = f"{with_sql}SELECT {', '.join(items)} {from_sql}{where(where_sql)}{group_sql}"
 

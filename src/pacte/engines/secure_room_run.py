@@ -180,6 +180,12 @@ def _connect(
             f"CREATE VIEW {_quote(restricted.table)} AS SELECT {', '.join(projection)} "
             f"FROM {source}"
         )
+        # the companions never read record keys: without the positional join they scan in parallel
+        plain = [*projection[:-1], f"CAST(0 AS UBIGINT) AS {RECORD_KEY}"]
+        con.execute(
+            f"CREATE VIEW {_quote(PLAIN_VIEW)} AS SELECT {', '.join(plain)} "
+            f"FROM read_parquet([{', '.join(_literal(p) for p in paths)}])"
+        )
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     except BaseException:
@@ -271,6 +277,9 @@ def _dominance_safe(total: Any, largest: Any, unit_rows: int, dominance: float) 
     # a small relative margin absorbs floating-point error in either computation
     return unit_rows * float(largest) <= dominance * total_f * (1.0 - 1e-9)
 
+
+
+PLAIN_VIEW: Final = "__pacte_plain"
 
 
 def _text(value: Any) -> str | None:
@@ -383,6 +392,9 @@ def run(
 
     try:
         execute(f"CREATE TEMP TABLE {MAIN} AS {restricted.main_sql}")
+        if record_key_paths and cell_key_secret is not None:  # companions: no positional join
+            con.execute(f"CREATE OR REPLACE VIEW {_quote(restricted.table)} AS "
+                        f"SELECT * FROM {_quote(PLAIN_VIEW)}")
         cursor = con.execute(f"SELECT rowid AS {RID}, * FROM {MAIN}")
         at = {d[0]: i for i, d in enumerate(cursor.description or [])}
         raw = cursor.fetchmany(max_rows + 1)
