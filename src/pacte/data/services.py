@@ -66,7 +66,6 @@ logger = logging.getLogger("pacte.data")
 RETENTION_FREE_MONTHS = 36
 RENEWAL_NOTICE_DAYS = 30
 EPS = 1e-12
-SECURE_ROOM_TABLE = "donnees"
 TOKEN_PREFIX = "pgr_"
 
 
@@ -225,7 +224,8 @@ def version_artifacts(dataset_slug: str, version: str, paths: list[str], schema:
 
     * the DP view: at most ``k`` rows per person, direct identifiers dropped
       (``privacy.truncate_per_person``) — the privacy unit of tier 3 is one person;
-    * the secure-room profile (``secure_room.dataset_profile``), stored field by field.
+    * the secure-room profile (``secure_room.dataset_profile``), stored field by field, with the
+      version's secret cell-key seed (``data.secure_room``; never published).
     Parquet only; a version without person column gets neither (row unit, no secure room).
     """
     from pacte.engines import secure_room
@@ -237,7 +237,14 @@ def version_artifacts(dataset_slug: str, version: str, paths: list[str], schema:
     target = datasets_dir() / _safe_name(dataset_slug) / f"{_safe_name(version)}.dp-person-k{k}.parquet"
     view = privacy.truncate_per_person(paths, person_column, k, target, drop=direct)
     prof = secure_room.dataset_profile(paths, person_column, enterprise_column or None)
+    from pacte.data.secure_room import CELL_KEY_FIELD, RECORD_KEYS_FIELD, new_cell_key_secret
+
+    secret = new_cell_key_secret()
+    keys = secure_room.write_record_keys(
+        paths, person_column, secret,
+        [target.with_name(f"{_safe_name(version)}.record-keys-{i}.parquet") for i in range(len(paths))])
     profile = {
+        CELL_KEY_FIELD: secret, RECORD_KEYS_FIELD: keys,  # cell-key method; never published
         "fingerprint": prof.fingerprint, "rows": prof.rows, "person_column": prof.person_column,
         "person_null_rows": prof.person_null_rows, "person_top_rows": list(prof.person_top_rows),
         "enterprise_column": prof.enterprise_column, "enterprise_null_rows": prof.enterprise_null_rows,
@@ -1338,46 +1345,7 @@ def tier2_view(grant: Grant, columns: list[str]) -> Any:
 
 
 # ---------------------------------------------------------------- gateway: secure room (tier 4)
-
-def secure_room_query(grant: Grant, dataset_slug: str, sql: Any) -> dict[str, Any]:
-    from pacte.engines import secure_room
-
-    fp = ""
-    try:
-        check_call(grant, dataset_slug, 4)
-        if not isinstance(sql, str):
-            raise QueryRefused("sql : une requête SQL (texte) est attendue.")
-        dv = grant.dataset_version
-        allowed = [c["name"] for c in dv.columns if c["name"] in set(grant.columns)
-                   and c["classification"] != Classification.DIRECT_IDENTIFIER]
-        if not dv.person_column:
-            raise QueryRefused("Ce jeu de données ne déclare pas de colonne personne : salle sécurisée indisponible.")
-        try:
-            restricted = secure_room.restrict(sql, SECURE_ROOM_TABLE, allowed)
-            fp = restricted.fingerprint
-            result = secure_room.run(restricted, list(dv.paths), dv.person_column, dv.enterprise_column or None,
-                                     profile=secure_room_profile(dv))
-        except secure_room.SqlRefused as e:
-            raise QueryRefused(f"Requête refusée : {e.french}") from None
-    except DomainError as e:
-        _log_refusal(grant, 4, fp, e)
-        raise
-    r = result.report
-    sha = r.output_sha256 or secure_room.canonical_sha256(result.columns, result.rows)
-    with transaction.atomic():
-        _log_call(grant, tier=4, fingerprint=fp, rows_read=r.rows_read, rho_spent=0.0, output_sha256=sha,
-                  suppressed_rows=r.rows_suppressed, suppressed_cells=r.cells_suppressed)
-    return {
-        "columns": list(result.columns),
-        "rows": [list(row) for row in result.rows],
-        "sql": restricted.sql,
-        "fingerprint": fp,
-        "output_sha256": sha,
-        "suppression": {"groups": r.groups, "rows": r.rows, "rows_suppressed": r.rows_suppressed,
-                        "cells_suppressed": r.cells_suppressed, "reasons": dict(r.reasons),
-                        "rules": "≥ 11 personnes par cellule ; ≥ 3 entreprises et aucune au-delà de 85 %"},
-        "rows_read": r.rows_read,
-    }
+# in pacte.data.secure_room (imported at the end of this module)
 
 
 # ---------------------------------------------------------------- citizen consent (tier 5)
@@ -1436,3 +1404,6 @@ def withdraw_consent(user: User, consent: Consent) -> Consent:
     _event("consent.withdrawn", Actor(role="citizen", person_id=user.pk), "consent", str(consent.receipt_id),
            consent.project.slug, dataset=consent.dataset_version.dataset.slug, tier=5)
     return consent
+
+
+from pacte.data.secure_room import SECURE_ROOM_TABLE, secure_room_query  # noqa: E402,F401

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from pacte.accounts.services import Acting
-from pacte.data import selectors, services
+from pacte.data import secure_room, selectors, services
 from pacte.data.models import Consent, Dataset, GrantState, PersonLink, RequestStatus
 from pacte.engines import privacy, proportionality
 from pacte.errors import DomainError, NotAuthenticated, NotFound
@@ -52,7 +52,7 @@ def rules(request: HttpRequest) -> HttpResponse:
     return render(request, "data/rules.html", {
         "rows": proportionality.table_as_rows(), "version": proportionality.RULES_VERSION,
         "tiers": [(int(t), t.label) for t in proportionality.EXPOSURE_ORDER],
-        "approvals": services.REQUIRED_APPROVALS,
+        "approvals": services.REQUIRED_APPROVALS, **secure_room.rules_context(),
         "dp_limits": privacy.published_limits(),
     })
 
