@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "pacte.pacts",
     "pacte.data",
     "pacte.evidence",
+    "pacte.writes",
     "pacte.web",
 ]
 

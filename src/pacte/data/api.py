@@ -20,6 +20,7 @@ from pacte.data.models import DataRequest, Dataset, Grant, Release
 from pacte.engines import proportionality
 from pacte.errors import NotFound, ValidationFailed
 from pacte.pacts.selectors import get_pact
+from pacte.writes.idempotency import not_idempotent
 
 router = Router(tags=["données"])
 user_auth = TokenAuth()
@@ -263,6 +264,7 @@ def request_action(request: HttpRequest, reference: str, action: str) -> dict[st
 # ---------------------------------------------------------------- grants (user tokens)
 
 @router.post("/grants/{reference}/token", auth=user_auth, summary="Obtenir le jeton de l'accès (affiché une seule fois)")
+@not_idempotent  # the raw token is shown once: never stored for a replay
 def grant_token(request: HttpRequest, reference: str) -> dict[str, Any]:
     g = selectors.get_grant(reference)
     raw = services.issue_token(request.auth, g)  # type: ignore[arg-type]

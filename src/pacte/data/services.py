@@ -60,6 +60,7 @@ from pacte.pacts.models import Commitment, Pact, PactVersion, Status
 from pacte.pacts.services import require_reason  # negative decisions carry a written reason
 from pacte.projects.models import Project
 from pacte.projects.services import actor_of
+from pacte.writes.references import next_reference
 
 logger = logging.getLogger("pacte.data")
 
@@ -102,11 +103,8 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 
 def _year_reference(model: Any, prefix: str) -> str:
-    year = timezone.now().year
-    count = model.objects.filter(reference__startswith=f"{prefix}-{year}-").count() + 1
-    while model.objects.filter(reference=f"{prefix}-{year}-{count:04d}").exists():
-        count += 1
-    return f"{prefix}-{year}-{count:04d}"
+    """{prefix}-{year}-{n:04d} from the locked counter of the year (no duplicate under load)."""
+    return next_reference(model, prefix)
 
 
 def _is_steward(acting: Acting, publisher_id: int) -> bool:
@@ -579,7 +577,7 @@ def create_request(acting: Acting, pact: Pact, dataset: Dataset, **fields: Any) 
 
 
 def _lock_request(req: DataRequest) -> DataRequest:
-    return DataRequest.objects.select_for_update().select_related(
+    return DataRequest.objects.select_for_update(of=("self",)).select_related(
         "dataset__publisher", "dataset_version", "project__carrier", "pact", "pact_version").get(pk=req.pk)
 
 
@@ -777,7 +775,7 @@ def _issue_grant(acting: Acting, req: DataRequest, decision: proportionality.Dec
 @transaction.atomic
 def issue_token(acting: Acting, grant: Grant) -> str:
     """(Re)issue the grant's bearer token for the carrier; the raw value is shown once."""
-    grant = Grant.objects.select_for_update().select_related("project", "dataset_version__dataset").get(pk=grant.pk)
+    grant = Grant.objects.select_for_update(of=("self",)).select_related("project", "dataset_version__dataset").get(pk=grant.pk)
     if acting.organisation.pk != grant.project.carrier_id or not (
         acting.has(Role.CARRIER_ADMIN) or acting.has(Role.CARRIER_MEMBER)
     ):
@@ -851,7 +849,7 @@ def reactivate_grant(acting: Acting | None, grant: Grant, reason: str = "") -> G
 
 @transaction.atomic
 def renew_grant(acting: Acting, grant: Grant, note: str = "") -> Grant:
-    grant = Grant.objects.select_for_update().select_related("request__dataset", "pact").get(pk=grant.pk)
+    grant = Grant.objects.select_for_update(of=("self",)).select_related("request__dataset", "pact").get(pk=grant.pk)
     _require_grant_reviewer(acting, grant)
     if grant.state not in (GrantState.ACTIVE, GrantState.RENEWAL_DUE, GrantState.EXPIRED):
         raise InvalidTransition("Un accès suspendu ou révoqué ne se renouvelle pas.")
@@ -872,7 +870,7 @@ def refresh_grants(now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     counts = {"renewal_due": 0, "expired": 0}
     with transaction.atomic():
-        for grant in Grant.objects.select_for_update().select_related("project__carrier", "dataset_version__dataset") \
+        for grant in Grant.objects.select_for_update(of=("self",)).select_related("project__carrier", "dataset_version__dataset") \
                 .filter(state__in=USABLE_STATES):
             target = _state_for_expiry(grant, now)
             if target == grant.state or target == GrantState.ACTIVE:
@@ -1069,7 +1067,7 @@ def dp_aggregates(grant: Grant, dataset_slug: str, body: Any) -> dict[str, Any]:
         _precheck(spec, q)
         fp = privacy.fingerprint(q, spec.version_id, rho)
         with transaction.atomic():
-            g = Grant.objects.select_for_update().select_related("project__carrier", "dataset_version__dataset") \
+            g = Grant.objects.select_for_update(of=("self",)).select_related("project__carrier", "dataset_version__dataset") \
                 .get(pk=grant.pk)
             check_usable(g)
             cached = Release.objects.select_related("dataset_version__dataset") \
@@ -1112,7 +1110,7 @@ def dp_aggregates(grant: Grant, dataset_slug: str, body: Any) -> dict[str, Any]:
     data = release.as_dict()
     output_sha = _canonical_sha({"cells": data["cells"], "aggregates": data["aggregates"]})
     with transaction.atomic():
-        g = Grant.objects.select_for_update().select_related("project__carrier", "dataset_version__dataset") \
+        g = Grant.objects.select_for_update(of=("self",)).select_related("project__carrier", "dataset_version__dataset") \
             .get(pk=grant.pk)
         spent = rho
         try:
@@ -1143,7 +1141,7 @@ def dp_aggregates(grant: Grant, dataset_slug: str, body: Any) -> dict[str, Any]:
 
 def _give_back(reservation: Reservation, reason: str) -> None:
     with transaction.atomic():
-        g = Grant.objects.select_for_update().select_related("project__carrier", "dataset_version__dataset") \
+        g = Grant.objects.select_for_update(of=("self",)).select_related("project__carrier", "dataset_version__dataset") \
             .get(pk=reservation.grant_id)
         v = DatasetVersion.objects.select_for_update().get(pk=g.dataset_version_id)
         g.rho_spent = max(0.0, g.rho_spent - reservation.rho)
@@ -1351,7 +1349,7 @@ def give_consent(user: User, dataset: Dataset, project: Project, purpose: str) -
 
 @transaction.atomic
 def withdraw_consent(user: User, consent: Consent) -> Consent:
-    consent = Consent.objects.select_for_update().select_related("project", "dataset_version__dataset").get(pk=consent.pk)
+    consent = Consent.objects.select_for_update(of=("self",)).select_related("project", "dataset_version__dataset").get(pk=consent.pk)
     if consent.user_id != getattr(user, "pk", None):
         raise PermissionDenied("Seule la personne concernée peut retirer son consentement.")
     if consent.state == Consent.State.WITHDRAWN:

@@ -28,6 +28,7 @@ from pacte.pacts.models import Commitment, Pact, PactVersion, Review, Signature,
 from pacte.pacts.schema import PactContent, completeness_errors, parse_content
 from pacte.projects.models import Project
 from pacte.projects.services import actor_of
+from pacte.writes.references import next_reference
 
 NEGATIVE_MIN_REASON = 10
 
@@ -123,7 +124,7 @@ def _set_current(version: PactVersion) -> None:
 
 
 def _lock(version: PactVersion) -> PactVersion:
-    return PactVersion.objects.select_for_update().select_related(
+    return PactVersion.objects.select_for_update(of=("self",)).select_related(
         "pact__project__carrier", "pact__institution"
     ).get(pk=version.pk)
 
@@ -133,11 +134,8 @@ def _principles_index(content: PactContent) -> str:
 
 
 def _next_reference() -> str:
-    year = timezone.now().year
-    count = Pact.objects.filter(reference__startswith=f"PACTE-{year}-").count() + 1
-    while Pact.objects.filter(reference=f"PACTE-{year}-{count:04d}").exists():
-        count += 1
-    return f"PACTE-{year}-{count:04d}"
+    """PACTE-{year}-{n:04d} from the locked counter of the year (two drafts never collide)."""
+    return next_reference(Pact, "PACTE")
 
 
 # ---------------------------------------------------------------- drafting
@@ -465,7 +463,7 @@ ACTIONS: dict[str, Callable[..., Any]] = {
 @transaction.atomic
 def record_evidence(acting: Acting, commitment: Commitment, *, progress: int, note: str, url: str = "",
                     met: bool = False) -> Commitment:
-    commitment = Commitment.objects.select_for_update().select_related(
+    commitment = Commitment.objects.select_for_update(of=("self",)).select_related(
         "version__pact__project", "version__pact__institution").get(pk=commitment.pk)
     pact = commitment.version.pact
     owner_org = pact.project.carrier_id if commitment.owner == Commitment.Owner.CARRIER else pact.institution_id
@@ -496,7 +494,7 @@ def refresh_commitment_statuses(today: date | None = None) -> dict[str, int]:
     today = today or date.today()
     soon = today + timedelta(days=settings.COMMITMENT_DUE_SOON_DAYS)
     counts = {"due_soon": 0, "missed": 0}
-    live = Commitment.objects.select_for_update().select_related("version__pact__project").filter(
+    live = Commitment.objects.select_for_update(of=("self",)).select_related("version__pact__project").filter(
         version__status__in=(Status.ACTIVE, Status.BREACH_NOTIFIED, Status.SUSPENDED),
         due_date__isnull=False,
         status__in=(Commitment.State.ON_TRACK, Commitment.State.DUE_SOON),
