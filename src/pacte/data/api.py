@@ -20,7 +20,7 @@ from pacte.data.models import DataRequest, Dataset, Grant, Release
 from pacte.engines import proportionality
 from pacte.errors import NotFound, ValidationFailed
 from pacte.pacts.selectors import get_pact
-from pacte.writes.idempotency import not_idempotent
+from pacte.writes.idempotency import not_idempotent, own_transactions
 
 router = Router(tags=["données"])
 user_auth = TokenAuth()
@@ -297,6 +297,7 @@ def grant_action(request: HttpRequest, reference: str, action: str) -> dict[str,
              openapi_extra={"requestBody": {"content": {"application/json": {"schema": {
                  "type": "object", "example": {"group_by": ["region"], "aggregates": [
                      {"op": "count"}, {"op": "mean", "column": "monthly_salary_eur"}], "filters": [], "rho": 0.005}}}}}})
+@own_transactions  # reserve, compute outside locks, publish (see data.services)
 def aggregates(request: HttpRequest, dataset: str) -> dict[str, Any]:
     return services.dp_aggregates(request.auth, dataset, _body(request))  # type: ignore[arg-type]
 
@@ -317,6 +318,7 @@ def extract(request: HttpRequest, dataset: str, format: str = "csv") -> HttpResp
 @router.post("/data/{dataset}/secure-room", auth=grant_auth, summary="Niveau 4 : salle sécurisée (SQL agrégé restreint)",
              openapi_extra={"requestBody": {"content": {"application/json": {"schema": {
                  "type": "object", "example": {"sql": "SELECT region, COUNT(*) AS n FROM donnees GROUP BY region"}}}}}})
+@own_transactions  # computes, then logs the call in its own transaction (see data.services)
 def secure_room(request: HttpRequest, dataset: str) -> dict[str, Any]:
     body = _body(request)
     sql = body.get("sql") if isinstance(body, dict) else None

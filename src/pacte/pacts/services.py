@@ -29,6 +29,7 @@ from pacte.pacts.schema import PactContent, completeness_errors, parse_content
 from pacte.projects.models import Project
 from pacte.projects.services import actor_of
 from pacte.writes.references import next_reference
+from pacte.writes.retry import retry_on_conflict
 
 NEGATIVE_MIN_REASON = 10
 
@@ -140,6 +141,7 @@ def _next_reference() -> str:
 
 # ---------------------------------------------------------------- drafting
 
+@retry_on_conflict
 @transaction.atomic
 def create_pact(acting: Acting, project: Project, institution: Organisation, content: dict[str, Any]) -> PactVersion:
     if acting.organisation.pk != project.carrier_id or not (
@@ -162,6 +164,7 @@ def create_pact(acting: Acting, project: Project, institution: Organisation, con
     return version
 
 
+@retry_on_conflict
 @transaction.atomic
 def update_draft(acting: Acting, version: PactVersion, content: dict[str, Any]) -> PactVersion:
     version = _lock(version)
@@ -177,6 +180,7 @@ def update_draft(acting: Acting, version: PactVersion, content: dict[str, Any]) 
     return version
 
 
+@retry_on_conflict
 @transaction.atomic
 def new_version(acting: Acting, pact: Pact, *, reason: str = "") -> PactVersion:
     """Revise after changes were requested, or amend an active pact: a new draft version."""
@@ -212,6 +216,7 @@ def new_version(acting: Acting, pact: Pact, *, reason: str = "") -> PactVersion:
 
 # ---------------------------------------------------------------- life cycle
 
+@retry_on_conflict
 @transaction.atomic
 def submit(acting: Acting, version: PactVersion) -> PactVersion:
     version = _lock(version)
@@ -254,6 +259,7 @@ def submit(acting: Acting, version: PactVersion) -> PactVersion:
     return version
 
 
+@retry_on_conflict
 @transaction.atomic
 def withdraw(acting: Acting, version: PactVersion, reason: str) -> PactVersion:
     version = _lock(version)
@@ -266,6 +272,7 @@ def withdraw(acting: Acting, version: PactVersion, reason: str) -> PactVersion:
     return version
 
 
+@retry_on_conflict
 @transaction.atomic
 def request_changes(acting: Acting, version: PactVersion, reason: str) -> PactVersion:
     version = _lock(version)
@@ -281,6 +288,7 @@ def request_changes(acting: Acting, version: PactVersion, reason: str) -> PactVe
     return version
 
 
+@retry_on_conflict
 @transaction.atomic
 def approve(acting: Acting, version: PactVersion, note: str = "") -> PactVersion:
     version = _lock(version)
@@ -303,6 +311,7 @@ def approve(acting: Acting, version: PactVersion, note: str = "") -> PactVersion
     return version
 
 
+@retry_on_conflict
 @transaction.atomic
 def sign(acting: Acting, version: PactVersion) -> Signature:
     version = _lock(version)
@@ -411,6 +420,7 @@ def _institution_move(action: str, acting: Acting | None, version: PactVersion, 
     return version
 
 
+@retry_on_conflict
 @transaction.atomic
 def notify_breach(acting: Acting | None, version: PactVersion, reason: str, cure_days: int | None = None,
                   today: date | None = None) -> PactVersion:
@@ -418,26 +428,31 @@ def notify_breach(acting: Acting | None, version: PactVersion, reason: str, cure
     return _institution_move("notify_breach", acting, version, reason, cure_days, today)
 
 
+@retry_on_conflict
 @transaction.atomic
 def cure(acting: Acting | None, version: PactVersion, reason: str = "") -> PactVersion:
     return _institution_move("cure", acting, version, reason)
 
 
+@retry_on_conflict
 @transaction.atomic
 def suspend(acting: Acting | None, version: PactVersion, reason: str) -> PactVersion:
     return _institution_move("suspend", acting, version, reason)
 
 
+@retry_on_conflict
 @transaction.atomic
 def reinstate(acting: Acting | None, version: PactVersion, reason: str = "") -> PactVersion:
     return _institution_move("reinstate", acting, version, reason)
 
 
+@retry_on_conflict
 @transaction.atomic
 def break_pact(acting: Acting | None, version: PactVersion, reason: str) -> PactVersion:
     return _institution_move("break", acting, version, reason)
 
 
+@retry_on_conflict
 @transaction.atomic
 def complete(acting: Acting | None, version: PactVersion, reason: str = "") -> PactVersion:
     return _institution_move("complete", acting, version, reason)
@@ -460,6 +475,7 @@ ACTIONS: dict[str, Callable[..., Any]] = {
 
 # ---------------------------------------------------------------- commitments
 
+@retry_on_conflict
 @transaction.atomic
 def record_evidence(acting: Acting, commitment: Commitment, *, progress: int, note: str, url: str = "",
                     met: bool = False) -> Commitment:
@@ -488,6 +504,7 @@ def record_evidence(acting: Acting, commitment: Commitment, *, progress: int, no
     return commitment
 
 
+@retry_on_conflict
 @transaction.atomic
 def refresh_commitment_statuses(today: date | None = None) -> dict[str, int]:
     """Due-date engine: mark commitments due soon or missed on pacts in force."""

@@ -19,6 +19,9 @@ Installed once on the NinjaAPI (``api.add_decorator(transactional_writes, mode="
   (:func:`purge_expired`, task ``purge_idempotency_keys_task``).
   Responses that carry a secret shown once (a grant's token) are never stored: such a
   route is marked :func:`not_idempotent`.
+* Routes marked :func:`own_transactions` (the data gateway, which computes between its
+  transactions) run as written when no key is given; with a key they run in the one
+  transaction that also stores the response.
 """
 
 from __future__ import annotations
@@ -83,6 +86,15 @@ def not_idempotent(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def own_transactions(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a write route that manages its transactions itself because it computes between
+    them (the data gateway: reserve the budget, compute outside any lock, publish). Without
+    an Idempotency-Key it runs as written, not inside one request-wide transaction (which
+    would hold the grant's row locks, and SQLite's write lock, during the computation)."""
+    func._pacte_own_transactions = True  # type: ignore[attr-defined]
+    return func
+
+
 # ------------------------------------------------------------------ the ninja hook
 
 def _operation_of(run: Any) -> Any:
@@ -105,12 +117,13 @@ def transactional_writes(run: Callable[..., HttpResponseBase]) -> Callable[..., 
         extra = dict(op.openapi_extra or {})
         extra["parameters"] = [*extra.get("parameters", []), OPENAPI_HEADER]
         op.openapi_extra = extra
-    op.view_func = _transactional(op, op.view_func, creating)
+    op.view_func = _transactional(op, op.view_func, creating,
+                                  own=getattr(op.view_func, "_pacte_own_transactions", False))
     op._pacte_writes = True
     return run
 
 
-def _transactional(op: Any, view: Callable[..., Any], creating: bool) -> Callable[..., Any]:
+def _transactional(op: Any, view: Callable[..., Any], creating: bool, own: bool) -> Callable[..., Any]:
     @functools.wraps(view)
     def run_view(request: HttpRequest, **values: Any) -> HttpResponseBase:
         nested = transaction.get_connection().in_atomic_block
@@ -120,6 +133,8 @@ def _transactional(op: Any, view: Callable[..., Any], creating: bool) -> Callabl
                 claim = _claim_of(request)
             except DomainError as exc:
                 return op.api.on_exception(request, exc)  # type: ignore[no-any-return]
+        if own and claim is None:
+            return view(request, **values)  # type: ignore[no-any-return]
         for attempt in range(ATTEMPTS):
             _rewind_files(request)
             try:
