@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "pacte.pacts",
     "pacte.data",
     "pacte.evidence",
+    "pacte.writes",
     "pacte.web",
 ]
 

@@ -20,6 +20,7 @@ from pacte.data.models import DataRequest, Dataset, Grant, Release
 from pacte.engines import privacy, proportionality
 from pacte.errors import NotFound, ValidationFailed
 from pacte.pacts.selectors import get_pact
+from pacte.writes.idempotency import not_idempotent, own_transactions
 
 router = Router(tags=["données"])
 user_auth = TokenAuth()
@@ -265,6 +266,7 @@ def request_action(request: HttpRequest, reference: str, action: str) -> dict[st
 @router.post("/grants/{reference}/token", auth=user_auth, summary="Obtenir le jeton de l'accès (affiché une seule fois)",
              description="Réservé à l'administrateur du porteur bénéficiaire (ou de la plateforme) : le nouveau jeton "
                          "remplace aussitôt le précédent ; la rotation est inscrite au journal et l'équipe en est avertie.")
+@not_idempotent  # the raw token is shown once: never stored for a replay
 def grant_token(request: HttpRequest, reference: str) -> dict[str, Any]:
     g = selectors.get_grant(reference)
     raw = services.issue_token(request.auth, g)  # type: ignore[arg-type]
@@ -322,6 +324,7 @@ AGGREGATES_BODY_SCHEMA: dict[str, Any] = {
              description=f"ρ par requête : minimum {_DP['min_rho']:g}, maximum {_DP['max_rho']:g} "
                          "(limites publiées : /api/v1/proportionality, champ dp_limits).",
              openapi_extra={"requestBody": {"content": {"application/json": {"schema": AGGREGATES_BODY_SCHEMA}}}})
+@own_transactions  # reserve, compute outside locks, publish (see data.services)
 def aggregates(request: HttpRequest, dataset: str) -> dict[str, Any]:
     return services.dp_aggregates(request.auth, dataset, _body(request))  # type: ignore[arg-type]
 
@@ -344,6 +347,7 @@ def extract(request: HttpRequest, dataset: str, format: str = "csv") -> HttpResp
 @router.post("/data/{dataset}/secure-room", auth=grant_auth, summary="Niveau 4 : salle sécurisée (SQL agrégé restreint)",
              openapi_extra={"requestBody": {"content": {"application/json": {"schema": {
                  "type": "object", "example": {"sql": "SELECT region, COUNT(*) AS n FROM donnees GROUP BY region"}}}}}})
+@own_transactions  # computes, then logs the call in its own transaction (see data.services)
 def secure_room(request: HttpRequest, dataset: str) -> dict[str, Any]:
     body = _body(request)
     sql = body.get("sql") if isinstance(body, dict) else None

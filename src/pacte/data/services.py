@@ -60,6 +60,7 @@ from pacte.pacts.models import Commitment, Pact, PactVersion, Status
 from pacte.pacts.services import require_reason  # negative decisions carry a written reason
 from pacte.projects.models import Project
 from pacte.projects.services import actor_of
+from pacte.writes.references import next_reference
 
 logger = logging.getLogger("pacte.data")
 
@@ -101,11 +102,8 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 
 def _year_reference(model: Any, prefix: str) -> str:
-    year = timezone.now().year
-    count = model.objects.filter(reference__startswith=f"{prefix}-{year}-").count() + 1
-    while model.objects.filter(reference=f"{prefix}-{year}-{count:04d}").exists():
-        count += 1
-    return f"{prefix}-{year}-{count:04d}"
+    """{prefix}-{year}-{n:04d} from the locked counter of the year (no duplicate under load)."""
+    return next_reference(model, prefix)
 
 
 def _is_steward(acting: Acting, publisher_id: int) -> bool:
@@ -586,7 +584,7 @@ def create_request(acting: Acting, pact: Pact, dataset: Dataset, **fields: Any) 
 
 
 def _lock_request(req: DataRequest) -> DataRequest:
-    return DataRequest.objects.select_for_update().select_related(
+    return DataRequest.objects.select_for_update(of=("self",)).select_related(
         "dataset__publisher", "dataset_version", "project__carrier", "pact", "pact_version").get(pk=req.pk)
 
 
@@ -1394,7 +1392,7 @@ def give_consent(user: User, dataset: Dataset, project: Project, purpose: str) -
 
 @transaction.atomic
 def withdraw_consent(user: User, consent: Consent) -> Consent:
-    consent = Consent.objects.select_for_update().select_related("project", "dataset_version__dataset").get(pk=consent.pk)
+    consent = Consent.objects.select_for_update(of=("self",)).select_related("project", "dataset_version__dataset").get(pk=consent.pk)
     if consent.user_id != getattr(user, "pk", None):
         raise PermissionDenied("Seule la personne concernée peut retirer son consentement.")
     if consent.state == Consent.State.WITHDRAWN:

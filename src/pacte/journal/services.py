@@ -21,6 +21,26 @@ Integration model (see docs in the report / design note):
   signature the stored tree must extend it, otherwise nothing is signed and the append is
   refused with a 503 (:class:`~pacte.journal.memory.LogHalted`) until ``pacte log recover``.
 * An entry is at most :data:`MAX_ENTRY_BYTES` (entry bundles carry 16-bit lengths).
+
+Lock order (every write transaction; PostgreSQL row locks, SQLite takes its one write
+lock at BEGIN IMMEDIATE so the order only matters on PostgreSQL):
+
+1. ``writes.IdempotentRequest`` row of the request's ``Idempotency-Key`` (API only);
+2. the domain rows the use case changes, root first (pact version, data request, grant →
+   dataset version, evaluation …), each with ``select_for_update(of=("self",))``: lock ONLY
+   the rows you change — a bare ``select_for_update().select_related(...)`` also locks the
+   joined project and organisation rows, which every insert referencing them must share
+   (FOR KEY SHARE), and deadlocks against the log;
+3. ``writes.ReferenceCounter`` of the year, when the use case creates a referenced object;
+4. ``LogState`` (this module) LAST and briefly: call ``record_event`` at the end of the use
+   case, after every other lock is taken; nothing but the entries, the tree nodes and the
+   checkpoint is written while it is held. The after-commit checkpoint signing takes it
+   alone, in its own transaction, and never fails the request (errors are logged).
+
+Where a use case cannot follow the order (e.g. a pact sanction whose hooks lock the data
+grants after the pact's events), PostgreSQL may abort one transaction as a deadlock
+victim: the API runs every write as one transaction retried on deadlock and serialization
+failures (:mod:`pacte.writes.idempotency`, :func:`pacte.writes.retry.retry_on_conflict`).
 """
 
 from __future__ import annotations

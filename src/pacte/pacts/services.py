@@ -29,6 +29,8 @@ from pacte.pacts.models import Commitment, Pact, PactVersion, Review, Signature,
 from pacte.pacts.schema import PactContent, completeness_errors, parse_content
 from pacte.projects.models import Project
 from pacte.projects.services import actor_of
+from pacte.writes.references import next_reference
+from pacte.writes.retry import retry_on_conflict
 
 NEGATIVE_MIN_REASON = 10
 
@@ -124,7 +126,7 @@ def _set_current(version: PactVersion) -> None:
 
 
 def _lock(version: PactVersion) -> PactVersion:
-    return PactVersion.objects.select_for_update().select_related(
+    return PactVersion.objects.select_for_update(of=("self",)).select_related(
         "pact__project__carrier", "pact__institution"
     ).get(pk=version.pk)
 
@@ -134,15 +136,13 @@ def _principles_index(content: PactContent) -> str:
 
 
 def _next_reference() -> str:
-    year = timezone.now().year
-    count = Pact.objects.filter(reference__startswith=f"PACTE-{year}-").count() + 1
-    while Pact.objects.filter(reference=f"PACTE-{year}-{count:04d}").exists():
-        count += 1
-    return f"PACTE-{year}-{count:04d}"
+    """PACTE-{year}-{n:04d} from the locked counter of the year (two drafts never collide)."""
+    return next_reference(Pact, "PACTE")
 
 
 # ---------------------------------------------------------------- drafting
 
+@retry_on_conflict
 @transaction.atomic
 def create_pact(acting: Acting, project: Project, institution: Organisation, content: dict[str, Any]) -> PactVersion:
     if acting.organisation.pk != project.carrier_id or not (
@@ -165,6 +165,7 @@ def create_pact(acting: Acting, project: Project, institution: Organisation, con
     return version
 
 
+@retry_on_conflict
 @transaction.atomic
 def update_draft(acting: Acting, version: PactVersion, content: dict[str, Any]) -> PactVersion:
     version = _lock(version)
@@ -180,6 +181,7 @@ def update_draft(acting: Acting, version: PactVersion, content: dict[str, Any]) 
     return version
 
 
+@retry_on_conflict
 @transaction.atomic
 def new_version(acting: Acting, pact: Pact, *, reason: str = "") -> PactVersion:
     """Revise after changes were requested, or amend an active pact: a new draft version."""
@@ -215,6 +217,7 @@ def new_version(acting: Acting, pact: Pact, *, reason: str = "") -> PactVersion:
 
 # ---------------------------------------------------------------- life cycle
 
+@retry_on_conflict
 @transaction.atomic
 def submit(acting: Acting, version: PactVersion) -> PactVersion:
     version = _lock(version)
@@ -257,6 +260,7 @@ def submit(acting: Acting, version: PactVersion) -> PactVersion:
     return version
 
 
+@retry_on_conflict
 @transaction.atomic
 def withdraw(acting: Acting, version: PactVersion, reason: str) -> PactVersion:
     version = _lock(version)
@@ -269,6 +273,7 @@ def withdraw(acting: Acting, version: PactVersion, reason: str) -> PactVersion:
     return version
 
 
+@retry_on_conflict
 @transaction.atomic
 def request_changes(acting: Acting, version: PactVersion, reason: str) -> PactVersion:
     version = _lock(version)
@@ -284,6 +289,7 @@ def request_changes(acting: Acting, version: PactVersion, reason: str) -> PactVe
     return version
 
 
+@retry_on_conflict
 @transaction.atomic
 def approve(acting: Acting, version: PactVersion, note: str = "") -> PactVersion:
     version = _lock(version)
@@ -319,6 +325,7 @@ def _require_one_side_per_person(acting: Acting, pact: Pact, side: str) -> None:
         )
 
 
+@retry_on_conflict
 @transaction.atomic
 def sign(acting: Acting, version: PactVersion) -> Signature:
     version = _lock(version)
@@ -428,6 +435,7 @@ def _institution_move(action: str, acting: Acting | None, version: PactVersion, 
     return version
 
 
+@retry_on_conflict
 @transaction.atomic
 def notify_breach(acting: Acting | None, version: PactVersion, reason: str, cure_days: int | None = None,
                   today: date | None = None) -> PactVersion:
@@ -435,26 +443,31 @@ def notify_breach(acting: Acting | None, version: PactVersion, reason: str, cure
     return _institution_move("notify_breach", acting, version, reason, cure_days, today)
 
 
+@retry_on_conflict
 @transaction.atomic
 def cure(acting: Acting | None, version: PactVersion, reason: str = "") -> PactVersion:
     return _institution_move("cure", acting, version, reason)
 
 
+@retry_on_conflict
 @transaction.atomic
 def suspend(acting: Acting | None, version: PactVersion, reason: str) -> PactVersion:
     return _institution_move("suspend", acting, version, reason)
 
 
+@retry_on_conflict
 @transaction.atomic
 def reinstate(acting: Acting | None, version: PactVersion, reason: str = "") -> PactVersion:
     return _institution_move("reinstate", acting, version, reason)
 
 
+@retry_on_conflict
 @transaction.atomic
 def break_pact(acting: Acting | None, version: PactVersion, reason: str) -> PactVersion:
     return _institution_move("break", acting, version, reason)
 
 
+@retry_on_conflict
 @transaction.atomic
 def complete(acting: Acting | None, version: PactVersion, reason: str = "") -> PactVersion:
     return _institution_move("complete", acting, version, reason)
@@ -477,10 +490,11 @@ ACTIONS: dict[str, Callable[..., Any]] = {
 
 # ---------------------------------------------------------------- commitments
 
+@retry_on_conflict
 @transaction.atomic
 def record_evidence(acting: Acting, commitment: Commitment, *, progress: int, note: str, url: str = "",
                     met: bool = False) -> Commitment:
-    commitment = Commitment.objects.select_for_update().select_related(
+    commitment = Commitment.objects.select_for_update(of=("self",)).select_related(
         "version__pact__project", "version__pact__institution").get(pk=commitment.pk)
     pact = commitment.version.pact
     owner_org = pact.project.carrier_id if commitment.owner == Commitment.Owner.CARRIER else pact.institution_id
@@ -506,13 +520,14 @@ def record_evidence(acting: Acting, commitment: Commitment, *, progress: int, no
     return commitment
 
 
+@retry_on_conflict
 @transaction.atomic
 def refresh_commitment_statuses(today: date | None = None) -> dict[str, int]:
     """Due-date engine: mark commitments due soon or missed on pacts in force."""
     today = today or date.today()
     soon = today + timedelta(days=settings.COMMITMENT_DUE_SOON_DAYS)
     counts = {"due_soon": 0, "missed": 0}
-    live = Commitment.objects.select_for_update().select_related("version__pact__project").filter(
+    live = Commitment.objects.select_for_update(of=("self",)).select_related("version__pact__project").filter(
         version__status__in=(Status.ACTIVE, Status.BREACH_NOTIFIED, Status.SUSPENDED),
         due_date__isnull=False,
         status__in=(Commitment.State.ON_TRACK, Commitment.State.DUE_SOON),
