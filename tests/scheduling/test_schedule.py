@@ -22,7 +22,7 @@ from pacte.scheduling.scheduler import enqueue_due, enqueue_period
 PARIS = ZoneInfo("Europe/Paris")
 DAILY = {"pacts.refresh_commitments": time(3, 0), "data.refresh_grants": time(3, 10),
          "evidence.compliance": time(3, 20), "notifications.prune": time(4, 0),
-         "accounts.prune_sign_in_log": time(4, 10)}
+         "accounts.prune_sign_in_log": time(4, 10), "writes.purge_idempotency_keys": time(4, 20)}
 
 
 def paris(*args: int) -> datetime:
