@@ -32,8 +32,10 @@ def _one_person(cohort) -> str:
 def test_conditional_aggregate_of_one_person_is_suppressed(room, cohort):
     grant, token = room
     c = _one_person(cohort)
-    r = call(token, SR, {"sql": f"SELECT SUM(CASE WHEN {c} THEN 1 ELSE 0 END) AS n, "
-                                f"SUM(CASE WHEN {c} THEN disability ELSE 0 END) AS d, COUNT(*) AS total "
+    weighted = call(token, SR, {"sql": f"SELECT SUM(CASE WHEN {c} THEN 1 ELSE 0 END) AS n FROM donnees"})
+    assert weighted.status_code == 400 and "FILTER" in weighted.json()["message"]  # refused by name
+    r = call(token, SR, {"sql": f"SELECT COUNT(*) FILTER (WHERE {c}) AS n, "
+                                f"SUM(disability) FILTER (WHERE {c}) AS d, COUNT(*) AS total "
                                 "FROM donnees"})
     assert r.status_code == 200, r.content
     body = r.json()

@@ -56,6 +56,15 @@ def _run(path: Path, sql: str, enterprise: str | None = None, secret: int | None
                cell_key_secret=secret, profile=_PROFILES[path, enterprise])
 
 
+def _published(path: Path, sql: str) -> list[Any] | None:
+    """The first row as published, or None when the form is refused by name (magnitude)."""
+    try:
+        return list(_run(path, sql).rows[0])
+    except SqlRefused as refusal:
+        assert refusal.reason == "magnitude", refusal
+        return None
+
+
 def _isolating(frame: pd.DataFrame, departement: str = "48") -> dict[str, str]:
     """The issue's condition (dept 48, 16-24, F, BAC) or the first combination of one person."""
     cols = ["age_band", "sex", "education_level"]
@@ -80,10 +89,40 @@ def test_conditional_aggregates_do_not_publish_one_person(cohort: Path, frame: p
            f"SUM(CASE WHEN {c} THEN disability ELSE 0 END) AS d, "
            f"SUM(CASE WHEN {c} THEN benefit_receipt ELSE 0 END) AS b, "
            f"SUM(CASE WHEN {c} THEN in_need ELSE 0 END) AS i, COUNT(*) AS total FROM donnees")
-    result = _run(cohort, sql)
+    with pytest.raises(SqlRefused, match="FILTER") as refused:  # weighted sums: refused by name
+        _run(cohort, sql)
+    assert refused.value.reason == "magnitude"
+    counted = (f"SELECT COUNT(*) FILTER (WHERE {c}) AS n, SUM(disability) FILTER (WHERE {c}) AS d, "
+               f"SUM(benefit_receipt) FILTER (WHERE {c}) AS b, SUM(in_need) FILTER (WHERE {c}) AS i, "
+               "COUNT(*) AS total FROM donnees")
+    result = _run(cohort, counted)
     assert result.rows[0][:4] == (None, None, None, None)
     assert result.rows[0][4] is not None and abs(result.rows[0][4] - DEMO_ROWS) <= 2
     assert result.report.cells_suppressed == 4 and result.report.reasons["cell_persons"] == 4
+
+
+def test_weighted_sums_over_the_same_persons_cannot_be_subtracted(cohort: Path, frame: pd.DataFrame) -> None:
+    """Found while reviewing the cell-key design: SUM(CASE WHEN C THEN 0.5 ELSE 1 END) and SUM(1)
+    share their contributors, hence their perturbation; their difference is 0.5 × count(C), even
+    for one person. Per-row weights are refused in SUM/AVG, directly or through a CTE/subquery;
+    constant scales (the noise scales with them) stay allowed."""
+    c = _where(_isolating(frame))
+    for sql in (
+        f"SELECT SUM(CASE WHEN {c} THEN 0.5 ELSE 1 END) AS w, SUM(1) AS n FROM donnees",
+        f"SELECT SUM(disability * (CASE WHEN {c} THEN 2 ELSE 1 END)) AS w FROM donnees",
+        f"SELECT AVG(IIF({c}, 0.5, 1.0)) AS w FROM donnees",
+        f"WITH t AS (SELECT *, CASE WHEN {c} THEN 0.5 ELSE 1 END AS w FROM donnees) SELECT SUM(w) FROM t",
+        f"SELECT SUM(w) FROM (SELECT disability + ({c})::INT AS w FROM donnees) AS s",
+        "SELECT SUM(disability + 1) AS w FROM donnees",
+        "SELECT SUM(disability * disability) AS w FROM donnees",
+    ):
+        with pytest.raises(SqlRefused) as refused:
+            restrict(sql, "donnees", COLUMNS)
+        assert refused.value.reason == "magnitude", sql
+    for sql in ("SELECT SUM(disability * 2) AS w, AVG(-disability / 4) AS a FROM donnees",
+                "WITH t AS (SELECT disability * 10 AS d FROM donnees) SELECT SUM(d) AS s FROM t",
+                "SELECT SUM(CAST(disability AS DOUBLE)) AS s FROM donnees"):
+        restrict(sql, "donnees", COLUMNS)  # accepted
 
 
 @pytest.mark.parametrize("form", [
@@ -105,13 +144,15 @@ def test_conditional_aggregates_do_not_publish_one_person(cohort: Path, frame: p
     "ROUND(SUM(CASE WHEN {c} THEN 1 ELSE 0 END) * 1.0, 3)",
 ])
 def test_every_conditional_form_is_suppressed(cohort: Path, frame: pd.DataFrame, form: str) -> None:
+    """Each form is suppressed, or refused by name (per-row weights in SUM/AVG): never published."""
     c = _where(_isolating(frame))
-    result = _run(cohort, f"SELECT {form.format(c=c)} AS v, COUNT(*) AS n FROM donnees")
-    assert result.rows[0][0] is None, form
+    first = _published(cohort, f"SELECT {form.format(c=c)} AS v, COUNT(*) AS n FROM donnees")
+    assert first is None or first[0] is None, form
     nested = f"SELECT {form.format(c=c)} AS v FROM (SELECT * FROM donnees WHERE departement = '48') AS s"
-    assert _run(cohort, nested).rows[0][0] is None
+    row = _published(cohort, nested)
+    assert row is None or row[0] is None
     cte = (f"WITH t AS (SELECT *, ({c}) AS flag FROM donnees) "
-           "SELECT SUM(CASE WHEN flag THEN 1 ELSE 0 END) AS v FROM t")
+           "SELECT COUNT(CASE WHEN flag THEN 1 END) AS v FROM t")
     assert _run(cohort, cte).rows[0][0] is None
 
 
@@ -139,7 +180,7 @@ def test_having_and_order_see_only_perturbed_suppressed_values(cohort: Path, fra
     c = _where(_isolating(frame))
     # HAVING on a one-person aggregate cannot reveal it: the value is NULL there too
     sql = (f"SELECT region, COUNT(*) AS n FROM donnees GROUP BY region "
-           f"HAVING SUM(CASE WHEN {c} THEN disability ELSE 0 END) >= 0 ORDER BY region")
+           f"HAVING SUM(disability) FILTER (WHERE {c}) >= 0 ORDER BY region")
     assert _run(cohort, sql).rows == []
 
 

@@ -313,6 +313,12 @@ def _bare_columns(node: exp.Expr) -> list[exp.Column]:
     return out
 
 
+def _numeric_literal(node: exp.Expr) -> bool:
+    while isinstance(node, exp.Paren | exp.Neg):
+        node = node.this
+    return isinstance(node, exp.Literal) and not node.is_string and float(node.this) != 0
+
+
 def _unalias(node: exp.Expr) -> exp.Expr:
     return node.this if isinstance(node, exp.Alias) else node
 
@@ -327,6 +333,8 @@ class _Restrictor:
         self.table = table.lower()
         self.allowed = {c.lower() for c in allowed_columns}
         self.cte_names: set[str] = set()
+        # CTE/subquery outputs that are not a constant multiple of one granted column
+        self.computed: set[str] = set()
 
     # -- sources ---------------------------------------------------------------------
     def source_columns(self, select: exp.Select) -> set[str] | None:
@@ -415,7 +423,30 @@ class _Restrictor:
                     "Every computed column of a CTE or subquery needs an alias.",
                     "Chaque colonne calculée d'une CTE ou sous-requête doit avoir un alias.",
                 )
+            if not self.scaled_column(_unalias(projection)):
+                self.computed.add(projection.alias_or_name.lower())
             self.allowed.add(projection.alias_or_name.lower())
+
+    def scaled_column(self, node: exp.Expr) -> bool:
+        """True for ``col``, ``CAST(col …)``, ``-col``, ``col * k`` or ``col / k`` (k a numeric
+        literal), where ``col`` is a granted column or a CTE/subquery output of that shape.
+
+        Only such magnitudes are summed: the cell-key noise of a sum is proportional to the
+        largest contribution, so a constant scale scales the noise with the value, while a
+        per-row weight (CASE, IF, boolean arithmetic) would change the value and not the
+        noise, and two sums over the same persons would subtract to one person."""
+        while isinstance(node, exp.Paren | exp.Cast | exp.TryCast | exp.Neg):
+            node = node.this
+        if isinstance(node, exp.Column):
+            return isinstance(node.this, exp.Identifier) and node.name.lower() not in self.computed
+        if isinstance(node, exp.Mul):
+            left, right = node.this, node.expression
+            if _numeric_literal(right):
+                return self.scaled_column(left)
+            return _numeric_literal(left) and self.scaled_column(right)
+        if isinstance(node, exp.Div):
+            return _numeric_literal(node.expression) and self.scaled_column(node.this)
+        return False
 
     # -- whole query -----------------------------------------------------------------
     def check(self, root: exp.Expr) -> exp.Select:
@@ -532,6 +563,20 @@ class _Restrictor:
                     "nested",
                     "Nested aggregates are not allowed.",
                     "Les agrégats imbriqués sont interdits.",
+                )
+        for agg in root.find_all(exp.Sum, exp.Avg):
+            if not self.scaled_column(agg.this):
+                raise _refuse(
+                    "magnitude",
+                    f"{_name(agg)} only takes a granted column, possibly multiplied or divided by a "
+                    "constant: sums of computed values (CASE, IF, boolean arithmetic…) over the same "
+                    "persons would get the same perturbation and subtract to one person's value. "
+                    "Put the condition in FILTER (WHERE …) or WHERE, or count with COUNT.",
+                    f"{_name(agg)} ne prend qu'une colonne accordée, éventuellement multipliée ou "
+                    "divisée par une constante : des sommes de valeurs calculées (CASE, IF, "
+                    "arithmétique booléenne…) sur les mêmes personnes recevraient la même "
+                    "perturbation et se soustrairaient en la valeur d'une personne. Mettez la "
+                    "condition dans FILTER (WHERE …) ou WHERE, ou comptez avec COUNT.",
                 )
         for condition in root.find_all(exp.Filter):
             if _contains_aggregate(condition.expression):
