@@ -137,7 +137,7 @@ def test_development_key_is_generated_once_with_mode_0600(settings, tmp_path):
 
 
 def test_fast_entry_text_is_exactly_canonical_json():
-    from pacte.journal.canonical import canonical_json
+    from pacte.engines.canonical import canonical_json
 
     odd = 'é "quote" \\\\ \\n \u2028 \U0001f600'
     batch_events = [
