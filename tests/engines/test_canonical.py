@@ -10,6 +10,9 @@ import struct
 import uuid
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pacte.engines.canonical import (
     LOG_ENTRY_FORMAT,
@@ -113,7 +116,9 @@ def test_strings_every_code_point_as_the_journal_fast_path_writes_them() -> None
     for start in range(0, 0x110000, 0x800):
         chars = [chr(c) for c in range(start, start + 0x800) if not 0xD800 <= c <= 0xDFFF]
         text = "".join(chars)
-        assert canonical_json(text) == encode(text), hex(start)
+        assert canonical_json(text) == encode(text) == rfc8785.dumps(text).decode(), hex(start)
+        keys = {c: 0 for c in chars[::7]}  # keys of the BMP take the fast path; sorted alike
+        assert canonical_bytes(keys) == rfc8785.dumps(keys), hex(start)
     with pytest.raises(CanonicalError):
         canonical_json("\ud800")
 
@@ -170,3 +175,20 @@ def test_unrepresentable_values_are_refused_with_their_place(value: object, wher
 def test_digest_and_format_versions() -> None:
     assert sha256_hex({"b": 2.0, "a": 1}) == hashlib.sha256(b'{"a":1,"b":2}').hexdigest()
     assert PACT_FORMAT == "pacte-pact/2" and LOG_ENTRY_FORMAT == "pacte-log-entry/2"
+
+
+_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=8)  # no lone surrogates (JCS refuses them)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.floats(allow_nan=False, allow_infinity=False) | _text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json)
+def test_both_encoders_write_the_rfc8785_bytes(value: object) -> None:
+    # canonical_bytes takes the standard library's encoder when it may (no float, no key
+    # beyond U+FFFF); whichever path it takes, the bytes are rfc8785's
+    assert canonical_bytes(value) == rfc8785.dumps(jcs_value(value))
