@@ -100,7 +100,7 @@ def bench_appends(batches: int, batch: int, subjects: int) -> tuple[float, float
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from pacte.journal.canonical import canonical_json
+    from pacte.engines.canonical import canonical_json
     from pacte.journal.models import Event
     from pacte.journal.services import record_events
     from pacte.journal.store import bulk_insert

@@ -144,7 +144,7 @@ def cmd_manage(args: argparse.Namespace) -> int:
 
 # Each domain adds its own subcommands (`pacte log …`, `pacte data …`, `pacte evidence …`).
 # Their handlers call `setup()` before touching Django.
-DOMAIN_CLIS = ["pacte.journal.cli", "pacte.data.cli", "pacte.evidence.cli"]
+DOMAIN_CLIS = ["pacte.journal.cli", "pacte.data.cli", "pacte.evidence.cli", "pacte.accounts.cli"]
 setup = _setup
 
 

@@ -9,6 +9,8 @@ from urllib.parse import parse_qs, unquote, urlparse
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from pacte import instance_secrets
+
 BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(os.environ.get("PACTE_VAR_DIR", Path.cwd() / "var")).resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite file, static files, development keys, datasets
@@ -222,8 +224,19 @@ WITNESS_LOG_KEYS = [k.strip() for k in os.environ.get("PACTE_WITNESS_LOG_KEYS", 
 # Cosignatures whose timestamp is further than this in the future are refused.
 WITNESS_MAX_CLOCK_SKEW = int(os.environ.get("PACTE_WITNESS_MAX_CLOCK_SKEW", "600"))
 
-# Salt for commitments to personal data in public entries.
-COMMITMENT_SALT = os.environ.get("PACTE_COMMITMENT_SALT", SECRET_KEY)
+# Secrets never derived from SECRET_KEY, so that rotating it only ends sessions (see
+# pacte/instance_secrets.py): the key-encryption key(s) of custodial signing keys (Fernet; the
+# first encrypts, all decrypt) and the salt of commitments to personal data in public entries.
+# Required in production; generated once under VAR_DIR in development and tests.
+try:
+    KEY_ENCRYPTION_KEYS = instance_secrets.key_encryption_keys(
+        os.environ, production=ENVIRONMENT == "production", var_dir=VAR_DIR
+    )
+    COMMITMENT_SALT = instance_secrets.commitment_salt(
+        os.environ, production=ENVIRONMENT == "production", var_dir=VAR_DIR, placeholders=(PLACEHOLDER_SECRET,)
+    )
+except instance_secrets.SecretConfigurationError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
 
 PACT_DEFAULT_CURE_DAYS = 30
 PACT_SECOND_REVIEW_EUROS = 500_000

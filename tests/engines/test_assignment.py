@@ -11,7 +11,6 @@ from pacte.engines.assignment import (
     MIN_SEED_BYTES,
     analysis_plan_hash,
     assign,
-    canonical_json,
     commit_seed,
     new_seed,
     proportional_targets,
@@ -33,8 +32,10 @@ def test_plan_hash_is_canonical_sha256() -> None:
     reordered = {"b": [1, 2], "mde": 0.02, "fenêtre_mois": 6, "résultat": "retour à l'emploi"}
     assert analysis_plan_hash(reordered) == expected
     assert analysis_plan_hash({**plan, "mde": 0.03}) != expected
+    # RFC 8785 numbers: 2.0 is written 2, 1e-07 is written 1e-7
+    assert analysis_plan_hash({"mde": 2.0, "alpha": 1e-07}) == hashlib.sha256(b'{"alpha":1e-7,"mde":2}').hexdigest()
     with pytest.raises(ValueError):
-        canonical_json({"x": float("nan")})
+        analysis_plan_hash({"x": float("nan")})
 
 
 def test_seed_commitment() -> None:

@@ -171,7 +171,7 @@ def test_monitor_follows_and_alerts_on_a_missing_prev_link(tmp_path, capsys):
         doc = json.loads(e.entry)
         doc["prev"] = "f" * 64
         from pacte.engines import merkle
-        from pacte.journal.canonical import canonical_json
+        from pacte.engines.canonical import canonical_json
         text = canonical_json(doc)
         Event.objects.filter(pk=e.pk).update(entry=text, leaf_hash=merkle.leaf_hash(text.encode()), prev="f" * 64)
         LogNode.objects.filter(level=0, index=e.index).delete()

@@ -137,15 +137,18 @@ def test_development_key_is_generated_once_with_mode_0600(settings, tmp_path):
 
 
 def test_fast_entry_text_is_exactly_canonical_json():
-    from pacte.journal.canonical import canonical_json
+    from pacte.engines.canonical import canonical_json
 
     odd = 'é "quote" \\\\ \\n \u2028 \U0001f600'
     batch_events = [
-        services.NewEvent("x.odd", services.Actor("org", "role", 3), "t", odd, {"z": [1, {"b": odd, "a": None}], "a": 1.5}, odd),
+        services.NewEvent("x.odd", services.Actor("org", "role", 3), "t", odd,
+                          {"z": [1, {"b": odd, "a": None}], "a": 1.5, "two": 2.0, "tiny": 1e-7, "\U0001f600": 1, "\ufb33": 2}, odd),
         services.NewEvent("x.plain", SYSTEM, "t", 1),
     ]
     got = services.record_events(batch_events)
     for a in got:
         assert canonical_json(json.loads(a.entry)) == a.entry
     assert json.loads(got[0].entry)["subject"]["id"] == odd
+    assert '"tiny":1e-7,"two":2,"z":' in got[0].entry  # RFC 8785 numbers
+    assert '"\U0001f600":1,"\ufb33":2}' in got[0].entry  # keys by UTF-16 code units (Python: the reverse)
     assert verify_log().ok

@@ -6,6 +6,7 @@ import json
 import pytest
 from django.db import transaction
 
+from pacte.engines.canonical import LOG_ENTRY_FORMAT, canonical_json
 from pacte.journal.models import Event, LogState
 from pacte.journal.services import SYSTEM, Actor, record_event
 
@@ -26,7 +27,8 @@ def test_entries_are_canonical_indexed_and_chained_per_subject():
     assert [a.index, b.index, c.index] == [0, 1, 2]
     assert LogState.objects.get().size == 3
     assert json.loads(a.entry)["prev"] is None and json.loads(c.entry)["prev"] == a.entry_hash
-    assert a.entry == json.dumps(json.loads(a.entry), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert a.entry == canonical_json(json.loads(a.entry))  # RFC 8785
+    assert json.loads(a.entry)["format"] == LOG_ENTRY_FORMAT
     assert '"a":"é"' in a.entry  # UTF-8, not escaped
     assert bytes(a.leaf_hash) == hashlib.sha256(b"\x00" + a.entry.encode()).digest()
     assert a.entry_hash == hashlib.sha256(a.entry.encode()).hexdigest()

@@ -127,7 +127,7 @@ def test_signatures_are_ed25519_over_the_canonical_text(world, active):
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-    from pacte.journal.canonical import canonical_bytes
+    from pacte.engines.canonical import canonical_bytes
 
     digest = hashlib.sha256(canonical_bytes(services.canonical_document(active))).digest()
     for s in sigs:

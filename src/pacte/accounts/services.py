@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-)
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
 from django.http import HttpRequest
@@ -28,7 +18,6 @@ from pacte.accounts.models import (
     Membership,
     Organisation,
     Role,
-    SigningKey,
     User,
 )
 from pacte.errors import NotAuthenticated, TooManyAttempts, ValidationFailed
@@ -132,30 +121,3 @@ def authenticate_token(raw: str) -> Acting:
         raise NotAuthenticated("Jeton d'API invalide, expiré ou révoqué.")
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
     return acting_for(token.user, token.organisation)
-
-
-def _fernet() -> Fernet:
-    key = hashlib.sha256(("signing-keys:" + settings.SECRET_KEY).encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
-@transaction.atomic
-def ensure_signing_key(user: User) -> SigningKey:
-    existing = SigningKey.objects.filter(user=user).first()
-    if existing:
-        return existing
-    private = Ed25519PrivateKey.generate()
-    raw_private = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return SigningKey.objects.create(
-        user=user, public_key=public.hex(), encrypted_private_key=_fernet().encrypt(raw_private)
-    )
-
-
-def sign_digest(user: User, digest: bytes) -> tuple[str, str]:
-    """Sign a SHA-256 digest with the person's key; returns (public key hex, signature hex)."""
-    key = ensure_signing_key(user)
-    if not key.encrypted_private_key:
-        raise ValidationFailed("Cette personne signe hors ligne : déposez une signature.")
-    private = Ed25519PrivateKey.from_private_bytes(_fernet().decrypt(bytes(key.encrypted_private_key)))
-    return key.public_key, private.sign(digest).hex()

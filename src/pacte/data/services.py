@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import json
 import logging
 import os
 import secrets
@@ -45,7 +44,7 @@ from pacte.data.models import (
     RequestStatus,
     Reservation,
 )
-from pacte.engines import privacy, proportionality
+from pacte.engines import canonical, privacy, proportionality
 from pacte.errors import (
     DomainError,
     InvalidTransition,
@@ -1002,8 +1001,7 @@ def _log_refusal(grant: Grant, tier: int, fingerprint: str, error: DomainError) 
 
 
 def _canonical_sha(payload: Any) -> str:
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return canonical.sha256_hex(payload)  # RFC 8785
 
 
 # ---------------------------------------------------------------- gateway: DP aggregates (tier 3)

@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import math
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from pacte.engines import canonical
 
 __all__ = [
     "ASSIGNMENT_ALGORITHM",
@@ -39,7 +40,6 @@ __all__ = [
     "DrawResult",
     "analysis_plan_hash",
     "assign",
-    "canonical_json",
     "commit_seed",
     "new_seed",
     "proportional_targets",
@@ -56,16 +56,10 @@ DEFAULT_STRATUM = ""
 # --------------------------------------------------------------------------- hashing
 
 
-def canonical_json(value: Mapping[str, Any]) -> bytes:
-    """Canonical UTF-8 JSON: sorted keys, no whitespace, non-ASCII kept, no NaN/Infinity."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
-
-
 def analysis_plan_hash(plan: Mapping[str, Any]) -> str:
-    """SHA-256 (hex) of the canonical JSON of a pre-registered analysis plan."""
-    return hashlib.sha256(canonical_json(plan)).hexdigest()
+    """SHA-256 (hex) of the canonical JSON (RFC 8785, :mod:`pacte.engines.canonical`) of a
+    pre-registered analysis plan; NaN and infinities are refused."""
+    return canonical.sha256_hex(plan)
 
 
 def new_seed() -> bytes:

@@ -77,6 +77,8 @@ import polars as pl
 import pyarrow.parquet as pq
 from opendp.extras.polars import SortBy as _SortBy
 
+from pacte.engines.canonical import canonical_json, sha256_hex
+
 __all__ = [
     "ENGINE_VERSION",
     "DEFAULT_RHO",
@@ -301,10 +303,10 @@ def normalise_query(query: Query) -> dict[str, Any]:
 
     filters = sorted(
         (
-            {"column": f.column, "values": sorted({json.dumps(canon(v)) for v in f.values})}
+            {"column": f.column, "values": sorted({canonical_json(canon(v)) for v in f.values})}
             for f in query.filters
         ),
-        key=lambda d: json.dumps(d, sort_keys=True),
+        key=canonical_json,
     )
     return {
         "group_by": sorted(query.group_by),
@@ -333,15 +335,14 @@ def rho_cost(query: Query | Mapping[str, Any], rho: float | None = None) -> floa
 
 
 def fingerprint(query: Query | Mapping[str, Any], dataset_version: str, rho: float) -> str:
-    """SHA-256 of canonical JSON of (engine version, dataset version, normalised query, ρ)."""
+    """SHA-256 of the RFC 8785 JSON of (engine version, dataset version, normalised query, ρ)."""
     payload = {
         "engine": ENGINE_VERSION,
         "dataset_version": dataset_version,
         "query": normalise_query(parse_query(query)),
-        "rho": repr(float(rho)),
+        "rho": float(rho),
     }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return sha256_hex(payload)
 
 
 # --------------------------------------------------------------------------- dataset

@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import hashlib
-import json
 import math
 import threading
 import time
@@ -46,6 +44,7 @@ from typing import Any, Final
 import duckdb
 
 from pacte.engines import cell_key
+from pacte.engines.canonical import sha256_hex
 from pacte.engines.secure_room_profile import (
     RECORD_KEY_COLUMN,
     DatasetProfile,
@@ -99,24 +98,23 @@ class SecureRoomResult:
 
 
 def _canonical(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else repr(value)
-    if isinstance(value, decimal.Decimal):
+    """A result cell for :func:`canonical_sha256`: a non-finite number (which RFC 8785
+    refuses) is written as its text (``"nan"``, ``"inf"``); a value of another SQL type as
+    its text; the rest follows the one rule of :func:`pacte.engines.canonical.jcs_value`."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, decimal.Decimal) and not value.is_finite():
         return str(value)
-    if isinstance(value, dt.date | dt.datetime | dt.time):
-        return value.isoformat()
     if isinstance(value, list | tuple):
         return [_canonical(v) for v in value]
+    if value is None or isinstance(value, bool | int | str | float | decimal.Decimal | dt.date | dt.time):
+        return value
     return str(value)
 
 
 def canonical_sha256(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """SHA-256 of the canonical JSON ``{"columns": …, "rows": …}`` (sorted keys, no spaces)."""
-    payload = {"columns": list(columns), "rows": [[_canonical(v) for v in r] for r in rows]}
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """SHA-256 of the RFC 8785 JSON ``{"columns": …, "rows": …}``."""
+    return sha256_hex({"columns": list(columns), "rows": [[_canonical(v) for v in r] for r in rows]})
 
 
 def _connect(

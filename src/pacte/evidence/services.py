@@ -26,7 +26,7 @@ from pacte.accounts.models import Organisation, Role, User
 from pacte.accounts.selectors import is_member
 from pacte.accounts.services import Acting
 from pacte.engines import assignment as asg
-from pacte.engines import bias, impact
+from pacte.engines import bias, canonical, impact
 from pacte.errors import (
     DomainError,
     InvalidTransition,
@@ -450,7 +450,7 @@ def expand_units(spec: dict[str, Any]) -> list[str]:
 
 
 def allocation_digest(allocation: dict[str, str]) -> str:
-    return hashlib.sha256(asg.canonical_json(allocation)).hexdigest()
+    return canonical.sha256_hex(allocation)
 
 
 @transaction.atomic
@@ -998,9 +998,9 @@ def evaluate_from_gateway(acting: Acting, experiment: Experiment, grant: Any, ou
                 field_errors={"grant": ["Trop peu d'unités appariées."]})
     computed = compute_from_table(joined.table, estimand=frame.estimand, mde_points=frame.mde_points)
     dv = grant.dataset_version
-    fingerprint = hashlib.sha256(asg.canonical_json({
+    fingerprint = canonical.sha256_hex({
         "tier": 2, "dataset": str(dv), "columns": [person, col["name"]], "mode": mode, "experiment": exp.slug,
-        "allocation_sha256": exp.allocation_sha256})).hexdigest()
+        "allocation_sha256": exp.allocation_sha256})
     gateway = {"grant": grant.reference, "dataset": str(dv), "tier": 2, "outcome_column": col["name"], "mode": mode,
                "fingerprint": fingerprint, "rows_read": report["rows_in"], "k_report": report, **c}
     if window_months and window_months != exp.window_months:
@@ -1253,7 +1253,7 @@ def publish_sheet(acting: Acting, sheet: AlgorithmSheet, today: date | None = No
     sheet.published_at = timezone.now()
     sheet.published_on = _today(today)
     sheet.save()
-    digest = hashlib.sha256(asg.canonical_json(sheet_document(sheet))).hexdigest()
+    digest = canonical.sha256_hex(sheet_document(sheet))
     _event("algorithm_sheet.published", actor_of(acting), "algorithm_sheet", sheet.pk, sheet.project,
            title=sheet.title, version=sheet.version, degree=sheet.contribution_degree, sha256=digest)
     _recompute(sheet.project, today)

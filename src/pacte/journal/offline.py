@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pacte.engines import merkle, note
+from pacte.engines.canonical import canonical_json
 
 PAGE = 1000
 CHUNK_LINES = 100_000
@@ -170,8 +171,12 @@ def check_entries(source: Source, state: ChainState, end: int,
             prev = doc.get("prev")
         except (ValueError, KeyError, TypeError):
             raise VerificationFailed(f"entrée {index} : JSON invalide ou sans sujet") from None
-        if json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False) != entry:
-            raise VerificationFailed(f"entrée {index} : JSON non canonique")
+        try:
+            canonical = canonical_json(doc) == entry
+        except ValueError:
+            canonical = False
+        if not canonical:
+            raise VerificationFailed(f"entrée {index} : JSON non canonique (RFC 8785)")
         if prev != heads.get(key):
             raise VerificationFailed(
                 f"entrée {index} : lien prev rompu pour {key} (attendu {heads.get(key)}, trouvé {prev}) — "

@@ -61,9 +61,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pacte.engines import merkle, note
+from pacte.engines.canonical import LOG_ENTRY_FORMAT, canonical_json
 from pacte.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from pacte.journal import memory
-from pacte.journal.canonical import canonical_json
 from pacte.journal.keys import get_signer
 from pacte.journal.models import Checkpoint, Cosignature, Event, LogNode, LogState, Witness
 from pacte.journal.store import (
@@ -77,7 +77,6 @@ from pacte.journal.store import (
 
 logger = logging.getLogger("pacte.journal")
 
-ENTRY_VERSION = 1
 # Entry bundles (c2sp.org/tlog-tiles) prefix each entry with a 16-bit length.
 MAX_ENTRY_BYTES = 0xFFFF
 
@@ -196,15 +195,18 @@ def _heads(subjects: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
     return out
 
 
-_str = json.encoder.encode_basestring  # a JSON string exactly as canonical_json writes it (ensure_ascii=False)
-_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
+# A JSON string exactly as RFC 8785 writes it: the C encoder escapes the same characters the
+# same way (tests/engines/test_canonical.py checks every code point); a lone surrogate, which
+# JCS refuses, fails the UTF-8 encoding of the entry below.
+_str = json.encoder.encode_basestring
+_FORMAT = _str(LOG_ENTRY_FORMAT)
 EVENT_COLUMNS = ("index", "type", "occurred_at", "organisation_slug", "subject_type", "subject_id",
                  "project_slug", "entry", "entry_hash", "leaf_hash", "prev")
 
 
 def _append(state: LogState, events: Sequence[NewEvent], now: datetime) -> tuple[list[Appended], list[bytes]]:
     """Insert the entries of a batch; every entry text is byte-identical to
-    ``canonical_json`` of the entry dict (keys in sorted order, assembled directly; the
+    ``canonical_json`` (RFC 8785) of the entry dict (keys in sorted order, assembled directly; the
     actor, the timestamp and repeated strings are encoded once per batch)."""
     heads = _heads({(e.subject_type, str(e.subject_id)) for e in events})
     ts_json = _str(now.isoformat().replace("+00:00", "Z"))
@@ -228,9 +230,9 @@ def _append(state: LogState, events: Sequence[NewEvent], now: datetime) -> tuple
         t_typ = enc.get(typ) or enc.setdefault(typ, _str(typ))
         t_project = (enc.get(project) or enc.setdefault(project, _str(project))) if project else "null"
         text = (
-            f'{{"actor":{actor},"data":{_canonical(e.data) if e.data else "{}"},'
+            f'{{"actor":{actor},"data":{canonical_json(e.data) if e.data else "{}"},"format":{_FORMAT},'
             f'"prev":{_str(previous) if previous else "null"},"project":{t_project},'
-            f'"subject":{{"id":{_str(sid)},"type":{t_st}}},"ts":{ts_json},"type":{t_typ},"v":{ENTRY_VERSION}}}'
+            f'"subject":{{"id":{_str(sid)},"type":{t_st}}},"ts":{ts_json},"type":{t_typ}}}'
         )
         raw = text.encode("utf-8")
         if len(raw) > MAX_ENTRY_BYTES:

@@ -19,9 +19,10 @@ from django.utils import timezone
 
 from pacte.accounts.models import Organisation, Role
 from pacte.accounts.selectors import is_member
-from pacte.accounts.services import Acting, sign_digest
+from pacte.accounts.services import Acting
+from pacte.accounts.signing_keys import sign_digest
+from pacte.engines.canonical import PACT_FORMAT, canonical_bytes
 from pacte.errors import InvalidTransition, PermissionDenied, ValidationFailed
-from pacte.journal.canonical import canonical_bytes
 from pacte.journal.services import SYSTEM, Actor, record_event
 from pacte.links import clean_web_link
 from pacte.pacts import notifications
@@ -70,8 +71,10 @@ def require_reason(reason: str) -> str:
 # ---------------------------------------------------------------- canonical text
 
 def canonical_document(version: PactVersion) -> dict[str, Any]:
+    """What signatories sign: SHA-256 of its RFC 8785 bytes (``format`` names the layout)."""
     pact = version.pact
     return {
+        "format": PACT_FORMAT,
         "pact": pact.reference,
         "version": version.number,
         "project": pact.project.slug,

@@ -115,7 +115,7 @@ def version_detail(request: HttpRequest, reference: str, number: int) -> HttpRes
 
 
 def version_canonical(request: HttpRequest, reference: str, number: int) -> HttpResponse:
-    from pacte.journal.canonical import canonical_json
+    from pacte.engines.canonical import canonical_json
 
     version = pact_selectors.get_version(getattr(request, "acting", None), reference, number)
     text = canonical_json(pact_services.canonical_document(version))
