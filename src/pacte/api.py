@@ -13,7 +13,7 @@ from ninja.security import HttpBearer
 
 from pacte.accounts.services import Acting, authenticate_token
 from pacte.errors import DomainError, ServiceUnavailable
-from pacte.input_limits import parse_json
+from pacte.input_limits import french_message, parse_json
 from pacte.request_faults import error_for, respond_to_exception
 
 
@@ -66,10 +66,13 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
     fields: dict[str, list[str]] = {}
     for err in exc.errors:
         loc = [str(p) for p in err.get("loc", []) if p not in ("body", "query", "path", "payload")]
-        fields.setdefault(".".join(loc) or "request", []).append(err.get("msg", "invalide"))
+        fields.setdefault(".".join(loc) or "request", []).append(french_message(err))
+    first = next(iter(fields.items()), None)
+    detail = f" {first[0]} : {first[1][0]}" if first else ""
     return api.create_response(
         request,
-        {"error": "bad_request", "message": "Requête invalide : vérifiez les champs signalés.", "fields": fields},
+        {"error": "bad_request", "message": f"Requête invalide :{detail} Vérifiez les champs signalés.",
+         "fields": fields},
         status=400,
     )
 

@@ -113,3 +113,45 @@ def parse_json(raw: bytes | str) -> Any:
         raise BadInput(_("Corps de requête illisible : JSON invalide (%(e)s).") % {"e": e}) from None
     check_json_tree(value)
     return value
+
+
+def french_message(error: dict[str, Any]) -> str:
+    """A pydantic validation error said in French (the field is named by the caller)."""
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "string_too_long":
+        return _("texte trop long (%(n)s caractères au plus).") % {"n": ctx.get("max_length")}
+    if kind == "string_too_short":
+        return _("texte trop court (%(n)s caractères au moins).") % {"n": ctx.get("min_length")}
+    if kind in ("too_long", "too_short"):
+        return _("nombre d'éléments hors limites.")
+    if kind == "less_than_equal":
+        return _("doit être inférieur ou égal à %(v)s.") % {"v": ctx.get("le")}
+    if kind == "greater_than_equal":
+        return _("doit être supérieur ou égal à %(v)s.") % {"v": ctx.get("ge")}
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return _("nombre entier attendu.")
+    if kind in ("float_parsing", "float_type", "finite_number"):
+        return _("nombre attendu.")
+    if kind in ("bool_parsing", "bool_type"):
+        return _("vrai ou faux attendu.")
+    if kind in ("string_type", "string_unicode"):
+        return _("texte attendu.")
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return _("objet JSON attendu.")
+    if kind == "list_type":
+        return _("liste attendue.")
+    if kind == "missing":
+        return _("champ obligatoire.")
+    if kind == "value_error":
+        return str(ctx.get("error") or error.get("msg", "")).removeprefix("Value error, ")
+    return str(error.get("msg", _("valeur invalide.")))
+
+
+def check_page(limit: int, offset: int, max_limit: int = 100) -> None:
+    """Pagination bounds of every list endpoint (huge offsets would overflow the SQL OFFSET)."""
+    if not 1 <= limit <= max_limit or not 0 <= offset <= MAX_OFFSET:
+        raise BadInput(
+            _("limit doit être entre 1 et %(max)d et offset entre 0 et %(off)d.") % {"max": max_limit, "off": MAX_OFFSET},
+            field_errors={"limit" if not 1 <= limit <= max_limit else "offset": [_("hors limites.")]},
+        )

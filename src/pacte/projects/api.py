@@ -5,6 +5,7 @@ from datetime import date
 from django.http import HttpRequest
 from ninja import Router, Schema
 
+from pacte.input_limits import BigInt, Identifier, Label, Sentence, check_page
 from pacte.pacts.selectors import public_pacts_of, with_public_pacts
 from pacte.projects.selectors import get_project, search_projects
 
@@ -67,18 +68,15 @@ def _out(project, acting=None) -> dict[str, object]:  # type: ignore[no-untyped-
 @router.get("", response=Page, summary="Liste paginée des projets")
 def list_projects(
     request: HttpRequest,
-    q: str = "",
-    status: str = "",
-    institution: str = "",
-    principle: str = "",
-    territory: str = "",
-    limit: int = 20,
-    offset: int = 0,
+    q: Sentence = "",
+    status: Identifier = "",
+    institution: Identifier = "",
+    principle: Identifier = "",
+    territory: Label = "",
+    limit: BigInt = 20,
+    offset: BigInt = 0,
 ) -> dict[str, object]:
-    from pacte.errors import ValidationFailed
-
-    if not 1 <= limit <= 100 or offset < 0:
-        raise ValidationFailed("limit doit être entre 1 et 100 et offset positif.")
+    check_page(limit, offset)
     qs = search_projects(q=q, status=status, institution=institution, principle=principle, territory=territory)
     acting = getattr(request, "acting", None)
     page = with_public_pacts(qs, acting)[offset : offset + limit]
@@ -86,7 +84,7 @@ def list_projects(
 
 
 @router.get("/{slug}", response=ProjectDetail, summary="Un projet, ses phases et ses pactes")
-def project_detail(request: HttpRequest, slug: str) -> dict[str, object]:
+def project_detail(request: HttpRequest, slug: Identifier) -> dict[str, object]:
     project = get_project(slug)
     data = _out(project, getattr(request, "acting", None))
     data.update(
