@@ -26,6 +26,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from pacte.errors import BadInput, DomainError, PayloadTooLarge, ServiceUnavailable
 from pacte.input_limits import text_problem
@@ -117,6 +118,31 @@ def _query_problem(request: HttpRequest) -> str | None:
     return None
 
 
+def _html_or_empty(response: HttpResponse) -> bool:
+    if getattr(response, "streaming", False):
+        return False
+    ctype = response.get("Content-Type", "")
+    return ctype.startswith("text/html") or not response.content
+
+
+_STATUS_MESSAGES = {
+    403: ("forbidden", gettext_noop("Accès refusé.")),
+    404: ("not_found", gettext_noop("Ressource introuvable.")),
+    405: ("method_not_allowed", gettext_noop("Méthode HTTP non permise sur cette adresse.")),
+    413: ("payload_too_large", gettext_noop("Le corps de la requête est trop volumineux.")),
+}
+
+
+def _as_json(response: HttpResponse) -> HttpResponse:
+    code, message = _STATUS_MESSAGES.get(response.status_code, ("error", gettext_noop("La requête a échoué.")))
+    out = JsonResponse({"error": code, "message": _(message)}, status=response.status_code,
+                       json_dumps_params={"ensure_ascii": False})
+    for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+        if header in response:
+            out[header] = response[header]
+    return out
+
+
 class RequestFaultMiddleware:
     """Refuse NUL characters in the address and query string; turn view exceptions into answers.
 
@@ -132,7 +158,10 @@ class RequestFaultMiddleware:
         problem = _query_problem(request)
         if problem:
             return respond(request, BadInput(_("Adresse ou paramètres invalides : %(p)s") % {"p": problem}))
-        return self.get_response(request)
+        response = self.get_response(request)
+        if response.status_code >= 400 and is_api(request) and _html_or_empty(response):
+            return _as_json(response)  # e.g. 405 from the router, 403 from CSRF: JSON like every API error
+        return response
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
         if isinstance(exc, DomainError):
