@@ -226,7 +226,7 @@ def test_every_text_input_has_a_documented_maximum_length(client, db):
         for method, op in ops.items():
             for p in op.get("parameters", []):
                 _string_fields_without_limit(p.get("schema", {}), components, f"{method} {path} {p['name']}", missing)
-            for ctype, media in (op.get("requestBody") or {}).get("content", {}).items():
+            for media in (op.get("requestBody") or {}).get("content", {}).values():
                 _string_fields_without_limit(media.get("schema", {}), components, f"{method} {path} body", missing)
     limited = [m for m in missing if m.startswith("ok ")]
     assert "ok post /api/v1/pacts/{reference}/versions/{number}/commitments/{key}/evidence body.note ≤ 5000" in limited
