@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
+from django.db.models import Prefetch
 from django.http import HttpRequest
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -12,7 +13,14 @@ from ninja.files import UploadedFile
 from pacte.api import TokenAuth
 from pacte.errors import InvalidTransition, NotFound, ValidationFailed
 from pacte.evidence import selectors, services
-from pacte.evidence.models import AlgorithmSheet, Audit, Evaluation, Experiment, PanelCall
+from pacte.evidence.models import (
+    AlgorithmSheet,
+    Audit,
+    Evaluation,
+    Experiment,
+    PanelCall,
+    PanelMember,
+)
 from pacte.input_limits import (
     MAX_LIST_ITEMS,
     BigInt,
@@ -291,7 +299,10 @@ def _panel_out(p: PanelCall) -> dict[str, Any]:
 def list_panels(request: HttpRequest, project: Identifier = "", limit: BigInt = 20, offset: BigInt = 0) -> dict[str, Any]:
     _page(limit, offset)
     qs = selectors.panels(project=project)
-    return {"count": qs.count(), "items": [_panel_out(p) for p in qs[offset: offset + limit]]}
+    present = Prefetch("members", queryset=PanelMember.objects.filter(left=False).only("call_id", "stratum"),
+                       to_attr="present_strata")
+    page = qs.prefetch_related(present)[offset: offset + limit]
+    return {"count": qs.count(), "items": [_panel_out(p) for p in page]}
 
 
 @router.get("/panels/{int:pk}", response=PanelOut)
