@@ -138,11 +138,12 @@ def list_pacts(request: HttpRequest, status: Identifier = "", institution: Ident
     if institution:
         qs = qs.filter(pact__institution__slug=institution)
     qs = qs.order_by("-pact__created_at")
+    rows = qs.values_list("pact__reference", "pact__project__slug", "pact__institution__slug", "number", "status")
     items = [
-        {"reference": v.pact.reference, "project": v.pact.project.slug, "institution": v.pact.institution.slug,
-         "current_version": v.number, "status": v.status}
-        for v in qs[offset : offset + limit]
-    ]
+        {"reference": reference, "project": project, "institution": institution, "current_version": number,
+         "status": status}
+        for reference, project, institution, number, status in rows[offset : offset + limit]
+    ]  # plain rows: the versions' content is not read for a list
     return {"count": qs.count(), "items": items}
 
 
@@ -150,7 +151,8 @@ def list_pacts(request: HttpRequest, status: Identifier = "", institution: Ident
 def list_commitments(request: HttpRequest, status: Identifier = "", owner: Identifier = "", limit: BigInt = 50, offset: BigInt = 0) -> dict[str, Any]:
     _page(limit, offset)
     qs = selectors.commitments(status=status, owner=owner)
-    return {"count": qs.count(), "items": [_commitment_out(c) for c in qs[offset : offset + limit]]}
+    page = qs.defer("version__content")[offset : offset + limit]  # the pact's content is not needed here
+    return {"count": qs.count(), "items": [_commitment_out(c) for c in page]}
 
 
 @router.get("/{reference}", response=PactOut)
