@@ -151,8 +151,11 @@ def list_pacts(request: HttpRequest, status: Identifier = "", institution: Ident
 def list_commitments(request: HttpRequest, status: Identifier = "", owner: Identifier = "", limit: BigInt = 50, offset: BigInt = 0) -> dict[str, Any]:
     _page(limit, offset)
     qs = selectors.commitments(status=status, owner=owner)
-    page = qs.defer("version__content")[offset : offset + limit]  # the pact's content is not needed here
-    return {"count": qs.count(), "items": [_commitment_out(c) for c in page]}
+    columns = ("key", "owner", "principle", "text", "indicator", "threshold", "due_date", "recurrence",
+               "evidence_kind", "status", "progress")
+    rows = qs.values("version__pact__reference", "version__number", *columns)[offset : offset + limit]
+    items = [{"pact": r.pop("version__pact__reference"), "version": r.pop("version__number"), **r} for r in rows]
+    return {"count": qs.count(), "items": items}  # plain rows: no pact content, no model instances
 
 
 @router.get("/{reference}", response=PactOut)
