@@ -68,7 +68,11 @@ def test_database_url_parsing():
 
     pg = database_from_url("postgresql://u:p%40ss@db.example:5433/pacte?sslmode=require")
     assert pg["ENGINE"] == "django.db.backends.postgresql" and pg["PASSWORD"] == "p@ss"
-    assert pg["PORT"] == "5433" and pg["OPTIONS"] == {"sslmode": "require"}
+    assert pg["PORT"] == "5433" and pg["OPTIONS"]["sslmode"] == "require"
+    assert pg["OPTIONS"]["connect_timeout"] == 5 and "statement_timeout=30000" in str(pg["OPTIONS"]["options"])
+    assert pg["CONN_HEALTH_CHECKS"] is True
+    custom = database_from_url("postgresql://u@h/p?connect_timeout=2&options=-c%20statement_timeout%3D1000")
+    assert custom["OPTIONS"]["connect_timeout"] == "2" and custom["OPTIONS"]["options"] == "-c statement_timeout=1000"
     assert database_from_url("sqlite:///tmp/x.sqlite3")["NAME"] == "/tmp/x.sqlite3"
 
 

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from pacte.accounts.services import Acting, authenticate_token
-from pacte.errors import DomainError
+from pacte.errors import DomainError, ServiceUnavailable
+from pacte.input_limits import french_message, parse_json
+from pacte.request_faults import error_for, respond_to_exception
+
+
+class CheckedJsonParser(Parser):
+    """JSON bodies are checked as a whole: no NUL, no lone surrogate, bounded strings and integers."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return parse_json(request.body)
 
 
 class TokenAuth(HttpBearer):
@@ -26,6 +38,7 @@ api = NinjaAPI(
     title="Pacte API",
     version="1",
     urls_namespace="api",
+    parser=CheckedJsonParser(),
     description="API publique de Pacte : projets, pactes, versions, engagements, journal. "
     "Les écritures exigent un jeton (Authorization: Bearer …).",
 )
@@ -33,7 +46,19 @@ api = NinjaAPI(
 
 @api.exception_handler(DomainError)
 def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    return api.create_response(request, exc.as_json(), status=exc.status)
+    response = api.create_response(request, exc.as_json(), status=exc.status)
+    if isinstance(exc, ServiceUnavailable):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(Exception)
+def _any_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """Database unavailable (503), oversized body (413), refused value (400), else 500: all JSON."""
+    error = error_for(exc)
+    if error is not None:
+        return _domain_error(request, error)
+    return respond_to_exception(request, exc)
 
 
 @api.exception_handler(NinjaValidationError)
@@ -41,10 +66,13 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
     fields: dict[str, list[str]] = {}
     for err in exc.errors:
         loc = [str(p) for p in err.get("loc", []) if p not in ("body", "query", "path", "payload")]
-        fields.setdefault(".".join(loc) or "request", []).append(err.get("msg", "invalide"))
+        fields.setdefault(".".join(loc) or "request", []).append(french_message(err))
+    first = next(iter(fields.items()), None)
+    detail = f" {first[0]} : {first[1][0]}" if first else ""
     return api.create_response(
         request,
-        {"error": "bad_request", "message": "Requête invalide : vérifiez les champs signalés.", "fields": fields},
+        {"error": "bad_request", "message": f"Requête invalide :{detail} Vérifiez les champs signalés.",
+         "fields": fields},
         status=400,
     )
 
@@ -60,6 +88,8 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.__cause__ is not None and error_for(exc.__cause__) is not None:  # the body parser's own error
+        return _domain_error(request, error_for(exc.__cause__))  # type: ignore[arg-type]
     return api.create_response(request, {"error": "error", "message": str(exc)}, status=exc.status_code)
 
 

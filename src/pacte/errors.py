@@ -60,6 +60,31 @@ class TooManyAttempts(DomainError):
     code = "too_many_attempts"
 
 
+class BadInput(DomainError):
+    """Unreadable or unacceptable input (malformed JSON, NUL character, number out of range)."""
+
+    status = 400
+    code = "bad_request"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+
+
+class ServiceUnavailable(DomainError):
+    """The database cannot be reached (or timed out); the client should retry after a pause."""
+
+    status = 503
+    code = "unavailable"
+
+    @property
+    def retry_after(self) -> int:
+        from django.conf import settings
+
+        return int(getattr(settings, "DB_RETRY_AFTER_SECONDS", 5))
+
+
 class DomainErrorMiddleware:
     """Render a DomainError raised by a UI view as a French page with its status."""
 

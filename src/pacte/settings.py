@@ -35,11 +35,23 @@ CSRF_TRUSTED_ORIGINS = [
 PUBLIC_HOST = os.environ.get("PACTE_PUBLIC_HOST", "localhost")
 
 
+DB_CONNECT_TIMEOUT = int(os.environ.get("PACTE_DB_CONNECT_TIMEOUT", "5"))  # seconds (PostgreSQL)
+DB_STATEMENT_TIMEOUT_MS = int(float(os.environ.get("PACTE_DB_STATEMENT_TIMEOUT", "30")) * 1000)  # PostgreSQL
+DB_BUSY_TIMEOUT = float(os.environ.get("PACTE_DB_BUSY_TIMEOUT", "20"))  # seconds (SQLite)
+DB_RETRY_AFTER_SECONDS = int(os.environ.get("PACTE_DB_RETRY_AFTER", "5"))  # Retry-After of a 503
+
+
 def database_from_url(url: str) -> dict[str, object]:
     """Translate PACTE_DATABASE_URL into a Django DATABASES entry."""
     parsed = urlparse(url)
     if parsed.scheme in ("postgres", "postgresql"):
-        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        options: dict[str, object] = {
+            # a server that does not answer must not block a worker thread for ever
+            "connect_timeout": DB_CONNECT_TIMEOUT,
+            # no statement runs longer than this (0 = no limit); the request then gets a 503
+            "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
+        }
+        options.update({k: v[-1] for k, v in parse_qs(parsed.query).items()})  # the URL wins
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")) or "pacte",
@@ -49,6 +61,9 @@ def database_from_url(url: str) -> dict[str, object]:
             "PORT": str(parsed.port or ""),
             "OPTIONS": options,
             "CONN_MAX_AGE": int(os.environ.get("PACTE_CONN_MAX_AGE", "60")),
+            # persistent connections are checked before reuse: after a server restart the
+            # next request reconnects instead of failing on a dead socket
+            "CONN_HEALTH_CHECKS": True,
             "TEST": {"NAME": os.environ.get("PACTE_TEST_DATABASE_NAME") or None},
         }
     if parsed.scheme == "sqlite":
@@ -58,7 +73,7 @@ def database_from_url(url: str) -> dict[str, object]:
             "NAME": path,
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
+                "timeout": DB_BUSY_TIMEOUT,  # seconds a writer waits for the lock before "database is locked"
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
             # a file, not memory, so that concurrency tests see real BEGIN IMMEDIATE locks
@@ -98,6 +113,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "pacte.request_faults.RequestFaultMiddleware",  # NUL in the address → 400; DB down → 503
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -243,6 +259,9 @@ PACT_SECOND_REVIEW_EUROS = 500_000
 COMMITMENT_DUE_SOON_DAYS = 14
 
 NINJA_PAGINATION_PER_PAGE = 20
+
+# Largest request body read in memory (files uploaded as multipart are not counted); beyond it: 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("PACTE_MAX_BODY_BYTES", str(2_500_000)))
 
 # Public pages for visitors without an account are cached, keyed on the public log size
 # (every governance change appends an event), for at most this many seconds.

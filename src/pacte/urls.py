@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("pacte.web.urls")),
 ]
 handler404 = "pacte.web.errors.not_found"
-handler500 = "pacte.web.errors.server_error"
+handler400 = "pacte.request_faults.bad_request"
+handler500 = "pacte.request_faults.server_error"

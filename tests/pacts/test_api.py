@@ -114,7 +114,8 @@ def test_invalid_json_body_is_400(client, world, draft):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+@given(body=st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.floats()
+                         | st.sampled_from(["\x00", "a\x00", "\ud800", 2**63, -(2**64), "x" * 25_000]),
                          lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=10), c, max_size=3),
                          max_leaves=10))
 def test_never_a_500_on_arbitrary_content(client, world, draft, body):

@@ -6,11 +6,10 @@ pgr_…`), a different class from user API tokens; requests and decisions use us
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer
 
 from pacte.accounts.services import Acting
@@ -19,6 +18,15 @@ from pacte.data import selectors, services
 from pacte.data.models import DataRequest, Dataset, Grant, Release
 from pacte.engines import privacy, proportionality
 from pacte.errors import NotFound, ValidationFailed
+from pacte.input_limits import (
+    MAX_LIST_ITEMS,
+    Document,
+    Identifier,
+    Paragraph,
+    Sentence,
+    Title,
+    parse_json,
+)
 from pacte.pacts.selectors import get_pact
 from pacte.writes.idempotency import not_idempotent, own_transactions
 
@@ -43,10 +51,7 @@ def _base(request: HttpRequest) -> str:
 
 
 def _body(request: HttpRequest) -> Any:
-    try:
-        return json.loads(request.body or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise services.QueryRefused(f"Corps de requête illisible : JSON invalide ({e}).") from None
+    return parse_json(request.body or b"{}")  # NUL, surrogates, huge numbers and texts refused (400)
 
 
 # ---------------------------------------------------------------- public: catalogue and rules
@@ -108,12 +113,12 @@ def list_datasets(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.get("/datasets/{slug}", summary="Un jeu de données : versions, schéma classé, accès")
-def dataset_detail(request: HttpRequest, slug: str) -> dict[str, Any]:
+def dataset_detail(request: HttpRequest, slug: Identifier) -> dict[str, Any]:
     return dataset_out(selectors.get_dataset(slug), detail=True)
 
 
 @router.get("/datasets/{slug}/releases", summary="Toutes les publications DP d'un jeu de données")
-def dataset_releases(request: HttpRequest, slug: str) -> dict[str, Any]:
+def dataset_releases(request: HttpRequest, slug: Identifier) -> dict[str, Any]:
     items = [release_out(r) for r in selectors.releases_of_dataset(selectors.get_dataset(slug))[:500]]
     return {"count": len(items), "items": items}
 
@@ -125,7 +130,7 @@ def proportionality_rules(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.get("/grants", summary="Accès accordés (publics)")
-def list_grants(request: HttpRequest, dataset: str = "", project: str = "") -> dict[str, Any]:
+def list_grants(request: HttpRequest, dataset: Identifier = "", project: Identifier = "") -> dict[str, Any]:
     qs = Grant.objects.select_related("project__carrier", "dataset_version__dataset")
     if dataset:
         qs = qs.filter(dataset_version__dataset__slug=dataset)
@@ -136,55 +141,58 @@ def list_grants(request: HttpRequest, dataset: str = "", project: str = "") -> d
 
 
 @router.get("/grants/{reference}", summary="Un accès : qui, quelles données, quelle finalité, budget, publications")
-def grant_detail(request: HttpRequest, reference: str) -> dict[str, Any]:
+def grant_detail(request: HttpRequest, reference: Identifier) -> dict[str, Any]:
     g = selectors.get_grant(reference)
     return grant_out(g) | {"release_list": [release_out(r) for r in g.releases.select_related(
         "grant__project", "dataset_version__dataset")[:500]], "decision": g.decision}
 
 
 @router.get("/releases/{release_id}", summary="Une publication DP")
-def release_detail(request: HttpRequest, release_id: str) -> dict[str, Any]:
+def release_detail(request: HttpRequest, release_id: Identifier) -> dict[str, Any]:
     return release_out(selectors.get_release(release_id))
 
 
 # ---------------------------------------------------------------- requests (user tokens)
 
+Columns = Annotated[list[Identifier], Field(max_length=MAX_LIST_ITEMS)]
+
+
 class RequestIn(Schema):
-    pact: str
-    dataset: str
-    purpose: str
+    pact: Identifier
+    dataset: Identifier
+    purpose: Document
     tier: int
-    columns: list[str] = []
-    aggregates: str = ""
-    legal_basis: str = ""
+    columns: Columns = []
+    aggregates: Paragraph = ""
+    legal_basis: Sentence = ""
     retention_months: int = 12
-    retention_justification: str = ""
-    recipients: str = ""
-    dpo_contact: str = ""
-    volumetry: str = ""
+    retention_justification: Paragraph = ""
+    recipients: Paragraph = ""
+    dpo_contact: Title = ""
+    volumetry: Title = ""
 
 
 class RequestPatch(Schema):
-    purpose: str | None = None
+    purpose: Document | None = None
     tier: int | None = None
-    columns: list[str] | None = None
-    aggregates: str | None = None
-    legal_basis: str | None = None
+    columns: Columns | None = None
+    aggregates: Paragraph | None = None
+    legal_basis: Sentence | None = None
     retention_months: int | None = None
-    retention_justification: str | None = None
-    recipients: str | None = None
-    dpo_contact: str | None = None
-    volumetry: str | None = None
+    retention_justification: Paragraph | None = None
+    recipients: Paragraph | None = None
+    dpo_contact: Title | None = None
+    volumetry: Title | None = None
 
 
 class ReasonIn(Schema):
-    reason: str = ""
+    reason: Paragraph = ""
 
 
 class ApproveIn(Schema):
     population: int
     severity: int
-    note: str = ""
+    note: Paragraph = ""
 
 
 def request_out(r: DataRequest) -> dict[str, Any]:
@@ -206,7 +214,7 @@ def request_out(r: DataRequest) -> dict[str, Any]:
     }
 
 
-def _req(request: HttpRequest, reference: str) -> DataRequest:
+def _req(request: HttpRequest, reference: Identifier) -> DataRequest:
     return selectors.get_request(request.auth, reference)  # type: ignore[arg-type]
 
 
@@ -222,18 +230,18 @@ def create_request(request: HttpRequest, payload: RequestIn) -> Any:
 
 
 @router.get("/data-requests/{reference}", auth=user_auth, summary="Une demande (porteur, institution éditrice)")
-def get_request(request: HttpRequest, reference: str) -> dict[str, Any]:
+def get_request(request: HttpRequest, reference: Identifier) -> dict[str, Any]:
     return request_out(_req(request, reference))
 
 
 @router.patch("/data-requests/{reference}", auth=user_auth, summary="Modifier une demande (brouillon, à modifier)")
-def patch_request(request: HttpRequest, reference: str, payload: RequestPatch) -> dict[str, Any]:
+def patch_request(request: HttpRequest, reference: Identifier, payload: RequestPatch) -> dict[str, Any]:
     fields = {k: v for k, v in payload.dict().items() if v is not None}
     return request_out(services.update_request(request.auth, _req(request, reference), **fields))  # type: ignore[arg-type]
 
 
 @router.post("/data-requests/{reference}/{action}", auth=user_auth, summary="Transition d'une demande")
-def request_action(request: HttpRequest, reference: str, action: str) -> dict[str, Any]:
+def request_action(request: HttpRequest, reference: Identifier, action: Identifier) -> dict[str, Any]:
     acting: Acting = request.auth  # type: ignore[assignment]
     req = _req(request, reference)
     body = _body(request) or {}
@@ -267,7 +275,7 @@ def request_action(request: HttpRequest, reference: str, action: str) -> dict[st
              description="Réservé à l'administrateur du porteur bénéficiaire (ou de la plateforme) : le nouveau jeton "
                          "remplace aussitôt le précédent ; la rotation est inscrite au journal et l'équipe en est avertie.")
 @not_idempotent  # the raw token is shown once: never stored for a replay
-def grant_token(request: HttpRequest, reference: str) -> dict[str, Any]:
+def grant_token(request: HttpRequest, reference: Identifier) -> dict[str, Any]:
     g = selectors.get_grant(reference)
     raw = services.issue_token(request.auth, g)  # type: ignore[arg-type]
     return {"grant": g.reference, "token": raw, "dataset": g.dataset_version.dataset.slug, "tier": g.tier,
@@ -275,7 +283,7 @@ def grant_token(request: HttpRequest, reference: str) -> dict[str, Any]:
 
 
 @router.post("/grants/{reference}/{action}", auth=user_auth, summary="Renouveler, suspendre, révoquer, rétablir")
-def grant_action(request: HttpRequest, reference: str, action: str) -> dict[str, Any]:
+def grant_action(request: HttpRequest, reference: Identifier, action: Identifier) -> dict[str, Any]:
     acting: Acting = request.auth  # type: ignore[assignment]
     g = selectors.get_grant(reference)
     body = _body(request) or {}
@@ -325,12 +333,12 @@ AGGREGATES_BODY_SCHEMA: dict[str, Any] = {
                          "(limites publiées : /api/v1/proportionality, champ dp_limits).",
              openapi_extra={"requestBody": {"content": {"application/json": {"schema": AGGREGATES_BODY_SCHEMA}}}})
 @own_transactions  # reserve, compute outside locks, publish (see data.services)
-def aggregates(request: HttpRequest, dataset: str) -> dict[str, Any]:
+def aggregates(request: HttpRequest, dataset: Identifier) -> dict[str, Any]:
     return services.dp_aggregates(request.auth, dataset, _body(request))  # type: ignore[arg-type]
 
 
 @router.get("/data/{dataset}/extract", auth=grant_auth, summary="Niveaux 1 et 2 : extrait ouvert ou pseudonymisé (flux)")
-def extract(request: HttpRequest, dataset: str, format: str = "csv") -> HttpResponse:
+def extract(request: HttpRequest, dataset: Identifier, format: Identifier = "csv") -> HttpResponse:
     ex = services.extract(request.auth, dataset, format)  # type: ignore[arg-type]
     response = StreamingHttpResponse(ex.chunks(), content_type=ex.content_type)
     response["Content-Disposition"] = f'attachment; filename="{ex.filename}"'
@@ -348,7 +356,7 @@ def extract(request: HttpRequest, dataset: str, format: str = "csv") -> HttpResp
              openapi_extra={"requestBody": {"content": {"application/json": {"schema": {
                  "type": "object", "example": {"sql": "SELECT region, COUNT(*) AS n FROM donnees GROUP BY region"}}}}}})
 @own_transactions  # computes, then logs the call in its own transaction (see data.services)
-def secure_room(request: HttpRequest, dataset: str) -> dict[str, Any]:
+def secure_room(request: HttpRequest, dataset: Identifier) -> dict[str, Any]:
     body = _body(request)
     sql = body.get("sql") if isinstance(body, dict) else None
     return services.secure_room_query(request.auth, dataset, sql)  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from pacte.data import secure_room, selectors, services
 from pacte.data.models import Consent, Dataset, GrantState, PersonLink, RequestStatus
 from pacte.engines import privacy, proportionality
 from pacte.errors import DomainError, NotAuthenticated, NotFound
+from pacte.input_limits import DOCUMENT, PARAGRAPH
 from pacte.pacts.models import Status
 from pacte.pacts.selectors import get_pact
 from pacte.projects.models import Project
@@ -79,15 +80,15 @@ def release_detail(request: HttpRequest, release_id: str) -> HttpResponse:
 
 class RequestForm(forms.Form):
     dataset = forms.ModelChoiceField(label="Jeu de données", queryset=Dataset.objects.all(), to_field_name="slug")
-    purpose = forms.CharField(label="Finalité", widget=forms.Textarea(attrs={"rows": 4}),
+    purpose = forms.CharField(max_length=DOCUMENT, label="Finalité", widget=forms.Textarea(attrs={"rows": 4}),
                               help_text="Expliquez comment cet accès sert la mission du pacte.")
     tier = forms.TypedChoiceField(label="Niveau d'accès demandé", choices=TIER_CHOICES, coerce=int)
-    columns = forms.CharField(label="Colonnes souhaitées", required=False,
+    columns = forms.CharField(max_length=PARAGRAPH, label="Colonnes souhaitées", required=False,
                               help_text="Noms séparés par des virgules ; vide = toutes les colonnes.")
-    aggregates = forms.CharField(label="Agrégats souhaités", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    aggregates = forms.CharField(max_length=PARAGRAPH, label="Agrégats souhaités", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     legal_basis = forms.CharField(label="Base légale", max_length=300)
     retention_months = forms.IntegerField(label="Durée de conservation (mois)", min_value=1, max_value=120, initial=12)
-    retention_justification = forms.CharField(label="Justification (au-delà de 36 mois)", required=False,
+    retention_justification = forms.CharField(max_length=PARAGRAPH, label="Justification (au-delà de 36 mois)", required=False,
                                               widget=forms.Textarea(attrs={"rows": 2}))
     recipients = forms.CharField(label="Destinataires", max_length=500)
     dpo_contact = forms.CharField(label="Contact protection des données", max_length=200)
@@ -209,7 +210,7 @@ def grant_action(request: HttpRequest, reference: str, action: str) -> HttpRespo
 class ConsentForm(forms.Form):
     dataset = forms.ModelChoiceField(label="Vos données", queryset=Dataset.objects.none(), to_field_name="slug")
     project = forms.ModelChoiceField(label="Projet destinataire", queryset=Project.objects.none(), to_field_name="slug")
-    purpose = forms.CharField(label="Finalité de la transmission", widget=forms.Textarea(attrs={"rows": 3}))
+    purpose = forms.CharField(max_length=DOCUMENT, label="Finalité de la transmission", widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -3,26 +3,45 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from django.db.models import Prefetch
 from django.http import HttpRequest
-from ninja import File, Form, Router, Schema, Status
+from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from pacte.accounts.viewer import viewer
 from pacte.api import TokenAuth
 from pacte.errors import InvalidTransition, NotFound, ValidationFailed
 from pacte.evidence import selectors, services
-from pacte.evidence.models import AlgorithmSheet, Audit, Evaluation, Experiment, PanelCall
+from pacte.evidence.models import (
+    AlgorithmSheet,
+    Audit,
+    Evaluation,
+    Experiment,
+    PanelCall,
+    PanelMember,
+)
+from pacte.input_limits import (
+    MAX_LIST_ITEMS,
+    BigInt,
+    Document,
+    Identifier,
+    Label,
+    Paragraph,
+    Sentence,
+    Title,
+    check_page,
+)
 from pacte.projects.selectors import get_project
 
 router = Router(tags=["preuves"])
+MAX_UNITS = 200_000  # unit identifiers of one assignment call (the body limit also applies)
 auth = TokenAuth()
 
 
 def _page(limit: int, offset: int) -> None:
-    if not 1 <= limit <= 100 or offset < 0:
-        raise ValidationFailed("limit doit être entre 1 et 100 et offset positif.")
+    check_page(limit, offset)
 
 
 def _read(upload: UploadedFile) -> bytes:
@@ -79,12 +98,12 @@ class CountsIn(Schema):
 
 
 class EvaluationIn(Schema):
-    project: str
-    title: str
-    outcome: str = ""
+    project: Identifier
+    title: Title
+    outcome: Sentence = ""
     window_months: int = 6
-    estimand: str = ""
-    experiment: str = ""
+    estimand: Label = ""
+    experiment: Identifier = ""
     mde_points: float | None = None
     counts: CountsIn
 
@@ -112,14 +131,14 @@ def _experiment_or_none(slug: str) -> Experiment | None:
 
 
 @router.get("/evaluations", response=EvaluationPage, summary="Évaluations d'impact publiées (paginé)")
-def list_evaluations(request: HttpRequest, project: str = "", limit: int = 20, offset: int = 0) -> dict[str, Any]:
+def list_evaluations(request: HttpRequest, project: Identifier = "", limit: BigInt = 20, offset: BigInt = 0) -> dict[str, Any]:
     _page(limit, offset)
     qs = selectors.evaluations(viewer(request), project=project)
     return {"count": qs.count(), "items": [_evaluation_out(e) for e in qs[offset: offset + limit]]}
 
 
 @router.get("/evaluations/{int:pk}", response=EvaluationOut)
-def evaluation_detail(request: HttpRequest, pk: int) -> dict[str, Any]:
+def evaluation_detail(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
     return _evaluation_out(selectors.get_evaluation(viewer(request), pk))
 
 
@@ -135,16 +154,16 @@ def create_evaluation(request: HttpRequest, payload: EvaluationIn) -> Status[dic
 
 @router.post("/evaluations/upload", response={201: EvaluationOut}, auth=auth,
              summary="Fichier CSV de résultats (unit_id, arm, outcome[, period]) déposé par l'évaluateur")
-def upload_evaluation(request: HttpRequest, file: File[UploadedFile], project: Form[str], title: Form[str],
-                      outcome: Form[str] = "", window_months: Form[int] = 6, estimand: Form[str] = "",
-                      experiment: Form[str] = "") -> Status[dict[str, Any]]:
+def upload_evaluation(request: HttpRequest, file: File[UploadedFile], project: Form[Identifier], title: Form[Title],
+                      outcome: Form[Sentence] = "", window_months: Form[int] = 6, estimand: Form[Label] = "",
+                      experiment: Form[Identifier] = "") -> Status[dict[str, Any]]:
     e = services.create_evaluation(
         request.auth, get_project(project), title=title, outcome=outcome, window_months=window_months,  # type: ignore[attr-defined]
         estimand=estimand, csv_data=_read(file), experiment=_experiment_or_none(experiment))
     return Status(201, _evaluation_out(e))
 
 
-def _draft_for(request: HttpRequest, pk: int) -> Evaluation:
+def _draft_for(request: HttpRequest, pk: BigInt) -> Evaluation:
     """Writes look the evaluation up unfiltered: the service then says who may act (403), not 404."""
     e = Evaluation.objects.select_related("project", "pact", "experiment", "evaluator").filter(pk=pk).first()
     if e is None:
@@ -153,13 +172,13 @@ def _draft_for(request: HttpRequest, pk: int) -> Evaluation:
 
 
 @router.post("/evaluations/{int:pk}/publish", response=EvaluationOut, auth=auth, summary="Publier (définitif)")
-def publish_evaluation(request: HttpRequest, pk: int) -> dict[str, Any]:
+def publish_evaluation(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
     return _evaluation_out(services.publish_evaluation(request.auth, _draft_for(request, pk)))  # type: ignore[attr-defined]
 
 
 @router.put("/evaluations/{int:pk}", response=EvaluationOut, auth=auth,
             summary="Refusé pour une évaluation publiée ; un brouillon se recrée")
-def update_evaluation(request: HttpRequest, pk: int, payload: EvaluationUpdate) -> dict[str, Any]:
+def update_evaluation(request: HttpRequest, pk: BigInt, payload: EvaluationUpdate) -> dict[str, Any]:
     e = _draft_for(request, pk)
     if e.status == Evaluation.State.PUBLISHED:
         raise InvalidTransition("Une évaluation publiée ne peut être ni modifiée ni supprimée.")
@@ -167,7 +186,7 @@ def update_evaluation(request: HttpRequest, pk: int, payload: EvaluationUpdate) 
 
 
 @router.delete("/evaluations/{int:pk}", response={204: None}, auth=auth, summary="Supprimer un brouillon")
-def delete_evaluation(request: HttpRequest, pk: int) -> Status[None]:
+def delete_evaluation(request: HttpRequest, pk: BigInt) -> Status[None]:
     services.delete_evaluation(request.auth, _draft_for(request, pk))  # type: ignore[attr-defined]
     return Status(204, None)
 
@@ -212,21 +231,21 @@ def _audit_out(a: Audit) -> dict[str, Any]:
 
 
 @router.get("/audits", response=AuditPage, summary="Audits de biais publiés")
-def list_audits(request: HttpRequest, project: str = "", limit: int = 20, offset: int = 0) -> dict[str, Any]:
+def list_audits(request: HttpRequest, project: Identifier = "", limit: BigInt = 20, offset: BigInt = 0) -> dict[str, Any]:
     _page(limit, offset)
     qs = selectors.audits(project=project)
     return {"count": qs.count(), "items": [_audit_out(a) for a in qs[offset: offset + limit]]}
 
 
 @router.get("/audits/{int:pk}", response=AuditOut)
-def audit_detail(request: HttpRequest, pk: int) -> dict[str, Any]:
+def audit_detail(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
     return _audit_out(selectors.get_audit(pk))
 
 
 @router.post("/audits", response={201: AuditOut}, auth=auth,
              summary="Publier un audit de biais à partir d'un CSV (group, y_true, y_pred[, in_need])")
-def create_audit(request: HttpRequest, file: File[UploadedFile], project: Form[str], title: Form[str],
-                 decision: Form[str], min_group_size: Form[int] = 30, reference_group: Form[str] = "") -> Status[dict[str, Any]]:
+def create_audit(request: HttpRequest, file: File[UploadedFile], project: Form[Identifier], title: Form[Title],
+                 decision: Form[Title], min_group_size: Form[int] = 30, reference_group: Form[Label] = "") -> Status[dict[str, Any]]:
     a = services.publish_audit(request.auth, get_project(project), title=title, decision=decision,  # type: ignore[attr-defined]
                                csv_data=_read(file), min_group_size=min_group_size,
                                reference_group=reference_group or None)
@@ -258,13 +277,13 @@ class PanelPage(Schema):
 
 
 class PanelIn(Schema):
-    project: str
-    title: str
-    description: str = ""
+    project: Identifier
+    title: Title
+    description: Paragraph = ""
     target_size: int
-    stratify_by: str = "age_band"
-    targets: dict[str, int] | None = None
-    shares: dict[str, float] | None = None
+    stratify_by: Annotated[str, Field(max_length=20)] = "age_band"
+    targets: dict[Label, int] | None = None
+    shares: dict[Label, float] | None = None
 
 
 def _panel_out(p: PanelCall) -> dict[str, Any]:
@@ -278,14 +297,17 @@ def _panel_out(p: PanelCall) -> dict[str, Any]:
 
 
 @router.get("/panels", response=PanelPage, summary="Appels à panel et composition agrégée")
-def list_panels(request: HttpRequest, project: str = "", limit: int = 20, offset: int = 0) -> dict[str, Any]:
+def list_panels(request: HttpRequest, project: Identifier = "", limit: BigInt = 20, offset: BigInt = 0) -> dict[str, Any]:
     _page(limit, offset)
     qs = selectors.panels(project=project)
-    return {"count": qs.count(), "items": [_panel_out(p) for p in qs[offset: offset + limit]]}
+    present = Prefetch("members", queryset=PanelMember.objects.filter(left=False).only("call_id", "stratum"),
+                       to_attr="present_strata")
+    page = qs.prefetch_related(present)[offset: offset + limit]
+    return {"count": qs.count(), "items": [_panel_out(p) for p in page]}
 
 
 @router.get("/panels/{int:pk}", response=PanelOut)
-def panel_detail(request: HttpRequest, pk: int) -> dict[str, Any]:
+def panel_detail(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
     return _panel_out(selectors.get_panel(pk))
 
 
@@ -298,7 +320,7 @@ def open_panel(request: HttpRequest, payload: PanelIn) -> Status[dict[str, Any]]
 
 
 @router.post("/panels/{int:pk}/draw", response=PanelOut, auth=auth, summary="Tirage stratifié (graine révélée)")
-def draw_panel(request: HttpRequest, pk: int) -> dict[str, Any]:
+def draw_panel(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
     return _panel_out(services.draw_panel(request.auth, selectors.get_panel(pk)))  # type: ignore[attr-defined]
 
 
@@ -329,23 +351,23 @@ class ExperimentOut(Schema):
 
 
 class ExperimentIn(Schema):
-    project: str
-    hypothesis: str
-    outcome: str
+    project: Identifier
+    hypothesis: Paragraph
+    outcome: Sentence
     baseline_rate: float
     mde_points: float
     power: float = 0.8
     alpha: float = 0.05
-    design: str = "individual"
+    design: Annotated[str, Field(max_length=20)] = "individual"
     window_months: int = 6
-    unit: str = "personne"
-    estimand: str = "intention de traiter (ITT)"
-    slug: str = ""
+    unit: Label = "personne"
+    estimand: Label = "intention de traiter (ITT)"
+    slug: Identifier = ""
 
 
 class AssignIn(Schema):
-    unit_ids: list[str]
-    strata: dict[str, str] | None = None
+    unit_ids: list[Annotated[str, Field(max_length=80)]] = Field(max_length=MAX_UNITS)
+    strata: dict[Annotated[str, Field(max_length=80)], Annotated[str, Field(max_length=80)]] | None = None
 
 
 def _experiment_out(e: Experiment) -> dict[str, Any]:
@@ -364,12 +386,12 @@ def _experiment_out(e: Experiment) -> dict[str, Any]:
 
 
 @router.get("/experiments", response=list[ExperimentOut], summary="Expérimentations pré-enregistrées")
-def list_experiments(request: HttpRequest, project: str = "") -> list[dict[str, Any]]:
+def list_experiments(request: HttpRequest, project: Identifier = "") -> list[dict[str, Any]]:
     return [_experiment_out(e) for e in selectors.experiments(project=project).exclude(status=Experiment.State.DRAFT)[:100]]
 
 
 @router.get("/experiments/{slug}", response=ExperimentOut)
-def experiment_detail(request: HttpRequest, slug: str) -> dict[str, Any]:
+def experiment_detail(request: HttpRequest, slug: Identifier) -> dict[str, Any]:
     return _experiment_out(selectors.get_experiment(slug))
 
 
@@ -383,13 +405,13 @@ def design_experiment(request: HttpRequest, payload: ExperimentIn) -> Status[dic
 
 @router.post("/experiments/{slug}/preregister", response=ExperimentOut, auth=auth,
              summary="Pré-enregistrer : empreinte du plan et engagement sur la graine au journal")
-def preregister(request: HttpRequest, slug: str) -> dict[str, Any]:
+def preregister(request: HttpRequest, slug: Identifier) -> dict[str, Any]:
     return _experiment_out(services.preregister(request.auth, selectors.get_experiment(slug)))  # type: ignore[attr-defined]
 
 
 @router.post("/experiments/{slug}/assign", response=ExperimentOut, auth=auth,
              summary="Affecter les unités (identifiants pseudonymes) ; la graine est révélée")
-def assign(request: HttpRequest, slug: str, payload: AssignIn) -> dict[str, Any]:
+def assign(request: HttpRequest, slug: Identifier, payload: AssignIn) -> dict[str, Any]:
     exp = selectors.get_experiment(slug)
     services.assign_units(request.auth, exp, payload.unit_ids, payload.strata)  # type: ignore[attr-defined]
     exp.refresh_from_db()
@@ -399,26 +421,26 @@ def assign(request: HttpRequest, slug: str, payload: AssignIn) -> dict[str, Any]
 @router.get("/experiments/{slug}/replay", response=dict[str, Any], summary="Rejouer l'affectation depuis le journal",
             description="Résultat du recalcul de l'affectation depuis le seul journal public, calculé une fois "
                         "puis conservé (`checked_at`). Pour le refaire soi-même : `pacte evidence replay SLUG`.")
-def replay(request: HttpRequest, slug: str) -> dict[str, Any]:
+def replay(request: HttpRequest, slug: Identifier) -> dict[str, Any]:
     from pacte.evidence.replay import published_replay
 
     return published_replay(slug)
 
 
 class GatewayEvaluationIn(Schema):
-    grant: str
-    outcome_column: str
+    grant: Identifier
+    outcome_column: Identifier
     window_months: int | None = None
-    title: str = ""
-    outcome: str = ""
-    estimand: str = ""
+    title: Title = ""
+    outcome: Sentence = ""
+    estimand: Label = ""
     mde_points: float | None = None
     publish: bool = True
 
 
 @router.post("/experiments/{slug}/evaluations/from-gateway", response={201: EvaluationOut}, auth=auth,
              summary="Évaluer avec les résultats de la passerelle de données (jointure pseudonyme, accès de niveau 2)")
-def evaluation_from_gateway(request: HttpRequest, slug: str, payload: GatewayEvaluationIn) -> Status[dict[str, Any]]:
+def evaluation_from_gateway(request: HttpRequest, slug: Identifier, payload: GatewayEvaluationIn) -> Status[dict[str, Any]]:
     from pacte.data.selectors import get_grant
 
     exp = selectors.get_experiment(slug)
@@ -451,17 +473,17 @@ class SheetOut(Schema):
 
 
 class SheetIn(Schema):
-    project: str
-    title: str
-    purpose: str
-    contribution_degree: str
-    contribution_mode: str
-    data_sources: list[dict[str, Any]]
-    parameters: list[dict[str, Any]]
-    operations: str
-    human_oversight: str
-    risks: str
-    objection_contact: str
+    project: Identifier
+    title: Title
+    purpose: Document
+    contribution_degree: Annotated[str, Field(max_length=12)]
+    contribution_mode: Document
+    data_sources: list[dict[str, Any]] = Field(max_length=MAX_LIST_ITEMS)
+    parameters: list[dict[str, Any]] = Field(max_length=MAX_LIST_ITEMS)
+    operations: Document
+    human_oversight: Document
+    risks: Document
+    objection_contact: Title
 
 
 class ExplainIn(Schema):
@@ -477,18 +499,18 @@ def _sheet_out(s: AlgorithmSheet) -> dict[str, Any]:
 
 
 @router.get("/algorithm-sheets", response=list[SheetOut], summary="Fiches algorithmes publiées")
-def list_sheets(request: HttpRequest, project: str = "") -> list[dict[str, Any]]:
+def list_sheets(request: HttpRequest, project: Identifier = "") -> list[dict[str, Any]]:
     return [_sheet_out(s) for s in selectors.sheets(viewer(request), project=project)[:100]]
 
 
 @router.get("/algorithm-sheets/{int:pk}", response=SheetOut)
-def sheet_detail(request: HttpRequest, pk: int) -> dict[str, Any]:
+def sheet_detail(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
     return _sheet_out(selectors.get_sheet(viewer(request), pk))
 
 
 @router.get("/algorithm-sheets/{int:pk}/atrs", response=dict[str, Any],
             summary="Export au format Algorithmic Transparency Recording Standard (UK)")
-def sheet_atrs(request: HttpRequest, pk: int) -> dict[str, Any]:
+def sheet_atrs(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
     return services.atrs_export(selectors.get_sheet(None, pk))
 
 
@@ -500,14 +522,14 @@ def create_sheet(request: HttpRequest, payload: SheetIn) -> Status[dict[str, Any
 
 
 @router.post("/algorithm-sheets/{int:pk}/publish", response=SheetOut, auth=auth, summary="Publier la fiche")
-def publish_sheet(request: HttpRequest, pk: int) -> dict[str, Any]:
+def publish_sheet(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
     sheet = selectors.get_sheet(request.auth, pk)  # type: ignore[attr-defined]
     return _sheet_out(services.publish_sheet(request.auth, sheet))  # type: ignore[attr-defined]
 
 
 @router.post("/algorithm-sheets/{int:pk}/explain", response=dict[str, Any],
              summary="Explication individuelle : paramètres appliqués à une situation, pondérations, contributions")
-def explain(request: HttpRequest, pk: int, payload: ExplainIn) -> dict[str, Any]:
+def explain(request: HttpRequest, pk: BigInt, payload: ExplainIn) -> dict[str, Any]:
     return services.explain(selectors.get_sheet(None, pk), payload.situation)
 
 
@@ -527,7 +549,7 @@ class CaseOut(Schema):
 
 
 @router.get("/compliance/cases", response=list[CaseOut], summary="Manquements constatés par le moteur de conformité")
-def compliance_cases(request: HttpRequest, project: str = "") -> list[dict[str, Any]]:
+def compliance_cases(request: HttpRequest, project: Identifier = "") -> list[dict[str, Any]]:
     from pacte.evidence.models import ComplianceCase
 
     qs = ComplianceCase.objects.select_related("version__pact")

@@ -255,7 +255,11 @@ def draw_panel(acting: Acting, call: PanelCall) -> PanelCall:
 
 def panel_composition(call: PanelCall) -> list[dict[str, Any]]:
     """Target vs drawn (still present) per stratum, small cells grouped or masked."""
-    actual = Counter(call.members.filter(left=False).values_list("stratum", flat=True))
+    present = getattr(call, "present_strata", None)  # prefetched by the API list (one query per page)
+    if present is not None:
+        actual = Counter(m.stratum for m in present)
+    else:
+        actual = Counter(call.members.filter(left=False).values_list("stratum", flat=True))
     strata = sorted(set(call.targets) | set(actual))
     rows: list[dict[str, Any]] = []
     small_target = small_actual = 0

@@ -5,7 +5,7 @@ from datetime import datetime
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
-from pacte.errors import ValidationFailed
+from pacte.input_limits import BigInt, Identifier, check_page
 from pacte.journal import services
 from pacte.journal.keys import verifier_key
 from pacte.journal.models import Event
@@ -33,9 +33,8 @@ class EventPage(Schema):
 
 
 @router.get("", response=EventPage, summary="Événements publics, du plus récent au plus ancien")
-def list_events(request: HttpRequest, type: str = "", project: str = "", limit: int = 50, offset: int = 0) -> dict[str, object]:
-    if not 1 <= limit <= 500 or offset < 0:
-        raise ValidationFailed("limit doit être entre 1 et 500 et offset positif.")
+def list_events(request: HttpRequest, type: Identifier = "", project: Identifier = "", limit: BigInt = 50, offset: BigInt = 0) -> dict[str, object]:
+    check_page(limit, offset, max_limit=500)
     qs = recent_events(type_prefix=type, project=project)
     return {"count": qs.count(), "items": list(qs[offset : offset + limit])}
 
@@ -87,7 +86,7 @@ def get_key(request: HttpRequest) -> HttpResponse:
 
 @log_router.get("/entries", response=LogEntryPage,
                 summary="Entrées [start, end) du journal (au plus 1000 par page) ; count = taille publiée")
-def get_entries(request: HttpRequest, start: int = 0, end: int | None = None) -> dict[str, object]:
+def get_entries(request: HttpRequest, start: BigInt = 0, end: BigInt | None = None) -> dict[str, object]:
     size = services.latest_checkpoint().size
     if end is None:
         end = min(size, start + MAX_ENTRIES_PAGE)
@@ -101,12 +100,12 @@ def get_entries(request: HttpRequest, start: int = 0, end: int | None = None) ->
 
 
 @log_router.get("/proof/inclusion", response=ProofOut, summary="Preuve d'inclusion (RFC 9162) par index ou par empreinte")
-def get_inclusion(request: HttpRequest, index: int | None = None, size: int | None = None, hash: str = "") -> dict[str, object]:
+def get_inclusion(request: HttpRequest, index: BigInt | None = None, size: BigInt | None = None, hash: Identifier = "") -> dict[str, object]:
     return services.inclusion(index=index, entry_hash=hash, size=size)
 
 
 @log_router.get("/proof/consistency", response=ProofOut, summary="Preuve de cohérence (RFC 9162) entre deux tailles")
-def get_consistency(request: HttpRequest, old: int, new: int | None = None) -> dict[str, object]:
+def get_consistency(request: HttpRequest, old: BigInt, new: BigInt | None = None) -> dict[str, object]:
     return services.consistency(old, new)
 
 

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from django.conf import settings
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from pacte.accounts.models import Organisation
 from pacte.accounts.viewer import viewer
 from pacte.api import TokenAuth
 from pacte.errors import NotFound, ValidationFailed
+from pacte.input_limits import DOCUMENT, BigInt, Identifier, Paragraph, Url, check_page
 from pacte.pacts import selectors, services
 from pacte.pacts.models import Commitment, PactVersion
 from pacte.projects.selectors import get_project
@@ -67,24 +69,28 @@ class CommitmentPage(Schema):
     items: list[CommitmentOut]
 
 
+CONTENT_DOC = (f"Contenu du pacte (objet JSON) : chaque texte y compte au plus {DOCUMENT} caractères, "
+               f"le corps entier au plus {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} octets.")
+
+
 class PactCreate(Schema):
-    project: str
-    institution: str
-    content: dict[str, Any] = {}
+    project: Identifier
+    institution: Identifier
+    content: dict[str, Any] = Field(default={}, description=CONTENT_DOC)
 
 
 class ContentIn(Schema):
-    content: dict[str, Any]
+    content: dict[str, Any] = Field(description=CONTENT_DOC)
 
 
 class TransitionIn(Schema):
-    reason: str = ""
+    reason: Paragraph = ""
 
 
 class EvidenceIn(Schema):
-    progress: int
-    note: str
-    url: str = ""
+    progress: Annotated[int, Field(ge=0, le=100)]
+    note: Paragraph
+    url: Url = ""
     met: bool = False
 
 
@@ -121,12 +127,11 @@ def _commitment_out(c: Commitment) -> dict[str, Any]:
 
 
 def _page(limit: int, offset: int) -> None:
-    if not 1 <= limit <= 100 or offset < 0:
-        raise ValidationFailed("limit doit être entre 1 et 100 et offset positif.")
+    check_page(limit, offset)
 
 
 @router.get("", response=PactPage, summary="Liste paginée des pactes publics")
-def list_pacts(request: HttpRequest, status: str = "", institution: str = "", limit: int = 20, offset: int = 0) -> dict[str, Any]:
+def list_pacts(request: HttpRequest, status: Identifier = "", institution: Identifier = "", limit: BigInt = 20, offset: BigInt = 0) -> dict[str, Any]:
     _page(limit, offset)
     qs = selectors.versions_visible(viewer(request)).filter(is_current=True)
     if status:
@@ -134,23 +139,28 @@ def list_pacts(request: HttpRequest, status: str = "", institution: str = "", li
     if institution:
         qs = qs.filter(pact__institution__slug=institution)
     qs = qs.order_by("-pact__created_at")
+    rows = qs.values_list("pact__reference", "pact__project__slug", "pact__institution__slug", "number", "status")
     items = [
-        {"reference": v.pact.reference, "project": v.pact.project.slug, "institution": v.pact.institution.slug,
-         "current_version": v.number, "status": v.status}
-        for v in qs[offset : offset + limit]
-    ]
+        {"reference": reference, "project": project, "institution": institution, "current_version": number,
+         "status": status}
+        for reference, project, institution, number, status in rows[offset : offset + limit]
+    ]  # plain rows: the versions' content is not read for a list
     return {"count": qs.count(), "items": items}
 
 
 @router.get("/commitments", response=CommitmentPage, summary="Engagements des deux parties")
-def list_commitments(request: HttpRequest, status: str = "", owner: str = "", limit: int = 50, offset: int = 0) -> dict[str, Any]:
+def list_commitments(request: HttpRequest, status: Identifier = "", owner: Identifier = "", limit: BigInt = 50, offset: BigInt = 0) -> dict[str, Any]:
     _page(limit, offset)
     qs = selectors.commitments(status=status, owner=owner)
-    return {"count": qs.count(), "items": [_commitment_out(c) for c in qs[offset : offset + limit]]}
+    columns = ("key", "owner", "principle", "text", "indicator", "threshold", "due_date", "recurrence",
+               "evidence_kind", "status", "progress")
+    rows = qs.values("version__pact__reference", "version__number", *columns)[offset : offset + limit]
+    items = [{"pact": r.pop("version__pact__reference"), "version": r.pop("version__number"), **r} for r in rows]
+    return {"count": qs.count(), "items": items}  # plain rows: no pact content, no model instances
 
 
 @router.get("/{reference}", response=PactOut)
-def pact_detail(request: HttpRequest, reference: str) -> dict[str, Any]:
+def pact_detail(request: HttpRequest, reference: Identifier) -> dict[str, Any]:
     pact = selectors.get_pact(reference)
     visible = selectors.versions_visible(viewer(request)).filter(pact=pact)
     current = visible.filter(is_current=True).first()
@@ -161,18 +171,18 @@ def pact_detail(request: HttpRequest, reference: str) -> dict[str, Any]:
 
 
 @router.get("/{reference}/versions", response=list[VersionOut])
-def pact_versions(request: HttpRequest, reference: str) -> list[dict[str, Any]]:
+def pact_versions(request: HttpRequest, reference: Identifier) -> list[dict[str, Any]]:
     pact = selectors.get_pact(reference)
     return [_version_out(v) for v in selectors.pact_versions(viewer(request), pact)]
 
 
 @router.get("/{reference}/versions/{number}", response=VersionOut)
-def version_detail(request: HttpRequest, reference: str, number: int) -> dict[str, Any]:
+def version_detail(request: HttpRequest, reference: Identifier, number: BigInt) -> dict[str, Any]:
     return _version_out(selectors.get_version(viewer(request), reference, number))
 
 
 @router.get("/{reference}/versions/{number}/commitments", response=list[CommitmentOut])
-def version_commitments(request: HttpRequest, reference: str, number: int) -> list[dict[str, Any]]:
+def version_commitments(request: HttpRequest, reference: Identifier, number: BigInt) -> list[dict[str, Any]]:
     v = selectors.get_version(viewer(request), reference, number)
     return [_commitment_out(c) for c in v.commitments.select_related("version__pact")]
 
@@ -189,19 +199,19 @@ def create_pact(request: HttpRequest, payload: PactCreate) -> Status[dict[str, A
     return Status(201, _version_out(v))
 
 
-def _own_version(request: HttpRequest, reference: str, number: int) -> PactVersion:
+def _own_version(request: HttpRequest, reference: Identifier, number: BigInt) -> PactVersion:
     return selectors.get_version(request.auth, reference, number)  # type: ignore[attr-defined]
 
 
 @router.put("/{reference}/versions/{number}", response=VersionOut, auth=auth, summary="Modifier un brouillon")
-def update_version(request: HttpRequest, reference: str, number: int, payload: ContentIn) -> dict[str, Any]:
+def update_version(request: HttpRequest, reference: Identifier, number: BigInt, payload: ContentIn) -> dict[str, Any]:
     v = services.update_draft(request.auth, _own_version(request, reference, number), payload.content)  # type: ignore[attr-defined]
     return _version_out(v)
 
 
 @router.post("/{reference}/versions", response={201: VersionOut}, auth=auth,
              summary="Nouvelle version (révision ou avenant)")
-def create_version(request: HttpRequest, reference: str) -> Status[dict[str, Any]]:
+def create_version(request: HttpRequest, reference: Identifier) -> Status[dict[str, Any]]:
     v = services.new_version(request.auth, selectors.get_pact(reference))  # type: ignore[attr-defined]
     return Status(201, _version_out(v))
 
@@ -209,7 +219,7 @@ def create_version(request: HttpRequest, reference: str) -> Status[dict[str, Any
 @router.post("/{reference}/versions/{number}/transitions/{action}", response=VersionOut, auth=auth,
              summary="Faire avancer le cycle de vie (submit, withdraw, request_changes, approve, sign, "
                      "notify_breach, cure, suspend, reinstate, break, complete)")
-def transition(request: HttpRequest, reference: str, number: int, action: str, payload: TransitionIn) -> dict[str, Any]:
+def transition(request: HttpRequest, reference: Identifier, number: BigInt, action: Identifier, payload: TransitionIn) -> dict[str, Any]:
     if action not in services.ACTIONS:
         raise ValidationFailed(f"Action inconnue : {action}. Actions possibles : {', '.join(services.ACTIONS)}.")
     v = _own_version(request, reference, number)
@@ -220,7 +230,7 @@ def transition(request: HttpRequest, reference: str, number: int, action: str, p
 
 @router.post("/{reference}/versions/{number}/commitments/{key}/evidence", response=CommitmentOut, auth=auth,
              summary="Déposer la preuve d'un engagement")
-def add_evidence(request: HttpRequest, reference: str, number: int, key: str, payload: EvidenceIn) -> dict[str, Any]:
+def add_evidence(request: HttpRequest, reference: Identifier, number: BigInt, key: Identifier, payload: EvidenceIn) -> dict[str, Any]:
     v = _own_version(request, reference, number)
     c = v.commitments.filter(key=key).first()
     if c is None:

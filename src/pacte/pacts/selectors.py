@@ -74,6 +74,29 @@ def public_pacts_of(project: Project, acting: Acting | None = None) -> list[tupl
     return out
 
 
+def public_pacts_by_project(project_ids: list[int], acting: Acting | None = None) -> dict[int, list[dict[str, Any]]]:
+    """`public_pacts_of` for a page of projects, as plain rows: two light queries, no model instances.
+
+    Each pact of each project (oldest first) with the version the viewer sees: the current one,
+    else the newest visible one, else none (a draft the viewer may not read).
+    """
+    pacts = list(Pact.objects.filter(project_id__in=project_ids).order_by("created_at", "id")
+                 .values_list("id", "project_id", "reference", "institution__slug"))
+    seen: dict[int, list[tuple[int, str, bool]]] = {}
+    visible = (PactVersion.objects.filter(_visible_versions(acting), pact_id__in=[p[0] for p in pacts])
+               .order_by("number").values_list("pact_id", "number", "status", "is_current"))
+    for pact_id, number, status, is_current in visible:
+        seen.setdefault(pact_id, []).append((number, status, is_current))
+    out: dict[int, list[dict[str, Any]]] = {pk: [] for pk in project_ids}
+    for pact_id, project_id, reference, institution in pacts:
+        versions = seen.get(pact_id, [])
+        current = next((v for v in versions if v[2]), versions[-1] if versions else None)
+        out[project_id].append({"reference": reference, "institution": institution,
+                                "status": current[1] if current else None,
+                                "version": current[0] if current else None})
+    return out
+
+
 def commitments_board(version: PactVersion) -> dict[str, list[Commitment]]:
     board: dict[str, list[Commitment]] = {"carrier": [], "institution": []}
     for c in version.commitments.all().order_by("due_date", "key"):

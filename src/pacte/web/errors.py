@@ -12,6 +12,3 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
         return JsonResponse({"error": "not_found", "message": _("Ressource introuvable.")}, status=404)
     return render(request, "error.html", {"error": NotFound(_("Cette page n'existe pas."))}, status=404)
 
-
-def server_error(request: HttpRequest) -> HttpResponse:
-    return render(request, "error.html", {"error": None}, status=500)

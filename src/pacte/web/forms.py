@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from pacte.accounts.models import Organisation
+from pacte.input_limits import DOCUMENT, LABEL, PARAGRAPH, SENTENCE, TITLE
 from pacte.links import LINK_MESSAGE, MAX_LINK_LENGTH, web_link_validator
 from pacte.pacts.schema import (
     EVIDENCE_KINDS,
@@ -72,7 +73,7 @@ class LoginForm(forms.Form):
 class ProjectForm(forms.Form):
     name = forms.CharField(label=_("Nom du projet"), max_length=200)
     pitch = forms.CharField(label=_("Le projet en une phrase"), max_length=300)
-    description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    description = forms.CharField(max_length=PARAGRAPH, label=_("Description"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
     territory = forms.CharField(label=_("Territoire"), max_length=120, required=False)
     target_users = forms.CharField(label=_("Publics visés"), max_length=300, required=False)
     website = WebLinkField(label=_("Site web"), required=False, assume_scheme="https", max_length=MAX_LINK_LENGTH)
@@ -94,43 +95,43 @@ class NewPactForm(forms.Form):
 
 class PactForm(forms.Form):
     title = forms.CharField(label=_("Titre du pacte"), max_length=200, required=False)
-    mission_problem = forms.CharField(label=_("Problème de société visé (et non la solution)"),
+    mission_problem = forms.CharField(max_length=DOCUMENT, label=_("Problème de société visé (et non la solution)"),
                                       widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    mission_population = forms.CharField(label=_("Population concernée"), required=False)
+    mission_population = forms.CharField(max_length=SENTENCE, label=_("Population concernée"), required=False)
     mission_population_size = forms.IntegerField(label=_("Ordre de grandeur de la population"), min_value=0, required=False)
-    mission_territory = forms.CharField(label=_("Territoire"), required=False)
-    mission_purpose_limitation = forms.CharField(label=_("Clause de limitation des finalités"),
+    mission_territory = forms.CharField(max_length=LABEL, label=_("Territoire"), required=False)
+    mission_purpose_limitation = forms.CharField(max_length=DOCUMENT, label=_("Clause de limitation des finalités"),
                                                  widget=forms.Textarea(attrs={"rows": 2}), required=False)
     principles = forms.MultipleChoiceField(label=_("Principes protégés"), choices=_translated(PRINCIPLES.items()),
                                            widget=forms.CheckboxSelectMultiple, required=False)
-    bias_risks = forms.CharField(
+    bias_risks = forms.CharField(max_length=DOCUMENT,
         label=_("Risques de biais"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Une ligne par risque : groupe ; mécanisme ; métrique ; ratio toléré (ex. 0.8)"))
     bias_correction_promise = forms.BooleanField(label=_("Nous corrigerons les biais découverts par les audits"), required=False)
-    impact_outcome = forms.CharField(label=_("Résultat social mesuré"), required=False,
+    impact_outcome = forms.CharField(max_length=SENTENCE, label=_("Résultat social mesuré"), required=False,
                                      help_text=_("Pas de mesure d'audience (visites, téléchargements…)."))
     impact_method = forms.ChoiceField(label=_("Méthode"), choices=[("", "—"), *_translated(IMPACT_METHODS.items())], required=False)
-    impact_evaluator = forms.CharField(label=_("Évaluateur indépendant"), required=False)
+    impact_evaluator = forms.CharField(max_length=TITLE, label=_("Évaluateur indépendant"), required=False)
     impact_window_months = forms.IntegerField(label=_("Fenêtre (mois)"), min_value=1, max_value=60, initial=6)
     impact_mde_points = forms.FloatField(label=_("Effet minimal détectable (points)"), min_value=0.01, initial=2.0)
-    commons_legal_form = forms.CharField(label=_("Forme juridique"), required=False)
+    commons_legal_form = forms.CharField(max_length=LABEL, label=_("Forme juridique"), required=False)
     commons_no_private_shareholding = forms.BooleanField(label=_("J'atteste l'absence d'actionnariat privé"), required=False)
-    commons_funding_sources = forms.CharField(
+    commons_funding_sources = forms.CharField(max_length=DOCUMENT,
         label=_("Sources de financement"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Une ligne par source : nom ; type (public_grant, donation, revenue, loan, outcome_contract)"))
     commons_code_licence = forms.ChoiceField(label=_("Licence du code"), choices=[("", "—")] + [(x, x) for x in sorted(OPEN_LICENCES)], required=False)
-    commons_data_licence = forms.CharField(label=_("Licence des données"), required=False)
+    commons_data_licence = forms.CharField(max_length=LABEL, label=_("Licence des données"), required=False)
     transparency_algorithm_sheet = forms.BooleanField(label=_("Fiche algorithme publiée"), required=False, initial=True)
     transparency_source_code_url = WebLinkField(label=_("Adresse du code source"), required=False, assume_scheme="https",
                                                   max_length=MAX_LINK_LENGTH)
     transparency_budget_twice_yearly = forms.BooleanField(label=_("Budget publié deux fois par an"), required=False, initial=True)
-    state_data = forms.CharField(
+    state_data = forms.CharField(max_length=DOCUMENT,
         label=_("Données demandées"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Une ligne par jeu : identifiant ; palier (1-5) ; sensibilité (0-3) ; finalité"))
     state_panel_size = forms.IntegerField(label=_("Taille du panel de testeurs"), min_value=0, initial=0)
-    state_panel_profile = forms.CharField(label=_("Profil du panel"), required=False)
-    state_experts = forms.CharField(label=_("Experts (un par ligne)"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    state_channels = forms.CharField(label=_("Canaux de diffusion"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+    state_panel_profile = forms.CharField(max_length=SENTENCE, label=_("Profil du panel"), required=False)
+    state_experts = forms.CharField(max_length=DOCUMENT, label=_("Experts (un par ligne)"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    state_channels = forms.CharField(max_length=DOCUMENT, label=_("Canaux de diffusion"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
                                      help_text=_("Une ligne par canal : canal ; condition"))
     state_seed_funding_eur = forms.IntegerField(label=_("Financement d'amorçage (€)"), min_value=0, initial=0)
     state_outcome_price_eur = forms.IntegerField(label=_("Prix par résultat additionnel (€)"), min_value=0, required=False)
@@ -139,7 +140,7 @@ class PactForm(forms.Form):
     term_start = forms.DateField(label=_("Début"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     term_end = forms.DateField(label=_("Fin"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     cure_days = forms.IntegerField(label=_("Délai pour remédier à un manquement (jours)"), min_value=1, max_value=180, initial=30)
-    sanctions = forms.CharField(label=_("Sanctions"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+    sanctions = forms.CharField(max_length=DOCUMENT, label=_("Sanctions"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
                                 help_text=_("Une ligne par sanction : déclencheur ; mesure"))
 
     def to_content(self, commitments: list[dict[str, Any]]) -> dict[str, Any]:
@@ -259,14 +260,14 @@ class ReasonForm(forms.Form):
 
 class EvidenceForm(forms.Form):
     progress = forms.IntegerField(label=_("Progression (%)"), min_value=0, max_value=100)
-    note = forms.CharField(label=_("Preuve apportée"), widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(max_length=PARAGRAPH, label=_("Preuve apportée"), widget=forms.Textarea(attrs={"rows": 2}))
     url = WebLinkField(label=_("Lien vers la preuve"), required=False, assume_scheme="https", max_length=MAX_LINK_LENGTH)
     met = forms.BooleanField(label=_("L'engagement est tenu"), required=False)
 
 
 class PhaseCloseForm(forms.Form):
     decision = forms.ChoiceField(label=_("Décision"), choices=[("continue", _("Continuer")), ("stop", _("Arrêter"))])
-    reason = forms.CharField(label=_("Motif publié"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(max_length=PARAGRAPH, label=_("Motif publié"), widget=forms.Textarea(attrs={"rows": 3}))
     next_kind = forms.ChoiceField(
         label=_("Phase suivante"), required=False,
         choices=[("", _("Suivante dans l'ordre")), ("construction", _("Construction")), ("acceleration", _("Accélération")),

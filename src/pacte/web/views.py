@@ -156,7 +156,22 @@ def choose_language(request: HttpRequest) -> HttpResponse:
 
 
 def health(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
+    """Liveness and database state: 200 when the database answers, else 503 (Retry-After)."""
+    from django.conf import settings
+    from django.db import connection
+
+    from pacte.request_faults import database_unavailable
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503,
+                            headers={"Retry-After": str(settings.DB_RETRY_AFTER_SECONDS)})
+    return JsonResponse({"status": "ok", "database": "ok"})
 
 
 # ------------------------------------------------------------------ auth
