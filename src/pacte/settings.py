@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "ninja",  # its templates and static files: /api/v1/docs loads Swagger UI from here, not from a CDN
     "django_tasks",
     "django_tasks_db",
     "pacte.accounts",

@@ -1,0 +1,231 @@
+"""Checking signatures and the log in the browser itself (static/pacte/verify.js, WebCrypto),
+and the API docs served from our own static files — in Debian's Chromium, under a strict
+``script-src 'self'`` policy added here to every page the server sends."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from urllib.parse import urlsplit
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+from playwright.sync_api import expect  # noqa: E402
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+STRICT_CSP = "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+VERIFY = "Vérifier dans mon navigateur"
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        yield b
+        b.close()
+
+
+class Page:
+    """A French page that only talks to the live server, with a strict CSP on its documents;
+    any request elsewhere is aborted and recorded, any CSP violation is recorded."""
+
+    def __init__(self, browser, live_server):  # type: ignore[no-untyped-def]
+        self.context = browser.new_context(locale="fr-FR")
+        self.page = self.context.new_page()
+        self.host = urlsplit(live_server.url).netloc
+        self.outside: list[str] = []
+        self.csp_violations: list[str] = []
+        self.page.on("console", self._console)
+        self.page.route("**/*", self._guard)
+
+    def _console(self, msg) -> None:  # type: ignore[no-untyped-def]
+        if "Content Security Policy" in msg.text:
+            self.csp_violations.append(msg.text)
+
+    def _guard(self, route) -> None:  # type: ignore[no-untyped-def]
+        request = route.request
+        if urlsplit(request.url).netloc != self.host:
+            self.outside.append(request.url)
+            route.abort()
+            return
+        if request.resource_type == "document":
+            response = route.fetch()
+            route.fulfill(response=response, headers={**response.headers, "content-security-policy": STRICT_CSP})
+            return
+        route.fallback()
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def open_page(browser, live_server):  # type: ignore[no-untyped-def]
+    pages: list[Page] = []
+
+    def make() -> Page:
+        pages.append(Page(browser, live_server))
+        return pages[-1]
+
+    yield make
+    for p in pages:
+        p.close()
+
+
+def _alter_one_byte(route) -> None:  # type: ignore[no-untyped-def]
+    response = route.fetch()
+    body = bytearray(response.body())
+    body[20] ^= 0x01  # one bit of one byte
+    route.fulfill(response=response, body=bytes(body))
+
+
+# ---------------------------------------------------------------- pact signatures
+
+
+def test_pact_signatures_check_in_the_browser(open_page, live_server, active):
+    p = open_page()
+    page = p.page
+    page.goto(f"{live_server.url}/pactes/{active.pact.reference}/v{active.number}/")
+    button = page.get_by_role("button", name=VERIFY)
+    button.focus()
+    page.keyboard.press("Enter")  # keyboard works
+    region = page.locator(f"#verify-pact-{active.pk}")
+    expect(region.locator("[data-outcome]")).to_have_attribute("data-outcome", "valide")
+    expect(region).to_contain_text("Résultat : les 2 signatures sont valides.")
+    checks = region.locator("[data-check=signature]")
+    expect(checks).to_have_count(2)
+    for i in range(2):
+        expect(checks.nth(i)).to_have_attribute("data-result", "valide")
+    # the digest the browser computed itself is shown, and it is the one signed
+    expect(region).to_contain_text(active.canonical_sha256)
+    expect(region).to_have_attribute("aria-live", "polite")
+    assert p.csp_violations == [] and p.outside == []
+
+
+def test_pact_page_reports_a_text_altered_by_one_byte(open_page, live_server, active):
+    p = open_page()
+    page = p.page
+    page.route("**/canonique.json", _alter_one_byte)
+    page.goto(f"{live_server.url}/projets/{active.pact.project.slug}/")
+    page.get_by_role("button", name=VERIFY).click()
+    region = page.locator(f"#verify-pact-{active.pk}")
+    expect(region.locator("[data-outcome]")).to_have_attribute("data-outcome", "invalide")
+    expect(region).to_contain_text("Résultat : au moins une signature est invalide.")
+    checks = region.locator("[data-check=signature]")
+    expect(checks).to_have_count(2)
+    for i in range(2):
+        expect(checks.nth(i)).to_have_attribute("data-result", "invalide")
+        expect(checks.nth(i)).to_contain_text("le texte a changé depuis la signature")
+
+
+def test_pact_page_reports_a_forged_signature(open_page, live_server, active):
+    """The canonical text is intact, but one signature shown on the page is not the signer's."""
+    p = open_page()
+    page = p.page
+    page.goto(f"{live_server.url}/pactes/{active.pact.reference}/v{active.number}/")
+    first = page.locator("[data-pact-signature]").first
+    sig = first.get_attribute("data-signature")
+    assert sig
+    forged = ("0" if sig[0] != "0" else "1") + sig[1:]
+    first.evaluate("(el, s) => { el.dataset.signature = s; }", forged)
+    page.get_by_role("button", name=VERIFY).click()
+    region = page.locator(f"#verify-pact-{active.pk}")
+    expect(region.locator("[data-outcome]")).to_have_attribute("data-outcome", "invalide")
+    checks = region.locator("[data-check=signature]")
+    expect(checks.nth(0)).to_have_attribute("data-result", "invalide")
+    expect(checks.nth(0)).to_contain_text("la signature Ed25519 ne correspond pas")
+    expect(checks.nth(1)).to_have_attribute("data-result", "valide")
+
+
+# ------------------------------------------------------------------------- the log
+
+
+def _signed_entry_index() -> int:
+    from pacte.journal.models import Event
+
+    return Event.objects.filter(type="pact.signed").order_by("index").values_list("index", flat=True).first()
+
+
+def test_log_entry_inclusion_checks_in_the_browser(open_page, live_server, active):
+    index = _signed_entry_index()
+    p = open_page()
+    page = p.page
+    page.goto(f"{live_server.url}/journal/entree/{index}/")
+    page.get_by_role("button", name=VERIFY).click()
+    region = page.locator("#verify-log")
+    expect(region.locator("[data-outcome]")).to_have_attribute("data-outcome", "valide")
+    expect(region).to_contain_text(f"Résultat : valide — l'entrée n° {index} est inscrite dans le journal")
+    expect(region).to_contain_text("Signature Ed25519 du point de contrôle")
+    expect(region).to_contain_text("identique à la racine signée")
+    assert region.locator("[data-result=invalide]").count() == 0
+    assert p.csp_violations == [] and p.outside == []
+
+
+@pytest.mark.parametrize("tamper, step", [
+    ("entry", "différente de la racine signée"),
+    ("checkpoint", "invalide — le point de contrôle a été modifié"),
+    ("proof", "différente de la racine signée"),
+])
+def test_log_entry_page_reports_tampering(open_page, live_server, active, tamper, step):
+    index = _signed_entry_index()
+    p = open_page()
+    page = p.page
+
+    def altered_entry(route) -> None:  # type: ignore[no-untyped-def]
+        response = route.fetch()
+        data = response.json()
+        data["items"][0]["entry"] = data["items"][0]["entry"].replace('"pact.signed"', '"pact.signee"')
+        assert data["items"][0]["entry"] != response.json()["items"][0]["entry"]
+        route.fulfill(response=response, json=data)
+
+    def altered_checkpoint(route) -> None:  # type: ignore[no-untyped-def]
+        response = route.fetch()
+        text = response.text()
+        body, _, sigs = text.rpartition("\n\n")
+        origin, size, root, *rest = body.split("\n")
+        # claim the same tree under the name of another origin: the signature no longer covers it
+        route.fulfill(response=response, body="\n".join([origin + "-x", size, root, *rest]) + "\n\n" + sigs)
+
+    def altered_proof(route) -> None:  # type: ignore[no-untyped-def]
+        response = route.fetch()
+        data = response.json()
+        assert data["proof"], "the tree must have more than one entry for this test"
+        h = data["proof"][0]
+        data["proof"][0] = ("0" if h[0] != "0" else "1") + h[1:]
+        route.fulfill(response=response, json=data)
+
+    if tamper == "entry":
+        page.route("**/api/v1/log/entries?*", altered_entry)
+    elif tamper == "checkpoint":
+        page.route("**/api/v1/log/checkpoint", altered_checkpoint)
+    else:
+        page.route("**/api/v1/log/proof/inclusion?*", altered_proof)
+    page.goto(f"{live_server.url}/journal/entree/{index}/")
+    page.get_by_role("button", name=VERIFY).click()
+    region = page.locator("#verify-log")
+    expect(region.locator("[data-outcome]")).to_have_attribute("data-outcome", "invalide")
+    expect(region).to_contain_text("Résultat : invalide")
+    expect(region.locator("[data-result=invalide]").first).to_contain_text(step)
+
+
+# ------------------------------------------------------------------------ API docs
+
+
+def test_api_docs_render_from_our_own_static_files(open_page, live_server, db):
+    p = open_page()
+    page = p.page
+    page.goto(f"{live_server.url}/api/v1/docs")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()  # Swagger UI drew the operations
+    expect(page.locator(".opblock-summary-path", has_text="/api/v1/log/checkpoint")).to_have_count(1)
+    assert page.locator(".opblock").count() > 10
+    assert p.outside == [], f"requests left the server: {p.outside}"
+    assert p.csp_violations == []
