@@ -223,8 +223,10 @@ def test_log_entry_page_reports_tampering(open_page, live_server, active, tamper
 def test_api_docs_render_from_our_own_static_files(open_page, live_server, db):
     p = open_page()
     page = p.page
-    page.goto(f"{live_server.url}/api/v1/docs")
-    expect(page.locator(".opblock-summary-path").first).to_be_visible()  # Swagger UI drew the operations
+    response = page.goto(f"{live_server.url}/api/v1/docs")
+    assert response is not None and response.headers["content-security-policy"] == STRICT_CSP
+    # Swagger UI drew the operations (the first schema build is slow on a loaded machine: a generous bound)
+    expect(page.locator(".opblock-summary-path").first).to_be_visible(timeout=120_000)
     expect(page.locator(".opblock-summary-path", has_text="/api/v1/log/checkpoint")).to_have_count(1)
     assert page.locator(".opblock").count() > 10
     assert p.outside == [], f"requests left the server: {p.outside}"
