@@ -231,3 +231,27 @@ def test_api_docs_render_from_our_own_static_files(open_page, live_server, db):
     assert page.locator(".opblock").count() > 10
     assert p.outside == [], f"requests left the server: {p.outside}"
     assert p.csp_violations == []
+
+
+# ------------------------------------------------------------------- accessibility
+
+
+def test_verification_results_have_no_axe_violation(browser, live_server, active):
+    """The buttons and the results they write pass axe-core (WCAG 2.1 A/AA), in French."""
+    from tests.web.test_accessibility import AXE_JS, axe, describe
+
+    if not AXE_JS.exists():
+        pytest.fail(f"axe-core is missing ({AXE_JS}): run `npm ci --prefix tests/web/axe`")
+    context = browser.new_context(locale="fr-FR")  # no CSP here: axe is injected as an inline script
+    page = context.new_page()
+    problems = {}
+    for url, region in [(f"/pactes/{active.pact.reference}/v{active.number}/", f"#verify-pact-{active.pk}"),
+                        (f"/journal/entree/{_signed_entry_index()}/", "#verify-log")]:
+        page.goto(f"{live_server.url}{url}")
+        page.get_by_role("button", name=VERIFY).click()
+        expect(page.locator(f"{region} [data-outcome]")).to_have_attribute("data-outcome", "valide")
+        found = describe(axe(page))
+        if found:
+            problems[url] = found
+    context.close()
+    assert not problems, problems
