@@ -146,6 +146,23 @@ def test_pact_page_reports_a_forged_signature(open_page, live_server, active):
     expect(checks.nth(1)).to_have_attribute("data-result", "valide")
 
 
+def test_a_browser_without_ed25519_is_told_so(open_page, live_server, active):
+    """Older browsers lack Ed25519 in WebCrypto: the page says so and points to the manual way."""
+    p = open_page()
+    page = p.page
+    page.add_init_script("""(() => {
+        const real = crypto.subtle.importKey.bind(crypto.subtle);
+        crypto.subtle.importKey = (format, data, alg, ...rest) =>
+            (alg && alg.name === "Ed25519") ? Promise.reject(new DOMException("no Ed25519", "NotSupportedError"))
+                                            : real(format, data, alg, ...rest);
+    })()""")
+    page.goto(f"{live_server.url}/pactes/{active.pact.reference}/v{active.number}/")
+    page.get_by_role("button", name=VERIFY).click()
+    region = page.locator(f"#verify-pact-{active.pk}")
+    expect(region.locator("[data-outcome]")).to_have_attribute("data-outcome", "non-verifie")  # not "invalide"
+    expect(region).to_contain_text("Votre navigateur ne sait pas vérifier les signatures Ed25519")
+
+
 # ------------------------------------------------------------------------- the log
 
 

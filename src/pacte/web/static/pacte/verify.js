@@ -133,7 +133,8 @@
     return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   }
 
-  class Unsupported extends Error {}
+  class Unsupported extends Error {} // this browser cannot check: not a verdict
+  class FetchFailed extends Error {} // nothing to check: not a verdict either
 
   async function ed25519Verify(publicKey, signature, message) {
     let key;
@@ -151,9 +152,9 @@
     try {
       r = await fetch(url, { cache: "no-store", credentials: "same-origin" });
     } catch (e) {
-      throw new Error(t("network", url, e.message));
+      throw new FetchFailed(t("network", url, e.message));
     }
-    if (!r.ok) throw new Error(t("http", url, r.status));
+    if (!r.ok) throw new FetchFailed(t("http", url, r.status));
     return new Uint8Array(await r.arrayBuffer());
   }
 
@@ -186,10 +187,11 @@
         return li;
       },
       result(text, ok) {
+        // ok: true (valid), false (invalid), null (could not be checked here)
         const p = document.createElement("p");
-        p.className = "verify-result-line " + (ok ? "ok" : "ko");
-        p.dataset.outcome = ok ? "valide" : "invalide";
-        p.textContent = (ok ? "✔ " : "✘ ") + text;
+        p.className = "verify-result-line " + (ok === null ? "" : ok ? "ok" : "ko");
+        p.dataset.outcome = ok === null ? "non-verifie" : ok ? "valide" : "invalide";
+        p.textContent = (ok === null ? "⚠ " : ok ? "✔ " : "✘ ") + text;
         region.append(p);
       },
     };
@@ -197,7 +199,7 @@
 
   function supported(out) {
     if (!window.crypto || !crypto.subtle) {
-      out.result(t("noCrypto"), false);
+      out.result(t("noCrypto"), null);
       return false;
     }
     return true;
@@ -214,7 +216,7 @@
       if (supported(out)) await work(out);
     } catch (e) {
       busy.remove();
-      out.result(e instanceof Error ? e.message : String(e), false);
+      out.result(e instanceof Error ? e.message : String(e), e instanceof Unsupported || e instanceof FetchFailed ? null : false);
     } finally {
       busy.remove();
       button.removeAttribute("aria-busy");
