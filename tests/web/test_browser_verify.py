@@ -163,6 +163,17 @@ def test_a_browser_without_ed25519_is_told_so(open_page, live_server, active):
     expect(region).to_contain_text("Votre navigateur ne sait pas vérifier les signatures Ed25519")
 
 
+def test_a_failed_download_is_not_called_invalid(open_page, live_server, active):
+    p = open_page()
+    page = p.page
+    page.route("**/canonique.json", lambda route: route.fulfill(status=503, body="indisponible"))
+    page.goto(f"{live_server.url}/pactes/{active.pact.reference}/v{active.number}/")
+    page.get_by_role("button", name=VERIFY).click()
+    region = page.locator(f"#verify-pact-{active.pk}")
+    expect(region.locator("[data-outcome]")).to_have_attribute("data-outcome", "non-verifie")
+    expect(region).to_contain_text("(réponse 503)")
+
+
 # ------------------------------------------------------------------------- the log
 
 
