@@ -9,7 +9,8 @@ Measures, in the same run and on the same Parquet file:
    stored, journal entry) versus the same plain aggregate in DuckDB (goal ≤ 2×);
 2. a secure-room query through the API versus DuckDB running the same SQL directly
    (goal ≤ 1.5×);
-3. the pseudonymised extract (tier 2, k ≥ 11, HMAC pseudonyms) streamed through the API, in rows/s.
+3. the pseudonymised extract (tier 2, k ≥ 11 persons, HMAC pseudonyms) streamed through the API, in rows/s;
+4. the time to refuse a DP query with ρ = 1e-300 (below the published minimum): goal < 1 s.
 
 A fresh SQLite database and VAR_DIR are created in a temporary folder; the generated Parquet
 file is cached under --data (default bench/data). Timings are medians of --repeat runs after
@@ -129,6 +130,18 @@ def main() -> int:
         t_dp = timed(dp_call, args.repeat)
         t_duck = timed(lambda: con.execute(plain_sql).fetchall(), args.repeat)
 
+    from pacte.data.models import Reservation
+
+    def tiny_rho_refused() -> None:  # issue 8: this request used to spin for ever
+        r = client.post(f"/api/v1/data/{ds.slug}/aggregates", content_type="application/json",
+                        data=json.dumps({"group_by": ["region", "naf_sector"], "rho": 1e-300}),
+                        HTTP_AUTHORIZATION=f"Bearer {dp_token}")
+        assert r.status_code == 400 and "minimum" in r.json()["message"], r.content
+
+    with console.status("ρ minuscule (refus)…"):
+        t_tiny = timed(tiny_rho_refused, args.repeat)
+        assert not Reservation.objects.filter(state=Reservation.State.RESERVED).exists()
+
     sr_sql = ("SELECT region, naf_sector, COUNT(*) AS n, AVG(monthly_salary_eur) AS salaire "
               "FROM donnees GROUP BY region, naf_sector")
     direct_sql = sr_sql.replace("FROM donnees", f"FROM read_parquet('{file}')")
@@ -160,6 +173,8 @@ def main() -> int:
                   "(OpenDP, ledger, release, journal)", f"{t_dp * 1000:.0f} ms",
                   f"{t_dp_engine * 1000:.0f} ms",
                   f"DuckDB {t_duck * 1000:.0f} ms (fichier source ; vue tronquée {t_duck_view * 1000:.0f} ms)", f"{dp_ratio:.2f}×", "≤ 2× " + ("✓" if dp_ratio <= 2 else "✗"))
+    table.add_row("Requête DP à ρ = 1e-300 refusée (400, rien réservé)", f"{t_tiny * 1000:.0f} ms", "—", "—", "—",
+                  "< 1 s " + ("✓" if t_tiny < 1 else "✗"))
     table.add_row("Salle sécurisée (restrict + run + secret statistique)", f"{t_sr * 1000:.0f} ms",
                   f"{t_sr_engine * 1000:.0f} ms", f"DuckDB {t_sr_duck * 1000:.0f} ms", f"{sr_ratio:.2f}×", "≤ 1,5× " + ("✓" if sr_ratio <= 1.5 else "✗"))
 

@@ -11,6 +11,13 @@ from pacte.demo import pact_content
 from tests.factories import InstitutionFactory, MembershipFactory, OrganisationFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _log_memory_per_test(tmp_path_factory, settings):  # type: ignore[no-untyped-def]
+    """The log's memory of its latest signed checkpoint lives outside the database; each
+    test database starts empty, so each test gets its own memory file."""
+    settings.LOG_MEMORY_FILE = str(tmp_path_factory.mktemp("log-memory") / "log-latest-checkpoint")
+
+
 @dataclass
 class World:
     """Two parties and one person per role, ready to act."""

@@ -28,3 +28,10 @@ def test_database_url_parsing():
     assert pg["ENGINE"] == "django.db.backends.postgresql" and pg["PASSWORD"] == "p@ss"
     assert pg["PORT"] == "5433" and pg["OPTIONS"] == {"sslmode": "require"}
     assert database_from_url("sqlite:///tmp/x.sqlite3")["NAME"] == "/tmp/x.sqlite3"
+
+
+def test_trusted_proxies_are_checked_at_start_up():
+    r = _import_settings({"PACTE_TRUSTED_PROXIES": "127.0.0.1, pas-une-adresse"})
+    assert r.returncode != 0 and "PACTE_TRUSTED_PROXIES" in r.stderr
+    r = _import_settings({"PACTE_TRUSTED_PROXIES": "127.0.0.1,::1,10.0.0.0/8"})
+    assert r.returncode == 0, r.stderr

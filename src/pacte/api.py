@@ -70,6 +70,7 @@ def _mount() -> None:
     from pacte.journal.api import router as journal_router
     from pacte.pacts.api import router as pacts_router
     from pacte.projects.api import router as projects_router
+    from pacte.writes.idempotency import transactional_writes
 
     api.add_router("/projects", projects_router)
     api.add_router("/pacts", pacts_router)
@@ -77,6 +78,8 @@ def _mount() -> None:
     api.add_router("/log", log_router)  # the verifiable log (checkpoint, entries, proofs, witness)
     api.add_router("", data_router)  # /catalog.jsonld, /data/…, /datasets/…, /grants/…
     api.add_router("", evidence_router)  # /evaluations, /audits, /panels, …
+    # every write in one transaction (retried on deadlock); Idempotency-Key on POSTs
+    api.add_decorator(transactional_writes, mode="view")
 
 
 _mount()

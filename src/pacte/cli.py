@@ -1,4 +1,4 @@
-"""The `pacte` command: serve, migrate, demo, createadmin, commitments, worker, manage."""
+"""The `pacte` command: serve, migrate, demo, createadmin, commitments, worker, backup, manage."""
 
 from __future__ import annotations
 
@@ -14,16 +14,46 @@ def _setup() -> None:
     django.setup()
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    _setup()
-    from django.core.management import call_command
-
-    call_command("collectstatic", interactive=False, verbosity=0)
+def gunicorn_argv(args: argparse.Namespace) -> list[str]:
+    """The gunicorn command `pacte serve` runs (kept apart so that it can be checked)."""
     argv = [
         sys.executable, "-m", "gunicorn", "pacte.wsgi:application",
         "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers), "--threads", str(args.threads),
         "--access-logfile", "-", "--graceful-timeout", "10", "--preload",
     ]
+    return argv + control_socket_args(args.control_socket)
+
+
+# gunicorn >= 25.1 opens a control socket (for `gunicornc`) at ONE default path per user
+# ($XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl): a second instance on the same host
+# takes it over, and `gunicornc` then drives the wrong one. Each instance gets its own, under its
+# PACTE_VAR_DIR, unless PACTE_GUNICORN_CONTROL_SOCKET names another path or says "off".
+UNIX_SOCKET_PATH_MAX = 104  # sun_path is 108 bytes on Linux, 104 on the BSDs
+
+
+def control_socket_args(value: str) -> list[str]:
+    if value.strip().lower() in ("off", "none", "no", "0", "false"):
+        return ["--no-control-socket"]
+    if len(os.fsencode(value)) >= UNIX_SOCKET_PATH_MAX:
+        print(f"Attention : chemin trop long pour le socket de contrôle de gunicorn ({value}) : socket désactivé. "
+              "Choisissez un chemin plus court avec PACTE_GUNICORN_CONTROL_SOCKET.", file=sys.stderr)
+        return ["--no-control-socket"]
+    return ["--control-socket", value]
+
+
+def _default_control_socket() -> str:
+    from pathlib import Path
+
+    var_dir = Path(os.environ.get("PACTE_VAR_DIR", Path.cwd() / "var")).resolve()
+    return os.environ.get("PACTE_GUNICORN_CONTROL_SOCKET") or str(var_dir / "gunicorn.ctl")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _setup()
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    argv = gunicorn_argv(args)
     print(f"Pacte sert sur http://{args.host}:{args.port}/", flush=True)
     os.execv(sys.executable, argv)
     return 0  # pragma: no cover
@@ -90,6 +120,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    _setup()
+    from pathlib import Path
+
+    from pacte.backup import make_backup, prune
+
+    backup = make_backup(Path(args.out))
+    print(f"Sauvegarde écrite : {backup.path} (journal : {backup.log_size} entrées ; sha256 {backup.sha256}).")
+    if args.keep:
+        for old in prune(Path(args.out), args.keep):
+            print(f"Ancienne sauvegarde supprimée : {old}")
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     _setup()
     from django.core.management import execute_from_command_line
@@ -112,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=int(os.environ.get("PACTE_PORT", "8000")))
     p.add_argument("--workers", type=int, default=int(os.environ.get("PACTE_WORKERS", "2")))
     p.add_argument("--threads", type=int, default=int(os.environ.get("PACTE_THREADS", "4")))
+    p.add_argument("--control-socket", default=_default_control_socket(),
+                   help="socket de contrôle de gunicorn (gunicornc) : un par instance ; « off » le désactive "
+                        "(défaut : PACTE_GUNICORN_CONTROL_SOCKET, sinon PACTE_VAR_DIR/gunicorn.ctl)")
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser("migrate", help="créer ou mettre à jour la base de données")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -134,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", type=float, default=5.0, help="secondes entre deux tours quand la file est vide")
     p.add_argument("--once", action="store_true", help="un seul tour : planifier, vider la file, s'arrêter")
     p.set_defaults(func=cmd_worker)
+    p = sub.add_parser("backup", help="sauvegarder la base (pg_dump ou copie SQLite) avec l'état du journal")
+    p.add_argument("--out", default=os.environ.get("PACTE_BACKUP_DIR", "var/backups"), help="dossier des sauvegardes")
+    p.add_argument("--keep", type=int, default=0, help="ne garder que les N plus récentes (0 : toutes)")
+    p.set_defaults(func=cmd_backup)
     import importlib
 
     for domain in DOMAIN_CLIS:

@@ -80,7 +80,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    "ninja",  # its templates and static files: /api/v1/docs loads Swagger UI from here, not from a CDN
     "django_tasks",
     "django_tasks_db",
     "pacte.accounts",
@@ -91,6 +90,7 @@ INSTALLED_APPS = [
     "pacte.pacts",
     "pacte.data",
     "pacte.evidence",
+    "pacte.writes",
     "pacte.web",
 ]
 
@@ -143,8 +143,6 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:dashboard"
 LOGOUT_REDIRECT_URL = "web:home"
-LOGIN_THROTTLE_MAX_FAILURES = int(os.environ.get("PACTE_LOGIN_MAX_FAILURES", "5"))
-LOGIN_THROTTLE_WINDOW_SECONDS = int(os.environ.get("PACTE_LOGIN_WINDOW_SECONDS", "900"))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -198,7 +196,31 @@ TASKS = {
 
 # Signing key of the transparency log (C2SP note); generated under var/ in development.
 LOG_SIGNING_KEY = os.environ.get("PACTE_LOG_SIGNING_KEY", "")
-LOG_ORIGIN = os.environ.get("PACTE_LOG_ORIGIN", f"pacte.{PUBLIC_HOST}/log")
+# The checkpoint origin names the log's public URL prefix without scheme nor trailing slash, as
+# c2sp.org/tlog-tiles recommends: <prefix>/checkpoint and <prefix>/tile/… are served there.
+# Derived from PACTE_PUBLIC_URL (else PACTE_PUBLIC_HOST); an existing log keeps its origin by
+# setting PACTE_LOG_ORIGIN explicitly (e.g. the former default `pacte.<host>/log`).
+LOG_PATH_PREFIX = "/api/v1/log"
+
+
+def default_log_origin(public_url: str, public_host: str) -> str:
+    base = public_url.strip() or public_host
+    base = base.split("://", 1)[-1].rstrip("/")
+    return f"{base}{LOG_PATH_PREFIX}"
+
+
+LOG_ORIGIN = os.environ.get("PACTE_LOG_ORIGIN") or default_log_origin(
+    os.environ.get("PACTE_PUBLIC_URL", ""), PUBLIC_HOST
+)
+# The log's memory of the latest checkpoint it signed, kept OUTSIDE the database (beside the
+# development signing key) so that a restored backup cannot make it sign a fork.
+LOG_MEMORY_FILE = os.environ.get("PACTE_LOG_MEMORY_FILE", str(VAR_DIR / "log-latest-checkpoint"))
+# The witness role (c2sp.org/tlog-witness) served at /api/v1/witness/: the cosignature key
+# (PRIVATE+KEY+… of type cosignature/v1) and the verifier keys of the logs it witnesses.
+WITNESS_SIGNING_KEY = os.environ.get("PACTE_WITNESS_SIGNING_KEY", "")
+WITNESS_LOG_KEYS = [k.strip() for k in os.environ.get("PACTE_WITNESS_LOG_KEYS", "").split(",") if k.strip()]
+# Cosignatures whose timestamp is further than this in the future are refused.
+WITNESS_MAX_CLOCK_SKEW = int(os.environ.get("PACTE_WITNESS_MAX_CLOCK_SKEW", "600"))
 
 # Salt for commitments to personal data in public entries.
 COMMITMENT_SALT = os.environ.get("PACTE_COMMITMENT_SALT", SECRET_KEY)
@@ -220,3 +242,68 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("PACTE_LOG_LEVEL", "WARNING")},
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# Web hardening (issue 9, "Web and roles"): Content-Security-Policy, sign-in throttling, proxies.
+# Kept together in this block; see docs/deployment.md.
+# ---------------------------------------------------------------------------------------------
+from datetime import timedelta  # noqa: E402
+
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+# "ninja" in INSTALLED_APPS makes /api/v1/docs serve Swagger UI from our static files, with no
+# inline script (otherwise django-ninja inlines its start-up script and loads it from a CDN).
+INSTALLED_APPS += ["ninja", "csp", "axes"]
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "csp.middleware.CSPMiddleware")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as django-axes asks
+
+# A strict policy on every response: scripts only from our origin (or carrying this response's
+# nonce, `request.csp_nonce`), no plugins, no <base>, no framing, forms post to us only.
+# Inline event handlers (onclick=…) and style="" attributes are refused: use static files.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # Swagger UI draws its icons as data: SVG
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
+
+# Sign-in throttling with django-axes: failures are counted per (account, client address), so a
+# stranger hammering an account from elsewhere cannot lock its owner out. After
+# PACTE_LOGIN_MAX_FAILURES failures that pair is refused for PACTE_LOGIN_COOLOFF_MINUTES, even
+# with the right password; a success resets the count. Expired attempts are deleted by axes at
+# each sign-in; `pacte manage axes_reset_logs --age 30` prunes the access log (docs/deployment.md).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", *AUTHENTICATION_BACKENDS]
+SIGN_IN_LOG_RETENTION_DAYS = int(os.environ.get("PACTE_SIGN_IN_LOG_RETENTION_DAYS", "30"))
+AXES_FAILURE_LIMIT = int(os.environ.get("PACTE_LOGIN_MAX_FAILURES", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("PACTE_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "pacte.accounts.client_address.normalised_username"
+AXES_CLIENT_IP_CALLABLE = "pacte.accounts.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "pacte.web.views.login_locked_out"
+AXES_COOLOFF_MESSAGE = _("Trop de tentatives de connexion depuis cette adresse. Réessayez dans quelques minutes.")
+
+# The client address: REMOTE_ADDR, unless the connection comes from one of these trusted reverse
+# proxies (addresses or networks, comma-separated, e.g. "127.0.0.1,::1"); then the right-most
+# X-Forwarded-For address that is not itself a trusted proxy. Empty (default): X-Forwarded-For
+# is ignored, since anyone can write it.
+PACTE_TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("PACTE_TRUSTED_PROXIES", "").split(",") if p.strip()
+]
+try:
+    import ipaddress as _ipaddress
+
+    for _proxy in PACTE_TRUSTED_PROXIES:
+        _ipaddress.ip_network(_proxy, strict=False)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"PACTE_TRUSTED_PROXIES: adresse ou réseau invalide ({_exc}).") from _exc

@@ -22,39 +22,50 @@ from tests.factories import PASSWORD, OrganisationFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
+def _request(ip: str = "192.0.2.10"):  # type: ignore[no-untyped-def]
+    from django.test import RequestFactory
+
+    return RequestFactory().post("/connexion/", REMOTE_ADDR=ip)
+
+
 def test_passwords_are_hashed_with_argon2():
     user = UserFactory()
     assert identify_hasher(user.password).algorithm == "argon2"
-    assert sign_in(None, user.username, PASSWORD) == user
+    assert sign_in(_request(), user.username, PASSWORD) == user
 
 
 def test_wrong_password_is_refused():
     user = UserFactory()
     with pytest.raises(NotAuthenticated):
-        sign_in(None, user.username, "wrong password!")
+        sign_in(_request(), user.username, "wrong password!")
 
 
-@override_settings(LOGIN_THROTTLE_MAX_FAILURES=3)
+@override_settings(AXES_FAILURE_LIMIT=3)
 def test_login_is_throttled_even_with_the_right_password_afterwards():
-    user = UserFactory()
-    for _ in range(3):
-        with pytest.raises(NotAuthenticated):
-            sign_in(None, user.username, "nope nope nope", ip="10.0.0.1")
-    with pytest.raises(TooManyAttempts) as exc:
-        sign_in(None, user.username, PASSWORD, ip="10.0.0.1")
-    assert exc.value.status == 429
-
-
-@override_settings(LOGIN_THROTTLE_MAX_FAILURES=2, LOGIN_THROTTLE_WINDOW_SECONDS=60)
-def test_throttle_window_expires():
-    from pacte.accounts.models import LoginAttempt
-
     user = UserFactory()
     for _ in range(2):
         with pytest.raises(NotAuthenticated):
-            sign_in(None, user.username, "nope nope nope")
-    LoginAttempt.objects.update(at=timezone.now() - timedelta(seconds=120))
-    assert sign_in(None, user.username, PASSWORD) == user
+            sign_in(_request("10.0.0.1"), user.username, "nope nope nope")
+    with pytest.raises(TooManyAttempts):  # the third failure locks the pair
+        sign_in(_request("10.0.0.1"), user.username, "nope nope nope")
+    with pytest.raises(TooManyAttempts) as exc:
+        sign_in(_request("10.0.0.1"), user.username, PASSWORD)
+    assert exc.value.status == 429 and "Trop de tentatives" in exc.value.message
+    assert sign_in(_request("10.0.0.2"), user.username, PASSWORD) == user  # another address is not locked
+
+
+@override_settings(AXES_FAILURE_LIMIT=2)
+def test_throttle_cools_off():
+    from axes.models import AccessAttempt
+
+    user = UserFactory()
+    for _ in range(2):
+        with pytest.raises((NotAuthenticated, TooManyAttempts)):
+            sign_in(_request(), user.username, "nope nope nope")
+    with pytest.raises(TooManyAttempts):
+        sign_in(_request(), user.username, PASSWORD)
+    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=16))
+    assert sign_in(_request(), user.username, PASSWORD) == user
 
 
 def test_roles_must_fit_the_organisation_kind():

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from pacte.data import services
 from pacte.data.models import Grant, GrantState, Release, Reservation
-from pacte.engines import privacy
+from pacte.engines import cell_key, privacy
 from pacte.journal.models import Event
 from pacte.pacts import services as pacts
 from pacte.pacts.models import Status
@@ -248,7 +248,9 @@ def test_secure_room_runs_and_reports_suppression(room):
     assert r.status_code == 200, r.content
     body = r.json()
     assert body["suppression"]["rows_suppressed"] > 0  # 4 000 rows over 101 départements: small cells go
-    assert all(row[2] >= 11 for row in body["rows"])
+    assert all(row[2] >= 11 - cell_key.MAX_PERTURBATION for row in body["rows"])  # perturbed counts
+    assert body["perturbation"]["max_perturbation"] == cell_key.MAX_PERTURBATION
+    assert body["limits"]["max_sql_chars"] == 10_000
     ev = Event.objects.filter(type="data.query", subject_id=grant.reference).get()
     assert body["output_sha256"] in ev.entry and '"tier":4' in ev.entry
 

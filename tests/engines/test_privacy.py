@@ -455,3 +455,101 @@ def test_small_integer_columns_work(tmp_path: Path) -> None:
     assert [c["code"] for c in r.cells] == [1, 2, 3]
     r2 = run_query(spec, {"aggregates": [{"op": "count"}]}, 0.05)
     assert abs(r2.cells[0]["count"] - 200) < 200
+
+
+# --------------------------------------------------------------------------- bounded cost (issue 8)
+
+
+def _bounded(fn: Any, seconds: float = 120.0) -> Any:
+    """Run ``fn`` in a daemon thread and fail if it has not returned after ``seconds``.
+
+    A guard so that a regression (a spinning OpenDP call) fails the test instead of hanging
+    the suite; it is not a synchronisation sleep, and no timing is asserted.
+    """
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as e:  # noqa: BLE001 - re-raised in the test thread
+            box["error"] = e
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still running after {seconds} s: the call spins"
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+@pytest.mark.parametrize("rho", [1e-300, 1e-40, 1e-16, 9.9e-7])
+def test_tiny_rho_is_refused_before_any_work(data: tuple[DatasetSpec, pl.DataFrame], rho: float) -> None:
+    """Issue 8: ρ = 1e-300 or 1e-40 made a worker spin for ever (σ ≈ 10¹⁵⁰ / 10¹⁹)."""
+    from pacte.engines.privacy import MIN_RHO
+
+    spec, _ = data
+    with pytest.raises(QueryError, match="minimum") as exc:
+        _bounded(lambda: run_query(spec, {"group_by": ["region"]}, rho))
+    assert f"{MIN_RHO:g}" in str(exc.value)
+    with pytest.raises(QueryError, match="minimum"):
+        rho_cost({"group_by": ["region"], "rho": rho})
+
+
+def test_min_rho_itself_is_served(data: tuple[DatasetSpec, pl.DataFrame]) -> None:
+    from pacte.engines.privacy import MIN_RHO
+
+    spec, _ = data
+    r = _bounded(lambda: run_query(spec, {"group_by": ["region"]}, MIN_RHO))
+    sigma = 1.0 / math.sqrt(2 * MIN_RHO)
+    assert r.aggregates[0].noise_scale == pytest.approx(sigma, rel=1e-6)
+    assert r.aggregates[0].margin_95 is not None and r.aggregates[0].margin_95 > 1.9 * sigma
+
+
+def test_noise_scale_beyond_the_published_cap_is_refused(tmp_path: Path) -> None:
+    """A legal ρ can still need a σ the noise machinery cannot honour (huge public bounds)."""
+    from pacte.engines.privacy import MAX_NOISE_SCALE, MIN_RHO
+
+    path = tmp_path / "big.parquet"
+    pl.DataFrame({"g": ["a", "b"] * 50, "x": pl.Series(range(100), dtype=pl.Int64)}).write_parquet(path)
+    spec = DatasetSpec(
+        paths=(str(path),), version_id="big@1",
+        columns={"g": ColumnRole.PUBLIC_KEY, "x": ColumnRole.MEASURE},
+        bounds={"x": (0, 10**9)}, key_sets={"g": ["a", "b"]}, max_rows=1000,
+    )
+    query = {"group_by": ["g"], "aggregates": [{"op": "sum", "column": "x"}]}
+    with pytest.raises(QueryError, match="maximum publié") as exc:
+        _bounded(lambda: run_query(spec, query, MIN_RHO))
+    assert f"{MAX_NOISE_SCALE:g}" in str(exc.value) and "« x »" in str(exc.value)
+
+
+@pytest.mark.parametrize("scale", [50.0, 300.0, 1_000.0, 4_000.0, 10_000.0])
+def test_closed_form_margin_agrees_with_opendp_discrete(scale: float) -> None:
+    """Above DISCRETE_ACCURACY_MAX_SCALE the margin is the continuous one, ceil + 1: check that
+    this bound is never below OpenDP's exact discrete accuracy, and at most 2 above it."""
+    exact = dp.discrete_gaussian_scale_to_accuracy(scale, 0.05)
+    closed = math.ceil(dp.gaussian_scale_to_accuracy(scale, 0.05)) + 1
+    assert exact <= closed <= exact + 2
+
+
+def test_margin_of_a_huge_scale_returns() -> None:
+    from pacte.engines.privacy import accuracy_95
+
+    value = _bounded(lambda: accuracy_95(7.07e19))
+    assert value == pytest.approx(1.959964 * 7.07e19, rel=1e-5)
+    with pytest.raises(ValueError):
+        accuracy_95(float("inf"))
+
+
+def test_published_limits_are_the_enforced_ones() -> None:
+    from pacte.engines import privacy
+
+    limits = privacy.published_limits()
+    assert limits["min_rho"] == privacy.MIN_RHO and limits["max_rho"] == privacy.MAX_RHO
+    assert limits["min_rho"] < limits["default_rho"] < limits["max_rho"]
+    rho_cost({}, limits["min_rho"])
+    rho_cost({}, limits["max_rho"])
+    with pytest.raises(QueryError):
+        rho_cost({}, limits["max_rho"] * 1.01)

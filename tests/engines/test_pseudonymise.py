@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -193,3 +194,97 @@ def test_k_holds_or_rows_are_suppressed(rows: list[tuple[int, str, str]], k: int
     assert result.report.rows_suppressed <= max(int(0.05 * len(rows)), 0) or all(
         result.report.levels[q] == "*" for q in ["age", "departement", "sex"]
     )
+
+
+# --------------------------------------------------------------------------- k in persons (issue 8)
+
+QI3 = ["age", "departement", "sex"]
+
+
+def _spec3(person: str | None = "person_id") -> ExtractSpec:
+    return ExtractSpec(
+        pseudonymised=["person_id"],
+        quasi_identifiers={
+            "age": age_hierarchy(),
+            "departement": mapping_hierarchy(["region"], [DEPT_REGION]),
+            "sex": suppress_only(),
+        },
+        person_column=person,
+    )
+
+
+def _persons_per_class(out: pl.DataFrame, qis: list[str]) -> Any:
+    """Independent oracle: pandas, distinct output pseudonyms per equivalence class."""
+    return out.to_pandas().groupby(qis)["person_id"].nunique()
+
+
+def test_eleven_rows_of_eight_persons_is_not_a_class_of_eleven() -> None:
+    """Issue 8: a class of 11 rows held only 8 distinct persons and was announced as k = 11."""
+    rows = [(f"P{i}", 67, "75", "F") for i in range(8)] + [("P0", 66, "75", "F"), ("P1", 68, "75", "F"),
+                                                              ("P2", 69, "75", "F")]
+    filler = [(f"Q{i}", 30 + i % 5, "13", "M") for i in range(60)]
+    df = pl.DataFrame(rows + filler, schema=["person_id", "age", "departement", "sex"], orient="row")
+    by_rows = pseudonymised_extract(df, _spec3(None), KEY_A, k=11)
+    by_persons = pseudonymised_extract(df, _spec3(), KEY_A, k=11)
+    assert by_rows.report.unit == "row" and by_persons.report.unit == "person"
+    # counted in rows, the class (65-69, 75, F) of 11 rows / 8 persons is published as "k = 11"
+    rows_out = by_rows.frame.collect()
+    assert ((rows_out["age"] == "65-69") & (rows_out["sex"] == "F")).sum() == 11
+    assert by_rows.report.min_class_size == 11
+    assert _persons_per_class(rows_out, QI3).min() == 8
+    # counted in persons, it is generalised further (or suppressed) until ≥ 11 persons
+    out = by_persons.frame.collect()
+    counts = _persons_per_class(out, QI3)
+    assert (counts >= 11).all()
+    assert by_persons.report.min_class_size == int(counts.min()) >= 11
+    assert by_persons.report.min_class_rows >= by_persons.report.min_class_size
+    assert by_persons.report.steps != by_rows.report.steps
+    # the raw person id never leaks, even though it is only read to count persons
+    assert not set(out["person_id"].to_list()) & set(df["person_id"].to_list())
+
+
+def test_person_column_is_read_but_not_output_unless_pseudonymised() -> None:
+    df = _frame(3_000)
+    spec = ExtractSpec(direct_identifiers=["name"], quasi_identifiers={"sex": suppress_only()},
+                       person_column="person_id")
+    out = pseudonymised_extract(df, spec, KEY_A).frame.collect()
+    assert "person_id" not in out.columns and "name" not in out.columns
+    with pytest.raises(ValueError, match="person"):
+        pseudonymised_extract(df, ExtractSpec(person_column="ghost"), KEY_A)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 25),  # person: few persons, several rows each, possibly in several classes
+            st.integers(16, 70),
+            st.sampled_from(list(DEPT_REGION)),
+            st.sampled_from("FM"),
+        ),
+        min_size=0,
+        max_size=150,
+    ),
+    k=st.integers(2, 12),
+)
+def test_k_counts_distinct_persons_in_every_output_class(rows: list[tuple[int, int, str, str]], k: int) -> None:
+    df = pl.DataFrame(
+        {
+            "person_id": [f"P{r[0]}" for r in rows],
+            "age": [r[1] for r in rows],
+            "departement": [r[2] for r in rows],
+            "sex": [r[3] for r in rows],
+        },
+        schema={"person_id": pl.Utf8, "age": pl.Int64, "departement": pl.Utf8, "sex": pl.Utf8},
+    )
+    result = pseudonymised_extract(df, _spec3(), KEY_A, k=k)
+    out = result.frame.collect()
+    report = result.report
+    assert out.height + report.rows_suppressed == len(rows)
+    if out.height:
+        counts = _persons_per_class(out, QI3)
+        assert (counts >= k).all(), counts[counts < k]
+        assert report.min_class_size == int(counts.min())  # the header reports what is achieved
+        assert report.min_class_size >= k
+    else:
+        assert report.min_class_size == 0

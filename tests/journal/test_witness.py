@@ -100,10 +100,26 @@ def test_409_wrong_old_size_returns_the_known_size_as_text_x_tlog_size(log_signe
     assert (res.status, res.body) == (409, b"0\n")
 
 
-def test_409_same_size_other_root(log_signer, wit):
+def test_422_same_size_other_root(log_signer, wit):
+    """c2sp.org/tlog-witness (current): same size, another root hash -> 422, not 409."""
     state = _at(log_signer, wit, 10)
     res = add(state, add_checkpoint_body(10, [], signed_cp(log_signer, 10, b"\x07" * 32)), wit, log_signer)
-    assert res.status == 409 and res.content_type.startswith("text/plain") and res.state is state
+    assert res.status == 422 and res.content_type.startswith("text/plain") and res.state is state
+
+
+def test_size_zero_checkpoint_must_carry_the_empty_tree_root(log_signer, wit):
+    ok = add(WitnessState(), add_checkpoint_body(0, [], signed_cp(log_signer, 0, merkle.EMPTY_ROOT)), wit, log_signer)
+    assert ok.status == 200 and ok.state.size(ORIGIN) == 0
+    res = add(WitnessState(), add_checkpoint_body(0, [], signed_cp(log_signer, 0, b"\x01" * 32)), wit, log_signer)
+    assert res.status == 422 and res.state.logs == {}
+
+
+def test_the_witness_never_cosigns_with_a_zero_timestamp(log_signer, wit):
+    body = add_checkpoint_body(0, [], signed_cp(log_signer, 3))
+    with pytest.raises(ValueError):
+        add(WitnessState(), body, wit, log_signer, now=0)
+    res = add(WitnessState(), body, wit, log_signer, now=None)
+    assert note.cosignature_timestamp(res.text) > 1_700_000_000
 
 
 def test_422_bad_or_forked_proof(log_signer, wit):

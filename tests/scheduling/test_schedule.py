@@ -21,7 +21,8 @@ from pacte.scheduling.scheduler import enqueue_due, enqueue_period
 
 PARIS = ZoneInfo("Europe/Paris")
 DAILY = {"pacts.refresh_commitments": time(3, 0), "data.refresh_grants": time(3, 10),
-         "evidence.compliance": time(3, 20), "notifications.prune": time(4, 0)}
+         "evidence.compliance": time(3, 20), "notifications.prune": time(4, 0),
+         "accounts.prune_sign_in_log": time(4, 10)}
 
 
 def paris(*args: int) -> datetime:
@@ -35,7 +36,8 @@ def queued() -> Counter[str]:
 def test_the_schedule_declares_every_daily_job_of_the_domains():
     assert {j.name: j.cadence for j in JOBS if isinstance(j.cadence, Daily)} == {
         name: Daily(at, "Europe/Paris") for name, at in DAILY.items()}
-    assert [j.name for j in JOBS if isinstance(j.cadence, Hourly)] == ["notifications.resume"]
+    assert [j.name for j in JOBS if isinstance(j.cadence, Hourly)] == [
+        "data.release_stale_reservations", "notifications.resume"]
     assert len({j.name for j in JOBS}) == len(JOBS)
 
 
@@ -52,12 +54,16 @@ def test_each_job_is_enqueued_when_its_time_comes_and_only_then():
     assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 5))] == ["notifications.resume"]  # 02:05 UTC
     assert enqueue_due(paris(2026, 3, 10, 3, 9)) == []
     assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 10))] == ["data.refresh_grants"]
-    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 25))] == ["evidence.compliance"]
+    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 25))] == [
+        "evidence.compliance", "data.release_stale_reservations"]
     assert [r.job for r in enqueue_due(paris(2026, 3, 10, 4, 5))] == ["notifications.prune", "notifications.resume"]
+    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 4, 10))] == ["accounts.prune_sign_in_log"]
     counts = queued() - first
     assert counts == Counter({"pacte.pacts.tasks.refresh_commitments_task": 1, "pacte.data.tasks.refresh_grants_task": 1,
                               "pacte.evidence.tasks.run_compliance_task": 1, "pacte.notifications.tasks.prune_outbox_task": 1,
-                              "pacte.notifications.tasks.resume_pending_task": 2})
+                              "pacte.accounts.tasks.prune_sign_in_log_task": 1,
+                              "pacte.notifications.tasks.resume_pending_task": 2,
+                              "pacte.data.tasks.release_stale_reservations_task": 1})
     run = ScheduledRun.objects.get(job="evidence.compliance", due_at=paris(2026, 3, 10, 3, 20))
     assert DBTaskResult.objects.filter(pk=run.task_result_id, status="READY").exists()
 
@@ -137,3 +143,18 @@ def test_pacte_worker_enqueues_the_daily_jobs_and_runs_them_through_the_database
     commitment.refresh_from_db()
     assert commitment.status == Commitment.State.MISSED
     assert Event.objects.filter(type="commitment.missed").exists()
+
+
+@pytest.mark.django_db
+def test_the_sign_in_log_is_pruned_past_its_retention(settings):
+    from axes.models import AccessLog
+    from django.utils import timezone
+
+    from pacte.accounts.tasks import prune_sign_in_log_task
+
+    settings.SIGN_IN_LOG_RETENTION_DAYS = 30
+    old = AccessLog.objects.create(username="a", ip_address="127.0.0.1", user_agent="x")
+    AccessLog.objects.filter(pk=old.pk).update(attempt_time=timezone.now() - timedelta(days=31))
+    recent = AccessLog.objects.create(username="b", ip_address="127.0.0.1", user_agent="x")
+    assert prune_sign_in_log_task.call() == 1
+    assert list(AccessLog.objects.values_list("pk", flat=True)) == [recent.pk]

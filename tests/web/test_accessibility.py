@@ -123,7 +123,9 @@ class Audit:
 
 
 def new_page(browser: Any, locale: str = "fr-FR") -> Any:
-    return browser.new_context(locale=locale).new_page()
+    # axe-core is injected as an inline <script>, which our Content-Security-Policy refuses (rightly);
+    # the policy itself is tested in test_browser.py.
+    return browser.new_context(locale=locale, bypass_csp=True).new_page()
 
 
 def sign_in(browser: Any, live_server: Any, username: str, organisation: str | None = None) -> Any:

@@ -25,12 +25,7 @@ class PasswordProvider:
     label = "Identifiant et mot de passe"
 
     def authenticate(self, request: HttpRequest, **credentials: str) -> User:
-        return sign_in(
-            request,
-            credentials.get("username", ""),
-            credentials.get("password", ""),
-            ip=request.META.get("REMOTE_ADDR"),
-        )
+        return sign_in(request, credentials.get("username", ""), credentials.get("password", ""))
 
 
 @transaction.atomic

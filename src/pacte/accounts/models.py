@@ -6,6 +6,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from pacte.links import web_link_validator
+
 
 class User(AbstractUser):
     """A person. Identity may come from a password or, later, an OpenID Connect provider."""
@@ -58,7 +60,7 @@ class Organisation(models.Model):
     kind = models.CharField(_("type"), max_length=20, choices=Kind.choices)
     legal_form = models.CharField(_("forme juridique"), max_length=30, choices=LegalForm.choices)
     territory = models.CharField(_("territoire"), max_length=120, blank=True)
-    website = models.URLField(_("site web"), blank=True)
+    website = models.URLField(_("site web"), blank=True, validators=[web_link_validator])
     contact_email = models.EmailField(_("courriel de contact"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -152,13 +154,3 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return f"clé de {self.user}"
-
-
-class LoginAttempt(models.Model):
-    username_hash = models.CharField(max_length=64, db_index=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    succeeded = models.BooleanField(default=False)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {'ok' if self.succeeded else 'échec'}"

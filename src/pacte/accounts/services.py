@@ -25,7 +25,6 @@ from django.utils import timezone
 from pacte.accounts.models import (
     ROLES_BY_KIND,
     ApiToken,
-    LoginAttempt,
     Membership,
     Organisation,
     Role,
@@ -33,6 +32,7 @@ from pacte.accounts.models import (
     User,
 )
 from pacte.errors import NotAuthenticated, TooManyAttempts, ValidationFailed
+from pacte.links import clean_web_link
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,8 @@ def create_organisation(*, slug: str, name: str, kind: str, legal_form: str, **e
         raise ValidationFailed("Forme juridique invalide pour un porteur de projet.")
     if kind == Organisation.Kind.INSTITUTION and legal_form not in Organisation.INSTITUTION_FORMS:
         raise ValidationFailed("Forme juridique invalide pour une institution publique.")
+    if "website" in extra:
+        extra["website"] = clean_web_link(extra["website"], "website")
     org, _ = Organisation.objects.update_or_create(
         slug=slug, defaults={"name": name, "kind": kind, "legal_form": legal_form, **extra}
     )
@@ -91,25 +93,15 @@ def add_member(user: User, organisation: Organisation, roles: list[str]) -> Memb
     return membership
 
 
-def _username_hash(username: str) -> str:
-    return hashlib.sha256(username.strip().lower().encode("utf-8")).hexdigest()
-
-
-def sign_in(request: HttpRequest | None, username: str, password: str, ip: str | None = None) -> User:
-    """Password sign-in with throttling on the account and on the address."""
-    window_start = timezone.now() - timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW_SECONDS)
-    uhash = _username_hash(username)
-    recent = LoginAttempt.objects.filter(at__gte=window_start, succeeded=False)
-    if (
-        recent.filter(username_hash=uhash).count() >= settings.LOGIN_THROTTLE_MAX_FAILURES
-        or (ip and recent.filter(ip=ip).count() >= settings.LOGIN_THROTTLE_MAX_FAILURES * 4)
-    ):
-        raise TooManyAttempts(
-            "Trop de tentatives de connexion. Réessayez dans quelques minutes."
-        )
+def sign_in(request: HttpRequest, username: str, password: str) -> User:
+    """Password sign-in. django-axes (first authentication backend) counts failures per
+    (account, client address) and refuses a locked pair, even with the right password."""
     user = authenticate(request, username=username, password=password)
-    LoginAttempt.objects.create(username_hash=uhash, ip=ip, succeeded=user is not None)
     if user is None:
+        if getattr(request, "axes_locked_out", False):
+            raise TooManyAttempts(
+                "Trop de tentatives de connexion depuis cette adresse. Réessayez dans quelques minutes."
+            )
         raise NotAuthenticated("Identifiant ou mot de passe incorrect.")
     return user  # type: ignore[return-value]
 

@@ -17,9 +17,10 @@ from pacte.accounts.services import Acting
 from pacte.api import TokenAuth
 from pacte.data import selectors, services
 from pacte.data.models import DataRequest, Dataset, Grant, Release
-from pacte.engines import proportionality
+from pacte.engines import privacy, proportionality
 from pacte.errors import NotFound, ValidationFailed
 from pacte.pacts.selectors import get_pact
+from pacte.writes.idempotency import not_idempotent, own_transactions
 
 router = Router(tags=["données"])
 user_auth = TokenAuth()
@@ -120,7 +121,7 @@ def dataset_releases(request: HttpRequest, slug: str) -> dict[str, Any]:
 @router.get("/proportionality", summary="Règles de proportionnalité (publiques, versionnées)")
 def proportionality_rules(request: HttpRequest) -> dict[str, Any]:
     return {"rules_version": proportionality.RULES_VERSION, "rows": proportionality.table_as_rows(),
-            "required_approvals": services.REQUIRED_APPROVALS}
+            "required_approvals": services.REQUIRED_APPROVALS, "dp_limits": privacy.published_limits()}
 
 
 @router.get("/grants", summary="Accès accordés (publics)")
@@ -262,12 +263,15 @@ def request_action(request: HttpRequest, reference: str, action: str) -> dict[st
 
 # ---------------------------------------------------------------- grants (user tokens)
 
-@router.post("/grants/{reference}/token", auth=user_auth, summary="Obtenir le jeton de l'accès (affiché une seule fois)")
+@router.post("/grants/{reference}/token", auth=user_auth, summary="Obtenir le jeton de l'accès (affiché une seule fois)",
+             description="Réservé à l'administrateur du porteur bénéficiaire (ou de la plateforme) : le nouveau jeton "
+                         "remplace aussitôt le précédent ; la rotation est inscrite au journal et l'équipe en est avertie.")
+@not_idempotent  # the raw token is shown once: never stored for a replay
 def grant_token(request: HttpRequest, reference: str) -> dict[str, Any]:
     g = selectors.get_grant(reference)
     raw = services.issue_token(request.auth, g)  # type: ignore[arg-type]
     return {"grant": g.reference, "token": raw, "dataset": g.dataset_version.dataset.slug, "tier": g.tier,
-            "note": "Ce jeton n'est affiché qu'une fois ; il remplace le précédent."}
+            "note": "Ce jeton n'est affiché qu'une fois ; il remplace le précédent (l'équipe du porteur en est avertie)."}
 
 
 @router.post("/grants/{reference}/{action}", auth=user_auth, summary="Renouveler, suspendre, révoquer, rétablir")
@@ -291,10 +295,36 @@ def grant_action(request: HttpRequest, reference: str, action: str) -> dict[str,
 
 # ---------------------------------------------------------------- gateway (grant tokens)
 
+_DP = privacy.published_limits()
+AGGREGATES_BODY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "group_by": {"type": "array", "items": {"type": "string"}, "maxItems": _DP["max_group_by"],
+                     "description": "Colonnes à jeu de clés public ; au plus "
+                                    f"{_DP['max_cells']} cellules."},
+        "aggregates": {"type": "array", "minItems": 1, "maxItems": _DP["max_aggregates"], "items": {
+            "type": "object", "properties": {"op": {"enum": ["count", "sum", "mean"]}, "column": {"type": "string"}},
+            "required": ["op"]}},
+        "filters": {"type": "array", "maxItems": _DP["max_filters"], "items": {
+            "type": "object", "required": ["column", "op", "value"],
+            "properties": {"column": {"type": "string"}, "op": {"enum": ["eq", "in"]}, "value": {}}}},
+        "rho": {"type": "number", "minimum": _DP["min_rho"], "maximum": _DP["max_rho"],
+                "default": _DP["default_rho"],
+                "description": f"Budget zCDP de cette requête, entre {_DP['min_rho']:g} et {_DP['max_rho']:g} "
+                               "(et au plus le plafond par requête de l'accès) ; hors bornes : 400. Le bruit "
+                               f"(écart type) d'un agrégat ne dépasse jamais {_DP['max_noise_scale']:g}."},
+    },
+    "example": {"group_by": ["region"], "aggregates": [
+        {"op": "count"}, {"op": "mean", "column": "monthly_salary_eur"}], "filters": [], "rho": 0.005},
+}
+
+
 @router.post("/data/{dataset}/aggregates", auth=grant_auth, summary="Niveau 3 : agrégats en confidentialité différentielle",
-             openapi_extra={"requestBody": {"content": {"application/json": {"schema": {
-                 "type": "object", "example": {"group_by": ["region"], "aggregates": [
-                     {"op": "count"}, {"op": "mean", "column": "monthly_salary_eur"}], "filters": [], "rho": 0.005}}}}}})
+             description=f"ρ par requête : minimum {_DP['min_rho']:g}, maximum {_DP['max_rho']:g} "
+                         "(limites publiées : /api/v1/proportionality, champ dp_limits).",
+             openapi_extra={"requestBody": {"content": {"application/json": {"schema": AGGREGATES_BODY_SCHEMA}}}})
+@own_transactions  # reserve, compute outside locks, publish (see data.services)
 def aggregates(request: HttpRequest, dataset: str) -> dict[str, Any]:
     return services.dp_aggregates(request.auth, dataset, _body(request))  # type: ignore[arg-type]
 
@@ -307,7 +337,9 @@ def extract(request: HttpRequest, dataset: str, format: str = "csv") -> HttpResp
     response["X-Pacte-Rows"] = str(ex.rows)
     response["X-Pacte-Output-SHA256"] = ex.sha256
     if ex.report:
+        # k achieved, in distinct persons per equivalence class (rows only for a dataset without person column)
         response["X-Pacte-K-Anonymity"] = str(ex.report.get("min_class_size"))
+        response["X-Pacte-K-Anonymity-Unit"] = str(ex.report.get("unit"))
         response["X-Pacte-Rows-Suppressed"] = str(ex.report.get("rows_suppressed"))
     return response
 
@@ -315,6 +347,7 @@ def extract(request: HttpRequest, dataset: str, format: str = "csv") -> HttpResp
 @router.post("/data/{dataset}/secure-room", auth=grant_auth, summary="Niveau 4 : salle sécurisée (SQL agrégé restreint)",
              openapi_extra={"requestBody": {"content": {"application/json": {"schema": {
                  "type": "object", "example": {"sql": "SELECT region, COUNT(*) AS n FROM donnees GROUP BY region"}}}}}})
+@own_transactions  # computes, then logs the call in its own transaction (see data.services)
 def secure_room(request: HttpRequest, dataset: str) -> dict[str, Any]:
     body = _body(request)
     sql = body.get("sql") if isinstance(body, dict) else None

@@ -61,6 +61,19 @@ def cmd_grants(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reservations(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from pacte.cli import setup
+
+    setup()
+    from pacte.data.services import release_stale_reservations
+
+    released = release_stale_reservations(timedelta(minutes=args.older_than_minutes))
+    print(f"Réservations de budget orphelines rendues : {released}.")
+    return 0
+
+
 def generate(rows: int, seed: int, out: Path) -> dict[str, Path]:
     from pacte.data.demo import generate_files
 
@@ -103,6 +116,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     q = dsub.add_parser("grants", help="états des accès (renouvellement, expiration)")
     q.add_argument("action", choices=["refresh"])
     q.set_defaults(func=cmd_grants)
+    q = dsub.add_parser("reservations", help="rendre les réservations de budget DP orphelines (requêtes interrompues)")
+    q.add_argument("action", choices=["release-stale"])
+    q.add_argument("--older-than-minutes", type=int, default=10,
+                   help="âge minimal d'une réservation encore « réservée » pour la rendre (défaut : 10)")
+    q.set_defaults(func=cmd_reservations)
     q = dsub.add_parser("generate", help="générer les jeux de démonstration (Parquet)")
     q.add_argument("--rows", type=int, default=1_000_000)
     q.add_argument("--seed", type=int, default=2024)

@@ -60,13 +60,13 @@ from pacte.pacts.models import Commitment, Pact, PactVersion, Status
 from pacte.pacts.services import require_reason  # negative decisions carry a written reason
 from pacte.projects.models import Project
 from pacte.projects.services import actor_of
+from pacte.writes.references import next_reference
 
 logger = logging.getLogger("pacte.data")
 
 RETENTION_FREE_MONTHS = 36
 RENEWAL_NOTICE_DAYS = 30
 EPS = 1e-12
-SECURE_ROOM_TABLE = "donnees"
 TOKEN_PREFIX = "pgr_"
 
 
@@ -102,11 +102,8 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 
 def _year_reference(model: Any, prefix: str) -> str:
-    year = timezone.now().year
-    count = model.objects.filter(reference__startswith=f"{prefix}-{year}-").count() + 1
-    while model.objects.filter(reference=f"{prefix}-{year}-{count:04d}").exists():
-        count += 1
-    return f"{prefix}-{year}-{count:04d}"
+    """{prefix}-{year}-{n:04d} from the locked counter of the year (no duplicate under load)."""
+    return next_reference(model, prefix)
 
 
 def _is_steward(acting: Acting, publisher_id: int) -> bool:
@@ -225,7 +222,8 @@ def version_artifacts(dataset_slug: str, version: str, paths: list[str], schema:
 
     * the DP view: at most ``k`` rows per person, direct identifiers dropped
       (``privacy.truncate_per_person``) — the privacy unit of tier 3 is one person;
-    * the secure-room profile (``secure_room.dataset_profile``), stored field by field.
+    * the secure-room profile (``secure_room.dataset_profile``), stored field by field, with the
+      version's secret cell-key seed (``data.secure_room``; never published).
     Parquet only; a version without person column gets neither (row unit, no secure room).
     """
     from pacte.engines import secure_room
@@ -237,7 +235,14 @@ def version_artifacts(dataset_slug: str, version: str, paths: list[str], schema:
     target = datasets_dir() / _safe_name(dataset_slug) / f"{_safe_name(version)}.dp-person-k{k}.parquet"
     view = privacy.truncate_per_person(paths, person_column, k, target, drop=direct)
     prof = secure_room.dataset_profile(paths, person_column, enterprise_column or None)
+    from pacte.data.secure_room import CELL_KEY_FIELD, RECORD_KEYS_FIELD, new_cell_key_secret
+
+    secret = new_cell_key_secret()
+    keys = secure_room.write_record_keys(
+        paths, person_column, secret,
+        [target.with_name(f"{_safe_name(version)}.record-keys-{i}.parquet") for i in range(len(paths))])
     profile = {
+        CELL_KEY_FIELD: secret, RECORD_KEYS_FIELD: keys,  # cell-key method; never published
         "fingerprint": prof.fingerprint, "rows": prof.rows, "person_column": prof.person_column,
         "person_null_rows": prof.person_null_rows, "person_top_rows": list(prof.person_top_rows),
         "enterprise_column": prof.enterprise_column, "enterprise_null_rows": prof.enterprise_null_rows,
@@ -579,7 +584,7 @@ def create_request(acting: Acting, pact: Pact, dataset: Dataset, **fields: Any) 
 
 
 def _lock_request(req: DataRequest) -> DataRequest:
-    return DataRequest.objects.select_for_update().select_related(
+    return DataRequest.objects.select_for_update(of=("self",)).select_related(
         "dataset__publisher", "dataset_version", "project__carrier", "pact", "pact_version").get(pk=req.pk)
 
 
@@ -774,20 +779,50 @@ def _issue_grant(acting: Acting, req: DataRequest, decision: proportionality.Dec
     return grant
 
 
+def may_rotate_token(acting: Acting | None, grant: Grant) -> bool:
+    """Only the carrier's admin (or a platform admin) may (re)issue a grant's token: a new
+    token kills the previous one at once, cutting the whole team off."""
+    if acting is None:
+        return False
+    if acting.has(Role.PLATFORM_ADMIN):
+        return True
+    return acting.organisation.pk == grant.project.carrier_id and acting.has(Role.CARRIER_ADMIN)
+
+
 @transaction.atomic
 def issue_token(acting: Acting, grant: Grant) -> str:
-    """(Re)issue the grant's bearer token for the carrier; the raw value is shown once."""
-    grant = Grant.objects.select_for_update().select_related("project", "dataset_version__dataset").get(pk=grant.pk)
-    if acting.organisation.pk != grant.project.carrier_id or not (
-        acting.has(Role.CARRIER_ADMIN) or acting.has(Role.CARRIER_MEMBER)
-    ):
-        raise PermissionDenied("Seuls les membres du porteur bénéficiaire obtiennent le jeton de cet accès.")
+    """(Re)issue the grant's bearer token; the raw value is shown once and replaces the previous
+    one. Carrier admin or platform admin only; logged (same transaction) and notified to the team."""
+    grant = Grant.objects.select_for_update(of=("self",)).select_related(
+        "project__carrier", "dataset_version__dataset").get(pk=grant.pk)
+    if not may_rotate_token(acting, grant):
+        raise PermissionDenied(
+            "Seul un administrateur du porteur bénéficiaire (ou de la plateforme) peut émettre le jeton de cet "
+            "accès : un nouveau jeton remplace aussitôt le précédent pour toute l'équipe.")
     if grant.state not in USABLE_STATES:
         raise InvalidTransition(f"Accès {grant.get_state_display().lower()} : aucun jeton ne peut être délivré.")
+    previous = grant.token_prefix
     raw, grant.token_prefix, grant.token_hash = _new_token()
     grant.save(update_fields=["token_prefix", "token_hash"])
-    _grant_event(grant, "grant.token_issued", actor_of(acting), token_prefix=grant.token_prefix)
+    _grant_event(grant, "grant.token_rotated", actor_of(acting), token_prefix=grant.token_prefix,
+                 previous_token_prefix=previous)
+    _notify_token_rotation(grant, acting, previous)
     return raw
+
+
+def _notify_token_rotation(grant: Grant, acting: Acting, previous_prefix: str) -> None:
+    """Tell the carrier's team (admins and members) that the grant's token changed, after commit."""
+    emails = sorted({
+        m.user.email for m in grant.project.carrier.memberships.select_related("user")
+        if m.user.email and (Role.CARRIER_ADMIN in m.roles or Role.CARRIER_MEMBER in m.roles)
+    })
+    if not emails:
+        return
+    subject = f"[Pacte] Accès {grant.reference} : nouveau jeton"
+    body = (f"Le jeton de l'accès « {grant.name} » a été remplacé par {acting.user} "
+            f"({acting.organisation.name}). L'ancien jeton ({previous_prefix}…) ne fonctionne plus ; "
+            f"le nouveau commence par {grant.token_prefix}. Demandez-le à l'administrateur du porteur.")
+    notify(emails, subject, body, event="grant.token_rotated")
 
 
 def _set_grant_state(grant: Grant, state: str, actor: Actor, event: str, reason: str = "", **data: Any) -> None:
@@ -851,7 +886,7 @@ def reactivate_grant(acting: Acting | None, grant: Grant, reason: str = "") -> G
 
 @transaction.atomic
 def renew_grant(acting: Acting, grant: Grant, note: str = "") -> Grant:
-    grant = Grant.objects.select_for_update().select_related("request__dataset", "pact").get(pk=grant.pk)
+    grant = Grant.objects.select_for_update(of=("self",)).select_related("request__dataset", "pact").get(pk=grant.pk)
     _require_grant_reviewer(acting, grant)
     if grant.state not in (GrantState.ACTIVE, GrantState.RENEWAL_DUE, GrantState.EXPIRED):
         raise InvalidTransition("Un accès suspendu ou révoqué ne se renouvelle pas.")
@@ -872,7 +907,7 @@ def refresh_grants(now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     counts = {"renewal_due": 0, "expired": 0}
     with transaction.atomic():
-        for grant in Grant.objects.select_for_update().select_related("project__carrier", "dataset_version__dataset") \
+        for grant in Grant.objects.select_for_update(of=("self",)).select_related("project__carrier", "dataset_version__dataset") \
                 .filter(state__in=USABLE_STATES):
             target = _state_for_expiry(grant, now)
             if target == grant.state or target == GrantState.ACTIVE:
@@ -1065,7 +1100,7 @@ def dp_aggregates(grant: Grant, dataset_slug: str, body: Any) -> dict[str, Any]:
         _precheck(spec, q)
         fp = privacy.fingerprint(q, spec.version_id, rho)
         with transaction.atomic():
-            g = Grant.objects.select_for_update().select_related("project__carrier", "dataset_version__dataset") \
+            g = Grant.objects.select_for_update(of=("self",)).select_related("project__carrier", "dataset_version__dataset") \
                 .get(pk=grant.pk)
             check_usable(g)
             cached = Release.objects.select_related("dataset_version__dataset") \
@@ -1093,22 +1128,34 @@ def dp_aggregates(grant: Grant, dataset_slug: str, body: Any) -> dict[str, Any]:
         _log_refusal(grant, 3, fp, e)
         raise
 
+    # From here on the reservation exists: every way out either marks it spent (in the
+    # publishing transaction) or gives it back (in the transaction that records the failure).
     try:
         release = privacy.run_query(spec, q, rho)
-    except Exception as e:  # noqa: BLE001 - any failure gives the reservation back
-        text = str(e).strip()
-        reason = text.splitlines()[0] if text else type(e).__name__
-        _give_back(reservation, reason)
+        return _publish_release(grant, dv, fp, rho, reservation, release)
+    except BaseException as e:  # noqa: BLE001 - whatever happened, the reservation is settled
+        _give_back(reservation, _failure_reason(e))
         if isinstance(e, privacy.QueryError):
             raise QueryRefused(str(e)) from None
+        if isinstance(e, DomainError) or not isinstance(e, Exception):
+            raise
         logger.exception("DP computation failed for grant %s", grant.reference)
         raise ComputationFailed(
             "Le calcul n'a pas pu être mené ; le budget réservé a été rendu. Réessayez plus tard.") from None
 
+
+def _failure_reason(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _publish_release(grant: Grant, dv: DatasetVersion, fp: str, rho: float, reservation: Reservation,
+                     release: privacy.Release) -> dict[str, Any]:
+    """One transaction: the release, the reservation marked spent, the journal entry."""
     data = release.as_dict()
     output_sha = _canonical_sha({"cells": data["cells"], "aggregates": data["aggregates"]})
     with transaction.atomic():
-        g = Grant.objects.select_for_update().select_related("project__carrier", "dataset_version__dataset") \
+        g = Grant.objects.select_for_update(of=("self",)).select_related("project__carrier", "dataset_version__dataset") \
             .get(pk=grant.pk)
         spent = rho
         try:
@@ -1137,19 +1184,52 @@ def dp_aggregates(grant: Grant, dataset_slug: str, body: Any) -> dict[str, Any]:
     return release_payload(rel, g, rho_spent=spent, cached=False)
 
 
-def _give_back(reservation: Reservation, reason: str) -> None:
-    with transaction.atomic():
-        g = Grant.objects.select_for_update().select_related("project__carrier", "dataset_version__dataset") \
-            .get(pk=reservation.grant_id)
-        v = DatasetVersion.objects.select_for_update().get(pk=g.dataset_version_id)
-        g.rho_spent = max(0.0, g.rho_spent - reservation.rho)
-        v.rho_spent = max(0.0, v.rho_spent - reservation.rho)
-        g.save(update_fields=["rho_spent"])
-        v.save(update_fields=["rho_spent"])
-        Reservation.objects.filter(pk=reservation.pk).update(state=Reservation.State.RELEASED, reason=reason[:500])
-        logger.warning("privacy budget reservation %s released: %s", reservation.pk, reason)
-        _log_call(g, tier=3, fingerprint=reservation.fingerprint, rows_read=0, rho_spent=0.0, output_sha256="",
-                  outcome="failed", budget_released=reservation.rho, reason=reason[:300])
+def _give_back(reservation: Reservation, reason: str) -> bool:
+    """Give a reservation's ρ back to the grant and the version, and record why, in ONE
+    transaction. Idempotent: a reservation already spent or released is left alone (returns
+    False). If the database itself is unreachable, the reservation stays ``reserved`` and
+    :func:`release_stale_reservations` settles it later."""
+    try:
+        with transaction.atomic():
+            res = Reservation.objects.select_for_update().filter(
+                pk=reservation.pk, state=Reservation.State.RESERVED).first()
+            if res is None:
+                return False
+            g = Grant.objects.select_for_update(of=("self",)).select_related("project__carrier", "dataset_version__dataset") \
+                .get(pk=res.grant_id)
+            v = DatasetVersion.objects.select_for_update().get(pk=g.dataset_version_id)
+            g.rho_spent = max(0.0, g.rho_spent - res.rho)
+            v.rho_spent = max(0.0, v.rho_spent - res.rho)
+            g.save(update_fields=["rho_spent"])
+            v.save(update_fields=["rho_spent"])
+            res.state, res.reason = Reservation.State.RELEASED, reason[:500]
+            res.save(update_fields=["state", "reason"])
+            _log_call(g, tier=3, fingerprint=res.fingerprint, rows_read=0, rho_spent=0.0, output_sha256="",
+                      outcome="failed", budget_released=res.rho, reason=reason[:300])
+    except Exception:
+        logger.exception("could not give back privacy budget reservation %s (left to the sweep)", reservation.pk)
+        return False
+    logger.warning("privacy budget reservation %s released: %s", reservation.pk, reason)
+    return True
+
+
+STALE_RESERVATION_MINUTES = 10
+"""A reservation still ``reserved`` after this long belongs to a request that died (killed
+process, lost database connection): :func:`release_stale_reservations` gives it back. A DP query
+takes seconds; ten minutes leaves a wide margin."""
+
+
+def release_stale_reservations(older_than: timedelta | None = None, now: datetime | None = None) -> int:
+    """Give back every reservation left ``reserved`` for longer than ``older_than`` (logged one by
+    one, each in its own transaction). Returns how many were released."""
+    now = now or timezone.now()
+    cutoff = now - (timedelta(minutes=STALE_RESERVATION_MINUTES) if older_than is None else older_than)
+    released = 0
+    for res in Reservation.objects.filter(state=Reservation.State.RESERVED, at__lte=cutoff).order_by("pk"):
+        minutes = max(0, int((now - res.at).total_seconds() // 60))
+        if _give_back(res, f"réservation orpheline depuis {minutes} min (requête interrompue) : rendue par le balayage"):
+            released += 1
+    return released
 
 
 # ---------------------------------------------------------------- gateway: extracts (tiers 1, 2)
@@ -1217,8 +1297,9 @@ def extract(grant: Grant, dataset_slug: str, fmt: str = "csv") -> Extract:
             lf = result.frame
             rows = result.report.rows_out
             r = result.report
-            report = {"k": r.k, "rows_in": r.rows_in, "rows_out": r.rows_out, "rows_suppressed": r.rows_suppressed,
-                      "suppression_rate": r.suppression_rate, "min_class_size": r.min_class_size,
+            report = {"k": r.k, "unit": r.unit, "rows_in": r.rows_in, "rows_out": r.rows_out,
+                      "rows_suppressed": r.rows_suppressed, "suppression_rate": r.suppression_rate,
+                      "min_class_size": r.min_class_size, "min_class_rows": r.min_class_rows,
                       "levels": r.levels}
         if fmt == "csv":
             lf.sink_csv(out)
@@ -1230,7 +1311,8 @@ def extract(grant: Grant, dataset_slug: str, fmt: str = "csv") -> Extract:
         raise
     with transaction.atomic():
         _log_call(grant, tier=tier, fingerprint=fp, rows_read=dv.row_count, rho_spent=0.0, output_sha256=sha,
-                  rows_out=rows, format=fmt, **({"k_anonymity": report.get("min_class_size")} if report else {}))
+                  rows_out=rows, format=fmt,
+                  **({"k_anonymity": report.get("min_class_size"), "k_unit": report.get("unit")} if report else {}))
     return Extract(out, out.name, "text/csv; charset=utf-8" if fmt == "csv" else "application/vnd.apache.parquet",
                    rows, sha, report)
 
@@ -1239,6 +1321,7 @@ def tier2_view(grant: Grant, columns: list[str]) -> Any:
     """Read-only: the grant's tier-2 pseudonymised view restricted to ``columns`` (those the grant
     covers), built with the same column rules, per-grant key and k as :func:`extract` — lazy, neither
     written nor logged: the in-platform caller (e.g. an impact evaluation) logs its own ``data.query``.
+    k counts distinct persons (the version's person column, read even when not granted), never rows.
     Returns ``pseudonymise.ExtractResult`` (frame + k-anonymity report)."""
     from pacte.engines import pseudonymise
 
@@ -1254,51 +1337,13 @@ def tier2_view(grant: Grant, columns: list[str]) -> Any:
                            if c["classification"] == Classification.QUASI_IDENTIFIER},
         kept=[c["name"] for c in cols if c["classification"] not in
               (Classification.DIRECT_IDENTIFIER, Classification.QUASI_IDENTIFIER)],
+        person_column=dv.person_column or None,
     )
     return pseudonymise.pseudonymised_extract(list(dv.paths), spec, bytes(grant.pseudonym_key), k=11)
 
 
 # ---------------------------------------------------------------- gateway: secure room (tier 4)
-
-def secure_room_query(grant: Grant, dataset_slug: str, sql: Any) -> dict[str, Any]:
-    from pacte.engines import secure_room
-
-    fp = ""
-    try:
-        check_call(grant, dataset_slug, 4)
-        if not isinstance(sql, str):
-            raise QueryRefused("sql : une requête SQL (texte) est attendue.")
-        dv = grant.dataset_version
-        allowed = [c["name"] for c in dv.columns if c["name"] in set(grant.columns)
-                   and c["classification"] != Classification.DIRECT_IDENTIFIER]
-        if not dv.person_column:
-            raise QueryRefused("Ce jeu de données ne déclare pas de colonne personne : salle sécurisée indisponible.")
-        try:
-            restricted = secure_room.restrict(sql, SECURE_ROOM_TABLE, allowed)
-            fp = restricted.fingerprint
-            result = secure_room.run(restricted, list(dv.paths), dv.person_column, dv.enterprise_column or None,
-                                     profile=secure_room_profile(dv))
-        except secure_room.SqlRefused as e:
-            raise QueryRefused(f"Requête refusée : {e.french}") from None
-    except DomainError as e:
-        _log_refusal(grant, 4, fp, e)
-        raise
-    r = result.report
-    sha = r.output_sha256 or secure_room.canonical_sha256(result.columns, result.rows)
-    with transaction.atomic():
-        _log_call(grant, tier=4, fingerprint=fp, rows_read=r.rows_read, rho_spent=0.0, output_sha256=sha,
-                  suppressed_rows=r.rows_suppressed, suppressed_cells=r.cells_suppressed)
-    return {
-        "columns": list(result.columns),
-        "rows": [list(row) for row in result.rows],
-        "sql": restricted.sql,
-        "fingerprint": fp,
-        "output_sha256": sha,
-        "suppression": {"groups": r.groups, "rows": r.rows, "rows_suppressed": r.rows_suppressed,
-                        "cells_suppressed": r.cells_suppressed, "reasons": dict(r.reasons),
-                        "rules": "≥ 11 personnes par cellule ; ≥ 3 entreprises et aucune au-delà de 85 %"},
-        "rows_read": r.rows_read,
-    }
+# in pacte.data.secure_room (imported at the end of this module)
 
 
 # ---------------------------------------------------------------- citizen consent (tier 5)
@@ -1347,7 +1392,7 @@ def give_consent(user: User, dataset: Dataset, project: Project, purpose: str) -
 
 @transaction.atomic
 def withdraw_consent(user: User, consent: Consent) -> Consent:
-    consent = Consent.objects.select_for_update().select_related("project", "dataset_version__dataset").get(pk=consent.pk)
+    consent = Consent.objects.select_for_update(of=("self",)).select_related("project", "dataset_version__dataset").get(pk=consent.pk)
     if consent.user_id != getattr(user, "pk", None):
         raise PermissionDenied("Seule la personne concernée peut retirer son consentement.")
     if consent.state == Consent.State.WITHDRAWN:
@@ -1357,3 +1402,6 @@ def withdraw_consent(user: User, consent: Consent) -> Consent:
     _event("consent.withdrawn", Actor(role="citizen", person_id=user.pk), "consent", str(consent.receipt_id),
            consent.project.slug, dataset=consent.dataset_version.dataset.slug, tier=5)
     return consent
+
+
+from pacte.data.secure_room import SECURE_ROOM_TABLE, secure_room_query  # noqa: E402,F401

@@ -14,9 +14,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from pacte.accounts.services import Acting
-from pacte.data import selectors, services
+from pacte.data import secure_room, selectors, services
 from pacte.data.models import Consent, Dataset, GrantState, PersonLink, RequestStatus
-from pacte.engines import proportionality
+from pacte.engines import privacy, proportionality
 from pacte.errors import DomainError, NotAuthenticated, NotFound
 from pacte.pacts.models import Status
 from pacte.pacts.selectors import get_pact
@@ -52,7 +52,8 @@ def rules(request: HttpRequest) -> HttpResponse:
     return render(request, "data/rules.html", {
         "rows": proportionality.table_as_rows(), "version": proportionality.RULES_VERSION,
         "tiers": [(int(t), t.label) for t in proportionality.EXPOSURE_ORDER],
-        "approvals": services.REQUIRED_APPROVALS,
+        "approvals": services.REQUIRED_APPROVALS, **secure_room.rules_context(),
+        "dp_limits": privacy.published_limits(),
     })
 
 
@@ -64,6 +65,7 @@ def grant_detail(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, "data/grant.html", {
         "g": g, "releases": g.releases.all()[:200], "tier_label": proportionality.Tier(g.tier).label,
         "is_carrier": is_carrier, "is_reviewer": is_reviewer,
+        "may_rotate": acting is not None and services.may_rotate_token(acting, g),
         "usable": g.state in (GrantState.ACTIVE, GrantState.RENEWAL_DUE),
     })
 

@@ -80,7 +80,9 @@ from opendp.extras.polars import SortBy as _SortBy
 __all__ = [
     "ENGINE_VERSION",
     "DEFAULT_RHO",
+    "MIN_RHO",
     "MAX_RHO",
+    "MAX_NOISE_SCALE",
     "MAX_GROUP_BY",
     "MAX_CELLS",
     "QueryError",
@@ -101,6 +103,8 @@ __all__ = [
     "truncate_per_person",
     "TruncatedView",
     "PrivacyUnit",
+    "published_limits",
+    "accuracy_95",
 ]
 
 dp.enable_features("contrib", "honest-but-curious")
@@ -110,7 +114,19 @@ ENGINE_VERSION: Final = "pacte-privacy/2"
 TRUNCATION_META_KEY: Final = b"pacte.truncation"
 TRUNCATION_SEED: Final = 0x50AC7E  # public: the order only has to ignore other persons' rows
 DEFAULT_RHO: Final = 0.005
+MIN_RHO: Final = 1e-6
+"""Smallest ρ one query may spend (the proportionality table's finest step, 10⁻⁶). Below it the
+noise is useless and its scale (σ ∝ 1/√ρ) would run into the limits of the noise machinery."""
 MAX_RHO: Final = 0.1
+MAX_NOISE_SCALE: Final = 1e8
+"""Largest σ drawn for one statistic, checked *before* any sampling. OpenDP's discrete-Gaussian
+sampler is fast at any scale but its output saturates at the integer type's bounds (±2³¹ for a
+sum over 32-bit integers: 21 σ away at σ = 10⁸), and a saturated value is not Gaussian noise."""
+DISCRETE_ACCURACY_MAX_SCALE: Final = 10_000.0
+"""Up to this σ the 95 % margin is OpenDP's exact discrete-Gaussian accuracy, whose cost grows
+linearly with σ (it sums the distribution: ~2 s at σ = 10⁶, hours at σ = 10¹⁹). Above, the
+continuous Gaussian's closed form rounded up, plus one (the discrete tail is within one unit of
+the continuous one at these scales; checked against OpenDP in the tests)."""
 MAX_GROUP_BY: Final = 3
 MAX_CELLS: Final = 100_000
 MAX_AGGREGATES: Final = 10
@@ -305,6 +321,12 @@ def rho_cost(query: Query | Mapping[str, Any], rho: float | None = None) -> floa
         raise QueryError(f"rho : un nombre fini est attendu, reçu {value!r}.")
     if value <= 0:
         raise QueryError(f"rho doit être strictement positif (reçu {value}).")
+    if value < MIN_RHO:
+        raise QueryError(
+            f"rho = {value:g} est en dessous du minimum par requête ({MIN_RHO:g}) : "
+            "un bruit aussi grand ne laisserait rien d'utile ; demandez rho entre "
+            f"{MIN_RHO:g} et {MAX_RHO:g}."
+        )
     if value > MAX_RHO:
         raise QueryError(f"rho = {value} dépasse le maximum autorisé par requête ({MAX_RHO}).")
     return float(value)
@@ -801,8 +823,49 @@ def _context(
     return _dp.Context(accountant=accountant, queryable=accountant(lf), d_in=d_in, d_mids=[rho])
 
 
-def _accuracy(scale: float) -> float:
-    return float(_dp.discrete_gaussian_scale_to_accuracy(scale, ALPHA))
+def accuracy_95(scale: float) -> float:
+    """Half-width of the 95 % interval of discrete-Gaussian noise of scale σ, in bounded time.
+
+    OpenDP's exact discrete computation up to :data:`DISCRETE_ACCURACY_MAX_SCALE`; above, the
+    continuous closed form (OpenDP's ``gaussian_scale_to_accuracy``) rounded up plus one.
+    """
+    if not math.isfinite(scale) or scale < 0:
+        raise ValueError(f"noise scale must be finite and >= 0, got {scale!r}")
+    if scale <= DISCRETE_ACCURACY_MAX_SCALE:
+        return float(_dp.discrete_gaussian_scale_to_accuracy(scale, ALPHA))
+    return float(math.ceil(_dp.gaussian_scale_to_accuracy(scale, ALPHA)) + 1)
+
+
+_accuracy = accuracy_95
+
+
+def published_limits() -> dict[str, Any]:
+    """The public limits of one DP query (rules page, API schema)."""
+    return {
+        "min_rho": MIN_RHO,
+        "max_rho": MAX_RHO,
+        "default_rho": DEFAULT_RHO,
+        "max_noise_scale": MAX_NOISE_SCALE,
+        "max_group_by": MAX_GROUP_BY,
+        "max_cells": MAX_CELLS,
+        "max_aggregates": MAX_AGGREGATES,
+        "max_filters": MAX_FILTERS,
+        "max_in_values": MAX_IN_VALUES,
+    }
+
+
+def _check_scales(scales: Mapping[_Primitive, float], rho: float) -> None:
+    """Refuse, before any noise is drawn, a σ beyond :data:`MAX_NOISE_SCALE`."""
+    worst = max(scales.items(), key=lambda item: item[1])
+    primitive, scale = worst
+    if not math.isfinite(scale) or scale > MAX_NOISE_SCALE:
+        what = "le comptage" if primitive.kind == "len" else f"« {primitive.column} »"
+        needed = rho * (scale / MAX_NOISE_SCALE) ** 2 if math.isfinite(scale) else math.inf
+        raise QueryError(
+            f"rho = {rho:g} demanderait pour {what} un bruit d'écart type {scale:.3g}, au-delà du "
+            f"maximum publié ({MAX_NOISE_SCALE:g}) ; il faudrait rho ≥ {needed:.3g} ou moins "
+            "d'agrégats dans la requête."
+        )
 
 
 def run_query(
@@ -845,6 +908,7 @@ def run_query(
         * _SAFETY
         for p in prims
     }
+    _check_scales(scales, rho_value)
 
     margins = [_dp.polars.Margin(by=[], max_length=spec.max_rows)]
     if q.group_by:
@@ -914,6 +978,7 @@ def run_query(
         summary = _dp.summarize_polars_measurement(meas)
         for p, row in zip(prims, summary.iter_rows(named=True), strict=True):
             scales[p] = float(row["scale"])
+        _check_scales(scales, rho_value)
 
     once = context(meas)  # the compositor checks ρ; raises if over budget
     if executor == "polars":

@@ -14,9 +14,15 @@ Pure module (Polars, no Django).
   values. Then the rows of the remaining small classes are suppressed. At the top level every
   QI is ``'*'``: one class holding every row, so the loop always ends (and if there are fewer
   than ``k`` rows in total, everything is suppressed).
-* The search works on the frequency table of the QI combinations (one lazy ``group_by``
-  over the QI columns only), never on the rows; the rows are transformed once, lazily, at
-  the end (streamable to CSV or Parquet).
+* k counts **persons**, never rows, when ``ExtractSpec.person_column`` is set: an
+  equivalence class is kept only if at least ``k`` distinct persons have a row in it (a person
+  with 4 rows in one class counts once). Rows with no person id count together as one person
+  (conservative). Without a person column every row is its own unit.
+* The search works on the frequency table of (exact QI combination, person) pairs (one lazy
+  ``group_by`` over the QI columns and a 64-bit hash of the person id; a hash collision can
+  only merge two persons, i.e. under-count them: conservative), never on the rows; the rows
+  are transformed once, lazily, at the end (streamable to CSV or Parquet). Suppression removes
+  whole classes, so every class left keeps its ≥ k persons.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ __all__ = [
 ]
 
 PSEUDONYM_HEX: Final = 32
+PERSON_HASH_SEED: Final = 0x9E3779B9
 TOP: Final = "*"
 MISSING: Final = "∅"
 
@@ -177,6 +184,9 @@ class ExtractSpec:
     pseudonymised: Sequence[str] = ()
     quasi_identifiers: Mapping[str, Hierarchy] = field(default_factory=dict)
     kept: Sequence[str] | None = None
+    person_column: str | None = None
+    """Identifies a person: k counts distinct persons per class. Read for counting only; it
+    appears in the output only if also listed in ``pseudonymised`` (as a pseudonym)."""
 
 
 @dataclass(frozen=True)
@@ -186,11 +196,13 @@ class ExtractReport:
     rows_out: int
     rows_suppressed: int
     suppression_rate: float
-    min_class_size: int  # over the output; 0 when the output is empty
+    min_class_size: int  # k achieved: fewest persons (rows without a person column) in an output class; 0 if empty
     classes: int
     levels: dict[str, str]  # QI → chosen level name
     steps: list[str]  # QI generalised at each step, in order
     max_suppression: float
+    unit: Literal["person", "row"] = "row"  # what k and min_class_size count
+    min_class_rows: int = 0  # fewest rows in an output class (≥ min_class_size)
 
 
 @dataclass(frozen=True)
@@ -210,15 +222,23 @@ def _source(data: pl.LazyFrame | pl.DataFrame | str | Path | Sequence[str | Path
 
 
 def _classes(
-    freq: pl.DataFrame, qis: Sequence[str], spec: Mapping[str, Hierarchy], levels: Mapping[str, int]
+    freq: pl.DataFrame,
+    qis: Sequence[str],
+    spec: Mapping[str, Hierarchy],
+    levels: Mapping[str, int],
+    by_person: bool,
 ) -> pl.DataFrame:
+    """Equivalence classes at ``levels``: rows (``__n``) and distinct persons (``__persons``;
+    the rows themselves without a person column)."""
+    persons = pl.col("__p").n_unique() if by_person else pl.col("__n").sum()
+    agg = [pl.col("__n").sum(), persons.cast(pl.Int64).alias("__persons")]
     if not qis:
-        return freq
+        return freq.lazy().select(agg).collect()
     return (
         freq.lazy()
         .with_columns([spec[q].expr(q, levels[q]) for q in qis])
         .group_by(list(qis))
-        .agg(pl.col("__n").sum())
+        .agg(agg)
         .collect()
     )
 
@@ -245,34 +265,40 @@ def pseudonymised_extract(
             raise ValueError(f"unknown column {column!r}")
     if len(set(roles)) != len(roles):
         raise ValueError("a column has several roles")
+    person = spec.person_column
+    if person is not None and person not in schema:
+        raise ValueError(f"unknown person column {person!r}")
+    if person is not None and person in qis:
+        raise ValueError("the person column cannot be a quasi-identifier")
     if spec.kept is None:
-        kept = [c for c in schema.names() if c not in roles]
+        kept = [c for c in schema.names() if c not in roles and c != person]
     else:
         kept = [c for c in spec.kept if c not in roles]
         for column in kept:
             if column not in schema:
                 raise ValueError(f"unknown column {column!r}")
 
-    # frequency table of exact QI combinations (QI columns only, as text)
+    # frequency table of (exact QI combination, person): QI columns as text, person as a hash;
+    # without a person column, of exact QI combinations (each row is its own unit)
     hierarchies = spec.quasi_identifiers
     exact = {q: 0 for q in qis}
-    if qis:
-        freq = (
-            lf.select([hierarchies[q].expr(q, 0) for q in qis])
-            .group_by(qis)
-            .agg(pl.len().cast(pl.Int64).alias("__n"))
-            .collect()
-        )
-    else:
-        freq = lf.select(pl.len().cast(pl.Int64).alias("__n")).collect()
+    by_person = person is not None
+    units = [pl.col(person).hash(seed=PERSON_HASH_SEED).alias("__p")] if person is not None else []
+    keys = [*qis, "__p"] if by_person else qis
+    counted = lf.select([*(hierarchies[q].expr(q, 0) for q in qis), *units])
+    freq = (
+        counted.group_by(keys).agg(pl.len().cast(pl.Int64).alias("__n")).collect()
+        if keys
+        else lf.select(pl.len().cast(pl.Int64).alias("__n")).collect()
+    )
     rows_in = int(freq["__n"].sum()) if freq.height else 0
     cap = int(max_suppression * rows_in)
 
     levels = dict(exact)
     steps: list[str] = []
     while True:
-        classes = _classes(freq, qis, hierarchies, levels)
-        violating = int(classes.filter(pl.col("__n") < k)["__n"].sum())
+        classes = _classes(freq, qis, hierarchies, levels, by_person)
+        violating = int(classes.filter(pl.col("__persons") < k)["__n"].sum())
         if violating <= cap:
             break
         candidates = [q for q in qis if levels[q] < hierarchies[q].top]
@@ -283,9 +309,9 @@ def pseudonymised_extract(
         levels[chosen] += 1
         steps.append(chosen)
 
-    small = classes.filter(pl.col("__n") < k)
+    small = classes.filter(pl.col("__persons") < k)
     suppressed = int(small["__n"].sum())
-    kept_classes = classes.filter(pl.col("__n") >= k)
+    kept_classes = classes.filter((pl.col("__persons") >= k) & (pl.col("__n") > 0))
 
     out = lf.with_columns([hierarchies[q].expr(q, levels[q]) for q in qis])
     if suppressed:
@@ -308,11 +334,13 @@ def pseudonymised_extract(
         rows_out=rows_in - suppressed,
         rows_suppressed=suppressed,
         suppression_rate=suppressed / rows_in if rows_in else 0.0,
-        min_class_size=int(kept_classes["__n"].min()) if kept_classes.height else 0,  # type: ignore[arg-type]
+        min_class_size=int(kept_classes["__persons"].min()) if kept_classes.height else 0,  # type: ignore[arg-type]
         classes=kept_classes.height,
         levels={q: hierarchies[q].names[levels[q]] for q in qis},
         steps=steps,
         max_suppression=max_suppression,
+        unit="person" if person is not None else "row",
+        min_class_rows=int(kept_classes["__n"].min()) if kept_classes.height else 0,  # type: ignore[arg-type]
     )
     return ExtractResult(frame=out, report=report)
 

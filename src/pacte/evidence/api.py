@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from pacte.accounts.viewer import viewer
 from pacte.api import TokenAuth
 from pacte.errors import InvalidTransition, NotFound, ValidationFailed
 from pacte.evidence import selectors, services
@@ -113,13 +114,13 @@ def _experiment_or_none(slug: str) -> Experiment | None:
 @router.get("/evaluations", response=EvaluationPage, summary="Évaluations d'impact publiées (paginé)")
 def list_evaluations(request: HttpRequest, project: str = "", limit: int = 20, offset: int = 0) -> dict[str, Any]:
     _page(limit, offset)
-    qs = selectors.evaluations(None, project=project)
+    qs = selectors.evaluations(viewer(request), project=project)
     return {"count": qs.count(), "items": [_evaluation_out(e) for e in qs[offset: offset + limit]]}
 
 
 @router.get("/evaluations/{int:pk}", response=EvaluationOut)
 def evaluation_detail(request: HttpRequest, pk: int) -> dict[str, Any]:
-    return _evaluation_out(selectors.get_evaluation(None, pk))
+    return _evaluation_out(selectors.get_evaluation(viewer(request), pk))
 
 
 @router.post("/evaluations", response={201: EvaluationOut}, auth=auth,
@@ -395,11 +396,13 @@ def assign(request: HttpRequest, slug: str, payload: AssignIn) -> dict[str, Any]
     return _experiment_out(exp)
 
 
-@router.get("/experiments/{slug}/replay", response=dict[str, Any], summary="Rejouer l'affectation depuis le journal")
+@router.get("/experiments/{slug}/replay", response=dict[str, Any], summary="Rejouer l'affectation depuis le journal",
+            description="Résultat du recalcul de l'affectation depuis le seul journal public, calculé une fois "
+                        "puis conservé (`checked_at`). Pour le refaire soi-même : `pacte evidence replay SLUG`.")
 def replay(request: HttpRequest, slug: str) -> dict[str, Any]:
-    r = services.replay_from_log(slug)
-    return {"experiment": r.experiment, "ok": r.ok, "checks": [{"check": c, "ok": ok} for c, ok in r.checks],
-            "counts": r.counts}
+    from pacte.evidence.replay import published_replay
+
+    return published_replay(slug)
 
 
 class GatewayEvaluationIn(Schema):
@@ -475,12 +478,12 @@ def _sheet_out(s: AlgorithmSheet) -> dict[str, Any]:
 
 @router.get("/algorithm-sheets", response=list[SheetOut], summary="Fiches algorithmes publiées")
 def list_sheets(request: HttpRequest, project: str = "") -> list[dict[str, Any]]:
-    return [_sheet_out(s) for s in selectors.sheets(None, project=project)[:100]]
+    return [_sheet_out(s) for s in selectors.sheets(viewer(request), project=project)[:100]]
 
 
 @router.get("/algorithm-sheets/{int:pk}", response=SheetOut)
 def sheet_detail(request: HttpRequest, pk: int) -> dict[str, Any]:
-    return _sheet_out(selectors.get_sheet(None, pk))
+    return _sheet_out(selectors.get_sheet(viewer(request), pk))
 
 
 @router.get("/algorithm-sheets/{int:pk}/atrs", response=dict[str, Any],

@@ -233,7 +233,7 @@ def run_compliance(today: date | None = None, *, project: Project | None = None)
     if project is not None:
         versions = versions.filter(pact__project=project)
     for version in versions.order_by("pact__reference", "number"):
-        version = PactVersion.objects.select_for_update().select_related(
+        version = PactVersion.objects.select_for_update(of=("self",)).select_related(
             "pact__project__carrier", "pact__institution").get(pk=version.pk)
         _update_commitments(version, today, report)
         _step_pact(version, today, report)

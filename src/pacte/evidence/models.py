@@ -178,6 +178,9 @@ class Experiment(models.Model):
     allocation_sha256 = models.CharField(max_length=64, blank=True)
     preregistered_at = models.DateTimeField(null=True, blank=True)
     assigned_at = models.DateTimeField(null=True, blank=True)
+    # The replay of the assignment from the public log, computed once (it is deterministic and
+    # costs as much as the assignment); `pacte evidence replay` recomputes it for anyone.
+    replay_report = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

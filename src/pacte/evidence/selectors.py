@@ -27,7 +27,9 @@ from pacte.projects.models import Project
 
 def evaluations(acting: Acting | None = None, *, project: str = "") -> QuerySet[Evaluation]:
     visible = Q(status=Evaluation.State.PUBLISHED)
-    if acting is not None:
+    if acting is not None and acting.is_auditor:
+        visible = Q()  # the auditor reads everything, drafts included
+    elif acting is not None:
         visible |= Q(evaluator=acting.organisation)
     qs = Evaluation.objects.filter(visible).select_related("project", "pact", "experiment", "evaluator")
     if project:
@@ -86,7 +88,9 @@ def get_experiment(slug: str) -> Experiment:
 
 def sheets(acting: Acting | None = None, *, project: str = "") -> QuerySet[AlgorithmSheet]:
     visible = Q(status=AlgorithmSheet.State.PUBLISHED)
-    if acting is not None:
+    if acting is not None and acting.is_auditor:
+        visible = Q()  # the auditor reads everything, drafts included
+    elif acting is not None:
         visible |= Q(project__carrier=acting.organisation)
     qs = AlgorithmSheet.objects.filter(visible).select_related("project__carrier")
     if project:

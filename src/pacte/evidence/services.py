@@ -220,7 +220,7 @@ def open_panel_call(acting: Acting, project: Project, *, title: str, target_size
 
 @transaction.atomic
 def draw_panel(acting: Acting, call: PanelCall) -> PanelCall:
-    call = PanelCall.objects.select_for_update().select_related("project").get(pk=call.pk)
+    call = PanelCall.objects.select_for_update(of=("self",)).select_related("project").get(pk=call.pk)
     if acting.organisation.pk != call.opened_by_id:
         raise PermissionDenied("Seule l'organisation qui a ouvert l'appel peut effectuer le tirage.")
     if call.status != PanelCall.State.OPEN:
@@ -314,7 +314,7 @@ def give_feedback(user: User, project: Project, *, body: str = "", rating: int |
 
 @transaction.atomic
 def reply_feedback(acting: Acting, feedback: Feedback, reply: str) -> Feedback:
-    feedback = Feedback.objects.select_for_update().select_related("project").get(pk=feedback.pk)
+    feedback = Feedback.objects.select_for_update(of=("self",)).select_related("project").get(pk=feedback.pk)
     _require_carrier(acting, feedback.project)
     feedback.reply = _text(reply, "reply", "Écrivez la réponse publique.", 5)
     feedback.replied_at = timezone.now()
@@ -326,7 +326,7 @@ def reply_feedback(acting: Acting, feedback: Feedback, reply: str) -> Feedback:
 
 @transaction.atomic
 def hide_feedback(acting: Acting, feedback: Feedback, reason: str) -> Feedback:
-    feedback = Feedback.objects.select_for_update().select_related("project").get(pk=feedback.pk)
+    feedback = Feedback.objects.select_for_update(of=("self",)).select_related("project").get(pk=feedback.pk)
     _require_carrier_or_institution(acting, feedback.project)
     reason = require_reason(reason)
     if feedback.hidden:
@@ -410,7 +410,7 @@ def _can_run(acting: Acting, exp: Experiment) -> None:
 @transaction.atomic
 def preregister(acting: Acting, exp: Experiment) -> Experiment:
     """Log the analysis plan's hash and a commitment to the secret seed — before any assignment."""
-    exp = Experiment.objects.select_for_update().select_related("project").get(pk=exp.pk)
+    exp = Experiment.objects.select_for_update(of=("self",)).select_related("project").get(pk=exp.pk)
     _can_run(acting, exp)
     if exp.status != Experiment.State.DRAFT:
         raise InvalidTransition("Cette expérimentation est déjà pré-enregistrée.")
@@ -457,7 +457,7 @@ def allocation_digest(allocation: dict[str, str]) -> str:
 def assign_units(acting: Acting, exp: Experiment, unit_ids: list[str],
                  strata: dict[str, str] | None = None) -> dict[str, str]:
     """Allocate pseudonymous units to arms; the log gets everything needed to replay it."""
-    exp = Experiment.objects.select_for_update().select_related("project").get(pk=exp.pk)
+    exp = Experiment.objects.select_for_update(of=("self",)).select_related("project").get(pk=exp.pk)
     _can_run(acting, exp)
     if exp.status == Experiment.State.DRAFT:
         raise InvalidTransition("Pré-enregistrez le plan d'analyse avant toute affectation.")
@@ -484,7 +484,16 @@ def assign_units(acting: Acting, exp: Experiment, unit_ids: list[str],
            units=compact_units(ids), strata=strata or None, arms=exp.arms, ratio=exp.ratio,
            counts=dict(sorted(counts.items())), allocation_sha256=exp.allocation_sha256,
            seed=exp.seed_hex, seed_commitment=exp.seed_commitment)
+    slug = exp.slug
+    transaction.on_commit(lambda: _enqueue_replay(slug))
     return allocation
+
+
+def _enqueue_replay(slug: str) -> None:
+    """Ask the worker to replay the assignment once (the public API then serves its result)."""
+    from pacte.evidence.tasks import store_replay_task
+
+    store_replay_task.enqueue(slug)
 
 
 @dataclass
@@ -1009,7 +1018,7 @@ def evaluate_from_gateway(acting: Acting, experiment: Experiment, grant: Any, ou
 
 
 def _own_evaluation(acting: Acting, evaluation: Evaluation) -> Evaluation:
-    evaluation = Evaluation.objects.select_for_update().select_related("project").get(pk=evaluation.pk)
+    evaluation = Evaluation.objects.select_for_update(of=("self",)).select_related("project").get(pk=evaluation.pk)
     require_evaluator(acting, evaluation.project)
     if evaluation.evaluator_id != acting.organisation.pk:
         raise PermissionDenied("Seul l'évaluateur qui a produit ce résultat peut le publier ou le modifier.")
@@ -1236,7 +1245,7 @@ def sheet_document(sheet: AlgorithmSheet) -> dict[str, Any]:
 
 @transaction.atomic
 def publish_sheet(acting: Acting, sheet: AlgorithmSheet, today: date | None = None) -> AlgorithmSheet:
-    sheet = AlgorithmSheet.objects.select_for_update().select_related("project").get(pk=sheet.pk)
+    sheet = AlgorithmSheet.objects.select_for_update(of=("self",)).select_related("project").get(pk=sheet.pk)
     _require_carrier(acting, sheet.project)
     if sheet.status == AlgorithmSheet.State.PUBLISHED:
         raise InvalidTransition("Cette fiche est déjà publiée ; publiez une nouvelle version pour la changer.")

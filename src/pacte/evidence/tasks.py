@@ -15,3 +15,11 @@ def run_compliance_task(today: str | None = None) -> dict[str, object]:
     report = run_compliance(date.fromisoformat(today) if today else None)
     return {"today": report.today.isoformat(), "statuses": report.statuses, "transitions": report.transitions,
             "state_breaches": report.state_breaches}
+
+
+@task()
+def store_replay_task(slug: str) -> bool:
+    """Replay a new assignment from the public log once, so that readers get the stored result."""
+    from pacte.evidence.replay import compute_and_store
+
+    return bool(compute_and_store(slug)["ok"])

@@ -32,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     m.add_argument("--key", help="clé de vérification (sinon : épinglée au premier passage)")
     m.add_argument("--once", action="store_true", help="un seul passage ; code de sortie non nul en cas d'alerte")
     m.add_argument("--interval", type=float, default=60.0, help="secondes entre deux passages")
+    m.add_argument("--full", action="store_true",
+                   help="revérifier TOUTES les entrées depuis la première (pas seulement les nouvelles)")
     m.set_defaults(func=cmd_monitor)
 
     i = lsub.add_parser("integrate", help="intégrer les entrées en attente et signer un point de contrôle")
@@ -39,6 +41,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     a = lsub.add_parser("audit", help="recalculer l'arbre depuis la base et le comparer aux nœuds et points de contrôle")
     a.set_defaults(func=cmd_audit)
+
+    r = lsub.add_parser("recover", help="base en retard ou en fourche sur le journal signé : diagnostiquer et "
+                                        "rétablir (voir docs/transparency-log-operations.md)")
+    how = r.add_mutually_exclusive_group()
+    how.add_argument("--from-export", metavar="DIR",
+                     help="ré-ajouter les entrées manquantes depuis un export (`pacte log export`)")
+    how.add_argument("--from-url", metavar="URL",
+                     help="ré-ajouter les entrées manquantes depuis un serveur qui les sert encore (réplique, miroir)")
+    how.add_argument("--accept-new-origin", metavar="ORIGINE",
+                     help="commencer un NOUVEAU journal sous l'origine configurée (à répéter pour confirmer)")
+    how.add_argument("--witness", metavar="PREFIXE",
+                     help="reprendre la mémoire du dernier point de contrôle cosigné par un témoin "
+                          "(préfixe de surveillance, ex. https://temoin.example/api/v1/witness)")
+    r.set_defaults(func=cmd_recover)
 
     w = lsub.add_parser("witness", help="témoins : enregistrer une clé, ou être témoin d'un journal (C2SP tlog-witness)")
     wsub = w.add_subparsers(dest="witness_command", required=True)
@@ -56,6 +72,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     wc.add_argument("--state", required=True, help="dossier d'état du témoin (dernier point de contrôle cosigné)")
     wc.add_argument("--log-key", help="clé de vérification du journal (sinon : épinglée au premier passage)")
     wc.set_defaults(func=cmd_witness_cosign)
+    wp = wsub.add_parser("push", help="demander à un témoin de cosigner le dernier point de contrôle de CE journal "
+                                      "(POST <préfixe>/add-checkpoint, C2SP tlog-witness)")
+    wp.add_argument("--to", required=True, action="append", metavar="PREFIXE",
+                    help="préfixe de soumission du témoin (ex. https://temoin.example/api/v1/witness) ; répétable")
+    wp.set_defaults(func=cmd_witness_push)
 
 
 def _read_key(value: str) -> str:
@@ -137,9 +158,10 @@ def cmd_monitor(args: argparse.Namespace, client: Any = None) -> int:
 
     source = offline.HttpSource(args.url, client)
     key = _read_key(args.key) if args.key else None
+    full = bool(getattr(args, "full", False))
     while True:
         try:
-            res = offline.monitor_once(source, args.state, key)
+            res = offline.monitor_once(source, args.state, key, full=full)
         except (offline.SourceError, offline.VerificationFailed) as exc:
             _err(f"Erreur : {exc}")
             if args.once:
@@ -150,8 +172,8 @@ def cmd_monitor(args: argparse.Namespace, client: Any = None) -> int:
             if res.alerts and args.once:
                 return 1
             if not res.alerts:
-                print(f"Taille {res.size} : {res.new_entries} nouvelle(s) entrée(s) vérifiée(s), aucune fourche.",
-                      flush=True)
+                what = "entrée(s) revérifiée(s) depuis la première" if full else "nouvelle(s) entrée(s) vérifiée(s)"
+                print(f"Taille {res.size} : {res.new_entries} {what}, aucune fourche.", flush=True)
         if args.once:
             return 0
         time.sleep(args.interval)
@@ -313,3 +335,81 @@ def cmd_witness_cosign(args: argparse.Namespace, client: Any = None) -> int:
     what = f"depuis la taille {old}" if old else "premier point de contrôle vu"
     print(f"Point de contrôle {origin} de taille {size} cosigné par {signer.name} ({what}) et envoyé.")
     return 0
+
+
+def cmd_recover(args: argparse.Namespace, client: Any = None) -> int:
+    """Without option: diagnose (exit 0 when consistent, 1 when diverged)."""
+    from pacte.cli import setup
+
+    setup()
+    from pacte.journal import offline, recovery
+
+    if args.witness:
+        signed = recovery.fetch_witness_checkpoint(args.witness, client)
+        changed = recovery.adopt_witness_checkpoint(signed)
+        print("Mémoire avancée au point de contrôle cosigné par le témoin." if changed
+              else "La mémoire connaît déjà ce point de contrôle (ou un plus grand).")
+    elif args.from_export or args.from_url:
+        try:
+            source: offline.Source = (offline.DirSource(args.from_export) if args.from_export
+                                      else offline.HttpSource(args.from_url, client))
+        except offline.SourceError as exc:
+            _err(f"Erreur : {exc}")
+            return 2
+        n = recovery.reappend(source)
+        print(f"{n} entrée(s) publiée(s) ré-ajoutée(s) : la base rejoint le point de contrôle signé. "
+              "Les données métier créées après la sauvegarde ne sont pas restaurées : ressaisissez-les.")
+    elif args.accept_new_origin:
+        cp = recovery.accept_new_origin(args.accept_new_origin)
+        print(f"Nouveau journal « {cp.note.splitlines()[0]} » : premier point de contrôle de taille {cp.size}. "
+              "Prévenez les témoins et les moniteurs (nouvelle origine, nouvelle clé de vérification).")
+    d = recovery.diagnose()
+    for line in d.lines():
+        print(line)
+    return 0 if d.ok else 1
+
+
+def cmd_witness_push(args: argparse.Namespace, client: Any = None) -> int:
+    """The LOG side of c2sp.org/tlog-witness: submit the latest checkpoint to each witness
+    (old size 0 first; on 409 the witness tells the size it cosigned, then the consistency
+    proof from that size), store the cosignature(s) returned."""
+    from pacte.cli import setup
+
+    setup()
+    import httpx
+
+    from pacte.engines import note
+    from pacte.errors import DomainError
+    from pacte.journal import services, witness
+
+    client = client or httpx.Client(timeout=30.0)
+    cp = services.latest_checkpoint()
+    text = note.note_text(cp.note)
+    status = 0
+    for prefix in args.to:
+        url = prefix.rstrip("/") + "/add-checkpoint"
+        old, proof = 0, []
+        try:
+            for _ in range(2):
+                r = client.post(url, content=witness.add_checkpoint_body(old, proof, cp.note))
+                if r.status_code == 409 and r.headers.get("content-type", "").startswith(witness.CONTENT_TYPE_SIZE):
+                    known = int(r.text.strip())
+                    if known > cp.size:
+                        raise DomainError(
+                            f"le témoin a déjà cosigné la taille {known}, plus grande que la base ({cp.size}) : la base "
+                            "est en retard sur le journal publié ; lancez `pacte log recover`.")
+                    old = known
+                    proof = [bytes.fromhex(h) for h in services.consistency(old, cp.size)["proof"]] if 0 < old < cp.size else []
+                    continue
+                break
+            if r.status_code != 200:
+                raise DomainError(f"HTTP {r.status_code} : {r.text.strip()[:300]}")
+            saved = services.add_cosignature(text + "\n" + r.text)
+        except (httpx.HTTPError, ValueError, DomainError) as exc:
+            msg = exc.message if isinstance(exc, DomainError) else str(exc)
+            _err(f"Erreur : témoin {prefix} : {msg}")
+            status = 1
+            continue
+        names = ", ".join(c.witness.name for c in saved)
+        print(f"Point de contrôle de taille {cp.size} cosigné par {names} ({prefix}).")
+    return status

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from pathlib import Path
@@ -57,16 +58,32 @@ def _load_or_generate(path: Path) -> str:
     return text
 
 
+def _development_key_file() -> Path:
+    """VAR_DIR/log-signing-key, unless that key is named after another origin (the origin was
+    changed, e.g. the former default `pacte.localhost/log`): a key is named after its log's
+    origin (C2SP convention, which witnesses rely on), so another origin gets its own file."""
+    path = key_file()
+    try:
+        name, _ = note.parse_private_key(path.read_text(encoding="ascii").strip())
+    except (FileNotFoundError, note.NoteError):
+        return path
+    wanted = _key_name(settings.LOG_ORIGIN)
+    if name == wanted:
+        return path
+    digest = hashlib.sha256(wanted.encode("utf-8")).hexdigest()[:12]
+    return path.with_name(f"{KEY_FILE_NAME}-{digest}")
+
+
 def get_signer() -> note.Signer:
     """The log signer: settings.LOG_SIGNING_KEY, else (development) VAR_DIR/log-signing-key."""
     check_configuration()
     text = settings.LOG_SIGNING_KEY
-    cache_key = text or str(key_file())
+    cache_key = text or f"{key_file()}|{settings.LOG_ORIGIN}"
     with _lock:
         signer = _cache.get(cache_key)
         if signer is None:
             if not text:
-                text = _load_or_generate(key_file())
+                text = _load_or_generate(_development_key_file())
             signer = note.Signer.from_private_key_text(text)
             _cache[cache_key] = signer
         return signer

@@ -114,3 +114,23 @@ class Cosignature(models.Model):
 
     def __str__(self) -> str:
         return f"cosignature {self.witness_id} @ {self.checkpoint_id}"
+
+
+class WitnessedLog(models.Model):
+    """The WITNESS role of this platform (c2sp.org/tlog-witness): for each log origin it
+    witnesses, the latest checkpoint it cosigned (the row is locked while a request is
+    checked and updated, so that the check and the update are atomic)."""
+
+    origin = models.CharField(max_length=255, unique=True)
+    size = models.BigIntegerField(default=0)
+    root = models.BinaryField(max_length=32, default=b"")
+    checkpoint = models.TextField(
+        blank=True, help_text="The cosigned checkpoint: the log's verified signature(s) and ours."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "journal témoigné"
+
+    def __str__(self) -> str:
+        return f"{self.origin} @ {self.size}"

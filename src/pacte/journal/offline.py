@@ -242,11 +242,13 @@ class MonitorResult:
     new_entries: int = 0
 
 
-def monitor_once(source: HttpSource, state_dir: str | Path, vkey: str | None = None) -> MonitorResult:
+def monitor_once(source: HttpSource, state_dir: str | Path, vkey: str | None = None, *,
+                 full: bool = False) -> MonitorResult:
     """One round of monitoring: verify the new checkpoint, its consistency with the last
-    one seen, and every new entry (leaf hashes, prev links).  Alerts are returned (and
-    the evidence kept in `state_dir/alerts/`); the stored state only advances when all
-    is well."""
+    one seen, and every new entry (leaf hashes, prev links).  With ``full``, every entry
+    from the first one is fetched and verified again (a log serving a modified old entry is
+    caught even though its tree and proofs are intact).  Alerts are returned (and the
+    evidence kept in `state_dir/alerts/`); the stored state only advances when all is well."""
     d = Path(state_dir)
     d.mkdir(parents=True, exist_ok=True)
     (d / "checkpoints").mkdir(exist_ok=True)
@@ -284,8 +286,19 @@ def monitor_once(source: HttpSource, state_dir: str | Path, vkey: str | None = N
                 alerts.append(f"FOURCHE : le point de contrôle {size} n'étend pas le point de contrôle {o_size} ({exc})")
         if alerts:
             return _alert(d, MonitorResult(size, alerts), signed, old_signed)
+    start = chain.size
     try:
-        new_chain, _ = check_entries(source, chain, size)
+        if full:
+            known = chain
+            new_chain, snap = check_entries(source, ChainState(), size, snapshot_at=known.size or None)
+            if known.size and snap != known.compact().root():
+                raise VerificationFailed(
+                    f"FOURCHE : les {known.size} premières entrées servies aujourd'hui ne donnent plus la racine "
+                    "vérifiée lors d'un passage précédent : une entrée ancienne a été modifiée"
+                )
+            start = 0
+        else:
+            new_chain, _ = check_entries(source, chain, size)
         if new_chain.compact().root() != root:
             raise VerificationFailed("les entrées servies ne donnent pas la racine du point de contrôle signé")
     except VerificationFailed as exc:
@@ -293,7 +306,7 @@ def monitor_once(source: HttpSource, state_dir: str | Path, vkey: str | None = N
     (d / "checkpoints" / f"{size:012d}").write_text(signed, encoding="utf-8")
     (d / "chain.json").write_text(json.dumps(new_chain.to_json()), encoding="utf-8")
     last_path.write_text(signed, encoding="utf-8")
-    return MonitorResult(size, [], size - chain.size)
+    return MonitorResult(size, [], size - start)
 
 
 def _alert(d: Path, result: MonitorResult, *notes: str) -> MonitorResult:

@@ -16,6 +16,31 @@ Integration model (see docs in the report / design note):
   (next event, ``pacte log integrate``, or the checkpoint endpoint) catches up.
 * :func:`integrate` is idempotent and also integrates entries left outside the tree
   (e.g. rows written before the tree existed).
+* **The log remembers what it signed** (:mod:`pacte.journal.memory`): the latest signed
+  checkpoint is also kept in a file outside the database; before an append and before a
+  signature the stored tree must extend it, otherwise nothing is signed and the append is
+  refused with a 503 (:class:`~pacte.journal.memory.LogHalted`) until ``pacte log recover``.
+* An entry is at most :data:`MAX_ENTRY_BYTES` (entry bundles carry 16-bit lengths).
+
+Lock order (every write transaction; PostgreSQL row locks, SQLite takes its one write
+lock at BEGIN IMMEDIATE so the order only matters on PostgreSQL):
+
+1. ``writes.IdempotentRequest`` row of the request's ``Idempotency-Key`` (API only);
+2. the domain rows the use case changes, root first (pact version, data request, grant →
+   dataset version, evaluation …), each with ``select_for_update(of=("self",))``: lock ONLY
+   the rows you change — a bare ``select_for_update().select_related(...)`` also locks the
+   joined project and organisation rows, which every insert referencing them must share
+   (FOR KEY SHARE), and deadlocks against the log;
+3. ``writes.ReferenceCounter`` of the year, when the use case creates a referenced object;
+4. ``LogState`` (this module) LAST and briefly: call ``record_event`` at the end of the use
+   case, after every other lock is taken; nothing but the entries, the tree nodes and the
+   checkpoint is written while it is held. The after-commit checkpoint signing takes it
+   alone, in its own transaction, and never fails the request (errors are logged).
+
+Where a use case cannot follow the order (e.g. a pact sanction whose hooks lock the data
+grants after the pact's events), PostgreSQL may abort one transaction as a deadlock
+victim: the API runs every write as one transaction retried on deadlock and serialization
+failures (:mod:`pacte.writes.idempotency`, :func:`pacte.writes.retry.retry_on_conflict`).
 """
 
 from __future__ import annotations
@@ -33,9 +58,11 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from pacte.engines import merkle, note
 from pacte.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from pacte.journal import memory
 from pacte.journal.canonical import canonical_json
 from pacte.journal.keys import get_signer
 from pacte.journal.models import Checkpoint, Cosignature, Event, LogNode, LogState, Witness
@@ -51,6 +78,8 @@ from pacte.journal.store import (
 logger = logging.getLogger("pacte.journal")
 
 ENTRY_VERSION = 1
+# Entry bundles (c2sp.org/tlog-tiles) prefix each entry with a 16-bit length.
+MAX_ENTRY_BYTES = 0xFFFF
 
 # Test hook: called with a stage name at the points where a crash test kills the process.
 crash_hook: Callable[[str], None] | None = None
@@ -102,6 +131,12 @@ class NewEvent:
     project_slug: str = ""
 
 
+class EntryTooLarge(ValidationFailed):
+    """A log entry larger than an entry bundle can carry (64 KiB)."""
+
+    code = "log_entry_too_large"
+
+
 @dataclass(frozen=True)
 class Appended:
     index: int
@@ -114,6 +149,23 @@ class Appended:
 def _lock_state() -> LogState:
     state, _ = LogState.objects.select_for_update().get_or_create(id=1)
     return state
+
+
+def _lock_state_for_append() -> LogState:
+    """Lock the log for an append, after checking that the database still holds the
+    history the log signed (see :mod:`pacte.journal.memory`): if not, the caller's
+    transaction is refused with a 503 before anything is written.
+
+    The check runs BEFORE the lock (the log's lock is taken last and held briefly): it
+    reads the committed tree size and the O(log n) nodes of the remembered prefix, which
+    never change once written; the signing step checks again under the lock."""
+    remembered = memory.read_memory()
+    if remembered is not None:
+        size = LogState.objects.filter(id=1).values_list("tree_size", flat=True).first() or 0
+        d = memory.divergence(size, _tree(size), remembered)
+        if d is not None:
+            raise memory.halt(d)
+    return _lock_state()
 
 
 def _heads(subjects: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -181,6 +233,12 @@ def _append(state: LogState, events: Sequence[NewEvent], now: datetime) -> tuple
             f'"subject":{{"id":{_str(sid)},"type":{t_st}}},"ts":{ts_json},"type":{t_typ},"v":{ENTRY_VERSION}}}'
         )
         raw = text.encode("utf-8")
+        if len(raw) > MAX_ENTRY_BYTES:
+            raise EntryTooLarge(_(
+                "L'événement « %(type)s » ferait une entrée de journal de %(size)s octets ; le journal "
+                "n'accepte que %(max)s octets par entrée (paquets d'entrées C2SP, longueur sur 16 bits). "
+                "Réduisez les données publiées avec l'événement."
+            ) % {"type": typ, "size": len(raw), "max": MAX_ENTRY_BYTES})
         ehash = sha(raw).hexdigest()
         lh = sha(b"\x00" + raw).digest()
         heads[key] = ehash
@@ -210,7 +268,7 @@ def record_event(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_event must run inside the transaction of the change it records")
-    state = _lock_state()
+    state = _lock_state_for_append()
     now = timezone.now()
     (appended,), leaves = _append(state, [NewEvent(type, actor, subject_type, subject_id, data, project_slug)], now)
     _integrate_locked(state, pending=(appended.index, leaves), new_size=appended.index + 1)
@@ -225,7 +283,7 @@ def record_events(events: Iterable[NewEvent], *, checkpoint: bool = True) -> lis
     if not batch:
         return []
     with transaction.atomic():
-        state = _lock_state()
+        state = _lock_state_for_append()
         appended, leaves = _append(state, batch, timezone.now())
         _integrate_locked(state, pending=(appended[0].index, leaves), new_size=state.size + len(batch))
         if checkpoint:
@@ -266,12 +324,28 @@ def _sign_locked(state: LogState) -> Checkpoint:
     latest = Checkpoint.objects.order_by("-size", "-id").first()
     if latest is not None and latest.size == state.tree_size:
         return latest
-    root = _tree(state.tree_size).root()
+    tree = _tree(state.tree_size)
+    root = tree.root()
+    # c2sp.org/tlog-checkpoint: never sign a checkpoint inconsistent with one already signed
+    d = memory.divergence(state.tree_size, tree, memory.read_memory(), proof=True)
+    if d is not None:
+        raise memory.halt(d)
     _stage("checkpoint-signing")
     signer = get_signer()
     body = note.checkpoint(settings.LOG_ORIGIN, state.tree_size, root)
+    signed = signer.sign(body)
     transaction.on_commit(_expire_published)  # this process serves the new size at once
-    return Checkpoint.objects.create(size=state.tree_size, root=root, note=signer.sign(body))
+    transaction.on_commit(lambda: _remember(signed))
+    return Checkpoint.objects.create(size=state.tree_size, root=root, note=signed)
+
+
+def _remember(signed: str) -> None:
+    """After the commit: the signed checkpoint is published, the memory moves forward."""
+    try:
+        memory.remember(signed)
+    except Exception:  # never fail the request; the next signature writes it again
+        logger.exception("journal: could not write the memory of the latest signed checkpoint (%s)",
+                         memory.memory_path())
 
 
 def integrate() -> Checkpoint:
@@ -290,6 +364,8 @@ def integrate() -> Checkpoint:
 def _sign_after_commit() -> None:
     try:
         integrate()
+    except memory.LogHalted:
+        pass  # already logged loudly by memory.halt(); writes are refused from now on
     except Exception:  # never break the user's request: the next integrate() catches up
         logger.exception("journal: checkpoint signing after commit failed")
 
@@ -297,8 +373,16 @@ def _sign_after_commit() -> None:
 # ------------------------------------------------------------------ reading and proofs
 
 def latest_checkpoint() -> Checkpoint:
-    """The latest signed checkpoint, catching up first if the log grew since."""
-    return integrate()
+    """The latest signed checkpoint, catching up first if the log grew since.  When the log
+    refuses to sign (database behind or forked, see :mod:`memory`), reads go on with the
+    latest checkpoint stored in the database."""
+    try:
+        return integrate()
+    except memory.LogHalted:
+        cp = Checkpoint.objects.order_by("-size", "-id").first()
+        if cp is None:
+            raise
+        return cp
 
 
 def checkpoint_with_cosignatures(cp: Checkpoint) -> str:
@@ -498,6 +582,19 @@ def register_witness(verifier_key: str, *, name: str = "") -> Witness:
     return witness
 
 
+def _check_cosignature_time(name: str, ts: int) -> None:
+    """c2sp.org/tlog-witness: a cosignature MUST carry a timestamp (not 0); c2sp.org/
+    tlog-cosignature: verifiers MAY reject timestamps in the future (beyond a clock skew)."""
+    if ts == 0:
+        raise ValidationFailed(_("La cosignature de %(name)s n'a pas d'horodatage (0) : refusée.") % {"name": name})
+    skew = int(getattr(settings, "WITNESS_MAX_CLOCK_SKEW", 600))
+    if ts > time.time() + skew:
+        raise ValidationFailed(_(
+            "La cosignature de %(name)s est datée dans le futur (%(ts)s, plus de %(skew)s s d'avance sur "
+            "l'horloge du journal) : refusée."
+        ) % {"name": name, "ts": ts, "skew": skew})
+
+
 def add_cosignature(body: str) -> list[Cosignature]:
     """Receive witness cosignature(s) (C2SP tlog-witness style).
 
@@ -539,6 +636,7 @@ def add_cosignature(body: str) -> list[Cosignature]:
             ts = note.verify_cosignature(cp_text, s.line, w.verifier_key)
         except note.NoteError as exc:
             raise Conflict(f"La cosignature de {s.name} ne vérifie pas le point de contrôle de taille {cp.size} : {exc}") from None
+        _check_cosignature_time(s.name, ts)
         c, _ = Cosignature.objects.update_or_create(
             checkpoint=cp, witness=w, defaults={"timestamp": ts, "signature": s.line}
         )

@@ -19,9 +19,12 @@ responses:
 * 403 — no signature verifies against a trusted key for the origin;
 * 404 — unknown origin;
 * 409 — old size is not the size the witness last cosigned: body is that size in
-  decimal and a newline, ``Content-Type: text/x.tlog.size``; also (plain text) for the
-  same size with another root hash;
-* 422 — the consistency proof does not verify (or is not empty for old size 0).
+  decimal and a newline, ``Content-Type: text/x.tlog.size``;
+* 422 — the consistency proof does not verify (or is not empty for old size 0), the
+  checkpoint has the size the witness cosigned but another root hash, or a checkpoint of
+  size 0 does not carry the root hash of the empty tree.
+
+The cosignature timestamp is never 0 (the specification forbids omitting it).
 
 The caller (an HTTP handler, the ``pacte log witness cosign`` command, a test) must
 persist ``new_state`` atomically with the check, *before* handing out the cosignature
@@ -265,12 +268,14 @@ def witness_add_checkpoint(
     if req.old_size != known_size:
         return _result(409, f"{known_size}\n", state, CONTENT_TYPE_SIZE)
 
+    if size == 0 and root != merkle.EMPTY_ROOT:
+        return _result(422, "a checkpoint of size 0 must carry the root hash of the empty tree\n", state)
     if req.old_size == 0:
         if req.proof:
             return _result(422, "the consistency proof must be empty for old size 0\n", state)
     elif known is not None and req.old_size == size:
         if root != known.root:
-            return _result(409, f"checkpoint of size {size} has another root hash than the one cosigned\n", state)
+            return _result(422, f"checkpoint of size {size} has another root hash than the one cosigned\n", state)
         if req.proof:
             return _result(422, "the consistency proof must be empty between equal sizes\n", state)
     else:
@@ -281,6 +286,8 @@ def witness_add_checkpoint(
             return _result(422, f"consistency proof from {req.old_size} to {size} does not verify: {exc}\n", state)
 
     ts = int(time.time()) if now is None else now
+    if not 0 < ts <= note.MAX_TIMESTAMP:
+        raise ValueError("a cosignature timestamp must be a positive number of seconds since the epoch")
     lines = "".join(s.cosign(text, ts) for s in signers)
     new_state = state.with_log(origin, LogRecord(size, root, req.checkpoint))
     return WitnessResult(200, lines.encode("utf-8"), new_state, CONTENT_TYPE_TEXT)

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from pacte.accounts.models import Organisation
+from pacte.accounts.viewer import viewer
 from pacte.api import TokenAuth
 from pacte.errors import NotFound, ValidationFailed
 from pacte.pacts import selectors, services
@@ -127,7 +128,7 @@ def _page(limit: int, offset: int) -> None:
 @router.get("", response=PactPage, summary="Liste paginée des pactes publics")
 def list_pacts(request: HttpRequest, status: str = "", institution: str = "", limit: int = 20, offset: int = 0) -> dict[str, Any]:
     _page(limit, offset)
-    qs = selectors.versions_visible(None).filter(is_current=True)
+    qs = selectors.versions_visible(viewer(request)).filter(is_current=True)
     if status:
         qs = qs.filter(status=status)
     if institution:
@@ -151,8 +152,9 @@ def list_commitments(request: HttpRequest, status: str = "", owner: str = "", li
 @router.get("/{reference}", response=PactOut)
 def pact_detail(request: HttpRequest, reference: str) -> dict[str, Any]:
     pact = selectors.get_pact(reference)
-    current = selectors.versions_visible(None).filter(pact=pact, is_current=True).first()
-    if current is None and not selectors.versions_visible(None).filter(pact=pact).exists():
+    visible = selectors.versions_visible(viewer(request)).filter(pact=pact)
+    current = visible.filter(is_current=True).first()
+    if current is None and not visible.exists():
         raise NotFound("Ce pacte n'est pas encore public.")
     return {"reference": pact.reference, "project": pact.project.slug, "institution": pact.institution.slug,
             "current_version": current.number if current else None, "status": current.status if current else None}
@@ -161,17 +163,17 @@ def pact_detail(request: HttpRequest, reference: str) -> dict[str, Any]:
 @router.get("/{reference}/versions", response=list[VersionOut])
 def pact_versions(request: HttpRequest, reference: str) -> list[dict[str, Any]]:
     pact = selectors.get_pact(reference)
-    return [_version_out(v) for v in selectors.pact_versions(None, pact)]
+    return [_version_out(v) for v in selectors.pact_versions(viewer(request), pact)]
 
 
 @router.get("/{reference}/versions/{number}", response=VersionOut)
 def version_detail(request: HttpRequest, reference: str, number: int) -> dict[str, Any]:
-    return _version_out(selectors.get_version(None, reference, number))
+    return _version_out(selectors.get_version(viewer(request), reference, number))
 
 
 @router.get("/{reference}/versions/{number}/commitments", response=list[CommitmentOut])
 def version_commitments(request: HttpRequest, reference: str, number: int) -> list[dict[str, Any]]:
-    v = selectors.get_version(None, reference, number)
+    v = selectors.get_version(viewer(request), reference, number)
     return [_commitment_out(c) for c in v.commitments.select_related("version__pact")]
 
 

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from pacte.accounts.models import Organisation, User
+from pacte.links import web_link_validator
 from pacte.projects.models import Project
 
 
@@ -156,7 +157,7 @@ class Commitment(models.Model):
     status = models.CharField(max_length=12, choices=State.choices, default=State.ON_TRACK, db_index=True)
     progress = models.PositiveSmallIntegerField(default=0)
     evidence_note = models.TextField(blank=True)
-    evidence_url = models.URLField(blank=True)
+    evidence_url = models.URLField(blank=True, validators=[web_link_validator])
     status_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

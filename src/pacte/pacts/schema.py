@@ -10,7 +10,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from pacte.links import LINK_MESSAGE, is_web_link
 
 PRINCIPLES: dict[str, str] = {
     "continuity": "Continuité du service",
@@ -91,10 +94,19 @@ class Commons(_Model):
 
 class Transparency(_Model):
     algorithm_sheet: bool = True
-    source_code_url: str = ""
+    source_code_url: str = Field(default="", description="Adresse http(s) du code source ; tout autre schéma est refusé.")
     statistics_public: bool = True
     budget_twice_yearly: bool = True
     notes: str = ""
+
+    @field_validator("source_code_url")
+    @classmethod
+    def _web_link(cls, value: str, info: ValidationInfo) -> str:
+        # New input only (parse_content(..., new_input=True)): content stored before this rule
+        # still loads, and templates render a stored address as a link only if it is http(s).
+        if value and (info.context or {}).get("new_input") and not is_web_link(value):
+            raise PydanticCustomError("web_link", str(LINK_MESSAGE))
+        return value
 
 
 class DataRequest(_Model):
@@ -177,12 +189,14 @@ class PactContent(_Model):
     commitments: list[CommitmentSpec] = []
 
 
-def parse_content(data: object) -> PactContent:
-    """Structural validation; raises ValidationFailed with per-field French messages."""
+def parse_content(data: object, *, new_input: bool = False) -> PactContent:
+    """Structural validation; raises ValidationFailed with per-field French messages.
+    `new_input` (what a person is writing now) also applies the rules added since older
+    versions were stored, e.g. http(s)-only links."""
     from pacte.errors import ValidationFailed
 
     try:
-        return PactContent.model_validate(data)
+        return PactContent.model_validate(data, context={"new_input": new_input})
     except ValidationError as exc:
         fields: dict[str, list[str]] = {}
         for err in exc.errors():

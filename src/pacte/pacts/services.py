@@ -23,11 +23,14 @@ from pacte.accounts.services import Acting, sign_digest
 from pacte.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from pacte.journal.canonical import canonical_bytes
 from pacte.journal.services import SYSTEM, Actor, record_event
+from pacte.links import clean_web_link
 from pacte.pacts import notifications
 from pacte.pacts.models import Commitment, Pact, PactVersion, Review, Signature, Status
 from pacte.pacts.schema import PactContent, completeness_errors, parse_content
 from pacte.projects.models import Project
 from pacte.projects.services import actor_of
+from pacte.writes.references import next_reference
+from pacte.writes.retry import retry_on_conflict
 
 NEGATIVE_MIN_REASON = 10
 
@@ -123,7 +126,7 @@ def _set_current(version: PactVersion) -> None:
 
 
 def _lock(version: PactVersion) -> PactVersion:
-    return PactVersion.objects.select_for_update().select_related(
+    return PactVersion.objects.select_for_update(of=("self",)).select_related(
         "pact__project__carrier", "pact__institution"
     ).get(pk=version.pk)
 
@@ -133,15 +136,13 @@ def _principles_index(content: PactContent) -> str:
 
 
 def _next_reference() -> str:
-    year = timezone.now().year
-    count = Pact.objects.filter(reference__startswith=f"PACTE-{year}-").count() + 1
-    while Pact.objects.filter(reference=f"PACTE-{year}-{count:04d}").exists():
-        count += 1
-    return f"PACTE-{year}-{count:04d}"
+    """PACTE-{year}-{n:04d} from the locked counter of the year (two drafts never collide)."""
+    return next_reference(Pact, "PACTE")
 
 
 # ---------------------------------------------------------------- drafting
 
+@retry_on_conflict
 @transaction.atomic
 def create_pact(acting: Acting, project: Project, institution: Organisation, content: dict[str, Any]) -> PactVersion:
     if acting.organisation.pk != project.carrier_id or not (
@@ -150,7 +151,7 @@ def create_pact(acting: Acting, project: Project, institution: Organisation, con
         raise PermissionDenied("Seuls les membres du porteur du projet peuvent rédiger un pacte.")
     if not institution.is_institution:
         raise ValidationFailed("La contrepartie d'un pacte doit être une institution publique.")
-    parsed = parse_content(content)
+    parsed = parse_content(content, new_input=True)
     pact = Pact.objects.create(reference=_next_reference(), project=project, institution=institution)
     version = PactVersion.objects.create(
         pact=pact,
@@ -164,6 +165,7 @@ def create_pact(acting: Acting, project: Project, institution: Organisation, con
     return version
 
 
+@retry_on_conflict
 @transaction.atomic
 def update_draft(acting: Acting, version: PactVersion, content: dict[str, Any]) -> PactVersion:
     version = _lock(version)
@@ -172,13 +174,14 @@ def update_draft(acting: Acting, version: PactVersion, content: dict[str, Any]) 
         raise InvalidTransition(
             "Cette version n'est plus modifiable : une version soumise est figée. Créez une nouvelle version."
         )
-    parsed = parse_content(content)
+    parsed = parse_content(content, new_input=True)
     version.content = parsed.model_dump(mode="json")
     version.principles_index = _principles_index(parsed)
     version.save()
     return version
 
 
+@retry_on_conflict
 @transaction.atomic
 def new_version(acting: Acting, pact: Pact, *, reason: str = "") -> PactVersion:
     """Revise after changes were requested, or amend an active pact: a new draft version."""
@@ -214,6 +217,7 @@ def new_version(acting: Acting, pact: Pact, *, reason: str = "") -> PactVersion:
 
 # ---------------------------------------------------------------- life cycle
 
+@retry_on_conflict
 @transaction.atomic
 def submit(acting: Acting, version: PactVersion) -> PactVersion:
     version = _lock(version)
@@ -256,6 +260,7 @@ def submit(acting: Acting, version: PactVersion) -> PactVersion:
     return version
 
 
+@retry_on_conflict
 @transaction.atomic
 def withdraw(acting: Acting, version: PactVersion, reason: str) -> PactVersion:
     version = _lock(version)
@@ -268,6 +273,7 @@ def withdraw(acting: Acting, version: PactVersion, reason: str) -> PactVersion:
     return version
 
 
+@retry_on_conflict
 @transaction.atomic
 def request_changes(acting: Acting, version: PactVersion, reason: str) -> PactVersion:
     version = _lock(version)
@@ -283,6 +289,7 @@ def request_changes(acting: Acting, version: PactVersion, reason: str) -> PactVe
     return version
 
 
+@retry_on_conflict
 @transaction.atomic
 def approve(acting: Acting, version: PactVersion, note: str = "") -> PactVersion:
     version = _lock(version)
@@ -305,6 +312,20 @@ def approve(acting: Acting, version: PactVersion, note: str = "") -> PactVersion
     return version
 
 
+def _require_one_side_per_person(acting: Acting, pact: Pact, side: str) -> None:
+    """A person signs for at most one side of a pact, and never for the institution while a
+    member of the carrier (the same recusal as for approval)."""
+    if side == Signature.Side.INSTITUTION and is_member(acting.user, pact.project.carrier_id):
+        raise PermissionDenied(
+            "Vous êtes membre de l'organisation porteuse : vous ne pouvez pas signer ce pacte pour l'institution."
+        )
+    if Signature.objects.filter(version__pact=pact, signer=acting.user).exclude(side=side).exists():
+        raise PermissionDenied(
+            "Vous avez déjà signé ce pacte pour l'autre partie : une même personne ne signe que pour un côté."
+        )
+
+
+@retry_on_conflict
 @transaction.atomic
 def sign(acting: Acting, version: PactVersion) -> Signature:
     version = _lock(version)
@@ -317,6 +338,7 @@ def sign(acting: Acting, version: PactVersion) -> Signature:
         raise PermissionDenied(
             "Seuls l'administrateur du porteur et le signataire de l'institution peuvent signer ce pacte."
         )
+    _require_one_side_per_person(acting, pact, side)
     if version.status not in (Status.APPROVED, Status.SIGNING):
         raise InvalidTransition("Le pacte doit être approuvé avant d'être signé.")
     if version.signatures.filter(side=side).exists():
@@ -413,6 +435,7 @@ def _institution_move(action: str, acting: Acting | None, version: PactVersion, 
     return version
 
 
+@retry_on_conflict
 @transaction.atomic
 def notify_breach(acting: Acting | None, version: PactVersion, reason: str, cure_days: int | None = None,
                   today: date | None = None) -> PactVersion:
@@ -420,26 +443,31 @@ def notify_breach(acting: Acting | None, version: PactVersion, reason: str, cure
     return _institution_move("notify_breach", acting, version, reason, cure_days, today)
 
 
+@retry_on_conflict
 @transaction.atomic
 def cure(acting: Acting | None, version: PactVersion, reason: str = "") -> PactVersion:
     return _institution_move("cure", acting, version, reason)
 
 
+@retry_on_conflict
 @transaction.atomic
 def suspend(acting: Acting | None, version: PactVersion, reason: str) -> PactVersion:
     return _institution_move("suspend", acting, version, reason)
 
 
+@retry_on_conflict
 @transaction.atomic
 def reinstate(acting: Acting | None, version: PactVersion, reason: str = "") -> PactVersion:
     return _institution_move("reinstate", acting, version, reason)
 
 
+@retry_on_conflict
 @transaction.atomic
 def break_pact(acting: Acting | None, version: PactVersion, reason: str) -> PactVersion:
     return _institution_move("break", acting, version, reason)
 
 
+@retry_on_conflict
 @transaction.atomic
 def complete(acting: Acting | None, version: PactVersion, reason: str = "") -> PactVersion:
     return _institution_move("complete", acting, version, reason)
@@ -462,10 +490,11 @@ ACTIONS: dict[str, Callable[..., Any]] = {
 
 # ---------------------------------------------------------------- commitments
 
+@retry_on_conflict
 @transaction.atomic
 def record_evidence(acting: Acting, commitment: Commitment, *, progress: int, note: str, url: str = "",
                     met: bool = False) -> Commitment:
-    commitment = Commitment.objects.select_for_update().select_related(
+    commitment = Commitment.objects.select_for_update(of=("self",)).select_related(
         "version__pact__project", "version__pact__institution").get(pk=commitment.pk)
     pact = commitment.version.pact
     owner_org = pact.project.carrier_id if commitment.owner == Commitment.Owner.CARRIER else pact.institution_id
@@ -477,6 +506,7 @@ def record_evidence(acting: Acting, commitment: Commitment, *, progress: int, no
         raise ValidationFailed("La progression est un pourcentage entre 0 et 100.")
     if len(note.strip()) < 5:
         raise ValidationFailed("Décrivez la preuve déposée.")
+    url = clean_web_link(url, "url")
     commitment.progress = 100 if met else progress
     commitment.evidence_note = note.strip()
     commitment.evidence_url = url
@@ -490,13 +520,14 @@ def record_evidence(acting: Acting, commitment: Commitment, *, progress: int, no
     return commitment
 
 
+@retry_on_conflict
 @transaction.atomic
 def refresh_commitment_statuses(today: date | None = None) -> dict[str, int]:
     """Due-date engine: mark commitments due soon or missed on pacts in force."""
     today = today or date.today()
     soon = today + timedelta(days=settings.COMMITMENT_DUE_SOON_DAYS)
     counts = {"due_soon": 0, "missed": 0}
-    live = Commitment.objects.select_for_update().select_related("version__pact__project").filter(
+    live = Commitment.objects.select_for_update(of=("self",)).select_related("version__pact__project").filter(
         version__status__in=(Status.ACTIVE, Status.BREACH_NOTIFIED, Status.SUSPENDED),
         due_date__isnull=False,
         status__in=(Commitment.State.ON_TRACK, Commitment.State.DUE_SOON),

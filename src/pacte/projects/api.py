@@ -5,6 +5,7 @@ from datetime import date
 from django.http import HttpRequest
 from ninja import Router, Schema
 
+from pacte.accounts.viewer import viewer
 from pacte.pacts.selectors import public_pacts_of, with_public_pacts
 from pacte.projects.selectors import get_project, search_projects
 
@@ -80,7 +81,7 @@ def list_projects(
     if not 1 <= limit <= 100 or offset < 0:
         raise ValidationFailed("limit doit être entre 1 et 100 et offset positif.")
     qs = search_projects(q=q, status=status, institution=institution, principle=principle, territory=territory)
-    acting = getattr(request, "acting", None)
+    acting = viewer(request)
     page = with_public_pacts(qs, acting)[offset : offset + limit]
     return {"count": qs.count(), "items": [_out(p, acting) for p in page]}
 
@@ -88,7 +89,7 @@ def list_projects(
 @router.get("/{slug}", response=ProjectDetail, summary="Un projet, ses phases et ses pactes")
 def project_detail(request: HttpRequest, slug: str) -> dict[str, object]:
     project = get_project(slug)
-    data = _out(project, getattr(request, "acting", None))
+    data = _out(project, viewer(request))
     data.update(
         description=project.description,
         website=project.website,

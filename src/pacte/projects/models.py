@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from pacte.accounts.models import Organisation
+from pacte.links import web_link_validator
 
 DEFAULT_PHASE_BUDGET_EUR = 200_000
 DEFAULT_PHASE_MONTHS = 6
@@ -35,8 +36,8 @@ class Project(models.Model):
     name = models.CharField(_("nom"), max_length=200)
     pitch = models.CharField(_("en une phrase"), max_length=300)
     description = models.TextField(_("description"), blank=True)
-    website = models.URLField(_("site web"), blank=True)
-    repository = models.URLField(_("dépôt de code"), blank=True)
+    website = models.URLField(_("site web"), blank=True, validators=[web_link_validator])
+    repository = models.URLField(_("dépôt de code"), blank=True, validators=[web_link_validator])
     licence = models.CharField(_("licence (SPDX)"), max_length=60, blank=True)
     target_users = models.CharField(_("publics visés"), max_length=300, blank=True)
     territory = models.CharField(_("territoire"), max_length=120, blank=True)

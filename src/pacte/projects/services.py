@@ -11,6 +11,7 @@ from pacte.accounts.models import Organisation, Role
 from pacte.accounts.services import Acting
 from pacte.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from pacte.journal.services import Actor, record_event
+from pacte.links import clean_web_link
 from pacte.projects.models import PHASE_ORDER, TERMINAL_PHASES, Phase, PhaseKind, Project
 
 
@@ -47,6 +48,9 @@ def create_project(
     candidate, n = base, 2
     while Project.objects.filter(slug=candidate).exists():
         candidate, n = f"{base}-{n}", n + 1
+    for link in ("website", "repository"):
+        if link in fields:
+            fields[link] = clean_web_link(fields[link], link)
     if takeover_institution is not None and not takeover_institution.is_institution:
         raise ValidationFailed("L'organisation de reprise doit être une institution publique.")
     project = Project.objects.create(

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from pacte.accounts.models import Organisation
+from pacte.links import LINK_MESSAGE, MAX_LINK_LENGTH, web_link_validator
 from pacte.pacts.schema import (
     EVIDENCE_KINDS,
     IMPACT_METHODS,
@@ -55,6 +56,13 @@ def _join(rows: list[list[Any]]) -> str:
     return "\n".join(f" {SEP} ".join(str(x) for x in row) for row in rows)
 
 
+
+class WebLinkField(forms.URLField):
+    """An http(s) address ("example.org" becomes "https://example.org"); other schemes refused."""
+
+    default_validators = [web_link_validator]
+    default_error_messages = {"invalid": LINK_MESSAGE}
+
 class LoginForm(forms.Form):
     username = forms.CharField(label=_("Identifiant"), max_length=150,
                                widget=forms.TextInput(attrs={"autocomplete": "username"}))
@@ -67,8 +75,9 @@ class ProjectForm(forms.Form):
     description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
     territory = forms.CharField(label=_("Territoire"), max_length=120, required=False)
     target_users = forms.CharField(label=_("Publics visés"), max_length=300, required=False)
-    website = forms.URLField(label=_("Site web"), required=False, assume_scheme="https")
-    repository = forms.URLField(label=_("Dépôt de code"), required=False, assume_scheme="https")
+    website = WebLinkField(label=_("Site web"), required=False, assume_scheme="https", max_length=MAX_LINK_LENGTH)
+    repository = WebLinkField(label=_("Dépôt de code"), required=False, assume_scheme="https",
+                                max_length=MAX_LINK_LENGTH)
     licence = forms.CharField(label=_("Licence du code (SPDX)"), max_length=60, required=False)
     takeover_institution = forms.ModelChoiceField(
         label=_("Institution qui reprendra le service (P4)"),
@@ -112,7 +121,8 @@ class PactForm(forms.Form):
     commons_code_licence = forms.ChoiceField(label=_("Licence du code"), choices=[("", "—")] + [(x, x) for x in sorted(OPEN_LICENCES)], required=False)
     commons_data_licence = forms.CharField(label=_("Licence des données"), required=False)
     transparency_algorithm_sheet = forms.BooleanField(label=_("Fiche algorithme publiée"), required=False, initial=True)
-    transparency_source_code_url = forms.CharField(label=_("Adresse du code source"), required=False)
+    transparency_source_code_url = WebLinkField(label=_("Adresse du code source"), required=False, assume_scheme="https",
+                                                  max_length=MAX_LINK_LENGTH)
     transparency_budget_twice_yearly = forms.BooleanField(label=_("Budget publié deux fois par an"), required=False, initial=True)
     state_data = forms.CharField(
         label=_("Données demandées"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
@@ -250,7 +260,7 @@ class ReasonForm(forms.Form):
 class EvidenceForm(forms.Form):
     progress = forms.IntegerField(label=_("Progression (%)"), min_value=0, max_value=100)
     note = forms.CharField(label=_("Preuve apportée"), widget=forms.Textarea(attrs={"rows": 2}))
-    url = forms.URLField(label=_("Lien vers la preuve"), required=False, assume_scheme="https")
+    url = WebLinkField(label=_("Lien vers la preuve"), required=False, assume_scheme="https", max_length=MAX_LINK_LENGTH)
     met = forms.BooleanField(label=_("L'engagement est tenu"), required=False)
 
 

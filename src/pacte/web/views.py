@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
@@ -142,7 +143,6 @@ def journal(request: HttpRequest) -> HttpResponse:
 def choose_language(request: HttpRequest) -> HttpResponse:
     """Language switch by GET: it only sets the language cookie, so public pages carry no CSRF
     token and can be cached for every visitor."""
-    from django.conf import settings
     from django.utils.http import url_has_allowed_host_and_scheme
 
     code = request.GET.get("language", "")
@@ -179,6 +179,18 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 target = reverse("web:dashboard")
             return redirect(target)
     return render(request, "web/login.html", {"form": form}, status=status)
+
+
+def login_locked_out(request: HttpRequest, original_response: HttpResponse | None = None,
+                     credentials: dict[str, Any] | None = None) -> HttpResponse:
+    """django-axes' lockout response (AXES_LOCKOUT_CALLABLE): our sign-in page already said it in
+    French with a 429; any other sign-in form (the admin's) gets the French error page."""
+    if original_response is not None and original_response.status_code == 429:
+        return original_response
+    from pacte.errors import TooManyAttempts
+
+    error = TooManyAttempts(str(settings.AXES_COOLOFF_MESSAGE))
+    return render(request, "error.html", {"error": error}, status=error.status)
 
 
 @require_POST

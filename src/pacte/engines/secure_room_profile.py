@@ -1,0 +1,189 @@
+"""Secure room: the dataset profile computed once per dataset version (pure, DuckDB).
+
+The row counts of the heaviest persons and enterprises let :func:`pacte.engines.secure_room_run.run`
+settle most disclosure decisions with bounds taken from the main scan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import duckdb
+
+__all__ = ["PROFILE_TOP", "DatasetProfile", "dataset_profile", "files_fingerprint"]
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# --------------------------------------------------------------------------- profile
+
+#: How many of the heaviest persons / enterprises a profile remembers (bounds hold for
+#: ``min_persons - 1`` and ``min_enterprises - 1`` up to this number, and beyond it too).
+PROFILE_TOP: Final = 128
+
+
+def files_fingerprint(parquet_paths: Sequence[str | Path]) -> str:
+    """SHA-256 over each file's resolved path, size and Parquet footer (microseconds).
+
+    The footer holds the row groups, their byte offsets, sizes and column statistics, so any
+    rewrite of a dataset version changes it; a profile is only used on matching files.
+    """
+    digest = hashlib.sha256()
+    for raw in parquet_paths:
+        path = Path(raw).resolve()
+        with path.open("rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            if size < 12:
+                raise ValueError(f"{path} is not a Parquet file")
+            handle.seek(size - 8)
+            tail = handle.read(8)
+            length = int.from_bytes(tail[:4], "little")
+            if tail[4:] != b"PAR1" or length + 8 > size:
+                raise ValueError(f"{path} is not a Parquet file")
+            handle.seek(size - 8 - length)
+            footer = handle.read(length)
+        digest.update(f"{path}\0{size}\0".encode())
+        digest.update(hashlib.sha256(footer).digest())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class DatasetProfile:
+    """Statistics of one dataset version, computed once at ingestion by :func:`dataset_profile`.
+
+    Only platform-side numbers (never released): the row counts of the heaviest persons
+    and enterprises (grouped by ``hash(id)``, exactly as the rules count them), in decreasing
+    order, plus the number of
+    rows with a ``NULL`` id. They turn the row count of a group, computed in the same scan as
+    the user's aggregates, into a *guaranteed* lower bound on its distinct persons and
+    enterprises, and bound the dominance share (see :func:`run`).
+    """
+
+    fingerprint: str
+    rows: int
+    person_column: str
+    person_null_rows: int
+    person_top_rows: tuple[int, ...]
+    enterprise_column: str | None = None
+    enterprise_null_rows: int = 0
+    enterprise_top_rows: tuple[int, ...] = ()
+
+    @property
+    def max_rows_per_person(self) -> int:
+        return self.person_top_rows[0] if self.person_top_rows else 0
+
+    @property
+    def max_rows_per_enterprise(self) -> int:
+        return self.enterprise_top_rows[0] if self.enterprise_top_rows else 0
+
+    @staticmethod
+    def heaviest(top: tuple[int, ...], units: int) -> int:
+        """Most rows ``units`` distinct units can hold together (sum of the top counts)."""
+        if units <= 0 or not top:
+            return 0
+        head = sum(top[:units])
+        return head + max(0, units - len(top)) * top[-1]
+
+
+def dataset_profile(
+    parquet_paths: Sequence[str | Path],
+    person_column: str,
+    enterprise_column: str | None = None,
+    *,
+    threads: int | None = None,
+) -> DatasetProfile:
+    """Profile a dataset version (ingestion-time work: one or two full aggregations)."""
+    paths = [str(Path(p).resolve()) for p in parquet_paths]
+    if not paths:
+        raise ValueError("at least one Parquet file is needed")
+    fingerprint = files_fingerprint(paths)
+    source = "read_parquet([" + ", ".join(_literal(p) for p in paths) + "])"
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET enable_progress_bar = false")
+        if threads is not None:
+            con.execute(f"SET threads = {int(threads)}")
+
+        def top(column: str, unit: str) -> tuple[int, tuple[int, ...], int]:
+            total, nulls = con.execute(
+                f"SELECT COUNT(*), COUNT(*) - COUNT({_quote(column)}) FROM {source}"
+            ).fetchall()[0]
+            counts = con.execute(
+                f"SELECT COUNT(*) AS c FROM {source} WHERE {_quote(column)} IS NOT NULL "
+                f"GROUP BY {unit} ORDER BY c DESC LIMIT {PROFILE_TOP}"
+            ).fetchall()
+            return int(total), tuple(int(r[0]) for r in counts), int(nulls)
+
+        rows, person_top, person_nulls = top(person_column, f"hash({_quote(person_column)})")
+        enterprise_top: tuple[int, ...] = ()
+        enterprise_nulls = 0
+        if enterprise_column is not None:
+            _, enterprise_top, enterprise_nulls = top(
+                enterprise_column, f"hash({_quote(enterprise_column)})"
+            )
+    finally:
+        con.close()
+    return DatasetProfile(
+        fingerprint=fingerprint,
+        rows=rows,
+        person_column=person_column,
+        person_null_rows=person_nulls,
+        person_top_rows=person_top,
+        enterprise_column=enterprise_column,
+        enterprise_null_rows=enterprise_nulls,
+        enterprise_top_rows=enterprise_top,
+    )
+
+
+
+
+RECORD_KEY_COLUMN: Final = "__pacte_key"
+
+
+def write_record_keys(
+    parquet_paths: Sequence[str | Path],
+    person_column: str,
+    secret: int,
+    targets: Sequence[str | Path],
+    *,
+    threads: int | None = None,
+) -> list[str]:
+    """Ingestion-time work: one Parquet file of record keys per data file, row-aligned.
+
+    The record key of a row is ``hash(person, secret) mod 2**32`` (the person's fixed key of
+    the cell-key method, see :mod:`pacte.engines.cell_key`). The secure room reads it with a
+    positional join, which costs far less per query than reading and hashing the person
+    identifiers.
+    """
+    if len(parquet_paths) != len(targets):
+        raise ValueError("one target per data file")
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET preserve_insertion_order = true")
+        if threads is not None:
+            con.execute(f"SET threads = {int(threads)}")
+        out = []
+        for source, target in zip(parquet_paths, targets, strict=True):
+            path = str(Path(target).resolve())
+            con.execute(
+                f"COPY (SELECT CAST(hash({_quote(person_column)}, "
+                f"CAST({int(secret) % (1 << 64)} AS UBIGINT)) % 4294967296 AS UINTEGER) "
+                f"AS {RECORD_KEY_COLUMN} FROM read_parquet({_literal(str(Path(source).resolve()))})) "
+                f"TO {_literal(path)} (FORMAT parquet)"
+            )
+            out.append(path)
+    finally:
+        con.close()
+    return out

@@ -1,0 +1,403 @@
+"""Secure room: the SQL that actually runs for an accepted query (pure, sqlglot only).
+
+:func:`pacte.engines.secure_room.restrict` checks the user's ``SELECT``; :func:`build` then
+turns it into:
+
+* the **main query**: the user's ``FROM``/``WITH``/``WHERE``/``GROUP BY`` with, per group, the
+  group keys, every aggregate of the outer query (from the projections, ``HAVING`` and
+  ``ORDER BY``) as a *slot*, and for each slot, **in the same scan**, the statistics of the
+  rows that actually *contribute* to it:
+
+  ===============================  =========================================================
+  aggregate                        a row contributes when
+  ===============================  =========================================================
+  ``COUNT(*)``                     always
+  ``COUNT(x)``                     ``x IS NOT NULL``
+  ``SUM(x)``, ``AVG(x)``           ``x IS NOT NULL AND CAST(x AS DOUBLE) <> 0`` (a zero does
+                                   not change a sum; for a mean it only moves the
+                                   denominator, which the other rows protect)
+  ``… FILTER (WHERE f)``           and ``f``
+  ===============================  =========================================================
+
+  Whatever the form of ``x`` (``CASE``, ``IF``/``IIF``, boolean arithmetic, ``NULLIF``,
+  ``COALESCE``, division…), DuckDB itself evaluates the condition on each row, so the set of
+  contributors is exact and no syntactic analysis of ``x`` is trusted. Per slot the main query
+  returns the contributing rows, the sum of their record keys (cell key), and for magnitudes
+  ``MAX``/``SUM`` of ``ABS(x)`` (largest contribution, dominance bound) and ``COUNT(x)``;
+* two **companions** (two-level aggregations per group and person, per group and enterprise)
+  that count the distinct contributing persons and enterprises of every slot and the
+  largest enterprise's share of each magnitude; with a dataset profile they only run for the
+  groups that bounds from the main scan leave undecided;
+* the **post query**, evaluated on the perturbed, suppressed slots: the user's outer
+  expressions (``ROUND(AVG(x), 1)``, ``SUM(a) / COUNT(*)``…), ``HAVING``, ``ORDER BY``,
+  ``LIMIT`` and ``OFFSET``. Nothing the user sees is computed from an unperturbed aggregate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from sqlglot import exp
+
+DIALECT: Final = "duckdb"
+RESERVED_PREFIX: Final = "__pacte"
+PERSON: Final = "__pacte_person"
+ENTERPRISE: Final = "__pacte_enterprise"
+RECORD_KEY: Final = "__pacte_key"
+ROWS: Final = "__pacte_rows"
+PERSONS: Final = "__pacte_persons"
+ENTERPRISES: Final = "__pacte_enterprises"
+HASH: Final = "__pacte_h"
+FILTER: Final = "__pacte_filter"
+MAIN: Final = "__pacte_main"
+CELLS: Final = "__pacte_cells"
+RID: Final = "__pacte_rid"
+KEEP: Final = "__pacte_keep"
+
+#: Aggregates allowed in output cells. MIN/MAX/MEDIAN/quantiles/STDDEV/VARIANCE are absent.
+AGGREGATES: Final[tuple[type[exp.Expr], ...]] = (exp.Count, exp.Sum, exp.Avg)
+
+
+class SqlRefused(ValueError):
+    """The query is refused; ``str()`` is bilingual (English / French)."""
+
+    def __init__(self, reason: str, english: str, french: str) -> None:
+        self.reason = reason
+        self.english = english
+        self.french = french
+        super().__init__(f"{english} / {french}")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One aggregate of the outer query. ``kind``: ``count``, ``sum`` or ``mean``;
+    ``condition``: index of its contributor condition (shared by identical conditions)."""
+
+    sql: str
+    kind: str
+    condition: int
+
+
+@dataclass(frozen=True)
+class RestrictedQuery:
+    """A query accepted by ``restrict``, ready for ``run``.
+
+    ``sql`` is the canonical user query regenerated from the AST (for the transparency log);
+    ``fingerprint`` its SHA-256; ``columns`` the output names; ``output_slots[c]`` the slots
+    output column ``c`` is computed from (``()`` for a group key).
+    """
+
+    sql: str
+    fingerprint: str
+    table: str
+    allowed_columns: tuple[str, ...]
+    columns: tuple[str, ...]
+    key_count: int
+    slots: tuple[Slot, ...]
+    conditions: int
+    output_slots: tuple[tuple[int, ...], ...]
+    main_sql: str
+    persons_sql: str
+    persons_filtered_sql: str
+    enterprise_sql: str
+    enterprise_filtered_sql: str
+    post_sql: str
+
+
+def key_name(j: int) -> str:
+    return f"__pacte_k{j}"
+
+
+def slot_name(i: int) -> str:
+    """The perturbed value of slot ``i`` (cells table)."""
+    return f"__pacte_a{i}"
+
+
+def raw_name(i: int) -> str:
+    """The exact value of slot ``i`` (main table; never published as such)."""
+    return f"__pacte_x{i}"
+
+
+def _aggregate_of(node: exp.Expr) -> exp.Expr | None:
+    """The aggregate a node stands for (itself, or the one a FILTER wraps), else None."""
+    if isinstance(node, exp.Filter) and isinstance(node.this, AGGREGATES):
+        return node.this
+    if isinstance(node, AGGREGATES) and not isinstance(node.parent, exp.Filter):
+        return node
+    return None
+
+
+def _is_zero_free(arg: exp.Expr) -> exp.Expr:
+    """``arg IS NOT NULL AND CAST(arg AS DOUBLE) <> 0``."""
+    present = exp.Not(this=exp.Is(this=arg.copy(), expression=exp.Null()))
+    nonzero = exp.NEQ(
+        this=exp.Cast(this=exp.Paren(this=arg.copy()), to=exp.DataType.build("DOUBLE")),
+        expression=exp.Literal.number(0),
+    )
+    return exp.and_(present, nonzero)
+
+
+def _condition(node: exp.Expr, agg: exp.Expr) -> tuple[str, exp.Expr]:
+    """(kind, contributor condition) of an aggregate slot."""
+    arg = agg.this
+    if isinstance(arg, exp.Distinct):
+        arg = arg.expressions[0]
+    if isinstance(agg, exp.Count):
+        kind = "count"
+        base: exp.Expr = (
+            exp.true()
+            if isinstance(arg, exp.Star)
+            else exp.Not(this=exp.Is(this=arg.copy(), expression=exp.Null()))
+        )
+    else:
+        kind = "sum" if isinstance(agg, exp.Sum) else "mean"
+        base = _is_zero_free(arg)
+    if isinstance(node, exp.Filter):
+        user = node.expression.this.copy()
+        base = exp.and_(exp.Paren(this=user), base)
+    return kind, base
+
+
+def _helpers(root: exp.Select, helpers: Sequence[str]) -> None:
+    """Make the reserved helper columns flow through every row-level CTE/subquery."""
+    for select in list(root.find_all(exp.Select)):
+        if select is root:
+            continue
+        if any(isinstance(p, exp.Star) for p in select.expressions):
+            continue  # * already carries them
+        for helper in helpers:
+            select.append("expressions", exp.column(helper))
+
+
+def _abs_double(arg: exp.Expr) -> exp.Expr:
+    return exp.Abs(this=exp.Cast(this=exp.Paren(this=arg.copy()), to=exp.DataType.build("DOUBLE")))
+
+
+def build(
+    root: exp.Select,
+    keys: list[exp.Expr],
+    *,
+    table: str,
+    allowed_columns: Sequence[str],
+    columns: tuple[str, ...],
+) -> RestrictedQuery:
+    """Rewrite an accepted outer ``SELECT`` (see the module docstring)."""
+    canonical = root.sql(dialect=DIALECT, comments=False)
+    slots: list[Slot] = []
+    slot_nodes: list[exp.Expr] = []
+    slot_args: list[exp.Expr | None] = []
+    slot_filters: list[exp.Expr | None] = []
+    conditions: list[str] = []
+    condition_nodes: list[exp.Expr] = []
+    by_sql: dict[str, int] = {}
+
+    def slot_of(node: exp.Expr, agg: exp.Expr) -> int:
+        text = node.sql(dialect=DIALECT)
+        if text in by_sql:
+            return by_sql[text]
+        kind, condition = _condition(node, agg)
+        condition_sql = condition.sql(dialect=DIALECT)
+        if condition_sql not in conditions:
+            conditions.append(condition_sql)
+            condition_nodes.append(condition)
+        slots.append(Slot(sql=text, kind=kind, condition=conditions.index(condition_sql)))
+        slot_nodes.append(node.copy())
+        arg = agg.this
+        slot_args.append(None if kind == "count" else arg.copy())
+        slot_filters.append(
+            node.expression.this.copy() if isinstance(node, exp.Filter) else None
+        )
+        by_sql[text] = len(slots) - 1
+        return by_sql[text]
+
+    key_sql = {k.sql(dialect=DIALECT): j for j, k in enumerate(keys)}
+    key_types = tuple({type(k) for k in keys})
+    key_columns = {k.name.lower(): j for j, k in enumerate(keys) if isinstance(k, exp.Column)}
+
+    def rewrite(tree: exp.Expr) -> tuple[exp.Expr, set[int]]:
+        used: set[int] = set()
+
+        def visit(node: exp.Expr) -> exp.Expr:
+            agg = _aggregate_of(node)
+            if agg is not None:
+                i = slot_of(node, agg)
+                used.add(i)
+                return exp.column(slot_name(i))
+            if key_types and isinstance(node, key_types) and not isinstance(node, exp.Literal):
+                text = node.sql(dialect=DIALECT)
+                if text in key_sql:
+                    return exp.column(key_name(key_sql[text]))
+            if isinstance(node, exp.Column) and node.name.lower() in key_columns:
+                return exp.column(key_name(key_columns[node.name.lower()]))
+            return node
+
+        return tree.copy().transform(visit), used
+
+    post_items: list[exp.Expr] = []
+    output_slots: list[tuple[int, ...]] = []
+    for c, projection in enumerate(root.expressions):
+        value = projection.this if isinstance(projection, exp.Alias) else projection
+        new, used = rewrite(value)
+        output_slots.append(tuple(sorted(used)))
+        if used:
+            new = exp.Case(ifs=[exp.If(this=exp.column(f"__pacte_ok{c}"), true=new)])
+        post_items.append(exp.alias_(new, columns[c], quoted=True))
+    post = exp.select(*post_items).from_(
+        exp.Table(this=exp.to_identifier(MAIN), alias=exp.TableAlias(this=exp.to_identifier("m")))
+    )
+    post = post.join(
+        exp.Table(this=exp.to_identifier(CELLS), alias=exp.TableAlias(this=exp.to_identifier("p"))),
+        on=exp.EQ(this=exp.column("rowid", table="m"), expression=exp.column(RID, table="p")),
+    )
+    condition_post: exp.Expr = exp.column(KEEP)
+    having = root.args.get("having")
+    if having is not None:
+        new_having, _ = rewrite(having.this)
+        condition_post = exp.and_(condition_post, exp.Paren(this=new_having))
+    post.set("where", exp.Where(this=condition_post))
+    order = root.args.get("order")
+    tie = exp.Ordered(this=exp.column("rowid", table="m"))  # stable order, ties included
+    if order is not None:
+        ordered = rewrite(order)[0]
+        ordered.append("expressions", tie)
+        post.set("order", ordered)
+    else:
+        post.set("order", exp.Order(expressions=[tie]))
+    for clause in ("limit", "offset"):
+        if root.args.get(clause) is not None:
+            post.set(clause, root.args[clause].copy())
+    post_sql = post.sql(dialect=DIALECT, comments=False)
+
+    # ---------------------------------------------------------------- main query
+    # Every piece is rendered once and the statements are assembled as text: copying and
+    # rendering the whole tree per statement made restriction quadratic in practice.
+    def sql(node: exp.Expr) -> str:
+        return node.sql(dialect=DIALECT, comments=False)
+
+    nested = any(select is not root for select in root.find_all(exp.Select))
+    source = root.copy() if nested else root  # helpers only flow through CTEs/subqueries
+    if nested:
+        _helpers(source, [PERSON, ENTERPRISE, RECORD_KEY])
+    from_sql = sql(source.args["from_"])
+    with_sql = sql(source.args["with_"]) + " " if source.args.get("with_") is not None else ""
+    where_sql = f"({sql(source.args['where'].this)})" if source.args.get("where") is not None else ""
+    keys_sql = [sql(k) for k in keys]
+    hash_sql = f"hash({', '.join(keys_sql)})" if keys else ""
+    conds_sql = [sql(c) for c in condition_nodes]
+    names = [key_name(j) for j in range(len(keys))]
+
+    def where(*parts: str) -> str:
+        present = [p for p in parts if p]
+        return " WHERE " + " AND ".join(present) if present else ""
+
+    def count_if(condition: str) -> str:
+        return f"COUNT(*) FILTER(WHERE {condition})"
+
+    items = [f"{k} AS {n}" for k, n in zip(keys_sql, names, strict=True)]
+    items.append(f"COUNT(*) AS {ROWS}")
+    if keys:
+        items.append(f"{hash_sql} AS {HASH}")
+    items += [f"{sql(node)} AS {raw_name(i)}" for i, node in enumerate(slot_nodes)]
+    for q, condition in enumerate(conds_sql):
+        items.append(f"{count_if(condition)} AS __pacte_c{q}")
+        items.append(f"SUM({RECORD_KEY}) FILTER(WHERE {condition}) AS __pacte_ck{q}")
+    abs_sql: dict[int, str] = {}
+    for i, slot in enumerate(slots):
+        measure = slot_args[i]
+        if measure is None:
+            continue
+        abs_sql[i] = sql(_abs_double(measure))
+        user_filter = slot_filters[i]
+        # zeros and NULLs change neither MAX nor SUM of |x|: only the user's FILTER matters
+        only = f" FILTER(WHERE {sql(user_filter)})" if user_filter is not None else ""
+        items.append(f"MAX({abs_sql[i]}){only} AS __pacte_m{i}")
+        items.append(f"SUM({abs_sql[i]}){only} AS __pacte_t{i}")
+        if slot.kind == "mean":
+            items.append(f"COUNT({sql(measure)}){only} AS __pacte_n{i}")
+    group_sql = f" GROUP BY {', '.join(keys_sql)}" if keys else ""
+    main_sql = f"{with_sql}SELECT {', '.join(items)} {from_sql}{where(where_sql)}{group_sql}"
+
+    # ---------------------------------------------------------------- companions
+    def two_level(unit: str, not_null: str, inner_values: list[str], outer_items: list[str],
+                  filtered: bool) -> str:
+        """Aggregate per (group keys, unit), then per group keys: same FROM/WITH/WHERE."""
+        inner_items = [*[f"{k} AS {n}" for k, n in zip(keys_sql, names, strict=True)],
+                       f"{unit} AS __pacte_unit", *inner_values]
+        wanted = f"{hash_sql} IN (SELECT h FROM {FILTER})" if filtered and keys else ""
+        inner = (f"SELECT {', '.join(inner_items)} {from_sql}{where(where_sql, not_null, wanted)} "
+                 f"GROUP BY {', '.join([*names, '__pacte_unit'])}")
+        outer_group = f" GROUP BY {', '.join(names)}" if keys else ""
+        return (f"{with_sql}SELECT {', '.join([*names, *outer_items])} FROM ({inner}) AS __pacte_u"
+                f"{outer_group}")
+
+    counts_inner = [f"{count_if(c)} AS __pacte_c{q}" for q, c in enumerate(conds_sql)]
+
+    def contributing(prefix: str, counted: str) -> list[str]:
+        return [f"COUNT({counted}) FILTER(WHERE __pacte_c{q} > 0) AS {prefix}{q}"
+                for q in range(len(conds_sql))]
+
+    def persons(filtered: bool) -> str:
+        return two_level(f"hash({PERSON})", f"NOT {PERSON} IS NULL", counts_inner,
+                         [f"COUNT(*) AS {PERSONS}", *contributing("__pacte_p", "*")], filtered)
+
+    magnitudes = sorted(abs_sql)
+
+    def enterprises(filtered: bool) -> str:
+        values = [f"SUM({abs_sql[i]}) FILTER(WHERE {conds_sql[slots[i].condition]}) AS __pacte_v{i}"
+                  for i in magnitudes]
+        shares = [f"MAX(__pacte_v{i}) / NULLIF(SUM(__pacte_v{i}), 0) AS __pacte_s{i}" for i in magnitudes]
+        unit = f"CASE WHEN {ENTERPRISE} IS NULL THEN NULL ELSE hash({ENTERPRISE}) END"
+        return two_level(unit, "", counts_inner + values,
+                         [f"COUNT(__pacte_unit) AS {ENTERPRISES}",
+                          *contributing("__pacte_e", "__pacte_unit"), *shares], filtered)
+
+    return RestrictedQuery(
+        sql=canonical,
+        fingerprint=hashlib.sha256(canonical.encode()).hexdigest(),
+        table=table,
+        allowed_columns=tuple(sorted({c.lower() for c in allowed_columns})),
+        columns=columns,
+        key_count=len(keys),
+        slots=tuple(slots),
+        conditions=len(conditions),
+        output_slots=tuple(output_slots),
+        main_sql=main_sql,
+        persons_sql=persons(False),
+        persons_filtered_sql=persons(True),
+        enterprise_sql=enterprises(False),
+        enterprise_filtered_sql=enterprises(True),
+        post_sql=post_sql,
+    )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Published cost limits of the secure room (rules page, every answer)."""
+
+    #: Longest SQL text accepted (characters); longer is refused before parsing.
+    max_sql_chars: int = 10_000
+    #: Most lexical tokens (checked before parsing) and syntax-tree nodes (after) accepted.
+    max_nodes: int = 3_000
+    #: Wall-clock limit for all the DuckDB statements of one query (seconds).
+    timeout_s: float = 30.0
+    #: DuckDB memory limit per query.
+    memory_limit: str = "1GB"
+    #: Most groups (output rows before suppression) and cells (groups x columns).
+    max_groups: int = 10_000
+    max_cells: int = 100_000
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "max_sql_chars": self.max_sql_chars,
+            "max_syntax_nodes": self.max_nodes,
+            "timeout_seconds": self.timeout_s,
+            "memory_limit": self.memory_limit,
+            "max_groups": self.max_groups,
+            "max_cells": self.max_cells,
+        }
+
+
+LIMITS: Final = Limits()

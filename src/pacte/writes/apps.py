@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WritesConfig(AppConfig):
+    name = "pacte.writes"
+    verbose_name = "Écritures fiables"
