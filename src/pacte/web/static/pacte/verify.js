@@ -283,8 +283,10 @@
   }
 
   function parseVerifierKey(text) {
-    const parts = text.trim().split("+");
-    if (parts.length !== 3 || !/^[0-9a-f]{8}$/.test(parts[1])) throw new Error(t("keyBad", text));
+    // name+hex8+base64: the name has no "+", but base64 may (split on the first two only)
+    const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(text.trim());
+    if (!m) throw new Error(t("keyBad", text));
+    const parts = m.slice(1);
     const raw = b64ToBytes(parts[2]);
     if (raw.length !== 33 || raw[0] !== 0x01) throw new Error(t("keyBad", text));
     return { name: parts[0], id: parts[1], publicKey: raw.slice(1), text: text.trim() };
