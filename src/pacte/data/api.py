@@ -19,6 +19,7 @@ from pacte.data.models import DataRequest, Dataset, Grant, Release
 from pacte.engines import privacy, proportionality
 from pacte.errors import NotFound, ValidationFailed
 from pacte.input_limits import (
+    IDENTIFIER,
     MAX_LIST_ITEMS,
     Document,
     Identifier,
@@ -308,15 +309,17 @@ AGGREGATES_BODY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "group_by": {"type": "array", "items": {"type": "string"}, "maxItems": _DP["max_group_by"],
+        "group_by": {"type": "array", "items": {"type": "string", "maxLength": IDENTIFIER}, "maxItems": _DP["max_group_by"],
                      "description": "Colonnes à jeu de clés public ; au plus "
                                     f"{_DP['max_cells']} cellules."},
         "aggregates": {"type": "array", "minItems": 1, "maxItems": _DP["max_aggregates"], "items": {
-            "type": "object", "properties": {"op": {"enum": ["count", "sum", "mean"]}, "column": {"type": "string"}},
+            "type": "object", "properties": {"op": {"enum": ["count", "sum", "mean"]},
+                                               "column": {"type": "string", "maxLength": IDENTIFIER}},
             "required": ["op"]}},
         "filters": {"type": "array", "maxItems": _DP["max_filters"], "items": {
             "type": "object", "required": ["column", "op", "value"],
-            "properties": {"column": {"type": "string"}, "op": {"enum": ["eq", "in"]}, "value": {}}}},
+            "properties": {"column": {"type": "string", "maxLength": IDENTIFIER}, "op": {"enum": ["eq", "in"]},
+                           "value": {}}}},
         "rho": {"type": "number", "minimum": _DP["min_rho"], "maximum": _DP["max_rho"],
                 "default": _DP["default_rho"],
                 "description": f"Budget zCDP de cette requête, entre {_DP['min_rho']:g} et {_DP['max_rho']:g} "
