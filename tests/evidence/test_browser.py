@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
+
+from tests.chromium import launch
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
@@ -15,8 +16,6 @@ from pacte.evidence import services  # noqa: E402
 from tests.evidence.conftest import REFERENCE  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def test_evaluation_page_in_a_browser(live_server, evaluator, project):
@@ -28,9 +27,7 @@ def test_evaluation_page_in_a_browser(live_server, evaluator, project):
         evaluator, project, title="Pilote", counts={"n_treatment": 1000, "successes_treatment": 221,
                                                     "n_control": 1000, "successes_control": 200}))
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = launch(p)
         try:
             page = browser.new_context(locale="fr-FR").new_page()
             page.goto(f"{live_server.url}/evaluations/{ref.pk}/")

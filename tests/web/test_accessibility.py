@@ -13,18 +13,18 @@ axe-core is pinned in tests/web/axe/package.json; `npm ci --prefix tests/web/axe
 from __future__ import annotations
 
 import os
-import shutil
 import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.chromium import launch
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else (shutil.which("chromium") or "chromium")
 AXE_JS = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 # RGAA also asks for a sound structure (headings 9.1, landmarks 12.6, skip link 12.7, unique ids 8.2):
@@ -48,11 +48,7 @@ def browser():  # type: ignore[no-untyped-def]
     if not AXE_JS.exists():  # a missing tool must not pass silently: the gate would be empty
         pytest.fail(f"axe-core is missing ({AXE_JS}): run `npm ci --prefix tests/web/axe`")
     with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )
+        b = launch(p)
         yield b
         b.close()
 

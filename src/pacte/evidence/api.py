@@ -155,11 +155,14 @@ def create_evaluation(request: HttpRequest, payload: EvaluationIn) -> Status[dic
 @router.post("/evaluations/upload", response={201: EvaluationOut}, auth=auth,
              summary="Fichier CSV de résultats (unit_id, arm, outcome[, period]) déposé par l'évaluateur")
 def upload_evaluation(request: HttpRequest, file: File[UploadedFile], project: Form[Identifier], title: Form[Title],
-                      outcome: Form[Sentence] = "", window_months: Form[int] = 6, estimand: Form[Label] = "",
-                      experiment: Form[Identifier] = "") -> Status[dict[str, Any]]:
+                      outcome: Form[Sentence | None] = None, window_months: Form[int] = 6,
+                      estimand: Form[Label | None] = None, experiment: Form[Identifier | None] = None,
+                      ) -> Status[dict[str, Any]]:
+    # optional form fields are `T | None = None`: a bounded str type carries its own Field() and
+    # would otherwise make ninja require the field despite a default
     e = services.create_evaluation(
-        request.auth, get_project(project), title=title, outcome=outcome, window_months=window_months,  # type: ignore[attr-defined]
-        estimand=estimand, csv_data=_read(file), experiment=_experiment_or_none(experiment))
+        request.auth, get_project(project), title=title, outcome=outcome or "", window_months=window_months,  # type: ignore[attr-defined]
+        estimand=estimand or "", csv_data=_read(file), experiment=_experiment_or_none(experiment or ""))
     return Status(201, _evaluation_out(e))
 
 
@@ -245,7 +248,7 @@ def audit_detail(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
 @router.post("/audits", response={201: AuditOut}, auth=auth,
              summary="Publier un audit de biais à partir d'un CSV (group, y_true, y_pred[, in_need])")
 def create_audit(request: HttpRequest, file: File[UploadedFile], project: Form[Identifier], title: Form[Title],
-                 decision: Form[Title], min_group_size: Form[int] = 30, reference_group: Form[Label] = "") -> Status[dict[str, Any]]:
+                 decision: Form[Title], min_group_size: Form[int] = 30, reference_group: Form[Label | None] = None) -> Status[dict[str, Any]]:
     a = services.publish_audit(request.auth, get_project(project), title=title, decision=decision,  # type: ignore[attr-defined]
                                csv_data=_read(file), min_group_size=min_group_size,
                                reference_group=reference_group or None)
