@@ -96,7 +96,7 @@ def list_projects(
          "pacts": pacts[pk]}
         for pk, slug, name, pitch, territory, carrier, takeover in rows
     ]
-    return {"count": qs.values("id").count(), "items": items}
+    return {"count": qs.count(), "items": items}
 
 
 @router.get("/{slug}", response=ProjectDetail, summary="Un projet, ses phases et ses pactes")

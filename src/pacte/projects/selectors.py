@@ -10,6 +10,7 @@ def search_projects(
 ) -> QuerySet[Project]:
     """Public list of projects with the registry filters (no account needed)."""
     qs = Project.objects.select_related("carrier", "takeover_institution")
+    joined = bool(institution or status or principle)  # filters through pacts can repeat a project
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(pitch__icontains=q) | Q(carrier__name__icontains=q))
     if territory:
@@ -20,7 +21,7 @@ def search_projects(
         qs = qs.filter(pacts__versions__status=status, pacts__versions__is_current=True)
     if principle:
         qs = qs.filter(pacts__versions__is_current=True, pacts__versions__principles_index__contains=f",{principle},")
-    return qs.distinct().order_by("name")
+    return (qs.distinct() if joined else qs).order_by("name")
 
 
 def get_project(slug: str) -> Project:
