@@ -189,7 +189,7 @@ def malformed_requests(base: str, phase: Phase, count: int, stop: float, token: 
             name, send = kinds[0]  # 10 MB bodies: one in ten rounds, to keep the traffic bounded
         try:
             status = send(client).status_code
-            bucket = "5xx" if status >= 500 else "4xx" if status >= 400 else "2xx/3xx"
+            bucket = "503" if status == 503 else "5xx" if status >= 500 else "4xx" if status >= 400 else "2xx/3xx"
         except httpx.HTTPError:
             bucket = "no answer"
         with phase.lock:
@@ -337,7 +337,7 @@ def main() -> int:
                         "redémarrage immédiat de PostgreSQL à 40 %, SIGKILL d'un worker à 70 %")
     for col in ("écrivains", "écritures", "requêtes", "acquittées", "refus 4xx", "5xx", "dont 503",
                 "5xx hors pannes", "sans réponse", "abandonnées", "erreurs après redémarrage (s)", "perdues", "dupliquées",
-                "malformées (4xx/5xx/autre)"):
+                "malformées (4xx/503/autre 5xx/autre)"):
         table.add_column(col)
     results = [check(ph) for ph in phases]
     for ph, result in zip(phases, results, strict=True):
@@ -345,11 +345,11 @@ def main() -> int:
         outside = sum(1 for t in ph.five_xx_times if not any(a <= t <= b for a, b in windows if a))
         recovery = f"{ph.recovery():.1f}"
         m = ph.malformed
-        other = sum(v for k, v in m.items() if k not in ("4xx", "5xx"))
+        other = sum(v for k, v in m.items() if k not in ("4xx", "503", "5xx"))
         table.add_row(str(ph.writers), str(ph.writes), str(ph.requests), str(ph.acks), str(ph.refused),
                       str(ph.errors_5xx), str(ph.errors_503), str(outside), str(ph.no_answer), str(ph.gave_up),
                       recovery, str(result["lost"]), str(result["duplicated"]),
-                      f"{m.get('4xx', 0)}/{m.get('5xx', 0)}/{other}")
+                      f"{m.get('4xx', 0)}/{m.get('503', 0)}/{m.get('5xx', 0)}/{other}")
     console = Console(width=200)
     console.print(table)
     console.print(f"pacte log verify : {'OK' if verify.returncode == 0 else 'ÉCHEC'} — "
