@@ -16,18 +16,17 @@ from pacte.journal.services import verify_log
 from pacte.pacts.models import Pact
 from tests.data.conftest import DP_COLUMNS, grant_for, hiring, parquet_files  # noqa: F401 (fixtures)
 
-THREADS = 8
 REGIONS = ["11", "24", "27", "28", "32", "44", "52", "53"]
 
 
-def _mixed(world, active, hiring) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def _mixed(world, active, hiring, writers: int) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     _, dp_token = grant_for(world, active, hiring, 3, DP_COLUMNS)
     _, raw = create_api_token(world.carrier_admin.user, world.carrier_admin.organisation, "t")
     carrier = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
     ref, number = active.pact.reference, active.number
     commitment = active.commitments.filter(owner="carrier").order_by("id").first().key
     project = active.pact.project.slug
-    barrier = threading.Barrier(THREADS)
+    barrier = threading.Barrier(writers)
     answers: list[tuple[str, int]] = []
     lock = threading.Lock()
 
@@ -48,7 +47,7 @@ def _mixed(world, active, hiring) -> None:  # type: ignore[no-untyped-def]  # no
             post(client, "evidence", f"/api/v1/pacts/{ref}/versions/{number}/commitments/{commitment}/evidence",
                  {"progress": 10 + i, "note": f"Preuve concurrente {i}"}, carrier)
             post(client, "dp", "/api/v1/data/embauches/aggregates",
-                 {"group_by": ["naf_sector"], "filters": [{"column": "region", "op": "eq", "value": REGIONS[i]}],
+                 {"group_by": ["naf_sector"], "filters": [{"column": "region", "op": "eq", "value": REGIONS[i % len(REGIONS)]}],
                   "rho": 0.001}, {"HTTP_AUTHORIZATION": f"Bearer {dp_token}"})
             if "pact" in drafted:
                 post(client, "withdraw", f"/api/v1/pacts/{drafted['pact']}/versions/1/transitions/withdraw",
@@ -56,29 +55,31 @@ def _mixed(world, active, hiring) -> None:  # type: ignore[no-untyped-def]  # no
         finally:
             connections.close_all()
 
-    ts = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
+    ts = [threading.Thread(target=worker, args=(i,)) for i in range(writers)]
     for t in ts:
         t.start()
     for t in ts:
         t.join()
-    assert len(answers) == 4 * THREADS, answers
+    assert len(answers) == 4 * writers, answers
     assert all(status < 500 for _, status in answers), answers
     assert all(status in (200, 201) for what, status in answers if what != "dp"), answers
     assert all(status in (200, 429) for what, status in answers if what == "dp"), answers
     drafts = Pact.objects.filter(versions__content__title__startswith="Brouillon ")
-    assert drafts.count() == THREADS and drafts.filter(versions__status="withdrawn").count() == THREADS
+    assert drafts.count() == writers and drafts.filter(versions__status="withdrawn").count() == writers
     assert not Reservation.objects.filter(state=Reservation.State.RESERVED).exists()
     report = verify_log()
     assert report.ok, report.problems
 
 
+@pytest.mark.parametrize("writers", [8, 32])
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL variant")
-def test_mixed_writers_postgresql(world, active, hiring):  # noqa: F811
-    _mixed(world, active, hiring)
+def test_mixed_writers_postgresql(world, active, hiring, writers):  # noqa: F811
+    _mixed(world, active, hiring, writers)
 
 
+@pytest.mark.parametrize("writers", [8, 32])
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite variant")
-def test_mixed_writers_sqlite(world, active, hiring):  # noqa: F811
-    _mixed(world, active, hiring)
+def test_mixed_writers_sqlite(world, active, hiring, writers):  # noqa: F811
+    _mixed(world, active, hiring, writers)
