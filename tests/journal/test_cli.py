@@ -13,22 +13,9 @@ from pacte.journal.exports import export_log
 from pacte.journal.keys import get_signer
 from pacte.journal.models import Checkpoint, Event, LogNode, LogState
 from pacte.journal.services import SYSTEM, integrate, record_event, verify_log
-from tests.journal.helpers import append
+from tests.journal.helpers import append, keep_test_connection  # noqa: F401 (fixture)
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _keep_test_connection():
-    """Like django.test.Client: requests must not close the test's DB connection (PostgreSQL)."""
-    from django.core import signals
-    from django.db import close_old_connections
-
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("keep_test_connection")]
 
 
 def http_client() -> httpx.Client:

@@ -29,22 +29,11 @@ from pacte.journal.services import (
     register_witness,
 )
 from pacte.journal.witness import add_checkpoint_body
+from tests.journal.helpers import keep_test_connection  # noqa: F401 (fixture)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("keep_test_connection")]
 
 _APP = None
-
-
-@pytest.fixture(autouse=True)
-def _keep_test_connection():
-    from django.core import signals
-    from django.db import close_old_connections
-
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 def http() -> httpx.Client:
