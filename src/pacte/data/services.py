@@ -60,6 +60,7 @@ from pacte.pacts.services import require_reason  # negative decisions carry a wr
 from pacte.projects.models import Project
 from pacte.projects.services import actor_of
 from pacte.writes.references import next_reference
+from pacte.writes.retry import retry_on_conflict
 
 logger = logging.getLogger("pacte.data")
 
@@ -189,6 +190,7 @@ def validate_schema(schema: Mapping[str, Any], person_column: str = "", enterpri
     return {"columns": out}
 
 
+@retry_on_conflict
 @transaction.atomic
 def publish_dataset(acting: Acting | None, *, publisher: Organisation, slug: str, title: str,
                     description: str = "", licence: str = "etalab-2.0", sensitivity: int = 2,
@@ -266,6 +268,7 @@ def secure_room_profile(dv: DatasetVersion) -> Any:
     )
 
 
+@retry_on_conflict
 @transaction.atomic
 def add_version(acting: Acting | None, dataset: Dataset, *, version: str, paths: list[str],
                 schema: Mapping[str, Any], row_count: int, person_column: str = "",
@@ -558,6 +561,7 @@ def active_version(pact: Pact) -> PactVersion | None:
     return pact.versions.filter(status=Status.ACTIVE).first()
 
 
+@retry_on_conflict
 @transaction.atomic
 def create_request(acting: Acting, pact: Pact, dataset: Dataset, **fields: Any) -> DataRequest:
     project = pact.project
@@ -587,6 +591,7 @@ def _lock_request(req: DataRequest) -> DataRequest:
         "dataset__publisher", "dataset_version", "project__carrier", "pact", "pact_version").get(pk=req.pk)
 
 
+@retry_on_conflict
 @transaction.atomic
 def update_request(acting: Acting, req: DataRequest, **fields: Any) -> DataRequest:
     req = _lock_request(req)
@@ -604,6 +609,7 @@ def snapshot(req: DataRequest) -> dict[str, Any]:
     return {f: getattr(req, f) for f in REQUEST_FIELDS} | {"dataset_version": req.dataset_version.version}
 
 
+@retry_on_conflict
 @transaction.atomic
 def submit_request(acting: Acting, req: DataRequest) -> DataRequest:
     req = _lock_request(req)
@@ -621,6 +627,7 @@ def submit_request(acting: Acting, req: DataRequest) -> DataRequest:
     return req
 
 
+@retry_on_conflict
 @transaction.atomic
 def withdraw_request(acting: Acting, req: DataRequest, reason: str) -> DataRequest:
     req = _lock_request(req)
@@ -640,6 +647,7 @@ def _review(acting: Acting, req: DataRequest, decision: str, reason: str, rule_i
                                  rule_id=rule_id)
 
 
+@retry_on_conflict
 @transaction.atomic
 def request_changes(acting: Acting, req: DataRequest, reason: str) -> DataRequest:
     req = _lock_request(req)
@@ -654,6 +662,7 @@ def request_changes(acting: Acting, req: DataRequest, reason: str) -> DataReques
     return req
 
 
+@retry_on_conflict
 @transaction.atomic
 def refuse_request(acting: Acting, req: DataRequest, reason: str) -> DataRequest:
     req = _lock_request(req)
@@ -687,6 +696,7 @@ class ApprovalOutcome:
     required: int
 
 
+@retry_on_conflict
 @transaction.atomic
 def approve_request(acting: Acting, req: DataRequest, *, population: int, severity: int,
                     note: str = "") -> ApprovalOutcome:
@@ -788,6 +798,7 @@ def may_rotate_token(acting: Acting | None, grant: Grant) -> bool:
     return acting.organisation.pk == grant.project.carrier_id and acting.has(Role.CARRIER_ADMIN)
 
 
+@retry_on_conflict
 @transaction.atomic
 def issue_token(acting: Acting, grant: Grant) -> str:
     """(Re)issue the grant's bearer token; the raw value is shown once and replaces the previous
@@ -836,6 +847,7 @@ def _require_grant_reviewer(acting: Acting, grant: Grant) -> None:
     require_data_reviewer(acting, grant.request)
 
 
+@retry_on_conflict
 @transaction.atomic
 def suspend_grant(acting: Acting | None, grant: Grant, reason: str) -> Grant:
     grant = Grant.objects.select_for_update().get(pk=grant.pk)
@@ -848,6 +860,7 @@ def suspend_grant(acting: Acting | None, grant: Grant, reason: str) -> Grant:
     return grant
 
 
+@retry_on_conflict
 @transaction.atomic
 def revoke_grant(acting: Acting | None, grant: Grant, reason: str) -> Grant:
     grant = Grant.objects.select_for_update().get(pk=grant.pk)
@@ -868,6 +881,7 @@ def _state_for_expiry(grant: Grant, now: datetime) -> str:
     return GrantState.ACTIVE
 
 
+@retry_on_conflict
 @transaction.atomic
 def reactivate_grant(acting: Acting | None, grant: Grant, reason: str = "") -> Grant:
     grant = Grant.objects.select_for_update().get(pk=grant.pk)
@@ -883,6 +897,7 @@ def reactivate_grant(acting: Acting | None, grant: Grant, reason: str = "") -> G
     return grant
 
 
+@retry_on_conflict
 @transaction.atomic
 def renew_grant(acting: Acting, grant: Grant, note: str = "") -> Grant:
     grant = Grant.objects.select_for_update(of=("self",)).select_related("request__dataset", "pact").get(pk=grant.pk)
@@ -1362,6 +1377,7 @@ def own_record(link: PersonLink) -> tuple[DatasetVersion, list[dict[str, Any]]]:
     return dv, [{k: _jsonable(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
 
 
+@retry_on_conflict
 @transaction.atomic
 def give_consent(user: User, dataset: Dataset, project: Project, purpose: str) -> Consent:
     if user is None or not user.is_authenticated:
@@ -1388,6 +1404,7 @@ def give_consent(user: User, dataset: Dataset, project: Project, purpose: str) -
     return consent
 
 
+@retry_on_conflict
 @transaction.atomic
 def withdraw_consent(user: User, consent: Consent) -> Consent:
     consent = Consent.objects.select_for_update(of=("self",)).select_related("project", "dataset_version__dataset").get(pk=consent.pk)

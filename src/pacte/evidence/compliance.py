@@ -34,6 +34,7 @@ from pacte.pacts import services as pacts
 from pacte.pacts.models import Commitment, PactVersion, Status
 from pacte.pacts.schema import parse_content
 from pacte.projects.models import Project
+from pacte.writes.retry import retry_on_conflict
 
 BREACH_GRACE_DAYS = 15
 COMPUTED_KINDS = ("evaluation", "audit", "publication", "panel", "grant")
@@ -225,6 +226,7 @@ def _step_pact(version: PactVersion, today: date, report: ComplianceReport) -> N
         report.transitions.append(f"{ref}: broken")
 
 
+@retry_on_conflict
 @transaction.atomic
 def run_compliance(today: date | None = None, *, project: Project | None = None) -> ComplianceReport:
     today = today or timezone.localdate()

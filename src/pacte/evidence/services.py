@@ -56,6 +56,7 @@ from pacte.pacts.schema import parse_content
 from pacte.pacts.services import require_reason
 from pacte.projects.models import Project
 from pacte.projects.services import actor_of
+from pacte.writes.retry import retry_on_conflict
 
 CONSENT_VERSION = "2026-01"
 REMEDIATION_DAYS = 90
@@ -133,6 +134,7 @@ def _text(value: str, field: str, message: str, minimum: int = 3) -> str:
 
 # ================================================================ panels (S2, P2)
 
+@retry_on_conflict
 @transaction.atomic
 def volunteer(user: User, *, consent: bool, contact_preference: str = "email", contact_value: str = "",
               age_band: str = "", territory: str = "", situation: str = "") -> Volunteer:
@@ -162,6 +164,7 @@ def volunteer(user: User, *, consent: bool, contact_preference: str = "email", c
     return v
 
 
+@retry_on_conflict
 @transaction.atomic
 def leave_panel(user: User) -> bool:
     """Leave at any time: every personal field is erased; the anonymous row keeps counts right."""
@@ -177,6 +180,7 @@ def leave_panel(user: User) -> bool:
     return True
 
 
+@retry_on_conflict
 @transaction.atomic
 def open_panel_call(acting: Acting, project: Project, *, title: str, target_size: int, stratify_by: str = "age_band",
                     targets: dict[str, int] | None = None, shares: dict[str, float] | None = None,
@@ -218,6 +222,7 @@ def open_panel_call(acting: Acting, project: Project, *, title: str, target_size
     return call
 
 
+@retry_on_conflict
 @transaction.atomic
 def draw_panel(acting: Acting, call: PanelCall) -> PanelCall:
     call = PanelCall.objects.select_for_update(of=("self",)).select_related("project").get(pk=call.pk)
@@ -283,6 +288,7 @@ def panel_composition(call: PanelCall) -> list[dict[str, Any]]:
 
 # ================================================================ feedback loop
 
+@retry_on_conflict
 @transaction.atomic
 def ask_question(acting: Acting, project: Project, text: str, *, scale_max: int = 0,
                  version: PactVersion | None = None) -> Question:
@@ -296,6 +302,7 @@ def ask_question(acting: Acting, project: Project, text: str, *, scale_max: int 
     return q
 
 
+@retry_on_conflict
 @transaction.atomic
 def give_feedback(user: User, project: Project, *, body: str = "", rating: int | None = None,
                   question: Question | None = None) -> Feedback:
@@ -316,6 +323,7 @@ def give_feedback(user: User, project: Project, *, body: str = "", rating: int |
     return f
 
 
+@retry_on_conflict
 @transaction.atomic
 def reply_feedback(acting: Acting, feedback: Feedback, reply: str) -> Feedback:
     feedback = Feedback.objects.select_for_update(of=("self",)).select_related("project").get(pk=feedback.pk)
@@ -328,6 +336,7 @@ def reply_feedback(acting: Acting, feedback: Feedback, reply: str) -> Feedback:
     return feedback
 
 
+@retry_on_conflict
 @transaction.atomic
 def hide_feedback(acting: Acting, feedback: Feedback, reason: str) -> Feedback:
     feedback = Feedback.objects.select_for_update(of=("self",)).select_related("project").get(pk=feedback.pk)
@@ -356,6 +365,7 @@ def _design_fields(*, baseline_rate: float, mde_points: float, power: float, alp
     return max(size.n_treatment, size.n_control)
 
 
+@retry_on_conflict
 @transaction.atomic
 def design_experiment(acting: Acting, project: Project, *, hypothesis: str, outcome: str, baseline_rate: float,
                       mde_points: float, power: float = 0.8, alpha: float = 0.05, design: str = "individual",
@@ -411,6 +421,7 @@ def _can_run(acting: Acting, exp: Experiment) -> None:
         raise PermissionDenied("Seule l'organisation qui a conçu l'expérimentation peut la conduire.")
 
 
+@retry_on_conflict
 @transaction.atomic
 def preregister(acting: Acting, exp: Experiment) -> Experiment:
     """Log the analysis plan's hash and a commitment to the secret seed — before any assignment."""
@@ -457,6 +468,7 @@ def allocation_digest(allocation: dict[str, str]) -> str:
     return canonical.sha256_hex(allocation)
 
 
+@retry_on_conflict
 @transaction.atomic
 def assign_units(acting: Acting, exp: Experiment, unit_ids: list[str],
                  strata: dict[str, str] | None = None) -> dict[str, str]:
@@ -806,6 +818,7 @@ def _store_evaluation(acting: Acting, project: Project, frame: _EvaluationFrame,
         details=computed.details | (extra_details or {}))
 
 
+@retry_on_conflict
 @transaction.atomic
 def create_evaluation(acting: Acting, project: Project, *, title: str, outcome: str = "", window_months: int = 6,
                       counts: dict[str, int] | None = None, csv_data: bytes | None = None,
@@ -967,6 +980,7 @@ def _join_assignment(exp: Experiment, key: bytes, view: Any) -> GatewayJoin:
     return GatewayJoin(table, counts)
 
 
+@retry_on_conflict
 @transaction.atomic
 def evaluate_from_gateway(acting: Acting, experiment: Experiment, grant: Any, outcome_column: str, *,
                           title: str = "", outcome: str = "", window_months: int | None = None,
@@ -1029,6 +1043,7 @@ def _own_evaluation(acting: Acting, evaluation: Evaluation) -> Evaluation:
     return evaluation
 
 
+@retry_on_conflict
 @transaction.atomic
 def publish_evaluation(acting: Acting, evaluation: Evaluation, today: date | None = None) -> Evaluation:
     """Publish as computed — positive, null or negative alike. Published results are final."""
@@ -1052,6 +1067,7 @@ def publish_evaluation(acting: Acting, evaluation: Evaluation, today: date | Non
     return evaluation
 
 
+@retry_on_conflict
 @transaction.atomic
 def delete_evaluation(acting: Acting, evaluation: Evaluation) -> None:
     evaluation = _own_evaluation(acting, evaluation)
@@ -1122,6 +1138,7 @@ def pact_band(version: PactVersion | None) -> tuple[tuple[float, float], str]:
     return DEFAULT_BAND, "règle des 80 % (bande [0,8 ; 1,25])"
 
 
+@retry_on_conflict
 @transaction.atomic
 def publish_audit(acting: Acting, project: Project, *, title: str, decision: str, csv_data: bytes | None = None,
                   table: AuditTable | None = None, min_group_size: int = 30, n_bootstrap: int = 200,
@@ -1234,6 +1251,7 @@ def _validate_sheet(data: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+@retry_on_conflict
 @transaction.atomic
 def create_sheet(acting: Acting, project: Project, data: dict[str, Any]) -> AlgorithmSheet:
     _require_carrier(acting, project)
@@ -1247,6 +1265,7 @@ def sheet_document(sheet: AlgorithmSheet) -> dict[str, Any]:
         "project": sheet.project.slug}
 
 
+@retry_on_conflict
 @transaction.atomic
 def publish_sheet(acting: Acting, sheet: AlgorithmSheet, today: date | None = None) -> AlgorithmSheet:
     sheet = AlgorithmSheet.objects.select_for_update(of=("self",)).select_related("project").get(pk=sheet.pk)

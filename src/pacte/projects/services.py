@@ -13,6 +13,7 @@ from pacte.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from pacte.journal.services import Actor, record_event
 from pacte.links import clean_web_link
 from pacte.projects.models import PHASE_ORDER, TERMINAL_PHASES, Phase, PhaseKind, Project
+from pacte.writes.retry import retry_on_conflict
 
 
 def actor_of(acting: Acting) -> Actor:
@@ -27,6 +28,7 @@ def _require_carrier_member(acting: Acting, project: Project) -> None:
         raise PermissionDenied("Seuls les membres du porteur du projet peuvent faire cela.")
 
 
+@retry_on_conflict
 @transaction.atomic
 def create_project(
     acting: Acting,
@@ -73,6 +75,7 @@ def create_project(
     return project
 
 
+@retry_on_conflict
 @transaction.atomic
 def close_phase(
     acting: Acting,
