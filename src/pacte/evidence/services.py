@@ -855,7 +855,8 @@ GATEWAY_MIN_MATCHED_PER_ARM = 11  # the tier-2 k: never publish an arm computed 
 
 def _gateway_grant(grant: Any, exp: Experiment) -> None:
     """An ACTIVE (or renewal-due, still usable) tier-2 grant of the experiment's own project."""
-    from pacte.data.services import GrantForbidden, check_usable
+    from pacte.data.errors import GrantForbidden
+    from pacte.data.gateway.access import check_usable
 
     if grant.project_id != exp.project_id:
         raise PermissionDenied(f"L'accès {grant.reference} a été accordé à un autre projet : il ne peut pas "
@@ -901,7 +902,7 @@ def _gateway_columns(grant: Any, outcome_column: str) -> tuple[str, dict[str, An
 def _gateway_read(grant: Any, person: str, col: dict[str, Any]) -> tuple[Any, str, dict[str, Any]]:
     """(pseudonym, outcome) rows of the grant's dataset, never leaving the platform.
 
-    Normally the grant's own tier-2 view (`data.services.tier2_view`), restricted to the join key and
+    Normally the grant's own tier-2 view (`data.gateway.extracts.tier2_view`), restricted to the join key and
     the outcome: with no quasi-identifier among the columns read, k-anonymity has nothing to generalise
     and suppresses nothing (unless the whole dataset has fewer than k rows), and the key is an HMAC
     pseudonym under the grant's key. When the outcome is itself classified quasi-identifier, that view
@@ -911,7 +912,7 @@ def _gateway_read(grant: Any, person: str, col: dict[str, Any]) -> tuple[Any, st
     """
     import polars as pl
 
-    from pacte.data.services import tier2_view
+    from pacte.data.gateway.extracts import tier2_view
     from pacte.engines import pseudonymise
 
     dv = grant.dataset_version
