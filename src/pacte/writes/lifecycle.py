@@ -48,11 +48,12 @@ class Move:
     permission: policy.Action
     event: str
     reason_required: bool = False
+    wrong_state: Any = None  # the (lazily translated) message when the source state is wrong, if not the generic one
 
     @classmethod
     def of(cls, action: str, sources: Iterable[str], target: str, permission: policy.Action, event: str, *,
-           reason: bool = False) -> Move:
-        return cls(action, frozenset(str(s) for s in sources), str(target), permission, event, reason)
+           reason: bool = False, wrong_state: Any = None) -> Move:
+        return cls(action, frozenset(str(s) for s in sources), str(target), permission, event, reason, wrong_state)
 
 
 @dataclass
@@ -88,6 +89,8 @@ class Lifecycle(Generic[T]):
             reason = (reason or "").strip()
         state = self.state_of(obj)
         if state not in move.sources:
+            if move.wrong_state is not None:
+                raise InvalidTransition(str(move.wrong_state))
             raise InvalidTransition(
                 _("Transition impossible depuis l'état « %(state)s ».") % {"state": self.state_label(state)})
         return move, reason
