@@ -25,6 +25,8 @@ from pacte.accounts.models import Organisation, Role
 from pacte.accounts.selectors import is_member
 from pacte.accounts.services import Acting
 from pacte.errors import PermissionDenied
+from pacte.journal.services import SYSTEM as SYSTEM_ACTOR
+from pacte.journal.services import Actor
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class Action(StrEnum):
     EXPERIMENT_RUN = "experiment.run"            # pre-register, assign; obj: Experiment
     PROJECT_EVALUATE = "project.evaluate"        # evaluations, bias audits; obj: Project
     EVALUATION_OWN = "evaluation.own"            # publish, delete one's evaluation; obj: Evaluation
+    # the platform's own clocks (due dates, expiry, reminders): nobody does these by hand
+    PLATFORM_CLOCK = "platform.clock"            # obj: anything the clock moves
 
 
 # ------------------------------------------------------------------ object readers
@@ -204,6 +208,10 @@ def _evaluation_author(acting: Acting, obj: Any) -> Refusal:
     return refusal
 
 
+def _platform_only(acting: Acting, obj: Any) -> Refusal:
+    return _("Cette étape est faite par la plateforme, à son échéance.")
+
+
 @dataclass(frozen=True)
 class Rule:
     check: Callable[[Acting, Any], Refusal]
@@ -228,6 +236,7 @@ RULES: dict[Action, Rule] = {
     Action.EXPERIMENT_RUN: Rule(_experiment_designer),
     Action.PROJECT_EVALUATE: Rule(_independent_evaluator),
     Action.EVALUATION_OWN: Rule(_evaluation_author),
+    Action.PLATFORM_CLOCK: Rule(_platform_only, system=True),
 }
 
 
@@ -251,3 +260,12 @@ def require(principal: Principal, action: Action, obj: Any) -> None:
     reason = refusal(principal, action, obj)
     if reason is not None:
         raise PermissionDenied(reason)
+
+
+def actor_of(principal: Principal) -> Actor:
+    """Who acted, as the public journal writes it: organisation and role; the person only as a
+    salted commitment (see ``pacte.journal.services.Actor``)."""
+    if isinstance(principal, PlatformPrincipal):
+        return SYSTEM_ACTOR
+    role = sorted(principal.roles)[0] if principal.roles else ""
+    return Actor(organisation_slug=principal.organisation.slug, role=role, person_id=principal.user.pk)
