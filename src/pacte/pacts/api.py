@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from pacte.accounts.models import Organisation
@@ -165,7 +166,7 @@ def pact_detail(request: HttpRequest, reference: Identifier) -> dict[str, Any]:
     visible = selectors.versions_visible(viewer(request)).filter(pact=pact)
     current = visible.filter(is_current=True).first()
     if current is None and not visible.exists():
-        raise NotFound("Ce pacte n'est pas encore public.")
+        raise NotFound(_("Ce pacte n'est pas encore public."))
     return {"reference": pact.reference, "project": pact.project.slug, "institution": pact.institution.slug,
             "current_version": current.number if current else None, "status": current.status if current else None}
 
@@ -194,7 +195,7 @@ def create_pact(request: HttpRequest, payload: PactCreate) -> Status[dict[str, A
     project = get_project(payload.project)
     institution = Organisation.objects.filter(slug=payload.institution).first()
     if institution is None:
-        raise NotFound("Institution inconnue.")
+        raise NotFound(_("Institution inconnue."))
     v = drafting.create_pact(request.auth, project, institution, payload.content)  # type: ignore[attr-defined]
     return Status(201, _version_out(v))
 
@@ -221,7 +222,8 @@ def create_version(request: HttpRequest, reference: Identifier) -> Status[dict[s
                      "notify_breach, cure, suspend, reinstate, break, complete)")
 def transition(request: HttpRequest, reference: Identifier, number: BigInt, action: Identifier, payload: TransitionIn) -> dict[str, Any]:
     if action not in actions.ACTIONS:
-        raise ValidationFailed(f"Action inconnue : {action}. Actions possibles : {', '.join(actions.ACTIONS)}.")
+        raise ValidationFailed(_("Action inconnue : %(action)s. Actions possibles : %(known)s.")
+                               % {"action": action, "known": ", ".join(actions.ACTIONS)})
     v = _own_version(request, reference, number)
     actions.ACTIONS[action](request.auth, v, payload.reason)  # type: ignore[attr-defined]
     v.refresh_from_db()
@@ -234,7 +236,7 @@ def add_evidence(request: HttpRequest, reference: Identifier, number: BigInt, ke
     v = _own_version(request, reference, number)
     c = v.commitments.filter(key=key).first()
     if c is None:
-        raise NotFound("Engagement inconnu.")
+        raise NotFound(_("Engagement inconnu."))
     c = commitments.record_evidence(request.auth, c, progress=payload.progress, note=payload.note, url=payload.url,  # type: ignore[attr-defined]
                                  met=payload.met)
     return _commitment_out(c)
