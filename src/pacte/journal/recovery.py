@@ -196,7 +196,7 @@ def accept_new_origin(confirm: str) -> Checkpoint:
 def adopt_witness_checkpoint(signed: str) -> bool:
     """Move the memory forward to a checkpoint of this log that a witness returned
     (our signature is verified); True when the memory changed."""
-    r = memory.parse_signed(signed, what="réponse du témoin")
+    r = memory.parse_signed(signed, what=_("réponse du témoin"))
     if r.origin != settings.LOG_ORIGIN:
         raise RecoveryFailed(_("Le témoin renvoie l'origine « %(returned)s », pas « %(origin)s ».")
                              % {"returned": r.origin, "origin": settings.LOG_ORIGIN})
