@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WebConfig(AppConfig):
     name = "pacte.web"
-    verbose_name = "Registre public"
+    verbose_name = _("Registre public")
