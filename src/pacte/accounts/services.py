@@ -92,7 +92,7 @@ def sign_in(request: HttpRequest, username: str, password: str) -> User:
                 "Trop de tentatives de connexion depuis cette adresse. Réessayez dans quelques minutes."
             )
         raise NotAuthenticated("Identifiant ou mot de passe incorrect.")
-    return user  # type: ignore[return-value]
+    return user
 
 
 @transaction.atomic

@@ -388,7 +388,8 @@ def cmd_witness_push(args: argparse.Namespace, client: Any = None) -> int:
     status = 0
     for prefix in args.to:
         url = prefix.rstrip("/") + "/add-checkpoint"
-        old, proof = 0, []
+        old = 0
+        proof: list[bytes] = []
         try:
             for _ in range(2):
                 r = client.post(url, content=witness.add_checkpoint_body(old, proof, cp.note))

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from pacte.links import LINK_MESSAGE, is_web_link
 
@@ -205,10 +205,9 @@ def parse_content(data: object, *, new_input: bool = False) -> PactContent:
         raise ValidationFailed("Le contenu du pacte est mal formé.", field_errors=fields) from exc
 
 
-def _french(err: object) -> str:
-    e = err  # pydantic ErrorDetails
-    kind = e["type"]  # type: ignore[index]
-    ctx = e.get("ctx") or {}  # type: ignore[attr-defined]
+def _french(e: ErrorDetails) -> str:
+    kind = e["type"]
+    ctx = e.get("ctx") or {}
     messages = {
         "missing": "Champ obligatoire.",
         "extra_forbidden": "Champ inconnu.",
@@ -225,7 +224,7 @@ def _french(err: object) -> str:
         "bool_parsing": "Oui ou non attendu.",
         "list_type": "Une liste est attendue.",
     }
-    return messages.get(kind, e["msg"])  # type: ignore[index]
+    return messages.get(kind, e["msg"])
 
 
 def completeness_errors(content: PactContent) -> dict[str, list[str]]:
@@ -286,16 +285,16 @@ def completeness_errors(content: PactContent) -> dict[str, list[str]]:
         add("impact_plan.method", "Choisissez la méthode d'évaluation.")
     if not ip.evaluator:
         add("impact_plan.evaluator", "Nommez l'évaluateur indépendant.")
-    c = content.commons
-    if not c.legal_form:
+    commons = content.commons
+    if not commons.legal_form:
         add("commons.legal_form", "Indiquez la forme juridique du porteur.")
-    if not c.no_private_shareholding:
+    if not commons.no_private_shareholding:
         add("commons.no_private_shareholding", "Attestez l'absence d'actionnariat privé (C5).")
-    if any(f.kind == "equity" for f in c.funding_sources):
+    if any(f.kind == "equity" for f in commons.funding_sources):
         add("commons.funding_sources", "Aucun financement en capital n'est permis (C5).")
-    if c.code_licence not in OPEN_LICENCES:
+    if commons.code_licence not in OPEN_LICENCES:
         add("commons.code_licence", "Choisissez une licence libre reconnue (identifiant SPDX, par ex. AGPL-3.0-or-later).")
-    if c.data_licence and c.data_licence not in OPEN_DATA_LICENCES:
+    if commons.data_licence and commons.data_licence not in OPEN_DATA_LICENCES:
         add("commons.data_licence", "Licence de données inconnue (par ex. etalab-2.0, ODbL-1.0).")
     t = content.term
     if not t.start or not t.end:
