@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this domain's subcommands to the `pacte` parser."""
     p = sub.add_parser("log", help="journal vérifiable (Merkle, RFC 9162 / C2SP)")
     lsub = p.add_subparsers(dest="log_command", required=True)
