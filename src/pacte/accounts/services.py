@@ -94,7 +94,7 @@ def sign_in(request: HttpRequest, username: str, password: str) -> User:
                 _("Trop de tentatives de connexion depuis cette adresse. Réessayez dans quelques minutes.")
             )
         raise NotAuthenticated(_("Identifiant ou mot de passe incorrect."))
-    return user  # type: ignore[return-value]
+    return user
 
 
 @transaction.atomic

@@ -7,9 +7,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
-def _progress_bar(description: str):  # type: ignore[no-untyped-def]
+def _progress_bar(description: str) -> Progress:
     from rich.progress import (
         BarColumn,
         Progress,
@@ -78,7 +82,7 @@ def generate(rows: int, seed: int, out: Path) -> dict[str, Path]:
     from pacte.data.demo import generate_files
 
     with _progress_bar("génération") as progress:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def report(slug: str, done: int, total: int) -> None:
             if slug not in tasks:
@@ -99,7 +103,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this domain's subcommands to the `pacte` parser."""
     p = sub.add_parser("data", help="accès aux données : import, accès, génération")
     dsub = p.add_subparsers(dest="data_command", required=True)

@@ -117,7 +117,7 @@ def _demo_request(pact_project: str, dataset: Any, tier: int, purpose: str, colu
     from pacte.demo import _as
     from pacte.pacts.models import Pact
 
-    pact = Pact.objects.filter(project__slug=pact_project).order_by("created_at").first()
+    pact = Pact.objects.filter(project__slug=pact_project).earliest("created_at")
     carrier = pact.project.carrier.slug
     req = services.create_request(
         _as("porteur", carrier), pact, dataset, purpose=purpose, tier=tier, columns=columns,
@@ -191,7 +191,9 @@ def load() -> None:
         citizen.save()
     import pyarrow.parquet as pq
 
-    first_person = pq.read_table(cohort.current_version.paths[0], columns=["person_id"]).column(0)[0].as_py()
+    cohort_version = cohort.current_version
+    assert cohort_version is not None, "the cohort was imported above"
+    first_person = pq.read_table(cohort_version.paths[0], columns=["person_id"]).column(0)[0].as_py()
     PersonLink.objects.get_or_create(user=citizen, dataset=cohort, defaults={"person_id": first_person})
 
     path = Path(settings.VAR_DIR) / "demo-tokens.json"

@@ -3,7 +3,8 @@ workflow for carriers and reviewers, and citizen consent (session auth)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -13,11 +14,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from pacte.accounts.request_types import SignedInRequest
 from pacte.accounts.services import Acting
 from pacte.data import secure_room, selectors, services
-from pacte.data.models import Consent, Dataset, GrantState, PersonLink, RequestStatus
+from pacte.data.models import Consent, Dataset, Grant, GrantState, PersonLink, RequestStatus
 from pacte.engines import privacy, proportionality
-from pacte.errors import DomainError, NotAuthenticated, NotFound
+from pacte.errors import DomainError, NotAuthenticated, NotFound, ValidationFailed
 from pacte.input_limits import DOCUMENT, PARAGRAPH
 from pacte.pacts.models import Status
 from pacte.pacts.selectors import get_pact
@@ -25,7 +27,7 @@ from pacte.projects.models import Project
 
 
 def _acting(request: HttpRequest) -> Acting:
-    acting = getattr(request, "acting", None)
+    acting: Acting | None = getattr(request, "acting", None)
     if acting is None:
         raise NotAuthenticated("Connectez-vous et choisissez l'organisation pour laquelle vous agissez.")
     return acting
@@ -169,7 +171,7 @@ def request_action(request: HttpRequest, reference: str, action: str) -> HttpRes
             try:
                 population, severity = int(request.POST.get("population", "")), int(request.POST.get("severity", ""))
             except ValueError:
-                raise services.ValidationFailed("Indiquez la population concernée et la gravité (1 à 3).") from None
+                raise ValidationFailed("Indiquez la population concernée et la gravité (1 à 3).") from None
             outcome = services.approve_request(acting, req, population=population, severity=severity, note=reason)
             if outcome.grant:
                 messages.success(request, f"Demande approuvée : accès {outcome.grant.reference} délivré.")
@@ -194,7 +196,7 @@ def grant_action(request: HttpRequest, reference: str, action: str) -> HttpRespo
         if action == "token":
             raw = services.issue_token(acting, g)
             return render(request, "data/token.html", {"g": g, "token": raw})
-        handlers = {"renew": services.renew_grant, "suspend": services.suspend_grant,
+        handlers: dict[str, Callable[[Acting, Grant, str], Grant]] = {"renew": services.renew_grant, "suspend": services.suspend_grant,
                     "revoke": services.revoke_grant, "reinstate": services.reactivate_grant}
         if action not in handlers:
             raise NotFound("Action inconnue.")
@@ -214,17 +216,19 @@ class ConsentForm(forms.Form):
 
     def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["dataset"].queryset = Dataset.objects.filter(person_links__user=user)
-        self.fields["project"].queryset = Project.objects.filter(pacts__versions__status=Status.ACTIVE).distinct()
+        cast("forms.ModelChoiceField[Dataset]", self.fields["dataset"]).queryset = Dataset.objects.filter(
+            person_links__user=user)
+        cast("forms.ModelChoiceField[Project]", self.fields["project"]).queryset = Project.objects.filter(
+            pacts__versions__status=Status.ACTIVE).distinct()
 
 
 @login_required
-def consent_new(request: HttpRequest) -> HttpResponse:
+def consent_new(request: SignedInRequest) -> HttpResponse:
     form = ConsentForm(request.user, request.POST or None)
     links = PersonLink.objects.filter(user=request.user).select_related("dataset")
     if request.method == "POST" and form.is_valid():
         try:
-            consent = services.give_consent(request.user, form.cleaned_data["dataset"],  # type: ignore[arg-type]
+            consent = services.give_consent(request.user, form.cleaned_data["dataset"],
                                             form.cleaned_data["project"], form.cleaned_data["purpose"])
         except DomainError as e:
             _apply_errors(form, e)
@@ -267,10 +271,10 @@ def consent_json(request: HttpRequest, receipt_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def consent_withdraw(request: HttpRequest, receipt_id: str) -> HttpResponse:
+def consent_withdraw(request: SignedInRequest, receipt_id: str) -> HttpResponse:
     consent = _own_consent(request, receipt_id)
     try:
-        services.withdraw_consent(request.user, consent)  # type: ignore[arg-type]
+        services.withdraw_consent(request.user, consent)
         messages.success(request, "Consentement retiré : le projet ne dispose plus de vos données via Pacte.")
     except DomainError as e:
         messages.error(request, e.message)

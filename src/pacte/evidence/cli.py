@@ -55,7 +55,7 @@ def cmd_compliance(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this domain's subcommands to the `pacte` parser."""
     p = sub.add_parser("evidence", help="preuves : expérimentations, évaluations")
     esub = p.add_subparsers(dest="evidence_command", required=True)

@@ -154,6 +154,7 @@ def load() -> None:
     v = pact_drafting.create_pact(trainer, p, region, content)
     v = _activate(v, "asso-coach-emploi", "region-val-de-loire")
     due = v.commitments.get(key="impact-evaluation").due_date
+    assert due is not None, "pact_content gives the impact evaluation a due date"
     breach_day = due + timedelta(days=BREACH_GRACE_DAYS + 1)
     run_compliance(due - timedelta(days=10), project=p)  # due soon
     run_compliance(due + timedelta(days=1), project=p)  # missed

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this domain's subcommands to the `pacte` parser."""
     p = sub.add_parser("log", help="journal vérifiable (Merkle, RFC 9162 / C2SP)")
     lsub = p.add_subparsers(dest="log_command", required=True)
@@ -388,7 +388,8 @@ def cmd_witness_push(args: argparse.Namespace, client: Any = None) -> int:
     status = 0
     for prefix in args.to:
         url = prefix.rstrip("/") + "/add-checkpoint"
-        old, proof = 0, []
+        old = 0
+        proof: list[bytes] = []
         try:
             for _ in range(2):
                 r = client.post(url, content=witness.add_checkpoint_body(old, proof, cp.note))

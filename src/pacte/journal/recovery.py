@@ -33,7 +33,7 @@ from pacte.engines import merkle, note
 from pacte.errors import ValidationFailed
 from pacte.journal import memory, offline
 from pacte.journal.models import Checkpoint, Cosignature, Event, LogState
-from pacte.journal.store import bulk_insert
+from pacte.journal.store import SqlValue, bulk_insert
 
 
 class RecoveryFailed(ValidationFailed):
@@ -91,7 +91,7 @@ def diagnose() -> Diagnosis:
     return Diagnosis(str(memory.memory_path()), remembered, size, tree.root(size).hex(), d)
 
 
-def _row(index: int, text: str) -> tuple[object, ...]:
+def _row(index: int, text: str) -> tuple[SqlValue, ...]:
     from django.db import connection
 
     try:
@@ -133,7 +133,7 @@ def reappend(source: offline.Source) -> int:
                   "refuse de signer, c'est une fourche : seule une nouvelle origine permet de repartir.")
                 % {"n": n, "size": remembered.size}
             )
-        rows: list[tuple[object, ...]] = []
+        rows: list[tuple[SqlValue, ...]] = []
         leaves: list[bytes] = []
         expected = n
         try:

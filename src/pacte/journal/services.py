@@ -69,6 +69,7 @@ from pacte.journal.models import Checkpoint, Cosignature, Event, LogNode, LogSta
 from pacte.journal.store import (
     CachedNodeStore,
     DbNodeStore,
+    SqlValue,
     bulk_insert,
     fetch_blocks,
     node_cache,
@@ -213,7 +214,7 @@ def _append(state: LogState, events: Sequence[NewEvent], now: datetime) -> tuple
     enc: dict[str, str] = {}  # JSON-encoded strings seen in this batch
     actors: dict[Actor, str] = {}
     occurred = connection.ops.adapt_datetimefield_value(now)
-    rows: list[tuple[object, ...]] = []
+    rows: list[tuple[SqlValue, ...]] = []
     out: list[Appended] = []
     leaves: list[bytes] = []
     sha = hashlib.sha256
@@ -617,6 +618,7 @@ def add_cosignature(body: str) -> list[Cosignature]:
             _body, sigs = note._split_note("x\n\n" + (body if body.endswith("\n") else body + "\n"))
     except note.NoteError as exc:
         raise _bad(_("Cosignature mal formée : %(error)s") % {"error": exc}) from None
+    cp: Checkpoint | None
     if text is None:
         cp = latest_checkpoint()
     else:
@@ -722,9 +724,9 @@ def verify_log(*, chunk: int = 10_000, progress: Callable[[int], None] | None = 
     # stored nodes must be exactly the recomputed complete subtrees
     seen = 0
     q = LogNode.objects.order_by("level", "index").values_list("level", "index", "hash")
-    for level, index, h in q.iterator(chunk_size=chunk):
+    for level, index, stored_hash in q.iterator(chunk_size=chunk):
         seen += 1
-        if mem.get(level, index) != bytes(h):
+        if mem.get(level, index) != bytes(stored_hash):
             report.problems.append(f"nœud ({level}, {index}) stocké incorrect ou en trop")
             if len(report.problems) > 50:
                 break

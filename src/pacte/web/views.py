@@ -16,11 +16,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from django_stubs_ext import StrOrPromise
 
 from pacte.accounts import policy
 from pacte.accounts.middleware import SESSION_KEY
 from pacte.accounts.models import Membership, Organisation
 from pacte.accounts.policy import Action
+from pacte.accounts.request_types import SignedInRequest
 from pacte.accounts.selectors import institutions
 from pacte.accounts.services import Acting, create_api_token
 from pacte.errors import DomainError, NotAuthenticated, PermissionDenied
@@ -46,7 +48,7 @@ PROJECT_SECTIONS.append("pacte.evidence.sections.project_section")
 
 
 def _acting(request: HttpRequest) -> Acting:
-    acting = getattr(request, "acting", None)
+    acting: Acting | None = getattr(request, "acting", None)
     if acting is None:
         raise NotAuthenticated(_("Connectez-vous et choisissez l'organisation pour laquelle vous agissez."))
     return acting
@@ -222,7 +224,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def switch_organisation(request: HttpRequest) -> HttpResponse:
+def switch_organisation(request: SignedInRequest) -> HttpResponse:
     org_id = int(request.POST.get("organisation", "0") or 0)
     if not Membership.objects.filter(user=request.user, organisation_id=org_id).exists():
         raise PermissionDenied(_("Vous n'êtes pas membre de cette organisation."))
@@ -375,7 +377,7 @@ ACTION_LABELS = {
 NEEDS_REASON = {"withdraw", "request_changes", "notify_breach", "suspend", "break"}
 
 
-def _available_actions(acting: Acting | None, version: Any) -> list[tuple[str, str, bool]]:
+def _available_actions(acting: Acting | None, version: Any) -> list[tuple[str, StrOrPromise, bool]]:
     if acting is None:
         return []
     from pacte.accounts.models import Role
