@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from pacte.errors import DomainError, NotAuthenticated, NotFound
-from pacte.evidence import selectors, services
+from pacte.evidence import evaluations, feedback, gateway_evaluations, panels, selectors, sheets
 from pacte.evidence.models import AGE_BANDS, SITUATIONS, Evaluation, Feedback, Question, Volunteer
 from pacte.journal.selectors import events_for_subject
 from pacte.projects.models import Project
@@ -49,7 +49,7 @@ def evaluation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def evaluation_publish(request: HttpRequest, pk: int) -> HttpResponse:
     acting = _acting(request)
     ev = selectors.get_evaluation(acting, pk)
-    services.publish_evaluation(acting, ev)
+    evaluations.publish_evaluation(acting, ev)
     messages.success(request, "Évaluation publiée. Elle est désormais définitive.")
     return redirect("evidence:evaluation", pk=pk)
 
@@ -64,10 +64,10 @@ def evaluation_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             if data.get("grant"):
-                from pacte.data.selectors import get_grant
+                from pacte.data.ports import GATEWAY
 
-                ev = services.evaluate_from_gateway(
-                    acting, selectors.get_experiment(data.get("experiment", "")), get_grant(data["grant"].strip()),
+                ev = gateway_evaluations.evaluate_from_gateway(
+                    acting, selectors.get_experiment(data.get("experiment", "")), GATEWAY.grant(data["grant"].strip()),
                     data.get("outcome_column", "").strip(), title=data.get("title", ""),
                     outcome=data.get("outcome", ""), window_months=None,  # the pre-registered window
                     publish=False)
@@ -79,7 +79,7 @@ def evaluation_new(request: HttpRequest) -> HttpResponse:
             if upload is None:
                 counts = {k: data.get(k, "") for k in ("n_treatment", "successes_treatment", "n_control",
                                                       "successes_control")}
-            ev = services.create_evaluation(
+            ev = evaluations.create_evaluation(
                 acting, project, title=data.get("title", ""), outcome=data.get("outcome", ""),
                 window_months=int(data.get("window_months") or 6), counts=counts,
                 csv_data=upload.read() if upload is not None else None)
@@ -124,7 +124,7 @@ def sheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.GET.get("explain"):
         situation = {p["key"]: request.GET.get(p["key"], "") for p in s.parameters}
         try:
-            explanation = services.explain(s, {k: v for k, v in situation.items() if v != ""})
+            explanation = sheets.explain(s, {k: v for k, v in situation.items() if v != ""})
         except DomainError as exc:
             errors = exc.field_errors
     return render(request, "evidence/sheet_detail.html", {"sheet": s, "explanation": explanation, "errors": errors,
@@ -133,7 +133,7 @@ def sheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def sheet_atrs(request: HttpRequest, pk: int) -> HttpResponse:
     s = selectors.get_sheet(None, pk)
-    body = json.dumps(services.atrs_export(s), ensure_ascii=False, indent=2)
+    body = json.dumps(sheets.atrs_export(s), ensure_ascii=False, indent=2)
     return HttpResponse(body.encode("utf-8"), content_type="application/json; charset=utf-8")
 
 
@@ -150,11 +150,11 @@ def volunteer_view(request: HttpRequest) -> HttpResponse:
         if not request.user.is_authenticated:
             raise NotAuthenticated("Connectez-vous pour rejoindre le panel de testeurs.")
         if request.POST.get("action") == "leave":
-            services.leave_panel(request.user)  # type: ignore[arg-type]
+            panels.leave_panel(request.user)  # type: ignore[arg-type]
             messages.success(request, "Vous avez quitté le panel : vos données personnelles ont été effacées.")
             return redirect("evidence:volunteer")
         try:
-            services.volunteer(request.user, consent=request.POST.get("consent") == "on",  # type: ignore[arg-type]
+            panels.volunteer(request.user, consent=request.POST.get("consent") == "on",  # type: ignore[arg-type]
                                contact_preference=request.POST.get("contact_preference", "email"),
                                contact_value=request.POST.get("contact_value", ""),
                                age_band=request.POST.get("age_band", ""), territory=request.POST.get("territory", ""),
@@ -184,7 +184,7 @@ def feedback_view(request: HttpRequest, slug: str) -> HttpResponse:
             question = Question.objects.filter(pk=request.POST["question"], project=project).first()
         rating = request.POST.get("rating") or None
         try:
-            services.give_feedback(request.user, project, body=request.POST.get("body", ""),  # type: ignore[arg-type]
+            feedback.give_feedback(request.user, project, body=request.POST.get("body", ""),  # type: ignore[arg-type]
                                    rating=int(rating) if rating else None, question=question)
         except DomainError as exc:
             message, errors, status = exc.message, exc.field_errors, exc.status
@@ -209,10 +209,10 @@ def feedback_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         raise NotFound("Ce commentaire n'existe pas.")
     try:
         if action == "repondre":
-            services.reply_feedback(acting, f, request.POST.get("text", ""))
+            feedback.reply_feedback(acting, f, request.POST.get("text", ""))
             messages.success(request, "Réponse publiée.")
         elif action == "masquer":
-            services.hide_feedback(acting, f, request.POST.get("text", ""))
+            feedback.hide_feedback(acting, f, request.POST.get("text", ""))
             messages.success(request, "Commentaire masqué ; le motif est public.")
         else:
             raise NotFound("Action inconnue.")
