@@ -345,6 +345,8 @@ class AlgorithmSheet(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("fiche algorithme")
+        constraints = [models.UniqueConstraint(fields=["project", "title", "version"],
+                                               name="uniq_algorithm_sheet_version")]
 
     def __str__(self) -> str:
         return self.title
