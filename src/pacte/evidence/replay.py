@@ -99,13 +99,19 @@ def compute_and_store(slug: str) -> dict[str, Any]:
     return data
 
 
+def _stored(slug: str) -> dict[str, Any] | None:
+    report: dict[str, Any] | None = Experiment.objects.filter(slug=slug).values_list(
+        "replay_report", flat=True).first()
+    return report
+
+
 def published_replay(slug: str) -> dict[str, Any]:
     """The stored replay if there is one, else computed (once) and stored."""
-    stored = Experiment.objects.filter(slug=slug).values_list("replay_report", flat=True).first()
+    stored = _stored(slug)
     if stored is not None:
         return stored
     with _computing:
-        stored = Experiment.objects.filter(slug=slug).values_list("replay_report", flat=True).first()
+        stored = _stored(slug)
         if stored is not None:
             return stored
         return compute_and_store(slug)

@@ -37,8 +37,8 @@ def _validate_parameters(params: Any, errors: dict[str, list[str]]) -> None:
             errors[f"parameters.{i}"] = [_("Chaque paramètre a une clé (minuscules, chiffres, _) et un libellé.")]
             continue
         try:
-            float(p.get("weight"))
-        except (TypeError, ValueError):
+            float(p["weight"])
+        except (KeyError, TypeError, ValueError):
             errors[f"parameters.{i}.weight"] = [_("La pondération doit être un nombre.")]
         if p["key"] in keys:
             errors[f"parameters.{i}.key"] = [_("Clé en double.")]

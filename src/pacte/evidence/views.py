@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from pacte.errors import DomainError, NotAuthenticated, NotFound
@@ -22,7 +23,7 @@ from pacte.projects.selectors import get_project
 def _acting(request: HttpRequest):  # type: ignore[no-untyped-def]
     acting = getattr(request, "acting", None)
     if acting is None:
-        raise NotAuthenticated("Connectez-vous et choisissez l'organisation pour laquelle vous agissez.")
+        raise NotAuthenticated(_("Connectez-vous et choisissez l'organisation pour laquelle vous agissez."))
     return acting
 
 
@@ -50,7 +51,7 @@ def evaluation_publish(request: HttpRequest, pk: int) -> HttpResponse:
     acting = _acting(request)
     ev = selectors.get_evaluation(acting, pk)
     evaluations.publish_evaluation(acting, ev)
-    messages.success(request, "Évaluation publiée. Elle est désormais définitive.")
+    messages.success(request, _("Évaluation publiée. Elle est désormais définitive."))
     return redirect("evidence:evaluation", pk=pk)
 
 
@@ -71,7 +72,7 @@ def evaluation_new(request: HttpRequest) -> HttpResponse:
                     data.get("outcome_column", "").strip(), title=data.get("title", ""),
                     outcome=data.get("outcome", ""), window_months=None,  # the pre-registered window
                     publish=False)
-                messages.success(request, "Résultats calculés depuis la passerelle. Relisez-les, puis publiez.")
+                messages.success(request, _("Résultats calculés depuis la passerelle. Relisez-les, puis publiez."))
                 return redirect("evidence:evaluation", pk=ev.pk)
             project = get_project(data.get("project", ""))
             upload = request.FILES.get("file")
@@ -86,9 +87,9 @@ def evaluation_new(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             message, errors, status = exc.message, exc.field_errors, exc.status
         except ValueError:
-            message, status = "La fenêtre doit être un nombre de mois.", 422
+            message, status = _("La fenêtre doit être un nombre de mois."), 422
         else:
-            messages.success(request, "Résultats calculés. Relisez-les, puis publiez.")
+            messages.success(request, _("Résultats calculés. Relisez-les, puis publiez."))
             return redirect("evidence:evaluation", pk=ev.pk)
     return render(request, "evidence/evaluation_form.html", {
         "projects": Project.objects.order_by("name"), "data": data, "errors": errors, "message": message,
@@ -148,10 +149,10 @@ def volunteer_view(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if not request.user.is_authenticated:
-            raise NotAuthenticated("Connectez-vous pour rejoindre le panel de testeurs.")
+            raise NotAuthenticated(_("Connectez-vous pour rejoindre le panel de testeurs."))
         if request.POST.get("action") == "leave":
             panels.leave_panel(request.user)  # type: ignore[arg-type]
-            messages.success(request, "Vous avez quitté le panel : vos données personnelles ont été effacées.")
+            messages.success(request, _("Vous avez quitté le panel : vos données personnelles ont été effacées."))
             return redirect("evidence:volunteer")
         try:
             panels.volunteer(request.user, consent=request.POST.get("consent") == "on",  # type: ignore[arg-type]
@@ -162,7 +163,7 @@ def volunteer_view(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             message, errors, status = exc.message, exc.field_errors, exc.status
         else:
-            messages.success(request, "Merci ! Vous faites partie du vivier de testeurs.")
+            messages.success(request, _("Merci ! Vous faites partie du vivier de testeurs."))
             return redirect("evidence:volunteer")
     return render(request, "evidence/volunteer.html", {
         "me": me, "age_bands": AGE_BANDS.items(), "situations": SITUATIONS.items(), "errors": errors,
@@ -178,7 +179,7 @@ def feedback_view(request: HttpRequest, slug: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if not request.user.is_authenticated:
-            raise NotAuthenticated("Connectez-vous pour donner votre avis.")
+            raise NotAuthenticated(_("Connectez-vous pour donner votre avis."))
         question = None
         if request.POST.get("question"):
             question = Question.objects.filter(pk=request.POST["question"], project=project).first()
@@ -189,7 +190,7 @@ def feedback_view(request: HttpRequest, slug: str) -> HttpResponse:
         except DomainError as exc:
             message, errors, status = exc.message, exc.field_errors, exc.status
         else:
-            messages.success(request, "Merci pour votre avis.")
+            messages.success(request, _("Merci pour votre avis."))
             return redirect("evidence:feedback", slug=slug)
     return render(request, "evidence/feedback.html", {
         "project": project, "items": selectors.public_feedback(project)[:100], "questions": project.questions.all(),
@@ -206,16 +207,16 @@ def feedback_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     acting = _acting(request)
     f = Feedback.objects.select_related("project").filter(pk=pk).first()
     if f is None:
-        raise NotFound("Ce commentaire n'existe pas.")
+        raise NotFound(_("Ce commentaire n'existe pas."))
     try:
         if action == "repondre":
             feedback.reply_feedback(acting, f, request.POST.get("text", ""))
-            messages.success(request, "Réponse publiée.")
+            messages.success(request, _("Réponse publiée."))
         elif action == "masquer":
             feedback.hide_feedback(acting, f, request.POST.get("text", ""))
-            messages.success(request, "Commentaire masqué ; le motif est public.")
+            messages.success(request, _("Commentaire masqué ; le motif est public."))
         else:
-            raise NotFound("Action inconnue.")
+            raise NotFound(_("Action inconnue."))
     except DomainError as exc:
         if exc.status not in (409, 422):
             raise

@@ -5,6 +5,7 @@ module; at merge, take data-shape's version of this file (same API: see ``pacte.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from django.utils.translation import gettext as _
 
@@ -58,6 +59,7 @@ def read_outcomes(view: GatewayGrant, person: str, outcome: GatewayColumn) -> Ou
 
     g = _row(view.reference)
     dv = g.dataset_version
+    mode: Literal["tier2_view", "in_platform"]
     if outcome.classification == "quasi_identifier":
         mode = "in_platform"
         result = pseudonymise.pseudonymised_extract(
