@@ -9,7 +9,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pacte.data import services as data
+from pacte.data.catalogue import publish_dataset
+from pacte.data.grants import suspend_grant
+from pacte.data.ingestion import add_version, file_sha256, normalise_parquet
 from pacte.data.models import Grant, GrantState
 from pacte.data.ports import GATEWAY
 from pacte.engines.pseudonymise import pseudonym
@@ -81,11 +83,11 @@ def _dataset(world: Any, path: Path, y: dict[str, int | None], slug: str = "coho
         "employed_flag": [y[p] for p in ids],
     }, schema={"person_id": pl.Utf8, "nir": pl.Utf8, "age_band": pl.Utf8, "back_to_work_6m": pl.Int64,
                "employed_flag": pl.Int64}).write_parquet(path)
-    data.normalise_parquet(path)
-    ds = data.publish_dataset(world.data_steward, publisher=world.institution, slug=slug, title="Cohorte évaluée",
+    normalise_parquet(path)
+    ds = publish_dataset(world.data_steward, publisher=world.institution, slug=slug, title="Cohorte évaluée",
                               description="Jeu de test", sensitivity=2, certified=True, keywords=["test"])
-    data.add_version(world.data_steward, ds, version="v1", paths=[str(path)], schema=_schema(), row_count=len(ids),
-                     person_column="person_id", sha256=data.file_sha256(path), byte_size=path.stat().st_size,
+    add_version(world.data_steward, ds, version="v1", paths=[str(path)], schema=_schema(), row_count=len(ids),
+                     person_column="person_id", sha256=file_sha256(path), byte_size=path.stat().st_size,
                      rho_cap=1.0)
     ds.refresh_from_db()
     return ds
@@ -197,7 +199,7 @@ def test_api_publishes_and_reports_counts(setup, evaluator, client):
 
 def test_suspended_grant_is_refused(setup, evaluator, world, client):
     grant = setup["grant"]
-    data.suspend_grant(world.reviewer, grant, "Manquement au pacte constaté.")
+    suspend_grant(world.reviewer, grant, "Manquement au pacte constaté.")
     grant.refresh_from_db()
     assert grant.state == GrantState.SUSPENDED
     r = post(client, f"/api/v1/experiments/{setup['exp'].slug}/evaluations/from-gateway",

@@ -35,57 +35,12 @@ data/apps.py).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    import polars as pl
+from pacte.data.gateway import reader
+from pacte.data.gateway.reader import GatewayColumn, GatewayGrant, KReport, OutcomeRead
 
-
-@dataclass(frozen=True)
-class GatewayColumn:
-    name: str
-    type: str
-    classification: str
-
-
-@dataclass(frozen=True)
-class GatewayGrant:
-    reference: str
-    project_id: int
-    project_slug: str
-    tier: int
-    granted: tuple[str, ...]
-    dataset_slug: str
-    dataset_version: str
-    dataset_label: str
-    person_column: str
-    columns: tuple[GatewayColumn, ...]
-
-    def column(self, name: str) -> GatewayColumn | None:
-        return next((c for c in self.columns if c.name == name), None)
-
-    def __str__(self) -> str:
-        return self.reference
-
-
-@dataclass(frozen=True)
-class KReport:
-    k: int
-    rows_in: int
-    rows_out: int
-    rows_suppressed: int
-    levels: dict[str, str]
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class OutcomeRead:
-    frame: pl.DataFrame
-    mode: Literal["tier2_view", "in_platform"]
-    report: KReport
+__all__ = ["GATEWAY", "GatewayColumn", "GatewayGrant", "GatewayReader", "KReport", "OutcomeRead"]
 
 
 class GatewayReader(Protocol):
@@ -98,28 +53,4 @@ class GatewayReader(Protocol):
     def pseudonyms(self, grant: GatewayGrant, values: Sequence[str]) -> list[str]: ...
 
 
-class _DataGateway:
-    """The data domain's implementation (imports on use: the gateway pulls Polars)."""
-
-    def grant(self, reference: str) -> GatewayGrant:
-        from pacte.data.gateway import reader
-
-        return reader.grant(reference)
-
-    def require_usable_for(self, grant: GatewayGrant, project_id: int, tier: int) -> None:
-        from pacte.data.gateway import reader
-
-        reader.require_usable_for(grant, project_id, tier)
-
-    def read_outcomes(self, grant: GatewayGrant, person: str, outcome: GatewayColumn) -> OutcomeRead:
-        from pacte.data.gateway import reader
-
-        return reader.read_outcomes(grant, person, outcome)
-
-    def pseudonyms(self, grant: GatewayGrant, values: Sequence[str]) -> list[str]:
-        from pacte.data.gateway import reader
-
-        return reader.pseudonyms(grant, values)
-
-
-GATEWAY: GatewayReader = _DataGateway()
+GATEWAY: GatewayReader = reader.READER
