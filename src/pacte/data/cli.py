@@ -30,7 +30,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from pacte.cli import setup
 
     setup()
-    from pacte.data import services
+    from pacte.data.ingestion import import_file
     from pacte.errors import DomainError
 
     schema = None
@@ -43,9 +43,9 @@ def cmd_import(args: argparse.Namespace) -> int:
             progress.update(task, completed=done, total=total)
 
         try:
-            dv = services.import_file(args.file, args.dataset, args.version, schema=schema, progress=report,
-                                      person_column=args.person_column, enterprise_column=args.enterprise_column,
-                                      max_contributions=args.rows_per_person)
+            dv = import_file(args.file, args.dataset, args.version, schema=schema, progress=report,
+                             person_column=args.person_column, enterprise_column=args.enterprise_column,
+                             max_contributions=args.rows_per_person)
         except DomainError as e:
             progress.stop()
             print(f"Fichier refusé : {e.message}\nLe catalogue n'a pas été modifié.", file=sys.stderr)
@@ -58,7 +58,7 @@ def cmd_grants(args: argparse.Namespace) -> int:
     from pacte.cli import setup
 
     setup()
-    from pacte.data.services import refresh_grants
+    from pacte.data.grants import refresh_grants
 
     counts = refresh_grants()
     print(f"Accès mis à jour : {counts['renewal_due']} à renouveler, {counts['expired']} expiré(s).")
@@ -71,7 +71,7 @@ def cmd_reservations(args: argparse.Namespace) -> int:
     from pacte.cli import setup
 
     setup()
-    from pacte.data.services import release_stale_reservations
+    from pacte.data.gateway.aggregates import release_stale_reservations
 
     released = release_stale_reservations(timedelta(minutes=args.older_than_minutes))
     print(f"Réservations de budget orphelines rendues : {released}.")

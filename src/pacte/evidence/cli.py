@@ -14,7 +14,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from pacte.errors import DomainError
-    from pacte.evidence.services import replay_from_log
+    from pacte.evidence.replay import replay_from_log
 
     console = Console()
     try:

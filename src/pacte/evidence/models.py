@@ -215,18 +215,18 @@ class ImmutableWhenPublished(models.Model):
         abstract = True
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk and self._published_in_database():
-            raise InvalidTransition("Une publication est définitive : elle ne peut plus être modifiée.")
+        if self._published_in_database():
+            raise InvalidTransition(str(_("Une publication est définitive : elle ne peut plus être modifiée.")))
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         if self._published_in_database():
-            raise InvalidTransition("Une publication est définitive : elle ne peut pas être supprimée.")
+            raise InvalidTransition(str(_("Une publication est définitive : elle ne peut pas être supprimée.")))
         return super().delete(*args, **kwargs)
 
     def _published_in_database(self) -> bool:
-        rows = type(self)._default_manager.filter(pk=self.pk, status="published")  # type: ignore[misc]  # `status` is declared by each concrete subclass; the plugin checks lookups on this abstract base
-        return rows.exists()
+        published = {"status": "published"}  # a field of the concrete models, not of this abstract one
+        return bool(self.pk) and type(self)._default_manager.filter(pk=self.pk, **published).exists()
 
 
 class Evaluation(ImmutableWhenPublished):
@@ -351,6 +351,8 @@ class AlgorithmSheet(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("fiche algorithme")
+        constraints = [models.UniqueConstraint(fields=["project", "title", "version"],
+                                               name="uniq_algorithm_sheet_version")]
 
     def __str__(self) -> str:
         return self.title
