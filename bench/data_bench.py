@@ -52,9 +52,8 @@ def main() -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from pacte.data import services
+    from pacte.data import demo_data, services
     from pacte.data.demo import HIRING, hiring_schema
-    from pacte.engines import demo_data
 
     console = Console(width=160)
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

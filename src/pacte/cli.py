@@ -6,12 +6,7 @@ import argparse
 import os
 import sys
 
-
-def _setup() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pacte.settings")
-    import django
-
-    django.setup()
+from pacte.startup import setup as _setup
 
 
 def gunicorn_argv(args: argparse.Namespace) -> list[str]:
@@ -143,9 +138,8 @@ def cmd_manage(args: argparse.Namespace) -> int:
 
 
 # Each domain adds its own subcommands (`pacte log …`, `pacte data …`, `pacte evidence …`).
-# Their handlers call `setup()` before touching Django.
+# Their handlers call `pacte.startup.setup()` before touching Django.
 DOMAIN_CLIS = ["pacte.journal.cli", "pacte.data.cli", "pacte.evidence.cli", "pacte.accounts.cli"]
-setup = _setup
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,9 +7,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from pacte.data import services
+from pacte.data import demo_data, services
 from pacte.data.demo import cohort_schema, hiring_schema
-from pacte.engines import demo_data
 
 ROWS = 4_000
 HIRING_K = 3  # rows kept per person in DP aggregates (person unit)

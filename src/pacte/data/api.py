@@ -12,8 +12,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer
 
+from pacte.accounts.api_auth import TokenAuth
 from pacte.accounts.services import Acting
-from pacte.api import TokenAuth
 from pacte.data import selectors, services
 from pacte.data.models import DataRequest, Dataset, Grant, Release
 from pacte.engines import privacy, proportionality

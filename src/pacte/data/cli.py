@@ -23,7 +23,7 @@ def _progress_bar(description: str):  # type: ignore[no-untyped-def]
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     from pacte.data import services
@@ -51,7 +51,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_grants(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     from pacte.data.services import refresh_grants
@@ -64,7 +64,7 @@ def cmd_grants(args: argparse.Namespace) -> int:
 def cmd_reservations(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     from pacte.data.services import release_stale_reservations
@@ -90,7 +90,7 @@ def generate(rows: int, seed: int, out: Path) -> dict[str, Path]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     paths = generate(args.rows, args.seed, Path(args.out))

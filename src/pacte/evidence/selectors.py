@@ -7,9 +7,9 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from pacte.accounts.services import Acting
-from pacte.engines import charts
 from pacte.engines.bias import METRIC_LABELS_FR
 from pacte.errors import NotFound
+from pacte.evidence import charts
 from pacte.evidence.models import (
     AlgorithmSheet,
     Audit,

@@ -29,8 +29,9 @@ from django.conf import settings
 from django.db import transaction
 
 from pacte.engines import merkle, note
+from pacte.engines import offline_verifier as offline
 from pacte.errors import ValidationFailed
-from pacte.journal import memory, offline
+from pacte.journal import memory
 from pacte.journal.models import Checkpoint, Cosignature, Event, LogState
 from pacte.journal.store import bulk_insert
 
