@@ -22,7 +22,7 @@ BUDGET = {
 
 
 def _more(world, project, evaluator, n):  # type: ignore[no-untyped-def]  # noqa: F811
-    from pacte.pacts.services import create_pact
+    from pacte.pacts.drafting import create_pact
 
     for i in range(n):
         p = world.project(name=f"Projet {i}")
@@ -47,7 +47,7 @@ def test_list_pages_cost_a_fixed_number_of_queries(client, world, project, evalu
 
 def test_project_list_items_match_the_project_pages(client, world, active):
     """The light rows of the API list say what the detailed view says (pacts, versions, phase)."""
-    from pacte.pacts.services import create_pact
+    from pacte.pacts.drafting import create_pact
 
     create_pact(world.carrier_admin, world.project(name="Autre"), world.institution, {})  # a private draft
     listed = {p["slug"]: p for p in client.get("/api/v1/projects?limit=100").json()["items"]}

@@ -100,7 +100,7 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
 
 def cmd_commitments(args: argparse.Namespace) -> int:
     _setup()
-    from pacte.pacts.services import refresh_commitment_statuses
+    from pacte.pacts.commitments import refresh_commitment_statuses
 
     counts = refresh_commitment_statuses()
     print(f"Engagements mis à jour : {counts['due_soon']} à échéance proche, {counts['missed']} manqué(s).")

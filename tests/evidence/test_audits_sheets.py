@@ -57,7 +57,7 @@ def test_remediation_missed_breaches_the_pact(evaluator, project, active):
 
 
 def test_pact_threshold_applies_when_stricter(world, evaluator, content):
-    from pacte.pacts.services import create_pact
+    from pacte.pacts.drafting import create_pact
     from tests.conftest import activate
 
     content["bias_risks"][0]["tolerated_ratio"] = 0.9

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def pact(world, content):  # type: ignore[no-untyped-def]
     """A pact whose only dated commitments are the impact evaluation (carrier) and the State's."""
-    from pacte.pacts.services import create_pact
+    from pacte.pacts.drafting import create_pact
 
     for c in content["commitments"]:
         if c["principle"]:

@@ -16,7 +16,7 @@ from pacte.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from pacte.evidence import services
 from pacte.evidence.models import Evaluation
 from pacte.journal.models import Event
-from pacte.pacts import services as pacts
+from pacte.pacts import drafting as pact_drafting
 from tests.conftest import activate
 from tests.data.conftest import grant_for
 from tests.evidence.conftest import bearer, post
@@ -226,7 +226,7 @@ def test_refusals_are_clear(setup, evaluator, world, active, content, client):
     Grant.objects.filter(pk=grant.pk).update(tier=2)
     # another project's grant on the same dataset
     other_project = world.project(name="Autre service", slug="autre-service")
-    other = activate(world, pacts.create_pact(world.carrier_admin, other_project, world.institution, content))
+    other = activate(world, pact_drafting.create_pact(world.carrier_admin, other_project, world.institution, content))
     other_grant, _ = grant_for(world, other, setup["ds"], 2, COLUMNS)
     r = post(client, url, {"grant": other_grant.reference, "outcome_column": "back_to_work_6m"}, bearer(evaluator))
     assert r.status_code == 403 and "autre projet" in r.json()["message"]

@@ -104,9 +104,9 @@ def _carrier_member(acting: Acting, obj: Any) -> Refusal:
 
 
 def _project_create(acting: Acting, obj: Any) -> Refusal:
-    if acting.organisation.pk == obj.pk and _is_carrier_member(acting, obj.pk):
+    if acting.organisation.pk == obj.pk and obj.is_carrier and _is_carrier_member(acting, obj.pk):
         return None
-    return _("Seuls les membres d'un porteur de projet peuvent créer un projet en son nom.")
+    return _("Seul un porteur de projet peut proposer un projet.")
 
 
 def _recusal(acting: Acting, obj: Any) -> Refusal:

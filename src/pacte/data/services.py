@@ -27,6 +27,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from pacte.accounts.models import Organisation, Role, User
+from pacte.accounts.policy import actor_of
 from pacte.accounts.selectors import is_member
 from pacte.accounts.services import Acting
 from pacte.data.models import (
@@ -56,9 +57,8 @@ from pacte.errors import (
 from pacte.journal.services import SYSTEM, Actor, personal_commitment, record_event
 from pacte.notifications.notifier import notify
 from pacte.pacts.models import Commitment, Pact, PactVersion, Status
-from pacte.pacts.services import require_reason  # negative decisions carry a written reason
 from pacte.projects.models import Project
-from pacte.projects.services import actor_of
+from pacte.writes.lifecycle import require_reason
 from pacte.writes.references import next_reference
 from pacte.writes.retry import retry_on_conflict
 

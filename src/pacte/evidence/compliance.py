@@ -26,11 +26,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from pacte.accounts import policy
 from pacte.accounts.models import Membership
 from pacte.evidence.models import AlgorithmSheet, Audit, ComplianceCase, Evaluation, PanelCall
 from pacte.journal.services import SYSTEM, record_event
 from pacte.notifications.notifier import notify
-from pacte.pacts import services as pacts
+from pacte.pacts import sanctions as pact_sanctions
 from pacte.pacts.models import Commitment, PactVersion, Status
 from pacte.pacts.schema import parse_content
 from pacte.projects.models import Project
@@ -190,7 +191,7 @@ def _step_pact(version: PactVersion, today: date, report: ComplianceReport) -> N
         reason = (f"Engagement(s) du porteur non tenu(s) à l'échéance : {', '.join(breached)} "
                   f"(constat du moteur de conformité au {today:%d/%m/%Y}).")
         deadline = today + timedelta(days=cure_days)
-        pacts.notify_breach(None, version, reason, cure_days=cure_days, today=today)
+        pact_sanctions.notify_breach(policy.SYSTEM, version, reason, cure_days=cure_days, today=today)
         ComplianceCase.objects.create(version=version, commitment_keys=breached, reason=reason, opened_on=today,
                                       cure_deadline=deadline)
         report.transitions.append(f"{ref}: breach_notified")
@@ -203,23 +204,23 @@ def _step_pact(version: PactVersion, today: date, report: ComplianceReport) -> N
                       .values_list("key", flat=True))
     if not unresolved:
         if version.status == Status.BREACH_NOTIFIED:
-            pacts.cure(None, version, f"Preuve reçue pour {', '.join(keys)} pendant le délai de remédiation.")
+            pact_sanctions.cure(policy.SYSTEM, version, f"Preuve reçue pour {', '.join(keys)} pendant le délai de remédiation.")
             report.transitions.append(f"{ref}: cured")
         elif version.status == Status.SUSPENDED:
-            pacts.reinstate(None, version, f"Preuve reçue pour {', '.join(keys)} : le pacte est rétabli.")
+            pact_sanctions.reinstate(policy.SYSTEM, version, f"Preuve reçue pour {', '.join(keys)} : le pacte est rétabli.")
             report.transitions.append(f"{ref}: reinstated")
         case.status, case.closed_on = ComplianceCase.State.CURED, today
         case.save()
         return
     if version.status == Status.BREACH_NOTIFIED and today > case.cure_deadline:
-        pacts.suspend(None, version, f"Délai de remédiation écoulé le {case.cure_deadline:%d/%m/%Y} sans preuve pour "
+        pact_sanctions.suspend(policy.SYSTEM, version, f"Délai de remédiation écoulé le {case.cure_deadline:%d/%m/%Y} sans preuve pour "
                                      f"{', '.join(unresolved)} : sanctions prévues par le pacte appliquées.")
         case.status, case.suspended_on = ComplianceCase.State.SUSPENDED, today
         case.break_on = today + timedelta(days=cure_days)
         case.save()
         report.transitions.append(f"{ref}: suspended")
     elif version.status == Status.SUSPENDED and case.break_on and today > case.break_on:
-        pacts.break_pact(None, version, f"Toujours aucune preuve pour {', '.join(unresolved)} après la suspension "
+        pact_sanctions.break_pact(policy.SYSTEM, version, f"Toujours aucune preuve pour {', '.join(unresolved)} après la suspension "
                                         f"(échéance {case.break_on:%d/%m/%Y}) : le pacte est rompu.")
         case.status, case.closed_on = ComplianceCase.State.BROKEN, today
         case.save()

@@ -11,8 +11,8 @@ from pacte.accounts.models import Organisation, User
 from pacte.demo import _activate, _as, pact_content
 from pacte.evidence import services
 from pacte.evidence.compliance import BREACH_GRACE_DAYS, run_compliance
-from pacte.pacts import services as pacts
-from pacte.projects import services as projects
+from pacte.pacts import drafting as pact_drafting
+from pacte.projects import phases as project_phases
 from pacte.projects.models import Project
 
 AGE_BANDS = ["16-25", "26-40", "41-60", "60+"]
@@ -140,7 +140,7 @@ def load() -> None:
     # The pact the engine breaks: impact evaluation never published, on a simulated clock.
     trainer = _as("porteur", "asso-coach-emploi")
     region = Organisation.objects.get(slug="region-val-de-loire")
-    p = projects.create_project(trainer, name="Mobilité Rurale Emploi", slug="mobilite-rurale-emploi",
+    p = project_phases.create_project(trainer, name="Mobilité Rurale Emploi", slug="mobilite-rurale-emploi",
                                 pitch="Des trajets partagés vers les entretiens d'embauche en zone rurale.",
                                 territory="Val-de-Loire", target_users="Demandeurs d'emploi sans véhicule")
     start = today - timedelta(days=400)
@@ -151,7 +151,7 @@ def load() -> None:
     for c in content["commitments"]:
         if c["key"] != "impact-evaluation":
             c["due_date"] = None  # recurring commitments, measured elsewhere: the story is the evaluation
-    v = pacts.create_pact(trainer, p, region, content)
+    v = pact_drafting.create_pact(trainer, p, region, content)
     v = _activate(v, "asso-coach-emploi", "region-val-de-loire")
     due = v.commitments.get(key="impact-evaluation").due_date
     breach_day = due + timedelta(days=BREACH_GRACE_DAYS + 1)

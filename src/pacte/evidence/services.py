@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from pacte.accounts.models import Organisation, Role, User
+from pacte.accounts.policy import actor_of
 from pacte.accounts.selectors import is_member
 from pacte.accounts.services import Acting
 from pacte.engines import assignment as asg
@@ -53,9 +54,8 @@ from pacte.journal.services import SYSTEM, Actor, record_event
 from pacte.notifications.notifier import notify
 from pacte.pacts.models import Commitment, Pact, PactVersion, Status
 from pacte.pacts.schema import parse_content
-from pacte.pacts.services import require_reason
 from pacte.projects.models import Project
-from pacte.projects.services import actor_of
+from pacte.writes.lifecycle import require_reason
 from pacte.writes.retry import retry_on_conflict
 
 CONSENT_VERSION = "2026-01"

@@ -20,7 +20,7 @@ class PactAdmin(admin.ModelAdmin):
 
 @admin.register(PactVersion)
 class PactVersionAdmin(admin.ModelAdmin):
-    """Read-only: the life cycle goes through the services so that it is logged."""
+    """Read-only: the life cycle goes through the use cases so that it is logged."""
 
     list_display = ("pact", "number", "status", "is_current", "status_changed_at")
     list_filter = ("status",)

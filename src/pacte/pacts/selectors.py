@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from pacte.accounts.services import Acting
 from pacte.errors import NotFound
@@ -37,14 +38,14 @@ def versions_visible(acting: Acting | None) -> QuerySet[PactVersion]:
 def get_pact(reference: str) -> Pact:
     pact = Pact.objects.select_related("project__carrier", "institution").filter(reference=reference).first()
     if pact is None:
-        raise NotFound("Ce pacte n'existe pas.")
+        raise NotFound(_("Ce pacte n'existe pas."))
     return pact
 
 
 def get_version(acting: Acting | None, reference: str, number: int) -> PactVersion:
     version = versions_visible(acting).filter(pact__reference=reference, number=number).first()
     if version is None:
-        raise NotFound("Cette version de pacte n'existe pas ou n'est pas publique.")
+        raise NotFound(_("Cette version de pacte n'existe pas ou n'est pas publique."))
     return version
 
 
