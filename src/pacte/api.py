@@ -10,9 +10,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
-from ninja.security import HttpBearer
 
-from pacte.accounts.services import Acting, authenticate_token
 from pacte.errors import DomainError, ServiceUnavailable
 from pacte.input_limits import french_message, parse_json
 from pacte.request_faults import error_for, respond_to_exception
@@ -23,16 +21,6 @@ class CheckedJsonParser(Parser):
 
     def parse_body(self, request: HttpRequest) -> Any:
         return parse_json(request.body)
-
-
-class TokenAuth(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> Acting | None:
-        try:
-            acting = authenticate_token(token)
-        except DomainError:
-            return None
-        request.acting = acting  # type: ignore[attr-defined]
-        return acting
 
 
 api = NinjaAPI(

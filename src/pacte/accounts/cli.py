@@ -7,7 +7,7 @@ import sys
 
 
 def cmd_reencrypt(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     from pacte.accounts.signing_keys import reencrypt_all

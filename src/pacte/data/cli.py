@@ -27,7 +27,7 @@ def _progress_bar(description: str) -> Progress:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     from pacte.data.ingestion import import_file
@@ -55,7 +55,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_grants(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     from pacte.data.grants import refresh_grants
@@ -68,7 +68,7 @@ def cmd_grants(args: argparse.Namespace) -> int:
 def cmd_reservations(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     from pacte.data.gateway.aggregates import release_stale_reservations
@@ -94,7 +94,7 @@ def generate(rows: int, seed: int, out: Path) -> dict[str, Path]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     paths = generate(args.rows, args.seed, Path(args.out))

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
-from pacte.engines import demo_data
+from pacte.data import demo_data
 
 DEMO_ROWS = 50_000
 DEMO_SEED = 2024

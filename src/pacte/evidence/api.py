@@ -10,8 +10,8 @@ from django.http import HttpRequest
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from pacte.accounts.api_auth import TokenAuth
 from pacte.accounts.viewer import viewer
-from pacte.api import TokenAuth
 from pacte.errors import InvalidTransition, NotFound, ValidationFailed
 from pacte.evidence import (
     audits,

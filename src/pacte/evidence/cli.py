@@ -8,7 +8,7 @@ from datetime import date
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     from rich.console import Console
@@ -35,7 +35,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_compliance(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     from pacte.evidence.compliance import run_compliance

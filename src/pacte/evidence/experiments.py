@@ -4,7 +4,6 @@ with everything needed to replay the allocation from the log alone (see ``pacte.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from typing import Any
 
@@ -15,7 +14,7 @@ from django.utils.translation import gettext as _
 from pacte.accounts import policy
 from pacte.accounts.services import Acting
 from pacte.engines import assignment as asg
-from pacte.engines import canonical, impact
+from pacte.engines import impact
 from pacte.errors import ValidationFailed
 from pacte.evidence import events
 from pacte.evidence.inputs import required_text
@@ -135,32 +134,6 @@ def preregister(acting: Acting, exp: Experiment) -> Experiment:
     return exp
 
 
-_RANGE_RE = re.compile(r"^(.*?)(\d+)$")
-
-
-def compact_units(ids: list[str]) -> dict[str, Any]:
-    """Log form of the unit ids: a consecutive zero-padded range when it is one, else the list."""
-    if len(ids) > 2:
-        m = _RANGE_RE.match(ids[0])
-        if m:
-            prefix, first = m.group(1), m.group(2)
-            width, start = len(first), int(first)
-            if all(u == f"{prefix}{start + i:0{width}d}" for i, u in enumerate(ids)):
-                return {"range": {"prefix": prefix, "start": start, "count": len(ids), "width": width}}
-    return {"list": ids}
-
-
-def expand_units(spec: dict[str, Any]) -> list[str]:
-    if "range" in spec:
-        r = spec["range"]
-        return [f"{r['prefix']}{r['start'] + i:0{r['width']}d}" for i in range(r["count"])]
-    return [str(u) for u in spec["list"]]
-
-
-def allocation_digest(allocation: dict[str, str]) -> str:
-    return canonical.sha256_hex(allocation)
-
-
 def _unit_ids(unit_ids: list[str]) -> list[str]:
     ids = [str(u).strip() for u in unit_ids]
     if not ids or any(not u or len(u) > MAX_UNIT_ID_LENGTH for u in ids):
@@ -185,9 +158,9 @@ def assign_units(acting: Acting, exp: Experiment, unit_ids: list[str],
     Assignment.objects.bulk_create(
         (Assignment(experiment=exp, unit_id=u, arm=allocation[u], stratum=(strata or {}).get(u, "")) for u in ids),
         batch_size=5000)
-    exp.allocation_sha256 = allocation_digest(allocation)
+    exp.allocation_sha256 = asg.allocation_digest(allocation)
     counts = Counter(allocation.values())
-    EXPERIMENT.apply(acting, "assign", exp, units=compact_units(ids), strata=strata or None, arms=exp.arms,
+    EXPERIMENT.apply(acting, "assign", exp, units=asg.compact_units(ids), strata=strata or None, arms=exp.arms,
                      ratio=exp.ratio, counts=dict(sorted(counts.items())), allocation_sha256=exp.allocation_sha256,
                      seed=exp.seed_hex, seed_commitment=exp.seed_commitment)
     slug = exp.slug

@@ -22,7 +22,6 @@ from django.utils.translation import gettext as _
 
 from pacte.engines import assignment as asg
 from pacte.errors import NotFound
-from pacte.evidence.experiments import allocation_digest, expand_units
 from pacte.evidence.models import Experiment
 from pacte.journal.models import Event
 
@@ -61,10 +60,10 @@ def replay_from_log(slug: str) -> ReplayReport:
     report.checks.append((_("graine conforme à l'engagement pré-enregistré"), seed_ok))
     if not seed_ok:
         return report
-    ids = expand_units(done["data"]["units"])
+    ids = asg.expand_units(done["data"]["units"])
     redone = asg.assign(ids, seed, arms=done["data"]["arms"], ratio=done["data"]["ratio"],
                         strata=done["data"].get("strata"))
-    digest_ok = allocation_digest(redone) == done["data"]["allocation_sha256"]
+    digest_ok = asg.allocation_digest(redone) == done["data"]["allocation_sha256"]
     report.checks.append((_("affectation recalculée identique à celle publiée"), digest_ok))
     exp = Experiment.objects.filter(slug=slug).first()
     if exp is not None:

@@ -9,9 +9,9 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from pacte.accounts.services import Acting
-from pacte.engines import charts
 from pacte.engines.bias import METRIC_LABELS_FR
 from pacte.errors import NotFound
+from pacte.evidence import charts
 from pacte.evidence.models import (
     AlgorithmSheet,
     Audit,

@@ -30,8 +30,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from pacte.engines import merkle, note
+from pacte.engines import offline_verifier as offline
 from pacte.errors import ValidationFailed
-from pacte.journal import memory, offline
+from pacte.journal import memory
 from pacte.journal.models import Checkpoint, Cosignature, Event, LogState
 from pacte.journal.store import SqlValue, bulk_insert
 

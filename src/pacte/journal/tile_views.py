@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
+from pacte.engines.tiles import WIDTH, TileError, TileRef, encode_bundle, parse_tile_path
 from pacte.journal import services
 from pacte.journal.models import Event, LogNode
-from pacte.journal.tiles import WIDTH, TileError, TileRef, encode_bundle, parse_tile_path
 
 CACHE_FULL = "public, max-age=31536000, immutable"
 CACHE_PARTIAL = "public, max-age=60"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from django.conf import settings
@@ -39,12 +38,7 @@ from pacte.projects.models import Project
 from pacte.projects.selectors import get_project, search_projects
 from pacte.web import forms
 from pacte.web.caching import public_page
-
-# Each domain may add a section to the public project page: a callable (project, acting) returning
-# None or {"title": str, "template": str, "context": dict}; rendered in this order.
-PROJECT_SECTIONS: list[str] = ["pacte.data.sections.project_section"]
-PROJECT_SECTIONS.append("pacte.journal.sections.project_section")
-PROJECT_SECTIONS.append("pacte.evidence.sections.project_section")
+from pacte.web.project_sections import PROJECT_SECTIONS
 
 
 def _acting(request: HttpRequest) -> Acting:
@@ -94,12 +88,7 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "pact": pact, "version": version, "board": pact_selectors.commitments_board(version),
             "signatures": signatures, "versions": pact_selectors.pact_versions(acting, pact),
         })
-    sections = []
-    for provider in PROJECT_SECTIONS:
-        module, func = provider.rsplit(".", 1)
-        section = getattr(importlib.import_module(module), func)(project, acting)
-        if section:
-            sections.append(section)
+    sections = PROJECT_SECTIONS.render(project, acting)  # each domain's part of the page
     return render(request, "web/project_detail.html", {
         "project": project, "pacts": pacts, "phases": project.phases.all(), "sections": sections,
         "events": events_for_project(project.slug)[:30], "principles": PRINCIPLES,
