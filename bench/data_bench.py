@@ -52,12 +52,12 @@ def main() -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from pacte.data import demo_data
     from pacte.data.catalogue import publish_dataset
     from pacte.data.demo import HIRING, hiring_schema
     from pacte.data.gateway.aggregates import dataset_spec
     from pacte.data.gateway.secure_room import secure_room_profile
     from pacte.data.ingestion import add_version, normalise_parquet
-    from pacte.engines import demo_data
 
     console = Console(width=160)
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

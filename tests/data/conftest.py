@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from pacte.data import demo_data
 from pacte.data.catalogue import publish_dataset
 from pacte.data.demo import cohort_schema, hiring_schema
 from pacte.data.grants import issue_token
 from pacte.data.ingestion import add_version, file_sha256, normalise_parquet
 from pacte.data.requests import approve_request, create_request, submit_request
-from pacte.engines import demo_data
 
 ROWS = 4_000
 HIRING_K = 3  # rows kept per person in DP aggregates (person unit)

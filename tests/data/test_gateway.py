@@ -17,7 +17,8 @@ from pacte.data.ingestion import add_version
 from pacte.data.models import Grant, GrantState, Release, Reservation
 from pacte.engines import cell_key, privacy
 from pacte.journal.models import Event
-from pacte.pacts import services as pacts
+from pacte.pacts import drafting as pact_drafting
+from pacte.pacts import sanctions as pact_sanctions
 from pacte.pacts.models import Status
 from tests.conftest import activate
 from tests.data.conftest import call, grant_for
@@ -124,13 +125,13 @@ def test_tokens_expired_suspended_revoked_wrong_tier(world, active, dp_grant):
     r = call(token, "/api/v1/data/embauches/extract", method="get")
     assert r.status_code == 403
     # the pact is suspended → the grant is suspended; reinstated → active again
-    pacts.notify_breach(world.reviewer, active, "Audit de biais non publié à l'échéance.")
-    pacts.suspend(world.reviewer, active, "Délai de remédiation écoulé sans audit.")
+    pact_sanctions.notify_breach(world.reviewer, active, "Audit de biais non publié à l'échéance.")
+    pact_sanctions.suspend(world.reviewer, active, "Délai de remédiation écoulé sans audit.")
     grant.refresh_from_db()
     assert grant.state == GrantState.SUSPENDED
     r = call(token, AGG, QUERY)
     assert r.status_code == 403 and "suspendu" in r.json()["message"]
-    pacts.reinstate(world.reviewer, active, "Audit publié.")
+    pact_sanctions.reinstate(world.reviewer, active, "Audit publié.")
     grant.refresh_from_db()
     assert grant.state == GrantState.ACTIVE
     assert call(token, AGG, QUERY).status_code == 200
@@ -141,9 +142,9 @@ def test_tokens_expired_suspended_revoked_wrong_tier(world, active, dp_grant):
     Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() + timedelta(days=100))
     # broken pact → revoked
     active.refresh_from_db()
-    pacts.notify_breach(world.reviewer, active, "Nouveau manquement constaté.")
-    pacts.suspend(world.reviewer, active, "Délai de remédiation écoulé.")
-    pacts.break_pact(world.reviewer, active, "Aucune remédiation : rupture du pacte.")
+    pact_sanctions.notify_breach(world.reviewer, active, "Nouveau manquement constaté.")
+    pact_sanctions.suspend(world.reviewer, active, "Délai de remédiation écoulé.")
+    pact_sanctions.break_pact(world.reviewer, active, "Aucune remédiation : rupture du pacte.")
     grant.refresh_from_db()
     assert grant.state == GrantState.REVOKED
     r = call(token, AGG, QUERY)
@@ -193,7 +194,7 @@ PSEUDO_COLUMNS = ["person_id", "establishment_id", "departement", "naf_sector", 
 def test_pseudonyms_are_unlinkable_between_grants_and_k_anonymity_holds(world, active, hiring, content):
     g1, t1 = grant_for(world, active, hiring, 2, PSEUDO_COLUMNS)
     other_project = world.project(name="Autre service", slug="autre-service")
-    other = activate(world, pacts.create_pact(world.carrier_admin, other_project, world.institution, content))
+    other = activate(world, pact_drafting.create_pact(world.carrier_admin, other_project, world.institution, content))
     assert other.status == Status.ACTIVE
     g2, t2 = grant_for(world, other, hiring, 2, PSEUDO_COLUMNS)
     r1 = call(t1, "/api/v1/data/embauches/extract", method="get")

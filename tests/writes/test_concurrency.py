@@ -14,8 +14,8 @@ from django.test import Client
 
 from pacte.accounts.services import create_api_token
 from pacte.journal.services import SYSTEM, record_event
+from pacte.pacts.events import lock_version as _lock
 from pacte.pacts.models import Pact
-from pacte.pacts.services import _lock
 from pacte.projects.models import Phase
 from pacte.writes.models import ReferenceCounter
 from pacte.writes.references import next_reference

@@ -25,6 +25,8 @@ from pacte.accounts.models import Organisation, Role
 from pacte.accounts.selectors import is_member
 from pacte.accounts.services import Acting
 from pacte.errors import PermissionDenied
+from pacte.journal.services import SYSTEM as SYSTEM_ACTOR
+from pacte.journal.services import Actor
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,13 @@ class Action(StrEnum):
     # evidence
     PROJECT_CARRIER_WORK = "project.carrier_work"  # questions, feedback replies, algorithm sheets; obj: Project
     PROJECT_PARTNER_WORK = "project.partner_work"  # panel calls, feedback moderation; obj: Project
+    EXPERIMENT_DESIGN = "experiment.design"      # obj: Project (carrier member or evaluator)
     EXPERIMENT_RUN = "experiment.run"            # pre-register, assign; obj: Experiment
+    PANEL_DRAW = "panel.draw"                    # obj: PanelCall (the organisation that opened it)
     PROJECT_EVALUATE = "project.evaluate"        # evaluations, bias audits; obj: Project
     EVALUATION_OWN = "evaluation.own"            # publish, delete one's evaluation; obj: Evaluation
+    # the platform's own clocks (due dates, expiry, reminders): nobody does these by hand
+    PLATFORM_CLOCK = "platform.clock"            # obj: anything the clock moves
 
 
 # ------------------------------------------------------------------ object readers
@@ -100,9 +106,9 @@ def _carrier_member(acting: Acting, obj: Any) -> Refusal:
 
 
 def _project_create(acting: Acting, obj: Any) -> Refusal:
-    if acting.organisation.pk == obj.pk and _is_carrier_member(acting, obj.pk):
+    if acting.organisation.pk == obj.pk and obj.is_carrier and _is_carrier_member(acting, obj.pk):
         return None
-    return _("Seuls les membres d'un porteur de projet peuvent créer un projet en son nom.")
+    return _("Seul un porteur de projet peut proposer un projet.")
 
 
 def _recusal(acting: Acting, obj: Any) -> Refusal:
@@ -188,6 +194,18 @@ def _experiment_designer(acting: Acting, obj: Any) -> Refusal:
     return _("Seule l'organisation qui a conçu l'expérimentation peut la conduire.")
 
 
+def _experiment_author(acting: Acting, obj: Any) -> Refusal:
+    if _is_carrier_member(acting, _carrier_id(obj)) or acting.has(Role.EVALUATOR):
+        return None
+    return _("Seuls le porteur et l'évaluateur indépendant conçoivent une expérimentation.")
+
+
+def _panel_opener(acting: Acting, obj: Any) -> Refusal:
+    if acting.organisation.pk == obj.opened_by_id:
+        return None
+    return _("Seule l'organisation qui a ouvert l'appel peut effectuer le tirage.")
+
+
 def _independent_evaluator(acting: Acting, obj: Any) -> Refusal:
     if not acting.has(Role.EVALUATOR) or acting.organisation.kind != Organisation.Kind.EVALUATOR:
         return _("Seul un évaluateur indépendant (rôle « évaluateur » d'un organisme d'évaluation) peut faire "
@@ -202,6 +220,10 @@ def _evaluation_author(acting: Acting, obj: Any) -> Refusal:
     if refusal is None and obj.evaluator_id != acting.organisation.pk:
         return _("Seul l'évaluateur qui a produit ce résultat peut le publier ou le modifier.")
     return refusal
+
+
+def _platform_only(acting: Acting, obj: Any) -> Refusal:
+    return _("Cette étape est faite par la plateforme, à son échéance.")
 
 
 @dataclass(frozen=True)
@@ -225,9 +247,12 @@ RULES: dict[Action, Rule] = {
     Action.GRANT_ROTATE_TOKEN: Rule(_token_rotator),
     Action.PROJECT_CARRIER_WORK: Rule(_carrier_member),
     Action.PROJECT_PARTNER_WORK: Rule(_carrier_or_partner),
+    Action.EXPERIMENT_DESIGN: Rule(_experiment_author),
     Action.EXPERIMENT_RUN: Rule(_experiment_designer),
+    Action.PANEL_DRAW: Rule(_panel_opener),
     Action.PROJECT_EVALUATE: Rule(_independent_evaluator),
     Action.EVALUATION_OWN: Rule(_evaluation_author),
+    Action.PLATFORM_CLOCK: Rule(_platform_only, system=True),
 }
 
 
@@ -251,3 +276,12 @@ def require(principal: Principal, action: Action, obj: Any) -> None:
     reason = refusal(principal, action, obj)
     if reason is not None:
         raise PermissionDenied(reason)
+
+
+def actor_of(principal: Principal) -> Actor:
+    """Who acted, as the public journal writes it: organisation and role; the person only as a
+    salted commitment (see ``pacte.journal.services.Actor``)."""
+    if isinstance(principal, PlatformPrincipal):
+        return SYSTEM_ACTOR
+    role = sorted(principal.roles)[0] if principal.roles else ""
+    return Actor(organisation_slug=principal.organisation.slug, role=role, person_id=principal.user.pk)

@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer
 
+from pacte.accounts.api_auth import TokenAuth
 from pacte.accounts.services import Acting
-from pacte.api import TokenAuth
 from pacte.data import grants, requests, selectors
 from pacte.data.gateway import extracts
 from pacte.data.gateway.access import authenticate_grant

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 def _on_pact_sanction(version, action):  # type: ignore[no-untyped-def]
-    # Imported on use: the data services pull OpenDP and Polars, too heavy for every start-up
+    # Imported on use: the data use cases pull OpenDP and Polars, too heavy for every start-up
     # (`pacte migrate`, `collectstatic`…).
     from pacte.data.grants import on_pact_sanction
 
@@ -14,7 +14,7 @@ class DataConfig(AppConfig):
     verbose_name = "Accès aux données"
 
     def ready(self) -> None:
-        from pacte.pacts.services import SANCTION_HOOKS
+        from pacte.pacts.ports import listen_to_sanctions
 
-        if _on_pact_sanction not in SANCTION_HOOKS:
-            SANCTION_HOOKS.append(_on_pact_sanction)
+        # a suspended pact suspends its grants, a broken one revokes them, a reinstated one restores them
+        listen_to_sanctions("data.grants", _on_pact_sanction)

@@ -65,7 +65,7 @@ def publisher_actor(principal: policy.Principal, publisher: Organisation) -> Act
     """The journal's actor of a catalogue change: the steward, or the platform on the publisher's behalf."""
     if isinstance(principal, policy.PlatformPrincipal):
         return Actor(organisation_slug=publisher.slug, role="system")
-    return events.actor(principal)
+    return policy.actor_of(principal)
 
 
 @retry_on_conflict

@@ -7,9 +7,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
-def _progress_bar(description: str):  # type: ignore[no-untyped-def]
+def _progress_bar(description: str) -> Progress:
     from rich.progress import (
         BarColumn,
         Progress,
@@ -23,7 +27,7 @@ def _progress_bar(description: str):  # type: ignore[no-untyped-def]
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     from pacte.data.ingestion import import_file
@@ -51,7 +55,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_grants(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     from pacte.data.grants import refresh_grants
@@ -64,7 +68,7 @@ def cmd_grants(args: argparse.Namespace) -> int:
 def cmd_reservations(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     from pacte.data.gateway.aggregates import release_stale_reservations
@@ -78,7 +82,7 @@ def generate(rows: int, seed: int, out: Path) -> dict[str, Path]:
     from pacte.data.demo import generate_files
 
     with _progress_bar("génération") as progress:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def report(slug: str, done: int, total: int) -> None:
             if slug not in tasks:
@@ -90,7 +94,7 @@ def generate(rows: int, seed: int, out: Path) -> dict[str, Path]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     paths = generate(args.rows, args.seed, Path(args.out))
@@ -99,7 +103,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this domain's subcommands to the `pacte` parser."""
     p = sub.add_parser("data", help="accès aux données : import, accès, génération")
     dsub = p.add_subparsers(dest="data_command", required=True)

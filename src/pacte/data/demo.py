@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
-from pacte.engines import demo_data
+from pacte.data import demo_data
 
 DEMO_ROWS = 50_000
 DEMO_SEED = 2024
@@ -118,7 +118,7 @@ def _demo_request(pact_project: str, dataset: Any, tier: int, purpose: str, colu
     from pacte.demo import _as
     from pacte.pacts.models import Pact
 
-    pact = Pact.objects.filter(project__slug=pact_project).order_by("created_at").first()
+    pact = Pact.objects.filter(project__slug=pact_project).earliest("created_at")
     carrier = pact.project.carrier.slug
     req = create_request(
         _as("porteur", carrier), pact, dataset, purpose=purpose, tier=tier, columns=columns,
@@ -193,7 +193,9 @@ def load() -> None:
         citizen.save()
     import pyarrow.parquet as pq
 
-    first_person = pq.read_table(cohort.current_version.paths[0], columns=["person_id"]).column(0)[0].as_py()
+    cohort_version = cohort.current_version
+    assert cohort_version is not None, "the cohort was imported above"
+    first_person = pq.read_table(cohort_version.paths[0], columns=["person_id"]).column(0)[0].as_py()
     PersonLink.objects.get_or_create(user=citizen, dataset=cohort, defaults={"person_id": first_person})
 
     path = Path(settings.VAR_DIR) / "demo-tokens.json"

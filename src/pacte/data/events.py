@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pacte.accounts import policy
 from pacte.data.models import DataRequest, Grant
-from pacte.journal.services import SYSTEM, Actor, record_event
-from pacte.projects.services import actor_of
-
-
-def actor(principal: policy.Principal) -> Actor:
-    """The journal's actor for a principal (the platform itself is ``system``)."""
-    if isinstance(principal, policy.PlatformPrincipal):
-        return SYSTEM
-    return actor_of(principal)
+from pacte.journal.services import Actor, record_event
 
 
 def record(type: str, actor: Actor, subject_type: str, subject_id: str, project_slug: str = "",

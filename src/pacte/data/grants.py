@@ -77,7 +77,7 @@ def _data_access_evidence(acting: Acting, req: DataRequest, grant: Grant) -> Non
     commitment.evidence_note = f"Accès {grant.reference} accordé ({req.dataset.title}, niveau {req.tier})."
     commitment.status_changed_at = grant.state_changed_at
     commitment.save()
-    record_event("commitment.evidence", actor=events.actor(acting), subject_type="pact",
+    record_event("commitment.evidence", actor=policy.actor_of(acting), subject_type="pact",
                  subject_id=req.pact.reference, project_slug=req.project.slug,
                  data={"version": req.pact_version.number, "status": req.pact_version.status,
                        "commitment": commitment.key, "owner": commitment.owner, "progress": 100,
@@ -103,7 +103,7 @@ def issue_grant(acting: Acting, req: DataRequest, decision: proportionality.Deci
         expires_at=add_months(now, decision.max_duration_months), state_changed_at=now,
         token_prefix=prefix, token_hash=digest, pseudonym_key=secrets.token_bytes(32),
     )
-    events.grant_event(grant, "grant.issued", events.actor(acting), request=req.reference, columns=columns,
+    events.grant_event(grant, "grant.issued", policy.actor_of(acting), request=req.reference, columns=columns,
                        rho_grant=grant.rho_grant, rho_query=grant.rho_query, rule_id=grant.rule_id,
                        expires_at=grant.expires_at.isoformat())
     _data_access_evidence(acting, req, grant)
@@ -126,7 +126,7 @@ def issue_token(acting: Acting, grant: Grant) -> str:
     previous = grant.token_prefix
     raw, grant.token_prefix, grant.token_hash = _new_token()
     grant.save(update_fields=["token_prefix", "token_hash"])
-    events.grant_event(grant, "grant.token_rotated", events.actor(acting), token_prefix=grant.token_prefix,
+    events.grant_event(grant, "grant.token_rotated", policy.actor_of(acting), token_prefix=grant.token_prefix,
                        previous_token_prefix=previous)
     _notify_token_rotation(grant, acting, previous)
     return raw

@@ -36,7 +36,7 @@ def _set_request_state(req: DataRequest, state: str, reason: str) -> None:
 
 
 def _record_request(req: DataRequest, event: str, principal: policy.Principal, data: dict[str, Any]) -> None:
-    events.request_event(req, event, events.actor(principal), **data)
+    events.request_event(req, event, policy.actor_of(principal), **data)
 
 
 REQUEST: Lifecycle[DataRequest] = Lifecycle.declare(
@@ -65,7 +65,7 @@ def _set_grant_state(grant: Grant, state: str, reason: str) -> None:
 
 
 def _record_grant(grant: Grant, event: str, principal: policy.Principal, data: dict[str, Any]) -> None:
-    events.grant_event(grant, event, events.actor(principal), **data)
+    events.grant_event(grant, event, policy.actor_of(principal), **data)
 
 
 ALL_GRANT_STATES = frozenset(GrantState.values)

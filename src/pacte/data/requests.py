@@ -158,7 +158,7 @@ def create_request(acting: Acting, pact: Pact, dataset: Dataset, **fields: Any) 
         purpose_limitation=(version.content.get("mission") or {}).get("purpose_limitation", ""),
         status_changed_at=timezone.now(), **clean,
     )
-    events.request_event(req, "request.drafted", events.actor(acting), pact=pact.reference,
+    events.request_event(req, "request.drafted", policy.actor_of(acting), pact=pact.reference,
                          pact_version=version.number)
     return req
 
@@ -273,7 +273,7 @@ def approve_request(acting: Acting, req: DataRequest, *, population: int, severi
     required = REQUIRED_APPROVALS[decision.review.value]
     if approvals < required:
         req.save()
-        events.request_event(req, "request.review_recorded", events.actor(acting), approvals=approvals,
+        events.request_event(req, "request.review_recorded", policy.actor_of(acting), approvals=approvals,
                              required=required, rule_id=decision.rule_id)
         return ApprovalOutcome(req, None, approvals, required)
     REQUEST.apply(acting, "approve", req, approvals=approvals, required=required, rule_id=decision.rule_id,

@@ -3,7 +3,8 @@ workflow for carriers and reviewers, and citizen consent (session auth)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -15,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from pacte.accounts import policy
+from pacte.accounts.request_types import SignedInRequest
 from pacte.accounts.services import Acting
 from pacte.data import selectors
 from pacte.data.consent import give_consent, withdraw_consent
@@ -26,7 +28,7 @@ from pacte.data.grants import (
     revoke_grant,
     suspend_grant,
 )
-from pacte.data.models import Consent, Dataset, GrantState, PersonLink, RequestStatus
+from pacte.data.models import Consent, Dataset, Grant, GrantState, PersonLink, RequestStatus
 from pacte.data.requests import (
     REQUIRED_APPROVALS,
     approve_request,
@@ -45,7 +47,7 @@ from pacte.projects.models import Project
 
 
 def _acting(request: HttpRequest) -> Acting:
-    acting = getattr(request, "acting", None)
+    acting: Acting | None = getattr(request, "acting", None)
     if acting is None:
         raise NotAuthenticated(_("Connectez-vous et choisissez l'organisation pour laquelle vous agissez."))
     return acting
@@ -215,8 +217,8 @@ def grant_action(request: HttpRequest, reference: str, action: str) -> HttpRespo
         if action == "token":
             raw = issue_token(acting, g)
             return render(request, "data/token.html", {"g": g, "token": raw})
-        handlers = {"renew": renew_grant, "suspend": suspend_grant,
-                    "revoke": revoke_grant, "reinstate": reactivate_grant}
+        handlers: dict[str, Callable[..., Grant]] = {"renew": renew_grant, "suspend": suspend_grant,
+                                                     "revoke": revoke_grant, "reinstate": reactivate_grant}
         if action not in handlers:
             raise NotFound(_("Action inconnue."))
         handlers[action](acting, g, reason)
@@ -235,17 +237,19 @@ class ConsentForm(forms.Form):
 
     def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["dataset"].queryset = Dataset.objects.filter(person_links__user=user)
-        self.fields["project"].queryset = Project.objects.filter(pacts__versions__status=Status.ACTIVE).distinct()
+        cast("forms.ModelChoiceField[Dataset]", self.fields["dataset"]).queryset = Dataset.objects.filter(
+            person_links__user=user)
+        cast("forms.ModelChoiceField[Project]", self.fields["project"]).queryset = Project.objects.filter(
+            pacts__versions__status=Status.ACTIVE).distinct()
 
 
 @login_required
-def consent_new(request: HttpRequest) -> HttpResponse:
+def consent_new(request: SignedInRequest) -> HttpResponse:
     form = ConsentForm(request.user, request.POST or None)
     links = PersonLink.objects.filter(user=request.user).select_related("dataset")
     if request.method == "POST" and form.is_valid():
         try:
-            consent = give_consent(request.user, form.cleaned_data["dataset"],  # type: ignore[arg-type]
+            consent = give_consent(request.user, form.cleaned_data["dataset"],
                                             form.cleaned_data["project"], form.cleaned_data["purpose"])
         except DomainError as e:
             _apply_errors(form, e)
@@ -288,10 +292,10 @@ def consent_json(request: HttpRequest, receipt_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def consent_withdraw(request: HttpRequest, receipt_id: str) -> HttpResponse:
+def consent_withdraw(request: SignedInRequest, receipt_id: str) -> HttpResponse:
     consent = _own_consent(request, receipt_id)
     try:
-        withdraw_consent(request.user, consent)  # type: ignore[arg-type]
+        withdraw_consent(request.user, consent)
         messages.success(request, _("Consentement retiré : le projet ne dispose plus de vos données via Pacte."))
     except DomainError as e:
         messages.error(request, e.message)

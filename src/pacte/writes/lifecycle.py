@@ -48,11 +48,12 @@ class Move:
     permission: policy.Action
     event: str
     reason_required: bool = False
+    wrong_state: Any = None  # the (lazily translated) message when the source state is wrong, if not the generic one
 
     @classmethod
     def of(cls, action: str, sources: Iterable[str], target: str, permission: policy.Action, event: str, *,
-           reason: bool = False) -> Move:
-        return cls(action, frozenset(str(s) for s in sources), str(target), permission, event, reason)
+           reason: bool = False, wrong_state: Any = None) -> Move:
+        return cls(action, frozenset(str(s) for s in sources), str(target), permission, event, reason, wrong_state)
 
 
 @dataclass
@@ -88,16 +89,25 @@ class Lifecycle(Generic[T]):
             reason = (reason or "").strip()
         state = self.state_of(obj)
         if state not in move.sources:
+            if move.wrong_state is not None:
+                raise InvalidTransition(str(move.wrong_state))
             raise InvalidTransition(
                 _("Transition impossible depuis l'état « %(state)s ».") % {"state": self.state_label(state)})
         return move, reason
 
-    def apply(self, principal: policy.Principal, action: str, obj: T, reason: str = "", **data: Any) -> Move:
-        """Run one move on a locked object, inside the caller's transaction."""
-        move, reason = self.check(principal, action, obj, reason)
-        self.set_state(obj, move.target, reason)
+    def enter(self, principal: policy.Principal, move: Move, obj: T, reason: str = "", *, target: str | None = None,
+              event: str | None = None, **data: Any) -> None:
+        """Second half of a move already checked with :meth:`check`: set the state and write the event.
+        ``target``/``event`` serve the moves that take several steps (a first of two approvals, a
+        first of two signatures) and stay in their source state until the last one."""
+        self.set_state(obj, target or move.target, reason)
         payload = ({"reason": reason} if reason else {}) | data
-        self.record(obj, move.event, principal, payload)
+        self.record(obj, event or move.event, principal, payload)
+
+    def apply(self, principal: policy.Principal, action: str, obj: T, reason: str = "", **data: Any) -> Move:
+        """Run one move on a locked object, inside the caller's transaction: check, then enter."""
+        move, reason = self.check(principal, action, obj, reason)
+        self.enter(principal, move, obj, reason, **data)
         return move
 
     def table(self) -> list[dict[str, Any]]:

@@ -38,7 +38,8 @@ class Extract:
 
 
 def _hierarchy(col: Mapping[str, Any]) -> Any:
-    from pacte.engines import demo_data, pseudonymise
+    from pacte.data import demo_data
+    from pacte.engines import pseudonymise
 
     kind = col.get("hierarchy") or ("date" if col["type"] == "date" else "numeric:5,10" if col["type"] == "int"
                                     else "suppress")
