@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer
 
@@ -228,7 +229,7 @@ def create_request(request: HttpRequest, payload: RequestIn) -> Any:
     acting: Acting = request.auth  # type: ignore[assignment]
     ds = Dataset.objects.filter(slug=payload.dataset).first()
     if ds is None:
-        raise NotFound(f"Jeu de données « {payload.dataset} » introuvable.")
+        raise NotFound(_("Jeu de données « %(slug)s » introuvable.") % {"slug": payload.dataset})
     fields = payload.dict(exclude={"pact", "dataset"})
     req = requests.create_request(acting, get_pact(payload.pact), ds, **fields)
     return Status(201, request_out(req))
@@ -251,7 +252,7 @@ def request_action(request: HttpRequest, reference: Identifier, action: Identifi
     req = _req(request, reference)
     body = _body(request) or {}
     if not isinstance(body, dict):
-        raise ValidationFailed("Un objet JSON est attendu.")
+        raise ValidationFailed(_("Un objet JSON est attendu."))
     if action == "submit":
         req = requests.submit_request(acting, req)
     elif action == "withdraw":
@@ -264,13 +265,13 @@ def request_action(request: HttpRequest, reference: Identifier, action: Identifi
         try:
             population, severity = int(body["population"]), int(body["severity"])
         except (KeyError, TypeError, ValueError):
-            raise ValidationFailed("population (entier) et severity (1 à 3) sont requis pour instruire.") from None
+            raise ValidationFailed(_("population (entier) et severity (1 à 3) sont requis pour instruire.")) from None
         outcome = requests.approve_request(acting, req, population=population, severity=severity,
                                            note=str(body.get("note", "")))
         req = outcome.request
         return request_out(req) | {"approvals": outcome.approvals, "required": outcome.required}
     else:
-        raise NotFound(f"Action inconnue : {action}.")
+        raise NotFound(_("Action inconnue : %(action)s.") % {"action": action})
     return request_out(req)
 
 
@@ -302,7 +303,7 @@ def grant_action(request: HttpRequest, reference: Identifier, action: Identifier
     elif action == "reinstate":
         g = grants.reactivate_grant(acting, g, reason)
     else:
-        raise NotFound(f"Action inconnue : {action}.")
+        raise NotFound(_("Action inconnue : %(action)s.") % {"action": action})
     return grant_out(selectors.get_grant(g.reference))
 
 

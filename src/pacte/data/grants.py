@@ -73,8 +73,8 @@ def _data_access_evidence(acting: Acting, req: DataRequest, grant: Grant) -> Non
     if commitment is None or commitment.status == Commitment.State.MET:
         return
     commitment.status, commitment.progress = Commitment.State.MET, 100
-    commitment.evidence_note = _("Accès %(grant)s accordé (%(dataset)s, niveau %(tier)s).") % {
-        "grant": grant.reference, "dataset": req.dataset.title, "tier": req.tier}
+    # stored and journaled (hashed): a record, written in French whatever the reader's language
+    commitment.evidence_note = f"Accès {grant.reference} accordé ({req.dataset.title}, niveau {req.tier})."
     commitment.status_changed_at = grant.state_changed_at
     commitment.save()
     record_event("commitment.evidence", actor=policy.actor_of(acting), subject_type="pact",
@@ -95,8 +95,7 @@ def issue_grant(acting: Acting, req: DataRequest, decision: proportionality.Deci
     dp = req.tier == proportionality.Tier.DP_AGGREGATES
     grant = Grant.objects.create(
         reference=next_reference(Grant, "ACC"),
-        name=_("%(project)s — %(dataset)s (niveau %(tier)s)") % {
-            "project": req.project.name, "dataset": req.dataset.title, "tier": req.tier},
+        name=f"{req.project.name} — {req.dataset.title} (niveau {req.tier})",  # a stored record, in French
         request=req, dataset_version=dv, project=req.project, pact=req.pact, tier=req.tier,
         columns=columns, purpose=req.purpose,
         rho_grant=decision.rho_grant if dp else 0.0, rho_query=decision.rho_query if dp else 0.0,
@@ -112,11 +111,6 @@ def issue_grant(acting: Acting, req: DataRequest, decision: proportionality.Deci
 
 
 # ---------------------------------------------------------------- tokens
-
-def may_rotate_token(acting: Acting | None, grant: Grant) -> bool:
-    """For pages: only the carrier's admin (or a platform admin) may (re)issue a grant's token."""
-    return policy.may(acting, Action.GRANT_ROTATE_TOKEN, grant)
-
 
 @retry_on_conflict
 @transaction.atomic
@@ -242,15 +236,16 @@ def on_pact_sanction(version: PactVersion, action: str) -> None:
     """A suspended pact suspends its grants, a broken one revokes them, a reinstated one reinstates
     them (inside the pact transition's transaction)."""
     grants = Grant.objects.select_for_update().filter(pact_id=version.pact_id)
-    reason = version.last_reason or _("Sanction du pacte %(pact)s") % {"pact": version.pact.reference}
+    # the reasons are stored and journaled: records, written in French whatever the reader's language
+    reason = version.last_reason or f"Sanction du pacte {version.pact.reference}"
     pact = version.pact.reference
     if action == "suspend":
         for g in grants.filter(state__in=USABLE_STATES):
-            GRANT.apply(policy.SYSTEM, "suspend", g, _("Pacte suspendu : %(reason)s") % {"reason": reason}, pact=pact)
+            GRANT.apply(policy.SYSTEM, "suspend", g, f"Pacte suspendu : {reason}", pact=pact)
     elif action == "break":
         for g in grants.exclude(state=GrantState.REVOKED):
-            GRANT.apply(policy.SYSTEM, "revoke", g, _("Pacte rompu : %(reason)s") % {"reason": reason}, pact=pact)
+            GRANT.apply(policy.SYSTEM, "revoke", g, f"Pacte rompu : {reason}", pact=pact)
     elif action == "reinstate":
         now = timezone.now()
         for g in grants.filter(state=GrantState.SUSPENDED):
-            GRANT.apply(policy.SYSTEM, reinstate_action(g, now), g, _("Pacte rétabli."), pact=pact)
+            GRANT.apply(policy.SYSTEM, reinstate_action(g, now), g, "Pacte rétabli.", pact=pact)

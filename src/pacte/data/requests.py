@@ -236,12 +236,12 @@ class ApprovalOutcome:
 
 def _refuse_above_ceiling(acting: Acting, req: DataRequest, decision: proportionality.Decision) -> ApprovalOutcome:
     tier = proportionality.Tier(req.tier)
-    reason = _(
-        "Niveau demandé %(tier)s (%(label)s) au-delà du plafond de la règle %(rule)s (version %(version)s) : "
-        "niveau le plus exposant autorisé %(highest)s (%(highest_label)s). %(explanation)s"
-    ) % {"tier": int(tier), "label": tier.label, "rule": decision.rule_id, "version": decision.rules_version,
-         "highest": int(decision.highest_tier), "highest_label": decision.highest_tier.label,
-         "explanation": decision.explanation}
+    # stored and journaled: a record, written in French whatever the reader's language
+    reason = (
+        f"Niveau demandé {int(tier)} ({tier.label}) au-delà du plafond de la règle {decision.rule_id} "
+        f"(version {decision.rules_version}) : niveau le plus exposant autorisé "
+        f"{int(decision.highest_tier)} ({decision.highest_tier.label}). {decision.explanation}"
+    )
     _review(acting, req, RequestReview.Decision.REFUSE, reason, decision.rule_id)
     REQUEST.apply(acting, "refuse", req, reason, rule_id=decision.rule_id, rules_version=decision.rules_version,
                   highest_tier=int(decision.highest_tier))

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from pacte.accounts.models import Role
 from pacte.accounts.services import Acting
@@ -33,7 +34,7 @@ def datasets() -> QuerySet[Dataset]:
 def get_dataset(slug: str) -> Dataset:
     ds = datasets().filter(slug=slug).first()
     if ds is None:
-        raise NotFound(f"Jeu de données « {slug} » introuvable.")
+        raise NotFound(_("Jeu de données « %(slug)s » introuvable.") % {"slug": slug})
     return ds
 
 
@@ -55,7 +56,7 @@ def get_grant(reference: str) -> Grant:
     g = Grant.objects.select_related("project__carrier", "dataset_version__dataset__publisher", "request", "pact") \
         .filter(reference=reference).first()
     if g is None:
-        raise NotFound(f"Accès « {reference} » introuvable.")
+        raise NotFound(_("Accès « %(reference)s » introuvable.") % {"reference": reference})
     return g
 
 
@@ -66,7 +67,7 @@ def get_release(release_id: str) -> Release:
     except Exception:  # noqa: BLE001 - malformed UUID
         r = None
     if r is None:
-        raise NotFound("Publication introuvable.")
+        raise NotFound(_("Publication introuvable."))
     return r
 
 
@@ -90,9 +91,9 @@ def get_request(acting: Acting | None, reference: str) -> DataRequest:
         "dataset__publisher", "dataset_version", "project__carrier", "pact", "pact_version", "requested_by",
     ).filter(reference=reference).first()
     if req is None:
-        raise NotFound(f"Demande « {reference} » introuvable.")
+        raise NotFound(_("Demande « %(reference)s » introuvable.") % {"reference": reference})
     if not can_see_request(acting, req):
-        raise PermissionDenied("Cette demande n'est visible que du porteur et de l'institution éditrice.")
+        raise PermissionDenied(_("Cette demande n'est visible que du porteur et de l'institution éditrice."))
     return req
 
 

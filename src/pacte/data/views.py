@@ -12,8 +12,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from pacte.accounts import policy
 from pacte.accounts.request_types import SignedInRequest
 from pacte.accounts.services import Acting
 from pacte.data import selectors
@@ -21,7 +23,6 @@ from pacte.data.consent import give_consent, withdraw_consent
 from pacte.data.gateway import secure_room
 from pacte.data.grants import (
     issue_token,
-    may_rotate_token,
     reactivate_grant,
     renew_grant,
     revoke_grant,
@@ -48,7 +49,7 @@ from pacte.projects.models import Project
 def _acting(request: HttpRequest) -> Acting:
     acting: Acting | None = getattr(request, "acting", None)
     if acting is None:
-        raise NotAuthenticated("Connectez-vous et choisissez l'organisation pour laquelle vous agissez.")
+        raise NotAuthenticated(_("Connectez-vous et choisissez l'organisation pour laquelle vous agissez."))
     return acting
 
 
@@ -87,7 +88,7 @@ def grant_detail(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, "data/grant.html", {
         "g": g, "releases": g.releases.all()[:200], "tier_label": proportionality.Tier(g.tier).label,
         "is_carrier": is_carrier, "is_reviewer": is_reviewer,
-        "may_rotate": acting is not None and may_rotate_token(acting, g),
+        "may_rotate": policy.may(acting, policy.Action.GRANT_ROTATE_TOKEN, g),
         "usable": g.state in (GrantState.ACTIVE, GrantState.RENEWAL_DUE),
     })
 
@@ -139,7 +140,7 @@ def request_new(request: HttpRequest, reference: str) -> HttpResponse:
         except DomainError as e:
             _apply_errors(form, e)
         else:
-            messages.success(request, f"Demande {req.reference} enregistrée en brouillon.")
+            messages.success(request, _("Demande %(reference)s enregistrée en brouillon.") % {"reference": req.reference})
             return redirect("data:request", req.reference)
     return render(request, "data/request_form.html", {"form": form, "pact": pact, "version": version})
 
@@ -179,7 +180,7 @@ def request_action(request: HttpRequest, reference: str, action: str) -> HttpRes
     try:
         if action == "submit":
             submit_request(acting, req)
-            messages.success(request, "Demande soumise à l'instruction.")
+            messages.success(request, _("Demande soumise à l'instruction."))
         elif action == "withdraw":
             withdraw_request(acting, req, reason)
         elif action == "request_changes":
@@ -190,16 +191,17 @@ def request_action(request: HttpRequest, reference: str, action: str) -> HttpRes
             try:
                 population, severity = int(request.POST.get("population", "")), int(request.POST.get("severity", ""))
             except ValueError:
-                raise ValidationFailed("Indiquez la population concernée et la gravité (1 à 3).") from None
+                raise ValidationFailed(_("Indiquez la population concernée et la gravité (1 à 3).")) from None
             outcome = approve_request(acting, req, population=population, severity=severity, note=reason)
             if outcome.grant:
-                messages.success(request, f"Demande approuvée : accès {outcome.grant.reference} délivré.")
+                messages.success(request, _("Demande approuvée : accès %(grant)s délivré.") % {"grant": outcome.grant.reference})
             elif outcome.request.status == RequestStatus.REFUSED:
-                messages.error(request, "Niveau demandé au-delà du plafond de la règle : demande refusée.")
+                messages.error(request, _("Niveau demandé au-delà du plafond de la règle : demande refusée."))
             else:
-                messages.success(request, f"Avis favorable enregistré ({outcome.approvals}/{outcome.required}).")
+                messages.success(request, _("Avis favorable enregistré (%(approvals)s/%(required)s).")
+                                 % {"approvals": outcome.approvals, "required": outcome.required})
         else:
-            raise NotFound("Action inconnue.")
+            raise NotFound(_("Action inconnue."))
     except DomainError as e:
         messages.error(request, e.message)
     return redirect("data:request", reference)
@@ -218,9 +220,9 @@ def grant_action(request: HttpRequest, reference: str, action: str) -> HttpRespo
         handlers: dict[str, Callable[..., Grant]] = {"renew": renew_grant, "suspend": suspend_grant,
                                                      "revoke": revoke_grant, "reinstate": reactivate_grant}
         if action not in handlers:
-            raise NotFound("Action inconnue.")
+            raise NotFound(_("Action inconnue."))
         handlers[action](acting, g, reason)
-        messages.success(request, "Accès mis à jour.")
+        messages.success(request, _("Accès mis à jour."))
     except DomainError as e:
         messages.error(request, e.message)
     return redirect("data:grant", reference)
@@ -252,7 +254,7 @@ def consent_new(request: SignedInRequest) -> HttpResponse:
         except DomainError as e:
             _apply_errors(form, e)
         else:
-            messages.success(request, "Vos données ont été transmises. Voici votre reçu de consentement.")
+            messages.success(request, _("Vos données ont été transmises. Voici votre reçu de consentement."))
             return redirect("data:consent", consent.receipt_id)
     return render(request, "data/consent_form.html", {
         "form": form, "links": links, "consents": selectors.consents_of(request.user)})
@@ -262,7 +264,7 @@ def _own_consent(request: HttpRequest, receipt_id: str) -> Consent:
     consent = Consent.objects.select_related("project", "dataset_version__dataset").filter(
         receipt_id=receipt_id, user=request.user).first() if request.user.is_authenticated else None
     if consent is None:
-        raise NotFound("Reçu introuvable.")
+        raise NotFound(_("Reçu introuvable."))
     return consent
 
 
@@ -294,7 +296,7 @@ def consent_withdraw(request: SignedInRequest, receipt_id: str) -> HttpResponse:
     consent = _own_consent(request, receipt_id)
     try:
         withdraw_consent(request.user, consent)
-        messages.success(request, "Consentement retiré : le projet ne dispose plus de vos données via Pacte.")
+        messages.success(request, _("Consentement retiré : le projet ne dispose plus de vos données via Pacte."))
     except DomainError as e:
         messages.error(request, e.message)
     return redirect(reverse("data:consent", args=[receipt_id]))
