@@ -4,7 +4,9 @@ Pure module (DuckDB, no Django). :func:`run` executes the SQL built by
 :mod:`pacte.engines.secure_room_query` in a fresh in-memory DuckDB connection over a view of
 the Parquet files that exposes only the allowed columns plus three reserved helper columns
 (person, enterprise, record key; names starting with ``__pacte``, which user queries cannot
-name). The Parquet paths are whitelisted with ``allowed_paths``; then
+name). The record key is a column of the dataset's own files, written at ingestion
+(:func:`pacte.engines.secure_room_profile.write_with_record_keys`), so every scan stays
+parallel. The Parquet paths are whitelisted with ``allowed_paths``; then
 ``enable_external_access`` is switched off, extension autoloading disabled and the
 configuration locked. Every statement shares one wall-clock budget (``timeout_s``: the
 connection is interrupted from a timer thread) and a memory limit.
@@ -51,6 +53,7 @@ from pacte.engines.secure_room_profile import (
     _literal,
     _quote,
     files_fingerprint,
+    record_key_sql,
 )
 from pacte.engines.secure_room_query import (
     CELLS,
@@ -62,6 +65,7 @@ from pacte.engines.secure_room_query import (
     MAIN,
     PERSON,
     RECORD_KEY,
+    RESERVED_PREFIX,
     RID,
     ROWS,
     RestrictedQuery,
@@ -125,7 +129,6 @@ def _connect(
     threads: int | None,
     memory_limit: str | None,
     cell_key_secret: int | None = None,
-    record_key_paths: Sequence[str | Path] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     paths = [str(Path(p).resolve()) for p in parquet_paths]
     if not paths:
@@ -140,49 +143,31 @@ def _connect(
         if memory_limit is not None:
             con.execute(f"SET memory_limit = {_literal(memory_limit)}")
         path_list = "[" + ", ".join(_literal(p) for p in paths) + "]"
-        available = {
-            str(r[0]).lower(): str(r[0])
-            for r in con.execute(
-                f"SELECT name FROM parquet_schema({path_list}) WHERE name <> 'schema'"
-            ).fetchall()
-        }
+        schema = con.execute(
+            f"SELECT file_name, name FROM parquet_schema({path_list}) WHERE name <> 'schema'"
+        ).fetchall()
+        available = {str(name).lower(): str(name) for _, name in schema}
+        keyed_files = {file for file, name in schema if name == RECORD_KEY_COLUMN}
         projection = []
         for column in restricted.allowed_columns:
-            if column in available:
+            if column in available and not column.startswith(RESERVED_PREFIX):
                 projection.append(_quote(available[column]))
         projection.append(f"{_quote(person_column)} AS {PERSON}")
         if enterprise_column is not None:
             projection.append(f"{_quote(enterprise_column)} AS {ENTERPRISE}")
         else:
             projection.append(f"CAST(NULL AS VARCHAR) AS {ENTERPRISE}")
-        source = f"read_parquet({path_list})"
         if cell_key_secret is None:
             projection.append(f"CAST(0 AS UBIGINT) AS {RECORD_KEY}")
-        elif record_key_paths:  # written at ingestion by write_record_keys, row-aligned
-            keys = [str(Path(p).resolve()) for p in record_key_paths]
-            key_list = "[" + ", ".join(_literal(p) for p in keys) + "]"
-            path_list = "[" + ", ".join(_literal(p) for p in [*paths, *keys]) + "]"
-            source = (
-                f"read_parquet([{', '.join(_literal(p) for p in paths)}]) "
-                f"POSITIONAL JOIN read_parquet({key_list})"
-            )
-            projection.append(f"CAST({RECORD_KEY_COLUMN} AS UBIGINT) AS {RECORD_KEY}")
-        else:  # the record key: a keyed hash of the person, fixed for the dataset version
-            secret = int(cell_key_secret) % (1 << 64)
-            projection.append(
-                f"hash({_quote(person_column)}, CAST({secret} AS UBIGINT)) "
-                f"% {cell_key.KEY_MODULUS} AS {RECORD_KEY}"
-            )
+        elif len(keyed_files) == len(set(paths)):  # every file holds its keys, written at ingestion
+            projection.append(f"CAST({_quote(RECORD_KEY_COLUMN)} AS UBIGINT) AS {RECORD_KEY}")
+        else:  # a version ingested before: the same keyed hash of the person, per query
+            projection.append(f"CAST({record_key_sql(person_column, cell_key_secret)} AS UBIGINT) "
+                              f"AS {RECORD_KEY}")
         con.execute(f"SET allowed_paths = {path_list}")
         con.execute(
             f"CREATE VIEW {_quote(restricted.table)} AS SELECT {', '.join(projection)} "
-            f"FROM {source}"
-        )
-        # the companions never read record keys: without the positional join they scan in parallel
-        plain = [*projection[:-1], f"CAST(0 AS UBIGINT) AS {RECORD_KEY}"]
-        con.execute(
-            f"CREATE VIEW {_quote(PLAIN_VIEW)} AS SELECT {', '.join(plain)} "
-            f"FROM read_parquet([{', '.join(_literal(p) for p in paths)}])"
+            f"FROM read_parquet({path_list})"
         )
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
@@ -277,9 +262,6 @@ def _dominance_safe(total: Any, largest: Any, unit_rows: int, dominance: float) 
 
 
 
-PLAIN_VIEW: Final = "__pacte_plain"
-
-
 def _text(value: Any) -> str | None:
     """A value as text for a typed ``CAST`` back in DuckDB (exact for every type used)."""
     if value is None:
@@ -351,13 +333,14 @@ def run(
     max_cells: int = LIMITS.max_cells,
     profile: DatasetProfile | None = None,
     cell_key_secret: int | None = None,
-    record_key_paths: Sequence[str | Path] | None = None,
 ) -> SecureRoomResult:
     """Run ``restricted`` over the Parquet files, apply disclosure control and perturbation.
 
     Without ``cell_key_secret`` values are exact (suppression only: for tests and benchmarks
-    of the rules); the platform always passes the dataset version's secret, and the record
-    keys written at ingestion with it (``record_key_paths``, see ``write_record_keys``). With ``profile``
+    of the rules); the platform always passes the dataset version's secret. The record keys
+    are read from the files' :data:`RECORD_KEY_COLUMN` when every file holds one (written at
+    ingestion by :func:`write_with_record_keys` with that secret), else computed per query as
+    the same keyed hash of the person (versions ingested before). With ``profile``
     (from :func:`dataset_profile` on the same files and columns, else ``ValueError``) the
     decisions are identical but most are settled by bounds from the main scan. With ``n``
     contributing rows: fewer than ``min_persons`` rows ⇒ fewer persons (fails); more than
@@ -377,7 +360,6 @@ def run(
         threads,
         memory_limit,
         cell_key_secret,
-        record_key_paths,
     )
     n = len(restricted.columns)
     k = restricted.key_count
@@ -390,9 +372,6 @@ def run(
 
     try:
         execute(f"CREATE TEMP TABLE {MAIN} AS {restricted.main_sql}")
-        if record_key_paths and cell_key_secret is not None:  # companions: no positional join
-            con.execute(f"CREATE OR REPLACE VIEW {_quote(restricted.table)} AS "
-                        f"SELECT * FROM {_quote(PLAIN_VIEW)}")
         cursor = con.execute(f"SELECT rowid AS {RID}, * FROM {MAIN}")
         at = {d[0]: i for i, d in enumerate(cursor.description or [])}
         raw = cursor.fetchmany(max_rows + 1)
