@@ -25,10 +25,12 @@ Disclosure control, per group and per published value (slot):
   through :mod:`pacte.engines.cell_key`; the user's outer expressions, ``HAVING``,
   ``ORDER BY`` and ``LIMIT`` are then evaluated on the perturbed values only.
 
-Fast path: :func:`dataset_profile` computes once per dataset version (at ingestion) the row
-counts of the heaviest persons and enterprises; ``run(..., profile=...)`` then settles most
-values with bounds computed in the main scan and runs the exact companions only for the
-groups left undecided, with identical decisions.
+Fast path: the main scan also computes, per group and contributor condition, a lower bound
+on the distinct persons and enterprises (bits of their keys) and an upper bound on the largest
+enterprise's share (sums per bucket of enterprises); :func:`dataset_profile` computes once per
+dataset version (at ingestion) the row counts of the heaviest persons and enterprises, which
+give more bounds. The exact companions only run for the groups these bounds leave undecided,
+with identical decisions.
 """
 
 from __future__ import annotations
@@ -57,13 +59,17 @@ from pacte.engines.secure_room_profile import (
 )
 from pacte.engines.secure_room_query import (
     CELLS,
+    DOMINANCE_BUCKETS,
     ENTERPRISE,
+    ENTERPRISE_BIT,
+    ENTERPRISE_BUCKET,
     FILTER,
     HASH,
     KEEP,
     LIMITS,
     MAIN,
     PERSON,
+    PERSON_BITS,
     RECORD_KEY,
     RESERVED_PREFIX,
     RID,
@@ -152,22 +158,44 @@ def _connect(
         for column in restricted.allowed_columns:
             if column in available and not column.startswith(RESERVED_PREFIX):
                 projection.append(_quote(available[column]))
-        projection.append(f"{_quote(person_column)} AS {PERSON}")
+        person = _quote(person_column)
+        projection.append(f"{person} AS {PERSON}")
+        source = f"read_parquet({path_list})"
         if enterprise_column is not None:
-            projection.append(f"{_quote(enterprise_column)} AS {ENTERPRISE}")
+            enterprise = _quote(enterprise_column)
+            projection.append(f"{enterprise} AS {ENTERPRISE}")
+            projection.append(f"CASE WHEN {enterprise} IS NULL THEN NULL "
+                              f"ELSE CAST(1 AS UBIGINT) << (__pacte_eh & 63) END AS {ENTERPRISE_BIT}")
+            projection.append(f"__pacte_eh % {DOMINANCE_BUCKETS} AS {ENTERPRISE_BUCKET}")
+            source = f"(SELECT *, hash({enterprise}) AS __pacte_eh FROM {source})"
         else:
             projection.append(f"CAST(NULL AS VARCHAR) AS {ENTERPRISE}")
+            projection.append(f"CAST(NULL AS UBIGINT) AS {ENTERPRISE_BIT}")
+            projection.append(f"CAST(NULL AS UBIGINT) AS {ENTERPRISE_BUCKET}")
         if cell_key_secret is None:
-            projection.append(f"CAST(0 AS UBIGINT) AS {RECORD_KEY}")
+            key = "CAST(0 AS UBIGINT)"
+            unit = f"hash({person})"  # exact mode: the bits come from the person itself
         elif len(keyed_files) == len(set(paths)):  # every file holds its keys, written at ingestion
-            projection.append(f"CAST({_quote(RECORD_KEY_COLUMN)} AS UBIGINT) AS {RECORD_KEY}")
+            key = unit = f"CAST({_quote(RECORD_KEY_COLUMN)} AS UBIGINT)"
         else:  # a version ingested before: the same keyed hash of the person, per query
-            projection.append(f"CAST({record_key_sql(person_column, cell_key_secret)} AS UBIGINT) "
-                              f"AS {RECORD_KEY}")
+            key = unit = f"CAST({record_key_sql(person_column, cell_key_secret)} AS UBIGINT)"
+        projection.append(f"{key} AS {RECORD_KEY}")
+        # persons are counted without the rows with no person id: read the column only if
+        # the Parquet statistics do not rule such rows out
+        (no_null,) = con.execute(
+            f"SELECT bool_and(stats_null_count = 0) FROM parquet_metadata({path_list}) "
+            f"WHERE path_in_schema = {_literal(person_column)}"
+        ).fetchall()[0]
+        for word, name in enumerate(PERSON_BITS):  # arithmetic, not CASE: cheaper per row
+            in_word = f"(({unit}) >> 6) & 1" if word else f"1 - ((({unit}) >> 6) & 1)"
+            bit = f"(CAST(1 AS UBIGINT) << (({unit}) & 63)) * ({in_word})"
+            if no_null is not True:
+                bit = f"CASE WHEN {person} IS NULL THEN NULL ELSE {bit} END"
+            projection.append(f"{bit} AS {name}")
         con.execute(f"SET allowed_paths = {path_list}")
         con.execute(
             f"CREATE VIEW {_quote(restricted.table)} AS SELECT {', '.join(projection)} "
-            f"FROM read_parquet({path_list})"
+            f"FROM {source}"
         )
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
@@ -257,8 +285,24 @@ def _dominance_safe(total: Any, largest: Any, unit_rows: int, dominance: float) 
     total_f = float(total)
     if total_f == 0.0:
         return True  # the exact share is x / NULLIF(0, 0) = NULL
+    if not math.isfinite(total_f):
+        return False  # the exact share is NaN (inf / inf): suppressed
     # a small relative margin absorbs floating-point error in either computation
     return unit_rows * float(largest) <= dominance * total_f * (1.0 - 1e-9)
+
+
+def _buckets_safe(total: Any, buckets: Sequence[Any], dominance: float) -> bool:
+    """True if no bucket of enterprises, hence no enterprise (its rows all fall in one
+    bucket), holds more than ``dominance`` of ``total`` (= SUM(ABS(x)) = sum of the buckets)."""
+    if total is None:
+        return True  # no non-NULL value: the exact share is NULL, never suppressed
+    total_f = float(total)
+    if total_f == 0.0:
+        return True  # the exact share is x / NULLIF(0, 0) = NULL
+    if not math.isfinite(total_f):
+        return False
+    largest = max((float(b) for b in buckets if b is not None), default=0.0)
+    return largest <= dominance * total_f * (1.0 - 1e-9)
 
 
 
@@ -347,6 +391,10 @@ def run(
     ``person_null_rows`` + the rows of the ``min_persons - 1`` heaviest persons ⇒ at least
     ``min_persons`` persons (passes); likewise for enterprises, and a unit holding at most
     ``R`` rows holds at most ``R · MAX(ABS(x))`` of ``SUM(ABS(x))`` (dominance bound).
+    Without a profile too, ``min_persons`` distinct bits among the contributing persons'
+    bits (one of 128 per person, from its record key; one of 64 per enterprise, from its hash)
+    prove as many units, and no bucket of enterprises above ``dominance`` of ``SUM(ABS(x))`` proves that no
+    enterprise is.
     """
     with_enterprise = enterprise_column is not None
     if profile is not None:
@@ -435,10 +483,25 @@ def run(
                 return True
             return None
 
+        def bits(*words: Any) -> int:
+            """Distinct bits set in BIT_OR words of one bit per unit (at most the units)."""
+            return sum(int(w).bit_count() for w in words if w is not None)
+
+        def bound_or_bits(rows_in: int, minimum: int, sure_rows: int | None, units: int) -> bool | None:
+            decided = bound(rows_in, minimum, sure_rows)
+            return True if decided is None and units >= minimum else decided
+
+        words = range(len(PERSON_BITS))
+        pb_at = [at[f"__pacte_pb_{w}"] for w in words]
+        pbq_at = [[at[f"__pacte_pb{q}_{w}"] for w in words] for q in range(conditions)]
         for g in groups:
-            g.persons = bound(int(g.row[rows_at]), min_persons, sure)
+            g.persons = bound_or_bits(
+                int(g.row[rows_at]), min_persons, sure, bits(*(g.row[i] for i in pb_at))
+            )
             for q in range(conditions):
-                g.cond_persons[q] = bound(int(g.row[cond_at[q]]), min_persons, sure)
+                g.cond_persons[q] = bound_or_bits(
+                    int(g.row[cond_at[q]]), min_persons, sure, bits(*(g.row[i] for i in pbq_at[q]))
+                )
         undecided = [g for g in groups if g.undecided_persons()]
         if undecided:
             exact = companion(undecided, restricted.persons_sql, restricted.persons_filtered_sql)
@@ -456,13 +519,25 @@ def run(
                     profile.enterprise_top_rows, min_enterprises - 1
                 )
                 unit_rows = max(profile.max_rows_per_enterprise, profile.enterprise_null_rows)
+            eb_at = [at[f"__pacte_eb{q}"] for q in range(conditions)]
             for g in groups:
-                g.enterprises = bound(int(g.row[rows_at]), min_enterprises, sure_e)
+                g.enterprises = bound_or_bits(
+                    int(g.row[rows_at]), min_enterprises, sure_e, bits(g.row[at["__pacte_eb"]])
+                )
                 for q in range(conditions):
-                    g.cond_enterprises[q] = bound(int(g.row[cond_at[q]]), min_enterprises, sure_e)
+                    g.cond_enterprises[q] = bound_or_bits(
+                        int(g.row[cond_at[q]]), min_enterprises, sure_e, bits(g.row[eb_at[q]])
+                    )
                 for i, is_magnitude in enumerate(magnitude):
-                    if is_magnitude and profile is not None and _dominance_safe(
-                        g.row[at[f"__pacte_t{i}"]], g.row[at[f"__pacte_m{i}"]], unit_rows, dominance
+                    if not is_magnitude:
+                        continue
+                    total = g.row[at[f"__pacte_t{i}"]]
+                    if (profile is not None and _dominance_safe(
+                        total, g.row[at[f"__pacte_m{i}"]], unit_rows, dominance
+                    )) or _buckets_safe(
+                        total,
+                        [g.row[at[f"__pacte_d{i}_{b}"]] for b in range(DOMINANCE_BUCKETS)],
+                        dominance,
                     ):
                         g.dominance[i] = True
             undecided = [g for g in groups if g.undecided_enterprises()]
