@@ -318,12 +318,17 @@ def build(
     # written like a COUNT(*) slot's (condition TRUE), so that DuckDB computes them once
     items += [f"BIT_OR({bits}) FILTER(WHERE TRUE) AS __pacte_pb_{w}" for w, bits in enumerate(PERSON_BITS)]
     items.append(f"BIT_OR({ENTERPRISE_BIT}) FILTER(WHERE TRUE) AS __pacte_eb")
-    for q, condition in enumerate(conds_sql):
-        items.append(f"{count_if(condition)} AS __pacte_c{q}")
-        items.append(f"SUM({RECORD_KEY}) FILTER(WHERE {condition}) AS __pacte_ck{q}")
-        items += [f"BIT_OR({bits}) FILTER(WHERE {condition}) AS __pacte_pb{q}_{w}"
+    # each contributor condition is evaluated once per row (in a row-level subquery that keeps
+    # the name of the user's source, so that qualified columns still resolve), not once per
+    # aggregate that filters on it
+    computed = [(q, c) for q, c in enumerate(conds_sql) if c != "TRUE"]
+    flags = ["TRUE" if c == "TRUE" else f"__pacte_q{q}" for q, c in enumerate(conds_sql)]
+    for q, flag in enumerate(flags):
+        items.append(f"{count_if(flag)} AS __pacte_c{q}")
+        items.append(f"SUM({RECORD_KEY}) FILTER(WHERE {flag}) AS __pacte_ck{q}")
+        items += [f"BIT_OR({bits}) FILTER(WHERE {flag}) AS __pacte_pb{q}_{w}"
                   for w, bits in enumerate(PERSON_BITS)]
-        items.append(f"BIT_OR({ENTERPRISE_BIT}) FILTER(WHERE {condition}) AS __pacte_eb{q}")
+        items.append(f"BIT_OR({ENTERPRISE_BIT}) FILTER(WHERE {flag}) AS __pacte_eb{q}")
     abs_sql: dict[int, str] = {}
     for i, slot in enumerate(slots):
         measure = slot_args[i]
@@ -341,8 +346,16 @@ def build(
             items.append(f"SUM({abs_sql[i]}) FILTER(WHERE {bucket}) AS __pacte_d{i}_{b}")
         if slot.kind == "mean":
             items.append(f"COUNT({sql(measure)}){only} AS __pacte_n{i}")
-    group_sql = f" GROUP BY {', '.join(keys_sql)}" if keys else ""
-    main_sql = f"{with_sql}SELECT {', '.join(items)} {from_sql}{where(where_sql)}{group_sql}"
+    # groups in key order: the same query gives the same rows in the same order (and output
+    # hash) whatever the parallel aggregation's order; the user's ORDER BY applies afterwards
+    group_sql = f" GROUP BY {', '.join(keys_sql)} ORDER BY {', '.join(names)}" if keys else ""
+    if computed:
+        name = source.args["from_"].this.alias_or_name or "__pacte_r"
+        rows_sql = (f"FROM (SELECT *, {', '.join(f'{c} AS __pacte_q{q}' for q, c in computed)} "
+                    f"{from_sql}{where(where_sql)}) AS {sql(exp.to_identifier(name, quoted=True))}")
+        main_sql = f"{with_sql}SELECT {', '.join(items)} {rows_sql}{group_sql}"
+    else:
+        main_sql = f"{with_sql}SELECT {', '.join(items)} {from_sql}{where(where_sql)}{group_sql}"
 
     # ---------------------------------------------------------------- companions
     def two_level(unit: str, not_null: str, inner_values: list[str], outer_items: list[str],
