@@ -75,6 +75,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-extract", action="store_true")
     parser.add_argument("--exact", action="store_true", help="no cell-key perturbation")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="per-query time limit in seconds (default: the published limit)")
     args = parser.parse_args()
     console = Console()
     path: Path = args.data / f"hiring_{args.rows}_seed{args.seed}.parquet"
@@ -117,6 +119,7 @@ def main() -> None:
                 threads=args.threads,
                 profile=with_profile,
                 cell_key_secret=None if args.exact else BENCH_SECRET,
+                **({"timeout_s": args.timeout} if args.timeout else {}),
             )
 
         return call
@@ -151,8 +154,9 @@ def main() -> None:
     t_direct = min(t_direct, t_direct_again)
     t_extract = 0.0 if args.skip_extract else timed(extract_full, max(1, args.repeat // 2))
     restricted = restrict(QUERY, "data", COLUMNS)
-    report = run(restricted, [stored], "person_id", "establishment_id").report
-    report_p = run(restricted, [stored], "person_id", "establishment_id", profile=profile).report
+    limit = {"timeout_s": args.timeout} if args.timeout else {}
+    report = run(restricted, [stored], "person_id", "establishment_id", **limit).report
+    report_p = run(restricted, [stored], "person_id", "establishment_id", profile=profile, **limit).report
     assert report == report_p, "profile changed the result"
 
     table = Table(
