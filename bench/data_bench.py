@@ -100,7 +100,7 @@ def main() -> int:
 
     console.print(f"Préparation (migrations, démo, ingestion : vue k = 3 + profil) : {time.perf_counter() - t_setup:.1f} s")
     client = Client()
-    file = str(path.resolve())
+    file = ds.current_version.paths[0]  # the version's own file (with its record-key column)
 
     def post(token: str, url: str, body: dict) -> dict:
         r = client.post(url, data=json.dumps(body), content_type="application/json",

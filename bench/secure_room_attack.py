@@ -32,7 +32,14 @@ from tests.engines import secure_room_attacker as attacker  # noqa: E402
 
 from pacte.data import demo_data  # noqa: E402
 from pacte.data.demo import DEMO_ROWS, DEMO_SEED  # noqa: E402
-from pacte.engines.secure_room import LIMITS, SqlRefused, dataset_profile, restrict, run  # noqa: E402
+from pacte.engines.secure_room import (  # noqa: E402
+    LIMITS,
+    SqlRefused,
+    dataset_profile,
+    restrict,
+    run,
+    write_with_record_keys,
+)
 
 SECRET = 0xA77AC
 
@@ -48,8 +55,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=6_000, help="cohort rows for the attacker")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="pacte-attack-"))
-    small = demo_data.generate_jobseeker_cohort(args.rows, DEMO_SEED, folder / "small.parquet")
-    df = pd.read_parquet(small)
+    raw = demo_data.generate_jobseeker_cohort(args.rows, DEMO_SEED, folder / "small.parquet")
+    df = pd.read_parquet(raw)
+    # stored as the platform stores a version: record keys in a reserved column of the file
+    [small] = write_with_record_keys([raw], "person_id", SECRET, [folder / "small.keyed.parquet"])
     profiles = {e: dataset_profile([small], "person_id", e) for e in (None, "education_level")}
     counts = {"accepted": 0, "refused": 0, "violations": 0}
     refusal_times: list[float] = []
@@ -106,7 +115,9 @@ def main() -> None:
         n, seconds, outcome = chain_time(size)
         print(f"OR-chain of {n} characters: restrict {1000 * seconds:.1f} ms ({outcome})")
 
-    cohort = demo_data.generate_jobseeker_cohort(DEMO_ROWS, DEMO_SEED, folder / "cohort.parquet")
+    [cohort] = write_with_record_keys(
+        [demo_data.generate_jobseeker_cohort(DEMO_ROWS, DEMO_SEED, folder / "cohort.parquet")],
+        "person_id", SECRET, [folder / "cohort.keyed.parquet"])
     profile = dataset_profile([cohort], "person_id")
     deltas: list[int] = []
     for keys in ("departement", "region, sex", "age_band, sex, education_level", "departement, sex",

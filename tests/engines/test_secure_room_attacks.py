@@ -24,11 +24,12 @@ from pacte.data.demo import DEMO_ROWS, DEMO_SEED
 from pacte.engines import cell_key
 from pacte.engines.secure_room import (
     LIMITS,
+    RECORD_KEY_COLUMN,
     SqlRefused,
     dataset_profile,
     restrict,
     run,
-    write_record_keys,
+    write_with_record_keys,
 )
 from tests.engines import secure_room_attacker as attacker
 
@@ -325,13 +326,39 @@ def test_time_limit_interrupts_and_frees_the_connection(cohort: Path) -> None:
 
 
 def test_record_keys_written_at_ingestion_match_the_keyed_hash(cohort: Path, tmp_path: Path) -> None:
-    """The row-aligned key file (positional join) gives exactly the per-query keyed hash."""
-    keys = write_record_keys([cohort], "person_id", SECRET, [tmp_path / "keys.parquet"])
+    """The key column written into the dataset's own file gives exactly the per-query keyed
+    hash (versions ingested without it keep their published values), rows and data intact."""
+    import pyarrow.parquet as pq
+
+    [keyed] = write_with_record_keys([cohort], "person_id", SECRET, [tmp_path / "keyed.parquet"])
+    original, stored_file = pq.read_table(cohort), pq.read_table(keyed)
+    assert stored_file.column_names == [*original.column_names, RECORD_KEY_COLUMN]
+    assert stored_file.drop_columns([RECORD_KEY_COLUMN]).to_pylist() == original.to_pylist()  # same order
     sql = ("SELECT departement, COUNT(*) AS n, SUM(disability) AS d, AVG(in_need) AS m "
            "FROM donnees GROUP BY 1 ORDER BY 1")
     restricted = restrict(sql, "donnees", COLUMNS)
     hashed = run(restricted, [cohort], "person_id", cell_key_secret=SECRET)
-    stored = run(restricted, [cohort], "person_id", cell_key_secret=SECRET, record_key_paths=keys)
+    stored = run(restricted, [keyed], "person_id", cell_key_secret=SECRET)
     assert stored.rows == hashed.rows
     other = run(restricted, [cohort], "person_id", cell_key_secret=SECRET + 1)
     assert other.rows != hashed.rows
+    # the column is read, not recomputed: keys written with another secret change the answer
+    [rekeyed] = write_with_record_keys([keyed], "person_id", SECRET + 1, [tmp_path / "rekeyed.parquet"])
+    assert pq.read_schema(rekeyed).names == stored_file.column_names  # replaced, not duplicated
+    assert run(restricted, [rekeyed], "person_id", cell_key_secret=SECRET).rows == other.rows
+    # exact mode ignores the keys
+    assert run(restricted, [keyed], "person_id").rows == run(restricted, [cohort], "person_id").rows
+
+
+def test_record_key_column_is_never_exposed_to_a_query(cohort: Path, tmp_path: Path) -> None:
+    [keyed] = write_with_record_keys([cohort], "person_id", SECRET, [tmp_path / "keyed.parquet"])
+    for sql in (f"SELECT SUM({RECORD_KEY_COLUMN}) AS s FROM donnees",
+                f'SELECT COUNT(*) AS n FROM donnees GROUP BY "{RECORD_KEY_COLUMN.upper()}"',
+                f"WITH t AS (SELECT {RECORD_KEY_COLUMN} % 2 AS b FROM donnees) SELECT b, COUNT(*) FROM t GROUP BY b",
+                "SELECT COUNT(*) FILTER (WHERE person_id = 'x') AS n FROM donnees"):
+        with pytest.raises(SqlRefused) as info:
+            run(restrict(sql, "donnees", COLUMNS), [keyed], "person_id", cell_key_secret=SECRET)
+        assert info.value.reason in ("reserved", "column")
+    # even a schema that lists it (never the platform's) does not put it in the view
+    restricted = restrict("SELECT COUNT(*) AS n FROM donnees", "donnees", [*COLUMNS, RECORD_KEY_COLUMN])
+    assert run(restricted, [keyed], "person_id", cell_key_secret=SECRET).rows

@@ -23,12 +23,19 @@ from pacte.writes.retry import retry_on_conflict
 COLUMN_TYPES = ("string", "int", "float", "date", "bool")
 
 
+#: Column names the platform keeps for itself (the record-key column of the secure room).
+RESERVED_COLUMN_PREFIX = "__pacte"
+
+
 def _validate_column(c: Any, names: set[str]) -> dict[str, Any]:
     if not isinstance(c, Mapping) or not isinstance(c.get("name"), str) or not c["name"]:
         raise ValidationFailed(_("Colonne de schéma invalide : %(column)r.") % {"column": c})
     name = c["name"]
     if name in names:
         raise ValidationFailed(_("La colonne « %(name)s » est déclarée deux fois.") % {"name": name})
+    if name.lower().startswith(RESERVED_COLUMN_PREFIX):
+        raise ValidationFailed(_("Colonne « %(name)s » : les noms commençant par « %(prefix)s » sont réservés à la "
+                                 "plateforme.") % {"name": name, "prefix": RESERVED_COLUMN_PREFIX})
     names.add(name)
     if c.get("type") not in COLUMN_TYPES:
         raise ValidationFailed(_("Colonne « %(name)s » : type %(type)r inconnu (%(types)s).")

@@ -39,7 +39,8 @@ def own_record(link: PersonLink) -> tuple[DatasetVersion, list[dict[str, Any]]]:
     dv = link.dataset.current_version
     if dv is None or not dv.person_column:
         raise ValidationFailed(_("Ce jeu de données ne permet pas de retrouver une personne."))
-    frame = pl.scan_parquet(list(dv.paths)).filter(pl.col(dv.person_column) == link.person_id).collect()
+    frame = (pl.scan_parquet(list(dv.paths)).filter(pl.col(dv.person_column) == link.person_id)
+             .select([c["name"] for c in dv.columns]).collect())  # declared columns only, never record keys
     return dv, [{k: _jsonable(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
 
 

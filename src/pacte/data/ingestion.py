@@ -46,42 +46,54 @@ def _safe_name(text: str) -> str:
 
 
 def version_artifacts(dataset_slug: str, version: str, paths: list[str], schema: Mapping[str, Any],
-                      person_column: str, enterprise_column: str, k: int) -> tuple[dict[str, Any], dict[str, Any]]:
+                      person_column: str, enterprise_column: str, k: int
+                      ) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
     """Ingestion-time work for one version (a few seconds at 10 M rows, never per query):
 
-    * the DP view: at most ``k`` rows per person, direct identifiers dropped
+    * the version's own data files, with each row's secret record key as a reserved column
+      (:func:`store_with_record_keys`); the returned paths replace ``paths``;
+    * the DP view: at most ``k`` rows per person, direct identifiers and record keys dropped
       (``privacy.truncate_per_person``) — the privacy unit of tier 3 is one person;
     * the secure-room profile (``secure_room.dataset_profile``), stored field by field, with the
-      version's secret cell-key seed (``data.secure_room``; never published).
-    Parquet only; a version without person column gets neither (row unit, no secure room).
+      version's secret cell-key seed (``data.gateway.secure_room``; never published).
+    Parquet only; a version without person column gets none of them (row unit, no secure room).
     """
+    from pacte.data.gateway.secure_room import CELL_KEY_FIELD, new_cell_key_secret
     from pacte.engines import secure_room
 
     if not person_column or not paths or not all(str(p).endswith(".parquet") for p in paths):
-        return {}, {}
+        return paths, {}, {}
+    secret = new_cell_key_secret()
+    paths = store_with_record_keys(dataset_slug, version, paths, person_column, secret)
     direct = [c["name"] for c in schema.get("columns", [])
               if c.get("classification") == Classification.DIRECT_IDENTIFIER]
     target = datasets_dir() / _safe_name(dataset_slug) / f"{_safe_name(version)}.dp-person-k{k}.parquet"
-    view = privacy.truncate_per_person(paths, person_column, k, target, drop=direct)
+    view = privacy.truncate_per_person(paths, person_column, k, target,
+                                       drop=[*direct, secure_room.RECORD_KEY_COLUMN])
     prof = secure_room.dataset_profile(paths, person_column, enterprise_column or None)
-    from pacte.data.gateway.secure_room import (
-        CELL_KEY_FIELD,
-        RECORD_KEYS_FIELD,
-        new_cell_key_secret,
-    )
-
-    secret = new_cell_key_secret()
-    keys = secure_room.write_record_keys(
-        paths, person_column, secret,
-        [target.with_name(f"{_safe_name(version)}.record-keys-{i}.parquet") for i in range(len(paths))])
     profile = {
-        CELL_KEY_FIELD: secret, RECORD_KEYS_FIELD: keys,  # cell-key method; never published
+        CELL_KEY_FIELD: secret,  # cell-key method; never published
         "fingerprint": prof.fingerprint, "rows": prof.rows, "person_column": prof.person_column,
         "person_null_rows": prof.person_null_rows, "person_top_rows": list(prof.person_top_rows),
         "enterprise_column": prof.enterprise_column, "enterprise_null_rows": prof.enterprise_null_rows,
         "enterprise_top_rows": list(prof.enterprise_top_rows),
     }
-    return view.as_dict(), profile
+    return paths, view.as_dict(), profile
+
+
+def store_with_record_keys(dataset_slug: str, version: str, paths: list[str], person_column: str,
+                           secret: int) -> list[str]:
+    """The version's own data files in the platform store, each row with its record key (the
+    cell-key method's fixed key per person, from the version's secret) in the reserved column
+    ``secure_room.RECORD_KEY_COLUMN``: written once here, read by the secure room as an ordinary
+    column. Schema, catalogue, extracts and queries never show it. The files given are left as
+    they are (``sha256`` and ``byte_size`` of the version describe them, as delivered)."""
+    from pacte.engines import secure_room
+
+    folder = datasets_dir() / _safe_name(dataset_slug)
+    folder.mkdir(parents=True, exist_ok=True)
+    targets = [folder / f"{_safe_name(version)}.keyed-{i}.parquet" for i in range(len(paths))]
+    return secure_room.write_with_record_keys(paths, person_column, secret, targets)
 
 
 @retry_on_conflict
@@ -98,8 +110,8 @@ def add_version(principal: policy.Principal, dataset: Dataset, *, version: str, 
     if DatasetVersion.objects.filter(dataset=dataset, version=version).exists():
         raise ValidationFailed(_("La version « %(version)s » de « %(dataset)s » existe déjà.")
                                % {"version": version, "dataset": dataset.slug})
-    dp_view, profile = version_artifacts(dataset.slug, version, list(paths), clean, person_column,
-                                         enterprise_column, int(max_contributions))
+    paths, dp_view, profile = version_artifacts(dataset.slug, version, list(paths), clean, person_column,
+                                                enterprise_column, int(max_contributions))
     DatasetVersion.objects.filter(dataset=dataset).update(is_current=False)
     dv = DatasetVersion.objects.create(
         dataset=dataset, version=version, paths=list(paths), schema=clean, row_count=row_count,
@@ -300,14 +312,17 @@ def _add_imported_version(plan: _ImportPlan, target: Path, rows: int,
     """The stored file becomes the dataset's current version (the file is removed if that fails)."""
     current = plan.current
     try:
-        return add_version(policy.SYSTEM, plan.dataset, version=plan.version, paths=[str(target)],
-                           schema=plan.schema, row_count=rows, person_column=plan.person,
-                           enterprise_column=plan.enterprise, sha256=file_sha256(target),
-                           byte_size=target.stat().st_size, rho_cap=current.rho_cap if current else 1.0,
-                           max_contributions=max_contributions or (current.max_contributions if current else 1))
+        dv = add_version(policy.SYSTEM, plan.dataset, version=plan.version, paths=[str(target)],
+                         schema=plan.schema, row_count=rows, person_column=plan.person,
+                         enterprise_column=plan.enterprise, sha256=file_sha256(target),
+                         byte_size=target.stat().st_size, rho_cap=current.rho_cap if current else 1.0,
+                         max_contributions=max_contributions or (current.max_contributions if current else 1))
     except BaseException:
         target.unlink(missing_ok=True)
         raise
+    if str(target) not in dv.paths:  # the version keeps its own copy, with record keys
+        target.unlink(missing_ok=True)
+    return dv
 
 
 def import_file(source: str | Path, dataset_slug: str, version: str | None = None, *,

@@ -4,7 +4,9 @@ Pure module (DuckDB, no Django). :func:`run` executes the SQL built by
 :mod:`pacte.engines.secure_room_query` in a fresh in-memory DuckDB connection over a view of
 the Parquet files that exposes only the allowed columns plus three reserved helper columns
 (person, enterprise, record key; names starting with ``__pacte``, which user queries cannot
-name). The Parquet paths are whitelisted with ``allowed_paths``; then
+name). The record key is a column of the dataset's own files, written at ingestion
+(:func:`pacte.engines.secure_room_profile.write_with_record_keys`), so every scan stays
+parallel. The Parquet paths are whitelisted with ``allowed_paths``; then
 ``enable_external_access`` is switched off, extension autoloading disabled and the
 configuration locked. Every statement shares one wall-clock budget (``timeout_s``: the
 connection is interrupted from a timer thread) and a memory limit.
@@ -23,10 +25,12 @@ Disclosure control, per group and per published value (slot):
   through :mod:`pacte.engines.cell_key`; the user's outer expressions, ``HAVING``,
   ``ORDER BY`` and ``LIMIT`` are then evaluated on the perturbed values only.
 
-Fast path: :func:`dataset_profile` computes once per dataset version (at ingestion) the row
-counts of the heaviest persons and enterprises; ``run(..., profile=...)`` then settles most
-values with bounds computed in the main scan and runs the exact companions only for the
-groups left undecided, with identical decisions.
+Fast path: the main scan also computes, per group and contributor condition, a lower bound
+on the distinct persons and enterprises (bits of their keys) and an upper bound on the largest
+enterprise's share (sums per bucket of enterprises); :func:`dataset_profile` computes once per
+dataset version (at ingestion) the row counts of the heaviest persons and enterprises, which
+give more bounds. The exact companions only run for the groups these bounds leave undecided,
+with identical decisions.
 """
 
 from __future__ import annotations
@@ -51,17 +55,23 @@ from pacte.engines.secure_room_profile import (
     _literal,
     _quote,
     files_fingerprint,
+    record_key_sql,
 )
 from pacte.engines.secure_room_query import (
     CELLS,
+    DOMINANCE_BUCKETS,
     ENTERPRISE,
+    ENTERPRISE_BIT,
+    ENTERPRISE_BUCKET,
     FILTER,
     HASH,
     KEEP,
     LIMITS,
     MAIN,
     PERSON,
+    PERSON_BITS,
     RECORD_KEY,
+    RESERVED_PREFIX,
     RID,
     ROWS,
     RestrictedQuery,
@@ -125,7 +135,6 @@ def _connect(
     threads: int | None,
     memory_limit: str | None,
     cell_key_secret: int | None = None,
-    record_key_paths: Sequence[str | Path] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     paths = [str(Path(p).resolve()) for p in parquet_paths]
     if not paths:
@@ -140,49 +149,53 @@ def _connect(
         if memory_limit is not None:
             con.execute(f"SET memory_limit = {_literal(memory_limit)}")
         path_list = "[" + ", ".join(_literal(p) for p in paths) + "]"
-        available = {
-            str(r[0]).lower(): str(r[0])
-            for r in con.execute(
-                f"SELECT name FROM parquet_schema({path_list}) WHERE name <> 'schema'"
-            ).fetchall()
-        }
+        schema = con.execute(
+            f"SELECT file_name, name FROM parquet_schema({path_list}) WHERE name <> 'schema'"
+        ).fetchall()
+        available = {str(name).lower(): str(name) for _, name in schema}
+        keyed_files = {file for file, name in schema if name == RECORD_KEY_COLUMN}
         projection = []
         for column in restricted.allowed_columns:
-            if column in available:
+            if column in available and not column.startswith(RESERVED_PREFIX):
                 projection.append(_quote(available[column]))
-        projection.append(f"{_quote(person_column)} AS {PERSON}")
+        person = _quote(person_column)
+        projection.append(f"{person} AS {PERSON}")
+        source = f"read_parquet({path_list})"
         if enterprise_column is not None:
-            projection.append(f"{_quote(enterprise_column)} AS {ENTERPRISE}")
+            enterprise = _quote(enterprise_column)
+            projection.append(f"{enterprise} AS {ENTERPRISE}")
+            projection.append(f"CASE WHEN {enterprise} IS NULL THEN NULL "
+                              f"ELSE CAST(1 AS UBIGINT) << (__pacte_eh & 63) END AS {ENTERPRISE_BIT}")
+            projection.append(f"__pacte_eh % {DOMINANCE_BUCKETS} AS {ENTERPRISE_BUCKET}")
+            source = f"(SELECT *, hash({enterprise}) AS __pacte_eh FROM {source})"
         else:
             projection.append(f"CAST(NULL AS VARCHAR) AS {ENTERPRISE}")
-        source = f"read_parquet({path_list})"
+            projection.append(f"CAST(NULL AS UBIGINT) AS {ENTERPRISE_BIT}")
+            projection.append(f"CAST(NULL AS UBIGINT) AS {ENTERPRISE_BUCKET}")
         if cell_key_secret is None:
-            projection.append(f"CAST(0 AS UBIGINT) AS {RECORD_KEY}")
-        elif record_key_paths:  # written at ingestion by write_record_keys, row-aligned
-            keys = [str(Path(p).resolve()) for p in record_key_paths]
-            key_list = "[" + ", ".join(_literal(p) for p in keys) + "]"
-            path_list = "[" + ", ".join(_literal(p) for p in [*paths, *keys]) + "]"
-            source = (
-                f"read_parquet([{', '.join(_literal(p) for p in paths)}]) "
-                f"POSITIONAL JOIN read_parquet({key_list})"
-            )
-            projection.append(f"CAST({RECORD_KEY_COLUMN} AS UBIGINT) AS {RECORD_KEY}")
-        else:  # the record key: a keyed hash of the person, fixed for the dataset version
-            secret = int(cell_key_secret) % (1 << 64)
-            projection.append(
-                f"hash({_quote(person_column)}, CAST({secret} AS UBIGINT)) "
-                f"% {cell_key.KEY_MODULUS} AS {RECORD_KEY}"
-            )
+            key = "CAST(0 AS UBIGINT)"
+            unit = f"hash({person})"  # exact mode: the bits come from the person itself
+        elif len(keyed_files) == len(set(paths)):  # every file holds its keys, written at ingestion
+            key = unit = f"CAST({_quote(RECORD_KEY_COLUMN)} AS UBIGINT)"
+        else:  # a version ingested before: the same keyed hash of the person, per query
+            key = unit = f"CAST({record_key_sql(person_column, cell_key_secret)} AS UBIGINT)"
+        projection.append(f"{key} AS {RECORD_KEY}")
+        # persons are counted without the rows with no person id: read the column only if
+        # the Parquet statistics do not rule such rows out
+        (no_null,) = con.execute(
+            f"SELECT bool_and(stats_null_count = 0) FROM parquet_metadata({path_list}) "
+            f"WHERE path_in_schema = {_literal(person_column)}"
+        ).fetchall()[0]
+        for word, name in enumerate(PERSON_BITS):  # arithmetic, not CASE: cheaper per row
+            in_word = f"(({unit}) >> 6) & 1" if word else f"1 - ((({unit}) >> 6) & 1)"
+            bit = f"(CAST(1 AS UBIGINT) << (({unit}) & 63)) * ({in_word})"
+            if no_null is not True:
+                bit = f"CASE WHEN {person} IS NULL THEN NULL ELSE {bit} END"
+            projection.append(f"{bit} AS {name}")
         con.execute(f"SET allowed_paths = {path_list}")
         con.execute(
             f"CREATE VIEW {_quote(restricted.table)} AS SELECT {', '.join(projection)} "
             f"FROM {source}"
-        )
-        # the companions never read record keys: without the positional join they scan in parallel
-        plain = [*projection[:-1], f"CAST(0 AS UBIGINT) AS {RECORD_KEY}"]
-        con.execute(
-            f"CREATE VIEW {_quote(PLAIN_VIEW)} AS SELECT {', '.join(plain)} "
-            f"FROM read_parquet([{', '.join(_literal(p) for p in paths)}])"
         )
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
@@ -272,12 +285,25 @@ def _dominance_safe(total: Any, largest: Any, unit_rows: int, dominance: float) 
     total_f = float(total)
     if total_f == 0.0:
         return True  # the exact share is x / NULLIF(0, 0) = NULL
+    if not math.isfinite(total_f):
+        return False  # the exact share is NaN (inf / inf): suppressed
     # a small relative margin absorbs floating-point error in either computation
     return unit_rows * float(largest) <= dominance * total_f * (1.0 - 1e-9)
 
 
+def _buckets_safe(total: Any, buckets: Sequence[Any], dominance: float) -> bool:
+    """True if no bucket of enterprises, hence no enterprise (its rows all fall in one
+    bucket), holds more than ``dominance`` of ``total`` (= SUM(ABS(x)) = sum of the buckets)."""
+    if total is None:
+        return True  # no non-NULL value: the exact share is NULL, never suppressed
+    total_f = float(total)
+    if total_f == 0.0:
+        return True  # the exact share is x / NULLIF(0, 0) = NULL
+    if not math.isfinite(total_f):
+        return False
+    largest = max((float(b) for b in buckets if b is not None), default=0.0)
+    return largest <= dominance * total_f * (1.0 - 1e-9)
 
-PLAIN_VIEW: Final = "__pacte_plain"
 
 
 def _text(value: Any) -> str | None:
@@ -351,19 +377,24 @@ def run(
     max_cells: int = LIMITS.max_cells,
     profile: DatasetProfile | None = None,
     cell_key_secret: int | None = None,
-    record_key_paths: Sequence[str | Path] | None = None,
 ) -> SecureRoomResult:
     """Run ``restricted`` over the Parquet files, apply disclosure control and perturbation.
 
     Without ``cell_key_secret`` values are exact (suppression only: for tests and benchmarks
-    of the rules); the platform always passes the dataset version's secret, and the record
-    keys written at ingestion with it (``record_key_paths``, see ``write_record_keys``). With ``profile``
+    of the rules); the platform always passes the dataset version's secret. The record keys
+    are read from the files' :data:`RECORD_KEY_COLUMN` when every file holds one (written at
+    ingestion by :func:`write_with_record_keys` with that secret), else computed per query as
+    the same keyed hash of the person (versions ingested before). With ``profile``
     (from :func:`dataset_profile` on the same files and columns, else ``ValueError``) the
     decisions are identical but most are settled by bounds from the main scan. With ``n``
     contributing rows: fewer than ``min_persons`` rows ⇒ fewer persons (fails); more than
     ``person_null_rows`` + the rows of the ``min_persons - 1`` heaviest persons ⇒ at least
     ``min_persons`` persons (passes); likewise for enterprises, and a unit holding at most
     ``R`` rows holds at most ``R · MAX(ABS(x))`` of ``SUM(ABS(x))`` (dominance bound).
+    Without a profile too, ``min_persons`` distinct bits among the contributing persons'
+    bits (one of 128 per person, from its record key; one of 64 per enterprise, from its hash)
+    prove as many units, and no bucket of enterprises above ``dominance`` of ``SUM(ABS(x))`` proves that no
+    enterprise is.
     """
     with_enterprise = enterprise_column is not None
     if profile is not None:
@@ -377,7 +408,6 @@ def run(
         threads,
         memory_limit,
         cell_key_secret,
-        record_key_paths,
     )
     n = len(restricted.columns)
     k = restricted.key_count
@@ -390,9 +420,6 @@ def run(
 
     try:
         execute(f"CREATE TEMP TABLE {MAIN} AS {restricted.main_sql}")
-        if record_key_paths and cell_key_secret is not None:  # companions: no positional join
-            con.execute(f"CREATE OR REPLACE VIEW {_quote(restricted.table)} AS "
-                        f"SELECT * FROM {_quote(PLAIN_VIEW)}")
         cursor = con.execute(f"SELECT rowid AS {RID}, * FROM {MAIN}")
         at = {d[0]: i for i, d in enumerate(cursor.description or [])}
         raw = cursor.fetchmany(max_rows + 1)
@@ -456,10 +483,25 @@ def run(
                 return True
             return None
 
+        def bits(*words: Any) -> int:
+            """Distinct bits set in BIT_OR words of one bit per unit (at most the units)."""
+            return sum(int(w).bit_count() for w in words if w is not None)
+
+        def bound_or_bits(rows_in: int, minimum: int, sure_rows: int | None, units: int) -> bool | None:
+            decided = bound(rows_in, minimum, sure_rows)
+            return True if decided is None and units >= minimum else decided
+
+        words = range(len(PERSON_BITS))
+        pb_at = [at[f"__pacte_pb_{w}"] for w in words]
+        pbq_at = [[at[f"__pacte_pb{q}_{w}"] for w in words] for q in range(conditions)]
         for g in groups:
-            g.persons = bound(int(g.row[rows_at]), min_persons, sure)
+            g.persons = bound_or_bits(
+                int(g.row[rows_at]), min_persons, sure, bits(*(g.row[i] for i in pb_at))
+            )
             for q in range(conditions):
-                g.cond_persons[q] = bound(int(g.row[cond_at[q]]), min_persons, sure)
+                g.cond_persons[q] = bound_or_bits(
+                    int(g.row[cond_at[q]]), min_persons, sure, bits(*(g.row[i] for i in pbq_at[q]))
+                )
         undecided = [g for g in groups if g.undecided_persons()]
         if undecided:
             exact = companion(undecided, restricted.persons_sql, restricted.persons_filtered_sql)
@@ -477,13 +519,25 @@ def run(
                     profile.enterprise_top_rows, min_enterprises - 1
                 )
                 unit_rows = max(profile.max_rows_per_enterprise, profile.enterprise_null_rows)
+            eb_at = [at[f"__pacte_eb{q}"] for q in range(conditions)]
             for g in groups:
-                g.enterprises = bound(int(g.row[rows_at]), min_enterprises, sure_e)
+                g.enterprises = bound_or_bits(
+                    int(g.row[rows_at]), min_enterprises, sure_e, bits(g.row[at["__pacte_eb"]])
+                )
                 for q in range(conditions):
-                    g.cond_enterprises[q] = bound(int(g.row[cond_at[q]]), min_enterprises, sure_e)
+                    g.cond_enterprises[q] = bound_or_bits(
+                        int(g.row[cond_at[q]]), min_enterprises, sure_e, bits(g.row[eb_at[q]])
+                    )
                 for i, is_magnitude in enumerate(magnitude):
-                    if is_magnitude and profile is not None and _dominance_safe(
-                        g.row[at[f"__pacte_t{i}"]], g.row[at[f"__pacte_m{i}"]], unit_rows, dominance
+                    if not is_magnitude:
+                        continue
+                    total = g.row[at[f"__pacte_t{i}"]]
+                    if (profile is not None and _dominance_safe(
+                        total, g.row[at[f"__pacte_m{i}"]], unit_rows, dominance
+                    )) or _buckets_safe(
+                        total,
+                        [g.row[at[f"__pacte_d{i}_{b}"]] for b in range(DOMINANCE_BUCKETS)],
+                        dominance,
                     ):
                         g.dominance[i] = True
             undecided = [g for g in groups if g.undecided_enterprises()]

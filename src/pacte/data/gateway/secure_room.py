@@ -11,7 +11,6 @@ and in every answer.
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 from typing import Any
 
 from django.db import transaction
@@ -25,14 +24,13 @@ from pacte.engines import secure_room as engine
 from pacte.errors import DomainError
 
 __all__ = ["QueryTooCostly", "secure_room_query", "secure_room_profile", "published_rules", "rules_context",
-           "new_cell_key_secret", "cell_key_secret", "SECURE_ROOM_TABLE", "CELL_KEY_FIELD", "RECORD_KEYS_FIELD"]
+           "new_cell_key_secret", "cell_key_secret", "SECURE_ROOM_TABLE", "CELL_KEY_FIELD"]
 
 SECURE_ROOM_TABLE = "donnees"
 MIN_PERSONS = 11
 MIN_ENTERPRISES = 3
 DOMINANCE = 0.85
 CELL_KEY_FIELD = "cell_key_secret"
-RECORD_KEYS_FIELD = "record_keys"
 #: The published cost limits (rules page, every answer).
 LIMITS = engine.LIMITS
 
@@ -56,14 +54,6 @@ def cell_key_secret(dv: DatasetVersion) -> int:
             locked.save(update_fields=["profile"])
         dv.profile = profile
         return int(profile[CELL_KEY_FIELD])
-
-
-def _record_keys(dv: DatasetVersion) -> list[str] | None:
-    """The record-key files written at ingestion (None: hashed per query, same keys)."""
-    keys = (dv.profile or {}).get(RECORD_KEYS_FIELD)
-    if isinstance(keys, list) and len(keys) == len(dv.paths) and all(Path(k).is_file() for k in keys):
-        return [str(k) for k in keys]
-    return None
 
 
 def published_rules() -> dict[str, Any]:
@@ -111,7 +101,6 @@ def secure_room_query(grant: Grant, dataset_slug: str, sql: Any) -> dict[str, An
             result = engine.run(restricted, list(dv.paths), dv.person_column, dv.enterprise_column or None,
                                 MIN_PERSONS, MIN_ENTERPRISES, DOMINANCE,
                                 profile=secure_room_profile(dv), cell_key_secret=cell_key_secret(dv),
-                                record_key_paths=_record_keys(dv),
                                 timeout_s=LIMITS.timeout_s, memory_limit=LIMITS.memory_limit,
                                 max_rows=LIMITS.max_groups, max_cells=LIMITS.max_cells)
         except engine.SqlRefused as e:
