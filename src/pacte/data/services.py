@@ -60,7 +60,7 @@ from pacte.pacts.services import require_reason  # negative decisions carry a wr
 from pacte.projects.models import Project
 from pacte.projects.services import actor_of
 from pacte.writes.references import next_reference
-from pacte.writes.retry import retry_on_conflict
+from pacte.writes.retry import is_retryable, retry_on_conflict
 
 logger = logging.getLogger("pacte.data")
 
@@ -737,6 +737,9 @@ def approve_request(acting: Acting, req: DataRequest, *, population: int, severi
         _request_event(req, "request.review_recorded", actor_of(acting), approvals=approvals,
                        required=required, rule_id=decision.rule_id)
         return ApprovalOutcome(req, None, approvals, required)
+    # lock order: the commitment the grant issuance marks met, before the log's lock
+    Commitment.objects.select_for_update(of=("self",)).filter(
+        version=req.pact_version, key="state-data-access", owner=Commitment.Owner.INSTITUTION).first()
     req.status, req.status_changed_at = RequestStatus.APPROVED, timezone.now()
     req.save()
     _request_event(req, "request.approved", actor_of(acting), approvals=approvals, required=required,
@@ -1113,8 +1116,10 @@ def dp_aggregates(grant: Grant, dataset_slug: str, body: Any) -> dict[str, Any]:
         _precheck(spec, q)
         fp = privacy.fingerprint(q, spec.version_id, rho)
         with transaction.atomic():
-            g = Grant.objects.select_for_update(of=("self",)).select_related("project__carrier", "dataset_version__dataset") \
-                .get(pk=grant.pk)
+            # FOR NO KEY UPDATE: a concurrent insert referencing the grant or the version (a new
+            # grant, a release) only needs FOR KEY SHARE, which this lock does not block
+            g = Grant.objects.select_for_update(of=("self",), no_key=True) \
+                .select_related("project__carrier", "dataset_version__dataset").get(pk=grant.pk)
             check_usable(g)
             cached = Release.objects.select_related("dataset_version__dataset") \
                 .filter(dataset_version_id=dv.pk, fingerprint=fp).first()
@@ -1127,7 +1132,7 @@ def dp_aggregates(grant: Grant, dataset_slug: str, body: Any) -> dict[str, Any]:
                 raise BudgetExhausted(
                     f"Budget de confidentialité de l'accès {g.reference} épuisé : ρ dépensé {g.rho_spent:g} sur "
                     f"{g.rho_grant:g} ; cette requête demande ρ = {rho:g}, il reste {g.rho_remaining:g}.")
-            v = DatasetVersion.objects.select_for_update().get(pk=dv.pk)
+            v = DatasetVersion.objects.select_for_update(no_key=True).get(pk=dv.pk)
             if v.rho_spent + rho > v.rho_cap + EPS:
                 raise BudgetExhausted(
                     f"Plafond global de confidentialité de la version {v} atteint : ρ dépensé {v.rho_spent:g} sur "
@@ -1147,6 +1152,8 @@ def dp_aggregates(grant: Grant, dataset_slug: str, body: Any) -> dict[str, Any]:
         release = privacy.run_query(spec, q, rho)
         return _publish_release(grant, dv, fp, rho, reservation, release)
     except BaseException as e:  # noqa: BLE001 - whatever happened, the reservation is settled
+        if is_retryable(e) and transaction.get_connection().in_atomic_block:
+            raise  # one request-wide transaction (Idempotency-Key) holds the reservation: run again whole
         _give_back(reservation, _failure_reason(e))
         if isinstance(e, privacy.QueryError):
             raise QueryRefused(str(e)) from None
@@ -1162,14 +1169,15 @@ def _failure_reason(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+@retry_on_conflict  # alone (no Idempotency-Key): the publishing transaction is run again
 def _publish_release(grant: Grant, dv: DatasetVersion, fp: str, rho: float, reservation: Reservation,
                      release: privacy.Release) -> dict[str, Any]:
     """One transaction: the release, the reservation marked spent, the journal entry."""
     data = release.as_dict()
     output_sha = _canonical_sha({"cells": data["cells"], "aggregates": data["aggregates"]})
     with transaction.atomic():
-        g = Grant.objects.select_for_update(of=("self",)).select_related("project__carrier", "dataset_version__dataset") \
-            .get(pk=grant.pk)
+        g = Grant.objects.select_for_update(of=("self",), no_key=True) \
+            .select_related("project__carrier", "dataset_version__dataset").get(pk=grant.pk)
         spent = rho
         try:
             with transaction.atomic():
@@ -1179,7 +1187,7 @@ def _publish_release(grant: Grant, dv: DatasetVersion, fp: str, rho: float, rese
                     privacy_unit=data["privacy_unit"] or {})
         except IntegrityError:
             # An identical query finished first: serve its release, give this budget back.
-            v = DatasetVersion.objects.select_for_update().get(pk=dv.pk)
+            v = DatasetVersion.objects.select_for_update(no_key=True).get(pk=dv.pk)
             g.rho_spent = max(0.0, g.rho_spent - rho)
             v.rho_spent = max(0.0, v.rho_spent - rho)
             g.save(update_fields=["rho_spent"])

@@ -226,11 +226,33 @@ def _step_pact(version: PactVersion, today: date, report: ComplianceReport) -> N
         report.transitions.append(f"{ref}: broken")
 
 
+def lock_for_compliance(project: Project | None = None) -> None:
+    """Lock, before any event is written, every row the engine may change: the live pact
+    versions (of the project, or all), their commitments, and what a sanction's hooks change
+    (``pacts.services.SANCTION_LOCKS``: the pacts' data grants) — each kind in primary-key
+    order. A use case that runs the engine after its own change (publishing an evaluation,
+    an audit, a sheet, opening a panel) calls this BEFORE its own event, so that the log's
+    lock stays the last one taken (lock order: :mod:`pacte.journal.services`)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lock_for_compliance must run inside the transaction that runs the engine")
+    live = PactVersion.objects.filter(status__in=LIVE)
+    if project is not None:
+        live = live.filter(pact__project=project)
+    versions = list(PactVersion.objects.select_for_update(of=("self",)).select_related("pact")
+                    .filter(pk__in=live.values("pk")).order_by("pk"))
+    list(Commitment.objects.select_for_update(of=("self",)).filter(version__in=[v.pk for v in versions])
+         .order_by("pk").only("pk"))
+    for version in versions:
+        for lock in pacts.SANCTION_LOCKS:
+            lock(version)
+
+
 @retry_on_conflict
 @transaction.atomic
 def run_compliance(today: date | None = None, *, project: Project | None = None) -> ComplianceReport:
     today = today or timezone.localdate()
     report = ComplianceReport(today=today)
+    lock_for_compliance(project)
     versions = PactVersion.objects.select_related("pact__project__carrier", "pact__institution").filter(status__in=LIVE)
     if project is not None:
         versions = versions.filter(pact__project=project)

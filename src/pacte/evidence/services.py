@@ -86,6 +86,13 @@ def _recompute(project: Project, today: date | None) -> None:
     run_compliance(_today(today), project=project)
 
 
+def _lock_for_compliance(project: Project) -> None:
+    """Before the use case's own event: lock what `_recompute` will change (lock order)."""
+    from pacte.evidence.compliance import lock_for_compliance
+
+    lock_for_compliance(project)
+
+
 def live_version(project: Project, pact: Pact | None = None) -> PactVersion | None:
     qs = PactVersion.objects.select_related("pact__project__carrier", "pact__institution").filter(
         pact__project=project, status__in=LIVE)
@@ -215,6 +222,7 @@ def open_panel_call(acting: Acting, project: Project, *, title: str, target_size
         project=project, pact=pact, opened_by=acting.organisation, title=title, description=description.strip(),
         target_size=target_size, stratify_by=stratify_by, targets=targets, seed_commitment=asg.commit_seed(seed),
         seed_hex=seed.hex(), opened_on=_today(today))
+    _lock_for_compliance(project)
     _event("panel.opened", actor_of(acting), "panel", call.pk, project, title=title, target_size=target_size,
            stratify_by=stratify_by, targets=targets, seed_commitment=call.seed_commitment,
            algorithm=asg.ASSIGNMENT_ALGORITHM, opened_by=acting.organisation.slug, opened_on=call.opened_on.isoformat())
@@ -1055,6 +1063,7 @@ def publish_evaluation(acting: Acting, evaluation: Evaluation, today: date | Non
     evaluation.published_on = _today(today)
     Evaluation.objects.filter(pk=evaluation.pk).update(
         status=evaluation.status, published_at=evaluation.published_at, published_on=evaluation.published_on)
+    _lock_for_compliance(evaluation.project)
     _event("evaluation.published", actor_of(acting), "evaluation", evaluation.pk, evaluation.project,
            title=evaluation.title, outcome=evaluation.outcome, window=evaluation.window, estimand=evaluation.estimand,
            method=evaluation.method, n_treatment=evaluation.n_treatment, n_control=evaluation.n_control,
@@ -1168,6 +1177,7 @@ def publish_audit(acting: Acting, project: Project, *, title: str, decision: str
         breach_count=len(result.breaches), insufficient_count=len(result.insufficient),
         published_at=now, published_on=_today(today))
     breaches = [{"group": c.group, "metric": c.metric, "ratio": round(c.ratio or 0, 4)} for c in result.breaches]
+    _lock_for_compliance(project)
     _event("audit.published", actor_of(acting), "audit", audit_obj.pk, project, title=title, decision=decision,
            band=list(band), band_source=band_source, reference_group=result.reference_group, n_rows=audit_obj.n_rows,
            breaches=breaches, insufficient=len(result.insufficient), data_sha256=table.sha256,
@@ -1277,6 +1287,7 @@ def publish_sheet(acting: Acting, sheet: AlgorithmSheet, today: date | None = No
     sheet.published_on = _today(today)
     sheet.save()
     digest = canonical.sha256_hex(sheet_document(sheet))
+    _lock_for_compliance(sheet.project)
     _event("algorithm_sheet.published", actor_of(acting), "algorithm_sheet", sheet.pk, sheet.project,
            title=sheet.title, version=sheet.version, degree=sheet.contribution_degree, sha256=digest)
     _recompute(sheet.project, today)

@@ -398,6 +398,11 @@ MOVES: dict[str, _Move] = {
 
 # Hooks other domains register to apply sanctions (data grants suspended, payments withheld).
 SANCTION_HOOKS: list[Callable[[PactVersion, str], None]] = []
+# Their lock step: called with the locked pact version BEFORE any event of the move is written,
+# each locks the rows its SANCTION_HOOK will change (e.g. the pact's data grants), so that the
+# log's lock is still taken last (lock order: pacte.journal.services).
+SANCTION_LOCKS: list[Callable[[PactVersion], None]] = []
+SANCTIONING = ("suspend", "break", "reinstate")
 
 
 def _institution_move(action: str, acting: Acting | None, version: PactVersion, reason: str,
@@ -419,6 +424,9 @@ def _institution_move(action: str, acting: Acting | None, version: PactVersion, 
         extra["cure_deadline"] = version.cure_deadline.isoformat()
     if action in ("cure", "reinstate"):
         version.cure_deadline = None
+    if action in SANCTIONING:
+        for lock in SANCTION_LOCKS:
+            lock(version)
     _set_status(version, move.target, reason)
     actor = actor_of(acting) if acting else SYSTEM
     if action == "suspend":
@@ -431,7 +439,7 @@ def _institution_move(action: str, acting: Acting | None, version: PactVersion, 
         _event(version, "sanction.applied", actor, reason=reason, sanctions=["rupture", "révocation des accès"])
     else:
         _event(version, move.event, actor, **extra)
-    if action in ("suspend", "break", "reinstate"):
+    if action in SANCTIONING:
         for hook in SANCTION_HOOKS:
             hook(version, action)
     notifications.notify(version, action)
