@@ -103,7 +103,8 @@ class Stage:
 
     auth: dict[str, dict[str, str]]
     content: dict[str, Any]
-    project: str
+    project: str  # the active pact's project: evidence, panels, experiments, feedback, consent
+    drafting: str  # the project whose pacts the pact-life writers take from draft to completion
     active: str
     active_number: int
     commitment: str
@@ -165,7 +166,7 @@ class Writer:
     def pact_life(self) -> None:
         title = f"Pacte concurrent {self.i}-{uuid.uuid4().hex[:6]}"
         r = self.send("pact create", "post", "/api/v1/pacts",
-                      {"project": self.s.project, "institution": "agence", "content": {**self.s.content, "title": title}})
+                      {"project": self.s.drafting, "institution": "agence", "content": {**self.s.content, "title": title}})
         ref = r.json()["pact"]
         self.expect("pact.drafted", ref)
         self.created("pact", title)
@@ -400,7 +401,8 @@ def _stage(world, active, hiring, cohort, content, writers: int) -> Stage:  # ty
         clients["carrier"].force_login(world.carrier_admin.user)
         web[i] = clients
     commitment = active.commitments.filter(owner="carrier").order_by("id").first().key
-    return Stage(auth=auth, content=content, project=project.slug, active=active.pact.reference,
+    drafting = world.project(name="Service en cycle complet").slug
+    return Stage(auth=auth, content=content, project=project.slug, drafting=drafting, active=active.pact.reference,
                  active_number=active.number, commitment=commitment, dp_token=dp_token, room_token=room_token,
                  groups=groups, web=web, question=question.pk)
 

@@ -14,7 +14,7 @@ def _lock_pact_grants(version):  # type: ignore[no-untyped-def]
     sanction writes its events, as the lock order of pacte.journal.services requires."""
     from pacte.data.models import Grant
 
-    list(Grant.objects.select_for_update(of=("self",)).filter(pact_id=version.pact_id).order_by("pk").only("pk"))
+    list(Grant.objects.select_for_update(of=("self",), no_key=True).filter(pact_id=version.pact_id).order_by("pk").only("pk"))
 
 
 class DataConfig(AppConfig):

@@ -129,7 +129,7 @@ def _set_current(version: PactVersion) -> None:
 
 
 def _lock(version: PactVersion) -> PactVersion:
-    return PactVersion.objects.select_for_update(of=("self",)).select_related(
+    return PactVersion.objects.select_for_update(of=("self",), no_key=True).select_related(
         "pact__project__carrier", "pact__institution"
     ).get(pk=version.pk)
 
@@ -189,7 +189,7 @@ def update_draft(acting: Acting, version: PactVersion, content: dict[str, Any]) 
 def new_version(acting: Acting, pact: Pact, *, reason: str = "") -> PactVersion:
     """Revise after changes were requested, or amend an active pact: a new draft version."""
     require_carrier(acting, pact)
-    latest = PactVersion.objects.select_for_update().filter(pact=pact).order_by("-number").first()
+    latest = PactVersion.objects.select_for_update(no_key=True).filter(pact=pact).order_by("-number").first()
     assert latest is not None
     if latest.status == Status.DRAFT:
         raise InvalidTransition("Une version brouillon existe déjà : modifiez-la.")
@@ -505,7 +505,7 @@ ACTIONS: dict[str, Callable[..., Any]] = {
 @transaction.atomic
 def record_evidence(acting: Acting, commitment: Commitment, *, progress: int, note: str, url: str = "",
                     met: bool = False) -> Commitment:
-    commitment = Commitment.objects.select_for_update(of=("self",)).select_related(
+    commitment = Commitment.objects.select_for_update(of=("self",), no_key=True).select_related(
         "version__pact__project", "version__pact__institution").get(pk=commitment.pk)
     pact = commitment.version.pact
     owner_org = pact.project.carrier_id if commitment.owner == Commitment.Owner.CARRIER else pact.institution_id
@@ -538,7 +538,7 @@ def refresh_commitment_statuses(today: date | None = None) -> dict[str, int]:
     today = today or date.today()
     soon = today + timedelta(days=settings.COMMITMENT_DUE_SOON_DAYS)
     counts = {"due_soon": 0, "missed": 0}
-    live = Commitment.objects.select_for_update(of=("self",)).select_related("version__pact__project").filter(
+    live = Commitment.objects.select_for_update(of=("self",), no_key=True).select_related("version__pact__project").filter(
         version__status__in=(Status.ACTIVE, Status.BREACH_NOTIFIED, Status.SUSPENDED),
         due_date__isnull=False,
         status__in=(Commitment.State.ON_TRACK, Commitment.State.DUE_SOON),
