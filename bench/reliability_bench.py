@@ -342,7 +342,8 @@ class Writer:
 
     def panels_experiments_sheets(self, label: str) -> None:
         r = self.send("panel open", "post", "/api/v1/panels", "reviewer",
-                      {"project": self.ctx["project"], "title": f"Panel {label}", "target_size": 3})
+                      {"project": self.ctx["project"], "title": f"Panel {label}", "target_size": 3,
+                       "targets": {"16-25": 3}})
         if self.ok(r):
             pk = r.json()["id"]
             self.expect(r, "panel.opened", pk)

@@ -70,6 +70,7 @@ from tests.factories import UserFactory
 REGIONS = ["11", "24", "27", "28", "32", "44", "52", "53"]
 REASON = "Motif publié pendant le test de concurrence"
 APPROVE = {"population": 3_000_000, "severity": 2}
+RETRIES = 4  # attempts of one logical write answered 503 + Retry-After
 # events written by a person for the citizen, or by the platform, carry no organisation
 NO_ORG_TYPES = {"feedback.received", "consent.given", "consent.withdrawn"}
 PACT_EVENTS = {"submit": "pact.submitted", "withdraw": "pact.withdrawn", "request_changes": "pact.changes_requested",
@@ -117,6 +118,7 @@ class Stage:
     expected: Counter[tuple[str, str]] = field(default_factory=Counter)  # (event type, subject id)
     created: list[tuple[str, str]] = field(default_factory=list)  # (kind, identity) acknowledged
     releases: list[str] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)  # endpoints answered 503 + Retry-After (then retried)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -127,18 +129,34 @@ class Writer:
 
     def send(self, endpoint: str, method: str, path: str, body: Any = None, who: str = "carrier", *,
              ok: tuple[int, ...] = (200, 201), multipart: bool = False) -> Any:
-        """One request; `ok` lists the statuses this step may get (racing steps allow refusals)."""
+        """One logical write; `ok` lists the statuses this step may get (racing steps allow
+        refusals). A 503 with Retry-After is retried with the same Idempotency-Key, as a
+        careful client does (counted apart: the target is none)."""
         auth = {"HTTP_AUTHORIZATION": f"Bearer {who[6:]}"} if who.startswith("grant:") else self.s.auth[who]
         headers = {**auth, "HTTP_IDEMPOTENCY_KEY": str(uuid.uuid4())}
         send = getattr(self.client, method)
-        if multipart:
-            r = send(path, data=body, **headers)
-        else:
-            r = send(path, data=json.dumps(body if body is not None else {}), content_type="application/json",
-                     **headers)
+        for _ in range(RETRIES):
+            if multipart:
+                for value in body.values():
+                    if hasattr(value, "seek"):
+                        value.seek(0)
+                r = send(path, data=body, **headers)
+            else:
+                r = send(path, data=json.dumps(body if body is not None else {}), content_type="application/json",
+                         **headers)
+            if not self.unavailable(endpoint, r):
+                break
         with self.s.lock:
             self.s.answers.append((endpoint, "ok" if r.status_code in ok else "unexpected", r.status_code))
         return r
+
+    def unavailable(self, endpoint: str, r: Any) -> bool:
+        """A 503 with Retry-After (the database gave up waiting): counted, then retried."""
+        if r.status_code == 503 and r.has_header("Retry-After"):
+            with self.s.lock:
+                self.s.unavailable.append(endpoint)
+            return True
+        return False
 
     def acked(self, r: Any) -> bool:
         return 200 <= r.status_code < 300
@@ -357,7 +375,10 @@ class Writer:
         self.expect("consent.withdrawn", receipt)
 
     def form(self, client: Client, endpoint: str, path: str, data: dict[str, Any]) -> Any:
-        r = client.post(path, data)
+        for _ in range(RETRIES):
+            r = client.post(path, data)
+            if not self.unavailable(endpoint, r):
+                break
         with self.s.lock:
             self.s.answers.append((endpoint, "ok" if r.status_code == 302 else "unexpected", r.status_code))
         return r
@@ -429,8 +450,12 @@ def _mixed(world, active, hiring, cohort, content, writers: int) -> None:  # typ
     for t in ts:
         t.join()
 
+    # no server error at all in the end; a 503 with Retry-After on the way is retried and
+    # counted (reported with -s; the target is none: see the issue's closing note)
     server_errors = [a for a in stage.answers if a[2] >= 500]
-    assert not server_errors, server_errors
+    assert not server_errors, (server_errors, Counter(stage.unavailable))
+    print(f"\n{writers} writers ({connection.vendor}): {len(stage.answers)} logical writes, "
+          f"{len(stage.unavailable)} answered 503 + Retry-After then retried: {dict(Counter(stage.unavailable))}")
     assert not crashes, (crashes, stage.answers)
     unexpected = [a for a in stage.answers if a[1] != "ok"]
     assert not unexpected, unexpected
