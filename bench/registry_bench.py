@@ -106,7 +106,7 @@ def add_projects(n: int) -> None:
     from pacte.accounts.models import Organisation
     from pacte.demo import _as
     from pacte.projects.models import Project
-    from pacte.projects.services import create_project
+    from pacte.projects.phases import create_project
 
     if Project.objects.filter(slug__startswith="bench-").exists():
         return

@@ -36,7 +36,7 @@ class World:
     auditor: Acting
 
     def project(self, **kw: Any):  # type: ignore[no-untyped-def]
-        from pacte.projects.services import create_project
+        from pacte.projects.phases import create_project
 
         kw.setdefault("name", "Service citoyen")
         kw.setdefault("pitch", "Un service d'intérêt général")
@@ -84,21 +84,23 @@ def content() -> dict[str, Any]:
 
 @pytest.fixture
 def draft(world: World, content: dict[str, Any]):  # type: ignore[no-untyped-def]
-    from pacte.pacts.services import create_pact
+    from pacte.pacts.drafting import create_pact
 
     return create_pact(world.carrier_admin, world.project(), world.institution, content)
 
 
 def activate(world: World, version):  # type: ignore[no-untyped-def]
-    from pacte.pacts import services
+    from pacte.pacts import drafting as pact_drafting
+    from pacte.pacts import review as pact_review
+    from pacte.pacts import signing as pact_signing
 
-    services.submit(world.carrier_admin, version)
-    services.approve(world.reviewer, version)
+    pact_drafting.submit(world.carrier_admin, version)
+    pact_review.approve(world.reviewer, version)
     version.refresh_from_db()
     if version.status == "submitted":
-        services.approve(world.reviewer2, version)
-    services.sign(world.carrier_admin, version)
-    services.sign(world.signatory, version)
+        pact_review.approve(world.reviewer2, version)
+    pact_signing.sign(world.carrier_admin, version)
+    pact_signing.sign(world.signatory, version)
     version.refresh_from_db()
     return version
 

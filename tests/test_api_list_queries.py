@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pacte.evidence import services as evidence
+from pacte.evidence import evaluations, panels
 from tests.evidence.conftest import REFERENCE, evaluator, project  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
@@ -22,14 +22,14 @@ BUDGET = {
 
 
 def _more(world, project, evaluator, n):  # type: ignore[no-untyped-def]  # noqa: F811
-    from pacte.pacts.services import create_pact
+    from pacte.pacts.drafting import create_pact
 
     for i in range(n):
         p = world.project(name=f"Projet {i}")
         create_pact(world.carrier_admin, p, world.institution, {})
-        ev = evidence.create_evaluation(evaluator, project, title=f"Essai {i}", counts=REFERENCE)
-        evidence.publish_evaluation(evaluator, ev)
-        evidence.open_panel_call(world.reviewer, project, title=f"Panel {i}", target_size=4, targets={"16-25": 4})
+        ev = evaluations.create_evaluation(evaluator, project, title=f"Essai {i}", counts=REFERENCE)
+        evaluations.publish_evaluation(evaluator, ev)
+        panels.open_panel_call(world.reviewer, project, title=f"Panel {i}", target_size=4, targets={"16-25": 4})
 
 
 @pytest.mark.parametrize("url", sorted(BUDGET))
@@ -47,7 +47,7 @@ def test_list_pages_cost_a_fixed_number_of_queries(client, world, project, evalu
 
 def test_project_list_items_match_the_project_pages(client, world, active):
     """The light rows of the API list say what the detailed view says (pacts, versions, phase)."""
-    from pacte.pacts.services import create_pact
+    from pacte.pacts.drafting import create_pact
 
     create_pact(world.carrier_admin, world.project(name="Autre"), world.institution, {})  # a private draft
     listed = {p["slug"]: p for p in client.get("/api/v1/projects?limit=100").json()["items"]}

@@ -11,11 +11,14 @@ from typing import Any
 from django.db import transaction
 
 from pacte.accounts.models import Organisation, Role, User
-from pacte.accounts.services import acting_for, add_member, create_organisation
-from pacte.pacts import services as pacts
+from pacte.accounts.services import Acting, acting_for, add_member, create_organisation
+from pacte.pacts import drafting as pact_drafting
+from pacte.pacts import review as pact_review
+from pacte.pacts import sanctions as pact_sanctions
+from pacte.pacts import signing as pact_signing
 from pacte.pacts.models import PactVersion
 from pacte.pacts.schema import PRINCIPLES
-from pacte.projects import services as projects
+from pacte.projects import phases as project_phases
 from pacte.projects.models import Project
 
 DEMO_PASSWORD = "demo-pacte-2026"
@@ -109,17 +112,17 @@ def _user(username: str) -> User:
     return User.objects.get(username=username)
 
 
-def _as(username: str, org: str):  # type: ignore[no-untyped-def]
+def _as(username: str, org: str) -> Acting:
     return acting_for(_user(username), Organisation.objects.get(slug=org))
 
 
 def _activate(version: PactVersion, carrier: str, institution: str, second: bool = False) -> PactVersion:
-    pacts.submit(_as("porteur", carrier), version)
-    pacts.approve(_as("instructeur", institution), version, "Conforme.")
+    pact_drafting.submit(_as("porteur", carrier), version)
+    pact_review.approve(_as("instructeur", institution), version, "Conforme.")
     if second:
-        pacts.approve(_as("instructeur2", institution), version, "Double instruction : conforme.")
-    pacts.sign(_as("porteur", carrier), version)
-    pacts.sign(_as("signataire", institution), version)
+        pact_review.approve(_as("instructeur2", institution), version, "Double instruction : conforme.")
+    pact_signing.sign(_as("porteur", carrier), version)
+    pact_signing.sign(_as("signataire", institution), version)
     version.refresh_from_db()
     return version
 
@@ -152,74 +155,74 @@ def load_demo() -> bool:
     dpae = [{"dataset": "declarations-embauche", "tier": 3, "sensitivity": 2, "purpose": "Repérer les entreprises qui recrutent"}]
 
     # 1. Hiring-company finder: active pact, double review (restricted data), construction phase.
-    p1 = projects.create_project(_as("porteur", "collectif-bonne-boite"), name="La Bonne Boîte Citoyenne",
+    p1 = project_phases.create_project(_as("porteur", "collectif-bonne-boite"), name="La Bonne Boîte Citoyenne",
                                  slug="la-bonne-boite-citoyenne",
                                  pitch="Trouver les entreprises qui vont recruter, avant les offres publiées.",
                                  territory="France", target_users="Demandeurs d'emploi", takeover_institution=agence,
                                  repository="https://example.org/bonne-boite", licence="AGPL-3.0-or-later")
-    projects.close_phase(_as("porteur", "collectif-bonne-boite"), p1, decision="continue",
+    project_phases.close_phase(_as("porteur", "collectif-bonne-boite"), p1, decision="continue",
                          reason="L'investigation montre un besoin fort : 40 % des embauches sans offre publiée.")
-    v = pacts.create_pact(_as("porteur", "collectif-bonne-boite"), p1, agence, pact_content(
+    v = pact_drafting.create_pact(_as("porteur", "collectif-bonne-boite"), p1, agence, pact_content(
         "Pacte La Bonne Boîte Citoyenne", problem="Beaucoup d'embauches se font sans offre publiée : les candidatures spontanées sont mal ciblées.",
         population="Demandeurs d'emploi", size=3_000_000, territory="France",
         outcome="Retour à l'emploi durable à 6 mois", data=dpae, cap=400_000, extra_principles=("data_protection",)))
     _activate(v, "collectif-bonne-boite", "agence-emploi", second=True)
 
     # 2. Personalised job-search coach: submitted, waiting for the region.
-    p2 = projects.create_project(_as("porteur", "asso-coach-emploi"), name="Coach Emploi Personnalisé",
+    p2 = project_phases.create_project(_as("porteur", "asso-coach-emploi"), name="Coach Emploi Personnalisé",
                                  slug="coach-emploi", pitch="Un accompagnement de recherche d'emploi adapté à chaque personne.",
                                  territory="Val-de-Loire", target_users="Demandeurs d'emploi de longue durée")
-    v = pacts.create_pact(_as("porteur", "asso-coach-emploi"), p2, region, pact_content(
+    v = pact_drafting.create_pact(_as("porteur", "asso-coach-emploi"), p2, region, pact_content(
         "Pacte Coach Emploi", problem="Les demandeurs d'emploi de longue durée manquent d'un accompagnement régulier et adapté.",
         population="Demandeurs d'emploi de plus de 12 mois", size=120_000, territory="Val-de-Loire",
         outcome="Retour à l'emploi à 6 mois", seed=80_000))
-    pacts.submit(_as("porteur", "asso-coach-emploi"), v)
+    pact_drafting.submit(_as("porteur", "asso-coach-emploi"), v)
 
     # 3. Benefits simulator against non-take-up: active, amendment submitted (diff visible).
-    p3 = projects.create_project(_as("porteur", "scic-mes-droits"), name="Mes Droits — simulateur de prestations",
+    p3 = project_phases.create_project(_as("porteur", "scic-mes-droits"), name="Mes Droits — simulateur de prestations",
                                  slug="mes-droits", pitch="Connaître ses droits sociaux en 7 minutes pour lutter contre le non-recours.",
                                  territory="France", target_users="Ménages modestes", takeover_institution=dinum)
-    projects.close_phase(_as("porteur", "scic-mes-droits"), p3, decision="continue", reason="Usage confirmé par les tests.")
-    projects.close_phase(_as("porteur", "scic-mes-droits"), p3, decision="continue", reason="Construction terminée, passage à l'échelle.")
-    v = pacts.create_pact(_as("porteur", "scic-mes-droits"), p3, dinum, pact_content(
+    project_phases.close_phase(_as("porteur", "scic-mes-droits"), p3, decision="continue", reason="Usage confirmé par les tests.")
+    project_phases.close_phase(_as("porteur", "scic-mes-droits"), p3, decision="continue", reason="Construction terminée, passage à l'échelle.")
+    v = pact_drafting.create_pact(_as("porteur", "scic-mes-droits"), p3, dinum, pact_content(
         "Pacte Mes Droits", problem="Un tiers des personnes éligibles au RSA ne le demandent pas (non-recours).",
         population="Ménages éligibles à une prestation", size=5_000_000, territory="France",
         outcome="Ouverture effective de droits à 6 mois", extra_principles=("accessibility",)))
     v = _activate(v, "scic-mes-droits", "dinum-fictive")
-    v2 = pacts.new_version(_as("porteur", "scic-mes-droits"), v.pact)
+    v2 = pact_drafting.new_version(_as("porteur", "scic-mes-droits"), v.pact)
     content = dict(v2.content)
     content["mission"] = {**content["mission"], "territory": "France, y compris outre-mer"}
     content["state"] = {**content["state"], "panel_size": 400}
-    pacts.update_draft(_as("porteur", "scic-mes-droits"), v2, content)
-    pacts.submit(_as("porteur", "scic-mes-droits"), v2)
+    pact_drafting.update_draft(_as("porteur", "scic-mes-droits"), v2, content)
+    pact_drafting.submit(_as("porteur", "scic-mes-droits"), v2)
 
     # 4. Cultural legal-offer finder: changes requested, revision in draft.
-    p4 = projects.create_project(_as("porteur", "fondation-culture-libre"), name="Offre Légale Culture",
+    p4 = project_phases.create_project(_as("porteur", "fondation-culture-libre"), name="Offre Légale Culture",
                                  slug="offre-legale-culture", pitch="Trouver où voir ou écouter une œuvre légalement.",
                                  territory="France", target_users="Tout public")
-    v = pacts.create_pact(_as("porteur", "fondation-culture-libre"), p4, dinum, pact_content(
+    v = pact_drafting.create_pact(_as("porteur", "fondation-culture-libre"), p4, dinum, pact_content(
         "Pacte Offre Légale", problem="Le public ne sait pas où trouver une offre légale pour une œuvre donnée.",
         population="Public des œuvres culturelles", size=20_000_000, territory="France",
         outcome="Part des recherches aboutissant à une offre légale consultée", seed=50_000))
-    pacts.submit(_as("porteur", "fondation-culture-libre"), v)
-    pacts.request_changes(_as("instructeur", "dinum-fictive"), v,
+    pact_drafting.submit(_as("porteur", "fondation-culture-libre"), v)
+    pact_review.request_changes(_as("instructeur", "dinum-fictive"), v,
                           "Le critère de classement des plateformes doit être explicité (neutralité).")
-    pacts.new_version(_as("porteur", "fondation-culture-libre"), v.pact)
+    pact_drafting.new_version(_as("porteur", "fondation-culture-libre"), v.pact)
 
     # 5. A pact broken after an uncured breach.
-    p5 = projects.create_project(_as("porteur", "equipe-trajectoire"), name="Trajectoire Jeunes",
+    p5 = project_phases.create_project(_as("porteur", "equipe-trajectoire"), name="Trajectoire Jeunes",
                                  slug="trajectoire-jeunes", pitch="Orienter les jeunes sans solution vers une formation.",
                                  territory="Val-de-Loire", target_users="Jeunes de 16 à 25 ans")
-    v = pacts.create_pact(_as("porteur", "equipe-trajectoire"), p5, region, pact_content(
+    v = pact_drafting.create_pact(_as("porteur", "equipe-trajectoire"), p5, region, pact_content(
         "Pacte Trajectoire Jeunes", problem="Des jeunes sortis du système scolaire restent sans solution de formation.",
         population="Jeunes de 16 à 25 ans sans solution", size=40_000, territory="Val-de-Loire",
         outcome="Entrée en formation qualifiante à 6 mois", seed=60_000))
     v = _activate(v, "equipe-trajectoire", "region-val-de-loire")
     reviewer = _as("instructeur", "region-val-de-loire")
-    pacts.notify_breach(reviewer, v, "L'audit de biais promis n'a pas été publié à l'échéance.")
-    pacts.suspend(reviewer, v, "Délai de remédiation écoulé sans publication de l'audit.")
-    pacts.break_pact(reviewer, v, "Aucune remédiation après suspension : le pacte est rompu.")
-    projects.close_phase(_as("porteur", "equipe-trajectoire"), p5, decision="stop",
+    pact_sanctions.notify_breach(reviewer, v, "L'audit de biais promis n'a pas été publié à l'échéance.")
+    pact_sanctions.suspend(reviewer, v, "Délai de remédiation écoulé sans publication de l'audit.")
+    pact_sanctions.break_pact(reviewer, v, "Aucune remédiation après suspension : le pacte est rompu.")
+    project_phases.close_phase(_as("porteur", "equipe-trajectoire"), p5, decision="stop",
                          reason="Pacte rompu : le projet s'arrête faute d'audit.", next_kind="abandoned")
     for extension in DEMO_EXTENSIONS:  # each domain adds its part of the demo, same transaction
         importlib.import_module(extension).load()

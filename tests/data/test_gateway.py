@@ -10,11 +10,15 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from pacte.data import services
+from pacte.data.catalogue import publish_dataset
+from pacte.data.gateway.secure_room import secure_room_profile
+from pacte.data.grants import issue_token, refresh_grants, renew_grant
+from pacte.data.ingestion import add_version
 from pacte.data.models import Grant, GrantState, Release, Reservation
 from pacte.engines import cell_key, privacy
 from pacte.journal.models import Event
-from pacte.pacts import services as pacts
+from pacte.pacts import drafting as pact_drafting
+from pacte.pacts import sanctions as pact_sanctions
 from pacte.pacts.models import Status
 from tests.conftest import activate
 from tests.data.conftest import call, grant_for
@@ -121,13 +125,13 @@ def test_tokens_expired_suspended_revoked_wrong_tier(world, active, dp_grant):
     r = call(token, "/api/v1/data/embauches/extract", method="get")
     assert r.status_code == 403
     # the pact is suspended → the grant is suspended; reinstated → active again
-    pacts.notify_breach(world.reviewer, active, "Audit de biais non publié à l'échéance.")
-    pacts.suspend(world.reviewer, active, "Délai de remédiation écoulé sans audit.")
+    pact_sanctions.notify_breach(world.reviewer, active, "Audit de biais non publié à l'échéance.")
+    pact_sanctions.suspend(world.reviewer, active, "Délai de remédiation écoulé sans audit.")
     grant.refresh_from_db()
     assert grant.state == GrantState.SUSPENDED
     r = call(token, AGG, QUERY)
     assert r.status_code == 403 and "suspendu" in r.json()["message"]
-    pacts.reinstate(world.reviewer, active, "Audit publié.")
+    pact_sanctions.reinstate(world.reviewer, active, "Audit publié.")
     grant.refresh_from_db()
     assert grant.state == GrantState.ACTIVE
     assert call(token, AGG, QUERY).status_code == 200
@@ -138,9 +142,9 @@ def test_tokens_expired_suspended_revoked_wrong_tier(world, active, dp_grant):
     Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() + timedelta(days=100))
     # broken pact → revoked
     active.refresh_from_db()
-    pacts.notify_breach(world.reviewer, active, "Nouveau manquement constaté.")
-    pacts.suspend(world.reviewer, active, "Délai de remédiation écoulé.")
-    pacts.break_pact(world.reviewer, active, "Aucune remédiation : rupture du pacte.")
+    pact_sanctions.notify_breach(world.reviewer, active, "Nouveau manquement constaté.")
+    pact_sanctions.suspend(world.reviewer, active, "Délai de remédiation écoulé.")
+    pact_sanctions.break_pact(world.reviewer, active, "Aucune remédiation : rupture du pacte.")
     grant.refresh_from_db()
     assert grant.state == GrantState.REVOKED
     r = call(token, AGG, QUERY)
@@ -151,20 +155,20 @@ def test_renewal_due_and_expiry_with_reminder(world, dp_grant, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     grant, token = dp_grant
     now = timezone.now()
-    assert services.refresh_grants(grant.expires_at - timedelta(days=40)) == {"renewal_due": 0, "expired": 0}
+    assert refresh_grants(grant.expires_at - timedelta(days=40)) == {"renewal_due": 0, "expired": 0}
     from django.test import TestCase
 
     with TestCase.captureOnCommitCallbacks(execute=True):
-        counts = services.refresh_grants(grant.expires_at - timedelta(days=10))
+        counts = refresh_grants(grant.expires_at - timedelta(days=10))
     assert counts == {"renewal_due": 1, "expired": 0}
     assert run_queue() == 1  # the reminder is delivered by the worker
     grant.refresh_from_db()
     assert grant.state == GrantState.RENEWAL_DUE and len(mail.outbox) == 1
     assert call(token, AGG, QUERY).status_code == 200  # still usable while renewal is due
-    assert services.refresh_grants(grant.expires_at + timedelta(minutes=1))["expired"] == 1
+    assert refresh_grants(grant.expires_at + timedelta(minutes=1))["expired"] == 1
     grant.refresh_from_db()
     assert grant.state == GrantState.EXPIRED
-    services.renew_grant(world.reviewer, grant, "Renouvellement accordé.")
+    renew_grant(world.reviewer, grant, "Renouvellement accordé.")
     grant.refresh_from_db()
     assert grant.state == GrantState.ACTIVE and grant.expires_at > now and grant.renewals == 1
 
@@ -173,7 +177,7 @@ def test_token_is_shown_once_and_replaced(world, dp_grant):
     grant, token = dp_grant
     grant.refresh_from_db()
     assert token not in grant.token_hash and grant.token_prefix == token[:12]
-    new = services.issue_token(world.carrier_admin, grant)
+    new = issue_token(world.carrier_admin, grant)
     assert call(token, AGG, QUERY).status_code == 401
     assert call(new, AGG, QUERY).status_code == 200
 
@@ -190,7 +194,7 @@ PSEUDO_COLUMNS = ["person_id", "establishment_id", "departement", "naf_sector", 
 def test_pseudonyms_are_unlinkable_between_grants_and_k_anonymity_holds(world, active, hiring, content):
     g1, t1 = grant_for(world, active, hiring, 2, PSEUDO_COLUMNS)
     other_project = world.project(name="Autre service", slug="autre-service")
-    other = activate(world, pacts.create_pact(world.carrier_admin, other_project, world.institution, content))
+    other = activate(world, pact_drafting.create_pact(world.carrier_admin, other_project, world.institution, content))
     assert other.status == Status.ACTIVE
     g2, t2 = grant_for(world, other, hiring, 2, PSEUDO_COLUMNS)
     r1 = call(t1, "/api/v1/data/embauches/extract", method="get")
@@ -215,11 +219,11 @@ def test_pseudonyms_are_unlinkable_between_grants_and_k_anonymity_holds(world, a
 
 
 def test_open_extract_streams_csv_and_parquet(world, active, parquet_files):
-    ds = services.publish_dataset(world.data_steward, publisher=world.institution, slug="ouvert",
+    ds = publish_dataset(world.data_steward, publisher=world.institution, slug="ouvert",
                                   title="Ouvert", sensitivity=0)
     from pacte.data.demo import hiring_schema
 
-    services.add_version(world.data_steward, ds, version="v1", paths=[str(parquet_files["hiring"])],
+    add_version(world.data_steward, ds, version="v1", paths=[str(parquet_files["hiring"])],
                          schema=hiring_schema(), row_count=4000, person_column="person_id")
     grant, token = grant_for(world, active, ds, 1, ["region", "naf_sector"])
     r = call(token, "/api/v1/data/ouvert/extract", method="get")
@@ -322,5 +326,5 @@ def test_secure_room_profile_is_stored_and_rebuilt(hiring):
     from pacte.engines import secure_room
 
     dv = hiring.current_version
-    stored = services.secure_room_profile(dv)
+    stored = secure_room_profile(dv)
     assert stored == secure_room.dataset_profile(dv.paths, "person_id", "establishment_id")

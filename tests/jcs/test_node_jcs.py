@@ -23,7 +23,7 @@ from pacte.demo import load_demo
 from pacte.engines.canonical import LOG_ENTRY_FORMAT, PACT_FORMAT, canonical_bytes
 from pacte.journal.models import Event
 from pacte.journal.services import SYSTEM, record_event
-from pacte.pacts import services as pact_services
+from pacte.pacts import documents as pact_documents
 from pacte.pacts.models import Signature
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +70,7 @@ def _pact_signatures(client) -> None:  # type: ignore[no-untyped-def]
     assert len(signatures) >= 2
     items, expected = [], []
     for s in signatures:
-        doc = pact_services.canonical_document(s.version)
+        doc = pact_documents.canonical_document(s.version)
         assert doc["format"] == PACT_FORMAT
         url = f"/pactes/{s.version.pact.reference}/v{s.version.number}/canonique.json"
         published = client.get(url).content  # what the public page offers to download
@@ -80,14 +80,14 @@ def _pact_signatures(client) -> None:  # type: ignore[no-untyped-def]
     # a forged signature must fail in Node too (the check is not vacuous)
     first = signatures[0]
     forged = ("0" if first.signature[0] != "0" else "1") + first.signature[1:]
-    items.append({"json": _loose(pact_services.canonical_document(first.version)),
+    items.append({"json": _loose(pact_documents.canonical_document(first.version)),
                   "public_key": first.public_key, "signature": forged})
     results = _node(items)
     for (text, s), got in zip(expected, results, strict=False):
         assert got["canonical"] == text
         assert got["sha256"] == s.digest_sha256 == s.version.canonical_sha256
         assert got["signature_valid"] is True, s
-        assert pact_services.verify_signature(s)
+        assert pact_documents.verify_signature(s)
     assert results[-1]["signature_valid"] is False
 
 

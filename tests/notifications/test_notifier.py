@@ -14,7 +14,7 @@ from pacte.journal.models import Event
 from pacte.notifications.models import Notification
 from pacte.notifications.notifier import notify, prune_outbox, resume_pending
 from pacte.notifications.tasks import deliver_task
-from pacte.pacts import services as pacts
+from pacte.pacts import drafting as pact_drafting
 from tests.notifications.backends import FlakyBackend
 from tests.queue import run_queue
 
@@ -40,7 +40,7 @@ def test_notification_is_written_in_the_callers_transaction_and_rolled_back_with
 @pytest.mark.django_db
 def test_governance_action_queues_its_mail_and_the_worker_sends_it(world, draft, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        pacts.submit(world.carrier_admin, draft)
+        pact_drafting.submit(world.carrier_admin, draft)
     notification = Notification.objects.get(event="pact.submitted")
     assert notification.state == Notification.State.PENDING and notification.attempts == 0
     assert world.reviewer.user.email in notification.recipients
@@ -117,7 +117,7 @@ def test_failing_mail_never_breaks_the_governance_transaction(world, draft, sett
                                                               django_capture_on_commit_callbacks):
     settings.EMAIL_BACKEND = REFUSING
     with django_capture_on_commit_callbacks(execute=True):
-        pacts.submit(world.carrier_admin, draft)
+        pact_drafting.submit(world.carrier_admin, draft)
     run_queue()
     draft.refresh_from_db()
     assert draft.status == "submitted"

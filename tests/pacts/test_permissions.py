@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from pacte.errors import InvalidTransition, PermissionDenied, ValidationFailed
-from pacte.pacts import services
+from pacte.pacts import actions as pact_actions
+from pacte.pacts import drafting as pact_drafting
+from pacte.pacts import review as pact_review
+from pacte.pacts import sanctions as pact_sanctions
+from pacte.pacts import signing as pact_signing
+from pacte.pacts.lifecycles import PACT
 from pacte.pacts.models import PactVersion, Status
 from tests.conftest import activate
 
@@ -37,7 +44,11 @@ LEGAL_STATE = {
 
 
 def bring_to(world, version, state):  # type: ignore[no-untyped-def]
-    s = services
+    s = SimpleNamespace(withdraw=pact_drafting.withdraw, submit=pact_drafting.submit,
+                        request_changes=pact_review.request_changes, approve=pact_review.approve,
+                        sign=pact_signing.sign, complete=pact_sanctions.complete,
+                        notify_breach=pact_sanctions.notify_breach, suspend=pact_sanctions.suspend,
+                        break_pact=pact_sanctions.break_pact)
     if state == Status.DRAFT:
         return version
     if state == Status.WITHDRAWN:
@@ -79,7 +90,7 @@ def test_forbidden_actor(world, draft, action, actor):
     version = bring_to(world, draft, LEGAL_STATE[action])
     status_before = PactVersion.objects.get(pk=version.pk).status
     with pytest.raises(PermissionDenied):
-        services.ACTIONS[action](getattr(world, actor), version, REASON)
+        pact_actions.ACTIONS[action](getattr(world, actor), version, REASON)
     assert PactVersion.objects.get(pk=version.pk).status == status_before
 
 
@@ -99,6 +110,16 @@ LEGAL_FROM = {
     "break": {Status.SUSPENDED},
     "complete": {Status.ACTIVE},
 }
+
+
+def test_the_pact_lifecycle_table_is_the_one_these_tests_expect():
+    """The table in pacte.pacts.lifecycles is the single declaration; this independent list of
+    legal moves (and the behaviour tests below) must agree with it, move by move."""
+    assert {a: set(m.sources) for a, m in PACT.moves.items()} == {a: {str(s) for s in v} for a, v in LEGAL_FROM.items()}
+    reasons = {a for a, m in PACT.moves.items() if m.reason_required}
+    assert reasons == {"withdraw", "request_changes", "notify_breach", "suspend", "break"}
+
+
 WRONG_STATE = [(a, s) for a in LEGAL_FROM for s in ALL_STATES if s not in LEGAL_FROM[a]]
 
 
@@ -107,20 +128,20 @@ def test_forbidden_state(world, draft, action, state):
     version = bring_to(world, draft, state)
     actor = {"sign": "signatory"}.get(action, sorted(ALLOWED[action])[0])
     with pytest.raises((InvalidTransition, ValidationFailed)):
-        services.ACTIONS[action](getattr(world, actor), version, REASON)
+        pact_actions.ACTIONS[action](getattr(world, actor), version, REASON)
     assert PactVersion.objects.get(pk=version.pk).status == state
 
 
 def test_same_side_cannot_sign_twice(world, draft):
     version = bring_to(world, draft, Status.SIGNING)
     with pytest.raises(InvalidTransition):
-        services.sign(world.carrier_admin, version)
+        pact_signing.sign(world.carrier_admin, version)
 
 
 def test_carrier_member_cannot_sign_for_the_carrier(world, draft):
     version = bring_to(world, draft, Status.APPROVED)
     with pytest.raises(PermissionDenied):
-        services.sign(world.carrier_member, version)
+        pact_signing.sign(world.carrier_member, version)
 
 
 def test_other_carrier_cannot_edit_or_submit(world, draft, content):
@@ -130,19 +151,19 @@ def test_other_carrier_cannot_edit_or_submit(world, draft, content):
     other = OrganisationFactory()
     intruder = acting_for(MembershipFactory(organisation=other, roles=["carrier_admin"]).user, other)
     with pytest.raises(PermissionDenied):
-        services.update_draft(intruder, draft, content)
+        pact_drafting.update_draft(intruder, draft, content)
     with pytest.raises(PermissionDenied):
-        services.submit(intruder, draft)
+        pact_drafting.submit(intruder, draft)
     with pytest.raises(PermissionDenied):
-        services.new_version(intruder, draft.pact)
+        pact_drafting.new_version(intruder, draft.pact)
 
 
 def test_new_version_only_after_changes_or_for_amendment(world, draft):
     with pytest.raises(InvalidTransition):
-        services.new_version(world.carrier_admin, draft.pact)  # a draft exists
-    services.submit(world.carrier_admin, draft)
+        pact_drafting.new_version(world.carrier_admin, draft.pact)  # a draft exists
+    pact_drafting.submit(world.carrier_admin, draft)
     with pytest.raises(InvalidTransition):
-        services.new_version(world.carrier_admin, draft.pact)  # under review
+        pact_drafting.new_version(world.carrier_admin, draft.pact)  # under review
 
 
 def test_auditor_reads_drafts_but_public_does_not(world, draft):

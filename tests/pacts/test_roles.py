@@ -8,7 +8,9 @@ import pytest
 
 from pacte.accounts.services import acting_for, add_member, create_api_token
 from pacte.errors import PermissionDenied
-from pacte.pacts import services
+from pacte.pacts import drafting as pact_drafting
+from pacte.pacts import review as pact_review
+from pacte.pacts import signing as pact_signing
 from pacte.pacts.models import Signature, Status
 from tests.factories import UserFactory
 
@@ -16,11 +18,11 @@ pytestmark = pytest.mark.django_db
 
 
 def approved(world, version):  # type: ignore[no-untyped-def]
-    services.submit(world.carrier_admin, version)
-    services.approve(world.reviewer, version)
+    pact_drafting.submit(world.carrier_admin, version)
+    pact_review.approve(world.reviewer, version)
     version.refresh_from_db()
     if version.status == Status.SUBMITTED:
-        services.approve(world.reviewer2, version)
+        pact_review.approve(world.reviewer2, version)
     version.refresh_from_db()
     return version
 
@@ -31,13 +33,13 @@ def test_carrier_admin_who_is_also_the_institution_signatory_cannot_sign_both_si
     add_member(person, world.carrier, ["carrier_admin"])
     add_member(person, world.institution, ["signatory"])
     as_carrier, as_institution = acting_for(person, world.carrier), acting_for(person, world.institution)
-    services.sign(as_carrier, version)
+    pact_signing.sign(as_carrier, version)
     with pytest.raises(PermissionDenied, match="organisation porteuse"):
-        services.sign(as_institution, version)
+        pact_signing.sign(as_institution, version)
     version.refresh_from_db()
     assert version.status == Status.SIGNING
     assert list(version.signatures.values_list("side", flat=True)) == [Signature.Side.CARRIER]
-    services.sign(world.signatory, version)  # someone else signs for the institution
+    pact_signing.sign(world.signatory, version)  # someone else signs for the institution
     version.refresh_from_db()
     assert version.status == Status.ACTIVE
 
@@ -48,7 +50,7 @@ def test_a_carrier_member_cannot_sign_for_the_institution_even_first(world, draf
     add_member(person, world.carrier, ["carrier_member"])
     add_member(person, world.institution, ["signatory"])
     with pytest.raises(PermissionDenied, match="organisation porteuse"):
-        services.sign(acting_for(person, world.institution), version)
+        pact_signing.sign(acting_for(person, world.institution), version)
     assert not version.signatures.exists()
 
 
@@ -60,10 +62,10 @@ def test_a_person_signs_one_side_of_a_pact_across_its_versions(world, active):
     signer = active.signatures.get(side=Signature.Side.CARRIER).signer
     Membership.objects.filter(user=signer, organisation=world.carrier).delete()
     add_member(signer, world.institution, ["signatory"])
-    v2 = services.new_version(world.carrier_admin, active.pact, reason="Avenant de test pour la signature")
+    v2 = pact_drafting.new_version(world.carrier_admin, active.pact, reason="Avenant de test pour la signature")
     v2 = approved(world, v2)
     with pytest.raises(PermissionDenied, match="autre partie"):
-        services.sign(acting_for(signer, world.institution), v2)
+        pact_signing.sign(acting_for(signer, world.institution), v2)
 
 
 def test_sign_refusal_through_the_api_is_a_json_403(client, world, draft):

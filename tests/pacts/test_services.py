@@ -9,8 +9,15 @@ from django.db import transaction
 
 from pacte.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from pacte.journal.models import Event
-from pacte.pacts import services
+from pacte.pacts import commitments as pact_commitments
+from pacte.pacts import documents as pact_documents
+from pacte.pacts import drafting as pact_drafting
+from pacte.pacts import ports
+from pacte.pacts import review as pact_review
+from pacte.pacts import sanctions as pact_sanctions
+from pacte.pacts import signing as pact_signing
 from pacte.pacts.models import Commitment, PactVersion, Signature, Status
+from pacte.pacts.ports import listen_to_sanctions
 from tests.conftest import activate
 from tests.queue import run_queue
 
@@ -24,17 +31,17 @@ def events(version, prefix=""):  # type: ignore[no-untyped-def]
 
 def test_full_life_cycle_happy_path(world, draft):
     assert draft.status == Status.DRAFT
-    services.submit(world.carrier_admin, draft)
+    pact_drafting.submit(world.carrier_admin, draft)
     draft.refresh_from_db()
     assert draft.status == Status.SUBMITTED and len(draft.canonical_sha256) == 64
     assert draft.commitments.count() == len(draft.content["commitments"])
-    services.approve(world.reviewer, draft)
+    pact_review.approve(world.reviewer, draft)
     draft.refresh_from_db()
     assert draft.status == Status.APPROVED
-    services.sign(world.carrier_admin, draft)
+    pact_signing.sign(world.carrier_admin, draft)
     draft.refresh_from_db()
     assert draft.status == Status.SIGNING
-    services.sign(world.signatory, draft)
+    pact_signing.sign(world.signatory, draft)
     draft.refresh_from_db()
     assert draft.status == Status.ACTIVE and draft.is_current
     assert events(draft) == ["pact.drafted", "pact.submitted", "pact.approved", "pact.signed", "pact.signed",
@@ -42,20 +49,20 @@ def test_full_life_cycle_happy_path(world, draft):
 
 
 def test_submitted_version_is_immutable(world, draft, content):
-    services.submit(world.carrier_admin, draft)
+    pact_drafting.submit(world.carrier_admin, draft)
     content["title"] = "Autre titre"
     with pytest.raises(InvalidTransition):
-        services.update_draft(world.carrier_admin, draft, content)
+        pact_drafting.update_draft(world.carrier_admin, draft, content)
     draft.refresh_from_db()
     assert draft.content["title"] == "Pacte de test"
 
 
 def test_incomplete_pact_cannot_be_submitted_and_nothing_changes(world, draft, content):
     content["principles"] = ["continuity"]
-    services.update_draft(world.carrier_admin, draft, content)
+    pact_drafting.update_draft(world.carrier_admin, draft, content)
     before = Event.objects.count()
     with pytest.raises(ValidationFailed) as exc:
-        services.submit(world.carrier_admin, draft)
+        pact_drafting.submit(world.carrier_admin, draft)
     assert "principles" in exc.value.field_errors
     draft.refresh_from_db()
     assert draft.status == Status.DRAFT and draft.commitments.count() == 0
@@ -65,19 +72,19 @@ def test_incomplete_pact_cannot_be_submitted_and_nothing_changes(world, draft, c
 def test_changes_requested_then_revision_as_new_version_with_diff(world, draft, content):
     from pacte.pacts.selectors import diff_versions
 
-    services.submit(world.carrier_admin, draft)
+    pact_drafting.submit(world.carrier_admin, draft)
     with pytest.raises(ValidationFailed):
-        services.request_changes(world.reviewer, draft, "court")
-    services.request_changes(world.reviewer, draft, "Précisez le critère de classement.")
-    v2 = services.new_version(world.carrier_admin, draft.pact)
+        pact_review.request_changes(world.reviewer, draft, "court")
+    pact_review.request_changes(world.reviewer, draft, "Précisez le critère de classement.")
+    v2 = pact_drafting.new_version(world.carrier_admin, draft.pact)
     assert v2.number == 2 and v2.parent_id == draft.pk and v2.status == Status.DRAFT
     content["mission"]["territory"] = "Centre"
-    services.update_draft(world.carrier_admin, v2, content)
+    pact_drafting.update_draft(world.carrier_admin, v2, content)
     v2.refresh_from_db()
     lines = diff_versions(draft, v2)
     assert [(line.kind, line.text) for line in lines] == [
         ("removed", "mission.territory: Val-de-Loire"), ("added", "mission.territory: Centre")]
-    services.submit(world.carrier_admin, v2)
+    pact_drafting.submit(world.carrier_admin, v2)
     draft.refresh_from_db()
     assert draft.status == Status.CHANGES_REQUESTED and not draft.is_current
 
@@ -89,22 +96,22 @@ def test_second_reviewer_required(world, draft, content, change):
     else:
         content["state"]["seed_funding_eur"] = 200_000
         content["state"]["outcome_contract"] = {"price_per_outcome_eur": 1000, "base_fee_eur": 0, "cap_eur": 300_001}
-    services.update_draft(world.carrier_admin, draft, content)
-    services.submit(world.carrier_admin, draft)
-    services.approve(world.reviewer, draft)
+    pact_drafting.update_draft(world.carrier_admin, draft, content)
+    pact_drafting.submit(world.carrier_admin, draft)
+    pact_review.approve(world.reviewer, draft)
     draft.refresh_from_db()
     assert draft.requires_second_review and draft.status == Status.SUBMITTED
     with pytest.raises(InvalidTransition):
-        services.approve(world.reviewer, draft)  # the same person twice does not count
-    services.approve(world.reviewer2, draft)
+        pact_review.approve(world.reviewer, draft)  # the same person twice does not count
+    pact_review.approve(world.reviewer2, draft)
     draft.refresh_from_db()
     assert draft.status == Status.APPROVED
 
 
 def test_exactly_500k_needs_one_reviewer(world, draft, content):
     content["state"]["seed_funding_eur"] = 500_000
-    services.update_draft(world.carrier_admin, draft, content)
-    services.submit(world.carrier_admin, draft)
+    pact_drafting.update_draft(world.carrier_admin, draft, content)
+    pact_drafting.submit(world.carrier_admin, draft)
     draft.refresh_from_db()
     assert not draft.requires_second_review
 
@@ -113,15 +120,15 @@ def test_reviewer_member_of_the_carrier_is_recused(world, draft):
     from pacte.accounts.services import add_member
 
     add_member(world.reviewer.user, world.carrier, ["carrier_member"])
-    services.submit(world.carrier_admin, draft)
+    pact_drafting.submit(world.carrier_admin, draft)
     with pytest.raises(PermissionDenied, match="déporter"):
-        services.approve(world.reviewer, draft)
+        pact_review.approve(world.reviewer, draft)
 
 
 def test_signatures_are_ed25519_over_the_canonical_text(world, active):
     sigs = list(active.signatures.all())
     assert {s.side for s in sigs} == {"carrier", "institution"}
-    assert all(services.verify_signature(s) for s in sigs)
+    assert all(pact_documents.verify_signature(s) for s in sigs)
     # anyone can redo it from the canonical JSON
     import hashlib
 
@@ -129,22 +136,22 @@ def test_signatures_are_ed25519_over_the_canonical_text(world, active):
 
     from pacte.engines.canonical import canonical_bytes
 
-    digest = hashlib.sha256(canonical_bytes(services.canonical_document(active))).digest()
+    digest = hashlib.sha256(canonical_bytes(pact_documents.canonical_document(active))).digest()
     for s in sigs:
         Ed25519PublicKey.from_public_bytes(bytes.fromhex(s.public_key)).verify(bytes.fromhex(s.signature), digest)
     # tampering with the stored text breaks verification
     PactVersion.objects.filter(pk=active.pk).update(content={**active.content, "title": "falsifié"})
     tampered = Signature.objects.select_related("version").get(pk=sigs[0].pk)
-    assert not services.verify_signature(tampered)
+    assert not pact_documents.verify_signature(tampered)
 
 
 def test_amendment_supersedes_and_carries_commitment_status(world, active, content):
     c = active.commitments.get(key="continuity-1")
-    services.record_evidence(world.carrier_admin, c, progress=60, note="Disponibilité 99,5 % en mars")
-    v2 = services.new_version(world.carrier_admin, active.pact)
+    pact_commitments.record_evidence(world.carrier_admin, c, progress=60, note="Disponibilité 99,5 % en mars")
+    v2 = pact_drafting.new_version(world.carrier_admin, active.pact)
     assert not v2.is_current  # the active version stays the public one while amending
     content["state"]["panel_size"] = 500
-    services.update_draft(world.carrier_admin, v2, content)
+    pact_drafting.update_draft(world.carrier_admin, v2, content)
     v2 = activate(world, v2)
     active.refresh_from_db()
     assert active.status == Status.SUPERSEDED and not active.is_current
@@ -154,13 +161,13 @@ def test_amendment_supersedes_and_carries_commitment_status(world, active, conte
 
 def test_breach_suspension_and_break_carry_reasons_and_sanctions(world, active):
     with pytest.raises(ValidationFailed):
-        services.notify_breach(world.reviewer, active, "")
-    services.notify_breach(world.reviewer, active, "Audit de biais non publié.")
+        pact_sanctions.notify_breach(world.reviewer, active, "")
+    pact_sanctions.notify_breach(world.reviewer, active, "Audit de biais non publié.")
     active.refresh_from_db()
     assert active.status == Status.BREACH_NOTIFIED
     assert active.cure_deadline == date.today() + timedelta(days=30)
-    services.suspend(world.reviewer, active, "Délai écoulé sans remédiation.")
-    services.break_pact(world.reviewer, active, "Aucune remédiation après suspension.")
+    pact_sanctions.suspend(world.reviewer, active, "Délai écoulé sans remédiation.")
+    pact_sanctions.break_pact(world.reviewer, active, "Aucune remédiation après suspension.")
     active.refresh_from_db()
     assert active.status == Status.BROKEN and active.last_reason.startswith("Aucune")
     types = events(active)
@@ -169,42 +176,42 @@ def test_breach_suspension_and_break_carry_reasons_and_sanctions(world, active):
     entry = json.loads(Event.objects.filter(type="pact.broken").get().entry)
     assert entry["data"]["reason"] == "Aucune remédiation après suspension."
     with pytest.raises(InvalidTransition):
-        services.reinstate(world.reviewer, active)  # broken is terminal
+        pact_sanctions.reinstate(world.reviewer, active)  # broken is terminal
 
 
 def test_cure_and_reinstate(world, active):
-    services.notify_breach(world.reviewer, active, "Retard de publication.")
-    services.cure(world.reviewer, active, "Publié.")
+    pact_sanctions.notify_breach(world.reviewer, active, "Retard de publication.")
+    pact_sanctions.cure(world.reviewer, active, "Publié.")
     active.refresh_from_db()
     assert active.status == Status.ACTIVE and active.cure_deadline is None
-    services.notify_breach(world.reviewer, active, "Retard de publication.")
-    services.suspend(world.reviewer, active, "Toujours pas publié.")
-    services.reinstate(world.reviewer, active, "Publié enfin.")
+    pact_sanctions.notify_breach(world.reviewer, active, "Retard de publication.")
+    pact_sanctions.suspend(world.reviewer, active, "Toujours pas publié.")
+    pact_sanctions.reinstate(world.reviewer, active, "Publié enfin.")
     active.refresh_from_db()
     assert active.status == Status.ACTIVE
 
 
 def test_sanction_hooks_are_called(world, active):
     calls = []
-    services.SANCTION_HOOKS.append(lambda v, action: calls.append((v.pk, action)))
+    listen_to_sanctions("test", lambda v, action: calls.append((v.pk, action)))
     try:
-        services.notify_breach(world.reviewer, active, "Retard de publication.")
-        services.suspend(world.reviewer, active, "Toujours pas publié.")
+        pact_sanctions.notify_breach(world.reviewer, active, "Retard de publication.")
+        pact_sanctions.suspend(world.reviewer, active, "Toujours pas publié.")
     finally:
-        services.SANCTION_HOOKS.pop()
+        ports._listeners.pop("test")
     assert calls == [(active.pk, "suspend")]
 
 
 def test_withdraw_requires_reason(world, draft):
     with pytest.raises(ValidationFailed):
-        services.withdraw(world.carrier_admin, draft, "")
-    services.withdraw(world.carrier_admin, draft, "Le projet change de partenaire.")
+        pact_drafting.withdraw(world.carrier_admin, draft, "")
+    pact_drafting.withdraw(world.carrier_admin, draft, "Le projet change de partenaire.")
     draft.refresh_from_db()
     assert draft.status == Status.WITHDRAWN
 
 
 def test_complete_when_term_reached(world, active):
-    services.complete(world.reviewer, active, "Terme atteint.")
+    pact_sanctions.complete(world.reviewer, active, "Terme atteint.")
     active.refresh_from_db()
     assert active.status == Status.COMPLETED
 
@@ -216,27 +223,27 @@ def test_due_date_engine(world, active):
     late = active.commitments.get(key="state-panel")
     late.due_date = date.today() - timedelta(days=1)
     late.save()
-    counts = services.refresh_commitment_statuses()
+    counts = pact_commitments.refresh_commitment_statuses()
     assert counts["due_soon"] >= 1 and counts["missed"] == 1
     c.refresh_from_db()
     late.refresh_from_db()
     assert c.status == Commitment.State.DUE_SOON and late.status == Commitment.State.MISSED
     assert Event.objects.filter(type="commitment.missed").count() == 1
-    assert services.refresh_commitment_statuses()["missed"] == 0  # idempotent
+    assert pact_commitments.refresh_commitment_statuses()["missed"] == 0  # idempotent
 
 
 def test_evidence_only_by_the_owning_side(world, active):
     c = active.commitments.get(key="state-panel")
     with pytest.raises(PermissionDenied):
-        services.record_evidence(world.carrier_admin, c, progress=50, note="Ce n'est pas à moi")
-    services.record_evidence(world.reviewer, c, progress=100, note="Panel ouvert", met=True)
+        pact_commitments.record_evidence(world.carrier_admin, c, progress=50, note="Ce n'est pas à moi")
+    pact_commitments.record_evidence(world.reviewer, c, progress=100, note="Panel ouvert", met=True)
     c.refresh_from_db()
     assert c.status == Commitment.State.MET and c.progress == 100
 
 
 def test_notifications_are_sent_after_commit(world, draft, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        services.submit(world.carrier_admin, draft)
+        pact_drafting.submit(world.carrier_admin, draft)
     assert run_queue() == 1  # delivered by the worker, through the outbox
     assert len(mail.outbox) == 1
     assert world.reviewer.user.email in mail.outbox[0].to
@@ -246,7 +253,7 @@ def test_notifications_are_sent_after_commit(world, draft, django_capture_on_com
 def test_a_failed_transition_writes_no_event(world, draft):
     before = (Event.objects.count(), PactVersion.objects.get(pk=draft.pk).status)
     with pytest.raises(PermissionDenied):
-        services.submit(world.reviewer, draft)
+        pact_drafting.submit(world.reviewer, draft)
     assert (Event.objects.count(), PactVersion.objects.get(pk=draft.pk).status) == before
 
 
@@ -254,7 +261,7 @@ def test_event_and_change_share_one_transaction(world, draft):
     """If anything fails after the journal append, the change and the event both roll back."""
     with pytest.raises(RuntimeError):
         with transaction.atomic():
-            services.submit(world.carrier_admin, draft)
+            pact_drafting.submit(world.carrier_admin, draft)
             raise RuntimeError("boom")
     draft.refresh_from_db()
     assert draft.status == Status.DRAFT

@@ -5,7 +5,7 @@ import pytest
 from pacte.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from pacte.journal.models import Event
 from pacte.projects.models import PhaseKind
-from pacte.projects.services import close_phase, create_project
+from pacte.projects.phases import close_phase, create_project
 
 pytestmark = pytest.mark.django_db
 

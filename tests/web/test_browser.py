@@ -45,7 +45,7 @@ def sign_in(browser, live_server, username):  # type: ignore[no-untyped-def]
 
 
 def test_pact_from_draft_to_public(browser, live_server, world, content):
-    from pacte.pacts import services
+    from pacte.pacts import documents as pact_documents
 
     project = world.project(name="Coach Citoyen", pitch="Un coach pour chercher un emploi")
     # people who sign in through the browser
@@ -133,4 +133,4 @@ def test_pact_from_draft_to_public(browser, live_server, world, content):
     assert public.evaluate("document.activeElement.textContent") == "Aller au contenu"
     version.refresh_from_db()
     assert version.status == "active"
-    assert all(services.verify_signature(s) for s in version.signatures.all())
+    assert all(pact_documents.verify_signature(s) for s in version.signatures.all())

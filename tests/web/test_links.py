@@ -9,7 +9,7 @@ from django.core.cache import cache
 
 from pacte.accounts.services import create_api_token, create_organisation
 from pacte.errors import ValidationFailed
-from pacte.pacts import services as pact_services
+from pacte.pacts import commitments as pact_commitments
 from pacte.pacts.models import Commitment
 from pacte.projects.models import Project
 
@@ -73,7 +73,7 @@ def test_services_refuse_bad_links_whoever_calls_them(world, active):
         create_organisation(slug="x", name="X", kind="carrier", legal_form="association", website="data:,x")
     c = Commitment.objects.get(version=active, key="state-panel")
     with pytest.raises(ValidationFailed):
-        pact_services.record_evidence(world.reviewer, c, progress=10, note="Une preuve", url="javascript:alert(1)")
+        pact_commitments.record_evidence(world.reviewer, c, progress=10, note="Une preuve", url="javascript:alert(1)")
 
 
 def test_pact_content_source_code_link_must_be_http(client, world, draft):

@@ -3,6 +3,8 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
+from pacte.pacts import drafting as pact_drafting
+from pacte.pacts import sanctions as pact_sanctions
 from pacte.pacts.models import PactVersion, Status
 from tests.factories import PASSWORD
 
@@ -53,9 +55,9 @@ def test_login_page_errors_and_throttling(client, world):
 
 
 def test_dashboard_shows_review_queue_with_clock(client, world, draft):
-    from pacte.pacts import services
+    from pacte.pacts import drafting as pact_drafting
 
-    services.submit(world.carrier_admin, draft)
+    pact_drafting.submit(world.carrier_admin, draft)
     login(client, world.reviewer)
     page = client.get("/espace/").content.decode()
     assert draft.pact.reference in page and "0 jour" in page and "L'institution" in page
@@ -101,9 +103,8 @@ def test_edit_form_round_trip_and_submit(client, world, draft):
 
 
 def test_action_buttons_and_negative_reason(client, world, draft):
-    from pacte.pacts import services
 
-    services.submit(world.carrier_admin, draft)
+    pact_drafting.submit(world.carrier_admin, draft)
     login(client, world.reviewer)
     page = client.get(f"/pactes/{draft.pact.reference}/v1/").content.decode()
     assert 'data-action="approve"' in page and 'data-action="request_changes"' in page
@@ -160,13 +161,12 @@ def test_registry_list_costs_a_fixed_number_of_queries(client, world, active):
 
 
 def test_public_pages_are_cached_until_the_next_public_event(client, world, active):
-    from pacte.pacts import services
 
     url = f"/projets/{active.pact.project.slug}/"
     first = client.get(url).content.decode()
     assert "Manquement notifié" not in first
     assert client.get(url).content.decode() == first  # served again
-    services.notify_breach(world.reviewer, active, "Audit de biais non publié.")
+    pact_sanctions.notify_breach(world.reviewer, active, "Audit de biais non publié.")
     after = client.get(url).content.decode()
     assert "Manquement notifié" in after  # the new log entry made the cached page stale
 

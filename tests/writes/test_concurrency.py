@@ -17,9 +17,9 @@ from pacte.accounts.services import create_api_token
 from pacte.data.models import Grant
 from pacte.journal.models import Event
 from pacte.journal.services import SYSTEM, record_event
-from pacte.pacts import services as pact_services
+from pacte.pacts import sanctions as pact_services
+from pacte.pacts.events import lock_version as _lock
 from pacte.pacts.models import Pact
-from pacte.pacts.services import _lock
 from pacte.projects.models import Phase
 from pacte.writes.models import ReferenceCounter
 from pacte.writes.references import next_reference

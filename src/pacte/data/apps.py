@@ -2,19 +2,11 @@ from django.apps import AppConfig
 
 
 def _on_pact_sanction(version, action):  # type: ignore[no-untyped-def]
-    # Imported on use: the data services pull OpenDP and Polars, too heavy for every start-up
+    # Imported on use: the data use cases pull OpenDP and Polars, too heavy for every start-up
     # (`pacte migrate`, `collectstatic`…).
-    from pacte.data.services import on_pact_sanction
+    from pacte.data.grants import on_pact_sanction
 
     on_pact_sanction(version, action)
-
-
-def _lock_pact_grants(version):  # type: ignore[no-untyped-def]
-    """SANCTION_LOCKS: lock the pact's grants (only those rows, in a fixed order) before the
-    sanction writes its events, as the lock order of pacte.journal.services requires."""
-    from pacte.data.models import Grant
-
-    list(Grant.objects.select_for_update(of=("self",), no_key=True).filter(pact_id=version.pact_id).order_by("pk").only("pk"))
 
 
 class DataConfig(AppConfig):
@@ -22,9 +14,7 @@ class DataConfig(AppConfig):
     verbose_name = "Accès aux données"
 
     def ready(self) -> None:
-        from pacte.pacts.services import SANCTION_HOOKS, SANCTION_LOCKS
+        from pacte.pacts.ports import listen_to_sanctions
 
-        if _on_pact_sanction not in SANCTION_HOOKS:
-            SANCTION_HOOKS.append(_on_pact_sanction)
-        if _lock_pact_grants not in SANCTION_LOCKS:
-            SANCTION_LOCKS.append(_lock_pact_grants)
+        # a suspended pact suspends its grants, a broken one revokes them, a reinstated one restores them
+        listen_to_sanctions("data.grants", _on_pact_sanction)

@@ -263,6 +263,123 @@ def _group_codes(
     return remap[codes], np.array(sorted_labels, dtype=str)
 
 
+def _inputs(y_true: npt.ArrayLike, y_pred: npt.ArrayLike, sensitive_features: npt.ArrayLike | Sequence[Any],
+            in_need: npt.ArrayLike | None, band: tuple[float, float], min_group_size: int, n_bootstrap: int,
+            ) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any],
+                       npt.NDArray[Any] | None]:
+    """Check and convert the inputs: (y_true, y_pred, group codes, group labels, in_need)."""
+    yt = _binary("y_true", y_true)
+    yp = _binary("y_pred", y_pred)
+    codes, labels = _group_codes(sensitive_features)
+    if not (yt.shape == yp.shape == codes.shape):
+        raise ValueError("y_true, y_pred and sensitive_features must have the same length")
+    if yt.size == 0:
+        raise ValueError("nothing to audit")
+    need = _binary("in_need", in_need) if in_need is not None else None
+    if need is not None and need.shape != yt.shape:
+        raise ValueError("in_need must have the same length as y_true")
+    lo_band, hi_band = band
+    if not 0 < lo_band <= 1 <= hi_band:
+        raise ValueError("band must satisfy 0 < low <= 1 <= high")
+    if n_bootstrap < 0 or min_group_size < 1:
+        raise ValueError("n_bootstrap must be >= 0 and min_group_size >= 1")
+    return yt, yp, codes, labels, need
+
+
+def _metric_frame(counts: npt.NDArray[Any], labels: npt.NDArray[Any], with_need: bool,
+                  ) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Fairlearn's MetricFrame on the compressed table: one row per non-empty (group, cell),
+    weighted by its count. Every metric is a weighted mean, so this equals MetricFrame on raw
+    rows, at O(groups x 8) cost instead of Fairlearn's per-row Python overhead."""
+    g_idx, c_idx = np.nonzero(counts)
+    weights = counts[g_idx, c_idx].astype(np.float64)
+    cy_true = (c_idx // 4).astype(np.int8)
+    cy_pred = ((c_idx // 2) % 2).astype(np.int8)
+    c_need = (c_idx % 2).astype(np.int8)
+    metric_fns: dict[str, Any] = {
+        "selection_rate": _selection,
+        "outcome_rate": _outcome_rate,
+        "true_positive_rate": _tpr,
+        "false_positive_rate": _fpr,
+    }
+    sample_params: dict[str, dict[str, Any]] = {
+        name: {"sample_weight": weights} for name in metric_fns
+    }
+    if with_need:
+        metric_fns["coverage_in_need"] = _coverage_in_need
+        sample_params["coverage_in_need"] = {"in_need": c_need, "sample_weight": weights}
+    frame = MetricFrame(
+        metrics=metric_fns,
+        y_true=cy_true,
+        y_pred=cy_pred,
+        sensitive_features=pd.Series(labels[g_idx], name="group"),
+        sample_params=sample_params,
+    )
+    by_group: pd.DataFrame = frame.by_group
+    return by_group, tuple(m for m in METRICS if m in metric_fns)
+
+
+def _reference_index(labels: npt.NDArray[Any], sizes: npt.NDArray[Any], reference_group: str | None) -> int:
+    if reference_group is None:
+        return int(np.argmax(sizes))  # ties -> first label in sorted order
+    hits = np.flatnonzero(labels == str(reference_group))
+    if hits.size == 0:
+        raise ValueError(f"reference group {reference_group!r} is absent from the data")
+    return int(hits[0])
+
+
+def _bootstrap_ratios(counts: npt.NDArray[Any], sizes: npt.NDArray[Any], ref_idx: int,
+                      metric_names: tuple[str, ...], n_bootstrap: int, seed: int,
+                      ) -> dict[str, npt.NDArray[np.float64]]:
+    """Stratified bootstrap on counts, (groups, B, 8): each metric's ratio to the reference."""
+    boot_ratios: dict[str, npt.NDArray[np.float64]] = {}
+    if n_bootstrap == 0:
+        return boot_ratios
+    rng = np.random.default_rng(seed)
+    draws = np.empty((counts.shape[0], n_bootstrap, 8), dtype=np.int64)
+    for g in range(counts.shape[0]):
+        draws[g] = rng.multinomial(sizes[g], counts[g] / sizes[g], size=n_bootstrap)
+    boot_metrics = _metrics_from_counts(draws)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for m in metric_names:
+            vals = boot_metrics[m]
+            boot_ratios[m] = vals / vals[ref_idx][np.newaxis, :]
+    return boot_ratios
+
+
+@dataclass(frozen=True)
+class _Judgement:
+    band: tuple[float, float]
+    min_group_size: int
+    n_bootstrap: int
+    confidence: float
+
+
+def _cell(label: str, m: str, value: float, ref_value: float, denom: int, ref_denom: int,
+          boot: npt.NDArray[np.float64] | None, is_reference: bool, j: _Judgement) -> DisparityCell:
+    """One (group, metric) cell: ratio to the reference, bootstrap interval, status."""
+    ratio: float | None = None
+    if ref_value > 0 and not np.isnan(value):
+        ratio = value / ref_value
+    ci_low = ci_high = None
+    if ratio is not None and boot is not None:
+        finite = boot[np.isfinite(boot)]
+        if finite.size >= max(10, j.n_bootstrap // 2):
+            tail = (1.0 - j.confidence) / 2.0
+            q = np.quantile(finite, [tail, 1.0 - tail])
+            ci_low, ci_high = float(q[0]), float(q[1])
+    status: Status
+    if denom < j.min_group_size or ref_denom < j.min_group_size or ratio is None:
+        status = "insufficient_data"
+    elif ratio < j.band[0] or ratio > j.band[1]:
+        status = "breach"
+    else:
+        status = "ok"
+    return DisparityCell(group=label, metric=m, value=value, reference_value=ref_value, ratio=ratio,
+                         ci_low=ci_low, ci_high=ci_high, denominator=denom, status=status,
+                         is_reference=is_reference)
+
+
 def audit(
     y_true: npt.ArrayLike,
     y_pred: npt.ArrayLike,
@@ -282,70 +399,17 @@ def audit(
     ``band`` is the accepted ratio interval; a pact may only make it stricter than
     (0.8, 1.25) — this is checked by the caller that knows the pact, not here.
     """
-    yt = _binary("y_true", y_true)
-    yp = _binary("y_pred", y_pred)
-    codes, labels = _group_codes(sensitive_features)
-    if not (yt.shape == yp.shape == codes.shape):
-        raise ValueError("y_true, y_pred and sensitive_features must have the same length")
-    if yt.size == 0:
-        raise ValueError("nothing to audit")
-    need = _binary("in_need", in_need) if in_need is not None else None
-    if need is not None and need.shape != yt.shape:
-        raise ValueError("in_need must have the same length as y_true")
-    lo_band, hi_band = band
-    if not 0 < lo_band <= 1 <= hi_band:
-        raise ValueError("band must satisfy 0 < low <= 1 <= high")
-    if n_bootstrap < 0 or min_group_size < 1:
-        raise ValueError("n_bootstrap must be >= 0 and min_group_size >= 1")
-
+    yt, yp, codes, labels, need = _inputs(y_true, y_pred, sensitive_features, in_need, band, min_group_size,
+                                          n_bootstrap)
     # One O(rows) pass: counts per (group, cell), cell = 4*y_true + 2*y_pred + in_need
     cell_idx = 4 * yt.astype(np.int64) + 2 * yp.astype(np.int64)
     if need is not None:
         cell_idx += need
     counts = np.bincount(codes * 8 + cell_idx, minlength=8 * labels.size).reshape(-1, 8)
-
-    # MetricFrame on the compressed table: one row per non-empty (group, cell), weighted by
-    # its count. Every metric is a weighted mean, so this equals MetricFrame on raw rows, at
-    # O(groups x 8) cost instead of Fairlearn's per-row Python overhead.
-    g_idx, c_idx = np.nonzero(counts)
-    weights = counts[g_idx, c_idx].astype(np.float64)
-    cy_true = (c_idx // 4).astype(np.int8)
-    cy_pred = ((c_idx // 2) % 2).astype(np.int8)
-    c_need = (c_idx % 2).astype(np.int8)
-
-    metric_fns: dict[str, Any] = {
-        "selection_rate": _selection,
-        "outcome_rate": _outcome_rate,
-        "true_positive_rate": _tpr,
-        "false_positive_rate": _fpr,
-    }
-    sample_params: dict[str, dict[str, Any]] = {
-        name: {"sample_weight": weights} for name in metric_fns
-    }
-    if need is not None:
-        metric_fns["coverage_in_need"] = _coverage_in_need
-        sample_params["coverage_in_need"] = {"in_need": c_need, "sample_weight": weights}
-    metric_names = tuple(m for m in METRICS if m in metric_fns)
-
-    frame = MetricFrame(
-        metrics=metric_fns,
-        y_true=cy_true,
-        y_pred=cy_pred,
-        sensitive_features=pd.Series(labels[g_idx], name="group"),
-        sample_params=sample_params,
-    )
-    by_group: pd.DataFrame = frame.by_group
-
+    by_group, metric_names = _metric_frame(counts, labels, need is not None)
     sizes = counts.sum(axis=1)
-    if reference_group is None:
-        ref_idx = int(np.argmax(sizes))  # ties -> first label in sorted order
-    else:
-        hits = np.flatnonzero(labels == str(reference_group))
-        if hits.size == 0:
-            raise ValueError(f"reference group {reference_group!r} is absent from the data")
-        ref_idx = int(hits[0])
+    ref_idx = _reference_index(labels, sizes, reference_group)
     ref_label = str(labels[ref_idx])
-
     denominators = {
         "selection_rate": sizes,
         "outcome_rate": sizes,
@@ -353,76 +417,28 @@ def audit(
         "false_positive_rate": counts[:, :4].sum(axis=1),
         "coverage_in_need": counts[:, [1, 3, 5, 7]].sum(axis=1),
     }
-
-    # Stratified bootstrap on counts: (groups, B, 8)
-    boot_ratios: dict[str, npt.NDArray[np.float64]] = {}
-    if n_bootstrap > 0:
-        rng = np.random.default_rng(seed)
-        draws = np.empty((labels.size, n_bootstrap, 8), dtype=np.int64)
-        for g in range(labels.size):
-            draws[g] = rng.multinomial(sizes[g], counts[g] / sizes[g], size=n_bootstrap)
-        boot_metrics = _metrics_from_counts(draws)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            for m in metric_names:
-                vals = boot_metrics[m]
-                boot_ratios[m] = vals / vals[ref_idx][np.newaxis, :]
-
-    tail = (1.0 - confidence) / 2.0
+    boot_ratios = _bootstrap_ratios(counts, sizes, ref_idx, metric_names, n_bootstrap, seed)
+    judgement = _Judgement((float(band[0]), float(band[1])), min_group_size, n_bootstrap, confidence)
     summaries: list[GroupSummary] = []
     cells: list[DisparityCell] = []
     for g, label in enumerate(labels):
         label_s = str(label)
-        row = by_group.loc[label_s]
-        metric_values = {m: float(row[m]) for m in metric_names}
-        summaries.append(
-            GroupSummary(
-                group=label_s,
-                n=int(sizes[g]),
-                n_positive=int(denominators["true_positive_rate"][g]),
-                n_negative=int(denominators["false_positive_rate"][g]),
-                n_in_need=int(denominators["coverage_in_need"][g]) if need is not None else 0,
-                metrics=metric_values,
-            )
-        )
+        metric_values = {m: float(by_group.loc[label_s][m]) for m in metric_names}
+        summaries.append(GroupSummary(
+            group=label_s,
+            n=int(sizes[g]),
+            n_positive=int(denominators["true_positive_rate"][g]),
+            n_negative=int(denominators["false_positive_rate"][g]),
+            n_in_need=int(denominators["coverage_in_need"][g]) if need is not None else 0,
+            metrics=metric_values,
+        ))
         for m in metric_names:
-            value = metric_values[m]
-            ref_value = float(by_group.loc[ref_label, m])
-            denom = int(denominators[m][g])
-            ref_denom = int(denominators[m][ref_idx])
-            ratio: float | None = None
-            if ref_value > 0 and not np.isnan(value):
-                ratio = value / ref_value
-            ci_low = ci_high = None
-            if ratio is not None and m in boot_ratios:
-                finite = boot_ratios[m][g][np.isfinite(boot_ratios[m][g])]
-                if finite.size >= max(10, n_bootstrap // 2):
-                    q = np.quantile(finite, [tail, 1.0 - tail])
-                    ci_low, ci_high = float(q[0]), float(q[1])
-            status: Status
-            if denom < min_group_size or ref_denom < min_group_size or ratio is None:
-                status = "insufficient_data"
-            elif ratio < lo_band or ratio > hi_band:
-                status = "breach"
-            else:
-                status = "ok"
-            cells.append(
-                DisparityCell(
-                    group=label_s,
-                    metric=m,
-                    value=value,
-                    reference_value=ref_value,
-                    ratio=ratio,
-                    ci_low=ci_low,
-                    ci_high=ci_high,
-                    denominator=denom,
-                    status=status,
-                    is_reference=g == ref_idx,
-                )
-            )
-
+            cells.append(_cell(label_s, m, metric_values[m], float(by_group.loc[ref_label, m]),
+                               int(denominators[m][g]), int(denominators[m][ref_idx]),
+                               boot_ratios[m][g] if m in boot_ratios else None, g == ref_idx, judgement))
     return AuditResult(
         reference_group=ref_label,
-        band=(float(lo_band), float(hi_band)),
+        band=judgement.band,
         min_group_size=min_group_size,
         n_bootstrap=n_bootstrap,
         seed=seed,

@@ -243,6 +243,66 @@ def _classes(
     )
 
 
+def _kept_columns(spec: ExtractSpec, schema: pl.Schema) -> list[str]:
+    """Check every column's role against the file; the columns passed through unchanged."""
+    qis = list(spec.quasi_identifiers)
+    roles = [*spec.direct_identifiers, *spec.pseudonymised, *qis]
+    for column in roles:
+        if column not in schema:
+            raise ValueError(f"unknown column {column!r}")
+    if len(set(roles)) != len(roles):
+        raise ValueError("a column has several roles")
+    person = spec.person_column
+    if person is not None and person not in schema:
+        raise ValueError(f"unknown person column {person!r}")
+    if person is not None and person in qis:
+        raise ValueError("the person column cannot be a quasi-identifier")
+    if spec.kept is None:
+        return [c for c in schema.names() if c not in roles and c != person]
+    kept = [c for c in spec.kept if c not in roles]
+    for column in kept:
+        if column not in schema:
+            raise ValueError(f"unknown column {column!r}")
+    return kept
+
+
+def _frequencies(lf: pl.LazyFrame, spec: ExtractSpec) -> pl.DataFrame:
+    """Frequency table of (exact QI combination, person): QI columns as text, person as a hash;
+    without a person column, of exact QI combinations (each row is its own unit)."""
+    qis = list(spec.quasi_identifiers)
+    person = spec.person_column
+    units = [pl.col(person).hash(seed=PERSON_HASH_SEED).alias("__p")] if person is not None else []
+    keys = [*qis, "__p"] if person is not None else qis
+    counted = lf.select([*(spec.quasi_identifiers[q].expr(q, 0) for q in qis), *units])
+    if not keys:
+        return lf.select(pl.len().cast(pl.Int64).alias("__n")).collect()
+    return counted.group_by(keys).agg(pl.len().cast(pl.Int64).alias("__n")).collect()
+
+
+def _generalise(freq: pl.DataFrame, spec: ExtractSpec, k: int, cap: int,
+                ) -> tuple[pl.DataFrame, dict[str, int], list[str]]:
+    """Greedy generalisation: raise one QI's level at a time (the one with the most distinct
+    values) until the rows of classes under k persons fit in the suppression cap, or nothing
+    is left to generalise. Returns the classes, the levels and the steps taken."""
+    qis = list(spec.quasi_identifiers)
+    hierarchies = spec.quasi_identifiers
+    levels = {q: 0 for q in qis}
+    steps: list[str] = []
+    while True:
+        classes = _classes(freq, qis, hierarchies, levels, spec.person_column is not None)
+        violating = int(classes.filter(pl.col("__persons") < k)["__n"].sum())
+        if violating <= cap:
+            break
+        candidates = [q for q in qis if levels[q] < hierarchies[q].top]
+        if not candidates:
+            break
+        distinct = {q: classes[q].n_unique() for q in candidates}
+        chosen = max(candidates, key=lambda q: (distinct[q], -qis.index(q)))
+        levels[chosen] += 1
+        steps.append(chosen)
+    return classes, levels, steps
+
+
 def pseudonymised_extract(
     data: pl.LazyFrame | pl.DataFrame | str | Path | Sequence[str | Path],
     spec: ExtractSpec,
@@ -258,56 +318,12 @@ def pseudonymised_extract(
         raise ValueError("k must be >= 1")
     lf = _source(data)
     schema = lf.collect_schema()
+    kept = _kept_columns(spec, schema)
     qis = list(spec.quasi_identifiers)
-    roles = [*spec.direct_identifiers, *spec.pseudonymised, *qis]
-    for column in roles:
-        if column not in schema:
-            raise ValueError(f"unknown column {column!r}")
-    if len(set(roles)) != len(roles):
-        raise ValueError("a column has several roles")
-    person = spec.person_column
-    if person is not None and person not in schema:
-        raise ValueError(f"unknown person column {person!r}")
-    if person is not None and person in qis:
-        raise ValueError("the person column cannot be a quasi-identifier")
-    if spec.kept is None:
-        kept = [c for c in schema.names() if c not in roles and c != person]
-    else:
-        kept = [c for c in spec.kept if c not in roles]
-        for column in kept:
-            if column not in schema:
-                raise ValueError(f"unknown column {column!r}")
-
-    # frequency table of (exact QI combination, person): QI columns as text, person as a hash;
-    # without a person column, of exact QI combinations (each row is its own unit)
     hierarchies = spec.quasi_identifiers
-    exact = {q: 0 for q in qis}
-    by_person = person is not None
-    units = [pl.col(person).hash(seed=PERSON_HASH_SEED).alias("__p")] if person is not None else []
-    keys = [*qis, "__p"] if by_person else qis
-    counted = lf.select([*(hierarchies[q].expr(q, 0) for q in qis), *units])
-    freq = (
-        counted.group_by(keys).agg(pl.len().cast(pl.Int64).alias("__n")).collect()
-        if keys
-        else lf.select(pl.len().cast(pl.Int64).alias("__n")).collect()
-    )
+    freq = _frequencies(lf, spec)
     rows_in = int(freq["__n"].sum()) if freq.height else 0
-    cap = int(max_suppression * rows_in)
-
-    levels = dict(exact)
-    steps: list[str] = []
-    while True:
-        classes = _classes(freq, qis, hierarchies, levels, by_person)
-        violating = int(classes.filter(pl.col("__persons") < k)["__n"].sum())
-        if violating <= cap:
-            break
-        candidates = [q for q in qis if levels[q] < hierarchies[q].top]
-        if not candidates:
-            break
-        distinct = {q: classes[q].n_unique() for q in candidates}
-        chosen = max(candidates, key=lambda q: (distinct[q], -qis.index(q)))
-        levels[chosen] += 1
-        steps.append(chosen)
+    classes, levels, steps = _generalise(freq, spec, k, int(max_suppression * rows_in))
 
     small = classes.filter(pl.col("__persons") < k)
     suppressed = int(small["__n"].sum())
@@ -339,7 +355,7 @@ def pseudonymised_extract(
         levels={q: hierarchies[q].names[levels[q]] for q in qis},
         steps=steps,
         max_suppression=max_suppression,
-        unit="person" if person is not None else "row",
+        unit="person" if spec.person_column is not None else "row",
         min_class_rows=int(kept_classes["__n"].min()) if kept_classes.height else 0,  # type: ignore[arg-type]
     )
     return ExtractResult(frame=out, report=report)

@@ -26,11 +26,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from pacte.accounts import policy
 from pacte.accounts.models import Membership
 from pacte.evidence.models import AlgorithmSheet, Audit, ComplianceCase, Evaluation, PanelCall
 from pacte.journal.services import SYSTEM, record_event
 from pacte.notifications.notifier import notify
-from pacte.pacts import services as pacts
+from pacte.pacts import sanctions as pact_sanctions
 from pacte.pacts.models import Commitment, PactVersion, Status
 from pacte.pacts.schema import parse_content
 from pacte.projects.models import Project
@@ -54,29 +55,12 @@ class ComplianceReport:
 
 # ---------------------------------------------------------------- evidence per kind
 
-def _grant_issued(version: PactVersion, today: date) -> bool | None:
-    """A data grant issued for this pact — if the data domain's Grant model exists yet."""
-    try:
-        Grant = apps.get_model("data", "Grant")
-    except LookupError:
-        return None
-    names = {f.name for f in Grant._meta.get_fields()}
-    qs = Grant.objects.all()
-    if "pact" in names:
-        qs = qs.filter(pact=version.pact)
-    elif "version" in names:
-        qs = qs.filter(version__pact=version.pact)
-    elif "project" in names:
-        qs = qs.filter(project=version.pact.project)
-    else:
-        return None
-    # Issued is what the State owed: a grant later suspended or revoked as a sanction was still delivered.
-    for date_field in ("issued_on", "granted_on", "issued_at", "granted_at", "created_at"):
-        if date_field in names:
-            suffix = "__date" if date_field.endswith("_at") else ""
-            qs = qs.filter(**{f"{date_field}{suffix}__lte": today})
-            break
-    return qs.exists()
+def _grant_issued(version: PactVersion, today: date) -> bool:
+    """A data grant issued for this pact on or before ``today``. Issued is what the State owed: a
+    grant later suspended or revoked as a sanction was still delivered. (Read by app label, without
+    importing the data domain.)"""
+    grant = apps.get_model("data", "Grant")
+    return bool(grant._default_manager.filter(pact=version.pact, issued_at__date__lte=today).exists())
 
 
 def _mentions_algorithm(c: Commitment) -> bool:
@@ -114,8 +98,6 @@ def evidence_for(c: Commitment, version: PactVersion, today: date) -> tuple[bool
         return (p is not None, f"Panel ouvert le {p.opened_on:%d/%m/%Y} : {p.title}" if p else "")
     if kind == "grant":
         issued = _grant_issued(version, today)
-        if issued is None:
-            return (None, "")
         return (issued, "Accès aux données accordé" if issued else "")
     return (None, "")
 
@@ -190,7 +172,7 @@ def _step_pact(version: PactVersion, today: date, report: ComplianceReport) -> N
         reason = (f"Engagement(s) du porteur non tenu(s) à l'échéance : {', '.join(breached)} "
                   f"(constat du moteur de conformité au {today:%d/%m/%Y}).")
         deadline = today + timedelta(days=cure_days)
-        pacts.notify_breach(None, version, reason, cure_days=cure_days, today=today)
+        pact_sanctions.notify_breach(policy.SYSTEM, version, reason, cure_days=cure_days, today=today)
         ComplianceCase.objects.create(version=version, commitment_keys=breached, reason=reason, opened_on=today,
                                       cure_deadline=deadline)
         report.transitions.append(f"{ref}: breach_notified")
@@ -203,23 +185,23 @@ def _step_pact(version: PactVersion, today: date, report: ComplianceReport) -> N
                       .values_list("key", flat=True))
     if not unresolved:
         if version.status == Status.BREACH_NOTIFIED:
-            pacts.cure(None, version, f"Preuve reçue pour {', '.join(keys)} pendant le délai de remédiation.")
+            pact_sanctions.cure(policy.SYSTEM, version, f"Preuve reçue pour {', '.join(keys)} pendant le délai de remédiation.")
             report.transitions.append(f"{ref}: cured")
         elif version.status == Status.SUSPENDED:
-            pacts.reinstate(None, version, f"Preuve reçue pour {', '.join(keys)} : le pacte est rétabli.")
+            pact_sanctions.reinstate(policy.SYSTEM, version, f"Preuve reçue pour {', '.join(keys)} : le pacte est rétabli.")
             report.transitions.append(f"{ref}: reinstated")
         case.status, case.closed_on = ComplianceCase.State.CURED, today
         case.save()
         return
     if version.status == Status.BREACH_NOTIFIED and today > case.cure_deadline:
-        pacts.suspend(None, version, f"Délai de remédiation écoulé le {case.cure_deadline:%d/%m/%Y} sans preuve pour "
+        pact_sanctions.suspend(policy.SYSTEM, version, f"Délai de remédiation écoulé le {case.cure_deadline:%d/%m/%Y} sans preuve pour "
                                      f"{', '.join(unresolved)} : sanctions prévues par le pacte appliquées.")
         case.status, case.suspended_on = ComplianceCase.State.SUSPENDED, today
         case.break_on = today + timedelta(days=cure_days)
         case.save()
         report.transitions.append(f"{ref}: suspended")
     elif version.status == Status.SUSPENDED and case.break_on and today > case.break_on:
-        pacts.break_pact(None, version, f"Toujours aucune preuve pour {', '.join(unresolved)} après la suspension "
+        pact_sanctions.break_pact(policy.SYSTEM, version, f"Toujours aucune preuve pour {', '.join(unresolved)} après la suspension "
                                         f"(échéance {case.break_on:%d/%m/%Y}) : le pacte est rompu.")
         case.status, case.closed_on = ComplianceCase.State.BROKEN, today
         case.save()
@@ -228,9 +210,8 @@ def _step_pact(version: PactVersion, today: date, report: ComplianceReport) -> N
 
 def lock_for_compliance(project: Project | None = None) -> list[PactVersion]:
     """Lock, before any event is written, every row the engine may change: the live pact
-    versions (of the project, or all), their commitments, and what a sanction's hooks change
-    (``pacts.services.SANCTION_LOCKS``: the pacts' data grants) — each kind in primary-key
-    order. A use case that runs the engine after its own change (publishing an evaluation,
+    versions (of the project, or all), then their commitments, each kind in primary-key
+    order (a sanction's listeners lock the pact's grants themselves, before the pact's events). A use case that runs the engine after its own change (publishing an evaluation,
     an audit, a sheet, opening a panel) calls this BEFORE its own event, so that the log's
     lock stays the last one taken (lock order: :mod:`pacte.journal.services`). Returns the
     versions locked."""
@@ -243,9 +224,6 @@ def lock_for_compliance(project: Project | None = None) -> list[PactVersion]:
                     .filter(pk__in=live.values("pk")).order_by("pk"))
     list(Commitment.objects.select_for_update(of=("self",), no_key=True).filter(version__in=[v.pk for v in versions])
          .order_by("pk").only("pk"))
-    for version in versions:
-        for lock in pacts.SANCTION_LOCKS:
-            lock(version)
     return versions
 
 

@@ -5,14 +5,15 @@ from typing import Annotated, Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
+from pacte.accounts.api_auth import TokenAuth
 from pacte.accounts.models import Organisation
 from pacte.accounts.viewer import viewer
-from pacte.api import TokenAuth
 from pacte.errors import NotFound, ValidationFailed
 from pacte.input_limits import DOCUMENT, BigInt, Identifier, Paragraph, Url, check_page
-from pacte.pacts import selectors, services
+from pacte.pacts import actions, commitments, documents, drafting, selectors
 from pacte.pacts.models import Commitment, PactVersion
 from pacte.projects.selectors import get_project
 
@@ -110,7 +111,7 @@ def _version_out(v: PactVersion) -> dict[str, Any]:
         "signatures": [
             {"side": s.side, "organisation": s.organisation.slug, "public_key": s.public_key,
              "signature": s.signature, "digest_sha256": s.digest_sha256, "signed_at": s.signed_at.isoformat(),
-             "valid": services.verify_signature(s)}
+             "valid": documents.verify_signature(s)}
             for s in v.signatures.select_related("organisation", "version__pact__project__carrier",
                                                  "version__pact__institution")
         ],
@@ -165,7 +166,7 @@ def pact_detail(request: HttpRequest, reference: Identifier) -> dict[str, Any]:
     visible = selectors.versions_visible(viewer(request)).filter(pact=pact)
     current = visible.filter(is_current=True).first()
     if current is None and not visible.exists():
-        raise NotFound("Ce pacte n'est pas encore public.")
+        raise NotFound(_("Ce pacte n'est pas encore public."))
     return {"reference": pact.reference, "project": pact.project.slug, "institution": pact.institution.slug,
             "current_version": current.number if current else None, "status": current.status if current else None}
 
@@ -194,8 +195,8 @@ def create_pact(request: HttpRequest, payload: PactCreate) -> Status[dict[str, A
     project = get_project(payload.project)
     institution = Organisation.objects.filter(slug=payload.institution).first()
     if institution is None:
-        raise NotFound("Institution inconnue.")
-    v = services.create_pact(request.auth, project, institution, payload.content)  # type: ignore[attr-defined]
+        raise NotFound(_("Institution inconnue."))
+    v = drafting.create_pact(request.auth, project, institution, payload.content)  # type: ignore[attr-defined]
     return Status(201, _version_out(v))
 
 
@@ -205,14 +206,14 @@ def _own_version(request: HttpRequest, reference: Identifier, number: BigInt) ->
 
 @router.put("/{reference}/versions/{number}", response=VersionOut, auth=auth, summary="Modifier un brouillon")
 def update_version(request: HttpRequest, reference: Identifier, number: BigInt, payload: ContentIn) -> dict[str, Any]:
-    v = services.update_draft(request.auth, _own_version(request, reference, number), payload.content)  # type: ignore[attr-defined]
+    v = drafting.update_draft(request.auth, _own_version(request, reference, number), payload.content)  # type: ignore[attr-defined]
     return _version_out(v)
 
 
 @router.post("/{reference}/versions", response={201: VersionOut}, auth=auth,
              summary="Nouvelle version (révision ou avenant)")
 def create_version(request: HttpRequest, reference: Identifier) -> Status[dict[str, Any]]:
-    v = services.new_version(request.auth, selectors.get_pact(reference))  # type: ignore[attr-defined]
+    v = drafting.new_version(request.auth, selectors.get_pact(reference))  # type: ignore[attr-defined]
     return Status(201, _version_out(v))
 
 
@@ -220,10 +221,11 @@ def create_version(request: HttpRequest, reference: Identifier) -> Status[dict[s
              summary="Faire avancer le cycle de vie (submit, withdraw, request_changes, approve, sign, "
                      "notify_breach, cure, suspend, reinstate, break, complete)")
 def transition(request: HttpRequest, reference: Identifier, number: BigInt, action: Identifier, payload: TransitionIn) -> dict[str, Any]:
-    if action not in services.ACTIONS:
-        raise ValidationFailed(f"Action inconnue : {action}. Actions possibles : {', '.join(services.ACTIONS)}.")
+    if action not in actions.ACTIONS:
+        raise ValidationFailed(_("Action inconnue : %(action)s. Actions possibles : %(known)s.")
+                               % {"action": action, "known": ", ".join(actions.ACTIONS)})
     v = _own_version(request, reference, number)
-    services.ACTIONS[action](request.auth, v, payload.reason)  # type: ignore[attr-defined]
+    actions.ACTIONS[action](request.auth, v, payload.reason)  # type: ignore[attr-defined]
     v.refresh_from_db()
     return _version_out(v)
 
@@ -234,7 +236,7 @@ def add_evidence(request: HttpRequest, reference: Identifier, number: BigInt, ke
     v = _own_version(request, reference, number)
     c = v.commitments.filter(key=key).first()
     if c is None:
-        raise NotFound("Engagement inconnu.")
-    c = services.record_evidence(request.auth, c, progress=payload.progress, note=payload.note, url=payload.url,  # type: ignore[attr-defined]
+        raise NotFound(_("Engagement inconnu."))
+    c = commitments.record_evidence(request.auth, c, progress=payload.progress, note=payload.note, url=payload.url,  # type: ignore[attr-defined]
                                  met=payload.met)
     return _commitment_out(c)

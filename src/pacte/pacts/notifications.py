@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from pacte.accounts.models import Membership, Role
 from pacte.notifications.notifier import notify as queue_notification
 from pacte.pacts.models import PactVersion
 
 SUBJECTS = {
-    "submitted": ("institution", Role.REVIEWER, "Nouveau pacte à instruire : {ref}"),
-    "changes_requested": ("carrier", None, "Modifications demandées sur {ref}"),
-    "approved": ("both", None, "Pacte {ref} approuvé : à signer"),
-    "active": ("both", None, "Pacte {ref} en vigueur"),
-    "notify_breach": ("both", None, "Manquement notifié sur {ref}"),
-    "suspend": ("both", None, "Pacte {ref} suspendu"),
-    "break": ("both", None, "Pacte {ref} rompu"),
-    "cure": ("both", None, "Manquement levé sur {ref}"),
-    "reinstate": ("both", None, "Pacte {ref} rétabli"),
-    "complete": ("both", None, "Pacte {ref} arrivé à terme"),
+    "submitted": ("institution", Role.REVIEWER, _("Nouveau pacte à instruire : %(ref)s")),
+    "changes_requested": ("carrier", None, _("Modifications demandées sur %(ref)s")),
+    "approved": ("both", None, _("Pacte %(ref)s approuvé : à signer")),
+    "active": ("both", None, _("Pacte %(ref)s en vigueur")),
+    "notify_breach": ("both", None, _("Manquement notifié sur %(ref)s")),
+    "suspend": ("both", None, _("Pacte %(ref)s suspendu")),
+    "break": ("both", None, _("Pacte %(ref)s rompu")),
+    "cure": ("both", None, _("Manquement levé sur %(ref)s")),
+    "reinstate": ("both", None, _("Pacte %(ref)s rétabli")),
+    "complete": ("both", None, _("Pacte %(ref)s arrivé à terme")),
 }
 
 
@@ -39,9 +41,9 @@ def notify(version: PactVersion, what: str) -> None:
     )
     if not recipients:
         return
-    body = (
-        f"Pacte {pact.reference} — {pact.project.name}, version {version.number}.\n"
-        f"État : {version.get_status_display()}.\n"
-        + (f"Motif : {version.last_reason}\n" if version.last_reason else "")
-    )
-    queue_notification(recipients, subject.format(ref=pact.reference), body, event=f"pact.{what}")
+    body = str(_("Pacte %(ref)s — %(project)s, version %(number)s.\nÉtat : %(status)s.\n")) % {
+        "ref": pact.reference, "project": pact.project.name, "number": version.number,
+        "status": version.get_status_display()}
+    if version.last_reason:
+        body += str(_("Motif : %(reason)s\n")) % {"reason": version.last_reason}
+    queue_notification(recipients, str(subject) % {"ref": pact.reference}, body, event=f"pact.{what}")

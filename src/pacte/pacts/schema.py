@@ -10,35 +10,36 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
+from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from pacte.links import LINK_MESSAGE, is_web_link
 
 PRINCIPLES: dict[str, str] = {
-    "continuity": "Continuité du service",
-    "equality": "Égalité de traitement",
-    "adaptability": "Adaptabilité (mutabilité)",
-    "neutrality": "Neutralité",
-    "transparency": "Transparence",
-    "accessibility": "Accessibilité et inclusion",
-    "data_protection": "Protection des données",
+    "continuity": _("Continuité du service"),
+    "equality": _("Égalité de traitement"),
+    "adaptability": _("Adaptabilité (mutabilité)"),
+    "neutrality": _("Neutralité"),
+    "transparency": _("Transparence"),
+    "accessibility": _("Accessibilité et inclusion"),
+    "data_protection": _("Protection des données"),
 }
 MANDATORY_PRINCIPLES = ("continuity", "equality", "neutrality", "transparency")
 IMPACT_METHODS = {
-    "randomised": "Essai randomisé",
-    "encouragement": "Design d'encouragement",
-    "comparison_cohort": "Cohorte de comparaison",
+    "randomised": _("Essai randomisé"),
+    "encouragement": _("Design d'encouragement"),
+    "comparison_cohort": _("Cohorte de comparaison"),
 }
 EVIDENCE_KINDS = {
-    "document": "Document déposé",
-    "evaluation": "Évaluation d'impact",
-    "audit": "Audit de biais",
-    "uptime": "Sonde de disponibilité",
-    "publication": "Publication",
-    "grant": "Accès aux données accordé",
-    "panel": "Panel de testeurs ouvert",
-    "payment": "Versement",
+    "document": _("Document déposé"),
+    "evaluation": _("Évaluation d'impact"),
+    "audit": _("Audit de biais"),
+    "uptime": _("Sonde de disponibilité"),
+    "publication": _("Publication"),
+    "grant": _("Accès aux données accordé"),
+    "panel": _("Panel de testeurs ouvert"),
+    "payment": _("Versement"),
 }
 RECURRENCES = {"none": "Ponctuel", "monthly": "Mensuel", "quarterly": "Trimestriel",
                "semiannual": "Semestriel", "yearly": "Annuel"}
@@ -202,30 +203,29 @@ def parse_content(data: object, *, new_input: bool = False) -> PactContent:
         for err in exc.errors():
             path = ".".join(str(p) for p in err["loc"]) or "content"
             fields.setdefault(path, []).append(_french(err))
-        raise ValidationFailed("Le contenu du pacte est mal formé.", field_errors=fields) from exc
+        raise ValidationFailed(_("Le contenu du pacte est mal formé."), field_errors=fields) from exc
 
 
-def _french(err: object) -> str:
-    e = err  # pydantic ErrorDetails
-    kind = e["type"]  # type: ignore[index]
-    ctx = e.get("ctx") or {}  # type: ignore[attr-defined]
+def _french(e: ErrorDetails) -> str:
+    kind = e["type"]
+    ctx = e.get("ctx") or {}
     messages = {
-        "missing": "Champ obligatoire.",
-        "extra_forbidden": "Champ inconnu.",
-        "int_parsing": "Un nombre entier est attendu.",
-        "float_parsing": "Un nombre est attendu.",
-        "date_from_datetime_parsing": "Une date AAAA-MM-JJ est attendue.",
-        "date_parsing": "Une date AAAA-MM-JJ est attendue.",
-        "literal_error": f"Valeur non permise (attendu : {ctx.get('expected', '')}).",
-        "greater_than_equal": f"Doit être supérieur ou égal à {ctx.get('ge', '')}.",
-        "greater_than": f"Doit être supérieur à {ctx.get('gt', '')}.",
-        "less_than_equal": f"Doit être inférieur ou égal à {ctx.get('le', '')}.",
-        "string_too_short": "Ce champ ne peut pas être vide.",
-        "string_pattern_mismatch": "Lettres minuscules, chiffres et tirets seulement.",
-        "bool_parsing": "Oui ou non attendu.",
-        "list_type": "Une liste est attendue.",
+        "missing": _("Champ obligatoire."),
+        "extra_forbidden": _("Champ inconnu."),
+        "int_parsing": _("Un nombre entier est attendu."),
+        "float_parsing": _("Un nombre est attendu."),
+        "date_from_datetime_parsing": _("Une date AAAA-MM-JJ est attendue."),
+        "date_parsing": _("Une date AAAA-MM-JJ est attendue."),
+        "literal_error": _("Valeur non permise (attendu : %(expected)s).") % {"expected": ctx.get("expected", "")},
+        "greater_than_equal": _("Doit être supérieur ou égal à %(n)s.") % {"n": ctx.get("ge", "")},
+        "greater_than": _("Doit être supérieur à %(n)s.") % {"n": ctx.get("gt", "")},
+        "less_than_equal": _("Doit être inférieur ou égal à %(n)s.") % {"n": ctx.get("le", "")},
+        "string_too_short": _("Ce champ ne peut pas être vide."),
+        "string_pattern_mismatch": _("Lettres minuscules, chiffres et tirets seulement."),
+        "bool_parsing": _("Oui ou non attendu."),
+        "list_type": _("Une liste est attendue."),
     }
-    return messages.get(kind, e["msg"])  # type: ignore[index]
+    return messages.get(kind, e["msg"])
 
 
 def completeness_errors(content: PactContent) -> dict[str, list[str]]:
@@ -238,75 +238,75 @@ def completeness_errors(content: PactContent) -> dict[str, list[str]]:
         errors.setdefault(path, []).append(message)
 
     if not content.title:
-        add("title", "Donnez un titre au pacte.")
+        add("title", _("Donnez un titre au pacte."))
     m = content.mission
     if len(m.problem) < 20:
-        add("mission.problem", "Décrivez le problème de société visé (et non la solution), en 20 caractères au moins.")
+        add("mission.problem", _("Décrivez le problème de société visé (et non la solution), en 20 caractères au moins."))
     if not m.population:
-        add("mission.population", "Indiquez la population concernée.")
+        add("mission.population", _("Indiquez la population concernée."))
     if m.population_size <= 0:
-        add("mission.population_size", "Donnez un ordre de grandeur de la population concernée.")
+        add("mission.population_size", _("Donnez un ordre de grandeur de la population concernée."))
     if not m.territory:
-        add("mission.territory", "Indiquez le territoire.")
+        add("mission.territory", _("Indiquez le territoire."))
     if not m.purpose_limitation:
-        add("mission.purpose_limitation", "La clause de limitation des finalités est obligatoire (C1).")
+        add("mission.purpose_limitation", _("La clause de limitation des finalités est obligatoire (C1)."))
     unknown = [p for p in content.principles if p not in PRINCIPLES]
     if unknown:
-        add("principles", f"Principe(s) inconnu(s) : {', '.join(unknown)}.")
+        add("principles", _("Principe(s) inconnu(s) : %(names)s.") % {"names": ", ".join(unknown)})
     missing = [PRINCIPLES[p] for p in MANDATORY_PRINCIPLES if p not in content.principles]
     if missing:
-        add("principles", "Principes obligatoires manquants : " + ", ".join(missing) + ".")
+        add("principles", _("Principes obligatoires manquants : %(names)s.") % {"names": ", ".join(missing)})
     for p in content.principles:
         if p in PRINCIPLES and not any(c.principle == p and c.measurable for c in content.commitments):
             add(
                 "commitments",
-                f"Le principe « {PRINCIPLES[p]} » doit être garanti par au moins un engagement mesurable "
-                "(indicateur, seuil et échéance ou récurrence).",
+                _("Le principe « %(principle)s » doit être garanti par au moins un engagement mesurable "
+                  "(indicateur, seuil et échéance ou récurrence).") % {"principle": PRINCIPLES[p]},
             )
     keys = [c.key for c in content.commitments]
     if len(keys) != len(set(keys)):
-        add("commitments", "Chaque engagement doit avoir une clé unique.")
+        add("commitments", _("Chaque engagement doit avoir une clé unique."))
     for i, c in enumerate(content.commitments):
         if c.principle and c.principle not in PRINCIPLES:
-            add(f"commitments.{i}.principle", "Principe inconnu.")
+            add(f"commitments.{i}.principle", _("Principe inconnu."))
     if not content.bias_risks:
-        add("bias_risks", "Déclarez au moins un risque de biais (groupe, mécanisme, métrique) — C3.")
+        add("bias_risks", _("Déclarez au moins un risque de biais (groupe, mécanisme, métrique) — C3."))
     if not content.bias_correction_promise:
-        add("bias_correction_promise", "Le pacte doit promettre de corriger les biais découverts ensuite (C3).")
+        add("bias_correction_promise", _("Le pacte doit promettre de corriger les biais découverts ensuite (C3)."))
     ip = content.impact_plan
     if not ip.outcome:
-        add("impact_plan.outcome", "Indiquez le résultat social mesuré (par ex. « retour à l'emploi durable à 6 mois »).")
+        add("impact_plan.outcome", _("Indiquez le résultat social mesuré (par ex. « retour à l'emploi durable à 6 mois »)."))
     elif is_audience_metric(ip.outcome):
         add(
             "impact_plan.outcome",
-            "Une mesure d'audience (visites, pages vues, téléchargements, inscriptions…) n'est pas un "
-            "impact social : indiquez ce qui change dans la vie des personnes (C4).",
+            _("Une mesure d'audience (visites, pages vues, téléchargements, inscriptions…) n'est pas un "
+              "impact social : indiquez ce qui change dans la vie des personnes (C4)."),
         )
     if not ip.method:
-        add("impact_plan.method", "Choisissez la méthode d'évaluation.")
+        add("impact_plan.method", _("Choisissez la méthode d'évaluation."))
     if not ip.evaluator:
-        add("impact_plan.evaluator", "Nommez l'évaluateur indépendant.")
-    c = content.commons
-    if not c.legal_form:
-        add("commons.legal_form", "Indiquez la forme juridique du porteur.")
-    if not c.no_private_shareholding:
-        add("commons.no_private_shareholding", "Attestez l'absence d'actionnariat privé (C5).")
-    if any(f.kind == "equity" for f in c.funding_sources):
-        add("commons.funding_sources", "Aucun financement en capital n'est permis (C5).")
-    if c.code_licence not in OPEN_LICENCES:
-        add("commons.code_licence", "Choisissez une licence libre reconnue (identifiant SPDX, par ex. AGPL-3.0-or-later).")
-    if c.data_licence and c.data_licence not in OPEN_DATA_LICENCES:
-        add("commons.data_licence", "Licence de données inconnue (par ex. etalab-2.0, ODbL-1.0).")
+        add("impact_plan.evaluator", _("Nommez l'évaluateur indépendant."))
+    commons = content.commons
+    if not commons.legal_form:
+        add("commons.legal_form", _("Indiquez la forme juridique du porteur."))
+    if not commons.no_private_shareholding:
+        add("commons.no_private_shareholding", _("Attestez l'absence d'actionnariat privé (C5)."))
+    if any(f.kind == "equity" for f in commons.funding_sources):
+        add("commons.funding_sources", _("Aucun financement en capital n'est permis (C5)."))
+    if commons.code_licence not in OPEN_LICENCES:
+        add("commons.code_licence", _("Choisissez une licence libre reconnue (identifiant SPDX, par ex. AGPL-3.0-or-later)."))
+    if commons.data_licence and commons.data_licence not in OPEN_DATA_LICENCES:
+        add("commons.data_licence", _("Licence de données inconnue (par ex. etalab-2.0, ODbL-1.0)."))
     t = content.term
     if not t.start or not t.end:
-        add("term", "Le pacte doit avoir une date de début et une date de fin.")
+        add("term", _("Le pacte doit avoir une date de début et une date de fin."))
     elif t.end <= t.start:
-        add("term.end", "La fin doit être postérieure au début.")
+        add("term.end", _("La fin doit être postérieure au début."))
     if not content.sanctions:
-        add("sanctions", "Listez les sanctions applicables en cas de manquement (C7).")
+        add("sanctions", _("Listez les sanctions applicables en cas de manquement (C7)."))
     s = content.state
     if (s.data or s.panel_size or s.seed_funding_eur or s.outcome_contract or s.channels) and not any(
         c.owner == "institution" for c in content.commitments
     ):
-        add("commitments", "Les engagements de l'institution (données, panel, diffusion, financement) doivent figurer au tableau des engagements.")
+        add("commitments", _("Les engagements de l'institution (données, panel, diffusion, financement) doivent figurer au tableau des engagements."))
     return errors

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from pacte.accounts.services import Acting
 from pacte.errors import NotFound
@@ -37,14 +38,14 @@ def versions_visible(acting: Acting | None) -> QuerySet[PactVersion]:
 def get_pact(reference: str) -> Pact:
     pact = Pact.objects.select_related("project__carrier", "institution").filter(reference=reference).first()
     if pact is None:
-        raise NotFound("Ce pacte n'existe pas.")
+        raise NotFound(_("Ce pacte n'existe pas."))
     return pact
 
 
 def get_version(acting: Acting | None, reference: str, number: int) -> PactVersion:
     version = versions_visible(acting).filter(pact__reference=reference, number=number).first()
     if version is None:
-        raise NotFound("Cette version de pacte n'existe pas ou n'est pas publique.")
+        raise NotFound(_("Cette version de pacte n'existe pas ou n'est pas publique."))
     return version
 
 
@@ -68,7 +69,7 @@ def public_pacts_of(project: Project, acting: Acting | None = None) -> list[tupl
         project = with_public_pacts(Project.objects.filter(pk=project.pk), acting).get()
     out = []
     for pact in project.pacts.all():
-        versions = pact.visible_versions  # type: ignore[attr-defined]
+        versions = pact.visible_versions  # type: ignore[attr-defined]  # set by Prefetch(to_attr=…) in with_public_pacts, unknown to the stubs
         current = next((v for v in versions if v.is_current), versions[-1] if versions else None)
         out.append((pact, current))
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from pacte.pacts.services import refresh_commitment_statuses
+from pacte.pacts.commitments import refresh_commitment_statuses
 
 
 @task()

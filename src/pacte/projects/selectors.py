@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from pacte.projects.models import Project
 
@@ -29,5 +30,5 @@ def get_project(slug: str) -> Project:
 
     project = Project.objects.select_related("carrier", "takeover_institution").filter(slug=slug).first()
     if project is None:
-        raise NotFound("Ce projet n'existe pas.")
+        raise NotFound(_("Ce projet n'existe pas."))
     return project

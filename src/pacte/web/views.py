@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from django.conf import settings
@@ -16,32 +15,34 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from django_stubs_ext import StrOrPromise
 
+from pacte.accounts import policy
 from pacte.accounts.middleware import SESSION_KEY
 from pacte.accounts.models import Membership, Organisation
+from pacte.accounts.policy import Action
+from pacte.accounts.request_types import SignedInRequest
 from pacte.accounts.selectors import institutions
 from pacte.accounts.services import Acting, create_api_token
 from pacte.errors import DomainError, NotAuthenticated, PermissionDenied
 from pacte.journal.selectors import events_for_project, recent_events
+from pacte.pacts import actions as pact_actions
+from pacte.pacts import commitments as pact_commitments
+from pacte.pacts import documents as pact_documents
+from pacte.pacts import drafting as pact_drafting
 from pacte.pacts import selectors as pact_selectors
-from pacte.pacts import services as pact_services
 from pacte.pacts.models import Commitment, Status
 from pacte.pacts.schema import PRINCIPLES
-from pacte.projects import services as project_services
+from pacte.projects import phases as project_phases
 from pacte.projects.models import Project
 from pacte.projects.selectors import get_project, search_projects
 from pacte.web import forms
 from pacte.web.caching import public_page
-
-# Each domain may add a section to the public project page: a callable (project, acting) returning
-# None or {"title": str, "template": str, "context": dict}; rendered in this order.
-PROJECT_SECTIONS: list[str] = ["pacte.data.sections.project_section"]
-PROJECT_SECTIONS.append("pacte.journal.sections.project_section")
-PROJECT_SECTIONS.append("pacte.evidence.sections.project_section")
+from pacte.web.project_sections import PROJECT_SECTIONS
 
 
 def _acting(request: HttpRequest) -> Acting:
-    acting = getattr(request, "acting", None)
+    acting: Acting | None = getattr(request, "acting", None)
     if acting is None:
         raise NotAuthenticated(_("Connectez-vous et choisissez l'organisation pour laquelle vous agissez."))
     return acting
@@ -82,17 +83,12 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     for pact, version in pact_selectors.public_pacts_of(project, acting):
         if version is None:
             continue
-        signatures = [(s, pact_services.verify_signature(s)) for s in version.signatures.select_related("organisation", "signer")]
+        signatures = [(s, pact_documents.verify_signature(s)) for s in version.signatures.select_related("organisation", "signer")]
         pacts.append({
             "pact": pact, "version": version, "board": pact_selectors.commitments_board(version),
             "signatures": signatures, "versions": pact_selectors.pact_versions(acting, pact),
         })
-    sections = []
-    for provider in PROJECT_SECTIONS:
-        module, func = provider.rsplit(".", 1)
-        section = getattr(importlib.import_module(module), func)(project, acting)
-        if section:
-            sections.append(section)
+    sections = PROJECT_SECTIONS.render(project, acting)  # each domain's part of the page
     return render(request, "web/project_detail.html", {
         "project": project, "pacts": pacts, "phases": project.phases.all(), "sections": sections,
         "events": events_for_project(project.slug)[:30], "principles": PRINCIPLES,
@@ -104,7 +100,7 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def version_detail(request: HttpRequest, reference: str, number: int) -> HttpResponse:
     acting = getattr(request, "acting", None)
     version = pact_selectors.get_version(acting, reference, number)
-    signatures = [(s, pact_services.verify_signature(s)) for s in version.signatures.select_related("organisation", "signer")]
+    signatures = [(s, pact_documents.verify_signature(s)) for s in version.signatures.select_related("organisation", "signer")]
     return render(request, "web/version_detail.html", {
         "version": version, "pact": version.pact, "c": version.content, "principles": PRINCIPLES,
         "board": pact_selectors.commitments_board(version), "signatures": signatures,
@@ -118,7 +114,7 @@ def version_canonical(request: HttpRequest, reference: str, number: int) -> Http
     from pacte.engines.canonical import canonical_json
 
     version = pact_selectors.get_version(getattr(request, "acting", None), reference, number)
-    text = canonical_json(pact_services.canonical_document(version))
+    text = canonical_json(pact_documents.canonical_document(version))
     response = HttpResponse(text.encode("utf-8"), content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{reference}-v{number}.json"'
     return response
@@ -217,7 +213,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def switch_organisation(request: HttpRequest) -> HttpResponse:
+def switch_organisation(request: SignedInRequest) -> HttpResponse:
     org_id = int(request.POST.get("organisation", "0") or 0)
     if not Membership.objects.filter(user=request.user, organisation_id=org_id).exists():
         raise PermissionDenied(_("Vous n'êtes pas membre de cette organisation."))
@@ -247,7 +243,7 @@ def project_create(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 data = form.cleaned_data
-                project = project_services.create_project(
+                project = project_phases.create_project(
                     acting, name=data["name"], pitch=data["pitch"], takeover_institution=data["takeover_institution"],
                     description=data["description"], territory=data["territory"], target_users=data["target_users"],
                     website=data["website"], repository=data["repository"], licence=data["licence"])
@@ -271,7 +267,7 @@ def phase_close(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                project_services.close_phase(acting, project, decision=form.cleaned_data["decision"],
+                project_phases.close_phase(acting, project, decision=form.cleaned_data["decision"],
                                              reason=form.cleaned_data["reason"],
                                              next_kind=form.cleaned_data["next_kind"] or None)
             except DomainError as exc:
@@ -294,7 +290,7 @@ def pact_create(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                version = pact_services.create_pact(acting, project, form.cleaned_data["institution"],
+                version = pact_drafting.create_pact(acting, project, form.cleaned_data["institution"],
                                                     {"title": form.cleaned_data["title"]})
             except DomainError as exc:
                 form.add_error(None, exc.message)
@@ -320,7 +316,7 @@ def _commitments_from(formset: Any) -> list[dict[str, Any]]:
 def version_edit(request: HttpRequest, reference: str, number: int) -> HttpResponse:
     acting = _acting(request)
     version = pact_selectors.get_version(acting, reference, number)
-    pact_services.require_carrier(acting, version.pact)
+    policy.require(acting, Action.PACT_WRITE, version.pact)
     if not version.is_editable:
         messages.warning(request, _("Cette version est figée : créez une nouvelle version pour la modifier."))
         return redirect("web:version", reference=reference, number=number)
@@ -331,9 +327,9 @@ def version_edit(request: HttpRequest, reference: str, number: int) -> HttpRespo
         if form.is_valid() and formset.is_valid():
             content = form.to_content(_commitments_from(formset))
             try:
-                version = pact_services.update_draft(acting, version, content)
+                version = pact_drafting.update_draft(acting, version, content)
                 if "submit" in request.POST:
-                    pact_services.submit(acting, version)
+                    pact_drafting.submit(acting, version)
                     messages.success(request, _("Pacte soumis à l'instruction."))
                     return redirect("web:version", reference=reference, number=number)
             except DomainError as exc:
@@ -370,7 +366,7 @@ ACTION_LABELS = {
 NEEDS_REASON = {"withdraw", "request_changes", "notify_breach", "suspend", "break"}
 
 
-def _available_actions(acting: Acting | None, version: Any) -> list[tuple[str, str, bool]]:
+def _available_actions(acting: Acting | None, version: Any) -> list[tuple[str, StrOrPromise, bool]]:
     if acting is None:
         return []
     from pacte.accounts.models import Role
@@ -406,12 +402,12 @@ def version_action(request: HttpRequest, reference: str, number: int, action: st
     form = forms.ReasonForm(request.POST)
     reason = form.cleaned_data.get("reason", "") if form.is_valid() else ""
     if action == "new_version":
-        new = pact_services.new_version(acting, version.pact)
+        new = pact_drafting.new_version(acting, version.pact)
         return redirect("web:version_edit", reference=reference, number=new.number)
-    if action not in pact_services.ACTIONS:
+    if action not in pact_actions.ACTIONS:
         raise PermissionDenied(_("Action inconnue."))
     try:
-        pact_services.ACTIONS[action](acting, version, reason)
+        pact_actions.ACTIONS[action](acting, version, reason)
     except DomainError as exc:
         messages.error(request, exc.message)
         for msgs in exc.field_errors.values():
@@ -433,7 +429,7 @@ def commitment_evidence(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                pact_services.record_evidence(acting, commitment, **form.cleaned_data)
+                pact_commitments.record_evidence(acting, commitment, **form.cleaned_data)
             except DomainError as exc:
                 form.add_error(None, exc.message)
                 status = exc.status

@@ -1,4 +1,5 @@
-"""Writes for projects and phases."""
+"""A project's life is its phases: it is created in its investigation phase, and each phase closes
+with a published continue/stop decision that opens the next one."""
 
 from __future__ import annotations
 
@@ -6,26 +7,17 @@ from datetime import date
 
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
-from pacte.accounts.models import Organisation, Role
+from pacte.accounts import policy
+from pacte.accounts.models import Organisation
+from pacte.accounts.policy import Action, actor_of
 from pacte.accounts.services import Acting
-from pacte.errors import InvalidTransition, PermissionDenied, ValidationFailed
-from pacte.journal.services import Actor, record_event
+from pacte.errors import InvalidTransition, ValidationFailed
+from pacte.journal.services import record_event
 from pacte.links import clean_web_link
 from pacte.projects.models import PHASE_ORDER, TERMINAL_PHASES, Phase, PhaseKind, Project
 from pacte.writes.retry import retry_on_conflict
-
-
-def actor_of(acting: Acting) -> Actor:
-    role = sorted(acting.roles)[0] if acting.roles else ""
-    return Actor(organisation_slug=acting.organisation.slug, role=role, person_id=acting.user.pk)
-
-
-def _require_carrier_member(acting: Acting, project: Project) -> None:
-    if acting.organisation.pk != project.carrier_id or not (
-        acting.has(Role.CARRIER_MEMBER) or acting.has(Role.CARRIER_ADMIN)
-    ):
-        raise PermissionDenied("Seuls les membres du porteur du projet peuvent faire cela.")
 
 
 @retry_on_conflict
@@ -40,12 +32,9 @@ def create_project(
     slug: str | None = None,
     **fields: str,
 ) -> Project:
-    if not acting.organisation.is_carrier or not (
-        acting.has(Role.CARRIER_MEMBER) or acting.has(Role.CARRIER_ADMIN)
-    ):
-        raise PermissionDenied("Seul un porteur de projet peut proposer un projet.")
+    policy.require(acting, Action.PROJECT_CREATE, acting.organisation)
     if not name.strip() or not pitch.strip():
-        raise ValidationFailed("Le nom et la phrase de présentation sont obligatoires.")
+        raise ValidationFailed(_("Le nom et la phrase de présentation sont obligatoires."))
     base = slug or slugify(name)[:100] or "projet"
     candidate, n = base, 2
     while Project.objects.filter(slug=candidate).exists():
@@ -54,7 +43,7 @@ def create_project(
         if link in fields:
             fields[link] = clean_web_link(fields[link], link)
     if takeover_institution is not None and not takeover_institution.is_institution:
-        raise ValidationFailed("L'organisation de reprise doit être une institution publique.")
+        raise ValidationFailed(_("L'organisation de reprise doit être une institution publique."))
     project = Project.objects.create(
         slug=candidate,
         name=name.strip(),
@@ -88,27 +77,27 @@ def close_phase(
     budget_eur: int | None = None,
 ) -> Phase | None:
     """Close the open phase with a published continue/stop decision, optionally opening the next one."""
-    _require_carrier_member(acting, project)
+    policy.require(acting, Action.PROJECT_EDIT, project)
     phase = Phase.objects.select_for_update().filter(project=project, ended_on__isnull=True).last()
     if phase is None or phase.kind in TERMINAL_PHASES:
-        raise InvalidTransition("Ce projet n'a pas de phase en cours.")
+        raise InvalidTransition(_("Ce projet n'a pas de phase en cours."))
     if decision not in Phase.Decision.values:
-        raise ValidationFailed("La décision doit être « continuer » ou « arrêter ».")
+        raise ValidationFailed(_("La décision doit être « continuer » ou « arrêter »."))
     if len(reason.strip()) < 10:
-        raise ValidationFailed("Expliquez la décision en quelques mots (10 caractères au moins).")
+        raise ValidationFailed(_("Expliquez la décision en quelques mots (10 caractères au moins)."))
     today = on or date.today()
     if decision == Phase.Decision.STOP:
         next_kind = next_kind or PhaseKind.ABANDONED
         if next_kind not in (PhaseKind.ABANDONED, PhaseKind.TRANSFERRED, PhaseKind.OPERATED):
-            raise ValidationFailed("Un arrêt mène à l'abandon, au transfert ou à l'exploitation durable.")
+            raise ValidationFailed(_("Un arrêt mène à l'abandon, au transfert ou à l'exploitation durable."))
     else:
         order = [k.value for k in PHASE_ORDER]
         default_next = order[order.index(phase.kind) + 1] if phase.kind in order[:-1] else PhaseKind.OPERATED
         next_kind = next_kind or default_next
         if next_kind in order and order.index(next_kind) <= order.index(phase.kind):
-            raise ValidationFailed("La phase suivante doit venir après la phase en cours.")
+            raise ValidationFailed(_("La phase suivante doit venir après la phase en cours."))
     if next_kind == PhaseKind.TRANSFERRED and project.takeover_institution is None:
-        raise ValidationFailed("Un transfert exige une institution de reprise (P4).")
+        raise ValidationFailed(_("Un transfert exige une institution de reprise (P4)."))
     phase.ended_on = today
     phase.decision = decision
     phase.decision_reason = reason.strip()

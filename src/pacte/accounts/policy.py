@@ -1,0 +1,287 @@
+"""Who may do what: the one place that answers "may this principal do this action on this object".
+
+Every use case asks here (``require(principal, Action.X, obj)``) before it changes anything, and
+the pages ask here (``may(...)``) before they show a button. A principal is either a person acting
+for one organisation (:class:`~pacte.accounts.services.Acting`) or the platform itself
+(:data:`SYSTEM`: the scheduler, the compliance engine, the command line). There is no ``None``:
+passing ``None`` is a programming error, refused loudly, and the platform may only do the actions
+whose rule says so (``system=True``).
+
+The objects are read through the few attributes each rule needs (``carrier_id``, ``institution_id``,
+``publisher_id``…), so this module imports no other domain; the permission-matrix tests
+(tests/accounts/test_policy.py and the domain tests) run against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from pacte.accounts.models import Organisation, Role
+from pacte.accounts.selectors import is_member
+from pacte.accounts.services import Acting
+from pacte.errors import PermissionDenied
+from pacte.journal.services import SYSTEM as SYSTEM_ACTOR
+from pacte.journal.services import Actor
+
+
+@dataclass(frozen=True)
+class PlatformPrincipal:
+    """The platform acting on its own (scheduled job, compliance engine, command line)."""
+
+    name: str = "system"
+
+
+SYSTEM = PlatformPrincipal()
+Principal = Acting | PlatformPrincipal
+
+
+class Action(StrEnum):
+    # projects
+    PROJECT_CREATE = "project.create"            # obj: the acting carrier Organisation
+    PROJECT_EDIT = "project.edit"                # obj: Project
+    # pacts
+    PACT_WRITE = "pact.write"                    # draft, edit, submit, withdraw, new version; obj: Pact or Project
+    PACT_REVIEW = "pact.review"                  # request changes, approve; obj: Pact
+    PACT_SANCTION = "pact.sanction"              # breach, cure, suspend, reinstate, break, complete; obj: Pact
+    PACT_SIGN = "pact.sign"                      # obj: Pact (see signing_side)
+    COMMITMENT_EVIDENCE = "commitment.evidence"  # obj: Commitment (owner + version.pact)
+    # data
+    DATASET_PUBLISH = "dataset.publish"          # obj: the publisher Organisation
+    DATA_REQUEST_WRITE = "data_request.write"    # create, edit, submit, withdraw; obj: DataRequest or Project
+    DATA_REQUEST_REVIEW = "data_request.review"  # request changes, refuse, approve; obj: DataRequest
+    GRANT_REVIEW = "grant.review"                # suspend, revoke, reactivate, renew; obj: Grant
+    GRANT_ROTATE_TOKEN = "grant.rotate_token"    # obj: Grant
+    # evidence
+    PROJECT_CARRIER_WORK = "project.carrier_work"  # questions, feedback replies, algorithm sheets; obj: Project
+    PROJECT_PARTNER_WORK = "project.partner_work"  # panel calls, feedback moderation; obj: Project
+    EXPERIMENT_DESIGN = "experiment.design"      # obj: Project (carrier member or evaluator)
+    EXPERIMENT_RUN = "experiment.run"            # pre-register, assign; obj: Experiment
+    PANEL_DRAW = "panel.draw"                    # obj: PanelCall (the organisation that opened it)
+    PROJECT_EVALUATE = "project.evaluate"        # evaluations, bias audits; obj: Project
+    EVALUATION_OWN = "evaluation.own"            # publish, delete one's evaluation; obj: Evaluation
+    # the platform's own clocks (due dates, expiry, reminders): nobody does these by hand
+    PLATFORM_CLOCK = "platform.clock"            # obj: anything the clock moves
+
+
+# ------------------------------------------------------------------ object readers
+# Each reads one fact from a domain object by attribute, so no domain model is imported here.
+
+def _carrier_id(obj: Any) -> int:
+    """The carrier organisation behind a project, pact, request, grant, evaluation…"""
+    if hasattr(obj, "carrier_id"):
+        return int(obj.carrier_id)
+    return int(obj.project.carrier_id)
+
+
+def _institution_id(obj: Any) -> int:
+    return int(obj.institution_id)
+
+
+def _publisher_id(obj: Any) -> int:
+    """The publishing institution of a data request or grant (through its dataset)."""
+    if hasattr(obj, "dataset"):
+        return int(obj.dataset.publisher_id)
+    return int(obj.request.dataset.publisher_id)
+
+
+# ------------------------------------------------------------------ rules
+# A rule returns None when allowed, or the reason (translated, for a person) when not.
+Refusal = str | None
+
+
+def _is_carrier_member(acting: Acting, carrier_id: int) -> bool:
+    return acting.organisation.pk == carrier_id and (
+        acting.has(Role.CARRIER_MEMBER) or acting.has(Role.CARRIER_ADMIN))
+
+
+def _carrier_member(acting: Acting, obj: Any) -> Refusal:
+    if _is_carrier_member(acting, _carrier_id(obj)):
+        return None
+    return _("Seuls les membres du porteur du projet peuvent faire cela.")
+
+
+def _project_create(acting: Acting, obj: Any) -> Refusal:
+    if acting.organisation.pk == obj.pk and obj.is_carrier and _is_carrier_member(acting, obj.pk):
+        return None
+    return _("Seul un porteur de projet peut proposer un projet.")
+
+
+def _recusal(acting: Acting, obj: Any) -> Refusal:
+    """The conflict-of-interest rule, written once: a member of the carrier never decides for the
+    other side."""
+    if is_member(acting.user, _carrier_id(obj)):
+        return _("Vous êtes membre de l'organisation porteuse : vous devez vous déporter de cette décision.")
+    return None
+
+
+def _pact_reviewer(acting: Acting, obj: Any) -> Refusal:
+    if acting.organisation.pk != _institution_id(obj) or not acting.has(Role.REVIEWER):
+        return _("Seul un instructeur de l'institution signataire peut faire cela.")
+    return _recusal(acting, obj)
+
+
+def signing_side(acting: Acting, pact: Any) -> str | None:
+    """The side this person signs for ("carrier" or "institution"), or None."""
+    if acting.organisation.pk == _carrier_id(pact) and acting.has(Role.CARRIER_ADMIN):
+        return "carrier"
+    if acting.organisation.pk == _institution_id(pact) and acting.has(Role.SIGNATORY):
+        return "institution"
+    return None
+
+
+def _pact_signatory(acting: Acting, obj: Any) -> Refusal:
+    side = signing_side(acting, obj)
+    if side is None:
+        return _("Seuls l'administrateur du porteur et le signataire de l'institution peuvent signer ce pacte.")
+    if side == "institution" and is_member(acting.user, _carrier_id(obj)):
+        return _("Vous êtes membre de l'organisation porteuse : vous ne pouvez pas signer ce pacte pour "
+                 "l'institution.")
+    return None
+
+
+def _commitment_owner(acting: Acting, obj: Any) -> Refusal:
+    pact = obj.version.pact
+    owner_org = _carrier_id(pact) if obj.owner == "carrier" else _institution_id(pact)
+    if acting.organisation.pk == owner_org:
+        return None
+    return _("Seule la partie qui porte l'engagement peut déposer sa preuve.")
+
+
+def _data_steward(acting: Acting, obj: Any) -> Refusal:
+    if acting.organisation.pk == obj.pk and acting.has(Role.DATA_STEWARD):
+        return None
+    return _("Seul un responsable des données de l'institution éditrice peut faire cela.")
+
+
+def _data_reviewer(acting: Acting, obj: Any) -> Refusal:
+    if acting.organisation.pk != _publisher_id(obj) or not (
+            acting.has(Role.REVIEWER) or acting.has(Role.DATA_STEWARD)):
+        return _("Seul un instructeur ou un responsable des données de l'institution éditrice peut instruire "
+                 "cette demande.")
+    return _recusal(acting, obj)
+
+
+def _token_rotator(acting: Acting, obj: Any) -> Refusal:
+    if acting.has(Role.PLATFORM_ADMIN):
+        return None
+    if acting.organisation.pk == _carrier_id(obj) and acting.has(Role.CARRIER_ADMIN):
+        return None
+    return _("Seul un administrateur du porteur bénéficiaire (ou de la plateforme) peut émettre le jeton de cet "
+             "accès : un nouveau jeton remplace aussitôt le précédent pour toute l'équipe.")
+
+
+def _is_partner_institution(acting: Acting, project: Any) -> bool:
+    return bool(acting.organisation.is_institution
+                and project.pacts.filter(institution=acting.organisation).exists()
+                and any(acting.has(r) for r in (Role.REVIEWER, Role.SIGNATORY, Role.DATA_STEWARD,
+                                                Role.PLATFORM_ADMIN)))
+
+
+def _carrier_or_partner(acting: Acting, obj: Any) -> Refusal:
+    if _is_carrier_member(acting, _carrier_id(obj)) or _is_partner_institution(acting, obj):
+        return None
+    return _("Seuls le porteur du projet et l'institution partenaire peuvent faire cela.")
+
+
+def _experiment_designer(acting: Acting, obj: Any) -> Refusal:
+    if acting.organisation.pk == obj.created_by_id:
+        return None
+    return _("Seule l'organisation qui a conçu l'expérimentation peut la conduire.")
+
+
+def _experiment_author(acting: Acting, obj: Any) -> Refusal:
+    if _is_carrier_member(acting, _carrier_id(obj)) or acting.has(Role.EVALUATOR):
+        return None
+    return _("Seuls le porteur et l'évaluateur indépendant conçoivent une expérimentation.")
+
+
+def _panel_opener(acting: Acting, obj: Any) -> Refusal:
+    if acting.organisation.pk == obj.opened_by_id:
+        return None
+    return _("Seule l'organisation qui a ouvert l'appel peut effectuer le tirage.")
+
+
+def _independent_evaluator(acting: Acting, obj: Any) -> Refusal:
+    if not acting.has(Role.EVALUATOR) or acting.organisation.kind != Organisation.Kind.EVALUATOR:
+        return _("Seul un évaluateur indépendant (rôle « évaluateur » d'un organisme d'évaluation) peut faire "
+                 "cela ; le porteur ne publie pas l'évaluation de son propre service.")
+    if acting.organisation.pk == _carrier_id(obj) or is_member(acting.user, _carrier_id(obj)):
+        return _("Vous êtes membre du porteur : vous ne pouvez pas évaluer son service (indépendance).")
+    return None
+
+
+def _evaluation_author(acting: Acting, obj: Any) -> Refusal:
+    refusal = _independent_evaluator(acting, obj.project)
+    if refusal is None and obj.evaluator_id != acting.organisation.pk:
+        return _("Seul l'évaluateur qui a produit ce résultat peut le publier ou le modifier.")
+    return refusal
+
+
+def _platform_only(acting: Acting, obj: Any) -> Refusal:
+    return _("Cette étape est faite par la plateforme, à son échéance.")
+
+
+@dataclass(frozen=True)
+class Rule:
+    check: Callable[[Acting, Any], Refusal]
+    system: bool = False  # may the platform itself (scheduler, compliance engine, CLI) do it?
+
+
+RULES: dict[Action, Rule] = {
+    Action.PROJECT_CREATE: Rule(_project_create),
+    Action.PROJECT_EDIT: Rule(_carrier_member),
+    Action.PACT_WRITE: Rule(_carrier_member),
+    Action.PACT_REVIEW: Rule(_pact_reviewer),
+    Action.PACT_SANCTION: Rule(_pact_reviewer, system=True),
+    Action.PACT_SIGN: Rule(_pact_signatory),
+    Action.COMMITMENT_EVIDENCE: Rule(_commitment_owner),
+    Action.DATASET_PUBLISH: Rule(_data_steward, system=True),
+    Action.DATA_REQUEST_WRITE: Rule(_carrier_member),
+    Action.DATA_REQUEST_REVIEW: Rule(_data_reviewer),
+    Action.GRANT_REVIEW: Rule(_data_reviewer, system=True),
+    Action.GRANT_ROTATE_TOKEN: Rule(_token_rotator),
+    Action.PROJECT_CARRIER_WORK: Rule(_carrier_member),
+    Action.PROJECT_PARTNER_WORK: Rule(_carrier_or_partner),
+    Action.EXPERIMENT_DESIGN: Rule(_experiment_author),
+    Action.EXPERIMENT_RUN: Rule(_experiment_designer),
+    Action.PANEL_DRAW: Rule(_panel_opener),
+    Action.PROJECT_EVALUATE: Rule(_independent_evaluator),
+    Action.EVALUATION_OWN: Rule(_evaluation_author),
+    Action.PLATFORM_CLOCK: Rule(_platform_only, system=True),
+}
+
+
+def refusal(principal: Principal, action: Action, obj: Any) -> Refusal:
+    """Why ``principal`` may not do ``action`` on ``obj`` (None: allowed)."""
+    rule = RULES[action]
+    if isinstance(principal, PlatformPrincipal):
+        return None if rule.system else _("Cette action ne peut pas être faite automatiquement par la plateforme.")
+    if not isinstance(principal, Acting):
+        raise TypeError(f"a principal is an Acting or policy.SYSTEM, not {principal!r}")
+    return rule.check(principal, obj)
+
+
+def may(principal: Principal | None, action: Action, obj: Any) -> bool:
+    """For pages and selectors: False for an anonymous visitor (None), never an exception."""
+    return principal is not None and refusal(principal, action, obj) is None
+
+
+def require(principal: Principal, action: Action, obj: Any) -> None:
+    """For use cases: raise PermissionDenied (403, translated) unless allowed."""
+    reason = refusal(principal, action, obj)
+    if reason is not None:
+        raise PermissionDenied(reason)
+
+
+def actor_of(principal: Principal) -> Actor:
+    """Who acted, as the public journal writes it: organisation and role; the person only as a
+    salted commitment (see ``pacte.journal.services.Actor``)."""
+    if isinstance(principal, PlatformPrincipal):
+        return SYSTEM_ACTOR
+    role = sorted(principal.roles)[0] if principal.roles else ""
+    return Actor(organisation_slug=principal.organisation.slug, role=role, person_id=principal.user.pk)
