@@ -50,8 +50,9 @@ from django.test import Client
 from pacte.accounts.models import Role
 from pacte.accounts.services import Acting, create_api_token
 from pacte.data.models import PersonLink, Release, Reservation
-from pacte.evidence import services as evidence_services
+from pacte.evidence.feedback import ask_question
 from pacte.evidence.models import AlgorithmSheet, Evaluation
+from pacte.evidence.panels import volunteer
 from pacte.journal.models import Event
 from pacte.journal.services import verify_log
 from pacte.pacts.models import Pact
@@ -399,7 +400,7 @@ def _stage(world, active, hiring, cohort, content, writers: int) -> Stage:  # ty
     _, room_token = grant_for(world, active, cohort, 4)
     groups = []
     for g in range(max(1, writers // 8)):
-        from pacte.pacts.services import create_pact
+        from pacte.pacts.drafting import create_pact
 
         project = world.project(name=f"Service sanctionné {g}")
         sanctioned = activate(world, create_pact(world.carrier_admin, project, world.institution, content))
@@ -407,9 +408,9 @@ def _stage(world, active, hiring, cohort, content, writers: int) -> Stage:  # ty
         own, _ = grant_for(world, active, hiring, 3, DP_COLUMNS)
         groups.append(Group(sanctioned.pact.reference, grant.reference, token, own.reference))
     for _ in range(6):
-        evidence_services.volunteer(UserFactory(), consent=True, age_band="16-25")
+        volunteer(UserFactory(), consent=True, age_band="16-25")
     project = active.pact.project
-    question = evidence_services.ask_question(world.carrier_admin, project, "Le service vous a-t-il aidé ?")
+    question = ask_question(world.carrier_admin, project, "Le service vous a-t-il aidé ?")
     import pyarrow.parquet as pq
 
     persons = pq.read_table(cohort.current_version.paths[0], columns=["person_id"]).column(0)
