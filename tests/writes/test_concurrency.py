@@ -232,7 +232,8 @@ def test_pact_sanction_locks_its_grants_before_the_log(world, active, hiring):  
     assert grant.state == "suspended"
     order = list(Event.objects.filter(type__in=["test.log_free", "pact.suspended", "grant.suspended"])
                  .order_by("index").values_list("type", flat=True))
-    assert order == ["test.log_free", "pact.suspended", "grant.suspended"]
+    # the listeners change the grants before the pact's own events are written (pacts.ports)
+    assert order == ["test.log_free", "grant.suspended", "pact.suspended"]
 
 
 def test_what_is_retried():
