@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from datetime import date
 
 import pytest
@@ -13,13 +14,17 @@ from django.db import OperationalError, connection, connections, transaction
 from django.test import Client
 
 from pacte.accounts.services import create_api_token
+from pacte.data.models import Grant
+from pacte.journal.models import Event
 from pacte.journal.services import SYSTEM, record_event
+from pacte.pacts import sanctions as pact_services
 from pacte.pacts.events import lock_version as _lock
 from pacte.pacts.models import Pact
 from pacte.projects.models import Phase
 from pacte.writes.models import ReferenceCounter
 from pacte.writes.references import next_reference
 from pacte.writes.retry import is_retryable, retry_on_conflict
+from tests.data.conftest import DP_COLUMNS, grant_for, hiring, parquet_files  # noqa: F401 (fixtures)
 
 WAIT = 60  # seconds: a safety net against a hung test, never a synchronisation
 
@@ -161,6 +166,74 @@ def test_a_deadlock_victim_is_run_again(world):
     assert errors == []
     assert sorted(runs.values()) == [1, 2]  # exactly one victim, run once more
     assert Phase.objects.filter(decision_reason__startswith="par ").count() == 2
+
+
+def _waiting_on_a_lock(pid: int) -> bool:
+    with connection.cursor() as cur:
+        cur.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
+        row = cur.fetchone()
+    return bool(row) and row[0] == "Lock"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
+def test_pact_sanction_locks_its_grants_before_the_log(world, active, hiring):  # noqa: F811
+    """Used to deadlock: a suspension locked the pact version, wrote the pact's events (log
+    lock held), then locked the pact's grants in its hook, while a grant action held a grant
+    and waited for the log. Now the sanction waits for the grant BEFORE touching the log:
+    while it waits, anyone can still append to the log."""
+    grant, _ = grant_for(world, active, hiring, 3, DP_COLUMNS)
+    pact_services.notify_breach(world.reviewer, active, "Manquement constaté pendant le test")
+    holding, release = threading.Event(), threading.Event()
+    pid: list[int] = []
+    errors: list[BaseException] = []
+
+    def grant_action_in_flight() -> None:
+        try:
+            with transaction.atomic():
+                Grant.objects.select_for_update(of=("self",)).get(pk=grant.pk)
+                holding.set()
+                assert release.wait(WAIT)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+            holding.set()
+        finally:
+            connections.close_all()
+
+    def sanction() -> None:
+        try:
+            connection.ensure_connection()
+            pid.append(connection.connection.info.backend_pid)
+            pact_services.suspend(world.reviewer, active, "Sanction pendant une action sur l'accès")
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=grant_action_in_flight)
+    holder.start()
+    assert holding.wait(WAIT)
+    suspender = threading.Thread(target=sanction)
+    suspender.start()
+    deadline = time.monotonic() + WAIT
+    while not (pid and _waiting_on_a_lock(pid[0])):  # the sanction now waits for the grant
+        assert time.monotonic() < deadline and suspender.is_alive(), errors
+        time.sleep(0.01)
+    try:
+        with transaction.atomic():  # the log is free: the sanction has not taken it yet
+            connection.cursor().execute("SET LOCAL lock_timeout = '5s'")
+            record_event("test.log_free", actor=SYSTEM, subject_type="test", subject_id="libre")
+    finally:
+        release.set()
+        holder.join()
+        suspender.join()
+    assert errors == []
+    grant.refresh_from_db()
+    assert grant.state == "suspended"
+    order = list(Event.objects.filter(type__in=["test.log_free", "pact.suspended", "grant.suspended"])
+                 .order_by("index").values_list("type", flat=True))
+    # the listeners change the grants before the pact's own events are written (pacts.ports)
+    assert order == ["test.log_free", "grant.suspended", "pact.suspended"]
 
 
 def test_what_is_retried():

@@ -235,7 +235,7 @@ def _remind(grant: Grant) -> None:
 def on_pact_sanction(version: PactVersion, action: str) -> None:
     """A suspended pact suspends its grants, a broken one revokes them, a reinstated one reinstates
     them (inside the pact transition's transaction)."""
-    grants = Grant.objects.select_for_update().filter(pact_id=version.pact_id)
+    grants = Grant.objects.select_for_update(of=("self",), no_key=True).filter(pact_id=version.pact_id)
     # the reasons are stored and journaled: records, written in French whatever the reader's language
     reason = version.last_reason or f"Sanction du pacte {version.pact.reference}"
     pact = version.pact.reference

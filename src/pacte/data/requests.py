@@ -276,6 +276,9 @@ def approve_request(acting: Acting, req: DataRequest, *, population: int, severi
         events.request_event(req, "request.review_recorded", policy.actor_of(acting), approvals=approvals,
                              required=required, rule_id=decision.rule_id)
         return ApprovalOutcome(req, None, approvals, required)
+    # lock order: the commitment the grant issuance marks met, before the log's lock
+    Commitment.objects.select_for_update(of=("self",), no_key=True).filter(
+        version=req.pact_version, key="state-data-access", owner=Commitment.Owner.INSTITUTION).first()
     REQUEST.apply(acting, "approve", req, approvals=approvals, required=required, rule_id=decision.rule_id,
                   rules_version=decision.rules_version, strength=strength.score, benefit=decision.benefit.value)
     grant = issue_grant(acting, req, decision)

@@ -16,7 +16,7 @@ from pacte.accounts.services import Acting
 from pacte.engines import bias
 from pacte.errors import ValidationFailed
 from pacte.evidence import events
-from pacte.evidence.compliance import run_compliance
+from pacte.evidence.compliance import lock_for_compliance, run_compliance
 from pacte.evidence.csv_tables import AuditTable, parse_audit_csv
 from pacte.evidence.inputs import required_text
 from pacte.evidence.models import Audit
@@ -75,6 +75,7 @@ def publish_audit(acting: Acting, project: Project, *, title: str, decision: str
         breach_count=len(result.breaches), insufficient_count=len(result.insufficient),
         published_at=timezone.now(), published_on=today)
     breaches = [{"group": c.group, "metric": c.metric, "ratio": round(c.ratio or 0, 4)} for c in result.breaches]
+    lock_for_compliance(project)  # lock order: what run_compliance changes, before the log
     events.record("audit.published", acting, "audit", audit.pk, project, title=title, decision=decision,
                   band=list(band), band_source=band_source, reference_group=result.reference_group,
                   n_rows=audit.n_rows, breaches=breaches, insufficient=len(result.insufficient),

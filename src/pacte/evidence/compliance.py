@@ -128,7 +128,7 @@ def _notify_state_breach(version: PactVersion, c: Commitment) -> None:
 
 
 def _update_commitments(version: PactVersion, today: date, report: ComplianceReport) -> None:
-    for c in version.commitments.select_for_update().order_by("id"):
+    for c in version.commitments.select_for_update(no_key=True).order_by("id"):
         met, note = evidence_for(c, version, today)
         new = status_for(c, met, today)
         report.count(new)
@@ -208,17 +208,36 @@ def _step_pact(version: PactVersion, today: date, report: ComplianceReport) -> N
         report.transitions.append(f"{ref}: broken")
 
 
+def lock_for_compliance(project: Project | None = None) -> list[PactVersion]:
+    """Lock, before any event is written, every row the engine may change: the live pact
+    versions (of the project, or all), then their commitments, each kind in primary-key
+    order (a sanction's listeners lock the pact's grants themselves, before the pact's events). A use case that runs the engine after its own change (publishing an evaluation,
+    an audit, a sheet, opening a panel) calls this BEFORE its own event, so that the log's
+    lock stays the last one taken (lock order: :mod:`pacte.journal.services`). Returns the
+    versions locked."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lock_for_compliance must run inside the transaction that runs the engine")
+    live = PactVersion.objects.filter(status__in=LIVE)
+    if project is not None:
+        live = live.filter(pact__project=project)
+    versions = list(PactVersion.objects.select_for_update(of=("self",), no_key=True).select_related("pact")
+                    .filter(pk__in=live.values("pk")).order_by("pk"))
+    list(Commitment.objects.select_for_update(of=("self",), no_key=True).filter(version__in=[v.pk for v in versions])
+         .order_by("pk").only("pk"))
+    return versions
+
+
 @retry_on_conflict
 @transaction.atomic
 def run_compliance(today: date | None = None, *, project: Project | None = None) -> ComplianceReport:
     today = today or timezone.localdate()
     report = ComplianceReport(today=today)
-    versions = PactVersion.objects.select_related("pact__project__carrier", "pact__institution").filter(status__in=LIVE)
-    if project is not None:
-        versions = versions.filter(pact__project=project)
+    # only the versions locked up front: one that came into force since is left to the next run
+    # (locking it now, after this run's first event, would break the lock order)
+    locked = [v.pk for v in lock_for_compliance(project)]
+    versions = PactVersion.objects.select_related("pact__project__carrier", "pact__institution") \
+        .filter(pk__in=locked, status__in=LIVE)
     for version in versions.order_by("pact__reference", "number"):
-        version = PactVersion.objects.select_for_update(of=("self",)).select_related(
-            "pact__project__carrier", "pact__institution").get(pk=version.pk)
         _update_commitments(version, today, report)
         _step_pact(version, today, report)
     return report

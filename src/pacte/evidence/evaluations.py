@@ -15,7 +15,7 @@ from pacte.accounts import policy
 from pacte.accounts.services import Acting
 from pacte.engines import impact
 from pacte.errors import InvalidTransition, ValidationFailed
-from pacte.evidence.compliance import run_compliance
+from pacte.evidence.compliance import lock_for_compliance, run_compliance
 from pacte.evidence.csv_tables import MAX_REPORTED_ERRORS, OutcomeTable, fail, parse_outcomes_csv
 from pacte.evidence.inputs import required_text
 from pacte.evidence.lifecycles import EVALUATION
@@ -212,6 +212,7 @@ def publish_evaluation(acting: Acting, evaluation: Evaluation, today: date | Non
     evaluation = _locked(evaluation)
     if evaluation.status == Evaluation.State.DRAFT:
         evaluation.published_on = today
+    lock_for_compliance(evaluation.project)  # lock order: what run_compliance changes, before the log
     EVALUATION.apply(
         acting, "publish", evaluation,
         title=evaluation.title, outcome=evaluation.outcome, window=evaluation.window, estimand=evaluation.estimand,

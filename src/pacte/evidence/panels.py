@@ -16,7 +16,7 @@ from pacte.accounts.services import Acting
 from pacte.engines import assignment as asg
 from pacte.errors import ValidationFailed
 from pacte.evidence import events
-from pacte.evidence.compliance import run_compliance
+from pacte.evidence.compliance import lock_for_compliance, run_compliance
 from pacte.evidence.inputs import required_text
 from pacte.evidence.lifecycles import PANEL_CALL
 from pacte.evidence.models import (
@@ -129,6 +129,7 @@ def open_panel_call(acting: Acting, project: Project, *, title: str, target_size
         project=project, pact=pact, opened_by=acting.organisation, title=title, description=description.strip(),
         target_size=target_size, stratify_by=stratify_by, targets=seats, seed_commitment=asg.commit_seed(seed),
         seed_hex=seed.hex(), opened_on=today or timezone.localdate())
+    lock_for_compliance(project)  # lock order: what run_compliance changes, before the log
     events.record("panel.opened", acting, "panel", call.pk, project, title=title, target_size=target_size,
                   stratify_by=stratify_by, targets=seats, seed_commitment=call.seed_commitment,
                   algorithm=asg.ASSIGNMENT_ALGORITHM, opened_by=acting.organisation.slug,

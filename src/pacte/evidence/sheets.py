@@ -16,7 +16,7 @@ from pacte.accounts import policy
 from pacte.accounts.services import Acting
 from pacte.engines import canonical
 from pacte.errors import NotFound, ValidationFailed
-from pacte.evidence.compliance import run_compliance
+from pacte.evidence.compliance import lock_for_compliance, run_compliance
 from pacte.evidence.lifecycles import SHEET
 from pacte.evidence.models import AlgorithmSheet
 from pacte.projects.models import Project
@@ -96,6 +96,7 @@ def publish_sheet(acting: Acting, sheet: AlgorithmSheet, today: date | None = No
     sheet = AlgorithmSheet.objects.select_for_update(of=("self",)).select_related("project").get(pk=sheet.pk)
     if sheet.status == AlgorithmSheet.State.DRAFT:
         sheet.published_on = today
+    lock_for_compliance(sheet.project)  # lock order: what run_compliance changes, before the log
     SHEET.apply(acting, "publish", sheet, title=sheet.title, version=sheet.version, degree=sheet.contribution_degree,
                 sha256=canonical.sha256_hex(sheet_document(sheet)))
     run_compliance(today, project=sheet.project)

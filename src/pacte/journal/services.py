@@ -27,20 +27,31 @@ lock at BEGIN IMMEDIATE so the order only matters on PostgreSQL):
 
 1. ``writes.IdempotentRequest`` row of the request's ``Idempotency-Key`` (API only);
 2. the domain rows the use case changes, root first (pact version, data request, grant →
-   dataset version, evaluation …), each with ``select_for_update(of=("self",))``: lock ONLY
+   dataset version, evaluation …), each with ``select_for_update(of=("self",), no_key=True)``
+   (FOR NO KEY UPDATE: inserts referencing the row still pass with FOR KEY SHARE): lock ONLY
    the rows you change — a bare ``select_for_update().select_related(...)`` also locks the
    joined project and organisation rows, which every insert referencing them must share
-   (FOR KEY SHARE), and deadlocks against the log;
+   (FOR KEY SHARE), and deadlocks against the log. The FOR KEY SHARE locks of the use
+   case's own inserts belong here too: Django's foreign keys are checked at COMMIT
+   (deferred), so :func:`record_event` first runs the pending checks
+   (``SET CONSTRAINTS ALL IMMEDIATE``, :func:`_check_foreign_keys_now`);
 3. ``writes.ReferenceCounter`` of the year, when the use case creates a referenced object;
 4. ``LogState`` (this module) LAST and briefly: call ``record_event`` at the end of the use
    case, after every other lock is taken; nothing but the entries, the tree nodes and the
    checkpoint is written while it is held. The after-commit checkpoint signing takes it
    alone, in its own transaction, and never fails the request (errors are logged).
 
-Where a use case cannot follow the order (e.g. a pact sanction whose hooks lock the data
-grants after the pact's events), PostgreSQL may abort one transaction as a deadlock
-victim: the API runs every write as one transaction retried on deadlock and serialization
-failures (:mod:`pacte.writes.idempotency`, :func:`pacte.writes.retry.retry_on_conflict`).
+A use case that changes rows of another domain takes their locks in step 2 too, before its
+first event: a pact sanction (suspend, break, reinstate) locks the pact version, then its
+listeners (``pacts.ports``) lock and change the pact's data grants, then the pact's events
+are written — the same order as a grant action (grant, then log); a use case that runs the
+compliance engine after its change locks what the engine changes first
+(``evidence.compliance.lock_for_compliance``).
+
+Where a serialization failure can still happen (implicit foreign-key share locks),
+PostgreSQL may abort one transaction as a deadlock victim: the API runs every write as one
+transaction retried on deadlock and serialization failures
+(:mod:`pacte.writes.idempotency`, :func:`pacte.writes.retry.retry_on_conflict`).
 """
 
 from __future__ import annotations
@@ -165,7 +176,22 @@ def _lock_state_for_append() -> LogState:
         d = memory.divergence(size, _tree(size), remembered)
         if d is not None:
             raise memory.halt(d)
+    _check_foreign_keys_now()
     return _lock_state()
+
+
+def _check_foreign_keys_now() -> None:
+    """PostgreSQL: run the caller's pending foreign-key checks NOW, before the log's lock.
+
+    Django declares foreign keys DEFERRABLE INITIALLY DEFERRED, so the FOR KEY SHARE locks
+    on the rows a transaction's inserts reference are taken at COMMIT — after the log's
+    lock. A transaction holding the log then waited at COMMIT for, e.g., a dataset version
+    that a DP query had locked while it waited for the log: a deadlock. ``SET CONSTRAINTS
+    ALL IMMEDIATE`` checks what is pending at once (and later inserts as they happen), so
+    those locks belong to step 2 of the lock order, like every other row lock."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def _heads(subjects: set[tuple[str, str]]) -> dict[tuple[str, str], str]:

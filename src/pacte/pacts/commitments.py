@@ -24,7 +24,7 @@ from pacte.writes.retry import retry_on_conflict
 @transaction.atomic
 def record_evidence(acting: Principal, commitment: Commitment, *, progress: int, note: str, url: str = "",
                     met: bool = False) -> Commitment:
-    commitment = Commitment.objects.select_for_update(of=("self",)).select_related(
+    commitment = Commitment.objects.select_for_update(of=("self",), no_key=True).select_related(
         "version__pact__project", "version__pact__institution").get(pk=commitment.pk)
     policy.require(acting, Action.COMMITMENT_EVIDENCE, commitment)
     if commitment.version.status not in LIVE:
@@ -57,7 +57,7 @@ def refresh_commitment_statuses(today: date | None = None) -> dict[str, int]:
     today = today or date.today()
     soon = today + timedelta(days=settings.COMMITMENT_DUE_SOON_DAYS)
     counts = {"due_soon": 0, "missed": 0}
-    live = Commitment.objects.select_for_update(of=("self",)).select_related("version__pact__project").filter(
+    live = Commitment.objects.select_for_update(of=("self",), no_key=True).select_related("version__pact__project").filter(
         version__status__in=LIVE,
         due_date__isnull=False,
         status__in=(Commitment.State.ON_TRACK, Commitment.State.DUE_SOON),

@@ -83,7 +83,7 @@ def update_draft(acting: Principal, version: PactVersion, content: dict[str, Any
 def new_version(acting: Principal, pact: Pact, *, reason: str = "") -> PactVersion:
     """Revise after changes were requested, or amend an active pact: a new draft version."""
     policy.require(acting, Action.PACT_WRITE, pact)
-    latest = PactVersion.objects.select_for_update().filter(pact=pact).order_by("-number").first()
+    latest = PactVersion.objects.select_for_update(no_key=True).filter(pact=pact).order_by("-number").first()
     assert latest is not None
     if latest.status == Status.DRAFT:
         raise InvalidTransition(_("Une version brouillon existe déjà : modifiez-la."))

@@ -21,6 +21,7 @@ from pacte.data.gateway.access import canonical_sha, check_call, check_usable, l
 from pacte.data.models import Classification, DatasetVersion, Grant, Release, Reservation
 from pacte.engines import privacy
 from pacte.errors import DomainError
+from pacte.writes.retry import is_retryable, retry_on_conflict
 
 logger = logging.getLogger("pacte.data")
 
@@ -105,7 +106,9 @@ def release_payload(rel: Release, grant: Grant, *, rho_spent: float, cached: boo
 
 
 def _lock_grant(pk: int) -> Grant:
-    return Grant.objects.select_for_update(of=("self",)).select_related("project__carrier", "dataset_version__dataset") \
+    # FOR NO KEY UPDATE: a concurrent insert referencing the grant (a release) or, below, the
+    # dataset version (a new grant) only needs FOR KEY SHARE, which this lock does not block
+    return Grant.objects.select_for_update(of=("self",), no_key=True).select_related("project__carrier", "dataset_version__dataset") \
         .get(pk=pk)
 
 
@@ -140,7 +143,7 @@ def _reserve(grant: Grant, dv: DatasetVersion, fp: str, rho: float) -> Reservati
                   "cette requête demande ρ = %(rho)s, il reste %(left)s.")
                 % {"grant": g.reference, "spent": f"{g.rho_spent:g}", "total": f"{g.rho_grant:g}",
                    "rho": f"{rho:g}", "left": f"{g.rho_remaining:g}"})
-        v = DatasetVersion.objects.select_for_update().get(pk=dv.pk)
+        v = DatasetVersion.objects.select_for_update(no_key=True).get(pk=dv.pk)
         if v.rho_spent + rho > v.rho_cap + EPS:
             raise BudgetExhausted(
                 _("Plafond global de confidentialité de la version %(version)s atteint : ρ dépensé %(spent)s sur "
@@ -176,6 +179,8 @@ def dp_aggregates(grant: Grant, dataset_slug: str, body: Any) -> dict[str, Any]:
         release = privacy.run_query(spec, q, rho)
         return _publish_release(grant, dv, fp, rho, reservation, release)
     except BaseException as e:  # noqa: BLE001 - whatever happened, the reservation is settled
+        if is_retryable(e) and transaction.get_connection().in_atomic_block:
+            raise  # one request-wide transaction (Idempotency-Key) holds the reservation: run again whole
         _give_back(reservation, _failure_reason(e))
         if isinstance(e, privacy.QueryError):
             raise QueryRefused(str(e)) from None
@@ -193,7 +198,7 @@ def _failure_reason(error: BaseException) -> str:
 
 def _serve_identical(g: Grant, dv: DatasetVersion, fp: str, rho: float, reservation: Reservation) -> dict[str, Any]:
     """An identical query finished first: serve its release, give this budget back (caller's transaction)."""
-    v = DatasetVersion.objects.select_for_update().get(pk=dv.pk)
+    v = DatasetVersion.objects.select_for_update(no_key=True).get(pk=dv.pk)
     g.rho_spent = max(0.0, g.rho_spent - rho)
     v.rho_spent = max(0.0, v.rho_spent - rho)
     g.save(update_fields=["rho_spent"])
@@ -206,6 +211,7 @@ def _serve_identical(g: Grant, dv: DatasetVersion, fp: str, rho: float, reservat
     return release_payload(rel, g, rho_spent=0.0, cached=True)
 
 
+@retry_on_conflict  # alone (no Idempotency-Key): the publishing transaction is run again
 def _publish_release(grant: Grant, dv: DatasetVersion, fp: str, rho: float, reservation: Reservation,
                      release: privacy.Release) -> dict[str, Any]:
     """One transaction: the release, the reservation marked spent, the journal entry."""
