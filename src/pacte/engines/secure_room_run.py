@@ -43,12 +43,12 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import duckdb
 
-from pacte.engines import cell_key
 from pacte.engines.canonical import sha256_hex
+from pacte.engines.secure_room_disclosure import Groups
 from pacte.engines.secure_room_profile import (
     RECORD_KEY_COLUMN,
     DatasetProfile,
@@ -58,27 +58,17 @@ from pacte.engines.secure_room_profile import (
     record_key_sql,
 )
 from pacte.engines.secure_room_query import (
-    CELLS,
     DOMINANCE_BUCKETS,
     ENTERPRISE,
     ENTERPRISE_BIT,
     ENTERPRISE_BUCKET,
-    FILTER,
-    HASH,
-    KEEP,
     LIMITS,
-    MAIN,
     PERSON,
     PERSON_BITS,
     RECORD_KEY,
     RESERVED_PREFIX,
-    RID,
-    ROWS,
     RestrictedQuery,
     SqlRefused,
-    key_name,
-    raw_name,
-    slot_name,
 )
 
 
@@ -250,20 +240,6 @@ def _timeout(timeout_s: float | None) -> SqlRefused:
     )
 
 
-class _NaN:
-    """Stands for a NaN group key, so that NaN keys match across queries."""
-
-    def __repr__(self) -> str:
-        return "NaN"
-
-
-_NAN: Final = _NaN()
-
-
-def _key(values: Sequence[Any]) -> tuple[Any, ...]:
-    return tuple(_NAN if isinstance(v, float) and math.isnan(v) else v for v in values)
-
-
 def _check_profile(
     profile: DatasetProfile,
     parquet_paths: Sequence[str | Path],
@@ -276,89 +252,6 @@ def _check_profile(
         raise ValueError("the profile was computed for other person/enterprise columns")
     if profile.fingerprint != files_fingerprint(parquet_paths):
         raise ValueError("the profile was computed for other files (stale dataset version?)")
-
-
-def _dominance_safe(total: Any, largest: Any, unit_rows: int, dominance: float) -> bool:
-    """True if no unit can hold more than ``dominance`` of ``total`` (= SUM(ABS(x)))."""
-    if total is None or largest is None:
-        return True  # no non-NULL value: the exact share is NULL, never suppressed
-    total_f = float(total)
-    if total_f == 0.0:
-        return True  # the exact share is x / NULLIF(0, 0) = NULL
-    if not math.isfinite(total_f):
-        return False  # the exact share is NaN (inf / inf): suppressed
-    # a small relative margin absorbs floating-point error in either computation
-    return unit_rows * float(largest) <= dominance * total_f * (1.0 - 1e-9)
-
-
-def _buckets_safe(total: Any, buckets: Sequence[Any], dominance: float) -> bool:
-    """True if no bucket of enterprises, hence no enterprise (its rows all fall in one
-    bucket), holds more than ``dominance`` of ``total`` (= SUM(ABS(x)) = sum of the buckets)."""
-    if total is None:
-        return True  # no non-NULL value: the exact share is NULL, never suppressed
-    total_f = float(total)
-    if total_f == 0.0:
-        return True  # the exact share is x / NULLIF(0, 0) = NULL
-    if not math.isfinite(total_f):
-        return False
-    largest = max((float(b) for b in buckets if b is not None), default=0.0)
-    return largest <= dominance * total_f * (1.0 - 1e-9)
-
-
-
-def _text(value: Any) -> str | None:
-    """A value as text for a typed ``CAST`` back in DuckDB (exact for every type used)."""
-    if value is None:
-        return None
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, decimal.Decimal):
-        return format(value, "f")
-    return str(value)
-
-
-def _perturb(kind: str, value: Any, key_sum: Any, largest: Any, count: Any) -> Any:
-    """Cell-key perturbation of one value (see :mod:`pacte.engines.cell_key`)."""
-    if value is None:
-        return None
-    key = cell_key.cell_key(int(key_sum or 0))
-    if kind == "count":
-        return int(value) + cell_key.perturbation(int(value), key)
-    noise = cell_key.magnitude_noise(key) * float(largest or 0.0)
-    if kind == "mean":
-        noise /= max(1, int(count or 0))
-    if isinstance(value, bool):
-        value = int(value)
-    if isinstance(value, int):
-        return value + round(noise)
-    if isinstance(value, decimal.Decimal):
-        return value + decimal.Decimal(repr(noise))
-    return float(value) + noise
-
-
-@dataclass
-class _Group:
-    """Decisions for one group of the main query."""
-
-    key: tuple[Any, ...]
-    row: tuple[Any, ...]
-    persons: bool | None = None  # None: undecided
-    enterprises: bool | None = None
-    cond_persons: list[bool | None] = field(default_factory=list)
-    cond_enterprises: list[bool | None] = field(default_factory=list)
-    dominance: list[bool | None] = field(default_factory=list)  # per slot (magnitudes)
-
-    def undecided_persons(self) -> bool:
-        return self.persons is None or (
-            bool(self.persons) and any(v is None for v in self.cond_persons)
-        )
-
-    def undecided_enterprises(self) -> bool:
-        return self.persons is not False and (
-            self.enterprises is None
-            or any(v is None for v in self.cond_enterprises)
-            or any(v is None for v in self.dominance)
-        )
 
 
 def run(
@@ -396,7 +289,6 @@ def run(
     prove as many units, and no bucket of enterprises above ``dominance`` of ``SUM(ABS(x))`` proves that no
     enterprise is.
     """
-    with_enterprise = enterprise_column is not None
     if profile is not None:
         _check_profile(profile, parquet_paths, person_column, enterprise_column)
     deadline = time.monotonic() + timeout_s if timeout_s else None
@@ -409,218 +301,18 @@ def run(
         memory_limit,
         cell_key_secret,
     )
-    n = len(restricted.columns)
-    k = restricted.key_count
-    slots = restricted.slots
-    conditions = restricted.conditions
-    magnitude = [s.kind != "count" for s in slots]
 
     def execute(sql: str) -> list[tuple[Any, ...]]:
         return _execute(con, sql, timeout_s, deadline)
 
     try:
-        execute(f"CREATE TEMP TABLE {MAIN} AS {restricted.main_sql}")
-        cursor = con.execute(f"SELECT rowid AS {RID}, * FROM {MAIN}")
-        at = {d[0]: i for i, d in enumerate(cursor.description or [])}
-        raw = cursor.fetchmany(max_rows + 1)
-        if len(raw) > max_rows or len(raw) * max(1, n) > max_cells:
-            raise SqlRefused(
-                "too_many_rows",
-                f"The query computes more than {min(len(raw), max_rows)} groups of {n} columns; at "
-                f"most {max_rows} groups and {max_cells} cells are allowed.",
-                f"La requête calcule plus de {min(len(raw), max_rows)} groupes de {n} colonnes ; "
-                f"{max_rows} groupes et {max_cells} cellules au plus sont autorisés.",
-            )
-        types = {str(r[0]): str(r[1]) for r in execute(f"DESCRIBE {MAIN}")}
-        keys_at = [at[key_name(j)] for j in range(k)]
-        rows_at = at[ROWS]
-        cond_at = [at[f"__pacte_c{q}"] for q in range(conditions)]
-        groups = [
-            _Group(
-                key=_key([r[i] for i in keys_at]),
-                row=r,
-                cond_persons=[None] * conditions,
-                cond_enterprises=[None] * conditions,
-                dominance=[None if m else True for m in magnitude],
-            )
-            for r in raw
-        ]
-        total_rows = sum(int(g.row[rows_at]) for g in groups)
-
-        def companion(undecided: list[_Group], full_sql: str, filtered_sql: str) -> dict[
-            tuple[Any, ...], tuple[Any, ...]
-        ]:
-            """Exact companion rows for the undecided groups (all groups if most are)."""
-            wanted = {g.key for g in undecided}
-            if not k or 2 * sum(int(g.row[rows_at]) for g in undecided) > total_rows:
-                result = execute(full_sql)
-            else:
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {FILTER} (h UBIGINT)")
-                con.execute(
-                    f"INSERT INTO {FILTER} SELECT CAST(UNNEST(?::VARCHAR[]) AS UBIGINT)",
-                    [sorted({str(g.row[at[HASH]]) for g in undecided})],
-                )
-                result = execute(filtered_sql)
-            out = {}
-            for r in result:
-                key = _key(r[:k])
-                if key in wanted:
-                    out[key] = r[k:]
-            return out
-
-        # ------------------------------------------------------------ persons
-        sure = (
-            profile.person_null_rows
-            + DatasetProfile.heaviest(profile.person_top_rows, min_persons - 1)
-            if profile is not None
-            else None
-        )
-
-        def bound(rows_in: int, minimum: int, sure_rows: int | None) -> bool | None:
-            if rows_in < minimum:
-                return False  # distinct units <= rows
-            if sure_rows is not None and rows_in > sure_rows:
-                return True
-            return None
-
-        def bits(*words: Any) -> int:
-            """Distinct bits set in BIT_OR words of one bit per unit (at most the units)."""
-            return sum(int(w).bit_count() for w in words if w is not None)
-
-        def bound_or_bits(rows_in: int, minimum: int, sure_rows: int | None, units: int) -> bool | None:
-            decided = bound(rows_in, minimum, sure_rows)
-            return True if decided is None and units >= minimum else decided
-
-        words = range(len(PERSON_BITS))
-        pb_at = [at[f"__pacte_pb_{w}"] for w in words]
-        pbq_at = [[at[f"__pacte_pb{q}_{w}"] for w in words] for q in range(conditions)]
-        for g in groups:
-            g.persons = bound_or_bits(
-                int(g.row[rows_at]), min_persons, sure, bits(*(g.row[i] for i in pb_at))
-            )
-            for q in range(conditions):
-                g.cond_persons[q] = bound_or_bits(
-                    int(g.row[cond_at[q]]), min_persons, sure, bits(*(g.row[i] for i in pbq_at[q]))
-                )
-        undecided = [g for g in groups if g.undecided_persons()]
-        if undecided:
-            exact = companion(undecided, restricted.persons_sql, restricted.persons_filtered_sql)
-            for g in undecided:
-                r = exact.get(g.key)
-                g.persons = r is not None and int(r[0]) >= min_persons
-                for q in range(conditions):
-                    g.cond_persons[q] = r is not None and int(r[1 + q]) >= min_persons
-        # ------------------------------------------------------------ enterprises
-        if with_enterprise:
-            sure_e: int | None = None
-            unit_rows = 0
-            if profile is not None:
-                sure_e = profile.enterprise_null_rows + DatasetProfile.heaviest(
-                    profile.enterprise_top_rows, min_enterprises - 1
-                )
-                unit_rows = max(profile.max_rows_per_enterprise, profile.enterprise_null_rows)
-            eb_at = [at[f"__pacte_eb{q}"] for q in range(conditions)]
-            for g in groups:
-                g.enterprises = bound_or_bits(
-                    int(g.row[rows_at]), min_enterprises, sure_e, bits(g.row[at["__pacte_eb"]])
-                )
-                for q in range(conditions):
-                    g.cond_enterprises[q] = bound_or_bits(
-                        int(g.row[cond_at[q]]), min_enterprises, sure_e, bits(g.row[eb_at[q]])
-                    )
-                for i, is_magnitude in enumerate(magnitude):
-                    if not is_magnitude:
-                        continue
-                    total = g.row[at[f"__pacte_t{i}"]]
-                    if (profile is not None and _dominance_safe(
-                        total, g.row[at[f"__pacte_m{i}"]], unit_rows, dominance
-                    )) or _buckets_safe(
-                        total,
-                        [g.row[at[f"__pacte_d{i}_{b}"]] for b in range(DOMINANCE_BUCKETS)],
-                        dominance,
-                    ):
-                        g.dominance[i] = True
-            undecided = [g for g in groups if g.undecided_enterprises()]
-            if undecided:
-                exact = companion(
-                    undecided, restricted.enterprise_sql, restricted.enterprise_filtered_sql
-                )
-                shares_at = 1 + conditions
-                magnitudes = [i for i, m in enumerate(magnitude) if m]
-                for g in undecided:
-                    r = exact.get(g.key)
-                    g.enterprises = r is not None and int(r[0]) >= min_enterprises
-                    for q in range(conditions):
-                        g.cond_enterprises[q] = r is not None and int(r[1 + q]) >= min_enterprises
-                    for j, i in enumerate(magnitudes):
-                        share = None if r is None else r[shares_at + j]
-                        g.dominance[i] = r is not None and (share is None or float(share) <= dominance)
+        groups = Groups.load(con, execute, restricted, max_rows, max_cells)
+        groups.decide_persons(min_persons, profile)
+        if enterprise_column is not None:
+            groups.decide_enterprises(min_enterprises, dominance, profile)
         else:
-            for g in groups:
-                g.enterprises = True
-                g.cond_enterprises = [True] * conditions
-                g.dominance = [True] * len(slots)
-
-        # ------------------------------------------------------------ cells
-        reasons = {"persons": 0, "enterprises": 0, "cell_persons": 0, "cell_enterprises": 0,
-                   "dominance": 0}
-        cells_suppressed = 0
-        rows_read = 0
-        rids: list[int] = []
-        keeps: list[bool] = []
-        values: list[list[str | None]] = [[] for _ in slots]
-        oks: list[list[bool]] = [[] for _ in range(n)]
-        for g in groups:
-            rows_read += int(g.row[rows_at])
-            keep = bool(g.persons) and bool(g.enterprises)
-            if not g.persons:
-                reasons["persons"] += 1
-            elif not g.enterprises:
-                reasons["enterprises"] += 1
-            if not keep:
-                cells_suppressed += n
-            slot_reason: list[str] = []
-            for i, slot in enumerate(slots):
-                q = slot.condition
-                reason = (
-                    "cell_persons" if not g.cond_persons[q]
-                    else "cell_enterprises" if not g.cond_enterprises[q]
-                    else "dominance" if not g.dominance[i]
-                    else ""
-                )
-                slot_reason.append(reason)
-                value = None
-                if keep and not reason:
-                    value = g.row[at[raw_name(i)]]
-                    if cell_key_secret is not None:
-                        value = _perturb(
-                            slot.kind,
-                            value,
-                            g.row[at[f"__pacte_ck{q}"]],
-                            g.row[at[f"__pacte_m{i}"]] if magnitude[i] else None,
-                            g.row[at[f"__pacte_n{i}"]] if slot.kind == "mean" else None,
-                        )
-                values[i].append(_text(value))
-            for c, used in enumerate(restricted.output_slots):
-                failed = [slot_reason[i] for i in used if slot_reason[i]]
-                oks[c].append(keep and not failed)
-                if keep and failed:
-                    cells_suppressed += 1
-                    reasons[failed[0]] += 1
-            rids.append(int(g.row[at[RID]]))
-            keeps.append(keep)
-        columns_ddl = [f"{RID} BIGINT", f"{KEEP} BOOLEAN"]
-        columns_ddl += [f"{slot_name(i)} {types[raw_name(i)]}" for i in range(len(slots))]
-        columns_ddl += [f"__pacte_ok{c} BOOLEAN" for c in range(n)]
-        con.execute(f"CREATE TEMP TABLE {CELLS} ({', '.join(columns_ddl)})")
-        unnest = ["UNNEST(?::BIGINT[])", "UNNEST(?::BOOLEAN[])"]
-        unnest += [f"CAST(UNNEST(?::VARCHAR[]) AS {types[raw_name(i)]})" for i in range(len(slots))]
-        unnest += ["UNNEST(?::BOOLEAN[])"] * n
-        if groups:
-            con.execute(
-                f"INSERT INTO {CELLS} SELECT {', '.join(unnest)}", [rids, keeps, *values, *oks]
-            )
-        rows = [tuple(r) for r in execute(restricted.post_sql)]
+            groups.no_enterprise_rule()
+        published = groups.publish(cell_key_secret)
         if profile is not None:
             dataset_rows = profile.rows
         else:
@@ -629,15 +321,15 @@ def run(
         con.close()
 
     report = SecureRoomReport(
-        rows=len(rows),
-        groups=len(groups),
-        rows_suppressed=reasons["persons"] + reasons["enterprises"],
-        cells_suppressed=cells_suppressed,
-        reasons=reasons,
-        rows_read=rows_read,
+        rows=len(published.rows),
+        groups=len(groups.groups),
+        rows_suppressed=published.reasons["persons"] + published.reasons["enterprises"],
+        cells_suppressed=published.cells_suppressed,
+        reasons=published.reasons,
+        rows_read=published.rows_read,
         dataset_rows=dataset_rows,
-        output_sha256=canonical_sha256(restricted.columns, rows),
+        output_sha256=canonical_sha256(restricted.columns, published.rows),
         query_fingerprint=restricted.fingerprint,
         perturbed=cell_key_secret is not None,
     )
-    return SecureRoomResult(columns=restricted.columns, rows=rows, report=report)
+    return SecureRoomResult(columns=restricted.columns, rows=published.rows, report=report)
