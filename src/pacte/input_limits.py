@@ -44,8 +44,8 @@ def refuse_bad_characters(value: str) -> str:
     return value
 
 
-def _text(max_length: int) -> Any:
-    return Annotated[str, Field(max_length=max_length), AfterValidator(refuse_bad_characters)]
+def _text(max_length: int, min_length: int = 0) -> Any:
+    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(refuse_bad_characters)]
 
 
 Identifier = _text(IDENTIFIER)
@@ -55,6 +55,9 @@ Sentence = _text(SENTENCE)
 Paragraph = _text(PARAGRAPH)
 Document = _text(DOCUMENT)
 Url = _text(URL)
+# Required fields of a multipart form: an empty value counts as missing there, so the schema says so.
+FilledIdentifier = _text(IDENTIFIER, 1)
+FilledTitle = _text(TITLE, 1)
 SmallInt = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 BigInt = Annotated[int, Field(ge=-INT64_MAX, le=INT64_MAX)]
 
@@ -143,6 +146,8 @@ def french_message(error: dict[str, Any]) -> str:
         return _("liste attendue.")
     if kind == "missing":
         return _("champ obligatoire.")
+    if kind in ("literal_error", "enum"):
+        return _("valeur non permise ; valeurs possibles : %(values)s.") % {"values": ctx.get("expected", "")}
     if kind == "value_error":
         return str(ctx.get("error") or error.get("msg", "")).removeprefix("Value error, ")
     return str(error.get("msg", _("valeur invalide.")))

@@ -6,7 +6,7 @@ pgr_…`), a different class from user API tokens; requests and decisions use us
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from ninja import Field, Router, Schema, Status
@@ -14,10 +14,36 @@ from ninja.security import HttpBearer
 
 from pacte.accounts.services import Acting
 from pacte.api import TokenAuth
+from pacte.api_contract import (
+    MAX_LONG_LIMIT,
+    READ,
+    WRITE,
+    Limit,
+    LongLimit,
+    Offset,
+    binary_response,
+    paginate,
+    responses,
+)
 from pacte.data import selectors, services
+from pacte.data.api_schemas import (
+    AggregatesOut,
+    ApprovalOut,
+    DatasetDetail,
+    DatasetPage,
+    GrantDetail,
+    GrantOut,
+    GrantPage,
+    GrantTokenOut,
+    ProportionalityOut,
+    ReleaseOut,
+    ReleasePage,
+    RequestOut,
+    SecureRoomOut,
+)
 from pacte.data.models import DataRequest, Dataset, Grant, Release
 from pacte.engines import privacy, proportionality
-from pacte.errors import NotFound, ValidationFailed
+from pacte.errors import NotFound
 from pacte.input_limits import (
     IDENTIFIER,
     MAX_LIST_ITEMS,
@@ -56,6 +82,8 @@ def _body(request: HttpRequest) -> Any:
 
 
 # ---------------------------------------------------------------- public: catalogue and rules
+
+MAX_RELEASES_PAGE = MAX_LONG_LIMIT
 
 def dataset_out(ds: Dataset, detail: bool = False) -> dict[str, Any]:
     current = ds.current_version
@@ -101,54 +129,61 @@ def release_out(r: Release) -> dict[str, Any]:
             "created_at": r.created_at.isoformat()}
 
 
-@router.get("/catalog.jsonld", summary="Catalogue DCAT-AP (JSON-LD)", include_in_schema=True)
+@router.get("/catalog.jsonld", response=responses({200: None}, (400, 503)), summary="Catalogue DCAT-AP (JSON-LD)",
+            openapi_extra=binary_response({"application/ld+json": "Catalogue DCAT-AP 3 en JSON-LD."},
+                                          schema={"type": "object", "required": ["@context", "@graph"]}))
 def catalog_jsonld(request: HttpRequest) -> HttpResponse:
     return JsonResponse(selectors.dcat_catalog(_base(request)), content_type="application/ld+json",
                         json_dumps_params={"ensure_ascii": False})
 
 
-@router.get("/datasets", summary="Jeux de données du catalogue")
-def list_datasets(request: HttpRequest) -> dict[str, Any]:
-    items = [dataset_out(d) for d in selectors.datasets()]
-    return {"count": len(items), "items": items}
+@router.get("/datasets", response=responses({200: DatasetPage}), summary="Jeux de données du catalogue")
+def list_datasets(request: HttpRequest, limit: Limit = 20, offset: Offset = 0) -> dict[str, Any]:
+    return paginate(selectors.datasets(), limit, offset, lambda page: [dataset_out(d) for d in page])
 
 
-@router.get("/datasets/{slug}", summary="Un jeu de données : versions, schéma classé, accès")
+@router.get("/datasets/{slug}", response=responses({200: DatasetDetail}), by_alias=True,
+            summary="Un jeu de données : versions, schéma classé, accès")
 def dataset_detail(request: HttpRequest, slug: Identifier) -> dict[str, Any]:
     return dataset_out(selectors.get_dataset(slug), detail=True)
 
 
-@router.get("/datasets/{slug}/releases", summary="Toutes les publications DP d'un jeu de données")
-def dataset_releases(request: HttpRequest, slug: Identifier) -> dict[str, Any]:
-    items = [release_out(r) for r in selectors.releases_of_dataset(selectors.get_dataset(slug))[:500]]
-    return {"count": len(items), "items": items}
+@router.get("/datasets/{slug}/releases", response=responses({200: ReleasePage}),
+            summary="Toutes les publications DP d'un jeu de données")
+def dataset_releases(request: HttpRequest, slug: Identifier, limit: LongLimit = MAX_RELEASES_PAGE,
+                     offset: Offset = 0) -> dict[str, Any]:
+    releases = selectors.releases_of_dataset(selectors.get_dataset(slug))
+    return paginate(releases, limit, offset, lambda page: [release_out(r) for r in page], max_limit=MAX_RELEASES_PAGE)
 
 
-@router.get("/proportionality", summary="Règles de proportionnalité (publiques, versionnées)")
+@router.get("/proportionality", response=responses({200: ProportionalityOut}, (400, 503)),
+            summary="Règles de proportionnalité (publiques, versionnées)")
 def proportionality_rules(request: HttpRequest) -> dict[str, Any]:
     return {"rules_version": proportionality.RULES_VERSION, "rows": proportionality.table_as_rows(),
             "required_approvals": services.REQUIRED_APPROVALS, "dp_limits": privacy.published_limits()}
 
 
-@router.get("/grants", summary="Accès accordés (publics)")
-def list_grants(request: HttpRequest, dataset: Identifier = "", project: Identifier = "") -> dict[str, Any]:
-    qs = Grant.objects.select_related("project__carrier", "dataset_version__dataset")
+@router.get("/grants", response=responses({200: GrantPage}), summary="Accès accordés (publics)")
+def list_grants(request: HttpRequest, dataset: Identifier = "", project: Identifier = "",
+                limit: LongLimit = MAX_RELEASES_PAGE, offset: Offset = 0) -> dict[str, Any]:
+    qs = Grant.objects.select_related("project__carrier", "dataset_version__dataset").order_by("-issued_at", "-id")
     if dataset:
         qs = qs.filter(dataset_version__dataset__slug=dataset)
     if project:
         qs = qs.filter(project__slug=project)
-    items = [grant_out(g) for g in qs[:500]]
-    return {"count": len(items), "items": items}
+    return paginate(qs, limit, offset, lambda page: [grant_out(g) for g in page], max_limit=MAX_RELEASES_PAGE)
 
 
-@router.get("/grants/{reference}", summary="Un accès : qui, quelles données, quelle finalité, budget, publications")
+@router.get("/grants/{reference}", response=responses({200: GrantDetail}),
+            summary="Un accès : qui, quelles données, quelle finalité, budget, publications")
 def grant_detail(request: HttpRequest, reference: Identifier) -> dict[str, Any]:
     g = selectors.get_grant(reference)
     return grant_out(g) | {"release_list": [release_out(r) for r in g.releases.select_related(
-        "grant__project", "dataset_version__dataset")[:500]], "decision": g.decision}
+        "grant__project", "dataset_version__dataset").order_by("-created_at", "-id")[:MAX_RELEASES_PAGE]],
+        "decision": g.decision}
 
 
-@router.get("/releases/{release_id}", summary="Une publication DP")
+@router.get("/releases/{release_id}", response=responses({200: ReleaseOut}), summary="Une publication DP")
 def release_detail(request: HttpRequest, release_id: Identifier) -> dict[str, Any]:
     return release_out(selectors.get_release(release_id))
 
@@ -191,8 +226,8 @@ class ReasonIn(Schema):
 
 
 class ApproveIn(Schema):
-    population: int
-    severity: int
+    population: Annotated[int, Field(ge=0, le=2**31 - 1, description="Population concernée (personnes).")]
+    severity: Annotated[int, Field(ge=1, le=3, description="Gravité du besoin : 1 (faible) à 3 (forte).")]
     note: Paragraph = ""
 
 
@@ -219,7 +254,8 @@ def _req(request: HttpRequest, reference: Identifier) -> DataRequest:
     return selectors.get_request(request.auth, reference)  # type: ignore[arg-type]
 
 
-@router.post("/data-requests", auth=user_auth, response={201: dict}, summary="Demander un accès (depuis un pacte en vigueur)")
+@router.post("/data-requests", auth=user_auth, response=responses({201: RequestOut}, WRITE),
+             summary="Demander un accès (depuis un pacte en vigueur)")
 def create_request(request: HttpRequest, payload: RequestIn) -> Any:
     acting: Acting = request.auth  # type: ignore[assignment]
     ds = Dataset.objects.filter(slug=payload.dataset).first()
@@ -230,49 +266,52 @@ def create_request(request: HttpRequest, payload: RequestIn) -> Any:
     return Status(201, request_out(req))
 
 
-@router.get("/data-requests/{reference}", auth=user_auth, summary="Une demande (porteur, institution éditrice)")
+@router.get("/data-requests/{reference}", auth=user_auth, response=responses({200: RequestOut}, (*READ, 401, 403)),
+            summary="Une demande (porteur, institution éditrice)")
 def get_request(request: HttpRequest, reference: Identifier) -> dict[str, Any]:
     return request_out(_req(request, reference))
 
 
-@router.patch("/data-requests/{reference}", auth=user_auth, summary="Modifier une demande (brouillon, à modifier)")
+@router.patch("/data-requests/{reference}", auth=user_auth, response=responses({200: RequestOut}, WRITE),
+              summary="Modifier une demande (brouillon, à modifier)")
 def patch_request(request: HttpRequest, reference: Identifier, payload: RequestPatch) -> dict[str, Any]:
     fields = {k: v for k, v in payload.dict().items() if v is not None}
     return request_out(services.update_request(request.auth, _req(request, reference), **fields))  # type: ignore[arg-type]
 
 
-@router.post("/data-requests/{reference}/{action}", auth=user_auth, summary="Transition d'une demande")
-def request_action(request: HttpRequest, reference: Identifier, action: Identifier) -> dict[str, Any]:
+@router.post("/data-requests/{reference}/approve", auth=user_auth, response=responses({200: ApprovalOut}, WRITE),
+             summary="Avis favorable sur une demande (l'accès est accordé au dernier avis requis)")
+def approve_request(request: HttpRequest, reference: Identifier, payload: ApproveIn) -> dict[str, Any]:
+    acting: Acting = request.auth  # type: ignore[assignment]
+    outcome = services.approve_request(acting, _req(request, reference), population=payload.population,
+                                       severity=payload.severity, note=payload.note)
+    return request_out(outcome.request) | {"approvals": outcome.approvals, "required": outcome.required}
+
+
+RequestAction = Literal["submit", "withdraw", "request-changes", "refuse"]
+
+
+@router.post("/data-requests/{reference}/{action}", auth=user_auth, response=responses({200: RequestOut}, WRITE),
+             summary="Transition d'une demande (submit, withdraw, request-changes, refuse)")
+def request_action(request: HttpRequest, reference: Identifier, action: RequestAction,
+                   payload: ReasonIn | None = None) -> dict[str, Any]:
     acting: Acting = request.auth  # type: ignore[assignment]
     req = _req(request, reference)
-    body = _body(request) or {}
-    if not isinstance(body, dict):
-        raise ValidationFailed("Un objet JSON est attendu.")
+    reason = payload.reason if payload is not None else ""
     if action == "submit":
         req = services.submit_request(acting, req)
     elif action == "withdraw":
-        req = services.withdraw_request(acting, req, str(body.get("reason", "")))
+        req = services.withdraw_request(acting, req, reason)
     elif action == "request-changes":
-        req = services.request_changes(acting, req, str(body.get("reason", "")))
-    elif action == "refuse":
-        req = services.refuse_request(acting, req, str(body.get("reason", "")))
-    elif action == "approve":
-        try:
-            population, severity = int(body["population"]), int(body["severity"])
-        except (KeyError, TypeError, ValueError):
-            raise ValidationFailed("population (entier) et severity (1 à 3) sont requis pour instruire.") from None
-        outcome = services.approve_request(acting, req, population=population, severity=severity,
-                                           note=str(body.get("note", "")))
-        req = outcome.request
-        return request_out(req) | {"approvals": outcome.approvals, "required": outcome.required}
+        req = services.request_changes(acting, req, reason)
     else:
-        raise NotFound(f"Action inconnue : {action}.")
+        req = services.refuse_request(acting, req, reason)
     return request_out(req)
 
 
 # ---------------------------------------------------------------- grants (user tokens)
 
-@router.post("/grants/{reference}/token", auth=user_auth, summary="Obtenir le jeton de l'accès (affiché une seule fois)",
+@router.post("/grants/{reference}/token", auth=user_auth, response=responses({200: GrantTokenOut}, WRITE), summary="Obtenir le jeton de l'accès (affiché une seule fois)",
              description="Réservé à l'administrateur du porteur bénéficiaire (ou de la plateforme) : le nouveau jeton "
                          "remplace aussitôt le précédent ; la rotation est inscrite au journal et l'équipe en est avertie.")
 @not_idempotent  # the raw token is shown once: never stored for a replay
@@ -283,22 +322,24 @@ def grant_token(request: HttpRequest, reference: Identifier) -> dict[str, Any]:
             "note": "Ce jeton n'est affiché qu'une fois ; il remplace le précédent (l'équipe du porteur en est avertie)."}
 
 
-@router.post("/grants/{reference}/{action}", auth=user_auth, summary="Renouveler, suspendre, révoquer, rétablir")
-def grant_action(request: HttpRequest, reference: Identifier, action: Identifier) -> dict[str, Any]:
+GrantAction = Literal["renew", "suspend", "revoke", "reinstate"]
+
+
+@router.post("/grants/{reference}/{action}", auth=user_auth, response=responses({200: GrantOut}, WRITE),
+             summary="Renouveler, suspendre, révoquer, rétablir")
+def grant_action(request: HttpRequest, reference: Identifier, action: GrantAction,
+                 payload: ReasonIn | None = None) -> dict[str, Any]:
     acting: Acting = request.auth  # type: ignore[assignment]
     g = selectors.get_grant(reference)
-    body = _body(request) or {}
-    reason = str(body.get("reason", "")) if isinstance(body, dict) else ""
+    reason = payload.reason if payload is not None else ""
     if action == "renew":
         g = services.renew_grant(acting, g, reason)
     elif action == "suspend":
         g = services.suspend_grant(acting, g, reason)
     elif action == "revoke":
         g = services.revoke_grant(acting, g, reason)
-    elif action == "reinstate":
-        g = services.reactivate_grant(acting, g, reason)
     else:
-        raise NotFound(f"Action inconnue : {action}.")
+        g = services.reactivate_grant(acting, g, reason)
     return grant_out(selectors.get_grant(g.reference))
 
 
@@ -331,7 +372,12 @@ AGGREGATES_BODY_SCHEMA: dict[str, Any] = {
 }
 
 
-@router.post("/data/{dataset}/aggregates", auth=grant_auth, summary="Niveau 3 : agrégats en confidentialité différentielle",
+# The gateway also answers 429 (privacy budget exhausted) besides the errors of any write.
+GATEWAY = (*WRITE, 429)
+
+
+@router.post("/data/{dataset}/aggregates", auth=grant_auth, response=responses({200: AggregatesOut}, GATEWAY),
+             summary="Niveau 3 : agrégats en confidentialité différentielle",
              description=f"ρ par requête : minimum {_DP['min_rho']:g}, maximum {_DP['max_rho']:g} "
                          "(limites publiées : /api/v1/proportionality, champ dp_limits).",
              openapi_extra={"requestBody": {"content": {"application/json": {"schema": AGGREGATES_BODY_SCHEMA}}}})
@@ -340,8 +386,18 @@ def aggregates(request: HttpRequest, dataset: Identifier) -> dict[str, Any]:
     return services.dp_aggregates(request.auth, dataset, _body(request))  # type: ignore[arg-type]
 
 
-@router.get("/data/{dataset}/extract", auth=grant_auth, summary="Niveaux 1 et 2 : extrait ouvert ou pseudonymisé (flux)")
-def extract(request: HttpRequest, dataset: Identifier, format: Identifier = "csv") -> HttpResponse:
+EXTRACT_HEADERS = {
+    "Content-Disposition": "attachment; filename=…",
+    "X-Pacte-Rows": "Nombre de lignes de l'extrait.",
+    "X-Pacte-Output-SHA256": "Empreinte SHA-256 du fichier servi.",
+}
+
+
+@router.get("/data/{dataset}/extract", auth=grant_auth, response=responses({200: None}, GATEWAY),
+            summary="Niveaux 1 et 2 : extrait ouvert ou pseudonymisé (flux)",
+            openapi_extra=binary_response({"text/csv": "Extrait CSV (UTF-8).",
+                                           "application/vnd.apache.parquet": "Extrait Parquet."}, EXTRACT_HEADERS))
+def extract(request: HttpRequest, dataset: Identifier, format: Literal["csv", "parquet"] = "csv") -> HttpResponse:
     ex = services.extract(request.auth, dataset, format)  # type: ignore[arg-type]
     response = StreamingHttpResponse(ex.chunks(), content_type=ex.content_type)
     response["Content-Disposition"] = f'attachment; filename="{ex.filename}"'
@@ -355,7 +411,8 @@ def extract(request: HttpRequest, dataset: Identifier, format: Identifier = "csv
     return response
 
 
-@router.post("/data/{dataset}/secure-room", auth=grant_auth, summary="Niveau 4 : salle sécurisée (SQL agrégé restreint)",
+@router.post("/data/{dataset}/secure-room", auth=grant_auth, response=responses({200: SecureRoomOut}, GATEWAY),
+             summary="Niveau 4 : salle sécurisée (SQL agrégé restreint)",
              openapi_extra={"requestBody": {"content": {"application/json": {"schema": {
                  "type": "object", "example": {"sql": "SELECT region, COUNT(*) AS n FROM donnees GROUP BY region"}}}}}})
 @own_transactions  # computes, then logs the call in its own transaction (see data.services)

@@ -1,0 +1,108 @@
+"""What every API route promises in the OpenAPI document: its error body, its statuses, its pages.
+
+- `ErrorOut` is the one body of every 4xx and 5xx answer (rendered by pacte.api and
+  pacte.request_faults); `responses(...)` builds a route's `response=` with the statuses it can
+  return, so that the document lists each route's 4xx.
+- `paginate(...)` is the one pagination of every list: `limit`/`offset` bounded in the query
+  schema (`Limit`, `Offset`), a stable order, `count` of the whole list and the page's `items`.
+- `binary_response(...)` documents a route that answers a file (CSV, Parquet, text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar
+
+from django.db.models import QuerySet
+from ninja import Field, Schema
+
+from pacte.input_limits import MAX_OFFSET, check_page
+
+T = TypeVar("T")
+
+
+class ErrorOut(Schema):
+    """Body of every error answer: a stable code, a French sentence, and the faulty fields."""
+
+    error: str = Field(description="Code stable de l'erreur (bad_request, not_found, forbidden…).")
+    message: str = Field(description="Explication en français, à montrer telle quelle.")
+    fields: dict[str, list[str]] | None = Field(
+        default=None, description="Champs refusés et pourquoi, quand la requête est invalide.")
+
+
+# Statuses any route can answer: the request was malformed (400: bad characters in the address,
+# a field off its schema), or the database is unavailable for a moment (503, with Retry-After).
+ALWAYS = (400, 503)
+READ = (*ALWAYS, 404)
+# A public read that widens with an optional bearer token (accounts.viewer): a bad token is refused.
+VIEWER = (*READ, 401)
+# A route behind a token: missing or invalid token (401), not allowed (403).
+AUTHENTICATED = (*ALWAYS, 401, 403, 404)
+# A write: also a state that forbids it (409), a refused value or a reused Idempotency-Key (422),
+# a body too large (413).
+WRITE = (*AUTHENTICATED, 409, 413, 422)
+
+RETRY_AFTER = {"description": "Secondes à attendre avant de réessayer.", "schema": {"type": "string"}}
+
+
+def responses(success: dict[int, Any], errors: Sequence[int] = READ) -> dict[int, Any]:
+    """`response=` of a route: its success bodies and `ErrorOut` for each error it can return."""
+    return success | {status: ErrorOut for status in sorted(set(errors))}
+
+
+def binary_response(media_types: dict[str, str], headers: dict[str, str] | None = None,
+                    schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`openapi_extra` of a route answering a file or text: its content types and headers
+    (`schema` for a JSON dialect such as JSON-LD, else a binary string)."""
+    content = {media: {"schema": (schema or {"type": "string", "format": "binary"}) | {"description": description}}
+               for media, description in media_types.items()}
+    ok: dict[str, Any] = {"description": "OK", "content": content}
+    if headers:
+        ok["headers"] = {name: {"description": text, "schema": {"type": "string"}} for name, text in headers.items()}
+    return {"responses": {200: ok}}
+
+
+def document_retry_after(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Every documented 503 carries Retry-After (see pacte.request_faults)."""
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            unavailable = operation.get("responses", {}).get(503)
+            if unavailable is not None:
+                unavailable.setdefault("headers", {})["Retry-After"] = RETRY_AFTER
+    return openapi
+
+
+# ------------------------------------------------------------------ pagination
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+MAX_LONG_LIMIT = 500  # lists of small rows (log events, releases, grants)
+
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Nombre d'éléments par page (1 à 100).")]
+LongLimit = Annotated[int, Field(ge=1, le=MAX_LONG_LIMIT, description="Nombre d'éléments par page (1 à 500).")]
+Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET, description="Rang du premier élément (0 au début).")]
+
+
+class Page(Schema):
+    count: int
+
+
+def paginate(items: QuerySet[Any] | Sequence[T], limit: int, offset: int,
+             render: Callable[[list[Any]], list[Any]] | None = None, *, max_limit: int = MAX_LIMIT,
+             order: Sequence[str] = ("pk",)) -> dict[str, Any]:
+    """The page [offset, offset + limit) of `items` and the count of all of them.
+
+    A queryset without an order gets `order` so that pages never overlap; `render` turns the
+    page's rows into output (one call per page, so it can fetch related rows in bulk).
+    """
+    check_page(limit, offset, max_limit=max_limit)  # also guards callers outside ninja's validation
+    if isinstance(items, QuerySet):
+        if not items.ordered:
+            items = items.order_by(*order)
+        count = items.count()
+    else:
+        count = len(items)
+    rows = list(items[offset: offset + limit])
+    return {"count": count, "items": render(rows) if render is not None else rows}
