@@ -12,7 +12,7 @@ from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from pacte.accounts.services import Acting, authenticate_token
-from pacte.api_contract import document_retry_after
+from pacte.api_contract import complete_openapi
 from pacte.errors import DomainError, ServiceUnavailable
 from pacte.input_limits import french_message, parse_json
 from pacte.request_faults import error_for, respond_to_exception
@@ -38,7 +38,7 @@ class TokenAuth(HttpBearer):
 class PacteAPI(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix: str | None = None,
                            path_params: dict[str, Any] | None = None) -> Any:
-        return document_retry_after(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))
+        return complete_openapi(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))
 
 
 api = PacteAPI(

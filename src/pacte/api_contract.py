@@ -62,13 +62,18 @@ def binary_response(media_types: dict[str, str], headers: dict[str, str] | None 
     return {"responses": {200: ok}}
 
 
-def document_retry_after(openapi: dict[str, Any]) -> dict[str, Any]:
-    """Every documented 503 carries Retry-After (see pacte.request_faults)."""
+def complete_openapi(openapi: dict[str, Any]) -> dict[str, Any]:
+    """What ninja cannot say per route: every documented 503 carries Retry-After (see
+    pacte.request_faults), and an uploaded file is never empty (Django drops an empty part)."""
     for operations in openapi.get("paths", {}).values():
         for operation in operations.values():
             unavailable = operation.get("responses", {}).get(503)
             if unavailable is not None:
                 unavailable.setdefault("headers", {})["Retry-After"] = RETRY_AFTER
+            form = operation.get("requestBody", {}).get("content", {}).get("multipart/form-data", {})
+            for field in form.get("schema", {}).get("properties", {}).values():
+                if field.get("format") == "binary":
+                    field["minLength"] = 1
     return openapi
 
 

@@ -44,8 +44,14 @@ def refuse_bad_characters(value: str) -> str:
     return value
 
 
+# What `refuse_bad_characters` refuses, said in the OpenAPI document (no NUL character).
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+
+
 def _text(max_length: int, min_length: int = 0) -> Any:
-    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(refuse_bad_characters)]
+    return Annotated[str, Field(min_length=min_length, max_length=max_length,
+                                json_schema_extra={"pattern": NO_NUL_PATTERN}),
+                     AfterValidator(refuse_bad_characters)]
 
 
 Identifier = _text(IDENTIFIER)
@@ -147,7 +153,7 @@ def french_message(error: dict[str, Any]) -> str:
     if kind == "missing":
         return _("champ obligatoire.")
     if kind in ("literal_error", "enum"):
-        return _("valeur non permise ; valeurs possibles : %(values)s.") % {"values": ctx.get("expected", "")}
+        return _("valeur non permise ; valeurs possibles : %(values)s.") % {"values": str(ctx.get("expected", "")).replace(" or ", " ou ")}
     if kind == "value_error":
         return str(ctx.get("error") or error.get("msg", "")).removeprefix("Value error, ")
     return str(error.get("msg", _("valeur invalide.")))

@@ -193,15 +193,20 @@ def release_detail(request: HttpRequest, release_id: Identifier) -> dict[str, An
 Columns = Annotated[list[Identifier], Field(max_length=MAX_LIST_ITEMS)]
 
 
+TierNumber = Annotated[int, Field(ge=1, le=5, description="Niveau d'accès : 1 extrait ouvert, 2 pseudonymisé, "
+                                                          "3 agrégats DP, 4 salle sécurisée, 5 consentement.")]
+RetentionMonths = Annotated[int, Field(ge=1, le=120, description="Durée de conservation, de 1 à 120 mois.")]
+
+
 class RequestIn(Schema):
     pact: Identifier
     dataset: Identifier
     purpose: Document
-    tier: int
+    tier: TierNumber
     columns: Columns = []
     aggregates: Paragraph = ""
     legal_basis: Sentence = ""
-    retention_months: int = 12
+    retention_months: RetentionMonths = 12
     retention_justification: Paragraph = ""
     recipients: Paragraph = ""
     dpo_contact: Title = ""
@@ -210,11 +215,11 @@ class RequestIn(Schema):
 
 class RequestPatch(Schema):
     purpose: Document | None = None
-    tier: int | None = None
+    tier: TierNumber | None = None
     columns: Columns | None = None
     aggregates: Paragraph | None = None
     legal_basis: Sentence | None = None
-    retention_months: int | None = None
+    retention_months: RetentionMonths | None = None
     retention_justification: Paragraph | None = None
     recipients: Paragraph | None = None
     dpo_contact: Title | None = None

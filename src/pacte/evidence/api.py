@@ -38,6 +38,7 @@ from pacte.evidence.models import (
     PanelMember,
 )
 from pacte.input_limits import (
+    INT64_MAX,
     MAX_LIST_ITEMS,
     BigInt,
     Document,
@@ -64,18 +65,22 @@ def _read(upload: UploadedFile) -> bytes:
 
 # ------------------------------------------------------------------ evaluations
 
+Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
+Months = Annotated[int, Field(ge=1, le=60, description="Fenêtre de mesure, de 1 à 60 mois.")]
+
+
 class CountsIn(Schema):
-    n_treatment: int
-    successes_treatment: int
-    n_control: int
-    successes_control: int
+    n_treatment: Count
+    successes_treatment: Count
+    n_control: Count
+    successes_control: Count
 
 
 class EvaluationIn(Schema):
     project: Identifier
     title: Title
     outcome: Sentence = ""
-    window_months: int = 6
+    window_months: Months = 6
     estimand: Label = ""
     experiment: Identifier = ""
     mde_points: float | None = None
@@ -129,7 +134,7 @@ def create_evaluation(request: HttpRequest, payload: EvaluationIn) -> Status[dic
              summary="Fichier CSV de résultats (unit_id, arm, outcome[, period]) déposé par l'évaluateur")
 def upload_evaluation(request: HttpRequest, file: File[UploadedFile], project: Form[FilledIdentifier],
                       title: Form[FilledTitle],
-                      outcome: Form[Sentence | None] = None, window_months: Form[int] = 6,
+                      outcome: Form[Sentence | None] = None, window_months: Form[Months] = 6,
                       estimand: Form[Label | None] = None, experiment: Form[Identifier | None] = None,
                       ) -> Status[dict[str, Any]]:
     # optional form fields are `T | None = None`: a bounded str type carries its own Field() and
@@ -194,7 +199,7 @@ def audit_detail(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
 @router.post("/audits", response=responses({201: AuditOut}, WRITE), auth=auth,
              summary="Publier un audit de biais à partir d'un CSV (group, y_true, y_pred[, in_need])")
 def create_audit(request: HttpRequest, file: File[UploadedFile], project: Form[FilledIdentifier],
-                 title: Form[FilledTitle], decision: Form[FilledTitle], min_group_size: Form[int] = 30, reference_group: Form[Label | None] = None) -> Status[dict[str, Any]]:
+                 title: Form[FilledTitle], decision: Form[FilledTitle], min_group_size: Form[Annotated[int, Field(ge=5, le=10_000)]] = 30, reference_group: Form[Label | None] = None) -> Status[dict[str, Any]]:
     a = services.publish_audit(request.auth, get_project(project), title=title, decision=decision,  # type: ignore[attr-defined]
                                csv_data=_read(file), min_group_size=min_group_size,
                                reference_group=reference_group or None)
@@ -207,9 +212,9 @@ class PanelIn(Schema):
     project: Identifier
     title: Title
     description: Paragraph = ""
-    target_size: int
+    target_size: Annotated[int, Field(ge=1, le=100_000)]
     stratify_by: Annotated[str, Field(max_length=20)] = "age_band"
-    targets: dict[Label, int] | None = None
+    targets: dict[Label, Count] | None = None
     shares: dict[Label, float] | None = None
 
 
@@ -260,7 +265,7 @@ class ExperimentIn(Schema):
     power: float = 0.8
     alpha: float = 0.05
     design: Annotated[str, Field(max_length=20)] = "individual"
-    window_months: int = 6
+    window_months: Months = 6
     unit: Label = "personne"
     estimand: Label = "intention de traiter (ITT)"
     slug: Identifier = ""
@@ -332,7 +337,7 @@ def replay(request: HttpRequest, slug: Identifier) -> dict[str, Any]:
 class GatewayEvaluationIn(Schema):
     grant: Identifier
     outcome_column: Identifier
-    window_months: int | None = None
+    window_months: Months | None = None
     title: Title = ""
     outcome: Sentence = ""
     estimand: Label = ""

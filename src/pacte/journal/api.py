@@ -133,7 +133,7 @@ def get_consistency(request: HttpRequest, old: TreeSize, new: TreeSize | None = 
 # The two bodies the log accepts, as a pattern (C2SP signed-note syntax): signature lines
 # "— <name> <base64>" for the latest checkpoint, or a whole cosigned checkpoint (origin, size,
 # canonical base64 root of 32 bytes, extension lines, blank line, signature lines).
-_SIGNATURE_LINE = "\u2014 [\\x21-\\x2a\\x2c-\\x7e]+ (?:[A-Za-z0-9+/]{4}){2,}\n"
+_SIGNATURE_LINE = "\u2014 [\\x21-\\x2a\\x2c-\\x7e]+ (?:[A-Za-z0-9+/]{4}){2,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\n"
 _CHECKPOINT = ("[\\x21-\\x7e][\\x20-\\x7e]*\n(?:0|[1-9][0-9]{0,17})\n[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=\n"
                "(?:[\\x20-\\x7e]+\n)*\n")
 WITNESS_PATTERN = f"^(?:{_CHECKPOINT})?(?:{_SIGNATURE_LINE}){{1,100}}$"
