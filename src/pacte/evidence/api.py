@@ -66,7 +66,8 @@ def _read(upload: UploadedFile) -> bytes:
 # ------------------------------------------------------------------ evaluations
 
 Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
-Months = Annotated[int, Field(ge=1, le=60, description="Fenêtre de mesure, de 1 à 60 mois.")]
+Months = Annotated[int, Field(ge=1, le=60, description="Fenêtre de mesure, de 1 à 60 mois (6 par défaut).")]
+GroupSize = Annotated[int, Field(ge=5, le=10_000, description="Effectif minimal d'un groupe, de 5 à 10 000 (30 par défaut).")]
 
 
 class CountsIn(Schema):
@@ -134,13 +135,13 @@ def create_evaluation(request: HttpRequest, payload: EvaluationIn) -> Status[dic
              summary="Fichier CSV de résultats (unit_id, arm, outcome[, period]) déposé par l'évaluateur")
 def upload_evaluation(request: HttpRequest, file: File[UploadedFile], project: Form[FilledIdentifier],
                       title: Form[FilledTitle],
-                      outcome: Form[Sentence | None] = None, window_months: Form[Months] = 6,
+                      outcome: Form[Sentence | None] = None, window_months: Form[Months | None] = None,
                       estimand: Form[Label | None] = None, experiment: Form[Identifier | None] = None,
                       ) -> Status[dict[str, Any]]:
     # optional form fields are `T | None = None`: a bounded str type carries its own Field() and
     # would otherwise make ninja require the field despite a default
     e = services.create_evaluation(
-        request.auth, get_project(project), title=title, outcome=outcome or "", window_months=window_months,  # type: ignore[attr-defined]
+        request.auth, get_project(project), title=title, outcome=outcome or "", window_months=window_months or 6,  # type: ignore[attr-defined]
         estimand=estimand or "", csv_data=_read(file), experiment=_experiment_or_none(experiment or ""))
     return Status(201, _evaluation_out(e))
 
@@ -199,9 +200,10 @@ def audit_detail(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
 @router.post("/audits", response=responses({201: AuditOut}, WRITE), auth=auth,
              summary="Publier un audit de biais à partir d'un CSV (group, y_true, y_pred[, in_need])")
 def create_audit(request: HttpRequest, file: File[UploadedFile], project: Form[FilledIdentifier],
-                 title: Form[FilledTitle], decision: Form[FilledTitle], min_group_size: Form[Annotated[int, Field(ge=5, le=10_000)]] = 30, reference_group: Form[Label | None] = None) -> Status[dict[str, Any]]:
+                 title: Form[FilledTitle], decision: Form[FilledTitle], min_group_size: Form[GroupSize | None] = None, reference_group: Form[Label | None] = None,
+                 ) -> Status[dict[str, Any]]:
     a = services.publish_audit(request.auth, get_project(project), title=title, decision=decision,  # type: ignore[attr-defined]
-                               csv_data=_read(file), min_group_size=min_group_size,
+                               csv_data=_read(file), min_group_size=min_group_size or 30,
                                reference_group=reference_group or None)
     return Status(201, _audit_out(a))
 

@@ -137,8 +137,9 @@ _SIGNATURE_LINE = "\u2014 [\\x21-\\x2a\\x2c-\\x7e]+ (?:[A-Za-z0-9+/]{4}){2,}(?:[
 _CHECKPOINT = ("[\\x21-\\x7e][\\x20-\\x7e]*\n(?:0|[1-9][0-9]{0,17})\n[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=\n"
                "(?:[\\x20-\\x7e]+\n)*\n")
 WITNESS_PATTERN = f"^(?:{_CHECKPOINT})?(?:{_SIGNATURE_LINE}){{1,100}}$"
+WITNESS_MAX_CHARS = 64_000  # a cosigned checkpoint with 100 signature lines is about 12,000
 WITNESS_BODY = {"requestBody": {"required": True, "content": {"text/plain": {"schema": {
-    "type": "string", "pattern": WITNESS_PATTERN,
+    "type": "string", "pattern": WITNESS_PATTERN, "maxLength": WITNESS_MAX_CHARS,
     "description": "Lignes de cosignature (« — nom base64 ») pour le dernier point de contrôle, ou un point "
                    "de contrôle cosigné entier (texte UTF-8)."}}}}}
 
@@ -150,5 +151,7 @@ def post_witness(request: HttpRequest) -> list[dict[str, object]]:
         body = request.body.decode("utf-8")
     except UnicodeDecodeError:
         raise services.BadRequest("Le corps doit être du texte UTF-8.") from None
+    if len(body) > WITNESS_MAX_CHARS:
+        raise services.BadRequest(f"Corps trop long : {WITNESS_MAX_CHARS} caractères au plus.")
     saved = services.add_cosignature(body)
     return [{"checkpoint_size": c.checkpoint.size, "witness": c.witness.name, "timestamp": c.timestamp} for c in saved]
