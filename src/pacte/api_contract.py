@@ -16,7 +16,14 @@ from typing import Annotated, Any, TypeVar
 from django.db.models import QuerySet
 from ninja import Field, Schema
 
-from pacte.input_limits import MAX_OFFSET, check_page
+from pacte.input_limits import (
+    JSON_VALUE_MARK,
+    JSON_VALUE_REF,
+    JSON_VALUE_SCHEMA,
+    MAX_OFFSET,
+    NO_NUL_PATTERN,
+    check_page,
+)
 
 T = TypeVar("T")
 
@@ -65,8 +72,13 @@ def binary_response(media_types: dict[str, str], headers: dict[str, str] | None 
 def complete_openapi(openapi: dict[str, Any]) -> dict[str, Any]:
     """What ninja cannot say per route: every documented 503 carries Retry-After (see
     pacte.request_faults), and an uploaded file is never empty (Django drops an empty part)."""
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    _replace_marks(openapi)
+    schemas["JsonValue"] = JSON_VALUE_SCHEMA
     for operations in openapi.get("paths", {}).values():
         for operation in operations.values():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+            _ignored_fields_are_json(body.get("schema", {}), schemas, set())
             unavailable = operation.get("responses", {}).get(503)
             if unavailable is not None:
                 unavailable.setdefault("headers", {})["Retry-After"] = RETRY_AFTER
@@ -75,6 +87,39 @@ def complete_openapi(openapi: dict[str, Any]) -> dict[str, Any]:
                 if field.get("format") == "binary":
                     field["minLength"] = 1
     return openapi
+
+
+def _replace_marks(node: Any) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if value == JSON_VALUE_MARK:
+                node[key] = JSON_VALUE_REF
+            else:
+                _replace_marks(value)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            if value == JSON_VALUE_MARK:
+                node[i] = JSON_VALUE_REF
+            else:
+                _replace_marks(value)
+
+
+def _ignored_fields_are_json(schema: dict[str, Any], schemas: dict[str, Any], seen: set[str]) -> None:
+    """Unknown fields of a JSON body are ignored, but the body is checked as a whole (no NUL,
+    integers within ±2⁶³: input_limits.check_json_tree): say so on each input object."""
+    ref = schema.get("$ref", "")
+    if ref:
+        name = ref.rsplit("/", 1)[1]
+        if name in seen or name not in schemas:
+            return
+        seen.add(name)
+        schema = schemas[name]
+    if schema.get("type") == "object" and "properties" in schema:
+        schema.setdefault("additionalProperties", JSON_VALUE_REF)
+        schema.setdefault("propertyNames", {"pattern": NO_NUL_PATTERN})
+        for field in schema["properties"].values():
+            for option in (field, *field.get("anyOf", [])):
+                _ignored_fields_are_json(option, schemas, seen)
 
 
 # ------------------------------------------------------------------ pagination

@@ -14,7 +14,7 @@ import math
 from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from pacte.errors import BadInput
 
@@ -64,6 +64,26 @@ Url = _text(URL)
 # Required fields of a multipart form: an empty value counts as missing there, so the schema says so.
 FilledIdentifier = _text(IDENTIFIER, 1)
 FilledTitle = _text(TITLE, 1)
+# Free-form JSON (a pact's content, an algorithm's parameters) as the parser accepts it
+# (`check_json_tree`): the recursive schema `JsonValue` is added to the OpenAPI document by
+# pacte.api_contract.complete_openapi.
+JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
+JSON_VALUE_MARK = {"x-pacte-json-value": True}  # pydantic resolves "$ref": replaced afterwards
+
+
+def _json_object(value: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": value, "propertyNames": {"pattern": NO_NUL_PATTERN}}
+
+
+JSON_VALUE_SCHEMA: dict[str, Any] = {"anyOf": [
+    {"type": "string", "maxLength": DOCUMENT, "pattern": NO_NUL_PATTERN},
+    {"type": "number", "minimum": -INT64_MAX, "maximum": INT64_MAX},
+    {"type": "boolean"}, {"type": "null"},
+    {"type": "array", "items": JSON_VALUE_REF}, _json_object(JSON_VALUE_REF),
+]}
+JsonObject = Annotated[dict[str, Any], WithJsonSchema(_json_object(JSON_VALUE_MARK))]
+ShortText = _text(80)
+
 SmallInt = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 BigInt = Annotated[int, Field(ge=-INT64_MAX, le=INT64_MAX)]
 

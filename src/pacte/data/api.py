@@ -25,6 +25,7 @@ from pacte.api_contract import (
     paginate,
     responses,
 )
+from pacte.data import secure_room as secure_room_rules
 from pacte.data import selectors, services
 from pacte.data.api_schemas import (
     AggregatesOut,
@@ -47,6 +48,7 @@ from pacte.errors import NotFound
 from pacte.input_limits import (
     IDENTIFIER,
     MAX_LIST_ITEMS,
+    NO_NUL_PATTERN,
     Document,
     Identifier,
     Paragraph,
@@ -355,16 +357,16 @@ AGGREGATES_BODY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "group_by": {"type": "array", "items": {"type": "string", "maxLength": IDENTIFIER}, "maxItems": _DP["max_group_by"],
+        "group_by": {"type": "array", "items": {"type": "string", "maxLength": IDENTIFIER, "pattern": NO_NUL_PATTERN}, "maxItems": _DP["max_group_by"],
                      "description": "Colonnes à jeu de clés public ; au plus "
                                     f"{_DP['max_cells']} cellules."},
         "aggregates": {"type": "array", "minItems": 1, "maxItems": _DP["max_aggregates"], "items": {
             "type": "object", "properties": {"op": {"enum": ["count", "sum", "mean"]},
-                                               "column": {"type": "string", "maxLength": IDENTIFIER}},
+                                               "column": {"type": "string", "maxLength": IDENTIFIER, "pattern": NO_NUL_PATTERN}},
             "required": ["op"]}},
         "filters": {"type": "array", "maxItems": _DP["max_filters"], "items": {
             "type": "object", "required": ["column", "op", "value"],
-            "properties": {"column": {"type": "string", "maxLength": IDENTIFIER}, "op": {"enum": ["eq", "in"]},
+            "properties": {"column": {"type": "string", "maxLength": IDENTIFIER, "pattern": NO_NUL_PATTERN}, "op": {"enum": ["eq", "in"]},
                            "value": {}}}},
         "rho": {"type": "number", "minimum": _DP["min_rho"], "maximum": _DP["max_rho"],
                 "default": _DP["default_rho"],
@@ -418,8 +420,12 @@ def extract(request: HttpRequest, dataset: Identifier, format: Literal["csv", "p
 
 @router.post("/data/{dataset}/secure-room", auth=grant_auth, response=responses({200: SecureRoomOut}, GATEWAY),
              summary="Niveau 4 : salle sécurisée (SQL agrégé restreint)",
-             openapi_extra={"requestBody": {"content": {"application/json": {"schema": {
-                 "type": "object", "example": {"sql": "SELECT region, COUNT(*) AS n FROM donnees GROUP BY region"}}}}}})
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+                 "type": "object", "required": ["sql"],
+                 "properties": {"sql": {"type": "string", "maxLength": secure_room_rules.LIMITS.max_sql_chars,
+                                        "pattern": NO_NUL_PATTERN,
+                                        "description": "Une requête SELECT agrégée sur la table « donnees »."}},
+                 "example": {"sql": "SELECT region, COUNT(*) AS n FROM donnees GROUP BY region"}}}}}})
 @own_transactions  # computes, then logs the call in its own transaction (see data.services)
 def secure_room(request: HttpRequest, dataset: Identifier) -> dict[str, Any]:
     body = _body(request)

@@ -45,9 +45,11 @@ from pacte.input_limits import (
     FilledIdentifier,
     FilledTitle,
     Identifier,
+    JsonObject,
     Label,
     Paragraph,
     Sentence,
+    ShortText,
     Title,
 )
 from pacte.projects.selectors import get_project
@@ -89,7 +91,7 @@ class EvaluationIn(Schema):
 
 
 class EvaluationUpdate(Schema):
-    counts: dict[str, Any] = {}
+    counts: JsonObject = {}
 
 
 def _evaluation_out(e: Evaluation) -> dict[str, Any]:
@@ -274,8 +276,8 @@ class ExperimentIn(Schema):
 
 
 class AssignIn(Schema):
-    unit_ids: list[Annotated[str, Field(max_length=80)]] = Field(max_length=MAX_UNITS)
-    strata: dict[Annotated[str, Field(max_length=80)], Annotated[str, Field(max_length=80)]] | None = None
+    unit_ids: list[ShortText] = Field(max_length=MAX_UNITS)
+    strata: dict[ShortText, ShortText] | None = None
 
 
 def _experiment_out(e: Experiment) -> dict[str, Any]:
@@ -368,8 +370,8 @@ class SheetIn(Schema):
     purpose: Document
     contribution_degree: Annotated[str, Field(max_length=12)]
     contribution_mode: Document
-    data_sources: list[dict[str, Any]] = Field(max_length=MAX_LIST_ITEMS)
-    parameters: list[dict[str, Any]] = Field(max_length=MAX_LIST_ITEMS)
+    data_sources: list[JsonObject] = Field(max_length=MAX_LIST_ITEMS)
+    parameters: list[JsonObject] = Field(max_length=MAX_LIST_ITEMS)
     operations: Document
     human_oversight: Document
     risks: Document
@@ -377,7 +379,7 @@ class SheetIn(Schema):
 
 
 class ExplainIn(Schema):
-    situation: dict[str, Any]
+    situation: JsonObject
 
 
 def _sheet_out(s: AlgorithmSheet) -> dict[str, Any]:

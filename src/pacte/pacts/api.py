@@ -12,7 +12,7 @@ from pacte.accounts.viewer import viewer
 from pacte.api import TokenAuth
 from pacte.api_contract import VIEWER, WRITE, Limit, Offset, paginate, responses
 from pacte.errors import NotFound
-from pacte.input_limits import DOCUMENT, BigInt, Identifier, Paragraph, Url
+from pacte.input_limits import DOCUMENT, BigInt, Identifier, JsonObject, Paragraph, Url
 from pacte.pacts import selectors, services
 from pacte.pacts.models import Commitment, PactVersion
 from pacte.projects.selectors import get_project
@@ -77,11 +77,11 @@ CONTENT_DOC = (f"Contenu du pacte (objet JSON) : chaque texte y compte au plus {
 class PactCreate(Schema):
     project: Identifier
     institution: Identifier
-    content: dict[str, Any] = Field(default={}, description=CONTENT_DOC)
+    content: JsonObject = Field(default={}, description=CONTENT_DOC)
 
 
 class ContentIn(Schema):
-    content: dict[str, Any] = Field(description=CONTENT_DOC)
+    content: JsonObject = Field(description=CONTENT_DOC)
 
 
 class TransitionIn(Schema):
