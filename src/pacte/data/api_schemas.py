@@ -197,8 +197,8 @@ class AggregatesOut(Schema):
     query: dict[str, Any]
     cells: list[Any]
     aggregates: list[dict[str, Any]]
-    noise_scale: dict[str, float]
-    margin_95: dict[str, float]
+    noise_scale: dict[str, float | None] = Field(description="Écart type du bruit par agrégat (null pour une moyenne).")
+    margin_95: dict[str, float | None] = Field(description="Marge à 95 % par agrégat (null pour une moyenne).")
     rho: float
     privacy_unit: Any = Field(description="Unité de confidentialité de la publication (objet), ou null.")
     rho_spent: float
