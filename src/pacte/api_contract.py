@@ -71,7 +71,9 @@ def binary_response(media_types: dict[str, str], headers: dict[str, str] | None 
 
 def complete_openapi(openapi: dict[str, Any]) -> dict[str, Any]:
     """What ninja cannot say per route: every documented 503 carries Retry-After (see
-    pacte.request_faults), and an uploaded file is never empty (Django drops an empty part)."""
+    pacte.request_faults); a multipart field is omitted rather than null, and an uploaded file
+    is never empty (Django drops an empty part); free-form JSON and ignored fields of a JSON
+    body are checked as a whole by the parser (`JsonValue`)."""
     schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
     _replace_marks(openapi)
     schemas["JsonValue"] = JSON_VALUE_SCHEMA
@@ -83,7 +85,11 @@ def complete_openapi(openapi: dict[str, Any]) -> dict[str, Any]:
             if unavailable is not None:
                 unavailable.setdefault("headers", {})["Retry-After"] = RETRY_AFTER
             form = operation.get("requestBody", {}).get("content", {}).get("multipart/form-data", {})
-            for field in form.get("schema", {}).get("properties", {}).values():
+            properties = form.get("schema", {}).get("properties", {})
+            for name, field in list(properties.items()):
+                options = [o for o in field.get("anyOf", []) if o.get("type") != "null"]
+                if len(options) == 1:  # a form field is omitted, never null
+                    field = properties[name] = {k: v for k, v in field.items() if k != "anyOf"} | options[0]
                 if field.get("format") == "binary":
                     field["minLength"] = 1
     return openapi
