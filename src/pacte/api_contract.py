@@ -126,6 +126,8 @@ def _ignored_fields_are_json(schema: dict[str, Any], schemas: dict[str, Any], se
         for field in schema["properties"].values():
             for option in (field, *field.get("anyOf", [])):
                 _ignored_fields_are_json(option, schemas, seen)
+    elif schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        _ignored_fields_are_json(schema["items"], schemas, seen)
 
 
 # ------------------------------------------------------------------ pagination

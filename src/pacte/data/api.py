@@ -47,6 +47,7 @@ from pacte.engines import privacy, proportionality
 from pacte.errors import NotFound
 from pacte.input_limits import (
     IDENTIFIER,
+    JSON_VALUE_REF,
     MAX_LIST_ITEMS,
     NO_NUL_PATTERN,
     Document,
@@ -367,7 +368,7 @@ AGGREGATES_BODY_SCHEMA: dict[str, Any] = {
         "filters": {"type": "array", "maxItems": _DP["max_filters"], "items": {
             "type": "object", "required": ["column", "op", "value"],
             "properties": {"column": {"type": "string", "maxLength": IDENTIFIER, "pattern": NO_NUL_PATTERN}, "op": {"enum": ["eq", "in"]},
-                           "value": {}}}},
+                           "value": JSON_VALUE_REF}}},
         "rho": {"type": "number", "minimum": _DP["min_rho"], "maximum": _DP["max_rho"],
                 "default": _DP["default_rho"],
                 "description": f"Budget zCDP de cette requête, entre {_DP['min_rho']:g} et {_DP['max_rho']:g} "
