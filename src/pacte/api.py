@@ -11,6 +11,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 
+from pacte.api_contract import complete_openapi
 from pacte.errors import DomainError, ServiceUnavailable
 from pacte.input_limits import french_message, parse_json
 from pacte.request_faults import error_for, respond_to_exception
@@ -23,7 +24,13 @@ class CheckedJsonParser(Parser):
         return parse_json(request.body)
 
 
-api = NinjaAPI(
+class PacteAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix: str | None = None,
+                           path_params: dict[str, Any] | None = None) -> Any:
+        return complete_openapi(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))
+
+
+api = PacteAPI(
     title="Pacte API",
     version="1",
     urls_namespace="api",

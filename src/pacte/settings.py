@@ -263,8 +263,6 @@ PACT_DEFAULT_CURE_DAYS = 30
 PACT_SECOND_REVIEW_EUROS = 500_000
 COMMITMENT_DUE_SOON_DAYS = 14
 
-NINJA_PAGINATION_PER_PAGE = 20
-
 # Largest request body read in memory (files uploaded as multipart are not counted); beyond it: 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("PACTE_MAX_BODY_BYTES", str(2_500_000)))
 

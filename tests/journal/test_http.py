@@ -39,21 +39,37 @@ def test_entries_are_paginated_and_give_the_leaf_input(client):
 
 @pytest.mark.parametrize("url", [
     "/api/v1/log/entries?start=-1&end=3",
-    "/api/v1/log/entries?start=5&end=2",
-    "/api/v1/log/entries?start=0&end=5000",
     "/api/v1/log/entries?start=abc",
-    "/api/v1/log/proof/inclusion?index=9&size=4",
-    "/api/v1/log/proof/inclusion?index=0&size=99",
-    "/api/v1/log/proof/inclusion",
     "/api/v1/log/proof/consistency?old=0&new=3",
-    "/api/v1/log/proof/consistency?old=4&new=3",
-    "/api/v1/log/proof/consistency?old=1&new=99",
+    "/api/v1/log/proof/inclusion?index=-1",
 ])
 def test_bad_parameters_give_400_with_a_french_message(client, url):
     append(5)
     r = client.get(url)
     assert r.status_code == 400, r.content
     assert r.json()["message"]
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/log/proof/inclusion?index=9&size=4",
+    "/api/v1/log/proof/inclusion?index=0&size=99",
+    "/api/v1/log/proof/inclusion",
+    "/api/v1/log/proof/consistency?old=4&new=3",
+    "/api/v1/log/proof/consistency?old=1&new=99",
+])
+def test_positions_outside_the_published_log_give_404(client, url):
+    """Well-formed requests for what the log does not (yet) have: not found, with the valid range."""
+    append(5)
+    r = client.get(url)
+    assert r.status_code == 404, r.content
+    assert r.json()["error"] == "not_found" and r.json()["message"]
+
+
+def test_entries_range_is_capped_not_refused(client):
+    append(5)
+    assert client.get("/api/v1/log/entries?start=5&end=2").json() == {"count": 5, "items": []}
+    data = client.get("/api/v1/log/entries?start=0&end=5000").json()
+    assert [i["index"] for i in data["items"]] == [0, 1, 2, 3, 4]
 
 
 def test_proofs_over_http_verify(client):

@@ -84,7 +84,7 @@ def test_full_life_cycle_through_the_api(client, world, content):
     assert post(client, f"{base}/sign", {}, carrier).json()["status"] == "signing"
     assert post(client, f"{base}/sign", {}, signatory).json()["status"] == Status.ACTIVE
     r = post(client, f"{base}/fly", {}, carrier)
-    assert r.status_code == 422 and "Action inconnue" in r.json()["message"]
+    assert r.status_code == 400 and "valeurs possibles" in r.json()["message"] and "'submit'" in r.json()["message"]
     r = post(client, f"/api/v1/pacts/{ref}/versions/1/commitments/state-panel/evidence",
              {"progress": 100, "note": "Panel ouvert", "met": True}, reviewer)
     assert r.status_code == 200 and r.json()["status"] == "met"

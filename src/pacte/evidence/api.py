@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Any
 
 from django.db.models import Prefetch
@@ -12,6 +11,7 @@ from ninja.files import UploadedFile
 
 from pacte.accounts.api_auth import TokenAuth
 from pacte.accounts.viewer import viewer
+from pacte.api_contract import VIEWER, WRITE, Limit, Offset, paginate, responses
 from pacte.errors import InvalidTransition, NotFound, ValidationFailed
 from pacte.evidence import (
     audits,
@@ -23,6 +23,21 @@ from pacte.evidence import (
     selectors,
     sheets,
 )
+from pacte.evidence.api_schemas import (
+    AuditOut,
+    AuditPage,
+    CasePage,
+    EvaluationOut,
+    EvaluationPage,
+    ExperimentOut,
+    ExperimentPage,
+    ExplanationOut,
+    PanelOut,
+    PanelPage,
+    ReplayOut,
+    SheetOut,
+    SheetPage,
+)
 from pacte.evidence.models import (
     AlgorithmSheet,
     Audit,
@@ -32,15 +47,19 @@ from pacte.evidence.models import (
     PanelMember,
 )
 from pacte.input_limits import (
+    INT64_MAX,
     MAX_LIST_ITEMS,
     BigInt,
     Document,
+    FilledIdentifier,
+    FilledTitle,
     Identifier,
+    JsonObject,
     Label,
     Paragraph,
     Sentence,
+    ShortText,
     Title,
-    check_page,
 )
 from pacte.projects.selectors import get_project
 
@@ -49,68 +68,31 @@ MAX_UNITS = 200_000  # unit identifiers of one assignment call (the body limit a
 auth = TokenAuth()
 
 
-def _page(limit: int, offset: int) -> None:
-    check_page(limit, offset)
-
-
 def _read(upload: UploadedFile) -> bytes:
     if upload.size and upload.size > csv_tables.MAX_UPLOAD_BYTES:
         raise ValidationFailed("Le fichier dépasse 200 Mo.")
-    return upload.read()
+    return bytes(upload.read())
 
 
 # ------------------------------------------------------------------ evaluations
 
-class EvaluationOut(Schema):
-    id: int
-    project: str
-    pact: str | None
-    experiment: str | None
-    evaluator: str
-    title: str
-    status: str
-    outcome: str
-    window: str
-    estimand: str
-    method: str
-    source: str
-    n_treatment: int
-    n_control: int
-    successes_treatment: int | None
-    successes_control: int | None
-    estimate: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    scale: float
-    unit: str
-    conclusive: bool
-    sentence: str
-    power: float | None
-    mde_points: float | None
-    risk_ratio: dict[str, Any] | None
-    data_sha256: str
-    gateway: dict[str, Any] | None
-    published_at: datetime | None
-
-
-class EvaluationPage(Schema):
-    count: int
-    items: list[EvaluationOut]
+Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
+Months = Annotated[int, Field(ge=1, le=60, description="Fenêtre de mesure, de 1 à 60 mois (6 par défaut).")]
+GroupSize = Annotated[int, Field(ge=5, le=10_000, description="Effectif minimal d'un groupe, de 5 à 10 000 (30 par défaut).")]
 
 
 class CountsIn(Schema):
-    n_treatment: int
-    successes_treatment: int
-    n_control: int
-    successes_control: int
+    n_treatment: Count
+    successes_treatment: Count
+    n_control: Count
+    successes_control: Count
 
 
 class EvaluationIn(Schema):
     project: Identifier
     title: Title
     outcome: Sentence = ""
-    window_months: int = 6
+    window_months: Months = 6
     estimand: Label = ""
     experiment: Identifier = ""
     mde_points: float | None = None
@@ -118,7 +100,7 @@ class EvaluationIn(Schema):
 
 
 class EvaluationUpdate(Schema):
-    counts: dict[str, Any] = {}
+    counts: JsonObject = {}
 
 
 def _evaluation_out(e: Evaluation) -> dict[str, Any]:
@@ -139,19 +121,18 @@ def _experiment_or_none(slug: str) -> Experiment | None:
     return selectors.get_experiment(slug) if slug else None
 
 
-@router.get("/evaluations", response=EvaluationPage, summary="Évaluations d'impact publiées (paginé)")
-def list_evaluations(request: HttpRequest, project: Identifier = "", limit: BigInt = 20, offset: BigInt = 0) -> dict[str, Any]:
-    _page(limit, offset)
+@router.get("/evaluations", response=responses({200: EvaluationPage}, VIEWER), summary="Évaluations d'impact publiées (paginé)")
+def list_evaluations(request: HttpRequest, project: Identifier = "", limit: Limit = 20, offset: Offset = 0) -> dict[str, Any]:
     qs = selectors.evaluations(viewer(request), project=project)
-    return {"count": qs.count(), "items": [_evaluation_out(e) for e in qs[offset: offset + limit]]}
+    return paginate(qs, limit, offset, lambda page: [_evaluation_out(e) for e in page])
 
 
-@router.get("/evaluations/{int:pk}", response=EvaluationOut)
+@router.get("/evaluations/{int:pk}", response=responses({200: EvaluationOut}, VIEWER))
 def evaluation_detail(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
     return _evaluation_out(selectors.get_evaluation(viewer(request), pk))
 
 
-@router.post("/evaluations", response={201: EvaluationOut}, auth=auth,
+@router.post("/evaluations", response=responses({201: EvaluationOut}, WRITE), auth=auth,
              summary="Résultats agrégés déposés par l'évaluateur indépendant (brouillon calculé)")
 def create_evaluation(request: HttpRequest, payload: EvaluationIn) -> Status[dict[str, Any]]:
     e = evaluations.create_evaluation(
@@ -161,16 +142,17 @@ def create_evaluation(request: HttpRequest, payload: EvaluationIn) -> Status[dic
     return Status(201, _evaluation_out(e))
 
 
-@router.post("/evaluations/upload", response={201: EvaluationOut}, auth=auth,
+@router.post("/evaluations/upload", response=responses({201: EvaluationOut}, WRITE), auth=auth,
              summary="Fichier CSV de résultats (unit_id, arm, outcome[, period]) déposé par l'évaluateur")
-def upload_evaluation(request: HttpRequest, file: File[UploadedFile], project: Form[Identifier], title: Form[Title],
-                      outcome: Form[Sentence | None] = None, window_months: Form[int] = 6,
+def upload_evaluation(request: HttpRequest, file: File[UploadedFile], project: Form[FilledIdentifier],
+                      title: Form[FilledTitle],
+                      outcome: Form[Sentence | None] = None, window_months: Form[Months | None] = None,
                       estimand: Form[Label | None] = None, experiment: Form[Identifier | None] = None,
                       ) -> Status[dict[str, Any]]:
     # optional form fields are `T | None = None`: a bounded str type carries its own Field() and
     # would otherwise make ninja require the field despite a default
     e = evaluations.create_evaluation(
-        request.auth, get_project(project), title=title, outcome=outcome or "", window_months=window_months,  # type: ignore[attr-defined]
+        request.auth, get_project(project), title=title, outcome=outcome or "", window_months=window_months or 6,  # type: ignore[attr-defined]
         estimand=estimand or "", csv_data=_read(file), experiment=_experiment_or_none(experiment or ""))
     return Status(201, _evaluation_out(e))
 
@@ -183,12 +165,12 @@ def _draft_for(request: HttpRequest, pk: BigInt) -> Evaluation:
     return e
 
 
-@router.post("/evaluations/{int:pk}/publish", response=EvaluationOut, auth=auth, summary="Publier (définitif)")
+@router.post("/evaluations/{int:pk}/publish", response=responses({200: EvaluationOut}, WRITE), auth=auth, summary="Publier (définitif)")
 def publish_evaluation(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
     return _evaluation_out(evaluations.publish_evaluation(request.auth, _draft_for(request, pk)))  # type: ignore[attr-defined]
 
 
-@router.put("/evaluations/{int:pk}", response=EvaluationOut, auth=auth,
+@router.put("/evaluations/{int:pk}", response=responses({200: EvaluationOut}, WRITE), auth=auth,
             summary="Refusé pour une évaluation publiée ; un brouillon se recrée")
 def update_evaluation(request: HttpRequest, pk: BigInt, payload: EvaluationUpdate) -> dict[str, Any]:
     e = _draft_for(request, pk)
@@ -197,39 +179,13 @@ def update_evaluation(request: HttpRequest, pk: BigInt, payload: EvaluationUpdat
     raise InvalidTransition("Un brouillon ne se modifie pas : supprimez-le et déposez de nouveau les résultats.")
 
 
-@router.delete("/evaluations/{int:pk}", response={204: None}, auth=auth, summary="Supprimer un brouillon")
+@router.delete("/evaluations/{int:pk}", response=responses({204: None}, WRITE), auth=auth, summary="Supprimer un brouillon")
 def delete_evaluation(request: HttpRequest, pk: BigInt) -> Status[None]:
     evaluations.delete_evaluation(request.auth, _draft_for(request, pk))  # type: ignore[attr-defined]
     return Status(204, None)
 
 
 # ------------------------------------------------------------------ audits
-
-class AuditOut(Schema):
-    id: int
-    project: str
-    pact: str | None
-    auditor: str
-    title: str
-    decision: str
-    band: list[float]
-    band_source: str
-    min_group_size: int
-    reference_group: str
-    n_rows: int
-    breach_count: int
-    insufficient_count: int
-    remediation_commitment: str
-    rows: list[dict[str, Any]]
-    groups: list[dict[str, Any]]
-    data_sha256: str
-    published_at: datetime
-
-
-class AuditPage(Schema):
-    count: int
-    items: list[AuditOut]
-
 
 def _audit_out(a: Audit) -> dict[str, Any]:
     return {
@@ -242,59 +198,36 @@ def _audit_out(a: Audit) -> dict[str, Any]:
     }
 
 
-@router.get("/audits", response=AuditPage, summary="Audits de biais publiés")
-def list_audits(request: HttpRequest, project: Identifier = "", limit: BigInt = 20, offset: BigInt = 0) -> dict[str, Any]:
-    _page(limit, offset)
-    qs = selectors.audits(project=project)
-    return {"count": qs.count(), "items": [_audit_out(a) for a in qs[offset: offset + limit]]}
+@router.get("/audits", response=responses({200: AuditPage}), summary="Audits de biais publiés")
+def list_audits(request: HttpRequest, project: Identifier = "", limit: Limit = 20, offset: Offset = 0) -> dict[str, Any]:
+    return paginate(selectors.audits(project=project), limit, offset, lambda page: [_audit_out(a) for a in page])
 
 
-@router.get("/audits/{int:pk}", response=AuditOut)
+@router.get("/audits/{int:pk}", response=responses({200: AuditOut}))
 def audit_detail(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
     return _audit_out(selectors.get_audit(pk))
 
 
-@router.post("/audits", response={201: AuditOut}, auth=auth,
+@router.post("/audits", response=responses({201: AuditOut}, WRITE), auth=auth,
              summary="Publier un audit de biais à partir d'un CSV (group, y_true, y_pred[, in_need])")
-def create_audit(request: HttpRequest, file: File[UploadedFile], project: Form[Identifier], title: Form[Title],
-                 decision: Form[Title], min_group_size: Form[int] = 30, reference_group: Form[Label | None] = None) -> Status[dict[str, Any]]:
+def create_audit(request: HttpRequest, file: File[UploadedFile], project: Form[FilledIdentifier],
+                 title: Form[FilledTitle], decision: Form[FilledTitle], min_group_size: Form[GroupSize | None] = None, reference_group: Form[Label | None] = None,
+                 ) -> Status[dict[str, Any]]:
     a = audits.publish_audit(request.auth, get_project(project), title=title, decision=decision,  # type: ignore[attr-defined]
-                               csv_data=_read(file), min_group_size=min_group_size,
+                               csv_data=_read(file), min_group_size=min_group_size or 30,
                                reference_group=reference_group or None)
     return Status(201, _audit_out(a))
 
 
 # ------------------------------------------------------------------ panels
 
-class PanelOut(Schema):
-    id: int
-    project: str
-    opened_by: str
-    title: str
-    description: str
-    status: str
-    target_size: int
-    stratify_by: str
-    targets: dict[str, int]
-    seed_commitment: str
-    seed: str | None
-    opened_on: date
-    drawn_at: datetime | None
-    composition: list[dict[str, Any]]
-
-
-class PanelPage(Schema):
-    count: int
-    items: list[PanelOut]
-
-
 class PanelIn(Schema):
     project: Identifier
     title: Title
     description: Paragraph = ""
-    target_size: int
+    target_size: Annotated[int, Field(ge=1, le=100_000)]
     stratify_by: Annotated[str, Field(max_length=20)] = "age_band"
-    targets: dict[Label, int] | None = None
+    targets: dict[Label, Count] | None = None
     shares: dict[Label, float] | None = None
 
 
@@ -308,22 +241,20 @@ def _panel_out(p: PanelCall) -> dict[str, Any]:
     }
 
 
-@router.get("/panels", response=PanelPage, summary="Appels à panel et composition agrégée")
-def list_panels(request: HttpRequest, project: Identifier = "", limit: BigInt = 20, offset: BigInt = 0) -> dict[str, Any]:
-    _page(limit, offset)
-    qs = selectors.panels(project=project)
+@router.get("/panels", response=responses({200: PanelPage}), summary="Appels à panel et composition agrégée")
+def list_panels(request: HttpRequest, project: Identifier = "", limit: Limit = 20, offset: Offset = 0) -> dict[str, Any]:
     present = Prefetch("members", queryset=PanelMember.objects.filter(left=False).only("call_id", "stratum"),
                        to_attr="present_strata")
-    page = qs.prefetch_related(present)[offset: offset + limit]
-    return {"count": qs.count(), "items": [_panel_out(p) for p in page]}
+    qs = selectors.panels(project=project).prefetch_related(present)
+    return paginate(qs, limit, offset, lambda page: [_panel_out(p) for p in page])
 
 
-@router.get("/panels/{int:pk}", response=PanelOut)
+@router.get("/panels/{int:pk}", response=responses({200: PanelOut}))
 def panel_detail(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
     return _panel_out(selectors.get_panel(pk))
 
 
-@router.post("/panels", response={201: PanelOut}, auth=auth, summary="Ouvrir un appel à panel (institution ou porteur)")
+@router.post("/panels", response=responses({201: PanelOut}, WRITE), auth=auth, summary="Ouvrir un appel à panel (institution ou porteur)")
 def open_panel(request: HttpRequest, payload: PanelIn) -> Status[dict[str, Any]]:
     p = panels.open_panel_call(request.auth, get_project(payload.project), title=payload.title,  # type: ignore[attr-defined]
                                  description=payload.description, target_size=payload.target_size,
@@ -331,36 +262,12 @@ def open_panel(request: HttpRequest, payload: PanelIn) -> Status[dict[str, Any]]
     return Status(201, _panel_out(p))
 
 
-@router.post("/panels/{int:pk}/draw", response=PanelOut, auth=auth, summary="Tirage stratifié (graine révélée)")
+@router.post("/panels/{int:pk}/draw", response=responses({200: PanelOut}, WRITE), auth=auth, summary="Tirage stratifié (graine révélée)")
 def draw_panel(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
     return _panel_out(panels.draw_panel(request.auth, selectors.get_panel(pk)))  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------ experiments
-
-class ExperimentOut(Schema):
-    slug: str
-    project: str
-    status: str
-    hypothesis: str
-    outcome: str
-    estimand: str
-    unit: str
-    design: str
-    window_months: int
-    baseline_rate: float
-    mde_points: float
-    power: float
-    alpha: float
-    arms: list[str]
-    ratio: list[int]
-    required_per_arm: int
-    plan_hash: str
-    seed_commitment: str
-    seed: str | None
-    allocation_sha256: str
-    counts: dict[str, int]
-
 
 class ExperimentIn(Schema):
     project: Identifier
@@ -371,15 +278,15 @@ class ExperimentIn(Schema):
     power: float = 0.8
     alpha: float = 0.05
     design: Annotated[str, Field(max_length=20)] = "individual"
-    window_months: int = 6
+    window_months: Months = 6
     unit: Label = "personne"
     estimand: Label = "intention de traiter (ITT)"
     slug: Identifier = ""
 
 
 class AssignIn(Schema):
-    unit_ids: list[Annotated[str, Field(max_length=80)]] = Field(max_length=MAX_UNITS)
-    strata: dict[Annotated[str, Field(max_length=80)], Annotated[str, Field(max_length=80)]] | None = None
+    unit_ids: list[ShortText] = Field(max_length=MAX_UNITS)
+    strata: dict[ShortText, ShortText] | None = None
 
 
 def _experiment_out(e: Experiment) -> dict[str, Any]:
@@ -397,17 +304,18 @@ def _experiment_out(e: Experiment) -> dict[str, Any]:
     }
 
 
-@router.get("/experiments", response=list[ExperimentOut], summary="Expérimentations pré-enregistrées")
-def list_experiments(request: HttpRequest, project: Identifier = "") -> list[dict[str, Any]]:
-    return [_experiment_out(e) for e in selectors.experiments(project=project).exclude(status=Experiment.State.DRAFT)[:100]]
+@router.get("/experiments", response=responses({200: ExperimentPage}), summary="Expérimentations pré-enregistrées")
+def list_experiments(request: HttpRequest, project: Identifier = "", limit: Limit = 20, offset: Offset = 0) -> dict[str, Any]:
+    qs = selectors.experiments(project=project).exclude(status=Experiment.State.DRAFT)
+    return paginate(qs, limit, offset, lambda page: [_experiment_out(e) for e in page])
 
 
-@router.get("/experiments/{slug}", response=ExperimentOut)
+@router.get("/experiments/{slug}", response=responses({200: ExperimentOut}))
 def experiment_detail(request: HttpRequest, slug: Identifier) -> dict[str, Any]:
     return _experiment_out(selectors.get_experiment(slug))
 
 
-@router.post("/experiments", response={201: ExperimentOut}, auth=auth,
+@router.post("/experiments", response=responses({201: ExperimentOut}, WRITE), auth=auth,
              summary="Concevoir une expérimentation (taille d'échantillon calculée)")
 def design_experiment(request: HttpRequest, payload: ExperimentIn) -> Status[dict[str, Any]]:
     data = payload.dict()
@@ -415,13 +323,13 @@ def design_experiment(request: HttpRequest, payload: ExperimentIn) -> Status[dic
     return Status(201, _experiment_out(experiments.design_experiment(request.auth, project, **data)))  # type: ignore[attr-defined]
 
 
-@router.post("/experiments/{slug}/preregister", response=ExperimentOut, auth=auth,
+@router.post("/experiments/{slug}/preregister", response=responses({200: ExperimentOut}, WRITE), auth=auth,
              summary="Pré-enregistrer : empreinte du plan et engagement sur la graine au journal")
 def preregister(request: HttpRequest, slug: Identifier) -> dict[str, Any]:
     return _experiment_out(experiments.preregister(request.auth, selectors.get_experiment(slug)))  # type: ignore[attr-defined]
 
 
-@router.post("/experiments/{slug}/assign", response=ExperimentOut, auth=auth,
+@router.post("/experiments/{slug}/assign", response=responses({200: ExperimentOut}, WRITE), auth=auth,
              summary="Affecter les unités (identifiants pseudonymes) ; la graine est révélée")
 def assign(request: HttpRequest, slug: Identifier, payload: AssignIn) -> dict[str, Any]:
     exp = selectors.get_experiment(slug)
@@ -430,7 +338,7 @@ def assign(request: HttpRequest, slug: Identifier, payload: AssignIn) -> dict[st
     return _experiment_out(exp)
 
 
-@router.get("/experiments/{slug}/replay", response=dict[str, Any], summary="Rejouer l'affectation depuis le journal",
+@router.get("/experiments/{slug}/replay", response=responses({200: ReplayOut}), summary="Rejouer l'affectation depuis le journal",
             description="Résultat du recalcul de l'affectation depuis le seul journal public, calculé une fois "
                         "puis conservé (`checked_at`). Pour le refaire soi-même : `pacte evidence replay SLUG`.")
 def replay(request: HttpRequest, slug: Identifier) -> dict[str, Any]:
@@ -442,7 +350,7 @@ def replay(request: HttpRequest, slug: Identifier) -> dict[str, Any]:
 class GatewayEvaluationIn(Schema):
     grant: Identifier
     outcome_column: Identifier
-    window_months: int | None = None
+    window_months: Months | None = None
     title: Title = ""
     outcome: Sentence = ""
     estimand: Label = ""
@@ -450,7 +358,7 @@ class GatewayEvaluationIn(Schema):
     publish: bool = True
 
 
-@router.post("/experiments/{slug}/evaluations/from-gateway", response={201: EvaluationOut}, auth=auth,
+@router.post("/experiments/{slug}/evaluations/from-gateway", response=responses({201: EvaluationOut}, WRITE), auth=auth,
              summary="Évaluer avec les résultats de la passerelle de données (jointure pseudonyme, accès de niveau 2)")
 def evaluation_from_gateway(request: HttpRequest, slug: Identifier, payload: GatewayEvaluationIn) -> Status[dict[str, Any]]:
     from pacte.data.ports import GATEWAY
@@ -465,33 +373,14 @@ def evaluation_from_gateway(request: HttpRequest, slug: Identifier, payload: Gat
 
 # ------------------------------------------------------------------ algorithm sheets
 
-class SheetOut(Schema):
-    id: int
-    project: str
-    title: str
-    status: str
-    version: int
-    purpose: str
-    contribution_degree: str
-    contribution_mode: str
-    data_sources: list[dict[str, Any]]
-    parameters: list[dict[str, Any]]
-    operations: str
-    human_oversight: str
-    risks: str
-    objection_contact: str
-    legal_basis: str
-    published_at: datetime | None
-
-
 class SheetIn(Schema):
     project: Identifier
     title: Title
     purpose: Document
     contribution_degree: Annotated[str, Field(max_length=12)]
     contribution_mode: Document
-    data_sources: list[dict[str, Any]] = Field(max_length=MAX_LIST_ITEMS)
-    parameters: list[dict[str, Any]] = Field(max_length=MAX_LIST_ITEMS)
+    data_sources: list[JsonObject] = Field(max_length=MAX_LIST_ITEMS)
+    parameters: list[JsonObject] = Field(max_length=MAX_LIST_ITEMS)
     operations: Document
     human_oversight: Document
     risks: Document
@@ -499,7 +388,7 @@ class SheetIn(Schema):
 
 
 class ExplainIn(Schema):
-    situation: dict[str, Any]
+    situation: JsonObject
 
 
 def _sheet_out(s: AlgorithmSheet) -> dict[str, Any]:
@@ -510,36 +399,37 @@ def _sheet_out(s: AlgorithmSheet) -> dict[str, Any]:
             "objection_contact": s.objection_contact, "legal_basis": s.legal_basis, "published_at": s.published_at}
 
 
-@router.get("/algorithm-sheets", response=list[SheetOut], summary="Fiches algorithmes publiées")
-def list_sheets(request: HttpRequest, project: Identifier = "") -> list[dict[str, Any]]:
-    return [_sheet_out(s) for s in selectors.sheets(viewer(request), project=project)[:100]]
+@router.get("/algorithm-sheets", response=responses({200: SheetPage}, VIEWER), summary="Fiches algorithmes publiées")
+def list_sheets(request: HttpRequest, project: Identifier = "", limit: Limit = 20, offset: Offset = 0) -> dict[str, Any]:
+    qs = selectors.sheets(viewer(request), project=project)
+    return paginate(qs, limit, offset, lambda page: [_sheet_out(s) for s in page])
 
 
-@router.get("/algorithm-sheets/{int:pk}", response=SheetOut)
+@router.get("/algorithm-sheets/{int:pk}", response=responses({200: SheetOut}, VIEWER))
 def sheet_detail(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
     return _sheet_out(selectors.get_sheet(viewer(request), pk))
 
 
-@router.get("/algorithm-sheets/{int:pk}/atrs", response=dict[str, Any],
+@router.get("/algorithm-sheets/{int:pk}/atrs", response=responses({200: dict[str, Any]}),
             summary="Export au format Algorithmic Transparency Recording Standard (UK)")
 def sheet_atrs(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
     return sheets.atrs_export(selectors.get_sheet(None, pk))
 
 
-@router.post("/algorithm-sheets", response={201: SheetOut}, auth=auth, summary="Rédiger une fiche (porteur)")
+@router.post("/algorithm-sheets", response=responses({201: SheetOut}, WRITE), auth=auth, summary="Rédiger une fiche (porteur)")
 def create_sheet(request: HttpRequest, payload: SheetIn) -> Status[dict[str, Any]]:
     data = payload.dict()
     project = get_project(data.pop("project"))
     return Status(201, _sheet_out(sheets.create_sheet(request.auth, project, data)))  # type: ignore[attr-defined]
 
 
-@router.post("/algorithm-sheets/{int:pk}/publish", response=SheetOut, auth=auth, summary="Publier la fiche")
+@router.post("/algorithm-sheets/{int:pk}/publish", response=responses({200: SheetOut}, WRITE), auth=auth, summary="Publier la fiche")
 def publish_sheet(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
     sheet = selectors.get_sheet(request.auth, pk)  # type: ignore[attr-defined]
     return _sheet_out(sheets.publish_sheet(request.auth, sheet))  # type: ignore[attr-defined]
 
 
-@router.post("/algorithm-sheets/{int:pk}/explain", response=dict[str, Any],
+@router.post("/algorithm-sheets/{int:pk}/explain", response=responses({200: ExplanationOut}, (400, 404, 413, 422, 503)),
              summary="Explication individuelle : paramètres appliqués à une situation, pondérations, contributions")
 def explain(request: HttpRequest, pk: BigInt, payload: ExplainIn) -> dict[str, Any]:
     return sheets.explain(selectors.get_sheet(None, pk), payload.situation)
@@ -547,30 +437,19 @@ def explain(request: HttpRequest, pk: BigInt, payload: ExplainIn) -> dict[str, A
 
 # ------------------------------------------------------------------ compliance
 
-class CaseOut(Schema):
-    pact: str
-    version: int
-    status: str
-    commitments: list[str]
-    reason: str
-    opened_on: date
-    cure_deadline: date
-    suspended_on: date | None
-    break_on: date | None
-    closed_on: date | None
-
-
-@router.get("/compliance/cases", response=list[CaseOut], summary="Manquements constatés par le moteur de conformité")
-def compliance_cases(request: HttpRequest, project: Identifier = "") -> list[dict[str, Any]]:
+@router.get("/compliance/cases", response=responses({200: CasePage}),
+            summary="Manquements constatés par le moteur de conformité")
+def compliance_cases(request: HttpRequest, project: Identifier = "", limit: Limit = 20, offset: Offset = 0) -> dict[str, Any]:
     from pacte.evidence.models import ComplianceCase
 
-    qs = ComplianceCase.objects.select_related("version__pact")
+    qs = ComplianceCase.objects.select_related("version__pact").order_by("-opened_on", "-id")
     if project:
         qs = qs.filter(version__pact__project__slug=project)
-    return [{"pact": c.version.pact.reference, "version": c.version.number, "status": c.status,
-             "commitments": c.commitment_keys, "reason": c.reason, "opened_on": c.opened_on,
-             "cure_deadline": c.cure_deadline, "suspended_on": c.suspended_on, "break_on": c.break_on,
-             "closed_on": c.closed_on} for c in qs[:200]]
+    return paginate(qs, limit, offset, lambda page: [
+        {"pact": c.version.pact.reference, "version": c.version.number, "status": c.status,
+         "commitments": c.commitment_keys, "reason": c.reason, "opened_on": c.opened_on,
+         "cure_deadline": c.cure_deadline, "suspended_on": c.suspended_on, "break_on": c.break_on,
+         "closed_on": c.closed_on} for c in page])
 
 
 __all__ = ["router", "NotFound"]

@@ -430,6 +430,10 @@ def _bad(message: str) -> BadRequest:
     return BadRequest(message)
 
 
+class OutsideTheLog(NotFound):
+    """A well-formed request for a position or a tree size the published log does not have (404)."""
+
+
 # Serving proofs: a process-wide view of the latest *committed* signed checkpoint, refreshed
 # at most every LOG_CHECKPOINT_TTL seconds (immediately when a client asks for a larger size,
 # and when this process commits a new batch), plus the node cache of `store`.  Inside a
@@ -569,12 +573,14 @@ def inclusion(*, index: int | None = None, entry_hash: str = "", size: int | Non
             raise NotFound(_("Aucune entrée du journal n'a cette empreinte."))
         index = ev
     if index is None:
-        raise _bad(_("Indiquez index (position de l'entrée) ou hash (empreinte de l'entrée)."))
+        raise OutsideTheLog(_("Aucune entrée désignée : indiquez index (position de l'entrée) ou hash (empreinte)."))
     size = published if size is None else size
     if not 0 < size <= published:
-        raise _bad(_("size doit être entre 1 et %(published)s (taille du dernier point de contrôle).") % {"published": published})
+        raise OutsideTheLog(_("Aucun arbre de cette taille : size doit être entre 1 et %(published)s "
+                              "(taille du dernier point de contrôle).") % {"published": published})
     if not 0 <= index < size:
-        raise _bad(_("index doit être entre 0 et %(last)s pour un arbre de taille %(size)s.") % {"last": size - 1, "size": size})
+        raise OutsideTheLog(_("Aucune entrée à cette position : index doit être entre 0 et %(last)s "
+                              "pour un arbre de taille %(size)s.") % {"last": size - 1, "size": size})
     roots = _roots(cacheable, published, proot)
     proof, nodes, (root,) = _serve(published, cacheable, merkle.inclusion_proof_ranges(index, size),
                                    [(0, index)], [size], roots)
@@ -588,7 +594,8 @@ def consistency(old: int, new: int | None = None) -> dict[str, Any]:
     published, proot, cacheable = _published(new or 0)
     new = published if new is None else new
     if not 0 < old <= new <= published:
-        raise _bad(_("Il faut 0 < old ≤ new ≤ %(published)s (taille du dernier point de contrôle).") % {"published": published})
+        raise OutsideTheLog(_("Aucune preuve entre ces tailles : il faut 0 < old ≤ new ≤ %(published)s "
+                              "(taille du dernier point de contrôle).") % {"published": published})
     roots = _roots(cacheable, published, proot)
     proof, _nodes, (old_root, root) = _serve(published, cacheable, merkle.consistency_proof_ranges(old, new), [],
                                              [old, new], roots)
@@ -634,6 +641,7 @@ def add_cosignature(body: str) -> list[Cosignature]:
     """
     if not body.strip():
         raise _bad(_("Corps vide : envoyez un point de contrôle cosigné ou une ligne de cosignature."))
+    body = body.rstrip("\n") + "\n"  # trailing blank lines carry nothing
     try:
         if "\n\n" in body:
             text = note.note_text(body)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -11,8 +11,9 @@ from ninja import Field, Router, Schema, Status
 from pacte.accounts.api_auth import TokenAuth
 from pacte.accounts.models import Organisation
 from pacte.accounts.viewer import viewer
-from pacte.errors import NotFound, ValidationFailed
-from pacte.input_limits import DOCUMENT, BigInt, Identifier, Paragraph, Url, check_page
+from pacte.api_contract import VIEWER, WRITE, Limit, Offset, paginate, responses
+from pacte.errors import NotFound
+from pacte.input_limits import DOCUMENT, BigInt, Identifier, JsonObject, Paragraph, Url
 from pacte.pacts import actions, commitments, documents, drafting, selectors
 from pacte.pacts.models import Commitment, PactVersion
 from pacte.projects.selectors import get_project
@@ -77,11 +78,11 @@ CONTENT_DOC = (f"Contenu du pacte (objet JSON) : chaque texte y compte au plus {
 class PactCreate(Schema):
     project: Identifier
     institution: Identifier
-    content: dict[str, Any] = Field(default={}, description=CONTENT_DOC)
+    content: JsonObject = Field(default={}, description=CONTENT_DOC)
 
 
 class ContentIn(Schema):
-    content: dict[str, Any] = Field(description=CONTENT_DOC)
+    content: JsonObject = Field(description=CONTENT_DOC)
 
 
 class TransitionIn(Schema):
@@ -127,40 +128,38 @@ def _commitment_out(c: Commitment) -> dict[str, Any]:
     }
 
 
-def _page(limit: int, offset: int) -> None:
-    check_page(limit, offset)
-
-
-@router.get("", response=PactPage, summary="Liste paginée des pactes publics")
-def list_pacts(request: HttpRequest, status: Identifier = "", institution: Identifier = "", limit: BigInt = 20, offset: BigInt = 0) -> dict[str, Any]:
-    _page(limit, offset)
+@router.get("", response=responses({200: PactPage}, VIEWER),
+            summary="Liste paginée des pactes publics")
+def list_pacts(request: HttpRequest, status: Identifier = "", institution: Identifier = "", limit: Limit = 20,
+               offset: Offset = 0) -> dict[str, Any]:
     qs = selectors.versions_visible(viewer(request)).filter(is_current=True)
     if status:
         qs = qs.filter(status=status)
     if institution:
         qs = qs.filter(pact__institution__slug=institution)
-    qs = qs.order_by("-pact__created_at")
+    qs = qs.order_by("-pact__created_at", "-pk")
     rows = qs.values_list("pact__reference", "pact__project__slug", "pact__institution__slug", "number", "status")
-    items = [
+    return paginate(rows, limit, offset, lambda page: [
         {"reference": reference, "project": project, "institution": institution, "current_version": number,
          "status": status}
-        for reference, project, institution, number, status in rows[offset : offset + limit]
-    ]  # plain rows: the versions' content is not read for a list
-    return {"count": qs.count(), "items": items}
+        for reference, project, institution, number, status in page
+    ])  # plain rows: the versions' content is not read for a list
 
 
-@router.get("/commitments", response=CommitmentPage, summary="Engagements des deux parties")
-def list_commitments(request: HttpRequest, status: Identifier = "", owner: Identifier = "", limit: BigInt = 50, offset: BigInt = 0) -> dict[str, Any]:
-    _page(limit, offset)
-    qs = selectors.commitments(status=status, owner=owner)
+@router.get("/commitments", response=responses({200: CommitmentPage}),
+            summary="Engagements des deux parties")
+def list_commitments(request: HttpRequest, status: Identifier = "", owner: Identifier = "", limit: Limit = 50,
+                     offset: Offset = 0) -> dict[str, Any]:
     columns = ("key", "owner", "principle", "text", "indicator", "threshold", "due_date", "recurrence",
                "evidence_kind", "status", "progress")
-    rows = qs.values("version__pact__reference", "version__number", *columns)[offset : offset + limit]
-    items = [{"pact": r.pop("version__pact__reference"), "version": r.pop("version__number"), **r} for r in rows]
-    return {"count": qs.count(), "items": items}  # plain rows: no pact content, no model instances
+    rows = selectors.commitments(status=status, owner=owner).values(
+        "version__pact__reference", "version__number", *columns)
+    return paginate(rows, limit, offset, lambda page: [
+        {"pact": r.pop("version__pact__reference"), "version": r.pop("version__number"), **r} for r in page
+    ])  # plain rows: no pact content, no model instances
 
 
-@router.get("/{reference}", response=PactOut)
+@router.get("/{reference}", response=responses({200: PactOut}, VIEWER))
 def pact_detail(request: HttpRequest, reference: Identifier) -> dict[str, Any]:
     pact = selectors.get_pact(reference)
     visible = selectors.versions_visible(viewer(request)).filter(pact=pact)
@@ -171,18 +170,18 @@ def pact_detail(request: HttpRequest, reference: Identifier) -> dict[str, Any]:
             "current_version": current.number if current else None, "status": current.status if current else None}
 
 
-@router.get("/{reference}/versions", response=list[VersionOut])
+@router.get("/{reference}/versions", response=responses({200: list[VersionOut]}, VIEWER))
 def pact_versions(request: HttpRequest, reference: Identifier) -> list[dict[str, Any]]:
     pact = selectors.get_pact(reference)
     return [_version_out(v) for v in selectors.pact_versions(viewer(request), pact)]
 
 
-@router.get("/{reference}/versions/{number}", response=VersionOut)
+@router.get("/{reference}/versions/{number}", response=responses({200: VersionOut}, VIEWER))
 def version_detail(request: HttpRequest, reference: Identifier, number: BigInt) -> dict[str, Any]:
     return _version_out(selectors.get_version(viewer(request), reference, number))
 
 
-@router.get("/{reference}/versions/{number}/commitments", response=list[CommitmentOut])
+@router.get("/{reference}/versions/{number}/commitments", response=responses({200: list[CommitmentOut]}, VIEWER))
 def version_commitments(request: HttpRequest, reference: Identifier, number: BigInt) -> list[dict[str, Any]]:
     v = selectors.get_version(viewer(request), reference, number)
     return [_commitment_out(c) for c in v.commitments.select_related("version__pact")]
@@ -190,7 +189,7 @@ def version_commitments(request: HttpRequest, reference: Identifier, number: Big
 
 # ------------------------------------------------------------------ writes (token)
 
-@router.post("", response={201: VersionOut}, auth=auth, summary="Rédiger un nouveau pacte (porteur)")
+@router.post("", response=responses({201: VersionOut}, WRITE), auth=auth, summary="Rédiger un nouveau pacte (porteur)")
 def create_pact(request: HttpRequest, payload: PactCreate) -> Status[dict[str, Any]]:
     project = get_project(payload.project)
     institution = Organisation.objects.filter(slug=payload.institution).first()
@@ -204,33 +203,39 @@ def _own_version(request: HttpRequest, reference: Identifier, number: BigInt) ->
     return selectors.get_version(request.auth, reference, number)  # type: ignore[attr-defined]
 
 
-@router.put("/{reference}/versions/{number}", response=VersionOut, auth=auth, summary="Modifier un brouillon")
+@router.put("/{reference}/versions/{number}", response=responses({200: VersionOut}, WRITE), auth=auth, summary="Modifier un brouillon")
 def update_version(request: HttpRequest, reference: Identifier, number: BigInt, payload: ContentIn) -> dict[str, Any]:
     v = drafting.update_draft(request.auth, _own_version(request, reference, number), payload.content)  # type: ignore[attr-defined]
     return _version_out(v)
 
 
-@router.post("/{reference}/versions", response={201: VersionOut}, auth=auth,
+@router.post("/{reference}/versions", response=responses({201: VersionOut}, WRITE), auth=auth,
              summary="Nouvelle version (révision ou avenant)")
 def create_version(request: HttpRequest, reference: Identifier) -> Status[dict[str, Any]]:
     v = drafting.new_version(request.auth, selectors.get_pact(reference))  # type: ignore[attr-defined]
     return Status(201, _version_out(v))
 
 
-@router.post("/{reference}/versions/{number}/transitions/{action}", response=VersionOut, auth=auth,
+# the lifecycle's actions, an enum in the OpenAPI document (an unknown action is a 400)
+TransitionAction = Literal["submit", "withdraw", "request_changes", "approve", "sign", "notify_breach", "cure",
+                           "suspend", "reinstate", "break", "complete"]
+assert set(get_args(TransitionAction)) == set(actions.ACTIONS), "the API's enum is the lifecycle's actions"
+
+
+@router.post("/{reference}/versions/{number}/transitions/{action}", response=responses({200: VersionOut}, WRITE),
+             auth=auth,
              summary="Faire avancer le cycle de vie (submit, withdraw, request_changes, approve, sign, "
                      "notify_breach, cure, suspend, reinstate, break, complete)")
-def transition(request: HttpRequest, reference: Identifier, number: BigInt, action: Identifier, payload: TransitionIn) -> dict[str, Any]:
-    if action not in actions.ACTIONS:
-        raise ValidationFailed(_("Action inconnue : %(action)s. Actions possibles : %(known)s.")
-                               % {"action": action, "known": ", ".join(actions.ACTIONS)})
+def transition(request: HttpRequest, reference: Identifier, number: BigInt, action: TransitionAction,
+               payload: TransitionIn) -> dict[str, Any]:
     v = _own_version(request, reference, number)
     actions.ACTIONS[action](request.auth, v, payload.reason)  # type: ignore[attr-defined]
     v.refresh_from_db()
     return _version_out(v)
 
 
-@router.post("/{reference}/versions/{number}/commitments/{key}/evidence", response=CommitmentOut, auth=auth,
+@router.post("/{reference}/versions/{number}/commitments/{key}/evidence",
+             response=responses({200: CommitmentOut}, WRITE), auth=auth,
              summary="Déposer la preuve d'un engagement")
 def add_evidence(request: HttpRequest, reference: Identifier, number: BigInt, key: Identifier, payload: EvidenceIn) -> dict[str, Any]:
     v = _own_version(request, reference, number)

@@ -57,7 +57,7 @@ OPENAPI_HEADER: dict[str, Any] = {
     "in": "header",
     "name": HEADER,
     "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": KEY_MAX_LENGTH},
+    "schema": {"type": "string", "minLength": 1, "maxLength": KEY_MAX_LENGTH, "pattern": "^[\\x20-\\x7e]+$"},
     "description": (
         "Clé d'idempotence choisie par le client (par exemple un UUID v4). Une nouvelle tentative "
         "avec la même clé (même jeton) renvoie la première réponse (en-tête Idempotent-Replayed: true) "
