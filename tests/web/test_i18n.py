@@ -177,9 +177,9 @@ def test_domain_errors_speak_the_language_asked(client, active):
     French by default."""
     cases = [  # url, status, English, French
         ("/api/v1/projects/nulle-part", 404, "This project does not exist.", "Ce projet n'existe pas."),
-        ("/api/v1/log/proof/inclusion", 400, "Give index (the entry's position) or hash (the entry's hash).",
-         "Indiquez index (position de l'entrée) ou hash (empreinte de l'entrée)."),
-        ("/api/v1/log/entries?start=5&end=2", 400, "0 ≤ start ≤ end is required.", "Il faut 0 ≤ start ≤ end."),
+        ("/api/v1/log/proof/inclusion", 404,
+         "No entry designated: give index (the entry's position) or hash (its fingerprint).",
+         "Aucune entrée désignée : indiquez index (position de l'entrée) ou hash (empreinte)."),
     ]
     for url, status, english, french in cases:
         r = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
