@@ -104,10 +104,12 @@ def test_proof_by_entry_hash():
 
 
 @pytest.mark.parametrize("kw", [{"index": 5, "size": 5}, {"index": 0, "size": 6}, {"index": -1}, {"index": 0, "size": 0}, {}])
-def test_bad_proof_parameters(kw):
+def test_proof_parameters_outside_the_published_log(kw):
+    """A well-formed request for a position or size the log does not have: 404, not 400."""
     append(5)
-    with pytest.raises(services.BadRequest):
+    with pytest.raises(services.OutsideTheLog) as refused:
         services.inclusion(**kw)
+    assert refused.value.status == 404
 
 
 def test_production_refuses_to_start_without_a_signing_key(settings):
