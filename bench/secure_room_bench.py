@@ -75,8 +75,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-extract", action="store_true")
     parser.add_argument("--exact", action="store_true", help="no cell-key perturbation")
-    parser.add_argument("--timeout", type=float, default=None,
-                        help="per-query time limit in seconds (default: the published limit)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="per-query time limit in seconds (default: the published limit)",
+    )
     args = parser.parse_args()
     console = Console()
     path: Path = args.data / f"hiring_{args.rows}_seed{args.seed}.parquet"
@@ -156,7 +160,9 @@ def main() -> None:
     restricted = restrict(QUERY, "data", COLUMNS)
     limit = {"timeout_s": args.timeout} if args.timeout else {}
     report = run(restricted, [stored], "person_id", "establishment_id", **limit).report
-    report_p = run(restricted, [stored], "person_id", "establishment_id", profile=profile, **limit).report
+    report_p = run(
+        restricted, [stored], "person_id", "establishment_id", profile=profile, **limit
+    ).report
     assert report == report_p, "profile changed the result"
 
     table = Table(

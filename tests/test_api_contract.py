@@ -24,7 +24,11 @@ def openapi() -> dict[str, Any]:
 
 
 def _operations(openapi: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    return [(method.upper(), path, op) for path, ops in openapi["paths"].items() for method, op in ops.items()]
+    return [
+        (method.upper(), path, op)
+        for path, ops in openapi["paths"].items()
+        for method, op in ops.items()
+    ]
 
 
 def test_every_route_documents_its_errors_with_the_one_error_body(openapi):
@@ -50,7 +54,9 @@ def test_every_success_has_a_body_schema_or_a_documented_content_type(openapi):
                 content = answer.get("content")
                 assert content, (method, path, code)
                 assert all(media.get("schema") for media in content.values()), (method, path)
-    extract = openapi["paths"]["/api/v1/data/{dataset}/extract"]["get"]["responses"]["200"]["content"]
+    extract = openapi["paths"]["/api/v1/data/{dataset}/extract"]["get"]["responses"]["200"][
+        "content"
+    ]
     assert set(extract) == {"text/csv", "application/vnd.apache.parquet"}
 
 
@@ -64,7 +70,9 @@ def test_every_list_uses_the_one_bounded_pagination(openapi):
         limit, offset = params["limit"]["schema"], params["offset"]["schema"]
         assert limit["minimum"] == 1 and limit["maximum"] in (100, 500), path
         assert offset["minimum"] == 0 and offset["maximum"] == 1_000_000, path
-        page = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        page = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit(
+            "/", 1
+        )[1]
         assert set(openapi["components"]["schemas"][page]["required"]) == {"count", "items"}, path
     assert lists == 13
 
@@ -78,15 +86,24 @@ def test_text_inputs_say_that_nul_is_refused(openapi):
 def test_required_multipart_fields_and_files_cannot_be_empty(openapi):
     """Found by Schemathesis: an empty form value or file counts as missing (Django drops it), so
     the schema now says minLength 1 (the server answered 400 to a schema-valid request)."""
-    form = openapi["paths"]["/api/v1/audits"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    form = openapi["paths"]["/api/v1/audits"]["post"]["requestBody"]["content"][
+        "multipart/form-data"
+    ]["schema"]
     for field in ("file", "project", "title", "decision"):
         assert form["properties"][field]["minLength"] == 1, field
     # found by Schemathesis too: an optional form field is omitted, never sent as "null"
-    assert form["properties"]["min_group_size"]["type"] == "integer" and "anyOf" not in form["properties"]["min_group_size"]
+    assert (
+        form["properties"]["min_group_size"]["type"] == "integer"
+        and "anyOf" not in form["properties"]["min_group_size"]
+    )
 
 
 def test_idempotency_key_pattern_is_printable_ascii(openapi):
-    header = next(p for p in openapi["paths"]["/api/v1/pacts"]["post"]["parameters"] if p["name"] == "Idempotency-Key")
+    header = next(
+        p
+        for p in openapi["paths"]["/api/v1/pacts"]["post"]["parameters"]
+        if p["name"] == "Idempotency-Key"
+    )
     pattern = header["schema"]["pattern"].replace("\\x20", "\x20").replace("\\x7e", "\x7e")
     assert re.fullmatch(pattern, "7c0e-uuid") and not re.fullmatch(pattern, "clé")
 
@@ -115,5 +132,7 @@ def test_witness_lines_with_trailing_blank_lines_are_read_as_lines(client):
     newline): it was read as a checkpoint (it contains a blank line) and refused as malformed
     (400); trailing blank lines now carry nothing (403 here: the witness is not registered)."""
     _, line = _cosigned_body()
-    r = client.post("/api/v1/log/witness", data=line.rstrip("\n") + "\n\n\n", content_type="text/plain")
+    r = client.post(
+        "/api/v1/log/witness", data=line.rstrip("\n") + "\n\n\n", content_type="text/plain"
+    )
     assert r.status_code == 403 and "temoin.example/w" in r.json()["message"]

@@ -28,8 +28,12 @@ from pacte.writes.idempotency import HEADER, KEY_MAX_LENGTH
 from tests.data.conftest import DP_COLUMNS, grant_for, hiring, parquet_files  # noqa: F401 (fixtures)
 
 CHECKS_REQUIRED = {
-    "not_a_server_error", "status_code_conformance", "content_type_conformance",
-    "response_schema_conformance", "response_headers_conformance", "positive_data_acceptance",
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "response_headers_conformance",
+    "positive_data_acceptance",
     "negative_data_rejection",
 }
 
@@ -61,7 +65,9 @@ def tokens(world, active, hiring) -> dict[str, str]:  # type: ignore[no-untyped-
     """Demo-like data: an active pact, a published dataset with a DP grant."""
     _, grant_token = grant_for(world, active, hiring, 3, DP_COLUMNS)
     return {
-        "member": create_api_token(world.carrier_admin.user, world.carrier_admin.organisation, "conformité")[1],
+        "member": create_api_token(
+            world.carrier_admin.user, world.carrier_admin.organisation, "conformité"
+        )[1],
         "grantee": grant_token,
     }
 
@@ -95,7 +101,12 @@ def _fresh_idempotency_key(case: Any) -> None:
     is refused, 422, as the IETF draft says); the schema cannot say "unique", so a valid
     generated key gets a unique suffix. An invalid one is sent as generated."""
     key = (case.headers or {}).get(HEADER)
-    if isinstance(key, str) and 0 < len(key) <= KEY_MAX_LENGTH and key.isascii() and key.isprintable():
+    if (
+        isinstance(key, str)
+        and 0 < len(key) <= KEY_MAX_LENGTH
+        and key.isascii()
+        and key.isprintable()
+    ):
         case.headers[HEADER] = f"{key[: KEY_MAX_LENGTH - 33]}-{uuid.uuid4().hex}"
 
 

@@ -34,7 +34,8 @@ class ErrorOut(Schema):
     error: str = Field(description="Code stable de l'erreur (bad_request, not_found, forbidden…).")
     message: str = Field(description="Explication en français, à montrer telle quelle.")
     fields: dict[str, list[str]] | None = Field(
-        default=None, description="Champs refusés et pourquoi, quand la requête est invalide.")
+        default=None, description="Champs refusés et pourquoi, quand la requête est invalide."
+    )
 
 
 # Statuses any route can answer: the request was malformed (400: bad characters in the address,
@@ -49,7 +50,10 @@ AUTHENTICATED = (*ALWAYS, 401, 403, 404)
 # a body too large (413).
 WRITE = (*AUTHENTICATED, 409, 413, 422)
 
-RETRY_AFTER = {"description": "Secondes à attendre avant de réessayer.", "schema": {"type": "string"}}
+RETRY_AFTER = {
+    "description": "Secondes à attendre avant de réessayer.",
+    "schema": {"type": "string"},
+}
 
 
 def responses(success: dict[int, Any], errors: Sequence[int] = READ) -> dict[int, Any]:
@@ -57,15 +61,26 @@ def responses(success: dict[int, Any], errors: Sequence[int] = READ) -> dict[int
     return success | {status: ErrorOut for status in sorted(set(errors))}
 
 
-def binary_response(media_types: dict[str, str], headers: dict[str, str] | None = None,
-                    schema: dict[str, Any] | None = None) -> dict[str, Any]:
+def binary_response(
+    media_types: dict[str, str],
+    headers: dict[str, str] | None = None,
+    schema: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """`openapi_extra` of a route answering a file or text: its content types and headers
     (`schema` for a JSON dialect such as JSON-LD, else a binary string)."""
-    content = {media: {"schema": (schema or {"type": "string", "format": "binary"}) | {"description": description}}
-               for media, description in media_types.items()}
+    content = {
+        media: {
+            "schema": (schema or {"type": "string", "format": "binary"})
+            | {"description": description}
+        }
+        for media, description in media_types.items()
+    }
     ok: dict[str, Any] = {"description": "OK", "content": content}
     if headers:
-        ok["headers"] = {name: {"description": text, "schema": {"type": "string"}} for name, text in headers.items()}
+        ok["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}}
+            for name, text in headers.items()
+        }
     return {"responses": {200: ok}}
 
 
@@ -84,12 +99,16 @@ def complete_openapi(openapi: dict[str, Any]) -> dict[str, Any]:
             unavailable = operation.get("responses", {}).get(503)
             if unavailable is not None:
                 unavailable.setdefault("headers", {})["Retry-After"] = RETRY_AFTER
-            form = operation.get("requestBody", {}).get("content", {}).get("multipart/form-data", {})
+            form = (
+                operation.get("requestBody", {}).get("content", {}).get("multipart/form-data", {})
+            )
             properties = form.get("schema", {}).get("properties", {})
             for name, field in list(properties.items()):
                 options = [o for o in field.get("anyOf", []) if o.get("type") != "null"]
                 if len(options) == 1:  # a form field is omitted, never null
-                    field = properties[name] = {k: v for k, v in field.items() if k != "anyOf"} | options[0]
+                    field = properties[name] = {
+                        k: v for k, v in field.items() if k != "anyOf"
+                    } | options[0]
                 if field.get("format") == "binary":
                     field["minLength"] = 1
     return openapi
@@ -110,7 +129,9 @@ def _replace_marks(node: Any) -> None:
                 _replace_marks(value)
 
 
-def _ignored_fields_are_json(schema: dict[str, Any], schemas: dict[str, Any], seen: set[str]) -> None:
+def _ignored_fields_are_json(
+    schema: dict[str, Any], schemas: dict[str, Any], seen: set[str]
+) -> None:
     """Unknown fields of a JSON body are ignored, but the body is checked as a whole (no NUL,
     integers within ±2⁶³: input_limits.check_json_tree): say so on each input object."""
     ref = schema.get("$ref", "")
@@ -138,18 +159,30 @@ MAX_LIMIT = 100
 
 MAX_LONG_LIMIT = 500  # lists of small rows (log events, releases, grants)
 
-Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Nombre d'éléments par page (1 à 100).")]
-LongLimit = Annotated[int, Field(ge=1, le=MAX_LONG_LIMIT, description="Nombre d'éléments par page (1 à 500).")]
-Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET, description="Rang du premier élément (0 au début).")]
+Limit = Annotated[
+    int, Field(ge=1, le=MAX_LIMIT, description="Nombre d'éléments par page (1 à 100).")
+]
+LongLimit = Annotated[
+    int, Field(ge=1, le=MAX_LONG_LIMIT, description="Nombre d'éléments par page (1 à 500).")
+]
+Offset = Annotated[
+    int, Field(ge=0, le=MAX_OFFSET, description="Rang du premier élément (0 au début).")
+]
 
 
 class Page(Schema):
     count: int
 
 
-def paginate(items: QuerySet[Any] | Sequence[T], limit: int, offset: int,
-             render: Callable[[list[Any]], list[Any]] | None = None, *, max_limit: int = MAX_LIMIT,
-             order: Sequence[str] = ("pk",)) -> dict[str, Any]:
+def paginate(
+    items: QuerySet[Any] | Sequence[T],
+    limit: int,
+    offset: int,
+    render: Callable[[list[Any]], list[Any]] | None = None,
+    *,
+    max_limit: int = MAX_LIMIT,
+    order: Sequence[str] = ("pk",),
+) -> dict[str, Any]:
     """The page [offset, offset + limit) of `items` and the count of all of them.
 
     A queryset without an order gets `order` so that pages never overlap; `render` turns the
@@ -162,5 +195,5 @@ def paginate(items: QuerySet[Any] | Sequence[T], limit: int, offset: int,
         count = items.count()
     else:
         count = len(items)
-    rows = list(items[offset: offset + limit])
+    rows = list(items[offset : offset + limit])
     return {"count": count, "items": render(rows) if render is not None else rows}

@@ -35,7 +35,9 @@ def test_a_grant_is_shown_without_its_secrets(tier2, hiring):  # type: ignore[no
     assert view.column("age") == GatewayColumn("age", "int", "quasi_identifier")
     assert view.column("nope") is None
     assert [c.name for c in view.columns] == [c["name"] for c in hiring.current_version.columns]
-    assert not any(isinstance(v, bytes | memoryview) for v in dataclasses.astuple(view))  # no key, no token
+    assert not any(
+        isinstance(v, bytes | memoryview) for v in dataclasses.astuple(view)
+    )  # no key, no token
     assert tier2.token_prefix not in repr(view)
     with pytest.raises(NotFound):
         GATEWAY.grant("ACC-1999-0001")
@@ -56,19 +58,28 @@ def test_purpose_tier_and_state_are_checked_now(world, tier2):  # type: ignore[n
     Grant.objects.filter(pk=tier2.pk).update(expires_at=timezone.now() + timedelta(days=90))
     GATEWAY.require_usable_for(view, tier2.project_id, 2)
     suspend_grant(world.reviewer, tier2, "Manquement au pacte constaté.")
-    with pytest.raises(GrantForbidden):  # the snapshot taken before is not trusted: the row is read again
+    with pytest.raises(
+        GrantForbidden
+    ):  # the snapshot taken before is not trusted: the row is read again
         GATEWAY.require_usable_for(view, tier2.project_id, 2)
 
 
 def test_outcomes_are_read_under_the_grants_pseudonyms(tier2, hiring):  # type: ignore[no-untyped-def]
     view = GATEWAY.grant(tier2.reference)
-    source = pl.read_parquet(hiring.current_version.paths[0], columns=["person_id", "contract_days", "age"])
+    source = pl.read_parquet(
+        hiring.current_version.paths[0], columns=["person_id", "contract_days", "age"]
+    )
     read = GATEWAY.read_outcomes(view, "person_id", view.column("contract_days"))
     assert read.mode == "tier2_view" and read.frame.columns == ["pseudonym", "y"]
     assert read.frame["y"].dtype == pl.Float64
     assert read.report.rows_in == source.height and read.frame.height == read.report.rows_out
-    assert read.report.as_dict() == {"k": 11, "rows_in": read.report.rows_in, "rows_out": read.report.rows_out,
-                                     "rows_suppressed": read.report.rows_suppressed, "levels": read.report.levels}
+    assert read.report.as_dict() == {
+        "k": 11,
+        "rows_in": read.report.rows_in,
+        "rows_out": read.report.rows_out,
+        "rows_suppressed": read.report.rows_suppressed,
+        "levels": read.report.levels,
+    }
     persons = source["person_id"].unique().sort().head(20).to_list()
     hashed = GATEWAY.pseudonyms(view, persons)
     assert hashed == [pseudonym(bytes(tier2.pseudonym_key), p) for p in persons]

@@ -37,9 +37,12 @@ def test_version_files_hold_the_keys_and_the_delivered_file_is_untouched(cohort,
     assert stored.drop_columns([KEY]).equals(delivered.cast(stored.drop_columns([KEY]).schema))
     assert dv.sha256 == file_sha256(parquet_files["cohort"])  # describes the delivered data
     # one fixed key per person, from the version's secret (the per-query keyed hash, stored)
-    assert stored.group_by("person_id").aggregate([(KEY, "count_distinct")])[f"{KEY}_count_distinct"] \
-        .to_pylist() == [1] * len(set(stored["person_id"].to_pylist()))
-    sql = "SELECT departement, COUNT(*) AS n, SUM(disability) AS d FROM donnees GROUP BY 1 ORDER BY 1"
+    assert stored.group_by("person_id").aggregate([(KEY, "count_distinct")])[
+        f"{KEY}_count_distinct"
+    ].to_pylist() == [1] * len(set(stored["person_id"].to_pylist()))
+    sql = (
+        "SELECT departement, COUNT(*) AS n, SUM(disability) AS d FROM donnees GROUP BY 1 ORDER BY 1"
+    )
     restricted = engine.restrict(sql, "donnees", ["departement", "disability"])
     secret = secure_room.cell_key_secret(dv)
     from_column = engine.run(restricted, list(dv.paths), "person_id", cell_key_secret=secret)
@@ -50,10 +53,19 @@ def test_version_files_hold_the_keys_and_the_delivered_file_is_untouched(cohort,
 
 
 def test_no_api_surface_shows_the_record_key(world, active, hiring, cohort, client):
-    texts = [call("", url, method="get").content.decode()
-             for url in ("/api/v1/datasets", "/api/v1/datasets/embauches", "/api/v1/datasets/cohorte",
-                         "/api/v1/catalog.jsonld")]
-    texts += [client.get(reverse("data:dataset", args=[slug])).content.decode() for slug in ("embauches", "cohorte")]
+    texts = [
+        call("", url, method="get").content.decode()
+        for url in (
+            "/api/v1/datasets",
+            "/api/v1/datasets/embauches",
+            "/api/v1/datasets/cohorte",
+            "/api/v1/catalog.jsonld",
+        )
+    ]
+    texts += [
+        client.get(reverse("data:dataset", args=[slug])).content.decode()
+        for slug in ("embauches", "cohorte")
+    ]
     texts.append(client.get(reverse("data:catalogue")).content.decode())
     assert all(KEY not in t for t in texts)
     # tier 2: every column the grant may hold, CSV and Parquet
@@ -68,30 +80,44 @@ def test_no_api_surface_shows_the_record_key(world, active, hiring, cohort, clie
     assert KEY not in pl.read_parquet(io.BytesIO(b"".join(parquet.streaming_content))).columns
     # tier 3: neither a group nor a measure, and absent from answers
     _, dp_token = grant_for(world, active, hiring, 3, DP_COLUMNS)
-    for body in ({"group_by": [KEY]}, {"aggregates": [{"op": "sum", "column": KEY}]},
-                 {"filters": [{"column": KEY, "op": "eq", "value": 1}]}):
+    for body in (
+        {"group_by": [KEY]},
+        {"aggregates": [{"op": "sum", "column": KEY}]},
+        {"filters": [{"column": KEY, "op": "eq", "value": 1}]},
+    ):
         r = call(dp_token, "/api/v1/data/embauches/aggregates", {**body, "rho": 0.005})
         assert r.status_code == 400, r.content
-    ok = call(dp_token, "/api/v1/data/embauches/aggregates",
-              {"group_by": ["region"], "aggregates": [{"op": "count"}], "rho": 0.005})
+    ok = call(
+        dp_token,
+        "/api/v1/data/embauches/aggregates",
+        {"group_by": ["region"], "aggregates": [{"op": "count"}], "rho": 0.005},
+    )
     assert ok.status_code == 200 and KEY not in ok.content.decode()
 
 
 def test_secure_room_refuses_the_record_key_like_person_id(world, active, cohort):
     _, token = grant_for(world, active, cohort, 4)
-    for sql in (f"SELECT SUM({KEY}) AS s FROM donnees",
-                f'SELECT COUNT(*) AS n FROM donnees WHERE "{KEY}" % 2 = 0',
-                f"WITH t AS (SELECT *, {KEY} AS k FROM donnees) SELECT COUNT(*) FILTER (WHERE k > 0) AS n FROM t",
-                "SELECT COUNT(*) FILTER (WHERE person_id = 'P1') AS n FROM donnees"):
+    for sql in (
+        f"SELECT SUM({KEY}) AS s FROM donnees",
+        f'SELECT COUNT(*) AS n FROM donnees WHERE "{KEY}" % 2 = 0',
+        f"WITH t AS (SELECT *, {KEY} AS k FROM donnees) SELECT COUNT(*) FILTER (WHERE k > 0) AS n FROM t",
+        "SELECT COUNT(*) FILTER (WHERE person_id = 'P1') AS n FROM donnees",
+    ):
         r = _sql(token, sql)
         assert r.status_code == 400, (sql, r.content)
         assert "Requête refusée" in r.json()["message"]
     r = _sql(token, "SELECT sex, COUNT(*) AS n FROM donnees GROUP BY sex ORDER BY 1")
-    assert r.status_code == 200 and r.json()["columns"] == ["sex", "n"] and KEY not in r.content.decode()
+    assert (
+        r.status_code == 200
+        and r.json()["columns"] == ["sex", "n"]
+        and KEY not in r.content.decode()
+    )
 
 
 def test_citizen_record_never_carries_the_record_key(world, active, cohort, user_factory):
-    person = pq.read_table(cohort.current_version.paths[0], columns=["person_id"]).column(0)[0].as_py()
+    person = (
+        pq.read_table(cohort.current_version.paths[0], columns=["person_id"]).column(0)[0].as_py()
+    )
     citizen = user_factory()
     PersonLink.objects.create(user=citizen, dataset=cohort, person_id=person)
     give_consent(citizen, cohort, active.pact.project, "Me faire accompagner dans ma recherche.")
@@ -100,9 +126,15 @@ def test_citizen_record_never_carries_the_record_key(world, active, cohort, user
     assert set(record[0]) == {c["name"] for c in cohort.current_version.columns}
 
 
-def test_a_schema_or_file_cannot_bring_its_own_reserved_column(world, hiring, parquet_files, tmp_path):
-    schema = {"columns": [*hiring.current_version.columns,
-                          {"name": KEY, "type": "int", "classification": "measure"}]}
+def test_a_schema_or_file_cannot_bring_its_own_reserved_column(
+    world, hiring, parquet_files, tmp_path
+):
+    schema = {
+        "columns": [
+            *hiring.current_version.columns,
+            {"name": KEY, "type": "int", "classification": "measure"},
+        ]
+    }
     with pytest.raises(ValidationFailed, match="réservés"):
         validate_schema(schema)
     forged = tmp_path / "forged.parquet"

@@ -42,8 +42,12 @@ def _drafts_at_once(world, content, threads: int, per_thread: int) -> None:  # t
             client = Client()
             barrier.wait()
             for _ in range(per_thread):
-                r = client.post("/api/v1/pacts", data=body, content_type="application/json",
-                                HTTP_AUTHORIZATION=f"Bearer {raw}")
+                r = client.post(
+                    "/api/v1/pacts",
+                    data=body,
+                    content_type="application/json",
+                    HTTP_AUTHORIZATION=f"Bearer {raw}",
+                )
                 with lock:
                     statuses.append(r.status_code)
         finally:
@@ -57,7 +61,9 @@ def _drafts_at_once(world, content, threads: int, per_thread: int) -> None:  # t
     assert statuses == [201] * (threads * per_thread)
     refs = sorted(Pact.objects.filter(project=project).values_list("reference", flat=True))
     assert len(refs) == len(set(refs)) == threads * per_thread
-    numbers = sorted(int(r.rsplit("-", 1)[1]) for r in Pact.objects.values_list("reference", flat=True))
+    numbers = sorted(
+        int(r.rsplit("-", 1)[1]) for r in Pact.objects.values_list("reference", flat=True)
+    )
     assert numbers == list(range(1, len(numbers) + 1))  # handed out in order, none skipped
 
 
@@ -112,7 +118,12 @@ def test_pact_lock_and_log_lock_do_not_deadlock(world, draft):
                 record_event("test.b", actor=SYSTEM, subject_type="test", subject_id="b")
                 b_has_log.set()
                 assert a_has_rows.wait(WAIT)
-                Phase.objects.create(project=project, kind="construction", started_on=date.today(), decision_reason="concurrente")
+                Phase.objects.create(
+                    project=project,
+                    kind="construction",
+                    started_on=date.today(),
+                    decision_reason="concurrente",
+                )
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
             b_has_log.set()
@@ -148,7 +159,12 @@ def test_a_deadlock_victim_is_run_again(world):
             if runs[name] == 1:
                 both_locked.wait()
             cur.execute("SELECT id FROM projects_project WHERE id = %s FOR UPDATE", [second])
-            Phase.objects.create(project_id=first, kind="construction", started_on=date.today(), decision_reason=f"par {name}")
+            Phase.objects.create(
+                project_id=first,
+                kind="construction",
+                started_on=date.today(),
+                decision_reason=f"par {name}",
+            )
 
         try:
             use_case()
@@ -157,8 +173,10 @@ def test_a_deadlock_victim_is_run_again(world):
         finally:
             connections.close_all()
 
-    ts = [threading.Thread(target=crossing, args=("x", one.pk, two.pk)),
-          threading.Thread(target=crossing, args=("y", two.pk, one.pk))]
+    ts = [
+        threading.Thread(target=crossing, args=("x", one.pk, two.pk)),
+        threading.Thread(target=crossing, args=("y", two.pk, one.pk)),
+    ]
     for t in ts:
         t.start()
     for t in ts:
@@ -230,8 +248,11 @@ def test_pact_sanction_locks_its_grants_before_the_log(world, active, hiring):  
     assert errors == []
     grant.refresh_from_db()
     assert grant.state == "suspended"
-    order = list(Event.objects.filter(type__in=["test.log_free", "pact.suspended", "grant.suspended"])
-                 .order_by("index").values_list("type", flat=True))
+    order = list(
+        Event.objects.filter(type__in=["test.log_free", "pact.suspended", "grant.suspended"])
+        .order_by("index")
+        .values_list("type", flat=True)
+    )
     # the listeners change the grants before the pact's own events are written (pacts.ports)
     assert order == ["test.log_free", "grant.suspended", "pact.suspended"]
 

@@ -74,14 +74,30 @@ APPROVE = {"population": 3_000_000, "severity": 2}
 RETRIES = 4  # attempts of one logical write answered 503 + Retry-After
 # events written by a person for the citizen, or by the platform, carry no organisation
 NO_ORG_TYPES = {"feedback.received", "consent.given", "consent.withdrawn"}
-PACT_EVENTS = {"submit": "pact.submitted", "withdraw": "pact.withdrawn", "request_changes": "pact.changes_requested",
-               "sign": "pact.signed", "notify_breach": "pact.breach_notified", "cure": "pact.cured",
-               "suspend": "pact.suspended", "reinstate": "pact.reinstated", "break": "pact.broken",
-               "complete": "pact.completed"}
-REQUEST_EVENTS = {"submit": "request.submitted", "withdraw": "request.withdrawn",
-                  "request-changes": "request.changes_requested", "refuse": "request.refused"}
-GRANT_EVENTS = {"suspend": "grant.suspended", "revoke": "grant.revoked", "renew": "grant.renewed",
-                "token": "grant.token_rotated"}
+PACT_EVENTS = {
+    "submit": "pact.submitted",
+    "withdraw": "pact.withdrawn",
+    "request_changes": "pact.changes_requested",
+    "sign": "pact.signed",
+    "notify_breach": "pact.breach_notified",
+    "cure": "pact.cured",
+    "suspend": "pact.suspended",
+    "reinstate": "pact.reinstated",
+    "break": "pact.broken",
+    "complete": "pact.completed",
+}
+REQUEST_EVENTS = {
+    "submit": "request.submitted",
+    "withdraw": "request.withdrawn",
+    "request-changes": "request.changes_requested",
+    "refuse": "request.refused",
+}
+GRANT_EVENTS = {
+    "suspend": "grant.suspended",
+    "revoke": "grant.revoked",
+    "renew": "grant.renewed",
+    "token": "grant.token_rotated",
+}
 
 
 def bearer(acting: Acting) -> dict[str, str]:
@@ -119,7 +135,9 @@ class Stage:
     expected: Counter[tuple[str, str]] = field(default_factory=Counter)  # (event type, subject id)
     created: list[tuple[str, str]] = field(default_factory=list)  # (kind, identity) acknowledged
     releases: list[str] = field(default_factory=list)
-    unavailable: list[str] = field(default_factory=list)  # endpoints answered 503 + Retry-After (then retried)
+    unavailable: list[str] = field(
+        default_factory=list
+    )  # endpoints answered 503 + Retry-After (then retried)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -128,12 +146,25 @@ class Writer:
         self.s, self.i, self.client = stage, i, Client()
         self.group = stage.groups[i // 8]
 
-    def send(self, endpoint: str, method: str, path: str, body: Any = None, who: str = "carrier", *,
-             ok: tuple[int, ...] = (200, 201), multipart: bool = False) -> Any:
+    def send(
+        self,
+        endpoint: str,
+        method: str,
+        path: str,
+        body: Any = None,
+        who: str = "carrier",
+        *,
+        ok: tuple[int, ...] = (200, 201),
+        multipart: bool = False,
+    ) -> Any:
         """One logical write; `ok` lists the statuses this step may get (racing steps allow
         refusals). A 503 with Retry-After is retried with the same Idempotency-Key, as a
         careful client does (counted apart: the target is none)."""
-        auth = {"HTTP_AUTHORIZATION": f"Bearer {who[6:]}"} if who.startswith("grant:") else self.s.auth[who]
+        auth = (
+            {"HTTP_AUTHORIZATION": f"Bearer {who[6:]}"}
+            if who.startswith("grant:")
+            else self.s.auth[who]
+        )
         headers = {**auth, "HTTP_IDEMPOTENCY_KEY": str(uuid.uuid4())}
         send = getattr(self.client, method)
         for _ in range(RETRIES):
@@ -143,12 +174,18 @@ class Writer:
                         value.seek(0)
                 r = send(path, data=body, **headers)
             else:
-                r = send(path, data=json.dumps(body if body is not None else {}), content_type="application/json",
-                         **headers)
+                r = send(
+                    path,
+                    data=json.dumps(body if body is not None else {}),
+                    content_type="application/json",
+                    **headers,
+                )
             if not self.unavailable(endpoint, r):
                 break
         with self.s.lock:
-            self.s.answers.append((endpoint, "ok" if r.status_code in ok else "unexpected", r.status_code))
+            self.s.answers.append(
+                (endpoint, "ok" if r.status_code in ok else "unexpected", r.status_code)
+            )
         return r
 
     def unavailable(self, endpoint: str, r: Any) -> bool:
@@ -172,31 +209,63 @@ class Writer:
 
     # ---------------------------------------------------------------- pacts
 
-    def transition(self, ref: str, number: int, action: str, who: str, *, ok: tuple[int, ...] = (200,)) -> Any:
-        r = self.send(f"pact {action}", "post", f"/api/v1/pacts/{ref}/versions/{number}/transitions/{action}",
-                      {"reason": REASON}, who, ok=ok)
+    def transition(
+        self, ref: str, number: int, action: str, who: str, *, ok: tuple[int, ...] = (200,)
+    ) -> Any:
+        r = self.send(
+            f"pact {action}",
+            "post",
+            f"/api/v1/pacts/{ref}/versions/{number}/transitions/{action}",
+            {"reason": REASON},
+            who,
+            ok=ok,
+        )
         if self.acked(r):
             event = PACT_EVENTS.get(action)
             if action == "approve":
-                event = "pact.review_recorded" if r.json()["status"] == "submitted" else "pact.approved"
+                event = (
+                    "pact.review_recorded" if r.json()["status"] == "submitted" else "pact.approved"
+                )
             self.expect(event or "", ref)
         return r
 
     def pact_life(self) -> None:
         title = f"Pacte concurrent {self.i}-{uuid.uuid4().hex[:6]}"
-        r = self.send("pact create", "post", "/api/v1/pacts",
-                      {"project": self.s.drafting, "institution": "agence", "content": {**self.s.content, "title": title}})
+        r = self.send(
+            "pact create",
+            "post",
+            "/api/v1/pacts",
+            {
+                "project": self.s.drafting,
+                "institution": "agence",
+                "content": {**self.s.content, "title": title},
+            },
+        )
         ref = r.json()["pact"]
         self.expect("pact.drafted", ref)
         self.created("pact", title)
-        self.send("pact update", "put", f"/api/v1/pacts/{ref}/versions/1",
-                  {"content": {**self.s.content, "title": title,
-                               "mission": {**self.s.content["mission"], "territory": "Centre-Val de Loire"}}})
+        self.send(
+            "pact update",
+            "put",
+            f"/api/v1/pacts/{ref}/versions/1",
+            {
+                "content": {
+                    **self.s.content,
+                    "title": title,
+                    "mission": {**self.s.content["mission"], "territory": "Centre-Val de Loire"},
+                }
+            },
+        )
         self.transition(ref, 1, "submit", "carrier")
         self.transition(ref, 1, "request_changes", "reviewer")
         r = self.send("pact new version", "post", f"/api/v1/pacts/{ref}/versions")
         self.expect("pact.revised", ref)
-        self.send("pact update", "put", f"/api/v1/pacts/{ref}/versions/2", {"content": {**self.s.content, "title": title}})
+        self.send(
+            "pact update",
+            "put",
+            f"/api/v1/pacts/{ref}/versions/2",
+            {"content": {**self.s.content, "title": title}},
+        )
         self.transition(ref, 2, "submit", "carrier")
         if self.transition(ref, 2, "approve", "reviewer").json()["status"] == "submitted":
             self.transition(ref, 2, "approve", "reviewer2")
@@ -209,8 +278,12 @@ class Writer:
 
     def evidence(self, ref: str, number: int, key: str) -> None:
         note = f"Preuve concurrente {self.i}-{uuid.uuid4().hex[:6]}"
-        r = self.send("pact evidence", "post", f"/api/v1/pacts/{ref}/versions/{number}/commitments/{key}/evidence",
-                      {"progress": 10 + self.i % 80, "note": note})
+        r = self.send(
+            "pact evidence",
+            "post",
+            f"/api/v1/pacts/{ref}/versions/{number}/commitments/{key}/evidence",
+            {"progress": 10 + self.i % 80, "note": note},
+        )
         if self.acked(r):
             self.expect("commitment.evidence", ref)
 
@@ -221,17 +294,33 @@ class Writer:
         self.send("pact new version", "post", f"/api/v1/pacts/{ref}/versions")
         self.expect("pact.amendment_started", ref)
         self.transition(ref, 2, "withdraw", "carrier")
-        for action in ("notify_breach", "cure", "notify_breach", "suspend", "reinstate", "notify_breach", "suspend",
-                       "break"):
+        for action in (
+            "notify_breach",
+            "cure",
+            "notify_breach",
+            "suspend",
+            "reinstate",
+            "notify_breach",
+            "suspend",
+            "break",
+        ):
             self.transition(ref, 1, action, "reviewer")
 
     # ---------------------------------------------------------------- data
 
     def grant(self, ref: str, action: str, who: str, *, ok: tuple[int, ...] = (200,)) -> Any:
-        r = self.send(f"grant {action}", "post", f"/api/v1/grants/{ref}/{action}", {"reason": REASON}, who, ok=ok)
+        r = self.send(
+            f"grant {action}",
+            "post",
+            f"/api/v1/grants/{ref}/{action}",
+            {"reason": REASON},
+            who,
+            ok=ok,
+        )
         if self.acked(r):
             event = GRANT_EVENTS.get(action) or (
-                "grant.reinstated" if r.json()["state"] != "expired" else "grant.expired")
+                "grant.reinstated" if r.json()["state"] != "expired" else "grant.expired"
+            )
             self.expect(event, ref)
         return r
 
@@ -244,33 +333,64 @@ class Writer:
         self.grant(g.grant, "renew", "reviewer", ok=racing)
         self.grant(g.grant, "suspend", "reviewer", ok=racing)
         self.grant(g.grant, "reinstate", "reviewer", ok=racing)
-        for action, who in (("suspend", "reviewer"), ("reinstate", "reviewer"), ("renew", "steward"),
-                            ("token", "carrier"), ("revoke", "steward")):
+        for action, who in (
+            ("suspend", "reviewer"),
+            ("reinstate", "reviewer"),
+            ("renew", "steward"),
+            ("token", "carrier"),
+            ("revoke", "steward"),
+        ):
             self.grant(g.own_grant, action, who)
 
     def dp(self, token: str, *, ok: tuple[int, ...] = (200, 429)) -> None:
-        body = {"group_by": ["naf_sector"], "filters": [{"column": "region", "op": "eq",
-                                                          "value": REGIONS[self.i % len(REGIONS)]}], "rho": 0.001}
-        r = self.send("dp aggregates", "post", "/api/v1/data/embauches/aggregates", body,
-                      who=f"grant:{token}", ok=ok)
+        body = {
+            "group_by": ["naf_sector"],
+            "filters": [{"column": "region", "op": "eq", "value": REGIONS[self.i % len(REGIONS)]}],
+            "rho": 0.001,
+        }
+        r = self.send(
+            "dp aggregates",
+            "post",
+            "/api/v1/data/embauches/aggregates",
+            body,
+            who=f"grant:{token}",
+            ok=ok,
+        )
         if r.status_code == 200:
             with self.s.lock:
                 self.s.releases.append(r.json()["release_id"])
 
-    def request_action(self, ref: str, action: str, who: str, body: dict[str, Any] | None = None) -> Any:
-        r = self.send(f"data request {action}", "post", f"/api/v1/data-requests/{ref}/{action}",
-                      body or {"reason": REASON}, who)
+    def request_action(
+        self, ref: str, action: str, who: str, body: dict[str, Any] | None = None
+    ) -> Any:
+        r = self.send(
+            f"data request {action}",
+            "post",
+            f"/api/v1/data-requests/{ref}/{action}",
+            body or {"reason": REASON},
+            who,
+        )
         if self.acked(r):
-            event = REQUEST_EVENTS.get(action) or {"approved": "request.approved", "refused": "request.refused"}.get(
-                r.json()["status"], "request.review_recorded")
+            event = REQUEST_EVENTS.get(action) or {
+                "approved": "request.approved",
+                "refused": "request.refused",
+            }.get(r.json()["status"], "request.review_recorded")
             self.expect(event, ref)
         return r
 
     def new_request(self, tier: int = 3) -> str:
-        body = {"pact": self.s.active, "dataset": "embauches", "tier": tier, "columns": DP_COLUMNS,
-                "purpose": f"Repérer les entreprises qui recrutent (écrivain {self.i}).",
-                "legal_basis": "Mission d'intérêt public", "retention_months": 12, "recipients": "Équipe projet",
-                "dpo_contact": "dpo@example.org", "volumetry": "10 requêtes par semaine"}
+        body = {
+            "pact": self.s.active,
+            "dataset": "embauches",
+            "tier": tier,
+            "columns": DP_COLUMNS,
+            "purpose": f"Repérer les entreprises qui recrutent (écrivain {self.i}).",
+            "legal_basis": "Mission d'intérêt public",
+            "retention_months": 12,
+            "recipients": "Équipe projet",
+            "dpo_contact": "dpo@example.org",
+            "volumetry": "10 requêtes par semaine",
+        }
         r = self.send("data request create", "post", "/api/v1/data-requests", body)
         ref = r.json()["reference"]
         self.expect("request.drafted", ref)
@@ -279,10 +399,17 @@ class Writer:
 
     def data_requests(self) -> None:
         ref = self.new_request()
-        self.send("data request update", "patch", f"/api/v1/data-requests/{ref}", {"retention_months": 6})
+        self.send(
+            "data request update", "patch", f"/api/v1/data-requests/{ref}", {"retention_months": 6}
+        )
         self.request_action(ref, "submit", "carrier")
         self.request_action(ref, "request-changes", "reviewer")
-        self.send("data request update", "patch", f"/api/v1/data-requests/{ref}", {"recipients": "Équipe réduite"})
+        self.send(
+            "data request update",
+            "patch",
+            f"/api/v1/data-requests/{ref}",
+            {"recipients": "Équipe réduite"},
+        )
         self.request_action(ref, "submit", "carrier")
         for who in ("reviewer", "reviewer2", "steward"):
             if self.request_action(ref, "approve", who, APPROVE).json()["status"] != "submitted":
@@ -294,9 +421,13 @@ class Writer:
 
     def gateway(self) -> None:
         self.dp(self.s.dp_token)
-        r = self.send("secure room", "post", "/api/v1/data/cohorte/secure-room",
-                      {"sql": "SELECT region, COUNT(*) AS n FROM donnees GROUP BY region"},
-                      who=f"grant:{self.s.room_token}")
+        r = self.send(
+            "secure room",
+            "post",
+            "/api/v1/data/cohorte/secure-room",
+            {"sql": "SELECT region, COUNT(*) AS n FROM donnees GROUP BY region"},
+            who=f"grant:{self.s.room_token}",
+        )
         assert r.status_code != 200 or r.json()["rows"], r.content
         self.dp(self.s.dp_token)
         self.evidence(self.s.active, self.s.active_number, self.s.commitment)
@@ -308,68 +439,164 @@ class Writer:
         r = self.send("evaluation create", "post", "/api/v1/evaluations", body, "evaluator")
         pk = r.json()["id"]
         self.created("evaluation", str(pk))
-        self.send("evaluation publish", "post", f"/api/v1/evaluations/{pk}/publish", who="evaluator")
+        self.send(
+            "evaluation publish", "post", f"/api/v1/evaluations/{pk}/publish", who="evaluator"
+        )
         self.expect("evaluation.published", pk)
-        r = self.send("evaluation create", "post", "/api/v1/evaluations", {**body, "title": f"Brouillon {self.i}"},
-                      "evaluator")
+        r = self.send(
+            "evaluation create",
+            "post",
+            "/api/v1/evaluations",
+            {**body, "title": f"Brouillon {self.i}"},
+            "evaluator",
+        )
         draft = r.json()["id"]
-        self.send("evaluation update", "put", f"/api/v1/evaluations/{draft}", {"counts": {}}, "evaluator", ok=(409,))
-        self.send("evaluation delete", "delete", f"/api/v1/evaluations/{draft}", who="evaluator", ok=(204,))
-        upload = {"project": self.s.project, "title": f"Fichier {self.i}",
-                  "file": SimpleUploadedFile("r.csv", outcomes_csv(60, 20, 60, 12, prefix=f"w{self.i}"))}
-        r = self.send("evaluation upload", "post", "/api/v1/evaluations/upload", upload, "evaluator", multipart=True)
+        self.send(
+            "evaluation update",
+            "put",
+            f"/api/v1/evaluations/{draft}",
+            {"counts": {}},
+            "evaluator",
+            ok=(409,),
+        )
+        self.send(
+            "evaluation delete",
+            "delete",
+            f"/api/v1/evaluations/{draft}",
+            who="evaluator",
+            ok=(204,),
+        )
+        upload = {
+            "project": self.s.project,
+            "title": f"Fichier {self.i}",
+            "file": SimpleUploadedFile("r.csv", outcomes_csv(60, 20, 60, 12, prefix=f"w{self.i}")),
+        }
+        r = self.send(
+            "evaluation upload",
+            "post",
+            "/api/v1/evaluations/upload",
+            upload,
+            "evaluator",
+            multipart=True,
+        )
         self.created("evaluation", str(r.json()["id"]))
-        audit = {"project": self.s.project, "title": f"Audit {self.i}", "decision": "Mise en avant",
-                 "file": SimpleUploadedFile("a.csv", clean_csv())}
+        audit = {
+            "project": self.s.project,
+            "title": f"Audit {self.i}",
+            "decision": "Mise en avant",
+            "file": SimpleUploadedFile("a.csv", clean_csv()),
+        }
         r = self.send("audit publish", "post", "/api/v1/audits", audit, "evaluator", multipart=True)
         self.expect("audit.published", r.json()["id"])
 
     def panels_experiments(self) -> None:
-        r = self.send("panel open", "post", "/api/v1/panels",
-                      {"project": self.s.project, "title": f"Panel {self.i}", "target_size": 2, "targets": {"16-25": 2}},
-                      "reviewer", ok=(201,))
+        r = self.send(
+            "panel open",
+            "post",
+            "/api/v1/panels",
+            {
+                "project": self.s.project,
+                "title": f"Panel {self.i}",
+                "target_size": 2,
+                "targets": {"16-25": 2},
+            },
+            "reviewer",
+            ok=(201,),
+        )
         pk = r.json()["id"]
         self.expect("panel.opened", pk)
         self.send("panel draw", "post", f"/api/v1/panels/{pk}/draw", who="reviewer")
         self.expect("panel.drawn", pk)
         slug = f"exp-concurrente-{self.i}"
-        self.send("experiment design", "post", "/api/v1/experiments",
-                  {"project": self.s.project, "hypothesis": "Une hypothèse testable ici.", "slug": slug,
-                   "outcome": "Retour à l'emploi", "baseline_rate": 0.2, "mde_points": 5})
+        self.send(
+            "experiment design",
+            "post",
+            "/api/v1/experiments",
+            {
+                "project": self.s.project,
+                "hypothesis": "Une hypothèse testable ici.",
+                "slug": slug,
+                "outcome": "Retour à l'emploi",
+                "baseline_rate": 0.2,
+                "mde_points": 5,
+            },
+        )
         self.expect("experiment.designed", slug)
         self.send("experiment preregister", "post", f"/api/v1/experiments/{slug}/preregister")
         self.expect("experiment.preregistered", slug)
-        self.send("experiment assign", "post", f"/api/v1/experiments/{slug}/assign",
-                  {"unit_ids": [f"e{self.i}-{n}" for n in range(20)]})
+        self.send(
+            "experiment assign",
+            "post",
+            f"/api/v1/experiments/{slug}/assign",
+            {"unit_ids": [f"e{self.i}-{n}" for n in range(20)]},
+        )
         self.expect("experiment.assigned", slug)
 
     def sheets_and_forms(self) -> None:
-        r = self.send("sheet create", "post", "/api/v1/algorithm-sheets",
-                      {**SHEET, "project": self.s.project, "title": f"Fiche {self.i}"})
+        r = self.send(
+            "sheet create",
+            "post",
+            "/api/v1/algorithm-sheets",
+            {**SHEET, "project": self.s.project, "title": f"Fiche {self.i}"},
+        )
         pk = r.json()["id"]
         self.send("sheet publish", "post", f"/api/v1/algorithm-sheets/{pk}/publish")
         self.expect("algorithm_sheet.published", pk)
-        self.send("sheet explain", "post", f"/api/v1/algorithm-sheets/{pk}/explain",
-                  {"situation": {"embauches": 3, "distance_km": 4}}, who="anonymous")
+        self.send(
+            "sheet explain",
+            "post",
+            f"/api/v1/algorithm-sheets/{pk}/explain",
+            {"situation": {"embauches": 3, "distance_km": 4}},
+            who="anonymous",
+        )
         citizen, carrier = self.s.web[self.i]["citizen"], self.s.web[self.i]["carrier"]
-        r = self.form(carrier, "project create", "/espace/projets/nouveau/",
-                      {"name": f"Projet concurrent {self.i}", "pitch": "Un service d'intérêt général"})
+        r = self.form(
+            carrier,
+            "project create",
+            "/espace/projets/nouveau/",
+            {"name": f"Projet concurrent {self.i}", "pitch": "Un service d'intérêt général"},
+        )
         slug = r["Location"].rstrip("/").rsplit("/", 1)[-1]
         self.expect("project.created", slug)
-        self.form(citizen, "volunteer join", "/panels/volontaire/", {"consent": "on", "age_band": "16-25"})
+        self.form(
+            citizen, "volunteer join", "/panels/volontaire/", {"consent": "on", "age_band": "16-25"}
+        )
         self.form(citizen, "volunteer leave", "/panels/volontaire/", {"action": "leave"})
         body = f"Avis concurrent {self.i}"
-        self.form(citizen, "feedback give", f"/avis/{self.s.project}/", {"body": body, "question": self.s.question})
+        self.form(
+            citizen,
+            "feedback give",
+            f"/avis/{self.s.project}/",
+            {"body": body, "question": self.s.question},
+        )
         self.expect("feedback.received", self.s.project)
         from pacte.evidence.models import Feedback
 
         fb = Feedback.objects.get(body=body).pk
-        self.form(carrier, "feedback reply", f"/avis/commentaire/{fb}/repondre/", {"text": "Merci pour votre retour."})
+        self.form(
+            carrier,
+            "feedback reply",
+            f"/avis/commentaire/{fb}/repondre/",
+            {"text": "Merci pour votre retour."},
+        )
         self.expect("feedback.answered", self.s.project)
-        self.form(carrier, "feedback hide", f"/avis/commentaire/{fb}/masquer/", {"text": "Hors sujet pour le test."})
+        self.form(
+            carrier,
+            "feedback hide",
+            f"/avis/commentaire/{fb}/masquer/",
+            {"text": "Hors sujet pour le test."},
+        )
         self.expect("feedback.hidden", self.s.project)
-        r = self.form(citizen, "consent give", "/donnees/consentement/",
-                      {"dataset": "cohorte", "project": self.s.project, "purpose": "Me faire accompagner (test)."})
+        r = self.form(
+            citizen,
+            "consent give",
+            "/donnees/consentement/",
+            {
+                "dataset": "cohorte",
+                "project": self.s.project,
+                "purpose": "Me faire accompagner (test).",
+            },
+        )
         receipt = r["Location"].rstrip("/").rsplit("/", 1)[-1]
         self.expect("consent.given", receipt)
         self.form(citizen, "consent withdraw", f"/donnees/consentements/{receipt}/retrait/", {})
@@ -381,21 +608,35 @@ class Writer:
             if not self.unavailable(endpoint, r):
                 break
         with self.s.lock:
-            self.s.answers.append((endpoint, "ok" if r.status_code == 302 else "unexpected", r.status_code))
+            self.s.answers.append(
+                (endpoint, "ok" if r.status_code == 302 else "unexpected", r.status_code)
+            )
         return r
 
 
 SCENARIOS: list[Callable[[Writer], None]] = [
-    Writer.pact_life, Writer.sanctions, Writer.grants, Writer.data_requests,
-    Writer.gateway, Writer.evaluations, Writer.panels_experiments, Writer.sheets_and_forms,
+    Writer.pact_life,
+    Writer.sanctions,
+    Writer.grants,
+    Writer.data_requests,
+    Writer.gateway,
+    Writer.evaluations,
+    Writer.panels_experiments,
+    Writer.sheets_and_forms,
 ]
 
 
 def _stage(world, active, hiring, cohort, content, writers: int) -> Stage:  # type: ignore[no-untyped-def]  # noqa: F811
     evaluator = _acting(world.evaluator_org, [Role.EVALUATOR])
-    auth = {"carrier": bearer(world.carrier_admin), "reviewer": bearer(world.reviewer),
-            "reviewer2": bearer(world.reviewer2), "signatory": bearer(world.signatory),
-            "steward": bearer(world.data_steward), "evaluator": bearer(evaluator), "anonymous": {}}
+    auth = {
+        "carrier": bearer(world.carrier_admin),
+        "reviewer": bearer(world.reviewer),
+        "reviewer2": bearer(world.reviewer2),
+        "signatory": bearer(world.signatory),
+        "steward": bearer(world.data_steward),
+        "evaluator": bearer(evaluator),
+        "anonymous": {},
+    }
     _, dp_token = grant_for(world, active, hiring, 3, DP_COLUMNS)
     _, room_token = grant_for(world, active, cohort, 4)
     groups = []
@@ -403,7 +644,9 @@ def _stage(world, active, hiring, cohort, content, writers: int) -> Stage:  # ty
         from pacte.pacts.drafting import create_pact
 
         project = world.project(name=f"Service sanctionné {g}")
-        sanctioned = activate(world, create_pact(world.carrier_admin, project, world.institution, content))
+        sanctioned = activate(
+            world, create_pact(world.carrier_admin, project, world.institution, content)
+        )
         grant, token = grant_for(world, sanctioned, hiring, 3, DP_COLUMNS)
         own, _ = grant_for(world, active, hiring, 3, DP_COLUMNS)
         groups.append(Group(sanctioned.pact.reference, grant.reference, token, own.reference))
@@ -424,9 +667,20 @@ def _stage(world, active, hiring, cohort, content, writers: int) -> Stage:  # ty
         web[i] = clients
     commitment = active.commitments.filter(owner="carrier").order_by("id").first().key
     drafting = world.project(name="Service en cycle complet").slug
-    return Stage(auth=auth, content=content, project=project.slug, drafting=drafting, active=active.pact.reference,
-                 active_number=active.number, commitment=commitment, dp_token=dp_token, room_token=room_token,
-                 groups=groups, web=web, question=question.pk)
+    return Stage(
+        auth=auth,
+        content=content,
+        project=project.slug,
+        drafting=drafting,
+        active=active.pact.reference,
+        active_number=active.number,
+        commitment=commitment,
+        dp_token=dp_token,
+        room_token=room_token,
+        groups=groups,
+        web=web,
+        question=question.pk,
+    )
 
 
 def _mixed(world, active, hiring, cohort, content, writers: int) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
@@ -455,12 +709,16 @@ def _mixed(world, active, hiring, cohort, content, writers: int) -> None:  # typ
     # counted (reported with -s; the target is none: see the issue's closing note)
     server_errors = [a for a in stage.answers if a[2] >= 500]
     assert not server_errors, (server_errors, Counter(stage.unavailable))
-    print(f"\n{writers} writers ({connection.vendor}): {len(stage.answers)} logical writes, "
-          f"{len(stage.unavailable)} answered 503 + Retry-After then retried: {dict(Counter(stage.unavailable))}")
+    print(
+        f"\n{writers} writers ({connection.vendor}): {len(stage.answers)} logical writes, "
+        f"{len(stage.unavailable)} answered 503 + Retry-After then retried: {dict(Counter(stage.unavailable))}"
+    )
     assert not crashes, (crashes, stage.answers)
     unexpected = [a for a in stage.answers if a[1] != "ok"]
     assert not unexpected, unexpected
-    covered = {endpoint for endpoint, kind, status in stage.answers if kind == "ok" and status < 400}
+    covered = {
+        endpoint for endpoint, kind, status in stage.answers if kind == "ok" and status < 400
+    }
     assert len(covered) >= 48, sorted(covered)
 
     # every acknowledged governance write is in the log exactly once (and nothing else is)
@@ -476,15 +734,22 @@ def _mixed(world, active, hiring, cohort, content, writers: int) -> None:  # typ
     # acknowledged creations exist exactly once
     for kind, identity in stage.created:
         if kind == "pact":
-            assert Pact.objects.filter(versions__number=1, versions__content__title=identity).count() == 1, identity
+            assert (
+                Pact.objects.filter(versions__number=1, versions__content__title=identity).count()
+                == 1
+            ), identity
         elif kind == "data request":
-            assert Event.objects.filter(type="request.drafted", subject_id=identity).count() == 1, identity
+            assert Event.objects.filter(type="request.drafted", subject_id=identity).count() == 1, (
+                identity
+            )
         elif kind == "evaluation":
             assert Evaluation.objects.filter(pk=int(identity)).count() == 1, identity
     for release_id in set(stage.releases):
         assert Release.objects.filter(release_id=release_id).count() == 1
         assert Event.objects.filter(type="data.query", entry__contains=release_id).exists()
-    assert AlgorithmSheet.objects.filter(title__startswith="Fiche ").count() == len(range(7, writers, 8))
+    assert AlgorithmSheet.objects.filter(title__startswith="Fiche ").count() == len(
+        range(7, writers, 8)
+    )
     assert not Reservation.objects.filter(state=Reservation.State.RESERVED).exists()
     report = verify_log()
     assert report.ok, report.problems
@@ -502,4 +767,3 @@ def test_mixed_writers_postgresql(world, active, hiring, cohort, content, writer
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite variant")
 def test_mixed_writers_sqlite(world, active, hiring, cohort, content, writers):  # noqa: F811
     _mixed(world, active, hiring, cohort, content, writers)
-

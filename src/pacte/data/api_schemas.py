@@ -85,7 +85,9 @@ class ReleaseOut(Schema):
     fingerprint: str
     query: dict[str, Any]
     rho: float
-    privacy_unit: Any = Field(description="Unité de confidentialité de la publication (objet), ou null.")
+    privacy_unit: Any = Field(
+        description="Unité de confidentialité de la publication (objet), ou null."
+    )
     cells: list[Any]
     aggregates: list[dict[str, Any]]
     output_sha256: str
@@ -197,10 +199,16 @@ class AggregatesOut(Schema):
     query: dict[str, Any]
     cells: list[Any]
     aggregates: list[dict[str, Any]]
-    noise_scale: dict[str, float | None] = Field(description="Écart type du bruit par agrégat (null pour une moyenne).")
-    margin_95: dict[str, float | None] = Field(description="Marge à 95 % par agrégat (null pour une moyenne).")
+    noise_scale: dict[str, float | None] = Field(
+        description="Écart type du bruit par agrégat (null pour une moyenne)."
+    )
+    margin_95: dict[str, float | None] = Field(
+        description="Marge à 95 % par agrégat (null pour une moyenne)."
+    )
     rho: float
-    privacy_unit: Any = Field(description="Unité de confidentialité de la publication (objet), ou null.")
+    privacy_unit: Any = Field(
+        description="Unité de confidentialité de la publication (objet), ou null."
+    )
     rho_spent: float
     rho_remaining: float
     cached: bool

@@ -236,8 +236,9 @@ def _check_nodes(root: exp.Expr) -> None:
                 "Les fonctions de fenêtre (OVER) sont interdites : elles renvoient des "
                 "valeurs individuelles.",
             )
-        if isinstance(node, exp.Stddev | exp.StddevSamp | exp.StddevPop | exp.Variance
-                      | exp.VariancePop):
+        if isinstance(
+            node, exp.Stddev | exp.StddevSamp | exp.StddevPop | exp.Variance | exp.VariancePop
+        ):
             raise _refuse(
                 "function",
                 f"{_name(node)} is not available: its value cannot be perturbed consistently; "

@@ -84,7 +84,6 @@ def _buckets_safe(total: Any, buckets: Sequence[Any], dominance: float) -> bool:
     return largest <= dominance * total_f * (1.0 - 1e-9)
 
 
-
 def _text(value: Any) -> str | None:
     """A value as text for a typed ``CAST`` back in DuckDB (exact for every type used)."""
     if value is None:
@@ -179,8 +178,14 @@ class Groups:
     magnitude: list[bool]
 
     @classmethod
-    def load(cls, con: duckdb.DuckDBPyConnection, execute: Execute, restricted: RestrictedQuery,
-             max_rows: int, max_cells: int) -> Groups:
+    def load(
+        cls,
+        con: duckdb.DuckDBPyConnection,
+        execute: Execute,
+        restricted: RestrictedQuery,
+        max_rows: int,
+        max_cells: int,
+    ) -> Groups:
         n = len(restricted.columns)
         execute(f"CREATE TEMP TABLE {MAIN} AS {restricted.main_sql}")
         cursor = con.execute(f"SELECT rowid AS {RID}, * FROM {MAIN}")
@@ -213,8 +218,9 @@ class Groups:
     def _rows(self, g: _Group) -> int:
         return int(g.row[self.at[ROWS]])
 
-    def _companion(self, undecided: list[_Group], full_sql: str, filtered_sql: str
-                   ) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    def _companion(
+        self, undecided: list[_Group], full_sql: str, filtered_sql: str
+    ) -> dict[tuple[Any, ...], tuple[Any, ...]]:
         """Exact companion rows for the undecided groups (all groups if most are)."""
         k = self.restricted.key_count
         wanted = {g.key for g in undecided}
@@ -238,7 +244,8 @@ class Groups:
     def decide_persons(self, min_persons: int, profile: DatasetProfile | None) -> None:
         at, conditions = self.at, self.restricted.conditions
         sure = (
-            profile.person_null_rows + DatasetProfile.heaviest(profile.person_top_rows, min_persons - 1)
+            profile.person_null_rows
+            + DatasetProfile.heaviest(profile.person_top_rows, min_persons - 1)
             if profile is not None
             else None
         )
@@ -247,21 +254,27 @@ class Groups:
         pb_at = [at[f"__pacte_pb_{w}"] for w in words]
         pbq_at = [[at[f"__pacte_pb{q}_{w}"] for w in words] for q in range(conditions)]
         for g in self.groups:
-            g.persons = _bound_or_bits(self._rows(g), min_persons, sure, _bits(*(g.row[i] for i in pb_at)))
+            g.persons = _bound_or_bits(
+                self._rows(g), min_persons, sure, _bits(*(g.row[i] for i in pb_at))
+            )
             for q in range(conditions):
                 g.cond_persons[q] = _bound_or_bits(
                     int(g.row[cond_at[q]]), min_persons, sure, _bits(*(g.row[i] for i in pbq_at[q]))
                 )
         undecided = [g for g in self.groups if g.undecided_persons()]
         if undecided:
-            exact = self._companion(undecided, self.restricted.persons_sql, self.restricted.persons_filtered_sql)
+            exact = self._companion(
+                undecided, self.restricted.persons_sql, self.restricted.persons_filtered_sql
+            )
             for g in undecided:
                 r = exact.get(g.key)
                 g.persons = r is not None and int(r[0]) >= min_persons
                 for q in range(conditions):
                     g.cond_persons[q] = r is not None and int(r[1 + q]) >= min_persons
 
-    def decide_enterprises(self, min_enterprises: int, dominance: float, profile: DatasetProfile | None) -> None:
+    def decide_enterprises(
+        self, min_enterprises: int, dominance: float, profile: DatasetProfile | None
+    ) -> None:
         at, conditions = self.at, self.restricted.conditions
         sure_e: int | None = None
         unit_rows = 0
@@ -273,7 +286,9 @@ class Groups:
         cond_at = [at[f"__pacte_c{q}"] for q in range(conditions)]
         eb_at = [at[f"__pacte_eb{q}"] for q in range(conditions)]
         for g in self.groups:
-            g.enterprises = _bound_or_bits(self._rows(g), min_enterprises, sure_e, _bits(g.row[at["__pacte_eb"]]))
+            g.enterprises = _bound_or_bits(
+                self._rows(g), min_enterprises, sure_e, _bits(g.row[at["__pacte_eb"]])
+            )
             for q in range(conditions):
                 g.cond_enterprises[q] = _bound_or_bits(
                     int(g.row[cond_at[q]]), min_enterprises, sure_e, _bits(g.row[eb_at[q]])
@@ -282,9 +297,10 @@ class Groups:
                 if not is_magnitude:
                     continue
                 total = g.row[at[f"__pacte_t{i}"]]
-                if (profile is not None and _dominance_safe(
-                    total, g.row[at[f"__pacte_m{i}"]], unit_rows, dominance
-                )) or _buckets_safe(
+                if (
+                    profile is not None
+                    and _dominance_safe(total, g.row[at[f"__pacte_m{i}"]], unit_rows, dominance)
+                ) or _buckets_safe(
                     total,
                     [g.row[at[f"__pacte_d{i}_{b}"]] for b in range(DOMINANCE_BUCKETS)],
                     dominance,
@@ -293,7 +309,9 @@ class Groups:
         undecided = [g for g in self.groups if g.undecided_enterprises()]
         if not undecided:
             return
-        exact = self._companion(undecided, self.restricted.enterprise_sql, self.restricted.enterprise_filtered_sql)
+        exact = self._companion(
+            undecided, self.restricted.enterprise_sql, self.restricted.enterprise_filtered_sql
+        )
         shares_at = 1 + conditions
         magnitudes = [i for i, m in enumerate(self.magnitude) if m]
         for g in undecided:
@@ -315,7 +333,13 @@ class Groups:
         """Suppress what failed, perturb what passed, then run the user's outer query over it."""
         at, slots, restricted = self.at, self.restricted.slots, self.restricted
         n = len(restricted.columns)
-        reasons = {"persons": 0, "enterprises": 0, "cell_persons": 0, "cell_enterprises": 0, "dominance": 0}
+        reasons = {
+            "persons": 0,
+            "enterprises": 0,
+            "cell_persons": 0,
+            "cell_enterprises": 0,
+            "dominance": 0,
+        }
         cells_suppressed = 0
         rows_read = 0
         rids: list[int] = []
@@ -335,9 +359,12 @@ class Groups:
             for i, slot in enumerate(slots):
                 q = slot.condition
                 reason = (
-                    "cell_persons" if not g.cond_persons[q]
-                    else "cell_enterprises" if not g.cond_enterprises[q]
-                    else "dominance" if not g.dominance[i]
+                    "cell_persons"
+                    if not g.cond_persons[q]
+                    else "cell_enterprises"
+                    if not g.cond_enterprises[q]
+                    else "dominance"
+                    if not g.dominance[i]
                     else ""
                 )
                 slot_reason.append(reason)
@@ -365,8 +392,13 @@ class Groups:
         rows = [tuple(r) for r in self.execute(restricted.post_sql)]
         return Published(rows, reasons, cells_suppressed, rows_read)
 
-    def _store_cells(self, rids: list[int], keeps: list[bool], values: list[list[str | None]],
-                     oks: list[list[bool]]) -> None:
+    def _store_cells(
+        self,
+        rids: list[int],
+        keeps: list[bool],
+        values: list[list[str | None]],
+        oks: list[list[bool]],
+    ) -> None:
         slots, types, n = self.restricted.slots, self.types, len(self.restricted.columns)
         columns_ddl = [f"{RID} BIGINT", f"{KEEP} BOOLEAN"]
         columns_ddl += [f"{slot_name(i)} {types[raw_name(i)]}" for i in range(len(slots))]
@@ -376,4 +408,6 @@ class Groups:
         unnest += [f"CAST(UNNEST(?::VARCHAR[]) AS {types[raw_name(i)]})" for i in range(len(slots))]
         unnest += ["UNNEST(?::BOOLEAN[])"] * n
         if self.groups:
-            self.con.execute(f"INSERT INTO {CELLS} SELECT {', '.join(unnest)}", [rids, keeps, *values, *oks])
+            self.con.execute(
+                f"INSERT INTO {CELLS} SELECT {', '.join(unnest)}", [rids, keeps, *values, *oks]
+            )

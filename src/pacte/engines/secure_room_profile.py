@@ -196,7 +196,10 @@ def write_with_record_keys(
         for source, target in zip(parquet_paths, targets, strict=True):
             src = _literal(str(Path(source).resolve()))
             path = Path(target).resolve()
-            names = [str(r[0]) for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({src})").fetchall()]
+            names = [
+                str(r[0])
+                for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({src})").fetchall()
+            ]
             if person_column not in names:
                 raise ValueError(f"person column {person_column!r} absent from {source}")
             kept = ", ".join(_quote(n) for n in names if n != RECORD_KEY_COLUMN)
@@ -214,4 +217,3 @@ def write_with_record_keys(
     finally:
         con.close()
     return out
-

@@ -225,9 +225,7 @@ def build(
         slot_nodes.append(node.copy())
         arg = agg.this
         slot_args.append(None if kind == "count" else arg.copy())
-        slot_filters.append(
-            node.expression.this.copy() if isinstance(node, exp.Filter) else None
-        )
+        slot_filters.append(node.expression.this.copy() if isinstance(node, exp.Filter) else None)
         by_sql[text] = len(slots) - 1
         return by_sql[text]
 
@@ -301,7 +299,9 @@ def build(
         _helpers(source, list(HELPERS))
     from_sql = sql(source.args["from_"])
     with_sql = sql(source.args["with_"]) + " " if source.args.get("with_") is not None else ""
-    where_sql = f"({sql(source.args['where'].this)})" if source.args.get("where") is not None else ""
+    where_sql = (
+        f"({sql(source.args['where'].this)})" if source.args.get("where") is not None else ""
+    )
     keys_sql = [sql(k) for k in keys]
     hash_sql = f"hash({', '.join(keys_sql)})" if keys else ""
     conds_sql = [sql(c) for c in condition_nodes]
@@ -320,7 +320,9 @@ def build(
         items.append(f"{hash_sql} AS {HASH}")
     items += [f"{sql(node)} AS {raw_name(i)}" for i, node in enumerate(slot_nodes)]
     # written like a COUNT(*) slot's (condition TRUE), so that DuckDB computes them once
-    items += [f"BIT_OR({bits}) FILTER(WHERE TRUE) AS __pacte_pb_{w}" for w, bits in enumerate(PERSON_BITS)]
+    items += [
+        f"BIT_OR({bits}) FILTER(WHERE TRUE) AS __pacte_pb_{w}" for w, bits in enumerate(PERSON_BITS)
+    ]
     items.append(f"BIT_OR({ENTERPRISE_BIT}) FILTER(WHERE TRUE) AS __pacte_eb")
     # each contributor condition is evaluated once per row (in a row-level subquery that keeps
     # the name of the user's source, so that qualified columns still resolve), not once per
@@ -330,8 +332,10 @@ def build(
     for q, flag in enumerate(flags):
         items.append(f"{count_if(flag)} AS __pacte_c{q}")
         items.append(f"SUM({RECORD_KEY}) FILTER(WHERE {flag}) AS __pacte_ck{q}")
-        items += [f"BIT_OR({bits}) FILTER(WHERE {flag}) AS __pacte_pb{q}_{w}"
-                  for w, bits in enumerate(PERSON_BITS)]
+        items += [
+            f"BIT_OR({bits}) FILTER(WHERE {flag}) AS __pacte_pb{q}_{w}"
+            for w, bits in enumerate(PERSON_BITS)
+        ]
         items.append(f"BIT_OR({ENTERPRISE_BIT}) FILTER(WHERE {flag}) AS __pacte_eb{q}")
     abs_sql: dict[int, str] = {}
     for i, slot in enumerate(slots):
@@ -346,7 +350,9 @@ def build(
         items.append(f"SUM({abs_sql[i]}){only} AS __pacte_t{i}")
         for b in range(DOMINANCE_BUCKETS):
             in_bucket = f"{ENTERPRISE_BUCKET} = {b}"
-            bucket = f"({sql(user_filter)}) AND {in_bucket}" if user_filter is not None else in_bucket
+            bucket = (
+                f"({sql(user_filter)}) AND {in_bucket}" if user_filter is not None else in_bucket
+            )
             items.append(f"SUM({abs_sql[i]}) FILTER(WHERE {bucket}) AS __pacte_d{i}_{b}")
         if slot.kind == "mean":
             items.append(f"COUNT({sql(measure)}){only} AS __pacte_n{i}")
@@ -355,45 +361,74 @@ def build(
     group_sql = f" GROUP BY {', '.join(keys_sql)} ORDER BY {', '.join(names)}" if keys else ""
     if computed:
         name = source.args["from_"].this.alias_or_name or "__pacte_r"
-        rows_sql = (f"FROM (SELECT *, {', '.join(f'{c} AS __pacte_q{q}' for q, c in computed)} "
-                    f"{from_sql}{where(where_sql)}) AS {sql(exp.to_identifier(name, quoted=True))}")
+        rows_sql = (
+            f"FROM (SELECT *, {', '.join(f'{c} AS __pacte_q{q}' for q, c in computed)} "
+            f"{from_sql}{where(where_sql)}) AS {sql(exp.to_identifier(name, quoted=True))}"
+        )
         main_sql = f"{with_sql}SELECT {', '.join(items)} {rows_sql}{group_sql}"
     else:
         main_sql = f"{with_sql}SELECT {', '.join(items)} {from_sql}{where(where_sql)}{group_sql}"
 
     # ---------------------------------------------------------------- companions
-    def two_level(unit: str, not_null: str, inner_values: list[str], outer_items: list[str],
-                  filtered: bool) -> str:
+    def two_level(
+        unit: str, not_null: str, inner_values: list[str], outer_items: list[str], filtered: bool
+    ) -> str:
         """Aggregate per (group keys, unit), then per group keys: same FROM/WITH/WHERE."""
-        inner_items = [*[f"{k} AS {n}" for k, n in zip(keys_sql, names, strict=True)],
-                       f"{unit} AS __pacte_unit", *inner_values]
+        inner_items = [
+            *[f"{k} AS {n}" for k, n in zip(keys_sql, names, strict=True)],
+            f"{unit} AS __pacte_unit",
+            *inner_values,
+        ]
         wanted = f"{hash_sql} IN (SELECT h FROM {FILTER})" if filtered and keys else ""
-        inner = (f"SELECT {', '.join(inner_items)} {from_sql}{where(where_sql, not_null, wanted)} "
-                 f"GROUP BY {', '.join([*names, '__pacte_unit'])}")
+        inner = (
+            f"SELECT {', '.join(inner_items)} {from_sql}{where(where_sql, not_null, wanted)} "
+            f"GROUP BY {', '.join([*names, '__pacte_unit'])}"
+        )
         outer_group = f" GROUP BY {', '.join(names)}" if keys else ""
-        return (f"{with_sql}SELECT {', '.join([*names, *outer_items])} FROM ({inner}) AS __pacte_u"
-                f"{outer_group}")
+        return (
+            f"{with_sql}SELECT {', '.join([*names, *outer_items])} FROM ({inner}) AS __pacte_u"
+            f"{outer_group}"
+        )
 
     counts_inner = [f"{count_if(c)} AS __pacte_c{q}" for q, c in enumerate(conds_sql)]
 
     def contributing(prefix: str, counted: str) -> list[str]:
-        return [f"COUNT({counted}) FILTER(WHERE __pacte_c{q} > 0) AS {prefix}{q}"
-                for q in range(len(conds_sql))]
+        return [
+            f"COUNT({counted}) FILTER(WHERE __pacte_c{q} > 0) AS {prefix}{q}"
+            for q in range(len(conds_sql))
+        ]
 
     def persons(filtered: bool) -> str:
-        return two_level(f"hash({PERSON})", f"NOT {PERSON} IS NULL", counts_inner,
-                         [f"COUNT(*) AS {PERSONS}", *contributing("__pacte_p", "*")], filtered)
+        return two_level(
+            f"hash({PERSON})",
+            f"NOT {PERSON} IS NULL",
+            counts_inner,
+            [f"COUNT(*) AS {PERSONS}", *contributing("__pacte_p", "*")],
+            filtered,
+        )
 
     magnitudes = sorted(abs_sql)
 
     def enterprises(filtered: bool) -> str:
-        values = [f"SUM({abs_sql[i]}) FILTER(WHERE {conds_sql[slots[i].condition]}) AS __pacte_v{i}"
-                  for i in magnitudes]
-        shares = [f"MAX(__pacte_v{i}) / NULLIF(SUM(__pacte_v{i}), 0) AS __pacte_s{i}" for i in magnitudes]
+        values = [
+            f"SUM({abs_sql[i]}) FILTER(WHERE {conds_sql[slots[i].condition]}) AS __pacte_v{i}"
+            for i in magnitudes
+        ]
+        shares = [
+            f"MAX(__pacte_v{i}) / NULLIF(SUM(__pacte_v{i}), 0) AS __pacte_s{i}" for i in magnitudes
+        ]
         unit = f"CASE WHEN {ENTERPRISE} IS NULL THEN NULL ELSE hash({ENTERPRISE}) END"
-        return two_level(unit, "", counts_inner + values,
-                         [f"COUNT(__pacte_unit) AS {ENTERPRISES}",
-                          *contributing("__pacte_e", "__pacte_unit"), *shares], filtered)
+        return two_level(
+            unit,
+            "",
+            counts_inner + values,
+            [
+                f"COUNT(__pacte_unit) AS {ENTERPRISES}",
+                *contributing("__pacte_e", "__pacte_unit"),
+                *shares,
+            ],
+            filtered,
+        )
 
     return RestrictedQuery(
         sql=canonical,

@@ -107,14 +107,18 @@ def _canonical(value: Any) -> Any:
         return str(value)
     if isinstance(value, list | tuple):
         return [_canonical(v) for v in value]
-    if value is None or isinstance(value, bool | int | str | float | decimal.Decimal | dt.date | dt.time):
+    if value is None or isinstance(
+        value, bool | int | str | float | decimal.Decimal | dt.date | dt.time
+    ):
         return value
     return str(value)
 
 
 def canonical_sha256(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """SHA-256 of the RFC 8785 JSON ``{"columns": …, "rows": …}``."""
-    return sha256_hex({"columns": list(columns), "rows": [[_canonical(v) for v in r] for r in rows]})
+    return sha256_hex(
+        {"columns": list(columns), "rows": [[_canonical(v) for v in r] for r in rows]}
+    )
 
 
 def _connect(
@@ -154,8 +158,10 @@ def _connect(
         if enterprise_column is not None:
             enterprise = _quote(enterprise_column)
             projection.append(f"{enterprise} AS {ENTERPRISE}")
-            projection.append(f"CASE WHEN {enterprise} IS NULL THEN NULL "
-                              f"ELSE CAST(1 AS UBIGINT) << (__pacte_eh & 63) END AS {ENTERPRISE_BIT}")
+            projection.append(
+                f"CASE WHEN {enterprise} IS NULL THEN NULL "
+                f"ELSE CAST(1 AS UBIGINT) << (__pacte_eh & 63) END AS {ENTERPRISE_BIT}"
+            )
             projection.append(f"__pacte_eh % {DOMINANCE_BUCKETS} AS {ENTERPRISE_BUCKET}")
             source = f"(SELECT *, hash({enterprise}) AS __pacte_eh FROM {source})"
         else:

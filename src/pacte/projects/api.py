@@ -59,11 +59,17 @@ def _out(project, acting=None) -> dict[str, object]:  # type: ignore[no-untyped-
         "pitch": project.pitch,
         "territory": project.territory,
         "carrier": project.carrier.slug,
-        "takeover_institution": project.takeover_institution.slug if project.takeover_institution else None,
+        "takeover_institution": project.takeover_institution.slug
+        if project.takeover_institution
+        else None,
         "current_phase": phase.kind if phase else None,
         "pacts": [
-            {"reference": p.reference, "institution": p.institution.slug,
-             "status": v.status if v else None, "version": v.number if v else None}
+            {
+                "reference": p.reference,
+                "institution": p.institution.slug,
+                "status": v.status if v else None,
+                "version": v.number if v else None,
+            }
             for p, v in public_pacts_of(project, acting)
         ],
     }
@@ -80,30 +86,49 @@ def list_projects(
     limit: Limit = 20,
     offset: Offset = 0,
 ) -> dict[str, object]:
-    qs = search_projects(q=q, status=status, institution=institution, principle=principle, territory=territory)
+    qs = search_projects(
+        q=q, status=status, institution=institution, principle=principle, territory=territory
+    )
 
     def render(rows: list[tuple[Any, ...]]) -> list[dict[str, object]]:
         # plain rows, not model instances: a page costs four light queries whatever its size
         ids = [r[0] for r in rows]
         pacts = public_pacts_by_project(ids, viewer(request))
         phases: dict[int, tuple[date, int, str]] = {}
-        for project_id, kind, started_on, pk in Phase.objects.filter(project_id__in=ids).values_list(
-                "project_id", "kind", "started_on", "id"):
+        for project_id, kind, started_on, pk in Phase.objects.filter(
+            project_id__in=ids
+        ).values_list("project_id", "kind", "started_on", "id"):
             if project_id not in phases or (started_on, pk) > phases[project_id][:2]:
-                phases[project_id] = (started_on, pk, kind)  # the current phase, as Project.current_phase
+                phases[project_id] = (
+                    started_on,
+                    pk,
+                    kind,
+                )  # the current phase, as Project.current_phase
         return [
-            {"slug": slug, "name": name, "pitch": pitch, "territory": territory, "carrier": carrier,
-             "takeover_institution": takeover, "current_phase": phases[pk][2] if pk in phases else None,
-             "pacts": pacts[pk]}
+            {
+                "slug": slug,
+                "name": name,
+                "pitch": pitch,
+                "territory": territory,
+                "carrier": carrier,
+                "takeover_institution": takeover,
+                "current_phase": phases[pk][2] if pk in phases else None,
+                "pacts": pacts[pk],
+            }
             for pk, slug, name, pitch, territory, carrier, takeover in rows
         ]
 
-    rows = qs.order_by("name", "id").values_list("id", "slug", "name", "pitch", "territory", "carrier__slug",
-                                                 "takeover_institution__slug")  # stable pages
+    rows = qs.order_by("name", "id").values_list(
+        "id", "slug", "name", "pitch", "territory", "carrier__slug", "takeover_institution__slug"
+    )  # stable pages
     return paginate(rows, limit, offset, render)
 
 
-@router.get("/{slug}", response=responses({200: ProjectDetail}, VIEWER), summary="Un projet, ses phases et ses pactes")
+@router.get(
+    "/{slug}",
+    response=responses({200: ProjectDetail}, VIEWER),
+    summary="Un projet, ses phases et ses pactes",
+)
 def project_detail(request: HttpRequest, slug: Identifier) -> dict[str, object]:
     project = get_project(slug)
     data = _out(project, viewer(request))
