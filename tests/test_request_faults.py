@@ -271,20 +271,24 @@ def test_forms_refuse_oversized_fields(client, world, active):
 # ------------------------------------------------------------------ the OpenAPI document says every limit
 
 
-def _string_fields_without_limit(schema, components, where, out):  # type: ignore[no-untyped-def]
+def _string_fields_without_limit(schema, components, where, out, seen=frozenset()):  # type: ignore[no-untyped-def]
     if "$ref" in schema:
-        schema = components[schema["$ref"].rsplit("/", 1)[1]]
-    for option in schema.get("anyOf", []) + schema.get("allOf", []):
-        _string_fields_without_limit(option, components, where, out)
+        name = schema["$ref"].rsplit("/", 1)[1]
+        if name in seen:  # a recursive schema (free-form JSON values): each level was checked once
+            return
+        seen = seen | {name}
+        schema = components[name]
+    for option in schema.get("anyOf", []) + schema.get("allOf", []) + schema.get("oneOf", []):
+        _string_fields_without_limit(option, components, where, out, seen)
     if schema.get("type") == "string" and "format" not in schema and "enum" not in schema:
         out.append(where if "maxLength" not in schema else f"ok {where} ≤ {schema['maxLength']}")
     if schema.get("type") == "array":
-        _string_fields_without_limit(schema.get("items", {}), components, f"{where}[]", out)
+        _string_fields_without_limit(schema.get("items", {}), components, f"{where}[]", out, seen)
     for name, sub in (schema.get("properties") or {}).items():
-        _string_fields_without_limit(sub, components, f"{where}.{name}", out)
+        _string_fields_without_limit(sub, components, f"{where}.{name}", out, seen)
     extra = schema.get("additionalProperties")
     if isinstance(extra, dict):
-        _string_fields_without_limit(extra, components, f"{where}.*", out)
+        _string_fields_without_limit(extra, components, f"{where}.*", out, seen)
 
 
 def test_every_text_input_has_a_documented_maximum_length(client, db):
