@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from pacte.errors import ValidationFailed
 
@@ -216,7 +217,10 @@ def parse_outcomes_csv(data: bytes) -> OutcomeTable:
     errors.raise_if_any()
     if not ids:
         raise _no_data()
-    for a, label in (("treatment", _("traitement")), ("control", _("témoin"))):
+    for a, label in (
+        ("treatment", pgettext("bras d'une expérimentation", "traitement")),
+        ("control", pgettext("bras d'une expérimentation", "témoin")),
+    ):
         if a not in arms:
             raise ValidationFailed(
                 _("Aucune unité dans le bras %(arm)s.") % {"arm": label},

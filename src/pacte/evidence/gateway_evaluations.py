@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from pacte.accounts.services import Acting
 from pacte.data.ports import GATEWAY, GatewayColumn, GatewayGrant
@@ -173,7 +174,10 @@ def join_assignment(exp: Experiment, grant: GatewayGrant, view: pl.DataFrame) ->
 
 
 def _require_enough_matched(grant: GatewayGrant, c: dict[str, Any]) -> None:
-    for arm, label in (("treatment", _("traitement")), ("control", _("témoin"))):
+    for arm, label in (
+        ("treatment", pgettext("bras d'une expérimentation", "traitement")),
+        ("control", pgettext("bras d'une expérimentation", "témoin")),
+    ):
         b = c["by_arm"][arm]
         if b["matched"] < GATEWAY_MIN_MATCHED_PER_ARM:
             raise ValidationFailed(
