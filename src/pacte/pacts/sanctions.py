@@ -47,23 +47,16 @@ def _institution_move(
         version.last_reason = reason or version.last_reason  # listeners quote the pact's reason
         for _name, listener in sanction_listeners():
             listener(version, cast(SanctionAction, action))
-    if action == "suspend":
-        PACT.enter(principal, move, version, reason)
-        sanctions = [s["measure"] for s in version.content.get("sanctions", [])]
-        pact_event(
-            version, "sanction.applied", actor_of(principal), reason=reason, sanctions=sanctions
+    PACT.enter(principal, move, version, reason, **extra)
+    if action in ("suspend", "break"):  # the measures the pact provides, or the break's own
+        measures = (
+            [s["measure"] for s in version.content.get("sanctions", [])]
+            if action == "suspend"
+            else ["rupture", "révocation des accès"]
         )
-    elif action == "break":
-        PACT.enter(principal, move, version, reason)
         pact_event(
-            version,
-            "sanction.applied",
-            actor_of(principal),
-            reason=reason,
-            sanctions=["rupture", "révocation des accès"],
+            version, "sanction.applied", actor_of(principal), reason=reason, sanctions=measures
         )
-    else:
-        PACT.enter(principal, move, version, reason, **extra)
     notifications.notify(version, action)
     return version
 

@@ -68,33 +68,10 @@ def check_call(grant: Grant, dataset_slug: str, tier: int) -> None:
         )
 
 
-def log_call(
-    grant: Grant,
-    *,
-    tier: int,
-    fingerprint: str,
-    rows_read: int,
-    rho_spent: float,
-    output_sha256: str,
-    outcome: str = "served",
-    **data: Any,
-) -> None:
-    events.gateway_call(
-        grant,
-        tier=tier,
-        fingerprint=fingerprint,
-        rows_read=rows_read,
-        rho_spent=rho_spent,
-        output_sha256=output_sha256,
-        outcome=outcome,
-        **data,
-    )
-
-
 def log_refusal(grant: Grant, tier: int, fingerprint: str, error: DomainError) -> None:
     try:
         with transaction.atomic():
-            log_call(
+            events.gateway_call(
                 grant,
                 tier=tier,
                 fingerprint=fingerprint,

@@ -16,8 +16,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from pacte.data import events
 from pacte.data.errors import BudgetExhausted, ComputationFailed, QueryRefused
-from pacte.data.gateway.access import canonical_sha, check_call, check_usable, log_call, log_refusal
+from pacte.data.gateway.access import canonical_sha, check_call, check_usable, log_refusal
 from pacte.data.models import Classification, DatasetVersion, Grant, Release, Reservation
 from pacte.engines import privacy
 from pacte.errors import DomainError
@@ -164,7 +165,7 @@ def _reserve(grant: Grant, dv: DatasetVersion, fp: str, rho: float) -> Reservati
         )
         if cached is not None:
             Release.objects.filter(pk=cached.pk).update(served=F("served") + 1)
-            log_call(
+            events.gateway_call(
                 g,
                 tier=3,
                 fingerprint=fp,
@@ -268,7 +269,7 @@ def _serve_identical(
     rel = Release.objects.select_related("dataset_version__dataset").get(
         dataset_version_id=dv.pk, fingerprint=fp
     )
-    log_call(
+    events.gateway_call(
         g,
         tier=3,
         fingerprint=fp,
@@ -312,7 +313,7 @@ def _publish_release(
         except IntegrityError:
             return _serve_identical(g, dv, fp, rho, reservation)
         Reservation.objects.filter(pk=reservation.pk).update(state=Reservation.State.SPENT)
-        log_call(
+        events.gateway_call(
             g,
             tier=3,
             fingerprint=fp,
@@ -347,7 +348,7 @@ def _give_back(reservation: Reservation, reason: str) -> bool:
             v.save(update_fields=["rho_spent"])
             res.state, res.reason = Reservation.State.RELEASED, reason[:500]
             res.save(update_fields=["state", "reason"])
-            log_call(
+            events.gateway_call(
                 g,
                 tier=3,
                 fingerprint=res.fingerprint,

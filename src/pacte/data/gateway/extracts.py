@@ -13,8 +13,9 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from pacte.data import events
 from pacte.data.errors import QueryRefused
-from pacte.data.gateway.access import canonical_sha, check_call, log_call, log_refusal
+from pacte.data.gateway.access import canonical_sha, check_call, log_refusal
 from pacte.data.ingestion import file_sha256
 from pacte.data.models import Classification, Grant
 from pacte.errors import DomainError
@@ -122,7 +123,7 @@ def extract(grant: Grant, dataset_slug: str, fmt: str = "csv") -> Extract:
         else {}
     )
     with transaction.atomic():
-        log_call(
+        events.gateway_call(
             grant,
             tier=tier,
             fingerprint=fp,

@@ -16,8 +16,9 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from pacte.data import events
 from pacte.data.errors import QueryRefused, QueryTooCostly
-from pacte.data.gateway.access import check_call, log_call, log_refusal
+from pacte.data.gateway.access import check_call, log_refusal
 from pacte.data.models import Classification, DatasetVersion, Grant
 from pacte.engines import cell_key
 from pacte.engines import secure_room as engine
@@ -148,7 +149,7 @@ def secure_room_query(grant: Grant, dataset_slug: str, sql: Any) -> dict[str, An
     r = result.report
     sha = r.output_sha256 or engine.canonical_sha256(result.columns, result.rows)
     with transaction.atomic():
-        log_call(
+        events.gateway_call(
             grant,
             tier=4,
             fingerprint=fp,
