@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "pacte.pacts",
     "pacte.data",
     "pacte.evidence",
+    "pacte.funding",
     "pacte.writes",
     "pacte.web",
 ]
