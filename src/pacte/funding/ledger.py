@@ -25,7 +25,14 @@ from django.utils import timezone
 
 from pacte.accounts.policy import Principal
 from pacte.funding.events import funding_event, money
-from pacte.funding.models import LedgerAccount, LedgerEntry, LedgerTransaction, OutcomeContract, PaymentOrder, Programme
+from pacte.funding.models import (
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    OutcomeContract,
+    PaymentOrder,
+    Programme,
+)
 
 Kind = LedgerAccount.Kind
 

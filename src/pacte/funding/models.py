@@ -236,6 +236,9 @@ class Recovery(models.Model):
     opened_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"{self.contract.reference}: {self.amount_eur} €"
+
     @property
     def institution_id(self) -> int:
         return self.contract.institution_id
