@@ -35,6 +35,7 @@ from pacte.funding.models import (
 )
 
 Kind = LedgerAccount.Kind
+CENT = Decimal("0.01")
 
 
 def appropriation(programme: Programme) -> LedgerAccount:
@@ -122,7 +123,8 @@ def balances(**filters: object) -> dict[str, Decimal]:
         else:
             q &= Q(**{f"account__{key}": value})
     rows = LedgerEntry.objects.filter(q).values("account__kind").annotate(total=Sum("amount_eur"))
-    return {row["account__kind"]: row["total"] or Decimal("0.00") for row in rows}
+    # SQLite sums decimals without their scale: every total goes back to the cent
+    return {row["account__kind"]: Decimal(row["total"] or 0).quantize(CENT) for row in rows}
 
 
 def totals(**filters: object) -> dict[str, Decimal]:
