@@ -30,9 +30,10 @@ def oracle(price: Fraction, n: int, low: Fraction, base: Fraction, cap: Fraction
     return Fraction(whole, 100)
 
 
-euros = st.decimals(min_value=0, max_value=1_000_000, places=2, allow_nan=False, allow_infinity=False)
-shares = st.decimals(min_value=-1, max_value=1, places=6, allow_nan=False, allow_infinity=False)
-equities = st.decimals(min_value=1, max_value=2, places=3, allow_nan=False, allow_infinity=False)
+# integers scaled to decimals: cheap to draw (st.decimals is slow on a busy machine)
+euros = st.integers(0, 100_000_000).map(lambda c: Decimal(c).scaleb(-2))          # 0.00 … 1 000 000.00
+shares = st.integers(-1_000_000, 1_000_000).map(lambda m: Decimal(m).scaleb(-6))  # -1 … 1, 6 places
+equities = st.integers(1000, 2000).map(lambda m: Decimal(m).scaleb(-3))           # 1.000 … 2.000
 
 
 @given(price=euros, n=st.integers(0, 5_000_000), low=shares, base=euros, cap=euros, paid=euros,
