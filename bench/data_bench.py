@@ -52,9 +52,12 @@ def main() -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from pacte.data import services
+    from pacte.data import demo_data
+    from pacte.data.catalogue import publish_dataset
     from pacte.data.demo import HIRING, hiring_schema
-    from pacte.engines import demo_data
+    from pacte.data.gateway.aggregates import dataset_spec
+    from pacte.data.gateway.secure_room import secure_room_profile
+    from pacte.data.ingestion import add_version, normalise_parquet
 
     console = Console(width=160)
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -67,10 +70,10 @@ def main() -> int:
         t = time.perf_counter()
         with console.status(f"Génération de {args.rows:,} lignes…"):
             demo_data.generate_hiring_declarations(args.rows, args.seed, path)
-            services.normalise_parquet(path)
+            normalise_parquet(path)
         console.print(f"Généré {path} en {time.perf_counter() - t:.1f} s")
     else:
-        services.normalise_parquet(path)
+        normalise_parquet(path)
 
     t_setup = time.perf_counter()
     with console.status("Base, démo et accès (dont vue tronquée et profil à l'ingestion)…"):
@@ -82,9 +85,9 @@ def main() -> int:
         from pacte.data.demo import _demo_request
 
         steward = _as("donnees", "agence-emploi")
-        ds = services.publish_dataset(steward, publisher=Organisation.objects.get(slug="agence-emploi"),
+        ds = publish_dataset(steward, publisher=Organisation.objects.get(slug="agence-emploi"),
                                       slug="bench-embauches", title="Banc d'essai", sensitivity=2)
-        services.add_version(steward, ds, version="bench", paths=[str(path.resolve())], schema=hiring_schema(),
+        add_version(steward, ds, version="bench", paths=[str(path.resolve())], schema=hiring_schema(),
                              row_count=args.rows, person_column="person_id", enterprise_column="establishment_id",
                              rho_cap=10.0, max_contributions=3)  # person unit, k = 3 (truncation on)
         purpose = "Banc d'essai : mesurer la passerelle d'accès aux données pour la mission du pacte."
@@ -152,12 +155,12 @@ def main() -> int:
     # the engines alone (no HTTP, no ledger, no journal), to attribute the API's overhead
     from pacte.engines import privacy, secure_room
 
-    spec = services.dataset_spec(ds.current_version, dp_grant.columns)
+    spec = dataset_spec(ds.current_version, dp_grant.columns)
     t_dp_engine = timed(lambda: privacy.run_query(spec, {"group_by": ["region", "naf_sector"]}, 0.0001), args.repeat)
     dv = ds.current_version
     allowed = [c["name"] for c in dv.columns if c["name"] in set(sr_grant.columns)
                and c["classification"] != "direct_identifier"]  # exactly what the API passes
-    profile = services.secure_room_profile(dv)
+    profile = secure_room_profile(dv)
     assert profile is not None
     t_sr_engine = timed(lambda: secure_room.run(secure_room.restrict(sr_sql, "donnees", allowed), [file], "person_id",
                                                 "establishment_id", profile=profile), args.repeat)

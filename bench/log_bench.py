@@ -234,7 +234,7 @@ def bench_verify_export() -> dict[str, float]:
     --dir` runs, without the progress bar)."""
     import shutil
 
-    from pacte.journal import offline
+    from pacte.engines import offline_verifier as offline
     from pacte.journal.exports import export_log
     from pacte.journal.keys import verifier_key
 

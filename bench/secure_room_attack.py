@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.engines import secure_room_attacker as attacker  # noqa: E402
 
+from pacte.data import demo_data  # noqa: E402
 from pacte.data.demo import DEMO_ROWS, DEMO_SEED  # noqa: E402
-from pacte.engines import demo_data  # noqa: E402
 from pacte.engines.secure_room import LIMITS, SqlRefused, dataset_profile, restrict, run  # noqa: E402
 
 SECRET = 0xA77AC

@@ -2,7 +2,7 @@
 
     python bench/secure_room_bench.py --rows 10000000      # quick: --rows 1000000
 
-Builds bench/data/hiring_<rows>_seed<seed>.parquet with pacte.engines.demo_data if absent,
+Builds bench/data/hiring_<rows>_seed<seed>.parquet with pacte.data.demo_data if absent,
 times (median of --repeat runs) the same grouped aggregate in DuckDB directly and through the
 secure room (persons rule only, then persons + enterprise/dominance rules), each without and
 with a DatasetProfile (computed once, outside the timed loop: it is ingestion-time work, its
@@ -28,7 +28,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from pacte.engines.demo_data import DEPARTEMENTS, generate_hiring_declarations
+from pacte.data.demo_data import DEPARTEMENTS, generate_hiring_declarations
 from pacte.engines.pseudonymise import (
     ExtractSpec,
     age_hierarchy,

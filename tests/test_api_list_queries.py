@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pacte.evidence import services as evidence
+from pacte.evidence import evaluations, panels
 from tests.evidence.conftest import REFERENCE, evaluator, project  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
@@ -27,9 +27,9 @@ def _more(world, project, evaluator, n):  # type: ignore[no-untyped-def]  # noqa
     for i in range(n):
         p = world.project(name=f"Projet {i}")
         create_pact(world.carrier_admin, p, world.institution, {})
-        ev = evidence.create_evaluation(evaluator, project, title=f"Essai {i}", counts=REFERENCE)
-        evidence.publish_evaluation(evaluator, ev)
-        evidence.open_panel_call(world.reviewer, project, title=f"Panel {i}", target_size=4, targets={"16-25": 4})
+        ev = evaluations.create_evaluation(evaluator, project, title=f"Essai {i}", counts=REFERENCE)
+        evaluations.publish_evaluation(evaluator, ev)
+        panels.open_panel_call(world.reviewer, project, title=f"Panel {i}", target_size=4, targets={"16-25": 4})
 
 
 @pytest.mark.parametrize("url", sorted(BUDGET))

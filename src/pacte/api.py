@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
-from ninja.security import HttpBearer
 
-from pacte.accounts.services import Acting, authenticate_token
 from pacte.errors import DomainError, ServiceUnavailable
 from pacte.input_limits import french_message, parse_json
 from pacte.request_faults import error_for, respond_to_exception
@@ -22,16 +21,6 @@ class CheckedJsonParser(Parser):
 
     def parse_body(self, request: HttpRequest) -> Any:
         return parse_json(request.body)
-
-
-class TokenAuth(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> Acting | None:
-        try:
-            acting = authenticate_token(token)
-        except DomainError:
-            return None
-        request.acting = acting  # type: ignore[attr-defined]
-        return acting
 
 
 api = NinjaAPI(
@@ -68,11 +57,14 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
         loc = [str(p) for p in err.get("loc", []) if p not in ("body", "query", "path", "payload")]
         fields.setdefault(".".join(loc) or "request", []).append(french_message(err))
     first = next(iter(fields.items()), None)
-    detail = f" {first[0]} : {first[1][0]}" if first else ""
+    if first:
+        message = _("Requête invalide : %(field)s : %(problem)s Vérifiez les champs signalés.") % {
+            "field": first[0], "problem": first[1][0]}
+    else:
+        message = _("Requête invalide. Vérifiez les champs signalés.")
     return api.create_response(
         request,
-        {"error": "bad_request", "message": f"Requête invalide :{detail} Vérifiez les champs signalés.",
-         "fields": fields},
+        {"error": "bad_request", "message": message, "fields": fields},
         status=400,
     )
 
@@ -81,7 +73,7 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
 def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return api.create_response(
         request,
-        {"error": "not_authenticated", "message": "Jeton d'API manquant, invalide, expiré ou révoqué."},
+        {"error": "not_authenticated", "message": _("Jeton d'API manquant, invalide, expiré ou révoqué.")},
         status=401,
     )
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from pacte.errors import DomainError
 
@@ -62,7 +63,7 @@ def _pg_dump(target: Path) -> None:
     db = connection.settings_dict
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
-        raise BackupFailed("pg_dump est introuvable : installez le client PostgreSQL (paquet postgresql-client).")
+        raise BackupFailed(_("pg_dump est introuvable : installez le client PostgreSQL (paquet postgresql-client)."))
     env = dict(os.environ)
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = str(db["PASSWORD"])
@@ -73,7 +74,7 @@ def _pg_dump(target: Path) -> None:
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         target.unlink(missing_ok=True)
-        raise BackupFailed(f"pg_dump a échoué : {done.stderr.strip() or done.returncode}")
+        raise BackupFailed(_("pg_dump a échoué : %(error)s") % {"error": done.stderr.strip() or done.returncode})
 
 
 def _sqlite_copy(target: Path) -> None:
@@ -98,10 +99,10 @@ def make_backup(out_dir: Path, *, now: datetime | None = None) -> Backup:
     vendor = connection.vendor
     suffix = {"postgresql": ".dump", "sqlite": ".sqlite3"}.get(vendor)
     if suffix is None:
-        raise BackupFailed(f"Sauvegarde non prise en charge pour la base {vendor}.")
+        raise BackupFailed(_("Sauvegarde non prise en charge pour la base %(vendor)s.") % {"vendor": vendor})
     final = out_dir / f"pacte-{stamp}{suffix}"
     if final.exists():
-        raise BackupFailed(f"La sauvegarde {final} existe déjà.")
+        raise BackupFailed(_("La sauvegarde %(path)s existe déjà.") % {"path": final})
     partial = final.with_name(final.name + ".partial")
     log = _log_state()  # read before the copy: the copy holds at least these entries
     if vendor == "postgresql":

@@ -6,12 +6,7 @@ import argparse
 import os
 import sys
 
-
-def _setup() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pacte.settings")
-    import django
-
-    django.setup()
+from pacte.startup import setup as _setup
 
 
 def gunicorn_argv(args: argparse.Namespace) -> list[str]:
@@ -142,10 +137,6 @@ def cmd_manage(args: argparse.Namespace) -> int:
     return 0
 
 
-# Each domain adds its own subcommands (`pacte log …`, `pacte data …`, `pacte evidence …`).
-# Their handlers call `setup()` before touching Django.
-DOMAIN_CLIS = ["pacte.journal.cli", "pacte.data.cli", "pacte.evidence.cli", "pacte.accounts.cli"]
-setup = _setup
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -185,10 +176,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=os.environ.get("PACTE_BACKUP_DIR", "var/backups"), help="dossier des sauvegardes")
     p.add_argument("--keep", type=int, default=0, help="ne garder que les N plus récentes (0 : toutes)")
     p.set_defaults(func=cmd_backup)
-    import importlib
+    # Each domain adds its own subcommands (`pacte log …`, `pacte data …`, `pacte evidence …`,
+    # `pacte accounts …`); their handlers call `pacte.startup.setup()` before touching Django.
+    from pacte.accounts import cli as accounts_cli
+    from pacte.data import cli as data_cli
+    from pacte.evidence import cli as evidence_cli
+    from pacte.journal import cli as journal_cli
 
-    for domain in DOMAIN_CLIS:
-        importlib.import_module(domain).register(sub)
+    for domain in (journal_cli, data_cli, evidence_cli, accounts_cli):
+        domain.register(sub)
     p = sub.add_parser("manage", help="commande Django (avancé)")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_manage)

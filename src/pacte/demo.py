@@ -11,7 +11,7 @@ from typing import Any
 from django.db import transaction
 
 from pacte.accounts.models import Organisation, Role, User
-from pacte.accounts.services import acting_for, add_member, create_organisation
+from pacte.accounts.services import Acting, acting_for, add_member, create_organisation
 from pacte.pacts import drafting as pact_drafting
 from pacte.pacts import review as pact_review
 from pacte.pacts import sanctions as pact_sanctions
@@ -112,7 +112,7 @@ def _user(username: str) -> User:
     return User.objects.get(username=username)
 
 
-def _as(username: str, org: str):  # type: ignore[no-untyped-def]
+def _as(username: str, org: str) -> Acting:
     return acting_for(_user(username), Organisation.objects.get(slug=org))
 
 

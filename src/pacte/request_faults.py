@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -30,6 +31,9 @@ from django.utils.translation import gettext_noop
 
 from pacte.errors import BadInput, DomainError, PayloadTooLarge, ServiceUnavailable
 from pacte.input_limits import text_problem
+
+if TYPE_CHECKING:
+    from pacte.accounts.request_types import ActingRequest
 
 logger = logging.getLogger("pacte.requests")
 
@@ -90,7 +94,7 @@ def _page(request: HttpRequest, error: DomainError | None, status: int) -> HttpR
     if isinstance(error, ServiceUnavailable):
         # render as an anonymous visitor: the page must not need the database that just failed
         request.user = AnonymousUser()
-        request.acting = None  # type: ignore[attr-defined]
+        cast("ActingRequest", request).acting = None
     try:
         return render(request, "error.html", {"error": error}, status=status)
     except Exception:  # the page itself failed (e.g. the database again): a bare page, still French

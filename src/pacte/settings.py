@@ -6,10 +6,15 @@ import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from pacte import instance_secrets
+
+# Generic Django classes (ModelAdmin[Project], QuerySet[Pact]…) can be subscripted at run time, as
+# the type annotations of the admin and selectors do.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(os.environ.get("PACTE_VAR_DIR", Path.cwd() / "var")).resolve()

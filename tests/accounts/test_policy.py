@@ -43,6 +43,8 @@ EXPECTED: dict[Action, set[str]] = {
     Action.PROJECT_EVALUATE: {"evaluator"},
     Action.EVALUATION_OWN: {"evaluator"},
     Action.PLATFORM_CLOCK: {"SYSTEM"},
+    Action.EXPERIMENT_DESIGN: CARRIER | {"evaluator"},
+    Action.PANEL_DRAW: INSTITUTION,
 }
 
 
@@ -86,6 +88,8 @@ def objects(world, draft) -> dict[Action, Any]:  # type: ignore[no-untyped-def]
         Action.PROJECT_CARRIER_WORK: project, Action.PROJECT_PARTNER_WORK: project,
         Action.EXPERIMENT_RUN: experiment, Action.PROJECT_EVALUATE: project, Action.EVALUATION_OWN: evaluation,
         Action.PLATFORM_CLOCK: pact,
+        Action.EXPERIMENT_DESIGN: project,
+        Action.PANEL_DRAW: SimpleNamespace(opened_by_id=world.institution.pk),
     }
 
 

@@ -7,9 +7,12 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from pacte.data import services
+from pacte.data import demo_data
+from pacte.data.catalogue import publish_dataset
 from pacte.data.demo import cohort_schema, hiring_schema
-from pacte.engines import demo_data
+from pacte.data.grants import issue_token
+from pacte.data.ingestion import add_version, file_sha256, normalise_parquet
+from pacte.data.requests import approve_request, create_request, submit_request
 
 ROWS = 4_000
 HIRING_K = 3  # rows kept per person in DP aggregates (person unit)
@@ -21,18 +24,18 @@ def parquet_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     hiring = demo_data.generate_hiring_declarations(ROWS, 11, base / "hiring.parquet")
     cohort = demo_data.generate_jobseeker_cohort(ROWS, 11, base / "cohort.parquet")
     for p in (hiring, cohort):
-        services.normalise_parquet(p)
+        normalise_parquet(p)
     return {"hiring": hiring, "cohort": cohort}
 
 
 def _publish(world: Any, slug: str, path: Path, schema: dict[str, Any], sensitivity: int,
              enterprise: str = "", k: int = 1) -> Any:
-    ds = services.publish_dataset(world.data_steward, publisher=world.institution, slug=slug,
+    ds = publish_dataset(world.data_steward, publisher=world.institution, slug=slug,
                                   title=f"Jeu {slug}", description="Jeu de test", sensitivity=sensitivity,
                                   certified=True, keywords=["test"])
-    services.add_version(world.data_steward, ds, version="v1", paths=[str(path)], schema=schema,
+    add_version(world.data_steward, ds, version="v1", paths=[str(path)], schema=schema,
                          row_count=ROWS, person_column="person_id", enterprise_column=enterprise,
-                         sha256=services.file_sha256(path), byte_size=path.stat().st_size, rho_cap=1.0,
+                         sha256=file_sha256(path), byte_size=path.stat().st_size, rho_cap=1.0,
                          max_contributions=k)
     ds.refresh_from_db()
     return ds
@@ -57,15 +60,15 @@ REQUEST_FIELDS = dict(
 
 def request_for(world: Any, version: Any, dataset: Any, tier: int, columns: list[str] | None = None,
                 acting: Any = None, **extra: Any) -> Any:
-    req = services.create_request(acting or world.carrier_admin, version.pact, dataset, tier=tier,
+    req = create_request(acting or world.carrier_admin, version.pact, dataset, tier=tier,
                                   columns=columns or [], **(REQUEST_FIELDS | extra))
-    return services.submit_request(acting or world.carrier_admin, req)
+    return submit_request(acting or world.carrier_admin, req)
 
 
 def approve_all(world: Any, req: Any, population: int = 3_000_000, severity: int = 2) -> Any:
     outcome = None
     for reviewer in (world.reviewer, world.reviewer2, world.data_steward):
-        outcome = services.approve_request(reviewer, req, population=population, severity=severity)
+        outcome = approve_request(reviewer, req, population=population, severity=severity)
         if outcome.grant is not None or outcome.request.status == "refused":
             break
     return outcome
@@ -76,7 +79,7 @@ def grant_for(world: Any, version: Any, dataset: Any, tier: int, columns: list[s
     req = request_for(world, version, dataset, tier, columns, acting=acting)
     outcome = approve_all(world, req)
     assert outcome.grant is not None, outcome.request.last_reason
-    token = services.issue_token(acting or world.carrier_admin, outcome.grant)
+    token = issue_token(acting or world.carrier_admin, outcome.grant)
     return outcome.grant, token
 
 

@@ -10,7 +10,9 @@ import pytest
 import rdflib
 from django.test import Client
 
-from pacte.data import services
+from pacte.data.catalogue import publish_dataset
+from pacte.data.consent import give_consent
+from pacte.data.ingestion import datasets_dir, import_file
 from pacte.data.models import Consent, DatasetVersion, PersonLink
 from pacte.errors import PermissionDenied, ValidationFailed
 from pacte.journal.models import Event
@@ -18,7 +20,7 @@ from tests.data.conftest import call
 
 
 def _state(hiring) -> tuple[int, list[str]]:
-    folder = services.datasets_dir() / hiring.slug
+    folder = datasets_dir() / hiring.slug
     files = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
     return DatasetVersion.objects.filter(dataset=hiring).count(), files
 
@@ -26,7 +28,7 @@ def _state(hiring) -> tuple[int, list[str]]:
 def test_import_adds_a_version(hiring, parquet_files, settings, tmp_path):
     settings.VAR_DIR = tmp_path
     seen = []
-    dv = services.import_file(parquet_files["hiring"], hiring.slug, "v2", progress=lambda d, t: seen.append((d, t)))
+    dv = import_file(parquet_files["hiring"], hiring.slug, "v2", progress=lambda d, t: seen.append((d, t)))
     assert dv.row_count == 4000 and dv.is_current and Path(dv.paths[0]).exists()
     assert seen and seen[-1][0] == seen[-1][1]
     assert Event.objects.filter(type="dataset.version_added", entry__contains='"version":"v2"').exists()
@@ -56,7 +58,7 @@ def test_bad_files_are_refused_and_the_catalogue_is_unchanged(hiring, parquet_fi
     before = _state(hiring)
     bad = _write(tmp_path, mutation(pl.read_parquet(parquet_files["hiring"])), "bad.parquet")
     with pytest.raises(ValidationFailed) as e:
-        services.import_file(bad, hiring.slug, "v2")
+        import_file(bad, hiring.slug, "v2")
     assert message in e.value.message
     assert _state(hiring) == before
 
@@ -66,16 +68,16 @@ def test_unreadable_and_csv_files(hiring, parquet_files, settings, tmp_path):
     junk = tmp_path / "junk.parquet"
     junk.write_bytes(b"not a parquet file")
     with pytest.raises(ValidationFailed):
-        services.import_file(junk, hiring.slug, "v2")
+        import_file(junk, hiring.slug, "v2")
     with pytest.raises(ValidationFailed):
-        services.import_file(tmp_path / "x.xlsx", hiring.slug, "v2")
+        import_file(tmp_path / "x.xlsx", hiring.slug, "v2")
     bad_csv = tmp_path / "bad.csv"
     bad_csv.write_text("a,b\n1,2\n")
     with pytest.raises(ValidationFailed):
-        services.import_file(bad_csv, hiring.slug, "v2")
+        import_file(bad_csv, hiring.slug, "v2")
     assert DatasetVersion.objects.filter(dataset=hiring).count() == 1
     good = _write(tmp_path, pl.read_parquet(parquet_files["hiring"]), "good.csv")
-    dv = services.import_file(good, hiring.slug, "csv")
+    dv = import_file(good, hiring.slug, "csv")
     assert dv.row_count == 4000
 
 
@@ -92,7 +94,7 @@ def test_import_cli_refuses_with_a_clear_message(hiring, tmp_path, capsys, setti
 
 def test_only_the_publisher_steward_publishes(world):
     with pytest.raises(PermissionDenied):
-        services.publish_dataset(world.reviewer, publisher=world.institution, slug="x", title="X")
+        publish_dataset(world.reviewer, publisher=world.institution, slug="x", title="X")
 
 
 def test_dcat_ap_is_valid_rdf(hiring, cohort):
@@ -169,7 +171,7 @@ def test_citizen_consent_and_withdrawal(world, active, cohort, client, user_fact
     client.force_login(citizen)
     assert client.get("/donnees/consentement/").status_code == 200
     with pytest.raises(PermissionDenied):
-        services.give_consent(citizen, cohort, active.pact.project, "Me faire accompagner dans ma recherche.")
+        give_consent(citizen, cohort, active.pact.project, "Me faire accompagner dans ma recherche.")
     PersonLink.objects.create(user=citizen, dataset=cohort, person_id=person)
     r = client.post("/donnees/consentement/", {"dataset": cohort.slug, "project": active.pact.project.slug,
                                               "purpose": "Me faire accompagner dans ma recherche d'emploi."})

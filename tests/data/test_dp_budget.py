@@ -12,7 +12,12 @@ from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
-from pacte.data import services
+from pacte.data.gateway.aggregates import (
+    STALE_RESERVATION_MINUTES,
+    _give_back,
+    dp_aggregates,
+    release_stale_reservations,
+)
 from pacte.data.models import Grant, Release, Reservation
 from pacte.engines import privacy
 from pacte.journal.models import Event
@@ -119,7 +124,7 @@ def test_interrupted_worker_gives_the_reservation_back(dp_grant, hiring, monkeyp
 
     monkeypatch.setattr(privacy, "run_query", stopped)
     with pytest.raises(SystemExit):
-        services.dp_aggregates(Grant.objects.get(pk=grant.pk), "embauches", QUERY)
+        dp_aggregates(Grant.objects.get(pk=grant.pk), "embauches", QUERY)
     _budget_intact(grant, hiring)
     assert Reservation.objects.get(grant=grant).reason == "worker stopping"
 
@@ -129,7 +134,7 @@ def test_give_back_is_idempotent(dp_grant, hiring):
     assert call(token, AGG, QUERY).status_code == 200
     res = Reservation.objects.get(grant=grant)
     assert res.state == Reservation.State.SPENT
-    assert services._give_back(res, "ne doit rien rendre") is False
+    assert _give_back(res, "ne doit rien rendre") is False
     grant.refresh_from_db()
     assert grant.rho_spent == pytest.approx(0.005)
     assert Reservation.objects.get(pk=res.pk).state == Reservation.State.SPENT
@@ -150,16 +155,16 @@ def _orphan(grant: Grant, rho: float, age: timedelta) -> Reservation:
 
 def test_sweep_releases_stale_reservations_only(dp_grant, hiring):
     grant, token = dp_grant
-    old = _orphan(grant, 0.004, timedelta(minutes=services.STALE_RESERVATION_MINUTES + 5))
+    old = _orphan(grant, 0.004, timedelta(minutes=STALE_RESERVATION_MINUTES + 5))
     young = _orphan(grant, 0.002, timedelta(minutes=1))
-    assert services.release_stale_reservations() == 1
+    assert release_stale_reservations() == 1
     assert Reservation.objects.get(pk=old.pk).state == Reservation.State.RELEASED
     assert "balayage" in Reservation.objects.get(pk=old.pk).reason
     assert Reservation.objects.get(pk=young.pk).state == Reservation.State.RESERVED
     grant.refresh_from_db()
     assert grant.rho_spent == pytest.approx(0.002)
-    assert services.release_stale_reservations() == 0  # idempotent
-    assert services.release_stale_reservations(timedelta(seconds=0)) == 1
+    assert release_stale_reservations() == 0  # idempotent
+    assert release_stale_reservations(timedelta(seconds=0)) == 1
     grant.refresh_from_db()
     hiring.current_version.refresh_from_db()
     assert grant.rho_spent == pytest.approx(0) and hiring.current_version.rho_spent == pytest.approx(0)

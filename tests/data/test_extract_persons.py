@@ -7,7 +7,7 @@ import io
 
 import polars as pl
 
-from pacte.data import services
+from pacte.data.gateway.extracts import _hierarchy, tier2_view
 from pacte.engines import pseudonymise
 from tests.data.conftest import call, grant_for
 
@@ -27,7 +27,7 @@ def test_extract_k_is_counted_in_persons_on_demo_data(world, active, hiring):
     assert r["X-Pacte-K-Anonymity-Unit"] == "person"
     assert int(r["X-Pacte-K-Anonymity"]) == persons.min()  # the header reports the k achieved
     # the same view counted in rows (the former rule) publishes classes of fewer than 11 persons
-    view = services.tier2_view(grant, COLUMNS)
+    view = tier2_view(grant, COLUMNS)
     by_rows = pseudonymise.pseudonymised_extract(
         list(hiring.current_version.paths),
         dataclasses.replace(_spec_of(grant), person_column=None), bytes(grant.pseudonym_key), k=11)
@@ -58,7 +58,7 @@ def _spec_of(grant) -> pseudonymise.ExtractSpec:  # type: ignore[no-untyped-def]
         direct_identifiers=[c["name"] for c in cols
                             if c["classification"] == Classification.DIRECT_IDENTIFIER and c["name"] not in ids],
         pseudonymised=[c["name"] for c in cols if c["name"] in ids],
-        quasi_identifiers={c["name"]: services._hierarchy(c) for c in cols
+        quasi_identifiers={c["name"]: _hierarchy(c) for c in cols
                            if c["classification"] == Classification.QUASI_IDENTIFIER},
         kept=[c["name"] for c in cols if c["classification"] not in
               (Classification.DIRECT_IDENTIFIER, Classification.QUASI_IDENTIFIER)],

@@ -10,7 +10,10 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from pacte.data import services
+from pacte.data.catalogue import publish_dataset
+from pacte.data.gateway.secure_room import secure_room_profile
+from pacte.data.grants import issue_token, refresh_grants, renew_grant
+from pacte.data.ingestion import add_version
 from pacte.data.models import Grant, GrantState, Release, Reservation
 from pacte.engines import cell_key, privacy
 from pacte.journal.models import Event
@@ -152,20 +155,20 @@ def test_renewal_due_and_expiry_with_reminder(world, dp_grant, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     grant, token = dp_grant
     now = timezone.now()
-    assert services.refresh_grants(grant.expires_at - timedelta(days=40)) == {"renewal_due": 0, "expired": 0}
+    assert refresh_grants(grant.expires_at - timedelta(days=40)) == {"renewal_due": 0, "expired": 0}
     from django.test import TestCase
 
     with TestCase.captureOnCommitCallbacks(execute=True):
-        counts = services.refresh_grants(grant.expires_at - timedelta(days=10))
+        counts = refresh_grants(grant.expires_at - timedelta(days=10))
     assert counts == {"renewal_due": 1, "expired": 0}
     assert run_queue() == 1  # the reminder is delivered by the worker
     grant.refresh_from_db()
     assert grant.state == GrantState.RENEWAL_DUE and len(mail.outbox) == 1
     assert call(token, AGG, QUERY).status_code == 200  # still usable while renewal is due
-    assert services.refresh_grants(grant.expires_at + timedelta(minutes=1))["expired"] == 1
+    assert refresh_grants(grant.expires_at + timedelta(minutes=1))["expired"] == 1
     grant.refresh_from_db()
     assert grant.state == GrantState.EXPIRED
-    services.renew_grant(world.reviewer, grant, "Renouvellement accordé.")
+    renew_grant(world.reviewer, grant, "Renouvellement accordé.")
     grant.refresh_from_db()
     assert grant.state == GrantState.ACTIVE and grant.expires_at > now and grant.renewals == 1
 
@@ -174,7 +177,7 @@ def test_token_is_shown_once_and_replaced(world, dp_grant):
     grant, token = dp_grant
     grant.refresh_from_db()
     assert token not in grant.token_hash and grant.token_prefix == token[:12]
-    new = services.issue_token(world.carrier_admin, grant)
+    new = issue_token(world.carrier_admin, grant)
     assert call(token, AGG, QUERY).status_code == 401
     assert call(new, AGG, QUERY).status_code == 200
 
@@ -216,11 +219,11 @@ def test_pseudonyms_are_unlinkable_between_grants_and_k_anonymity_holds(world, a
 
 
 def test_open_extract_streams_csv_and_parquet(world, active, parquet_files):
-    ds = services.publish_dataset(world.data_steward, publisher=world.institution, slug="ouvert",
+    ds = publish_dataset(world.data_steward, publisher=world.institution, slug="ouvert",
                                   title="Ouvert", sensitivity=0)
     from pacte.data.demo import hiring_schema
 
-    services.add_version(world.data_steward, ds, version="v1", paths=[str(parquet_files["hiring"])],
+    add_version(world.data_steward, ds, version="v1", paths=[str(parquet_files["hiring"])],
                          schema=hiring_schema(), row_count=4000, person_column="person_id")
     grant, token = grant_for(world, active, ds, 1, ["region", "naf_sector"])
     r = call(token, "/api/v1/data/ouvert/extract", method="get")
@@ -323,5 +326,5 @@ def test_secure_room_profile_is_stored_and_rebuilt(hiring):
     from pacte.engines import secure_room
 
     dv = hiring.current_version
-    stored = services.secure_room_profile(dv)
+    stored = secure_room_profile(dv)
     assert stored == secure_room.dataset_profile(dv.paths, "person_id", "establishment_id")

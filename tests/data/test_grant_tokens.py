@@ -9,7 +9,7 @@ from django.core import mail
 from django.test import Client, TestCase
 
 from pacte.accounts.models import Role
-from pacte.data import services
+from pacte.data.grants import issue_token
 from pacte.data.models import Grant
 from pacte.errors import PermissionDenied
 from pacte.journal.models import Event
@@ -45,7 +45,7 @@ def test_only_admins_rotate(world, granted, who):
     before = Grant.objects.get(pk=grant.pk).token_hash
     events = Event.objects.count()
     with pytest.raises(PermissionDenied, match="administrateur"):
-        services.issue_token(acting, grant)
+        issue_token(acting, grant)
     assert Grant.objects.get(pk=grant.pk).token_hash == before  # the team keeps its token
     assert Event.objects.count() == events  # nothing logged for a refusal that changed nothing
     assert call(token, AGG, QUERY).status_code == 200
@@ -59,7 +59,7 @@ def test_admin_rotation_is_logged_and_notified(world, granted, who):
     assert member_email
     previous = Grant.objects.get(pk=grant.pk).token_prefix
     with TestCase.captureOnCommitCallbacks(execute=True):
-        new = services.issue_token(acting, grant)
+        new = issue_token(acting, grant)
     assert call(old, AGG, QUERY).status_code == 401
     assert call(new, AGG, QUERY).status_code == 200
     last = _rotations(grant)[-1]

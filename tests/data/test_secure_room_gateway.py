@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from django.test import Client
 
-from pacte.data import secure_room
+from pacte.data.gateway import secure_room
 from pacte.data.models import DatasetVersion
 from pacte.engines import cell_key
 from pacte.engines.secure_room import Limits

@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from pacte.data import demo_data
 from pacte.data.demo import DEMO_ROWS, DEMO_SEED
-from pacte.engines import cell_key, demo_data
+from pacte.engines import cell_key
 from pacte.engines.secure_room import (
     LIMITS,
     SqlRefused,

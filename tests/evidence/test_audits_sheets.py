@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from pacte.errors import PermissionDenied, ValidationFailed
-from pacte.evidence import services
+from pacte.evidence import audits, sheets
 from pacte.evidence.compliance import run_compliance
 from pacte.evidence.demo import _audit_csv
 from pacte.journal.models import Event
@@ -28,7 +28,7 @@ def clean_csv() -> bytes:
 
 
 def test_coverage_gap_opens_a_remediation_commitment(evaluator, project, active):
-    a = services.publish_audit(evaluator, project, title="Audit du classement", decision="Mise en avant",
+    a = audits.publish_audit(evaluator, project, title="Audit du classement", decision="Mise en avant",
                                csv_data=_audit_csv())
     rows = {(r["group"], r["metric"]): r for r in a.rows}
     assert rows[("Sans diplôme", "selection_rate")]["status"] == "ok"  # passes the 80 % rule…
@@ -42,13 +42,13 @@ def test_coverage_gap_opens_a_remediation_commitment(evaluator, project, active)
     opened = json.loads(Event.objects.get(type="remediation.opened").entry)["data"]
     assert opened["commitment"] == c.key and opened["audit"] == a.pk
     # a later clean audit meets the remediation
-    services.publish_audit(evaluator, project, title="Audit de contrôle", decision="Mise en avant",
+    audits.publish_audit(evaluator, project, title="Audit de contrôle", decision="Mise en avant",
                            csv_data=clean_csv())
     assert Commitment.objects.get(pk=c.pk).status == "met"
 
 
 def test_remediation_missed_breaches_the_pact(evaluator, project, active):
-    a = services.publish_audit(evaluator, project, title="Audit", decision="Mise en avant", csv_data=_audit_csv())
+    a = audits.publish_audit(evaluator, project, title="Audit", decision="Mise en avant", csv_data=_audit_csv())
     c = Commitment.objects.get(key=a.remediation_key)
     run_compliance(c.due_date + timedelta(days=16), project=project)
     assert Commitment.objects.get(pk=c.pk).status == "breached"
@@ -62,17 +62,17 @@ def test_pact_threshold_applies_when_stricter(world, evaluator, content):
 
     content["bias_risks"][0]["tolerated_ratio"] = 0.9
     v = activate(world, create_pact(world.carrier_admin, world.project(), world.institution, content))
-    a = services.publish_audit(evaluator, v.pact.project, title="Audit strict", decision="Mise en avant",
+    a = audits.publish_audit(evaluator, v.pact.project, title="Audit strict", decision="Mise en avant",
                                csv_data=clean_csv())
     assert a.band_low == 0.9 and a.band_high == pytest.approx(1 / 0.9) and "seuil du pacte" in a.band_source
 
 
 def test_audit_permissions_and_bad_file(world, evaluator, project):
     with pytest.raises(PermissionDenied):
-        services.publish_audit(world.carrier_admin, project, title="Auto-audit", decision="x" * 5,
+        audits.publish_audit(world.carrier_admin, project, title="Auto-audit", decision="x" * 5,
                                csv_data=clean_csv())
     with pytest.raises(ValidationFailed) as exc:
-        services.publish_audit(evaluator, project, title="Audit", decision="Mise en avant",
+        audits.publish_audit(evaluator, project, title="Audit", decision="Mise en avant",
                                csv_data=b"group,y_true,y_pred\nA,1,2\n")
     assert "Ligne 2 : y_pred doit valoir 0 ou 1." in exc.value.field_errors["fichier"]
 
@@ -104,12 +104,12 @@ SHEET = {
 
 def test_sheet_legal_fields_are_required(world, project):
     with pytest.raises(ValidationFailed) as exc:
-        services.create_sheet(world.carrier_admin, project, {**SHEET, "operations": "", "parameters": []})
+        sheets.create_sheet(world.carrier_admin, project, {**SHEET, "operations": "", "parameters": []})
     assert {"operations", "parameters"} <= set(exc.value.field_errors)
 
 
 def test_sheet_publish_explain_and_atrs(client, world, project):
-    sheet = services.create_sheet(world.carrier_admin, project, SHEET)
+    sheet = sheets.create_sheet(world.carrier_admin, project, SHEET)
     assert client.get(f"/api/v1/algorithm-sheets/{sheet.pk}").status_code == 404  # draft
     r = post(client, f"/api/v1/algorithm-sheets/{sheet.pk}/publish", {}, bearer(world.carrier_admin))
     assert r.status_code == 200
@@ -131,6 +131,6 @@ def test_sheet_publish_explain_and_atrs(client, world, project):
 
 
 def test_transparency_commitment_met_by_published_sheet(world, project, active):
-    sheet = services.create_sheet(world.carrier_admin, project, SHEET)
-    services.publish_sheet(world.carrier_admin, sheet)
+    sheet = sheets.create_sheet(world.carrier_admin, project, SHEET)
+    sheets.publish_sheet(world.carrier_admin, sheet)
     assert active.commitments.get(key="transparency-1").status == "met"  # "Fiche algorithme et budget publiés"

@@ -12,7 +12,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync 
 
 from playwright.sync_api import expect  # noqa: E402
 
-from pacte.evidence import services  # noqa: E402
+from pacte.evidence import evaluations  # noqa: E402
 from tests.evidence.conftest import REFERENCE  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,9 +21,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_evaluation_page_in_a_browser(live_server, evaluator, project):
     from playwright.sync_api import sync_playwright
 
-    ref = services.publish_evaluation(evaluator, services.create_evaluation(
+    ref = evaluations.publish_evaluation(evaluator, evaluations.create_evaluation(
         evaluator, project, title="Essai de référence", counts=REFERENCE))
-    pilot = services.publish_evaluation(evaluator, services.create_evaluation(
+    pilot = evaluations.publish_evaluation(evaluator, evaluations.create_evaluation(
         evaluator, project, title="Pilote", counts={"n_treatment": 1000, "successes_treatment": 221,
                                                     "n_control": 1000, "successes_control": 200}))
     with sync_playwright() as p:

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from pacte.evidence import services
+from pacte.evidence import evaluations, panels
 from pacte.evidence.compliance import BREACH_GRACE_DAYS, run_compliance
 from pacte.evidence.models import ComplianceCase
 from pacte.journal.models import Event
@@ -86,8 +86,8 @@ def test_evidence_during_cure_period_cures_the_pact(pact, evaluator):
     breach_day = d + timedelta(days=BREACH_GRACE_DAYS + 1)
     run_compliance(breach_day)
     assert refreshed(pact).status == Status.BREACH_NOTIFIED
-    ev = services.create_evaluation(evaluator, pact.pact.project, title="Évaluation tardive", counts=REFERENCE)
-    services.publish_evaluation(evaluator, ev, today=breach_day + timedelta(days=5))  # recomputes on new evidence
+    ev = evaluations.create_evaluation(evaluator, pact.pact.project, title="Évaluation tardive", counts=REFERENCE)
+    evaluations.publish_evaluation(evaluator, ev, today=breach_day + timedelta(days=5))  # recomputes on new evidence
     assert status(pact, "impact-evaluation") == "met"
     assert refreshed(pact).status == Status.ACTIVE and pact.cure_deadline is None
     assert ComplianceCase.objects.get().status == "cured"
@@ -100,16 +100,16 @@ def test_evidence_while_suspended_reinstates(pact, evaluator):
     run_compliance(breach_day)
     run_compliance(breach_day + timedelta(days=31))
     assert refreshed(pact).status == Status.SUSPENDED
-    ev = services.create_evaluation(evaluator, pact.pact.project, title="Évaluation très tardive", counts=REFERENCE)
-    services.publish_evaluation(evaluator, ev, today=breach_day + timedelta(days=40))
+    ev = evaluations.create_evaluation(evaluator, pact.pact.project, title="Évaluation très tardive", counts=REFERENCE)
+    evaluations.publish_evaluation(evaluator, ev, today=breach_day + timedelta(days=40))
     assert refreshed(pact).status == Status.ACTIVE
     assert Event.objects.filter(type="pact.reinstated", subject_id=pact.pact.reference).exists()
 
 
 def test_evidence_published_before_the_due_date_meets_the_commitment(pact, evaluator):
     d = due(pact, "impact-evaluation")
-    ev = services.create_evaluation(evaluator, pact.pact.project, title="À l'heure", counts=REFERENCE)
-    services.publish_evaluation(evaluator, ev, today=d - timedelta(days=3))
+    ev = evaluations.create_evaluation(evaluator, pact.pact.project, title="À l'heure", counts=REFERENCE)
+    evaluations.publish_evaluation(evaluator, ev, today=d - timedelta(days=3))
     run_compliance(d + timedelta(days=100))
     assert status(pact, "impact-evaluation") == "met"
     assert refreshed(pact).status == Status.ACTIVE
@@ -127,7 +127,7 @@ def test_state_side_breach_is_recorded_and_notified_without_sanctioning_the_carr
     e = json.loads(Event.objects.filter(type="commitment.breached").last().entry)
     assert e["data"]["owner"] in ("institution",)
     assert any("institution" in m.subject for m in mailoutbox)
-    services.open_panel_call(world.reviewer, pact.pact.project, title="Panel enfin ouvert", target_size=10,
+    panels.open_panel_call(world.reviewer, pact.pact.project, title="Panel enfin ouvert", target_size=10,
                              targets={"16-25": 10}, today=d + timedelta(days=20))
     assert status(pact, "state-panel") == "met"
 

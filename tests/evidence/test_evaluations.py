@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pacte.errors import InvalidTransition, PermissionDenied, ValidationFailed
-from pacte.evidence import services
+from pacte.evidence import evaluations
 from pacte.evidence.models import Evaluation
 from pacte.journal.models import Event
 from tests.evidence.conftest import REFERENCE, bearer, outcomes_csv, post
@@ -14,8 +14,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_reference_case_through_the_service(evaluator, project):
-    ev = services.create_evaluation(evaluator, project, title="Essai 2025", counts=REFERENCE)
-    ev = services.publish_evaluation(evaluator, ev)
+    ev = evaluations.create_evaluation(evaluator, project, title="Essai 2025", counts=REFERENCE)
+    ev = evaluations.publish_evaluation(evaluator, ev)
     est, low, high = ev.displayed()
     assert round(est, 2) == 2.11
     assert low == pytest.approx(1.75, abs=0.01) and high == pytest.approx(2.47, abs=0.01)
@@ -29,7 +29,7 @@ def test_reference_case_through_the_service(evaluator, project):
 
 
 def test_inconclusive_with_1000_per_arm_says_so(evaluator, project):
-    ev = services.create_evaluation(evaluator, project, title="Pilote",
+    ev = evaluations.create_evaluation(evaluator, project, title="Pilote",
                                     counts={"n_treatment": 1000, "successes_treatment": 221,
                                             "n_control": 1000, "successes_control": 200})
     est, low, high = ev.displayed()
@@ -39,18 +39,18 @@ def test_inconclusive_with_1000_per_arm_says_so(evaluator, project):
 
 
 def test_negative_result_is_published_like_the_others(evaluator, project):
-    ev = services.create_evaluation(evaluator, project, title="Effet négatif",
+    ev = evaluations.create_evaluation(evaluator, project, title="Effet négatif",
                                     counts={"n_treatment": 5000, "successes_treatment": 900,
                                             "n_control": 5000, "successes_control": 1100})
-    ev = services.publish_evaluation(evaluator, ev)
+    ev = evaluations.publish_evaluation(evaluator, ev)
     assert ev.status == "published" and ev.estimate < 0 and "négatif" in ev.sentence
 
 
 def test_csv_upload_reproduces_the_counts(evaluator, project):
     data = outcomes_csv(2000, 442, 2000, 400)
-    ev = services.create_evaluation(evaluator, project, title="Fichier", csv_data=data)
+    ev = evaluations.create_evaluation(evaluator, project, title="Fichier", csv_data=data)
     assert ev.method == "proportions" and ev.source == "upload" and len(ev.data_sha256) == 64
-    direct = services.create_evaluation(evaluator, project, title="Agrégé", counts={
+    direct = evaluations.create_evaluation(evaluator, project, title="Agrégé", counts={
         "n_treatment": 2000, "successes_treatment": 442, "n_control": 2000, "successes_control": 400})
     assert (ev.estimate, ev.ci_low, ev.ci_high) == pytest.approx((direct.estimate, direct.ci_low, direct.ci_high))
 
@@ -58,7 +58,7 @@ def test_csv_upload_reproduces_the_counts(evaluator, project):
 def test_continuous_outcome_uses_welch(evaluator, project):
     rows = ["unit_id,arm,outcome"] + [f"t{i},treatment,{100 + i % 7}" for i in range(50)] + \
            [f"c{i},control,{98 + i % 5}" for i in range(50)]
-    ev = services.create_evaluation(evaluator, project, title="Revenu", csv_data="\n".join(rows).encode())
+    ev = evaluations.create_evaluation(evaluator, project, title="Revenu", csv_data="\n".join(rows).encode())
     assert ev.method == "means" and "Welch" in ev.details["method_text"]
 
 
@@ -75,7 +75,7 @@ def test_comparison_cohort_uses_difference_in_differences(evaluator, project):
         rows.append(f"u{i},{arm},{pre[i]},pre")
         rows.append(f"u{i},{arm},{post_[i]},post")
     expected = (sum(post_[i] - pre[i] for i in range(200)) - sum(post_[i] - pre[i] for i in range(200, 400))) / 200
-    ev = services.create_evaluation(evaluator, project, title="Cohortes", csv_data="\n".join(rows).encode())
+    ev = evaluations.create_evaluation(evaluator, project, title="Cohortes", csv_data="\n".join(rows).encode())
     assert ev.method == "did" and ev.estimate == pytest.approx(expected) and ev.unit == "points"
 
 
@@ -90,7 +90,7 @@ def test_comparison_cohort_uses_difference_in_differences(evaluator, project):
 ])
 def test_bad_files_get_clear_french_errors_and_nothing_is_saved(evaluator, project, data, message):
     with pytest.raises(ValidationFailed) as exc:
-        services.create_evaluation(evaluator, project, title="Mauvais fichier", csv_data=data)
+        evaluations.create_evaluation(evaluator, project, title="Mauvais fichier", csv_data=data)
     text = exc.value.message + " ".join(exc.value.field_errors.get("fichier", []))
     assert message in text
     assert Evaluation.objects.count() == 0
@@ -98,12 +98,12 @@ def test_bad_files_get_clear_french_errors_and_nothing_is_saved(evaluator, proje
 
 def test_carrier_cannot_create_or_publish_the_evaluators_result(world, evaluator, project):
     with pytest.raises(PermissionDenied):
-        services.create_evaluation(world.carrier_admin, project, title="Auto-évaluation", counts=REFERENCE)
-    ev = services.create_evaluation(evaluator, project, title="Essai", counts=REFERENCE)
+        evaluations.create_evaluation(world.carrier_admin, project, title="Auto-évaluation", counts=REFERENCE)
+    ev = evaluations.create_evaluation(evaluator, project, title="Essai", counts=REFERENCE)
     with pytest.raises(PermissionDenied):
-        services.publish_evaluation(world.carrier_admin, ev)
+        evaluations.publish_evaluation(world.carrier_admin, ev)
     with pytest.raises(PermissionDenied):
-        services.publish_evaluation(world.auditor, ev)  # auditors read, never write
+        evaluations.publish_evaluation(world.auditor, ev)  # auditors read, never write
     assert Evaluation.objects.get(pk=ev.pk).status == "draft"
 
 
@@ -112,11 +112,11 @@ def test_evaluator_who_belongs_to_the_carrier_is_not_independent(world, evaluato
 
     add_member(evaluator.user, world.carrier, ["carrier_member"])
     with pytest.raises(PermissionDenied, match="indépendance"):
-        services.create_evaluation(evaluator, project, title="Conflit", counts=REFERENCE)
+        evaluations.create_evaluation(evaluator, project, title="Conflit", counts=REFERENCE)
 
 
 def test_published_evaluation_can_be_neither_edited_nor_deleted(evaluator, project, client):
-    ev = services.publish_evaluation(evaluator, services.create_evaluation(evaluator, project, title="Essai",
+    ev = evaluations.publish_evaluation(evaluator, evaluations.create_evaluation(evaluator, project, title="Essai",
                                                                            counts=REFERENCE))
     ev.estimate = 0.5
     with pytest.raises(InvalidTransition):
@@ -124,9 +124,9 @@ def test_published_evaluation_can_be_neither_edited_nor_deleted(evaluator, proje
     with pytest.raises(InvalidTransition):
         Evaluation.objects.get(pk=ev.pk).delete()
     with pytest.raises(InvalidTransition):
-        services.delete_evaluation(evaluator, ev)
+        evaluations.delete_evaluation(evaluator, ev)
     with pytest.raises(InvalidTransition):
-        services.publish_evaluation(evaluator, ev)
+        evaluations.publish_evaluation(evaluator, ev)
     h = bearer(evaluator)
     assert client.delete(f"/api/v1/evaluations/{ev.pk}", **h).status_code == 409
     r = client.put(f"/api/v1/evaluations/{ev.pk}", data='{"counts": {}}', content_type="application/json", **h)
@@ -136,7 +136,7 @@ def test_published_evaluation_can_be_neither_edited_nor_deleted(evaluator, proje
 
 def test_audience_outcome_is_refused(evaluator, project):
     with pytest.raises(ValidationFailed, match="audience"):
-        services.create_evaluation(evaluator, project, title="Clics", outcome="Nombre de visites",
+        evaluations.create_evaluation(evaluator, project, title="Clics", outcome="Nombre de visites",
                                    counts=REFERENCE)
 
 

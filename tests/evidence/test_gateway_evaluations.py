@@ -9,11 +9,14 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pacte.data import services as data
+from pacte.data.catalogue import publish_dataset
+from pacte.data.grants import suspend_grant
+from pacte.data.ingestion import add_version, file_sha256, normalise_parquet
 from pacte.data.models import Grant, GrantState
+from pacte.data.ports import GATEWAY
 from pacte.engines.pseudonymise import pseudonym
 from pacte.errors import InvalidTransition, PermissionDenied, ValidationFailed
-from pacte.evidence import services
+from pacte.evidence import evaluations, experiments, gateway_evaluations
 from pacte.evidence.models import Evaluation
 from pacte.journal.models import Event
 from pacte.pacts import drafting as pact_drafting
@@ -44,11 +47,11 @@ def _schema() -> dict[str, Any]:
 
 
 def _experiment(world: Any, project: Any, units: list[str], slug: str) -> tuple[Any, dict[str, str]]:
-    exp = services.design_experiment(world.carrier_admin, project, slug=slug, baseline_rate=0.2, mde_points=10,
+    exp = experiments.design_experiment(world.carrier_admin, project, slug=slug, baseline_rate=0.2, mde_points=10,
                                      hypothesis="Montrer les entreprises qui recrutent aide au retour à l'emploi.",
                                      outcome="Retour à l'emploi durable à 6 mois", window_months=6)
-    exp = services.preregister(world.carrier_admin, exp)
-    allocation = services.assign_units(world.carrier_admin, exp, units)
+    exp = experiments.preregister(world.carrier_admin, exp)
+    allocation = experiments.assign_units(world.carrier_admin, exp, units)
     exp.refresh_from_db()
     return exp, allocation
 
@@ -80,11 +83,11 @@ def _dataset(world: Any, path: Path, y: dict[str, int | None], slug: str = "coho
         "employed_flag": [y[p] for p in ids],
     }, schema={"person_id": pl.Utf8, "nir": pl.Utf8, "age_band": pl.Utf8, "back_to_work_6m": pl.Int64,
                "employed_flag": pl.Int64}).write_parquet(path)
-    data.normalise_parquet(path)
-    ds = data.publish_dataset(world.data_steward, publisher=world.institution, slug=slug, title="Cohorte évaluée",
+    normalise_parquet(path)
+    ds = publish_dataset(world.data_steward, publisher=world.institution, slug=slug, title="Cohorte évaluée",
                               description="Jeu de test", sensitivity=2, certified=True, keywords=["test"])
-    data.add_version(world.data_steward, ds, version="v1", paths=[str(path)], schema=_schema(), row_count=len(ids),
-                     person_column="person_id", sha256=data.file_sha256(path), byte_size=path.stat().st_size,
+    add_version(world.data_steward, ds, version="v1", paths=[str(path)], schema=_schema(), row_count=len(ids),
+                     person_column="person_id", sha256=file_sha256(path), byte_size=path.stat().st_size,
                      rho_cap=1.0)
     ds.refresh_from_db()
     return ds
@@ -99,6 +102,11 @@ def setup(world, active, tmp_path):  # type: ignore[no-untyped-def]
     ds = _dataset(world, tmp_path / "cohorte.parquet", y)
     grant, _ = grant_for(world, active, ds, 2, COLUMNS)
     return {"exp": exp, "allocation": allocation, "y": y, "ds": ds, "grant": grant, "project": project}
+
+
+def _port(grant):  # type: ignore[no-untyped-def]
+    """The grant as the evidence domain receives it: through the data domain's port."""
+    return GATEWAY.grant(grant.reference)
 
 
 def _expected(allocation: dict[str, str], y: dict[str, int | None]) -> tuple[int, int, int, int]:
@@ -117,13 +125,13 @@ def _csv_for(allocation: dict[str, str], y: dict[str, int | None]) -> bytes:
 
 def test_happy_path_reproduces_the_known_difference_like_the_csv_path(setup, evaluator):
     exp, grant, allocation, y = setup["exp"], setup["grant"], setup["allocation"], setup["y"]
-    ev = services.evaluate_from_gateway(evaluator, exp, grant, "back_to_work_6m")
+    ev = gateway_evaluations.evaluate_from_gateway(evaluator, exp, _port(grant), "back_to_work_6m")
     assert ev.status == Evaluation.State.PUBLISHED and ev.source == "gateway" and ev.method == "proportions"
     s_t, n_t, s_c, n_c = _expected(allocation, y)
     assert (ev.successes_treatment, ev.n_treatment, ev.successes_control, ev.n_control) == (s_t, n_t, s_c, n_c)
     assert ev.estimate == pytest.approx(s_t / n_t - s_c / n_c)
     # exactly the CSV path on the same units: same figures, same data hash
-    upload = services.create_evaluation(evaluator, setup["project"], title="Même données, par fichier",
+    upload = evaluations.create_evaluation(evaluator, setup["project"], title="Même données, par fichier",
                                         csv_data=_csv_for(allocation, y), experiment=exp)
     assert (ev.estimate, ev.ci_low, ev.ci_high, ev.p_value) == pytest.approx(
         (upload.estimate, upload.ci_low, upload.ci_high, upload.p_value))
@@ -139,7 +147,7 @@ def test_happy_path_reproduces_the_known_difference_like_the_csv_path(setup, eva
 
 
 def test_events_logged_in_order_with_the_query_facts(setup, evaluator):
-    ev = services.evaluate_from_gateway(evaluator, setup["exp"], setup["grant"], "back_to_work_6m")
+    ev = gateway_evaluations.evaluate_from_gateway(evaluator, setup["exp"], _port(setup["grant"]), "back_to_work_6m")
     query = Event.objects.get(type="data.query", subject_id=setup["grant"].reference)
     published = Event.objects.get(type="evaluation.published", subject_id=str(ev.pk))
     assert query.index < published.index
@@ -154,15 +162,15 @@ def test_events_logged_in_order_with_the_query_facts(setup, evaluator):
 
 
 def test_published_gateway_evaluation_is_final(setup, evaluator):
-    ev = services.evaluate_from_gateway(evaluator, setup["exp"], setup["grant"], "back_to_work_6m")
+    ev = gateway_evaluations.evaluate_from_gateway(evaluator, setup["exp"], _port(setup["grant"]), "back_to_work_6m")
     with pytest.raises(InvalidTransition):
-        services.delete_evaluation(evaluator, ev)
+        evaluations.delete_evaluation(evaluator, ev)
     with pytest.raises(InvalidTransition):
-        services.publish_evaluation(evaluator, ev)
+        evaluations.publish_evaluation(evaluator, ev)
 
 
 def test_draft_mode_logs_the_query_but_does_not_publish(setup, evaluator):
-    ev = services.evaluate_from_gateway(evaluator, setup["exp"], setup["grant"], "back_to_work_6m", publish=False)
+    ev = gateway_evaluations.evaluate_from_gateway(evaluator, setup["exp"], _port(setup["grant"]), "back_to_work_6m", publish=False)
     assert ev.status == Evaluation.State.DRAFT
     assert Event.objects.filter(type="data.query", subject_id=setup["grant"].reference).count() == 1
     assert not Event.objects.filter(type="evaluation.published").exists()
@@ -170,7 +178,7 @@ def test_draft_mode_logs_the_query_but_does_not_publish(setup, evaluator):
 
 def test_carrier_cannot_evaluate_its_own_service(setup, world, client):
     with pytest.raises(PermissionDenied):
-        services.evaluate_from_gateway(world.carrier_admin, setup["exp"], setup["grant"], "back_to_work_6m")
+        gateway_evaluations.evaluate_from_gateway(world.carrier_admin, setup["exp"], _port(setup["grant"]), "back_to_work_6m")
     r = post(client, f"/api/v1/experiments/{setup['exp'].slug}/evaluations/from-gateway",
              {"grant": setup["grant"].reference, "outcome_column": "back_to_work_6m"}, bearer(world.carrier_admin))
     assert r.status_code == 403
@@ -191,7 +199,7 @@ def test_api_publishes_and_reports_counts(setup, evaluator, client):
 
 def test_suspended_grant_is_refused(setup, evaluator, world, client):
     grant = setup["grant"]
-    data.suspend_grant(world.reviewer, grant, "Manquement au pacte constaté.")
+    suspend_grant(world.reviewer, grant, "Manquement au pacte constaté.")
     grant.refresh_from_db()
     assert grant.state == GrantState.SUSPENDED
     r = post(client, f"/api/v1/experiments/{setup['exp'].slug}/evaluations/from-gateway",
@@ -237,7 +245,7 @@ def test_too_few_matched_units_reports_the_counts(setup, evaluator, world):
     units = [f"p{i:04d}" for i in range(N_UNITS, N_UNITS + 12)] + [f"absent-{i}" for i in range(100)]
     exp, _ = _experiment(world, setup["project"], units, "essai-mal-apparie")
     with pytest.raises(ValidationFailed) as err:
-        services.evaluate_from_gateway(evaluator, exp, setup["grant"], "back_to_work_6m")
+        gateway_evaluations.evaluate_from_gateway(evaluator, exp, _port(setup["grant"]), "back_to_work_6m")
     message = err.value.message
     assert "Trop peu" in message and "12 appariée(s), 100 non appariée(s)" in message
     assert not Evaluation.objects.filter(experiment=exp).exists()
@@ -248,17 +256,17 @@ def test_units_already_pseudonymised_with_the_grant_key_are_matched(setup, evalu
     key = bytes(Grant.objects.get(pk=grant.pk).pseudonym_key)
     persons = [f"p{i:04d}" for i in range(N_UNITS, N_UNITS + EXTRA)]
     exp, allocation = _experiment(world, setup["project"], [pseudonym(key, p) for p in persons], "essai-pseudo")
-    ev = services.evaluate_from_gateway(evaluator, exp, grant, "back_to_work_6m", publish=False)
+    ev = gateway_evaluations.evaluate_from_gateway(evaluator, exp, _port(grant), "back_to_work_6m", publish=False)
     g = ev.details["gateway"]
     assert g["matched_via"] == {"person_id": 0, "pseudonym": EXTRA} and g["unmatched"] == 0
     y_by_pseudo = {pseudonym(key, p): setup["y"][p] for p in persons}
-    upload = services.create_evaluation(evaluator, setup["project"], title="Par fichier",
+    upload = evaluations.create_evaluation(evaluator, setup["project"], title="Par fichier",
                                         csv_data=_csv_for(allocation, y_by_pseudo), experiment=exp)
     assert (ev.estimate, ev.ci_low, ev.ci_high) == pytest.approx((upload.estimate, upload.ci_low, upload.ci_high))
 
 
 def test_outcome_classified_quasi_identifier_is_read_in_platform_exactly(setup, evaluator):
-    ev = services.evaluate_from_gateway(evaluator, setup["exp"], setup["grant"], "employed_flag", publish=False)
+    ev = gateway_evaluations.evaluate_from_gateway(evaluator, setup["exp"], _port(setup["grant"]), "employed_flag", publish=False)
     g = ev.details["gateway"]
     assert g["mode"] == "in_platform" and g["matched"] == N_UNITS - 1
     assert (ev.successes_treatment, ev.successes_control) == (SUCCESS_T, SUCCESS_C)

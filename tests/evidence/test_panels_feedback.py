@@ -9,7 +9,7 @@ import pytest
 
 from pacte.engines.assignment import verify_seed
 from pacte.errors import PermissionDenied, ValidationFailed
-from pacte.evidence import selectors, services
+from pacte.evidence import feedback, panels, selectors
 from pacte.evidence.models import Feedback, PanelMember, Volunteer
 from pacte.journal.models import Event
 from tests.evidence.conftest import bearer, post
@@ -23,34 +23,34 @@ def pool(n_by_band):  # type: ignore[no-untyped-def]
     out = []
     for band, n in n_by_band.items():
         for _ in range(n):
-            out.append(services.volunteer(UserFactory(), consent=True, age_band=band))
+            out.append(panels.volunteer(UserFactory(), consent=True, age_band=band))
     return out
 
 
 def test_consent_is_required_and_attributes_are_checked(db):
     with pytest.raises(ValidationFailed, match="consentement"):
-        services.volunteer(UserFactory(), consent=False)
+        panels.volunteer(UserFactory(), consent=False)
     with pytest.raises(ValidationFailed):
-        services.volunteer(UserFactory(), consent=True, age_band="12-14")
-    v = services.volunteer(UserFactory(), consent=True)  # every attribute is optional
+        panels.volunteer(UserFactory(), consent=True, age_band="12-14")
+    v = panels.volunteer(UserFactory(), consent=True)  # every attribute is optional
     assert v.consent_at is not None and v.age_band == ""
 
 
 def test_stratified_draw_with_committed_seed_and_invitations(world, project, mailoutbox,
                                                              django_capture_on_commit_callbacks):
     pool({"16-25": 10, "26-40": 10, "60+": 2})
-    call = services.open_panel_call(world.reviewer, project, title="Panel de test", target_size=16,
+    call = panels.open_panel_call(world.reviewer, project, title="Panel de test", target_size=16,
                                     targets={"16-25": 6, "26-40": 6, "60+": 4})
     opened = json.loads(Event.objects.get(type="panel.opened").entry)["data"]
     assert "seed" not in opened and opened["seed_commitment"] == call.seed_commitment
     with django_capture_on_commit_callbacks(execute=True):
-        call = services.draw_panel(world.reviewer, call)
+        call = panels.draw_panel(world.reviewer, call)
     assert run_queue() == 14  # one invitation each, delivered by the worker
     drawn = json.loads(Event.objects.get(type="panel.drawn").entry)["data"]
     assert verify_seed(bytes.fromhex(drawn["seed"]), opened["seed_commitment"])
     assert drawn["selected"] == 14 and drawn["complete"] is False and call.shortfall == {"60+": 2}
     assert len(mailoutbox) == 14 and all(len(m.to) == 1 for m in mailoutbox)
-    rows = {r["stratum"]: r for r in services.panel_composition(call)}
+    rows = {r["stratum"]: r for r in selectors.panel_composition(call)}
     assert rows["16-25"]["actual"] == 6 and rows["26-40"]["actual"] == 6
     assert rows["60+"]["masked"] and rows["60+"]["actual"] is None  # 2 people: not shown
     chart = selectors.panel_chart(call)
@@ -59,29 +59,29 @@ def test_stratified_draw_with_committed_seed_and_invitations(world, project, mai
 
 def test_only_the_parties_open_a_call_and_only_the_opener_draws(world, project):
     with pytest.raises(PermissionDenied):
-        services.open_panel_call(world.outsider_reviewer, project, title="Intrus", target_size=1, targets={"a": 1})
-    call = services.open_panel_call(world.carrier_admin, project, title="Panel porteur", target_size=2,
+        panels.open_panel_call(world.outsider_reviewer, project, title="Intrus", target_size=1, targets={"a": 1})
+    call = panels.open_panel_call(world.carrier_admin, project, title="Panel porteur", target_size=2,
                                     shares={"16-25": 1, "26-40": 1})
     assert call.targets == {"16-25": 1, "26-40": 1}
     with pytest.raises(PermissionDenied):
-        services.draw_panel(world.reviewer, call)
+        panels.draw_panel(world.reviewer, call)
     with pytest.raises(ValidationFailed, match="somme"):
-        services.open_panel_call(world.carrier_admin, project, title="Faux", target_size=5, targets={"a": 1})
+        panels.open_panel_call(world.carrier_admin, project, title="Faux", target_size=5, targets={"a": 1})
 
 
 def test_leaving_erases_personal_data_but_keeps_aggregate_counts(world, project):
     vols = pool({"16-25": 8})
-    call = services.open_panel_call(world.reviewer, project, title="Panel", target_size=8, targets={"16-25": 8})
-    services.draw_panel(world.reviewer, call)
+    call = panels.open_panel_call(world.reviewer, project, title="Panel", target_size=8, targets={"16-25": 8})
+    panels.draw_panel(world.reviewer, call)
     user = vols[0].user
-    assert services.leave_panel(user) is True
+    assert panels.leave_panel(user) is True
     v = Volunteer.objects.get(pk=vols[0].pk)
     assert v.user is None and v.age_band == v.territory == v.situation == v.contact_value == "" and v.left_at
     assert not Volunteer.objects.filter(user=user).exists()
     assert PanelMember.objects.filter(call=call).count() == 8  # seats stay, anonymous
     assert selectors.volunteer_counts() == {"active": 7, "left": 1}
-    assert services.panel_composition(call)[0]["actual"] == 7
-    assert services.leave_panel(user) is False
+    assert selectors.panel_composition(call)[0]["actual"] == 7
+    assert panels.leave_panel(user) is False
 
 
 def test_panel_api(client, world, project):
@@ -96,18 +96,18 @@ def test_panel_api(client, world, project):
 
 
 def test_feedback_loop_with_public_answers_and_moderation_log(world, project):
-    q = services.ask_question(world.carrier_admin, project, "Le service vous a-t-il aidé ?", scale_max=5)
+    q = feedback.ask_question(world.carrier_admin, project, "Le service vous a-t-il aidé ?", scale_max=5)
     user = UserFactory()
-    good = services.give_feedback(user, project, body="Oui, très clair.", rating=5, question=q)
-    spam = services.give_feedback(user, project, body="Achetez ma formation !")
+    good = feedback.give_feedback(user, project, body="Oui, très clair.", rating=5, question=q)
+    spam = feedback.give_feedback(user, project, body="Achetez ma formation !")
     with pytest.raises(ValidationFailed):
-        services.give_feedback(user, project, rating=9, question=q)
+        feedback.give_feedback(user, project, rating=9, question=q)
     with pytest.raises(PermissionDenied):
-        services.reply_feedback(world.reviewer, good, "Réponse de l'institution")
-    services.reply_feedback(world.carrier_admin, good, "Merci pour ce retour !")
+        feedback.reply_feedback(world.reviewer, good, "Réponse de l'institution")
+    feedback.reply_feedback(world.carrier_admin, good, "Merci pour ce retour !")
     with pytest.raises(ValidationFailed):
-        services.hide_feedback(world.carrier_admin, spam, "pub")  # a written reason is required
-    services.hide_feedback(world.reviewer, spam, "Message publicitaire sans rapport avec le service.")
+        feedback.hide_feedback(world.carrier_admin, spam, "pub")  # a written reason is required
+    feedback.hide_feedback(world.reviewer, spam, "Message publicitaire sans rapport avec le service.")
     assert list(selectors.public_feedback(project)) == [good]
     hidden = json.loads(Event.objects.get(type="feedback.hidden").entry)
     assert hidden["data"]["reason"].startswith("Message publicitaire") and hidden["data"]["feedback"] == spam.pk

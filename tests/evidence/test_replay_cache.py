@@ -6,7 +6,7 @@ import pytest
 from django.test import override_settings
 
 from pacte.engines import assignment as asg
-from pacte.evidence import services
+from pacte.evidence import experiments, replay
 from pacte.evidence.models import Experiment
 from pacte.evidence.replay import report_as_json
 from tests.evidence.test_experiments import design
@@ -29,8 +29,8 @@ def assign_calls(monkeypatch):  # type: ignore[no-untyped-def]
 
 
 def assigned(world, project, n: int = 300) -> Experiment:  # type: ignore[no-untyped-def]
-    exp = services.preregister(world.carrier_admin, design(world, project))
-    services.assign_units(world.carrier_admin, exp, [f"pseudo-{i:04d}" for i in range(n)])
+    exp = experiments.preregister(world.carrier_admin, design(world, project))
+    experiments.assign_units(world.carrier_admin, exp, [f"pseudo-{i:04d}" for i in range(n)])
     return Experiment.objects.get(pk=exp.pk)
 
 
@@ -52,7 +52,7 @@ def test_second_anonymous_call_does_not_recompute(client, world, project, assign
 def test_stored_result_equals_a_fresh_recomputation(client, world, project):
     exp = assigned(world, project)
     served = client.get(f"/api/v1/experiments/{exp.slug}/replay").json()
-    fresh = report_as_json(services.replay_from_log(exp.slug))
+    fresh = report_as_json(replay.replay_from_log(exp.slug))
     assert {k: v for k, v in served.items() if k != "checked_at"} == fresh
     assert fresh["counts"] == {"control": 150, "treatment": 150}
 
@@ -70,7 +70,7 @@ def test_the_worker_stores_the_replay_right_after_the_assignment(client, world, 
 
 
 def test_nothing_is_stored_before_the_assignment(client, world, project):
-    exp = services.preregister(world.carrier_admin, design(world, project))
+    exp = experiments.preregister(world.carrier_admin, design(world, project))
     r = client.get(f"/api/v1/experiments/{exp.slug}/replay")
     assert r.status_code == 200 and r.json()["ok"] is False
     exp.refresh_from_db()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from pacte.evidence import services
+from pacte.evidence import audits, evaluations, experiments, panels, sheets
 from pacte.evidence.demo import _audit_csv
 from pacte.evidence.models import Evaluation, Volunteer
 from tests.evidence.conftest import REFERENCE, outcomes_csv
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def published(evaluator, project):  # type: ignore[no-untyped-def]
-    return services.publish_evaluation(evaluator, services.create_evaluation(evaluator, project, title="Essai public",
+    return evaluations.publish_evaluation(evaluator, evaluations.create_evaluation(evaluator, project, title="Essai public",
                                                                              counts=REFERENCE))
 
 
@@ -32,7 +32,7 @@ def test_evaluation_page_shows_figures_chart_and_table(client, published):
 
 
 def test_draft_evaluation_is_not_public(client, evaluator, project):
-    ev = services.create_evaluation(evaluator, project, title="Brouillon", counts=REFERENCE)
+    ev = evaluations.create_evaluation(evaluator, project, title="Brouillon", counts=REFERENCE)
     assert client.get(f"/evaluations/{ev.pk}/").status_code == 404
     client.force_login(evaluator.user)
     assert client.get(f"/evaluations/{ev.pk}/").status_code == 200
@@ -60,14 +60,14 @@ def test_carrier_form_submission_is_refused(client, world, project):
 
 
 def test_project_page_section_audit_panel_sheet_pages(client, world, evaluator, project, published):
-    audit = services.publish_audit(evaluator, project, title="Audit public", decision="Mise en avant",
+    audit = audits.publish_audit(evaluator, project, title="Audit public", decision="Mise en avant",
                                    csv_data=_audit_csv())
     for _ in range(6):
-        services.volunteer(UserFactory(), consent=True, age_band="26-40")
-    call = services.open_panel_call(world.reviewer, project, title="Panel public", target_size=6,
+        panels.volunteer(UserFactory(), consent=True, age_band="26-40")
+    call = panels.open_panel_call(world.reviewer, project, title="Panel public", target_size=6,
                                     targets={"26-40": 6})
-    services.draw_panel(world.reviewer, call)
-    sheet = services.publish_sheet(world.carrier_admin, services.create_sheet(world.carrier_admin, project, SHEET))
+    panels.draw_panel(world.reviewer, call)
+    sheet = sheets.publish_sheet(world.carrier_admin, sheets.create_sheet(world.carrier_admin, project, SHEET))
     html = client.get(f"/projets/{project.slug}/").content.decode()
     for text in ("Essai public", "Audit public", "Panel public", SHEET["title"], "+2,11 points"):
         assert text in html, text
@@ -82,9 +82,9 @@ def test_project_page_section_audit_panel_sheet_pages(client, world, evaluator, 
 
 
 def test_experiment_page(client, world, project):
-    exp = services.design_experiment(world.carrier_admin, project, hypothesis="Une hypothèse claire et testable.",
+    exp = experiments.design_experiment(world.carrier_admin, project, hypothesis="Une hypothèse claire et testable.",
                                      outcome="Retour à l'emploi", baseline_rate=0.2, mde_points=3)
-    exp = services.preregister(world.carrier_admin, exp)
+    exp = experiments.preregister(world.carrier_admin, exp)
     html = client.get(f"/experimentations/{exp.slug}/").content.decode()
     assert exp.plan_hash in html and "Graine révélée" not in html and "pacte evidence replay" in html
 

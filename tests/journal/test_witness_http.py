@@ -17,6 +17,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import transaction
 
 from pacte.engines import merkle, note
+from pacte.engines.witness import add_checkpoint_body
 from pacte.errors import ValidationFailed
 from pacte.journal import cli, memory
 from pacte.journal.keys import get_signer
@@ -28,7 +29,6 @@ from pacte.journal.services import (
     record_event,
     register_witness,
 )
-from pacte.journal.witness import add_checkpoint_body
 from tests.journal.helpers import keep_test_connection  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("keep_test_connection")]

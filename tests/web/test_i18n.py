@@ -142,3 +142,64 @@ def test_app_pages_in_english(client, active):
             assert text in page, (url, text)
         assert french not in page, url
         assert french in client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode(), url
+
+
+def _msgids(po: Path) -> set[str]:
+    return {e["msgid"] for e in _entries(po.read_text(encoding="utf-8"))[1:]}
+
+
+def test_catalogue_has_every_marked_string(tmp_path, settings, monkeypatch):
+    """Every string marked for translation in the code and the templates is in the English
+    catalogue, and the catalogue keeps no string the code no longer has: extraction is re-run
+    (GNU gettext, as `scripts/messages` does) on a copy of the sources and compared."""
+    import shutil
+
+    from django.core.management import call_command
+
+    assert shutil.which("xgettext"), "GNU gettext is needed (apt-get install gettext)"
+    source = Path(settings.LOCALE_PATHS[0]).parent
+    copy = tmp_path / "pacte"
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__", "static", "*.mo"))
+    settings.LOCALE_PATHS = [copy / "locale"]
+    monkeypatch.chdir(copy)
+    call_command("makemessages", locale=["en"], extensions=["html", "txt", "py"], no_obsolete=True,
+                 verbosity=0)
+    extracted = _msgids(copy / "locale" / "en" / "LC_MESSAGES" / "django.po")
+    committed = _msgids(LOCALE / "django.po")
+    assert len(extracted) > 1000
+    missing, stale = sorted(extracted - committed), sorted(committed - extracted)
+    assert not missing, f"run scripts/messages and translate: {missing}"
+    assert not stale, f"run scripts/messages (strings gone from the code): {stale}"
+
+
+def test_domain_errors_speak_the_language_asked(client, active):
+    """Domain errors (API JSON and UI pages) are translated at raise time: English when asked,
+    French by default."""
+    cases = [  # url, status, English, French
+        ("/api/v1/projects/nulle-part", 404, "This project does not exist.", "Ce projet n'existe pas."),
+        ("/api/v1/log/proof/inclusion", 400, "Give index (the entry's position) or hash (the entry's hash).",
+         "Indiquez index (position de l'entrée) ou hash (empreinte de l'entrée)."),
+        ("/api/v1/log/entries?start=5&end=2", 400, "0 ≤ start ≤ end is required.", "Il faut 0 ≤ start ≤ end."),
+    ]
+    for url, status, english, french in cases:
+        r = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+        assert r.status_code == status and r.json()["message"] == english, (url, r.content)
+        r = client.get(url)
+        assert r.status_code == status and r.json()["message"] == french, (url, r.content)
+
+    r = client.get("/api/v1/projects?limit=abc", HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 400 and r.json()["message"].startswith("Invalid request: "), r.content
+    assert r.json()["message"].endswith("Check the fields reported."), r.content
+    r = client.post("/api/v1/pacts", {}, content_type="application/json",
+                    HTTP_AUTHORIZATION="Bearer pct_nope", HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 401 and r.json()["message"] == "Missing, invalid, expired or revoked API token.", r.content
+
+    page = client.get("/projets/nulle-part/", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 404 and "This project does not exist." in page.content.decode()
+    assert '<html lang="en">' in page.content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    r = client.post("/connexion/", {"username": "personne", "password": "mauvais-mot-de-passe"})
+    assert "Incorrect username or password." in r.content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    r = client.post("/connexion/", {"username": "personne", "password": "mauvais-mot-de-passe"})
+    assert "Identifiant ou mot de passe incorrect." in r.content.decode()

@@ -5,17 +5,17 @@ from pacte.accounts.models import ApiToken, Membership, Organisation, SigningKey
 
 
 @admin.register(User)
-class PacteUserAdmin(UserAdmin):
-    fieldsets = (*UserAdmin.fieldsets, ("Pacte", {"fields": ("display_name",)}))
+class PacteUserAdmin(UserAdmin[User]):
+    fieldsets = (*(UserAdmin.fieldsets or ()), ("Pacte", {"fields": ("display_name",)}))
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(admin.TabularInline[Membership, Organisation]):
     model = Membership
     extra = 0
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(admin.ModelAdmin[Organisation]):
     list_display = ("name", "kind", "legal_form", "territory")
     list_filter = ("kind", "legal_form")
     search_fields = ("name", "slug")
@@ -23,7 +23,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     list_display = ("name", "user", "organisation", "prefix", "expires_at", "revoked_at")
     readonly_fields = ("token_hash", "prefix")
 

@@ -7,7 +7,7 @@ import sys
 
 
 def cmd_reencrypt(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     from pacte.accounts.signing_keys import reencrypt_all
@@ -22,7 +22,7 @@ def cmd_reencrypt(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this domain's subcommands to the `pacte` parser."""
     p = sub.add_parser("signing-keys", help="clés de signature conservées par la plateforme")
     ksub = p.add_subparsers(dest="signing_keys_command", required=True)

@@ -8,17 +8,18 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from pacte.accounts.models import Membership
+from pacte.accounts.request_types import ActingRequest
 from pacte.accounts.services import Acting
 
 SESSION_KEY = "acting_organisation_id"
 
 
-def resolve_acting(request: HttpRequest) -> Acting | None:
+def resolve_acting(request: ActingRequest) -> Acting | None:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return None
     memberships = list(Membership.objects.filter(user=user).select_related("organisation"))
-    request.my_memberships = memberships  # type: ignore[attr-defined]  # reused by the template context
+    request.my_memberships = memberships  # reused by the template context
     if not memberships:
         return None
     chosen_id = request.session.get(SESSION_KEY)
@@ -30,8 +31,8 @@ class ActingOrganisationMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.acting = resolve_acting(request)  # type: ignore[attr-defined]
+    def __call__(self, request: ActingRequest) -> HttpResponse:
+        request.acting = resolve_acting(request)
         return self.get_response(request)
 
 

@@ -59,7 +59,9 @@ class Action(StrEnum):
     # evidence
     PROJECT_CARRIER_WORK = "project.carrier_work"  # questions, feedback replies, algorithm sheets; obj: Project
     PROJECT_PARTNER_WORK = "project.partner_work"  # panel calls, feedback moderation; obj: Project
+    EXPERIMENT_DESIGN = "experiment.design"      # obj: Project (carrier member or evaluator)
     EXPERIMENT_RUN = "experiment.run"            # pre-register, assign; obj: Experiment
+    PANEL_DRAW = "panel.draw"                    # obj: PanelCall (the organisation that opened it)
     PROJECT_EVALUATE = "project.evaluate"        # evaluations, bias audits; obj: Project
     EVALUATION_OWN = "evaluation.own"            # publish, delete one's evaluation; obj: Evaluation
     # funding (issue 11)
@@ -199,6 +201,18 @@ def _experiment_designer(acting: Acting, obj: Any) -> Refusal:
     return _("Seule l'organisation qui a conçu l'expérimentation peut la conduire.")
 
 
+def _experiment_author(acting: Acting, obj: Any) -> Refusal:
+    if _is_carrier_member(acting, _carrier_id(obj)) or acting.has(Role.EVALUATOR):
+        return None
+    return _("Seuls le porteur et l'évaluateur indépendant conçoivent une expérimentation.")
+
+
+def _panel_opener(acting: Acting, obj: Any) -> Refusal:
+    if acting.organisation.pk == obj.opened_by_id:
+        return None
+    return _("Seule l'organisation qui a ouvert l'appel peut effectuer le tirage.")
+
+
 def _independent_evaluator(acting: Acting, obj: Any) -> Refusal:
     if not acting.has(Role.EVALUATOR) or acting.organisation.kind != Organisation.Kind.EVALUATOR:
         return _("Seul un évaluateur indépendant (rôle « évaluateur » d'un organisme d'évaluation) peut faire "
@@ -262,7 +276,9 @@ RULES: dict[Action, Rule] = {
     Action.GRANT_ROTATE_TOKEN: Rule(_token_rotator),
     Action.PROJECT_CARRIER_WORK: Rule(_carrier_member),
     Action.PROJECT_PARTNER_WORK: Rule(_carrier_or_partner),
+    Action.EXPERIMENT_DESIGN: Rule(_experiment_author),
     Action.EXPERIMENT_RUN: Rule(_experiment_designer),
+    Action.PANEL_DRAW: Rule(_panel_opener),
     Action.PROJECT_EVALUATE: Rule(_independent_evaluator),
     Action.EVALUATION_OWN: Rule(_evaluation_author),
     Action.FUNDING_PROGRAMME: Rule(_finance_officer),

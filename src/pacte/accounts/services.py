@@ -11,6 +11,7 @@ from django.contrib.auth import authenticate
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from pacte.accounts.models import (
     ROLES_BY_KIND,
@@ -47,19 +48,19 @@ class Acting:
 def acting_for(user: User, organisation: Organisation) -> Acting:
     membership = Membership.objects.filter(user=user, organisation=organisation).first()
     if membership is None:
-        raise NotAuthenticated("Vous n'êtes pas membre de cette organisation.")
+        raise NotAuthenticated(_("Vous n'êtes pas membre de cette organisation."))
     return Acting(user=user, organisation=organisation, roles=frozenset(membership.roles))
 
 
 @transaction.atomic
 def create_organisation(*, slug: str, name: str, kind: str, legal_form: str, **extra: str) -> Organisation:
     if kind == Organisation.Kind.CARRIER and legal_form not in Organisation.CARRIER_FORMS:
-        raise ValidationFailed("Forme juridique invalide pour un porteur de projet.")
+        raise ValidationFailed(_("Forme juridique invalide pour un porteur de projet."))
     if kind == Organisation.Kind.INSTITUTION and legal_form not in Organisation.INSTITUTION_FORMS:
-        raise ValidationFailed("Forme juridique invalide pour une institution publique.")
+        raise ValidationFailed(_("Forme juridique invalide pour une institution publique."))
     if "website" in extra:
         extra["website"] = clean_web_link(extra["website"], "website")
-    org, _ = Organisation.objects.update_or_create(
+    org, _created = Organisation.objects.update_or_create(
         slug=slug, defaults={"name": name, "kind": kind, "legal_form": legal_form, **extra}
     )
     return org
@@ -71,7 +72,8 @@ def add_member(user: User, organisation: Organisation, roles: list[str]) -> Memb
     bad = [r for r in roles if r not in allowed]
     if bad:
         raise ValidationFailed(
-            f"Rôle(s) {', '.join(bad)} impossible(s) dans une organisation de type {organisation.get_kind_display()}."
+            _("Rôle(s) %(roles)s impossible(s) dans une organisation de type %(kind)s.")
+            % {"roles": ", ".join(bad), "kind": organisation.get_kind_display()}
         )
     membership, created = Membership.objects.get_or_create(
         user=user, organisation=organisation, defaults={"roles": sorted(set(roles))}
@@ -89,10 +91,10 @@ def sign_in(request: HttpRequest, username: str, password: str) -> User:
     if user is None:
         if getattr(request, "axes_locked_out", False):
             raise TooManyAttempts(
-                "Trop de tentatives de connexion depuis cette adresse. Réessayez dans quelques minutes."
+                _("Trop de tentatives de connexion depuis cette adresse. Réessayez dans quelques minutes.")
             )
-        raise NotAuthenticated("Identifiant ou mot de passe incorrect.")
-    return user  # type: ignore[return-value]
+        raise NotAuthenticated(_("Identifiant ou mot de passe incorrect."))
+    return user
 
 
 @transaction.atomic
@@ -118,6 +120,6 @@ def authenticate_token(raw: str) -> Acting:
         .first()
     )
     if token is None or (token.expires_at and token.expires_at < timezone.now()):
-        raise NotAuthenticated("Jeton d'API invalide, expiré ou révoqué.")
+        raise NotAuthenticated(_("Jeton d'API invalide, expiré ou révoqué."))
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
     return acting_for(token.user, token.organisation)

@@ -4,8 +4,11 @@ the two parties see their drafts, the auditor ("reads everything, writes nothing
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.http import HttpRequest
 
+from pacte.accounts.request_types import ActingRequest
 from pacte.accounts.services import Acting, authenticate_token
 
 
@@ -18,5 +21,5 @@ def viewer(request: HttpRequest) -> Acting | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     acting = authenticate_token(token.strip())  # NotAuthenticated (401) for a bad token: say so
-    request.acting = acting  # type: ignore[attr-defined]
+    cast(ActingRequest, request).acting = acting  # what the session middleware would have set
     return acting

@@ -13,7 +13,7 @@ from pacte.data.models import (
 )
 
 
-class VersionInline(admin.TabularInline):
+class VersionInline(admin.TabularInline[DatasetVersion, Dataset]):
     model = DatasetVersion
     extra = 0
     fields = ("version", "is_current", "row_count", "rho_cap", "rho_spent", "sha256")
@@ -21,19 +21,19 @@ class VersionInline(admin.TabularInline):
 
 
 @admin.register(Dataset)
-class DatasetAdmin(admin.ModelAdmin):
+class DatasetAdmin(admin.ModelAdmin[Dataset]):
     list_display = ("slug", "title", "publisher", "sensitivity", "certified")
     inlines = [VersionInline]
 
 
 @admin.register(DataRequest)
-class DataRequestAdmin(admin.ModelAdmin):
+class DataRequestAdmin(admin.ModelAdmin[DataRequest]):
     list_display = ("reference", "project", "dataset", "tier", "status", "created_at")
     list_filter = ("status", "tier")
 
 
 @admin.register(Grant)
-class GrantAdmin(admin.ModelAdmin):
+class GrantAdmin(admin.ModelAdmin[Grant]):
     list_display = ("reference", "project", "dataset_version", "tier", "state", "rho_spent", "rho_grant", "expires_at")
     list_filter = ("state", "tier")
     exclude = ("token_hash", "pseudonym_key")

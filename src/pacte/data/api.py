@@ -12,9 +12,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer
 
+from pacte.accounts.api_auth import TokenAuth
 from pacte.accounts.services import Acting
-from pacte.api import TokenAuth
-from pacte.data import selectors, services
+from pacte.data import grants, requests, selectors
+from pacte.data.gateway import extracts
+from pacte.data.gateway.access import authenticate_grant
+from pacte.data.gateway.aggregates import dp_aggregates
+from pacte.data.gateway.secure_room import secure_room_query
 from pacte.data.models import DataRequest, Dataset, Grant, Release
 from pacte.engines import privacy, proportionality
 from pacte.errors import NotFound, ValidationFailed
@@ -39,7 +43,7 @@ class GrantAuth(HttpBearer):
     """Bearer *grant* token: checks the hash, the state and the expiry on every call."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Grant | None:
-        grant = services.authenticate_grant(token)  # raises a DomainError with a clear message
+        grant = authenticate_grant(token)  # raises a DomainError with a clear message
         request.grant = grant  # type: ignore[attr-defined]
         return grant
 
@@ -127,7 +131,7 @@ def dataset_releases(request: HttpRequest, slug: Identifier) -> dict[str, Any]:
 @router.get("/proportionality", summary="Règles de proportionnalité (publiques, versionnées)")
 def proportionality_rules(request: HttpRequest) -> dict[str, Any]:
     return {"rules_version": proportionality.RULES_VERSION, "rows": proportionality.table_as_rows(),
-            "required_approvals": services.REQUIRED_APPROVALS, "dp_limits": privacy.published_limits()}
+            "required_approvals": requests.REQUIRED_APPROVALS, "dp_limits": privacy.published_limits()}
 
 
 @router.get("/grants", summary="Accès accordés (publics)")
@@ -226,7 +230,7 @@ def create_request(request: HttpRequest, payload: RequestIn) -> Any:
     if ds is None:
         raise NotFound(f"Jeu de données « {payload.dataset} » introuvable.")
     fields = payload.dict(exclude={"pact", "dataset"})
-    req = services.create_request(acting, get_pact(payload.pact), ds, **fields)
+    req = requests.create_request(acting, get_pact(payload.pact), ds, **fields)
     return Status(201, request_out(req))
 
 
@@ -238,7 +242,7 @@ def get_request(request: HttpRequest, reference: Identifier) -> dict[str, Any]:
 @router.patch("/data-requests/{reference}", auth=user_auth, summary="Modifier une demande (brouillon, à modifier)")
 def patch_request(request: HttpRequest, reference: Identifier, payload: RequestPatch) -> dict[str, Any]:
     fields = {k: v for k, v in payload.dict().items() if v is not None}
-    return request_out(services.update_request(request.auth, _req(request, reference), **fields))  # type: ignore[arg-type]
+    return request_out(requests.update_request(request.auth, _req(request, reference), **fields))  # type: ignore[arg-type]
 
 
 @router.post("/data-requests/{reference}/{action}", auth=user_auth, summary="Transition d'une demande")
@@ -249,19 +253,19 @@ def request_action(request: HttpRequest, reference: Identifier, action: Identifi
     if not isinstance(body, dict):
         raise ValidationFailed("Un objet JSON est attendu.")
     if action == "submit":
-        req = services.submit_request(acting, req)
+        req = requests.submit_request(acting, req)
     elif action == "withdraw":
-        req = services.withdraw_request(acting, req, str(body.get("reason", "")))
+        req = requests.withdraw_request(acting, req, str(body.get("reason", "")))
     elif action == "request-changes":
-        req = services.request_changes(acting, req, str(body.get("reason", "")))
+        req = requests.request_changes(acting, req, str(body.get("reason", "")))
     elif action == "refuse":
-        req = services.refuse_request(acting, req, str(body.get("reason", "")))
+        req = requests.refuse_request(acting, req, str(body.get("reason", "")))
     elif action == "approve":
         try:
             population, severity = int(body["population"]), int(body["severity"])
         except (KeyError, TypeError, ValueError):
             raise ValidationFailed("population (entier) et severity (1 à 3) sont requis pour instruire.") from None
-        outcome = services.approve_request(acting, req, population=population, severity=severity,
+        outcome = requests.approve_request(acting, req, population=population, severity=severity,
                                            note=str(body.get("note", "")))
         req = outcome.request
         return request_out(req) | {"approvals": outcome.approvals, "required": outcome.required}
@@ -278,7 +282,7 @@ def request_action(request: HttpRequest, reference: Identifier, action: Identifi
 @not_idempotent  # the raw token is shown once: never stored for a replay
 def grant_token(request: HttpRequest, reference: Identifier) -> dict[str, Any]:
     g = selectors.get_grant(reference)
-    raw = services.issue_token(request.auth, g)  # type: ignore[arg-type]
+    raw = grants.issue_token(request.auth, g)  # type: ignore[arg-type]
     return {"grant": g.reference, "token": raw, "dataset": g.dataset_version.dataset.slug, "tier": g.tier,
             "note": "Ce jeton n'est affiché qu'une fois ; il remplace le précédent (l'équipe du porteur en est avertie)."}
 
@@ -290,13 +294,13 @@ def grant_action(request: HttpRequest, reference: Identifier, action: Identifier
     body = _body(request) or {}
     reason = str(body.get("reason", "")) if isinstance(body, dict) else ""
     if action == "renew":
-        g = services.renew_grant(acting, g, reason)
+        g = grants.renew_grant(acting, g, reason)
     elif action == "suspend":
-        g = services.suspend_grant(acting, g, reason)
+        g = grants.suspend_grant(acting, g, reason)
     elif action == "revoke":
-        g = services.revoke_grant(acting, g, reason)
+        g = grants.revoke_grant(acting, g, reason)
     elif action == "reinstate":
-        g = services.reactivate_grant(acting, g, reason)
+        g = grants.reactivate_grant(acting, g, reason)
     else:
         raise NotFound(f"Action inconnue : {action}.")
     return grant_out(selectors.get_grant(g.reference))
@@ -335,14 +339,14 @@ AGGREGATES_BODY_SCHEMA: dict[str, Any] = {
              description=f"ρ par requête : minimum {_DP['min_rho']:g}, maximum {_DP['max_rho']:g} "
                          "(limites publiées : /api/v1/proportionality, champ dp_limits).",
              openapi_extra={"requestBody": {"content": {"application/json": {"schema": AGGREGATES_BODY_SCHEMA}}}})
-@own_transactions  # reserve, compute outside locks, publish (see data.services)
+@own_transactions  # reserve, compute outside locks, publish (see data.gateway)
 def aggregates(request: HttpRequest, dataset: Identifier) -> dict[str, Any]:
-    return services.dp_aggregates(request.auth, dataset, _body(request))  # type: ignore[arg-type]
+    return dp_aggregates(request.auth, dataset, _body(request))  # type: ignore[arg-type]
 
 
 @router.get("/data/{dataset}/extract", auth=grant_auth, summary="Niveaux 1 et 2 : extrait ouvert ou pseudonymisé (flux)")
 def extract(request: HttpRequest, dataset: Identifier, format: Identifier = "csv") -> HttpResponse:
-    ex = services.extract(request.auth, dataset, format)  # type: ignore[arg-type]
+    ex = extracts.extract(request.auth, dataset, format)  # type: ignore[arg-type]
     response = StreamingHttpResponse(ex.chunks(), content_type=ex.content_type)
     response["Content-Disposition"] = f'attachment; filename="{ex.filename}"'
     response["X-Pacte-Rows"] = str(ex.rows)
@@ -358,8 +362,8 @@ def extract(request: HttpRequest, dataset: Identifier, format: Identifier = "csv
 @router.post("/data/{dataset}/secure-room", auth=grant_auth, summary="Niveau 4 : salle sécurisée (SQL agrégé restreint)",
              openapi_extra={"requestBody": {"content": {"application/json": {"schema": {
                  "type": "object", "example": {"sql": "SELECT region, COUNT(*) AS n FROM donnees GROUP BY region"}}}}}})
-@own_transactions  # computes, then logs the call in its own transaction (see data.services)
+@own_transactions  # computes, then logs the call in its own transaction (see data.gateway)
 def secure_room(request: HttpRequest, dataset: Identifier) -> dict[str, Any]:
     body = _body(request)
     sql = body.get("sql") if isinstance(body, dict) else None
-    return services.secure_room_query(request.auth, dataset, sql)  # type: ignore[arg-type]
+    return secure_room_query(request.auth, dataset, sql)  # type: ignore[arg-type]

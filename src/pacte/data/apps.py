@@ -4,7 +4,7 @@ from django.apps import AppConfig
 def _on_pact_sanction(version, action):  # type: ignore[no-untyped-def]
     # Imported on use: the data use cases pull OpenDP and Polars, too heavy for every start-up
     # (`pacte migrate`, `collectstatic`…).
-    from pacte.data.services import on_pact_sanction  # LEAD: pacte.data.grants once data-shape lands
+    from pacte.data.grants import on_pact_sanction
 
     on_pact_sanction(version, action)
 

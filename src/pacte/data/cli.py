@@ -7,9 +7,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
-def _progress_bar(description: str):  # type: ignore[no-untyped-def]
+def _progress_bar(description: str) -> Progress:
     from rich.progress import (
         BarColumn,
         Progress,
@@ -23,10 +27,10 @@ def _progress_bar(description: str):  # type: ignore[no-untyped-def]
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
-    from pacte.data import services
+    from pacte.data.ingestion import import_file
     from pacte.errors import DomainError
 
     schema = None
@@ -39,9 +43,9 @@ def cmd_import(args: argparse.Namespace) -> int:
             progress.update(task, completed=done, total=total)
 
         try:
-            dv = services.import_file(args.file, args.dataset, args.version, schema=schema, progress=report,
-                                      person_column=args.person_column, enterprise_column=args.enterprise_column,
-                                      max_contributions=args.rows_per_person)
+            dv = import_file(args.file, args.dataset, args.version, schema=schema, progress=report,
+                             person_column=args.person_column, enterprise_column=args.enterprise_column,
+                             max_contributions=args.rows_per_person)
         except DomainError as e:
             progress.stop()
             print(f"Fichier refusé : {e.message}\nLe catalogue n'a pas été modifié.", file=sys.stderr)
@@ -51,10 +55,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_grants(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
-    from pacte.data.services import refresh_grants
+    from pacte.data.grants import refresh_grants
 
     counts = refresh_grants()
     print(f"Accès mis à jour : {counts['renewal_due']} à renouveler, {counts['expired']} expiré(s).")
@@ -64,10 +68,10 @@ def cmd_grants(args: argparse.Namespace) -> int:
 def cmd_reservations(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
-    from pacte.data.services import release_stale_reservations
+    from pacte.data.gateway.aggregates import release_stale_reservations
 
     released = release_stale_reservations(timedelta(minutes=args.older_than_minutes))
     print(f"Réservations de budget orphelines rendues : {released}.")
@@ -78,7 +82,7 @@ def generate(rows: int, seed: int, out: Path) -> dict[str, Path]:
     from pacte.data.demo import generate_files
 
     with _progress_bar("génération") as progress:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def report(slug: str, done: int, total: int) -> None:
             if slug not in tasks:
@@ -90,7 +94,7 @@ def generate(rows: int, seed: int, out: Path) -> dict[str, Path]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     paths = generate(args.rows, args.seed, Path(args.out))
@@ -99,7 +103,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this domain's subcommands to the `pacte` parser."""
     p = sub.add_parser("data", help="accès aux données : import, accès, génération")
     dsub = p.add_subparsers(dest="data_command", required=True)

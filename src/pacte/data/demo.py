@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
-from pacte.engines import demo_data
+from pacte.data import demo_data
 
 DEMO_ROWS = 50_000
 DEMO_SEED = 2024
@@ -104,7 +104,7 @@ def generate_files(rows: int, seed: int, out: Path, progress: Any = None) -> dic
     paths = {}
     for slug, spec in DATASETS.items():
         cb = (lambda done, total, s=slug: progress(s, done, total)) if progress else None
-        from pacte.data.services import normalise_parquet
+        from pacte.data.ingestion import normalise_parquet
 
         paths[slug] = spec["generate"](rows, seed, out / f"{slug}-{rows}-seed{seed}.parquet", cb)
         normalise_parquet(paths[slug])
@@ -113,33 +113,35 @@ def generate_files(rows: int, seed: int, out: Path, progress: Any = None) -> dic
 
 def _demo_request(pact_project: str, dataset: Any, tier: int, purpose: str, columns: list[str],
                   population: int, severity: int) -> Any:
-    from pacte.data import services
+    from pacte.data.grants import issue_token
+    from pacte.data.requests import approve_request, create_request, submit_request
     from pacte.demo import _as
     from pacte.pacts.models import Pact
 
-    pact = Pact.objects.filter(project__slug=pact_project).order_by("created_at").first()
+    pact = Pact.objects.filter(project__slug=pact_project).earliest("created_at")
     carrier = pact.project.carrier.slug
-    req = services.create_request(
+    req = create_request(
         _as("porteur", carrier), pact, dataset, purpose=purpose, tier=tier, columns=columns,
         legal_basis="Mission d'intérêt public (RGPD art. 6-1-e), pacte en vigueur",
         retention_months=24, recipients="Équipe projet (3 personnes habilitées)",
         dpo_contact="dpo@demo.pacte.localhost", volumetry="quelques requêtes par semaine",
     )
-    services.submit_request(_as("porteur", carrier), req)
+    submit_request(_as("porteur", carrier), req)
     outcome = None
     for reviewer in ("instructeur", "instructeur2", "donnees"):
-        outcome = services.approve_request(_as(reviewer, "agence-emploi"), req, population=population,
-                                           severity=severity, note="Finalité conforme à la mission du pacte.")
+        outcome = approve_request(_as(reviewer, "agence-emploi"), req, population=population,
+                                  severity=severity, note="Finalité conforme à la mission du pacte.")
         if outcome.grant is not None:
             break
     assert outcome is not None and outcome.grant is not None, outcome
-    token = services.issue_token(_as("porteur", carrier), outcome.grant)
+    token = issue_token(_as("porteur", carrier), outcome.grant)
     return outcome.grant, token
 
 
 def load() -> None:
     from pacte.accounts.models import Organisation, User
-    from pacte.data import services
+    from pacte.data.catalogue import publish_dataset
+    from pacte.data.ingestion import add_version, file_sha256, normalise_parquet
     from pacte.data.models import Dataset, PersonLink
     from pacte.demo import DEMO_PASSWORD, _as
 
@@ -154,15 +156,15 @@ def load() -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
             spec["generate"](DEMO_ROWS, DEMO_SEED, target)
-            services.normalise_parquet(target)
-        ds = services.publish_dataset(steward, publisher=agence, slug=slug, title=spec["title"],
-                                      description=spec["description"], sensitivity=spec["sensitivity"],
-                                      certified=True, keywords=spec["keywords"], licence="etalab-2.0")
-        services.add_version(steward, ds, version=f"demo-{DEMO_ROWS}", paths=[str(target)], schema=spec["schema"](),
-                             row_count=DEMO_ROWS, person_column=spec["person_column"],
-                             enterprise_column=spec["enterprise_column"], sha256=services.file_sha256(target),
-                             byte_size=target.stat().st_size, rho_cap=1.0,
-                             max_contributions=spec["rows_per_person"])
+            normalise_parquet(target)
+        ds = publish_dataset(steward, publisher=agence, slug=slug, title=spec["title"],
+                             description=spec["description"], sensitivity=spec["sensitivity"],
+                             certified=True, keywords=spec["keywords"], licence="etalab-2.0")
+        add_version(steward, ds, version=f"demo-{DEMO_ROWS}", paths=[str(target)], schema=spec["schema"](),
+                    row_count=DEMO_ROWS, person_column=spec["person_column"],
+                    enterprise_column=spec["enterprise_column"], sha256=file_sha256(target),
+                    byte_size=target.stat().st_size, rho_cap=1.0,
+                    max_contributions=spec["rows_per_person"])
         created[slug] = ds
 
     hiring, cohort = created[HIRING], created[COHORT]
@@ -191,7 +193,9 @@ def load() -> None:
         citizen.save()
     import pyarrow.parquet as pq
 
-    first_person = pq.read_table(cohort.current_version.paths[0], columns=["person_id"]).column(0)[0].as_py()
+    cohort_version = cohort.current_version
+    assert cohort_version is not None, "the cohort was imported above"
+    first_person = pq.read_table(cohort_version.paths[0], columns=["person_id"]).column(0)[0].as_py()
     PersonLink.objects.get_or_create(user=citizen, dataset=cohort, defaults={"person_id": first_person})
 
     path = Path(settings.VAR_DIR) / "demo-tokens.json"

@@ -4,6 +4,7 @@ public releases and citizen consents (S1, P5, P6)."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -89,10 +90,10 @@ class DatasetVersion(models.Model):
         return f"{self.dataset.slug}@{self.version}"
 
     @property
-    def columns(self) -> list[dict]:
+    def columns(self) -> list[dict[str, Any]]:
         return list(self.schema.get("columns", []))
 
-    def column(self, name: str) -> dict | None:
+    def column(self, name: str) -> dict[str, Any] | None:
         return next((c for c in self.columns if c["name"] == name), None)
 
     @property

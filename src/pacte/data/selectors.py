@@ -22,6 +22,7 @@ from pacte.data.models import (
     RequestStatus,
 )
 from pacte.errors import NotFound, PermissionDenied
+from pacte.pacts.models import Pact, PactVersion, Status
 from pacte.projects.models import Project
 
 
@@ -34,6 +35,11 @@ def get_dataset(slug: str) -> Dataset:
     if ds is None:
         raise NotFound(f"Jeu de données « {slug} » introuvable.")
     return ds
+
+
+def active_version(pact: Pact) -> PactVersion | None:
+    """The pact's version in force (a data request is made, and a grant used, under it)."""
+    return pact.versions.filter(status=Status.ACTIVE).first()
 
 
 def grants_of_dataset(ds: Dataset) -> QuerySet[Grant]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from pacte.data.services import refresh_grants, release_stale_reservations
+from pacte.data.gateway.aggregates import release_stale_reservations
+from pacte.data.grants import refresh_grants
 
 
 @task()

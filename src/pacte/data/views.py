@@ -3,7 +3,8 @@ workflow for carriers and reviewers, and citizen consent (session auth)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -13,11 +14,31 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from pacte.accounts.request_types import SignedInRequest
 from pacte.accounts.services import Acting
-from pacte.data import secure_room, selectors, services
-from pacte.data.models import Consent, Dataset, GrantState, PersonLink, RequestStatus
+from pacte.data import selectors
+from pacte.data.consent import give_consent, withdraw_consent
+from pacte.data.gateway import secure_room
+from pacte.data.grants import (
+    issue_token,
+    may_rotate_token,
+    reactivate_grant,
+    renew_grant,
+    revoke_grant,
+    suspend_grant,
+)
+from pacte.data.models import Consent, Dataset, Grant, GrantState, PersonLink, RequestStatus
+from pacte.data.requests import (
+    REQUIRED_APPROVALS,
+    approve_request,
+    create_request,
+    refuse_request,
+    request_changes,
+    submit_request,
+    withdraw_request,
+)
 from pacte.engines import privacy, proportionality
-from pacte.errors import DomainError, NotAuthenticated, NotFound
+from pacte.errors import DomainError, NotAuthenticated, NotFound, ValidationFailed
 from pacte.input_limits import DOCUMENT, PARAGRAPH
 from pacte.pacts.models import Status
 from pacte.pacts.selectors import get_pact
@@ -25,7 +46,7 @@ from pacte.projects.models import Project
 
 
 def _acting(request: HttpRequest) -> Acting:
-    acting = getattr(request, "acting", None)
+    acting: Acting | None = getattr(request, "acting", None)
     if acting is None:
         raise NotAuthenticated("Connectez-vous et choisissez l'organisation pour laquelle vous agissez.")
     return acting
@@ -53,7 +74,7 @@ def rules(request: HttpRequest) -> HttpResponse:
     return render(request, "data/rules.html", {
         "rows": proportionality.table_as_rows(), "version": proportionality.RULES_VERSION,
         "tiers": [(int(t), t.label) for t in proportionality.EXPOSURE_ORDER],
-        "approvals": services.REQUIRED_APPROVALS, **secure_room.rules_context(),
+        "approvals": REQUIRED_APPROVALS, **secure_room.rules_context(),
         "dp_limits": privacy.published_limits(),
     })
 
@@ -66,7 +87,7 @@ def grant_detail(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, "data/grant.html", {
         "g": g, "releases": g.releases.all()[:200], "tier_label": proportionality.Tier(g.tier).label,
         "is_carrier": is_carrier, "is_reviewer": is_reviewer,
-        "may_rotate": acting is not None and services.may_rotate_token(acting, g),
+        "may_rotate": acting is not None and may_rotate_token(acting, g),
         "usable": g.state in (GrantState.ACTIVE, GrantState.RENEWAL_DUE),
     })
 
@@ -107,14 +128,14 @@ def _apply_errors(form: forms.Form, error: DomainError) -> None:
 def request_new(request: HttpRequest, reference: str) -> HttpResponse:
     acting = _acting(request)
     pact = get_pact(reference)
-    version = services.active_version(pact)
+    version = selectors.active_version(pact)
     initial = {"dataset": request.GET.get("dataset", "")}
     form = RequestForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         ds = data.pop("dataset")
         try:
-            req = services.create_request(acting, pact, ds, **data)
+            req = create_request(acting, pact, ds, **data)
         except DomainError as e:
             _apply_errors(form, e)
         else:
@@ -157,20 +178,20 @@ def request_action(request: HttpRequest, reference: str, action: str) -> HttpRes
     reason = request.POST.get("reason", "")
     try:
         if action == "submit":
-            services.submit_request(acting, req)
+            submit_request(acting, req)
             messages.success(request, "Demande soumise à l'instruction.")
         elif action == "withdraw":
-            services.withdraw_request(acting, req, reason)
+            withdraw_request(acting, req, reason)
         elif action == "request_changes":
-            services.request_changes(acting, req, reason)
+            request_changes(acting, req, reason)
         elif action == "refuse":
-            services.refuse_request(acting, req, reason)
+            refuse_request(acting, req, reason)
         elif action == "approve":
             try:
                 population, severity = int(request.POST.get("population", "")), int(request.POST.get("severity", ""))
             except ValueError:
-                raise services.ValidationFailed("Indiquez la population concernée et la gravité (1 à 3).") from None
-            outcome = services.approve_request(acting, req, population=population, severity=severity, note=reason)
+                raise ValidationFailed("Indiquez la population concernée et la gravité (1 à 3).") from None
+            outcome = approve_request(acting, req, population=population, severity=severity, note=reason)
             if outcome.grant:
                 messages.success(request, f"Demande approuvée : accès {outcome.grant.reference} délivré.")
             elif outcome.request.status == RequestStatus.REFUSED:
@@ -192,10 +213,10 @@ def grant_action(request: HttpRequest, reference: str, action: str) -> HttpRespo
     reason = request.POST.get("reason", "")
     try:
         if action == "token":
-            raw = services.issue_token(acting, g)
+            raw = issue_token(acting, g)
             return render(request, "data/token.html", {"g": g, "token": raw})
-        handlers = {"renew": services.renew_grant, "suspend": services.suspend_grant,
-                    "revoke": services.revoke_grant, "reinstate": services.reactivate_grant}
+        handlers: dict[str, Callable[..., Grant]] = {"renew": renew_grant, "suspend": suspend_grant,
+                                                     "revoke": revoke_grant, "reinstate": reactivate_grant}
         if action not in handlers:
             raise NotFound("Action inconnue.")
         handlers[action](acting, g, reason)
@@ -214,17 +235,19 @@ class ConsentForm(forms.Form):
 
     def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["dataset"].queryset = Dataset.objects.filter(person_links__user=user)
-        self.fields["project"].queryset = Project.objects.filter(pacts__versions__status=Status.ACTIVE).distinct()
+        cast("forms.ModelChoiceField[Dataset]", self.fields["dataset"]).queryset = Dataset.objects.filter(
+            person_links__user=user)
+        cast("forms.ModelChoiceField[Project]", self.fields["project"]).queryset = Project.objects.filter(
+            pacts__versions__status=Status.ACTIVE).distinct()
 
 
 @login_required
-def consent_new(request: HttpRequest) -> HttpResponse:
+def consent_new(request: SignedInRequest) -> HttpResponse:
     form = ConsentForm(request.user, request.POST or None)
     links = PersonLink.objects.filter(user=request.user).select_related("dataset")
     if request.method == "POST" and form.is_valid():
         try:
-            consent = services.give_consent(request.user, form.cleaned_data["dataset"],  # type: ignore[arg-type]
+            consent = give_consent(request.user, form.cleaned_data["dataset"],
                                             form.cleaned_data["project"], form.cleaned_data["purpose"])
         except DomainError as e:
             _apply_errors(form, e)
@@ -267,10 +290,10 @@ def consent_json(request: HttpRequest, receipt_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def consent_withdraw(request: HttpRequest, receipt_id: str) -> HttpResponse:
+def consent_withdraw(request: SignedInRequest, receipt_id: str) -> HttpResponse:
     consent = _own_consent(request, receipt_id)
     try:
-        services.withdraw_consent(request.user, consent)  # type: ignore[arg-type]
+        withdraw_consent(request.user, consent)
         messages.success(request, "Consentement retiré : le projet ne dispose plus de vos données via Pacte.")
     except DomainError as e:
         messages.error(request, e.message)

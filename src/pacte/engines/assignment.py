@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -247,3 +248,33 @@ def stratified_draw(
         targets={k: int(v) for k, v in targets.items()},
         shortfall=shortfall,
     )
+
+
+# ---------------------------------------------------------------- the allocation as the log writes it
+
+_RANGE_RE = re.compile(r"^(.*?)(\d+)$")
+
+
+def compact_units(ids: list[str]) -> dict[str, Any]:
+    """Log form of the unit ids: a consecutive zero-padded range when it is one, else the list."""
+    if len(ids) > 2:
+        m = _RANGE_RE.match(ids[0])
+        if m:
+            prefix, first = m.group(1), m.group(2)
+            width, start = len(first), int(first)
+            if all(u == f"{prefix}{start + i:0{width}d}" for i, u in enumerate(ids)):
+                return {"range": {"prefix": prefix, "start": start, "count": len(ids), "width": width}}
+    return {"list": ids}
+
+
+def expand_units(spec: dict[str, Any]) -> list[str]:
+    """The unit ids back from their log form (see :func:`compact_units`)."""
+    if "range" in spec:
+        r = spec["range"]
+        return [f"{r['prefix']}{r['start'] + i:0{r['width']}d}" for i in range(r["count"])]
+    return [str(u) for u in spec["list"]]
+
+
+def allocation_digest(allocation: dict[str, str]) -> str:
+    """SHA-256 of the allocation's RFC 8785 form, as the log records it."""
+    return canonical.sha256_hex(allocation)

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from pacte.evidence.models import (
     AlgorithmSheet,
@@ -12,25 +13,25 @@ from pacte.evidence.models import (
 
 
 @admin.register(Evaluation)
-class EvaluationAdmin(admin.ModelAdmin):
+class EvaluationAdmin(admin.ModelAdmin[Evaluation]):
     list_display = ("title", "project", "evaluator", "status", "estimate", "conclusive", "published_at")
     list_filter = ("status", "method", "conclusive")
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: Evaluation | None = None) -> bool:
         return obj is None or obj.status != "published"
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: Evaluation | None = None) -> bool:
         return obj is None or obj.status != "published"
 
 
 @admin.register(Audit)
-class AuditAdmin(admin.ModelAdmin):
+class AuditAdmin(admin.ModelAdmin[Audit]):
     list_display = ("title", "project", "auditor", "breach_count", "published_at")
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: Audit | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: Audit | None = None) -> bool:
         return False
 
 

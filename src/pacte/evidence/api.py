@@ -10,10 +10,19 @@ from django.http import HttpRequest
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from pacte.accounts.api_auth import TokenAuth
 from pacte.accounts.viewer import viewer
-from pacte.api import TokenAuth
 from pacte.errors import InvalidTransition, NotFound, ValidationFailed
-from pacte.evidence import selectors, services
+from pacte.evidence import (
+    audits,
+    csv_tables,
+    evaluations,
+    experiments,
+    gateway_evaluations,
+    panels,
+    selectors,
+    sheets,
+)
 from pacte.evidence.models import (
     AlgorithmSheet,
     Audit,
@@ -45,7 +54,7 @@ def _page(limit: int, offset: int) -> None:
 
 
 def _read(upload: UploadedFile) -> bytes:
-    if upload.size and upload.size > services.MAX_UPLOAD_BYTES:
+    if upload.size and upload.size > csv_tables.MAX_UPLOAD_BYTES:
         raise ValidationFailed("Le fichier dépasse 200 Mo.")
     return upload.read()
 
@@ -145,7 +154,7 @@ def evaluation_detail(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
 @router.post("/evaluations", response={201: EvaluationOut}, auth=auth,
              summary="Résultats agrégés déposés par l'évaluateur indépendant (brouillon calculé)")
 def create_evaluation(request: HttpRequest, payload: EvaluationIn) -> Status[dict[str, Any]]:
-    e = services.create_evaluation(
+    e = evaluations.create_evaluation(
         request.auth, get_project(payload.project), title=payload.title, outcome=payload.outcome,  # type: ignore[attr-defined]
         window_months=payload.window_months, estimand=payload.estimand, mde_points=payload.mde_points,
         counts=payload.counts.dict(), experiment=_experiment_or_none(payload.experiment))
@@ -160,7 +169,7 @@ def upload_evaluation(request: HttpRequest, file: File[UploadedFile], project: F
                       ) -> Status[dict[str, Any]]:
     # optional form fields are `T | None = None`: a bounded str type carries its own Field() and
     # would otherwise make ninja require the field despite a default
-    e = services.create_evaluation(
+    e = evaluations.create_evaluation(
         request.auth, get_project(project), title=title, outcome=outcome or "", window_months=window_months,  # type: ignore[attr-defined]
         estimand=estimand or "", csv_data=_read(file), experiment=_experiment_or_none(experiment or ""))
     return Status(201, _evaluation_out(e))
@@ -176,7 +185,7 @@ def _draft_for(request: HttpRequest, pk: BigInt) -> Evaluation:
 
 @router.post("/evaluations/{int:pk}/publish", response=EvaluationOut, auth=auth, summary="Publier (définitif)")
 def publish_evaluation(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
-    return _evaluation_out(services.publish_evaluation(request.auth, _draft_for(request, pk)))  # type: ignore[attr-defined]
+    return _evaluation_out(evaluations.publish_evaluation(request.auth, _draft_for(request, pk)))  # type: ignore[attr-defined]
 
 
 @router.put("/evaluations/{int:pk}", response=EvaluationOut, auth=auth,
@@ -190,7 +199,7 @@ def update_evaluation(request: HttpRequest, pk: BigInt, payload: EvaluationUpdat
 
 @router.delete("/evaluations/{int:pk}", response={204: None}, auth=auth, summary="Supprimer un brouillon")
 def delete_evaluation(request: HttpRequest, pk: BigInt) -> Status[None]:
-    services.delete_evaluation(request.auth, _draft_for(request, pk))  # type: ignore[attr-defined]
+    evaluations.delete_evaluation(request.auth, _draft_for(request, pk))  # type: ignore[attr-defined]
     return Status(204, None)
 
 
@@ -249,7 +258,7 @@ def audit_detail(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
              summary="Publier un audit de biais à partir d'un CSV (group, y_true, y_pred[, in_need])")
 def create_audit(request: HttpRequest, file: File[UploadedFile], project: Form[Identifier], title: Form[Title],
                  decision: Form[Title], min_group_size: Form[int] = 30, reference_group: Form[Label | None] = None) -> Status[dict[str, Any]]:
-    a = services.publish_audit(request.auth, get_project(project), title=title, decision=decision,  # type: ignore[attr-defined]
+    a = audits.publish_audit(request.auth, get_project(project), title=title, decision=decision,  # type: ignore[attr-defined]
                                csv_data=_read(file), min_group_size=min_group_size,
                                reference_group=reference_group or None)
     return Status(201, _audit_out(a))
@@ -295,7 +304,7 @@ def _panel_out(p: PanelCall) -> dict[str, Any]:
         "description": p.description, "status": p.status, "target_size": p.target_size, "stratify_by": p.stratify_by,
         "targets": p.targets, "seed_commitment": p.seed_commitment,
         "seed": p.seed_hex if p.status != PanelCall.State.OPEN else None, "opened_on": p.opened_on,
-        "drawn_at": p.drawn_at, "composition": services.panel_composition(p),
+        "drawn_at": p.drawn_at, "composition": selectors.panel_composition(p),
     }
 
 
@@ -316,7 +325,7 @@ def panel_detail(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
 
 @router.post("/panels", response={201: PanelOut}, auth=auth, summary="Ouvrir un appel à panel (institution ou porteur)")
 def open_panel(request: HttpRequest, payload: PanelIn) -> Status[dict[str, Any]]:
-    p = services.open_panel_call(request.auth, get_project(payload.project), title=payload.title,  # type: ignore[attr-defined]
+    p = panels.open_panel_call(request.auth, get_project(payload.project), title=payload.title,  # type: ignore[attr-defined]
                                  description=payload.description, target_size=payload.target_size,
                                  stratify_by=payload.stratify_by, targets=payload.targets, shares=payload.shares)
     return Status(201, _panel_out(p))
@@ -324,7 +333,7 @@ def open_panel(request: HttpRequest, payload: PanelIn) -> Status[dict[str, Any]]
 
 @router.post("/panels/{int:pk}/draw", response=PanelOut, auth=auth, summary="Tirage stratifié (graine révélée)")
 def draw_panel(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
-    return _panel_out(services.draw_panel(request.auth, selectors.get_panel(pk)))  # type: ignore[attr-defined]
+    return _panel_out(panels.draw_panel(request.auth, selectors.get_panel(pk)))  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------ experiments
@@ -403,20 +412,20 @@ def experiment_detail(request: HttpRequest, slug: Identifier) -> dict[str, Any]:
 def design_experiment(request: HttpRequest, payload: ExperimentIn) -> Status[dict[str, Any]]:
     data = payload.dict()
     project = get_project(data.pop("project"))
-    return Status(201, _experiment_out(services.design_experiment(request.auth, project, **data)))  # type: ignore[attr-defined]
+    return Status(201, _experiment_out(experiments.design_experiment(request.auth, project, **data)))  # type: ignore[attr-defined]
 
 
 @router.post("/experiments/{slug}/preregister", response=ExperimentOut, auth=auth,
              summary="Pré-enregistrer : empreinte du plan et engagement sur la graine au journal")
 def preregister(request: HttpRequest, slug: Identifier) -> dict[str, Any]:
-    return _experiment_out(services.preregister(request.auth, selectors.get_experiment(slug)))  # type: ignore[attr-defined]
+    return _experiment_out(experiments.preregister(request.auth, selectors.get_experiment(slug)))  # type: ignore[attr-defined]
 
 
 @router.post("/experiments/{slug}/assign", response=ExperimentOut, auth=auth,
              summary="Affecter les unités (identifiants pseudonymes) ; la graine est révélée")
 def assign(request: HttpRequest, slug: Identifier, payload: AssignIn) -> dict[str, Any]:
     exp = selectors.get_experiment(slug)
-    services.assign_units(request.auth, exp, payload.unit_ids, payload.strata)  # type: ignore[attr-defined]
+    experiments.assign_units(request.auth, exp, payload.unit_ids, payload.strata)  # type: ignore[attr-defined]
     exp.refresh_from_db()
     return _experiment_out(exp)
 
@@ -444,11 +453,11 @@ class GatewayEvaluationIn(Schema):
 @router.post("/experiments/{slug}/evaluations/from-gateway", response={201: EvaluationOut}, auth=auth,
              summary="Évaluer avec les résultats de la passerelle de données (jointure pseudonyme, accès de niveau 2)")
 def evaluation_from_gateway(request: HttpRequest, slug: Identifier, payload: GatewayEvaluationIn) -> Status[dict[str, Any]]:
-    from pacte.data.selectors import get_grant
+    from pacte.data.ports import GATEWAY
 
     exp = selectors.get_experiment(slug)
-    e = services.evaluate_from_gateway(
-        request.auth, exp, get_grant(payload.grant), payload.outcome_column,  # type: ignore[attr-defined]
+    e = gateway_evaluations.evaluate_from_gateway(
+        request.auth, exp, GATEWAY.grant(payload.grant), payload.outcome_column,  # type: ignore[attr-defined]
         title=payload.title, outcome=payload.outcome, window_months=payload.window_months,
         estimand=payload.estimand, mde_points=payload.mde_points, publish=payload.publish)
     return Status(201, _evaluation_out(e))
@@ -514,26 +523,26 @@ def sheet_detail(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
 @router.get("/algorithm-sheets/{int:pk}/atrs", response=dict[str, Any],
             summary="Export au format Algorithmic Transparency Recording Standard (UK)")
 def sheet_atrs(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
-    return services.atrs_export(selectors.get_sheet(None, pk))
+    return sheets.atrs_export(selectors.get_sheet(None, pk))
 
 
 @router.post("/algorithm-sheets", response={201: SheetOut}, auth=auth, summary="Rédiger une fiche (porteur)")
 def create_sheet(request: HttpRequest, payload: SheetIn) -> Status[dict[str, Any]]:
     data = payload.dict()
     project = get_project(data.pop("project"))
-    return Status(201, _sheet_out(services.create_sheet(request.auth, project, data)))  # type: ignore[attr-defined]
+    return Status(201, _sheet_out(sheets.create_sheet(request.auth, project, data)))  # type: ignore[attr-defined]
 
 
 @router.post("/algorithm-sheets/{int:pk}/publish", response=SheetOut, auth=auth, summary="Publier la fiche")
 def publish_sheet(request: HttpRequest, pk: BigInt) -> dict[str, Any]:
     sheet = selectors.get_sheet(request.auth, pk)  # type: ignore[attr-defined]
-    return _sheet_out(services.publish_sheet(request.auth, sheet))  # type: ignore[attr-defined]
+    return _sheet_out(sheets.publish_sheet(request.auth, sheet))  # type: ignore[attr-defined]
 
 
 @router.post("/algorithm-sheets/{int:pk}/explain", response=dict[str, Any],
              summary="Explication individuelle : paramètres appliqués à une situation, pondérations, contributions")
 def explain(request: HttpRequest, pk: BigInt, payload: ExplainIn) -> dict[str, Any]:
-    return services.explain(selectors.get_sheet(None, pk), payload.situation)
+    return sheets.explain(selectors.get_sheet(None, pk), payload.situation)
 
 
 # ------------------------------------------------------------------ compliance

@@ -8,13 +8,13 @@ from datetime import date
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     from rich.console import Console
 
     from pacte.errors import DomainError
-    from pacte.evidence.services import replay_from_log
+    from pacte.evidence.replay import replay_from_log
 
     console = Console()
     try:
@@ -35,7 +35,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_compliance(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     from pacte.evidence.compliance import run_compliance
@@ -55,7 +55,7 @@ def cmd_compliance(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this domain's subcommands to the `pacte` parser."""
     p = sub.add_parser("evidence", help="preuves : expérimentations, évaluations")
     esub = p.add_subparsers(dest="evidence_command", required=True)

@@ -55,29 +55,12 @@ class ComplianceReport:
 
 # ---------------------------------------------------------------- evidence per kind
 
-def _grant_issued(version: PactVersion, today: date) -> bool | None:
-    """A data grant issued for this pact — if the data domain's Grant model exists yet."""
-    try:
-        Grant = apps.get_model("data", "Grant")
-    except LookupError:
-        return None
-    names = {f.name for f in Grant._meta.get_fields()}
-    qs = Grant.objects.all()
-    if "pact" in names:
-        qs = qs.filter(pact=version.pact)
-    elif "version" in names:
-        qs = qs.filter(version__pact=version.pact)
-    elif "project" in names:
-        qs = qs.filter(project=version.pact.project)
-    else:
-        return None
-    # Issued is what the State owed: a grant later suspended or revoked as a sanction was still delivered.
-    for date_field in ("issued_on", "granted_on", "issued_at", "granted_at", "created_at"):
-        if date_field in names:
-            suffix = "__date" if date_field.endswith("_at") else ""
-            qs = qs.filter(**{f"{date_field}{suffix}__lte": today})
-            break
-    return qs.exists()
+def _grant_issued(version: PactVersion, today: date) -> bool:
+    """A data grant issued for this pact on or before ``today``. Issued is what the State owed: a
+    grant later suspended or revoked as a sanction was still delivered. (Read by app label, without
+    importing the data domain.)"""
+    grant = apps.get_model("data", "Grant")
+    return bool(grant._default_manager.filter(pact=version.pact, issued_at__date__lte=today).exists())
 
 
 def _mentions_algorithm(c: Commitment) -> bool:
@@ -115,8 +98,6 @@ def evidence_for(c: Commitment, version: PactVersion, today: date) -> tuple[bool
         return (p is not None, f"Panel ouvert le {p.opened_on:%d/%m/%Y} : {p.title}" if p else "")
     if kind == "grant":
         issued = _grant_issued(version, today)
-        if issued is None:
-            return (None, "")
         return (issued, "Accès aux données accordé" if issued else "")
     return (None, "")
 

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from pacte.accounts.models import Organisation, User
 from pacte.demo import _activate, _as, pact_content
-from pacte.evidence import services
+from pacte.evidence import audits, evaluations, experiments, feedback, panels, sheets
 from pacte.evidence.compliance import BREACH_GRACE_DAYS, run_compliance
 from pacte.pacts import drafting as pact_drafting
 from pacte.projects import phases as project_phases
@@ -29,7 +29,7 @@ def _volunteers(n: int) -> None:
         u.set_unusable_password()
     User.objects.bulk_create(new)
     for u in User.objects.filter(username__startswith="testeur-").order_by("username"):
-        services.volunteer(u, consent=True, contact_preference="email", age_band=rng.choice(AGE_BANDS),
+        panels.volunteer(u, consent=True, contact_preference="email", age_band=rng.choice(AGE_BANDS),
                            territory=rng.choice(["Val-de-Loire", "Île-de-France", "Occitanie"]),
                            situation=rng.choice(SITUATIONS))
 
@@ -73,48 +73,48 @@ def load() -> None:
 
     # Panel: 120 volunteers, a call by the institution with a target profile, stratified draw.
     _volunteers(120)
-    call = services.open_panel_call(
+    call = panels.open_panel_call(
         agence, bb, title="Tester la recherche d'entreprises qui recrutent", target_size=40, stratify_by="age_band",
         targets={"16-25": 12, "26-40": 14, "41-60": 10, "60+": 4},
         description="Deux séances d'une heure, à distance ou en agence, indemnisées.")
-    services.draw_panel(agence, call)
+    panels.draw_panel(agence, call)
 
     # Feedback loop.
-    q = services.ask_question(carrier, bb, "La liste d'entreprises vous a-t-elle aidé à candidater ?", scale_max=5)
+    q = feedback.ask_question(carrier, bb, "La liste d'entreprises vous a-t-elle aidé à candidater ?", scale_max=5)
     for user, body, rating in (("testeur-001", "Très utile, j'ai envoyé trois candidatures spontanées.", 5),
                                ("testeur-002", "Les distances affichées sont fausses pour ma commune.", 2),
                                ("testeur-003", "Publicité pour une formation payante : www.exemple-arnaque.test", None)):
-        f = services.give_feedback(User.objects.get(username=user), bb, body=body, rating=rating,
+        f = feedback.give_feedback(User.objects.get(username=user), bb, body=body, rating=rating,
                                    question=q if rating else None)
         if user == "testeur-002":
-            services.reply_feedback(carrier, f, "Merci : le calcul des distances est corrigé dans la version 1.4.")
+            feedback.reply_feedback(carrier, f, "Merci : le calcul des distances est corrigé dans la version 1.4.")
         if user == "testeur-003":
-            services.hide_feedback(carrier, f, "Message publicitaire sans rapport avec le service (charte).")
+            feedback.hide_feedback(carrier, f, "Message publicitaire sans rapport avec le service (charte).")
 
     # Pre-registered randomised experiment on 200,000 pseudonymous job seekers, then the evaluation.
-    exp = services.design_experiment(
+    exp = experiments.design_experiment(
         carrier, bb, slug="bonne-boite-essai-2025",
         hypothesis="Montrer aux demandeurs d'emploi les entreprises susceptibles de recruter augmente le retour "
                    "à l'emploi durable.", outcome="Retour à l'emploi durable à 5 mois", baseline_rate=0.20,
         mde_points=1.0, window_months=5)
-    exp = services.preregister(carrier, exp)
-    allocation = services.assign_units(carrier, exp, [f"bb-{i:06d}" for i in range(1, 2 * N_ARM + 1)])
-    ev = services.create_evaluation(evaluator, bb, title="Essai randomisé La Bonne Boîte 2025",
+    exp = experiments.preregister(carrier, exp)
+    allocation = experiments.assign_units(carrier, exp, [f"bb-{i:06d}" for i in range(1, 2 * N_ARM + 1)])
+    ev = evaluations.create_evaluation(evaluator, bb, title="Essai randomisé La Bonne Boîte 2025",
                                     csv_data=_outcomes_csv(allocation), experiment=exp)
-    services.publish_evaluation(evaluator, ev)
+    evaluations.publish_evaluation(evaluator, ev)
 
     # An inconclusive pilot: the same rates on 1,000 people per arm.
-    ev = services.create_evaluation(evaluator, md, title="Pilote Mes Droits (1 000 par bras)", window_months=6,
+    ev = evaluations.create_evaluation(evaluator, md, title="Pilote Mes Droits (1 000 par bras)", window_months=6,
                                     counts={"n_treatment": 1000, "successes_treatment": 221,
                                             "n_control": 1000, "successes_control": 200})
-    services.publish_evaluation(evaluator, ev)
+    evaluations.publish_evaluation(evaluator, ev)
 
     # Bias audit: coverage gap among people in need without a diploma → remediation commitment.
-    services.publish_audit(evaluator, bb, title="Audit de biais du classement — 1er semestre",
+    audits.publish_audit(evaluator, bb, title="Audit de biais du classement — 1er semestre",
                            decision="Mise en avant d'une entreprise à un demandeur d'emploi", csv_data=_audit_csv())
 
     # Algorithm sheet (C6).
-    sheet = services.create_sheet(carrier, bb, {
+    sheet = sheets.create_sheet(carrier, bb, {
         "title": "Classement des entreprises susceptibles de recruter",
         "purpose": "Proposer à chaque demandeur d'emploi une liste d'entreprises à qui adresser une candidature spontanée.",
         "contribution_degree": "support",
@@ -135,7 +135,7 @@ def load() -> None:
         "risks": "Sous-représentation des petites entreprises ; biais territorial en zone rurale (audité chaque semestre).",
         "objection_contact": "contestation@bonne-boite.example.org",
     })
-    services.publish_sheet(carrier, sheet)
+    sheets.publish_sheet(carrier, sheet)
 
     # The pact the engine breaks: impact evaluation never published, on a simulated clock.
     trainer = _as("porteur", "asso-coach-emploi")
@@ -154,6 +154,7 @@ def load() -> None:
     v = pact_drafting.create_pact(trainer, p, region, content)
     v = _activate(v, "asso-coach-emploi", "region-val-de-loire")
     due = v.commitments.get(key="impact-evaluation").due_date
+    assert due is not None, "pact_content gives the impact evaluation a due date"
     breach_day = due + timedelta(days=BREACH_GRACE_DAYS + 1)
     run_compliance(due - timedelta(days=10), project=p)  # due soon
     run_compliance(due + timedelta(days=1), project=p)  # missed

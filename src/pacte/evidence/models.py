@@ -3,6 +3,8 @@ algorithm sheets, and the compliance cases the engine opens on a pact."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -212,15 +214,19 @@ class ImmutableWhenPublished(models.Model):
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if self.pk and type(self).objects.filter(pk=self.pk, status="published").exists():
-            raise InvalidTransition("Une publication est définitive : elle ne peut plus être modifiée.")
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._published_in_database():
+            raise InvalidTransition(str(_("Une publication est définitive : elle ne peut plus être modifiée.")))
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if type(self).objects.filter(pk=self.pk, status="published").exists():
-            raise InvalidTransition("Une publication est définitive : elle ne peut pas être supprimée.")
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        if self._published_in_database():
+            raise InvalidTransition(str(_("Une publication est définitive : elle ne peut pas être supprimée.")))
         return super().delete(*args, **kwargs)
+
+    def _published_in_database(self) -> bool:
+        published = {"status": "published"}  # a field of the concrete models, not of this abstract one
+        return bool(self.pk) and type(self)._default_manager.filter(pk=self.pk, **published).exists()
 
 
 class Evaluation(ImmutableWhenPublished):
@@ -345,6 +351,8 @@ class AlgorithmSheet(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("fiche algorithme")
+        constraints = [models.UniqueConstraint(fields=["project", "title", "version"],
+                                               name="uniq_algorithm_sheet_version")]
 
     def __str__(self) -> str:
         return self.title

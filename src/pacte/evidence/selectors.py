@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from pacte.accounts.services import Acting
-from pacte.engines import charts
 from pacte.engines.bias import METRIC_LABELS_FR
 from pacte.errors import NotFound
+from pacte.evidence import charts
 from pacte.evidence.models import (
     AlgorithmSheet,
     Audit,
@@ -20,9 +22,48 @@ from pacte.evidence.models import (
     PanelCall,
     Volunteer,
 )
-from pacte.evidence.services import panel_composition
-from pacte.pacts.models import Commitment, Status
+from pacte.pacts.models import Commitment, Pact, PactVersion, Status
 from pacte.projects.models import Project
+
+SUPPRESSION_THRESHOLD = 5  # public aggregate cells below this are not shown
+LIVE = (Status.ACTIVE, Status.BREACH_NOTIFIED, Status.SUSPENDED)
+
+
+def live_version(project: Project, pact: Pact | None = None) -> PactVersion | None:
+    """The version in force of the project's latest live pact (or of ``pact``), if any."""
+    qs = PactVersion.objects.select_related("pact__project__carrier", "pact__institution").filter(
+        pact__project=project, status__in=LIVE)
+    if pact is not None:
+        qs = qs.filter(pact=pact)
+    return qs.order_by("-pact__created_at", "-number").first()
+
+
+def panel_composition(call: PanelCall) -> list[dict[str, Any]]:
+    """Target vs drawn (still present) per stratum, small cells grouped or masked."""
+    present = getattr(call, "present_strata", None)  # prefetched by the API list (one query per page)
+    if present is not None:
+        actual = Counter(m.stratum for m in present)
+    else:
+        actual = Counter(call.members.filter(left=False).values_list("stratum", flat=True))
+    strata = sorted(set(call.targets) | set(actual))
+    rows: list[dict[str, Any]] = []
+    small_target = small_actual = 0
+    small: list[str] = []
+    for s in strata:
+        a = actual.get(s, 0)
+        t = int(call.targets.get(s, 0))
+        if 0 < a < SUPPRESSION_THRESHOLD:
+            small.append(s)
+            small_target += t
+            small_actual += a
+        else:
+            rows.append({"stratum": s, "target": t, "actual": a, "masked": False})
+    if small:
+        label = _("Autres strates regroupées (petits effectifs)") if len(small) > 1 else small[0]
+        masked = small_actual < SUPPRESSION_THRESHOLD
+        rows.append({"stratum": label, "target": small_target, "actual": None if masked else small_actual,
+                     "masked": masked})
+    return rows
 
 
 def evaluations(acting: Acting | None = None, *, project: str = "") -> QuerySet[Evaluation]:
@@ -40,7 +81,7 @@ def evaluations(acting: Acting | None = None, *, project: str = "") -> QuerySet[
 def get_evaluation(acting: Acting | None, pk: int) -> Evaluation:
     ev = evaluations(acting).filter(pk=pk).first()
     if ev is None:
-        raise NotFound("Cette évaluation n'existe pas ou n'est pas publiée.")
+        raise NotFound(_("Cette évaluation n'existe pas ou n'est pas publiée."))
     return ev
 
 
@@ -54,7 +95,7 @@ def audits(*, project: str = "") -> QuerySet[Audit]:
 def get_audit(pk: int) -> Audit:
     a = audits().filter(pk=pk).first()
     if a is None:
-        raise NotFound("Cet audit n'existe pas.")
+        raise NotFound(_("Cet audit n'existe pas."))
     return a
 
 
@@ -68,7 +109,7 @@ def panels(*, project: str = "") -> QuerySet[PanelCall]:
 def get_panel(pk: int) -> PanelCall:
     p = panels().filter(pk=pk).first()
     if p is None:
-        raise NotFound("Ce panel n'existe pas.")
+        raise NotFound(_("Ce panel n'existe pas."))
     return p
 
 
@@ -82,7 +123,7 @@ def experiments(*, project: str = "") -> QuerySet[Experiment]:
 def get_experiment(slug: str) -> Experiment:
     e = experiments().filter(slug=slug).first()
     if e is None:
-        raise NotFound("Cette expérimentation n'existe pas.")
+        raise NotFound(_("Cette expérimentation n'existe pas."))
     return e
 
 
@@ -101,7 +142,7 @@ def sheets(acting: Acting | None = None, *, project: str = "") -> QuerySet[Algor
 def get_sheet(acting: Acting | None, pk: int) -> AlgorithmSheet:
     s = sheets(acting).filter(pk=pk).first()
     if s is None:
-        raise NotFound("Cette fiche algorithme n'existe pas ou n'est pas publiée.")
+        raise NotFound(_("Cette fiche algorithme n'existe pas ou n'est pas publiée."))
     return s
 
 

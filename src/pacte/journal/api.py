@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
 from pacte.input_limits import BigInt, Identifier, check_page
@@ -91,9 +92,11 @@ def get_entries(request: HttpRequest, start: BigInt = 0, end: BigInt | None = No
     if end is None:
         end = min(size, start + MAX_ENTRIES_PAGE)
     if start < 0 or end < start:
-        raise services.BadRequest("Il faut 0 ≤ start ≤ end.")
+        raise services.BadRequest(_("Il faut 0 ≤ start ≤ end."))
     if end - start > MAX_ENTRIES_PAGE:
-        raise services.BadRequest(f"Au plus {MAX_ENTRIES_PAGE} entrées par page : réduisez end - start.")
+        raise services.BadRequest(
+            _("Au plus %(n)s entrées par page : réduisez end - start.") % {"n": MAX_ENTRIES_PAGE}
+        )
     end = min(end, size)
     rows = Event.objects.filter(index__gte=start, index__lt=end).order_by("index").values_list("index", "leaf_hash", "entry")
     return {"count": size, "items": [{"index": i, "leaf_hash": bytes(h).hex(), "entry": e} for i, h, e in rows]}
@@ -115,6 +118,6 @@ def post_witness(request: HttpRequest) -> list[dict[str, object]]:
     try:
         body = request.body.decode("utf-8")
     except UnicodeDecodeError:
-        raise services.BadRequest("Le corps doit être du texte UTF-8.") from None
+        raise services.BadRequest(_("Le corps doit être du texte UTF-8.")) from None
     saved = services.add_cosignature(body)
     return [{"checkpoint_size": c.checkpoint.size, "witness": c.witness.name, "timestamp": c.timestamp} for c in saved]

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class JournalConfig(AppConfig):
     name = "pacte.journal"
-    verbose_name = "Journal public"
+    verbose_name = _("Journal public")
 
     def ready(self) -> None:
         from pacte.journal.keys import check_configuration

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this domain's subcommands to the `pacte` parser."""
     p = sub.add_parser("log", help="journal vérifiable (Merkle, RFC 9162 / C2SP)")
     lsub = p.add_subparsers(dest="log_command", required=True)
@@ -102,7 +102,7 @@ def cmd_verify(args: argparse.Namespace, client: Any = None) -> int:
         TimeRemainingColumn,
     )
 
-    from pacte.journal import offline
+    from pacte.engines import offline_verifier as offline
 
     try:
         source: offline.Source = offline.HttpSource(args.url, client) if args.url else offline.DirSource(args.dir)
@@ -141,7 +141,7 @@ def cmd_verify(args: argparse.Namespace, client: Any = None) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     from pacte.journal.exports import export_log
@@ -154,7 +154,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_monitor(args: argparse.Namespace, client: Any = None) -> int:
     import time
 
-    from pacte.journal import offline
+    from pacte.engines import offline_verifier as offline
 
     source = offline.HttpSource(args.url, client)
     key = _read_key(args.key) if args.key else None
@@ -180,7 +180,7 @@ def cmd_monitor(args: argparse.Namespace, client: Any = None) -> int:
 
 
 def cmd_integrate(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     from pacte.journal.services import integrate
@@ -191,7 +191,7 @@ def cmd_integrate(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     from pacte.journal.services import verify_log
@@ -206,7 +206,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_witness(args: argparse.Namespace) -> int:
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     from pacte.errors import DomainError
@@ -265,8 +265,8 @@ def cmd_witness_cosign(args: argparse.Namespace, client: Any = None) -> int:
     import fcntl
     import time
 
-    from pacte.engines import note
-    from pacte.journal import offline, witness
+    from pacte.engines import note, witness
+    from pacte.engines import offline_verifier as offline
 
     try:
         signer = note.CosignatureSigner.from_private_key_text(Path(args.key).read_text(encoding="utf-8"))
@@ -339,10 +339,11 @@ def cmd_witness_cosign(args: argparse.Namespace, client: Any = None) -> int:
 
 def cmd_recover(args: argparse.Namespace, client: Any = None) -> int:
     """Without option: diagnose (exit 0 when consistent, 1 when diverged)."""
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
-    from pacte.journal import offline, recovery
+    from pacte.engines import offline_verifier as offline
+    from pacte.journal import recovery
 
     if args.witness:
         signed = recovery.fetch_witness_checkpoint(args.witness, client)
@@ -373,14 +374,14 @@ def cmd_witness_push(args: argparse.Namespace, client: Any = None) -> int:
     """The LOG side of c2sp.org/tlog-witness: submit the latest checkpoint to each witness
     (old size 0 first; on 409 the witness tells the size it cosigned, then the consistency
     proof from that size), store the cosignature(s) returned."""
-    from pacte.cli import setup
+    from pacte.startup import setup
 
     setup()
     import httpx
 
-    from pacte.engines import note
+    from pacte.engines import note, witness
     from pacte.errors import DomainError
-    from pacte.journal import services, witness
+    from pacte.journal import services
 
     client = client or httpx.Client(timeout=30.0)
     cp = services.latest_checkpoint()
@@ -388,7 +389,8 @@ def cmd_witness_push(args: argparse.Namespace, client: Any = None) -> int:
     status = 0
     for prefix in args.to:
         url = prefix.rstrip("/") + "/add-checkpoint"
-        old, proof = 0, []
+        old = 0
+        proof: list[bytes] = []
         try:
             for _ in range(2):
                 r = client.post(url, content=witness.add_checkpoint_body(old, proof, cp.note))

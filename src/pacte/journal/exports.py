@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pacte.engines.offline_verifier import CHUNK_LINES
 from pacte.journal.keys import verifier_key
 from pacte.journal.models import Event
-from pacte.journal.offline import CHUNK_LINES
 from pacte.journal.services import checkpoint_with_cosignatures, latest_checkpoint
 
 

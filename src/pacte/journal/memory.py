@@ -71,8 +71,9 @@ def _verifier_key() -> str:
     return verifier_key()
 
 
-def parse_signed(signed: str, *, what: str = "mémoire du journal") -> Remembered:
+def parse_signed(signed: str, *, what: str = "") -> Remembered:
     """Open a checkpoint signed by THIS log's key; raises LogHalted when it does not verify."""
+    what = what or _("mémoire du journal")
     try:
         text = note.verify(signed, [_verifier_key()])
         origin, size, root = note.parse_checkpoint(text)
@@ -145,7 +146,7 @@ def remember(signed: str) -> bool:
     """Record a checkpoint the log has just signed (and committed).  Only moves forward:
     a smaller size than the one remembered is ignored (a slower process finishing late).
     Returns True when the file changed."""
-    new = parse_signed(signed, what="nouvelle signature")
+    new = parse_signed(signed, what=_("nouvelle signature"))
     path = memory_path()
     with _file_lock(path):
         current = read_memory()  # re-read under the lock (cached while the file is unchanged)

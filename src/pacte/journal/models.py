@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class LogState(models.Model):
@@ -24,7 +25,7 @@ class LogState(models.Model):
     tree_size = models.BigIntegerField(default=0)
 
     class Meta:
-        verbose_name = "état du journal"
+        verbose_name = _("état du journal")
 
     def __str__(self) -> str:
         return f"journal: {self.size} entrées, arbre {self.tree_size}"
@@ -46,7 +47,7 @@ class Event(models.Model):
     class Meta:
         ordering = ["index"]
         indexes = [models.Index(fields=["subject_type", "subject_id", "index"])]
-        verbose_name = "événement"
+        verbose_name = _("événement")
 
     def __str__(self) -> str:
         return f"#{self.index} {self.type} {self.subject_type}:{self.subject_id}"
@@ -62,7 +63,7 @@ class LogNode(models.Model):
     hash = models.BinaryField(max_length=32)
 
     class Meta:
-        verbose_name = "nœud de l'arbre de Merkle"
+        verbose_name = _("nœud de l'arbre de Merkle")
 
     def __str__(self) -> str:
         return f"node ({self.level}, {self.index})"
@@ -78,7 +79,7 @@ class Checkpoint(models.Model):
 
     class Meta:
         ordering = ["-size", "-id"]
-        verbose_name = "point de contrôle signé"
+        verbose_name = _("point de contrôle signé")
 
     def __str__(self) -> str:
         return f"checkpoint {self.size}"
@@ -93,7 +94,7 @@ class Witness(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "témoin"
+        verbose_name = _("témoin")
 
     def __str__(self) -> str:
         return self.name
@@ -110,7 +111,7 @@ class Cosignature(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["checkpoint", "witness"], name="journal_one_cosignature_per_witness")
         ]
-        verbose_name = "cosignature de témoin"
+        verbose_name = _("cosignature de témoin")
 
     def __str__(self) -> str:
         return f"cosignature {self.witness_id} @ {self.checkpoint_id}"
@@ -130,7 +131,7 @@ class WitnessedLog(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "journal témoigné"
+        verbose_name = _("journal témoigné")
 
     def __str__(self) -> str:
         return f"{self.origin} @ {self.size}"

@@ -27,12 +27,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from pacte.engines import merkle, note
+from pacte.engines import offline_verifier as offline
 from pacte.errors import ValidationFailed
-from pacte.journal import memory, offline
+from pacte.journal import memory
 from pacte.journal.models import Checkpoint, Cosignature, Event, LogState
-from pacte.journal.store import bulk_insert
+from pacte.journal.store import SqlValue, bulk_insert
 
 
 class RecoveryFailed(ValidationFailed):
@@ -90,7 +92,7 @@ def diagnose() -> Diagnosis:
     return Diagnosis(str(memory.memory_path()), remembered, size, tree.root(size).hex(), d)
 
 
-def _row(index: int, text: str) -> tuple[object, ...]:
+def _row(index: int, text: str) -> tuple[SqlValue, ...]:
     from django.db import connection
 
     try:
@@ -101,7 +103,9 @@ def _row(index: int, text: str) -> tuple[object, ...]:
         row = (index, str(doc["type"]), connection.ops.adapt_datetimefield_value(ts), actor.get("org") or "",
                str(subject["type"]), str(subject["id"]), doc.get("project") or "", text)
     except (ValueError, KeyError, TypeError, AttributeError):
-        raise RecoveryFailed(f"Entrée {index} illisible dans la source : JSON d'entrée de journal attendu.") from None
+        raise RecoveryFailed(
+            _("Entrée %(index)s illisible dans la source : JSON d'entrée de journal attendu.") % {"index": index}
+        ) from None
     raw = text.encode("utf-8")
     return (*row, hashlib.sha256(raw).hexdigest(), merkle.leaf_hash(raw), doc.get("prev") or "")
 
@@ -115,43 +119,47 @@ def reappend(source: offline.Source) -> int:
 
     remembered = memory.read_memory()
     if remembered is None:
-        raise RecoveryFailed("Aucune mémoire de point de contrôle signé : rien à rattraper.")
+        raise RecoveryFailed(_("Aucune mémoire de point de contrôle signé : rien à rattraper."))
     if remembered.origin != settings.LOG_ORIGIN:
-        raise RecoveryFailed(f"La mémoire concerne l'origine « {remembered.origin} », pas « {settings.LOG_ORIGIN} ».")
+        raise RecoveryFailed(_("La mémoire concerne l'origine « %(remembered)s », pas « %(origin)s ».")
+                             % {"remembered": remembered.origin, "origin": settings.LOG_ORIGIN})
     with transaction.atomic():
         state = _lock_state()
         n = state.tree_size
         if state.size != n:
-            raise RecoveryFailed("Des entrées ne sont pas intégrées à l'arbre : lancez d'abord `pacte log integrate`.")
+            raise RecoveryFailed(_("Des entrées ne sont pas intégrées à l'arbre : lancez d'abord `pacte log integrate`."))
         if n >= remembered.size:
             raise RecoveryFailed(
-                f"La base a déjà {n} entrées (mémoire : {remembered.size}) : il ne manque rien. Si le journal "
-                "refuse de signer, c'est une fourche : seule une nouvelle origine permet de repartir."
+                _("La base a déjà %(n)s entrées (mémoire : %(size)s) : il ne manque rien. Si le journal "
+                  "refuse de signer, c'est une fourche : seule une nouvelle origine permet de repartir.")
+                % {"n": n, "size": remembered.size}
             )
-        rows: list[tuple[object, ...]] = []
+        rows: list[tuple[SqlValue, ...]] = []
         leaves: list[bytes] = []
         expected = n
         try:
-            for index, _, entry in source.entries(n, remembered.size):
+            for index, _leaf, entry in source.entries(n, remembered.size):
                 if index != expected:
-                    raise RecoveryFailed(f"La source saute de l'entrée {expected} à l'entrée {index}.")
+                    raise RecoveryFailed(_("La source saute de l'entrée %(expected)s à l'entrée %(index)s.")
+                                         % {"expected": expected, "index": index})
                 row = _row(index, entry)
                 rows.append(row)
                 leaves.append(merkle.leaf_hash(entry.encode("utf-8")))
                 expected += 1
         except (offline.SourceError, offline.VerificationFailed) as exc:
-            raise RecoveryFailed(f"Lecture de la source impossible : {exc}") from None
+            raise RecoveryFailed(_("Lecture de la source impossible : %(error)s") % {"error": exc}) from None
         if expected != remembered.size:
             raise RecoveryFailed(
-                f"La source s'arrête à {expected} entrées ; le journal a signé {remembered.size} entrées."
+                _("La source s'arrête à %(n)s entrées ; le journal a signé %(size)s entrées.")
+                % {"n": expected, "size": remembered.size}
             )
         bulk_insert(Event._meta.db_table, EVENT_COLUMNS, rows)
         tree = _tree(n)
         tree.append_many(leaves)
         if tree.root() != remembered.root:
             raise RecoveryFailed(
-                f"Les entrées de la source ne redonnent pas la racine du point de contrôle signé de taille "
-                f"{remembered.size} : ce ne sont pas les entrées publiées. Rien n'a été écrit."
+                _("Les entrées de la source ne redonnent pas la racine du point de contrôle signé de taille "
+                  "%(size)s : ce ne sont pas les entrées publiées. Rien n'a été écrit.") % {"size": remembered.size}
             )
         LogState.objects.filter(id=state.id).update(size=remembered.size, tree_size=remembered.size)
         Checkpoint.objects.create(size=remembered.size, root=remembered.root, note=remembered.note)
@@ -168,13 +176,13 @@ def accept_new_origin(confirm: str) -> Checkpoint:
     origin = settings.LOG_ORIGIN
     if confirm != origin:
         raise RecoveryFailed(
-            f"Confirmation refusée : répétez exactement l'origine configurée (« {origin} »)."
+            _("Confirmation refusée : répétez exactement l'origine configurée (« %(origin)s »).") % {"origin": origin}
         )
     remembered = memory.read_memory()
     if remembered is not None and remembered.origin == origin:
         raise RecoveryFailed(
-            f"L'origine « {origin} » est celle du journal déjà publié : un nouveau journal exige une nouvelle "
-            "origine (changez PACTE_LOG_ORIGIN, et de préférence la clé : PACTE_LOG_SIGNING_KEY)."
+            _("L'origine « %(origin)s » est celle du journal déjà publié : un nouveau journal exige une nouvelle "
+              "origine (changez PACTE_LOG_ORIGIN, et de préférence la clé : PACTE_LOG_SIGNING_KEY).") % {"origin": origin}
         )
     with transaction.atomic():
         Cosignature.objects.all().delete()
@@ -189,15 +197,16 @@ def accept_new_origin(confirm: str) -> Checkpoint:
 def adopt_witness_checkpoint(signed: str) -> bool:
     """Move the memory forward to a checkpoint of this log that a witness returned
     (our signature is verified); True when the memory changed."""
-    r = memory.parse_signed(signed, what="réponse du témoin")
+    r = memory.parse_signed(signed, what=_("réponse du témoin"))
     if r.origin != settings.LOG_ORIGIN:
-        raise RecoveryFailed(f"Le témoin renvoie l'origine « {r.origin} », pas « {settings.LOG_ORIGIN} ».")
+        raise RecoveryFailed(_("Le témoin renvoie l'origine « %(returned)s », pas « %(origin)s ».")
+                             % {"returned": r.origin, "origin": settings.LOG_ORIGIN})
     current = memory.read_memory()
     if current is not None and current.origin == r.origin and current.size > r.size:
         return False
     if current is not None and current.origin == r.origin and current.size == r.size:
         if current.root != r.root:
-            raise RecoveryFailed("Le témoin a cosigné une autre racine pour la même taille : FOURCHE déjà publiée.")
+            raise RecoveryFailed(_("Le témoin a cosigné une autre racine pour la même taille : FOURCHE déjà publiée."))
         return False
     # keep only the log's own signature line(s) in the memory
     text = note.note_text(signed)
@@ -221,7 +230,7 @@ def fetch_witness_checkpoint(monitoring_prefix: str, client: Any = None) -> str:
     except httpx.HTTPError as exc:
         raise RecoveryFailed(f"{url} : {exc}") from None
     if r.status_code == 404:
-        raise RecoveryFailed(f"{url} : ce témoin n'a jamais cosigné ce journal (404).")
+        raise RecoveryFailed(_("%(url)s : ce témoin n'a jamais cosigné ce journal (404).") % {"url": url})
     if r.status_code != 200:
         raise RecoveryFailed(f"{url} : HTTP {r.status_code} {r.text[:200]}")
     return str(r.text)

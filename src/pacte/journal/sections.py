@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from pacte.journal.models import Event
 
 FACT_LABELS = {
-    "project": "Projet",
-    "pact": "Pacte",
+    "project": gettext_lazy("Projet"),
+    "pact": gettext_lazy("Pacte"),
 }
 
 
@@ -21,7 +24,7 @@ def project_section(project: Any, acting: Any = None) -> dict[str, Any] | None:
     for e in events:
         facts.setdefault((e.subject_type, e.subject_id), []).append(e)
     return {
-        "title": "Preuves dans le journal vérifiable",
+        "title": _("Preuves dans le journal vérifiable"),
         "template": "journal/_project_section.html",
         "context": {
             "project": project,

@@ -69,6 +69,7 @@ from pacte.journal.models import Checkpoint, Cosignature, Event, LogNode, LogSta
 from pacte.journal.store import (
     CachedNodeStore,
     DbNodeStore,
+    SqlValue,
     bulk_insert,
     fetch_blocks,
     node_cache,
@@ -213,7 +214,7 @@ def _append(state: LogState, events: Sequence[NewEvent], now: datetime) -> tuple
     enc: dict[str, str] = {}  # JSON-encoded strings seen in this batch
     actors: dict[Actor, str] = {}
     occurred = connection.ops.adapt_datetimefield_value(now)
-    rows: list[tuple[object, ...]] = []
+    rows: list[tuple[SqlValue, ...]] = []
     out: list[Appended] = []
     leaves: list[bytes] = []
     sha = hashlib.sha256
@@ -539,15 +540,15 @@ def inclusion(*, index: int | None = None, entry_hash: str = "", size: int | Non
     if entry_hash:
         ev = Event.objects.filter(entry_hash=entry_hash.strip().lower()).values_list("index", flat=True).first()
         if ev is None:
-            raise NotFound("Aucune entrée du journal n'a cette empreinte.")
+            raise NotFound(_("Aucune entrée du journal n'a cette empreinte."))
         index = ev
     if index is None:
-        raise _bad("Indiquez index (position de l'entrée) ou hash (empreinte de l'entrée).")
+        raise _bad(_("Indiquez index (position de l'entrée) ou hash (empreinte de l'entrée)."))
     size = published if size is None else size
     if not 0 < size <= published:
-        raise _bad(f"size doit être entre 1 et {published} (taille du dernier point de contrôle).")
+        raise _bad(_("size doit être entre 1 et %(published)s (taille du dernier point de contrôle).") % {"published": published})
     if not 0 <= index < size:
-        raise _bad(f"index doit être entre 0 et {size - 1} pour un arbre de taille {size}.")
+        raise _bad(_("index doit être entre 0 et %(last)s pour un arbre de taille %(size)s.") % {"last": size - 1, "size": size})
     roots = _roots(cacheable, published, proot)
     proof, nodes, (root,) = _serve(published, cacheable, merkle.inclusion_proof_ranges(index, size),
                                    [(0, index)], [size], roots)
@@ -561,10 +562,10 @@ def consistency(old: int, new: int | None = None) -> dict[str, Any]:
     published, proot, cacheable = _published(new or 0)
     new = published if new is None else new
     if not 0 < old <= new <= published:
-        raise _bad(f"Il faut 0 < old ≤ new ≤ {published} (taille du dernier point de contrôle).")
+        raise _bad(_("Il faut 0 < old ≤ new ≤ %(published)s (taille du dernier point de contrôle).") % {"published": published})
     roots = _roots(cacheable, published, proot)
-    proof, _, (old_root, root) = _serve(published, cacheable, merkle.consistency_proof_ranges(old, new), [],
-                                        [old, new], roots)
+    proof, _nodes, (old_root, root) = _serve(published, cacheable, merkle.consistency_proof_ranges(old, new), [],
+                                             [old, new], roots)
     return {"old": old, "size": new, "old_root": old_root.hex(), "root": root.hex(),
             "proof": [p.hex() for p in proof]}
 
@@ -575,10 +576,10 @@ def register_witness(verifier_key: str, *, name: str = "") -> Witness:
     try:
         v = note.parse_verifier_key(verifier_key.strip())
     except note.NoteError as exc:
-        raise ValidationFailed(f"Clé de témoin invalide : {exc}") from None
+        raise ValidationFailed(_("Clé de témoin invalide : %(error)s") % {"error": exc}) from None
     if not isinstance(v, note.CosignatureVerifier):
-        raise ValidationFailed("La clé d'un témoin doit être de type cosignature/v1 (algorithme 0x04).")
-    witness, _ = Witness.objects.update_or_create(
+        raise ValidationFailed(_("La clé d'un témoin doit être de type cosignature/v1 (algorithme 0x04)."))
+    witness, _created = Witness.objects.update_or_create(
         verifier_key=verifier_key.strip(), defaults={"name": name or v.name, "active": True}
     )
     return witness
@@ -606,23 +607,24 @@ def add_cosignature(body: str) -> list[Cosignature]:
     cosignature does not verify over it.
     """
     if not body.strip():
-        raise _bad("Corps vide : envoyez un point de contrôle cosigné ou une ligne de cosignature.")
+        raise _bad(_("Corps vide : envoyez un point de contrôle cosigné ou une ligne de cosignature."))
     try:
         if "\n\n" in body:
             text = note.note_text(body)
-            _, sigs = note._split_note(body)
+            _body, sigs = note._split_note(body)
             origin, size, root = note.parse_checkpoint(text)
         else:
             text = None
-            _, sigs = note._split_note("x\n\n" + (body if body.endswith("\n") else body + "\n"))
+            _body, sigs = note._split_note("x\n\n" + (body if body.endswith("\n") else body + "\n"))
     except note.NoteError as exc:
-        raise _bad(f"Cosignature mal formée : {exc}") from None
+        raise _bad(_("Cosignature mal formée : %(error)s") % {"error": exc}) from None
+    cp: Checkpoint | None
     if text is None:
         cp = latest_checkpoint()
     else:
         cp = Checkpoint.objects.filter(size=size).order_by("-id").first()
         if origin != settings.LOG_ORIGIN or cp is None or note.note_text(cp.note) != text:
-            raise Conflict("Ce point de contrôle ne correspond à aucun point de contrôle publié par ce journal.")
+            raise Conflict(_("Ce point de contrôle ne correspond à aucun point de contrôle publié par ce journal."))
     cp_text = note.note_text(cp.note)
     witnesses = {(w.name, note.parse_verifier_key(w.verifier_key).key_id): w
                  for w in Witness.objects.filter(active=True)}
@@ -633,18 +635,21 @@ def add_cosignature(body: str) -> list[Cosignature]:
             continue  # the log's own signature, echoed back
         w = witnesses.get((s.name, s.key_id))
         if w is None:
-            raise PermissionDenied(f"Témoin inconnu ou inactif : {s.name}.")
+            raise PermissionDenied(_("Témoin inconnu ou inactif : %(name)s.") % {"name": s.name})
         try:
             ts = note.verify_cosignature(cp_text, s.line, w.verifier_key)
         except note.NoteError as exc:
-            raise Conflict(f"La cosignature de {s.name} ne vérifie pas le point de contrôle de taille {cp.size} : {exc}") from None
+            raise Conflict(
+                _("La cosignature de %(name)s ne vérifie pas le point de contrôle de taille %(size)s : %(error)s")
+                % {"name": s.name, "size": cp.size, "error": exc}
+            ) from None
         _check_cosignature_time(s.name, ts)
-        c, _ = Cosignature.objects.update_or_create(
+        c, _created = Cosignature.objects.update_or_create(
             checkpoint=cp, witness=w, defaults={"timestamp": ts, "signature": s.line}
         )
         saved.append(c)
     if not saved:
-        raise _bad("Aucune ligne de cosignature de témoin dans le corps.")
+        raise _bad(_("Aucune ligne de cosignature de témoin dans le corps."))
     return saved
 
 
@@ -719,9 +724,9 @@ def verify_log(*, chunk: int = 10_000, progress: Callable[[int], None] | None = 
     # stored nodes must be exactly the recomputed complete subtrees
     seen = 0
     q = LogNode.objects.order_by("level", "index").values_list("level", "index", "hash")
-    for level, index, h in q.iterator(chunk_size=chunk):
+    for level, index, stored_hash in q.iterator(chunk_size=chunk):
         seen += 1
-        if mem.get(level, index) != bytes(h):
+        if mem.get(level, index) != bytes(stored_hash):
             report.problems.append(f"nœud ({level}, {index}) stocké incorrect ou en trop")
             if len(report.problems) > 50:
                 break

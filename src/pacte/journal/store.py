@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import TypeAlias
 
 from django.db import connection
 
@@ -11,12 +13,14 @@ from pacte.journal.models import LogNode
 
 INSERT_CHUNK = 800  # rows per INSERT statement (3 parameters a row)
 
+SqlValue: TypeAlias = bool | int | float | str | bytes | date | None  # what a row may hold (date covers datetime)
+
 
 def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def bulk_insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+def bulk_insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[SqlValue]]) -> None:
     """Insert rows in the current transaction: COPY on PostgreSQL, one prepared executemany on
     SQLite, multi-row INSERTs elsewhere (all much faster than ORM bulk_create)."""
     if not rows:

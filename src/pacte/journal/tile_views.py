@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
+from pacte.engines.tiles import WIDTH, TileError, TileRef, encode_bundle, parse_tile_path
 from pacte.journal import services
 from pacte.journal.models import Event, LogNode
-from pacte.journal.tiles import WIDTH, TileError, TileRef, encode_bundle, parse_tile_path
 
 CACHE_FULL = "public, max-age=31536000, immutable"
 CACHE_PARTIAL = "public, max-age=60"
@@ -37,7 +38,7 @@ def _ref(rest: str) -> TileRef | HttpResponse:
     try:
         return parse_tile_path(rest)
     except TileError as exc:
-        return _text(400, f"Chemin de tuile invalide (c2sp.org/tlog-tiles) : {exc}\n")
+        return _text(400, _("Chemin de tuile invalide (c2sp.org/tlog-tiles) : %(error)s") % {"error": exc} + "\n")
 
 
 def _available(ref: TileRef, size: int) -> bool:
@@ -49,7 +50,8 @@ def _available(ref: TileRef, size: int) -> bool:
 
 
 def _not_yet(ref: TileRef, size: int) -> HttpResponse:
-    return _text(404, f"Tuile {ref.path} absente : le dernier point de contrôle signé a {size} entrées.\n")
+    return _text(404, _("Tuile %(path)s absente : le dernier point de contrôle signé a %(size)s entrées.")
+                 % {"path": ref.path, "size": size} + "\n")
 
 
 @require_safe
@@ -58,7 +60,7 @@ def hash_tile(request: HttpRequest, rest: str) -> HttpResponse:
     if isinstance(ref, HttpResponse):
         return ref
     if ref.level is None:  # routed to `entry_bundle`
-        return _text(400, "Chemin de tuile invalide.\n")
+        return _text(400, _("Chemin de tuile invalide.") + "\n")
     size = services._published_size()
     if not _available(ref, size):
         return _not_yet(ref, size)
@@ -70,7 +72,7 @@ def hash_tile(request: HttpRequest, rest: str) -> HttpResponse:
         cur.execute(sql, [8 * ref.level, lo, lo + ref.width])
         hashes = [bytes(h) for (h,) in cur.fetchall()]
     if len(hashes) != ref.width or any(len(h) != 32 for h in hashes):
-        return _text(500, f"Nœuds manquants pour {ref.path} : lancez `pacte log audit`.\n")
+        return _text(500, _("Nœuds manquants pour %(path)s : lancez `pacte log audit`.") % {"path": ref.path} + "\n")
     return _octets(ref, b"".join(hashes))
 
 
@@ -87,7 +89,7 @@ def entry_bundle(request: HttpRequest, rest: str) -> HttpResponse:
     rows = list(Event.objects.filter(index__gte=lo, index__lt=lo + ref.width).order_by("index")
                 .values_list("index", "entry"))
     if [i for i, _ in rows] != list(range(lo, lo + ref.width)):
-        return _text(500, f"Entrées manquantes pour {ref.path} : lancez `pacte log audit`.\n")
+        return _text(500, _("Entrées manquantes pour %(path)s : lancez `pacte log audit`.") % {"path": ref.path} + "\n")
     try:
         data = encode_bundle([e.encode("utf-8") for _, e in rows])
     except TileError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from pacte.engines import merkle, note
 from pacte.journal import services
@@ -33,7 +34,7 @@ def explorer(request: HttpRequest) -> HttpResponse:
 def entry(request: HttpRequest, index: int) -> HttpResponse:
     event = Event.objects.filter(index=index).first()
     if event is None:
-        raise Http404("Entrée inconnue")
+        raise Http404(_("Entrée inconnue"))
     cp = services.latest_checkpoint()
     proof = None
     verified = False

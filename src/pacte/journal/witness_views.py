@@ -3,7 +3,7 @@ witness another's log:
 
 * ``POST /api/v1/witness/add-checkpoint`` — request and response bodies, content types and
   status codes exactly as the specification defines them (the pure handling is
-  :func:`pacte.journal.witness.witness_add_checkpoint`);
+  :func:`pacte.engines.witness.witness_add_checkpoint`);
 * ``GET /api/v1/witness/<hex SHA-256 of the origin>/checkpoint`` — the latest checkpoint
   cosigned for that log (monitoring prefix), 404 if never cosigned.
 
@@ -24,8 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
-from pacte.engines import note
-from pacte.journal import witness
+from pacte.engines import note, witness
 from pacte.journal.models import WitnessedLog
 
 logger = logging.getLogger("pacte.journal")

@@ -11,7 +11,7 @@ server never breaks the governance transaction that asked for the mail.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -43,11 +43,21 @@ def notify(recipients: Iterable[str], subject: str, body: str, *, event: str) ->
     return notification
 
 
-def _enqueue(notification_id: int, run_after: datetime | None = None) -> None:
-    from pacte.notifications.tasks import deliver_task
+DeliveryQueue = Callable[[int, "datetime | None"], None]
+_delivery_queue: DeliveryQueue | None = None
 
-    task = deliver_task.using(run_after=run_after) if run_after is not None else deliver_task
-    task.enqueue(notification_id)
+
+def use_delivery_queue(queue: DeliveryQueue) -> None:
+    """Set how deliveries are queued (``pacte.notifications.tasks.enqueue_delivery``, at start-up in
+    ``NotificationsConfig.ready``): the tasks call this module, so this module does not import them."""
+    global _delivery_queue
+    _delivery_queue = queue
+
+
+def _enqueue(notification_id: int, run_after: datetime | None = None) -> None:
+    if _delivery_queue is None:  # pragma: no cover - the app registry sets it at start-up
+        raise RuntimeError("notifications: no delivery queue (is pacte.notifications in INSTALLED_APPS?)")
+    _delivery_queue(notification_id, run_after)
 
 
 def retry_after(attempts: int) -> timedelta:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django_tasks import task
 
 from pacte.notifications.notifier import deliver, prune_outbox, resume_pending
@@ -23,3 +25,9 @@ def resume_pending_task() -> int:
 def prune_outbox_task() -> int:
     """Daily: forget sent and given-up notifications past their retention."""
     return prune_outbox()
+
+
+def enqueue_delivery(notification_id: int, run_after: datetime | None = None) -> None:
+    """Queue one delivery try, now or at ``run_after`` (the notifier's retries)."""
+    queued = deliver_task.using(run_after=run_after) if run_after is not None else deliver_task
+    queued.enqueue(notification_id)

@@ -8,9 +8,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
+from pacte.accounts.api_auth import TokenAuth
 from pacte.accounts.models import Organisation
 from pacte.accounts.viewer import viewer
-from pacte.api import TokenAuth
 from pacte.errors import NotFound, ValidationFailed
 from pacte.input_limits import DOCUMENT, BigInt, Identifier, Paragraph, Url, check_page
 from pacte.pacts import actions, commitments, documents, drafting, selectors

@@ -38,13 +38,15 @@ def record_evidence(acting: Principal, commitment: Commitment, *, progress: int,
     commitment.evidence_note = note.strip()
     commitment.evidence_url = url
     commitment.save()
-    data = {"progress": commitment.progress, "evidence_sha256": hashlib.sha256(note.encode()).hexdigest()}
+    evidence_sha256 = hashlib.sha256(note.encode()).hexdigest()
     if met:
         move, _reason = COMMITMENT.check(acting, "meet", commitment)
-        COMMITMENT.enter(acting, move, commitment, commitment_status=Commitment.State.MET, **data)
+        COMMITMENT.enter(acting, move, commitment, commitment_status=Commitment.State.MET,
+                         progress=commitment.progress, evidence_sha256=evidence_sha256)
     else:
         pact_event(commitment.version, "commitment.evidence", actor_of(acting), commitment=commitment.key,
-                   owner=commitment.owner, commitment_status=commitment.status, **data)
+                   owner=commitment.owner, commitment_status=commitment.status, progress=commitment.progress,
+                   evidence_sha256=evidence_sha256)
     return commitment
 
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from pacte.links import LINK_MESSAGE, is_web_link
 
@@ -206,10 +206,9 @@ def parse_content(data: object, *, new_input: bool = False) -> PactContent:
         raise ValidationFailed(_("Le contenu du pacte est mal formé."), field_errors=fields) from exc
 
 
-def _french(err: object) -> str:
-    e = err  # pydantic ErrorDetails
-    kind = e["type"]  # type: ignore[index]
-    ctx = e.get("ctx") or {}  # type: ignore[attr-defined]
+def _french(e: ErrorDetails) -> str:
+    kind = e["type"]
+    ctx = e.get("ctx") or {}
     messages = {
         "missing": _("Champ obligatoire."),
         "extra_forbidden": _("Champ inconnu."),
@@ -226,7 +225,7 @@ def _french(err: object) -> str:
         "bool_parsing": _("Oui ou non attendu."),
         "list_type": _("Une liste est attendue."),
     }
-    return messages.get(kind, e["msg"])  # type: ignore[index]
+    return messages.get(kind, e["msg"])
 
 
 def completeness_errors(content: PactContent) -> dict[str, list[str]]:
@@ -287,16 +286,16 @@ def completeness_errors(content: PactContent) -> dict[str, list[str]]:
         add("impact_plan.method", _("Choisissez la méthode d'évaluation."))
     if not ip.evaluator:
         add("impact_plan.evaluator", _("Nommez l'évaluateur indépendant."))
-    c = content.commons
-    if not c.legal_form:
+    commons = content.commons
+    if not commons.legal_form:
         add("commons.legal_form", _("Indiquez la forme juridique du porteur."))
-    if not c.no_private_shareholding:
+    if not commons.no_private_shareholding:
         add("commons.no_private_shareholding", _("Attestez l'absence d'actionnariat privé (C5)."))
-    if any(f.kind == "equity" for f in c.funding_sources):
+    if any(f.kind == "equity" for f in commons.funding_sources):
         add("commons.funding_sources", _("Aucun financement en capital n'est permis (C5)."))
-    if c.code_licence not in OPEN_LICENCES:
+    if commons.code_licence not in OPEN_LICENCES:
         add("commons.code_licence", _("Choisissez une licence libre reconnue (identifiant SPDX, par ex. AGPL-3.0-or-later)."))
-    if c.data_licence and c.data_licence not in OPEN_DATA_LICENCES:
+    if commons.data_licence and commons.data_licence not in OPEN_DATA_LICENCES:
         add("commons.data_licence", _("Licence de données inconnue (par ex. etalab-2.0, ODbL-1.0)."))
     t = content.term
     if not t.start or not t.end:

@@ -69,7 +69,7 @@ def public_pacts_of(project: Project, acting: Acting | None = None) -> list[tupl
         project = with_public_pacts(Project.objects.filter(pk=project.pk), acting).get()
     out = []
     for pact in project.pacts.all():
-        versions = pact.visible_versions  # type: ignore[attr-defined]
+        versions = pact.visible_versions  # type: ignore[attr-defined]  # set by Prefetch(to_attr=…) in with_public_pacts, unknown to the stubs
         current = next((v for v in versions if v.is_current), versions[-1] if versions else None)
         out.append((pact, current))
     return out

@@ -32,7 +32,7 @@ def public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             return view(request, *args, **kwargs)
         head = Event.objects.order_by("-index").values_list("entry_hash", flat=True).first() or "empty"
         key = f"public-page:{head}:{get_language()}:{request.get_full_path()}"
-        cached = cache.get(key)
+        cached: HttpResponse | None = cache.get(key)
         if cached is not None:
             return cached
         response = view(request, *args, **kwargs)

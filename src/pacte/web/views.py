@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from django.conf import settings
@@ -16,11 +15,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from django_stubs_ext import StrOrPromise
 
 from pacte.accounts import policy
 from pacte.accounts.middleware import SESSION_KEY
 from pacte.accounts.models import Membership, Organisation
 from pacte.accounts.policy import Action
+from pacte.accounts.request_types import SignedInRequest
 from pacte.accounts.selectors import institutions
 from pacte.accounts.services import Acting, create_api_token
 from pacte.errors import DomainError, NotAuthenticated, PermissionDenied
@@ -37,16 +38,11 @@ from pacte.projects.models import Project
 from pacte.projects.selectors import get_project, search_projects
 from pacte.web import forms
 from pacte.web.caching import public_page
-
-# Each domain may add a section to the public project page: a callable (project, acting) returning
-# None or {"title": str, "template": str, "context": dict}; rendered in this order.
-PROJECT_SECTIONS: list[str] = ["pacte.data.sections.project_section"]
-PROJECT_SECTIONS.append("pacte.journal.sections.project_section")
-PROJECT_SECTIONS.append("pacte.evidence.sections.project_section")
+from pacte.web.project_sections import PROJECT_SECTIONS
 
 
 def _acting(request: HttpRequest) -> Acting:
-    acting = getattr(request, "acting", None)
+    acting: Acting | None = getattr(request, "acting", None)
     if acting is None:
         raise NotAuthenticated(_("Connectez-vous et choisissez l'organisation pour laquelle vous agissez."))
     return acting
@@ -92,12 +88,7 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "pact": pact, "version": version, "board": pact_selectors.commitments_board(version),
             "signatures": signatures, "versions": pact_selectors.pact_versions(acting, pact),
         })
-    sections = []
-    for provider in PROJECT_SECTIONS:
-        module, func = provider.rsplit(".", 1)
-        section = getattr(importlib.import_module(module), func)(project, acting)
-        if section:
-            sections.append(section)
+    sections = PROJECT_SECTIONS.render(project, acting)  # each domain's part of the page
     return render(request, "web/project_detail.html", {
         "project": project, "pacts": pacts, "phases": project.phases.all(), "sections": sections,
         "events": events_for_project(project.slug)[:30], "principles": PRINCIPLES,
@@ -222,7 +213,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def switch_organisation(request: HttpRequest) -> HttpResponse:
+def switch_organisation(request: SignedInRequest) -> HttpResponse:
     org_id = int(request.POST.get("organisation", "0") or 0)
     if not Membership.objects.filter(user=request.user, organisation_id=org_id).exists():
         raise PermissionDenied(_("Vous n'êtes pas membre de cette organisation."))
@@ -375,7 +366,7 @@ ACTION_LABELS = {
 NEEDS_REASON = {"withdraw", "request_changes", "notify_breach", "suspend", "break"}
 
 
-def _available_actions(acting: Acting | None, version: Any) -> list[tuple[str, str, bool]]:
+def _available_actions(acting: Acting | None, version: Any) -> list[tuple[str, StrOrPromise, bool]]:
     if acting is None:
         return []
     from pacte.accounts.models import Role

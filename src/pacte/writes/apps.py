@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WritesConfig(AppConfig):
     name = "pacte.writes"
-    verbose_name = "Écritures fiables"
+    verbose_name = _("Écritures fiables")

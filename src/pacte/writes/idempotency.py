@@ -38,6 +38,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.request import RawPostDataException
 from django.http.response import HttpResponseBase
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja.errors import HttpError
 
 from pacte.errors import Conflict, DomainError
@@ -194,8 +195,8 @@ def _claim_of(request: HttpRequest) -> tuple[str, str, str] | None:
     key = request.headers.get(HEADER, "")
     if not (0 < len(key) <= KEY_MAX_LENGTH and key.isascii() and key.isprintable()):
         raise IdempotencyKeyInvalid(
-            f"En-tête {HEADER} invalide : de 1 à {KEY_MAX_LENGTH} caractères ASCII imprimables "
-            "(par exemple un UUID)."
+            _("En-tête %(header)s invalide : de 1 à %(n)s caractères ASCII imprimables (par exemple un UUID).")
+            % {"header": HEADER, "n": KEY_MAX_LENGTH}
         )
     principal = principal_of(getattr(request, "auth", None))
     if principal is None:
@@ -246,12 +247,13 @@ def _reserve(principal: str, key: str, fp: str) -> IdempotentRequest | HttpRespo
             existing = rows.first()
             if existing is None:
                 raise RequestInProgress(
-                    f"Une requête avec cette clé {HEADER} est en cours : réessayez dans un instant."
+                    _("Une requête avec cette clé %(header)s est en cours : réessayez dans un instant.")
+                    % {"header": HEADER}
                 ) from None
     if existing.fingerprint != fp:
         raise IdempotencyKeyReused(
-            f"Cette clé {HEADER} a déjà servi pour une autre requête (autre chemin ou autre corps) : "
-            "choisissez une nouvelle clé pour une nouvelle opération."
+            _("Cette clé %(header)s a déjà servi pour une autre requête (autre chemin ou autre corps) : "
+              "choisissez une nouvelle clé pour une nouvelle opération.") % {"header": HEADER}
         )
     response = HttpResponse(bytes(existing.body), status=existing.status,
                             content_type=existing.content_type or "application/json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ReferenceCounter(models.Model):
@@ -15,7 +16,7 @@ class ReferenceCounter(models.Model):
     last = models.PositiveIntegerField(default=0)
 
     class Meta:
-        verbose_name = "compteur de références"
+        verbose_name = _("compteur de références")
 
     def __str__(self) -> str:
         return f"{self.scope}: {self.last}"
@@ -39,7 +40,7 @@ class IdempotentRequest(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["principal", "key"], name="writes_one_result_per_key")
         ]
-        verbose_name = "requête idempotente"
+        verbose_name = _("requête idempotente")
 
     def __str__(self) -> str:
         return f"{self.principal} {self.key} → {self.status}"

@@ -20,7 +20,7 @@ The nomenclatures (:data:`REGIONS`, :data:`DEPARTEMENTS`, :data:`NAF_SECTIONS`,
 bounds (:data:`CLIPPING_BOUNDS`) are exported for the catalogue: they are public facts, never
 derived from the data.
 
-CLI: ``python -m pacte.engines.demo_data --rows 10000000 --out bench/data``.
+CLI: ``python -m pacte.data.demo_data --rows 10000000 --out bench/data``.
 """
 
 from __future__ import annotations

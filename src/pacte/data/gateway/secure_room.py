@@ -15,11 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
+from pacte.data.errors import QueryRefused, QueryTooCostly
+from pacte.data.gateway.access import check_call, log_call, log_refusal
 from pacte.data.models import Classification, DatasetVersion, Grant
 from pacte.engines import cell_key
 from pacte.engines import secure_room as engine
 from pacte.errors import DomainError
+
+__all__ = ["QueryTooCostly", "secure_room_query", "secure_room_profile", "published_rules", "rules_context",
+           "new_cell_key_secret", "cell_key_secret", "SECURE_ROOM_TABLE", "CELL_KEY_FIELD", "RECORD_KEYS_FIELD"]
 
 SECURE_ROOM_TABLE = "donnees"
 MIN_PERSONS = 11
@@ -29,13 +35,6 @@ CELL_KEY_FIELD = "cell_key_secret"
 RECORD_KEYS_FIELD = "record_keys"
 #: The published cost limits (rules page, every answer).
 LIMITS = engine.LIMITS
-
-
-class QueryTooCostly(DomainError):
-    """The query hit a published cost limit (time, memory, output size)."""
-
-    status = 422
-    code = "query_too_costly"
 
 
 def new_cell_key_secret() -> int:
@@ -80,41 +79,53 @@ def published_rules() -> dict[str, Any]:
     }
 
 
-def secure_room_query(grant: Grant, dataset_slug: str, sql: Any) -> dict[str, Any]:
-    from pacte.data import services
+def secure_room_profile(dv: DatasetVersion) -> Any:
+    """Rebuild the stored ``secure_room.DatasetProfile`` (None if absent or for other columns)."""
+    p = dv.profile or {}
+    if not p or p.get("person_column") != dv.person_column \
+            or (p.get("enterprise_column") or "") != (dv.enterprise_column or ""):
+        return None
+    return engine.DatasetProfile(
+        fingerprint=p["fingerprint"], rows=int(p["rows"]), person_column=p["person_column"],
+        person_null_rows=int(p["person_null_rows"]), person_top_rows=tuple(int(x) for x in p["person_top_rows"]),
+        enterprise_column=p.get("enterprise_column"), enterprise_null_rows=int(p.get("enterprise_null_rows", 0)),
+        enterprise_top_rows=tuple(int(x) for x in p.get("enterprise_top_rows", ())),
+    )
 
+
+def secure_room_query(grant: Grant, dataset_slug: str, sql: Any) -> dict[str, Any]:
     fp = ""
     try:
-        services.check_call(grant, dataset_slug, 4)
+        check_call(grant, dataset_slug, 4)
         if not isinstance(sql, str):
-            raise services.QueryRefused("sql : une requête SQL (texte) est attendue.")
+            raise QueryRefused(_("sql : une requête SQL (texte) est attendue."))
         dv = grant.dataset_version
         allowed = [c["name"] for c in dv.columns if c["name"] in set(grant.columns)
                    and c["classification"] != Classification.DIRECT_IDENTIFIER]
         if not dv.person_column:
-            raise services.QueryRefused(
-                "Ce jeu de données ne déclare pas de colonne personne : salle sécurisée indisponible.")
+            raise QueryRefused(
+                _("Ce jeu de données ne déclare pas de colonne personne : salle sécurisée indisponible."))
         try:
             restricted = engine.restrict(sql, SECURE_ROOM_TABLE, allowed, limits=LIMITS)
             fp = restricted.fingerprint
             result = engine.run(restricted, list(dv.paths), dv.person_column, dv.enterprise_column or None,
                                 MIN_PERSONS, MIN_ENTERPRISES, DOMINANCE,
-                                profile=services.secure_room_profile(dv), cell_key_secret=cell_key_secret(dv),
+                                profile=secure_room_profile(dv), cell_key_secret=cell_key_secret(dv),
                                 record_key_paths=_record_keys(dv),
                                 timeout_s=LIMITS.timeout_s, memory_limit=LIMITS.memory_limit,
                                 max_rows=LIMITS.max_groups, max_cells=LIMITS.max_cells)
         except engine.SqlRefused as e:
             if e.reason in ("timeout", "memory", "too_many_rows", "too_long", "too_complex"):
-                raise QueryTooCostly(f"Requête refusée (limite publiée) : {e.french}") from None
-            raise services.QueryRefused(f"Requête refusée : {e.french}") from None
+                raise QueryTooCostly(_("Requête refusée (limite publiée) : %(reason)s") % {"reason": e.french}) from None
+            raise QueryRefused(_("Requête refusée : %(reason)s") % {"reason": e.french}) from None
     except DomainError as e:
-        services._log_refusal(grant, 4, fp, e)
+        log_refusal(grant, 4, fp, e)
         raise
     r = result.report
     sha = r.output_sha256 or engine.canonical_sha256(result.columns, result.rows)
     with transaction.atomic():
-        services._log_call(grant, tier=4, fingerprint=fp, rows_read=r.rows_read, rho_spent=0.0, output_sha256=sha,
-                           suppressed_rows=r.rows_suppressed, suppressed_cells=r.cells_suppressed)
+        log_call(grant, tier=4, fingerprint=fp, rows_read=r.rows_read, rho_spent=0.0, output_sha256=sha,
+                 suppressed_rows=r.rows_suppressed, suppressed_cells=r.cells_suppressed)
     return {
         "columns": list(result.columns),
         "rows": [list(row) for row in result.rows],

@@ -1,4 +1,4 @@
-"""Offline verification of the log: no Django, no trust in the operator.
+"""Offline verification of the log: no Django, no trust in the operator (an engine).
 
 A *source* gives the signed checkpoint and the entries; it is either an export
 directory (``pacte log export``) or the HTTP API (``/api/v1/log/…``).  The verifier
@@ -14,10 +14,13 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pacte.engines import merkle, note
 from pacte.engines.canonical import canonical_json
+
+if TYPE_CHECKING:
+    import httpx
 
 PAGE = 1000
 CHUNK_LINES = 100_000
@@ -37,6 +40,18 @@ class Source(Protocol):
     def entries(self, start: int, end: int) -> Iterator[tuple[int, str | None, str]]: ...
 
     def consistency_proof(self, old: int, new: int) -> list[bytes] | None: ...
+
+
+class MonitoredSource(Protocol):
+    """A live log a monitor follows: it serves its key and always a consistency proof."""
+
+    def key(self) -> str: ...
+
+    def checkpoint(self) -> str: ...
+
+    def entries(self, start: int, end: int) -> Iterator[tuple[int, str | None, str]]: ...
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]: ...
 
 
 class DirSource:
@@ -82,11 +97,11 @@ class HttpSource:
             self.base += "/api/v1/log"
         self.client = client or httpx.Client(timeout=30.0, follow_redirects=True)
 
-    def _get(self, path: str, **params: Any) -> Any:
+    def _get(self, path: str, **params: Any) -> httpx.Response:
         import httpx
 
         try:
-            r = self.client.get(self.base + path, params=params)
+            r: httpx.Response = self.client.get(self.base + path, params=params)
         except httpx.HTTPError as exc:
             raise SourceError(f"{self.base}{path} : {exc}") from None
         if r.status_code != 200:
@@ -247,7 +262,7 @@ class MonitorResult:
     new_entries: int = 0
 
 
-def monitor_once(source: HttpSource, state_dir: str | Path, vkey: str | None = None, *,
+def monitor_once(source: MonitoredSource, state_dir: str | Path, vkey: str | None = None, *,
                  full: bool = False) -> MonitorResult:
     """One round of monitoring: verify the new checkpoint, its consistency with the last
     one seen, and every new entry (leaf hashes, prev links).  With ``full``, every entry

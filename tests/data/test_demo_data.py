@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pacte.engines.demo_data import (
+from pacte.data.demo_data import (
     CONTRACT_TYPES,
     DEPARTEMENTS,
     NAF_SECTIONS,

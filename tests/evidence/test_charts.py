@@ -4,7 +4,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from pacte.engines.charts import (
+from pacte.engines.impact import difference_in_proportions
+from pacte.evidence.charts import (
     COLOURS,
     composition_svg,
     composition_table,
@@ -13,7 +14,6 @@ from pacte.engines.charts import (
     group_metrics_svg,
     group_metrics_table,
 )
-from pacte.engines.impact import difference_in_proportions
 
 NS = "{http://www.w3.org/2000/svg}"
 EVIL = "Cohorte <script>alert(\"x\")</script> & 'Ïle'\x00"

@@ -1,0 +1,86 @@
+"""Citizen consent (tier 5): a person sends their own record to a project under a pact in force,
+and may withdraw it; both are logged with personal commitments, never in clear."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from pacte.accounts.models import User
+from pacte.data import events
+from pacte.data.gateway.access import canonical_sha
+from pacte.data.models import Consent, Dataset, DatasetVersion, PersonLink
+from pacte.errors import (
+    InvalidTransition,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from pacte.journal.services import Actor, personal_commitment
+from pacte.pacts.models import PactVersion, Status
+from pacte.projects.models import Project
+from pacte.writes.retry import retry_on_conflict
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def own_record(link: PersonLink) -> tuple[DatasetVersion, list[dict[str, Any]]]:
+    import polars as pl
+
+    dv = link.dataset.current_version
+    if dv is None or not dv.person_column:
+        raise ValidationFailed(_("Ce jeu de données ne permet pas de retrouver une personne."))
+    frame = pl.scan_parquet(list(dv.paths)).filter(pl.col(dv.person_column) == link.person_id).collect()
+    return dv, [{k: _jsonable(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
+
+
+@retry_on_conflict
+@transaction.atomic
+def give_consent(user: User, dataset: Dataset, project: Project, purpose: str) -> Consent:
+    if user is None or not user.is_authenticated:
+        raise NotAuthenticated(_("Connectez-vous pour transmettre vos propres données."))
+    link = PersonLink.objects.filter(user=user, dataset=dataset).select_related("dataset").first()
+    if link is None:
+        raise PermissionDenied(_("Aucun lien vérifié entre votre compte et une fiche de ce jeu de données."))
+    if not PactVersion.objects.filter(pact__project=project, status=Status.ACTIVE).exists():
+        raise InvalidTransition(_("Ce projet n'a pas de pacte en vigueur : il ne peut pas recevoir de données."))
+    purpose = (purpose or "").strip()
+    if len(purpose) < 10:
+        raise ValidationFailed(_("Indiquez la finalité pour laquelle vous transmettez vos données (10 caractères au "
+                                 "moins)."), field_errors={"purpose": [_("Finalité obligatoire.")]})
+    dv, record = own_record(link)
+    if not record:
+        raise NotFound(_("Aucune fiche ne correspond à votre identifiant dans ce jeu de données."))
+    consent = Consent.objects.create(user=user, dataset_version=dv, project=project, purpose=purpose,
+                                     record=record, record_sha256=canonical_sha(record))
+    events.record("consent.given", Actor(role="citizen", person_id=user.pk), "consent", str(consent.receipt_id),
+                  project.slug, dataset=dataset.slug, version=dv.version, tier=5,
+                  person=personal_commitment(f"person:{dataset.slug}:{link.person_id}"),
+                  purpose=personal_commitment(f"purpose:{consent.receipt_id}:{purpose}"),
+                  record_sha256=consent.record_sha256, rows=len(record))
+    return consent
+
+
+@retry_on_conflict
+@transaction.atomic
+def withdraw_consent(user: User, consent: Consent) -> Consent:
+    consent = Consent.objects.select_for_update(of=("self",)).select_related(
+        "project", "dataset_version__dataset").get(pk=consent.pk)
+    if consent.user_id != getattr(user, "pk", None):
+        raise PermissionDenied(_("Seule la personne concernée peut retirer son consentement."))
+    if consent.state == Consent.State.WITHDRAWN:
+        raise InvalidTransition(_("Ce consentement est déjà retiré."))
+    consent.state, consent.withdrawn_at, consent.record = Consent.State.WITHDRAWN, timezone.now(), []
+    consent.save()
+    events.record("consent.withdrawn", Actor(role="citizen", person_id=user.pk), "consent", str(consent.receipt_id),
+                  consent.project.slug, dataset=consent.dataset_version.dataset.slug, tier=5)
+    return consent
