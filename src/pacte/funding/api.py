@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
-from pacte.api import TokenAuth
+from pacte.accounts.api_auth import TokenAuth
 from pacte.engines import outcome_payments as formula
 from pacte.errors import NotFound, ValidationFailed
 from pacte.funding import contracts as contract_cases
