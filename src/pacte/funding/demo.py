@@ -17,11 +17,12 @@ from pacte.evidence.models import Evaluation
 from pacte.funding import contracts, payments, programmes
 from pacte.pacts import drafting as pact_drafting
 from pacte.pacts import sanctions as pact_sanctions
+from pacte.pacts.models import PactVersion
 from pacte.projects import phases as project_phases
 from pacte.projects.models import Project
 
-PEOPLE = [("financier", "Dominique Financier", [Role.FINANCE_OFFICER]),
-          ("approbateur", "Camille Approbatrice", [Role.PAYMENT_APPROVER])]
+PEOPLE: list[tuple[str, str, list[str]]] = [("financier", "Dominique Financier", [Role.FINANCE_OFFICER]),
+                                            ("approbateur", "Camille Approbatrice", [Role.PAYMENT_APPROVER])]
 
 
 def _people(agence: Organisation) -> None:
@@ -45,7 +46,7 @@ def _fair_audit_csv() -> bytes:
     return "\n".join(lines).encode()
 
 
-def _project_with_pact(carrier: str, slug: str, name: str, outcome: str) -> object:
+def _project_with_pact(carrier: str, slug: str, name: str, outcome: str) -> PactVersion:
     acting = _as("porteur", carrier)
     agence = Organisation.objects.get(slug="agence-emploi")
     project = project_phases.create_project(acting, name=name, slug=slug, pitch=f"{name} : un service pour l'emploi.",
@@ -79,7 +80,9 @@ def load() -> None:
     bb = Project.objects.get(slug="la-bonne-boite-citoyenne")
     audits.publish_audit(evaluator, bb, title="Audit de biais du classement — 2e semestre (après remédiation)",
                          decision="Mise en avant d'une entreprise à un demandeur d'emploi", csv_data=_fair_audit_csv())
-    c1 = contracts.attach_contract(officer, programme, bb.pacts.get().current_version, contracts.ContractIn(
+    bb_version = bb.pacts.get().current_version
+    assert bb_version is not None
+    c1 = contracts.attach_contract(officer, programme, bb_version, contracts.ContractIn(
         outcome="Retour à l'emploi durable à 6 mois", price_eur=Decimal("150"), base_fee_eur=Decimal("20000"),
         cap_eur=Decimal("400000"), windows=window, equity_bonus=Decimal("0.10"), experiment_slug="bonne-boite-essai-2025"))
     reference = Evaluation.objects.get(title="Essai randomisé La Bonne Boîte 2025")

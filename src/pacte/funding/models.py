@@ -1,7 +1,7 @@
 """Funding tied to measured impact (issue 11): programmes, outcome contracts, payment orders and a
 public double-entry ledger.
 
-Money is ``Decimal`` to the cent everywhere (``MONEY``); amounts are computed by
+Money is ``Decimal`` to the cent everywhere (:func:`money`); amounts are computed by
 ``pacte.engines.outcome_payments`` from published evidence, never typed in. The ledger's balance
 invariant (every transaction sums to zero) is enforced by the database itself: triggers created in
 migration 0002 (a deferred constraint trigger on PostgreSQL, a posting trigger on SQLite).
@@ -10,6 +10,7 @@ migration 0002 (a deferred constraint trigger on PostgreSQL, a posting trigger o
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 from django.db.models import F, Q
@@ -18,8 +19,12 @@ from django.utils.translation import gettext_lazy as _
 from pacte.accounts.models import Organisation, User
 from pacte.pacts.models import PactVersion
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
 ZERO = Decimal("0.00")
+
+
+def money(verbose_name: Any = None, **options: Any) -> models.DecimalField[Decimal | int | str, Decimal]:
+    """An amount in euros, to the cent."""
+    return models.DecimalField(verbose_name, max_digits=14, decimal_places=2, **options)
 
 
 class Programme(models.Model):
@@ -33,9 +38,9 @@ class Programme(models.Model):
     institution = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="funding_programmes")
     title = models.CharField(_("intitulé"), max_length=200)
     description = models.TextField(_("description"), blank=True)
-    budget_eur = models.DecimalField(_("budget (€)"), **MONEY)
-    committed_eur = models.DecimalField(_("engagé (€)"), default=ZERO, **MONEY)
-    paid_eur = models.DecimalField(_("payé (€)"), default=ZERO, **MONEY)
+    budget_eur = money(_("budget (€)"))
+    committed_eur = money(_("engagé (€)"), default=ZERO)
+    paid_eur = money(_("payé (€)"), default=ZERO)
     starts_on = models.DateField(_("début"))
     ends_on = models.DateField(_("fin"))
     eligible_problems = models.JSONField(default=list, blank=True)
@@ -75,7 +80,7 @@ class PhaseGrant(models.Model):
 
     programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="phase_grants")
     phase = models.CharField(max_length=20, choices=Phase.choices)
-    amount_eur = models.DecimalField(**MONEY)
+    amount_eur = money()
     duration_months = models.PositiveSmallIntegerField()
 
     class Meta:
@@ -91,7 +96,7 @@ class PriceListEntry(models.Model):
     programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="prices")
     outcome = models.CharField(max_length=300)
     unit = models.CharField(max_length=60, default="personne")
-    price_eur = models.DecimalField(**MONEY)
+    price_eur = money()
 
     class Meta:
         ordering = ["outcome"]
@@ -114,13 +119,13 @@ class OutcomeContract(models.Model):
     outcome = models.CharField(_("résultat"), max_length=300)
     commitment_key = models.CharField(max_length=60, blank=True, help_text="the pact's impact commitment")
     experiment_slug = models.CharField(max_length=120, blank=True, help_text="pre-registered experiment")
-    price_eur = models.DecimalField(_("prix par résultat additionnel (€)"), **MONEY)
-    base_fee_eur = models.DecimalField(_("part fixe par fenêtre (€)"), **MONEY)
-    cap_eur = models.DecimalField(_("plafond (€)"), **MONEY)
-    advance_eur = models.DecimalField(_("avance (€)"), default=ZERO, **MONEY)
+    price_eur = money(_("prix par résultat additionnel (€)"))
+    base_fee_eur = money(_("part fixe par fenêtre (€)"))
+    cap_eur = money(_("plafond (€)"))
+    advance_eur = money(_("avance (€)"), default=ZERO)
     equity_bonus = models.DecimalField(_("bonus d'équité"), max_digits=5, decimal_places=4, default=Decimal("0"))
     payment_days = models.PositiveSmallIntegerField(_("délai de paiement (jours)"), default=30)
-    paid_eur = models.DecimalField(default=ZERO, **MONEY)
+    paid_eur = money(default=ZERO)
     status = models.CharField(max_length=12, choices=State.choices, default=State.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -191,7 +196,7 @@ class PaymentOrder(models.Model):
     window = models.OneToOneField(EvaluationWindow, null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="payment")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.WINDOW)
-    amount_eur = models.DecimalField(**MONEY)
+    amount_eur = money()
     inputs = models.JSONField(default=dict, help_text="evaluation id, fingerprint, estimand, CI, N, clause…")
     formula_version = models.CharField(max_length=40, blank=True)
     formula_text = models.TextField(blank=True)
@@ -230,7 +235,7 @@ class Recovery(models.Model):
         RECOVERED = "recovered", _("Recouvré")
 
     contract = models.ForeignKey(OutcomeContract, on_delete=models.PROTECT, related_name="recoveries")
-    amount_eur = models.DecimalField(**MONEY)
+    amount_eur = money()
     reason = models.TextField()
     status = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
     opened_at = models.DateTimeField(auto_now_add=True)
@@ -311,7 +316,7 @@ class LedgerTransaction(models.Model):
 class LedgerEntry(models.Model):
     transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries")
     account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries")
-    amount_eur = models.DecimalField(**MONEY)
+    amount_eur = money()
 
     class Meta:
         constraints = [models.CheckConstraint(condition=~Q(amount_eur=0), name="ledger_entry_not_zero")]

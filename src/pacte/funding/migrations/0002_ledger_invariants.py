@@ -11,6 +11,8 @@ Row deletion is not blocked (the test runner's flush deletes rows); the journal 
 each transaction keeps the public record.
 """
 
+from typing import Any
+
 from django.db import migrations
 
 TX = "funding_ledgertransaction"
@@ -98,8 +100,8 @@ POSTGRES_DROP = [
 ]
 
 
-def _run(statements_by_vendor):  # type: ignore[no-untyped-def]
-    def run(apps, schema_editor):  # type: ignore[no-untyped-def]
+def _run(statements_by_vendor: dict[str, list[str]]) -> Any:
+    def run(apps: Any, schema_editor: Any) -> None:
         for sql in statements_by_vendor.get(schema_editor.connection.vendor, []):
             schema_editor.execute(sql, params=None)  # no placeholders: "%" belongs to plpgsql
     return run
