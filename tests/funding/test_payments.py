@@ -197,3 +197,13 @@ def test_only_the_funding_institutions_finance_officer_attaches_contracts(fund, 
     with pytest.raises(ValidationFailed):
         contracts.attach_contract(fund.officer, fund.programme, active, contract_in(cap="-1"))
     assert not OutcomeContract.objects.exists()
+
+
+def test_the_daily_task_marks_late_payments(fund, contract):  # type: ignore[no-untyped-def]
+    from pacte.funding.tasks import mark_late_payments_task
+
+    order = _window_paid(fund, contract)
+    PaymentOrder.objects.filter(pk=order.pk).update(due_on=date.today() - timedelta(days=1))
+    assert mark_late_payments_task.call() == {"late": 1}
+    order.refresh_from_db()
+    assert order.late

@@ -21,7 +21,7 @@ from pacte.scheduling.scheduler import enqueue_due, enqueue_period
 
 PARIS = ZoneInfo("Europe/Paris")
 DAILY = {"pacts.refresh_commitments": time(3, 0), "data.refresh_grants": time(3, 10),
-         "evidence.compliance": time(3, 20), "notifications.prune": time(4, 0),
+         "evidence.compliance": time(3, 20), "funding.late_payments": time(3, 30), "notifications.prune": time(4, 0),
          "accounts.prune_sign_in_log": time(4, 10), "writes.purge_idempotency_keys": time(4, 20)}
 
 
@@ -56,12 +56,14 @@ def test_each_job_is_enqueued_when_its_time_comes_and_only_then():
     assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 10))] == ["data.refresh_grants"]
     assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 25))] == [
         "evidence.compliance", "data.release_stale_reservations"]
+    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 30))] == ["funding.late_payments"]
     assert [r.job for r in enqueue_due(paris(2026, 3, 10, 4, 5))] == ["notifications.prune", "notifications.resume"]
     assert [r.job for r in enqueue_due(paris(2026, 3, 10, 4, 10))] == ["accounts.prune_sign_in_log"]
     counts = queued() - first
     assert counts == Counter({"pacte.pacts.tasks.refresh_commitments_task": 1, "pacte.data.tasks.refresh_grants_task": 1,
                               "pacte.evidence.tasks.run_compliance_task": 1, "pacte.notifications.tasks.prune_outbox_task": 1,
                               "pacte.accounts.tasks.prune_sign_in_log_task": 1,
+                              "pacte.funding.tasks.mark_late_payments_task": 1,
                               "pacte.notifications.tasks.resume_pending_task": 2,
                               "pacte.data.tasks.release_stale_reservations_task": 1})
     run = ScheduledRun.objects.get(job="evidence.compliance", due_at=paris(2026, 3, 10, 3, 20))
