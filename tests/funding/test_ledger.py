@@ -112,3 +112,18 @@ def test_each_transaction_is_a_journal_entry_in_the_same_transaction(fund):  # t
         {"account": "programme:emploi-durable-2026:available", "amount": "1000000.00"},
         {"account": f"appropriation:{fund.programme.institution.slug}", "amount": "-1000000.00"}]
     assert ledger.totals(programme=fund.programme)["available"] == Decimal("1000000.00")
+
+
+def test_post_batch_posts_balanced_transactions_and_refuses_others(fund):  # type: ignore[no-untyped-def]
+    a, b, c = _accounts(fund, 3)
+    with transaction.atomic():
+        n = ledger.post_batch("allocated", fund.programme, [
+            [ledger.Leg(a, Decimal("1.10")), ledger.Leg(b, Decimal("-1.10"))],
+            [ledger.Leg(a, Decimal("2.00")), ledger.Leg(b, Decimal("-0.50")), ledger.Leg(c, Decimal("-1.50"))]])
+    assert n == 2
+    assert sum(a.entries.values_list("amount_eur", flat=True), Decimal(0)) == Decimal("3.10")
+    for bad in ([ledger.Leg(a, Decimal("1.005")), ledger.Leg(b, Decimal("-1.005"))],
+                [ledger.Leg(a, Decimal("1.00")), ledger.Leg(b, Decimal("-0.99"))]):
+        with pytest.raises(ValueError), transaction.atomic():
+            ledger.post_batch("allocated", fund.programme, [bad])
+    assert LedgerTransaction.objects.filter(posted=False).count() == 0

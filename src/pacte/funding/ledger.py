@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -111,12 +111,18 @@ def post_batch(kind: str, programme: Programme, batch: Sequence[Sequence[Leg]], 
     it posts. No journal event here: the caller records one for the batch."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger.post_batch runs inside the transaction of the change it records")
+    for legs in batch:  # a clear error before the database's own refusal
+        if len(legs) < 2 or sum((leg.amount for leg in legs), Decimal(0)) != 0 or any(
+                leg.amount == 0 or leg.amount != leg.amount.quantize(CENT) for leg in legs):
+            raise ValueError("each ledger transaction has two entries or more, to the cent, summing to zero")
     year = timezone.now().year
     txs = LedgerTransaction.objects.bulk_create(
         [LedgerTransaction(kind=kind, programme=programme, memo=memo[:300], year=year) for _legs in batch])
-    LedgerEntry.objects.bulk_create(
-        [LedgerEntry(transaction=tx, account=leg.account, amount_eur=leg.amount)
-         for tx, legs in zip(txs, batch, strict=True) for leg in legs], batch_size=5000)
+    # the entries go in as plain rows (the ORM's per-object cost would dominate a large batch)
+    rows = [(tx.pk, leg.account.pk, str(leg.amount)) for tx, legs in zip(txs, batch, strict=True) for leg in legs]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {LedgerEntry._meta.db_table} (transaction_id, account_id, amount_eur) "
+                           "VALUES (%s, %s, %s)", rows)
     return LedgerTransaction.objects.filter(pk__in=[tx.pk for tx in txs]).update(posted=True)
 
 
