@@ -66,3 +66,30 @@ def test_forms_follow_the_two_person_rule(fund, contract):  # type: ignore[no-un
     approver.post(f"/financement/paiements/{order.reference}/approve/")
     order.refresh_from_db()
     assert order.status == "approved"
+
+
+def test_finance_officer_opens_a_programme_and_attaches_a_contract(fund, active):  # type: ignore[no-untyped-def]
+    from pacte.funding.models import OutcomeContract, Programme
+
+    officer = _login(fund.officer)
+    assert "Ouvrir un programme" in officer.get("/financement/").content.decode()
+    r = officer.post("/financement/programmes/nouveau/", {"title": "Insertion 2027", "budget_eur": "-1",
+                                                          "starts_on": "2027-01-01", "ends_on": "2027-12-31"})
+    assert r.status_code == 400 and not Programme.objects.filter(title="Insertion 2027").exists()
+    r = officer.post("/financement/programmes/nouveau/", {"title": "Insertion 2027", "budget_eur": "500000",
+                                                          "starts_on": "2027-01-01", "ends_on": "2027-12-31",
+                                                          "territories": "Val-de-Loire, Centre",
+                                                          "outcome": "Emploi durable", "price_eur": "100"})
+    programme = Programme.objects.get(title="Insertion 2027")
+    assert r.status_code == 302 and programme.territories == ["Val-de-Loire", "Centre"]
+    url = f"/financement/programmes/{programme.slug}/contrats/nouveau/"
+    body = {"pact": active.pact.reference, "version": active.number, "outcome": "Emploi durable",
+            "price_eur": "100", "base_fee_eur": "5000", "cap_eur": "600000", "equity_bonus": "0",
+            "opens_on": "2027-01-01", "closes_on": "2027-06-30"}
+    r = officer.post(url, body)
+    assert r.status_code == 400 and "Budget insuffisant" in r.content.decode()
+    r = officer.post(url, body | {"cap_eur": "100000"})
+    contract = OutcomeContract.objects.get(programme=programme)
+    assert r.status_code == 302 and r["Location"].endswith(f"/financement/contrats/{contract.reference}/")
+    assert _login(fund.approver).post(url, body).status_code == 400  # an approver does not attach contracts
+    assert OutcomeContract.objects.filter(programme=programme).count() == 1

@@ -6,6 +6,8 @@ app_name = "funding"
 urlpatterns = [
     path("financement/", views.programme_list, name="programmes"),
     path("financement/simulateur/", views.simulator, name="simulator"),
+    path("financement/programmes/nouveau/", views.programme_new, name="programme_new"),
+    path("financement/programmes/<slug:slug>/contrats/nouveau/", views.contract_new, name="contract_new"),
     path("financement/programmes/<slug:slug>/", views.programme_detail, name="programme"),
     path("financement/contrats/<str:reference>/", views.contract_detail, name="contract"),
     path("financement/contrats/<str:reference>/fenetres/<int:number>/valider/", views.window_validate,

@@ -17,7 +17,8 @@ from pacte.accounts import policy
 from pacte.accounts.policy import Action
 from pacte.engines import outcome_payments as formula
 from pacte.errors import DomainError, NotAuthenticated
-from pacte.funding import contracts, ledger, payments, selectors
+from pacte.funding import contracts, ledger, payments, programmes, selectors
+from pacte.funding.forms import ContractForm, ProgrammeForm
 from pacte.funding.lifecycles import PAYMENT
 from pacte.funding.models import LedgerTransaction
 from pacte.journal.selectors import events_for_subject
@@ -37,8 +38,69 @@ def _bars(figures: list[tuple[str, Decimal]], total: Decimal) -> list[dict[str, 
 
 
 def programme_list(request: HttpRequest) -> HttpResponse:
+    acting = getattr(request, "acting", None)
     return render(request, "funding/programme_list.html", {
-        "programmes": selectors.programmes(), "late": selectors.late_payments()[:20]})
+        "programmes": selectors.programmes(), "late": selectors.late_payments()[:20],
+        "can_open": acting is not None and policy.may(acting, Action.FUNDING_PROGRAMME, acting.organisation)})
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+@login_required
+def programme_new(request: HttpRequest) -> HttpResponse:
+    acting = _acting(request)
+    form = ProgrammeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            d = form.cleaned_data
+            prices = [programmes.PriceIn(d["outcome"], d["price_eur"])] if d["outcome"] and d["price_eur"] is not None else []
+            try:
+                programme = programmes.open_programme(acting, programmes.ProgrammeIn(
+                    title=d["title"], budget_eur=d["budget_eur"], starts_on=d["starts_on"], ends_on=d["ends_on"],
+                    eligible_problems=_split(d["eligible_problems"]), territories=_split(d["territories"]),
+                    prices=prices))
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                for field, errs in exc.field_errors.items():
+                    if field in form.fields:
+                        for err in errs:
+                            form.add_error(field, err)
+            else:
+                _done(request, _("Programme ouvert : son budget est inscrit au grand livre."))
+                return redirect("funding:programme", slug=programme.slug)
+        status = 400
+    return render(request, "funding/form.html", {"form": form, "title": _("Ouvrir un programme de financement")},
+                  status=status)
+
+
+@login_required
+def contract_new(request: HttpRequest, slug: str) -> HttpResponse:
+    acting = _acting(request)
+    programme = selectors.get_programme(slug)
+    form = ContractForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                from pacte.pacts.selectors import get_version
+
+                version = get_version(acting, d["pact"], d["version"])
+                contract = contracts.attach_contract(acting, programme, version, contracts.ContractIn(
+                    outcome=d["outcome"], price_eur=d["price_eur"], base_fee_eur=d["base_fee_eur"],
+                    cap_eur=d["cap_eur"], equity_bonus=d["equity_bonus"], windows=[(d["opens_on"], d["closes_on"])]))
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                _done(request, _("Contrat attaché : son plafond est engagé sur le budget du programme."))
+                return redirect("funding:contract", reference=contract.reference)
+        status = 400
+    return render(request, "funding/form.html", {
+        "form": form, "title": _("Attacher un contrat à impact — %(programme)s") % {"programme": programme.title}},
+        status=status)
 
 
 def programme_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -48,8 +110,9 @@ def programme_detail(request: HttpRequest, slug: str) -> HttpResponse:
                   (_("Retenu"), totals["withheld"]), (_("Disponible"), programme.available_eur)], programme.budget_eur)
     transactions = (LedgerTransaction.objects.filter(programme=programme, posted=True)
                     .prefetch_related("entries__account").order_by("-at", "-pk")[:50])
+    acting = getattr(request, "acting", None)
     return render(request, "funding/programme_detail.html", {
-        "programme": programme, "totals": totals, "bars": bars, "transactions": transactions,
+        "can_attach": policy.may(acting, Action.FUNDING_CONTRACT, programme), "programme": programme, "totals": totals, "bars": bars, "transactions": transactions,
         "contracts": selectors.contracts(programme=programme.slug), "events": events_for_subject("programme", slug)})
 
 
