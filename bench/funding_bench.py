@@ -48,14 +48,16 @@ def main() -> int:
     from pacte.accounts import policy
     from pacte.accounts.models import Organisation
     from pacte.funding import ledger
-    from pacte.funding.models import LedgerAccount, Programme
+    from pacte.funding.models import LedgerAccount, LedgerTransaction, Programme
 
     console = Console(width=140)
     call_command("migrate", verbosity=0)
-    inst = Organisation.objects.create(slug="bench-inst", name="Institution", kind="institution", legal_form="operator")
-    programme = Programme.objects.create(slug="bench", institution=inst, title="Bench", budget_eur=Decimal("1e9"),
+    run = int(time.time())  # a database may be shared with other benchmarks (bench/run): fresh names each run
+    inst = Organisation.objects.create(slug=f"bench-inst-{run}", name="Institution", kind="institution",
+                                       legal_form="operator")
+    programme = Programme.objects.create(slug=f"bench-{run}", institution=inst, title="Bench", budget_eur=Decimal("1e9"),
                                          starts_on="2026-01-01", ends_on="2026-12-31")
-    accounts = [LedgerAccount.objects.create(code=f"bench:{i}", name=f"Compte {i}", kind=kind, programme=programme,
+    accounts = [LedgerAccount.objects.create(code=f"bench-{run}:{i}", name=f"Compte {i}", kind=kind, programme=programme,
                                              institution=inst, project_slug=f"projet-{i % 5}")
                 for i, kind in enumerate(["available", "committed", "payable", "paid", "withheld", "receivable"] * 3)]
     n = args.transactions
@@ -72,7 +74,8 @@ def main() -> int:
                                                                               strict=True)])
     t_post = time.perf_counter() - t0
     t0 = time.perf_counter()
-    totals = [ledger.totals(programme=programme), ledger.totals(institution=inst), ledger.totals(year=2026)]
+    year = LedgerTransaction.objects.filter(programme=programme).values_list("year", flat=True).first()
+    totals = [ledger.totals(programme=programme), ledger.totals(institution=inst), ledger.totals(year=year)]
     totals += [ledger.totals(project_slug=f"projet-{i}") for i in range(5)]
     t_totals = time.perf_counter() - t0
 
@@ -84,6 +87,7 @@ def main() -> int:
     t_single = time.perf_counter() - t0
 
     with connection.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS bench_plain")
         cur.execute("CREATE TABLE bench_plain (tx integer, account integer, amount numeric(14, 2))")
         rows = [(i, a.pk, amt) for i, ((a, b), amt) in enumerate(zip(pairs, amounts, strict=True))]
         rows += [(i, b.pk, -amt) for i, ((a, b), amt) in enumerate(zip(pairs, amounts, strict=True))]
