@@ -63,3 +63,54 @@ def test_concurrent_attachments_never_overcommit_on_postgres(fund, active):  # t
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite variant")
 def test_concurrent_attachments_never_overcommit_on_sqlite(fund, active):  # type: ignore[no-untyped-def]
     _check(fund, _attach_at_once(fund, active))
+
+
+def _approve_at_once(fund, contract) -> list[str]:  # type: ignore[no-untyped-def]
+    from pacte.accounts.models import Role
+    from pacte.funding import payments
+    from pacte.funding.models import PaymentOrder
+    from tests.conftest import _acting
+    from tests.funding.conftest import published_evaluation
+
+    ev = published_evaluation(contract.version.pact.project, fund.evaluator)
+    contracts.validate_window(fund.evaluator, contract.windows.get(number=1), ev.pk)
+    order = payments.prepare_window_payment(fund.officer, contract.windows.get(number=1))
+    approvers = [fund.approver] + [_acting(fund.programme.institution, [Role.PAYMENT_APPROVER])
+                                   for _ in range(THREADS - 1)]
+    barrier = threading.Barrier(THREADS)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def worker(approver) -> None:  # type: ignore[no-untyped-def]
+        try:
+            barrier.wait()
+            try:
+                payments.approve(approver, PaymentOrder.objects.get(pk=order.pk))
+                result = "ok"
+            except DomainError as exc:
+                result = exc.code
+            with lock:
+                outcomes.append(result)
+        finally:
+            connections.close_all()
+
+    ts = [threading.Thread(target=worker, args=(a,)) for a in approvers]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert sorted(outcomes) == ["invalid_transition"] * (THREADS - 1) + ["ok"]
+    assert ledger.totals(programme=fund.programme)["payable"] == order.amount_eur  # moved once
+    return outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL variant")
+def test_concurrent_approvals_move_the_money_once_on_postgres(fund, contract):  # type: ignore[no-untyped-def]
+    _approve_at_once(fund, contract)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite variant")
+def test_concurrent_approvals_move_the_money_once_on_sqlite(fund, contract):  # type: ignore[no-untyped-def]
+    _approve_at_once(fund, contract)
