@@ -30,7 +30,9 @@ from pathlib import Path
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--data", default="bench/data")
@@ -85,26 +87,72 @@ def main() -> int:
         from pacte.data.demo import _demo_request
 
         steward = _as("donnees", "agence-emploi")
-        ds = publish_dataset(steward, publisher=Organisation.objects.get(slug="agence-emploi"),
-                                      slug="bench-embauches", title="Banc d'essai", sensitivity=2)
-        add_version(steward, ds, version="bench", paths=[str(path.resolve())], schema=hiring_schema(),
-                             row_count=args.rows, person_column="person_id", enterprise_column="establishment_id",
-                             rho_cap=10.0, max_contributions=3)  # person unit, k = 3 (truncation on)
-        purpose = "Banc d'essai : mesurer la passerelle d'accès aux données pour la mission du pacte."
-        dp_grant, dp_token = _demo_request("la-bonne-boite-citoyenne", ds, 3, purpose,
-                                           ["region", "naf_sector", "monthly_salary_eur"], 3_000_000, 2)
-        sr_grant, sr_token = _demo_request("la-bonne-boite-citoyenne", ds, 4, purpose, [], 3_000_000, 2)
-        px_grant, px_token = _demo_request("mes-droits", ds, 2, purpose,
-                                           ["person_id", "departement", "naf_sector", "contract_type", "hire_date",
-                                            "salary_band", "age", "sex"], 3_000_000, 2)
+        ds = publish_dataset(
+            steward,
+            publisher=Organisation.objects.get(slug="agence-emploi"),
+            slug="bench-embauches",
+            title="Banc d'essai",
+            sensitivity=2,
+        )
+        add_version(
+            steward,
+            ds,
+            version="bench",
+            paths=[str(path.resolve())],
+            schema=hiring_schema(),
+            row_count=args.rows,
+            person_column="person_id",
+            enterprise_column="establishment_id",
+            rho_cap=10.0,
+            max_contributions=3,
+        )  # person unit, k = 3 (truncation on)
+        purpose = (
+            "Banc d'essai : mesurer la passerelle d'accès aux données pour la mission du pacte."
+        )
+        dp_grant, dp_token = _demo_request(
+            "la-bonne-boite-citoyenne",
+            ds,
+            3,
+            purpose,
+            ["region", "naf_sector", "monthly_salary_eur"],
+            3_000_000,
+            2,
+        )
+        sr_grant, sr_token = _demo_request(
+            "la-bonne-boite-citoyenne", ds, 4, purpose, [], 3_000_000, 2
+        )
+        px_grant, px_token = _demo_request(
+            "mes-droits",
+            ds,
+            2,
+            purpose,
+            [
+                "person_id",
+                "departement",
+                "naf_sector",
+                "contract_type",
+                "hire_date",
+                "salary_band",
+                "age",
+                "sex",
+            ],
+            3_000_000,
+            2,
+        )
 
-    console.print(f"Préparation (migrations, démo, ingestion : vue k = 3 + profil) : {time.perf_counter() - t_setup:.1f} s")
+    console.print(
+        f"Préparation (migrations, démo, ingestion : vue k = 3 + profil) : {time.perf_counter() - t_setup:.1f} s"
+    )
     client = Client()
-    file = str(path.resolve())
+    file = ds.current_version.paths[0]  # the version's own file (with its record-key column)
 
     def post(token: str, url: str, body: dict) -> dict:
-        r = client.post(url, data=json.dumps(body), content_type="application/json",
-                        HTTP_AUTHORIZATION=f"Bearer {token}")
+        r = client.post(
+            url,
+            data=json.dumps(body),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
         if r.status_code != 200:
             raise SystemExit(f"{url}: {r.status_code} {r.content[:300]!r}")
         return r.json()
@@ -123,10 +171,15 @@ def main() -> int:
     counter = iter(range(10_000))
 
     def dp_call() -> None:
-        body = {"group_by": ["region", "naf_sector"], "aggregates": [{"op": "count"}],
-                "rho": rho_base / 10 - next(counter) * 1e-7}
+        body = {
+            "group_by": ["region", "naf_sector"],
+            "aggregates": [{"op": "count"}],
+            "rho": rho_base / 10 - next(counter) * 1e-7,
+        }
         out = post(dp_token, f"/api/v1/data/{ds.slug}/aggregates", body)
-        assert not out["cached"] and len(out["cells"]) == len(demo_data.REGIONS) * len(demo_data.NAF_SECTIONS)
+        assert not out["cached"] and len(out["cells"]) == len(demo_data.REGIONS) * len(
+            demo_data.NAF_SECTIONS
+        )
 
     plain_sql = f"SELECT region, naf_sector, COUNT(*) FROM read_parquet('{file}') GROUP BY region, naf_sector"
     with console.status("DP agrégats…"):
@@ -136,34 +189,55 @@ def main() -> int:
     from pacte.data.models import Reservation
 
     def tiny_rho_refused() -> None:  # issue 8: this request used to spin for ever
-        r = client.post(f"/api/v1/data/{ds.slug}/aggregates", content_type="application/json",
-                        data=json.dumps({"group_by": ["region", "naf_sector"], "rho": 1e-300}),
-                        HTTP_AUTHORIZATION=f"Bearer {dp_token}")
+        r = client.post(
+            f"/api/v1/data/{ds.slug}/aggregates",
+            content_type="application/json",
+            data=json.dumps({"group_by": ["region", "naf_sector"], "rho": 1e-300}),
+            HTTP_AUTHORIZATION=f"Bearer {dp_token}",
+        )
         assert r.status_code == 400 and "minimum" in r.json()["message"], r.content
 
     with console.status("ρ minuscule (refus)…"):
         t_tiny = timed(tiny_rho_refused, args.repeat)
         assert not Reservation.objects.filter(state=Reservation.State.RESERVED).exists()
 
-    sr_sql = ("SELECT region, naf_sector, COUNT(*) AS n, AVG(monthly_salary_eur) AS salaire "
-              "FROM donnees GROUP BY region, naf_sector")
+    sr_sql = (
+        "SELECT region, naf_sector, COUNT(*) AS n, AVG(monthly_salary_eur) AS salaire "
+        "FROM donnees GROUP BY region, naf_sector"
+    )
     direct_sql = sr_sql.replace("FROM donnees", f"FROM read_parquet('{file}')")
     with console.status("Salle sécurisée…"):
-        t_sr = timed(lambda: post(sr_token, f"/api/v1/data/{ds.slug}/secure-room", {"sql": sr_sql}), args.repeat)
+        t_sr = timed(
+            lambda: post(sr_token, f"/api/v1/data/{ds.slug}/secure-room", {"sql": sr_sql}),
+            args.repeat,
+        )
         t_sr_duck = timed(lambda: con.execute(direct_sql).fetchall(), args.repeat)
 
     # the engines alone (no HTTP, no ledger, no journal), to attribute the API's overhead
     from pacte.engines import privacy, secure_room
 
     spec = dataset_spec(ds.current_version, dp_grant.columns)
-    t_dp_engine = timed(lambda: privacy.run_query(spec, {"group_by": ["region", "naf_sector"]}, 0.0001), args.repeat)
+    t_dp_engine = timed(
+        lambda: privacy.run_query(spec, {"group_by": ["region", "naf_sector"]}, 0.0001), args.repeat
+    )
     dv = ds.current_version
-    allowed = [c["name"] for c in dv.columns if c["name"] in set(sr_grant.columns)
-               and c["classification"] != "direct_identifier"]  # exactly what the API passes
+    allowed = [
+        c["name"]
+        for c in dv.columns
+        if c["name"] in set(sr_grant.columns) and c["classification"] != "direct_identifier"
+    ]  # exactly what the API passes
     profile = secure_room_profile(dv)
     assert profile is not None
-    t_sr_engine = timed(lambda: secure_room.run(secure_room.restrict(sr_sql, "donnees", allowed), [file], "person_id",
-                                                "establishment_id", profile=profile), args.repeat)
+    t_sr_engine = timed(
+        lambda: secure_room.run(
+            secure_room.restrict(sr_sql, "donnees", allowed),
+            [file],
+            "person_id",
+            "establishment_id",
+            profile=profile,
+        ),
+        args.repeat,
+    )
     view_sql = f"SELECT region, naf_sector, COUNT(*) FROM read_parquet('{dv.dp_view['path']}') GROUP BY region, naf_sector"
     t_duck_view = timed(lambda: con.execute(view_sql).fetchall(), args.repeat)
 
@@ -172,27 +246,53 @@ def main() -> int:
         table.add_column(col)
     dp_ratio, sr_ratio = t_dp / t_duck, t_sr / t_sr_duck
     k, kept = dv.max_contributions, dv.dp_view["rows_out"]
-    table.add_row(f"Comptage DP région × secteur, unité = personne, k = {k} ({kept:,} lignes retenues) "
-                  "(OpenDP, ledger, release, journal)", f"{t_dp * 1000:.0f} ms",
-                  f"{t_dp_engine * 1000:.0f} ms",
-                  f"DuckDB {t_duck * 1000:.0f} ms (fichier source ; vue tronquée {t_duck_view * 1000:.0f} ms)", f"{dp_ratio:.2f}×", "≤ 2× " + ("✓" if dp_ratio <= 2 else "✗"))
-    table.add_row("Requête DP à ρ = 1e-300 refusée (400, rien réservé)", f"{t_tiny * 1000:.0f} ms", "—", "—", "—",
-                  "< 1 s " + ("✓" if t_tiny < 1 else "✗"))
-    table.add_row("Salle sécurisée (restrict + run + secret statistique)", f"{t_sr * 1000:.0f} ms",
-                  f"{t_sr_engine * 1000:.0f} ms", f"DuckDB {t_sr_duck * 1000:.0f} ms", f"{sr_ratio:.2f}×", "≤ 1,5× " + ("✓" if sr_ratio <= 1.5 else "✗"))
+    table.add_row(
+        f"Comptage DP région × secteur, unité = personne, k = {k} ({kept:,} lignes retenues) "
+        "(OpenDP, ledger, release, journal)",
+        f"{t_dp * 1000:.0f} ms",
+        f"{t_dp_engine * 1000:.0f} ms",
+        f"DuckDB {t_duck * 1000:.0f} ms (fichier source ; vue tronquée {t_duck_view * 1000:.0f} ms)",
+        f"{dp_ratio:.2f}×",
+        "≤ 2× " + ("✓" if dp_ratio <= 2 else "✗"),
+    )
+    table.add_row(
+        "Requête DP à ρ = 1e-300 refusée (400, rien réservé)",
+        f"{t_tiny * 1000:.0f} ms",
+        "—",
+        "—",
+        "—",
+        "< 1 s " + ("✓" if t_tiny < 1 else "✗"),
+    )
+    table.add_row(
+        "Salle sécurisée (restrict + run + secret statistique)",
+        f"{t_sr * 1000:.0f} ms",
+        f"{t_sr_engine * 1000:.0f} ms",
+        f"DuckDB {t_sr_duck * 1000:.0f} ms",
+        f"{sr_ratio:.2f}×",
+        "≤ 1,5× " + ("✓" if sr_ratio <= 1.5 else "✗"),
+    )
 
     if not args.skip_extract:
         with console.status("Extrait pseudonymisé…"):
             t = time.perf_counter()
-            r = client.get(f"/api/v1/data/{ds.slug}/extract", HTTP_AUTHORIZATION=f"Bearer {px_token}")
+            r = client.get(
+                f"/api/v1/data/{ds.slug}/extract", HTTP_AUTHORIZATION=f"Bearer {px_token}"
+            )
             size = sum(len(chunk) for chunk in r.streaming_content)
             elapsed = time.perf_counter() - t
             rows_out = int(r["X-Pacte-Rows"])
-        table.add_row("Extrait pseudonymisé CSV (k ≥ 11, HMAC par accès) en flux", f"{elapsed:.1f} s", "—",
-                      f"{rows_out:,} lignes, {size / 1e6:.0f} Mo, k = {r['X-Pacte-K-Anonymity']}",
-                      f"{rows_out / elapsed:,.0f} lignes/s", "débit")
+        table.add_row(
+            "Extrait pseudonymisé CSV (k ≥ 11, HMAC par accès) en flux",
+            f"{elapsed:.1f} s",
+            "—",
+            f"{rows_out:,} lignes, {size / 1e6:.0f} Mo, k = {r['X-Pacte-K-Anonymity']}",
+            f"{rows_out / elapsed:,.0f} lignes/s",
+            "débit",
+        )
     console.print(table)
-    console.print(f"Commande : {' '.join([sys.executable.split('/')[-1], *sys.argv])}  (VAR_DIR {var})")
+    console.print(
+        f"Commande : {' '.join([sys.executable.split('/')[-1], *sys.argv])}  (VAR_DIR {var})"
+    )
     return 0
 
 

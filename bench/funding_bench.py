@@ -28,7 +28,9 @@ from pathlib import Path
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--transactions", type=int, default=100_000)
     parser.add_argument("--single", type=int, default=2_000)
     parser.add_argument("--batch", type=int, default=1_000)
@@ -52,30 +54,66 @@ def main() -> int:
 
     console = Console(width=140)
     call_command("migrate", verbosity=0)
-    run = int(time.time())  # a database may be shared with other benchmarks (bench/run): fresh names each run
-    inst = Organisation.objects.create(slug=f"bench-inst-{run}", name="Institution", kind="institution",
-                                       legal_form="operator")
-    programme = Programme.objects.create(slug=f"bench-{run}", institution=inst, title="Bench", budget_eur=Decimal("1e9"),
-                                         starts_on="2026-01-01", ends_on="2026-12-31")
-    accounts = [LedgerAccount.objects.create(code=f"bench-{run}:{i}", name=f"Compte {i}", kind=kind, programme=programme,
-                                             institution=inst, project_slug=f"projet-{i % 5}")
-                for i, kind in enumerate(["available", "committed", "payable", "paid", "withheld", "receivable"] * 3)]
+    run = int(
+        time.time()
+    )  # a database may be shared with other benchmarks (bench/run): fresh names each run
+    inst = Organisation.objects.create(
+        slug=f"bench-inst-{run}", name="Institution", kind="institution", legal_form="operator"
+    )
+    programme = Programme.objects.create(
+        slug=f"bench-{run}",
+        institution=inst,
+        title="Bench",
+        budget_eur=Decimal("1e9"),
+        starts_on="2026-01-01",
+        ends_on="2026-12-31",
+    )
+    accounts = [
+        LedgerAccount.objects.create(
+            code=f"bench-{run}:{i}",
+            name=f"Compte {i}",
+            kind=kind,
+            programme=programme,
+            institution=inst,
+            project_slug=f"projet-{i % 5}",
+        )
+        for i, kind in enumerate(
+            ["available", "committed", "payable", "paid", "withheld", "receivable"] * 3
+        )
+    ]
     n = args.transactions
     amounts = [Decimal(1 + (i * 7919) % 100_000) / 100 for i in range(n)]
     pairs = [(accounts[i % len(accounts)], accounts[(i * 5 + 1) % len(accounts)]) for i in range(n)]
-    pairs = [(a, b if b.pk != a.pk else accounts[(accounts.index(a) + 1) % len(accounts)]) for a, b in pairs]
+    pairs = [
+        (a, b if b.pk != a.pk else accounts[(accounts.index(a) + 1) % len(accounts)])
+        for a, b in pairs
+    ]
 
     t0 = time.perf_counter()
     with transaction.atomic():
         for start in range(0, n, args.batch):
-            ledger.post_batch("allocated", programme, [[ledger.Leg(a, amt), ledger.Leg(b, -amt)]
-                                                       for (a, b), amt in zip(pairs[start:start + args.batch],
-                                                                              amounts[start:start + args.batch],
-                                                                              strict=True)])
+            ledger.post_batch(
+                "allocated",
+                programme,
+                [
+                    [ledger.Leg(a, amt), ledger.Leg(b, -amt)]
+                    for (a, b), amt in zip(
+                        pairs[start : start + args.batch],
+                        amounts[start : start + args.batch],
+                        strict=True,
+                    )
+                ],
+            )
     t_post = time.perf_counter() - t0
     t0 = time.perf_counter()
-    year = LedgerTransaction.objects.filter(programme=programme).values_list("year", flat=True).first()
-    totals = [ledger.totals(programme=programme), ledger.totals(institution=inst), ledger.totals(year=year)]
+    year = (
+        LedgerTransaction.objects.filter(programme=programme).values_list("year", flat=True).first()
+    )
+    totals = [
+        ledger.totals(programme=programme),
+        ledger.totals(institution=inst),
+        ledger.totals(year=year),
+    ]
     totals += [ledger.totals(project_slug=f"projet-{i}") for i in range(5)]
     t_totals = time.perf_counter() - t0
 
@@ -90,12 +128,16 @@ def main() -> int:
         cur.execute("DROP TABLE IF EXISTS bench_plain")
         cur.execute("CREATE TABLE bench_plain (tx integer, account integer, amount numeric(14, 2))")
         rows = [(i, a.pk, amt) for i, ((a, b), amt) in enumerate(zip(pairs, amounts, strict=True))]
-        rows += [(i, b.pk, -amt) for i, ((a, b), amt) in enumerate(zip(pairs, amounts, strict=True))]
+        rows += [
+            (i, b.pk, -amt) for i, ((a, b), amt) in enumerate(zip(pairs, amounts, strict=True))
+        ]
         t0 = time.perf_counter()
         with transaction.atomic():
             for start in range(0, len(rows), 10_000):
-                cur.executemany("INSERT INTO bench_plain (tx, account, amount) VALUES (%s, %s, %s)",
-                                rows[start:start + 10_000])
+                cur.executemany(
+                    "INSERT INTO bench_plain (tx, account, amount) VALUES (%s, %s, %s)",
+                    rows[start : start + 10_000],
+                )
         t_plain = time.perf_counter() - t0
         t0 = time.perf_counter()
         cur.execute("SELECT account, SUM(amount) FROM bench_plain GROUP BY account")
@@ -107,14 +149,22 @@ def main() -> int:
     table = Table(title=f"Ledger, {connection.vendor}, {n:,} transactions ({2 * n:,} entries)")
     for col in ("measure", "seconds", "per transaction (µs)"):
         table.add_column(col)
-    table.add_row(f"ledger.post_batch ×{n:,} (DB-checked balance)", f"{t_post:.2f}", f"{t_post / n * 1e6:.0f}")
+    table.add_row(
+        f"ledger.post_batch ×{n:,} (DB-checked balance)", f"{t_post:.2f}", f"{t_post / n * 1e6:.0f}"
+    )
     table.add_row("plain INSERT of the same rows", f"{t_plain:.2f}", f"{t_plain / n * 1e6:.0f}")
-    table.add_row("all totals (8 views: programme, institution, year, 5 projects)", f"{t_totals:.3f}", "")
+    table.add_row(
+        "all totals (8 views: programme, institution, year, 5 projects)", f"{t_totals:.3f}", ""
+    )
     table.add_row("plain SUM … GROUP BY account", f"{t_plain_sum:.3f}", "")
-    table.add_row(f"ledger.post one at a time ×{m:,}", f"{t_single:.2f}", f"{t_single / m * 1e6:.0f}")
+    table.add_row(
+        f"ledger.post one at a time ×{m:,}", f"{t_single:.2f}", f"{t_single / m * 1e6:.0f}"
+    )
     console.print(table)
-    console.print(f"ratio post_batch / plain insert: {t_post / t_plain:.1f}×; totals / plain SUM: "
-                  f"{t_totals / t_plain_sum:.1f}×")
+    console.print(
+        f"ratio post_batch / plain insert: {t_post / t_plain:.1f}×; totals / plain SUM: "
+        f"{t_totals / t_plain_sum:.1f}×"
+    )
     return 0
 
 

@@ -54,8 +54,14 @@ def configure(db: str, sqlite_sync: str) -> tuple[str, callable]:
 
         u = urlparse(db)
         name = f"pacte_logbench_{uuid.uuid4().hex[:8]}"
-        admin = dict(host=u.hostname, port=u.port, user=u.username, password=u.password, dbname="postgres",
-                     autocommit=True)
+        admin = dict(
+            host=u.hostname,
+            port=u.port,
+            user=u.username,
+            password=u.password,
+            dbname="postgres",
+            autocommit=True,
+        )
         with psycopg.connect(**admin) as c:
             c.execute(f'CREATE DATABASE "{name}"')
             fsync = c.execute("SHOW fsync").fetchone()[0]
@@ -91,8 +97,10 @@ def configure(db: str, sqlite_sync: str) -> tuple[str, callable]:
 def events(start: int, n: int, subjects: int):
     from pacte.journal.services import SYSTEM, NewEvent
 
-    return [NewEvent("bench.event", SYSTEM, "bench", (start + i) % subjects, {"i": start + i}, "bench")
-            for i in range(n)]
+    return [
+        NewEvent("bench.event", SYSTEM, "bench", (start + i) % subjects, {"i": start + i}, "bench")
+        for i in range(n)
+    ]
 
 
 def bench_appends(batches: int, batch: int, subjects: int) -> tuple[float, float]:
@@ -117,21 +125,56 @@ def bench_appends(batches: int, batch: int, subjects: int) -> tuple[float, float
 
     with connection.cursor() as cur:
         q = connection.ops.quote_name
-        cur.execute(f"CREATE TABLE bench_baseline AS SELECT * FROM {q(Event._meta.db_table)} WHERE 1 = 0")
-    cols = ("index", "type", "occurred_at", "organisation_slug", "subject_type", "subject_id", "project_slug",
-            "entry", "entry_hash", "leaf_hash", "prev")
+        cur.execute(
+            f"CREATE TABLE bench_baseline AS SELECT * FROM {q(Event._meta.db_table)} WHERE 1 = 0"
+        )
+    cols = (
+        "index",
+        "type",
+        "occurred_at",
+        "organisation_slug",
+        "subject_type",
+        "subject_id",
+        "project_slug",
+        "entry",
+        "entry_hash",
+        "leaf_hash",
+        "prev",
+    )
     t0 = time.perf_counter()
     for b in range(1, batches + 1):
         now = timezone.now()
         ts = connection.ops.adapt_datetimefield_value(now)
         rows = []
         for e in events(b * batch, batch, subjects):
-            text = canonical_json({"v": 1, "type": e.type, "ts": now.isoformat(), "actor": e.actor.as_entry(),
-                                   "subject": {"type": e.subject_type, "id": str(e.subject_id)},
-                                   "project": e.project_slug, "data": e.data, "prev": None})
+            text = canonical_json(
+                {
+                    "v": 1,
+                    "type": e.type,
+                    "ts": now.isoformat(),
+                    "actor": e.actor.as_entry(),
+                    "subject": {"type": e.subject_type, "id": str(e.subject_id)},
+                    "project": e.project_slug,
+                    "data": e.data,
+                    "prev": None,
+                }
+            )
             raw = text.encode()
-            rows.append((0, e.type, ts, "", e.subject_type, str(e.subject_id), e.project_slug, text,
-                         hashlib.sha256(raw).hexdigest(), hashlib.sha256(b"\0" + raw).digest(), ""))
+            rows.append(
+                (
+                    0,
+                    e.type,
+                    ts,
+                    "",
+                    e.subject_type,
+                    str(e.subject_id),
+                    e.project_slug,
+                    text,
+                    hashlib.sha256(raw).hexdigest(),
+                    hashlib.sha256(b"\0" + raw).digest(),
+                    "",
+                )
+            )
         with transaction.atomic():
             bulk_insert("bench_baseline", cols, rows)
     base_rate = batches * batch / (time.perf_counter() - t0)
@@ -153,7 +196,9 @@ def fill(target: int, chunk: int = 50_000) -> None:
     tree = merkle.MerkleTree(DbNodeStore(), state.tree_size)
     from django.db import connection
 
-    now = connection.ops.adapt_datetimefield_value(__import__("django.utils.timezone").utils.timezone.now())
+    now = connection.ops.adapt_datetimefield_value(
+        __import__("django.utils.timezone").utils.timezone.now()
+    )
     import hashlib
 
     while size < target:
@@ -163,11 +208,40 @@ def fill(target: int, chunk: int = 50_000) -> None:
             text = f'{{"data":{{"i":{i}}},"prev":null,"subject":{{"id":"f{i}","type":"fill"}},"type":"bench.fill","v":1}}'
             raw = text.encode()
             lh = hashlib.sha256(b"\0" + raw).digest()
-            rows.append((i, "bench.fill", now, "", "fill", f"f{i}", "", text, hashlib.sha256(raw).hexdigest(), lh, ""))
+            rows.append(
+                (
+                    i,
+                    "bench.fill",
+                    now,
+                    "",
+                    "fill",
+                    f"f{i}",
+                    "",
+                    text,
+                    hashlib.sha256(raw).hexdigest(),
+                    lh,
+                    "",
+                )
+            )
             leaves.append(lh)
         with transaction.atomic():
-            bulk_insert("journal_event", ("index", "type", "occurred_at", "organisation_slug", "subject_type",
-                                          "subject_id", "project_slug", "entry", "entry_hash", "leaf_hash", "prev"), rows)
+            bulk_insert(
+                "journal_event",
+                (
+                    "index",
+                    "type",
+                    "occurred_at",
+                    "organisation_slug",
+                    "subject_type",
+                    "subject_id",
+                    "project_slug",
+                    "entry",
+                    "entry_hash",
+                    "leaf_hash",
+                    "prev",
+                ),
+                rows,
+            )
             tree.append_many(leaves)
             size += n
             LogState.objects.filter(id=1).update(size=size, tree_size=size)
@@ -202,15 +276,29 @@ def bench_proofs(seconds: float) -> dict[str, float]:
     for _ in range(20):
         i, old = rng.randrange(size), rng.randrange(1, size)
         p = services.inclusion(index=i)
-        merkle.verify_inclusion(bytes.fromhex(p["leaf_hash"]), i, size, [bytes.fromhex(h) for h in p["proof"]],
-                                bytes(cp.root))
+        merkle.verify_inclusion(
+            bytes.fromhex(p["leaf_hash"]),
+            i,
+            size,
+            [bytes.fromhex(h) for h in p["proof"]],
+            bytes(cp.root),
+        )
         c = services.consistency(old)
-        merkle.verify_consistency(old, size, bytes.fromhex(c["old_root"]), bytes(cp.root),
-                                  [bytes.fromhex(h) for h in c["proof"]])
+        merkle.verify_consistency(
+            old,
+            size,
+            bytes.fromhex(c["old_root"]),
+            bytes(cp.root),
+            [bytes.fromhex(h) for h in c["proof"]],
+        )
     cache = node_cache()
     # cold: the node cache is emptied before every proof (each proof reads the database)
-    res["incl_cold"] = _measure(lambda: (cache.clear(), services.inclusion(index=rng.randrange(size))), seconds / 2)
-    res["cons_cold"] = _measure(lambda: (cache.clear(), services.consistency(rng.randrange(1, size))), seconds / 2)
+    res["incl_cold"] = _measure(
+        lambda: (cache.clear(), services.inclusion(index=rng.randrange(size))), seconds / 2
+    )
+    res["cons_cold"] = _measure(
+        lambda: (cache.clear(), services.consistency(rng.randrange(1, size))), seconds / 2
+    )
     t0 = time.perf_counter()
     res["warm_nodes"] = services.warm_cache()
     res["warm_s"] = time.perf_counter() - t0
@@ -223,9 +311,12 @@ def bench_proofs(seconds: float) -> dict[str, float]:
     assert r.status_code == 200, r.content[:300]
     assert settings.DEBUG is False
     res["incl_http"] = _measure(
-        lambda: client.get("/api/v1/log/proof/inclusion", {"index": rng.randrange(size)}), seconds)
+        lambda: client.get("/api/v1/log/proof/inclusion", {"index": rng.randrange(size)}), seconds
+    )
     res["cons_http"] = _measure(
-        lambda: client.get("/api/v1/log/proof/consistency", {"old": rng.randrange(1, size)}), seconds)
+        lambda: client.get("/api/v1/log/proof/consistency", {"old": rng.randrange(1, size)}),
+        seconds,
+    )
     return res
 
 
@@ -316,9 +407,20 @@ def run_pymerkle(args: argparse.Namespace) -> dict | None:
             return None
     sizes = [n for n in args.size_list if n <= args.pymerkle_max]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    r = subprocess.run([str(py), "-c", PYMERKLE_CODE, str(ROOT / "bench"), json.dumps(sizes), str(args.proofs),
-                        str(args.verify_size if args.verify_export else 0)],
-                       capture_output=True, text=True, env=env)
+    r = subprocess.run(
+        [
+            str(py),
+            "-c",
+            PYMERKLE_CODE,
+            str(ROOT / "bench"),
+            json.dumps(sizes),
+            str(args.proofs),
+            str(args.verify_size if args.verify_export else 0),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     sys.stderr.write(r.stderr)
     if r.returncode != 0:
         return None
@@ -330,64 +432,110 @@ def table(results: list[dict], pm: dict | None) -> None:
         return "—" if x is None else f"{x:,.0f}/s"
 
     pm_sizes = (pm or {}).get("sizes", {})
-    pm_note = "pymerkle absent" if pm is None or pm.get("version") is None else f"pymerkle {pm['version']}"
+    pm_note = (
+        "pymerkle absent"
+        if pm is None or pm.get("version") is None
+        else f"pymerkle {pm['version']}"
+    )
     print()
     print("| mesure | base | taille | pacte | référence dans la même exécution | ratio |")
     print("|---|---|---:|---:|---|---:|")
     for r in results:
         db = r["label"]
-        print(f"| appends durables (lots de 1 000, 1 commit/lot) | {db} | — | {rate(r['log_rate'])} | "
-              f"insertion brute sans index : {rate(r['base_rate'])} | {r['log_rate'] / r['base_rate']:.2f} |")
+        print(
+            f"| appends durables (lots de 1 000, 1 commit/lot) | {db} | — | {rate(r['log_rate'])} | "
+            f"insertion brute sans index : {rate(r['base_rate'])} | {r['log_rate'] / r['base_rate']:.2f} |"
+        )
     for r in results:
         db = r["label"]
         for s in r["sizes"]:
             n = int(s["size"])
             theirs = pm_sizes.get(str(n)) or pm_sizes.get(str(n - n % 1000))
-            for kind, key, pk in (("inclusion", "incl", "incl_gen"), ("cohérence", "cons", "cons_gen")):
+            for kind, key, pk in (
+                ("inclusion", "incl", "incl_gen"),
+                ("cohérence", "cons", "cons_gen"),
+            ):
                 ref = f"{pm_note} (mémoire) : {rate(theirs[pk])}" if theirs else f"{pm_note} : —"
                 ratio = f"{s[key] / theirs[pk]:.1f}" if theirs else ""
-                print(f"| preuves de {kind}, service (cache chaud) | {db} | {n:,} | {rate(s[key])} | {ref} | {ratio} |")
-                print(f"| preuves de {kind}, service (cache vidé à chaque preuve) | {db} | {n:,} | "
-                      f"{rate(s[key + '_cold'])} | | |")
-                print(f"| preuves de {kind}, HTTP GET /api/v1/log/proof/… | {db} | {n:,} | "
-                      f"{rate(s[key + '_http'])} | | |")
-            print(f"| cache de nœuds : chargement | {db} | {n:,} | {s['warm_s']:.1f} s | "
-                  f"{s['cache_mb']:,.0f} Mo / budget {s['cache_budget_mb']:,.0f} Mo | |")
+                print(
+                    f"| preuves de {kind}, service (cache chaud) | {db} | {n:,} | {rate(s[key])} | {ref} | {ratio} |"
+                )
+                print(
+                    f"| preuves de {kind}, service (cache vidé à chaque preuve) | {db} | {n:,} | "
+                    f"{rate(s[key + '_cold'])} | | |"
+                )
+                print(
+                    f"| preuves de {kind}, HTTP GET /api/v1/log/proof/… | {db} | {n:,} | "
+                    f"{rate(s[key + '_http'])} | | |"
+                )
+            print(
+                f"| cache de nœuds : chargement | {db} | {n:,} | {s['warm_s']:.1f} s | "
+                f"{s['cache_mb']:,.0f} Mo / budget {s['cache_budget_mb']:,.0f} Mo | |"
+            )
             if "verify_s" in s:
                 v = (pm or {}).get("verify") or {}
-                ref = f"{pm_note} reconstruit l'arbre : {v['pymerkle_s']:.1f} s" if v else f"{pm_note} : —"
+                ref = (
+                    f"{pm_note} reconstruit l'arbre : {v['pymerkle_s']:.1f} s"
+                    if v
+                    else f"{pm_note} : —"
+                )
                 ratio = f"{v['pymerkle_s'] / s['verify_s']:.2f}" if v else ""
-                print(f"| vérification complète d'un export (`pacte log verify --dir`) | {db} | "
-                      f"{int(s['export_size']):,} | {s['verify_s']:.1f} s (export : {s['export_s']:.1f} s) | {ref} | {ratio} |")
+                print(
+                    f"| vérification complète d'un export (`pacte log verify --dir`) | {db} | "
+                    f"{int(s['export_size']):,} | {s['verify_s']:.1f} s (export : {s['export_s']:.1f} s) | {ref} | {ratio} |"
+                )
                 if v:
-                    print(f"| racine seule, moteur en mémoire (référence) | — | {v['size']:,} | {v['engine_s']:.1f} s | "
-                          f"{pm_note} : {v['pymerkle_s']:.1f} s | {v['pymerkle_s'] / v['engine_s']:.1f} |")
+                    print(
+                        f"| racine seule, moteur en mémoire (référence) | — | {v['size']:,} | {v['engine_s']:.1f} s | "
+                        f"{pm_note} : {v['pymerkle_s']:.1f} s | {v['pymerkle_s'] / v['engine_s']:.1f} |"
+                    )
 
 
 def main() -> int:
     import json
     import subprocess
 
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pg", help="PostgreSQL server URL (postgresql://user@host:port/any): also bench PostgreSQL")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--pg",
+        help="PostgreSQL server URL (postgresql://user@host:port/any): also bench PostgreSQL",
+    )
     ap.add_argument("--db", help="only this database: sqlite | postgresql://…")
-    ap.add_argument("--quick", action="store_true", help="smoke run: 100k entries, 10 batches, 2 s a measure")
+    ap.add_argument(
+        "--quick", action="store_true", help="smoke run: 100k entries, 10 batches, 2 s a measure"
+    )
     ap.add_argument("--batches", type=int, default=50)
     ap.add_argument("--batch", type=int, default=1000)
-    ap.add_argument("--subjects", type=int, default=1000, help="distinct subjects (prev chains) in the appends")
+    ap.add_argument(
+        "--subjects", type=int, default=1000, help="distinct subjects (prev chains) in the appends"
+    )
     ap.add_argument("--sizes", default="1000000,10000000", help="log sizes for the proofs")
     ap.add_argument("--pg-sizes", help="sizes on PostgreSQL (default: --sizes)")
     ap.add_argument("--seconds", type=float, default=5.0, help="duration of each proof measurement")
-    ap.add_argument("--proofs", type=int, default=5000, help="pymerkle: proofs of each kind per size")
+    ap.add_argument(
+        "--proofs", type=int, default=5000, help="pymerkle: proofs of each kind per size"
+    )
     ap.add_argument("--pymerkle-max", type=int, default=10_000_000)
-    ap.add_argument("--verify-size", type=int, default=1_000_000, help="size of the exported log verified")
-    ap.add_argument("--cache-mb", type=int, default=1024, help="node cache budget (LOG_NODE_CACHE_BYTES)")
+    ap.add_argument(
+        "--verify-size", type=int, default=1_000_000, help="size of the exported log verified"
+    )
+    ap.add_argument(
+        "--cache-mb", type=int, default=1024, help="node cache budget (LOG_NODE_CACHE_BYTES)"
+    )
     ap.add_argument("--sqlite-sync", default="normal", choices=["normal", "full"])
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--verify-export", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.quick:
-        args.sizes, args.batches, args.seconds, args.proofs, args.verify_size = "100000", 10, 2.0, 1000, 100_000
+        args.sizes, args.batches, args.seconds, args.proofs, args.verify_size = (
+            "100000",
+            10,
+            2.0,
+            1000,
+            100_000,
+        )
         args.pg_sizes = args.pg_sizes and "100000"
     args.size_list = [int(x) for x in args.sizes.split(",") if x]
     sys.path.insert(0, str(ROOT / "src"))
@@ -399,10 +547,29 @@ def main() -> int:
     results = []
     for i, db in enumerate(dbs):
         sizes = args.pg_sizes if (db != "sqlite" and args.pg_sizes) else args.sizes
-        cmd = [sys.executable, __file__, "--child", "--db", db, "--sizes", sizes, "--batches", str(args.batches),
-               "--batch", str(args.batch), "--subjects", str(args.subjects), "--seconds", str(args.seconds),
-               "--cache-mb", str(args.cache_mb), "--sqlite-sync", args.sqlite_sync,
-               "--verify-size", str(args.verify_size)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--child",
+            "--db",
+            db,
+            "--sizes",
+            sizes,
+            "--batches",
+            str(args.batches),
+            "--batch",
+            str(args.batch),
+            "--subjects",
+            str(args.subjects),
+            "--seconds",
+            str(args.seconds),
+            "--cache-mb",
+            str(args.cache_mb),
+            "--sqlite-sync",
+            args.sqlite_sync,
+            "--verify-size",
+            str(args.verify_size),
+        ]
         if i == 0:
             cmd.append("--verify-export")  # the export is verified once, from the first database
         r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)

@@ -40,7 +40,9 @@ def main() -> None:
     for _ in range(n):
         memory.read_memory()
     read = (time.perf_counter() - t) / n
-    print(f"remember (temp file + fsync + rename, flock): {write * 1e3:.2f} ms per signed checkpoint")
+    print(
+        f"remember (temp file + fsync + rename, flock): {write * 1e3:.2f} ms per signed checkpoint"
+    )
     print(f"read_memory (file unchanged): {read * 1e6:.1f} µs per append")
     print(f"({n} checkpoints, {os.environ['PACTE_VAR_DIR']})")
 

@@ -48,7 +48,9 @@ def hammer(base: str, path: str, n: int, concurrency: int) -> list[float]:
         t0 = time.perf_counter()
         try:
             r = client.get(path)
-        except httpx.RemoteProtocolError:  # the server closed an idle keep-alive connection: reconnect once
+        except (
+            httpx.RemoteProtocolError
+        ):  # the server closed an idle keep-alive connection: reconnect once
             r = client.get(path)
         elapsed = time.perf_counter() - t0
         if r.status_code != 200:
@@ -73,10 +75,17 @@ def hammer_ab(base: str, path: str, n: int, concurrency: int) -> tuple[float, fl
 
     ab = shutil.which("ab")
     assert ab
-    subprocess.run([ab, "-q", "-n", str(concurrency * 2), "-c", str(concurrency), base + path],
-                   check=True, capture_output=True)  # warm-up
-    out = subprocess.run([ab, "-q", "-n", str(n), "-c", str(concurrency), base + path],
-                         check=True, capture_output=True, text=True).stdout
+    subprocess.run(
+        [ab, "-q", "-n", str(concurrency * 2), "-c", str(concurrency), base + path],
+        check=True,
+        capture_output=True,
+    )  # warm-up
+    out = subprocess.run(
+        [ab, "-q", "-n", str(n), "-c", str(concurrency), base + path],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     if "Non-2xx responses" in out or "Failed requests:        0" not in out:
         raise SystemExit(f"{path}: some requests failed\n{out}")
     pct = dict(re.findall(r"^\s+(\d+)%\s+(\d+)", out, re.M))
@@ -112,8 +121,13 @@ def add_projects(n: int) -> None:
         return
     carrier = Organisation.objects.get(slug="asso-coach-emploi")
     for i in range(n):
-        create_project(_as("porteur", carrier.slug), name=f"Bench projet {i}", slug=f"bench-{i}",
-                       pitch="Projet généré pour mesurer le registre", territory="France")
+        create_project(
+            _as("porteur", carrier.slug),
+            name=f"Bench projet {i}",
+            slug=f"bench-{i}",
+            pitch="Projet généré pour mesurer le registre",
+            territory="France",
+        )
 
 
 def main() -> int:
@@ -123,14 +137,23 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=20)
     ap.add_argument("--extra", type=int, default=100, help="generated projects added to the demo")
     ap.add_argument("--port", type=int, default=8765)
-    ap.add_argument("--python-client", action="store_true", help="use httpx threads instead of ApacheBench")
-    ap.add_argument("--cache", default="60,0", help="public page cache seconds, one run each (default 60,0)")
+    ap.add_argument(
+        "--python-client", action="store_true", help="use httpx threads instead of ApacheBench"
+    )
+    ap.add_argument(
+        "--cache", default="60,0", help="public page cache seconds, one run each (default 60,0)"
+    )
     args = ap.parse_args()
     if not args.db:
         print("Give --db postgresql://… (or set PACTE_DATABASE_URL)", file=sys.stderr)
         return 2
     var = tempfile.mkdtemp(prefix="pacte-bench-")
-    env = {**os.environ, "PACTE_DATABASE_URL": args.db, "PACTE_VAR_DIR": var, "PACTE_LOG_LEVEL": "ERROR"}
+    env = {
+        **os.environ,
+        "PACTE_DATABASE_URL": args.db,
+        "PACTE_VAR_DIR": var,
+        "PACTE_LOG_LEVEL": "ERROR",
+    }
     os.environ.update({"PACTE_DATABASE_URL": args.db, "PACTE_VAR_DIR": var})
     subprocess.run([PACTE, "migrate"], env=env, check=True)
     subprocess.run([PACTE, "demo", "load"], env=env, check=True, stdout=subprocess.DEVNULL)
@@ -144,7 +167,9 @@ def main() -> int:
         server = subprocess.Popen(
             [PACTE, "serve", "--port", str(args.port), "--workers", "2", "--threads", "4"],
             env={**env, "PACTE_PUBLIC_PAGE_CACHE_SECONDS": cache_seconds},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             for _ in range(300):  # wait until gunicorn answers (bounded)
                 try:
@@ -164,20 +189,42 @@ def main() -> int:
             server.terminate()
             try:
                 server.wait(30)
-            except subprocess.TimeoutExpired:  # a busy machine: do not lose the figures for a slow exit
+            except (
+                subprocess.TimeoutExpired
+            ):  # a busy machine: do not lose the figures for a slow exit
                 server.kill()
                 server.wait()
-        cache = "cache public activé (60 s, clé = tête du journal)" if cache_seconds != "0" else "sans cache"
+        cache = (
+            "cache public activé (60 s, clé = tête du journal)"
+            if cache_seconds != "0"
+            else "sans cache"
+        )
         client = "ab" if use_ab else "httpx"
-        table = Table(title=f"Registre — {args.requests} requêtes, {args.concurrency} clients ({client}), "
-                            f"{vendor}, gunicorn 2×4, {cache}")
-        for col in ("page", "médiane (ms)", "p95 (ms)", "req/s", "req/s ÷ vue nue", "médiane ÷ vue nue",
-                    "p95 ÷ vue nue"):
+        table = Table(
+            title=f"Registre — {args.requests} requêtes, {args.concurrency} clients ({client}), "
+            f"{vendor}, gunicorn 2×4, {cache}"
+        )
+        for col in (
+            "page",
+            "médiane (ms)",
+            "p95 (ms)",
+            "req/s",
+            "req/s ÷ vue nue",
+            "médiane ÷ vue nue",
+            "p95 ÷ vue nue",
+        ):
             table.add_column(col)
         bare = rows[0]
         for label, med, p95, rps in rows:
-            table.add_row(label, f"{med:.1f}", f"{p95:.1f}", f"{rps:.0f}", f"{rps / bare[3]:.2f}",
-                          f"{med / max(bare[1], 1):.2f}", f"{p95 / max(bare[2], 1):.2f}")
+            table.add_row(
+                label,
+                f"{med:.1f}",
+                f"{p95:.1f}",
+                f"{rps:.0f}",
+                f"{rps / bare[3]:.2f}",
+                f"{med / max(bare[1], 1):.2f}",
+                f"{p95 / max(bare[2], 1):.2f}",
+            )
         Console().print(table)
     return 0
 

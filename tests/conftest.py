@@ -53,7 +53,9 @@ def world(db) -> World:  # type: ignore[no-untyped-def]
     carrier = OrganisationFactory(slug="porteur", name="Association Porteuse")
     institution = InstitutionFactory(slug="agence", name="Agence publique")
     other = InstitutionFactory(slug="region", name="Région")
-    evaluator = OrganisationFactory(slug="labo", name="Labo", kind="evaluator", legal_form="evaluation_body")
+    evaluator = OrganisationFactory(
+        slug="labo", name="Labo", kind="evaluator", legal_form="evaluation_body"
+    )
     return World(
         carrier=carrier,
         institution=institution,

@@ -20,7 +20,21 @@ from pacte.accounts.services import create_api_token
 
 NASTY_TEXT = st.one_of(
     st.text(max_size=20),
-    st.sampled_from(["\x00", "a\x00b", "\ud800", "x\udfffy", "", "-1", "1e999", "NaN", "%00", "../..", "é" * 400]),
+    st.sampled_from(
+        [
+            "\x00",
+            "a\x00b",
+            "\ud800",
+            "x\udfffy",
+            "",
+            "-1",
+            "1e999",
+            "NaN",
+            "%00",
+            "../..",
+            "é" * 400,
+        ]
+    ),
     st.integers(min_value=1_000, max_value=30_000).map(lambda n: "x" * n),
 )
 NASTY_NUMBER = st.one_of(
@@ -29,8 +43,11 @@ NASTY_NUMBER = st.one_of(
     st.floats(),  # NaN and infinities included: json.dumps writes NaN / Infinity
 )
 LEAF = st.one_of(NASTY_TEXT, NASTY_NUMBER, st.booleans(), st.none())
-VALUE = st.recursive(LEAF, lambda c: st.lists(c, max_size=3) | st.dictionaries(NASTY_TEXT, c, max_size=3),
-                     max_leaves=8)
+VALUE = st.recursive(
+    LEAF,
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(NASTY_TEXT, c, max_size=3),
+    max_leaves=8,
+)
 
 
 def _operations(client):  # type: ignore[no-untyped-def]
@@ -55,10 +72,19 @@ def _operations(client):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def fuzz(transactional_db, client, world, draft):  # type: ignore[no-untyped-def]
-    tokens = [create_api_token(a.user, a.organisation, "fuzz")[1]
-              for a in (world.carrier_admin, world.reviewer, world.signatory, world.auditor)]
-    values = {"reference": draft.pact.reference, "number": "1", "slug": draft.pact.project.slug,
-              "key": "state-panel", "pk": "1", "dataset": "emploi", "release_id": "x"}
+    tokens = [
+        create_api_token(a.user, a.organisation, "fuzz")[1]
+        for a in (world.carrier_admin, world.reviewer, world.signatory, world.auditor)
+    ]
+    values = {
+        "reference": draft.pact.reference,
+        "number": "1",
+        "slug": draft.pact.project.slug,
+        "key": "state-panel",
+        "pk": "1",
+        "dataset": "emploi",
+        "release_id": "x",
+    }
     writes, lists = _operations(client)
     assert len(writes) > 20 and len(lists) > 8  # the document lists the routes
     return client, tokens, values, writes, lists
@@ -72,36 +98,55 @@ def _fill(path: str, values: dict[str, str], action: str) -> str:
     return re.sub(r"\{([^}]+)\}", one, path)
 
 
-ACTIONS = st.sampled_from(["submit", "approve", "sign", "withdraw", "request_changes", "renew", "x\x00", "draw"])
+ACTIONS = st.sampled_from(
+    ["submit", "approve", "sign", "withdraw", "request_changes", "renew", "x\x00", "draw"]
+)
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                    HealthCheck.too_slow])
+@settings(
+    max_examples=250,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_no_write_route_answers_5xx_to_malformed_json(fuzz, data):  # type: ignore[no-untyped-def]
     client, tokens, values, writes, _ = fuzz
     method, path, fields = data.draw(st.sampled_from(writes), label="route")
     url = _fill(path, values, data.draw(ACTIONS))
-    body = data.draw(st.one_of(
-        st.fixed_dictionaries({}, optional={f: VALUE for f in fields}),
-        VALUE,
-    ), label="body")
+    body = data.draw(
+        st.one_of(
+            st.fixed_dictionaries({}, optional={f: VALUE for f in fields}),
+            VALUE,
+        ),
+        label="body",
+    )
     raw = json.dumps(body)  # lone surrogates are written as \\udxxx escapes, as a client would
     token = data.draw(st.sampled_from(tokens))
-    r = getattr(client, method)(quote(url, safe="/"), data=raw, content_type="application/json",
-                                HTTP_AUTHORIZATION=f"Bearer {token}")
+    r = getattr(client, method)(
+        quote(url, safe="/"),
+        data=raw,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
     assert r.status_code < 500, (method, url, r.status_code, r.content[:300])
     assert r["Content-Type"].startswith("application/json") or r.status_code < 400
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                    HealthCheck.too_slow])
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_no_list_route_answers_5xx_to_malformed_query(fuzz, data):  # type: ignore[no-untyped-def]
     client, _, values, _, lists = fuzz
     path, params = data.draw(st.sampled_from(lists), label="route")
-    chosen = data.draw(st.dictionaries(st.sampled_from(params), st.one_of(NASTY_TEXT, NASTY_NUMBER.map(str)),
-                                       min_size=1), label="query")
+    chosen = data.draw(
+        st.dictionaries(
+            st.sampled_from(params), st.one_of(NASTY_TEXT, NASTY_NUMBER.map(str)), min_size=1
+        ),
+        label="query",
+    )
     query = "&".join(f"{k}={quote(v.encode('utf-8', 'surrogatepass'))}" for k, v in chosen.items())
     url = f"{quote(_fill(path, values, 'submit'), safe='/')}?{query}"
     r = client.get(url)

@@ -29,12 +29,20 @@ def _more(world, project, evaluator, n):  # type: ignore[no-untyped-def]  # noqa
         create_pact(world.carrier_admin, p, world.institution, {})
         ev = evaluations.create_evaluation(evaluator, project, title=f"Essai {i}", counts=REFERENCE)
         evaluations.publish_evaluation(evaluator, ev)
-        panels.open_panel_call(world.reviewer, project, title=f"Panel {i}", target_size=4, targets={"16-25": 4})
+        panels.open_panel_call(
+            world.reviewer, project, title=f"Panel {i}", target_size=4, targets={"16-25": 4}
+        )
 
 
 @pytest.mark.parametrize("url", sorted(BUDGET))
-def test_list_pages_cost_a_fixed_number_of_queries(client, world, project, evaluator, url,  # noqa: F811
-                                                   django_assert_max_num_queries):
+def test_list_pages_cost_a_fixed_number_of_queries(
+    client,
+    world,
+    project,  # noqa: F811  (the fixture imported above)
+    evaluator,  # noqa: F811
+    url,
+    django_assert_max_num_queries,
+):
     _more(world, project, evaluator, 2)
     with django_assert_max_num_queries(BUDGET[url]):
         small = client.get(url)
@@ -49,7 +57,9 @@ def test_project_list_items_match_the_project_pages(client, world, active):
     """The light rows of the API list say what the detailed view says (pacts, versions, phase)."""
     from pacte.pacts.drafting import create_pact
 
-    create_pact(world.carrier_admin, world.project(name="Autre"), world.institution, {})  # a private draft
+    create_pact(
+        world.carrier_admin, world.project(name="Autre"), world.institution, {}
+    )  # a private draft
     listed = {p["slug"]: p for p in client.get("/api/v1/projects?limit=100").json()["items"]}
     for slug, item in listed.items():
         detail = client.get(f"/api/v1/projects/{slug}").json()

@@ -24,7 +24,9 @@ def import_cycles(package: str) -> set[frozenset[str]]:
     graph = grimp.build_graph(package, cache_dir=None)
     modules = sorted(graph.modules)
     number = {m: i for i, m in enumerate(modules)}
-    edges = [(number[m], number[n]) for m in modules for n in graph.find_modules_directly_imported_by(m)]
+    edges = [
+        (number[m], number[n]) for m in modules for n in graph.find_modules_directly_imported_by(m)
+    ]
     rows, cols = (np.array(side, dtype=np.int64) for side in zip(*edges, strict=True))
     matrix = coo_matrix((np.ones(len(edges)), (rows, cols)), shape=(len(modules), len(modules)))
     _, labels = connected_components(matrix, directed=True, connection="strong")
@@ -36,7 +38,9 @@ def import_cycles(package: str) -> set[frozenset[str]]:
 
 def test_import_contracts_hold():
     """engines pure; domains below the root modules; domain layers (see pyproject.toml)."""
-    assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True) == 0
+    assert (
+        lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True) == 0
+    )
 
 
 def test_no_import_cycle_but_the_known_ones():

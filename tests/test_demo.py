@@ -16,11 +16,23 @@ def test_demo_loads_once_and_covers_the_stages():
     assert load_demo() is False
     assert (Project.objects.count(), PactVersion.objects.count(), Event.objects.count()) == counts
     statuses = set(PactVersion.objects.values_list("status", flat=True))
-    assert {Status.ACTIVE, Status.SUBMITTED, Status.CHANGES_REQUESTED, Status.DRAFT, Status.BROKEN} <= statuses
+    assert {
+        Status.ACTIVE,
+        Status.SUBMITTED,
+        Status.CHANGES_REQUESTED,
+        Status.DRAFT,
+        Status.BROKEN,
+    } <= statuses
     assert counts[0] >= 5
     broken = PactVersion.objects.get(status=Status.BROKEN, pact__project__slug="trajectoire-jeunes")
-    types = list(Event.objects.filter(subject_id=broken.pact.reference).values_list("type", flat=True))
-    assert types.index("pact.breach_notified") < types.index("pact.suspended") < types.index("pact.broken")
+    types = list(
+        Event.objects.filter(subject_id=broken.pact.reference).values_list("type", flat=True)
+    )
+    assert (
+        types.index("pact.breach_notified")
+        < types.index("pact.suspended")
+        < types.index("pact.broken")
+    )
 
 
 def test_cli_demo_load(capsys):
@@ -37,8 +49,16 @@ def test_cli_on_an_unmigrated_database_says_what_to_do(tmp_path):
     import subprocess
     import sys
 
-    env = {**os.environ, "PACTE_VAR_DIR": str(tmp_path), "PACTE_DATABASE_URL": f"sqlite://{tmp_path}/vide.sqlite3"}
-    r = subprocess.run([sys.executable, "-m", "pacte.cli", "commitments", "check"], env=env,
-                       capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "PACTE_VAR_DIR": str(tmp_path),
+        "PACTE_DATABASE_URL": f"sqlite://{tmp_path}/vide.sqlite3",
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "pacte.cli", "commitments", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2
     assert "pacte migrate" in r.stderr and "Traceback" not in r.stderr

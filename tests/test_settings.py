@@ -10,7 +10,9 @@ import pytest
 def _import_settings(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith("PACTE_")}
     full.update(env)
-    return subprocess.run([sys.executable, "-c", "import pacte.settings"], env=full, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-c", "import pacte.settings"], env=full, capture_output=True, text=True
+    )
 
 
 def test_production_refuses_placeholder_secret():
@@ -19,8 +21,12 @@ def test_production_refuses_placeholder_secret():
 
 
 KEK = "Bq0W4kKQ2cOnY1cZ0oQ7aVhD2mJmC0m0ZKoX0qvU8gM="  # a Fernet key (32 bytes, URL-safe base64)
-PRODUCTION = {"PACTE_ENV": "production", "PACTE_SECRET_KEY": "x" * 50, "PACTE_KEY_ENCRYPTION_KEY": KEK,
-              "PACTE_COMMITMENT_SALT": "s" * 40}
+PRODUCTION = {
+    "PACTE_ENV": "production",
+    "PACTE_SECRET_KEY": "x" * 50,
+    "PACTE_KEY_ENCRYPTION_KEY": KEK,
+    "PACTE_COMMITMENT_SALT": "s" * 40,
+}
 
 
 def test_production_starts_with_a_real_secret():
@@ -32,11 +38,20 @@ def test_production_starts_with_a_real_secret():
     ("change", "named"),
     [
         ({"PACTE_KEY_ENCRYPTION_KEY": ""}, "PACTE_KEY_ENCRYPTION_KEY must be set"),
-        ({"PACTE_KEY_ENCRYPTION_KEY": "change-me"}, "PACTE_KEY_ENCRYPTION_KEY: key 1 is not a Fernet key"),
-        ({"PACTE_KEY_ENCRYPTION_KEY": f"{KEK},short"}, "PACTE_KEY_ENCRYPTION_KEY: key 2 is not a Fernet key"),
+        (
+            {"PACTE_KEY_ENCRYPTION_KEY": "change-me"},
+            "PACTE_KEY_ENCRYPTION_KEY: key 1 is not a Fernet key",
+        ),
+        (
+            {"PACTE_KEY_ENCRYPTION_KEY": f"{KEK},short"},
+            "PACTE_KEY_ENCRYPTION_KEY: key 2 is not a Fernet key",
+        ),
         ({"PACTE_COMMITMENT_SALT": ""}, "PACTE_COMMITMENT_SALT must be set"),
         ({"PACTE_COMMITMENT_SALT": "too-short"}, "PACTE_COMMITMENT_SALT must be a random value"),
-        ({"PACTE_COMMITMENT_SALT": "pacte-dev-insecure-placeholder-change-me"}, "PACTE_COMMITMENT_SALT must be"),
+        (
+            {"PACTE_COMMITMENT_SALT": "pacte-dev-insecure-placeholder-change-me"},
+            "PACTE_COMMITMENT_SALT must be",
+        ),
     ],
 )
 def test_production_refuses_missing_or_placeholder_secrets(change, named):
@@ -48,8 +63,12 @@ def test_development_generates_each_secret_once_in_var_dir(tmp_path):
     show = "import pacte.settings as s; print(s.KEY_ENCRYPTION_KEYS[0]); print(s.COMMITMENT_SALT)"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PACTE_")}
     env.update({"PACTE_ENV": "development", "PACTE_VAR_DIR": str(tmp_path)})
-    first = subprocess.run([sys.executable, "-c", show], env=env, capture_output=True, text=True, check=True).stdout
-    again = subprocess.run([sys.executable, "-c", show], env=env, capture_output=True, text=True, check=True).stdout
+    first = subprocess.run(
+        [sys.executable, "-c", show], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    again = subprocess.run(
+        [sys.executable, "-c", show], env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert first == again
     kek, salt = first.split()
     assert (tmp_path / "key-encryption-key").read_text().strip() == kek
@@ -59,8 +78,12 @@ def test_development_generates_each_secret_once_in_var_dir(tmp_path):
     assert len(salt) >= 32 and kek != salt
     # the Django secret is another setting: changing it changes neither
     env["PACTE_SECRET_KEY"] = "another-" + "y" * 40
-    assert subprocess.run([sys.executable, "-c", show], env=env, capture_output=True, text=True,
-                          check=True).stdout == first
+    assert (
+        subprocess.run(
+            [sys.executable, "-c", show], env=env, capture_output=True, text=True, check=True
+        ).stdout
+        == first
+    )
 
 
 def test_database_url_parsing():
@@ -69,10 +92,17 @@ def test_database_url_parsing():
     pg = database_from_url("postgresql://u:p%40ss@db.example:5433/pacte?sslmode=require")
     assert pg["ENGINE"] == "django.db.backends.postgresql" and pg["PASSWORD"] == "p@ss"
     assert pg["PORT"] == "5433" and pg["OPTIONS"]["sslmode"] == "require"
-    assert pg["OPTIONS"]["connect_timeout"] == 5 and "statement_timeout=30000" in str(pg["OPTIONS"]["options"])
+    assert pg["OPTIONS"]["connect_timeout"] == 5 and "statement_timeout=30000" in str(
+        pg["OPTIONS"]["options"]
+    )
     assert pg["CONN_HEALTH_CHECKS"] is True
-    custom = database_from_url("postgresql://u@h/p?connect_timeout=2&options=-c%20statement_timeout%3D1000")
-    assert custom["OPTIONS"]["connect_timeout"] == "2" and custom["OPTIONS"]["options"] == "-c statement_timeout=1000"
+    custom = database_from_url(
+        "postgresql://u@h/p?connect_timeout=2&options=-c%20statement_timeout%3D1000"
+    )
+    assert (
+        custom["OPTIONS"]["connect_timeout"] == "2"
+        and custom["OPTIONS"]["options"] == "-c statement_timeout=1000"
+    )
     assert database_from_url("sqlite:///tmp/x.sqlite3")["NAME"] == "/tmp/x.sqlite3"
 
 

@@ -11,6 +11,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 
+from pacte.api_contract import complete_openapi
 from pacte.errors import DomainError, ServiceUnavailable
 from pacte.input_limits import french_message, parse_json
 from pacte.request_faults import error_for, respond_to_exception
@@ -23,7 +24,16 @@ class CheckedJsonParser(Parser):
         return parse_json(request.body)
 
 
-api = NinjaAPI(
+class PacteAPI(NinjaAPI):
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> Any:
+        return complete_openapi(
+            super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        )
+
+
+api = PacteAPI(
     title="Pacte API",
     version="1",
     urls_namespace="api",
@@ -59,7 +69,9 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
     first = next(iter(fields.items()), None)
     if first:
         message = _("Requête invalide : %(field)s : %(problem)s Vérifiez les champs signalés.") % {
-            "field": first[0], "problem": first[1][0]}
+            "field": first[0],
+            "problem": first[1][0],
+        }
     else:
         message = _("Requête invalide. Vérifiez les champs signalés.")
     return api.create_response(
@@ -73,16 +85,23 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
 def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return api.create_response(
         request,
-        {"error": "not_authenticated", "message": _("Jeton d'API manquant, invalide, expiré ou révoqué.")},
+        {
+            "error": "not_authenticated",
+            "message": _("Jeton d'API manquant, invalide, expiré ou révoqué."),
+        },
         status=401,
     )
 
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    if exc.__cause__ is not None and error_for(exc.__cause__) is not None:  # the body parser's own error
+    if (
+        exc.__cause__ is not None and error_for(exc.__cause__) is not None
+    ):  # the body parser's own error
         return _domain_error(request, error_for(exc.__cause__))  # type: ignore[arg-type]
-    return api.create_response(request, {"error": "error", "message": str(exc)}, status=exc.status_code)
+    return api.create_response(
+        request, {"error": "error", "message": str(exc)}, status=exc.status_code
+    )
 
 
 def _mount() -> None:

@@ -55,7 +55,9 @@ def _log_state() -> dict[str, Any]:
     cp = Checkpoint.objects.order_by("-size", "-id").first()
     return {
         "size": state.size if state else 0,
-        "checkpoint": {"size": cp.size, "root_hex": bytes(cp.root).hex(), "note": cp.note} if cp else None,
+        "checkpoint": {"size": cp.size, "root_hex": bytes(cp.root).hex(), "note": cp.note}
+        if cp
+        else None,
     }
 
 
@@ -63,18 +65,32 @@ def _pg_dump(target: Path) -> None:
     db = connection.settings_dict
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
-        raise BackupFailed(_("pg_dump est introuvable : installez le client PostgreSQL (paquet postgresql-client)."))
+        raise BackupFailed(
+            _(
+                "pg_dump est introuvable : installez le client PostgreSQL (paquet postgresql-client)."
+            )
+        )
     env = dict(os.environ)
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = str(db["PASSWORD"])
-    command = [pg_dump, "--format=custom", "--no-owner", "--file", str(target), "--dbname", str(db["NAME"])]
+    command = [
+        pg_dump,
+        "--format=custom",
+        "--no-owner",
+        "--file",
+        str(target),
+        "--dbname",
+        str(db["NAME"]),
+    ]
     for flag, key in (("--host", "HOST"), ("--port", "PORT"), ("--username", "USER")):
         if db.get(key):
             command += [flag, str(db[key])]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         target.unlink(missing_ok=True)
-        raise BackupFailed(_("pg_dump a échoué : %(error)s") % {"error": done.stderr.strip() or done.returncode})
+        raise BackupFailed(
+            _("pg_dump a échoué : %(error)s") % {"error": done.stderr.strip() or done.returncode}
+        )
 
 
 def _sqlite_copy(target: Path) -> None:
@@ -99,7 +115,9 @@ def make_backup(out_dir: Path, *, now: datetime | None = None) -> Backup:
     vendor = connection.vendor
     suffix = {"postgresql": ".dump", "sqlite": ".sqlite3"}.get(vendor)
     if suffix is None:
-        raise BackupFailed(_("Sauvegarde non prise en charge pour la base %(vendor)s.") % {"vendor": vendor})
+        raise BackupFailed(
+            _("Sauvegarde non prise en charge pour la base %(vendor)s.") % {"vendor": vendor}
+        )
     final = out_dir / f"pacte-{stamp}{suffix}"
     if final.exists():
         raise BackupFailed(_("La sauvegarde %(path)s existe déjà.") % {"path": final})
@@ -112,10 +130,21 @@ def make_backup(out_dir: Path, *, now: datetime | None = None) -> Backup:
     digest = _sha256(partial)
     partial.rename(final)
     manifest = final.with_name(final.name + ".json")
-    manifest.write_text(json.dumps({
-        "created_at": now.isoformat(), "database": vendor, "file": final.name, "sha256": digest,
-        "log": log,
-    }, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    manifest.write_text(
+        json.dumps(
+            {
+                "created_at": now.isoformat(),
+                "database": vendor,
+                "file": final.name,
+                "sha256": digest,
+                "log": log,
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     return Backup(path=final, manifest=manifest, sha256=digest, log_size=int(log["size"]))
 
 

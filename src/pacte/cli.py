@@ -12,9 +12,21 @@ from pacte.startup import setup as _setup
 def gunicorn_argv(args: argparse.Namespace) -> list[str]:
     """The gunicorn command `pacte serve` runs (kept apart so that it can be checked)."""
     argv = [
-        sys.executable, "-m", "gunicorn", "pacte.wsgi:application",
-        "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers), "--threads", str(args.threads),
-        "--access-logfile", "-", "--graceful-timeout", "10", "--preload",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "pacte.wsgi:application",
+        "--bind",
+        f"{args.host}:{args.port}",
+        "--workers",
+        str(args.workers),
+        "--threads",
+        str(args.threads),
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "10",
+        "--preload",
     ]
     return argv + control_socket_args(args.control_socket)
 
@@ -30,8 +42,11 @@ def control_socket_args(value: str) -> list[str]:
     if value.strip().lower() in ("off", "none", "no", "0", "false"):
         return ["--no-control-socket"]
     if len(os.fsencode(value)) >= UNIX_SOCKET_PATH_MAX:
-        print(f"Attention : chemin trop long pour le socket de contrôle de gunicorn ({value}) : socket désactivé. "
-              "Choisissez un chemin plus court avec PACTE_GUNICORN_CONTROL_SOCKET.", file=sys.stderr)
+        print(
+            f"Attention : chemin trop long pour le socket de contrôle de gunicorn ({value}) : socket désactivé. "
+            "Choisissez un chemin plus court avec PACTE_GUNICORN_CONTROL_SOCKET.",
+            file=sys.stderr,
+        )
         return ["--no-control-socket"]
     return ["--control-socket", value]
 
@@ -75,8 +90,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # mail is never sent here: the demo's notifications (to *@demo.pacte.localhost) wait in the outbox
         loaded = load_demo()
         print("Démo chargée." if loaded else "La démo était déjà chargée : rien n'a changé.")
-        print(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) : porteur, membre, instructeur, "
-              "instructeur2, signataire, donnees, evaluateur, auditeur, admin")
+        print(
+            f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) : porteur, membre, instructeur, "
+            "instructeur2, signataire, donnees, evaluateur, auditeur, admin"
+        )
     return 0
 
 
@@ -103,7 +120,9 @@ def cmd_commitments(args: argparse.Namespace) -> int:
     from pacte.pacts.commitments import refresh_commitment_statuses
 
     counts = refresh_commitment_statuses()
-    print(f"Engagements mis à jour : {counts['due_soon']} à échéance proche, {counts['missed']} manqué(s).")
+    print(
+        f"Engagements mis à jour : {counts['due_soon']} à échéance proche, {counts['missed']} manqué(s)."
+    )
     return 0
 
 
@@ -122,7 +141,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from pacte.backup import make_backup, prune
 
     backup = make_backup(Path(args.out))
-    print(f"Sauvegarde écrite : {backup.path} (journal : {backup.log_size} entrées ; sha256 {backup.sha256}).")
+    print(
+        f"Sauvegarde écrite : {backup.path} (journal : {backup.log_size} entrées ; sha256 {backup.sha256})."
+    )
     if args.keep:
         for old in prune(Path(args.out), args.keep):
             print(f"Ancienne sauvegarde supprimée : {old}")
@@ -137,25 +158,32 @@ def cmd_manage(args: argparse.Namespace) -> int:
     return 0
 
 
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pacte", description="Pacte — la plateforme du Service Public Citoyen")
+    parser = argparse.ArgumentParser(
+        prog="pacte", description="Pacte — la plateforme du Service Public Citoyen"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="servir la plateforme (gunicorn + whitenoise)")
     p.add_argument("--host", default=os.environ.get("PACTE_HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("PACTE_PORT", "8000")))
     p.add_argument("--workers", type=int, default=int(os.environ.get("PACTE_WORKERS", "2")))
     p.add_argument("--threads", type=int, default=int(os.environ.get("PACTE_THREADS", "4")))
-    p.add_argument("--control-socket", default=_default_control_socket(),
-                   help="socket de contrôle de gunicorn (gunicornc) : un par instance ; « off » le désactive "
-                        "(défaut : PACTE_GUNICORN_CONTROL_SOCKET, sinon PACTE_VAR_DIR/gunicorn.ctl)")
+    p.add_argument(
+        "--control-socket",
+        default=_default_control_socket(),
+        help="socket de contrôle de gunicorn (gunicornc) : un par instance ; « off » le désactive "
+        "(défaut : PACTE_GUNICORN_CONTROL_SOCKET, sinon PACTE_VAR_DIR/gunicorn.ctl)",
+    )
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser("migrate", help="créer ou mettre à jour la base de données")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=cmd_migrate)
     p = sub.add_parser("demo", help="données de démonstration")
-    p.add_argument("action", choices=["load", "data"], help="load : charger la démo ; data : générer les jeux de données")
+    p.add_argument(
+        "action",
+        choices=["load", "data"],
+        help="load : charger la démo ; data : générer les jeux de données",
+    )
     p.add_argument("--rows", type=int, default=1_000_000, help="(data) nombre de lignes par jeu")
     p.add_argument("--seed", type=int, default=2024, help="(data) graine")
     p.add_argument("--out", default="var/datasets/generated", help="(data) dossier de sortie")
@@ -168,13 +196,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("commitments", help="moteur d'échéances des engagements")
     p.add_argument("action", choices=["check"])
     p.set_defaults(func=cmd_commitments)
-    p = sub.add_parser("worker", help="tâches planifiées et file des tâches de fond (notifications…)")
-    p.add_argument("--interval", type=float, default=5.0, help="secondes entre deux tours quand la file est vide")
-    p.add_argument("--once", action="store_true", help="un seul tour : planifier, vider la file, s'arrêter")
+    p = sub.add_parser(
+        "worker", help="tâches planifiées et file des tâches de fond (notifications…)"
+    )
+    p.add_argument(
+        "--interval",
+        type=float,
+        default=5.0,
+        help="secondes entre deux tours quand la file est vide",
+    )
+    p.add_argument(
+        "--once", action="store_true", help="un seul tour : planifier, vider la file, s'arrêter"
+    )
     p.set_defaults(func=cmd_worker)
-    p = sub.add_parser("backup", help="sauvegarder la base (pg_dump ou copie SQLite) avec l'état du journal")
-    p.add_argument("--out", default=os.environ.get("PACTE_BACKUP_DIR", "var/backups"), help="dossier des sauvegardes")
-    p.add_argument("--keep", type=int, default=0, help="ne garder que les N plus récentes (0 : toutes)")
+    p = sub.add_parser(
+        "backup", help="sauvegarder la base (pg_dump ou copie SQLite) avec l'état du journal"
+    )
+    p.add_argument(
+        "--out",
+        default=os.environ.get("PACTE_BACKUP_DIR", "var/backups"),
+        help="dossier des sauvegardes",
+    )
+    p.add_argument(
+        "--keep", type=int, default=0, help="ne garder que les N plus récentes (0 : toutes)"
+    )
     p.set_defaults(func=cmd_backup)
     # Each domain adds its own subcommands (`pacte log …`, `pacte data …`, `pacte evidence …`,
     # `pacte accounts …`); their handlers call `pacte.startup.setup()` before touching Django.
@@ -204,9 +249,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Erreur : {exc.message}", file=sys.stderr)
             return 2
         if isinstance(exc, DatabaseError):
-            print(f"Erreur de base de données : {exc}.\n"
-                  "La base est-elle à jour ? Lancez « pacte migrate » (PACTE_DATABASE_URL choisit la base).",
-                  file=sys.stderr)
+            print(
+                f"Erreur de base de données : {exc}.\n"
+                "La base est-elle à jour ? Lancez « pacte migrate » (PACTE_DATABASE_URL choisit la base).",
+                file=sys.stderr,
+            )
             return 2
         raise
 

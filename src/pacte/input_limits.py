@@ -14,7 +14,7 @@ import math
 from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from pacte.errors import BadInput
 
@@ -40,12 +40,26 @@ def refuse_bad_characters(value: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError(_("Le texte contient un caractère invalide (demi-paire UTF-16 isolée).")) from None
+        raise ValueError(
+            _("Le texte contient un caractère invalide (demi-paire UTF-16 isolée).")
+        ) from None
     return value
 
 
-def _text(max_length: int) -> Any:
-    return Annotated[str, Field(max_length=max_length), AfterValidator(refuse_bad_characters)]
+# What `refuse_bad_characters` refuses, said in the OpenAPI document (no NUL character).
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+
+
+def _text(max_length: int, min_length: int = 0) -> Any:
+    return Annotated[
+        str,
+        Field(
+            min_length=min_length,
+            max_length=max_length,
+            json_schema_extra={"pattern": NO_NUL_PATTERN},
+        ),
+        AfterValidator(refuse_bad_characters),
+    ]
 
 
 Identifier = _text(IDENTIFIER)
@@ -55,6 +69,37 @@ Sentence = _text(SENTENCE)
 Paragraph = _text(PARAGRAPH)
 Document = _text(DOCUMENT)
 Url = _text(URL)
+# Required fields of a multipart form: an empty value counts as missing there, so the schema says so.
+FilledIdentifier = _text(IDENTIFIER, 1)
+FilledTitle = _text(TITLE, 1)
+# Free-form JSON (a pact's content, an algorithm's parameters) as the parser accepts it
+# (`check_json_tree`): the recursive schema `JsonValue` is added to the OpenAPI document by
+# pacte.api_contract.complete_openapi.
+JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
+JSON_VALUE_MARK = {"x-pacte-json-value": True}  # pydantic resolves "$ref": replaced afterwards
+
+
+def _json_object(value: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": value,
+        "propertyNames": {"pattern": NO_NUL_PATTERN},
+    }
+
+
+JSON_VALUE_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "maxLength": DOCUMENT, "pattern": NO_NUL_PATTERN},
+        {"type": "number", "minimum": -INT64_MAX, "maximum": INT64_MAX},
+        {"type": "boolean"},
+        {"type": "null"},
+        {"type": "array", "items": JSON_VALUE_REF},
+        _json_object(JSON_VALUE_REF),
+    ]
+}
+JsonObject = Annotated[dict[str, Any], WithJsonSchema(_json_object(JSON_VALUE_MARK))]
+ShortText = _text(80)
+
 SmallInt = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 BigInt = Annotated[int, Field(ge=-INT64_MAX, le=INT64_MAX)]
 
@@ -110,7 +155,9 @@ def parse_json(raw: bytes | str) -> Any:
     try:
         value = json.loads(raw, parse_constant=_no_constant)
     except (ValueError, RecursionError) as e:  # JSONDecodeError, bad UTF-8, 4,300+ digit integers
-        raise BadInput(_("Corps de requête illisible : JSON invalide (%(e)s).") % {"e": e}) from None
+        raise BadInput(
+            _("Corps de requête illisible : JSON invalide (%(e)s).") % {"e": e}
+        ) from None
     check_json_tree(value)
     return value
 
@@ -143,6 +190,10 @@ def french_message(error: dict[str, Any]) -> str:
         return _("liste attendue.")
     if kind == "missing":
         return _("champ obligatoire.")
+    if kind in ("literal_error", "enum"):
+        return _("valeur non permise ; valeurs possibles : %(values)s.") % {
+            "values": str(ctx.get("expected", "")).replace(" or ", " ou ")
+        }
     if kind == "value_error":
         return str(ctx.get("error") or error.get("msg", "")).removeprefix("Value error, ")
     return str(error.get("msg", _("valeur invalide.")))
@@ -152,6 +203,9 @@ def check_page(limit: int, offset: int, max_limit: int = 100) -> None:
     """Pagination bounds of every list endpoint (huge offsets would overflow the SQL OFFSET)."""
     if not 1 <= limit <= max_limit or not 0 <= offset <= MAX_OFFSET:
         raise BadInput(
-            _("limit doit être entre 1 et %(max)d et offset entre 0 et %(off)d.") % {"max": max_limit, "off": MAX_OFFSET},
-            field_errors={"limit" if not 1 <= limit <= max_limit else "offset": [_("hors limites.")]},
+            _("limit doit être entre 1 et %(max)d et offset entre 0 et %(off)d.")
+            % {"max": max_limit, "off": MAX_OFFSET},
+            field_errors={
+                "limit" if not 1 <= limit <= max_limit else "offset": [_("hors limites.")]
+            },
         )

@@ -80,8 +80,9 @@ def development_secret(var_dir: Path, name: str, generate: str) -> str:
     return generate
 
 
-def key_encryption_keys(environ: dict[str, str] | os._Environ[str], *, production: bool,
-                        var_dir: Path) -> list[str]:
+def key_encryption_keys(
+    environ: dict[str, str] | os._Environ[str], *, production: bool, var_dir: Path
+) -> list[str]:
     text = environ.get("PACTE_KEY_ENCRYPTION_KEY", "").strip()
     if not text:
         if production:
@@ -89,12 +90,19 @@ def key_encryption_keys(environ: dict[str, str] | os._Environ[str], *, productio
                 "PACTE_KEY_ENCRYPTION_KEY must be set in production (the key that encrypts custodial "
                 "signing keys; a Fernet key, never derived from PACTE_SECRET_KEY)."
             )
-        text = development_secret(var_dir, KEY_ENCRYPTION_KEY_FILE, Fernet.generate_key().decode("ascii"))
+        text = development_secret(
+            var_dir, KEY_ENCRYPTION_KEY_FILE, Fernet.generate_key().decode("ascii")
+        )
     return parse_key_encryption_keys(text)
 
 
-def commitment_salt(environ: dict[str, str] | os._Environ[str], *, production: bool, var_dir: Path,
-                    placeholders: tuple[str, ...] = ()) -> str:
+def commitment_salt(
+    environ: dict[str, str] | os._Environ[str],
+    *,
+    production: bool,
+    var_dir: Path,
+    placeholders: tuple[str, ...] = (),
+) -> str:
     salt = environ.get("PACTE_COMMITMENT_SALT", "")
     if not salt:
         if production:

@@ -56,33 +56,44 @@ def error_for(exc: BaseException) -> DomainError | None:
     if isinstance(exc, RequestDataTooBig):
         megabytes = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1_000_000
         return PayloadTooLarge(
-            _("Le corps de la requête dépasse la taille acceptée (%(mb)s Mo au plus).") % {"mb": f"{megabytes:g}"}
+            _("Le corps de la requête dépasse la taille acceptée (%(mb)s Mo au plus).")
+            % {"mb": f"{megabytes:g}"}
         )
     if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
         return BadInput(_("La requête contient trop de champs ou de fichiers."))
     if database_unavailable(exc):
         logger.warning("database unavailable: %s", exc)
         return ServiceUnavailable(
-            _("La base de données est momentanément indisponible. Réessayez dans quelques secondes.")
+            _(
+                "La base de données est momentanément indisponible. Réessayez dans quelques secondes."
+            )
         )
     if isinstance(exc, DataError):
         logger.warning("value refused by the database: %s", exc)
         return BadInput(
-            _("Une valeur dépasse ce que la base de données accepte (longueur, nombre ou caractère).")
+            _(
+                "Une valeur dépasse ce que la base de données accepte (longueur, nombre ou caractère)."
+            )
         )
     return None
 
 
 def _server_error_json() -> dict[str, str]:
-    return {"error": "server_error", "message": _("Erreur interne du serveur : l'incident est enregistré.")}
+    return {
+        "error": "server_error",
+        "message": _("Erreur interne du serveur : l'incident est enregistré."),
+    }
 
 
 def respond(request: HttpRequest, error: DomainError | None) -> HttpResponse:
     """JSON under /api/, the French error page elsewhere; Retry-After when the client may retry."""
     status = error.status if error is not None else 500
     if is_api(request):
-        response: HttpResponse = JsonResponse(error.as_json() if error is not None else _server_error_json(),
-                                              status=status, json_dumps_params={"ensure_ascii": False})
+        response: HttpResponse = JsonResponse(
+            error.as_json() if error is not None else _server_error_json(),
+            status=status,
+            json_dumps_params={"ensure_ascii": False},
+        )
     else:
         response = _page(request, error, status)
     if isinstance(error, ServiceUnavailable):
@@ -138,9 +149,14 @@ _STATUS_MESSAGES = {
 
 
 def _as_json(response: HttpResponse) -> HttpResponse:
-    code, message = _STATUS_MESSAGES.get(response.status_code, ("error", gettext_noop("La requête a échoué.")))
-    out = JsonResponse({"error": code, "message": _(message)}, status=response.status_code,
-                       json_dumps_params={"ensure_ascii": False})
+    code, message = _STATUS_MESSAGES.get(
+        response.status_code, ("error", gettext_noop("La requête a échoué."))
+    )
+    out = JsonResponse(
+        {"error": code, "message": _(message)},
+        status=response.status_code,
+        json_dumps_params={"ensure_ascii": False},
+    )
     for header in ("Allow", "Retry-After", "WWW-Authenticate"):
         if header in response:
             out[header] = response[header]
@@ -161,10 +177,14 @@ class RequestFaultMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         problem = _query_problem(request)
         if problem:
-            return respond(request, BadInput(_("Adresse ou paramètres invalides : %(p)s") % {"p": problem}))
+            return respond(
+                request, BadInput(_("Adresse ou paramètres invalides : %(p)s") % {"p": problem})
+            )
         response = self.get_response(request)
         if response.status_code >= 400 and is_api(request) and _html_or_empty(response):
-            return _as_json(response)  # e.g. 405 from the router, 403 from CSRF: JSON like every API error
+            return _as_json(
+                response
+            )  # e.g. 405 from the router, 403 from CSRF: JSON like every API error
         return response
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:

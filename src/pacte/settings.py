@@ -41,7 +41,9 @@ PUBLIC_HOST = os.environ.get("PACTE_PUBLIC_HOST", "localhost")
 
 
 DB_CONNECT_TIMEOUT = int(os.environ.get("PACTE_DB_CONNECT_TIMEOUT", "5"))  # seconds (PostgreSQL)
-DB_STATEMENT_TIMEOUT_MS = int(float(os.environ.get("PACTE_DB_STATEMENT_TIMEOUT", "30")) * 1000)  # PostgreSQL
+DB_STATEMENT_TIMEOUT_MS = int(
+    float(os.environ.get("PACTE_DB_STATEMENT_TIMEOUT", "30")) * 1000
+)  # PostgreSQL
 DB_BUSY_TIMEOUT = float(os.environ.get("PACTE_DB_BUSY_TIMEOUT", "20"))  # seconds (SQLite)
 DB_RETRY_AFTER_SECONDS = int(os.environ.get("PACTE_DB_RETRY_AFTER", "5"))  # Retry-After of a 503
 
@@ -160,7 +162,10 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -203,7 +208,9 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 
-EMAIL_BACKEND = os.environ.get("PACTE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = os.environ.get(
+    "PACTE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
 DEFAULT_FROM_EMAIL = os.environ.get("PACTE_FROM_EMAIL", "pacte@localhost")
 # Queued notifications (pacte.notifications): tries, backoff base · 2^(n−1) capped, retention of the outbox.
 NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("PACTE_NOTIFICATION_MAX_ATTEMPTS", "6"))
@@ -242,7 +249,9 @@ LOG_MEMORY_FILE = os.environ.get("PACTE_LOG_MEMORY_FILE", str(VAR_DIR / "log-lat
 # The witness role (c2sp.org/tlog-witness) served at /api/v1/witness/: the cosignature key
 # (PRIVATE+KEY+… of type cosignature/v1) and the verifier keys of the logs it witnesses.
 WITNESS_SIGNING_KEY = os.environ.get("PACTE_WITNESS_SIGNING_KEY", "")
-WITNESS_LOG_KEYS = [k.strip() for k in os.environ.get("PACTE_WITNESS_LOG_KEYS", "").split(",") if k.strip()]
+WITNESS_LOG_KEYS = [
+    k.strip() for k in os.environ.get("PACTE_WITNESS_LOG_KEYS", "").split(",") if k.strip()
+]
 # Cosignatures whose timestamp is further than this in the future are refused.
 WITNESS_MAX_CLOCK_SKEW = int(os.environ.get("PACTE_WITNESS_MAX_CLOCK_SKEW", "600"))
 
@@ -255,7 +264,10 @@ try:
         os.environ, production=ENVIRONMENT == "production", var_dir=VAR_DIR
     )
     COMMITMENT_SALT = instance_secrets.commitment_salt(
-        os.environ, production=ENVIRONMENT == "production", var_dir=VAR_DIR, placeholders=(PLACEHOLDER_SECRET,)
+        os.environ,
+        production=ENVIRONMENT == "production",
+        var_dir=VAR_DIR,
+        placeholders=(PLACEHOLDER_SECRET,),
     )
 except instance_secrets.SecretConfigurationError as exc:
     raise ImproperlyConfigured(str(exc)) from None
@@ -264,15 +276,18 @@ PACT_DEFAULT_CURE_DAYS = 30
 PACT_SECOND_REVIEW_EUROS = 500_000
 COMMITMENT_DUE_SOON_DAYS = 14
 
-NINJA_PAGINATION_PER_PAGE = 20
-
 # Largest request body read in memory (files uploaded as multipart are not counted); beyond it: 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("PACTE_MAX_BODY_BYTES", str(2_500_000)))
 
 # Public pages for visitors without an account are cached, keyed on the public log size
 # (every governance change appends an event), for at most this many seconds.
 PUBLIC_PAGE_CACHE_SECONDS = int(os.environ.get("PACTE_PUBLIC_PAGE_CACHE_SECONDS", "60"))
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 2000}}}
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    }
+}
 
 LOGGING = {
     "version": 1,
@@ -293,8 +308,10 @@ from csp.constants import NONCE, NONE, SELF  # noqa: E402
 # "ninja" in INSTALLED_APPS makes /api/v1/docs serve Swagger UI from our static files, with no
 # inline script (otherwise django-ninja inlines its start-up script and loads it from a CDN).
 INSTALLED_APPS += ["ninja", "csp", "axes"]
-MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-                  "csp.middleware.CSPMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as django-axes asks
 
 # A strict policy on every response: scripts only from our origin (or carrying this response's
@@ -329,7 +346,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_CALLABLE = "pacte.accounts.client_address.normalised_username"
 AXES_CLIENT_IP_CALLABLE = "pacte.accounts.client_address.client_address"
 AXES_LOCKOUT_CALLABLE = "pacte.web.views.login_locked_out"
-AXES_COOLOFF_MESSAGE = _("Trop de tentatives de connexion depuis cette adresse. Réessayez dans quelques minutes.")
+AXES_COOLOFF_MESSAGE = _(
+    "Trop de tentatives de connexion depuis cette adresse. Réessayez dans quelques minutes."
+)
 
 # The client address: REMOTE_ADDR, unless the connection comes from one of these trusted reverse
 # proxies (addresses or networks, comma-separated, e.g. "127.0.0.1,::1"); then the right-most
@@ -344,4 +363,6 @@ try:
     for _proxy in PACTE_TRUSTED_PROXIES:
         _ipaddress.ip_network(_proxy, strict=False)
 except ValueError as _exc:
-    raise ImproperlyConfigured(f"PACTE_TRUSTED_PROXIES: adresse ou réseau invalide ({_exc}).") from _exc
+    raise ImproperlyConfigured(
+        f"PACTE_TRUSTED_PROXIES: adresse ou réseau invalide ({_exc})."
+    ) from _exc

@@ -72,7 +72,9 @@ def principals(world) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         "evaluator": acting(world.evaluator_org, [Role.EVALUATOR]),
         "auditor": world.auditor,
         "outsider": world.outsider_reviewer,
-        "outsider_steward": acting(InstitutionFactory(), [Role.DATA_STEWARD, Role.REVIEWER, Role.SIGNATORY]),
+        "outsider_steward": acting(
+            InstitutionFactory(), [Role.DATA_STEWARD, Role.REVIEWER, Role.SIGNATORY]
+        ),
         "conflicted": conflicted,  # a carrier member who also holds institution roles
         "SYSTEM": policy.SYSTEM,
     }
@@ -83,17 +85,29 @@ def objects(world, draft) -> dict[Action, Any]:  # type: ignore[no-untyped-def]
     pact = draft.pact
     project = pact.project
     commitment = Commitment(version=draft, key="c1", owner=Commitment.Owner.CARRIER, text="t")
-    request = SimpleNamespace(carrier_id=world.carrier.pk, dataset=SimpleNamespace(publisher_id=world.institution.pk))
+    request = SimpleNamespace(
+        carrier_id=world.carrier.pk, dataset=SimpleNamespace(publisher_id=world.institution.pk)
+    )
     grant = SimpleNamespace(request=request, project=project)
     evaluation = SimpleNamespace(project=project, evaluator_id=world.evaluator_org.pk)
     experiment = SimpleNamespace(created_by_id=world.carrier.pk)
     return {
-        Action.PROJECT_EDIT: project, Action.PACT_WRITE: pact, Action.PACT_REVIEW: pact,
-        Action.PACT_SANCTION: pact, Action.PACT_SIGN: pact, Action.COMMITMENT_EVIDENCE: commitment,
-        Action.DATASET_PUBLISH: world.institution, Action.DATA_REQUEST_WRITE: request,
-        Action.DATA_REQUEST_REVIEW: request, Action.GRANT_REVIEW: grant, Action.GRANT_ROTATE_TOKEN: grant,
-        Action.PROJECT_CARRIER_WORK: project, Action.PROJECT_PARTNER_WORK: project,
-        Action.EXPERIMENT_RUN: experiment, Action.PROJECT_EVALUATE: project, Action.EVALUATION_OWN: evaluation,
+        Action.PROJECT_EDIT: project,
+        Action.PACT_WRITE: pact,
+        Action.PACT_REVIEW: pact,
+        Action.PACT_SANCTION: pact,
+        Action.PACT_SIGN: pact,
+        Action.COMMITMENT_EVIDENCE: commitment,
+        Action.DATASET_PUBLISH: world.institution,
+        Action.DATA_REQUEST_WRITE: request,
+        Action.DATA_REQUEST_REVIEW: request,
+        Action.GRANT_REVIEW: grant,
+        Action.GRANT_ROTATE_TOKEN: grant,
+        Action.PROJECT_CARRIER_WORK: project,
+        Action.PROJECT_PARTNER_WORK: project,
+        Action.EXPERIMENT_RUN: experiment,
+        Action.PROJECT_EVALUATE: project,
+        Action.EVALUATION_OWN: evaluation,
         Action.PLATFORM_CLOCK: pact,
         Action.EXPERIMENT_DESIGN: project,
         Action.PANEL_DRAW: SimpleNamespace(opened_by_id=world.institution.pk),
@@ -104,13 +118,26 @@ def objects(world, draft) -> dict[Action, Any]:  # type: ignore[no-untyped-def]
 def funding_objects(world, project, prepared_by_id: int = 0) -> dict[Action, Any]:  # type: ignore[no-untyped-def]
     from pacte.accounts.models import User
 
-    contract = SimpleNamespace(institution_id=world.institution.pk, carrier_id=world.carrier.pk, project=project,
-                               programme=SimpleNamespace(approvers=User.objects.none()))
-    order = SimpleNamespace(institution_id=world.institution.pk, carrier_id=world.carrier.pk,
-                            prepared_by_id=prepared_by_id, contract=contract)
-    return {Action.FUNDING_PROGRAMME: world.institution, Action.FUNDING_CONTRACT: contract,
-            Action.FUNDING_WINDOW_VALIDATE: contract, Action.PAYMENT_PREPARE: contract,
-            Action.PAYMENT_APPROVE: order, Action.PAYMENT_SANCTION: order}
+    contract = SimpleNamespace(
+        institution_id=world.institution.pk,
+        carrier_id=world.carrier.pk,
+        project=project,
+        programme=SimpleNamespace(approvers=User.objects.none()),
+    )
+    order = SimpleNamespace(
+        institution_id=world.institution.pk,
+        carrier_id=world.carrier.pk,
+        prepared_by_id=prepared_by_id,
+        contract=contract,
+    )
+    return {
+        Action.FUNDING_PROGRAMME: world.institution,
+        Action.FUNDING_CONTRACT: contract,
+        Action.FUNDING_WINDOW_VALIDATE: contract,
+        Action.PAYMENT_PREPARE: contract,
+        Action.PAYMENT_APPROVE: order,
+        Action.PAYMENT_SANCTION: order,
+    }
 
 
 def test_every_action_has_a_rule_and_an_expectation():
@@ -121,7 +148,9 @@ def test_every_action_has_a_rule_and_an_expectation():
 def test_permission_matrix(action, principals, objects, world):  # type: ignore[no-untyped-def]
     allowed = set()
     for name, principal in principals.items():
-        if action == Action.PROJECT_CREATE:  # one creates a project for the organisation one acts for
+        if (
+            action == Action.PROJECT_CREATE
+        ):  # one creates a project for the organisation one acts for
             obj = world.carrier if name == "SYSTEM" else principal.organisation
         else:
             obj = objects[action]
@@ -131,13 +160,17 @@ def test_permission_matrix(action, principals, objects, world):  # type: ignore[
         else:
             with pytest.raises(PermissionDenied) as refused:
                 policy.require(principal, action, obj)
-            assert refused.value.status == 403 and len(refused.value.message) > 20  # a sentence, not a code
+            assert (
+                refused.value.status == 403 and len(refused.value.message) > 20
+            )  # a sentence, not a code
     assert allowed == EXPECTED[action]
 
 
 def test_institution_owned_commitment_is_the_institutions_to_prove(world, draft, principals):  # type: ignore[no-untyped-def]
     commitment = Commitment(version=draft, key="s1", owner=Commitment.Owner.INSTITUTION, text="t")
-    allowed = {n for n, p in principals.items() if policy.may(p, Action.COMMITMENT_EVIDENCE, commitment)}
+    allowed = {
+        n for n, p in principals.items() if policy.may(p, Action.COMMITMENT_EVIDENCE, commitment)
+    }
     assert allowed == INSTITUTION
 
 
@@ -157,4 +190,7 @@ def test_no_none_bypass(objects):  # type: ignore[no-untyped-def]
 def test_actor_of_writes_the_platform_as_system(world):  # type: ignore[no-untyped-def]
     assert policy.actor_of(policy.SYSTEM).role == "system"
     actor = policy.actor_of(world.reviewer)
-    assert actor.organisation_slug == world.institution.slug and actor.person_id == world.reviewer.user.pk
+    assert (
+        actor.organisation_slug == world.institution.slug
+        and actor.person_id == world.reviewer.user.pk
+    )

@@ -51,7 +51,9 @@ def test_login_is_throttled_even_with_the_right_password_afterwards():
     with pytest.raises(TooManyAttempts) as exc:
         sign_in(_request("10.0.0.1"), user.username, PASSWORD)
     assert exc.value.status == 429 and "Trop de tentatives" in exc.value.message
-    assert sign_in(_request("10.0.0.2"), user.username, PASSWORD) == user  # another address is not locked
+    assert (
+        sign_in(_request("10.0.0.2"), user.username, PASSWORD) == user
+    )  # another address is not locked
 
 
 @override_settings(AXES_FAILURE_LIMIT=2)

@@ -35,7 +35,9 @@ NEW_SECRET = "rotated-" + "s" * 50
 
 
 def _verifies(public_hex: str, signature_hex: str) -> bool:
-    Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex)).verify(bytes.fromhex(signature_hex), DIGEST)
+    Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex)).verify(
+        bytes.fromhex(signature_hex), DIGEST
+    )
     return True
 
 
@@ -44,8 +46,12 @@ def _former_scheme_key(user, secret: str) -> SigningKey:  # type: ignore[no-unty
     private = Ed25519PrivateKey.generate()
     raw = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
-    former = Fernet(base64.urlsafe_b64encode(hashlib.sha256(("signing-keys:" + secret).encode()).digest()))
-    return SigningKey.objects.create(user=user, public_key=public, encrypted_private_key=former.encrypt(raw))
+    former = Fernet(
+        base64.urlsafe_b64encode(hashlib.sha256(("signing-keys:" + secret).encode()).digest())
+    )
+    return SigningKey.objects.create(
+        user=user, public_key=public, encrypted_private_key=former.encrypt(raw)
+    )
 
 
 def test_rotating_the_django_secret_keeps_keys_and_commitments_and_ends_sessions(client, world):
@@ -54,18 +60,27 @@ def test_rotating_the_django_secret_keeps_keys_and_commitments_and_ends_sessions
     public, _ = sign_digest(user, DIGEST)
     commitment = personal_commitment(f"user:{user.pk}")
     # the salt is not the Django secret any more
-    assert commitment != hmac.new(settings.SECRET_KEY.encode(), f"user:{user.pk}".encode(), hashlib.sha256).hexdigest()
+    assert (
+        commitment
+        != hmac.new(
+            settings.SECRET_KEY.encode(), f"user:{user.pk}".encode(), hashlib.sha256
+        ).hexdigest()
+    )
     client.force_login(user)
     assert client.get("/espace/").status_code == 200
 
     with override_settings(SECRET_KEY=NEW_SECRET):
         r = client.get("/espace/")
-        assert r.status_code == 302 and r["Location"].startswith("/connexion/")  # signed out: sign in again
+        assert r.status_code == 302 and r["Location"].startswith(
+            "/connexion/"
+        )  # signed out: sign in again
         public2, signature = sign_digest(user, DIGEST)
         assert public2 == public == key.public_key and _verifies(public2, signature)
         assert personal_commitment(f"user:{user.pk}") == commitment
     key.refresh_from_db()
-    assert Fernet(settings.KEY_ENCRYPTION_KEYS[0].encode()).decrypt(bytes(key.encrypted_private_key))
+    assert Fernet(settings.KEY_ENCRYPTION_KEYS[0].encode()).decrypt(
+        bytes(key.encrypted_private_key)
+    )
 
 
 def test_a_key_of_the_former_scheme_is_reencrypted_on_first_use_then_survives_rotation():
@@ -99,7 +114,9 @@ def test_reencrypt_command_moves_every_key_then_a_new_key_encryption_key_can_com
     _former_scheme_key(people[0], settings.SECRET_KEY)
     _former_scheme_key(people[1], settings.SECRET_KEY)
     ensure_signing_key(people[2])
-    SigningKey.objects.create(user=UserFactory(), public_key="00" * 32, encrypted_private_key=None)  # offline signer
+    SigningKey.objects.create(
+        user=UserFactory(), public_key="00" * 32, encrypted_private_key=None
+    )  # offline signer
     assert main(["signing-keys", "reencrypt"]) == 0
     out = capsys.readouterr().out
     assert "2 rechiffrée(s)" in out and "1 déjà à jour" in out

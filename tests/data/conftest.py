@@ -28,22 +28,54 @@ def parquet_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"hiring": hiring, "cohort": cohort}
 
 
-def _publish(world: Any, slug: str, path: Path, schema: dict[str, Any], sensitivity: int,
-             enterprise: str = "", k: int = 1) -> Any:
-    ds = publish_dataset(world.data_steward, publisher=world.institution, slug=slug,
-                                  title=f"Jeu {slug}", description="Jeu de test", sensitivity=sensitivity,
-                                  certified=True, keywords=["test"])
-    add_version(world.data_steward, ds, version="v1", paths=[str(path)], schema=schema,
-                         row_count=ROWS, person_column="person_id", enterprise_column=enterprise,
-                         sha256=file_sha256(path), byte_size=path.stat().st_size, rho_cap=1.0,
-                         max_contributions=k)
+def _publish(
+    world: Any,
+    slug: str,
+    path: Path,
+    schema: dict[str, Any],
+    sensitivity: int,
+    enterprise: str = "",
+    k: int = 1,
+) -> Any:
+    ds = publish_dataset(
+        world.data_steward,
+        publisher=world.institution,
+        slug=slug,
+        title=f"Jeu {slug}",
+        description="Jeu de test",
+        sensitivity=sensitivity,
+        certified=True,
+        keywords=["test"],
+    )
+    add_version(
+        world.data_steward,
+        ds,
+        version="v1",
+        paths=[str(path)],
+        schema=schema,
+        row_count=ROWS,
+        person_column="person_id",
+        enterprise_column=enterprise,
+        sha256=file_sha256(path),
+        byte_size=path.stat().st_size,
+        rho_cap=1.0,
+        max_contributions=k,
+    )
     ds.refresh_from_db()
     return ds
 
 
 @pytest.fixture
 def hiring(world, parquet_files):  # type: ignore[no-untyped-def]
-    return _publish(world, "embauches", parquet_files["hiring"], hiring_schema(), 2, "establishment_id", k=HIRING_K)
+    return _publish(
+        world,
+        "embauches",
+        parquet_files["hiring"],
+        hiring_schema(),
+        2,
+        "establishment_id",
+        k=HIRING_K,
+    )
 
 
 @pytest.fixture
@@ -53,15 +85,31 @@ def cohort(world, parquet_files):  # type: ignore[no-untyped-def]
 
 REQUEST_FIELDS = dict(
     purpose="Repérer les entreprises qui recrutent pour orienter les candidatures (mission du pacte).",
-    legal_basis="Mission d'intérêt public", retention_months=12, recipients="Équipe projet",
-    dpo_contact="dpo@example.org", volumetry="10 requêtes par semaine",
+    legal_basis="Mission d'intérêt public",
+    retention_months=12,
+    recipients="Équipe projet",
+    dpo_contact="dpo@example.org",
+    volumetry="10 requêtes par semaine",
 )
 
 
-def request_for(world: Any, version: Any, dataset: Any, tier: int, columns: list[str] | None = None,
-                acting: Any = None, **extra: Any) -> Any:
-    req = create_request(acting or world.carrier_admin, version.pact, dataset, tier=tier,
-                                  columns=columns or [], **(REQUEST_FIELDS | extra))
+def request_for(
+    world: Any,
+    version: Any,
+    dataset: Any,
+    tier: int,
+    columns: list[str] | None = None,
+    acting: Any = None,
+    **extra: Any,
+) -> Any:
+    req = create_request(
+        acting or world.carrier_admin,
+        version.pact,
+        dataset,
+        tier=tier,
+        columns=columns or [],
+        **(REQUEST_FIELDS | extra),
+    )
     return submit_request(acting or world.carrier_admin, req)
 
 
@@ -74,8 +122,14 @@ def approve_all(world: Any, req: Any, population: int = 3_000_000, severity: int
     return outcome
 
 
-def grant_for(world: Any, version: Any, dataset: Any, tier: int, columns: list[str] | None = None,
-              acting: Any = None) -> tuple[Any, str]:
+def grant_for(
+    world: Any,
+    version: Any,
+    dataset: Any,
+    tier: int,
+    columns: list[str] | None = None,
+    acting: Any = None,
+) -> tuple[Any, str]:
     req = request_for(world, version, dataset, tier, columns, acting=acting)
     outcome = approve_all(world, req)
     assert outcome.grant is not None, outcome.request.last_reason

@@ -25,11 +25,21 @@ def _race(world, active, hiring):
             barrier.wait()
             for j in range(PER_THREAD):
                 # distinct fingerprints (no cache): same cost ρ_query, different filters
-                region = ["11", "24", "27", "28", "32", "44", "52", "53", "75", "76", "84", "93"][(i * PER_THREAD + j) % 12]
-                body = {"group_by": ["naf_sector"], "filters": [{"column": "contract_type", "op": "in",
-                                                                 "value": ["CDI", "CDD", "MIS"][: 1 + (i + j) % 3]},
-                                                                {"column": "region", "op": "eq", "value": region}],
-                        "rho": grant.rho_query}
+                region = ["11", "24", "27", "28", "32", "44", "52", "53", "75", "76", "84", "93"][
+                    (i * PER_THREAD + j) % 12
+                ]
+                body = {
+                    "group_by": ["naf_sector"],
+                    "filters": [
+                        {
+                            "column": "contract_type",
+                            "op": "in",
+                            "value": ["CDI", "CDD", "MIS"][: 1 + (i + j) % 3],
+                        },
+                        {"column": "region", "op": "eq", "value": region},
+                    ],
+                    "rho": grant.rho_query,
+                }
                 r = call(token, "/api/v1/data/embauches/aggregates", body)
                 with lock:
                     results.append((r.status_code, r.json()))
@@ -58,7 +68,9 @@ def _race(world, active, hiring):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="SELECT … FOR UPDATE race: PostgreSQL")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SELECT … FOR UPDATE race: PostgreSQL"
+)
 def test_budget_race_postgresql(world, active, hiring):
     _race(world, active, hiring)
 
@@ -68,5 +80,7 @@ def test_budget_race_postgresql(world, active, hiring):
 def test_budget_race_sqlite(world, active, hiring, settings):
     name = str(connection.settings_dict["NAME"])
     if ":memory:" in name or "mode=memory" in name:
-        pytest.skip("in-memory SQLite test database: shared-cache locks are not BEGIN IMMEDIATE locks")
+        pytest.skip(
+            "in-memory SQLite test database: shared-cache locks are not BEGIN IMMEDIATE locks"
+        )
     _race(world, active, hiring)

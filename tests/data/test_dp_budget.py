@@ -24,8 +24,11 @@ from pacte.journal.models import Event
 from tests.data.conftest import call
 
 AGG = "/api/v1/data/embauches/aggregates"
-QUERY = {"group_by": ["region"], "aggregates": [{"op": "count"}, {"op": "mean", "column": "monthly_salary_eur"}],
-         "rho": 0.005}
+QUERY = {
+    "group_by": ["region"],
+    "aggregates": [{"op": "count"}, {"op": "mean", "column": "monthly_salary_eur"}],
+    "rho": 0.005,
+}
 
 
 def _data(event: Event) -> dict[str, Any]:
@@ -84,15 +87,21 @@ def test_failed_engine_input_gives_the_reservation_back(dp_grant, hiring):
     """A real input that passes the cheap checks but fails inside the engine (a text value for an
     integer column): 400, and the ρ reserved for it is given back in the failure's transaction."""
     grant, token = dp_grant
-    body = {"aggregates": [{"op": "count"}], "filters": [{"column": "contract_days", "op": "eq", "value": "trente"}],
-            "rho": 0.005}
+    body = {
+        "aggregates": [{"op": "count"}],
+        "filters": [{"column": "contract_days", "op": "eq", "value": "trente"}],
+        "rho": 0.005,
+    }
     r = call(token, AGG, body)
     assert r.status_code == 400 and "type" in r.json()["message"], r.content
     _budget_intact(grant, hiring)
     res = Reservation.objects.get(grant=grant)
     assert res.state == Reservation.State.RELEASED and "type" in res.reason
-    failed = [e for e in Event.objects.filter(type="data.query", subject_id=grant.reference)
-              if _data(e).get("outcome") == "failed"]
+    failed = [
+        e
+        for e in Event.objects.filter(type="data.query", subject_id=grant.reference)
+        if _data(e).get("outcome") == "failed"
+    ]
     assert len(failed) == 1 and _data(failed[0])["budget_released"] == pytest.approx(0.005)
 
 
@@ -105,7 +114,9 @@ def test_failure_while_publishing_gives_the_reservation_back(dp_grant, hiring, m
     def unstorable(*args: Any, **kwargs: Any) -> privacy.Release:
         release = real(*args, **kwargs)
         cells = [dict(c, extra={object()}) for c in release.cells]  # not JSON: the INSERT fails
-        return privacy.Release(**{**{f: getattr(release, f) for f in release.__dataclass_fields__}, "cells": cells})
+        return privacy.Release(
+            **{**{f: getattr(release, f) for f in release.__dataclass_fields__}, "cells": cells}
+        )
 
     monkeypatch.setattr(privacy, "run_query", unstorable)
     r = call(token, AGG, QUERY)
@@ -167,9 +178,14 @@ def test_sweep_releases_stale_reservations_only(dp_grant, hiring):
     assert release_stale_reservations(timedelta(seconds=0)) == 1
     grant.refresh_from_db()
     hiring.current_version.refresh_from_db()
-    assert grant.rho_spent == pytest.approx(0) and hiring.current_version.rho_spent == pytest.approx(0)
-    swept = [e for e in Event.objects.filter(type="data.query", subject_id=grant.reference)
-             if _data(e).get("outcome") == "failed"]
+    assert grant.rho_spent == pytest.approx(
+        0
+    ) and hiring.current_version.rho_spent == pytest.approx(0)
+    swept = [
+        e
+        for e in Event.objects.filter(type="data.query", subject_id=grant.reference)
+        if _data(e).get("outcome") == "failed"
+    ]
     assert len(swept) == 2
     # the budget freed by the sweep is usable again
     assert call(token, AGG, QUERY).status_code == 200
@@ -184,7 +200,9 @@ def test_sweep_task_and_command(dp_grant, hiring, capsys):
     _orphan(grant, 0.001, timedelta(hours=1))
     import argparse
 
-    assert cli.cmd_reservations(argparse.Namespace(action="release-stale", older_than_minutes=30)) == 0
+    assert (
+        cli.cmd_reservations(argparse.Namespace(action="release-stale", older_than_minutes=30)) == 0
+    )
     assert "rendues : 1" in capsys.readouterr().out
     assert not Reservation.objects.filter(state=Reservation.State.RESERVED).exists()
 
@@ -198,8 +216,13 @@ def test_limits_are_published_on_the_rules_page_and_in_the_api(db):
     html = page.content.decode()
     assert 'data-limit="min_rho">0,000001<' in html and 'data-limit="max_rho">0,1<' in html
     rules = client.get("/api/v1/proportionality").json()
-    assert rules["dp_limits"]["min_rho"] == privacy.MIN_RHO and rules["dp_limits"]["max_rho"] == privacy.MAX_RHO
+    assert (
+        rules["dp_limits"]["min_rho"] == privacy.MIN_RHO
+        and rules["dp_limits"]["max_rho"] == privacy.MAX_RHO
+    )
     schema = client.get("/api/v1/openapi.json").json()
-    body = schema["paths"]["/api/v1/data/{dataset}/aggregates"]["post"]["requestBody"]["content"]["application/json"]
+    body = schema["paths"]["/api/v1/data/{dataset}/aggregates"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]
     rho = body["schema"]["properties"]["rho"]
     assert rho["minimum"] == privacy.MIN_RHO and rho["maximum"] == privacy.MAX_RHO

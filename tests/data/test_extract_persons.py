@@ -30,7 +30,10 @@ def test_extract_k_is_counted_in_persons_on_demo_data(world, active, hiring):
     view = tier2_view(grant, COLUMNS)
     by_rows = pseudonymise.pseudonymised_extract(
         list(hiring.current_version.paths),
-        dataclasses.replace(_spec_of(grant), person_column=None), bytes(grant.pseudonym_key), k=11)
+        dataclasses.replace(_spec_of(grant), person_column=None),
+        bytes(grant.pseudonym_key),
+        k=11,
+    )
     rows_frame = by_rows.frame.collect()
     assert rows_frame.group_by(QIS).len()["len"].min() >= 11
     assert rows_frame.to_pandas().groupby(QIS)["person_id"].nunique().min() < 11
@@ -55,12 +58,22 @@ def _spec_of(grant) -> pseudonymise.ExtractSpec:  # type: ignore[no-untyped-def]
     cols = [c for c in dv.columns if c["name"] in set(grant.columns)]
     ids = {dv.person_column, dv.enterprise_column} - {""}
     return pseudonymise.ExtractSpec(
-        direct_identifiers=[c["name"] for c in cols
-                            if c["classification"] == Classification.DIRECT_IDENTIFIER and c["name"] not in ids],
+        direct_identifiers=[
+            c["name"]
+            for c in cols
+            if c["classification"] == Classification.DIRECT_IDENTIFIER and c["name"] not in ids
+        ],
         pseudonymised=[c["name"] for c in cols if c["name"] in ids],
-        quasi_identifiers={c["name"]: _hierarchy(c) for c in cols
-                           if c["classification"] == Classification.QUASI_IDENTIFIER},
-        kept=[c["name"] for c in cols if c["classification"] not in
-              (Classification.DIRECT_IDENTIFIER, Classification.QUASI_IDENTIFIER)],
+        quasi_identifiers={
+            c["name"]: _hierarchy(c)
+            for c in cols
+            if c["classification"] == Classification.QUASI_IDENTIFIER
+        },
+        kept=[
+            c["name"]
+            for c in cols
+            if c["classification"]
+            not in (Classification.DIRECT_IDENTIFIER, Classification.QUASI_IDENTIFIER)
+        ],
         person_column=dv.person_column,
     )

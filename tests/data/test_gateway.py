@@ -25,8 +25,11 @@ from tests.data.conftest import call, grant_for
 from tests.queue import run_queue
 
 AGG = "/api/v1/data/embauches/aggregates"
-QUERY = {"group_by": ["region"], "aggregates": [{"op": "count"}, {"op": "mean", "column": "monthly_salary_eur"}],
-         "rho": 0.005}
+QUERY = {
+    "group_by": ["region"],
+    "aggregates": [{"op": "count"}, {"op": "mean", "column": "monthly_salary_eur"}],
+    "rho": 0.005,
+}
 
 
 def test_dp_aggregates_answer_and_cache(dp_grant):
@@ -34,36 +37,54 @@ def test_dp_aggregates_answer_and_cache(dp_grant):
     r = call(token, AGG, QUERY)
     assert r.status_code == 200, r.content
     body = r.json()
-    assert len(body["cells"]) == 18 and {"region", "count", "mean_monthly_salary_eur"} <= set(body["cells"][0])
+    assert len(body["cells"]) == 18 and {"region", "count", "mean_monthly_salary_eur"} <= set(
+        body["cells"][0]
+    )
     assert body["noise_scale"]["count"] > 0 and body["margin_95"]["count"] > 0
     assert body["rho_spent"] == pytest.approx(0.005)
     assert body["rho_remaining"] == pytest.approx(grant.rho_grant - 0.005)
     again = call(token, AGG, QUERY).json()
-    assert again["cached"] is True and again["rho_spent"] == 0 and again["release_id"] == body["release_id"]
+    assert (
+        again["cached"] is True
+        and again["rho_spent"] == 0
+        and again["release_id"] == body["release_id"]
+    )
     assert again["cells"] == body["cells"]
     grant.refresh_from_db()
     assert grant.rho_spent == pytest.approx(0.005)
     events = Event.objects.filter(type="data.query", subject_id=grant.reference)
     assert events.count() == 2
-    assert all('"fingerprint":' in e.entry and '"output_sha256":' in e.entry and '"tier":3' in e.entry for e in events)
+    assert all(
+        '"fingerprint":' in e.entry and '"output_sha256":' in e.entry and '"tier":3' in e.entry
+        for e in events
+    )
     # every release is public
     public = call("", f"/api/v1/releases/{body['release_id']}", method="get")
     assert public.status_code == 200 and public.json()["cells"] == body["cells"]
 
 
-@pytest.mark.parametrize("body, fragment", [
-    ("{not json", "JSON invalide"),
-    ([1, 2], "objet JSON"),
-    ({"group_by": ["region"], "aggregates": [{"op": "median", "column": "monthly_salary_eur"}]}, "opération inconnue"),
-    ({"group_by": ["person_id"]}, "pas couverte"),
-    ({"group_by": ["monthly_salary_eur"]}, "jeu de clés"),
-    ({"aggregates": [{"op": "sum", "column": "region"}]}, "mesure"),
-    ({"filters": [{"column": "region", "op": "eq", "value": "99"}]}, "absente"),
-    ({"group_by": ["region"], "rho": 0.5}, "rho"),
-    ({"group_by": ["region"], "rho": 0.05}, "plafond par requête"),
-    ({"group_by": ["region"], "rho": -1}, "rho"),
-    ({"unknown": 1}, "inconnu"),
-])
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ("{not json", "JSON invalide"),
+        ([1, 2], "objet JSON"),
+        (
+            {
+                "group_by": ["region"],
+                "aggregates": [{"op": "median", "column": "monthly_salary_eur"}],
+            },
+            "opération inconnue",
+        ),
+        ({"group_by": ["person_id"]}, "pas couverte"),
+        ({"group_by": ["monthly_salary_eur"]}, "jeu de clés"),
+        ({"aggregates": [{"op": "sum", "column": "region"}]}, "mesure"),
+        ({"filters": [{"column": "region", "op": "eq", "value": "99"}]}, "absente"),
+        ({"group_by": ["region"], "rho": 0.5}, "rho"),
+        ({"group_by": ["region"], "rho": 0.05}, "plafond par requête"),
+        ({"group_by": ["region"], "rho": -1}, "rho"),
+        ({"unknown": 1}, "inconnu"),
+    ],
+)
 def test_malformed_queries_are_clear_4xx(dp_grant, body, fragment):
     grant, token = dp_grant
     r = call(token, AGG, body)
@@ -184,17 +205,31 @@ def test_token_is_shown_once_and_replaced(world, dp_grant):
 
 # ---------------------------------------------------------------- extracts
 
+
 def _csv(response) -> pl.DataFrame:
     return pl.read_csv(io.BytesIO(b"".join(response.streaming_content)), infer_schema_length=0)
 
 
-PSEUDO_COLUMNS = ["person_id", "establishment_id", "departement", "naf_sector", "age", "sex", "hire_date"]
+PSEUDO_COLUMNS = [
+    "person_id",
+    "establishment_id",
+    "departement",
+    "naf_sector",
+    "age",
+    "sex",
+    "hire_date",
+]
 
 
-def test_pseudonyms_are_unlinkable_between_grants_and_k_anonymity_holds(world, active, hiring, content):
+def test_pseudonyms_are_unlinkable_between_grants_and_k_anonymity_holds(
+    world, active, hiring, content
+):
     g1, t1 = grant_for(world, active, hiring, 2, PSEUDO_COLUMNS)
     other_project = world.project(name="Autre service", slug="autre-service")
-    other = activate(world, pact_drafting.create_pact(world.carrier_admin, other_project, world.institution, content))
+    other = activate(
+        world,
+        pact_drafting.create_pact(world.carrier_admin, other_project, world.institution, content),
+    )
     assert other.status == Status.ACTIVE
     g2, t2 = grant_for(world, other, hiring, 2, PSEUDO_COLUMNS)
     r1 = call(t1, "/api/v1/data/embauches/extract", method="get")
@@ -219,12 +254,24 @@ def test_pseudonyms_are_unlinkable_between_grants_and_k_anonymity_holds(world, a
 
 
 def test_open_extract_streams_csv_and_parquet(world, active, parquet_files):
-    ds = publish_dataset(world.data_steward, publisher=world.institution, slug="ouvert",
-                                  title="Ouvert", sensitivity=0)
+    ds = publish_dataset(
+        world.data_steward,
+        publisher=world.institution,
+        slug="ouvert",
+        title="Ouvert",
+        sensitivity=0,
+    )
     from pacte.data.demo import hiring_schema
 
-    add_version(world.data_steward, ds, version="v1", paths=[str(parquet_files["hiring"])],
-                         schema=hiring_schema(), row_count=4000, person_column="person_id")
+    add_version(
+        world.data_steward,
+        ds,
+        version="v1",
+        paths=[str(parquet_files["hiring"])],
+        schema=hiring_schema(),
+        row_count=4000,
+        person_column="person_id",
+    )
     grant, token = grant_for(world, active, ds, 1, ["region", "naf_sector"])
     r = call(token, "/api/v1/data/ouvert/extract", method="get")
     assert r.status_code == 200 and r.streaming
@@ -237,6 +284,7 @@ def test_open_extract_streams_csv_and_parquet(world, active, parquet_files):
 
 # ---------------------------------------------------------------- secure room
 
+
 @pytest.fixture
 def room(world, active, cohort):
     return grant_for(world, active, cohort, 4)
@@ -247,11 +295,19 @@ SR = "/api/v1/data/cohorte/secure-room"
 
 def test_secure_room_runs_and_reports_suppression(room):
     grant, token = room
-    r = call(token, SR, {"sql": "SELECT departement, AVG(back_to_work_6m) AS taux, COUNT(*) AS n "
-                                "FROM donnees GROUP BY departement"})
+    r = call(
+        token,
+        SR,
+        {
+            "sql": "SELECT departement, AVG(back_to_work_6m) AS taux, COUNT(*) AS n "
+            "FROM donnees GROUP BY departement"
+        },
+    )
     assert r.status_code == 200, r.content
     body = r.json()
-    assert body["suppression"]["rows_suppressed"] > 0  # 4 000 rows over 101 départements: small cells go
+    assert (
+        body["suppression"]["rows_suppressed"] > 0
+    )  # 4 000 rows over 101 départements: small cells go
     assert all(row[2] >= 11 - cell_key.MAX_PERTURBATION for row in body["rows"])  # perturbed counts
     assert body["perturbation"]["max_perturbation"] == cell_key.MAX_PERTURBATION
     assert body["limits"]["max_sql_chars"] == 10_000
@@ -259,28 +315,32 @@ def test_secure_room_runs_and_reports_suppression(room):
     assert body["output_sha256"] in ev.entry and '"tier":4' in ev.entry
 
 
-@pytest.mark.parametrize("sql", [
-    "SELECT * FROM read_csv('/etc/passwd')",
-    "SELECT COUNT(*) FROM read_parquet('/tmp/*.parquet')",
-    "COPY donnees TO '/tmp/out.csv'",
-    "ATTACH '/tmp/x.db' AS x",
-    "PRAGMA database_list",
-    "INSTALL httpfs",
-    "LOAD httpfs",
-    "SELECT COUNT(*) FROM donnees; DROP TABLE donnees",
-    "SELECT COUNT(*) FROM donnees WHERE region = '11' OR 1=1 UNION SELECT getenv('HOME')",
-    "SELECT person_id FROM donnees",
-    "SELECT region, MAX(back_to_work_6m) FROM donnees GROUP BY region",
-    "SELECT COUNT(*) FROM 'https://example.org/x.parquet'",
-    "",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT COUNT(*) FROM read_parquet('/tmp/*.parquet')",
+        "COPY donnees TO '/tmp/out.csv'",
+        "ATTACH '/tmp/x.db' AS x",
+        "PRAGMA database_list",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SELECT COUNT(*) FROM donnees; DROP TABLE donnees",
+        "SELECT COUNT(*) FROM donnees WHERE region = '11' OR 1=1 UNION SELECT getenv('HOME')",
+        "SELECT person_id FROM donnees",
+        "SELECT region, MAX(back_to_work_6m) FROM donnees GROUP BY region",
+        "SELECT COUNT(*) FROM 'https://example.org/x.parquet'",
+        "",
+    ],
+)
 def test_secure_room_refuses_injection_and_forbidden_functions(room, sql):
     grant, token = room
     r = call(token, SR, {"sql": sql})
     assert r.status_code == 400, (sql, r.content)
     assert r.json()["error"] == "query_refused" and r.json()["message"]
-    assert Event.objects.filter(type="data.query", subject_id=grant.reference,
-                                entry__contains='"outcome":"refused"').exists()
+    assert Event.objects.filter(
+        type="data.query", subject_id=grant.reference, entry__contains='"outcome":"refused"'
+    ).exists()
 
 
 def test_secure_room_needs_sql_text(room):
@@ -303,10 +363,16 @@ def test_dp_release_protects_a_person_with_k_rows(dp_grant, hiring):
     assert "person_id" not in view.columns and "establishment_id" not in view.columns
     kept = raw.filter(privacy.person_rank("person_id", raw.columns) <= HIRING_K)
     assert view.height == kept.height == dv.dp_view["rows_out"] < raw.height
-    body = call(token, AGG, {"group_by": ["region"], "aggregates": [{"op": "count"}], "rho": 0.005}).json()
+    body = call(
+        token, AGG, {"group_by": ["region"], "aggregates": [{"op": "count"}], "rho": 0.005}
+    ).json()
     assert body["noise_scale"]["count"] == pytest.approx(HIRING_K / (2 * 0.005) ** 0.5, rel=1e-6)
     unit = body["privacy_unit"]
-    assert unit["unit"] == "person" and unit["rows_per_unit"] == HIRING_K and unit["person_column"] == "person_id"
+    assert (
+        unit["unit"] == "person"
+        and unit["rows_per_unit"] == HIRING_K
+        and unit["person_column"] == "person_id"
+    )
     rel = Release.objects.get(release_id=body["release_id"])
     assert rel.privacy_unit["unit"] == "person"
     from django.test import Client
@@ -319,7 +385,10 @@ def test_dp_release_protects_a_person_with_k_rows(dp_grant, hiring):
     public = call(token, f"/api/v1/releases/{rel.release_id}", method="get").json()
     assert public["privacy_unit"]["rows_per_unit"] == HIRING_K
     ds = call(token, "/api/v1/datasets/embauches", method="get").json()
-    assert ds["versions"][0]["rows_per_person"] == HIRING_K and "personne" in ds["versions"][0]["privacy_unit"]
+    assert (
+        ds["versions"][0]["rows_per_person"] == HIRING_K
+        and "personne" in ds["versions"][0]["privacy_unit"]
+    )
 
 
 def test_secure_room_profile_is_stored_and_rebuilt(hiring):

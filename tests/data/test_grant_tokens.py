@@ -22,8 +22,12 @@ QUERY = {"group_by": ["region"], "aggregates": [{"op": "count"}], "rho": 0.005}
 
 
 def _rotations(grant: Grant) -> list[dict]:
-    return [json.loads(e.entry)["data"] for e in Event.objects.filter(type="grant.token_rotated",
-                                                                       subject_id=grant.reference).order_by("index")]
+    return [
+        json.loads(e.entry)["data"]
+        for e in Event.objects.filter(
+            type="grant.token_rotated", subject_id=grant.reference
+        ).order_by("index")
+    ]
 
 
 @pytest.fixture
@@ -32,8 +36,19 @@ def granted(world, active, hiring, settings):  # type: ignore[no-untyped-def]
     return grant_for(world, active, hiring, 3, DP_COLUMNS)
 
 
-@pytest.mark.parametrize("who", ["carrier_member", "reviewer", "reviewer2", "signatory", "data_steward",
-                                 "outsider_reviewer", "auditor", "other_carrier_admin"])
+@pytest.mark.parametrize(
+    "who",
+    [
+        "carrier_member",
+        "reviewer",
+        "reviewer2",
+        "signatory",
+        "data_steward",
+        "outsider_reviewer",
+        "auditor",
+        "other_carrier_admin",
+    ],
+)
 def test_only_admins_rotate(world, granted, who):
     grant, token = granted
     if who == "other_carrier_admin":
@@ -54,7 +69,11 @@ def test_only_admins_rotate(world, granted, who):
 @pytest.mark.parametrize("who", ["carrier_admin", "platform_admin"])
 def test_admin_rotation_is_logged_and_notified(world, granted, who):
     grant, old = granted
-    acting = world.carrier_admin if who == "carrier_admin" else _acting(world.institution, [Role.PLATFORM_ADMIN])
+    acting = (
+        world.carrier_admin
+        if who == "carrier_admin"
+        else _acting(world.institution, [Role.PLATFORM_ADMIN])
+    )
     member_email = world.carrier_member.user.email
     assert member_email
     previous = Grant.objects.get(pk=grant.pk).token_prefix
@@ -64,13 +83,19 @@ def test_admin_rotation_is_logged_and_notified(world, granted, who):
     assert call(new, AGG, QUERY).status_code == 200
     last = _rotations(grant)[-1]
     assert last["token_prefix"] == new[:12] and last["previous_token_prefix"] == previous
-    ev = Event.objects.filter(type="grant.token_rotated", subject_id=grant.reference).order_by("index").last()
+    ev = (
+        Event.objects.filter(type="grant.token_rotated", subject_id=grant.reference)
+        .order_by("index")
+        .last()
+    )
     assert json.loads(ev.entry)["actor"]["org"] == acting.organisation.slug
     assert len(mail.outbox) == 0  # queued in the transaction, sent by the worker
     run_queue()
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
-    assert grant.reference in message.subject and previous in message.body and new not in message.body
+    assert (
+        grant.reference in message.subject and previous in message.body and new not in message.body
+    )
     assert member_email in message.to and world.carrier_admin.user.email in message.to
     assert world.reviewer.user.email not in message.to
 
@@ -82,8 +107,12 @@ def test_api_rotation_by_a_member_is_403_and_the_token_survives(world, granted):
     c = Client()
 
     def post(user_token: str) -> object:
-        return c.post(f"/api/v1/grants/{grant.reference}/token", data="{}", content_type="application/json",
-                      HTTP_AUTHORIZATION=f"Bearer {user_token}")
+        return c.post(
+            f"/api/v1/grants/{grant.reference}/token",
+            data="{}",
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {user_token}",
+        )
 
     member_token = create_api_token(world.carrier_member.user, world.carrier, "t")[1]
     r = post(member_token)

@@ -23,7 +23,12 @@ R, G = RequestStatus, GrantState
 REQUEST_TABLE = {
     # action: (from, to, event, reason required)
     "submit": ({R.DRAFT, R.CHANGES_REQUESTED}, R.SUBMITTED, "request.submitted", False),
-    "withdraw": ({R.DRAFT, R.SUBMITTED, R.CHANGES_REQUESTED}, R.WITHDRAWN, "request.withdrawn", True),
+    "withdraw": (
+        {R.DRAFT, R.SUBMITTED, R.CHANGES_REQUESTED},
+        R.WITHDRAWN,
+        "request.withdrawn",
+        True,
+    ),
     "request_changes": ({R.SUBMITTED}, R.CHANGES_REQUESTED, "request.changes_requested", True),
     "refuse": ({R.SUBMITTED}, R.REFUSED, "request.refused", True),
     "approve": ({R.SUBMITTED}, R.APPROVED, "request.approved", False),
@@ -45,8 +50,16 @@ OTHERS = ("signatory", "outsider_reviewer", "auditor")
 
 
 def _rows(table: dict[str, tuple[set[str], str, str, bool]]) -> list[dict[str, Any]]:
-    return [{"action": a, "from": sorted(str(s) for s in src), "to": str(to), "event": ev, "reason_required": rr}
-            for a, (src, to, ev, rr) in table.items()]
+    return [
+        {
+            "action": a,
+            "from": sorted(str(s) for s in src),
+            "to": str(to),
+            "event": ev,
+            "reason_required": rr,
+        }
+        for a, (src, to, ev, rr) in table.items()
+    ]
 
 
 def _without_who(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -57,9 +70,11 @@ def test_the_declared_tables_are_the_reviewed_ones() -> None:
     assert _without_who(REQUEST.table()) == _rows(REQUEST_TABLE)
     assert _without_who(GRANT.table()) == _rows(GRANT_TABLE)
     assert {row["who"] for row in REQUEST.table() if row["action"] in ("submit", "withdraw")} == {
-        str(policy.Action.DATA_REQUEST_WRITE)}
-    assert {row["who"] for row in REQUEST.table() if row["action"] not in ("submit", "withdraw")} == {
-        str(policy.Action.DATA_REQUEST_REVIEW)}
+        str(policy.Action.DATA_REQUEST_WRITE)
+    }
+    assert {
+        row["who"] for row in REQUEST.table() if row["action"] not in ("submit", "withdraw")
+    } == {str(policy.Action.DATA_REQUEST_REVIEW)}
     assert {row["who"] for row in GRANT.table()} == {str(policy.Action.GRANT_REVIEW)}
 
 
@@ -128,7 +143,9 @@ def test_grant_moves_by_role(world, grant, action):  # type: ignore[no-untyped-d
     GRANT.check(policy.SYSTEM, action, grant, REASON)  # scheduler, pact sanctions
 
 
-@pytest.mark.parametrize("action", [a for a, row in {**REQUEST_TABLE, **GRANT_TABLE}.items() if row[3]])
+@pytest.mark.parametrize(
+    "action", [a for a, row in {**REQUEST_TABLE, **GRANT_TABLE}.items() if row[3]]
+)
 def test_negative_decisions_need_a_written_reason(world, data_request, grant, action):  # type: ignore[no-untyped-def]
     lifecycle, obj = (REQUEST, data_request) if action in REQUEST_TABLE else (GRANT, grant)
     who = world.carrier_admin if action in ("submit", "withdraw") else world.reviewer
@@ -141,7 +158,9 @@ def test_negative_decisions_need_a_written_reason(world, data_request, grant, ac
 
 
 def test_a_reviewer_who_is_a_carrier_member_recuses_herself(world, data_request, grant):  # type: ignore[no-untyped-def]
-    Membership.objects.create(user=world.reviewer.user, organisation=world.carrier, roles=[Role.CARRIER_MEMBER])
+    Membership.objects.create(
+        user=world.reviewer.user, organisation=world.carrier, roles=[Role.CARRIER_MEMBER]
+    )
     reviewer = acting_for(world.reviewer.user, world.institution)
     with pytest.raises(PermissionDenied):
         REQUEST.check(reviewer, "approve", data_request)

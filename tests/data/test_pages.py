@@ -18,12 +18,31 @@ def test_request_form_detail_and_decision_pages(client, world, active, hiring):
     _login(client, world.carrier_admin)
     url = f"/donnees/demandes/nouvelle/{active.pact.reference}/"
     assert client.get(url).status_code == 200
-    r = client.post(url, {"dataset": hiring.slug, "purpose": "Trop court", "tier": 3, "legal_basis": "x",
-                          "retention_months": 12, "recipients": "Équipe", "dpo_contact": "dpo@example.org"})
+    r = client.post(
+        url,
+        {
+            "dataset": hiring.slug,
+            "purpose": "Trop court",
+            "tier": 3,
+            "legal_basis": "x",
+            "retention_months": 12,
+            "recipients": "Équipe",
+            "dpo_contact": "dpo@example.org",
+        },
+    )
     assert r.status_code == 200 and "20 caractères" in r.content.decode()
-    r = client.post(url, {"dataset": hiring.slug, "tier": 3, "legal_basis": "Intérêt public",
-                          "purpose": "Compter les embauches par région pour servir la mission du pacte.",
-                          "retention_months": 12, "recipients": "Équipe", "dpo_contact": "dpo@example.org"})
+    r = client.post(
+        url,
+        {
+            "dataset": hiring.slug,
+            "tier": 3,
+            "legal_basis": "Intérêt public",
+            "purpose": "Compter les embauches par région pour servir la mission du pacte.",
+            "retention_months": 12,
+            "recipients": "Équipe",
+            "dpo_contact": "dpo@example.org",
+        },
+    )
     req = DataRequest.objects.get()
     assert r.status_code == 302 and r["Location"].endswith(f"/donnees/demandes/{req.reference}/")
     client.post(f"/donnees/demandes/{req.reference}/submit/")
@@ -34,7 +53,9 @@ def test_request_form_detail_and_decision_pages(client, world, active, hiring):
         assert req.reference in client.get("/donnees/demandes/").content.decode()
         page = client.get(f"/donnees/demandes/{req.reference}/").content.decode()
         assert "Instruire" in page or "approved" in page
-        client.post(f"/donnees/demandes/{req.reference}/approve/", {"population": 3_000_000, "severity": 2})
+        client.post(
+            f"/donnees/demandes/{req.reference}/approve/", {"population": 3_000_000, "severity": 2}
+        )
     req.refresh_from_db()
     assert req.status == "approved"
     page = client.get(f"/donnees/demandes/{req.reference}/").content.decode()

@@ -41,7 +41,9 @@ def test_sensitive_data_never_gives_an_extract(world, active, cohort):
     assert outcome.request.decision["rule_id"] == "R-3-strong-high"
 
 
-def test_committee_path_needs_three_distinct_approvals_then_issues_a_frozen_grant(world, active, hiring):
+def test_committee_path_needs_three_distinct_approvals_then_issues_a_frozen_grant(
+    world, active, hiring
+):
     req = request_for(world, active, hiring, 3, ["region", "monthly_salary_eur"])
     first = approve_request(world.reviewer, req, population=3_000_000, severity=2)
     assert (first.approvals, first.required, first.grant) == (1, 3, None)
@@ -84,17 +86,34 @@ def test_permissions(world, active, hiring):
 
 def test_request_validation(world, active, hiring):
     with pytest.raises(ValidationFailed) as e:
-        create_request(world.carrier_admin, active.pact, hiring, tier=3,
-                                **(REQUEST_FIELDS | {"retention_months": 48}))
+        create_request(
+            world.carrier_admin,
+            active.pact,
+            hiring,
+            tier=3,
+            **(REQUEST_FIELDS | {"retention_months": 48}),
+        )
     assert "retention_justification" in e.value.field_errors
-    req = create_request(world.carrier_admin, active.pact, hiring, tier=3,
-                                  **(REQUEST_FIELDS | {"retention_months": 48,
-                                                       "retention_justification": "Suivi de cohorte sur quatre ans exigé par l'évaluation."}))
+    req = create_request(
+        world.carrier_admin,
+        active.pact,
+        hiring,
+        tier=3,
+        **(
+            REQUEST_FIELDS
+            | {
+                "retention_months": 48,
+                "retention_justification": "Suivi de cohorte sur quatre ans exigé par l'évaluation.",
+            }
+        ),
+    )
     assert req.purpose_limitation and req.pact_version_id == active.pk
     with pytest.raises(ValidationFailed):
         create_request(world.carrier_admin, active.pact, hiring, tier=9, **REQUEST_FIELDS)
     with pytest.raises(ValidationFailed):
-        create_request(world.carrier_admin, active.pact, hiring, tier=3, columns=["nope"], **REQUEST_FIELDS)
+        create_request(
+            world.carrier_admin, active.pact, hiring, tier=3, columns=["nope"], **REQUEST_FIELDS
+        )
 
 
 def test_changes_requested_then_resubmitted_shows_a_diff_and_a_clock(world, active, hiring):
@@ -104,7 +123,9 @@ def test_changes_requested_then_resubmitted_shows_a_diff_and_a_clock(world, acti
     request_changes(world.reviewer, req, "Précisez les colonnes nécessaires à la finalité.")
     req.refresh_from_db()
     assert req.status == RequestStatus.CHANGES_REQUESTED and req.ball == "porteur"
-    update_request(world.carrier_admin, req, columns=["region", "naf_sector"], volumetry="2 requêtes par mois")
+    update_request(
+        world.carrier_admin, req, columns=["region", "naf_sector"], volumetry="2 requêtes par mois"
+    )
     submit_request(world.carrier_admin, req)
     req.refresh_from_db()
     diff = selectors.submission_diff(req)

@@ -32,11 +32,19 @@ def _one_person(cohort) -> str:
 def test_conditional_aggregate_of_one_person_is_suppressed(room, cohort):
     grant, token = room
     c = _one_person(cohort)
-    weighted = call(token, SR, {"sql": f"SELECT SUM(CASE WHEN {c} THEN 1 ELSE 0 END) AS n FROM donnees"})
+    weighted = call(
+        token, SR, {"sql": f"SELECT SUM(CASE WHEN {c} THEN 1 ELSE 0 END) AS n FROM donnees"}
+    )
     assert weighted.status_code == 400 and "FILTER" in weighted.json()["message"]  # refused by name
-    r = call(token, SR, {"sql": f"SELECT COUNT(*) FILTER (WHERE {c}) AS n, "
-                                f"SUM(disability) FILTER (WHERE {c}) AS d, COUNT(*) AS total "
-                                "FROM donnees"})
+    r = call(
+        token,
+        SR,
+        {
+            "sql": f"SELECT COUNT(*) FILTER (WHERE {c}) AS n, "
+            f"SUM(disability) FILTER (WHERE {c}) AS d, COUNT(*) AS total "
+            "FROM donnees"
+        },
+    )
     assert r.status_code == 200, r.content
     body = r.json()
     assert body["rows"][0][0] is None and body["rows"][0][1] is None
@@ -58,7 +66,10 @@ def test_answers_are_perturbed_consistently_with_a_secret_per_version(room, coho
     dv = DatasetVersion.objects.get(pk=cohort.current_version.pk)
     assert isinstance(dv.profile[secure_room.CELL_KEY_FIELD], int)  # drawn at ingestion
     assert str(dv.profile[secure_room.CELL_KEY_FIELD]) not in str(first)
-    assert secure_room.CELL_KEY_FIELD not in call("", "/api/v1/datasets/cohorte", method="get").content.decode()
+    assert (
+        secure_room.CELL_KEY_FIELD
+        not in call("", "/api/v1/datasets/cohorte", method="get").content.decode()
+    )
 
 
 def test_version_without_secret_gets_one_once(room, cohort):
@@ -75,19 +86,25 @@ def test_version_without_secret_gets_one_once(room, cohort):
     assert dv.profile[secure_room.CELL_KEY_FIELD] == secret
 
 
-@pytest.mark.parametrize("limits, fragment", [
-    (Limits(timeout_s=1e-6), "arrêtée"),
-    (Limits(max_cells=3), "cellules"),
-    (Limits(max_sql_chars=40), "caractères"),
-])
+@pytest.mark.parametrize(
+    "limits, fragment",
+    [
+        (Limits(timeout_s=1e-6), "arrêtée"),
+        (Limits(max_cells=3), "cellules"),
+        (Limits(max_sql_chars=40), "caractères"),
+    ],
+)
 def test_cost_limits_give_a_clean_4xx_and_are_logged(room, monkeypatch, limits, fragment):
     grant, token = room
     monkeypatch.setattr(secure_room, "LIMITS", limits)
-    r = call(token, SR, {"sql": "SELECT departement, COUNT(*) AS n FROM donnees GROUP BY departement"})
+    r = call(
+        token, SR, {"sql": "SELECT departement, COUNT(*) AS n FROM donnees GROUP BY departement"}
+    )
     assert r.status_code == 422, r.content
     assert r.json()["error"] == "query_too_costly" and fragment in r.json()["message"]
-    assert Event.objects.filter(type="data.query", subject_id=grant.reference,
-                                entry__contains='"outcome":"refused"').exists()
+    assert Event.objects.filter(
+        type="data.query", subject_id=grant.reference, entry__contains='"outcome":"refused"'
+    ).exists()
     monkeypatch.setattr(secure_room, "LIMITS", Limits())
     assert call(token, SR, {"sql": "SELECT COUNT(*) AS n FROM donnees"}).status_code == 200
 
@@ -98,5 +115,9 @@ def test_rules_page_publishes_the_table_and_the_limits(db):
     page = Client().get(reverse("data:rules"))
     assert page.status_code == 200
     text = page.content.decode()
-    assert "salle-securisee" in text and "128" in text and "10000" in text.replace("\u202f", "").replace(" ", "")
+    assert (
+        "salle-securisee" in text
+        and "128" in text
+        and "10000" in text.replace("\u202f", "").replace(" ", "")
+    )
     assert "Perturbation maximale" in text

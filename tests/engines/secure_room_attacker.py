@@ -28,8 +28,18 @@ KEYS = ["region", "sex", "age_band", "departement", "education_level"]
 QUASI = ["departement", "age_band", "sex", "education_level", "unemployment_duration_band"]
 MEASURES = ["disability", "benefit_receipt", "in_need", "treated", "back_to_work_6m"]
 COLUMNS = sorted(set(KEYS + QUASI + MEASURES))
-FORMS = ["plain", "case1", "casex", "casenull", "iif", "boolmul", "nullif", "coalesce", "div",
-         "filter"]
+FORMS = [
+    "plain",
+    "case1",
+    "casex",
+    "casenull",
+    "iif",
+    "boolmul",
+    "nullif",
+    "coalesce",
+    "div",
+    "filter",
+]
 MIN_PERSONS = 11
 MIN_ENTERPRISES = 3
 DOMINANCE = 0.85
@@ -80,14 +90,20 @@ class Aggregate:
         elif self.form == "iif":
             arg = exp.If(this=c, true=m, false=zero)
         elif self.form == "boolmul":
-            arg = exp.Mul(this=m, expression=exp.Cast(this=exp.Paren(this=c), to=exp.DataType.build("INT")))
+            arg = exp.Mul(
+                this=m, expression=exp.Cast(this=exp.Paren(this=c), to=exp.DataType.build("INT"))
+            )
         elif self.form == "nullif":
-            arg = exp.Nullif(this=exp.Case(ifs=[exp.If(this=c, true=one)], default=zero), expression=zero)
+            arg = exp.Nullif(
+                this=exp.Case(ifs=[exp.If(this=c, true=one)], default=zero), expression=zero
+            )
         elif self.form == "coalesce":
             arg = exp.Coalesce(this=exp.Case(ifs=[exp.If(this=c, true=m)]), expressions=[zero])
         elif self.form == "div":
-            arg = exp.Div(this=exp.Paren(this=exp.Case(ifs=[exp.If(this=c, true=m)], default=zero)),
-                          expression=exp.Literal.number(2))
+            arg = exp.Div(
+                this=exp.Paren(this=exp.Case(ifs=[exp.If(this=c, true=m)], default=zero)),
+                expression=exp.Literal.number(2),
+            )
         else:  # pragma: no cover
             raise AssertionError(self.form)
         node: exp.Expr = {"COUNT": exp.Count, "SUM": exp.Sum, "AVG": exp.Avg}[self.func](this=arg)
@@ -151,7 +167,9 @@ class Query:
             if self.source_condition is not None:
                 inner = inner.where(self.source_condition.sql())
             if self.source == "subquery":
-                select = select.from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("s"))))
+                select = select.from_(
+                    exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("s")))
+                )
             else:
                 select = select.from_("t").with_("t", as_=inner)
         if self.where is not None:
@@ -159,15 +177,28 @@ class Query:
         if self.keys:
             select = select.group_by(*[exp.column(k) for k in self.keys])
         if self.having is not None:
-            select = select.having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(self.having)))
+            select = select.having(
+                exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(self.having))
+            )
         if self.order_limit is not None:
             select = select.order_by("1").limit(self.order_limit)
         if self.trick == "window":
-            select.append("expressions", exp.alias_(
-                exp.Window(this=exp.Count(this=exp.Star()), partition_by=[exp.column(QUASI[0])]), "w"))
+            select.append(
+                "expressions",
+                exp.alias_(
+                    exp.Window(
+                        this=exp.Count(this=exp.Star()), partition_by=[exp.column(QUASI[0])]
+                    ),
+                    "w",
+                ),
+            )
         if self.trick == "union":
-            return exp.union(select, exp.select(*items).from_(TABLE).group_by(*[exp.column(k) for k in self.keys])
-                             if self.keys else exp.select(*items).from_(TABLE))
+            return exp.union(
+                select,
+                exp.select(*items).from_(TABLE).group_by(*[exp.column(k) for k in self.keys])
+                if self.keys
+                else exp.select(*items).from_(TABLE),
+            )
         return select
 
     def sql(self) -> str:
@@ -191,7 +222,11 @@ def conditions(df: pd.DataFrame) -> st.SearchStrategy[Condition]:
         columns = draw(st.lists(st.sampled_from(QUASI), min_size=1, max_size=5, unique=True))
         terms = []
         for c in columns:
-            value = str(row[c]) if draw(st.integers(0, 9)) else draw(st.sampled_from(["48", "F", "BAC", "zz", ""]))
+            value = (
+                str(row[c])
+                if draw(st.integers(0, 9))
+                else draw(st.sampled_from(["48", "F", "BAC", "zz", ""]))
+            )
             terms.append((c, value))
         return Condition(tuple(terms), negated=draw(st.integers(0, 4)) == 0)
 
@@ -205,8 +240,12 @@ def queries(df: pd.DataFrame) -> st.SearchStrategy[Query]:
     def build(draw: st.DrawFn) -> Query:
         keys = tuple(draw(st.lists(st.sampled_from(KEYS), max_size=2, unique=True)))
         aggs = tuple(
-            Aggregate(draw(st.sampled_from(["COUNT", "SUM", "AVG"])), draw(st.sampled_from(FORMS)),
-                      draw(st.sampled_from(MEASURES)), draw(cond))
+            Aggregate(
+                draw(st.sampled_from(["COUNT", "SUM", "AVG"])),
+                draw(st.sampled_from(FORMS)),
+                draw(st.sampled_from(MEASURES)),
+                draw(cond),
+            )
             for _ in range(draw(st.integers(1, 3)))
         )
         source = draw(st.sampled_from(["table", "table", "subquery", "cte"]))
@@ -224,8 +263,13 @@ def queries(df: pd.DataFrame) -> st.SearchStrategy[Query]:
     return build()
 
 
-def violations(query: Query, df: pd.DataFrame, columns: tuple[str, ...], rows: list[tuple[Any, ...]],
-               enterprise: str | None) -> list[str]:
+def violations(
+    query: Query,
+    df: pd.DataFrame,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    enterprise: str | None,
+) -> list[str]:
     """Every published value that the raw rows do not back; [] if the answer is safe."""
     problems: list[str] = []
     base = query.rows(df)

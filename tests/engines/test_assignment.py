@@ -33,7 +33,10 @@ def test_plan_hash_is_canonical_sha256() -> None:
     assert analysis_plan_hash(reordered) == expected
     assert analysis_plan_hash({**plan, "mde": 0.03}) != expected
     # RFC 8785 numbers: 2.0 is written 2, 1e-07 is written 1e-7
-    assert analysis_plan_hash({"mde": 2.0, "alpha": 1e-07}) == hashlib.sha256(b'{"alpha":1e-7,"mde":2}').hexdigest()
+    assert (
+        analysis_plan_hash({"mde": 2.0, "alpha": 1e-07})
+        == hashlib.sha256(b'{"alpha":1e-7,"mde":2}').hexdigest()
+    )
     with pytest.raises(ValueError):
         analysis_plan_hash({"x": float("nan")})
 

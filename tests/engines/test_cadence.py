@@ -27,14 +27,20 @@ def test_daily_occurrence_is_today_once_the_time_has_come_else_yesterday():
 def test_daily_follows_the_paris_wall_clock_across_daylight_saving():
     at_three = Daily(time(3, 0))
     assert at_three.latest(paris(2026, 1, 15, 12)) == datetime(2026, 1, 15, 2, 0, tzinfo=UTC)  # CET
-    assert at_three.latest(paris(2026, 7, 15, 12)) == datetime(2026, 7, 15, 1, 0, tzinfo=UTC)  # CEST
+    assert at_three.latest(paris(2026, 7, 15, 12)) == datetime(
+        2026, 7, 15, 1, 0, tzinfo=UTC
+    )  # CEST
     # 29 March 2026: clocks jump from 02:00 to 03:00, so 02:30 does not exist; it runs at 03:30 CEST
-    assert Daily(time(2, 30)).latest(paris(2026, 3, 29, 12)) == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    assert Daily(time(2, 30)).latest(paris(2026, 3, 29, 12)) == datetime(
+        2026, 3, 29, 1, 30, tzinfo=UTC
+    )
 
 
 def test_daily_seen_from_another_zone_is_the_same_instant():
     at_three = Daily(time(3, 0))
-    new_york = datetime(2026, 1, 14, 21, 30, tzinfo=ZoneInfo("America/New_York"))  # 03:30 in Paris on the 15th
+    new_york = datetime(
+        2026, 1, 14, 21, 30, tzinfo=ZoneInfo("America/New_York")
+    )  # 03:30 in Paris on the 15th
     assert at_three.latest(new_york) == paris(2026, 1, 15, 3, 0)
 
 

@@ -73,7 +73,10 @@ def test_rfc8785_appendix_b_nan_and_infinity_are_refused(bits: str) -> None:
 def test_numbers_python_writes_differently() -> None:
     # what json.dumps wrote before (2.0, 1e-07, 1e+21 is the same, -0.0) against JCS
     assert json.dumps([2.0, 1e-07, -0.0, 4.50, 1e30]) == "[2.0, 1e-07, -0.0, 4.5, 1e+30]"
-    assert canonical_json([2.0, 1e-7, 1e21, -0.0, 4.50, 1e30, 2e-3]) == "[2,1e-7,1e+21,0,4.5,1e+30,0.002]"
+    assert (
+        canonical_json([2.0, 1e-7, 1e21, -0.0, 4.50, 1e30, 2e-3])
+        == "[2,1e-7,1e+21,0,4.5,1e+30,0.002]"
+    )
 
 
 def test_rfc8785_section_3_2_2_example() -> None:
@@ -102,8 +105,13 @@ def test_rfc8785_section_3_2_3_keys_sorted_by_utf16_code_units() -> None:
     }
     order = list(json.loads(canonical_json(doc)).values())
     assert order == [
-        "Carriage Return", "One", "Control", "Latin Small Letter O With Diaeresis", "Euro Sign",
-        "Emoji: Grinning Face", "Hebrew Letter Dalet With Dagesh",
+        "Carriage Return",
+        "One",
+        "Control",
+        "Latin Small Letter O With Diaeresis",
+        "Euro Sign",
+        "Emoji: Grinning Face",
+        "Hebrew Letter Dalet With Dagesh",
     ]
     # Python's own key order (code points) would put U+FB33 before U+1F600
     assert list(json.loads(json.dumps(doc, sort_keys=True)).values())[-1] == "Emoji: Grinning Face"
@@ -151,7 +159,10 @@ def test_the_one_conversion_rule() -> None:
         "id": "00000000-0000-0000-0000-000000000001",
         "tuple": [1, 2.0],
     }
-    assert canonical_json({"tuple": (1, 2.0), "safe": MAX_SAFE_INTEGER}) == '{"safe":9007199254740991,"tuple":[1,2]}'
+    assert (
+        canonical_json({"tuple": (1, 2.0), "safe": MAX_SAFE_INTEGER})
+        == '{"safe":9007199254740991,"tuple":[1,2]}'
+    )
 
 
 @pytest.mark.parametrize(
@@ -177,10 +188,15 @@ def test_digest_and_format_versions() -> None:
     assert PACT_FORMAT == "pacte-pact/2" and LOG_ENTRY_FORMAT == "pacte-log-entry/2"
 
 
-_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=8)  # no lone surrogates (JCS refuses them)
+_text = st.text(
+    st.characters(exclude_categories=("Cs",)), max_size=8
+)  # no lone surrogates (JCS refuses them)
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2**60), max_value=2**60)
-    | st.floats(allow_nan=False, allow_infinity=False) | _text,
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _text,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
     max_leaves=20,
 )

@@ -28,7 +28,9 @@ def build_entries(n: int, subjects: int = 3) -> list[str]:
     for i in range(n):
         subject = {"type": "pact", "id": f"P-{i % subjects}"}
         key = f"pact:P-{i % subjects}"
-        text = canonical_json({"type": "pact.updated", "subject": subject, "prev": heads.get(key), "n": i})
+        text = canonical_json(
+            {"type": "pact.updated", "subject": subject, "prev": heads.get(key), "n": i}
+        )
         heads[key] = hashlib.sha256(text.encode()).hexdigest()
         entries.append(text)
     return entries
@@ -39,11 +41,20 @@ def signed_checkpoint(signer: note.Signer, entries: list[str]) -> str:
     return signer.sign(note.checkpoint(ORIGIN, len(entries), root))
 
 
-def export(folder: Path, signer: note.Signer, entries: list[str], *, checkpoint: str | None = None,
-           leaf_hashes: bool = True, chunk: int = 7) -> Path:
+def export(
+    folder: Path,
+    signer: note.Signer,
+    entries: list[str],
+    *,
+    checkpoint: str | None = None,
+    leaf_hashes: bool = True,
+    chunk: int = 7,
+) -> Path:
     """The layout of `pacte log export`: checkpoint, key, entries/NNNNNNNNNN.jsonl."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "checkpoint").write_text(checkpoint or signed_checkpoint(signer, entries), encoding="utf-8")
+    (folder / "checkpoint").write_text(
+        checkpoint or signed_checkpoint(signer, entries), encoding="utf-8"
+    )
     (folder / "key").write_text(signer.verifier_key + "\n", encoding="utf-8")
     (folder / "entries").mkdir(exist_ok=True)
     for start in range(0, len(entries), chunk):
@@ -53,7 +64,9 @@ def export(folder: Path, signer: note.Signer, entries: list[str], *, checkpoint:
             if leaf_hashes:
                 item["leaf_hash"] = merkle.leaf_hash(entries[i].encode()).hex()
             lines.append(json.dumps(item, ensure_ascii=False))
-        (folder / "entries" / f"{start:010d}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (folder / "entries" / f"{start:010d}.jsonl").write_text(
+            "\n".join(lines) + "\n", encoding="utf-8"
+        )
     return folder
 
 
@@ -107,7 +120,10 @@ def test_a_modified_entry_without_leaf_hashes_is_caught_by_the_root(tmp_path, si
     entries = build_entries(10)
     assert '"n":9' in entries[9]
     checkpoint = signed_checkpoint(signer, entries)
-    forged = [*entries[:9], entries[9].replace('"n":9', '"n":999')]  # the last link: no prev points to it
+    forged = [
+        *entries[:9],
+        entries[9].replace('"n":9', '"n":999'),
+    ]  # the last link: no prev points to it
     folder = export(tmp_path / "x", signer, forged, checkpoint=checkpoint, leaf_hashes=False)
     with pytest.raises(V.VerificationFailed, match="la racine recalculée"):
         V.verify_source(V.DirSource(folder), signer.verifier_key)
@@ -200,6 +216,8 @@ def test_the_full_monitor_catches_an_old_entry_modified_under_an_intact_tree(tmp
     assert V.monitor_once(log, state).alerts == []
     # the last entry is rewritten (no later prev link points to it); checkpoint and proofs unchanged
     log.entries_list[9] = log.entries_list[9].replace('"n":9', '"n":999')
-    assert V.monitor_once(log, state).alerts == []  # nothing new to read: an incremental run cannot see it
+    assert (
+        V.monitor_once(log, state).alerts == []
+    )  # nothing new to read: an incremental run cannot see it
     result = V.monitor_once(log, state, full=True)
     assert result.alerts and "FOURCHE" in result.alerts[0]

@@ -333,7 +333,9 @@ def _people(heavy: bool) -> pl.DataFrame:
     return df
 
 
-def _person_spec(tmp: Path, df: pl.DataFrame, name: str, view: bool = True, k: int = K) -> DatasetSpec:
+def _person_spec(
+    tmp: Path, df: pl.DataFrame, name: str, view: bool = True, k: int = K
+) -> DatasetSpec:
     from pacte.engines.privacy import truncate_per_person
 
     path = tmp / f"{name}.parquet"
@@ -387,22 +389,34 @@ def test_a_heavy_person_moves_the_counts_by_at_most_k_before_noise(tmp_path: Pat
     raw = _people(heavy=True).group_by("region").len()
     assert sum(abs(a.get(r, 0) - b.get(r, 0)) for r in REGIONS) <= K
     assert sum(raw["len"]) - sum(b.values()) > K  # …whereas untruncated it moves by 100
-    salary_moves = pl.read_parquet(with_p.dp_paths[0])["salary"].sum() - pl.read_parquet(
-        without.dp_paths[0]
-    )["salary"].sum()
+    salary_moves = (
+        pl.read_parquet(with_p.dp_paths[0])["salary"].sum()
+        - pl.read_parquet(without.dp_paths[0])["salary"].sum()
+    )
     assert abs(salary_moves) <= K * BOUNDS[1]
 
 
 def test_person_unit_scale_is_closed_form_for_k_and_published(tmp_path: Path) -> None:
     spec = _person_spec(tmp_path, _people(heavy=True), "with")
     rho = 0.005
-    r = run_query(spec, {"group_by": ["region"], "aggregates": [{"op": "count"}, {"op": "sum", "column": "salary"}]}, rho)
+    r = run_query(
+        spec,
+        {
+            "group_by": ["region"],
+            "aggregates": [{"op": "count"}, {"op": "sum", "column": "salary"}],
+        },
+        rho,
+    )
     count, total = r.aggregates
     assert count.noise_scale == pytest.approx(K / math.sqrt(2 * rho / 2), rel=1e-6)
     assert total.noise_scale == pytest.approx(K * BOUNDS[1] / math.sqrt(2 * rho / 2), rel=1e-6)
     assert r.rho_spent <= rho
     unit = r.as_dict()["privacy_unit"]
-    assert unit["unit"] == "person" and unit["rows_per_unit"] == K and unit["person_column"] == "person_id"
+    assert (
+        unit["unit"] == "person"
+        and unit["rows_per_unit"] == K
+        and unit["person_column"] == "person_id"
+    )
 
 
 def test_opendp_identifier_route_agrees_with_the_view(tmp_path: Path) -> None:
@@ -423,7 +437,9 @@ def test_a_view_for_another_k_or_file_is_refused(tmp_path: Path) -> None:
 
     spec = _person_spec(tmp_path, _people(heavy=True), "with")
     with pytest.raises(RuntimeError, match="incohérente"):
-        run_query(dataclasses.replace(spec, max_contributions=K + 1), {"group_by": ["region"]}, 0.01)
+        run_query(
+            dataclasses.replace(spec, max_contributions=K + 1), {"group_by": ["region"]}, 0.01
+        )
     other = _person_spec(tmp_path, _people(heavy=False), "other")
     with pytest.raises(RuntimeError, match="incohérente"):
         run_query(dataclasses.replace(spec, paths=other.paths), {"group_by": ["region"]}, 0.01)
@@ -443,15 +459,29 @@ def test_small_integer_columns_work(tmp_path: Path) -> None:
     spec = DatasetSpec(
         paths=(str(path),),
         version_id="small@v1",
-        columns={"code": ColumnRole.PUBLIC_KEY, "flag": ColumnRole.MEASURE, "big": ColumnRole.MEASURE,
-                 "other": ColumnRole.MEASURE},
+        columns={
+            "code": ColumnRole.PUBLIC_KEY,
+            "flag": ColumnRole.MEASURE,
+            "big": ColumnRole.MEASURE,
+            "other": ColumnRole.MEASURE,
+        },
         bounds={"flag": (0, 1), "big": (0, 300)},
         key_sets={"code": [1, 2, 3]},
         max_rows=1000,
     )
-    r = run_query(spec, {"group_by": ["code"], "aggregates": [{"op": "count"}, {"op": "sum", "column": "flag"},
-                                                              {"op": "mean", "column": "big"}],
-                         "filters": [{"column": "code", "op": "in", "value": [1, 2]}]}, 0.05)
+    r = run_query(
+        spec,
+        {
+            "group_by": ["code"],
+            "aggregates": [
+                {"op": "count"},
+                {"op": "sum", "column": "flag"},
+                {"op": "mean", "column": "big"},
+            ],
+            "filters": [{"column": "code", "op": "in", "value": [1, 2]}],
+        },
+        0.05,
+    )
     assert [c["code"] for c in r.cells] == [1, 2, 3]
     r2 = run_query(spec, {"aggregates": [{"op": "count"}]}, 0.05)
     assert abs(r2.cells[0]["count"] - 200) < 200
@@ -486,7 +516,9 @@ def _bounded(fn: Any, seconds: float = 120.0) -> Any:
 
 
 @pytest.mark.parametrize("rho", [1e-300, 1e-40, 1e-16, 9.9e-7])
-def test_tiny_rho_is_refused_before_any_work(data: tuple[DatasetSpec, pl.DataFrame], rho: float) -> None:
+def test_tiny_rho_is_refused_before_any_work(
+    data: tuple[DatasetSpec, pl.DataFrame], rho: float
+) -> None:
     """Issue 8: ρ = 1e-300 or 1e-40 made a worker spin for ever (σ ≈ 10¹⁵⁰ / 10¹⁹)."""
     from pacte.engines.privacy import MIN_RHO
 
@@ -513,11 +545,16 @@ def test_noise_scale_beyond_the_published_cap_is_refused(tmp_path: Path) -> None
     from pacte.engines.privacy import MAX_NOISE_SCALE, MIN_RHO
 
     path = tmp_path / "big.parquet"
-    pl.DataFrame({"g": ["a", "b"] * 50, "x": pl.Series(range(100), dtype=pl.Int64)}).write_parquet(path)
+    pl.DataFrame({"g": ["a", "b"] * 50, "x": pl.Series(range(100), dtype=pl.Int64)}).write_parquet(
+        path
+    )
     spec = DatasetSpec(
-        paths=(str(path),), version_id="big@1",
+        paths=(str(path),),
+        version_id="big@1",
         columns={"g": ColumnRole.PUBLIC_KEY, "x": ColumnRole.MEASURE},
-        bounds={"x": (0, 10**9)}, key_sets={"g": ["a", "b"]}, max_rows=1000,
+        bounds={"x": (0, 10**9)},
+        key_sets={"g": ["a", "b"]},
+        max_rows=1000,
     )
     query = {"group_by": ["g"], "aggregates": [{"op": "sum", "column": "x"}]}
     with pytest.raises(QueryError, match="maximum publié") as exc:

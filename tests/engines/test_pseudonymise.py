@@ -220,10 +220,15 @@ def _persons_per_class(out: pl.DataFrame, qis: list[str]) -> Any:
 
 def test_eleven_rows_of_eight_persons_is_not_a_class_of_eleven() -> None:
     """Issue 8: a class of 11 rows held only 8 distinct persons and was announced as k = 11."""
-    rows = [(f"P{i}", 67, "75", "F") for i in range(8)] + [("P0", 66, "75", "F"), ("P1", 68, "75", "F"),
-                                                              ("P2", 69, "75", "F")]
+    rows = [(f"P{i}", 67, "75", "F") for i in range(8)] + [
+        ("P0", 66, "75", "F"),
+        ("P1", 68, "75", "F"),
+        ("P2", 69, "75", "F"),
+    ]
     filler = [(f"Q{i}", 30 + i % 5, "13", "M") for i in range(60)]
-    df = pl.DataFrame(rows + filler, schema=["person_id", "age", "departement", "sex"], orient="row")
+    df = pl.DataFrame(
+        rows + filler, schema=["person_id", "age", "departement", "sex"], orient="row"
+    )
     by_rows = pseudonymised_extract(df, _spec3(None), KEY_A, k=11)
     by_persons = pseudonymised_extract(df, _spec3(), KEY_A, k=11)
     assert by_rows.report.unit == "row" and by_persons.report.unit == "person"
@@ -245,8 +250,11 @@ def test_eleven_rows_of_eight_persons_is_not_a_class_of_eleven() -> None:
 
 def test_person_column_is_read_but_not_output_unless_pseudonymised() -> None:
     df = _frame(3_000)
-    spec = ExtractSpec(direct_identifiers=["name"], quasi_identifiers={"sex": suppress_only()},
-                       person_column="person_id")
+    spec = ExtractSpec(
+        direct_identifiers=["name"],
+        quasi_identifiers={"sex": suppress_only()},
+        person_column="person_id",
+    )
     out = pseudonymised_extract(df, spec, KEY_A).frame.collect()
     assert "person_id" not in out.columns and "name" not in out.columns
     with pytest.raises(ValueError, match="person"):
@@ -257,7 +265,9 @@ def test_person_column_is_read_but_not_output_unless_pseudonymised() -> None:
 @given(
     rows=st.lists(
         st.tuples(
-            st.integers(0, 25),  # person: few persons, several rows each, possibly in several classes
+            st.integers(
+                0, 25
+            ),  # person: few persons, several rows each, possibly in several classes
             st.integers(16, 70),
             st.sampled_from(list(DEPT_REGION)),
             st.sampled_from("FM"),
@@ -267,7 +277,9 @@ def test_person_column_is_read_but_not_output_unless_pseudonymised() -> None:
     ),
     k=st.integers(2, 12),
 )
-def test_k_counts_distinct_persons_in_every_output_class(rows: list[tuple[int, int, str, str]], k: int) -> None:
+def test_k_counts_distinct_persons_in_every_output_class(
+    rows: list[tuple[int, int, str, str]], k: int
+) -> None:
     df = pl.DataFrame(
         {
             "person_id": [f"P{r[0]}" for r in rows],

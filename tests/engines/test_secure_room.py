@@ -124,7 +124,11 @@ def test_dominance_and_enterprise_rules(parquet: Path) -> None:
     assert by_region["C"][1] == 30  # counts are not magnitudes
     assert by_region["C"][2] is None and by_region["C"][3] is None
     assert result.report.reasons == {
-        "persons": 1, "enterprises": 1, "cell_persons": 0, "cell_enterprises": 0, "dominance": 2
+        "persons": 1,
+        "enterprises": 1,
+        "cell_persons": 0,
+        "cell_enterprises": 0,
+        "dominance": 2,
     }
     assert result.report.cells_suppressed == 4 + 4 + 2
 
@@ -431,7 +435,11 @@ def test_profile_edge_decisions(edge_paths: list[Path]) -> None:
     assert released["BIG"][2] is not None
     assert "NULLE" not in released and None in released  # NULLE: 2 enterprises
     assert fast.report.reasons == {
-        "persons": 4, "enterprises": 2, "cell_persons": 0, "cell_enterprises": 0, "dominance": 1
+        "persons": 4,
+        "enterprises": 2,
+        "cell_persons": 0,
+        "cell_enterprises": 0,
+        "dominance": 1,
     }
 
 

@@ -24,11 +24,12 @@ from pacte.data.demo import DEMO_ROWS, DEMO_SEED
 from pacte.engines import cell_key
 from pacte.engines.secure_room import (
     LIMITS,
+    RECORD_KEY_COLUMN,
     SqlRefused,
     dataset_profile,
     restrict,
     run,
-    write_record_keys,
+    write_with_record_keys,
 )
 from tests.engines import secure_room_attacker as attacker
 
@@ -53,8 +54,14 @@ _PROFILES: dict[tuple[Path, str | None], Any] = {}
 def _run(path: Path, sql: str, enterprise: str | None = None, secret: int | None = SECRET) -> Any:
     if (path, enterprise) not in _PROFILES:  # ingestion-time work: once per file
         _PROFILES[path, enterprise] = dataset_profile([path], "person_id", enterprise)
-    return run(restrict(sql, "donnees", COLUMNS), [path], "person_id", enterprise,
-               cell_key_secret=secret, profile=_PROFILES[path, enterprise])
+    return run(
+        restrict(sql, "donnees", COLUMNS),
+        [path],
+        "person_id",
+        enterprise,
+        cell_key_secret=secret,
+        profile=_PROFILES[path, enterprise],
+    )
 
 
 def _published(path: Path, sql: str) -> list[Any] | None:
@@ -82,27 +89,39 @@ def _where(terms: dict[str, str]) -> str:
 
 # --------------------------------------------------------------------------- hole 1
 
-def test_conditional_aggregates_do_not_publish_one_person(cohort: Path, frame: pd.DataFrame) -> None:
+
+def test_conditional_aggregates_do_not_publish_one_person(
+    cohort: Path, frame: pd.DataFrame
+) -> None:
     """Observed: SUM(CASE WHEN C THEN 1 ELSE 0 END) = 1 with that person's disability."""
     c = _where(_isolating(frame))
-    assert frame.query(" and ".join(f"{k} == {v!r}" for k, v in _isolating(frame).items())).shape[0] == 1
-    sql = (f"SELECT SUM(CASE WHEN {c} THEN 1 ELSE 0 END) AS n, "
-           f"SUM(CASE WHEN {c} THEN disability ELSE 0 END) AS d, "
-           f"SUM(CASE WHEN {c} THEN benefit_receipt ELSE 0 END) AS b, "
-           f"SUM(CASE WHEN {c} THEN in_need ELSE 0 END) AS i, COUNT(*) AS total FROM donnees")
+    assert (
+        frame.query(" and ".join(f"{k} == {v!r}" for k, v in _isolating(frame).items())).shape[0]
+        == 1
+    )
+    sql = (
+        f"SELECT SUM(CASE WHEN {c} THEN 1 ELSE 0 END) AS n, "
+        f"SUM(CASE WHEN {c} THEN disability ELSE 0 END) AS d, "
+        f"SUM(CASE WHEN {c} THEN benefit_receipt ELSE 0 END) AS b, "
+        f"SUM(CASE WHEN {c} THEN in_need ELSE 0 END) AS i, COUNT(*) AS total FROM donnees"
+    )
     with pytest.raises(SqlRefused, match="FILTER") as refused:  # weighted sums: refused by name
         _run(cohort, sql)
     assert refused.value.reason == "magnitude"
-    counted = (f"SELECT COUNT(*) FILTER (WHERE {c}) AS n, SUM(disability) FILTER (WHERE {c}) AS d, "
-               f"SUM(benefit_receipt) FILTER (WHERE {c}) AS b, SUM(in_need) FILTER (WHERE {c}) AS i, "
-               "COUNT(*) AS total FROM donnees")
+    counted = (
+        f"SELECT COUNT(*) FILTER (WHERE {c}) AS n, SUM(disability) FILTER (WHERE {c}) AS d, "
+        f"SUM(benefit_receipt) FILTER (WHERE {c}) AS b, SUM(in_need) FILTER (WHERE {c}) AS i, "
+        "COUNT(*) AS total FROM donnees"
+    )
     result = _run(cohort, counted)
     assert result.rows[0][:4] == (None, None, None, None)
     assert result.rows[0][4] is not None and abs(result.rows[0][4] - DEMO_ROWS) <= 2
     assert result.report.cells_suppressed == 4 and result.report.reasons["cell_persons"] == 4
 
 
-def test_weighted_sums_over_the_same_persons_cannot_be_subtracted(cohort: Path, frame: pd.DataFrame) -> None:
+def test_weighted_sums_over_the_same_persons_cannot_be_subtracted(
+    cohort: Path, frame: pd.DataFrame
+) -> None:
     """Found while reviewing the cell-key design: SUM(CASE WHEN C THEN 0.5 ELSE 1 END) and SUM(1)
     share their contributors, hence their perturbation; their difference is 0.5 × count(C), even
     for one person. Per-row weights are refused in SUM/AVG, directly or through a CTE/subquery;
@@ -120,40 +139,49 @@ def test_weighted_sums_over_the_same_persons_cannot_be_subtracted(cohort: Path, 
         with pytest.raises(SqlRefused) as refused:
             restrict(sql, "donnees", COLUMNS)
         assert refused.value.reason == "magnitude", sql
-    for sql in ("SELECT SUM(disability * 2) AS w, AVG(-disability / 4) AS a FROM donnees",
-                "WITH t AS (SELECT disability * 10 AS d FROM donnees) SELECT SUM(d) AS s FROM t",
-                "SELECT SUM(CAST(disability AS DOUBLE)) AS s FROM donnees"):
+    for sql in (
+        "SELECT SUM(disability * 2) AS w, AVG(-disability / 4) AS a FROM donnees",
+        "WITH t AS (SELECT disability * 10 AS d FROM donnees) SELECT SUM(d) AS s FROM t",
+        "SELECT SUM(CAST(disability AS DOUBLE)) AS s FROM donnees",
+    ):
         restrict(sql, "donnees", COLUMNS)  # accepted
 
 
-@pytest.mark.parametrize("form", [
-    "SUM(CASE WHEN {c} THEN 1 ELSE 0 END)",
-    "SUM(CASE WHEN {c} THEN disability END)",
-    "SUM(IIF({c}, 1, 0))",
-    "SUM(IF({c}, in_need, 0))",
-    "SUM(disability * ({c})::INT)",
-    "SUM(1 * CAST(({c}) AS INTEGER))",
-    "COUNT(NULLIF(CASE WHEN {c} THEN 1 ELSE 0 END, 0))",
-    "COUNT(CASE WHEN {c} THEN 1 END)",
-    "SUM(COALESCE(CASE WHEN {c} THEN 1 END, 0))",
-    "SUM(CASE WHEN {c} THEN 1 ELSE 0 END) / 1",
-    "SUM((CASE WHEN {c} THEN 10 ELSE 0 END) / 10)",
-    "COUNT(*) FILTER (WHERE {c})",
-    "SUM(benefit_receipt) FILTER (WHERE {c})",
-    "AVG(CASE WHEN {c} THEN 1.0 ELSE 0 END) * COUNT(*)",
-    "AVG(CASE WHEN {c} THEN disability END)",
-    "ROUND(SUM(CASE WHEN {c} THEN 1 ELSE 0 END) * 1.0, 3)",
-])
+@pytest.mark.parametrize(
+    "form",
+    [
+        "SUM(CASE WHEN {c} THEN 1 ELSE 0 END)",
+        "SUM(CASE WHEN {c} THEN disability END)",
+        "SUM(IIF({c}, 1, 0))",
+        "SUM(IF({c}, in_need, 0))",
+        "SUM(disability * ({c})::INT)",
+        "SUM(1 * CAST(({c}) AS INTEGER))",
+        "COUNT(NULLIF(CASE WHEN {c} THEN 1 ELSE 0 END, 0))",
+        "COUNT(CASE WHEN {c} THEN 1 END)",
+        "SUM(COALESCE(CASE WHEN {c} THEN 1 END, 0))",
+        "SUM(CASE WHEN {c} THEN 1 ELSE 0 END) / 1",
+        "SUM((CASE WHEN {c} THEN 10 ELSE 0 END) / 10)",
+        "COUNT(*) FILTER (WHERE {c})",
+        "SUM(benefit_receipt) FILTER (WHERE {c})",
+        "AVG(CASE WHEN {c} THEN 1.0 ELSE 0 END) * COUNT(*)",
+        "AVG(CASE WHEN {c} THEN disability END)",
+        "ROUND(SUM(CASE WHEN {c} THEN 1 ELSE 0 END) * 1.0, 3)",
+    ],
+)
 def test_every_conditional_form_is_suppressed(cohort: Path, frame: pd.DataFrame, form: str) -> None:
     """Each form is suppressed, or refused by name (per-row weights in SUM/AVG): never published."""
     c = _where(_isolating(frame))
     first = _published(cohort, f"SELECT {form.format(c=c)} AS v, COUNT(*) AS n FROM donnees")
     assert first is None or first[0] is None, form
-    nested = f"SELECT {form.format(c=c)} AS v FROM (SELECT * FROM donnees WHERE departement = '48') AS s"
+    nested = (
+        f"SELECT {form.format(c=c)} AS v FROM (SELECT * FROM donnees WHERE departement = '48') AS s"
+    )
     row = _published(cohort, nested)
     assert row is None or row[0] is None
-    cte = (f"WITH t AS (SELECT *, ({c}) AS flag FROM donnees) "
-           "SELECT COUNT(CASE WHEN flag THEN 1 END) AS v FROM t")
+    cte = (
+        f"WITH t AS (SELECT *, ({c}) AS flag FROM donnees) "
+        "SELECT COUNT(CASE WHEN flag THEN 1 END) AS v FROM t"
+    )
     assert _run(cohort, cte).rows[0][0] is None
 
 
@@ -165,27 +193,44 @@ def test_same_condition_in_where_and_group_is_suppressed(cohort: Path, frame: pd
     assert True not in flags
 
 
-@pytest.mark.parametrize("sql, name", [
-    ("SELECT departement, COUNT(*) OVER (PARTITION BY sex) FROM donnees GROUP BY departement, sex", "OVER"),
-    ("SELECT SUM(disability) OVER () AS s FROM donnees", "OVER"),
-    ("SELECT STDDEV(disability) FROM donnees", "STDDEV"),
-    ("SELECT COUNT(*) FROM donnees UNION ALL SELECT COUNT(*) FROM donnees WHERE sex = 'F'", "UNION"),
-    ("SELECT COUNT(*) FROM donnees WHERE disability > (SELECT AVG(disability) FROM donnees)", "ubquer"),
-])
+@pytest.mark.parametrize(
+    "sql, name",
+    [
+        (
+            "SELECT departement, COUNT(*) OVER (PARTITION BY sex) FROM donnees GROUP BY departement, sex",
+            "OVER",
+        ),
+        ("SELECT SUM(disability) OVER () AS s FROM donnees", "OVER"),
+        ("SELECT STDDEV(disability) FROM donnees", "STDDEV"),
+        (
+            "SELECT COUNT(*) FROM donnees UNION ALL SELECT COUNT(*) FROM donnees WHERE sex = 'F'",
+            "UNION",
+        ),
+        (
+            "SELECT COUNT(*) FROM donnees WHERE disability > (SELECT AVG(disability) FROM donnees)",
+            "ubquer",
+        ),
+    ],
+)
 def test_forms_without_contributors_are_refused_by_name(sql: str, name: str) -> None:
     with pytest.raises(SqlRefused, match=name):
         restrict(sql, "donnees", COLUMNS)
 
 
-def test_having_and_order_see_only_perturbed_suppressed_values(cohort: Path, frame: pd.DataFrame) -> None:
+def test_having_and_order_see_only_perturbed_suppressed_values(
+    cohort: Path, frame: pd.DataFrame
+) -> None:
     c = _where(_isolating(frame))
     # HAVING on a one-person aggregate cannot reveal it: the value is NULL there too
-    sql = (f"SELECT region, COUNT(*) AS n FROM donnees GROUP BY region "
-           f"HAVING SUM(disability) FILTER (WHERE {c}) >= 0 ORDER BY region")
+    sql = (
+        f"SELECT region, COUNT(*) AS n FROM donnees GROUP BY region "
+        f"HAVING SUM(disability) FILTER (WHERE {c}) >= 0 ORDER BY region"
+    )
     assert _run(cohort, sql).rows == []
 
 
 # --------------------------------------------------------------------------- hole 2
+
 
 def test_differencing_two_tables_meets_noise(cohort: Path, frame: pd.DataFrame) -> None:
     """Observed: 59 in dept 48, 58 without one person. Now both are perturbed, consistently."""
@@ -206,13 +251,20 @@ def test_differencing_two_tables_meets_noise(cohort: Path, frame: pd.DataFrame) 
     assert sum(1 for x in deltas if x) > len(deltas) / 4
 
 
-def _difference_pairs(frame: pd.DataFrame, rng: random.Random, wanted: int) -> list[tuple[str, list[tuple[tuple[str, ...], str]]]]:
+def _difference_pairs(
+    frame: pd.DataFrame, rng: random.Random, wanted: int
+) -> list[tuple[str, list[tuple[tuple[str, ...], str]]]]:
     """Groupings and, per cell, one removable person (a combination unique in the cell)."""
     plans = []
     found = 0
-    for keys in (["departement", "age_band"], ["departement", "sex"], ["departement", "education_level"],
-                 ["departement", "unemployment_duration_band"], ["region", "age_band", "sex"],
-                 ["departement", "treated"]):
+    for keys in (
+        ["departement", "age_band"],
+        ["departement", "sex"],
+        ["departement", "education_level"],
+        ["departement", "unemployment_duration_band"],
+        ["region", "age_band", "sex"],
+        ["departement", "treated"],
+    ):
         rest = [c for c in attacker.QUASI + ["treated", "disability"] if c not in keys]
         cells = []
         for key, group in frame.groupby(keys):
@@ -224,7 +276,15 @@ def _difference_pairs(frame: pd.DataFrame, rng: random.Random, wanted: int) -> l
                 continue
             combo = unique.index[rng.randrange(len(unique))]
             terms = dict(zip(keys, key, strict=True)) | dict(zip(rest, combo, strict=True))
-            cells.append((tuple(str(k) for k in key), " AND ".join(f"{c} = '{v}'" if isinstance(v, str) else f"{c} = {v}" for c, v in terms.items())))
+            cells.append(
+                (
+                    tuple(str(k) for k in key),
+                    " AND ".join(
+                        f"{c} = '{v}'" if isinstance(v, str) else f"{c} = {v}"
+                        for c, v in terms.items()
+                    ),
+                )
+            )
         rng.shuffle(cells)
         plans.append((", ".join(keys), cells))
         found += len(cells)
@@ -233,7 +293,9 @@ def _difference_pairs(frame: pd.DataFrame, rng: random.Random, wanted: int) -> l
     return plans
 
 
-def test_differencing_rate_matches_the_perturbation_table(cohort: Path, frame: pd.DataFrame) -> None:
+def test_differencing_rate_matches_the_perturbation_table(
+    cohort: Path, frame: pd.DataFrame
+) -> None:
     """1 000 pairs of allowed tables differing by one person: how often the published
     difference equals that person (1) must match the rate the table implies."""
     rng = random.Random(8)
@@ -247,7 +309,7 @@ def test_differencing_rate_matches_the_perturbation_table(cohort: Path, frame: p
         exact = {tuple(str(x) for x in r[:-1]): r[-1] for r in _run(cohort, base, secret=None).rows}
         chunk = 40  # keeps every query under the published text limit
         for start in range(0, len(cells), chunk):
-            part = cells[start:start + chunk]
+            part = cells[start : start + chunk]
             removed = " OR ".join(f"({c})" for _, c in part)
             sql = f"SELECT {keys}, COUNT(*) AS n FROM donnees WHERE NOT ({removed}) GROUP BY {keys}"
             assert len(sql) <= LIMITS.max_sql_chars
@@ -270,6 +332,7 @@ def test_differencing_rate_matches_the_perturbation_table(cohort: Path, frame: p
 
 # --------------------------------------------------------------------------- attacker
 
+
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
     path = tmp_path_factory.mktemp("cohort_small") / "cohort.parquet"
@@ -277,19 +340,31 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]
     return path, pd.read_parquet(path)
 
 
-def test_attacker_finds_no_published_value_below_the_thresholds(small: tuple[Path, pd.DataFrame]) -> None:
+def test_attacker_finds_no_published_value_below_the_thresholds(
+    small: tuple[Path, pd.DataFrame],
+) -> None:
     path, df = small
     profiles = {e: dataset_profile([path], "person_id", e) for e in (None, "education_level")}
 
-    @settings(max_examples=40, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=40,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(query=attacker.queries(df), enterprise=st.sampled_from([None, "education_level"]))
     def attack(query: attacker.Query, enterprise: str | None) -> None:
         sql = query.sql()
         try:
             restricted = restrict(sql, "donnees", COLUMNS)
-            result = run(restricted, [path], "person_id", enterprise, cell_key_secret=SECRET,
-                         profile=profiles[enterprise])
+            result = run(
+                restricted,
+                [path],
+                "person_id",
+                enterprise,
+                cell_key_secret=SECRET,
+                profile=profiles[enterprise],
+            )
         except SqlRefused:
             assert query.trick or True
             return
@@ -312,8 +387,10 @@ def test_text_and_node_limits_refuse_quickly() -> None:
 
 
 def test_time_limit_interrupts_and_frees_the_connection(cohort: Path) -> None:
-    heavy = ("WITH t AS (SELECT *, departement || age_band || sex || education_level AS k FROM donnees) "
-             "SELECT k, COUNT(*) AS n, SUM(disability) AS d FROM t GROUP BY k")
+    heavy = (
+        "WITH t AS (SELECT *, departement || age_band || sex || education_level AS k FROM donnees) "
+        "SELECT k, COUNT(*) AS n, SUM(disability) AS d FROM t GROUP BY k"
+    )
     restricted = restrict(heavy, "donnees", COLUMNS)
     with pytest.raises(SqlRefused) as info:
         run(restricted, [cohort], "person_id", timeout_s=1e-6, cell_key_secret=SECRET)
@@ -324,14 +401,52 @@ def test_time_limit_interrupts_and_frees_the_connection(cohort: Path) -> None:
     assert run(restricted, [cohort], "person_id", cell_key_secret=SECRET).rows  # still usable
 
 
-def test_record_keys_written_at_ingestion_match_the_keyed_hash(cohort: Path, tmp_path: Path) -> None:
-    """The row-aligned key file (positional join) gives exactly the per-query keyed hash."""
-    keys = write_record_keys([cohort], "person_id", SECRET, [tmp_path / "keys.parquet"])
-    sql = ("SELECT departement, COUNT(*) AS n, SUM(disability) AS d, AVG(in_need) AS m "
-           "FROM donnees GROUP BY 1 ORDER BY 1")
+def test_record_keys_written_at_ingestion_match_the_keyed_hash(
+    cohort: Path, tmp_path: Path
+) -> None:
+    """The key column written into the dataset's own file gives exactly the per-query keyed
+    hash (versions ingested without it keep their published values), rows and data intact."""
+    import pyarrow.parquet as pq
+
+    [keyed] = write_with_record_keys([cohort], "person_id", SECRET, [tmp_path / "keyed.parquet"])
+    original, stored_file = pq.read_table(cohort), pq.read_table(keyed)
+    assert stored_file.column_names == [*original.column_names, RECORD_KEY_COLUMN]
+    assert (
+        stored_file.drop_columns([RECORD_KEY_COLUMN]).to_pylist() == original.to_pylist()
+    )  # same order
+    sql = (
+        "SELECT departement, COUNT(*) AS n, SUM(disability) AS d, AVG(in_need) AS m "
+        "FROM donnees GROUP BY 1 ORDER BY 1"
+    )
     restricted = restrict(sql, "donnees", COLUMNS)
     hashed = run(restricted, [cohort], "person_id", cell_key_secret=SECRET)
-    stored = run(restricted, [cohort], "person_id", cell_key_secret=SECRET, record_key_paths=keys)
+    stored = run(restricted, [keyed], "person_id", cell_key_secret=SECRET)
     assert stored.rows == hashed.rows
     other = run(restricted, [cohort], "person_id", cell_key_secret=SECRET + 1)
     assert other.rows != hashed.rows
+    # the column is read, not recomputed: keys written with another secret change the answer
+    [rekeyed] = write_with_record_keys(
+        [keyed], "person_id", SECRET + 1, [tmp_path / "rekeyed.parquet"]
+    )
+    assert pq.read_schema(rekeyed).names == stored_file.column_names  # replaced, not duplicated
+    assert run(restricted, [rekeyed], "person_id", cell_key_secret=SECRET).rows == other.rows
+    # exact mode ignores the keys
+    assert run(restricted, [keyed], "person_id").rows == run(restricted, [cohort], "person_id").rows
+
+
+def test_record_key_column_is_never_exposed_to_a_query(cohort: Path, tmp_path: Path) -> None:
+    [keyed] = write_with_record_keys([cohort], "person_id", SECRET, [tmp_path / "keyed.parquet"])
+    for sql in (
+        f"SELECT SUM({RECORD_KEY_COLUMN}) AS s FROM donnees",
+        f'SELECT COUNT(*) AS n FROM donnees GROUP BY "{RECORD_KEY_COLUMN.upper()}"',
+        f"WITH t AS (SELECT {RECORD_KEY_COLUMN} % 2 AS b FROM donnees) SELECT b, COUNT(*) FROM t GROUP BY b",
+        "SELECT COUNT(*) FILTER (WHERE person_id = 'x') AS n FROM donnees",
+    ):
+        with pytest.raises(SqlRefused) as info:
+            run(restrict(sql, "donnees", COLUMNS), [keyed], "person_id", cell_key_secret=SECRET)
+        assert info.value.reason in ("reserved", "column")
+    # even a schema that lists it (never the platform's) does not put it in the view
+    restricted = restrict(
+        "SELECT COUNT(*) AS n FROM donnees", "donnees", [*COLUMNS, RECORD_KEY_COLUMN]
+    )
+    assert run(restricted, [keyed], "person_id", cell_key_secret=SECRET).rows

@@ -10,10 +10,17 @@ from pacte.engines import merkle
 from pacte.engines import tiles as T
 
 
-@pytest.mark.parametrize(("n", "enc"), [
-    (0, "000"), (7, "007"), (999, "999"), (1000, "x001/000"), (1234067, "x001/x234/067"),
-    (10**9, "x001/x000/x000/000"),
-])
+@pytest.mark.parametrize(
+    ("n", "enc"),
+    [
+        (0, "000"),
+        (7, "007"),
+        (999, "999"),
+        (1000, "x001/000"),
+        (1234067, "x001/x234/067"),
+        (10**9, "x001/x000/x000/000"),
+    ],
+)
 def test_index_encoding(n, enc):
     assert T.encode_index(n) == enc
     assert T.parse_tile_path(f"tile/3/{enc}") == T.TileRef(3, n)
@@ -26,11 +33,30 @@ def test_paths():
     assert T.tile_path(None, 0, 188) == "tile/entries/000.p/188"
 
 
-@pytest.mark.parametrize("bad", [
-    "00/000", "64/000", "-1/000", "a/000", "0/0", "0/0000", "0/x000/067", "0/001/067", "0/x01/067",
-    "0/067/x001", "0/000.p/0", "0/000.p/256", "0/000.p/01", "0/000.p/", "0/.p/3", "0", "entries",
-    "0/000.q/3", "0/x001/000.p/256",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "00/000",
+        "64/000",
+        "-1/000",
+        "a/000",
+        "0/0",
+        "0/0000",
+        "0/x000/067",
+        "0/001/067",
+        "0/x01/067",
+        "0/067/x001",
+        "0/000.p/0",
+        "0/000.p/256",
+        "0/000.p/01",
+        "0/000.p/",
+        "0/.p/3",
+        "0",
+        "entries",
+        "0/000.q/3",
+        "0/x001/000.p/256",
+    ],
+)
 def test_bad_paths(bad):
     with pytest.raises(T.TileError):
         T.parse_tile_path(bad)
@@ -76,8 +102,10 @@ def test_tiled_tree_matches_the_engine(size):
         assert tt.tree.inclusion_proof(i) == full.inclusion_proof(i)
     # a forged level-1 tile is caught against the level-0 tiles it summarises
     if size >= 256:
+
         def forged(path: str) -> bytes:
             data = fetch(path)
             return bytes(32) + data[32:] if path.startswith("tile/1/") else data
+
         with pytest.raises(T.TileError):
             T.TiledTree(size, forged)

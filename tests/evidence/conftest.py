@@ -26,10 +26,17 @@ def bearer(acting: Acting) -> dict[str, str]:
 
 
 def post(client, url: str, body: dict[str, Any], headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    return client.post(url, data=json.dumps(body), content_type="application/json", **(headers or {}))
+    return client.post(
+        url, data=json.dumps(body), content_type="application/json", **(headers or {})
+    )
 
 
-REFERENCE = {"n_treatment": 100_000, "successes_treatment": 22_100, "n_control": 100_000, "successes_control": 19_990}
+REFERENCE = {
+    "n_treatment": 100_000,
+    "successes_treatment": 22_100,
+    "n_control": 100_000,
+    "successes_control": 19_990,
+}
 
 
 def outcomes_csv(n_t: int, s_t: int, n_c: int, s_c: int, prefix: str = "u") -> bytes:

@@ -70,14 +70,31 @@ def test_full_breach_path_to_broken(pact):
     assert refreshed(pact).status == Status.SUSPENDED
     run_compliance(suspension_day + timedelta(days=31))
     assert refreshed(pact).status == Status.BROKEN
-    entries = [json.loads(e) for e in Event.objects.filter(subject_id=pact.pact.reference).order_by("index")
-               .values_list("entry", flat=True)]
-    types = [e["type"] for e in entries
-             if not e["type"].startswith("commitment.") or e["data"].get("commitment") == "impact-evaluation"]
-    order = ["commitment.due_soon", "commitment.missed", "commitment.breached", "pact.breach_notified",
-             "pact.suspended", "sanction.applied", "pact.broken"]
+    entries = [
+        json.loads(e)
+        for e in Event.objects.filter(subject_id=pact.pact.reference)
+        .order_by("index")
+        .values_list("entry", flat=True)
+    ]
+    types = [
+        e["type"]
+        for e in entries
+        if not e["type"].startswith("commitment.")
+        or e["data"].get("commitment") == "impact-evaluation"
+    ]
+    order = [
+        "commitment.due_soon",
+        "commitment.missed",
+        "commitment.breached",
+        "pact.breach_notified",
+        "pact.suspended",
+        "sanction.applied",
+        "pact.broken",
+    ]
     assert [types.index(t) for t in order] == sorted(types.index(t) for t in order)
-    breach = json.loads(Event.objects.get(type="pact.breach_notified", subject_id=pact.pact.reference).entry)
+    breach = json.loads(
+        Event.objects.get(type="pact.breach_notified", subject_id=pact.pact.reference).entry
+    )
     assert breach["actor"]["role"] == "system" and "impact-evaluation" in breach["data"]["reason"]
 
 
@@ -86,8 +103,12 @@ def test_evidence_during_cure_period_cures_the_pact(pact, evaluator):
     breach_day = d + timedelta(days=BREACH_GRACE_DAYS + 1)
     run_compliance(breach_day)
     assert refreshed(pact).status == Status.BREACH_NOTIFIED
-    ev = evaluations.create_evaluation(evaluator, pact.pact.project, title="Évaluation tardive", counts=REFERENCE)
-    evaluations.publish_evaluation(evaluator, ev, today=breach_day + timedelta(days=5))  # recomputes on new evidence
+    ev = evaluations.create_evaluation(
+        evaluator, pact.pact.project, title="Évaluation tardive", counts=REFERENCE
+    )
+    evaluations.publish_evaluation(
+        evaluator, ev, today=breach_day + timedelta(days=5)
+    )  # recomputes on new evidence
     assert status(pact, "impact-evaluation") == "met"
     assert refreshed(pact).status == Status.ACTIVE and pact.cure_deadline is None
     assert ComplianceCase.objects.get().status == "cured"
@@ -100,7 +121,9 @@ def test_evidence_while_suspended_reinstates(pact, evaluator):
     run_compliance(breach_day)
     run_compliance(breach_day + timedelta(days=31))
     assert refreshed(pact).status == Status.SUSPENDED
-    ev = evaluations.create_evaluation(evaluator, pact.pact.project, title="Évaluation très tardive", counts=REFERENCE)
+    ev = evaluations.create_evaluation(
+        evaluator, pact.pact.project, title="Évaluation très tardive", counts=REFERENCE
+    )
     evaluations.publish_evaluation(evaluator, ev, today=breach_day + timedelta(days=40))
     assert refreshed(pact).status == Status.ACTIVE
     assert Event.objects.filter(type="pact.reinstated", subject_id=pact.pact.reference).exists()
@@ -108,27 +131,38 @@ def test_evidence_while_suspended_reinstates(pact, evaluator):
 
 def test_evidence_published_before_the_due_date_meets_the_commitment(pact, evaluator):
     d = due(pact, "impact-evaluation")
-    ev = evaluations.create_evaluation(evaluator, pact.pact.project, title="À l'heure", counts=REFERENCE)
+    ev = evaluations.create_evaluation(
+        evaluator, pact.pact.project, title="À l'heure", counts=REFERENCE
+    )
     evaluations.publish_evaluation(evaluator, ev, today=d - timedelta(days=3))
     run_compliance(d + timedelta(days=100))
     assert status(pact, "impact-evaluation") == "met"
     assert refreshed(pact).status == Status.ACTIVE
 
 
-def test_state_side_breach_is_recorded_and_notified_without_sanctioning_the_carrier(pact, world, mailoutbox,
-                                                                                    django_capture_on_commit_callbacks):
+def test_state_side_breach_is_recorded_and_notified_without_sanctioning_the_carrier(
+    pact, world, mailoutbox, django_capture_on_commit_callbacks
+):
     d = due(pact, "state-panel")
     with django_capture_on_commit_callbacks(execute=True):
         report = run_compliance(d + timedelta(days=BREACH_GRACE_DAYS + 1))
     run_queue()  # the notices are delivered by the worker
     assert status(pact, "state-panel") == "breached"
     assert f"{pact.pact.reference}:state-panel" in report.state_breaches
-    assert refreshed(pact).status == Status.ACTIVE  # the State's failure does not sanction the carrier
+    assert (
+        refreshed(pact).status == Status.ACTIVE
+    )  # the State's failure does not sanction the carrier
     e = json.loads(Event.objects.filter(type="commitment.breached").last().entry)
     assert e["data"]["owner"] in ("institution",)
     assert any("institution" in m.subject for m in mailoutbox)
-    panels.open_panel_call(world.reviewer, pact.pact.project, title="Panel enfin ouvert", target_size=10,
-                             targets={"16-25": 10}, today=d + timedelta(days=20))
+    panels.open_panel_call(
+        world.reviewer,
+        pact.pact.project,
+        title="Panel enfin ouvert",
+        target_size=10,
+        targets={"16-25": 10},
+        today=d + timedelta(days=20),
+    )
     assert status(pact, "state-panel") == "met"
 
 

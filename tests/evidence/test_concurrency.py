@@ -15,8 +15,13 @@ from pacte.accounts.services import create_api_token
 from pacte.evidence.models import AlgorithmSheet, Experiment
 from tests.evidence.test_audits_sheets import SHEET
 
-EXPERIMENT = {"hypothesis": "La liste d'entreprises augmente le retour à l'emploi.", "outcome": "retour à l'emploi",
-              "baseline_rate": 0.2, "mde_points": 2, "slug": "essai-simultane"}
+EXPERIMENT = {
+    "hypothesis": "La liste d'entreprises augmente le retour à l'emploi.",
+    "outcome": "retour à l'emploi",
+    "baseline_rate": 0.2,
+    "mde_points": 2,
+    "slug": "essai-simultane",
+}
 
 
 def _posts_at_once(acting, url: str, body: dict, threads: int, per_thread: int) -> list[int]:  # type: ignore[no-untyped-def]
@@ -31,8 +36,12 @@ def _posts_at_once(acting, url: str, body: dict, threads: int, per_thread: int) 
             client = Client()
             barrier.wait()
             for _ in range(per_thread):
-                r = client.post(url, data=json.dumps(body), content_type="application/json",
-                                HTTP_AUTHORIZATION=f"Bearer {raw}")
+                r = client.post(
+                    url,
+                    data=json.dumps(body),
+                    content_type="application/json",
+                    HTTP_AUTHORIZATION=f"Bearer {raw}",
+                )
                 with lock:
                     statuses.append(r.status_code)
         finally:
@@ -48,18 +57,31 @@ def _posts_at_once(acting, url: str, body: dict, threads: int, per_thread: int) 
 
 def _sheets_at_once(world, threads: int, per_thread: int) -> None:  # type: ignore[no-untyped-def]
     project = world.project()
-    statuses = _posts_at_once(world.carrier_admin, "/api/v1/algorithm-sheets", {**SHEET, "project": project.slug},
-                              threads, per_thread)
+    statuses = _posts_at_once(
+        world.carrier_admin,
+        "/api/v1/algorithm-sheets",
+        {**SHEET, "project": project.slug},
+        threads,
+        per_thread,
+    )
     assert statuses == [201] * (threads * per_thread)
-    versions = sorted(AlgorithmSheet.objects.filter(project=project, title=SHEET["title"])
-                      .values_list("version", flat=True))
+    versions = sorted(
+        AlgorithmSheet.objects.filter(project=project, title=SHEET["title"]).values_list(
+            "version", flat=True
+        )
+    )
     assert versions == list(range(1, threads * per_thread + 1))
 
 
 def _designs_at_once(world, threads: int) -> None:  # type: ignore[no-untyped-def]
     project = world.project()
-    statuses = _posts_at_once(world.carrier_admin, "/api/v1/experiments", {**EXPERIMENT, "project": project.slug},
-                              threads, 1)
+    statuses = _posts_at_once(
+        world.carrier_admin,
+        "/api/v1/experiments",
+        {**EXPERIMENT, "project": project.slug},
+        threads,
+        1,
+    )
     assert statuses == [201] * threads
     slugs = set(Experiment.objects.filter(project=project).values_list("slug", flat=True))
     assert slugs == {"essai-simultane"} | {f"essai-simultane-{n}" for n in range(2, threads + 1)}
@@ -99,4 +121,6 @@ def test_experiments_designed_at_once_with_one_slug_get_distinct_slugs_sqlite(wo
 def test_the_database_refuses_two_sheets_with_one_version(world, project):
     AlgorithmSheet.objects.create(project=project, version=1, **{k: v for k, v in SHEET.items()})
     with pytest.raises(IntegrityError), transaction.atomic():
-        AlgorithmSheet.objects.create(project=project, version=1, **{k: v for k, v in SHEET.items()})
+        AlgorithmSheet.objects.create(
+            project=project, version=1, **{k: v for k, v in SHEET.items()}
+        )

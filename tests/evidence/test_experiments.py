@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 
 
 def design(world, project, **kw):  # type: ignore[no-untyped-def]
-    kw.setdefault("hypothesis", "Montrer les entreprises qui recrutent accélère le retour à l'emploi.")
+    kw.setdefault(
+        "hypothesis", "Montrer les entreprises qui recrutent accélère le retour à l'emploi."
+    )
     kw.setdefault("outcome", "Retour à l'emploi durable à 6 mois")
     kw.setdefault("baseline_rate", 0.20)
     kw.setdefault("mde_points", 2.0)
@@ -46,8 +48,11 @@ def test_preregistration_is_logged_before_assignment_and_replay_matches(world, p
     exp = experiments.preregister(world.carrier_admin, exp)
     units = [f"pseudo-{i:05d}" for i in range(1000)]
     allocation = experiments.assign_units(world.carrier_admin, exp, units)
-    types = list(Event.objects.filter(subject_type="experiment", subject_id=exp.slug).order_by("index")
-                 .values_list("type", flat=True))
+    types = list(
+        Event.objects.filter(subject_type="experiment", subject_id=exp.slug)
+        .order_by("index")
+        .values_list("type", flat=True)
+    )
     assert types.index("experiment.preregistered") < types.index("experiment.assigned")
     pre = json.loads(Event.objects.get(type="experiment.preregistered").entry)["data"]
     assert "seed" not in pre and len(pre["seed_commitment"]) == 64 and len(pre["plan_hash"]) == 64
@@ -87,13 +92,19 @@ def test_evaluation_checks_outcomes_against_the_published_assignment(world, eval
     exp = experiments.preregister(world.carrier_admin, design(world, project))
     units = [f"u{i}" for i in range(40)]
     allocation = experiments.assign_units(world.carrier_admin, exp, units)
-    good = "unit_id,arm,outcome\n" + "\n".join(f"{u},{allocation[u]},{i % 2}" for i, u in enumerate(units))
-    ev = evaluations.create_evaluation(evaluator, project, title="Essai lié", csv_data=good.encode(), experiment=exp)
+    good = "unit_id,arm,outcome\n" + "\n".join(
+        f"{u},{allocation[u]},{i % 2}" for i, u in enumerate(units)
+    )
+    ev = evaluations.create_evaluation(
+        evaluator, project, title="Essai lié", csv_data=good.encode(), experiment=exp
+    )
     assert ev.n_treatment == ev.n_control == 20 and ev.experiment == exp
     flipped = {u: ("control" if a == "treatment" else "treatment") for u, a in allocation.items()}
     bad = "unit_id,arm,outcome\n" + "\n".join(f"{u},{flipped[u]},1" for u in units)
     with pytest.raises(ValidationFailed) as exc:
-        evaluations.create_evaluation(evaluator, project, title="Essai faux", csv_data=bad.encode(), experiment=exp)
+        evaluations.create_evaluation(
+            evaluator, project, title="Essai faux", csv_data=bad.encode(), experiment=exp
+        )
     assert "intention de traiter" in " ".join(exc.value.field_errors["fichier"])
 
 
@@ -105,13 +116,25 @@ def test_only_the_designer_runs_the_experiment(world, project):
 
 def test_experiment_api_flow(client, world, project):
     h = bearer(world.carrier_admin)
-    r = post(client, "/api/v1/experiments", {"project": project.slug, "hypothesis": "Une hypothèse testable ici.",
-                                             "outcome": "Retour à l'emploi", "baseline_rate": 0.2, "mde_points": 5}, h)
+    r = post(
+        client,
+        "/api/v1/experiments",
+        {
+            "project": project.slug,
+            "hypothesis": "Une hypothèse testable ici.",
+            "outcome": "Retour à l'emploi",
+            "baseline_rate": 0.2,
+            "mde_points": 5,
+        },
+        h,
+    )
     assert r.status_code == 201, r.content
     slug = r.json()["slug"]
     assert r.json()["required_per_arm"] > 0 and r.json()["seed"] is None
     assert post(client, f"/api/v1/experiments/{slug}/preregister", {}, h).status_code == 200
-    r = post(client, f"/api/v1/experiments/{slug}/assign", {"unit_ids": [f"p{i}" for i in range(10)]}, h)
+    r = post(
+        client, f"/api/v1/experiments/{slug}/assign", {"unit_ids": [f"p{i}" for i in range(10)]}, h
+    )
     assert r.status_code == 200 and r.json()["seed"] and sum(r.json()["counts"].values()) == 10
     assert client.get(f"/api/v1/experiments/{slug}/replay").json()["ok"] is True
     _ = outcomes_csv  # shared helper

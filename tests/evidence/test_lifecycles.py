@@ -33,25 +33,58 @@ def refused(lifecycle, who, action, obj, reason: str = "") -> type[Exception] | 
 
 @pytest.fixture
 def other_evaluator(world):  # type: ignore[no-untyped-def]
-    org = OrganisationFactory(slug="labo-2", name="Autre labo", kind="evaluator", legal_form="evaluation_body")
+    org = OrganisationFactory(
+        slug="labo-2", name="Autre labo", kind="evaluator", legal_form="evaluation_body"
+    )
     return _acting(org, [Role.EVALUATOR])
 
 
 def test_the_tables_declare_every_move_once():
     rows = {(lc.name, r["action"]): r for lc in lifecycles.LIFECYCLES for r in lc.table()}
-    assert {k: (v["from"], v["to"], v["who"], v["reason_required"], v["event"]) for k, v in rows.items()} == {
-        ("evaluation", "publish"): (["draft"], "published", "evaluation.own", False, "evaluation.published"),
-        ("algorithm_sheet", "publish"): (["draft"], "published", "project.carrier_work", False,
-                                         "algorithm_sheet.published"),
-        ("experiment", "preregister"): (["draft"], "preregistered", "experiment.run", False,
-                                        "experiment.preregistered"),
-        ("experiment", "assign"): (["preregistered"], "assigned", "experiment.run", False, "experiment.assigned"),
+    assert {
+        k: (v["from"], v["to"], v["who"], v["reason_required"], v["event"]) for k, v in rows.items()
+    } == {
+        ("evaluation", "publish"): (
+            ["draft"],
+            "published",
+            "evaluation.own",
+            False,
+            "evaluation.published",
+        ),
+        ("algorithm_sheet", "publish"): (
+            ["draft"],
+            "published",
+            "project.carrier_work",
+            False,
+            "algorithm_sheet.published",
+        ),
+        ("experiment", "preregister"): (
+            ["draft"],
+            "preregistered",
+            "experiment.run",
+            False,
+            "experiment.preregistered",
+        ),
+        ("experiment", "assign"): (
+            ["preregistered"],
+            "assigned",
+            "experiment.run",
+            False,
+            "experiment.assigned",
+        ),
         ("panel_call", "draw"): (["open"], "drawn", "panel.draw", False, "panel.drawn"),
-        ("feedback", "hide"): (["visible"], "hidden", "project.partner_work", True, "feedback.hidden"),
+        ("feedback", "hide"): (
+            ["visible"],
+            "hidden",
+            "project.partner_work",
+            True,
+            "feedback.hidden",
+        ),
     }
 
 
 # ---------------------------------------------------------------- evaluation: draft → published
+
 
 def test_evaluation_publish_by_role_and_state(world, evaluator, other_evaluator, project):
     ev = evaluations.create_evaluation(evaluator, project, title="Essai", counts=REFERENCE)
@@ -82,6 +115,7 @@ def test_evaluation_delete_only_a_draft_of_ones_own(world, evaluator, other_eval
 
 # ---------------------------------------------------------------- algorithm sheet: draft → published
 
+
 def test_sheet_publish_by_role_and_state(world, evaluator, project):
     sheet = sheets.create_sheet(world.carrier_admin, project, SHEET)
     lc = lifecycles.SHEET
@@ -92,7 +126,10 @@ def test_sheet_publish_by_role_and_state(world, evaluator, project):
     sheets.publish_sheet(world.carrier_member, sheet)
     sheet.refresh_from_db()
     assert sheet.status == AlgorithmSheet.State.PUBLISHED and sheet.published_on
-    assert Event.objects.filter(type="algorithm_sheet.published", subject_id=str(sheet.pk)).count() == 1
+    assert (
+        Event.objects.filter(type="algorithm_sheet.published", subject_id=str(sheet.pk)).count()
+        == 1
+    )
     with pytest.raises(InvalidTransition, match="déjà publiée"):
         sheets.publish_sheet(world.carrier_admin, sheet)
     assert Event.objects.filter(type="algorithm_sheet.published").count() == 1
@@ -100,9 +137,16 @@ def test_sheet_publish_by_role_and_state(world, evaluator, project):
 
 # ---------------------------------------------------------------- experiment: draft → preregistered → assigned
 
+
 def _experiment(world, project):  # type: ignore[no-untyped-def]
-    return experiments.design_experiment(world.carrier_admin, project, hypothesis="La liste aide à candidater.",
-                                         outcome="retour à l'emploi", baseline_rate=0.2, mde_points=2)
+    return experiments.design_experiment(
+        world.carrier_admin,
+        project,
+        hypothesis="La liste aide à candidater.",
+        outcome="retour à l'emploi",
+        baseline_rate=0.2,
+        mde_points=2,
+    )
 
 
 def test_experiment_moves_by_state(world, project):
@@ -110,7 +154,9 @@ def test_experiment_moves_by_state(world, project):
     lc = lifecycles.EXPERIMENT
     with pytest.raises(InvalidTransition, match="Pré-enregistrez"):
         lc.check(world.carrier_admin, "assign", exp)
-    experiments.preregister(world.carrier_member, exp)  # the designing organisation, any of its members
+    experiments.preregister(
+        world.carrier_member, exp
+    )  # the designing organisation, any of its members
     exp.refresh_from_db()
     assert exp.status == Experiment.State.PREREGISTERED and exp.preregistered_at and exp.plan_hash
     with pytest.raises(InvalidTransition, match="déjà pré-enregistrée"):
@@ -122,8 +168,12 @@ def test_experiment_moves_by_state(world, project):
         experiments.assign_units(world.carrier_admin, exp, ["x1", "x2"])
     with pytest.raises(InvalidTransition, match="déjà pré-enregistrée"):
         lc.check(world.carrier_admin, "preregister", exp)
-    assert [e.type for e in Event.objects.filter(subject_type="experiment", subject_id=exp.slug).order_by("index")] \
-        == ["experiment.designed", "experiment.preregistered", "experiment.assigned"]
+    assert [
+        e.type
+        for e in Event.objects.filter(subject_type="experiment", subject_id=exp.slug).order_by(
+            "index"
+        )
+    ] == ["experiment.designed", "experiment.preregistered", "experiment.assigned"]
 
 
 def test_experiment_moves_by_role(world, evaluator, project):
@@ -140,18 +190,33 @@ def test_experiment_moves_by_role(world, evaluator, project):
 
 def test_designing_an_experiment_takes_the_carrier_or_an_evaluator(world, evaluator, project):
     assert _experiment(world, project).created_by == world.carrier
-    exp = experiments.design_experiment(evaluator, project, hypothesis="La liste aide à candidater.",
-                                        outcome="retour à l'emploi", baseline_rate=0.2, mde_points=2)
+    exp = experiments.design_experiment(
+        evaluator,
+        project,
+        hypothesis="La liste aide à candidater.",
+        outcome="retour à l'emploi",
+        baseline_rate=0.2,
+        mde_points=2,
+    )
     assert exp.created_by == world.evaluator_org
     with pytest.raises(PermissionDenied):
-        experiments.design_experiment(world.reviewer, project, hypothesis="La liste aide à candidater.",
-                                      outcome="retour à l'emploi", baseline_rate=0.2, mde_points=2)
+        experiments.design_experiment(
+            world.reviewer,
+            project,
+            hypothesis="La liste aide à candidater.",
+            outcome="retour à l'emploi",
+            baseline_rate=0.2,
+            mde_points=2,
+        )
 
 
 # ---------------------------------------------------------------- panel call: open → drawn
 
+
 def test_panel_draw_by_role_and_state(world, project):
-    call = panels.open_panel_call(world.reviewer, project, title="Panel", target_size=2, targets={"16-25": 2})
+    call = panels.open_panel_call(
+        world.reviewer, project, title="Panel", target_size=2, targets={"16-25": 2}
+    )
     lc = lifecycles.PANEL_CALL
     for who in (world.reviewer, world.signatory):  # the opening organisation, any of its members
         assert refused(lc, who, "draw", call) is None
@@ -167,11 +232,16 @@ def test_panel_draw_by_role_and_state(world, project):
 
 # ---------------------------------------------------------------- feedback: visible → hidden
 
+
 def test_feedback_hide_by_role_state_and_reason(world, evaluator, project, active):
     f = feedback.give_feedback(UserFactory(), project, body="Publicité sans rapport.")
     lc = lifecycles.FEEDBACK
     reason = "Message publicitaire sans rapport (charte)."
-    for who in (world.carrier_member, world.carrier_admin, world.reviewer):  # carrier or partner institution
+    for who in (
+        world.carrier_member,
+        world.carrier_admin,
+        world.reviewer,
+    ):  # carrier or partner institution
         assert refused(lc, who, "hide", f, reason) is None
     for who in (world.outsider_reviewer, evaluator, policy.SYSTEM):
         assert refused(lc, who, "hide", f, reason) is PermissionDenied

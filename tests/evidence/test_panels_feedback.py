@@ -36,11 +36,17 @@ def test_consent_is_required_and_attributes_are_checked(db):
     assert v.consent_at is not None and v.age_band == ""
 
 
-def test_stratified_draw_with_committed_seed_and_invitations(world, project, mailoutbox,
-                                                             django_capture_on_commit_callbacks):
+def test_stratified_draw_with_committed_seed_and_invitations(
+    world, project, mailoutbox, django_capture_on_commit_callbacks
+):
     pool({"16-25": 10, "26-40": 10, "60+": 2})
-    call = panels.open_panel_call(world.reviewer, project, title="Panel de test", target_size=16,
-                                    targets={"16-25": 6, "26-40": 6, "60+": 4})
+    call = panels.open_panel_call(
+        world.reviewer,
+        project,
+        title="Panel de test",
+        target_size=16,
+        targets={"16-25": 6, "26-40": 6, "60+": 4},
+    )
     opened = json.loads(Event.objects.get(type="panel.opened").entry)["data"]
     assert "seed" not in opened and opened["seed_commitment"] == call.seed_commitment
     with django_capture_on_commit_callbacks(execute=True):
@@ -59,24 +65,39 @@ def test_stratified_draw_with_committed_seed_and_invitations(world, project, mai
 
 def test_only_the_parties_open_a_call_and_only_the_opener_draws(world, project):
     with pytest.raises(PermissionDenied):
-        panels.open_panel_call(world.outsider_reviewer, project, title="Intrus", target_size=1, targets={"a": 1})
-    call = panels.open_panel_call(world.carrier_admin, project, title="Panel porteur", target_size=2,
-                                    shares={"16-25": 1, "26-40": 1})
+        panels.open_panel_call(
+            world.outsider_reviewer, project, title="Intrus", target_size=1, targets={"a": 1}
+        )
+    call = panels.open_panel_call(
+        world.carrier_admin,
+        project,
+        title="Panel porteur",
+        target_size=2,
+        shares={"16-25": 1, "26-40": 1},
+    )
     assert call.targets == {"16-25": 1, "26-40": 1}
     with pytest.raises(PermissionDenied):
         panels.draw_panel(world.reviewer, call)
     with pytest.raises(ValidationFailed, match="somme"):
-        panels.open_panel_call(world.carrier_admin, project, title="Faux", target_size=5, targets={"a": 1})
+        panels.open_panel_call(
+            world.carrier_admin, project, title="Faux", target_size=5, targets={"a": 1}
+        )
 
 
 def test_leaving_erases_personal_data_but_keeps_aggregate_counts(world, project):
     vols = pool({"16-25": 8})
-    call = panels.open_panel_call(world.reviewer, project, title="Panel", target_size=8, targets={"16-25": 8})
+    call = panels.open_panel_call(
+        world.reviewer, project, title="Panel", target_size=8, targets={"16-25": 8}
+    )
     panels.draw_panel(world.reviewer, call)
     user = vols[0].user
     assert panels.leave_panel(user) is True
     v = Volunteer.objects.get(pk=vols[0].pk)
-    assert v.user is None and v.age_band == v.territory == v.situation == v.contact_value == "" and v.left_at
+    assert (
+        v.user is None
+        and v.age_band == v.territory == v.situation == v.contact_value == ""
+        and v.left_at
+    )
     assert not Volunteer.objects.filter(user=user).exists()
     assert PanelMember.objects.filter(call=call).count() == 8  # seats stay, anonymous
     assert selectors.volunteer_counts() == {"active": 7, "left": 1}
@@ -86,8 +107,12 @@ def test_leaving_erases_personal_data_but_keeps_aggregate_counts(world, project)
 
 def test_panel_api(client, world, project):
     pool({"16-25": 6})
-    r = post(client, "/api/v1/panels", {"project": project.slug, "title": "Panel API", "target_size": 5,
-                                        "targets": {"16-25": 5}}, bearer(world.reviewer))
+    r = post(
+        client,
+        "/api/v1/panels",
+        {"project": project.slug, "title": "Panel API", "target_size": 5, "targets": {"16-25": 5}},
+        bearer(world.reviewer),
+    )
     assert r.status_code == 201 and r.json()["seed"] is None
     pk = r.json()["id"]
     r = post(client, f"/api/v1/panels/{pk}/draw", {}, bearer(world.reviewer))
@@ -96,7 +121,9 @@ def test_panel_api(client, world, project):
 
 
 def test_feedback_loop_with_public_answers_and_moderation_log(world, project):
-    q = feedback.ask_question(world.carrier_admin, project, "Le service vous a-t-il aidé ?", scale_max=5)
+    q = feedback.ask_question(
+        world.carrier_admin, project, "Le service vous a-t-il aidé ?", scale_max=5
+    )
     user = UserFactory()
     good = feedback.give_feedback(user, project, body="Oui, très clair.", rating=5, question=q)
     spam = feedback.give_feedback(user, project, body="Achetez ma formation !")
@@ -107,9 +134,19 @@ def test_feedback_loop_with_public_answers_and_moderation_log(world, project):
     feedback.reply_feedback(world.carrier_admin, good, "Merci pour ce retour !")
     with pytest.raises(ValidationFailed):
         feedback.hide_feedback(world.carrier_admin, spam, "pub")  # a written reason is required
-    feedback.hide_feedback(world.reviewer, spam, "Message publicitaire sans rapport avec le service.")
+    feedback.hide_feedback(
+        world.reviewer, spam, "Message publicitaire sans rapport avec le service."
+    )
     assert list(selectors.public_feedback(project)) == [good]
     hidden = json.loads(Event.objects.get(type="feedback.hidden").entry)
-    assert hidden["data"]["reason"].startswith("Message publicitaire") and hidden["data"]["feedback"] == spam.pk
-    assert "Oui" not in Event.objects.get(type="feedback.received", entry__contains=f'"feedback":{good.pk}').entry
+    assert (
+        hidden["data"]["reason"].startswith("Message publicitaire")
+        and hidden["data"]["feedback"] == spam.pk
+    )
+    assert (
+        "Oui"
+        not in Event.objects.get(
+            type="feedback.received", entry__contains=f'"feedback":{good.pk}'
+        ).entry
+    )
     assert Feedback.objects.get(pk=good.pk).reply

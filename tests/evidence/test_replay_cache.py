@@ -57,9 +57,12 @@ def test_stored_result_equals_a_fresh_recomputation(client, world, project):
     assert fresh["counts"] == {"control": 150, "treatment": 150}
 
 
-@override_settings(TASKS={"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}})
-def test_the_worker_stores_the_replay_right_after_the_assignment(client, world, project, assign_calls,
-                                                                 django_capture_on_commit_callbacks):
+@override_settings(
+    TASKS={"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+)
+def test_the_worker_stores_the_replay_right_after_the_assignment(
+    client, world, project, assign_calls, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         exp = assigned(world, project)
     exp.refresh_from_db()

@@ -13,9 +13,12 @@ def test_funding_pages_have_no_axe_violation(browser, live_server, full_demo):  
     from pacte.funding.models import OutcomeContract, PaymentOrder, Programme
 
     programme = Programme.objects.get()
-    urls = ["/financement/", f"/financement/programmes/{programme.slug}/",
-            "/financement/simulateur/?price=150&n=100000&ci_low=1.75&ci_high=2.47&base=20000&cap=400000&equity=1",
-            "/financement/simulateur/?price=x&n=1&ci_low=1&ci_high=2&base=0&cap=1&equity=1"]
+    urls = [
+        "/financement/",
+        f"/financement/programmes/{programme.slug}/",
+        "/financement/simulateur/?price=150&n=100000&ci_low=1.75&ci_high=2.47&base=20000&cap=400000&equity=1",
+        "/financement/simulateur/?price=x&n=1&ci_low=1&ci_high=2&base=0&cap=1&equity=1",
+    ]
     urls += [f"/financement/contrats/{c.reference}/" for c in OutcomeContract.objects.all()]
     urls += [f"/financement/paiements/{p.reference}/" for p in PaymentOrder.objects.all()]
     pact = OutcomeContract.objects.first().version  # type: ignore[union-attr]
@@ -26,6 +29,8 @@ def test_funding_pages_have_no_axe_violation(browser, live_server, full_demo):  
         page.goto(f"{live_server.url}{url}")
         audit.check(page, url)
     approver = sign_in(browser, live_server, "approbateur")
-    approver.goto(f"{live_server.url}/financement/paiements/{PaymentOrder.objects.filter(status='approved').first().reference}/")  # type: ignore[union-attr]
+    approver.goto(
+        f"{live_server.url}/financement/paiements/{PaymentOrder.objects.filter(status='approved').first().reference}/"
+    )  # type: ignore[union-attr]
     audit.check(approver, "paiement (approbateur)")
     audit.assert_clean()

@@ -19,22 +19,41 @@ def _bearer(acting):  # type: ignore[no-untyped-def]
 
 
 def _post(client, url, body, acting):  # type: ignore[no-untyped-def]
-    return client.post(url, data=json.dumps(body), content_type="application/json", **_bearer(acting))
+    return client.post(
+        url, data=json.dumps(body), content_type="application/json", **_bearer(acting)
+    )
 
 
 def _contract_body(active, **kw):  # type: ignore[no-untyped-def]
-    body = {"pact": active.pact.reference, "version": active.number, "outcome": "Retour à l'emploi durable",
-            "price_eur": "1500", "base_fee_eur": "20000", "cap_eur": "300000", "equity_bonus": "0.10",
-            "windows": [{"opens_on": "2026-01-01", "closes_on": "2026-06-30"}]}
+    body = {
+        "pact": active.pact.reference,
+        "version": active.number,
+        "outcome": "Retour à l'emploi durable",
+        "price_eur": "1500",
+        "base_fee_eur": "20000",
+        "cap_eur": "300000",
+        "equity_bonus": "0.10",
+        "windows": [{"opens_on": "2026-01-01", "closes_on": "2026-06-30"}],
+    }
     return body | kw
 
 
 def test_the_whole_flow_through_the_api(client, fund, active):  # type: ignore[no-untyped-def]
-    r = _post(client, f"/api/v1/funding/programmes/{fund.programme.slug}/contracts", _contract_body(active), fund.officer)
+    r = _post(
+        client,
+        f"/api/v1/funding/programmes/{fund.programme.slug}/contracts",
+        _contract_body(active),
+        fund.officer,
+    )
     assert r.status_code == 201, r.content
     ref = r.json()["reference"]
     ev = published_evaluation(active.pact.project, fund.evaluator)
-    r = _post(client, f"/api/v1/funding/contracts/{ref}/windows/1/validate", {"evaluation": ev.pk}, fund.evaluator)
+    r = _post(
+        client,
+        f"/api/v1/funding/contracts/{ref}/windows/1/validate",
+        {"evaluation": ev.pk},
+        fund.evaluator,
+    )
     assert r.status_code == 200, r.content
     r = _post(client, f"/api/v1/funding/contracts/{ref}/windows/1/payment", {}, fund.officer)
     assert r.status_code == 201, r.content
@@ -68,16 +87,33 @@ def test_bad_input_gets_a_clear_4xx(client, fund, active):  # type: ignore[no-un
 
 
 def test_public_lists_are_paginated(client, fund, contract):  # type: ignore[no-untyped-def]
-    for url in ("/api/v1/funding/programmes", "/api/v1/funding/contracts", "/api/v1/funding/payments"):
+    for url in (
+        "/api/v1/funding/programmes",
+        "/api/v1/funding/contracts",
+        "/api/v1/funding/payments",
+    ):
         page = client.get(url).json()
         assert set(page) == {"count", "items"}
-    assert client.get("/api/v1/funding/programmes").json()["items"][0]["committed_eur"] == "300000.00"
-    assert client.get(f"/api/v1/funding/contracts?programme={fund.programme.slug}").json()["count"] == 1
+    assert (
+        client.get("/api/v1/funding/programmes").json()["items"][0]["committed_eur"] == "300000.00"
+    )
+    assert (
+        client.get(f"/api/v1/funding/contracts?programme={fund.programme.slug}").json()["count"]
+        == 1
+    )
 
 
 def test_simulator(client):  # type: ignore[no-untyped-def]
-    r = client.get("/api/v1/funding/simulate", {"price_eur": "15", "n": 10000, "ci_low": "0.0175",
-                                                "base_fee_eur": "20000", "cap_eur": "300000"})
+    r = client.get(
+        "/api/v1/funding/simulate",
+        {
+            "price_eur": "15",
+            "n": 10000,
+            "ci_low": "0.0175",
+            "base_fee_eur": "20000",
+            "cap_eur": "300000",
+        },
+    )
     assert r.status_code == 200 and r.json()["payment_eur"] == "22625.00"
     assert client.get("/api/v1/funding/simulate", {"price_eur": "x"}).status_code == 400
 
@@ -90,6 +126,12 @@ def test_ocds_release_package_and_csv(client, fund, contract):  # type: ignore[n
     assert release["contracts"][0]["id"] == contract.reference
     assert release["contracts"][0]["value"] == {"amount": 300000.0, "currency": "EUR"}
     assert [m["id"] for m in release["contracts"][0]["milestones"]] == ["window-1", "window-2"]
-    rows = list(csv.DictReader(io.StringIO(client.get("/api/v1/funding/contracts.csv").content.decode())))
+    rows = list(
+        csv.DictReader(io.StringIO(client.get("/api/v1/funding/contracts.csv").content.decode()))
+    )
     assert rows[0]["reference"] == contract.reference and rows[0]["cap_eur"] == "300000.00"
-    assert client.get("/api/v1/funding/payments.csv").content.decode().startswith("reference,contract,")
+    assert (
+        client.get("/api/v1/funding/payments.csv")
+        .content.decode()
+        .startswith("reference,contract,")
+    )

@@ -9,7 +9,9 @@ import pytest
 
 from tests.chromium import launch
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+os.environ.setdefault(
+    "DJANGO_ALLOW_ASYNC_UNSAFE", "true"
+)  # Playwright's sync API runs an event loop
 
 from playwright.sync_api import expect  # noqa: E402
 
@@ -42,7 +44,9 @@ def test_prepare_approve_and_the_public_formula(live_server, fund, contract):  #
             officer.goto(f"{live_server.url}/financement/contrats/{contract.reference}/")
             officer.get_by_role("button", name="Préparer l'ordre de paiement").click()
             expect(officer.locator("#amount")).to_contain_text("282")
-            expect(officer.get_by_role("button", name="Approuver l'ordre de paiement")).to_have_count(0)
+            expect(
+                officer.get_by_role("button", name="Approuver l'ordre de paiement")
+            ).to_have_count(0)
             payment_url = officer.url
 
             approver = _sign_in(browser, live_server, fund.approver.user.username)
@@ -53,8 +57,12 @@ def test_prepare_approve_and_the_public_formula(live_server, fund, contract):  #
             public = browser.new_context(locale="fr-FR").new_page()
             public.goto(payment_url)
             expect(public.get_by_role("heading", level=1)).to_contain_text("Paiement OP-")
-            expect(public.locator("#formula")).to_contain_text("1500.00 × 10000 × max(0, 0.0175) = 262500.00")
+            expect(public.locator("#formula")).to_contain_text(
+                "1500.00 × 10000 × max(0, 0.0175) = 262500.00"
+            )
             expect(public.locator("#formula")).to_contain_text("outcome-payment/1")
-            expect(public.get_by_role("button", name="Approuver l'ordre de paiement")).to_have_count(0)
+            expect(
+                public.get_by_role("button", name="Approuver l'ordre de paiement")
+            ).to_have_count(0)
         finally:
             browser.close()

@@ -26,8 +26,12 @@ def _attach_at_once(fund, version) -> list[str]:  # type: ignore[no-untyped-def]
         try:
             barrier.wait()
             try:
-                contracts.attach_contract(fund.officer, Programme.objects.get(pk=fund.programme.pk), version,
-                                          contract_in(cap="300000"))
+                contracts.attach_contract(
+                    fund.officer,
+                    Programme.objects.get(pk=fund.programme.pk),
+                    version,
+                    contract_in(cap="300000"),
+                )
                 result = "ok"
             except DomainError as exc:
                 result = exc.code
@@ -75,8 +79,9 @@ def _approve_at_once(fund, contract) -> list[str]:  # type: ignore[no-untyped-de
     ev = published_evaluation(contract.version.pact.project, fund.evaluator)
     contracts.validate_window(fund.evaluator, contract.windows.get(number=1), ev.pk)
     order = payments.prepare_window_payment(fund.officer, contract.windows.get(number=1))
-    approvers = [fund.approver] + [_acting(fund.programme.institution, [Role.PAYMENT_APPROVER])
-                                   for _ in range(THREADS - 1)]
+    approvers = [fund.approver] + [
+        _acting(fund.programme.institution, [Role.PAYMENT_APPROVER]) for _ in range(THREADS - 1)
+    ]
     barrier = threading.Barrier(THREADS)
     outcomes: list[str] = []
     lock = threading.Lock()

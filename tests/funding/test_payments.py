@@ -77,7 +77,9 @@ def test_bias_gate_and_equity_bonus(fund, contract):  # type: ignore[no-untyped-
 
 
 def test_no_equity_bonus_when_people_in_need_are_reached_less_well(fund, contract):  # type: ignore[no-untyped-def]
-    published_audit(contract.version.pact.project, fund.evaluator, breaches=0, in_need_ratios=[1.0, 0.9])
+    published_audit(
+        contract.version.pact.project, fund.evaluator, breaches=0, in_need_ratios=[1.0, 0.9]
+    )
     order = _window_paid(fund, contract, ci_low=0.001)
     assert order.inputs["equity"] == "1" and order.amount_eur == Decimal("35000.00")
 
@@ -101,8 +103,12 @@ def test_two_person_rule(fund, contract, world):  # type: ignore[no-untyped-def]
     both = _acting(world.institution, [Role.FINANCE_OFFICER, Role.PAYMENT_APPROVER])
     with pytest.raises(PermissionDenied):
         payments.approve(fund.officer, order)
-    contract2 = contracts.attach_contract(fund.officer, fund.programme, contract.version,
-                                          contract_in(cap="50000", advance_eur=Decimal("10000")))
+    contract2 = contracts.attach_contract(
+        fund.officer,
+        fund.programme,
+        contract.version,
+        contract_in(cap="50000", advance_eur=Decimal("10000")),
+    )
     advance = payments.prepare_advance(both, contract2)
     with pytest.raises(PermissionDenied, match="quatre yeux"):
         payments.approve(both, advance)
@@ -114,7 +120,9 @@ def test_two_person_rule(fund, contract, world):  # type: ignore[no-untyped-def]
     order.refresh_from_db()
     contract.refresh_from_db()
     assert order.status == "paid" and contract.paid_eur == order.amount_eur
-    assert ledger.totals(project_slug=contract.version.pact.project.slug)["paid"] == order.amount_eur
+    assert (
+        ledger.totals(project_slug=contract.version.pact.project.slug)["paid"] == order.amount_eur
+    )
     types = list(Event.objects.filter(subject_id=order.reference).values_list("type", flat=True))
     assert types == ["payment.prepared", "payment.approved", "payment.paid"]
 
@@ -123,7 +131,9 @@ def test_suspension_withholds_reinstatement_releases(fund, contract, world):  # 
     version = contract.version
     order = _window_paid(fund, contract)
     payments.approve(fund.approver, order)
-    sanctions.notify_breach(world.reviewer, version, "Rapport d'activité manquant depuis trois mois.")
+    sanctions.notify_breach(
+        world.reviewer, version, "Rapport d'activité manquant depuis trois mois."
+    )
     sanctions.suspend(world.reviewer, version, "Manquement non corrigé dans le délai.")
     order.refresh_from_db()
     assert order.status == "withheld" and order.held_from == "approved"
@@ -139,13 +149,19 @@ def test_suspension_withholds_reinstatement_releases(fund, contract, world):  # 
 
 
 def test_break_cancels_unpaid_and_opens_a_recovery_of_unspent_advance(fund, active, world):  # type: ignore[no-untyped-def]
-    contract = contracts.attach_contract(fund.officer, fund.programme, active,
-                                         contract_in(cap="100000", advance_eur=Decimal("30000")))
+    contract = contracts.attach_contract(
+        fund.officer,
+        fund.programme,
+        active,
+        contract_in(cap="100000", advance_eur=Decimal("30000")),
+    )
     advance = payments.prepare_advance(fund.officer, contract)
     payments.approve(fund.approver, advance)
     payments.pay(fund.officer, advance)
     order = _window_paid(fund, contract, ci_low=-0.01)  # inconclusive: 20 000 base fee
-    sanctions.notify_breach(world.reviewer, active, "Rapport d'activité manquant depuis trois mois.")
+    sanctions.notify_breach(
+        world.reviewer, active, "Rapport d'activité manquant depuis trois mois."
+    )
     sanctions.suspend(world.reviewer, active, "Manquement non corrigé dans le délai.")
     sanctions.break_pact(world.reviewer, active, "Manquement persistant après suspension.")
     order.refresh_from_db()
@@ -162,14 +178,21 @@ def test_break_cancels_unpaid_and_opens_a_recovery_of_unspent_advance(fund, acti
     fund.programme.refresh_from_db()
     assert fund.programme.committed_eur == 0 and fund.programme.paid_eur == 0
     assert ledger.totals(programme=fund.programme)["available"] == fund.programme.budget_eur
-    assert Event.objects.filter(type__in=["recovery.opened", "recovery.recovered", "contract.cancelled"]).count() == 3
+    assert (
+        Event.objects.filter(
+            type__in=["recovery.opened", "recovery.recovered", "contract.cancelled"]
+        ).count()
+        == 3
+    )
 
 
 def test_late_state_payment_is_a_state_side_breach(fund, contract):  # type: ignore[no-untyped-def]
     order = _window_paid(fund, contract)
     assert order.due_on == date.today() + timedelta(days=30)
     assert payments.mark_late_payments(policy.SYSTEM, order.due_on) == []
-    assert payments.mark_late_payments(policy.SYSTEM, order.due_on + timedelta(days=1)) == [order.reference]
+    assert payments.mark_late_payments(policy.SYSTEM, order.due_on + timedelta(days=1)) == [
+        order.reference
+    ]
     order.refresh_from_db()
     assert order.late
     data = json.loads(Event.objects.get(type="payment.late").entry)["data"]
@@ -183,7 +206,9 @@ def test_programme_never_commits_more_than_its_budget(fund, active):  # type: ig
 
     contracts.attach_contract(fund.officer, fund.programme, active, contract_in(cap="900000"))
     with pytest.raises(BudgetExceeded):
-        contracts.attach_contract(fund.officer, fund.programme, active, contract_in(cap="100000.01"))
+        contracts.attach_contract(
+            fund.officer, fund.programme, active, contract_in(cap="100000.01")
+        )
     fund.programme.refresh_from_db()
     assert fund.programme.committed_eur == Decimal("900000.00")
     assert ledger.totals(programme=fund.programme)["available"] == Decimal("100000.00")

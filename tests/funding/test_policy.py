@@ -35,8 +35,12 @@ def test_funding_matrix(action, world, draft):  # type: ignore[no-untyped-def]
         "payment_approver": _acting(world.institution, [Role.PAYMENT_APPROVER]),
         "finance_and_approver": both,
         "conflicted": conflicted,
-        "outsider_finance": _acting(world.other_institution, [Role.FINANCE_OFFICER, Role.PAYMENT_APPROVER]),
-        "reviewer": world.reviewer, "signatory": world.signatory, "carrier_admin": world.carrier_admin,
+        "outsider_finance": _acting(
+            world.other_institution, [Role.FINANCE_OFFICER, Role.PAYMENT_APPROVER]
+        ),
+        "reviewer": world.reviewer,
+        "signatory": world.signatory,
+        "carrier_admin": world.carrier_admin,
         "evaluator": _acting(world.evaluator_org, [Role.EVALUATOR]),
         "SYSTEM": policy.SYSTEM,
     }

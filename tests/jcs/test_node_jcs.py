@@ -50,9 +50,17 @@ def _loose(value: Any) -> str:
 def _node(items: list[dict[str, str]]) -> list[dict[str, Any]]:
     node = shutil.which("node")
     if node is None or not CANONICALIZE.exists():  # a missing tool must not pass silently
-        pytest.fail("node or canonicalize is missing: apt-get install nodejs; npm ci --prefix tests/jcs")
-    out = subprocess.run([node, str(CHECK_JS)], input=json.dumps({"items": items}), capture_output=True,
-                         text=True, timeout=120, cwd=HERE)
+        pytest.fail(
+            "node or canonicalize is missing: apt-get install nodejs; npm ci --prefix tests/jcs"
+        )
+    out = subprocess.run(
+        [node, str(CHECK_JS)],
+        input=json.dumps({"items": items}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=HERE,
+    )
     assert out.returncode == 0, out.stderr
     result: list[dict[str, Any]] = json.loads(out.stdout)
     return result
@@ -80,8 +88,13 @@ def _pact_signatures(client) -> None:  # type: ignore[no-untyped-def]
     # a forged signature must fail in Node too (the check is not vacuous)
     first = signatures[0]
     forged = ("0" if first.signature[0] != "0" else "1") + first.signature[1:]
-    items.append({"json": _loose(pact_documents.canonical_document(first.version)),
-                  "public_key": first.public_key, "signature": forged})
+    items.append(
+        {
+            "json": _loose(pact_documents.canonical_document(first.version)),
+            "public_key": first.public_key,
+            "signature": forged,
+        }
+    )
     results = _node(items)
     for (text, s), got in zip(expected, results, strict=False):
         assert got["canonical"] == text
@@ -94,14 +107,30 @@ def _pact_signatures(client) -> None:  # type: ignore[no-untyped-def]
 def _log_leaves() -> None:
     """Every leaf of the demo log, plus an entry with numbers Python writes differently."""
     with transaction.atomic():
-        record_event("x.numbers", actor=SYSTEM, subject_type="test", subject_id="jcs",
-                     data={"rho": 0.1, "ratio": 2.0, "tiny": 1e-7, "huge": 1e21, "minus_zero": -0.0,
-                           "text": "é\u2028\"\\\x01", "\U0001f600": 1, "\ufb33": 2})
+        record_event(
+            "x.numbers",
+            actor=SYSTEM,
+            subject_type="test",
+            subject_id="jcs",
+            data={
+                "rho": 0.1,
+                "ratio": 2.0,
+                "tiny": 1e-7,
+                "huge": 1e21,
+                "minus_zero": -0.0,
+                "text": 'é\u2028"\\\x01',
+                "\U0001f600": 1,
+                "\ufb33": 2,
+            },
+        )
     events = list(Event.objects.order_by("index").values_list("entry", "leaf_hash", "entry_hash"))
     assert len(events) > 50
     numbers = json.loads(events[-1][0])
     assert numbers["format"] == LOG_ENTRY_FORMAT
-    assert '"huge":1e+21,"minus_zero":0,"ratio":2,"rho":0.1,"text":"é\u2028\\"\\\\\\u0001","tiny":1e-7' in events[-1][0]
+    assert (
+        '"huge":1e+21,"minus_zero":0,"ratio":2,"rho":0.1,"text":"é\u2028\\"\\\\\\u0001","tiny":1e-7'
+        in events[-1][0]
+    )
     results = _node([{"json": _loose(json.loads(entry))} for entry, _, _ in events])
     assert len(results) == len(events)
     for (entry, leaf, entry_hash), got in zip(events, results, strict=True):

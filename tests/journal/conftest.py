@@ -26,7 +26,9 @@ def wsgi_client():
     signals.request_finished.disconnect(close_old_connections)
 
     def make() -> httpx.Client:
-        return httpx.Client(transport=httpx.WSGITransport(app=get_wsgi_application()), base_url="http://testserver")
+        return httpx.Client(
+            transport=httpx.WSGITransport(app=get_wsgi_application()), base_url="http://testserver"
+        )
 
     yield make
     signals.request_started.connect(close_old_connections)

@@ -10,8 +10,14 @@ def append(n: int, *, subjects: int = 3, type: str = "x.test", project: str = ""
     """n events over a few subjects, each in its own governance transaction, then sign."""
     for i in range(n):
         with transaction.atomic():
-            record_event(type, actor=SYSTEM, subject_type="t", subject_id=i % subjects,
-                         data={"i": i}, project_slug=project)
+            record_event(
+                type,
+                actor=SYSTEM,
+                subject_type="t",
+                subject_id=i % subjects,
+                data={"i": i},
+                project_slug=project,
+            )
     integrate()
 
 

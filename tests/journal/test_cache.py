@@ -18,14 +18,22 @@ def _check_inclusion(p: dict, cp_root: bytes | None = None) -> None:
     root = bytes.fromhex(p["root"])
     if cp_root is not None:
         assert root == cp_root
-    merkle.verify_inclusion(bytes.fromhex(p["leaf_hash"]), p["index"], p["size"],
-                            [bytes.fromhex(h) for h in p["proof"]], root)
+    merkle.verify_inclusion(
+        bytes.fromhex(p["leaf_hash"]),
+        p["index"],
+        p["size"],
+        [bytes.fromhex(h) for h in p["proof"]],
+        root,
+    )
 
 
 def _cached_nodes() -> list[tuple[int, int]]:
     cache = node_cache()
-    return [(lv, (number << BLOCK_BITS) + k) for (lv, number), data in cache._blocks.items()
-            for k in range(len(data) // 32)]
+    return [
+        (lv, (number << BLOCK_BITS) + k)
+        for (lv, number), data in cache._blocks.items()
+        for k in range(len(data) // 32)
+    ]
 
 
 def test_cached_proofs_equal_uncached_ones_for_every_index_and_size():
@@ -44,8 +52,13 @@ def test_cached_proofs_equal_uncached_ones_for_every_index_and_size():
             cached = services.consistency(old, size)
             with transaction.atomic():
                 assert services.consistency(old, size) == cached
-            merkle.verify_consistency(old, size, bytes.fromhex(cached["old_root"]), bytes.fromhex(cached["root"]),
-                                      [bytes.fromhex(h) for h in cached["proof"]])
+            merkle.verify_consistency(
+                old,
+                size,
+                bytes.fromhex(cached["old_root"]),
+                bytes.fromhex(cached["root"]),
+                [bytes.fromhex(h) for h in cached["proof"]],
+            )
     assert node_cache().nbytes > 0 and node_cache().hits > 0
 
 

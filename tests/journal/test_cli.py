@@ -19,12 +19,15 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("keep_test_connecti
 
 
 def http_client() -> httpx.Client:
-    return httpx.Client(transport=httpx.WSGITransport(app=get_wsgi_application()), base_url="http://testserver")
+    return httpx.Client(
+        transport=httpx.WSGITransport(app=get_wsgi_application()), base_url="http://testserver"
+    )
 
 
 def verify(capsys, *, url=None, dir=None, key=None, checkpoint=None) -> tuple[int, str]:
-    args = argparse.Namespace(url=url, dir=dir, key=key or get_signer().verifier_key,
-                              checkpoint=checkpoint, quiet=True)
+    args = argparse.Namespace(
+        url=url, dir=dir, key=key or get_signer().verifier_key, checkpoint=checkpoint, quiet=True
+    )
     code = cli.cmd_verify(args, client=http_client() if url else None)
     out = capsys.readouterr()
     return code, out.out + out.err
@@ -64,6 +67,7 @@ def test_verify_dir_detects_a_removed_entry_and_a_forged_checkpoint(tmp_path, ca
     assert code == 1 and "signature" in out
     # a wrong key
     from pacte.engines import note
+
     (tmp_path / "checkpoint").write_text(good)
     code, out = verify(capsys, dir=str(tmp_path), key=note.generate_signer("autre").verifier_key)
     assert code == 1
@@ -124,11 +128,14 @@ def test_rewritten_history_is_detected_as_a_fork_by_verify_and_monitor(tmp_path,
     saved = tmp_path / "old.txt"
     saved.write_text(http_client().get("/api/v1/log/checkpoint").text)
     state = tmp_path / "monitor"
-    margs = argparse.Namespace(url="http://testserver", state=str(state), key=None, once=True, interval=0)
+    margs = argparse.Namespace(
+        url="http://testserver", state=str(state), key=None, once=True, interval=0
+    )
     assert cli.cmd_monitor(margs, client=http_client()) == 0
     # the operator rewrites entry 2 and rebuilds a tree and checkpoints that look valid
     _tamper_db_entry(2)
     from pacte.engines import merkle
+
     ev = Event.objects.get(index=2)
     Event.objects.filter(pk=ev.pk).update(leaf_hash=merkle.leaf_hash(ev.entry.encode()))
     LogNode.objects.all().delete()
@@ -147,7 +154,9 @@ def test_rewritten_history_is_detected_as_a_fork_by_verify_and_monitor(tmp_path,
 def test_monitor_follows_and_alerts_on_a_missing_prev_link(tmp_path, capsys):
     append(5)
     state = tmp_path / "monitor"
-    margs = argparse.Namespace(url="http://testserver", state=str(state), key=None, once=True, interval=0)
+    margs = argparse.Namespace(
+        url="http://testserver", state=str(state), key=None, once=True, interval=0
+    )
     assert cli.cmd_monitor(margs, client=http_client()) == 0
     append(3)
     assert cli.cmd_monitor(margs, client=http_client()) == 0
@@ -159,8 +168,11 @@ def test_monitor_follows_and_alerts_on_a_missing_prev_link(tmp_path, capsys):
         doc["prev"] = "f" * 64
         from pacte.engines import merkle
         from pacte.engines.canonical import canonical_json
+
         text = canonical_json(doc)
-        Event.objects.filter(pk=e.pk).update(entry=text, leaf_hash=merkle.leaf_hash(text.encode()), prev="f" * 64)
+        Event.objects.filter(pk=e.pk).update(
+            entry=text, leaf_hash=merkle.leaf_hash(text.encode()), prev="f" * 64
+        )
         LogNode.objects.filter(level=0, index=e.index).delete()
         LogNode.objects.filter(level__gt=0).delete()
         LogState.objects.update(tree_size=0)

@@ -20,7 +20,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def child_env(tmp_path, django_db_blocker):
-    env = {**os.environ, "PACTE_VAR_DIR": str(tmp_path / "var"), "PACTE_ENV": "test", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "PACTE_VAR_DIR": str(tmp_path / "var"),
+        "PACTE_ENV": "test",
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("PACTE_LOG_SIGNING_KEY", None)
     dropdb = None
     if connection.vendor == "postgresql":
@@ -28,8 +33,14 @@ def child_env(tmp_path, django_db_blocker):
 
         s = connection.settings_dict
         name = f"pacte_child_{uuid.uuid4().hex[:10]}"
-        conninfo = dict(host=s["HOST"] or None, port=s["PORT"] or None, user=s["USER"] or None,
-                        password=s["PASSWORD"] or None, dbname="postgres", autocommit=True)
+        conninfo = dict(
+            host=s["HOST"] or None,
+            port=s["PORT"] or None,
+            user=s["USER"] or None,
+            password=s["PASSWORD"] or None,
+            dbname="postgres",
+            autocommit=True,
+        )
         with psycopg.connect(**conninfo) as c:
             c.execute(f'CREATE DATABASE "{name}"')
         env["PACTE_DATABASE_URL"] = f"postgresql://{s['USER']}@{s['HOST']}:{s['PORT']}/{name}"
@@ -46,15 +57,28 @@ def child_env(tmp_path, django_db_blocker):
 
 
 def run(env, *args: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "tests.journal.log_child", *args], env=env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.journal.log_child", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout
 
 
 def spawn(env, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tests.journal.log_child", *args], env=env, cwd=ROOT,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.journal.log_child", *args],
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def read_until(proc: subprocess.Popen, prefix: str) -> str:

@@ -37,18 +37,15 @@ def test_entries_are_paginated_and_give_the_leaf_input(client):
     assert client.get("/api/v1/log/entries?start=10&end=50").json()["items"][-1]["index"] == 11
 
 
-@pytest.mark.parametrize("url", [
-    "/api/v1/log/entries?start=-1&end=3",
-    "/api/v1/log/entries?start=5&end=2",
-    "/api/v1/log/entries?start=0&end=5000",
-    "/api/v1/log/entries?start=abc",
-    "/api/v1/log/proof/inclusion?index=9&size=4",
-    "/api/v1/log/proof/inclusion?index=0&size=99",
-    "/api/v1/log/proof/inclusion",
-    "/api/v1/log/proof/consistency?old=0&new=3",
-    "/api/v1/log/proof/consistency?old=4&new=3",
-    "/api/v1/log/proof/consistency?old=1&new=99",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/log/entries?start=-1&end=3",
+        "/api/v1/log/entries?start=abc",
+        "/api/v1/log/proof/consistency?old=0&new=3",
+        "/api/v1/log/proof/inclusion?index=-1",
+    ],
+)
 def test_bad_parameters_give_400_with_a_french_message(client, url):
     append(5)
     r = client.get(url)
@@ -56,16 +53,48 @@ def test_bad_parameters_give_400_with_a_french_message(client, url):
     assert r.json()["message"]
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/log/proof/inclusion?index=9&size=4",
+        "/api/v1/log/proof/inclusion?index=0&size=99",
+        "/api/v1/log/proof/inclusion",
+        "/api/v1/log/proof/consistency?old=4&new=3",
+        "/api/v1/log/proof/consistency?old=1&new=99",
+    ],
+)
+def test_positions_outside_the_published_log_give_404(client, url):
+    """Well-formed requests for what the log does not (yet) have: not found, with the valid range."""
+    append(5)
+    r = client.get(url)
+    assert r.status_code == 404, r.content
+    assert r.json()["error"] == "not_found" and r.json()["message"]
+
+
+def test_entries_range_is_capped_not_refused(client):
+    append(5)
+    assert client.get("/api/v1/log/entries?start=5&end=2").json() == {"count": 5, "items": []}
+    data = client.get("/api/v1/log/entries?start=0&end=5000").json()
+    assert [i["index"] for i in data["items"]] == [0, 1, 2, 3, 4]
+
+
 def test_proofs_over_http_verify(client):
     append(9)
     cp = client.get("/api/v1/log/checkpoint").content.decode()
     _, size, root = note.parse_checkpoint(note.note_text(cp))
     ev = Event.objects.get(index=4)
-    for url in (f"/api/v1/log/proof/inclusion?index=4&size={size}", f"/api/v1/log/proof/inclusion?hash={ev.entry_hash}"):
+    for url in (
+        f"/api/v1/log/proof/inclusion?index=4&size={size}",
+        f"/api/v1/log/proof/inclusion?hash={ev.entry_hash}",
+    ):
         p = client.get(url).json()
-        merkle.verify_inclusion(bytes(ev.leaf_hash), 4, size, [bytes.fromhex(h) for h in p["proof"]], root)
+        merkle.verify_inclusion(
+            bytes(ev.leaf_hash), 4, size, [bytes.fromhex(h) for h in p["proof"]], root
+        )
     c = client.get("/api/v1/log/proof/consistency?old=3&new=9").json()
-    merkle.verify_consistency(3, 9, bytes.fromhex(c["old_root"]), root, [bytes.fromhex(h) for h in c["proof"]])
+    merkle.verify_consistency(
+        3, 9, bytes.fromhex(c["old_root"]), root, [bytes.fromhex(h) for h in c["proof"]]
+    )
     assert client.get("/api/v1/log/proof/inclusion?hash=" + "0" * 64).status_code == 404
 
 
@@ -88,7 +117,12 @@ def test_witness_cosignature_is_stored_and_served(client):
     assert line in served
     assert note.verify_cosignature(served, line, w.verifier_key) == 1_700_000_000
     # a bare signature line for the latest checkpoint is accepted too
-    assert client.post("/api/v1/log/witness", data=w.cosign(signed, 1_700_000_001), content_type="text/plain").status_code == 200
+    assert (
+        client.post(
+            "/api/v1/log/witness", data=w.cosign(signed, 1_700_000_001), content_type="text/plain"
+        ).status_code
+        == 200
+    )
     assert Cosignature.objects.get().timestamp == 1_700_000_001
     page = client.get("/journal/verifiable/").content.decode()
     assert "cosigné par witness.example" in page
@@ -99,15 +133,39 @@ def test_witness_errors(client):
     signed = client.get("/api/v1/log/checkpoint").content.decode()
     known, unknown = _witness("known.example"), _witness("unknown.example")
     register_witness(known.verifier_key)
-    assert client.post("/api/v1/log/witness", data=signed + unknown.cosign(signed, 1), content_type="text/plain").status_code == 403
+    assert (
+        client.post(
+            "/api/v1/log/witness",
+            data=signed + unknown.cosign(signed, 1),
+            content_type="text/plain",
+        ).status_code
+        == 403
+    )
     # cosignature over another checkpoint (different root, same size): mismatch
     body = note.checkpoint(note.parse_checkpoint(note.note_text(signed))[0], 4, b"\x01" * 32)
-    assert client.post("/api/v1/log/witness", data=body + "\n" + known.cosign(body, 1), content_type="text/plain").status_code == 409
+    assert (
+        client.post(
+            "/api/v1/log/witness",
+            data=body + "\n" + known.cosign(body, 1),
+            content_type="text/plain",
+        ).status_code
+        == 409
+    )
     # a valid-looking line that does not verify over the latest checkpoint
     raw = base64.b64decode(known.cosign(body, 1).split()[-1])
-    assert client.post("/api/v1/log/witness", data=known.cosign(body, 1), content_type="text/plain").status_code == 409
+    assert (
+        client.post(
+            "/api/v1/log/witness", data=known.cosign(body, 1), content_type="text/plain"
+        ).status_code
+        == 409
+    )
     assert len(raw) == 4 + 8 + 64
-    assert client.post("/api/v1/log/witness", data="n'importe quoi", content_type="text/plain").status_code == 400
+    assert (
+        client.post(
+            "/api/v1/log/witness", data="n'importe quoi", content_type="text/plain"
+        ).status_code
+        == 400
+    )
     assert client.post("/api/v1/log/witness", data="", content_type="text/plain").status_code == 400
     assert Cosignature.objects.count() == 0
 
@@ -116,7 +174,11 @@ def test_explorer_search_and_entry_page(client):
     append(3, type="pact.signed", project="alpha")
     append(2, type="project.created", project="beta")
     page = client.get("/journal/verifiable/?project=alpha").content.decode()
-    assert "Dernier point de contrôle signé" in page and "pact.signed" in page and "project.created" not in page
+    assert (
+        "Dernier point de contrôle signé" in page
+        and "pact.signed" in page
+        and "project.created" not in page
+    )
     page = client.get("/journal/verifiable/?type=project.").content.decode()
     assert "project.created" in page and "pact.signed</code>" not in page
     cp = Checkpoint.objects.order_by("-size").first()

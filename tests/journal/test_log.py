@@ -89,11 +89,21 @@ def test_inclusion_and_consistency_proofs_from_the_db_for_every_index_and_size()
         root = merkle.root(es[:size])
         for index in range(size):
             p = services.inclusion(index=index, size=size)
-            assert [bytes.fromhex(h) for h in p["proof"]] == merkle.inclusion_proof(es[:size], index)
-            merkle.verify_inclusion(merkle.leaf_hash(es[index]), index, size, [bytes.fromhex(h) for h in p["proof"]], root)
+            assert [bytes.fromhex(h) for h in p["proof"]] == merkle.inclusion_proof(
+                es[:size], index
+            )
+            merkle.verify_inclusion(
+                merkle.leaf_hash(es[index]),
+                index,
+                size,
+                [bytes.fromhex(h) for h in p["proof"]],
+                root,
+            )
         for old in range(1, size + 1):
             c = services.consistency(old, size)
-            assert [bytes.fromhex(h) for h in c["proof"]] == merkle.consistency_proof(es[:size], old)
+            assert [bytes.fromhex(h) for h in c["proof"]] == merkle.consistency_proof(
+                es[:size], old
+            )
             assert c["root"] == root.hex() and c["old_root"] == merkle.root(es[:old]).hex()
 
 
@@ -103,11 +113,16 @@ def test_proof_by_entry_hash():
     assert services.inclusion(entry_hash=ev.entry_hash)["index"] == 3
 
 
-@pytest.mark.parametrize("kw", [{"index": 5, "size": 5}, {"index": 0, "size": 6}, {"index": -1}, {"index": 0, "size": 0}, {}])
-def test_bad_proof_parameters(kw):
+@pytest.mark.parametrize(
+    "kw",
+    [{"index": 5, "size": 5}, {"index": 0, "size": 6}, {"index": -1}, {"index": 0, "size": 0}, {}],
+)
+def test_proof_parameters_outside_the_published_log(kw):
+    """A well-formed request for a position or size the log does not have: 404, not 400."""
     append(5)
-    with pytest.raises(services.BadRequest):
+    with pytest.raises(services.OutsideTheLog) as refused:
         services.inclusion(**kw)
+    assert refused.value.status == 404
 
 
 def test_production_refuses_to_start_without_a_signing_key(settings):
@@ -141,8 +156,21 @@ def test_fast_entry_text_is_exactly_canonical_json():
 
     odd = 'é "quote" \\\\ \\n \u2028 \U0001f600'
     batch_events = [
-        services.NewEvent("x.odd", services.Actor("org", "role", 3), "t", odd,
-                          {"z": [1, {"b": odd, "a": None}], "a": 1.5, "two": 2.0, "tiny": 1e-7, "\U0001f600": 1, "\ufb33": 2}, odd),
+        services.NewEvent(
+            "x.odd",
+            services.Actor("org", "role", 3),
+            "t",
+            odd,
+            {
+                "z": [1, {"b": odd, "a": None}],
+                "a": 1.5,
+                "two": 2.0,
+                "tiny": 1e-7,
+                "\U0001f600": 1,
+                "\ufb33": 2,
+            },
+            odd,
+        ),
         services.NewEvent("x.plain", SYSTEM, "t", 1),
     ]
     got = services.record_events(batch_events)
@@ -150,5 +178,7 @@ def test_fast_entry_text_is_exactly_canonical_json():
         assert canonical_json(json.loads(a.entry)) == a.entry
     assert json.loads(got[0].entry)["subject"]["id"] == odd
     assert '"tiny":1e-7,"two":2,"z":' in got[0].entry  # RFC 8785 numbers
-    assert '"\U0001f600":1,"\ufb33":2}' in got[0].entry  # keys by UTF-16 code units (Python: the reverse)
+    assert (
+        '"\U0001f600":1,"\ufb33":2}' in got[0].entry
+    )  # keys by UTF-16 code units (Python: the reverse)
     assert verify_log().ok

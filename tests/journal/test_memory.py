@@ -81,8 +81,11 @@ def write(world, content):  # type: ignore[no-untyped-def]
     _, raw = create_api_token(world.carrier_admin.user, world.carrier, "t")
 
     def post() -> tuple[int, dict]:
-        r = http().post("/api/v1/pacts", json={"project": project.slug, "institution": "agence", "content": content},
-                        headers={"Authorization": f"Bearer {raw}"})
+        r = http().post(
+            "/api/v1/pacts",
+            json={"project": project.slug, "institution": "agence", "content": content},
+            headers={"Authorization": f"Bearer {raw}"},
+        )
         return r.status_code, r.json()
 
     return post
@@ -113,9 +116,13 @@ def test_signing_remembers_the_checkpoint_outside_the_database(settings):
     assert memory.remember(Checkpoint.objects.get(size=3).note) is False
     assert remembered_size() == 5
     # no temporary file left behind
-    assert sorted(p.name for p in path.parent.iterdir() if not p.name.endswith(".lock")) == [path.name]
+    assert sorted(p.name for p in path.parent.iterdir() if not p.name.endswith(".lock")) == [
+        path.name
+    ]
     # a file signed by another key is not trusted
-    other = note.generate_signer(settings.LOG_ORIGIN).sign(note.checkpoint(settings.LOG_ORIGIN, 9, b"\1" * 32))
+    other = note.generate_signer(settings.LOG_ORIGIN).sign(
+        note.checkpoint(settings.LOG_ORIGIN, 9, b"\1" * 32)
+    )
     path.write_text(other)
     with pytest.raises(memory.LogHalted):
         memory.read_memory()
@@ -158,9 +165,14 @@ def _sqlite_restore(copy: sqlite3.Connection) -> None:
     services.clear_caches()
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="a byte copy of the SQLite database (PostgreSQL: next test)")
+@pytest.mark.skipif(
+    connection.vendor != "sqlite",
+    reason="a byte copy of the SQLite database (PostgreSQL: next test)",
+)
 @pytest.mark.django_db(transaction=True)
-def test_older_sqlite_backup_restored_no_new_checkpoint_writes_503_then_recover(write, tmp_path, capsys, caplog):
+def test_older_sqlite_backup_restored_no_new_checkpoint_writes_503_then_recover(
+    write, tmp_path, capsys, caplog
+):
     append(5)
     size = LogState.objects.get().size
     backup = _sqlite_copy()  # the "older backup"
@@ -195,7 +207,9 @@ def _refused_then_recovered(write, tmp_path, capsys, caplog) -> None:  # type: i
     # governance writes stop with a 503 JSON and an operator message, loudly, nothing written ...
     with caplog.at_level(logging.ERROR, logger="pacte.journal"):
         status, body = write()
-    assert status == 503 and body["error"] == "log_halted" and "pacte log recover" in body["message"]
+    assert (
+        status == 503 and body["error"] == "log_halted" and "pacte log recover" in body["message"]
+    )
     assert "SIGNATURE REFUSÉE (behind)" in caplog.text
     with pytest.raises(memory.LogHalted) as exc, transaction.atomic():
         record_event("x.test", actor=SYSTEM, subject_type="t", subject_id=1)
@@ -262,13 +276,19 @@ def test_forked_database_refused_until_a_new_origin_is_accepted(write, settings,
     # forge the fork behind the platform's back: 6 other entries, then try to sign
     with transaction.atomic():
         state = services._lock_state()
-        appended, leaves = services._append(state, [services.NewEvent("x.other", SYSTEM, "t", i) for i in range(6)],
-                                            services.timezone.now())
+        appended, leaves = services._append(
+            state,
+            [services.NewEvent("x.other", SYSTEM, "t", i) for i in range(6)],
+            services.timezone.now(),
+        )
         services._integrate_locked(state, pending=(0, leaves), new_size=6)
     with pytest.raises(memory.LogHalted) as exc:
         integrate()
     assert "FOURCHE" in exc.value.message
-    assert not Checkpoint.objects.exists() and Path(settings.LOG_MEMORY_FILE).read_text() == memory_before
+    assert (
+        not Checkpoint.objects.exists()
+        and Path(settings.LOG_MEMORY_FILE).read_text() == memory_before
+    )
     assert write()[0] == 503
     from pacte.cli import main
 
@@ -298,14 +318,22 @@ def test_forked_database_refused_until_a_new_origin_is_accepted(write, settings,
 def test_an_entry_over_64_kib_is_refused_with_a_clear_error():
     append(1)
     with pytest.raises(services.EntryTooLarge) as exc, transaction.atomic():
-        record_event("x.big", actor=SYSTEM, subject_type="t", subject_id=1, data={"text": "é" * 33_000})
+        record_event(
+            "x.big", actor=SYSTEM, subject_type="t", subject_id=1, data={"text": "é" * 33_000}
+        )
     assert exc.value.status == 422 and "65535 octets" in exc.value.message
     with pytest.raises(services.EntryTooLarge):
-        services.record_events([services.NewEvent("x.ok", SYSTEM, "t", 1),
-                                services.NewEvent("x.big", SYSTEM, "t", 2, {"text": "x" * 70_000})])
+        services.record_events(
+            [
+                services.NewEvent("x.ok", SYSTEM, "t", 1),
+                services.NewEvent("x.big", SYSTEM, "t", 2, {"text": "x" * 70_000}),
+            ]
+        )
     assert LogState.objects.get().size == 1 and Event.objects.count() == 1
     with transaction.atomic():  # just below the cap: accepted, and served in an entry bundle
-        e = record_event("x.big", actor=SYSTEM, subject_type="t", subject_id=1, data={"text": "x" * 65_000})
+        e = record_event(
+            "x.big", actor=SYSTEM, subject_type="t", subject_id=1, data={"text": "x" * 65_000}
+        )
     assert 65_000 < len(e.entry.encode()) <= 0xFFFF
     integrate()
     r = http().get("/api/v1/log/tile/entries/000.p/2")
@@ -313,7 +341,10 @@ def test_an_entry_over_64_kib_is_refused_with_a_clear_error():
 
 
 def test_default_origin_names_the_log_url_prefix():
-    assert default_log_origin("https://pacte.example.org/", "ignored") == "pacte.example.org/api/v1/log"
+    assert (
+        default_log_origin("https://pacte.example.org/", "ignored")
+        == "pacte.example.org/api/v1/log"
+    )
     assert default_log_origin("https://example.org/pacte", "x") == "example.org/pacte/api/v1/log"
     assert default_log_origin("", "localhost") == "localhost/api/v1/log"
 
@@ -326,10 +357,14 @@ def test_settings_derive_the_origin_from_the_public_url(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PACTE_")}
     env.update(PACTE_VAR_DIR=str(tmp_path), PACTE_PUBLIC_URL="https://pacte.example.org")
     code = "from pacte import settings as s; print(s.LOG_ORIGIN)"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "pacte.example.org/api/v1/log"
     env["PACTE_LOG_ORIGIN"] = "pacte.example.org/log"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "pacte.example.org/log"
 
 

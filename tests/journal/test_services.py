@@ -21,7 +21,9 @@ def test_append_requires_the_callers_transaction():
 
 def test_entries_are_canonical_indexed_and_chained_per_subject():
     with transaction.atomic():
-        a = record_event("x.one", actor=SYSTEM, subject_type="t", subject_id=1, data={"b": 2, "a": "é"})
+        a = record_event(
+            "x.one", actor=SYSTEM, subject_type="t", subject_id=1, data={"b": 2, "a": "é"}
+        )
         b = record_event("x.other", actor=SYSTEM, subject_type="t", subject_id=2)
         c = record_event("x.two", actor=SYSTEM, subject_type="t", subject_id=1)
     assert [a.index, b.index, c.index] == [0, 1, 2]
@@ -35,7 +37,9 @@ def test_entries_are_canonical_indexed_and_chained_per_subject():
 
 
 def test_no_personal_data_in_entries(world):
-    actor = Actor(organisation_slug="porteur", role="carrier_admin", person_id=world.carrier_admin.user.pk)
+    actor = Actor(
+        organisation_slug="porteur", role="carrier_admin", person_id=world.carrier_admin.user.pk
+    )
     with transaction.atomic():
         e = record_event("x.person", actor=actor, subject_type="t", subject_id=1)
     user = world.carrier_admin.user

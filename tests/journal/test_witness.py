@@ -14,6 +14,7 @@ from pacte.engines.witness import WitnessState, add_checkpoint_body, witness_add
 
 # ------------------------------------------------------------------ against our own log
 
+
 @pytest.mark.django_db
 def test_our_log_through_the_witness_and_back(client, settings):
     from pacte.journal.keys import get_signer
@@ -28,7 +29,9 @@ def test_our_log_through_the_witness_and_back(client, settings):
 
     append(5)
     cp1 = client.get("/api/v1/log/checkpoint").content.decode()
-    status, body, state = witness_add_checkpoint(WitnessState(), add_checkpoint_body(0, [], cp1), w, vkey, now=100)
+    status, body, state = witness_add_checkpoint(
+        WitnessState(), add_checkpoint_body(0, [], cp1), w, vkey, now=100
+    )
     assert status == 200
     # the response lines, posted as they are, are accepted for the latest checkpoint
     r = client.post("/api/v1/log/witness", data=body, content_type="text/plain")
@@ -39,12 +42,20 @@ def test_our_log_through_the_witness_and_back(client, settings):
     cp2 = client.get("/api/v1/log/checkpoint").content.decode()
     c = client.get("/api/v1/log/proof/consistency?old=5&new=14").json()
     proof = [bytes.fromhex(h) for h in c["proof"]]
-    status, body, state2 = witness_add_checkpoint(state, add_checkpoint_body(5, proof, cp2), w, vkey, now=200)
+    status, body, state2 = witness_add_checkpoint(
+        state, add_checkpoint_body(5, proof, cp2), w, vkey, now=200
+    )
     assert status == 200 and state2.size(settings.LOG_ORIGIN) == 14
     # the cosigned checkpoint (checkpoint text, blank line, the witness line) is accepted too
     cosigned = note.note_text(cp2) + "\n" + body.decode()
-    assert client.post("/api/v1/log/witness", data=cosigned, content_type="text/plain").status_code == 200
-    assert sorted(Cosignature.objects.values_list("checkpoint__size", "timestamp")) == [(5, 100), (14, 200)]
+    assert (
+        client.post("/api/v1/log/witness", data=cosigned, content_type="text/plain").status_code
+        == 200
+    )
+    assert sorted(Cosignature.objects.values_list("checkpoint__size", "timestamp")) == [
+        (5, 100),
+        (14, 200),
+    ]
     served = client.get("/api/v1/log/checkpoint").content.decode()
     assert body.decode() in served
     assert note.verify_cosignature(served, body.decode(), w.verifier_key) == 200
@@ -58,8 +69,9 @@ def test_our_log_through_the_witness_and_back(client, settings):
     forged = get_signer().sign(note.checkpoint(settings.LOG_ORIGIN, 20, b"\x05" * 32))
     append(6)
     c = client.get("/api/v1/log/proof/consistency?old=14&new=20").json()
-    res = witness_add_checkpoint(state2, add_checkpoint_body(14, [bytes.fromhex(h) for h in c["proof"]], forged),
-                                 w, vkey)
+    res = witness_add_checkpoint(
+        state2, add_checkpoint_body(14, [bytes.fromhex(h) for h in c["proof"]], forged), w, vkey
+    )
     assert res.status == 422 and res.state is state2
 
 
@@ -78,8 +90,19 @@ def test_cli_witness_cosign_over_http(tmp_path, capsys, wsgi_client, settings):
     assert oct(keyfile.stat().st_mode & 0o777) == "0o600"
     register_witness(wkey)
     state_dir = tmp_path / "state"
-    args = build_parser().parse_args(["log", "witness", "cosign", "--url", "http://testserver",
-                                      "--key", str(keyfile), "--state", str(state_dir)])
+    args = build_parser().parse_args(
+        [
+            "log",
+            "witness",
+            "cosign",
+            "--url",
+            "http://testserver",
+            "--key",
+            str(keyfile),
+            "--state",
+            str(state_dir),
+        ]
+    )
     assert args.func is cli.cmd_witness_cosign
 
     append(4)
@@ -96,7 +119,9 @@ def test_cli_witness_cosign_over_http(tmp_path, capsys, wsgi_client, settings):
     note.verify_cosignature(served, line, wkey)
     assert "cosigné par cli.witness/w" in wsgi_client().get("/journal/verifiable/").text
     # the pinned log key, and the cosigned checkpoint kept by the witness
-    assert (state_dir / "log-key").read_text().strip() == wsgi_client().get("/api/v1/log/key").text.strip()
+    assert (state_dir / "log-key").read_text().strip() == wsgi_client().get(
+        "/api/v1/log/key"
+    ).text.strip()
     note.verify_cosignature((state_dir / "checkpoint").read_text(), line, wkey)
 
     # the log rewrites a node that the consistency proof 11 -> 14 uses: refused, state kept
@@ -106,10 +131,14 @@ def test_cli_witness_cosign_over_http(tmp_path, capsys, wsgi_client, settings):
     assert cli.cmd_witness_cosign(args, client=wsgi_client()) == 1
     err = capsys.readouterr().err
     assert "REFUS" in err and "HTTP 422" in err
-    assert json.loads((state_dir / "state.json").read_text())["logs"][settings.LOG_ORIGIN]["size"] == 11
+    assert (
+        json.loads((state_dir / "state.json").read_text())["logs"][settings.LOG_ORIGIN]["size"]
+        == 11
+    )
     assert list((state_dir / "refused").iterdir())
     LogNode.objects.filter(level=0, index=10).update(hash=bytes(node.hash))
     from pacte.journal.services import clear_caches
+
     clear_caches()
     assert cli.cmd_witness_cosign(args, client=wsgi_client()) == 0
     assert Cosignature.objects.filter(checkpoint__size=14).exists()
@@ -121,6 +150,11 @@ def test_witness_subcommands_parse():
 
     p = build_parser()
     assert p.parse_args(["log", "witness", "add", "k"]).func is cli.cmd_witness
-    assert p.parse_args(["log", "witness", "keygen", "w.example", "--out", "f"]).func is cli.cmd_witness_keygen
+    assert (
+        p.parse_args(["log", "witness", "keygen", "w.example", "--out", "f"]).func
+        is cli.cmd_witness_keygen
+    )
     with pytest.raises(SystemExit):
-        p.parse_args(["log", "witness", "cosign", "--url", "u", "--key", "k"])  # --state is required
+        p.parse_args(
+            ["log", "witness", "cosign", "--url", "u", "--key", "k"]
+        )  # --state is required

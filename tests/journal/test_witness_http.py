@@ -82,13 +82,18 @@ def test_witness_http_status_codes_and_bodies(witness_role, settings):
     r = post(add_checkpoint_body(0, [], cp8))
     assert (r.status_code, r.text, r.headers["content-type"]) == (409, "5\n", "text/x.tlog.size")
     # the right old size with the consistency proof: 200
-    proof = [bytes.fromhex(h) for h in http().get("/api/v1/log/proof/consistency?old=5&new=8").json()["proof"]]
+    proof = [
+        bytes.fromhex(h)
+        for h in http().get("/api/v1/log/proof/consistency?old=5&new=8").json()["proof"]
+    ]
     assert post(add_checkpoint_body(5, proof, cp8)).status_code == 200
     # same size, another root (a fork signed by the log's key): 422, not 409
     forged = get_signer().sign(note.checkpoint(settings.LOG_ORIGIN, 8, b"\x05" * 32))
     assert post(add_checkpoint_body(8, [], forged)).status_code == 422
     # a bad proof: 422; old size larger than the checkpoint: 400
-    assert post(add_checkpoint_body(5, [b"\0" * 32] * len(proof), cp8)).status_code == 409  # 5 is stale now
+    assert (
+        post(add_checkpoint_body(5, [b"\0" * 32] * len(proof), cp8)).status_code == 409
+    )  # 5 is stale now
     assert post(add_checkpoint_body(8, [b"\0" * 32], cp8)).status_code == 422
     assert post(add_checkpoint_body(9, [], cp8)).status_code == 400
     # a size-0 checkpoint must carry the empty-tree root: 422 (for a log the witness never saw)
@@ -100,8 +105,14 @@ def test_witness_http_status_codes_and_bodies(witness_role, settings):
     assert post(add_checkpoint_body(0, [], ok0)).status_code == 200
     # unknown origin: 404; a key the witness does not trust for the origin: 403; malformed: 400
     stranger = note.generate_signer("inconnu.example/log")
-    assert post(add_checkpoint_body(0, [], stranger.sign(note.checkpoint("inconnu.example/log", 1, b"\1" * 32)))
-                ).status_code == 404
+    assert (
+        post(
+            add_checkpoint_body(
+                0, [], stranger.sign(note.checkpoint("inconnu.example/log", 1, b"\1" * 32))
+            )
+        ).status_code
+        == 404
+    )
     impostor = note.Signer(settings.LOG_ORIGIN, Ed25519PrivateKey.generate())
     assert post(add_checkpoint_body(0, [], impostor.sign(note.note_text(cp8)))).status_code == 403
     assert post(b"old 01\n\n" + cp8.encode()).status_code == 400
@@ -129,16 +140,22 @@ def test_pacte_log_witness_push_round_trip(witness_role, capsys, settings):
     from pacte.cli import build_parser
 
     register_witness(witness_role.verifier_key)
-    args = build_parser().parse_args(["log", "witness", "push", "--to", "http://testserver/api/v1/witness"])
+    args = build_parser().parse_args(
+        ["log", "witness", "push", "--to", "http://testserver/api/v1/witness"]
+    )
     assert args.func is cli.cmd_witness_push
     append(4)
     assert cli.cmd_witness_push(args, client=http()) == 0, capsys.readouterr().err
     assert "taille 4 cosigné par temoin.example/api/v1/witness" in capsys.readouterr().out
     append(6, start=4)
-    assert cli.cmd_witness_push(args, client=http()) == 0, capsys.readouterr().err  # 409 -> proof 4..10 -> 200
+    assert cli.cmd_witness_push(args, client=http()) == 0, (
+        capsys.readouterr().err
+    )  # 409 -> proof 4..10 -> 200
     assert sorted(Cosignature.objects.values_list("checkpoint__size", flat=True)) == [4, 10]
     served = http().get("/api/v1/log/checkpoint").text
-    note.verify_cosignature(served, Cosignature.objects.get(checkpoint__size=10).signature, witness_role.verifier_key)
+    note.verify_cosignature(
+        served, Cosignature.objects.get(checkpoint__size=10).signature, witness_role.verifier_key
+    )
     # an unregistered witness: the cosignature is refused by the log, exit 1
     Cosignature.objects.all().delete()
     from pacte.journal.models import Witness
@@ -150,7 +167,9 @@ def test_pacte_log_witness_push_round_trip(witness_role, capsys, settings):
 
     # the memory file is lost: it is fetched back from the witness's cosigned checkpoint
     Path(settings.LOG_MEMORY_FILE).unlink()
-    rargs = build_parser().parse_args(["log", "recover", "--witness", "http://testserver/api/v1/witness"])
+    rargs = build_parser().parse_args(
+        ["log", "recover", "--witness", "http://testserver/api/v1/witness"]
+    )
     assert cli.cmd_recover(rargs, client=http()) == 0
     assert "Mémoire avancée" in capsys.readouterr().out
     assert memory.read_memory().size == 11
@@ -167,7 +186,10 @@ def test_the_log_refuses_cosignatures_without_or_with_a_future_timestamp(setting
         assert "horodatage" in r.json()["message"] or "futur" in r.json()["message"]
     with pytest.raises(ValidationFailed):
         add_cosignature(text + "\n" + w.cosign(text, 0))
-    ok = http().post("/api/v1/log/witness", content=(text + "\n" + w.cosign(text, int(time.time()) + 60)).encode())
+    ok = http().post(
+        "/api/v1/log/witness",
+        content=(text + "\n" + w.cosign(text, int(time.time()) + 60)).encode(),
+    )
     assert ok.status_code == 200
     assert Cosignature.objects.count() == 1
 
@@ -178,7 +200,9 @@ def test_the_log_refuses_cosignatures_without_or_with_a_future_timestamp(setting
 def test_monitor_full_reverifies_every_entry(tmp_path, capsys):
     append(10)
     state = tmp_path / "monitor"
-    margs = argparse.Namespace(url="http://testserver", state=str(state), key=None, once=True, interval=0, full=False)
+    margs = argparse.Namespace(
+        url="http://testserver", state=str(state), key=None, once=True, interval=0, full=False
+    )
     assert cli.cmd_monitor(margs, client=http()) == 0
     # an OLD entry is modified in the database (its tree nodes, proofs and checkpoints intact)
     ev = Event.objects.get(index=3)
@@ -213,8 +237,12 @@ def test_push_reports_a_witness_that_saw_a_larger_tree(witness_role, capsys, set
 
     register_witness(witness_role.verifier_key)
     append(3)
-    WitnessedLog.objects.create(origin=settings.LOG_ORIGIN, size=50, root=b"\1" * 32, checkpoint="(cosigné)")
-    args = build_parser().parse_args(["log", "witness", "push", "--to", "http://testserver/api/v1/witness"])
+    WitnessedLog.objects.create(
+        origin=settings.LOG_ORIGIN, size=50, root=b"\1" * 32, checkpoint="(cosigné)"
+    )
+    args = build_parser().parse_args(
+        ["log", "witness", "push", "--to", "http://testserver/api/v1/witness"]
+    )
     assert cli.cmd_witness_push(args, client=http()) == 1
     err = capsys.readouterr().err
     assert "taille 50" in err and "pacte log recover" in err

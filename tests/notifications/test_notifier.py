@@ -27,7 +27,9 @@ class Boom(Exception):
 
 
 @pytest.mark.django_db
-def test_notification_is_written_in_the_callers_transaction_and_rolled_back_with_it(django_capture_on_commit_callbacks):
+def test_notification_is_written_in_the_callers_transaction_and_rolled_back_with_it(
+    django_capture_on_commit_callbacks,
+):
     with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(Boom):
         with transaction.atomic():
             notify(["a@example.org"], "Objet", "Texte", event="test.rollback")
@@ -38,7 +40,9 @@ def test_notification_is_written_in_the_callers_transaction_and_rolled_back_with
 
 
 @pytest.mark.django_db
-def test_governance_action_queues_its_mail_and_the_worker_sends_it(world, draft, django_capture_on_commit_callbacks):
+def test_governance_action_queues_its_mail_and_the_worker_sends_it(
+    world, draft, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         pact_drafting.submit(world.carrier_admin, draft)
     notification = Notification.objects.get(event="pact.submitted")
@@ -56,7 +60,9 @@ def test_governance_action_queues_its_mail_and_the_worker_sends_it(world, draft,
 @pytest.mark.django_db
 def test_addresses_are_deduplicated_and_nobody_means_nothing_recorded():
     assert notify(["", "  "], "Objet", "Texte", event="test.empty") is None
-    n = notify(["b@example.org", "a@example.org", "b@example.org"], "Objet", "Texte", event="test.dedup")
+    n = notify(
+        ["b@example.org", "a@example.org", "b@example.org"], "Objet", "Texte", event="test.dedup"
+    )
     assert n is not None and n.recipients == ["a@example.org", "b@example.org"]
     assert Notification.objects.count() == 1
 
@@ -64,7 +70,9 @@ def test_addresses_are_deduplicated_and_nobody_means_nothing_recorded():
 @pytest.mark.django_db
 def test_failing_backend_is_retried_until_it_delivers(settings, django_capture_on_commit_callbacks):
     settings.EMAIL_BACKEND = FLAKY
-    settings.NOTIFICATION_RETRY_BASE_SECONDS = 0  # retries due at once, so one queue run sees them all
+    settings.NOTIFICATION_RETRY_BASE_SECONDS = (
+        0  # retries due at once, so one queue run sees them all
+    )
     FlakyBackend.failures = 2
     with django_capture_on_commit_callbacks(execute=True):
         n = notify(["a@example.org"], "Objet", "Texte", event="test.flaky")
@@ -75,7 +83,9 @@ def test_failing_backend_is_retried_until_it_delivers(settings, django_capture_o
 
 
 @pytest.mark.django_db
-def test_gives_up_after_max_attempts_with_the_error_recorded(settings, django_capture_on_commit_callbacks):
+def test_gives_up_after_max_attempts_with_the_error_recorded(
+    settings, django_capture_on_commit_callbacks
+):
     settings.EMAIL_BACKEND = REFUSING
     settings.NOTIFICATION_RETRY_BASE_SECONDS = 0
     settings.NOTIFICATION_MAX_ATTEMPTS = 3
@@ -89,7 +99,9 @@ def test_gives_up_after_max_attempts_with_the_error_recorded(settings, django_ca
 
 
 @pytest.mark.django_db
-def test_backoff_is_recorded_and_the_retry_waits_for_it(settings, django_capture_on_commit_callbacks):
+def test_backoff_is_recorded_and_the_retry_waits_for_it(
+    settings, django_capture_on_commit_callbacks
+):
     settings.EMAIL_BACKEND = REFUSING
     settings.NOTIFICATION_RETRY_BASE_SECONDS = 60
     with django_capture_on_commit_callbacks(execute=True):
@@ -101,7 +113,10 @@ def test_backoff_is_recorded_and_the_retry_waits_for_it(settings, django_capture
     assert n.state == Notification.State.PENDING and n.attempts == 1
     assert before + timedelta(seconds=60) <= n.next_attempt_at <= after + timedelta(seconds=60)
     retry = DBTaskResult.objects.get(status="READY")
-    assert retry.run_after == n.next_attempt_at and retry.args_kwargs == {"args": [n.pk], "kwargs": {}}
+    assert retry.run_after == n.next_attempt_at and retry.args_kwargs == {
+        "args": [n.pk],
+        "kwargs": {},
+    }
     assert run_queue() == 0  # not due yet
     # the second failure doubles the delay
     Notification.objects.filter(pk=n.pk).update(next_attempt_at=timezone.now())
@@ -113,8 +128,9 @@ def test_backoff_is_recorded_and_the_retry_waits_for_it(settings, django_capture
 
 
 @pytest.mark.django_db
-def test_failing_mail_never_breaks_the_governance_transaction(world, draft, settings,
-                                                              django_capture_on_commit_callbacks):
+def test_failing_mail_never_breaks_the_governance_transaction(
+    world, draft, settings, django_capture_on_commit_callbacks
+):
     settings.EMAIL_BACKEND = REFUSING
     with django_capture_on_commit_callbacks(execute=True):
         pact_drafting.submit(world.carrier_admin, draft)
@@ -138,7 +154,9 @@ def test_a_notification_is_sent_once_even_if_queued_twice(django_capture_on_comm
 
 @pytest.mark.django_db
 def test_resume_requeues_a_notification_whose_enqueue_was_lost(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=False):  # the commit hook never runs: enqueue lost
+    with django_capture_on_commit_callbacks(
+        execute=False
+    ):  # the commit hook never runs: enqueue lost
         n = notify(["a@example.org"], "Objet", "Texte", event="test.lost")
     assert run_queue() == 0
     assert resume_pending(timezone.now()) == 0  # within the in-flight lease: left alone
@@ -158,23 +176,36 @@ def test_prune_forgets_old_sent_and_failed_notifications_only(settings):
     recent = notify(["a@example.org"], "Objet", "Texte", event="test.recent")
     Notification.objects.filter(pk=recent.pk).update(state="sent")
     assert prune_outbox() == 2
-    assert sorted(Notification.objects.values_list("event", flat=True)) == ["test.pending", "test.recent"]
+    assert sorted(Notification.objects.values_list("event", flat=True)) == [
+        "test.pending",
+        "test.recent",
+    ]
 
 
 @pytest.mark.django_db
-def test_admin_lists_the_outbox_and_retries_a_failed_notification(admin_client, django_capture_on_commit_callbacks):
+def test_admin_lists_the_outbox_and_retries_a_failed_notification(
+    admin_client, django_capture_on_commit_callbacks
+):
     n = notify(["a@example.org"], "Pacte P-1 approuvé", "Texte", event="pact.approved")
-    Notification.objects.filter(pk=n.pk).update(state="failed", attempts=6, last_error="TimeoutError: délai",
-                                                next_attempt_at=None)
+    Notification.objects.filter(pk=n.pk).update(
+        state="failed", attempts=6, last_error="TimeoutError: délai", next_attempt_at=None
+    )
     page = admin_client.get("/admin/notifications/notification/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert "Pacte P-1 approuvé" in html and "pact.approved" in html and "TimeoutError: délai" in html
-    assert admin_client.get("/admin/notifications/notification/?state__exact=sent").content.decode().count(
-        "Pacte P-1 approuvé") == 0
+    assert (
+        "Pacte P-1 approuvé" in html and "pact.approved" in html and "TimeoutError: délai" in html
+    )
+    assert (
+        admin_client.get("/admin/notifications/notification/?state__exact=sent")
+        .content.decode()
+        .count("Pacte P-1 approuvé")
+        == 0
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        r = admin_client.post("/admin/notifications/notification/",
-                              {"action": "retry", "_selected_action": [n.pk]})
+        r = admin_client.post(
+            "/admin/notifications/notification/", {"action": "retry", "_selected_action": [n.pk]}
+        )
     assert r.status_code == 302
     n.refresh_from_db()
     assert n.state == Notification.State.PENDING and n.attempts == 0

@@ -29,8 +29,11 @@ def printed_config(argv: list[str]) -> dict[str, str]:
     for key, value in vars(parsed).items():
         if value is not None and key != "args":
             cfg.set(key.lower(), value)
-    return {"control_socket": str(cfg.control_socket), "control_socket_disable": str(cfg.control_socket_disable),
-            "bind": ",".join(cfg.bind)}
+    return {
+        "control_socket": str(cfg.control_socket),
+        "control_socket_disable": str(cfg.control_socket_disable),
+        "bind": ",".join(cfg.bind),
+    }
 
 
 def test_two_instances_get_two_control_sockets(tmp_path, monkeypatch):
@@ -55,7 +58,9 @@ def test_control_socket_can_be_named_or_disabled(tmp_path, monkeypatch):
     assert "--no-control-socket" in gunicorn_argv(serve_args("--control-socket", too_long))
 
 
-@pytest.mark.django_db(transaction=True)  # the copy is read by another connection: data must be committed
+@pytest.mark.django_db(
+    transaction=True
+)  # the copy is read by another connection: data must be committed
 def test_backup_is_a_consistent_copy_with_the_log_state(tmp_path, world, capsys):
     from pacte.backup import make_backup, prune
     from pacte.cli import main
@@ -71,7 +76,10 @@ def test_backup_is_a_consistent_copy_with_the_log_state(tmp_path, world, capsys)
     [copy] = [p for p in tmp_path.iterdir() if p.suffix in (".dump", ".sqlite3")]
     manifest = json.loads(copy.with_name(copy.name + ".json").read_text())
     assert manifest["database"] == connection.vendor and manifest["log"]["size"] == events
-    assert manifest["log"]["checkpoint"]["size"] == events and "\n\n— " in manifest["log"]["checkpoint"]["note"]
+    assert (
+        manifest["log"]["checkpoint"]["size"] == events
+        and "\n\n— " in manifest["log"]["checkpoint"]["note"]
+    )
     import hashlib
 
     assert hashlib.sha256(copy.read_bytes()).hexdigest() == manifest["sha256"]
@@ -79,9 +87,13 @@ def test_backup_is_a_consistent_copy_with_the_log_state(tmp_path, world, capsys)
     if connection.vendor == "sqlite":
         with sqlite3.connect(copy) as db:
             assert db.execute("SELECT count(*) FROM journal_event").fetchone()[0] == events
-            assert db.execute("SELECT name FROM projects_project WHERE name = 'Projet sauvegardé'").fetchone()
+            assert db.execute(
+                "SELECT name FROM projects_project WHERE name = 'Projet sauvegardé'"
+            ).fetchone()
     else:
-        listing = subprocess.run(["pg_restore", "--list", str(copy)], capture_output=True, text=True, check=True)
+        listing = subprocess.run(
+            ["pg_restore", "--list", str(copy)], capture_output=True, text=True, check=True
+        )
         assert "TABLE DATA public journal_event" in listing.stdout
     # --keep: only the newest backups stay
     for day in (1, 2):

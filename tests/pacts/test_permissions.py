@@ -19,7 +19,15 @@ from tests.conftest import activate
 pytestmark = pytest.mark.django_db
 
 REASON = "Un motif suffisamment détaillé."
-ACTORS = ["carrier_admin", "carrier_member", "reviewer", "signatory", "data_steward", "outsider_reviewer", "auditor"]
+ACTORS = [
+    "carrier_admin",
+    "carrier_member",
+    "reviewer",
+    "signatory",
+    "data_steward",
+    "outsider_reviewer",
+    "auditor",
+]
 # action -> actors allowed to perform it (when the state allows)
 ALLOWED = {
     "submit": {"carrier_admin", "carrier_member"},
@@ -36,19 +44,32 @@ ALLOWED = {
 }
 # action -> the state in which it is legal
 LEGAL_STATE = {
-    "submit": Status.DRAFT, "withdraw": Status.SUBMITTED, "request_changes": Status.SUBMITTED,
-    "approve": Status.SUBMITTED, "sign": Status.APPROVED, "notify_breach": Status.ACTIVE,
-    "cure": Status.BREACH_NOTIFIED, "suspend": Status.BREACH_NOTIFIED, "reinstate": Status.SUSPENDED,
-    "break": Status.SUSPENDED, "complete": Status.ACTIVE,
+    "submit": Status.DRAFT,
+    "withdraw": Status.SUBMITTED,
+    "request_changes": Status.SUBMITTED,
+    "approve": Status.SUBMITTED,
+    "sign": Status.APPROVED,
+    "notify_breach": Status.ACTIVE,
+    "cure": Status.BREACH_NOTIFIED,
+    "suspend": Status.BREACH_NOTIFIED,
+    "reinstate": Status.SUSPENDED,
+    "break": Status.SUSPENDED,
+    "complete": Status.ACTIVE,
 }
 
 
 def bring_to(world, version, state):  # type: ignore[no-untyped-def]
-    s = SimpleNamespace(withdraw=pact_drafting.withdraw, submit=pact_drafting.submit,
-                        request_changes=pact_review.request_changes, approve=pact_review.approve,
-                        sign=pact_signing.sign, complete=pact_sanctions.complete,
-                        notify_breach=pact_sanctions.notify_breach, suspend=pact_sanctions.suspend,
-                        break_pact=pact_sanctions.break_pact)
+    s = SimpleNamespace(
+        withdraw=pact_drafting.withdraw,
+        submit=pact_drafting.submit,
+        request_changes=pact_review.request_changes,
+        approve=pact_review.approve,
+        sign=pact_signing.sign,
+        complete=pact_sanctions.complete,
+        notify_breach=pact_sanctions.notify_breach,
+        suspend=pact_sanctions.suspend,
+        break_pact=pact_sanctions.break_pact,
+    )
     if state == Status.DRAFT:
         return version
     if state == Status.WITHDRAWN:
@@ -94,9 +115,19 @@ def test_forbidden_actor(world, draft, action, actor):
     assert PactVersion.objects.get(pk=version.pk).status == status_before
 
 
-ALL_STATES = [Status.DRAFT, Status.SUBMITTED, Status.CHANGES_REQUESTED, Status.APPROVED, Status.SIGNING,
-              Status.ACTIVE, Status.BREACH_NOTIFIED, Status.SUSPENDED, Status.BROKEN, Status.COMPLETED,
-              Status.WITHDRAWN]
+ALL_STATES = [
+    Status.DRAFT,
+    Status.SUBMITTED,
+    Status.CHANGES_REQUESTED,
+    Status.APPROVED,
+    Status.SIGNING,
+    Status.ACTIVE,
+    Status.BREACH_NOTIFIED,
+    Status.SUSPENDED,
+    Status.BROKEN,
+    Status.COMPLETED,
+    Status.WITHDRAWN,
+]
 LEGAL_FROM = {
     "submit": {Status.DRAFT},
     "withdraw": {Status.DRAFT, Status.SUBMITTED, Status.CHANGES_REQUESTED},
@@ -115,7 +146,9 @@ LEGAL_FROM = {
 def test_the_pact_lifecycle_table_is_the_one_these_tests_expect():
     """The table in pacte.pacts.lifecycles is the single declaration; this independent list of
     legal moves (and the behaviour tests below) must agree with it, move by move."""
-    assert {a: set(m.sources) for a, m in PACT.moves.items()} == {a: {str(s) for s in v} for a, v in LEGAL_FROM.items()}
+    assert {a: set(m.sources) for a, m in PACT.moves.items()} == {
+        a: {str(s) for s in v} for a, v in LEGAL_FROM.items()
+    }
     reasons = {a for a, m in PACT.moves.items() if m.reason_required}
     assert reasons == {"withdraw", "request_changes", "notify_breach", "suspend", "break"}
 
@@ -149,7 +182,9 @@ def test_other_carrier_cannot_edit_or_submit(world, draft, content):
     from tests.factories import MembershipFactory, OrganisationFactory
 
     other = OrganisationFactory()
-    intruder = acting_for(MembershipFactory(organisation=other, roles=["carrier_admin"]).user, other)
+    intruder = acting_for(
+        MembershipFactory(organisation=other, roles=["carrier_admin"]).user, other
+    )
     with pytest.raises(PermissionDenied):
         pact_drafting.update_draft(intruder, draft, content)
     with pytest.raises(PermissionDenied):

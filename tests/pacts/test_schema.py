@@ -18,8 +18,17 @@ def test_complete_content_has_no_error(content):
 
 def test_empty_draft_parses_but_lists_every_missing_part():
     errs = errors_of({})
-    for key in ("title", "mission.problem", "principles", "bias_risks", "impact_plan.outcome",
-                "commons.no_private_shareholding", "commons.code_licence", "term", "sanctions"):
+    for key in (
+        "title",
+        "mission.problem",
+        "principles",
+        "bias_risks",
+        "impact_plan.outcome",
+        "commons.no_private_shareholding",
+        "commons.code_licence",
+        "term",
+        "sanctions",
+    ):
         assert key in errs, key
 
 
@@ -47,10 +56,18 @@ def test_a_commitment_without_due_date_or_recurrence_is_not_measurable(content):
     assert any("Égalité" in m for m in errors_of(content)["commitments"])
 
 
-@pytest.mark.parametrize("outcome", [
-    "Nombre de visites du site", "pages vues par mois", "Téléchargements de l'application",
-    "nombre d'inscriptions", "monthly page views", "Sign-ups", "downloads",
-])
+@pytest.mark.parametrize(
+    "outcome",
+    [
+        "Nombre de visites du site",
+        "pages vues par mois",
+        "Téléchargements de l'application",
+        "nombre d'inscriptions",
+        "monthly page views",
+        "Sign-ups",
+        "downloads",
+    ],
+)
 def test_audience_metrics_are_refused_as_outcomes(content, outcome):
     content["impact_plan"]["outcome"] = outcome
     errs = errors_of(content)
@@ -58,7 +75,9 @@ def test_audience_metrics_are_refused_as_outcomes(content, outcome):
     assert "audience" in errs["impact_plan.outcome"][0]
 
 
-@pytest.mark.parametrize("outcome", ["Retour à l'emploi durable à 6 mois", "Ouverture effective de droits"])
+@pytest.mark.parametrize(
+    "outcome", ["Retour à l'emploi durable à 6 mois", "Ouverture effective de droits"]
+)
 def test_social_outcomes_are_accepted(content, outcome):
     content["impact_plan"]["outcome"] = outcome
     assert "impact_plan.outcome" not in errors_of(content)
@@ -94,8 +113,13 @@ def test_duplicate_commitment_keys(content):
 
 def test_structural_errors_are_reported_per_field_in_french():
     with pytest.raises(ValidationFailed) as exc:
-        parse_content({"mission": {"population_size": "beaucoup"}, "unknown": 1,
-                       "commitments": [{"key": "Bad Key", "owner": "someone", "text": "x"}]})
+        parse_content(
+            {
+                "mission": {"population_size": "beaucoup"},
+                "unknown": 1,
+                "commitments": [{"key": "Bad Key", "owner": "someone", "text": "x"}],
+            }
+        )
     fields = exc.value.field_errors
     assert fields["mission.population_size"] == ["Un nombre entier est attendu."]
     assert fields["unknown"] == ["Champ inconnu."]

@@ -25,8 +25,11 @@ pytestmark = pytest.mark.django_db
 
 
 def events(version, prefix=""):  # type: ignore[no-untyped-def]
-    return list(Event.objects.filter(subject_id=version.pact.reference, type__startswith=prefix)
-                .values_list("type", flat=True))
+    return list(
+        Event.objects.filter(
+            subject_id=version.pact.reference, type__startswith=prefix
+        ).values_list("type", flat=True)
+    )
 
 
 def test_full_life_cycle_happy_path(world, draft):
@@ -44,8 +47,14 @@ def test_full_life_cycle_happy_path(world, draft):
     pact_signing.sign(world.signatory, draft)
     draft.refresh_from_db()
     assert draft.status == Status.ACTIVE and draft.is_current
-    assert events(draft) == ["pact.drafted", "pact.submitted", "pact.approved", "pact.signed", "pact.signed",
-                             "pact.activated"]
+    assert events(draft) == [
+        "pact.drafted",
+        "pact.submitted",
+        "pact.approved",
+        "pact.signed",
+        "pact.signed",
+        "pact.activated",
+    ]
 
 
 def test_submitted_version_is_immutable(world, draft, content):
@@ -83,7 +92,9 @@ def test_changes_requested_then_revision_as_new_version_with_diff(world, draft, 
     v2.refresh_from_db()
     lines = diff_versions(draft, v2)
     assert [(line.kind, line.text) for line in lines] == [
-        ("removed", "mission.territory: Val-de-Loire"), ("added", "mission.territory: Centre")]
+        ("removed", "mission.territory: Val-de-Loire"),
+        ("added", "mission.territory: Centre"),
+    ]
     pact_drafting.submit(world.carrier_admin, v2)
     draft.refresh_from_db()
     assert draft.status == Status.CHANGES_REQUESTED and not draft.is_current
@@ -92,10 +103,16 @@ def test_changes_requested_then_revision_as_new_version_with_diff(world, draft, 
 @pytest.mark.parametrize("change", ["restricted_data", "big_money"])
 def test_second_reviewer_required(world, draft, content, change):
     if change == "restricted_data":
-        content["state"]["data"] = [{"dataset": "dpae", "tier": 3, "sensitivity": 2, "purpose": "x"}]
+        content["state"]["data"] = [
+            {"dataset": "dpae", "tier": 3, "sensitivity": 2, "purpose": "x"}
+        ]
     else:
         content["state"]["seed_funding_eur"] = 200_000
-        content["state"]["outcome_contract"] = {"price_per_outcome_eur": 1000, "base_fee_eur": 0, "cap_eur": 300_001}
+        content["state"]["outcome_contract"] = {
+            "price_per_outcome_eur": 1000,
+            "base_fee_eur": 0,
+            "cap_eur": 300_001,
+        }
     pact_drafting.update_draft(world.carrier_admin, draft, content)
     pact_drafting.submit(world.carrier_admin, draft)
     pact_review.approve(world.reviewer, draft)
@@ -138,7 +155,9 @@ def test_signatures_are_ed25519_over_the_canonical_text(world, active):
 
     digest = hashlib.sha256(canonical_bytes(pact_documents.canonical_document(active))).digest()
     for s in sigs:
-        Ed25519PublicKey.from_public_bytes(bytes.fromhex(s.public_key)).verify(bytes.fromhex(s.signature), digest)
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(s.public_key)).verify(
+            bytes.fromhex(s.signature), digest
+        )
     # tampering with the stored text breaks verification
     PactVersion.objects.filter(pk=active.pk).update(content={**active.content, "title": "falsifié"})
     tampered = Signature.objects.select_related("version").get(pk=sigs[0].pk)
@@ -147,7 +166,9 @@ def test_signatures_are_ed25519_over_the_canonical_text(world, active):
 
 def test_amendment_supersedes_and_carries_commitment_status(world, active, content):
     c = active.commitments.get(key="continuity-1")
-    pact_commitments.record_evidence(world.carrier_admin, c, progress=60, note="Disponibilité 99,5 % en mars")
+    pact_commitments.record_evidence(
+        world.carrier_admin, c, progress=60, note="Disponibilité 99,5 % en mars"
+    )
     v2 = pact_drafting.new_version(world.carrier_admin, active.pact)
     assert not v2.is_current  # the active version stays the public one while amending
     content["state"]["panel_size"] = 500
@@ -171,8 +192,13 @@ def test_breach_suspension_and_break_carry_reasons_and_sanctions(world, active):
     active.refresh_from_db()
     assert active.status == Status.BROKEN and active.last_reason.startswith("Aucune")
     types = events(active)
-    assert types[-5:] == ["pact.breach_notified", "pact.suspended", "sanction.applied", "pact.broken",
-                          "sanction.applied"]
+    assert types[-5:] == [
+        "pact.breach_notified",
+        "pact.suspended",
+        "sanction.applied",
+        "pact.broken",
+        "sanction.applied",
+    ]
     entry = json.loads(Event.objects.filter(type="pact.broken").get().entry)
     assert entry["data"]["reason"] == "Aucune remédiation après suspension."
     with pytest.raises(InvalidTransition):
@@ -235,7 +261,9 @@ def test_due_date_engine(world, active):
 def test_evidence_only_by_the_owning_side(world, active):
     c = active.commitments.get(key="state-panel")
     with pytest.raises(PermissionDenied):
-        pact_commitments.record_evidence(world.carrier_admin, c, progress=50, note="Ce n'est pas à moi")
+        pact_commitments.record_evidence(
+            world.carrier_admin, c, progress=50, note="Ce n'est pas à moi"
+        )
     pact_commitments.record_evidence(world.reviewer, c, progress=100, note="Panel ouvert", met=True)
     c.refresh_from_db()
     assert c.status == Commitment.State.MET and c.progress == 100

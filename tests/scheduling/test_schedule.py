@@ -20,9 +20,15 @@ from pacte.scheduling.models import ScheduledRun
 from pacte.scheduling.scheduler import enqueue_due, enqueue_period
 
 PARIS = ZoneInfo("Europe/Paris")
-DAILY = {"pacts.refresh_commitments": time(3, 0), "data.refresh_grants": time(3, 10),
-         "evidence.compliance": time(3, 20), "funding.late_payments": time(3, 30), "notifications.prune": time(4, 0),
-         "accounts.prune_sign_in_log": time(4, 10), "writes.purge_idempotency_keys": time(4, 20)}
+DAILY = {
+    "pacts.refresh_commitments": time(3, 0),
+    "data.refresh_grants": time(3, 10),
+    "evidence.compliance": time(3, 20),
+    "funding.late_payments": time(3, 30),
+    "notifications.prune": time(4, 0),
+    "accounts.prune_sign_in_log": time(4, 10),
+    "writes.purge_idempotency_keys": time(4, 20),
+}
 
 
 def paris(*args: int) -> datetime:
@@ -35,9 +41,12 @@ def queued() -> Counter[str]:
 
 def test_the_schedule_declares_every_daily_job_of_the_domains():
     assert {j.name: j.cadence for j in JOBS if isinstance(j.cadence, Daily)} == {
-        name: Daily(at, "Europe/Paris") for name, at in DAILY.items()}
+        name: Daily(at, "Europe/Paris") for name, at in DAILY.items()
+    }
     assert [j.name for j in JOBS if isinstance(j.cadence, Hourly)] == [
-        "data.release_stale_reservations", "notifications.resume"]
+        "data.release_stale_reservations",
+        "notifications.resume",
+    ]
     assert len({j.name for j in JOBS}) == len(JOBS)
 
 
@@ -50,22 +59,37 @@ def test_each_job_is_enqueued_when_its_time_comes_and_only_then():
 
     assert enqueue_due(paris(2026, 3, 10, 2, 59, 59)) == []  # nothing new before 03:00
     runs = enqueue_due(paris(2026, 3, 10, 3, 0))
-    assert [(r.job, r.due_at) for r in runs] == [("pacts.refresh_commitments", paris(2026, 3, 10, 3, 0))]
-    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 5))] == ["notifications.resume"]  # 02:05 UTC
+    assert [(r.job, r.due_at) for r in runs] == [
+        ("pacts.refresh_commitments", paris(2026, 3, 10, 3, 0))
+    ]
+    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 5))] == [
+        "notifications.resume"
+    ]  # 02:05 UTC
     assert enqueue_due(paris(2026, 3, 10, 3, 9)) == []
     assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 10))] == ["data.refresh_grants"]
     assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 25))] == [
-        "evidence.compliance", "data.release_stale_reservations"]
+        "evidence.compliance",
+        "data.release_stale_reservations",
+    ]
     assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 30))] == ["funding.late_payments"]
-    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 4, 5))] == ["notifications.prune", "notifications.resume"]
+    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 4, 5))] == [
+        "notifications.prune",
+        "notifications.resume",
+    ]
     assert [r.job for r in enqueue_due(paris(2026, 3, 10, 4, 10))] == ["accounts.prune_sign_in_log"]
     counts = queued() - first
-    assert counts == Counter({"pacte.pacts.tasks.refresh_commitments_task": 1, "pacte.data.tasks.refresh_grants_task": 1,
-                              "pacte.evidence.tasks.run_compliance_task": 1, "pacte.notifications.tasks.prune_outbox_task": 1,
-                              "pacte.accounts.tasks.prune_sign_in_log_task": 1,
-                              "pacte.funding.tasks.mark_late_payments_task": 1,
-                              "pacte.notifications.tasks.resume_pending_task": 2,
-                              "pacte.data.tasks.release_stale_reservations_task": 1})
+    assert counts == Counter(
+        {
+            "pacte.pacts.tasks.refresh_commitments_task": 1,
+            "pacte.data.tasks.refresh_grants_task": 1,
+            "pacte.evidence.tasks.run_compliance_task": 1,
+            "pacte.notifications.tasks.prune_outbox_task": 1,
+            "pacte.accounts.tasks.prune_sign_in_log_task": 1,
+            "pacte.funding.tasks.mark_late_payments_task": 1,
+            "pacte.notifications.tasks.resume_pending_task": 2,
+            "pacte.data.tasks.release_stale_reservations_task": 1,
+        }
+    )
     run = ScheduledRun.objects.get(job="evidence.compliance", due_at=paris(2026, 3, 10, 3, 20))
     assert DBTaskResult.objects.filter(pk=run.task_result_id, status="READY").exists()
 
@@ -81,11 +105,15 @@ def test_a_second_scheduler_enqueues_nothing_for_the_same_period():
 
 @pytest.mark.django_db
 def test_the_unique_period_row_decides_when_both_schedulers_passed_the_existence_check():
-    job = Job("pacts.refresh_commitments", "pacte.pacts.tasks.refresh_commitments_task", Daily(time(3, 0)))
+    job = Job(
+        "pacts.refresh_commitments", "pacte.pacts.tasks.refresh_commitments_task", Daily(time(3, 0))
+    )
     now = paris(2026, 3, 10, 3, 30)
     due_at = job.cadence.latest(now)
     assert enqueue_period(job, due_at, now) is not None
-    assert enqueue_period(job, due_at, now) is None  # the loser of the race: its row and task roll back
+    assert (
+        enqueue_period(job, due_at, now) is None
+    )  # the loser of the race: its row and task roll back
     assert ScheduledRun.objects.count() == 1 and DBTaskResult.objects.count() == 1
 
 
@@ -123,7 +151,8 @@ def test_a_missed_period_is_caught_up_once_after_downtime():
     runs = enqueue_due(paris(2026, 3, 13, 12, 0))
     assert sorted(r.job for r in runs) == sorted(j.name for j in JOBS)
     assert {r.job: r.due_at for r in runs if r.job in DAILY} == {
-        name: paris(2026, 3, 13, at.hour, at.minute) for name, at in DAILY.items()}
+        name: paris(2026, 3, 13, at.hour, at.minute) for name, at in DAILY.items()
+    }
     assert queued() - before == Counter({j.task: 1 for j in JOBS})
     assert enqueue_due(paris(2026, 3, 13, 12, 4)) == []  # next hourly occurrence: 12:05
 
@@ -132,10 +161,14 @@ def test_a_missed_period_is_caught_up_once_after_downtime():
 def test_pacte_worker_enqueues_the_daily_jobs_and_runs_them_through_the_database_worker(active):
     commitment = active.commitments.filter(due_date__isnull=False).order_by("id").first()
     yesterday = date.today() - timedelta(days=1)
-    Commitment.objects.filter(pk=commitment.pk).update(due_date=yesterday, status=Commitment.State.ON_TRACK)
+    Commitment.objects.filter(pk=commitment.pk).update(
+        due_date=yesterday, status=Commitment.State.ON_TRACK
+    )
     DBTaskResult.objects.all().delete()  # mail queued while activating the pact: not this test's subject
 
-    assert main(["worker", "--once"]) == 0  # one turn of `pacte worker`: schedule, then run the queue
+    assert (
+        main(["worker", "--once"]) == 0
+    )  # one turn of `pacte worker`: schedule, then run the queue
 
     results = {r.task_path: r for r in DBTaskResult.objects.all()}
     assert set(results) == {j.task for j in JOBS}

@@ -21,7 +21,9 @@ import pytest
 
 from tests.chromium import launch
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+os.environ.setdefault(
+    "DJANGO_ALLOW_ASYNC_UNSAFE", "true"
+)  # Playwright's sync API runs an event loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,11 +32,26 @@ AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag2
 # RGAA also asks for a sound structure (headings 9.1, landmarks 12.6, skip link 12.7, unique ids 8.2):
 # axe files these rules under "best-practice", so they are run on top of the WCAG ones.
 STRUCTURE_RULES = [
-    "heading-order", "page-has-heading-one", "empty-heading", "empty-table-header", "landmark-one-main",
-    "landmark-unique", "landmark-no-duplicate-banner", "landmark-no-duplicate-contentinfo",
-    "landmark-no-duplicate-main", "landmark-banner-is-top-level", "landmark-contentinfo-is-top-level",
-    "landmark-main-is-top-level", "region", "skip-link", "tabindex", "duplicate-id", "duplicate-id-active",
-    "label-title-only", "table-duplicate-name", "presentation-role-conflict",
+    "heading-order",
+    "page-has-heading-one",
+    "empty-heading",
+    "empty-table-header",
+    "landmark-one-main",
+    "landmark-unique",
+    "landmark-no-duplicate-banner",
+    "landmark-no-duplicate-contentinfo",
+    "landmark-no-duplicate-main",
+    "landmark-banner-is-top-level",
+    "landmark-contentinfo-is-top-level",
+    "landmark-main-is-top-level",
+    "region",
+    "skip-link",
+    "tabindex",
+    "duplicate-id",
+    "duplicate-id-active",
+    "label-title-only",
+    "table-duplicate-name",
+    "presentation-role-conflict",
 ]
 # Pages served by other apps (journal verifiable log, data catalogue, evaluations…): audited, reported only.
 OTHER_APP_PAGES = ["/journal/verifiable/", "/catalogue/", "/donnees/", "/evaluations/", "/preuves/"]
@@ -71,8 +88,12 @@ def full_demo(db, settings):  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     try:
         load_demo()
-    except Exception as exc:  # their demo is theirs to fix; their pages are audited on the spine's data
-        warnings.warn(f"the other domains' demo does not load ({exc!r}): spine demo only", stacklevel=1)
+    except (
+        Exception
+    ) as exc:  # their demo is theirs to fix; their pages are audited on the spine's data
+        warnings.warn(
+            f"the other domains' demo does not load ({exc!r}): spine demo only", stacklevel=1
+        )
         from pacte import demo as spine_demo
 
         with pytest.MonkeyPatch.context() as mp:
@@ -84,20 +105,25 @@ def axe(page: Any) -> list[dict[str, Any]]:
     """Run axe-core on the page as it is now; returns the violations."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE_JS))
-    return page.evaluate("""async ([options, structure]) => {
+    return page.evaluate(
+        """async ([options, structure]) => {
         const known = new Set(axe.getRules().map(r => r.ruleId));
         const wcag = await axe.run(document, options);
         const rules = structure.filter(r => known.has(r));
         const more = await axe.run(document, {runOnly: {type: "rule", values: rules}});
         return wcag.violations.concat(more.violations);
-    }""", [AXE_OPTIONS, STRUCTURE_RULES])
+    }""",
+        [AXE_OPTIONS, STRUCTURE_RULES],
+    )
 
 
 def describe(violations: list[dict[str, Any]]) -> list[str]:
     out = []
     for v in violations:
-        targets = "; ".join(" ".join(n["target"]) if isinstance(n["target"][0], str) else str(n["target"])
-                            for n in v["nodes"][:5])
+        targets = "; ".join(
+            " ".join(n["target"]) if isinstance(n["target"][0], str) else str(n["target"])
+            for n in v["nodes"][:5]
+        )
         out.append(f"{v['id']} ({v['impact']}, {len(v['nodes'])} nœud(s)): {v['help']} → {targets}")
     return out
 
@@ -114,7 +140,9 @@ class Audit:
             self.problems[f"{name} ({page.url})"] = found
 
     def assert_clean(self) -> None:
-        report = "\n".join(f"- {page}:\n    " + "\n    ".join(v) for page, v in self.problems.items())
+        report = "\n".join(
+            f"- {page}:\n    " + "\n    ".join(v) for page, v in self.problems.items()
+        )
         assert not self.problems, f"axe-core violations (WCAG 2.1 A/AA):\n{report}"
 
 
@@ -136,7 +164,9 @@ def sign_in(browser: Any, live_server: Any, username: str, organisation: str | N
     if organisation:
         from pacte.accounts.models import Organisation
 
-        page.locator("#acting-org").select_option(str(Organisation.objects.get(slug=organisation).pk))
+        page.locator("#acting-org").select_option(
+            str(Organisation.objects.get(slug=organisation).pk)
+        )
         page.get_by_role("button", name="Changer", exact=True).click()
         page.wait_for_load_state()
     return page
@@ -149,6 +179,7 @@ def _pact(project_slug: str):  # type: ignore[no-untyped-def]
 
 
 # ------------------------------------------------------------------ public pages
+
 
 def test_public_pages_have_no_axe_violation(browser, live_server, demo):
     audit = Audit()
@@ -190,7 +221,9 @@ def test_login_errors_are_accessible(browser, live_server, demo):
     assert page.title().startswith("Erreur")
     # each error is announced with its field
     assert page.locator("#id_username").get_attribute("aria-invalid") == "true"
-    assert "id_username_error" in (page.locator("#id_username").get_attribute("aria-describedby") or "")
+    assert "id_username_error" in (
+        page.locator("#id_username").get_attribute("aria-describedby") or ""
+    )
     audit.check(page, "connexion, champs vides")
     page.get_by_label("Identifiant").fill("porteur")
     page.get_by_label("Mot de passe").fill("mauvais mot de passe")
@@ -198,12 +231,15 @@ def test_login_errors_are_accessible(browser, live_server, demo):
     page.wait_for_load_state()
     assert page.locator(".error-summary").count() == 1
     assert page.title().startswith("Erreur")  # the title tells there is an error (RGAA 8.6)
-    assert page.evaluate("document.activeElement.className") == "error-summary"  # focus on the summary
+    assert (
+        page.evaluate("document.activeElement.className") == "error-summary"
+    )  # focus on the summary
     audit.check(page, "connexion, identifiants incorrects")
     audit.assert_clean()
 
 
 # ------------------------------------------------------------------ back office
+
 
 def test_carrier_back_office_has_no_axe_violation(browser, live_server, demo):
     audit = Audit()
@@ -229,11 +265,13 @@ def test_carrier_back_office_has_no_axe_violation(browser, live_server, demo):
     page.wait_for_load_state()
     assert page.locator("#id_cure_days").get_attribute("aria-invalid") == "true"
     audit.check(page, "formulaire du pacte, erreurs de saisie")
-    for name, url in [("nouveau projet", "/espace/projets/nouveau/"),
-                      ("nouveau pacte", "/espace/projets/offre-legale-culture/pacte/"),
-                      ("clore la phase", "/espace/projets/offre-legale-culture/phase/"),
-                      ("jetons d'API", "/espace/jetons/"),
-                      ("version du brouillon", f"/pactes/{pact.reference}/v{draft.number}/")]:
+    for name, url in [
+        ("nouveau projet", "/espace/projets/nouveau/"),
+        ("nouveau pacte", "/espace/projets/offre-legale-culture/pacte/"),
+        ("clore la phase", "/espace/projets/offre-legale-culture/phase/"),
+        ("jetons d'API", "/espace/jetons/"),
+        ("version du brouillon", f"/pactes/{pact.reference}/v{draft.number}/"),
+    ]:
         page.goto(f"{live_server.url}{url}")
         audit.check(page, name)
     page.goto(f"{live_server.url}/espace/projets/nouveau/")
@@ -260,8 +298,11 @@ def test_review_queue_has_no_axe_violation(browser, live_server, demo):
 def test_english_pages_have_no_axe_violation(browser, live_server, demo):
     audit = Audit()
     page = new_page(browser, locale="en-GB")
-    for name, url in [("home (en)", "/"), ("registry (en)", "/projets/"),
-                      ("project (en)", "/projets/la-bonne-boite-citoyenne/")]:
+    for name, url in [
+        ("home (en)", "/"),
+        ("registry (en)", "/projets/"),
+        ("project (en)", "/projets/la-bonne-boite-citoyenne/"),
+    ]:
         page.goto(f"{live_server.url}{url}")
         assert page.locator("html").get_attribute("lang") == "en"
         audit.check(page, name)
@@ -270,6 +311,7 @@ def test_english_pages_have_no_axe_violation(browser, live_server, demo):
 
 # ------------------------------------------------------------------ keyboard
 
+
 def test_skip_link_and_visible_focus(browser, live_server, demo):
     page = new_page(browser)
     page.goto(f"{live_server.url}/projets/")
@@ -277,7 +319,9 @@ def test_skip_link_and_visible_focus(browser, live_server, demo):
     skip = page.locator(".skip-link")
     assert page.evaluate("document.activeElement.className") == "skip-link"
     box = skip.bounding_box()
-    assert box and box["x"] >= 0 and box["y"] >= 0 and box["width"] > 20, "the skip link must show when focused"
+    assert box and box["x"] >= 0 and box["y"] >= 0 and box["width"] > 20, (
+        "the skip link must show when focused"
+    )
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "contenu"
     # the next Tab lands inside the content, not back in the header
@@ -308,17 +352,27 @@ def test_pages_reflow_at_320_css_pixels(browser, live_server, demo):
     page = browser.new_context(locale="fr-FR", viewport={"width": 320, "height": 640}).new_page()
     active, amended = _pact("la-bonne-boite-citoyenne"), _pact("mes-droits")
     too_wide = {}
-    for url in ["/", "/projets/", "/projets/la-bonne-boite-citoyenne/", f"/pactes/{active.reference}/v1/",
-                f"/pactes/{amended.reference}/diff/1/2/", "/journal/", "/connexion/"]:
+    for url in [
+        "/",
+        "/projets/",
+        "/projets/la-bonne-boite-citoyenne/",
+        f"/pactes/{active.reference}/v1/",
+        f"/pactes/{amended.reference}/diff/1/2/",
+        "/journal/",
+        "/connexion/",
+    ]:
         page.goto(f"{live_server.url}{url}")
         page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
-        width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        width = page.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
         if width[0] > width[1]:
             too_wide[url] = width
     assert not too_wide, f"horizontal scrolling at 320 px: {too_wide}"
 
 
 # ------------------------------------------------------------------ other apps: report only
+
 
 def _other_app_urls() -> list[str]:
     """Parameterless pages of the other apps' URL namespaces, plus the known candidates."""

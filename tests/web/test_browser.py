@@ -11,7 +11,9 @@ from pacte.accounts.services import add_member
 from tests.chromium import launch
 from tests.factories import PASSWORD, UserFactory
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+os.environ.setdefault(
+    "DJANGO_ALLOW_ASYNC_UNSAFE", "true"
+)  # Playwright's sync API runs an event loop
 
 from playwright.sync_api import expect  # noqa: E402
 
@@ -74,7 +76,9 @@ def test_pact_from_draft_to_public(browser, live_server, world, content):
     page.get_by_label("Clause de limitation des finalités").fill(m["purpose_limitation"])
     for label in ["Continuité du service", "Égalité de traitement", "Neutralité", "Transparence"]:
         page.get_by_label(label, exact=True).check()
-    page.get_by_label("Risques de biais").fill("Personnes sans diplôme ; moins de recours ; couverture ; 0.8")
+    page.get_by_label("Risques de biais").fill(
+        "Personnes sans diplôme ; moins de recours ; couverture ; 0.8"
+    )
     page.get_by_label("Nous corrigerons les biais").check()
     page.get_by_label("Résultat social mesuré").fill("Retour à l'emploi durable à 6 mois")
     page.get_by_label("Méthode").select_option("randomised")
@@ -84,7 +88,9 @@ def test_pact_from_draft_to_public(browser, live_server, world, content):
     page.get_by_label("Licence du code").select_option("AGPL-3.0-or-later")
     page.get_by_label("Début", exact=True).fill("2026-01-01")
     page.get_by_label("Fin", exact=True).fill("2027-12-31")
-    page.get_by_label("Sanctions", exact=True).fill("Manquement non corrigé ; suspension des versements")
+    page.get_by_label("Sanctions", exact=True).fill(
+        "Manquement non corrigé ; suspension des versements"
+    )
     # commitments: one per principle (the form offers blank rows; save to get more)
     principles = ["continuity", "equality", "neutrality", "transparency"]
     for round_ in range(2):

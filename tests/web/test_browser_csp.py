@@ -24,7 +24,9 @@ def watch(page):  # type: ignore[no-untyped-def]
     """Collect CSP reports both from the DOM event and from the console."""
     console: list[str] = []
     page.add_init_script(LISTEN)
-    page.on("console", lambda m: console.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on(
+        "console", lambda m: console.append(m.text) if "Content Security Policy" in m.text else None
+    )
     return console
 
 
@@ -39,13 +41,26 @@ def test_no_csp_violation_on_the_main_pages(browser, live_server, world, active)
     ref, slug = active.pact.reference, active.pact.project.slug
     public = browser.new_context(locale="fr-FR").new_page()
     console = watch(public)
-    for path in ["/", "/projets/", f"/projets/{slug}/", f"/pactes/{ref}/v1/", "/journal/", "/journal/verifiable/",
-                 "/catalogue/", "/evaluations/", "/connexion/", "/page-inconnue/"]:
+    for path in [
+        "/",
+        "/projets/",
+        f"/projets/{slug}/",
+        f"/pactes/{ref}/v1/",
+        "/journal/",
+        "/journal/verifiable/",
+        "/catalogue/",
+        "/evaluations/",
+        "/connexion/",
+        "/page-inconnue/",
+    ]:
         public.goto(f"{live_server.url}{path}")
         public.wait_for_load_state("load")
         assert violations(public, console) == [], path
         # the stylesheet applied (a blocked stylesheet would leave the skip link visible)
-        assert public.evaluate("getComputedStyle(document.querySelector('.skip-link')).position") != "static", path
+        assert (
+            public.evaluate("getComputedStyle(document.querySelector('.skip-link')).position")
+            != "static"
+        ), path
 
     # Swagger UI renders its operations under the policy
     public.goto(f"{live_server.url}/api/v1/docs")
@@ -69,7 +84,9 @@ def test_no_csp_violation_on_the_main_pages(browser, live_server, world, active)
     assert violations(page, console) == []
 
     # control: the detector does see a violation (an inline handler injected into the page)
-    page.evaluate("""document.body.insertAdjacentHTML('beforeend', '<img src="/static/pacte/pacte.css" onerror="window.ran = 1">')""")
+    page.evaluate(
+        """document.body.insertAdjacentHTML('beforeend', '<img src="/static/pacte/pacte.css" onerror="window.ran = 1">')"""
+    )
     page.wait_for_function("window.__cspViolations.length > 0")
     assert any("script-src" in v for v in violations(page, console))
     assert page.evaluate("window.ran") is None

@@ -11,7 +11,9 @@ import pytest
 
 from tests.chromium import launch
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+os.environ.setdefault(
+    "DJANGO_ALLOW_ASYNC_UNSAFE", "true"
+)  # Playwright's sync API runs an event loop
 
 from playwright.sync_api import expect  # noqa: E402
 
@@ -157,7 +159,9 @@ def test_a_browser_without_ed25519_is_told_so(open_page, live_server, active):
     p.goto(f"{live_server.url}/pactes/{active.pact.reference}/v{active.number}/")
     page.get_by_role("button", name=VERIFY).click()
     region = page.locator(f"#verify-pact-{active.pk}")
-    expect(region.locator("[data-outcome]")).to_have_attribute("data-outcome", "non-verifie")  # not "invalide"
+    expect(region.locator("[data-outcome]")).to_have_attribute(
+        "data-outcome", "non-verifie"
+    )  # not "invalide"
     expect(region).to_contain_text("Votre navigateur ne sait pas vérifier les signatures Ed25519")
 
 
@@ -178,7 +182,12 @@ def test_a_failed_download_is_not_called_invalid(open_page, live_server, active)
 def _signed_entry_index() -> int:
     from pacte.journal.models import Event
 
-    return Event.objects.filter(type="pact.signed").order_by("index").values_list("index", flat=True).first()
+    return (
+        Event.objects.filter(type="pact.signed")
+        .order_by("index")
+        .values_list("index", flat=True)
+        .first()
+    )
 
 
 def test_log_entry_inclusion_checks_in_the_browser(open_page, live_server, active):
@@ -189,18 +198,23 @@ def test_log_entry_inclusion_checks_in_the_browser(open_page, live_server, activ
     page.get_by_role("button", name=VERIFY).click()
     region = page.locator("#verify-log")
     expect(region.locator("[data-outcome]")).to_have_attribute("data-outcome", "valide")
-    expect(region).to_contain_text(f"Résultat : valide — l'entrée n° {index} est inscrite dans le journal")
+    expect(region).to_contain_text(
+        f"Résultat : valide — l'entrée n° {index} est inscrite dans le journal"
+    )
     expect(region).to_contain_text("Signature Ed25519 du point de contrôle")
     expect(region).to_contain_text("identique à la racine signée")
     assert region.locator("[data-result=invalide]").count() == 0
     assert p.csp_violations == [] and p.outside == []
 
 
-@pytest.mark.parametrize("tamper, step", [
-    ("entry", "différente de la racine signée"),
-    ("checkpoint", "invalide — le point de contrôle a été modifié"),
-    ("proof", "différente de la racine signée"),
-])
+@pytest.mark.parametrize(
+    "tamper, step",
+    [
+        ("entry", "différente de la racine signée"),
+        ("checkpoint", "invalide — le point de contrôle a été modifié"),
+        ("proof", "différente de la racine signée"),
+    ],
+)
 def test_log_entry_page_reports_tampering(open_page, live_server, active, tamper, step):
     index = _signed_entry_index()
     p = open_page()
@@ -209,7 +223,9 @@ def test_log_entry_page_reports_tampering(open_page, live_server, active, tamper
     def altered_entry(route) -> None:  # type: ignore[no-untyped-def]
         response = route.fetch()
         data = response.json()
-        data["items"][0]["entry"] = data["items"][0]["entry"].replace('"pact.signed"', '"pact.signee"')
+        data["items"][0]["entry"] = data["items"][0]["entry"].replace(
+            '"pact.signed"', '"pact.signee"'
+        )
         assert data["items"][0]["entry"] != response.json()["items"][0]["entry"]
         route.fulfill(response=response, json=data)
 
@@ -219,7 +235,9 @@ def test_log_entry_page_reports_tampering(open_page, live_server, active, tamper
         body, _, sigs = text.rpartition("\n\n")
         origin, size, root, *rest = body.split("\n")
         # claim the same tree under the name of another origin: the signature no longer covers it
-        route.fulfill(response=response, body="\n".join([origin + "-x", size, root, *rest]) + "\n\n" + sigs)
+        route.fulfill(
+            response=response, body="\n".join([origin + "-x", size, root, *rest]) + "\n\n" + sigs
+        )
 
     def altered_proof(route) -> None:  # type: ignore[no-untyped-def]
         response = route.fetch()
@@ -252,7 +270,9 @@ def test_api_docs_render_from_our_own_static_files(open_page, live_server, db):
     p.goto(f"{live_server.url}/api/v1/docs")
     # Swagger UI drew the operations (the first schema build is slow on a loaded machine: a generous bound)
     expect(page.locator(".opblock-summary-path").first).to_be_visible(timeout=120_000)
-    expect(page.locator(".opblock-summary-path", has_text="/api/v1/log/checkpoint")).to_have_count(1)
+    expect(page.locator(".opblock-summary-path", has_text="/api/v1/log/checkpoint")).to_have_count(
+        1
+    )
     assert page.locator(".opblock").count() > 10
     assert p.outside == [], f"requests left the server: {p.outside}"
     assert p.csp_violations == []
@@ -267,11 +287,15 @@ def test_verification_results_have_no_axe_violation(browser, live_server, active
 
     if not AXE_JS.exists():
         pytest.fail(f"axe-core is missing ({AXE_JS}): run `npm ci --prefix tests/web/axe`")
-    context = browser.new_context(locale="fr-FR", bypass_csp=True)  # axe is injected as an inline script
+    context = browser.new_context(
+        locale="fr-FR", bypass_csp=True
+    )  # axe is injected as an inline script
     page = context.new_page()
     problems = {}
-    for url, region in [(f"/pactes/{active.pact.reference}/v{active.number}/", f"#verify-pact-{active.pk}"),
-                        (f"/journal/entree/{_signed_entry_index()}/", "#verify-log")]:
+    for url, region in [
+        (f"/pactes/{active.pact.reference}/v{active.number}/", f"#verify-pact-{active.pk}"),
+        (f"/journal/entree/{_signed_entry_index()}/", "#verify-log"),
+    ]:
         page.goto(f"{live_server.url}{url}")
         page.get_by_role("button", name=VERIFY).click()
         expect(page.locator(f"{region} [data-outcome]")).to_have_attribute("data-outcome", "valide")

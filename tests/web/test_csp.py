@@ -18,15 +18,25 @@ def directives(response) -> dict[str, list[str]]:  # type: ignore[no-untyped-def
 
 def test_strict_policy_on_every_kind_of_page(client, world, active):
     ref, slug = active.pact.reference, active.pact.project.slug
-    urls = ["/", "/projets/", f"/projets/{slug}/", f"/pactes/{ref}/v1/", "/journal/", "/connexion/",
-            "/api/v1/docs", "/api/v1/projects", "/page-qui-n-existe-pas/"]
+    urls = [
+        "/",
+        "/projets/",
+        f"/projets/{slug}/",
+        f"/pactes/{ref}/v1/",
+        "/journal/",
+        "/connexion/",
+        "/api/v1/docs",
+        "/api/v1/projects",
+        "/page-qui-n-existe-pas/",
+    ]
     for url in urls:
         r = client.get(url)
         assert r.status_code in (200, 404), url
         d = directives(r)
         assert d["default-src"] == ["'self'"], url
         assert d["script-src"][0] == "'self'" and all(
-            v == "'self'" or v.startswith("'nonce-") for v in d["script-src"]), (url, d["script-src"])
+            v == "'self'" or v.startswith("'nonce-") for v in d["script-src"]
+        ), (url, d["script-src"])
         assert d["object-src"] == ["'none'"] and d["base-uri"] == ["'none'"], url
         assert d["frame-ancestors"] == ["'none'"] and d["form-action"] == ["'self'"], url
         assert "'unsafe-inline'" not in r["Content-Security-Policy"], url
@@ -37,8 +47,15 @@ def test_pages_carry_no_inline_script_nor_handler(client, world, active):
     import re
 
     client.force_login(world.carrier_admin.user)
-    for url in ["/", "/projets/", f"/projets/{active.pact.project.slug}/", f"/pactes/{active.pact.reference}/v1/",
-                "/journal/", "/espace/", "/api/v1/docs"]:
+    for url in [
+        "/",
+        "/projets/",
+        f"/projets/{active.pact.project.slug}/",
+        f"/pactes/{active.pact.reference}/v1/",
+        "/journal/",
+        "/espace/",
+        "/api/v1/docs",
+    ]:
         html = client.get(url).content.decode()
         for tag in re.findall(r"<script\b[^>]*>", html):
             assert "src=" in tag or 'type="application/json"' in tag, (url, tag)

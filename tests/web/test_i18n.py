@@ -76,21 +76,38 @@ def test_public_pages_in_english(client, active, how):
         get = client.get
     home = get("/").content.decode()
     assert '<html lang="en">' in home
-    for text in ["Skip to content", "Main navigation", "Projects", "Public log", "Sign in",
-                 "Citizen public services, under a pact, verifiable by all", "Change language"]:
+    for text in [
+        "Skip to content",
+        "Main navigation",
+        "Projects",
+        "Public log",
+        "Sign in",
+        "Citizen public services, under a pact, verifiable by all",
+        "Change language",
+    ]:
         assert text in home, text
     assert "Aller au contenu" not in home and "Journal public" not in home
 
     registry = get("/projets/?status=active").content.decode()
     assert '<html lang="en">' in registry
-    assert "Project registry" in registry and "1 project found." in registry and "Filter the projects" in registry
+    assert (
+        "Project registry" in registry
+        and "1 project found." in registry
+        and "Filter the projects" in registry
+    )
     assert "Continuity of service" in registry  # schema labels translated in the filters
 
     slug = active.pact.project.slug
     project = get(f"/projets/{slug}/").content.decode()
     assert '<html lang="en">' in project
-    for text in ["Valid signature", "Carrier's commitments", "Institution's commitments (State)",
-                 "Phases and decisions", "In force", "Read the pact"]:
+    for text in [
+        "Valid signature",
+        "Carrier's commitments",
+        "Institution's commitments (State)",
+        "Phases and decisions",
+        "In force",
+        "Read the pact",
+    ]:
         assert text in project, text
     assert "Signature valide" not in project
 
@@ -112,13 +129,28 @@ def test_forms_and_messages_in_english(client, world, draft):
     client.force_login(world.carrier_admin.user)
     r = client.get(f"/espace/pactes/{draft.pact.reference}/v1/modifier/", HTTP_ACCEPT_LANGUAGE="en")
     page = r.content.decode()
-    for text in ["Pact title", "Protected principles", "Equal treatment", "Save and submit", "Commitment 1",
-                 "Randomised trial", "Quarterly", "(required)"]:
+    for text in [
+        "Pact title",
+        "Protected principles",
+        "Equal treatment",
+        "Save and submit",
+        "Commitment 1",
+        "Randomised trial",
+        "Quarterly",
+        "(required)",
+    ]:
         assert text in page, text
-    r = client.post(f"/espace/pactes/{draft.pact.reference}/v1/modifier/", {
-        **{k: v for k, v in r.context["form"].initial.items() if v is not None},
-        "c-TOTAL_FORMS": "0", "c-INITIAL_FORMS": "0", "save": "1",
-    }, HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    r = client.post(
+        f"/espace/pactes/{draft.pact.reference}/v1/modifier/",
+        {
+            **{k: v for k, v in r.context["form"].initial.items() if v is not None},
+            "c-TOTAL_FORMS": "0",
+            "c-INITIAL_FORMS": "0",
+            "save": "1",
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
     assert "Draft saved." in r.content.decode()
 
 
@@ -130,10 +162,18 @@ def test_login_page_in_english(client, db):
 def test_app_pages_in_english(client, active):
     """The journal, data and evidence apps speak English too; their French stays the default."""
     pages = {
-        "/catalogue/": (["Data catalogue", "proportionality rules", "DCAT-AP export (JSON-LD)"], "Catalogue des données"),
-        "/evaluations/": (["Published impact evaluations", "Null and negative results are published"],
-                          "Évaluations d'impact publiées"),
-        "/journal/verifiable/": (["Verifiable log", "Latest signed checkpoint", "Search the log"], "Journal vérifiable"),
+        "/catalogue/": (
+            ["Data catalogue", "proportionality rules", "DCAT-AP export (JSON-LD)"],
+            "Catalogue des données",
+        ),
+        "/evaluations/": (
+            ["Published impact evaluations", "Null and negative results are published"],
+            "Évaluations d'impact publiées",
+        ),
+        "/journal/verifiable/": (
+            ["Verifiable log", "Latest signed checkpoint", "Search the log"],
+            "Journal vérifiable",
+        ),
     }
     for url, (english, french) in pages.items():
         page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
@@ -162,8 +202,13 @@ def test_catalogue_has_every_marked_string(tmp_path, settings, monkeypatch):
     shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__", "static", "*.mo"))
     settings.LOCALE_PATHS = [copy / "locale"]
     monkeypatch.chdir(copy)
-    call_command("makemessages", locale=["en"], extensions=["html", "txt", "py"], no_obsolete=True,
-                 verbosity=0)
+    call_command(
+        "makemessages",
+        locale=["en"],
+        extensions=["html", "txt", "py"],
+        no_obsolete=True,
+        verbosity=0,
+    )
     extracted = _msgids(copy / "locale" / "en" / "LC_MESSAGES" / "django.po")
     committed = _msgids(LOCALE / "django.po")
     assert len(extracted) > 1000
@@ -176,10 +221,18 @@ def test_domain_errors_speak_the_language_asked(client, active):
     """Domain errors (API JSON and UI pages) are translated at raise time: English when asked,
     French by default."""
     cases = [  # url, status, English, French
-        ("/api/v1/projects/nulle-part", 404, "This project does not exist.", "Ce projet n'existe pas."),
-        ("/api/v1/log/proof/inclusion", 400, "Give index (the entry's position) or hash (the entry's hash).",
-         "Indiquez index (position de l'entrée) ou hash (empreinte de l'entrée)."),
-        ("/api/v1/log/entries?start=5&end=2", 400, "0 ≤ start ≤ end is required.", "Il faut 0 ≤ start ≤ end."),
+        (
+            "/api/v1/projects/nulle-part",
+            404,
+            "This project does not exist.",
+            "Ce projet n'existe pas.",
+        ),
+        (
+            "/api/v1/log/proof/inclusion",
+            404,
+            "No entry designated: give index (the entry's position) or hash (its fingerprint).",
+            "Aucune entrée désignée : indiquez index (position de l'entrée) ou hash (empreinte).",
+        ),
     ]
     for url, status, english, french in cases:
         r = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
@@ -190,9 +243,17 @@ def test_domain_errors_speak_the_language_asked(client, active):
     r = client.get("/api/v1/projects?limit=abc", HTTP_ACCEPT_LANGUAGE="en")
     assert r.status_code == 400 and r.json()["message"].startswith("Invalid request: "), r.content
     assert r.json()["message"].endswith("Check the fields reported."), r.content
-    r = client.post("/api/v1/pacts", {}, content_type="application/json",
-                    HTTP_AUTHORIZATION="Bearer pct_nope", HTTP_ACCEPT_LANGUAGE="en")
-    assert r.status_code == 401 and r.json()["message"] == "Missing, invalid, expired or revoked API token.", r.content
+    r = client.post(
+        "/api/v1/pacts",
+        {},
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Bearer pct_nope",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert (
+        r.status_code == 401
+        and r.json()["message"] == "Missing, invalid, expired or revoked API token."
+    ), r.content
 
     page = client.get("/projets/nulle-part/", HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 404 and "This project does not exist." in page.content.decode()

@@ -52,8 +52,11 @@ def test_the_public_project_page_shows_the_registered_sections_in_order(client, 
 
     def extra(p: Any, acting: Any) -> dict[str, Any]:
         seen.append((p.slug, acting))
-        return {"title": "Section ajoutée par un domaine", "template": "journal/_project_section.html",
-                "context": {"project": p, "facts": []}}
+        return {
+            "title": "Section ajoutée par un domaine",
+            "template": "journal/_project_section.html",
+            "context": {"project": p, "facts": []},
+        }
 
     PROJECT_SECTIONS.register("test-extra", extra)
     try:

@@ -18,8 +18,14 @@ def login(client, acting):  # type: ignore[no-untyped-def]
 def test_public_pages_need_no_account(client, active):
     ref = active.pact.reference
     slug = active.pact.project.slug
-    for url in ["/", "/projets/", f"/projets/{slug}/", f"/pactes/{ref}/v1/", "/journal/",
-                f"/organisations/{active.pact.institution.slug}/"]:
+    for url in [
+        "/",
+        "/projets/",
+        f"/projets/{slug}/",
+        f"/pactes/{ref}/v1/",
+        "/journal/",
+        f"/organisations/{active.pact.institution.slug}/",
+    ]:
         r = client.get(url)
         assert r.status_code == 200, url
         assert b'lang="fr"' in r.content and b'class="skip-link"' in r.content
@@ -45,10 +51,14 @@ def test_draft_is_hidden_from_the_public(client, draft):
 
 
 def test_login_page_errors_and_throttling(client, world):
-    r = client.post("/connexion/", {"username": world.carrier_admin.user.username, "password": "bad password!!"})
+    r = client.post(
+        "/connexion/", {"username": world.carrier_admin.user.username, "password": "bad password!!"}
+    )
     assert r.status_code == 401 and "incorrect" in r.content.decode()
     with override_settings(AXES_FAILURE_LIMIT=1):
-        r = client.post("/connexion/", {"username": world.carrier_admin.user.username, "password": PASSWORD})
+        r = client.post(
+            "/connexion/", {"username": world.carrier_admin.user.username, "password": PASSWORD}
+        )
         assert r.status_code == 429
     r = client.post("/connexion/", {"username": world.reviewer.user.username, "password": PASSWORD})
     assert r.status_code == 302 and r["Location"] == "/espace/"
@@ -108,7 +118,9 @@ def test_action_buttons_and_negative_reason(client, world, draft):
     login(client, world.reviewer)
     page = client.get(f"/pactes/{draft.pact.reference}/v1/").content.decode()
     assert 'data-action="approve"' in page and 'data-action="request_changes"' in page
-    r = client.post(f"/espace/pactes/{draft.pact.reference}/v1/request_changes/", {"reason": ""}, follow=True)
+    r = client.post(
+        f"/espace/pactes/{draft.pact.reference}/v1/request_changes/", {"reason": ""}, follow=True
+    )
     assert "Un motif écrit est obligatoire" in r.content.decode()
     client.post(f"/espace/pactes/{draft.pact.reference}/v1/approve/", {"reason": ""})
     assert PactVersion.objects.get(pk=draft.pk).status == Status.APPROVED
@@ -124,7 +136,9 @@ def test_switching_organisation(client, world):
 
     add_member(world.carrier_admin.user, world.other_institution, ["reviewer"])
     login(client, world.carrier_admin)
-    r = client.post("/espace/organisation/", {"organisation": world.other_institution.pk}, follow=True)
+    r = client.post(
+        "/espace/organisation/", {"organisation": world.other_institution.pk}, follow=True
+    )
     assert r.context["acting"].organisation == world.other_institution
     r = client.post("/espace/organisation/", {"organisation": world.institution.pk})
     assert r.status_code == 403
@@ -173,7 +187,11 @@ def test_public_pages_are_cached_until_the_next_public_event(client, world, acti
 
 def test_language_switch_by_get_sets_the_cookie_and_stays_on_site(client, db):
     r = client.get("/langue/?language=en&next=/projets/")
-    assert r.status_code == 302 and r["Location"] == "/projets/" and r.cookies["django_language"].value == "en"
+    assert (
+        r.status_code == 302
+        and r["Location"] == "/projets/"
+        and r.cookies["django_language"].value == "en"
+    )
     assert 'lang="en"' in client.get("/projets/").content.decode()
     r = client.get("/langue/?language=fr&next=https://evil.example/")
     assert r["Location"] == "/"

@@ -24,8 +24,9 @@ def bearer(acting) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 def draft_pact(client, body, headers, key=None):  # type: ignore[no-untyped-def]
     extra = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
-    return client.post("/api/v1/pacts", data=json.dumps(body), content_type="application/json",
-                       **headers, **extra)
+    return client.post(
+        "/api/v1/pacts", data=json.dumps(body), content_type="application/json", **headers, **extra
+    )
 
 
 @pytest.mark.django_db
@@ -107,7 +108,9 @@ def test_openapi_documents_the_header_on_creating_routes(client):
 
     assert "Idempotency-Key" in headers("/api/v1/pacts", "post")
     assert "Idempotency-Key" in headers("/api/v1/data/{dataset}/aggregates", "post")
-    assert "Idempotency-Key" not in headers("/api/v1/grants/{reference}/token", "post")  # a secret shown once
+    assert "Idempotency-Key" not in headers(
+        "/api/v1/grants/{reference}/token", "post"
+    )  # a secret shown once
     assert "Idempotency-Key" not in headers("/api/v1/pacts/{reference}/versions/{number}", "put")
 
 

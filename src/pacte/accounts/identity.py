@@ -31,10 +31,16 @@ class PasswordProvider:
 @transaction.atomic
 def link_external_identity(provider: str, subject: str, *, email: str, name: str) -> User:
     """What an OIDC callback calls once the provider's ID token is verified."""
-    identity = ExternalIdentity.objects.select_related("user").filter(provider=provider, subject=subject).first()
+    identity = (
+        ExternalIdentity.objects.select_related("user")
+        .filter(provider=provider, subject=subject)
+        .first()
+    )
     if identity:
         return identity.user
-    user, _ = User.objects.get_or_create(username=f"{provider}:{subject}", defaults={"email": email, "display_name": name})
+    user, _ = User.objects.get_or_create(
+        username=f"{provider}:{subject}", defaults={"email": email, "display_name": name}
+    )
     ExternalIdentity.objects.create(user=user, provider=provider, subject=subject)
     return user
 

@@ -24,7 +24,9 @@ def resolve_acting(request: ActingRequest) -> Acting | None:
         return None
     chosen_id = request.session.get(SESSION_KEY)
     membership = next((m for m in memberships if m.organisation_id == chosen_id), memberships[0])
-    return Acting(user=user, organisation=membership.organisation, roles=frozenset(membership.roles))
+    return Acting(
+        user=user, organisation=membership.organisation, roles=frozenset(membership.roles)
+    )
 
 
 class ActingOrganisationMiddleware:

@@ -110,7 +110,9 @@ ROLES_BY_KIND = {
 
 class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="memberships"
+    )
     roles = models.JSONField(default=list, help_text="List of Role values")
     created_at = models.DateTimeField(auto_now_add=True)
 

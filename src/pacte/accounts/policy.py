@@ -42,41 +42,56 @@ Principal = Acting | PlatformPrincipal
 
 class Action(StrEnum):
     # projects
-    PROJECT_CREATE = "project.create"            # obj: the acting carrier Organisation
-    PROJECT_EDIT = "project.edit"                # obj: Project
+    PROJECT_CREATE = "project.create"  # obj: the acting carrier Organisation
+    PROJECT_EDIT = "project.edit"  # obj: Project
     # pacts
-    PACT_WRITE = "pact.write"                    # draft, edit, submit, withdraw, new version; obj: Pact or Project
-    PACT_REVIEW = "pact.review"                  # request changes, approve; obj: Pact
-    PACT_SANCTION = "pact.sanction"              # breach, cure, suspend, reinstate, break, complete; obj: Pact
-    PACT_SIGN = "pact.sign"                      # obj: Pact (see signing_side)
+    PACT_WRITE = "pact.write"  # draft, edit, submit, withdraw, new version; obj: Pact or Project
+    PACT_REVIEW = "pact.review"  # request changes, approve; obj: Pact
+    PACT_SANCTION = "pact.sanction"  # breach, cure, suspend, reinstate, break, complete; obj: Pact
+    PACT_SIGN = "pact.sign"  # obj: Pact (see signing_side)
     COMMITMENT_EVIDENCE = "commitment.evidence"  # obj: Commitment (owner + version.pact)
     # data
-    DATASET_PUBLISH = "dataset.publish"          # obj: the publisher Organisation
-    DATA_REQUEST_WRITE = "data_request.write"    # create, edit, submit, withdraw; obj: DataRequest or Project
-    DATA_REQUEST_REVIEW = "data_request.review"  # request changes, refuse, approve; obj: DataRequest
-    GRANT_REVIEW = "grant.review"                # suspend, revoke, reactivate, renew; obj: Grant
-    GRANT_ROTATE_TOKEN = "grant.rotate_token"    # obj: Grant
+    DATASET_PUBLISH = "dataset.publish"  # obj: the publisher Organisation
+    DATA_REQUEST_WRITE = (
+        "data_request.write"  # create, edit, submit, withdraw; obj: DataRequest or Project
+    )
+    DATA_REQUEST_REVIEW = (
+        "data_request.review"  # request changes, refuse, approve; obj: DataRequest
+    )
+    GRANT_REVIEW = "grant.review"  # suspend, revoke, reactivate, renew; obj: Grant
+    GRANT_ROTATE_TOKEN = "grant.rotate_token"  # obj: Grant
     # evidence
-    PROJECT_CARRIER_WORK = "project.carrier_work"  # questions, feedback replies, algorithm sheets; obj: Project
+    PROJECT_CARRIER_WORK = (
+        "project.carrier_work"  # questions, feedback replies, algorithm sheets; obj: Project
+    )
     PROJECT_PARTNER_WORK = "project.partner_work"  # panel calls, feedback moderation; obj: Project
-    EXPERIMENT_DESIGN = "experiment.design"      # obj: Project (carrier member or evaluator)
-    EXPERIMENT_RUN = "experiment.run"            # pre-register, assign; obj: Experiment
-    PANEL_DRAW = "panel.draw"                    # obj: PanelCall (the organisation that opened it)
-    PROJECT_EVALUATE = "project.evaluate"        # evaluations, bias audits; obj: Project
-    EVALUATION_OWN = "evaluation.own"            # publish, delete one's evaluation; obj: Evaluation
+    EXPERIMENT_DESIGN = "experiment.design"  # obj: Project (carrier member or evaluator)
+    EXPERIMENT_RUN = "experiment.run"  # pre-register, assign; obj: Experiment
+    PANEL_DRAW = "panel.draw"  # obj: PanelCall (the organisation that opened it)
+    PROJECT_EVALUATE = "project.evaluate"  # evaluations, bias audits; obj: Project
+    EVALUATION_OWN = "evaluation.own"  # publish, delete one's evaluation; obj: Evaluation
     # funding (issue 11)
-    FUNDING_PROGRAMME = "funding.programme"      # open, edit a programme; obj: Programme or the institution
-    FUNDING_CONTRACT = "funding.contract"        # attach an outcome contract; obj: Programme
-    FUNDING_WINDOW_VALIDATE = "funding.window"   # validate a window with a published evaluation; obj: contract
-    PAYMENT_PREPARE = "payment.prepare"          # prepare, mark paid, cancel; obj: OutcomeContract or PaymentOrder
-    PAYMENT_APPROVE = "payment.approve"          # approve (never one's own order); obj: PaymentOrder
-    PAYMENT_SANCTION = "payment.sanction"        # withhold, release (follows the pact's sanctions); platform only
+    FUNDING_PROGRAMME = (
+        "funding.programme"  # open, edit a programme; obj: Programme or the institution
+    )
+    FUNDING_CONTRACT = "funding.contract"  # attach an outcome contract; obj: Programme
+    FUNDING_WINDOW_VALIDATE = (
+        "funding.window"  # validate a window with a published evaluation; obj: contract
+    )
+    PAYMENT_PREPARE = (
+        "payment.prepare"  # prepare, mark paid, cancel; obj: OutcomeContract or PaymentOrder
+    )
+    PAYMENT_APPROVE = "payment.approve"  # approve (never one's own order); obj: PaymentOrder
+    PAYMENT_SANCTION = (
+        "payment.sanction"  # withhold, release (follows the pact's sanctions); platform only
+    )
     # the platform's own clocks (due dates, expiry, reminders): nobody does these by hand
-    PLATFORM_CLOCK = "platform.clock"            # obj: anything the clock moves
+    PLATFORM_CLOCK = "platform.clock"  # obj: anything the clock moves
 
 
 # ------------------------------------------------------------------ object readers
 # Each reads one fact from a domain object by attribute, so no domain model is imported here.
+
 
 def _carrier_id(obj: Any) -> int:
     """The carrier organisation behind a project, pact, request, grant, evaluation…"""
@@ -103,7 +118,8 @@ Refusal = str | None
 
 def _is_carrier_member(acting: Acting, carrier_id: int) -> bool:
     return acting.organisation.pk == carrier_id and (
-        acting.has(Role.CARRIER_MEMBER) or acting.has(Role.CARRIER_ADMIN))
+        acting.has(Role.CARRIER_MEMBER) or acting.has(Role.CARRIER_ADMIN)
+    )
 
 
 def _carrier_member(acting: Acting, obj: Any) -> Refusal:
@@ -122,7 +138,9 @@ def _recusal(acting: Acting, obj: Any) -> Refusal:
     """The conflict-of-interest rule, written once: a member of the carrier never decides for the
     other side."""
     if is_member(acting.user, _carrier_id(obj)):
-        return _("Vous êtes membre de l'organisation porteuse : vous devez vous déporter de cette décision.")
+        return _(
+            "Vous êtes membre de l'organisation porteuse : vous devez vous déporter de cette décision."
+        )
     return None
 
 
@@ -144,10 +162,14 @@ def signing_side(acting: Acting, pact: Any) -> str | None:
 def _pact_signatory(acting: Acting, obj: Any) -> Refusal:
     side = signing_side(acting, obj)
     if side is None:
-        return _("Seuls l'administrateur du porteur et le signataire de l'institution peuvent signer ce pacte.")
+        return _(
+            "Seuls l'administrateur du porteur et le signataire de l'institution peuvent signer ce pacte."
+        )
     if side == "institution" and is_member(acting.user, _carrier_id(obj)):
-        return _("Vous êtes membre de l'organisation porteuse : vous ne pouvez pas signer ce pacte pour "
-                 "l'institution.")
+        return _(
+            "Vous êtes membre de l'organisation porteuse : vous ne pouvez pas signer ce pacte pour "
+            "l'institution."
+        )
     return None
 
 
@@ -167,9 +189,12 @@ def _data_steward(acting: Acting, obj: Any) -> Refusal:
 
 def _data_reviewer(acting: Acting, obj: Any) -> Refusal:
     if acting.organisation.pk != _publisher_id(obj) or not (
-            acting.has(Role.REVIEWER) or acting.has(Role.DATA_STEWARD)):
-        return _("Seul un instructeur ou un responsable des données de l'institution éditrice peut instruire "
-                 "cette demande.")
+        acting.has(Role.REVIEWER) or acting.has(Role.DATA_STEWARD)
+    ):
+        return _(
+            "Seul un instructeur ou un responsable des données de l'institution éditrice peut instruire "
+            "cette demande."
+        )
     return _recusal(acting, obj)
 
 
@@ -178,15 +203,21 @@ def _token_rotator(acting: Acting, obj: Any) -> Refusal:
         return None
     if acting.organisation.pk == _carrier_id(obj) and acting.has(Role.CARRIER_ADMIN):
         return None
-    return _("Seul un administrateur du porteur bénéficiaire (ou de la plateforme) peut émettre le jeton de cet "
-             "accès : un nouveau jeton remplace aussitôt le précédent pour toute l'équipe.")
+    return _(
+        "Seul un administrateur du porteur bénéficiaire (ou de la plateforme) peut émettre le jeton de cet "
+        "accès : un nouveau jeton remplace aussitôt le précédent pour toute l'équipe."
+    )
 
 
 def _is_partner_institution(acting: Acting, project: Any) -> bool:
-    return bool(acting.organisation.is_institution
-                and project.pacts.filter(institution=acting.organisation).exists()
-                and any(acting.has(r) for r in (Role.REVIEWER, Role.SIGNATORY, Role.DATA_STEWARD,
-                                                Role.PLATFORM_ADMIN)))
+    return bool(
+        acting.organisation.is_institution
+        and project.pacts.filter(institution=acting.organisation).exists()
+        and any(
+            acting.has(r)
+            for r in (Role.REVIEWER, Role.SIGNATORY, Role.DATA_STEWARD, Role.PLATFORM_ADMIN)
+        )
+    )
 
 
 def _carrier_or_partner(acting: Acting, obj: Any) -> Refusal:
@@ -215,10 +246,14 @@ def _panel_opener(acting: Acting, obj: Any) -> Refusal:
 
 def _independent_evaluator(acting: Acting, obj: Any) -> Refusal:
     if not acting.has(Role.EVALUATOR) or acting.organisation.kind != Organisation.Kind.EVALUATOR:
-        return _("Seul un évaluateur indépendant (rôle « évaluateur » d'un organisme d'évaluation) peut faire "
-                 "cela ; le porteur ne publie pas l'évaluation de son propre service.")
+        return _(
+            "Seul un évaluateur indépendant (rôle « évaluateur » d'un organisme d'évaluation) peut faire "
+            "cela ; le porteur ne publie pas l'évaluation de son propre service."
+        )
     if acting.organisation.pk == _carrier_id(obj) or is_member(acting.user, _carrier_id(obj)):
-        return _("Vous êtes membre du porteur : vous ne pouvez pas évaluer son service (indépendance).")
+        return _(
+            "Vous êtes membre du porteur : vous ne pouvez pas évaluer son service (indépendance)."
+        )
     return None
 
 
@@ -242,9 +277,13 @@ def _finance_officer(acting: Acting, obj: Any) -> Refusal:
 def _payment_approver(acting: Acting, obj: Any) -> Refusal:
     """Two-person rule: an approver of the institution, never the person who prepared the order."""
     if acting.organisation.pk != _institution_id(obj) or not acting.has(Role.PAYMENT_APPROVER):
-        return _("Seul un approbateur des paiements de l'institution qui finance peut approuver cet ordre.")
+        return _(
+            "Seul un approbateur des paiements de l'institution qui finance peut approuver cet ordre."
+        )
     if acting.user.pk == obj.prepared_by_id:
-        return _("Règle des quatre yeux : vous ne pouvez pas approuver un ordre de paiement que vous avez préparé.")
+        return _(
+            "Règle des quatre yeux : vous ne pouvez pas approuver un ordre de paiement que vous avez préparé."
+        )
     approvers = obj.contract.programme.approvers
     if approvers.exists() and not approvers.filter(pk=acting.user.pk).exists():
         return _("Ce programme désigne ses approbateurs : vous n'en faites pas partie.")
@@ -295,7 +334,11 @@ def refusal(principal: Principal, action: Action, obj: Any) -> Refusal:
     """Why ``principal`` may not do ``action`` on ``obj`` (None: allowed)."""
     rule = RULES[action]
     if isinstance(principal, PlatformPrincipal):
-        return None if rule.system else _("Cette action ne peut pas être faite automatiquement par la plateforme.")
+        return (
+            None
+            if rule.system
+            else _("Cette action ne peut pas être faite automatiquement par la plateforme.")
+        )
     if not isinstance(principal, Acting):
         raise TypeError(f"a principal is an Acting or policy.SYSTEM, not {principal!r}")
     return rule.check(principal, obj)
@@ -319,4 +362,6 @@ def actor_of(principal: Principal) -> Actor:
     if isinstance(principal, PlatformPrincipal):
         return SYSTEM_ACTOR
     role = sorted(principal.roles)[0] if principal.roles else ""
-    return Actor(organisation_slug=principal.organisation.slug, role=role, person_id=principal.user.pk)
+    return Actor(
+        organisation_slug=principal.organisation.slug, role=role, person_id=principal.user.pk
+    )

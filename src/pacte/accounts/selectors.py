@@ -14,7 +14,11 @@ def memberships_of(user: User) -> QuerySet[Membership]:
 
 
 def members_with_role(organisation: Organisation, role: str) -> list[User]:
-    return [m.user for m in Membership.objects.filter(organisation=organisation).select_related("user") if role in m.roles]
+    return [
+        m.user
+        for m in Membership.objects.filter(organisation=organisation).select_related("user")
+        if role in m.roles
+    ]
 
 
 def is_member(user: User, organisation_id: int) -> bool:

@@ -53,7 +53,9 @@ def acting_for(user: User, organisation: Organisation) -> Acting:
 
 
 @transaction.atomic
-def create_organisation(*, slug: str, name: str, kind: str, legal_form: str, **extra: str) -> Organisation:
+def create_organisation(
+    *, slug: str, name: str, kind: str, legal_form: str, **extra: str
+) -> Organisation:
     if kind == Organisation.Kind.CARRIER and legal_form not in Organisation.CARRIER_FORMS:
         raise ValidationFailed(_("Forme juridique invalide pour un porteur de projet."))
     if kind == Organisation.Kind.INSTITUTION and legal_form not in Organisation.INSTITUTION_FORMS:
@@ -91,14 +93,18 @@ def sign_in(request: HttpRequest, username: str, password: str) -> User:
     if user is None:
         if getattr(request, "axes_locked_out", False):
             raise TooManyAttempts(
-                _("Trop de tentatives de connexion depuis cette adresse. Réessayez dans quelques minutes.")
+                _(
+                    "Trop de tentatives de connexion depuis cette adresse. Réessayez dans quelques minutes."
+                )
             )
         raise NotAuthenticated(_("Identifiant ou mot de passe incorrect."))
     return user
 
 
 @transaction.atomic
-def create_api_token(user: User, organisation: Organisation, name: str, days: int = 90) -> tuple[ApiToken, str]:
+def create_api_token(
+    user: User, organisation: Organisation, name: str, days: int = 90
+) -> tuple[ApiToken, str]:
     acting_for(user, organisation)  # must be a member
     raw = "pct_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(

@@ -47,8 +47,10 @@ def _key_encryption() -> MultiFernet:
 def _former_keys() -> list[Fernet]:
     """The keys of the former scheme, derived from SECRET_KEY (and its fallbacks)."""
     secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return [Fernet(base64.urlsafe_b64encode(hashlib.sha256(("signing-keys:" + s).encode()).digest()))
-            for s in secrets]
+    return [
+        Fernet(base64.urlsafe_b64encode(hashlib.sha256(("signing-keys:" + s).encode()).digest()))
+        for s in secrets
+    ]
 
 
 def _encrypted_now(token: bytes) -> tuple[bytes, bytes | None]:
@@ -72,10 +74,12 @@ def _encrypted_now(token: bytes) -> tuple[bytes, bytes | None]:
         except InvalidToken:
             continue
         return raw, current.encrypt(raw)
-    raise SigningKeyUnavailable(_(
-        "La clé de signature ne peut pas être déchiffrée avec la clé de chiffrement configurée "
-        "(PACTE_KEY_ENCRYPTION_KEY) : prévenez l'administrateur de la plateforme."
-    ))
+    raise SigningKeyUnavailable(
+        _(
+            "La clé de signature ne peut pas être déchiffrée avec la clé de chiffrement configurée "
+            "(PACTE_KEY_ENCRYPTION_KEY) : prévenez l'administrateur de la plateforme."
+        )
+    )
 
 
 @transaction.atomic
@@ -87,7 +91,9 @@ def ensure_signing_key(user: User) -> SigningKey:
     raw_private = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     return SigningKey.objects.create(
-        user=user, public_key=public.hex(), encrypted_private_key=_key_encryption().encrypt(raw_private)
+        user=user,
+        public_key=public.hex(),
+        encrypted_private_key=_key_encryption().encrypt(raw_private),
     )
 
 
@@ -114,7 +120,11 @@ def reencrypt_all() -> Reencryption:
     done = current = 0
     unreadable: list[int] = []
     with transaction.atomic():
-        keys = SigningKey.objects.select_for_update().filter(encrypted_private_key__isnull=False).order_by("pk")
+        keys = (
+            SigningKey.objects.select_for_update()
+            .filter(encrypted_private_key__isnull=False)
+            .order_by("pk")
+        )
         for key in keys:
             if not key.encrypted_private_key:
                 continue

@@ -34,7 +34,16 @@ class DataRequestAdmin(admin.ModelAdmin[DataRequest]):
 
 @admin.register(Grant)
 class GrantAdmin(admin.ModelAdmin[Grant]):
-    list_display = ("reference", "project", "dataset_version", "tier", "state", "rho_spent", "rho_grant", "expires_at")
+    list_display = (
+        "reference",
+        "project",
+        "dataset_version",
+        "tier",
+        "state",
+        "rho_spent",
+        "rho_grant",
+        "expires_at",
+    )
     list_filter = ("state", "tier")
     exclude = ("token_hash", "pseudonym_key")
 

@@ -39,7 +39,12 @@ def own_record(link: PersonLink) -> tuple[DatasetVersion, list[dict[str, Any]]]:
     dv = link.dataset.current_version
     if dv is None or not dv.person_column:
         raise ValidationFailed(_("Ce jeu de données ne permet pas de retrouver une personne."))
-    frame = pl.scan_parquet(list(dv.paths)).filter(pl.col(dv.person_column) == link.person_id).collect()
+    frame = (
+        pl.scan_parquet(list(dv.paths))
+        .filter(pl.col(dv.person_column) == link.person_id)
+        .select([c["name"] for c in dv.columns])
+        .collect()
+    )  # declared columns only, never record keys
     return dv, [{k: _jsonable(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
 
 
@@ -50,37 +55,75 @@ def give_consent(user: User, dataset: Dataset, project: Project, purpose: str) -
         raise NotAuthenticated(_("Connectez-vous pour transmettre vos propres données."))
     link = PersonLink.objects.filter(user=user, dataset=dataset).select_related("dataset").first()
     if link is None:
-        raise PermissionDenied(_("Aucun lien vérifié entre votre compte et une fiche de ce jeu de données."))
+        raise PermissionDenied(
+            _("Aucun lien vérifié entre votre compte et une fiche de ce jeu de données.")
+        )
     if not PactVersion.objects.filter(pact__project=project, status=Status.ACTIVE).exists():
-        raise InvalidTransition(_("Ce projet n'a pas de pacte en vigueur : il ne peut pas recevoir de données."))
+        raise InvalidTransition(
+            _("Ce projet n'a pas de pacte en vigueur : il ne peut pas recevoir de données.")
+        )
     purpose = (purpose or "").strip()
     if len(purpose) < 10:
-        raise ValidationFailed(_("Indiquez la finalité pour laquelle vous transmettez vos données (10 caractères au "
-                                 "moins)."), field_errors={"purpose": [_("Finalité obligatoire.")]})
+        raise ValidationFailed(
+            _(
+                "Indiquez la finalité pour laquelle vous transmettez vos données (10 caractères au "
+                "moins)."
+            ),
+            field_errors={"purpose": [_("Finalité obligatoire.")]},
+        )
     dv, record = own_record(link)
     if not record:
         raise NotFound(_("Aucune fiche ne correspond à votre identifiant dans ce jeu de données."))
-    consent = Consent.objects.create(user=user, dataset_version=dv, project=project, purpose=purpose,
-                                     record=record, record_sha256=canonical_sha(record))
-    events.record("consent.given", Actor(role="citizen", person_id=user.pk), "consent", str(consent.receipt_id),
-                  project.slug, dataset=dataset.slug, version=dv.version, tier=5,
-                  person=personal_commitment(f"person:{dataset.slug}:{link.person_id}"),
-                  purpose=personal_commitment(f"purpose:{consent.receipt_id}:{purpose}"),
-                  record_sha256=consent.record_sha256, rows=len(record))
+    consent = Consent.objects.create(
+        user=user,
+        dataset_version=dv,
+        project=project,
+        purpose=purpose,
+        record=record,
+        record_sha256=canonical_sha(record),
+    )
+    events.record(
+        "consent.given",
+        Actor(role="citizen", person_id=user.pk),
+        "consent",
+        str(consent.receipt_id),
+        project.slug,
+        dataset=dataset.slug,
+        version=dv.version,
+        tier=5,
+        person=personal_commitment(f"person:{dataset.slug}:{link.person_id}"),
+        purpose=personal_commitment(f"purpose:{consent.receipt_id}:{purpose}"),
+        record_sha256=consent.record_sha256,
+        rows=len(record),
+    )
     return consent
 
 
 @retry_on_conflict
 @transaction.atomic
 def withdraw_consent(user: User, consent: Consent) -> Consent:
-    consent = Consent.objects.select_for_update(of=("self",)).select_related(
-        "project", "dataset_version__dataset").get(pk=consent.pk)
+    consent = (
+        Consent.objects.select_for_update(of=("self",))
+        .select_related("project", "dataset_version__dataset")
+        .get(pk=consent.pk)
+    )
     if consent.user_id != getattr(user, "pk", None):
         raise PermissionDenied(_("Seule la personne concernée peut retirer son consentement."))
     if consent.state == Consent.State.WITHDRAWN:
         raise InvalidTransition(_("Ce consentement est déjà retiré."))
-    consent.state, consent.withdrawn_at, consent.record = Consent.State.WITHDRAWN, timezone.now(), []
+    consent.state, consent.withdrawn_at, consent.record = (
+        Consent.State.WITHDRAWN,
+        timezone.now(),
+        [],
+    )
     consent.save()
-    events.record("consent.withdrawn", Actor(role="citizen", person_id=user.pk), "consent", str(consent.receipt_id),
-                  consent.project.slug, dataset=consent.dataset_version.dataset.slug, tier=5)
+    events.record(
+        "consent.withdrawn",
+        Actor(role="citizen", person_id=user.pk),
+        "consent",
+        str(consent.receipt_id),
+        consent.project.slug,
+        dataset=consent.dataset_version.dataset.slug,
+        tier=5,
+    )
     return consent

@@ -45,89 +45,164 @@ def _safe_name(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)[:100] or "v"
 
 
-def version_artifacts(dataset_slug: str, version: str, paths: list[str], schema: Mapping[str, Any],
-                      person_column: str, enterprise_column: str, k: int) -> tuple[dict[str, Any], dict[str, Any]]:
+def version_artifacts(
+    dataset_slug: str,
+    version: str,
+    paths: list[str],
+    schema: Mapping[str, Any],
+    person_column: str,
+    enterprise_column: str,
+    k: int,
+) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
     """Ingestion-time work for one version (a few seconds at 10 M rows, never per query):
 
-    * the DP view: at most ``k`` rows per person, direct identifiers dropped
+    * the version's own data files, with each row's secret record key as a reserved column
+      (:func:`store_with_record_keys`); the returned paths replace ``paths``;
+    * the DP view: at most ``k`` rows per person, direct identifiers and record keys dropped
       (``privacy.truncate_per_person``) — the privacy unit of tier 3 is one person;
     * the secure-room profile (``secure_room.dataset_profile``), stored field by field, with the
-      version's secret cell-key seed (``data.secure_room``; never published).
-    Parquet only; a version without person column gets neither (row unit, no secure room).
+      version's secret cell-key seed (``data.gateway.secure_room``; never published).
+    Parquet only; a version without person column gets none of them (row unit, no secure room).
     """
+    from pacte.data.gateway.secure_room import CELL_KEY_FIELD, new_cell_key_secret
     from pacte.engines import secure_room
 
     if not person_column or not paths or not all(str(p).endswith(".parquet") for p in paths):
-        return {}, {}
-    direct = [c["name"] for c in schema.get("columns", [])
-              if c.get("classification") == Classification.DIRECT_IDENTIFIER]
-    target = datasets_dir() / _safe_name(dataset_slug) / f"{_safe_name(version)}.dp-person-k{k}.parquet"
-    view = privacy.truncate_per_person(paths, person_column, k, target, drop=direct)
-    prof = secure_room.dataset_profile(paths, person_column, enterprise_column or None)
-    from pacte.data.gateway.secure_room import (
-        CELL_KEY_FIELD,
-        RECORD_KEYS_FIELD,
-        new_cell_key_secret,
-    )
-
+        return paths, {}, {}
     secret = new_cell_key_secret()
-    keys = secure_room.write_record_keys(
-        paths, person_column, secret,
-        [target.with_name(f"{_safe_name(version)}.record-keys-{i}.parquet") for i in range(len(paths))])
+    paths = store_with_record_keys(dataset_slug, version, paths, person_column, secret)
+    direct = [
+        c["name"]
+        for c in schema.get("columns", [])
+        if c.get("classification") == Classification.DIRECT_IDENTIFIER
+    ]
+    target = (
+        datasets_dir() / _safe_name(dataset_slug) / f"{_safe_name(version)}.dp-person-k{k}.parquet"
+    )
+    view = privacy.truncate_per_person(
+        paths, person_column, k, target, drop=[*direct, secure_room.RECORD_KEY_COLUMN]
+    )
+    prof = secure_room.dataset_profile(paths, person_column, enterprise_column or None)
     profile = {
-        CELL_KEY_FIELD: secret, RECORD_KEYS_FIELD: keys,  # cell-key method; never published
-        "fingerprint": prof.fingerprint, "rows": prof.rows, "person_column": prof.person_column,
-        "person_null_rows": prof.person_null_rows, "person_top_rows": list(prof.person_top_rows),
-        "enterprise_column": prof.enterprise_column, "enterprise_null_rows": prof.enterprise_null_rows,
+        CELL_KEY_FIELD: secret,  # cell-key method; never published
+        "fingerprint": prof.fingerprint,
+        "rows": prof.rows,
+        "person_column": prof.person_column,
+        "person_null_rows": prof.person_null_rows,
+        "person_top_rows": list(prof.person_top_rows),
+        "enterprise_column": prof.enterprise_column,
+        "enterprise_null_rows": prof.enterprise_null_rows,
         "enterprise_top_rows": list(prof.enterprise_top_rows),
     }
-    return view.as_dict(), profile
+    return paths, view.as_dict(), profile
+
+
+def store_with_record_keys(
+    dataset_slug: str, version: str, paths: list[str], person_column: str, secret: int
+) -> list[str]:
+    """The version's own data files in the platform store, each row with its record key (the
+    cell-key method's fixed key per person, from the version's secret) in the reserved column
+    ``secure_room.RECORD_KEY_COLUMN``: written once here, read by the secure room as an ordinary
+    column. Schema, catalogue, extracts and queries never show it. The files given are left as
+    they are (``sha256`` and ``byte_size`` of the version describe them, as delivered)."""
+    from pacte.engines import secure_room
+
+    folder = datasets_dir() / _safe_name(dataset_slug)
+    folder.mkdir(parents=True, exist_ok=True)
+    targets = [folder / f"{_safe_name(version)}.keyed-{i}.parquet" for i in range(len(paths))]
+    return secure_room.write_with_record_keys(paths, person_column, secret, targets)
 
 
 @retry_on_conflict
 @transaction.atomic
-def add_version(principal: policy.Principal, dataset: Dataset, *, version: str, paths: list[str],
-                schema: Mapping[str, Any], row_count: int, person_column: str = "",
-                enterprise_column: str = "", sha256: str = "", byte_size: int = 0,
-                rho_cap: float = 1.0, max_contributions: int = 1, file_format: str = "parquet") -> DatasetVersion:
+def add_version(
+    principal: policy.Principal,
+    dataset: Dataset,
+    *,
+    version: str,
+    paths: list[str],
+    schema: Mapping[str, Any],
+    row_count: int,
+    person_column: str = "",
+    enterprise_column: str = "",
+    sha256: str = "",
+    byte_size: int = 0,
+    rho_cap: float = 1.0,
+    max_contributions: int = 1,
+    file_format: str = "parquet",
+) -> DatasetVersion:
     """``max_contributions`` is k, the rows kept per person for DP aggregates (public, 1 to 20)."""
     policy.require(principal, policy.Action.DATASET_PUBLISH, dataset.publisher)
     clean = validate_schema(schema, person_column, enterprise_column)
     if not 1 <= int(max_contributions) <= 20:
         raise ValidationFailed(_("Lignes retenues par personne (k) : entre 1 et 20."))
     if DatasetVersion.objects.filter(dataset=dataset, version=version).exists():
-        raise ValidationFailed(_("La version « %(version)s » de « %(dataset)s » existe déjà.")
-                               % {"version": version, "dataset": dataset.slug})
-    dp_view, profile = version_artifacts(dataset.slug, version, list(paths), clean, person_column,
-                                         enterprise_column, int(max_contributions))
+        raise ValidationFailed(
+            _("La version « %(version)s » de « %(dataset)s » existe déjà.")
+            % {"version": version, "dataset": dataset.slug}
+        )
+    paths, dp_view, profile = version_artifacts(
+        dataset.slug,
+        version,
+        list(paths),
+        clean,
+        person_column,
+        enterprise_column,
+        int(max_contributions),
+    )
     DatasetVersion.objects.filter(dataset=dataset).update(is_current=False)
     dv = DatasetVersion.objects.create(
-        dataset=dataset, version=version, paths=list(paths), schema=clean, row_count=row_count,
-        person_column=person_column, enterprise_column=enterprise_column, sha256=sha256,
-        byte_size=byte_size, rho_cap=rho_cap, max_contributions=max_contributions, file_format=file_format,
-        dp_view=dp_view, profile=profile,
+        dataset=dataset,
+        version=version,
+        paths=list(paths),
+        schema=clean,
+        row_count=row_count,
+        person_column=person_column,
+        enterprise_column=enterprise_column,
+        sha256=sha256,
+        byte_size=byte_size,
+        rho_cap=rho_cap,
+        max_contributions=max_contributions,
+        file_format=file_format,
+        dp_view=dp_view,
+        profile=profile,
     )
-    events.record("dataset.version_added", publisher_actor(principal, dataset.publisher), "dataset", dataset.slug,
-                  version=version, rows=row_count, sha256=sha256,
-                  columns=[(c["name"], c["classification"]) for c in clean["columns"]],
-                  privacy_unit={"unit": "person" if person_column else "row", "person_column": person_column,
-                                "rows_per_person": int(max_contributions)})
+    events.record(
+        "dataset.version_added",
+        publisher_actor(principal, dataset.publisher),
+        "dataset",
+        dataset.slug,
+        version=version,
+        rows=row_count,
+        sha256=sha256,
+        columns=[(c["name"], c["classification"]) for c in clean["columns"]],
+        privacy_unit={
+            "unit": "person" if person_column else "row",
+            "person_column": person_column,
+            "rows_per_person": int(max_contributions),
+        },
+    )
     return dv
 
 
 # ---------------------------------------------------------------- file checks and normalisation
 
+
 def _type_ok(declared: str, arrow_type: Any) -> bool:
     import pyarrow as pa
 
     t = pa.types
-    return bool({
-        "string": t.is_string(arrow_type) or t.is_large_string(arrow_type) or t.is_dictionary(arrow_type),
-        "int": t.is_integer(arrow_type),
-        "float": t.is_floating(arrow_type) or t.is_integer(arrow_type),
-        "date": t.is_date(arrow_type) or t.is_timestamp(arrow_type),
-        "bool": t.is_boolean(arrow_type),
-    }[declared])
+    return bool(
+        {
+            "string": t.is_string(arrow_type)
+            or t.is_large_string(arrow_type)
+            or t.is_dictionary(arrow_type),
+            "int": t.is_integer(arrow_type),
+            "float": t.is_floating(arrow_type) or t.is_integer(arrow_type),
+            "date": t.is_date(arrow_type) or t.is_timestamp(arrow_type),
+            "bool": t.is_boolean(arrow_type),
+        }[declared]
+    )
 
 
 def _normal_type(arrow_type: Any) -> Any:
@@ -135,7 +210,12 @@ def _normal_type(arrow_type: Any) -> Any:
     import pyarrow as pa
 
     t = pa.types
-    if t.is_int8(arrow_type) or t.is_int16(arrow_type) or t.is_uint8(arrow_type) or t.is_uint16(arrow_type):
+    if (
+        t.is_int8(arrow_type)
+        or t.is_int16(arrow_type)
+        or t.is_uint8(arrow_type)
+        or t.is_uint16(arrow_type)
+    ):
         return pa.int32()
     if t.is_uint32(arrow_type) or t.is_uint64(arrow_type):
         return pa.int64()
@@ -164,11 +244,17 @@ def normalise_parquet(path: Path) -> None:
 def _arrow_type(declared: str) -> Any:
     import pyarrow as pa
 
-    return {"string": pa.string(), "int": pa.int64(), "float": pa.float64(), "date": pa.date32(),
-            "bool": pa.bool_()}[declared]
+    return {
+        "string": pa.string(),
+        "int": pa.int64(),
+        "float": pa.float64(),
+        "date": pa.date32(),
+        "bool": pa.bool_(),
+    }[declared]
 
 
 # ---------------------------------------------------------------- import_file, step by step
+
 
 @dataclass(frozen=True)
 class _ImportPlan:
@@ -186,29 +272,47 @@ class _ImportPlan:
         return {c["name"]: c for c in self.schema["columns"]}
 
 
-def _plan_import(dataset_slug: str, version: str | None, schema: Mapping[str, Any] | None,
-                 person_column: str | None, enterprise_column: str | None) -> _ImportPlan:
+def _plan_import(
+    dataset_slug: str,
+    version: str | None,
+    schema: Mapping[str, Any] | None,
+    person_column: str | None,
+    enterprise_column: str | None,
+) -> _ImportPlan:
     dataset = Dataset.objects.filter(slug=dataset_slug).first()
     if dataset is None:
-        raise NotFound(_("Jeu de données « %(slug)s » introuvable dans le catalogue.") % {"slug": dataset_slug})
+        raise NotFound(
+            _("Jeu de données « %(slug)s » introuvable dans le catalogue.") % {"slug": dataset_slug}
+        )
     current = dataset.current_version
     if schema is None:
         if current is None:
-            raise ValidationFailed(_("« %(slug)s » n'a pas encore de schéma déclaré : fournissez-en un.")
-                                   % {"slug": dataset_slug})
+            raise ValidationFailed(
+                _("« %(slug)s » n'a pas encore de schéma déclaré : fournissez-en un.")
+                % {"slug": dataset_slug}
+            )
         schema = current.schema
-    person = person_column if person_column is not None else (current.person_column if current else "")
-    enterprise = enterprise_column if enterprise_column is not None else (current.enterprise_column if current else "")
+    person = (
+        person_column if person_column is not None else (current.person_column if current else "")
+    )
+    enterprise = (
+        enterprise_column
+        if enterprise_column is not None
+        else (current.enterprise_column if current else "")
+    )
     clean = validate_schema(schema, person, enterprise)
     version = version or timezone.now().strftime("%Y%m%d-%H%M%S")
     if DatasetVersion.objects.filter(dataset=dataset, version=version).exists():
-        raise ValidationFailed(_("La version « %(version)s » existe déjà : choisissez un autre nom.")
-                               % {"version": version})
+        raise ValidationFailed(
+            _("La version « %(version)s » existe déjà : choisissez un autre nom.")
+            % {"version": version}
+        )
     return _ImportPlan(dataset, current, clean, person, enterprise, version)
 
 
-def _open_source(src: Path, declared: Mapping[str, Mapping[str, Any]]
-                 ) -> tuple[int, Iterator[pa.RecordBatch], pa.Schema]:
+def _open_source(
+    src: Path, declared: Mapping[str, Mapping[str, Any]]
+) -> tuple[int, Iterator[pa.RecordBatch], pa.Schema]:
     """(progress total, batches, file schema): rows for Parquet, bytes for CSV (typed as declared)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -218,12 +322,16 @@ def _open_source(src: Path, declared: Mapping[str, Mapping[str, Any]]
         raise ValidationFailed(_("Fichier introuvable : %(path)s.") % {"path": src})
     suffix = src.suffix.lower()
     if suffix not in (".parquet", ".csv"):
-        raise ValidationFailed(_("Format non pris en charge : fournissez un fichier .parquet ou .csv."))
+        raise ValidationFailed(
+            _("Format non pris en charge : fournissez un fichier .parquet ou .csv.")
+        )
     if suffix == ".parquet":
         try:
             pf = pq.ParquetFile(src)
         except (pa.ArrowInvalid, OSError) as e:
-            raise ValidationFailed(_("Fichier Parquet illisible : %(error)s.") % {"error": e}) from None
+            raise ValidationFailed(
+                _("Fichier Parquet illisible : %(error)s.") % {"error": e}
+            ) from None
         return pf.metadata.num_rows, pf.iter_batches(batch_size=250_000), pf.schema_arrow
     types = {n: _arrow_type(c["type"]) for n, c in declared.items()}
     try:
@@ -244,16 +352,22 @@ def _check_columns(declared: Mapping[str, Mapping[str, Any]], arrow_schema: pa.S
             parts.append(_("colonnes manquantes : %(columns)s") % {"columns": ", ".join(missing)})
         if extra:
             parts.append(_("colonnes non déclarées : %(columns)s") % {"columns": ", ".join(extra)})
-        raise ValidationFailed(_("Le fichier ne correspond pas au schéma déclaré (%(problems)s).")
-                               % {"problems": " ; ".join(parts)})
+        raise ValidationFailed(
+            _("Le fichier ne correspond pas au schéma déclaré (%(problems)s).")
+            % {"problems": " ; ".join(parts)}
+        )
     for name, col in declared.items():
         field = arrow_schema.field(name)
         if not _type_ok(col["type"], field.type):
-            raise ValidationFailed(_("Colonne « %(name)s » : type %(found)s dans le fichier, %(expected)s attendu.")
-                                   % {"name": name, "found": field.type, "expected": col["type"]})
+            raise ValidationFailed(
+                _("Colonne « %(name)s » : type %(found)s dans le fichier, %(expected)s attendu.")
+                % {"name": name, "found": field.type, "expected": col["type"]}
+            )
 
 
-def _check_batch(batch: pa.RecordBatch, keysets: Mapping[str, pa.Array], person: str, rows_before: int) -> None:
+def _check_batch(
+    batch: pa.RecordBatch, keysets: Mapping[str, pa.Array], person: str, rows_before: int
+) -> None:
     """Every coded value belongs to its registered nomenclature; the person column is never empty."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -264,14 +378,27 @@ def _check_batch(batch: pa.RecordBatch, keysets: Mapping[str, pa.Array], person:
         if pc.any(bad).as_py():
             sample = pc.filter(column, bad)[0].as_py()
             raise ValidationFailed(
-                _("Colonne « %(name)s » : la valeur %(value)r (ligne ≈ %(row)s) n'appartient pas à la nomenclature "
-                  "enregistrée.") % {"name": name, "value": sample, "row": rows_before + 1})
+                _(
+                    "Colonne « %(name)s » : la valeur %(value)r (ligne ≈ %(row)s) n'appartient pas à la nomenclature "
+                    "enregistrée."
+                )
+                % {"name": name, "value": sample, "row": rows_before + 1}
+            )
     if person and batch.column(person).null_count:
-        raise ValidationFailed(_("Colonne personne « %(name)s » : valeurs manquantes.") % {"name": person})
+        raise ValidationFailed(
+            _("Colonne personne « %(name)s » : valeurs manquantes.") % {"name": person}
+        )
 
 
-def _write_checked(batches: Iterator[pa.RecordBatch], arrow_schema: pa.Schema, plan: _ImportPlan, tmp: Path,
-                   total: int, by_rows: bool, progress: Callable[[int, int], None] | None) -> int:
+def _write_checked(
+    batches: Iterator[pa.RecordBatch],
+    arrow_schema: pa.Schema,
+    plan: _ImportPlan,
+    tmp: Path,
+    total: int,
+    by_rows: bool,
+    progress: Callable[[int, int], None] | None,
+) -> int:
     """Check every batch and write the declared columns, normalised, to ``tmp``; returns the row count."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -279,8 +406,12 @@ def _write_checked(batches: Iterator[pa.RecordBatch], arrow_schema: pa.Schema, p
     declared = plan.declared
     rows = 0
     done = 0
-    keysets = {n: pa.array([str(k) for k in c["keys"]]) for n, c in declared.items() if c.get("keys")}
-    out_schema = pa.schema([pa.field(n, _normal_type(arrow_schema.field(n).type)) for n in declared])
+    keysets = {
+        n: pa.array([str(k) for k in c["keys"]]) for n, c in declared.items() if c.get("keys")
+    }
+    out_schema = pa.schema(
+        [pa.field(n, _normal_type(arrow_schema.field(n).type)) for n in declared]
+    )
     with pq.ParquetWriter(tmp, out_schema, compression="zstd") as writer:
         for batch in batches:
             batch = batch.select(list(declared))
@@ -295,25 +426,45 @@ def _write_checked(batches: Iterator[pa.RecordBatch], arrow_schema: pa.Schema, p
     return rows
 
 
-def _add_imported_version(plan: _ImportPlan, target: Path, rows: int,
-                          max_contributions: int | None) -> DatasetVersion:
+def _add_imported_version(
+    plan: _ImportPlan, target: Path, rows: int, max_contributions: int | None
+) -> DatasetVersion:
     """The stored file becomes the dataset's current version (the file is removed if that fails)."""
     current = plan.current
     try:
-        return add_version(policy.SYSTEM, plan.dataset, version=plan.version, paths=[str(target)],
-                           schema=plan.schema, row_count=rows, person_column=plan.person,
-                           enterprise_column=plan.enterprise, sha256=file_sha256(target),
-                           byte_size=target.stat().st_size, rho_cap=current.rho_cap if current else 1.0,
-                           max_contributions=max_contributions or (current.max_contributions if current else 1))
+        dv = add_version(
+            policy.SYSTEM,
+            plan.dataset,
+            version=plan.version,
+            paths=[str(target)],
+            schema=plan.schema,
+            row_count=rows,
+            person_column=plan.person,
+            enterprise_column=plan.enterprise,
+            sha256=file_sha256(target),
+            byte_size=target.stat().st_size,
+            rho_cap=current.rho_cap if current else 1.0,
+            max_contributions=max_contributions or (current.max_contributions if current else 1),
+        )
     except BaseException:
         target.unlink(missing_ok=True)
         raise
+    if str(target) not in dv.paths:  # the version keeps its own copy, with record keys
+        target.unlink(missing_ok=True)
+    return dv
 
 
-def import_file(source: str | Path, dataset_slug: str, version: str | None = None, *,
-                schema: Mapping[str, Any] | None = None, person_column: str | None = None,
-                enterprise_column: str | None = None, max_contributions: int | None = None,
-                progress: Callable[[int, int], None] | None = None) -> DatasetVersion:
+def import_file(
+    source: str | Path,
+    dataset_slug: str,
+    version: str | None = None,
+    *,
+    schema: Mapping[str, Any] | None = None,
+    person_column: str | None = None,
+    enterprise_column: str | None = None,
+    max_contributions: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> DatasetVersion:
     """Validate a Parquet or CSV file against the declared schema, store it, add a version.
 
     Refuses a bad file with a clear message (ValidationFailed) and leaves the catalogue unchanged.
@@ -332,12 +483,16 @@ def import_file(source: str | Path, dataset_slug: str, version: str | None = Non
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        rows = _write_checked(batches, arrow_schema, plan, tmp, total, src.suffix.lower() == ".parquet", progress)
+        rows = _write_checked(
+            batches, arrow_schema, plan, tmp, total, src.suffix.lower() == ".parquet", progress
+        )
         os.replace(tmp, target)
         if progress:
             progress(total, total)
         return _add_imported_version(plan, target, rows, max_contributions)
     except pa.ArrowInvalid as e:
-        raise ValidationFailed(_("Fichier refusé : %(error)s") % {"error": str(e).splitlines()[0]}) from None
+        raise ValidationFailed(
+            _("Fichier refusé : %(error)s") % {"error": str(e).splitlines()[0]}
+        ) from None
     finally:
         tmp.unlink(missing_ok=True)

@@ -23,12 +23,21 @@ class Classification(models.TextChoices):
     KEY = "key", _("Clé de regroupement (nomenclature)")
 
 
-SENSITIVITY = [(0, _("0 — ouverte")), (1, _("1 — interne")), (2, _("2 — personnelle")), (3, _("3 — sensible"))]
+SENSITIVITY = [
+    (0, _("0 — ouverte")),
+    (1, _("1 — interne")),
+    (2, _("2 — personnelle")),
+    (3, _("3 — sensible")),
+]
 
 
 class Dataset(models.Model):
-    publisher = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="datasets",
-                                  verbose_name=_("institution éditrice"))
+    publisher = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="datasets",
+        verbose_name=_("institution éditrice"),
+    )
     slug = models.SlugField(max_length=120, unique=True)
     title = models.CharField(_("titre"), max_length=200)
     description = models.TextField(_("description"), blank=True)
@@ -71,19 +80,29 @@ class DatasetVersion(models.Model):
     person_column = models.CharField(max_length=120, blank=True)
     enterprise_column = models.CharField(max_length=120, blank=True)
     max_contributions = models.PositiveIntegerField(
-        _("lignes retenues par personne (k)"), default=1,
-        help_text="Unité de confidentialité DP : une personne ; au plus k de ses lignes sont retenues (public).")
-    dp_view = models.JSONField(default=dict, blank=True,
-                               help_text="Vue tronquée à k lignes par personne (privacy.truncate_per_person).")
-    profile = models.JSONField(default=dict, blank=True,
-                               help_text="Profil de la salle sécurisée (secure_room.dataset_profile), calculé à l'ingestion.")
+        _("lignes retenues par personne (k)"),
+        default=1,
+        help_text="Unité de confidentialité DP : une personne ; au plus k de ses lignes sont retenues (public).",
+    )
+    dp_view = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Vue tronquée à k lignes par personne (privacy.truncate_per_person).",
+    )
+    profile = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Profil de la salle sécurisée (secure_room.dataset_profile), calculé à l'ingestion.",
+    )
     rho_cap = models.FloatField(_("plafond global ρ de la version"), default=1.0)
     rho_spent = models.FloatField(default=0.0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["dataset", "-created_at"]
-        constraints = [models.UniqueConstraint(fields=["dataset", "version"], name="uniq_dataset_version")]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "version"], name="uniq_dataset_version")
+        ]
         verbose_name = _("version de jeu de données")
 
     def __str__(self) -> str:
@@ -103,8 +122,10 @@ class DatasetVersion(models.Model):
     @property
     def privacy_unit_label(self) -> str:
         if self.person_column:
-            return (f"une personne (colonne « {self.person_column} ») : au plus {self.max_contributions} "
-                    f"ligne(s) retenue(s) par personne, choisies par un ordre déterministe indépendant des requêtes")
+            return (
+                f"une personne (colonne « {self.person_column} ») : au plus {self.max_contributions} "
+                f"ligne(s) retenue(s) par personne, choisies par un ordre déterministe indépendant des requêtes"
+            )
         return f"une ligne (au plus {self.max_contributions} ligne(s) par unité)"
 
 
@@ -127,29 +148,42 @@ REQUEST_BALL = {
 class DataRequest(models.Model):
     reference = models.CharField(max_length=30, unique=True)
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="requests")
-    dataset_version = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="requests")
+    dataset_version = models.ForeignKey(
+        DatasetVersion, on_delete=models.PROTECT, related_name="requests"
+    )
     pact = models.ForeignKey(Pact, on_delete=models.PROTECT, related_name="data_requests")
-    pact_version = models.ForeignKey(PactVersion, on_delete=models.PROTECT, related_name="data_requests")
+    pact_version = models.ForeignKey(
+        PactVersion, on_delete=models.PROTECT, related_name="data_requests"
+    )
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="data_requests")
-    carrier = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="data_requests")
+    carrier = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="data_requests"
+    )
     requested_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-    status = models.CharField(max_length=20, choices=RequestStatus.choices, default=RequestStatus.DRAFT,
-                              db_index=True)
+    status = models.CharField(
+        max_length=20, choices=RequestStatus.choices, default=RequestStatus.DRAFT, db_index=True
+    )
     purpose = models.TextField(_("finalité"))
     purpose_limitation = models.TextField(_("limitation de finalité du pacte"), blank=True)
     columns = models.JSONField(default=list, blank=True)
     aggregates = models.TextField(_("agrégats souhaités"), blank=True)
     tier = models.PositiveSmallIntegerField(_("niveau d'accès demandé"))
     legal_basis = models.CharField(_("base légale"), max_length=300)
-    retention_months = models.PositiveSmallIntegerField(_("durée de conservation (mois)"), default=12)
+    retention_months = models.PositiveSmallIntegerField(
+        _("durée de conservation (mois)"), default=12
+    )
     retention_justification = models.TextField(blank=True)
     recipients = models.TextField(_("destinataires"))
     dpo_contact = models.CharField(_("contact protection des données"), max_length=200)
     volumetry = models.CharField(_("volumétrie"), max_length=200, blank=True)
-    submissions = models.JSONField(default=list, blank=True, help_text="Snapshots at each submission (diff).")
+    submissions = models.JSONField(
+        default=list, blank=True, help_text="Snapshots at each submission (diff)."
+    )
     benefit_population = models.PositiveIntegerField(null=True, blank=True)
     benefit_severity = models.PositiveSmallIntegerField(null=True, blank=True)
-    decision = models.JSONField(default=dict, blank=True, help_text="Proportionality decision (rule row).")
+    decision = models.JSONField(
+        default=dict, blank=True, help_text="Proportionality decision (rule row)."
+    )
     strength = models.JSONField(default=dict, blank=True)
     last_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -207,7 +241,9 @@ class Grant(models.Model):
     reference = models.CharField(max_length=30, unique=True)
     name = models.CharField(max_length=200)
     request = models.OneToOneField(DataRequest, on_delete=models.PROTECT, related_name="grant")
-    dataset_version = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="grants")
+    dataset_version = models.ForeignKey(
+        DatasetVersion, on_delete=models.PROTECT, related_name="grants"
+    )
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="data_grants")
     pact = models.ForeignKey(Pact, on_delete=models.PROTECT, related_name="data_grants")
     tier = models.PositiveSmallIntegerField()
@@ -219,7 +255,9 @@ class Grant(models.Model):
     rule_id = models.CharField(max_length=40)
     rules_version = models.CharField(max_length=20)
     decision = models.JSONField(default=dict)
-    state = models.CharField(max_length=12, choices=GrantState.choices, default=GrantState.ACTIVE, db_index=True)
+    state = models.CharField(
+        max_length=12, choices=GrantState.choices, default=GrantState.ACTIVE, db_index=True
+    )
     issued_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     state_changed_at = models.DateTimeField(null=True, blank=True)
@@ -266,7 +304,9 @@ class Release(models.Model):
 
     release_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="releases")
-    dataset_version = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="releases")
+    dataset_version = models.ForeignKey(
+        DatasetVersion, on_delete=models.PROTECT, related_name="releases"
+    )
     fingerprint = models.CharField(max_length=64)
     query = models.JSONField(default=dict)
     rho = models.FloatField()
@@ -280,7 +320,9 @@ class Release(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["dataset_version", "fingerprint"], name="uniq_release_fingerprint")
+            models.UniqueConstraint(
+                fields=["dataset_version", "fingerprint"], name="uniq_release_fingerprint"
+            )
         ]
 
     def __str__(self) -> str:
@@ -309,7 +351,9 @@ class Consent(models.Model):
 
     receipt_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="data_consents")
-    dataset_version = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="consents")
+    dataset_version = models.ForeignKey(
+        DatasetVersion, on_delete=models.PROTECT, related_name="consents"
+    )
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="data_consents")
     purpose = models.TextField()
     record = models.JSONField(default=list, blank=True)

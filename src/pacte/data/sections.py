@@ -14,8 +14,13 @@ def project_section(project: Project, acting: Acting | None) -> dict[str, Any] |
     grants = list(grants_of_project(project))
     active_pacts: list[Pact] = []
     if acting is not None and acting.organisation.pk == project.carrier_id:
-        active_pacts = list(Pact.objects.filter(project=project, versions__status=Status.ACTIVE).distinct())
+        active_pacts = list(
+            Pact.objects.filter(project=project, versions__status=Status.ACTIVE).distinct()
+        )
     if not grants and not active_pacts:
         return None
-    return {"title": "Accès aux données", "template": "data/_project_section.html",
-            "context": {"grants": grants, "active_pacts": active_pacts}}
+    return {
+        "title": "Accès aux données",
+        "template": "data/_project_section.html",
+        "context": {"grants": grants, "active_pacts": active_pacts},
+    }

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from pacte.accounts.models import Role
 from pacte.accounts.services import Acting
@@ -33,7 +34,7 @@ def datasets() -> QuerySet[Dataset]:
 def get_dataset(slug: str) -> Dataset:
     ds = datasets().filter(slug=slug).first()
     if ds is None:
-        raise NotFound(f"Jeu de données « {slug} » introuvable.")
+        raise NotFound(_("Jeu de données « %(slug)s » introuvable.") % {"slug": slug})
     return ds
 
 
@@ -44,55 +45,87 @@ def active_version(pact: Pact) -> PactVersion | None:
 
 def grants_of_dataset(ds: Dataset) -> QuerySet[Grant]:
     return Grant.objects.filter(dataset_version__dataset=ds).select_related(
-        "project__carrier", "dataset_version", "request")
+        "project__carrier", "dataset_version", "request"
+    )
 
 
 def releases_of_dataset(ds: Dataset) -> QuerySet[Release]:
-    return Release.objects.filter(dataset_version__dataset=ds).select_related("grant__project", "dataset_version")
+    return Release.objects.filter(dataset_version__dataset=ds).select_related(
+        "grant__project", "dataset_version"
+    )
 
 
 def get_grant(reference: str) -> Grant:
-    g = Grant.objects.select_related("project__carrier", "dataset_version__dataset__publisher", "request", "pact") \
-        .filter(reference=reference).first()
+    g = (
+        Grant.objects.select_related(
+            "project__carrier", "dataset_version__dataset__publisher", "request", "pact"
+        )
+        .filter(reference=reference)
+        .first()
+    )
     if g is None:
-        raise NotFound(f"Accès « {reference} » introuvable.")
+        raise NotFound(_("Accès « %(reference)s » introuvable.") % {"reference": reference})
     return g
 
 
 def get_release(release_id: str) -> Release:
     try:
-        r = Release.objects.select_related("grant__project", "dataset_version__dataset").filter(
-            release_id=release_id).first()
+        r = (
+            Release.objects.select_related("grant__project", "dataset_version__dataset")
+            .filter(release_id=release_id)
+            .first()
+        )
     except Exception:  # noqa: BLE001 - malformed UUID
         r = None
     if r is None:
-        raise NotFound("Publication introuvable.")
+        raise NotFound(_("Publication introuvable."))
     return r
 
 
 def grants_of_project(project: Project) -> QuerySet[Grant]:
-    return Grant.objects.filter(project=project).select_related("dataset_version__dataset").prefetch_related("releases")
+    return (
+        Grant.objects.filter(project=project)
+        .select_related("dataset_version__dataset")
+        .prefetch_related("releases")
+    )
 
 
 # ---------------------------------------------------------------- requests
+
 
 def can_see_request(acting: Acting | None, req: DataRequest) -> bool:
     if acting is None:
         return False
     org = acting.organisation.pk
-    return org == req.carrier_id or (
-        org == req.dataset.publisher_id and (acting.has(Role.REVIEWER) or acting.has(Role.DATA_STEWARD))
-    ) or acting.is_auditor
+    return (
+        org == req.carrier_id
+        or (
+            org == req.dataset.publisher_id
+            and (acting.has(Role.REVIEWER) or acting.has(Role.DATA_STEWARD))
+        )
+        or acting.is_auditor
+    )
 
 
 def get_request(acting: Acting | None, reference: str) -> DataRequest:
-    req = DataRequest.objects.select_related(
-        "dataset__publisher", "dataset_version", "project__carrier", "pact", "pact_version", "requested_by",
-    ).filter(reference=reference).first()
+    req = (
+        DataRequest.objects.select_related(
+            "dataset__publisher",
+            "dataset_version",
+            "project__carrier",
+            "pact",
+            "pact_version",
+            "requested_by",
+        )
+        .filter(reference=reference)
+        .first()
+    )
     if req is None:
-        raise NotFound(f"Demande « {reference} » introuvable.")
+        raise NotFound(_("Demande « %(reference)s » introuvable.") % {"reference": reference})
     if not can_see_request(acting, req):
-        raise PermissionDenied("Cette demande n'est visible que du porteur et de l'institution éditrice.")
+        raise PermissionDenied(
+            _("Cette demande n'est visible que du porteur et de l'institution éditrice.")
+        )
     return req
 
 
@@ -106,18 +139,28 @@ class QueueItem:
 
 def request_queue(acting: Acting) -> list[QueueItem]:
     org = acting.organisation.pk
-    qs = DataRequest.objects.filter(Q(dataset__publisher_id=org) | Q(carrier_id=org)).select_related(
-        "dataset", "project").prefetch_related("reviews")
+    qs = (
+        DataRequest.objects.filter(Q(dataset__publisher_id=org) | Q(carrier_id=org))
+        .select_related("dataset", "project")
+        .prefetch_related("reviews")
+    )
     if not (acting.has(Role.REVIEWER) or acting.has(Role.DATA_STEWARD)):
         qs = qs.filter(carrier_id=org)
     now = timezone.now()
     items = []
     for r in qs:
         since = r.status_changed_at or r.created_at
-        approvals = sum(1 for v in r.reviews.all()
-                        if v.decision == RequestReview.Decision.APPROVE and v.submission == len(r.submissions))
+        approvals = sum(
+            1
+            for v in r.reviews.all()
+            if v.decision == RequestReview.Decision.APPROVE and v.submission == len(r.submissions)
+        )
         items.append(QueueItem(r, max(0, (now - since).days), r.ball, approvals))
-    open_first = {RequestStatus.SUBMITTED: 0, RequestStatus.CHANGES_REQUESTED: 1, RequestStatus.DRAFT: 2}
+    open_first = {
+        RequestStatus.SUBMITTED: 0,
+        RequestStatus.CHANGES_REQUESTED: 1,
+        RequestStatus.DRAFT: 2,
+    }
     items.sort(key=lambda i: (open_first.get(RequestStatus(i.request.status), 3), -i.days_waiting))
     return items
 
@@ -131,8 +174,12 @@ def clock(req: DataRequest) -> dict[str, Any]:
         from datetime import datetime
 
         total = max(0, (now - datetime.fromisoformat(req.submissions[0]["at"])).days)
-    return {"days_in_state": max(0, (now - since).days), "ball": req.ball, "days_since_first_submission": total,
-            "first_submission": first}
+    return {
+        "days_in_state": max(0, (now - since).days),
+        "ball": req.ball,
+        "days_since_first_submission": total,
+        "first_submission": first,
+    }
 
 
 @dataclass(frozen=True)
@@ -153,7 +200,9 @@ def _flat(snapshot: dict[str, Any]) -> list[str]:
     return lines
 
 
-def submission_diff(req: DataRequest, old: int | None = None, new: int | None = None) -> list[DiffLine]:
+def submission_diff(
+    req: DataRequest, old: int | None = None, new: int | None = None
+) -> list[DiffLine]:
     """Field diff between two submissions (default: the last two)."""
     subs = req.submissions
     if len(subs) < 2:
@@ -194,42 +243,54 @@ def dcat_catalog(base_url: str) -> dict[str, Any]:
         for v in ds.versions.all():
             dist_id = f"{ds_id}#version-{v.version}"
             distributions.append({"@id": dist_id})
-            graph.append({
-                "@id": dist_id,
-                "@type": "dcat:Distribution",
-                "dct:title": f"{ds.title} — version {v.version}",
-                "dcat:accessURL": {"@id": f"{base}/api/v1/data/{ds.slug}/aggregates"},
-                "dct:format": "Parquet",
-                "dcat:mediaType": "application/vnd.apache.parquet",
-                "dcat:byteSize": {"@value": str(v.byte_size), "@type": "xsd:decimal"},
-                "dct:issued": {"@value": v.created_at.isoformat(), "@type": "xsd:dateTime"},
+            graph.append(
+                {
+                    "@id": dist_id,
+                    "@type": "dcat:Distribution",
+                    "dct:title": f"{ds.title} — version {v.version}",
+                    "dcat:accessURL": {"@id": f"{base}/api/v1/data/{ds.slug}/aggregates"},
+                    "dct:format": "Parquet",
+                    "dcat:mediaType": "application/vnd.apache.parquet",
+                    "dcat:byteSize": {"@value": str(v.byte_size), "@type": "xsd:decimal"},
+                    "dct:issued": {"@value": v.created_at.isoformat(), "@type": "xsd:dateTime"},
+                    "dct:license": {"@id": f"https://spdx.org/licenses/{ds.licence}"},
+                    "pacte:rowCount": {"@value": str(v.row_count), "@type": "xsd:integer"},
+                    "pacte:columns": [f"{c['name']} ({c['classification']})" for c in v.columns],
+                    "adms:status": "current" if v.is_current else "superseded",
+                }
+            )
+        graph.append(
+            {
+                "@id": ds_id,
+                "@type": "dcat:Dataset",
+                "dct:identifier": ds.slug,
+                "dct:title": {"@value": ds.title, "@language": "fr"},
+                "dct:description": {"@value": ds.description or ds.title, "@language": "fr"},
+                "dct:publisher": {"@id": publisher_id},
                 "dct:license": {"@id": f"https://spdx.org/licenses/{ds.licence}"},
-                "pacte:rowCount": {"@value": str(v.row_count), "@type": "xsd:integer"},
-                "pacte:columns": [f"{c['name']} ({c['classification']})" for c in v.columns],
-                "adms:status": "current" if v.is_current else "superseded",
-            })
-        graph.append({
-            "@id": ds_id,
-            "@type": "dcat:Dataset",
-            "dct:identifier": ds.slug,
-            "dct:title": {"@value": ds.title, "@language": "fr"},
-            "dct:description": {"@value": ds.description or ds.title, "@language": "fr"},
-            "dct:publisher": {"@id": publisher_id},
-            "dct:license": {"@id": f"https://spdx.org/licenses/{ds.licence}"},
-            "dcat:keyword": list(ds.keywords),
-            "dct:accessRights": f"sensibilité {ds.sensitivity}",
-            "pacte:certified": {"@value": "true" if ds.certified else "false", "@type": "xsd:boolean"},
-            "dcat:distribution": distributions,
-        })
+                "dcat:keyword": list(ds.keywords),
+                "dct:accessRights": f"sensibilité {ds.sensitivity}",
+                "pacte:certified": {
+                    "@value": "true" if ds.certified else "false",
+                    "@type": "xsd:boolean",
+                },
+                "dcat:distribution": distributions,
+            }
+        )
         graph.append({"@id": publisher_id, "@type": "foaf:Agent", "foaf:name": ds.publisher.name})
-    graph.insert(0, {
-        "@id": f"{base}/catalogue/",
-        "@type": "dcat:Catalog",
-        "dct:title": {"@value": "Catalogue des données de Pacte", "@language": "fr"},
-        "dct:description": {"@value": "Jeux de données ouverts aux usages d'intérêt général, avec leurs accès.",
-                            "@language": "fr"},
-        "dcat:dataset": ds_ids,
-    })
+    graph.insert(
+        0,
+        {
+            "@id": f"{base}/catalogue/",
+            "@type": "dcat:Catalog",
+            "dct:title": {"@value": "Catalogue des données de Pacte", "@language": "fr"},
+            "dct:description": {
+                "@value": "Jeux de données ouverts aux usages d'intérêt général, avec leurs accès.",
+                "@language": "fr",
+            },
+            "dcat:dataset": ds_ids,
+        },
+    )
     return {"@context": DCAT_CONTEXT, "@graph": graph}
 
 

@@ -13,9 +13,19 @@ urlpatterns = [
     path("donnees/demandes/", views.request_list, name="requests"),
     path("donnees/demandes/nouvelle/<str:reference>/", views.request_new, name="request_new"),
     path("donnees/demandes/<str:reference>/", views.request_detail, name="request"),
-    path("donnees/demandes/<str:reference>/<str:action>/", views.request_action, name="request_action"),
+    path(
+        "donnees/demandes/<str:reference>/<str:action>/",
+        views.request_action,
+        name="request_action",
+    ),
     path("donnees/consentement/", views.consent_new, name="consent_new"),
     path("donnees/consentements/<uuid:receipt_id>/", views.consent_detail, name="consent"),
-    path("donnees/consentements/<uuid:receipt_id>/recu.json", views.consent_json, name="consent_json"),
-    path("donnees/consentements/<uuid:receipt_id>/retrait/", views.consent_withdraw, name="consent_withdraw"),
+    path(
+        "donnees/consentements/<uuid:receipt_id>/recu.json", views.consent_json, name="consent_json"
+    ),
+    path(
+        "donnees/consentements/<uuid:receipt_id>/retrait/",
+        views.consent_withdraw,
+        name="consent_withdraw",
+    ),
 ]

@@ -12,8 +12,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from pacte.accounts import policy
 from pacte.accounts.request_types import SignedInRequest
 from pacte.accounts.services import Acting
 from pacte.data import selectors
@@ -21,7 +23,6 @@ from pacte.data.consent import give_consent, withdraw_consent
 from pacte.data.gateway import secure_room
 from pacte.data.grants import (
     issue_token,
-    may_rotate_token,
     reactivate_grant,
     renew_grant,
     revoke_grant,
@@ -48,7 +49,9 @@ from pacte.projects.models import Project
 def _acting(request: HttpRequest) -> Acting:
     acting: Acting | None = getattr(request, "acting", None)
     if acting is None:
-        raise NotAuthenticated("Connectez-vous et choisissez l'organisation pour laquelle vous agissez.")
+        raise NotAuthenticated(
+            _("Connectez-vous et choisissez l'organisation pour laquelle vous agissez.")
+        )
     return acting
 
 
@@ -57,39 +60,62 @@ TIER_CHOICES = [(int(t), f"{int(t)} — {t.label}") for t in proportionality.Tie
 
 # ---------------------------------------------------------------- public
 
+
 def catalogue(request: HttpRequest) -> HttpResponse:
     return render(request, "data/catalogue.html", {"datasets": selectors.datasets()})
 
 
 def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
     ds = selectors.get_dataset(slug)
-    return render(request, "data/dataset.html", {
-        "ds": ds, "versions": ds.versions.all(), "current": ds.current_version,
-        "grants": selectors.grants_of_dataset(ds), "releases": selectors.releases_of_dataset(ds)[:100],
-        "can_request": getattr(request, "acting", None) is not None,
-    })
+    return render(
+        request,
+        "data/dataset.html",
+        {
+            "ds": ds,
+            "versions": ds.versions.all(),
+            "current": ds.current_version,
+            "grants": selectors.grants_of_dataset(ds),
+            "releases": selectors.releases_of_dataset(ds)[:100],
+            "can_request": getattr(request, "acting", None) is not None,
+        },
+    )
 
 
 def rules(request: HttpRequest) -> HttpResponse:
-    return render(request, "data/rules.html", {
-        "rows": proportionality.table_as_rows(), "version": proportionality.RULES_VERSION,
-        "tiers": [(int(t), t.label) for t in proportionality.EXPOSURE_ORDER],
-        "approvals": REQUIRED_APPROVALS, **secure_room.rules_context(),
-        "dp_limits": privacy.published_limits(),
-    })
+    return render(
+        request,
+        "data/rules.html",
+        {
+            "rows": proportionality.table_as_rows(),
+            "version": proportionality.RULES_VERSION,
+            "tiers": [(int(t), t.label) for t in proportionality.EXPOSURE_ORDER],
+            "approvals": REQUIRED_APPROVALS,
+            **secure_room.rules_context(),
+            "dp_limits": privacy.published_limits(),
+        },
+    )
 
 
 def grant_detail(request: HttpRequest, reference: str) -> HttpResponse:
     g = selectors.get_grant(reference)
     acting = getattr(request, "acting", None)
     is_carrier = acting is not None and acting.organisation.pk == g.project.carrier_id
-    is_reviewer = acting is not None and acting.organisation.pk == g.dataset_version.dataset.publisher_id
-    return render(request, "data/grant.html", {
-        "g": g, "releases": g.releases.all()[:200], "tier_label": proportionality.Tier(g.tier).label,
-        "is_carrier": is_carrier, "is_reviewer": is_reviewer,
-        "may_rotate": acting is not None and may_rotate_token(acting, g),
-        "usable": g.state in (GrantState.ACTIVE, GrantState.RENEWAL_DUE),
-    })
+    is_reviewer = (
+        acting is not None and acting.organisation.pk == g.dataset_version.dataset.publisher_id
+    )
+    return render(
+        request,
+        "data/grant.html",
+        {
+            "g": g,
+            "releases": g.releases.all()[:200],
+            "tier_label": proportionality.Tier(g.tier).label,
+            "is_carrier": is_carrier,
+            "is_reviewer": is_reviewer,
+            "may_rotate": policy.may(acting, policy.Action.GRANT_ROTATE_TOKEN, g),
+            "usable": g.state in (GrantState.ACTIVE, GrantState.RENEWAL_DUE),
+        },
+    )
 
 
 def release_detail(request: HttpRequest, release_id: str) -> HttpResponse:
@@ -99,18 +125,40 @@ def release_detail(request: HttpRequest, release_id: str) -> HttpResponse:
 
 # ---------------------------------------------------------------- requests
 
+
 class RequestForm(forms.Form):
-    dataset = forms.ModelChoiceField(label="Jeu de données", queryset=Dataset.objects.all(), to_field_name="slug")
-    purpose = forms.CharField(max_length=DOCUMENT, label="Finalité", widget=forms.Textarea(attrs={"rows": 4}),
-                              help_text="Expliquez comment cet accès sert la mission du pacte.")
+    dataset = forms.ModelChoiceField(
+        label="Jeu de données", queryset=Dataset.objects.all(), to_field_name="slug"
+    )
+    purpose = forms.CharField(
+        max_length=DOCUMENT,
+        label="Finalité",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Expliquez comment cet accès sert la mission du pacte.",
+    )
     tier = forms.TypedChoiceField(label="Niveau d'accès demandé", choices=TIER_CHOICES, coerce=int)
-    columns = forms.CharField(max_length=PARAGRAPH, label="Colonnes souhaitées", required=False,
-                              help_text="Noms séparés par des virgules ; vide = toutes les colonnes.")
-    aggregates = forms.CharField(max_length=PARAGRAPH, label="Agrégats souhaités", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    columns = forms.CharField(
+        max_length=PARAGRAPH,
+        label="Colonnes souhaitées",
+        required=False,
+        help_text="Noms séparés par des virgules ; vide = toutes les colonnes.",
+    )
+    aggregates = forms.CharField(
+        max_length=PARAGRAPH,
+        label="Agrégats souhaités",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     legal_basis = forms.CharField(label="Base légale", max_length=300)
-    retention_months = forms.IntegerField(label="Durée de conservation (mois)", min_value=1, max_value=120, initial=12)
-    retention_justification = forms.CharField(max_length=PARAGRAPH, label="Justification (au-delà de 36 mois)", required=False,
-                                              widget=forms.Textarea(attrs={"rows": 2}))
+    retention_months = forms.IntegerField(
+        label="Durée de conservation (mois)", min_value=1, max_value=120, initial=12
+    )
+    retention_justification = forms.CharField(
+        max_length=PARAGRAPH,
+        label="Justification (au-delà de 36 mois)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     recipients = forms.CharField(label="Destinataires", max_length=500)
     dpo_contact = forms.CharField(label="Contact protection des données", max_length=200)
     volumetry = forms.CharField(label="Volumétrie", max_length=200, required=False)
@@ -139,9 +187,14 @@ def request_new(request: HttpRequest, reference: str) -> HttpResponse:
         except DomainError as e:
             _apply_errors(form, e)
         else:
-            messages.success(request, f"Demande {req.reference} enregistrée en brouillon.")
+            messages.success(
+                request,
+                _("Demande %(reference)s enregistrée en brouillon.") % {"reference": req.reference},
+            )
             return redirect("data:request", req.reference)
-    return render(request, "data/request_form.html", {"form": form, "pact": pact, "version": version})
+    return render(
+        request, "data/request_form.html", {"form": form, "pact": pact, "version": version}
+    )
 
 
 @login_required
@@ -158,16 +211,27 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
     is_reviewer = acting.organisation.pk == req.dataset.publisher_id
     rule = None
     if req.decision.get("rule_id"):
-        rule = next((r for r in proportionality.table_as_rows() if r["id"] == req.decision["rule_id"]), None)
-    return render(request, "data/request.html", {
-        "req": req, "clock": selectors.clock(req), "diff": selectors.submission_diff(req),
-        "reviews": req.reviews.select_related("organisation", "reviewer"), "is_carrier": is_carrier,
-        "is_reviewer": is_reviewer, "rule": rule, "grant": getattr(req, "grant", None) if hasattr(req, "grant") else None,
-        "tier_label": proportionality.Tier(req.tier).label,
-        "mission": (req.pact_version.content.get("mission") or {}),
-        "open": req.status in (RequestStatus.DRAFT, RequestStatus.CHANGES_REQUESTED),
-        "submitted": req.status == RequestStatus.SUBMITTED,
-    })
+        rule = next(
+            (r for r in proportionality.table_as_rows() if r["id"] == req.decision["rule_id"]), None
+        )
+    return render(
+        request,
+        "data/request.html",
+        {
+            "req": req,
+            "clock": selectors.clock(req),
+            "diff": selectors.submission_diff(req),
+            "reviews": req.reviews.select_related("organisation", "reviewer"),
+            "is_carrier": is_carrier,
+            "is_reviewer": is_reviewer,
+            "rule": rule,
+            "grant": getattr(req, "grant", None) if hasattr(req, "grant") else None,
+            "tier_label": proportionality.Tier(req.tier).label,
+            "mission": (req.pact_version.content.get("mission") or {}),
+            "open": req.status in (RequestStatus.DRAFT, RequestStatus.CHANGES_REQUESTED),
+            "submitted": req.status == RequestStatus.SUBMITTED,
+        },
+    )
 
 
 @login_required
@@ -179,7 +243,7 @@ def request_action(request: HttpRequest, reference: str, action: str) -> HttpRes
     try:
         if action == "submit":
             submit_request(acting, req)
-            messages.success(request, "Demande soumise à l'instruction.")
+            messages.success(request, _("Demande soumise à l'instruction."))
         elif action == "withdraw":
             withdraw_request(acting, req, reason)
         elif action == "request_changes":
@@ -188,18 +252,35 @@ def request_action(request: HttpRequest, reference: str, action: str) -> HttpRes
             refuse_request(acting, req, reason)
         elif action == "approve":
             try:
-                population, severity = int(request.POST.get("population", "")), int(request.POST.get("severity", ""))
+                population, severity = (
+                    int(request.POST.get("population", "")),
+                    int(request.POST.get("severity", "")),
+                )
             except ValueError:
-                raise ValidationFailed("Indiquez la population concernée et la gravité (1 à 3).") from None
-            outcome = approve_request(acting, req, population=population, severity=severity, note=reason)
+                raise ValidationFailed(
+                    _("Indiquez la population concernée et la gravité (1 à 3).")
+                ) from None
+            outcome = approve_request(
+                acting, req, population=population, severity=severity, note=reason
+            )
             if outcome.grant:
-                messages.success(request, f"Demande approuvée : accès {outcome.grant.reference} délivré.")
+                messages.success(
+                    request,
+                    _("Demande approuvée : accès %(grant)s délivré.")
+                    % {"grant": outcome.grant.reference},
+                )
             elif outcome.request.status == RequestStatus.REFUSED:
-                messages.error(request, "Niveau demandé au-delà du plafond de la règle : demande refusée.")
+                messages.error(
+                    request, _("Niveau demandé au-delà du plafond de la règle : demande refusée.")
+                )
             else:
-                messages.success(request, f"Avis favorable enregistré ({outcome.approvals}/{outcome.required}).")
+                messages.success(
+                    request,
+                    _("Avis favorable enregistré (%(approvals)s/%(required)s).")
+                    % {"approvals": outcome.approvals, "required": outcome.required},
+                )
         else:
-            raise NotFound("Action inconnue.")
+            raise NotFound(_("Action inconnue."))
     except DomainError as e:
         messages.error(request, e.message)
     return redirect("data:request", reference)
@@ -215,12 +296,16 @@ def grant_action(request: HttpRequest, reference: str, action: str) -> HttpRespo
         if action == "token":
             raw = issue_token(acting, g)
             return render(request, "data/token.html", {"g": g, "token": raw})
-        handlers: dict[str, Callable[..., Grant]] = {"renew": renew_grant, "suspend": suspend_grant,
-                                                     "revoke": revoke_grant, "reinstate": reactivate_grant}
+        handlers: dict[str, Callable[..., Grant]] = {
+            "renew": renew_grant,
+            "suspend": suspend_grant,
+            "revoke": revoke_grant,
+            "reinstate": reactivate_grant,
+        }
         if action not in handlers:
-            raise NotFound("Action inconnue.")
+            raise NotFound(_("Action inconnue."))
         handlers[action](acting, g, reason)
-        messages.success(request, "Accès mis à jour.")
+        messages.success(request, _("Accès mis à jour."))
     except DomainError as e:
         messages.error(request, e.message)
     return redirect("data:grant", reference)
@@ -228,17 +313,28 @@ def grant_action(request: HttpRequest, reference: str, action: str) -> HttpRespo
 
 # ---------------------------------------------------------------- citizen consent (tier 5)
 
+
 class ConsentForm(forms.Form):
-    dataset = forms.ModelChoiceField(label="Vos données", queryset=Dataset.objects.none(), to_field_name="slug")
-    project = forms.ModelChoiceField(label="Projet destinataire", queryset=Project.objects.none(), to_field_name="slug")
-    purpose = forms.CharField(max_length=DOCUMENT, label="Finalité de la transmission", widget=forms.Textarea(attrs={"rows": 3}))
+    dataset = forms.ModelChoiceField(
+        label="Vos données", queryset=Dataset.objects.none(), to_field_name="slug"
+    )
+    project = forms.ModelChoiceField(
+        label="Projet destinataire", queryset=Project.objects.none(), to_field_name="slug"
+    )
+    purpose = forms.CharField(
+        max_length=DOCUMENT,
+        label="Finalité de la transmission",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
     def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cast("forms.ModelChoiceField[Dataset]", self.fields["dataset"]).queryset = Dataset.objects.filter(
-            person_links__user=user)
-        cast("forms.ModelChoiceField[Project]", self.fields["project"]).queryset = Project.objects.filter(
-            pacts__versions__status=Status.ACTIVE).distinct()
+        cast(
+            "forms.ModelChoiceField[Dataset]", self.fields["dataset"]
+        ).queryset = Dataset.objects.filter(person_links__user=user)
+        cast(
+            "forms.ModelChoiceField[Project]", self.fields["project"]
+        ).queryset = Project.objects.filter(pacts__versions__status=Status.ACTIVE).distinct()
 
 
 @login_required
@@ -247,30 +343,48 @@ def consent_new(request: SignedInRequest) -> HttpResponse:
     links = PersonLink.objects.filter(user=request.user).select_related("dataset")
     if request.method == "POST" and form.is_valid():
         try:
-            consent = give_consent(request.user, form.cleaned_data["dataset"],
-                                            form.cleaned_data["project"], form.cleaned_data["purpose"])
+            consent = give_consent(
+                request.user,
+                form.cleaned_data["dataset"],
+                form.cleaned_data["project"],
+                form.cleaned_data["purpose"],
+            )
         except DomainError as e:
             _apply_errors(form, e)
         else:
-            messages.success(request, "Vos données ont été transmises. Voici votre reçu de consentement.")
+            messages.success(
+                request, _("Vos données ont été transmises. Voici votre reçu de consentement.")
+            )
             return redirect("data:consent", consent.receipt_id)
-    return render(request, "data/consent_form.html", {
-        "form": form, "links": links, "consents": selectors.consents_of(request.user)})
+    return render(
+        request,
+        "data/consent_form.html",
+        {"form": form, "links": links, "consents": selectors.consents_of(request.user)},
+    )
 
 
 def _own_consent(request: HttpRequest, receipt_id: str) -> Consent:
-    consent = Consent.objects.select_related("project", "dataset_version__dataset").filter(
-        receipt_id=receipt_id, user=request.user).first() if request.user.is_authenticated else None
+    consent = (
+        Consent.objects.select_related("project", "dataset_version__dataset")
+        .filter(receipt_id=receipt_id, user=request.user)
+        .first()
+        if request.user.is_authenticated
+        else None
+    )
     if consent is None:
-        raise NotFound("Reçu introuvable.")
+        raise NotFound(_("Reçu introuvable."))
     return consent
 
 
 def receipt(consent: Consent) -> dict[str, Any]:
     return {
-        "receipt_id": str(consent.receipt_id), "state": consent.state,
-        "dataset": consent.dataset_version.dataset.slug, "dataset_version": consent.dataset_version.version,
-        "project": consent.project.slug, "purpose": consent.purpose, "record_sha256": consent.record_sha256,
+        "receipt_id": str(consent.receipt_id),
+        "state": consent.state,
+        "dataset": consent.dataset_version.dataset.slug,
+        "dataset_version": consent.dataset_version.version,
+        "project": consent.project.slug,
+        "purpose": consent.purpose,
+        "record_sha256": consent.record_sha256,
         "given_at": consent.given_at.isoformat(),
         "withdrawn_at": consent.withdrawn_at.isoformat() if consent.withdrawn_at else None,
         "record": consent.record,
@@ -285,7 +399,9 @@ def consent_detail(request: HttpRequest, receipt_id: str) -> HttpResponse:
 
 @login_required
 def consent_json(request: HttpRequest, receipt_id: str) -> HttpResponse:
-    return JsonResponse(receipt(_own_consent(request, receipt_id)), json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(
+        receipt(_own_consent(request, receipt_id)), json_dumps_params={"ensure_ascii": False}
+    )
 
 
 @login_required
@@ -294,7 +410,9 @@ def consent_withdraw(request: SignedInRequest, receipt_id: str) -> HttpResponse:
     consent = _own_consent(request, receipt_id)
     try:
         withdraw_consent(request.user, consent)
-        messages.success(request, "Consentement retiré : le projet ne dispose plus de vos données via Pacte.")
+        messages.success(
+            request, _("Consentement retiré : le projet ne dispose plus de vos données via Pacte.")
+        )
     except DomainError as e:
         messages.error(request, e.message)
     return redirect(reverse("data:consent", args=[receipt_id]))

@@ -263,7 +263,9 @@ def compact_units(ids: list[str]) -> dict[str, Any]:
             prefix, first = m.group(1), m.group(2)
             width, start = len(first), int(first)
             if all(u == f"{prefix}{start + i:0{width}d}" for i, u in enumerate(ids)):
-                return {"range": {"prefix": prefix, "start": start, "count": len(ids), "width": width}}
+                return {
+                    "range": {"prefix": prefix, "start": start, "count": len(ids), "width": width}
+                }
     return {"list": ids}
 
 

@@ -263,10 +263,17 @@ def _group_codes(
     return remap[codes], np.array(sorted_labels, dtype=str)
 
 
-def _inputs(y_true: npt.ArrayLike, y_pred: npt.ArrayLike, sensitive_features: npt.ArrayLike | Sequence[Any],
-            in_need: npt.ArrayLike | None, band: tuple[float, float], min_group_size: int, n_bootstrap: int,
-            ) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any],
-                       npt.NDArray[Any] | None]:
+def _inputs(
+    y_true: npt.ArrayLike,
+    y_pred: npt.ArrayLike,
+    sensitive_features: npt.ArrayLike | Sequence[Any],
+    in_need: npt.ArrayLike | None,
+    band: tuple[float, float],
+    min_group_size: int,
+    n_bootstrap: int,
+) -> tuple[
+    npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any] | None
+]:
     """Check and convert the inputs: (y_true, y_pred, group codes, group labels, in_need)."""
     yt = _binary("y_true", y_true)
     yp = _binary("y_pred", y_pred)
@@ -286,8 +293,11 @@ def _inputs(y_true: npt.ArrayLike, y_pred: npt.ArrayLike, sensitive_features: np
     return yt, yp, codes, labels, need
 
 
-def _metric_frame(counts: npt.NDArray[Any], labels: npt.NDArray[Any], with_need: bool,
-                  ) -> tuple[pd.DataFrame, tuple[str, ...]]:
+def _metric_frame(
+    counts: npt.NDArray[Any],
+    labels: npt.NDArray[Any],
+    with_need: bool,
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """Fairlearn's MetricFrame on the compressed table: one row per non-empty (group, cell),
     weighted by its count. Every metric is a weighted mean, so this equals MetricFrame on raw
     rows, at O(groups x 8) cost instead of Fairlearn's per-row Python overhead."""
@@ -319,7 +329,9 @@ def _metric_frame(counts: npt.NDArray[Any], labels: npt.NDArray[Any], with_need:
     return by_group, tuple(m for m in METRICS if m in metric_fns)
 
 
-def _reference_index(labels: npt.NDArray[Any], sizes: npt.NDArray[Any], reference_group: str | None) -> int:
+def _reference_index(
+    labels: npt.NDArray[Any], sizes: npt.NDArray[Any], reference_group: str | None
+) -> int:
     if reference_group is None:
         return int(np.argmax(sizes))  # ties -> first label in sorted order
     hits = np.flatnonzero(labels == str(reference_group))
@@ -328,9 +340,14 @@ def _reference_index(labels: npt.NDArray[Any], sizes: npt.NDArray[Any], referenc
     return int(hits[0])
 
 
-def _bootstrap_ratios(counts: npt.NDArray[Any], sizes: npt.NDArray[Any], ref_idx: int,
-                      metric_names: tuple[str, ...], n_bootstrap: int, seed: int,
-                      ) -> dict[str, npt.NDArray[np.float64]]:
+def _bootstrap_ratios(
+    counts: npt.NDArray[Any],
+    sizes: npt.NDArray[Any],
+    ref_idx: int,
+    metric_names: tuple[str, ...],
+    n_bootstrap: int,
+    seed: int,
+) -> dict[str, npt.NDArray[np.float64]]:
     """Stratified bootstrap on counts, (groups, B, 8): each metric's ratio to the reference."""
     boot_ratios: dict[str, npt.NDArray[np.float64]] = {}
     if n_bootstrap == 0:
@@ -355,8 +372,17 @@ class _Judgement:
     confidence: float
 
 
-def _cell(label: str, m: str, value: float, ref_value: float, denom: int, ref_denom: int,
-          boot: npt.NDArray[np.float64] | None, is_reference: bool, j: _Judgement) -> DisparityCell:
+def _cell(
+    label: str,
+    m: str,
+    value: float,
+    ref_value: float,
+    denom: int,
+    ref_denom: int,
+    boot: npt.NDArray[np.float64] | None,
+    is_reference: bool,
+    j: _Judgement,
+) -> DisparityCell:
     """One (group, metric) cell: ratio to the reference, bootstrap interval, status."""
     ratio: float | None = None
     if ref_value > 0 and not np.isnan(value):
@@ -375,9 +401,18 @@ def _cell(label: str, m: str, value: float, ref_value: float, denom: int, ref_de
         status = "breach"
     else:
         status = "ok"
-    return DisparityCell(group=label, metric=m, value=value, reference_value=ref_value, ratio=ratio,
-                         ci_low=ci_low, ci_high=ci_high, denominator=denom, status=status,
-                         is_reference=is_reference)
+    return DisparityCell(
+        group=label,
+        metric=m,
+        value=value,
+        reference_value=ref_value,
+        ratio=ratio,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        denominator=denom,
+        status=status,
+        is_reference=is_reference,
+    )
 
 
 def audit(
@@ -399,8 +434,9 @@ def audit(
     ``band`` is the accepted ratio interval; a pact may only make it stricter than
     (0.8, 1.25) — this is checked by the caller that knows the pact, not here.
     """
-    yt, yp, codes, labels, need = _inputs(y_true, y_pred, sensitive_features, in_need, band, min_group_size,
-                                          n_bootstrap)
+    yt, yp, codes, labels, need = _inputs(
+        y_true, y_pred, sensitive_features, in_need, band, min_group_size, n_bootstrap
+    )
     # One O(rows) pass: counts per (group, cell), cell = 4*y_true + 2*y_pred + in_need
     cell_idx = 4 * yt.astype(np.int64) + 2 * yp.astype(np.int64)
     if need is not None:
@@ -418,24 +454,38 @@ def audit(
         "coverage_in_need": counts[:, [1, 3, 5, 7]].sum(axis=1),
     }
     boot_ratios = _bootstrap_ratios(counts, sizes, ref_idx, metric_names, n_bootstrap, seed)
-    judgement = _Judgement((float(band[0]), float(band[1])), min_group_size, n_bootstrap, confidence)
+    judgement = _Judgement(
+        (float(band[0]), float(band[1])), min_group_size, n_bootstrap, confidence
+    )
     summaries: list[GroupSummary] = []
     cells: list[DisparityCell] = []
     for g, label in enumerate(labels):
         label_s = str(label)
         metric_values = {m: float(by_group.loc[label_s][m]) for m in metric_names}
-        summaries.append(GroupSummary(
-            group=label_s,
-            n=int(sizes[g]),
-            n_positive=int(denominators["true_positive_rate"][g]),
-            n_negative=int(denominators["false_positive_rate"][g]),
-            n_in_need=int(denominators["coverage_in_need"][g]) if need is not None else 0,
-            metrics=metric_values,
-        ))
+        summaries.append(
+            GroupSummary(
+                group=label_s,
+                n=int(sizes[g]),
+                n_positive=int(denominators["true_positive_rate"][g]),
+                n_negative=int(denominators["false_positive_rate"][g]),
+                n_in_need=int(denominators["coverage_in_need"][g]) if need is not None else 0,
+                metrics=metric_values,
+            )
+        )
         for m in metric_names:
-            cells.append(_cell(label_s, m, metric_values[m], float(by_group.loc[ref_label, m]),
-                               int(denominators[m][g]), int(denominators[m][ref_idx]),
-                               boot_ratios[m][g] if m in boot_ratios else None, g == ref_idx, judgement))
+            cells.append(
+                _cell(
+                    label_s,
+                    m,
+                    metric_values[m],
+                    float(by_group.loc[ref_label, m]),
+                    int(denominators[m][g]),
+                    int(denominators[m][ref_idx]),
+                    boot_ratios[m][g] if m in boot_ratios else None,
+                    g == ref_idx,
+                    judgement,
+                )
+            )
     return AuditResult(
         reference_group=ref_label,
         band=judgement.band,

@@ -44,7 +44,9 @@ class Daily:
             occurrence = datetime.combine(day, self.at, tzinfo=tz).astimezone(UTC)
             if occurrence <= now:
                 return occurrence
-        raise AssertionError("unreachable: an occurrence exists within two days")  # pragma: no cover
+        raise AssertionError(
+            "unreachable: an occurrence exists within two days"
+        )  # pragma: no cover
 
     def describe(self) -> str:
         return f"chaque jour à {self.at:%H:%M} ({self.zone})"

@@ -92,7 +92,9 @@ def _convert(value: object, path: str, plain: list[bool]) -> JsonValue:
         return value
     if isinstance(value, decimal.Decimal):
         if not value.is_finite():
-            raise CanonicalError(f"{path} : nombre décimal non fini ({value}) refusé en JSON canonique")
+            raise CanonicalError(
+                f"{path} : nombre décimal non fini ({value}) refusé en JSON canonique"
+            )
         return format(value, "f")
     if isinstance(value, dt.datetime):
         if value.utcoffset() is None:
@@ -108,12 +110,16 @@ def _convert(value: object, path: str, plain: list[bool]) -> JsonValue:
         out: dict[str, JsonValue] = {}
         for k, v in value.items():
             if not isinstance(k, str):
-                raise CanonicalError(f"{path} : clé {k!r} refusée en JSON canonique (une chaîne est attendue)")
+                raise CanonicalError(
+                    f"{path} : clé {k!r} refusée en JSON canonique (une chaîne est attendue)"
+                )
             if plain[0] and not k.isascii() and max(k) > "\uffff":
                 plain[0] = False
             out[k] = _convert(v, f"{path}.{k}", plain)
         return out
-    raise CanonicalError(f"{path} : type {type(value).__name__} non représentable en JSON canonique")
+    raise CanonicalError(
+        f"{path} : type {type(value).__name__} non représentable en JSON canonique"
+    )
 
 
 def canonical_bytes(value: object) -> bytes:
@@ -130,8 +136,13 @@ def canonical_bytes(value: object) -> bytes:
     converted = _convert(value, "$", plain)
     try:
         if plain[0]:
-            return json.dumps(converted, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                              allow_nan=False).encode("utf-8")
+            return json.dumps(
+                converted,
+                sort_keys=True,
+                separators=(",", ":"),
+                ensure_ascii=False,
+                allow_nan=False,
+            ).encode("utf-8")
         return rfc8785.dumps(converted)
     except (rfc8785.CanonicalizationError, UnicodeEncodeError) as exc:  # e.g. a lone surrogate
         raise CanonicalError(f"JSON canonique impossible : {exc}") from exc

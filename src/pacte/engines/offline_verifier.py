@@ -60,7 +60,9 @@ class DirSource:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         if not (self.path / "checkpoint").is_file():
-            raise SourceError(f"{self.path}/checkpoint introuvable : est-ce un export de `pacte log export` ?")
+            raise SourceError(
+                f"{self.path}/checkpoint introuvable : est-ce un export de `pacte log export` ?"
+            )
 
     def checkpoint(self) -> str:
         return (self.path / "checkpoint").read_text(encoding="utf-8")
@@ -133,7 +135,9 @@ class HttpSource:
             raise VerificationFailed("preuve de cohérence mal formée") from None
 
 
-def open_checkpoint(signed: str, vkey: str, *, what: str = "point de contrôle") -> tuple[str, int, bytes]:
+def open_checkpoint(
+    signed: str, vkey: str, *, what: str = "point de contrôle"
+) -> tuple[str, int, bytes]:
     try:
         text = note.verify(signed, [vkey])
         return note.parse_checkpoint(text)
@@ -161,9 +165,13 @@ class ChainState:
         return cls(int(data["size"]), list(data["frontier"]), dict(data["heads"]))
 
 
-def check_entries(source: Source, state: ChainState, end: int,
-                  on_progress: Callable[[int], None] | None = None,
-                  snapshot_at: int | None = None) -> tuple[ChainState, bytes | None]:
+def check_entries(
+    source: Source,
+    state: ChainState,
+    end: int,
+    on_progress: Callable[[int], None] | None = None,
+    snapshot_at: int | None = None,
+) -> tuple[ChainState, bytes | None]:
     """Extend `state` with entries [state.size, end): leaf hashes, prev chains, indexes.
 
     Returns the new state and, if `snapshot_at` is crossed, the root at that size.
@@ -178,7 +186,9 @@ def check_entries(source: Source, state: ChainState, end: int,
         raw = entry.encode("utf-8")
         h = merkle.leaf_hash(raw)
         if lh is not None and lh != h.hex():
-            raise VerificationFailed(f"entrée {index} : l'empreinte de feuille annoncée ne correspond pas à l'entrée")
+            raise VerificationFailed(
+                f"entrée {index} : l'empreinte de feuille annoncée ne correspond pas à l'entrée"
+            )
         try:
             doc = json.loads(entry)
             subject = doc["subject"]
@@ -217,9 +227,14 @@ class VerifyResult:
     old_size: int | None = None
 
 
-def verify_source(source: Source, vkey: str, *, old_checkpoint: str | None = None,
-                  on_start: Callable[[int], None] | None = None,
-                  on_progress: Callable[[int], None] | None = None) -> VerifyResult:
+def verify_source(
+    source: Source,
+    vkey: str,
+    *,
+    old_checkpoint: str | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> VerifyResult:
     """Full verification; raises VerificationFailed on any mismatch."""
     origin, size, root = open_checkpoint(source.checkpoint(), vkey)
     old: tuple[str, int, bytes] | None = None
@@ -240,8 +255,9 @@ def verify_source(source: Source, vkey: str, *, old_checkpoint: str | None = Non
                     ) from None
     if on_start:
         on_start(size)
-    state, snap = check_entries(source, ChainState(), size, on_progress,
-                                snapshot_at=old[1] if old else None)
+    state, snap = check_entries(
+        source, ChainState(), size, on_progress, snapshot_at=old[1] if old else None
+    )
     if state.compact().root() != root:
         raise VerificationFailed(
             f"la racine recalculée à partir des {size} entrées ne correspond pas au point de contrôle signé"
@@ -255,6 +271,7 @@ def verify_source(source: Source, vkey: str, *, old_checkpoint: str | None = Non
 
 # ------------------------------------------------------------------ monitor
 
+
 @dataclass
 class MonitorResult:
     size: int
@@ -262,8 +279,9 @@ class MonitorResult:
     new_entries: int = 0
 
 
-def monitor_once(source: MonitoredSource, state_dir: str | Path, vkey: str | None = None, *,
-                 full: bool = False) -> MonitorResult:
+def monitor_once(
+    source: MonitoredSource, state_dir: str | Path, vkey: str | None = None, *, full: bool = False
+) -> MonitorResult:
     """One round of monitoring: verify the new checkpoint, its consistency with the last
     one seen, and every new entry (leaf hashes, prev links).  With ``full``, every entry
     from the first one is fetched and verified again (a log serving a modified old entry is
@@ -291,7 +309,9 @@ def monitor_once(source: MonitoredSource, state_dir: str | Path, vkey: str | Non
     chain = ChainState()
     if last_path.is_file():
         old_signed = last_path.read_text(encoding="utf-8")
-        o_origin, o_size, o_root = open_checkpoint(old_signed, vkey, what="point de contrôle mémorisé")
+        o_origin, o_size, o_root = open_checkpoint(
+            old_signed, vkey, what="point de contrôle mémorisé"
+        )
         chain = ChainState.from_json(json.loads((d / "chain.json").read_text(encoding="utf-8")))
         if o_origin != origin:
             alerts.append(f"origine changée : {o_origin!r} puis {origin!r}")
@@ -301,16 +321,22 @@ def monitor_once(source: MonitoredSource, state_dir: str | Path, vkey: str | Non
             alerts.append(f"FOURCHE : deux racines différentes pour la taille {size}")
         elif size > o_size and o_size > 0:
             try:
-                merkle.verify_consistency(o_size, size, o_root, root, source.consistency_proof(o_size, size))
+                merkle.verify_consistency(
+                    o_size, size, o_root, root, source.consistency_proof(o_size, size)
+                )
             except merkle.ProofError as exc:
-                alerts.append(f"FOURCHE : le point de contrôle {size} n'étend pas le point de contrôle {o_size} ({exc})")
+                alerts.append(
+                    f"FOURCHE : le point de contrôle {size} n'étend pas le point de contrôle {o_size} ({exc})"
+                )
         if alerts:
             return _alert(d, MonitorResult(size, alerts), signed, old_signed)
     start = chain.size
     try:
         if full:
             known = chain
-            new_chain, snap = check_entries(source, ChainState(), size, snapshot_at=known.size or None)
+            new_chain, snap = check_entries(
+                source, ChainState(), size, snapshot_at=known.size or None
+            )
             if known.size and snap != known.compact().root():
                 raise VerificationFailed(
                     f"FOURCHE : les {known.size} premières entrées servies aujourd'hui ne donnent plus la racine "
@@ -320,7 +346,9 @@ def monitor_once(source: MonitoredSource, state_dir: str | Path, vkey: str | Non
         else:
             new_chain, _ = check_entries(source, chain, size)
         if new_chain.compact().root() != root:
-            raise VerificationFailed("les entrées servies ne donnent pas la racine du point de contrôle signé")
+            raise VerificationFailed(
+                "les entrées servies ne donnent pas la racine du point de contrôle signé"
+            )
     except VerificationFailed as exc:
         return _alert(d, MonitorResult(size, [str(exc)]), signed)
     (d / "checkpoints" / f"{size:012d}").write_text(signed, encoding="utf-8")

@@ -52,7 +52,9 @@ def to_cent(value: Decimal) -> Decimal:
         return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def equity_factor(bonus: Decimal, in_need_coverage_ratio: Decimal | None, audit_in_breach: bool) -> Decimal:
+def equity_factor(
+    bonus: Decimal, in_need_coverage_ratio: Decimal | None, audit_in_breach: bool
+) -> Decimal:
     """The equity rule: ``1 + bonus`` when a published bias audit is not in breach and shows that
     people in need are reached at least as well as others (the lowest ratio of coverage of people
     in need, group to reference, is ≥ 1); otherwise 1. No audit or no in-need column: 1."""
@@ -65,14 +67,14 @@ def equity_factor(bonus: Decimal, in_need_coverage_ratio: Decimal | None, audit_
 
 @dataclass(frozen=True, slots=True)
 class Inputs:
-    price: Decimal          # € per additional outcome
-    n: int                  # people the estimate is about
-    ci_low: Decimal         # lower bound of the 95 % CI of the effect, as a share
-    base: Decimal           # base fee of the window, €
-    cap: Decimal            # contract cap, €
-    paid: Decimal           # already paid under the contract, €
-    equity: Decimal = ONE   # 1 or 1 + bonus
-    gate: int = 1           # 0 while a bias audit is in breach
+    price: Decimal  # € per additional outcome
+    n: int  # people the estimate is about
+    ci_low: Decimal  # lower bound of the 95 % CI of the effect, as a share
+    base: Decimal  # base fee of the window, €
+    cap: Decimal  # contract cap, €
+    paid: Decimal  # already paid under the contract, €
+    equity: Decimal = ONE  # 1 or 1 + bonus
+    gate: int = 1  # 0 while a bias audit is in breach
 
     def __post_init__(self) -> None:
         if self.n < 0:
@@ -90,9 +92,9 @@ class Inputs:
 class Result:
     inputs: Inputs
     outcome_exact: Decimal  # price × N × max(0, L), unrounded
-    uncapped: Decimal       # base + outcome × equity × gate, unrounded
-    room: Decimal           # cap − paid (never below 0)
-    payment: Decimal        # to the cent
+    uncapped: Decimal  # base + outcome × equity × gate, unrounded
+    room: Decimal  # cap − paid (never below 0)
+    payment: Decimal  # to the cent
     formula_version: str = FORMULA_VERSION
 
     @property
@@ -132,11 +134,31 @@ def compute(inputs: Inputs) -> Result:
         uncapped = inputs.base + outcome * inputs.equity * inputs.gate
         room = max(ZERO, inputs.cap - inputs.paid)
         payment = to_cent(max(ZERO, min(room, uncapped)))
-    return Result(inputs=inputs, outcome_exact=outcome, uncapped=uncapped, room=room, payment=payment)
+    return Result(
+        inputs=inputs, outcome_exact=outcome, uncapped=uncapped, room=room, payment=payment
+    )
 
 
-def simulate(price: Decimal, n: int, ci_low: Decimal, base: Decimal, cap: Decimal, paid: Decimal = ZERO,
-             equity: Decimal = ONE, in_breach: bool = False) -> Result:
+def simulate(
+    price: Decimal,
+    n: int,
+    ci_low: Decimal,
+    base: Decimal,
+    cap: Decimal,
+    paid: Decimal = ZERO,
+    equity: Decimal = ONE,
+    in_breach: bool = False,
+) -> Result:
     """The payment simulator: what would an effect with this lower bound pay under this clause?"""
-    return compute(Inputs(price=price, n=n, ci_low=ci_low, base=base, cap=cap, paid=paid, equity=equity,
-                          gate=0 if in_breach else 1))
+    return compute(
+        Inputs(
+            price=price,
+            n=n,
+            ci_low=ci_low,
+            base=base,
+            cap=cap,
+            paid=paid,
+            equity=equity,
+            gate=0 if in_breach else 1,
+        )
+    )

@@ -279,8 +279,12 @@ def _frequencies(lf: pl.LazyFrame, spec: ExtractSpec) -> pl.DataFrame:
     return counted.group_by(keys).agg(pl.len().cast(pl.Int64).alias("__n")).collect()
 
 
-def _generalise(freq: pl.DataFrame, spec: ExtractSpec, k: int, cap: int,
-                ) -> tuple[pl.DataFrame, dict[str, int], list[str]]:
+def _generalise(
+    freq: pl.DataFrame,
+    spec: ExtractSpec,
+    k: int,
+    cap: int,
+) -> tuple[pl.DataFrame, dict[str, int], list[str]]:
     """Greedy generalisation: raise one QI's level at a time (the one with the most distinct
     values) until the rows of classes under k persons fit in the suppression cap, or nothing
     is left to generalise. Returns the classes, the levels and the steps taken."""

@@ -47,10 +47,11 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from pacte.engines.secure_room_profile import (
+    RECORD_KEY_COLUMN,
     DatasetProfile,
     dataset_profile,
     files_fingerprint,
-    write_record_keys,
+    write_with_record_keys,
 )
 from pacte.engines.secure_room_query import (
     AGGREGATES,
@@ -68,6 +69,7 @@ from pacte.engines.secure_room_run import SecureRoomReport, SecureRoomResult, ca
 __all__ = [
     "AGGREGATES",
     "LIMITS",
+    "RECORD_KEY_COLUMN",
     "SCALAR_FUNCTIONS",
     "DatasetProfile",
     "Limits",
@@ -81,7 +83,7 @@ __all__ = [
     "files_fingerprint",
     "restrict",
     "run",
-    "write_record_keys",
+    "write_with_record_keys",
 ]
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
@@ -234,8 +236,9 @@ def _check_nodes(root: exp.Expr) -> None:
                 "Les fonctions de fenêtre (OVER) sont interdites : elles renvoient des "
                 "valeurs individuelles.",
             )
-        if isinstance(node, exp.Stddev | exp.StddevSamp | exp.StddevPop | exp.Variance
-                      | exp.VariancePop):
+        if isinstance(
+            node, exp.Stddev | exp.StddevSamp | exp.StddevPop | exp.Variance | exp.VariancePop
+        ):
             raise _refuse(
                 "function",
                 f"{_name(node)} is not available: its value cannot be perturbed consistently; "

@@ -14,7 +14,15 @@ from typing import Final
 
 import duckdb
 
-__all__ = ["PROFILE_TOP", "DatasetProfile", "dataset_profile", "files_fingerprint"]
+__all__ = [
+    "PROFILE_TOP",
+    "RECORD_KEY_COLUMN",
+    "DatasetProfile",
+    "dataset_profile",
+    "files_fingerprint",
+    "record_key_sql",
+    "write_with_record_keys",
+]
 
 
 def _quote(name: str) -> str:
@@ -146,12 +154,22 @@ def dataset_profile(
     )
 
 
-
-
+#: The reserved column that holds each row's record key in the dataset's own Parquet files.
+#: Never part of a schema, a catalogue entry, an extract or a query result; the secure room's
+#: grammar refuses every name starting with ``__pacte``.
 RECORD_KEY_COLUMN: Final = "__pacte_key"
 
 
-def write_record_keys(
+def record_key_sql(person_column: str, secret: int) -> str:
+    """The record key of a row: ``hash(person, secret) mod 2**32`` as ``UINTEGER`` (the
+    person's fixed key of the cell-key method, see :mod:`pacte.engines.cell_key`)."""
+    return (
+        f"CAST(hash({_quote(person_column)}, CAST({int(secret) % (1 << 64)} AS UBIGINT)) "
+        f"% 4294967296 AS UINTEGER)"
+    )
+
+
+def write_with_record_keys(
     parquet_paths: Sequence[str | Path],
     person_column: str,
     secret: int,
@@ -159,12 +177,12 @@ def write_record_keys(
     *,
     threads: int | None = None,
 ) -> list[str]:
-    """Ingestion-time work: one Parquet file of record keys per data file, row-aligned.
+    """Ingestion-time work: copy each data file to its target with a :data:`RECORD_KEY_COLUMN`
+    column (replacing one the source may already hold), rows in the same order.
 
-    The record key of a row is ``hash(person, secret) mod 2**32`` (the person's fixed key of
-    the cell-key method, see :mod:`pacte.engines.cell_key`). The secure room reads it with a
-    positional join, which costs far less per query than reading and hashing the person
-    identifiers.
+    The secure room reads the key as an ordinary column of the same file, so its scans stay
+    parallel (a row-aligned side file needed a positional join, which scans serially). Each
+    target is written to a temporary file first, then renamed.
     """
     if len(parquet_paths) != len(targets):
         raise ValueError("one target per data file")
@@ -176,14 +194,26 @@ def write_record_keys(
             con.execute(f"SET threads = {int(threads)}")
         out = []
         for source, target in zip(parquet_paths, targets, strict=True):
-            path = str(Path(target).resolve())
-            con.execute(
-                f"COPY (SELECT CAST(hash({_quote(person_column)}, "
-                f"CAST({int(secret) % (1 << 64)} AS UBIGINT)) % 4294967296 AS UINTEGER) "
-                f"AS {RECORD_KEY_COLUMN} FROM read_parquet({_literal(str(Path(source).resolve()))})) "
-                f"TO {_literal(path)} (FORMAT parquet)"
-            )
-            out.append(path)
+            src = _literal(str(Path(source).resolve()))
+            path = Path(target).resolve()
+            names = [
+                str(r[0])
+                for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({src})").fetchall()
+            ]
+            if person_column not in names:
+                raise ValueError(f"person column {person_column!r} absent from {source}")
+            kept = ", ".join(_quote(n) for n in names if n != RECORD_KEY_COLUMN)
+            tmp = path.with_name(path.name + ".tmp")
+            try:
+                con.execute(
+                    f"COPY (SELECT {kept}, {record_key_sql(person_column, secret)} AS "
+                    f"{RECORD_KEY_COLUMN} FROM read_parquet({src})) TO {_literal(str(tmp))} "
+                    f"(FORMAT parquet, COMPRESSION zstd)"
+                )
+                tmp.replace(path)
+            finally:
+                tmp.unlink(missing_ok=True)
+            out.append(str(path))
     finally:
         con.close()
     return out

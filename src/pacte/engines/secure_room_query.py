@@ -23,11 +23,16 @@ turns it into:
   ``COALESCE``, division…), DuckDB itself evaluates the condition on each row, so the set of
   contributors is exact and no syntactic analysis of ``x`` is trusted. Per slot the main query
   returns the contributing rows, the sum of their record keys (cell key), and for magnitudes
-  ``MAX``/``SUM`` of ``ABS(x)`` (largest contribution, dominance bound) and ``COUNT(x)``;
+  ``MAX``/``SUM`` of ``ABS(x)`` (largest contribution, dominance bound) and ``COUNT(x)``.
+  Still in the same scan, each contributor condition is summarised by the ``BIT_OR`` of one
+  bit of 128 per person and of 64 per enterprise (the count of distinct bits is at most the count of
+  distinct units, so reaching the threshold in bits proves it in units), and each magnitude by
+  its ``SUM(ABS(x))`` in :data:`DOMINANCE_BUCKETS` buckets of enterprises (an enterprise's
+  share is at most its bucket's share);
 * two **companions** (two-level aggregations per group and person, per group and enterprise)
   that count the distinct contributing persons and enterprises of every slot and the
-  largest enterprise's share of each magnitude; with a dataset profile they only run for the
-  groups that bounds from the main scan leave undecided;
+  largest enterprise's share of each magnitude; they only run for the groups that the bounds
+  from the main scan (with a dataset profile, also its heaviest units) leave undecided;
 * the **post query**, evaluated on the perturbed, suppressed slots: the user's outer
   expressions (``ROUND(AVG(x), 1)``, ``SUM(a) / COUNT(*)``…), ``HAVING``, ``ORDER BY``,
   ``LIMIT`` and ``OFFSET``. Nothing the user sees is computed from an unperturbed aggregate.
@@ -47,6 +52,15 @@ RESERVED_PREFIX: Final = "__pacte"
 PERSON: Final = "__pacte_person"
 ENTERPRISE: Final = "__pacte_enterprise"
 RECORD_KEY: Final = "__pacte_key"
+#: One bit of 128 per person (from its record key: bit 6 picks the word, bits 0-5 the bit; the
+#: other word gets 0) and one of 64 per enterprise (from its hash): the number of distinct
+#: bits a group's rows set is a lower bound on its distinct units.
+PERSON_BITS: Final = ("__pacte_pbit0", "__pacte_pbit1")
+ENTERPRISE_BIT: Final = "__pacte_ebit"
+#: The enterprise's bucket among DOMINANCE_BUCKETS (from its hash; NULL enterprises too).
+ENTERPRISE_BUCKET: Final = "__pacte_ebucket"
+DOMINANCE_BUCKETS: Final = 4
+HELPERS: Final = (PERSON, ENTERPRISE, RECORD_KEY, *PERSON_BITS, ENTERPRISE_BIT, ENTERPRISE_BUCKET)
 ROWS: Final = "__pacte_rows"
 PERSONS: Final = "__pacte_persons"
 ENTERPRISES: Final = "__pacte_enterprises"
@@ -176,6 +190,10 @@ def _abs_double(arg: exp.Expr) -> exp.Expr:
     return exp.Abs(this=exp.Cast(this=exp.Paren(this=arg.copy()), to=exp.DataType.build("DOUBLE")))
 
 
+# Longer than our ~80-line rule, on purpose: the three statements it writes (the user's outer
+# query over the published cells, the main scan, the exact companions) share the pieces rendered
+# once here (keys, contributor conditions, slot arguments and filters); splitting it means passing
+# a dozen of them around, and rendering per statement made restriction quadratic (see below).
 def build(
     root: exp.Select,
     keys: list[exp.Expr],
@@ -207,9 +225,7 @@ def build(
         slot_nodes.append(node.copy())
         arg = agg.this
         slot_args.append(None if kind == "count" else arg.copy())
-        slot_filters.append(
-            node.expression.this.copy() if isinstance(node, exp.Filter) else None
-        )
+        slot_filters.append(node.expression.this.copy() if isinstance(node, exp.Filter) else None)
         by_sql[text] = len(slots) - 1
         return by_sql[text]
 
@@ -280,10 +296,12 @@ def build(
     nested = any(select is not root for select in root.find_all(exp.Select))
     source = root.copy() if nested else root  # helpers only flow through CTEs/subqueries
     if nested:
-        _helpers(source, [PERSON, ENTERPRISE, RECORD_KEY])
+        _helpers(source, list(HELPERS))
     from_sql = sql(source.args["from_"])
     with_sql = sql(source.args["with_"]) + " " if source.args.get("with_") is not None else ""
-    where_sql = f"({sql(source.args['where'].this)})" if source.args.get("where") is not None else ""
+    where_sql = (
+        f"({sql(source.args['where'].this)})" if source.args.get("where") is not None else ""
+    )
     keys_sql = [sql(k) for k in keys]
     hash_sql = f"hash({', '.join(keys_sql)})" if keys else ""
     conds_sql = [sql(c) for c in condition_nodes]
@@ -301,9 +319,24 @@ def build(
     if keys:
         items.append(f"{hash_sql} AS {HASH}")
     items += [f"{sql(node)} AS {raw_name(i)}" for i, node in enumerate(slot_nodes)]
-    for q, condition in enumerate(conds_sql):
-        items.append(f"{count_if(condition)} AS __pacte_c{q}")
-        items.append(f"SUM({RECORD_KEY}) FILTER(WHERE {condition}) AS __pacte_ck{q}")
+    # written like a COUNT(*) slot's (condition TRUE), so that DuckDB computes them once
+    items += [
+        f"BIT_OR({bits}) FILTER(WHERE TRUE) AS __pacte_pb_{w}" for w, bits in enumerate(PERSON_BITS)
+    ]
+    items.append(f"BIT_OR({ENTERPRISE_BIT}) FILTER(WHERE TRUE) AS __pacte_eb")
+    # each contributor condition is evaluated once per row (in a row-level subquery that keeps
+    # the name of the user's source, so that qualified columns still resolve), not once per
+    # aggregate that filters on it
+    computed = [(q, c) for q, c in enumerate(conds_sql) if c != "TRUE"]
+    flags = ["TRUE" if c == "TRUE" else f"__pacte_q{q}" for q, c in enumerate(conds_sql)]
+    for q, flag in enumerate(flags):
+        items.append(f"{count_if(flag)} AS __pacte_c{q}")
+        items.append(f"SUM({RECORD_KEY}) FILTER(WHERE {flag}) AS __pacte_ck{q}")
+        items += [
+            f"BIT_OR({bits}) FILTER(WHERE {flag}) AS __pacte_pb{q}_{w}"
+            for w, bits in enumerate(PERSON_BITS)
+        ]
+        items.append(f"BIT_OR({ENTERPRISE_BIT}) FILTER(WHERE {flag}) AS __pacte_eb{q}")
     abs_sql: dict[int, str] = {}
     for i, slot in enumerate(slots):
         measure = slot_args[i]
@@ -315,44 +348,87 @@ def build(
         only = f" FILTER(WHERE {sql(user_filter)})" if user_filter is not None else ""
         items.append(f"MAX({abs_sql[i]}){only} AS __pacte_m{i}")
         items.append(f"SUM({abs_sql[i]}){only} AS __pacte_t{i}")
+        for b in range(DOMINANCE_BUCKETS):
+            in_bucket = f"{ENTERPRISE_BUCKET} = {b}"
+            bucket = (
+                f"({sql(user_filter)}) AND {in_bucket}" if user_filter is not None else in_bucket
+            )
+            items.append(f"SUM({abs_sql[i]}) FILTER(WHERE {bucket}) AS __pacte_d{i}_{b}")
         if slot.kind == "mean":
             items.append(f"COUNT({sql(measure)}){only} AS __pacte_n{i}")
-    group_sql = f" GROUP BY {', '.join(keys_sql)}" if keys else ""
-    main_sql = f"{with_sql}SELECT {', '.join(items)} {from_sql}{where(where_sql)}{group_sql}"
+    # groups in key order: the same query gives the same rows in the same order (and output
+    # hash) whatever the parallel aggregation's order; the user's ORDER BY applies afterwards
+    group_sql = f" GROUP BY {', '.join(keys_sql)} ORDER BY {', '.join(names)}" if keys else ""
+    if computed:
+        name = source.args["from_"].this.alias_or_name or "__pacte_r"
+        rows_sql = (
+            f"FROM (SELECT *, {', '.join(f'{c} AS __pacte_q{q}' for q, c in computed)} "
+            f"{from_sql}{where(where_sql)}) AS {sql(exp.to_identifier(name, quoted=True))}"
+        )
+        main_sql = f"{with_sql}SELECT {', '.join(items)} {rows_sql}{group_sql}"
+    else:
+        main_sql = f"{with_sql}SELECT {', '.join(items)} {from_sql}{where(where_sql)}{group_sql}"
 
     # ---------------------------------------------------------------- companions
-    def two_level(unit: str, not_null: str, inner_values: list[str], outer_items: list[str],
-                  filtered: bool) -> str:
+    def two_level(
+        unit: str, not_null: str, inner_values: list[str], outer_items: list[str], filtered: bool
+    ) -> str:
         """Aggregate per (group keys, unit), then per group keys: same FROM/WITH/WHERE."""
-        inner_items = [*[f"{k} AS {n}" for k, n in zip(keys_sql, names, strict=True)],
-                       f"{unit} AS __pacte_unit", *inner_values]
+        inner_items = [
+            *[f"{k} AS {n}" for k, n in zip(keys_sql, names, strict=True)],
+            f"{unit} AS __pacte_unit",
+            *inner_values,
+        ]
         wanted = f"{hash_sql} IN (SELECT h FROM {FILTER})" if filtered and keys else ""
-        inner = (f"SELECT {', '.join(inner_items)} {from_sql}{where(where_sql, not_null, wanted)} "
-                 f"GROUP BY {', '.join([*names, '__pacte_unit'])}")
+        inner = (
+            f"SELECT {', '.join(inner_items)} {from_sql}{where(where_sql, not_null, wanted)} "
+            f"GROUP BY {', '.join([*names, '__pacte_unit'])}"
+        )
         outer_group = f" GROUP BY {', '.join(names)}" if keys else ""
-        return (f"{with_sql}SELECT {', '.join([*names, *outer_items])} FROM ({inner}) AS __pacte_u"
-                f"{outer_group}")
+        return (
+            f"{with_sql}SELECT {', '.join([*names, *outer_items])} FROM ({inner}) AS __pacte_u"
+            f"{outer_group}"
+        )
 
     counts_inner = [f"{count_if(c)} AS __pacte_c{q}" for q, c in enumerate(conds_sql)]
 
     def contributing(prefix: str, counted: str) -> list[str]:
-        return [f"COUNT({counted}) FILTER(WHERE __pacte_c{q} > 0) AS {prefix}{q}"
-                for q in range(len(conds_sql))]
+        return [
+            f"COUNT({counted}) FILTER(WHERE __pacte_c{q} > 0) AS {prefix}{q}"
+            for q in range(len(conds_sql))
+        ]
 
     def persons(filtered: bool) -> str:
-        return two_level(f"hash({PERSON})", f"NOT {PERSON} IS NULL", counts_inner,
-                         [f"COUNT(*) AS {PERSONS}", *contributing("__pacte_p", "*")], filtered)
+        return two_level(
+            f"hash({PERSON})",
+            f"NOT {PERSON} IS NULL",
+            counts_inner,
+            [f"COUNT(*) AS {PERSONS}", *contributing("__pacte_p", "*")],
+            filtered,
+        )
 
     magnitudes = sorted(abs_sql)
 
     def enterprises(filtered: bool) -> str:
-        values = [f"SUM({abs_sql[i]}) FILTER(WHERE {conds_sql[slots[i].condition]}) AS __pacte_v{i}"
-                  for i in magnitudes]
-        shares = [f"MAX(__pacte_v{i}) / NULLIF(SUM(__pacte_v{i}), 0) AS __pacte_s{i}" for i in magnitudes]
+        values = [
+            f"SUM({abs_sql[i]}) FILTER(WHERE {conds_sql[slots[i].condition]}) AS __pacte_v{i}"
+            for i in magnitudes
+        ]
+        shares = [
+            f"MAX(__pacte_v{i}) / NULLIF(SUM(__pacte_v{i}), 0) AS __pacte_s{i}" for i in magnitudes
+        ]
         unit = f"CASE WHEN {ENTERPRISE} IS NULL THEN NULL ELSE hash({ENTERPRISE}) END"
-        return two_level(unit, "", counts_inner + values,
-                         [f"COUNT(__pacte_unit) AS {ENTERPRISES}",
-                          *contributing("__pacte_e", "__pacte_unit"), *shares], filtered)
+        return two_level(
+            unit,
+            "",
+            counts_inner + values,
+            [
+                f"COUNT(__pacte_unit) AS {ENTERPRISES}",
+                *contributing("__pacte_e", "__pacte_unit"),
+                *shares,
+            ],
+            filtered,
+        )
 
     return RestrictedQuery(
         sql=canonical,

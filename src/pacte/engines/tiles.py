@@ -109,7 +109,9 @@ def parse_tile_path(path: str) -> TileRef:
     if len(rest) >= 2 and rest[-2].endswith(".p"):
         w = rest[-1]
         if not _DEC.fullmatch(w) or not 1 <= int(w) < WIDTH:
-            raise TileError("partial tile width must be a decimal between 1 and 255 without leading zeros")
+            raise TileError(
+                "partial tile width must be a decimal between 1 and 255 without leading zeros"
+            )
         width = int(w)
         rest = [*rest[:-2], rest[-2][:-2]]
     n = 0
@@ -150,6 +152,7 @@ def bundles_for_size(size: int) -> list[TileRef]:
 
 # ------------------------------------------------------------------ entry bundles
 
+
 def encode_bundle(entries: Sequence[bytes]) -> bytes:
     out = bytearray()
     for e in entries:
@@ -176,6 +179,7 @@ def decode_bundle(data: bytes) -> list[bytes]:
 
 
 # ------------------------------------------------------------------ tree from tiles
+
 
 def _hashes(data: bytes, width: int, ref: TileRef) -> list[bytes]:
     if len(data) != width * merkle.HASH_SIZE:

@@ -94,8 +94,16 @@ class WitnessState:
         return WitnessState(logs)
 
     def to_json(self) -> dict[str, Any]:
-        return {"logs": {o: {"size": r.size, "root": base64.b64encode(r.root).decode("ascii"),
-                             "checkpoint": r.checkpoint} for o, r in sorted(self.logs.items())}}
+        return {
+            "logs": {
+                o: {
+                    "size": r.size,
+                    "root": base64.b64encode(r.root).decode("ascii"),
+                    "checkpoint": r.checkpoint,
+                }
+                for o, r in sorted(self.logs.items())
+            }
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> WitnessState:
@@ -144,6 +152,7 @@ class AddCheckpointRequest:
 
 
 # ------------------------------------------------------------------ request format
+
 
 def add_checkpoint_body(old_size: int, proof: Sequence[bytes], signed_checkpoint: str) -> bytes:
     """The request body of ``POST <prefix>/add-checkpoint`` (the LOG side)."""
@@ -202,7 +211,10 @@ def parse_add_checkpoint(body: bytes | str) -> AddCheckpointRequest:
 
 # ------------------------------------------------------------------ configuration
 
-def trusted_logs(log_verifier_key: str | Sequence[str] | Mapping[str, str | Sequence[str]]) -> dict[str, list[str]]:
+
+def trusted_logs(
+    log_verifier_key: str | Sequence[str] | Mapping[str, str | Sequence[str]],
+) -> dict[str, list[str]]:
     """Origin -> trusted verifier keys.
 
     A key text (or a list of them) is trusted for the origin equal to its key name —
@@ -224,8 +236,10 @@ def trusted_logs(log_verifier_key: str | Sequence[str] | Mapping[str, str | Sequ
 
 # ------------------------------------------------------------------ the witness
 
-def _result(status: int, message: str, state: WitnessState,
-            content_type: str = CONTENT_TYPE_TEXT) -> WitnessResult:
+
+def _result(
+    status: int, message: str, state: WitnessState, content_type: str = CONTENT_TYPE_TEXT
+) -> WitnessResult:
     return WitnessResult(status, message.encode("utf-8"), state, content_type)
 
 
@@ -242,7 +256,11 @@ def witness_add_checkpoint(
     ``now`` is the cosignature timestamp (seconds since the epoch; default: the clock).
     ``state`` is never modified; on success the result carries the new state.
     """
-    signers = [witness_signer] if isinstance(witness_signer, note.CosignatureSigner) else list(witness_signer)
+    signers = (
+        [witness_signer]
+        if isinstance(witness_signer, note.CosignatureSigner)
+        else list(witness_signer)
+    )
     if not signers:
         raise ValueError("a witness needs at least one cosignature key")
     logs = trusted_logs(log_verifier_key)
@@ -259,23 +277,33 @@ def witness_add_checkpoint(
     try:
         note.open_note(req.checkpoint, keys)
     except note.NoteError as exc:
-        return _result(403, f"checkpoint not signed by a trusted key for {origin!r}: {exc}\n", state)
+        return _result(
+            403, f"checkpoint not signed by a trusted key for {origin!r}: {exc}\n", state
+        )
 
     if req.old_size > size:
-        return _result(400, f"old size {req.old_size} is larger than the checkpoint size {size}\n", state)
+        return _result(
+            400, f"old size {req.old_size} is larger than the checkpoint size {size}\n", state
+        )
     known = state.logs.get(origin)
     known_size = known.size if known else 0
     if req.old_size != known_size:
         return _result(409, f"{known_size}\n", state, CONTENT_TYPE_SIZE)
 
     if size == 0 and root != merkle.EMPTY_ROOT:
-        return _result(422, "a checkpoint of size 0 must carry the root hash of the empty tree\n", state)
+        return _result(
+            422, "a checkpoint of size 0 must carry the root hash of the empty tree\n", state
+        )
     if req.old_size == 0:
         if req.proof:
             return _result(422, "the consistency proof must be empty for old size 0\n", state)
     elif known is not None and req.old_size == size:
         if root != known.root:
-            return _result(422, f"checkpoint of size {size} has another root hash than the one cosigned\n", state)
+            return _result(
+                422,
+                f"checkpoint of size {size} has another root hash than the one cosigned\n",
+                state,
+            )
         if req.proof:
             return _result(422, "the consistency proof must be empty between equal sizes\n", state)
     else:
@@ -283,11 +311,17 @@ def witness_add_checkpoint(
         try:
             merkle.verify_consistency(req.old_size, size, known.root, root, req.proof)
         except merkle.ProofError as exc:
-            return _result(422, f"consistency proof from {req.old_size} to {size} does not verify: {exc}\n", state)
+            return _result(
+                422,
+                f"consistency proof from {req.old_size} to {size} does not verify: {exc}\n",
+                state,
+            )
 
     ts = int(time.time()) if now is None else now
     if not 0 < ts <= note.MAX_TIMESTAMP:
-        raise ValueError("a cosignature timestamp must be a positive number of seconds since the epoch")
+        raise ValueError(
+            "a cosignature timestamp must be a positive number of seconds since the epoch"
+        )
     lines = "".join(s.cosign(text, ts) for s in signers)
     new_state = state.with_log(origin, LogRecord(size, root, req.checkpoint))
     return WitnessResult(200, lines.encode("utf-8"), new_state, CONTENT_TYPE_TEXT)

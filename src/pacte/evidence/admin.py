@@ -14,7 +14,15 @@ from pacte.evidence.models import (
 
 @admin.register(Evaluation)
 class EvaluationAdmin(admin.ModelAdmin[Evaluation]):
-    list_display = ("title", "project", "evaluator", "status", "estimate", "conclusive", "published_at")
+    list_display = (
+        "title",
+        "project",
+        "evaluator",
+        "status",
+        "estimate",
+        "conclusive",
+        "published_at",
+    )
     list_filter = ("status", "method", "conclusive")
 
     def has_delete_permission(self, request: HttpRequest, obj: Evaluation | None = None) -> bool:
@@ -35,8 +43,12 @@ class AuditAdmin(admin.ModelAdmin[Audit]):
         return False
 
 
-admin.site.register(PanelCall, list_display=("title", "project", "opened_by", "status", "target_size"))
+admin.site.register(
+    PanelCall, list_display=("title", "project", "opened_by", "status", "target_size")
+)
 admin.site.register(Experiment, list_display=("slug", "project", "status", "required_per_arm"))
 admin.site.register(AlgorithmSheet, list_display=("title", "project", "status", "version"))
 admin.site.register(Feedback, list_display=("project", "created_at", "hidden"))
-admin.site.register(ComplianceCase, list_display=("version", "status", "opened_on", "cure_deadline"))
+admin.site.register(
+    ComplianceCase, list_display=("version", "status", "opened_on", "cure_deadline")
+)

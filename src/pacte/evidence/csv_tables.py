@@ -23,9 +23,21 @@ from pacte.errors import ValidationFailed
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 MAX_REPORTED_ERRORS = 10
 
-ARM_ALIASES = {"treatment": "treatment", "traitement": "treatment", "traite": "treatment", "traité": "treatment",
-               "t": "treatment", "1": "treatment", "control": "control", "controle": "control",
-               "contrôle": "control", "temoin": "control", "témoin": "control", "c": "control", "0": "control"}
+ARM_ALIASES = {
+    "treatment": "treatment",
+    "traitement": "treatment",
+    "traite": "treatment",
+    "traité": "treatment",
+    "t": "treatment",
+    "1": "treatment",
+    "control": "control",
+    "controle": "control",
+    "contrôle": "control",
+    "temoin": "control",
+    "témoin": "control",
+    "c": "control",
+    "0": "control",
+}
 PERIOD_ALIASES = {"pre": 0, "avant": 0, "0": 0, "post": 1, "apres": 1, "après": 1, "1": 1}
 
 
@@ -61,7 +73,9 @@ class LineErrors:
     def add(self, line: int, message: str) -> None:
         self.total += 1
         if len(self.messages) < MAX_REPORTED_ERRORS:
-            self.messages.append(_("Ligne %(line)s : %(message)s") % {"line": line, "message": message})
+            self.messages.append(
+                _("Ligne %(line)s : %(message)s") % {"line": line, "message": message}
+            )
 
     def raise_if_any(self) -> None:
         if self.total:
@@ -70,22 +84,37 @@ class LineErrors:
 
 def fail(errors: list[str], total: int) -> None:
     """Refuse the whole file, listing the first errors and how many more there are."""
-    more = _(" (et %(count)s autre(s))") % {"count": total - len(errors)} if total > len(errors) else ""
-    raise ValidationFailed(_("Le fichier contient %(total)s erreur(s)%(more)s ; rien n'a été enregistré.")
-                           % {"total": total, "more": more}, field_errors={"fichier": errors})
+    more = (
+        _(" (et %(count)s autre(s))") % {"count": total - len(errors)}
+        if total > len(errors)
+        else ""
+    )
+    raise ValidationFailed(
+        _("Le fichier contient %(total)s erreur(s)%(more)s ; rien n'a été enregistré.")
+        % {"total": total, "more": more},
+        field_errors={"fichier": errors},
+    )
 
 
-def read_csv(data: bytes, required: tuple[str, ...], optional: tuple[str, ...]) -> tuple[list[str], list[list[str]]]:
+def read_csv(
+    data: bytes, required: tuple[str, ...], optional: tuple[str, ...]
+) -> tuple[list[str], list[list[str]]]:
     """Header (lower-cased) and rows of a UTF-8 CSV, comma or semicolon separated."""
     if not data:
-        raise ValidationFailed(_("Le fichier est vide."), field_errors={"fichier": [_("Fichier vide.")]})
+        raise ValidationFailed(
+            _("Le fichier est vide."), field_errors={"fichier": [_("Fichier vide.")]}
+        )
     if len(data) > MAX_UPLOAD_BYTES:
-        raise ValidationFailed(_("Le fichier dépasse 200 Mo."), field_errors={"fichier": [_("Fichier trop gros.")]})
+        raise ValidationFailed(
+            _("Le fichier dépasse 200 Mo."), field_errors={"fichier": [_("Fichier trop gros.")]}
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValidationFailed(_("Le fichier doit être un CSV encodé en UTF-8."),
-                               field_errors={"fichier": [_("Encodage non UTF-8.")]}) from exc
+        raise ValidationFailed(
+            _("Le fichier doit être un CSV encodé en UTF-8."),
+            field_errors={"fichier": [_("Encodage non UTF-8.")]},
+        ) from exc
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
@@ -95,19 +124,27 @@ def read_csv(data: bytes, required: tuple[str, ...], optional: tuple[str, ...]) 
     if missing or unknown:
         parts = []
         if missing:
-            parts.append(_("colonne(s) manquante(s) : %(columns)s") % {"columns": ", ".join(missing)})
+            parts.append(
+                _("colonne(s) manquante(s) : %(columns)s") % {"columns": ", ".join(missing)}
+            )
         if unknown:
-            parts.append(_("colonne(s) inconnue(s) : %(columns)s") % {"columns": ", ".join(unknown)})
+            parts.append(
+                _("colonne(s) inconnue(s) : %(columns)s") % {"columns": ", ".join(unknown)}
+            )
         expected = ", ".join(required) + (f" [, {', '.join(optional)}]" if optional else "")
-        raise ValidationFailed(_("En-tête invalide (%(problems)s). Colonnes attendues : %(expected)s.")
-                               % {"problems": " ; ".join(parts), "expected": expected},
-                               field_errors={"fichier": [_("En-tête invalide.")]})
+        raise ValidationFailed(
+            _("En-tête invalide (%(problems)s). Colonnes attendues : %(expected)s.")
+            % {"problems": " ; ".join(parts), "expected": expected},
+            field_errors={"fichier": [_("En-tête invalide.")]},
+        )
     return header, list(reader)
 
 
 def _no_data() -> ValidationFailed:
-    return ValidationFailed(_("Le fichier ne contient aucune ligne de données."),
-                            field_errors={"fichier": [_("Aucune donnée.")]})
+    return ValidationFailed(
+        _("Le fichier ne contient aucune ligne de données."),
+        field_errors={"fichier": [_("Aucune donnée.")]},
+    )
 
 
 def _outcome_value(raw: str) -> float | None:
@@ -133,7 +170,11 @@ def parse_outcomes_csv(data: bytes) -> OutcomeTable:
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) != len(header):
-            errors.add(n, _("%(found)s valeur(s) au lieu de %(expected)s.") % {"found": len(row), "expected": len(header)})
+            errors.add(
+                n,
+                _("%(found)s valeur(s) au lieu de %(expected)s.")
+                % {"found": len(row), "expected": len(header)},
+            )
             continue
         unit = row[idx["unit_id"]].strip()
         arm = ARM_ALIASES.get(row[idx["arm"]].strip().lower())
@@ -143,16 +184,29 @@ def parse_outcomes_csv(data: bytes) -> OutcomeTable:
         if not unit:
             errors.add(n, _("identifiant d'unité vide."))
         elif arm is None:
-            errors.add(n, _("bras « %(arm)s » inconnu (attendu : treatment ou control).")
-                       % {"arm": row[idx["arm"]].strip()})
+            errors.add(
+                n,
+                _("bras « %(arm)s » inconnu (attendu : treatment ou control).")
+                % {"arm": row[idx["arm"]].strip()},
+            )
         elif value is None:
             errors.add(n, _("résultat « %(value)s » n'est pas un nombre.") % {"value": raw})
         elif period is None:
-            errors.add(n, _("période « %(period)s » inconnue (attendu : pre ou post).")
-                       % {"period": row[idx["period"]].strip()})
+            errors.add(
+                n,
+                _("période « %(period)s » inconnue (attendu : pre ou post).")
+                % {"period": row[idx["period"]].strip()},
+            )
         elif (unit, period) in seen:
-            errors.add(n, (_("unité « %(unit)s » en double pour cette période.") if has_period
-                           else _("unité « %(unit)s » en double.")) % {"unit": unit})
+            errors.add(
+                n,
+                (
+                    _("unité « %(unit)s » en double pour cette période.")
+                    if has_period
+                    else _("unité « %(unit)s » en double.")
+                )
+                % {"unit": unit},
+            )
         else:
             seen.add((unit, period))
             ids.append(unit)
@@ -164,9 +218,13 @@ def parse_outcomes_csv(data: bytes) -> OutcomeTable:
         raise _no_data()
     for a, label in (("treatment", _("traitement")), ("control", _("témoin"))):
         if a not in arms:
-            raise ValidationFailed(_("Aucune unité dans le bras %(arm)s.") % {"arm": label},
-                                   field_errors={"fichier": [_("Bras %(arm)s vide.") % {"arm": label}]})
-    return OutcomeTable(ids, arms, outcomes, periods if has_period else None, hashlib.sha256(data).hexdigest())
+            raise ValidationFailed(
+                _("Aucune unité dans le bras %(arm)s.") % {"arm": label},
+                field_errors={"fichier": [_("Bras %(arm)s vide.") % {"arm": label}]},
+            )
+    return OutcomeTable(
+        ids, arms, outcomes, periods if has_period else None, hashlib.sha256(data).hexdigest()
+    )
 
 
 def parse_audit_csv(data: bytes) -> AuditTable:
@@ -183,10 +241,18 @@ def parse_audit_csv(data: bytes) -> AuditTable:
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) != len(header):
-            errors.add(n, _("%(found)s valeur(s) au lieu de %(expected)s.") % {"found": len(row), "expected": len(header)})
+            errors.add(
+                n,
+                _("%(found)s valeur(s) au lieu de %(expected)s.")
+                % {"found": len(row), "expected": len(header)},
+            )
             continue
         values = {k: row[i].strip() for k, i in idx.items()}
-        bad = [k for k in ("y_true", "y_pred", "in_need") if k in values and values[k] not in ("0", "1")]
+        bad = [
+            k
+            for k in ("y_true", "y_pred", "in_need")
+            if k in values and values[k] not in ("0", "1")
+        ]
         if not values["group"]:
             errors.add(n, _("groupe vide."))
         elif bad:

@@ -50,7 +50,9 @@ class ExplainedLifecycle(Lifecycle[T]):
     def declare(cls, name: str, moves: Iterable[Move], **hooks: Any) -> ExplainedLifecycle[T]:
         return cls(name=name, moves={m.action: m for m in moves}, **hooks)
 
-    def check(self, principal: policy.Principal, action: str, obj: T, reason: str = "") -> tuple[Move, str]:
+    def check(
+        self, principal: policy.Principal, action: str, obj: T, reason: str = ""
+    ) -> tuple[Move, str]:
         try:
             return super().check(principal, action, obj, reason)
         except InvalidTransition:
@@ -62,6 +64,7 @@ class ExplainedLifecycle(Lifecycle[T]):
 
 # ---------------------------------------------------------------- evaluation: draft → published
 
+
 def _set_evaluation_state(evaluation: Evaluation, state: str, reason: str) -> None:
     evaluation.status = state
     if state == Evaluation.State.PUBLISHED:
@@ -69,25 +72,43 @@ def _set_evaluation_state(evaluation: Evaluation, state: str, reason: str) -> No
         evaluation.published_on = evaluation.published_on or timezone.localdate()
     # a queryset update: the model refuses save() on anything already published (see the model)
     Evaluation.objects.filter(pk=evaluation.pk).update(
-        status=evaluation.status, published_at=evaluation.published_at, published_on=evaluation.published_on)
+        status=evaluation.status,
+        published_at=evaluation.published_at,
+        published_on=evaluation.published_on,
+    )
 
 
-def _record_evaluation(evaluation: Evaluation, event: str, principal: policy.Principal, data: dict[str, Any]) -> None:
+def _record_evaluation(
+    evaluation: Evaluation, event: str, principal: policy.Principal, data: dict[str, Any]
+) -> None:
     events.record(event, principal, "evaluation", evaluation.pk, evaluation.project, **data)
 
 
 EVALUATION: ExplainedLifecycle[Evaluation] = ExplainedLifecycle.declare(
     "evaluation",
-    [Move.of("publish", [Evaluation.State.DRAFT], Evaluation.State.PUBLISHED, Action.EVALUATION_OWN,
-             "evaluation.published")],
-    state_of=lambda e: e.status, set_state=_set_evaluation_state, record=_record_evaluation,
+    [
+        Move.of(
+            "publish",
+            [Evaluation.State.DRAFT],
+            Evaluation.State.PUBLISHED,
+            Action.EVALUATION_OWN,
+            "evaluation.published",
+        )
+    ],
+    state_of=lambda e: e.status,
+    set_state=_set_evaluation_state,
+    record=_record_evaluation,
     state_label=lambda s: str(Evaluation.State(s).label),
-    refusals={("publish", Evaluation.State.PUBLISHED):
-              _("Cette évaluation est déjà publiée ; une publication est définitive.")},
+    refusals={
+        ("publish", Evaluation.State.PUBLISHED): _(
+            "Cette évaluation est déjà publiée ; une publication est définitive."
+        )
+    },
 )
 
 
 # ---------------------------------------------------------------- algorithm sheet: draft → published
+
 
 def _set_sheet_state(sheet: AlgorithmSheet, state: str, reason: str) -> None:
     sheet.status = state
@@ -97,22 +118,38 @@ def _set_sheet_state(sheet: AlgorithmSheet, state: str, reason: str) -> None:
     sheet.save()
 
 
-def _record_sheet(sheet: AlgorithmSheet, event: str, principal: policy.Principal, data: dict[str, Any]) -> None:
+def _record_sheet(
+    sheet: AlgorithmSheet, event: str, principal: policy.Principal, data: dict[str, Any]
+) -> None:
     events.record(event, principal, "algorithm_sheet", sheet.pk, sheet.project, **data)
 
 
 SHEET: ExplainedLifecycle[AlgorithmSheet] = ExplainedLifecycle.declare(
     "algorithm_sheet",
-    [Move.of("publish", [AlgorithmSheet.State.DRAFT], AlgorithmSheet.State.PUBLISHED, Action.PROJECT_CARRIER_WORK,
-             "algorithm_sheet.published")],
-    state_of=lambda s: s.status, set_state=_set_sheet_state, record=_record_sheet, subject=lambda s: s.project,
+    [
+        Move.of(
+            "publish",
+            [AlgorithmSheet.State.DRAFT],
+            AlgorithmSheet.State.PUBLISHED,
+            Action.PROJECT_CARRIER_WORK,
+            "algorithm_sheet.published",
+        )
+    ],
+    state_of=lambda s: s.status,
+    set_state=_set_sheet_state,
+    record=_record_sheet,
+    subject=lambda s: s.project,
     state_label=lambda s: str(AlgorithmSheet.State(s).label),
-    refusals={("publish", AlgorithmSheet.State.PUBLISHED):
-              _("Cette fiche est déjà publiée ; publiez une nouvelle version pour la changer.")},
+    refusals={
+        ("publish", AlgorithmSheet.State.PUBLISHED): _(
+            "Cette fiche est déjà publiée ; publiez une nouvelle version pour la changer."
+        )
+    },
 )
 
 
 # ---------------------------------------------------------------- experiment: draft → preregistered → assigned
+
 
 def _set_experiment_state(exp: Experiment, state: str, reason: str) -> None:
     exp.status = state
@@ -123,27 +160,48 @@ def _set_experiment_state(exp: Experiment, state: str, reason: str) -> None:
     exp.save()
 
 
-def _record_experiment(exp: Experiment, event: str, principal: policy.Principal, data: dict[str, Any]) -> None:
+def _record_experiment(
+    exp: Experiment, event: str, principal: policy.Principal, data: dict[str, Any]
+) -> None:
     events.record(event, principal, "experiment", exp.slug, exp.project, **data)
 
 
 _ALREADY_PREREGISTERED = _("Cette expérimentation est déjà pré-enregistrée.")
 EXPERIMENT: ExplainedLifecycle[Experiment] = ExplainedLifecycle.declare(
     "experiment",
-    [Move.of("preregister", [Experiment.State.DRAFT], Experiment.State.PREREGISTERED, Action.EXPERIMENT_RUN,
-             "experiment.preregistered"),
-     Move.of("assign", [Experiment.State.PREREGISTERED], Experiment.State.ASSIGNED, Action.EXPERIMENT_RUN,
-             "experiment.assigned")],
-    state_of=lambda e: e.status, set_state=_set_experiment_state, record=_record_experiment,
+    [
+        Move.of(
+            "preregister",
+            [Experiment.State.DRAFT],
+            Experiment.State.PREREGISTERED,
+            Action.EXPERIMENT_RUN,
+            "experiment.preregistered",
+        ),
+        Move.of(
+            "assign",
+            [Experiment.State.PREREGISTERED],
+            Experiment.State.ASSIGNED,
+            Action.EXPERIMENT_RUN,
+            "experiment.assigned",
+        ),
+    ],
+    state_of=lambda e: e.status,
+    set_state=_set_experiment_state,
+    record=_record_experiment,
     state_label=lambda s: str(Experiment.State(s).label),
-    refusals={("preregister", Experiment.State.PREREGISTERED): _ALREADY_PREREGISTERED,
-              ("preregister", Experiment.State.ASSIGNED): _ALREADY_PREREGISTERED,
-              ("assign", Experiment.State.DRAFT): _("Pré-enregistrez le plan d'analyse avant toute affectation."),
-              ("assign", Experiment.State.ASSIGNED): _("L'affectation a déjà été faite.")},
+    refusals={
+        ("preregister", Experiment.State.PREREGISTERED): _ALREADY_PREREGISTERED,
+        ("preregister", Experiment.State.ASSIGNED): _ALREADY_PREREGISTERED,
+        ("assign", Experiment.State.DRAFT): _(
+            "Pré-enregistrez le plan d'analyse avant toute affectation."
+        ),
+        ("assign", Experiment.State.ASSIGNED): _("L'affectation a déjà été faite."),
+    },
 )
 
 
 # ---------------------------------------------------------------- panel call: open → drawn
+
 
 def _set_panel_state(call: PanelCall, state: str, reason: str) -> None:
     call.status = state
@@ -152,17 +210,27 @@ def _set_panel_state(call: PanelCall, state: str, reason: str) -> None:
     call.save()
 
 
-def _record_panel(call: PanelCall, event: str, principal: policy.Principal, data: dict[str, Any]) -> None:
+def _record_panel(
+    call: PanelCall, event: str, principal: policy.Principal, data: dict[str, Any]
+) -> None:
     events.record(event, principal, "panel", call.pk, call.project, **data)
 
 
 PANEL_CALL: ExplainedLifecycle[PanelCall] = ExplainedLifecycle.declare(
     "panel_call",
-    [Move.of("draw", [PanelCall.State.OPEN], PanelCall.State.DRAWN, Action.PANEL_DRAW, "panel.drawn")],
-    state_of=lambda c: c.status, set_state=_set_panel_state, record=_record_panel,
+    [
+        Move.of(
+            "draw", [PanelCall.State.OPEN], PanelCall.State.DRAWN, Action.PANEL_DRAW, "panel.drawn"
+        )
+    ],
+    state_of=lambda c: c.status,
+    set_state=_set_panel_state,
+    record=_record_panel,
     state_label=lambda s: str(PanelCall.State(s).label),
-    refusals={("draw", PanelCall.State.DRAWN): _("Le tirage de ce panel a déjà eu lieu."),
-              ("draw", PanelCall.State.CLOSED): _("Le tirage de ce panel a déjà eu lieu.")},
+    refusals={
+        ("draw", PanelCall.State.DRAWN): _("Le tirage de ce panel a déjà eu lieu."),
+        ("draw", PanelCall.State.CLOSED): _("Le tirage de ce panel a déjà eu lieu."),
+    },
 )
 
 
@@ -181,9 +249,18 @@ def _set_feedback_state(feedback: Feedback, state: str, reason: str) -> None:
     feedback.save()
 
 
-def _record_feedback(feedback: Feedback, event: str, principal: policy.Principal, data: dict[str, Any]) -> None:
-    events.record(event, principal, "project", feedback.project.slug, feedback.project, feedback=feedback.pk,
-                  **data)
+def _record_feedback(
+    feedback: Feedback, event: str, principal: policy.Principal, data: dict[str, Any]
+) -> None:
+    events.record(
+        event,
+        principal,
+        "project",
+        feedback.project.slug,
+        feedback.project,
+        feedback=feedback.pk,
+        **data,
+    )
 
 
 def _feedback_state_label(state: str) -> str:
@@ -192,10 +269,23 @@ def _feedback_state_label(state: str) -> str:
 
 FEEDBACK: ExplainedLifecycle[Feedback] = ExplainedLifecycle.declare(
     "feedback",
-    [Move.of("hide", [VISIBLE], HIDDEN, Action.PROJECT_PARTNER_WORK, "feedback.hidden", reason=True)],
-    state_of=_feedback_state, set_state=_set_feedback_state, record=_record_feedback,
-    subject=lambda f: f.project, state_label=_feedback_state_label,
+    [
+        Move.of(
+            "hide", [VISIBLE], HIDDEN, Action.PROJECT_PARTNER_WORK, "feedback.hidden", reason=True
+        )
+    ],
+    state_of=_feedback_state,
+    set_state=_set_feedback_state,
+    record=_record_feedback,
+    subject=lambda f: f.project,
+    state_label=_feedback_state_label,
     refusals={("hide", HIDDEN): _("Ce commentaire est déjà masqué.")},
 )
 
-LIFECYCLES: tuple[ExplainedLifecycle[Any], ...] = (EVALUATION, SHEET, EXPERIMENT, PANEL_CALL, FEEDBACK)
+LIFECYCLES: tuple[ExplainedLifecycle[Any], ...] = (
+    EVALUATION,
+    SHEET,
+    EXPERIMENT,
+    PANEL_CALL,
+    FEEDBACK,
+)

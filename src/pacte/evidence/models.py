@@ -15,7 +15,12 @@ from pacte.projects.models import Project
 
 # ------------------------------------------------------------------ panels (S2, P2)
 
-AGE_BANDS = {"16-25": "16 à 25 ans", "26-40": "26 à 40 ans", "41-60": "41 à 60 ans", "60+": "plus de 60 ans"}
+AGE_BANDS = {
+    "16-25": "16 à 25 ans",
+    "26-40": "26 à 40 ans",
+    "41-60": "41 à 60 ans",
+    "60+": "plus de 60 ans",
+}
 SITUATIONS = {
     "demandeur_emploi": "Demandeur d'emploi",
     "salarie": "Salarié",
@@ -24,7 +29,11 @@ SITUATIONS = {
     "sans_activite": "Sans activité",
     "autre": "Autre",
 }
-PANEL_ATTRIBUTES = {"age_band": "Tranche d'âge", "territory": "Territoire", "situation": "Situation"}
+PANEL_ATTRIBUTES = {
+    "age_band": "Tranche d'âge",
+    "territory": "Territoire",
+    "situation": "Situation",
+}
 UNKNOWN_STRATUM = "non renseigné"
 
 
@@ -37,7 +46,9 @@ class Volunteer(models.Model):
         PHONE = "phone", _("Téléphone")
         NONE = "none", _("Ne pas me contacter hors du panel")
 
-    user = models.OneToOneField(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="volunteer")
+    user = models.OneToOneField(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="volunteer"
+    )
     consent_at = models.DateTimeField(null=True, blank=True)
     consent_text_version = models.CharField(max_length=20, blank=True)
     contact_preference = models.CharField(max_length=10, choices=Contact.choices, blank=True)
@@ -69,7 +80,9 @@ class PanelCall(models.Model):
         CLOSED = "closed", _("Clos")
 
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="panel_calls")
-    pact = models.ForeignKey(Pact, null=True, blank=True, on_delete=models.SET_NULL, related_name="panel_calls")
+    pact = models.ForeignKey(
+        Pact, null=True, blank=True, on_delete=models.SET_NULL, related_name="panel_calls"
+    )
     opened_by = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -78,7 +91,9 @@ class PanelCall(models.Model):
     targets = models.JSONField(default=dict, help_text="{stratum: seats}")
     status = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
     seed_commitment = models.CharField(max_length=64)
-    seed_hex = models.CharField(max_length=128, blank=True, help_text="secret until the draw, then public")
+    seed_hex = models.CharField(
+        max_length=128, blank=True, help_text="secret until the draw, then public"
+    )
     opened_on = models.DateField()
     drawn_at = models.DateTimeField(null=True, blank=True)
     shortfall = models.JSONField(default=dict)
@@ -96,7 +111,9 @@ class PanelMember(models.Model):
     """One drawn seat. Keeps its stratum (aggregate) when the volunteer leaves."""
 
     call = models.ForeignKey(PanelCall, on_delete=models.CASCADE, related_name="members")
-    volunteer = models.ForeignKey(Volunteer, null=True, on_delete=models.SET_NULL, related_name="seats")
+    volunteer = models.ForeignKey(
+        Volunteer, null=True, on_delete=models.SET_NULL, related_name="seats"
+    )
     stratum = models.CharField(max_length=120)
     invited_at = models.DateTimeField(auto_now_add=True)
     left = models.BooleanField(default=False)
@@ -110,9 +127,13 @@ class PanelMember(models.Model):
 
 class Question(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="questions")
-    version = models.ForeignKey(PactVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    version = models.ForeignKey(
+        PactVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     text = models.CharField(max_length=300)
-    scale_max = models.PositiveSmallIntegerField(default=0, help_text="0 = free answer, else 1..N rating")
+    scale_max = models.PositiveSmallIntegerField(
+        default=0, help_text="0 = free answer, else 1..N rating"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -124,8 +145,12 @@ class Question(models.Model):
 
 class Feedback(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="feedback")
-    version = models.ForeignKey(PactVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    question = models.ForeignKey(Question, null=True, blank=True, on_delete=models.SET_NULL, related_name="answers")
+    version = models.ForeignKey(
+        PactVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    question = models.ForeignKey(
+        Question, null=True, blank=True, on_delete=models.SET_NULL, related_name="answers"
+    )
     author = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     body = models.TextField(blank=True)
     rating = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -157,7 +182,9 @@ class Experiment(models.Model):
 
     slug = models.SlugField(max_length=120, unique=True)
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="experiments")
-    pact = models.ForeignKey(Pact, null=True, blank=True, on_delete=models.SET_NULL, related_name="experiments")
+    pact = models.ForeignKey(
+        Pact, null=True, blank=True, on_delete=models.SET_NULL, related_name="experiments"
+    )
     created_by = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     hypothesis = models.TextField()
     outcome = models.CharField(max_length=300)
@@ -176,7 +203,9 @@ class Experiment(models.Model):
     plan = models.JSONField(default=dict)
     plan_hash = models.CharField(max_length=64, blank=True)
     seed_commitment = models.CharField(max_length=64, blank=True)
-    seed_hex = models.CharField(max_length=128, blank=True, help_text="secret until assignment, then public")
+    seed_hex = models.CharField(
+        max_length=128, blank=True, help_text="secret until assignment, then public"
+    )
     allocation_sha256 = models.CharField(max_length=64, blank=True)
     preregistered_at = models.DateTimeField(null=True, blank=True)
     assigned_at = models.DateTimeField(null=True, blank=True)
@@ -199,7 +228,9 @@ class Assignment(models.Model):
     arm = models.CharField(max_length=40)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["experiment", "unit_id"], name="uniq_assignment_unit")]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "unit_id"], name="uniq_assignment_unit")
+        ]
 
     def __str__(self) -> str:
         return f"{self.unit_id} → {self.arm}"
@@ -216,17 +247,25 @@ class ImmutableWhenPublished(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self._published_in_database():
-            raise InvalidTransition(str(_("Une publication est définitive : elle ne peut plus être modifiée.")))
+            raise InvalidTransition(
+                str(_("Une publication est définitive : elle ne peut plus être modifiée."))
+            )
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         if self._published_in_database():
-            raise InvalidTransition(str(_("Une publication est définitive : elle ne peut pas être supprimée.")))
+            raise InvalidTransition(
+                str(_("Une publication est définitive : elle ne peut pas être supprimée."))
+            )
         return super().delete(*args, **kwargs)
 
     def _published_in_database(self) -> bool:
-        published = {"status": "published"}  # a field of the concrete models, not of this abstract one
-        return bool(self.pk) and type(self)._default_manager.filter(pk=self.pk, **published).exists()
+        published = {
+            "status": "published"
+        }  # a field of the concrete models, not of this abstract one
+        return (
+            bool(self.pk) and type(self)._default_manager.filter(pk=self.pk, **published).exists()
+        )
 
 
 class Evaluation(ImmutableWhenPublished):
@@ -240,15 +279,21 @@ class Evaluation(ImmutableWhenPublished):
         PUBLISHED = "published", _("Publiée")
 
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="evaluations")
-    pact = models.ForeignKey(Pact, null=True, blank=True, on_delete=models.PROTECT, related_name="evaluations")
-    experiment = models.ForeignKey(Experiment, null=True, blank=True, on_delete=models.PROTECT, related_name="evaluations")
+    pact = models.ForeignKey(
+        Pact, null=True, blank=True, on_delete=models.PROTECT, related_name="evaluations"
+    )
+    experiment = models.ForeignKey(
+        Experiment, null=True, blank=True, on_delete=models.PROTECT, related_name="evaluations"
+    )
     evaluator = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     title = models.CharField(max_length=200)
     outcome = models.CharField(max_length=300)
     window = models.CharField(max_length=60)
     estimand = models.CharField(max_length=120)
     method = models.CharField(max_length=15, choices=Method.choices)
-    source = models.CharField(max_length=20, default="aggregate", help_text="aggregate | upload | gateway")
+    source = models.CharField(
+        max_length=20, default="aggregate", help_text="aggregate | upload | gateway"
+    )
     data_sha256 = models.CharField(max_length=64, blank=True)
     n_treatment = models.PositiveIntegerField()
     n_control = models.PositiveIntegerField()
@@ -289,7 +334,9 @@ class Audit(ImmutableWhenPublished):
         PUBLISHED = "published", _("Publié")
 
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="audits")
-    pact = models.ForeignKey(Pact, null=True, blank=True, on_delete=models.PROTECT, related_name="audits")
+    pact = models.ForeignKey(
+        Pact, null=True, blank=True, on_delete=models.PROTECT, related_name="audits"
+    )
     auditor = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     title = models.CharField(max_length=200)
     decision = models.CharField(max_length=200, help_text="the decision audited")
@@ -351,8 +398,11 @@ class AlgorithmSheet(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("fiche algorithme")
-        constraints = [models.UniqueConstraint(fields=["project", "title", "version"],
-                                               name="uniq_algorithm_sheet_version")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "title", "version"], name="uniq_algorithm_sheet_version"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -370,7 +420,9 @@ class ComplianceCase(models.Model):
         CURED = "cured", _("Remédié")
         BROKEN = "broken", _("Rompu")
 
-    version = models.ForeignKey(PactVersion, on_delete=models.CASCADE, related_name="compliance_cases")
+    version = models.ForeignKey(
+        PactVersion, on_delete=models.CASCADE, related_name="compliance_cases"
+    )
     commitment_keys = models.JSONField(default=list)
     reason = models.TextField()
     status = models.CharField(max_length=10, choices=State.choices, default=State.NOTIFIED)

@@ -16,7 +16,7 @@ from pacte.accounts.services import Acting
 from pacte.engines import assignment as asg
 from pacte.errors import ValidationFailed
 from pacte.evidence import events
-from pacte.evidence.compliance import run_compliance
+from pacte.evidence.compliance import lock_for_compliance, run_compliance
 from pacte.evidence.inputs import required_text
 from pacte.evidence.lifecycles import PANEL_CALL
 from pacte.evidence.models import (
@@ -39,12 +39,22 @@ MAX_TARGET_SIZE = 100_000
 
 @retry_on_conflict
 @transaction.atomic
-def volunteer(user: User, *, consent: bool, contact_preference: str = "email", contact_value: str = "",
-              age_band: str = "", territory: str = "", situation: str = "") -> Volunteer:
+def volunteer(
+    user: User,
+    *,
+    consent: bool,
+    contact_preference: str = "email",
+    contact_value: str = "",
+    age_band: str = "",
+    territory: str = "",
+    situation: str = "",
+) -> Volunteer:
     """Join (or update) the pool of testers. Every attribute is optional: the person chooses."""
     if not consent:
-        raise ValidationFailed(_("Votre consentement explicite est nécessaire pour rejoindre le panel."),
-                               field_errors={"consent": [_("Cochez la case de consentement.")]})
+        raise ValidationFailed(
+            _("Votre consentement explicite est nécessaire pour rejoindre le panel."),
+            field_errors={"consent": [_("Cochez la case de consentement.")]},
+        )
     errors: dict[str, list[str]] = {}
     if contact_preference not in Volunteer.Contact.values:
         errors["contact_preference"] = [_("Préférence de contact inconnue.")]
@@ -83,56 +93,99 @@ def leave_panel(user: User) -> bool:
     return True
 
 
-def _panel_targets(target_size: int, targets: dict[str, int] | None,
-                   shares: dict[str, float] | None) -> dict[str, int]:
+def _panel_targets(
+    target_size: int, targets: dict[str, int] | None, shares: dict[str, float] | None
+) -> dict[str, int]:
     """Seats per stratum: given outright (summing to the size) or as proportional shares."""
     if target_size <= 0 or target_size > MAX_TARGET_SIZE:
-        raise ValidationFailed(_("La taille visée doit être entre 1 et 100 000."),
-                               field_errors={"target_size": [_("Taille invalide.")]})
+        raise ValidationFailed(
+            _("La taille visée doit être entre 1 et 100 000."),
+            field_errors={"target_size": [_("Taille invalide.")]},
+        )
     if targets:
         if any(int(v) < 0 for v in targets.values()):
             raise ValidationFailed(_("Les cibles par strate doivent être positives."))
         targets = {str(k): int(v) for k, v in targets.items()}
         if sum(targets.values()) != target_size:
             raise ValidationFailed(
-                _("La somme des cibles par strate (%(total)s) doit égaler la taille visée (%(size)s).")
+                _(
+                    "La somme des cibles par strate (%(total)s) doit égaler la taille visée (%(size)s)."
+                )
                 % {"total": sum(targets.values()), "size": target_size},
-                field_errors={"targets": [_("Somme incohérente.")]})
+                field_errors={"targets": [_("Somme incohérente.")]},
+            )
         return targets
     if shares:
         try:
             return asg.proportional_targets(shares, target_size)
         except ValueError as exc:
             raise ValidationFailed(_("Profil cible invalide : parts positives attendues.")) from exc
-    raise ValidationFailed(_("Indiquez le profil cible (cibles ou parts par strate)."),
-                           field_errors={"targets": [_("Obligatoire.")]})
+    raise ValidationFailed(
+        _("Indiquez le profil cible (cibles ou parts par strate)."),
+        field_errors={"targets": [_("Obligatoire.")]},
+    )
 
 
 @retry_on_conflict
 @transaction.atomic
-def open_panel_call(acting: Acting, project: Project, *, title: str, target_size: int,
-                    stratify_by: str = "age_band", targets: dict[str, int] | None = None,
-                    shares: dict[str, float] | None = None, description: str = "", pact: Pact | None = None,
-                    today: date | None = None) -> PanelCall:
+def open_panel_call(
+    acting: Acting,
+    project: Project,
+    *,
+    title: str,
+    target_size: int,
+    stratify_by: str = "age_band",
+    targets: dict[str, int] | None = None,
+    shares: dict[str, float] | None = None,
+    description: str = "",
+    pact: Pact | None = None,
+    today: date | None = None,
+) -> PanelCall:
     policy.require(acting, policy.Action.PROJECT_PARTNER_WORK, project)
     title = required_text(title, "title", _("Donnez un titre à l'appel."))
     if stratify_by not in PANEL_ATTRIBUTES:
         raise ValidationFailed(
             _("Critère de stratification inconnu."),
-            field_errors={"stratify_by": [_("Choisir parmi : %(choices)s.") % {"choices": ", ".join(PANEL_ATTRIBUTES)}]})
+            field_errors={
+                "stratify_by": [
+                    _("Choisir parmi : %(choices)s.") % {"choices": ", ".join(PANEL_ATTRIBUTES)}
+                ]
+            },
+        )
     seats = _panel_targets(target_size, targets, shares)
     if pact is None:
         v = live_version(project)
         pact = v.pact if v else None
     seed = asg.new_seed()
     call = PanelCall.objects.create(
-        project=project, pact=pact, opened_by=acting.organisation, title=title, description=description.strip(),
-        target_size=target_size, stratify_by=stratify_by, targets=seats, seed_commitment=asg.commit_seed(seed),
-        seed_hex=seed.hex(), opened_on=today or timezone.localdate())
-    events.record("panel.opened", acting, "panel", call.pk, project, title=title, target_size=target_size,
-                  stratify_by=stratify_by, targets=seats, seed_commitment=call.seed_commitment,
-                  algorithm=asg.ASSIGNMENT_ALGORITHM, opened_by=acting.organisation.slug,
-                  opened_on=call.opened_on.isoformat())
+        project=project,
+        pact=pact,
+        opened_by=acting.organisation,
+        title=title,
+        description=description.strip(),
+        target_size=target_size,
+        stratify_by=stratify_by,
+        targets=seats,
+        seed_commitment=asg.commit_seed(seed),
+        seed_hex=seed.hex(),
+        opened_on=today or timezone.localdate(),
+    )
+    lock_for_compliance(project)  # lock order: what run_compliance changes, before the log
+    events.record(
+        "panel.opened",
+        acting,
+        "panel",
+        call.pk,
+        project,
+        title=title,
+        target_size=target_size,
+        stratify_by=stratify_by,
+        targets=seats,
+        seed_commitment=call.seed_commitment,
+        algorithm=asg.ASSIGNMENT_ALGORITHM,
+        opened_by=acting.organisation.slug,
+        opened_on=call.opened_on.isoformat(),
+    )
     run_compliance(today, project=project)
     return call
 
@@ -141,19 +194,36 @@ def open_panel_call(acting: Acting, project: Project, *, title: str, target_size
 @transaction.atomic
 def draw_panel(acting: Acting, call: PanelCall) -> PanelCall:
     """Draw the panel by stratified lot with the committed seed, then invite each person drawn."""
-    call = PanelCall.objects.select_for_update(of=("self",)).select_related("project").get(pk=call.pk)
+    call = (
+        PanelCall.objects.select_for_update(of=("self",)).select_related("project").get(pk=call.pk)
+    )
     PANEL_CALL.check(acting, "draw", call)
-    pool = list(Volunteer.objects.filter(left_at__isnull=True, user__isnull=False).select_related("user"))
+    pool = list(
+        Volunteer.objects.filter(left_at__isnull=True, user__isnull=False).select_related("user")
+    )
     by_id = {str(v.pk): v for v in pool}
-    result = asg.stratified_draw([(str(v.pk), v.attribute(call.stratify_by)) for v in pool], call.targets,
-                                 bytes.fromhex(call.seed_hex))
+    result = asg.stratified_draw(
+        [(str(v.pk), v.attribute(call.stratify_by)) for v in pool],
+        call.targets,
+        bytes.fromhex(call.seed_hex),
+    )
     PanelMember.objects.bulk_create(
         PanelMember(call=call, volunteer=by_id[vid], stratum=stratum)
-        for stratum, ids in result.selected_by_stratum.items() for vid in ids)
+        for stratum, ids in result.selected_by_stratum.items()
+        for vid in ids
+    )
     call.shortfall = result.shortfall
     selected_digest = hashlib.sha256(",".join(sorted(result.selected)).encode()).hexdigest()
-    PANEL_CALL.apply(acting, "draw", call, seed=call.seed_hex, seed_commitment=call.seed_commitment,
-                     selected=len(result.selected), complete=result.complete, selected_sha256=selected_digest)
+    PANEL_CALL.apply(
+        acting,
+        "draw",
+        call,
+        seed=call.seed_hex,
+        seed_commitment=call.seed_commitment,
+        selected=len(result.selected),
+        complete=result.complete,
+        selected_sha256=selected_digest,
+    )
     recipients = []
     for vid in result.selected:
         person = by_id[vid]
@@ -161,9 +231,15 @@ def draw_panel(acting: Acting, call: PanelCall) -> PanelCall:
         if person.contact_preference == Volunteer.Contact.EMAIL and address:
             recipients.append(address)
     for address in recipients:  # one message each: volunteers never see each other's address
-        notify([address], _("Invitation au panel : %(title)s") % {"title": call.title},
-               _("Bonjour,\n\nVous avez été tiré au sort pour tester « %(project)s ».\n%(description)s\n\n"
-                 "Vous pouvez quitter le panel à tout moment depuis votre espace volontaire ; "
-                 "vos données personnelles sont alors effacées.\n")
-               % {"project": call.project.name, "description": call.description}, event="panel.invitation")
+        notify(
+            [address],
+            _("Invitation au panel : %(title)s") % {"title": call.title},
+            _(
+                "Bonjour,\n\nVous avez été tiré au sort pour tester « %(project)s ».\n%(description)s\n\n"
+                "Vous pouvez quitter le panel à tout moment depuis votre espace volontaire ; "
+                "vos données personnelles sont alors effacées.\n"
+            )
+            % {"project": call.project.name, "description": call.description},
+            event="panel.invitation",
+        )
     return call

@@ -40,10 +40,14 @@ class ReplayReport:
 
 def replay_from_log(slug: str) -> ReplayReport:
     """Recompute an experiment's allocation from its public log entries alone."""
-    entries = [json.loads(e.entry) for e in
-               Event.objects.filter(subject_type="experiment", subject_id=slug).order_by("index")]
+    entries = [
+        json.loads(e.entry)
+        for e in Event.objects.filter(subject_type="experiment", subject_id=slug).order_by("index")
+    ]
     if not entries:
-        raise NotFound(_("Aucune entrée du journal pour l'expérimentation « %(slug)s ».") % {"slug": slug})
+        raise NotFound(
+            _("Aucune entrée du journal pour l'expérimentation « %(slug)s ».") % {"slug": slug}
+        )
     report = ReplayReport(experiment=slug, ok=False)
     pre = next((e for e in entries if e["type"] == "experiment.preregistered"), None)
     done = next((e for e in entries if e["type"] == "experiment.assigned"), None)
@@ -61,8 +65,13 @@ def replay_from_log(slug: str) -> ReplayReport:
     if not seed_ok:
         return report
     ids = asg.expand_units(done["data"]["units"])
-    redone = asg.assign(ids, seed, arms=done["data"]["arms"], ratio=done["data"]["ratio"],
-                        strata=done["data"].get("strata"))
+    redone = asg.assign(
+        ids,
+        seed,
+        arms=done["data"]["arms"],
+        ratio=done["data"]["ratio"],
+        strata=done["data"].get("strata"),
+    )
     digest_ok = asg.allocation_digest(redone) == done["data"]["allocation_sha256"]
     report.checks.append((_("affectation recalculée identique à celle publiée"), digest_ok))
     exp = Experiment.objects.filter(slug=slug).first()
@@ -99,8 +108,9 @@ def compute_and_store(slug: str) -> dict[str, Any]:
 
 
 def _stored(slug: str) -> dict[str, Any] | None:
-    report: dict[str, Any] | None = Experiment.objects.filter(slug=slug).values_list(
-        "replay_report", flat=True).first()
+    report: dict[str, Any] | None = (
+        Experiment.objects.filter(slug=slug).values_list("replay_report", flat=True).first()
+    )
     return report
 
 

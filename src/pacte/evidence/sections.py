@@ -20,17 +20,38 @@ def project_section(project: Project, acting: Acting | None) -> dict[str, Any] |
     state_breaches = list(selectors.state_breaches(project))
     carrier_breaches = list(selectors.carrier_breaches(project))
     cases = list(selectors.compliance_cases(project))
-    if not any((evaluations, audits, panels, sheets, experiments, feedback_count, state_breaches, carrier_breaches,
-                cases)):
-        return {"title": "Preuves et expérimentation", "template": "evidence/_project_section.html",
-                "context": {"project": project, "empty": True}}
+    if not any(
+        (
+            evaluations,
+            audits,
+            panels,
+            sheets,
+            experiments,
+            feedback_count,
+            state_breaches,
+            carrier_breaches,
+            cases,
+        )
+    ):
+        return {
+            "title": "Preuves et expérimentation",
+            "template": "evidence/_project_section.html",
+            "context": {"project": project, "empty": True},
+        }
     return {
         "title": "Preuves : impact, biais, transparence, panels",
         "template": "evidence/_project_section.html",
         "context": {
-            "project": project, "evaluations": evaluations, "chart": selectors.evaluation_chart(evaluations[:6]),
-            "audits": audits, "panels": panels, "sheets": sheets, "experiments": experiments,
-            "feedback_count": feedback_count, "state_breaches": state_breaches,
-            "carrier_breaches": carrier_breaches, "cases": cases,
+            "project": project,
+            "evaluations": evaluations,
+            "chart": selectors.evaluation_chart(evaluations[:6]),
+            "audits": audits,
+            "panels": panels,
+            "sheets": sheets,
+            "experiments": experiments,
+            "feedback_count": feedback_count,
+            "state_breaches": state_breaches,
+            "carrier_breaches": carrier_breaches,
+            "cases": cases,
         },
     }

@@ -32,7 +32,8 @@ LIVE = (Status.ACTIVE, Status.BREACH_NOTIFIED, Status.SUSPENDED)
 def live_version(project: Project, pact: Pact | None = None) -> PactVersion | None:
     """The version in force of the project's latest live pact (or of ``pact``), if any."""
     qs = PactVersion.objects.select_related("pact__project__carrier", "pact__institution").filter(
-        pact__project=project, status__in=LIVE)
+        pact__project=project, status__in=LIVE
+    )
     if pact is not None:
         qs = qs.filter(pact=pact)
     return qs.order_by("-pact__created_at", "-number").first()
@@ -40,7 +41,9 @@ def live_version(project: Project, pact: Pact | None = None) -> PactVersion | No
 
 def panel_composition(call: PanelCall) -> list[dict[str, Any]]:
     """Target vs drawn (still present) per stratum, small cells grouped or masked."""
-    present = getattr(call, "present_strata", None)  # prefetched by the API list (one query per page)
+    present = getattr(
+        call, "present_strata", None
+    )  # prefetched by the API list (one query per page)
     if present is not None:
         actual = Counter(m.stratum for m in present)
     else:
@@ -61,8 +64,14 @@ def panel_composition(call: PanelCall) -> list[dict[str, Any]]:
     if small:
         label = _("Autres strates regroupées (petits effectifs)") if len(small) > 1 else small[0]
         masked = small_actual < SUPPRESSION_THRESHOLD
-        rows.append({"stratum": label, "target": small_target, "actual": None if masked else small_actual,
-                     "masked": masked})
+        rows.append(
+            {
+                "stratum": label,
+                "target": small_target,
+                "actual": None if masked else small_actual,
+                "masked": masked,
+            }
+        )
     return rows
 
 
@@ -72,7 +81,9 @@ def evaluations(acting: Acting | None = None, *, project: str = "") -> QuerySet[
         visible = Q()  # the auditor reads everything, drafts included
     elif acting is not None:
         visible |= Q(evaluator=acting.organisation)
-    qs = Evaluation.objects.filter(visible).select_related("project", "pact", "experiment", "evaluator")
+    qs = Evaluation.objects.filter(visible).select_related(
+        "project", "pact", "experiment", "evaluator"
+    )
     if project:
         qs = qs.filter(project__slug=project)
     return qs.order_by("-published_at", "-created_at", "-id")
@@ -151,11 +162,14 @@ def public_feedback(project: Project) -> QuerySet[Feedback]:
 
 
 def volunteer_counts() -> dict[str, int]:
-    return {"active": Volunteer.objects.filter(left_at__isnull=True).count(),
-            "left": Volunteer.objects.filter(left_at__isnull=False).count()}
+    return {
+        "active": Volunteer.objects.filter(left_at__isnull=True).count(),
+        "left": Volunteer.objects.filter(left_at__isnull=False).count(),
+    }
 
 
 # ---------------------------------------------------------------- charts (SVG + table)
+
 
 def evaluation_chart(evs: list[Evaluation]) -> dict[str, Any] | None:
     rows = []
@@ -165,9 +179,15 @@ def evaluation_chart(evs: list[Evaluation]) -> dict[str, Any] | None:
     if not rows:
         return None
     unit = evs[0].unit or ""
-    return {"svg": charts.effect_interval_svg(rows, unit=unit, title="Effet estimé et intervalle de confiance à 95 %",
-                                              id_prefix=f"eval{'-'.join(str(e.pk) for e in evs)}"),
-            "table": charts.effect_interval_table(rows, unit=unit)}
+    return {
+        "svg": charts.effect_interval_svg(
+            rows,
+            unit=unit,
+            title="Effet estimé et intervalle de confiance à 95 %",
+            id_prefix=f"eval{'-'.join(str(e.pk) for e in evs)}",
+        ),
+        "table": charts.effect_interval_table(rows, unit=unit),
+    }
 
 
 def audit_charts(audit: Audit) -> list[dict[str, Any]]:
@@ -175,40 +195,75 @@ def audit_charts(audit: Audit) -> list[dict[str, Any]]:
     band = (audit.band_low, audit.band_high)
     metrics = list(dict.fromkeys(r["metric"] for r in audit.rows))
     for m in metrics:
-        rows = [(r["group"], r["ratio"], r["ci_low"], r["ci_high"], r["status"]) for r in audit.rows if r["metric"] == m]
-        out.append({
-            "metric": m, "label": METRIC_LABELS_FR[m],
-            "svg": charts.group_metrics_svg(rows, band=band, title=f"{METRIC_LABELS_FR[m]} : rapport au groupe "
-                                            f"de référence ({audit.reference_group})", id_prefix=f"audit{audit.pk}-{m}"),
-            "table": charts.group_metrics_table(rows, band=band),
-        })
+        rows = [
+            (r["group"], r["ratio"], r["ci_low"], r["ci_high"], r["status"])
+            for r in audit.rows
+            if r["metric"] == m
+        ]
+        out.append(
+            {
+                "metric": m,
+                "label": METRIC_LABELS_FR[m],
+                "svg": charts.group_metrics_svg(
+                    rows,
+                    band=band,
+                    title=f"{METRIC_LABELS_FR[m]} : rapport au groupe "
+                    f"de référence ({audit.reference_group})",
+                    id_prefix=f"audit{audit.pk}-{m}",
+                ),
+                "table": charts.group_metrics_table(rows, band=band),
+            }
+        )
     return out
 
 
 def panel_chart(call: PanelCall) -> dict[str, Any]:
     rows = panel_composition(call)
     drawable = [(r["stratum"], r["target"], r["actual"]) for r in rows if not r["masked"]]
-    table = [{"Strate": r["stratum"], "Cible": str(r["target"]),
-              "Atteint": "moins de 5 (masqué)" if r["masked"] else str(r["actual"])} for r in rows]
-    return {"svg": charts.composition_svg(drawable, id_prefix=f"panel{call.pk}") if drawable else "",
-            "table": table, "rows": rows}
+    table = [
+        {
+            "Strate": r["stratum"],
+            "Cible": str(r["target"]),
+            "Atteint": "moins de 5 (masqué)" if r["masked"] else str(r["actual"]),
+        }
+        for r in rows
+    ]
+    return {
+        "svg": charts.composition_svg(drawable, id_prefix=f"panel{call.pk}") if drawable else "",
+        "table": table,
+        "rows": rows,
+    }
 
 
 def state_breaches(project: Project) -> QuerySet[Commitment]:
     return Commitment.objects.filter(
-        version__pact__project=project, owner=Commitment.Owner.INSTITUTION,
+        version__pact__project=project,
+        owner=Commitment.Owner.INSTITUTION,
         status__in=(Commitment.State.MISSED, Commitment.State.BREACHED),
-        version__status__in=(Status.ACTIVE, Status.BREACH_NOTIFIED, Status.SUSPENDED, Status.BROKEN),
+        version__status__in=(
+            Status.ACTIVE,
+            Status.BREACH_NOTIFIED,
+            Status.SUSPENDED,
+            Status.BROKEN,
+        ),
     ).select_related("version__pact__institution")
 
 
 def carrier_breaches(project: Project) -> QuerySet[Commitment]:
     return Commitment.objects.filter(
-        version__pact__project=project, owner=Commitment.Owner.CARRIER,
+        version__pact__project=project,
+        owner=Commitment.Owner.CARRIER,
         status__in=(Commitment.State.MISSED, Commitment.State.BREACHED),
-        version__status__in=(Status.ACTIVE, Status.BREACH_NOTIFIED, Status.SUSPENDED, Status.BROKEN),
+        version__status__in=(
+            Status.ACTIVE,
+            Status.BREACH_NOTIFIED,
+            Status.SUSPENDED,
+            Status.BROKEN,
+        ),
     ).select_related("version__pact")
 
 
 def compliance_cases(project: Project) -> QuerySet[ComplianceCase]:
-    return ComplianceCase.objects.filter(version__pact__project=project).select_related("version__pact")
+    return ComplianceCase.objects.filter(version__pact__project=project).select_related(
+        "version__pact"
+    )

@@ -16,14 +16,22 @@ from pacte.accounts import policy
 from pacte.accounts.services import Acting
 from pacte.engines import canonical
 from pacte.errors import NotFound, ValidationFailed
-from pacte.evidence.compliance import run_compliance
+from pacte.evidence.compliance import lock_for_compliance, run_compliance
 from pacte.evidence.lifecycles import SHEET
 from pacte.evidence.models import AlgorithmSheet
 from pacte.projects.models import Project
 from pacte.writes.retry import retry_on_conflict
 
-SHEET_FIELDS = ("title", "purpose", "contribution_degree", "contribution_mode", "operations", "human_oversight",
-                "risks", "objection_contact")
+SHEET_FIELDS = (
+    "title",
+    "purpose",
+    "contribution_degree",
+    "contribution_mode",
+    "operations",
+    "human_oversight",
+    "risks",
+    "objection_contact",
+)
 PARAMETER_KEY = re.compile(r"[a-z][a-z0-9_]*")
 
 
@@ -33,8 +41,14 @@ def _validate_parameters(params: Any, errors: dict[str, list[str]]) -> None:
         errors["parameters"] = [_("Listez les paramètres et leur pondération.")]
         return
     for i, p in enumerate(params):
-        if not isinstance(p, dict) or not PARAMETER_KEY.fullmatch(str(p.get("key", ""))) or not p.get("label"):
-            errors[f"parameters.{i}"] = [_("Chaque paramètre a une clé (minuscules, chiffres, _) et un libellé.")]
+        if (
+            not isinstance(p, dict)
+            or not PARAMETER_KEY.fullmatch(str(p.get("key", "")))
+            or not p.get("label")
+        ):
+            errors[f"parameters.{i}"] = [
+                _("Chaque paramètre a une clé (minuscules, chiffres, _) et un libellé.")
+            ]
             continue
         try:
             float(p["weight"])
@@ -53,20 +67,39 @@ def _validate_sheet(data: dict[str, Any]) -> dict[str, Any]:
         if len(value) < 3:
             errors[f] = [_("Champ obligatoire (CRPA L311-3-1 / R311-3-1-2).")]
         clean[f] = value
-    if clean["contribution_degree"] and clean["contribution_degree"] not in AlgorithmSheet.Degree.values:
+    if (
+        clean["contribution_degree"]
+        and clean["contribution_degree"] not in AlgorithmSheet.Degree.values
+    ):
         errors["contribution_degree"] = [_("Choisir : support, partial ou automated.")]
     sources = data.get("data_sources") or []
-    if not isinstance(sources, list) or not sources or not all(
-            isinstance(s, dict) and s.get("name") and s.get("source") for s in sources):
+    if (
+        not isinstance(sources, list)
+        or not sources
+        or not all(isinstance(s, dict) and s.get("name") and s.get("source") for s in sources)
+    ):
         errors["data_sources"] = [_("Listez les données traitées et leur source ({name, source}).")]
     params = data.get("parameters") or []
     _validate_parameters(params, errors)
     if errors:
         raise ValidationFailed(_("La fiche algorithme est incomplète."), field_errors=errors)
-    clean["data_sources"] = [{"name": str(s["name"]), "source": str(s["source"]),
-                              "description": str(s.get("description", ""))} for s in sources]
-    clean["parameters"] = [{"key": p["key"], "label": str(p["label"]), "weight": float(p["weight"]),
-                            "description": str(p.get("description", ""))} for p in params]
+    clean["data_sources"] = [
+        {
+            "name": str(s["name"]),
+            "source": str(s["source"]),
+            "description": str(s.get("description", "")),
+        }
+        for s in sources
+    ]
+    clean["parameters"] = [
+        {
+            "key": p["key"],
+            "label": str(p["label"]),
+            "weight": float(p["weight"]),
+            "description": str(p.get("description", "")),
+        }
+        for p in params
+    ]
     return clean
 
 
@@ -86,18 +119,34 @@ def create_sheet(acting: Acting, project: Project, data: dict[str, Any]) -> Algo
 
 
 def sheet_document(sheet: AlgorithmSheet) -> dict[str, Any]:
-    return {f: getattr(sheet, f) for f in (*SHEET_FIELDS, "data_sources", "parameters", "legal_basis", "version")} | {
-        "project": sheet.project.slug}
+    return {
+        f: getattr(sheet, f)
+        for f in (*SHEET_FIELDS, "data_sources", "parameters", "legal_basis", "version")
+    } | {"project": sheet.project.slug}
 
 
 @retry_on_conflict
 @transaction.atomic
-def publish_sheet(acting: Acting, sheet: AlgorithmSheet, today: date | None = None) -> AlgorithmSheet:
-    sheet = AlgorithmSheet.objects.select_for_update(of=("self",)).select_related("project").get(pk=sheet.pk)
+def publish_sheet(
+    acting: Acting, sheet: AlgorithmSheet, today: date | None = None
+) -> AlgorithmSheet:
+    sheet = (
+        AlgorithmSheet.objects.select_for_update(of=("self",))
+        .select_related("project")
+        .get(pk=sheet.pk)
+    )
     if sheet.status == AlgorithmSheet.State.DRAFT:
         sheet.published_on = today
-    SHEET.apply(acting, "publish", sheet, title=sheet.title, version=sheet.version, degree=sheet.contribution_degree,
-                sha256=canonical.sha256_hex(sheet_document(sheet)))
+    lock_for_compliance(sheet.project)  # lock order: what run_compliance changes, before the log
+    SHEET.apply(
+        acting,
+        "publish",
+        sheet,
+        title=sheet.title,
+        version=sheet.version,
+        degree=sheet.contribution_degree,
+        sha256=canonical.sha256_hex(sheet_document(sheet)),
+    )
     run_compliance(today, project=sheet.project)
     return sheet
 
@@ -125,20 +174,36 @@ def explain(sheet: AlgorithmSheet, situation: dict[str, Any]) -> dict[str, Any]:
             errors[k] = [_("Un nombre (ou vrai/faux) est attendu.")]
     if errors:
         raise ValidationFailed(_("Situation incomplète ou invalide."), field_errors=errors)
-    rows = [{"key": p["key"], "label": p["label"], "value": values[p["key"]], "weight": p["weight"],
-             "contribution": values[p["key"]] * p["weight"], "description": p["description"]} for p in sheet.parameters]
+    rows = [
+        {
+            "key": p["key"],
+            "label": p["label"],
+            "value": values[p["key"]],
+            "weight": p["weight"],
+            "contribution": values[p["key"]] * p["weight"],
+            "description": p["description"],
+        }
+        for p in sheet.parameters
+    ]
     score = sum(r["contribution"] for r in rows)
     total_abs = sum(abs(r["contribution"]) for r in rows) or 1.0
     for r in rows:
         r["share"] = abs(r["contribution"]) / total_abs
     rows.sort(key=lambda r: -abs(r["contribution"]))
     return {
-        "sheet": sheet.pk, "version": sheet.version, "title": sheet.title, "score": score, "parameters": rows,
+        "sheet": sheet.pk,
+        "version": sheet.version,
+        "title": sheet.title,
+        "score": score,
+        "parameters": rows,
         "contribution_degree": sheet.contribution_degree,
         "contribution_degree_label": sheet.get_contribution_degree_display(),
-        "human_oversight": sheet.human_oversight, "objection_contact": sheet.objection_contact,
-        "notice": _("Explication individuelle (CRPA R311-3-1-2) : paramètres appliqués à la situation donnée, "
-                    "avec leur pondération. Vous pouvez contester la décision auprès du contact indiqué."),
+        "human_oversight": sheet.human_oversight,
+        "objection_contact": sheet.objection_contact,
+        "notice": _(
+            "Explication individuelle (CRPA R311-3-1-2) : paramètres appliqués à la situation donnée, "
+            "avec leur pondération. Vous pouvez contester la décision auprès du contact indiqué."
+        ),
     }
 
 
@@ -185,33 +250,56 @@ def atrs_export(sheet: AlgorithmSheet) -> dict[str, Any]:
             },
             "tool_specification": {
                 "system_architecture": sheet.operations,
-                "phase": "production" if sheet.status == AlgorithmSheet.State.PUBLISHED else "pre-deployment",
+                "phase": "production"
+                if sheet.status == AlgorithmSheet.State.PUBLISHED
+                else "pre-deployment",
                 "maintenance": "",
-                "models": [{"model_name": sheet.title, "model_type": "score pondéré",
-                            "model_task": sheet.purpose, "model_input": ", ".join(p["label"] for p in sheet.parameters),
-                            "model_output": "score", "model_architecture": "somme pondérée des paramètres",
-                            "model_performance": "", "datasets": [s["name"] for s in sheet.data_sources],
-                            "dataset_purposes": params}],
+                "models": [
+                    {
+                        "model_name": sheet.title,
+                        "model_type": "score pondéré",
+                        "model_task": sheet.purpose,
+                        "model_input": ", ".join(p["label"] for p in sheet.parameters),
+                        "model_output": "score",
+                        "model_architecture": "somme pondérée des paramètres",
+                        "model_performance": "",
+                        "datasets": [s["name"] for s in sheet.data_sources],
+                        "dataset_purposes": params,
+                    }
+                ],
             },
             "data_specification": {
                 "source_data_name": ", ".join(s["name"] for s in sheet.data_sources),
                 "data_modality": "tabulaire",
-                "data_description": "; ".join(f"{s['name']} : {s['description']}".rstrip(" :") for s in sheet.data_sources),
+                "data_description": "; ".join(
+                    f"{s['name']} : {s['description']}".rstrip(" :") for s in sheet.data_sources
+                ),
                 "data_quantity": "",
                 "sensitive_attributes": "",
                 "data_completeness_and_representativeness": "",
                 "source_data_url": "",
-                "data_collection": "; ".join(f"{s['name']} (source : {s['source']})" for s in sheet.data_sources),
+                "data_collection": "; ".join(
+                    f"{s['name']} (source : {s['source']})" for s in sheet.data_sources
+                ),
                 "data_cleaning": "",
                 "data_sharing_agreements": "",
                 "data_access_and_storage": "",
             },
             "risks_mitigations_and_impact_assessments": {
                 "impact_assessment": [],
-                "risks": [{"risk_name": "Risques déclarés", "risk_description": sheet.risks,
-                           "mitigation": sheet.human_oversight}],
+                "risks": [
+                    {
+                        "risk_name": "Risques déclarés",
+                        "risk_description": sheet.risks,
+                        "mitigation": sheet.human_oversight,
+                    }
+                ],
             },
         },
-        "fr_legal": {"basis": sheet.legal_basis, "degree": sheet.contribution_degree,
-                     "parameters": sheet.parameters, "version": sheet.version},
+        "fr_legal": {
+            "basis": sheet.legal_basis,
+            "degree": sheet.contribution_degree,
+            "parameters": sheet.parameters,
+            "version": sheet.version,
+        },
     }

@@ -13,8 +13,12 @@ def run_compliance_task(today: str | None = None) -> dict[str, object]:
     from pacte.evidence.compliance import run_compliance
 
     report = run_compliance(date.fromisoformat(today) if today else None)
-    return {"today": report.today.isoformat(), "statuses": report.statuses, "transitions": report.transitions,
-            "state_breaches": report.state_breaches}
+    return {
+        "today": report.today.isoformat(),
+        "statuses": report.statuses,
+        "transitions": report.transitions,
+        "state_breaches": report.state_breaches,
+    }
 
 
 @task()

@@ -24,26 +24,38 @@ from pacte.projects.selectors import get_project
 def _acting(request: HttpRequest) -> Acting:
     acting: Acting | None = getattr(request, "acting", None)
     if acting is None:
-        raise NotAuthenticated(_("Connectez-vous et choisissez l'organisation pour laquelle vous agissez."))
+        raise NotAuthenticated(
+            _("Connectez-vous et choisissez l'organisation pour laquelle vous agissez.")
+        )
     return acting
 
 
 # ------------------------------------------------------------------ evaluations
 
+
 def evaluation_list(request: HttpRequest) -> HttpResponse:
     project = request.GET.get("projet", "").strip()
-    page = Paginator(selectors.evaluations(None, project=project), 20).get_page(request.GET.get("page"))
+    page = Paginator(selectors.evaluations(None, project=project), 20).get_page(
+        request.GET.get("page")
+    )
     return render(request, "evidence/evaluation_list.html", {"page": page, "project": project})
 
 
 def evaluation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     acting = getattr(request, "acting", None)
     ev = selectors.get_evaluation(acting, pk)
-    return render(request, "evidence/evaluation_detail.html", {
-        "ev": ev, "chart": selectors.evaluation_chart([ev]), "events": events_for_subject("evaluation", ev.pk),
-        "can_publish": acting is not None and ev.status == Evaluation.State.DRAFT
-        and ev.evaluator_id == acting.organisation.pk,
-    })
+    return render(
+        request,
+        "evidence/evaluation_detail.html",
+        {
+            "ev": ev,
+            "chart": selectors.evaluation_chart([ev]),
+            "events": events_for_subject("evaluation", ev.pk),
+            "can_publish": acting is not None
+            and ev.status == Evaluation.State.DRAFT
+            and ev.evaluator_id == acting.organisation.pk,
+        },
+    )
 
 
 @login_required
@@ -69,22 +81,42 @@ def evaluation_new(request: HttpRequest) -> HttpResponse:
                 from pacte.data.ports import GATEWAY
 
                 ev = gateway_evaluations.evaluate_from_gateway(
-                    acting, selectors.get_experiment(data.get("experiment", "")), GATEWAY.grant(data["grant"].strip()),
-                    data.get("outcome_column", "").strip(), title=data.get("title", ""),
-                    outcome=data.get("outcome", ""), window_months=None,  # the pre-registered window
-                    publish=False)
-                messages.success(request, _("Résultats calculés depuis la passerelle. Relisez-les, puis publiez."))
+                    acting,
+                    selectors.get_experiment(data.get("experiment", "")),
+                    GATEWAY.grant(data["grant"].strip()),
+                    data.get("outcome_column", "").strip(),
+                    title=data.get("title", ""),
+                    outcome=data.get("outcome", ""),
+                    window_months=None,  # the pre-registered window
+                    publish=False,
+                )
+                messages.success(
+                    request,
+                    _("Résultats calculés depuis la passerelle. Relisez-les, puis publiez."),
+                )
                 return redirect("evidence:evaluation", pk=ev.pk)
             project = get_project(data.get("project", ""))
             upload = request.FILES.get("file")
             counts = None
             if upload is None:
-                counts = {k: data.get(k, "") for k in ("n_treatment", "successes_treatment", "n_control",
-                                                      "successes_control")}
+                counts = {
+                    k: data.get(k, "")
+                    for k in (
+                        "n_treatment",
+                        "successes_treatment",
+                        "n_control",
+                        "successes_control",
+                    )
+                }
             ev = evaluations.create_evaluation(
-                acting, project, title=data.get("title", ""), outcome=data.get("outcome", ""),
-                window_months=int(data.get("window_months") or 6), counts=counts,  # type: ignore[arg-type]  # the service parses these strings; its `dict[str, int]` is too narrow (evidence/services.py, being split)
-                csv_data=upload.read() if upload is not None else None)
+                acting,
+                project,
+                title=data.get("title", ""),
+                outcome=data.get("outcome", ""),
+                window_months=int(data.get("window_months") or 6),
+                counts=counts,  # type: ignore[arg-type]  # the service parses these strings; its `dict[str, int]` is too narrow (evidence/services.py, being split)
+                csv_data=upload.read() if upload is not None else None,
+            )
         except DomainError as exc:
             message, errors, status = exc.message, exc.field_errors, exc.status
         except ValueError:
@@ -92,31 +124,60 @@ def evaluation_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Résultats calculés. Relisez-les, puis publiez."))
             return redirect("evidence:evaluation", pk=ev.pk)
-    return render(request, "evidence/evaluation_form.html", {
-        "projects": Project.objects.order_by("name"), "data": data, "errors": errors, "message": message,
-    }, status=status)
+    return render(
+        request,
+        "evidence/evaluation_form.html",
+        {
+            "projects": Project.objects.order_by("name"),
+            "data": data,
+            "errors": errors,
+            "message": message,
+        },
+        status=status,
+    )
 
 
 # ------------------------------------------------------------------ audits, panels, experiments, sheets
 
+
 def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     a = selectors.get_audit(pk)
-    return render(request, "evidence/audit_detail.html", {
-        "audit": a, "charts": selectors.audit_charts(a), "events": events_for_subject("audit", a.pk)})
+    return render(
+        request,
+        "evidence/audit_detail.html",
+        {
+            "audit": a,
+            "charts": selectors.audit_charts(a),
+            "events": events_for_subject("audit", a.pk),
+        },
+    )
 
 
 def panel_detail(request: HttpRequest, pk: int) -> HttpResponse:
     p = selectors.get_panel(pk)
-    return render(request, "evidence/panel_detail.html", {
-        "panel": p, "chart": selectors.panel_chart(p), "events": events_for_subject("panel", p.pk),
-        "counts": selectors.volunteer_counts()})
+    return render(
+        request,
+        "evidence/panel_detail.html",
+        {
+            "panel": p,
+            "chart": selectors.panel_chart(p),
+            "events": events_for_subject("panel", p.pk),
+            "counts": selectors.volunteer_counts(),
+        },
+    )
 
 
 def experiment_detail(request: HttpRequest, slug: str) -> HttpResponse:
     e = selectors.get_experiment(slug)
-    return render(request, "evidence/experiment_detail.html", {
-        "exp": e, "events": events_for_subject("experiment", e.slug),
-        "counts": {arm: e.assignments.filter(arm=arm).count() for arm in e.arms}})
+    return render(
+        request,
+        "evidence/experiment_detail.html",
+        {
+            "exp": e,
+            "events": events_for_subject("experiment", e.slug),
+            "counts": {arm: e.assignments.filter(arm=arm).count() for arm in e.arms},
+        },
+    )
 
 
 def sheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -129,8 +190,11 @@ def sheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
             explanation = sheets.explain(s, {k: v for k, v in situation.items() if v != ""})
         except DomainError as exc:
             errors = exc.field_errors
-    return render(request, "evidence/sheet_detail.html", {"sheet": s, "explanation": explanation, "errors": errors,
-                                                          "values": request.GET})
+    return render(
+        request,
+        "evidence/sheet_detail.html",
+        {"sheet": s, "explanation": explanation, "errors": errors, "values": request.GET},
+    )
 
 
 def sheet_atrs(request: HttpRequest, pk: int) -> HttpResponse:
@@ -140,6 +204,7 @@ def sheet_atrs(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # ------------------------------------------------------------------ volunteers and feedback
+
 
 def volunteer_view(request: HttpRequest) -> HttpResponse:
     me = None
@@ -153,23 +218,39 @@ def volunteer_view(request: HttpRequest) -> HttpResponse:
             raise NotAuthenticated(_("Connectez-vous pour rejoindre le panel de testeurs."))
         if request.POST.get("action") == "leave":
             panels.leave_panel(request.user)
-            messages.success(request, _("Vous avez quitté le panel : vos données personnelles ont été effacées."))
+            messages.success(
+                request, _("Vous avez quitté le panel : vos données personnelles ont été effacées.")
+            )
             return redirect("evidence:volunteer")
         try:
-            panels.volunteer(request.user, consent=request.POST.get("consent") == "on",
-                               contact_preference=request.POST.get("contact_preference", "email"),
-                               contact_value=request.POST.get("contact_value", ""),
-                               age_band=request.POST.get("age_band", ""), territory=request.POST.get("territory", ""),
-                               situation=request.POST.get("situation", ""))
+            panels.volunteer(
+                request.user,
+                consent=request.POST.get("consent") == "on",
+                contact_preference=request.POST.get("contact_preference", "email"),
+                contact_value=request.POST.get("contact_value", ""),
+                age_band=request.POST.get("age_band", ""),
+                territory=request.POST.get("territory", ""),
+                situation=request.POST.get("situation", ""),
+            )
         except DomainError as exc:
             message, errors, status = exc.message, exc.field_errors, exc.status
         else:
             messages.success(request, _("Merci ! Vous faites partie du vivier de testeurs."))
             return redirect("evidence:volunteer")
-    return render(request, "evidence/volunteer.html", {
-        "me": me, "age_bands": AGE_BANDS.items(), "situations": SITUATIONS.items(), "errors": errors,
-        "message": message, "contacts": Volunteer.Contact.choices, "counts": selectors.volunteer_counts(),
-    }, status=status)
+    return render(
+        request,
+        "evidence/volunteer.html",
+        {
+            "me": me,
+            "age_bands": AGE_BANDS.items(),
+            "situations": SITUATIONS.items(),
+            "errors": errors,
+            "message": message,
+            "contacts": Volunteer.Contact.choices,
+            "counts": selectors.volunteer_counts(),
+        },
+        status=status,
+    )
 
 
 def feedback_view(request: HttpRequest, slug: str) -> HttpResponse:
@@ -186,20 +267,37 @@ def feedback_view(request: HttpRequest, slug: str) -> HttpResponse:
             question = Question.objects.filter(pk=request.POST["question"], project=project).first()
         rating = request.POST.get("rating") or None
         try:
-            feedback.give_feedback(request.user, project, body=request.POST.get("body", ""),
-                                   rating=int(rating) if rating else None, question=question)
+            feedback.give_feedback(
+                request.user,
+                project,
+                body=request.POST.get("body", ""),
+                rating=int(rating) if rating else None,
+                question=question,
+            )
         except DomainError as exc:
             message, errors, status = exc.message, exc.field_errors, exc.status
         else:
             messages.success(request, _("Merci pour votre avis."))
             return redirect("evidence:feedback", slug=slug)
-    return render(request, "evidence/feedback.html", {
-        "project": project, "items": selectors.public_feedback(project)[:100], "questions": project.questions.all(),
-        "hidden": project.feedback.filter(hidden=True), "errors": errors, "message": message,
-        "can_moderate": acting is not None and (acting.organisation.pk == project.carrier_id
-                                                 or project.pacts.filter(institution=acting.organisation).exists()),
-        "can_reply": acting is not None and acting.organisation.pk == project.carrier_id,
-    }, status=status)
+    return render(
+        request,
+        "evidence/feedback.html",
+        {
+            "project": project,
+            "items": selectors.public_feedback(project)[:100],
+            "questions": project.questions.all(),
+            "hidden": project.feedback.filter(hidden=True),
+            "errors": errors,
+            "message": message,
+            "can_moderate": acting is not None
+            and (
+                acting.organisation.pk == project.carrier_id
+                or project.pacts.filter(institution=acting.organisation).exists()
+            ),
+            "can_reply": acting is not None and acting.organisation.pk == project.carrier_id,
+        },
+        status=status,
+    )
 
 
 @login_required

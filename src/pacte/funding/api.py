@@ -22,7 +22,9 @@ from pacte.pacts.selectors import get_version
 router = Router(tags=["financement"])
 auth = TokenAuth()
 
-Money = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999.99"), max_digits=14, decimal_places=2)]
+Money = Annotated[
+    Decimal, Field(ge=0, le=Decimal("999999999999.99"), max_digits=14, decimal_places=2)
+]
 
 
 class PhaseGrantOut(Schema):
@@ -166,7 +168,9 @@ class ContractIn(Schema):
     cap_eur: Money
     windows: Annotated[list[WindowIn], Field(min_length=1, max_length=24)]
     advance_eur: Money = Decimal("0")
-    equity_bonus: Annotated[Decimal, Field(ge=0, le=1, max_digits=5, decimal_places=4)] = Decimal("0")
+    equity_bonus: Annotated[Decimal, Field(ge=0, le=1, max_digits=5, decimal_places=4)] = Decimal(
+        "0"
+    )
     payment_days: Annotated[int, Field(ge=1, le=365)] = 30
     commitment_key: Identifier = ""
     experiment: Identifier = ""
@@ -182,40 +186,88 @@ class ReasonIn(Schema):
 
 # ------------------------------------------------------------------ shaping
 
+
 def programme_out(p: Programme) -> dict[str, Any]:
-    return {"slug": p.slug, "title": p.title, "institution": p.institution.slug, "budget_eur": p.budget_eur,
-            "committed_eur": p.committed_eur, "paid_eur": p.paid_eur, "available_eur": p.available_eur,
-            "starts_on": p.starts_on, "ends_on": p.ends_on, "eligible_problems": p.eligible_problems,
-            "territories": p.territories, "status": p.status,
-            "phase_grants": [{"phase": g.phase, "amount_eur": g.amount_eur, "duration_months": g.duration_months}
-                             for g in p.phase_grants.all()],
-            "prices": [{"outcome": x.outcome, "unit": x.unit, "price_eur": x.price_eur} for x in p.prices.all()]}
+    return {
+        "slug": p.slug,
+        "title": p.title,
+        "institution": p.institution.slug,
+        "budget_eur": p.budget_eur,
+        "committed_eur": p.committed_eur,
+        "paid_eur": p.paid_eur,
+        "available_eur": p.available_eur,
+        "starts_on": p.starts_on,
+        "ends_on": p.ends_on,
+        "eligible_problems": p.eligible_problems,
+        "territories": p.territories,
+        "status": p.status,
+        "phase_grants": [
+            {"phase": g.phase, "amount_eur": g.amount_eur, "duration_months": g.duration_months}
+            for g in p.phase_grants.all()
+        ],
+        "prices": [
+            {"outcome": x.outcome, "unit": x.unit, "price_eur": x.price_eur} for x in p.prices.all()
+        ],
+    }
 
 
 def contract_out(c: OutcomeContract) -> dict[str, Any]:
-    return {"reference": c.reference, "programme": c.programme.slug, "pact": c.version.pact.reference,
-            "version": c.version.number, "project": c.version.pact.project.slug, "outcome": c.outcome,
-            "price_eur": c.price_eur, "base_fee_eur": c.base_fee_eur, "cap_eur": c.cap_eur,
-            "advance_eur": c.advance_eur, "equity_bonus": c.equity_bonus, "paid_eur": c.paid_eur, "status": c.status,
-            "windows": [{"number": w.number, "opens_on": w.opens_on, "closes_on": w.closes_on,
-                         "evaluation_id": w.evaluation_id, "payment_due_on": w.payment_due_on}
-                        for w in c.windows.all()]}
+    return {
+        "reference": c.reference,
+        "programme": c.programme.slug,
+        "pact": c.version.pact.reference,
+        "version": c.version.number,
+        "project": c.version.pact.project.slug,
+        "outcome": c.outcome,
+        "price_eur": c.price_eur,
+        "base_fee_eur": c.base_fee_eur,
+        "cap_eur": c.cap_eur,
+        "advance_eur": c.advance_eur,
+        "equity_bonus": c.equity_bonus,
+        "paid_eur": c.paid_eur,
+        "status": c.status,
+        "windows": [
+            {
+                "number": w.number,
+                "opens_on": w.opens_on,
+                "closes_on": w.closes_on,
+                "evaluation_id": w.evaluation_id,
+                "payment_due_on": w.payment_due_on,
+            }
+            for w in c.windows.all()
+        ],
+    }
 
 
 def payment_out(p: PaymentOrder) -> dict[str, Any]:
-    return {"reference": p.reference, "contract": p.contract.reference, "kind": p.kind,
-            "window": p.window.number if p.window else None, "amount_eur": p.amount_eur, "status": p.status,
-            "formula_version": p.formula_version, "formula": p.formula_text, "inputs": p.inputs,
-            "due_on": p.due_on, "paid_on": p.paid_on, "late": p.late}
+    return {
+        "reference": p.reference,
+        "contract": p.contract.reference,
+        "kind": p.kind,
+        "window": p.window.number if p.window else None,
+        "amount_eur": p.amount_eur,
+        "status": p.status,
+        "formula_version": p.formula_version,
+        "formula": p.formula_text,
+        "inputs": p.inputs,
+        "due_on": p.due_on,
+        "paid_on": p.paid_on,
+        "late": p.late,
+    }
 
 
 # ------------------------------------------------------------------ public reads
 
-@router.get("/programmes", response=ProgrammePage, summary="Programmes de financement (budget, engagé, payé)")
+
+@router.get(
+    "/programmes",
+    response=ProgrammePage,
+    summary="Programmes de financement (budget, engagé, payé)",
+)
 def list_programmes(request: HttpRequest, limit: BigInt = 20, offset: BigInt = 0) -> dict[str, Any]:
     check_page(limit, offset)
     qs = selectors.programmes().prefetch_related("phase_grants", "prices")
-    return {"count": qs.count(), "items": [programme_out(p) for p in qs[offset: offset + limit]]}
+    return {"count": qs.count(), "items": [programme_out(p) for p in qs[offset : offset + limit]]}
 
 
 @router.get("/programmes/{slug}", response=ProgrammeOut, summary="Un programme")
@@ -223,18 +275,25 @@ def programme_detail(request: HttpRequest, slug: Identifier) -> dict[str, Any]:
     return programme_out(selectors.get_programme(slug))
 
 
-@router.get("/programmes/{slug}/totals", response=TotalsOut, summary="Totaux du grand livre d'un programme")
+@router.get(
+    "/programmes/{slug}/totals", response=TotalsOut, summary="Totaux du grand livre d'un programme"
+)
 def programme_totals(request: HttpRequest, slug: Identifier, year: BigInt = 0) -> dict[str, Any]:
     programme = selectors.get_programme(slug)
     return ledger.totals(programme=programme, **({"year": year} if year else {}))
 
 
 @router.get("/contracts", response=ContractPage, summary="Contrats à impact")
-def list_contracts(request: HttpRequest, programme: Identifier = "", pact: Identifier = "", limit: BigInt = 20,
-                   offset: BigInt = 0) -> dict[str, Any]:
+def list_contracts(
+    request: HttpRequest,
+    programme: Identifier = "",
+    pact: Identifier = "",
+    limit: BigInt = 20,
+    offset: BigInt = 0,
+) -> dict[str, Any]:
     check_page(limit, offset)
     qs = selectors.contracts(programme=programme, pact=pact).prefetch_related("windows")
-    return {"count": qs.count(), "items": [contract_out(c) for c in qs[offset: offset + limit]]}
+    return {"count": qs.count(), "items": [contract_out(c) for c in qs[offset : offset + limit]]}
 
 
 @router.get("/contracts/{reference}", response=ContractOut, summary="Un contrat à impact")
@@ -242,12 +301,20 @@ def contract_detail(request: HttpRequest, reference: Identifier) -> dict[str, An
     return contract_out(selectors.get_contract(reference))
 
 
-@router.get("/payments", response=PaymentPage, summary="Paiements (avec leur formule et ses entrées)")
-def list_payments(request: HttpRequest, contract: Identifier = "", status: Identifier = "", programme: Identifier = "",
-                  limit: BigInt = 20, offset: BigInt = 0) -> dict[str, Any]:
+@router.get(
+    "/payments", response=PaymentPage, summary="Paiements (avec leur formule et ses entrées)"
+)
+def list_payments(
+    request: HttpRequest,
+    contract: Identifier = "",
+    status: Identifier = "",
+    programme: Identifier = "",
+    limit: BigInt = 20,
+    offset: BigInt = 0,
+) -> dict[str, Any]:
     check_page(limit, offset)
     qs = selectors.payments(contract=contract, status=status, programme=programme)
-    return {"count": qs.count(), "items": [payment_out(p) for p in qs[offset: offset + limit]]}
+    return {"count": qs.count(), "items": [payment_out(p) for p in qs[offset : offset + limit]]}
 
 
 @router.get("/payments/{reference}", response=PaymentOut, summary="Un paiement")
@@ -255,17 +322,34 @@ def payment_detail(request: HttpRequest, reference: Identifier) -> dict[str, Any
     return payment_out(selectors.get_payment(reference))
 
 
-@router.get("/simulate", response=SimulationOut, summary="Simulateur : que paierait un effet d'IC [a, b] ?")
-def simulate(request: HttpRequest, price_eur: Money, n: Annotated[int, Field(ge=0, le=10**9)],
-             ci_low: Annotated[Decimal, Field(ge=-1, le=1)], base_fee_eur: Money, cap_eur: Money,
-             paid_eur: Money = Decimal("0"), equity: Annotated[Decimal, Field(ge=1, le=2)] = Decimal("1"),
-             bias_breach: bool = False) -> dict[str, Any]:
+@router.get(
+    "/simulate", response=SimulationOut, summary="Simulateur : que paierait un effet d'IC [a, b] ?"
+)
+def simulate(
+    request: HttpRequest,
+    price_eur: Money,
+    n: Annotated[int, Field(ge=0, le=10**9)],
+    ci_low: Annotated[Decimal, Field(ge=-1, le=1)],
+    base_fee_eur: Money,
+    cap_eur: Money,
+    paid_eur: Money = Decimal("0"),
+    equity: Annotated[Decimal, Field(ge=1, le=2)] = Decimal("1"),
+    bias_breach: bool = False,
+) -> dict[str, Any]:
     r = formula.simulate(price_eur, n, ci_low, base_fee_eur, cap_eur, paid_eur, equity, bias_breach)
-    return {"outcome_eur": r.outcome, "payment_eur": r.payment, "capped": r.capped,
-            "formula_version": r.formula_version, "formula": r.substituted()}
+    return {
+        "outcome_eur": r.outcome,
+        "payment_eur": r.payment,
+        "capped": r.capped,
+        "formula_version": r.formula_version,
+        "formula": r.substituted(),
+    }
 
 
-@router.get("/ocds.json", summary="Paquet de publications OCDS 1.1 (programmes, contrats, jalons, paiements)")
+@router.get(
+    "/ocds.json",
+    summary="Paquet de publications OCDS 1.1 (programmes, contrats, jalons, paiements)",
+)
 def ocds_package(request: HttpRequest) -> HttpResponse:
     items = list(selectors.contracts().prefetch_related("windows", "payments"))
     package = ocds.release_package(items, request.build_absolute_uri())
@@ -290,28 +374,55 @@ def payments_csv(request: HttpRequest) -> HttpResponse:
 
 # ------------------------------------------------------------------ writes (token)
 
-@router.post("/programmes", response={201: ProgrammeOut}, auth=auth, summary="Ouvrir un programme (agent financier)")
+
+@router.post(
+    "/programmes",
+    response={201: ProgrammeOut},
+    auth=auth,
+    summary="Ouvrir un programme (agent financier)",
+)
 def open_programme(request: HttpRequest, payload: ProgrammeIn) -> Status[dict[str, Any]]:
     data = programmes.ProgrammeIn(
-        title=payload.title, budget_eur=payload.budget_eur, starts_on=payload.starts_on, ends_on=payload.ends_on,
-        description=payload.description, eligible_problems=list(payload.eligible_problems),
+        title=payload.title,
+        budget_eur=payload.budget_eur,
+        starts_on=payload.starts_on,
+        ends_on=payload.ends_on,
+        description=payload.description,
+        eligible_problems=list(payload.eligible_problems),
         territories=list(payload.territories),
-        phase_grants=[programmes.PhaseGrantIn(g.phase, g.amount_eur, g.duration_months) for g in payload.phase_grants],
+        phase_grants=[
+            programmes.PhaseGrantIn(g.phase, g.amount_eur, g.duration_months)
+            for g in payload.phase_grants
+        ],
         prices=[programmes.PriceIn(x.outcome, x.price_eur, x.unit) for x in payload.prices],
-        approver_usernames=list(payload.approvers))
+        approver_usernames=list(payload.approvers),
+    )
     return Status(201, programme_out(programmes.open_programme(request.auth, data)))  # type: ignore[attr-defined]
 
 
-@router.post("/programmes/{slug}/contracts", response={201: ContractOut}, auth=auth,
-             summary="Attacher un contrat à impact à une version de pacte (agent financier)")
-def attach_contract(request: HttpRequest, slug: Identifier, payload: ContractIn) -> Status[dict[str, Any]]:
+@router.post(
+    "/programmes/{slug}/contracts",
+    response={201: ContractOut},
+    auth=auth,
+    summary="Attacher un contrat à impact à une version de pacte (agent financier)",
+)
+def attach_contract(
+    request: HttpRequest, slug: Identifier, payload: ContractIn
+) -> Status[dict[str, Any]]:
     programme = selectors.get_programme(slug)
     version = get_version(request.auth, payload.pact, payload.version)  # type: ignore[attr-defined]
     data = contract_cases.ContractIn(
-        outcome=payload.outcome, price_eur=payload.price_eur, base_fee_eur=payload.base_fee_eur,
-        cap_eur=payload.cap_eur, windows=[(w.opens_on, w.closes_on) for w in payload.windows],
-        equity_bonus=payload.equity_bonus, advance_eur=payload.advance_eur, payment_days=payload.payment_days,
-        commitment_key=payload.commitment_key, experiment_slug=payload.experiment)
+        outcome=payload.outcome,
+        price_eur=payload.price_eur,
+        base_fee_eur=payload.base_fee_eur,
+        cap_eur=payload.cap_eur,
+        windows=[(w.opens_on, w.closes_on) for w in payload.windows],
+        equity_bonus=payload.equity_bonus,
+        advance_eur=payload.advance_eur,
+        payment_days=payload.payment_days,
+        commitment_key=payload.commitment_key,
+        experiment_slug=payload.experiment,
+    )
     contract = contract_cases.attach_contract(request.auth, programme, version, data)  # type: ignore[attr-defined]
     return Status(201, contract_out(contract))
 
@@ -323,22 +434,38 @@ def _window(reference: str, number: int) -> Any:
     return window
 
 
-@router.post("/contracts/{reference}/windows/{number}/validate", response=ContractOut, auth=auth,
-             summary="Valider une fenêtre avec une évaluation publiée (évaluateur indépendant)")
-def validate_window(request: HttpRequest, reference: Identifier, number: BigInt, payload: ValidateIn) -> dict[str, Any]:
+@router.post(
+    "/contracts/{reference}/windows/{number}/validate",
+    response=ContractOut,
+    auth=auth,
+    summary="Valider une fenêtre avec une évaluation publiée (évaluateur indépendant)",
+)
+def validate_window(
+    request: HttpRequest, reference: Identifier, number: BigInt, payload: ValidateIn
+) -> dict[str, Any]:
     contract_cases.validate_window(request.auth, _window(reference, number), payload.evaluation)  # type: ignore[attr-defined]
     return contract_out(selectors.get_contract(reference))
 
 
-@router.post("/contracts/{reference}/windows/{number}/payment", response={201: PaymentOut}, auth=auth,
-             summary="Préparer le paiement d'une fenêtre validée (agent financier)")
-def prepare_payment(request: HttpRequest, reference: Identifier, number: BigInt) -> Status[dict[str, Any]]:
+@router.post(
+    "/contracts/{reference}/windows/{number}/payment",
+    response={201: PaymentOut},
+    auth=auth,
+    summary="Préparer le paiement d'une fenêtre validée (agent financier)",
+)
+def prepare_payment(
+    request: HttpRequest, reference: Identifier, number: BigInt
+) -> Status[dict[str, Any]]:
     order = payments.prepare_window_payment(request.auth, _window(reference, number))  # type: ignore[attr-defined]
     return Status(201, payment_out(selectors.get_payment(order.reference)))
 
 
-@router.post("/contracts/{reference}/advance", response={201: PaymentOut}, auth=auth,
-             summary="Préparer l'avance du contrat (agent financier)")
+@router.post(
+    "/contracts/{reference}/advance",
+    response={201: PaymentOut},
+    auth=auth,
+    summary="Préparer l'avance du contrat (agent financier)",
+)
 def prepare_advance(request: HttpRequest, reference: Identifier) -> Status[dict[str, Any]]:
     order = payments.prepare_advance(request.auth, selectors.get_contract(reference))  # type: ignore[attr-defined]
     return Status(201, payment_out(selectors.get_payment(order.reference)))
@@ -347,9 +474,15 @@ def prepare_advance(request: HttpRequest, reference: Identifier) -> Status[dict[
 PAYMENT_ACTIONS = ("approve", "pay", "cancel")
 
 
-@router.post("/payments/{reference}/{action}", response=PaymentOut, auth=auth,
-             summary="Approuver (une autre personne que celle qui a préparé), payer, annuler un ordre")
-def payment_action(request: HttpRequest, reference: Identifier, action: Identifier, payload: ReasonIn) -> dict[str, Any]:
+@router.post(
+    "/payments/{reference}/{action}",
+    response=PaymentOut,
+    auth=auth,
+    summary="Approuver (une autre personne que celle qui a préparé), payer, annuler un ordre",
+)
+def payment_action(
+    request: HttpRequest, reference: Identifier, action: Identifier, payload: ReasonIn
+) -> dict[str, Any]:
     order = selectors.get_payment(reference)
     if action == "approve":
         payments.approve(request.auth, order)  # type: ignore[attr-defined]
@@ -358,6 +491,8 @@ def payment_action(request: HttpRequest, reference: Identifier, action: Identifi
     elif action == "cancel":
         payments.cancel(request.auth, order, payload.reason)  # type: ignore[attr-defined]
     else:
-        raise ValidationFailed(_("Action inconnue : %(action)s. Actions possibles : %(known)s.")
-                               % {"action": action, "known": ", ".join(PAYMENT_ACTIONS)})
+        raise ValidationFailed(
+            _("Action inconnue : %(action)s. Actions possibles : %(known)s.")
+            % {"action": action, "known": ", ".join(PAYMENT_ACTIONS)}
+        )
     return payment_out(selectors.get_payment(reference))

@@ -67,56 +67,104 @@ def _check(data: ContractIn) -> None:
     elif any(end < start for start, end in data.windows):
         errors["windows"] = [_("Chaque fenêtre se termine après son début.")]
     if errors:
-        raise ValidationFailed(_("Le contrat à impact est incomplet ou incohérent."), field_errors=errors)
+        raise ValidationFailed(
+            _("Le contrat à impact est incomplet ou incohérent."), field_errors=errors
+        )
 
 
 @retry_on_conflict
 @transaction.atomic
-def attach_contract(acting: Acting, programme: Programme, version: PactVersion, data: ContractIn) -> OutcomeContract:
+def attach_contract(
+    acting: Acting, programme: Programme, version: PactVersion, data: ContractIn
+) -> OutcomeContract:
     programme = lock_programme(programme)
     policy.require(acting, Action.FUNDING_CONTRACT, programme)
     _check(data)
-    version = PactVersion.objects.select_related("pact__project", "pact__institution").get(pk=version.pk)
+    version = PactVersion.objects.select_related("pact__project", "pact__institution").get(
+        pk=version.pk
+    )
     if version.pact.institution_id != programme.institution_id:
         raise ValidationFailed(_("Ce pacte n'est pas signé avec l'institution du programme."))
     if version.status not in ATTACHABLE:
-        raise InvalidTransition(_("Un contrat à impact s'attache à un pacte approuvé ou en vigueur."))
+        raise InvalidTransition(
+            _("Un contrat à impact s'attache à un pacte approuvé ou en vigueur.")
+        )
     if programme.status != Programme.State.OPEN:
         raise InvalidTransition(_("Ce programme est clos."))
     if programme.committed_eur + data.cap_eur > programme.budget_eur:
         raise BudgetExceeded(
-            _("Budget insuffisant : %(available)s € disponibles, le plafond demandé est de %(cap)s €.")
-            % {"available": money(programme.available_eur), "cap": money(data.cap_eur)})
+            _(
+                "Budget insuffisant : %(available)s € disponibles, le plafond demandé est de %(cap)s €."
+            )
+            % {"available": money(programme.available_eur), "cap": money(data.cap_eur)}
+        )
     contract = OutcomeContract.objects.create(
-        reference=next_reference(OutcomeContract, "CI"), programme=programme, version=version,
-        outcome=data.outcome.strip(), commitment_key=data.commitment_key, experiment_slug=data.experiment_slug,
-        price_eur=data.price_eur, base_fee_eur=data.base_fee_eur, cap_eur=data.cap_eur, advance_eur=data.advance_eur,
-        equity_bonus=data.equity_bonus, payment_days=data.payment_days)
-    EvaluationWindow.objects.bulk_create([EvaluationWindow(contract=contract, number=i, opens_on=start, closes_on=end)
-                                          for i, (start, end) in enumerate(data.windows, start=1)])
+        reference=next_reference(OutcomeContract, "CI"),
+        programme=programme,
+        version=version,
+        outcome=data.outcome.strip(),
+        commitment_key=data.commitment_key,
+        experiment_slug=data.experiment_slug,
+        price_eur=data.price_eur,
+        base_fee_eur=data.base_fee_eur,
+        cap_eur=data.cap_eur,
+        advance_eur=data.advance_eur,
+        equity_bonus=data.equity_bonus,
+        payment_days=data.payment_days,
+    )
+    EvaluationWindow.objects.bulk_create(
+        [
+            EvaluationWindow(contract=contract, number=i, opens_on=start, closes_on=end)
+            for i, (start, end) in enumerate(data.windows, start=1)
+        ]
+    )
     programme.committed_eur += data.cap_eur
     programme.save(update_fields=["committed_eur"])
-    funding_event("contract.attached", acting, "contract", contract.reference, project_slug=version.pact.project.slug,
-                  programme=programme.slug, pact=version.pact.reference, version=version.number,
-                  outcome=contract.outcome, price=money(contract.price_eur), base_fee=money(contract.base_fee_eur),
-                  cap=money(contract.cap_eur), advance=money(contract.advance_eur),
-                  equity_bonus=str(contract.equity_bonus), payment_days=contract.payment_days,
-                  windows=[[s.isoformat(), e.isoformat()] for s, e in data.windows])
-    ledger.move(acting, "committed", programme, contract.cap_eur, ledger.contract_account(contract, "committed"),
-                ledger.available(programme), contract=contract, memo=_("Plafond du contrat engagé"))
+    funding_event(
+        "contract.attached",
+        acting,
+        "contract",
+        contract.reference,
+        project_slug=version.pact.project.slug,
+        programme=programme.slug,
+        pact=version.pact.reference,
+        version=version.number,
+        outcome=contract.outcome,
+        price=money(contract.price_eur),
+        base_fee=money(contract.base_fee_eur),
+        cap=money(contract.cap_eur),
+        advance=money(contract.advance_eur),
+        equity_bonus=str(contract.equity_bonus),
+        payment_days=contract.payment_days,
+        windows=[[s.isoformat(), e.isoformat()] for s, e in data.windows],
+    )
+    ledger.move(
+        acting,
+        "committed",
+        programme,
+        contract.cap_eur,
+        ledger.contract_account(contract, "committed"),
+        ledger.available(programme),
+        contract=contract,
+        memo=_("Plafond du contrat engagé"),
+    )
     return contract
 
 
 def lock_contract(contract: OutcomeContract | int) -> OutcomeContract:
     pk = contract if isinstance(contract, int) else contract.pk
-    return OutcomeContract.objects.select_for_update(of=("self",)).select_related(
-        "programme__institution", "version__pact__project").get(pk=pk)
+    return (
+        OutcomeContract.objects.select_for_update(of=("self",))
+        .select_related("programme__institution", "version__pact__project")
+        .get(pk=pk)
+    )
 
 
 @retry_on_conflict
 @transaction.atomic
-def validate_window(acting: Acting, window: EvaluationWindow, evaluation_id: int,
-                    today: date | None = None) -> EvaluationWindow:
+def validate_window(
+    acting: Acting, window: EvaluationWindow, evaluation_id: int, today: date | None = None
+) -> EvaluationWindow:
     """The independent evaluator validates a window with a published evaluation of this project."""
     contract = lock_contract(window.contract_id)
     window = EvaluationWindow.objects.select_for_update().get(pk=window.pk)
@@ -127,20 +175,34 @@ def validate_window(acting: Acting, window: EvaluationWindow, evaluation_id: int
         raise InvalidTransition(_("Ce contrat n'est plus en vigueur."))
     evaluation = published_evaluation(evaluation_id)
     if evaluation is None:
-        raise ValidationFailed(_("Seule une évaluation publiée peut valider une fenêtre."),
-                               field_errors={"evaluation": [_("Évaluation inconnue ou non publiée.")]})
+        raise ValidationFailed(
+            _("Seule une évaluation publiée peut valider une fenêtre."),
+            field_errors={"evaluation": [_("Évaluation inconnue ou non publiée.")]},
+        )
     pact = contract.version.pact
     if evaluation.project_id != pact.project_id or evaluation.pact_id not in (None, pact.pk):
-        raise ValidationFailed(_("Cette évaluation ne porte pas sur le projet de ce contrat."),
-                               field_errors={"evaluation": [_("Évaluation d'un autre projet.")]})
+        raise ValidationFailed(
+            _("Cette évaluation ne porte pas sur le projet de ce contrat."),
+            field_errors={"evaluation": [_("Évaluation d'un autre projet.")]},
+        )
     window.evaluation_id = evaluation.id
     window.validated_by = acting.organisation
     window.validated_at = timezone.now()
     due = (today or date.today()) + timedelta(days=contract.payment_days)
     window.payment_due_on = due
     window.save()
-    funding_event("window.validated", acting, "contract", contract.reference, project_slug=pact.project.slug,
-                  window=window.number, evaluation=evaluation.id, data_sha256=evaluation.data_sha256,
-                  estimand=evaluation.estimand, ci=[evaluation.ci_low, evaluation.ci_high],
-                  n=evaluation.n_treatment, payment_due_on=due.isoformat())
+    funding_event(
+        "window.validated",
+        acting,
+        "contract",
+        contract.reference,
+        project_slug=pact.project.slug,
+        window=window.number,
+        evaluation=evaluation.id,
+        data_sha256=evaluation.data_sha256,
+        estimand=evaluation.estimand,
+        ci=[evaluation.ci_low, evaluation.ci_high],
+        n=evaluation.n_treatment,
+        payment_due_on=due.isoformat(),
+    )
     return window

@@ -16,10 +16,16 @@ class ProgrammeForm(forms.Form):
     budget_eur = forms.DecimalField(label=_("Budget (€)"), **MONEY_FIELD)
     starts_on = forms.DateField(label=_("Début (AAAA-MM-JJ)"))
     ends_on = forms.DateField(label=_("Fin (AAAA-MM-JJ)"))
-    eligible_problems = forms.CharField(label=_("Problèmes éligibles (séparés par des virgules)"), required=False)
+    eligible_problems = forms.CharField(
+        label=_("Problèmes éligibles (séparés par des virgules)"), required=False
+    )
     territories = forms.CharField(label=_("Territoires (séparés par des virgules)"), required=False)
-    outcome = forms.CharField(label=_("Résultat payé (liste de prix)"), max_length=300, required=False)
-    price_eur = forms.DecimalField(label=_("Prix par résultat additionnel (€)"), required=False, **MONEY_FIELD)
+    outcome = forms.CharField(
+        label=_("Résultat payé (liste de prix)"), max_length=300, required=False
+    )
+    price_eur = forms.DecimalField(
+        label=_("Prix par résultat additionnel (€)"), required=False, **MONEY_FIELD
+    )
 
 
 class ContractForm(forms.Form):
@@ -29,7 +35,12 @@ class ContractForm(forms.Form):
     price_eur = forms.DecimalField(label=_("Prix par résultat additionnel (€)"), **MONEY_FIELD)
     base_fee_eur = forms.DecimalField(label=_("Part fixe par fenêtre (€)"), **MONEY_FIELD)
     cap_eur = forms.DecimalField(label=_("Plafond (€)"), **MONEY_FIELD)
-    equity_bonus = forms.DecimalField(label=_("Bonus d'équité (0,10 = +10 %)"), min_value=Decimal("0"),
-                                      max_value=Decimal("1"), decimal_places=4, initial=Decimal("0"))
+    equity_bonus = forms.DecimalField(
+        label=_("Bonus d'équité (0,10 = +10 %)"),
+        min_value=Decimal("0"),
+        max_value=Decimal("1"),
+        decimal_places=4,
+        initial=Decimal("0"),
+    )
     opens_on = forms.DateField(label=_("Début de la fenêtre d'évaluation (AAAA-MM-JJ)"))
     closes_on = forms.DateField(label=_("Fin de la fenêtre d'évaluation (AAAA-MM-JJ)"))

@@ -22,7 +22,9 @@ from pacte.pacts.models import PactVersion
 ZERO = Decimal("0.00")
 
 
-def money(verbose_name: Any = None, **options: Any) -> models.DecimalField[Decimal | int | str, Decimal]:
+def money(
+    verbose_name: Any = None, **options: Any
+) -> models.DecimalField[Decimal | int | str, Decimal]:
     """An amount in euros, to the cent."""
     return models.DecimalField(verbose_name, max_digits=14, decimal_places=2, **options)
 
@@ -35,7 +37,9 @@ class Programme(models.Model):
         CLOSED = "closed", _("Clos")
 
     slug = models.SlugField(max_length=80, unique=True)
-    institution = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="funding_programmes")
+    institution = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="funding_programmes"
+    )
     title = models.CharField(_("intitulé"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     budget_eur = money(_("budget (€)"))
@@ -45,8 +49,12 @@ class Programme(models.Model):
     ends_on = models.DateField(_("fin"))
     eligible_problems = models.JSONField(default=list, blank=True)
     territories = models.JSONField(default=list, blank=True)
-    approvers = models.ManyToManyField(User, blank=True, related_name="+",
-                                       help_text="if set, only these people may approve payment orders")
+    approvers = models.ManyToManyField(
+        User,
+        blank=True,
+        related_name="+",
+        help_text="if set, only these people may approve payment orders",
+    )
     status = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -55,11 +63,20 @@ class Programme(models.Model):
         verbose_name = _("programme de financement")
         constraints = [
             # the budget is never over-committed, whatever the code path
-            models.CheckConstraint(condition=Q(committed_eur__lte=F("budget_eur")), name="programme_within_budget"),
-            models.CheckConstraint(condition=Q(paid_eur__lte=F("committed_eur")), name="programme_paid_within_committed"),
-            models.CheckConstraint(condition=Q(budget_eur__gte=0) & Q(committed_eur__gte=0) & Q(paid_eur__gte=0),
-                                   name="programme_amounts_not_negative"),
-            models.CheckConstraint(condition=Q(ends_on__gte=F("starts_on")), name="programme_period_ordered"),
+            models.CheckConstraint(
+                condition=Q(committed_eur__lte=F("budget_eur")), name="programme_within_budget"
+            ),
+            models.CheckConstraint(
+                condition=Q(paid_eur__lte=F("committed_eur")),
+                name="programme_paid_within_committed",
+            ),
+            models.CheckConstraint(
+                condition=Q(budget_eur__gte=0) & Q(committed_eur__gte=0) & Q(paid_eur__gte=0),
+                name="programme_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=F("starts_on")), name="programme_period_ordered"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -84,7 +101,9 @@ class PhaseGrant(models.Model):
     duration_months = models.PositiveSmallIntegerField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["programme", "phase"], name="uniq_phase_grant")]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "phase"], name="uniq_phase_grant")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_phase_display()} — {self.amount_eur} €"
@@ -115,15 +134,23 @@ class OutcomeContract(models.Model):
 
     reference = models.CharField(max_length=40, unique=True)
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="contracts")
-    version = models.ForeignKey(PactVersion, on_delete=models.PROTECT, related_name="outcome_contracts")
+    version = models.ForeignKey(
+        PactVersion, on_delete=models.PROTECT, related_name="outcome_contracts"
+    )
     outcome = models.CharField(_("résultat"), max_length=300)
-    commitment_key = models.CharField(max_length=60, blank=True, help_text="the pact's impact commitment")
-    experiment_slug = models.CharField(max_length=120, blank=True, help_text="pre-registered experiment")
+    commitment_key = models.CharField(
+        max_length=60, blank=True, help_text="the pact's impact commitment"
+    )
+    experiment_slug = models.CharField(
+        max_length=120, blank=True, help_text="pre-registered experiment"
+    )
     price_eur = money(_("prix par résultat additionnel (€)"))
     base_fee_eur = money(_("part fixe par fenêtre (€)"))
     cap_eur = money(_("plafond (€)"))
     advance_eur = money(_("avance (€)"), default=ZERO)
-    equity_bonus = models.DecimalField(_("bonus d'équité"), max_digits=5, decimal_places=4, default=Decimal("0"))
+    equity_bonus = models.DecimalField(
+        _("bonus d'équité"), max_digits=5, decimal_places=4, default=Decimal("0")
+    )
     payment_days = models.PositiveSmallIntegerField(_("délai de paiement (jours)"), default=30)
     paid_eur = money(default=ZERO)
     status = models.CharField(max_length=12, choices=State.choices, default=State.ACTIVE)
@@ -133,10 +160,20 @@ class OutcomeContract(models.Model):
         ordering = ["reference"]
         verbose_name = _("contrat à impact")
         constraints = [
-            models.CheckConstraint(condition=Q(paid_eur__lte=F("cap_eur")), name="contract_paid_within_cap"),
-            models.CheckConstraint(condition=Q(advance_eur__lte=F("cap_eur")), name="contract_advance_within_cap"),
-            models.CheckConstraint(condition=Q(price_eur__gte=0) & Q(base_fee_eur__gte=0) & Q(cap_eur__gte=0)
-                                   & Q(paid_eur__gte=0) & Q(equity_bonus__gte=0), name="contract_amounts_not_negative"),
+            models.CheckConstraint(
+                condition=Q(paid_eur__lte=F("cap_eur")), name="contract_paid_within_cap"
+            ),
+            models.CheckConstraint(
+                condition=Q(advance_eur__lte=F("cap_eur")), name="contract_advance_within_cap"
+            ),
+            models.CheckConstraint(
+                condition=Q(price_eur__gte=0)
+                & Q(base_fee_eur__gte=0)
+                & Q(cap_eur__gte=0)
+                & Q(paid_eur__gte=0)
+                & Q(equity_bonus__gte=0),
+                name="contract_amounts_not_negative",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -165,13 +202,19 @@ class EvaluationWindow(models.Model):
     opens_on = models.DateField()
     closes_on = models.DateField()
     evaluation_id = models.PositiveIntegerField(null=True, blank=True)
-    validated_by = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    validated_by = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     validated_at = models.DateTimeField(null=True, blank=True)
-    payment_due_on = models.DateField(null=True, blank=True, help_text="the State pays by then (State-side commitment)")
+    payment_due_on = models.DateField(
+        null=True, blank=True, help_text="the State pays by then (State-side commitment)"
+    )
 
     class Meta:
         ordering = ["contract", "number"]
-        constraints = [models.UniqueConstraint(fields=["contract", "number"], name="uniq_window_number")]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "number"], name="uniq_window_number")
+        ]
 
     def __str__(self) -> str:
         return f"{self.contract.reference} / {self.number}"
@@ -193,27 +236,40 @@ class PaymentOrder(models.Model):
 
     reference = models.CharField(max_length=50, unique=True)
     contract = models.ForeignKey(OutcomeContract, on_delete=models.PROTECT, related_name="payments")
-    window = models.OneToOneField(EvaluationWindow, null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="payment")
+    window = models.OneToOneField(
+        EvaluationWindow, null=True, blank=True, on_delete=models.PROTECT, related_name="payment"
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.WINDOW)
     amount_eur = money()
-    inputs = models.JSONField(default=dict, help_text="evaluation id, fingerprint, estimand, CI, N, clause…")
+    inputs = models.JSONField(
+        default=dict, help_text="evaluation id, fingerprint, estimand, CI, N, clause…"
+    )
     formula_version = models.CharField(max_length=40, blank=True)
     formula_text = models.TextField(blank=True)
-    status = models.CharField(max_length=10, choices=State.choices, default=State.PREPARED, db_index=True)
-    held_from = models.CharField(max_length=10, blank=True, help_text="state to return to on release")
+    status = models.CharField(
+        max_length=10, choices=State.choices, default=State.PREPARED, db_index=True
+    )
+    held_from = models.CharField(
+        max_length=10, blank=True, help_text="state to return to on release"
+    )
     prepared_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    approved_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     due_on = models.DateField(null=True, blank=True)
     paid_on = models.DateField(null=True, blank=True)
-    late = models.BooleanField(default=False, help_text="paid, or still unpaid, after its due date (State-side breach)")
+    late = models.BooleanField(
+        default=False, help_text="paid, or still unpaid, after its due date (State-side breach)"
+    )
     last_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("ordre de paiement")
-        constraints = [models.CheckConstraint(condition=Q(amount_eur__gte=0), name="payment_not_negative")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_eur__gte=0), name="payment_not_negative")
+        ]
 
     def __str__(self) -> str:
         return self.reference
@@ -234,7 +290,9 @@ class Recovery(models.Model):
         OPEN = "open", _("En cours de recouvrement")
         RECOVERED = "recovered", _("Recouvré")
 
-    contract = models.ForeignKey(OutcomeContract, on_delete=models.PROTECT, related_name="recoveries")
+    contract = models.ForeignKey(
+        OutcomeContract, on_delete=models.PROTECT, related_name="recoveries"
+    )
     amount_eur = money()
     reason = models.TextField()
     status = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
@@ -271,7 +329,9 @@ class LedgerAccount(models.Model):
     code = models.CharField(max_length=160, unique=True)
     name = models.CharField(max_length=300)
     kind = models.CharField(max_length=15, choices=Kind.choices)
-    programme = models.ForeignKey(Programme, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts")
+    programme = models.ForeignKey(
+        Programme, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
+    )
     institution = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     project_slug = models.CharField(max_length=120, blank=True)
 
@@ -299,8 +359,12 @@ class LedgerTransaction(models.Model):
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="transactions")
-    contract = models.ForeignKey(OutcomeContract, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    payment = models.ForeignKey(PaymentOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    contract = models.ForeignKey(
+        OutcomeContract, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    payment = models.ForeignKey(
+        PaymentOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     memo = models.CharField(max_length=300, blank=True)
     year = models.PositiveSmallIntegerField()
     at = models.DateTimeField(auto_now_add=True)
@@ -314,12 +378,16 @@ class LedgerTransaction(models.Model):
 
 
 class LedgerEntry(models.Model):
-    transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries")
+    transaction = models.ForeignKey(
+        LedgerTransaction, on_delete=models.PROTECT, related_name="entries"
+    )
     account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries")
     amount_eur = money()
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=~Q(amount_eur=0), name="ledger_entry_not_zero")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount_eur=0), name="ledger_entry_not_zero")
+        ]
 
     def __str__(self) -> str:
         return f"{self.account.code} {self.amount_eur}"

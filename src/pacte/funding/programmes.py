@@ -63,9 +63,13 @@ def _check(data: ProgrammeIn) -> None:
         errors["ends_on"] = [_("La fin du programme précède son début.")]
     phases = {p.phase for p in data.phase_grants}
     if not phases <= set(PhaseGrant.Phase.values) or len(phases) != len(data.phase_grants):
-        errors["phase_grants"] = [_("Phases possibles, une fois chacune : investigation, construction, accélération.")]
+        errors["phase_grants"] = [
+            _("Phases possibles, une fois chacune : investigation, construction, accélération.")
+        ]
     if any(p.amount_eur < 0 or p.duration_months <= 0 for p in data.phase_grants):
-        errors.setdefault("phase_grants", []).append(_("Montants positifs et durées d'au moins un mois."))
+        errors.setdefault("phase_grants", []).append(
+            _("Montants positifs et durées d'au moins un mois.")
+        )
     if any(p.price_eur < 0 or not p.outcome.strip() for p in data.prices):
         errors["prices"] = [_("Chaque prix nomme un résultat et n'est jamais négatif.")]
     if errors:
@@ -75,11 +79,17 @@ def _check(data: ProgrammeIn) -> None:
 def _approvers(acting: Acting, usernames: list[str]) -> list[User]:
     people = []
     for name in usernames:
-        m = Membership.objects.filter(user__username=name, organisation=acting.organisation).select_related("user").first()
+        m = (
+            Membership.objects.filter(user__username=name, organisation=acting.organisation)
+            .select_related("user")
+            .first()
+        )
         if m is None or not m.has(Role.PAYMENT_APPROVER):
             raise ValidationFailed(
-                _("%(name)s n'est pas approbateur des paiements de votre institution.") % {"name": name},
-                field_errors={"approver_usernames": [_("Approbateur inconnu.")]})
+                _("%(name)s n'est pas approbateur des paiements de votre institution.")
+                % {"name": name},
+                field_errors={"approver_usernames": [_("Approbateur inconnu.")]},
+            )
         people.append(m.user)
     return people
 
@@ -95,29 +105,72 @@ def open_programme(acting: Acting, data: ProgrammeIn) -> Programme:
         n += 1
         slug = f"{base}-{n}"
     programme = Programme.objects.create(
-        slug=slug, institution=acting.organisation, title=data.title.strip(), description=data.description,
-        budget_eur=data.budget_eur, starts_on=data.starts_on, ends_on=data.ends_on,
-        eligible_problems=data.eligible_problems, territories=data.territories)
-    PhaseGrant.objects.bulk_create([PhaseGrant(programme=programme, phase=p.phase, amount_eur=p.amount_eur,
-                                               duration_months=p.duration_months) for p in data.phase_grants])
-    PriceListEntry.objects.bulk_create([PriceListEntry(programme=programme, outcome=p.outcome.strip(), unit=p.unit,
-                                                       price_eur=p.price_eur) for p in data.prices])
+        slug=slug,
+        institution=acting.organisation,
+        title=data.title.strip(),
+        description=data.description,
+        budget_eur=data.budget_eur,
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
+        eligible_problems=data.eligible_problems,
+        territories=data.territories,
+    )
+    PhaseGrant.objects.bulk_create(
+        [
+            PhaseGrant(
+                programme=programme,
+                phase=p.phase,
+                amount_eur=p.amount_eur,
+                duration_months=p.duration_months,
+            )
+            for p in data.phase_grants
+        ]
+    )
+    PriceListEntry.objects.bulk_create(
+        [
+            PriceListEntry(
+                programme=programme, outcome=p.outcome.strip(), unit=p.unit, price_eur=p.price_eur
+            )
+            for p in data.prices
+        ]
+    )
     approvers = _approvers(acting, data.approver_usernames)
     programme.approvers.set(approvers)
-    funding_event("programme.opened", acting, "programme", programme.slug, title=programme.title,
-                  institution=acting.organisation.slug, budget=money(programme.budget_eur),
-                  period=[data.starts_on.isoformat(), data.ends_on.isoformat()],
-                  eligible_problems=data.eligible_problems, territories=data.territories,
-                  phase_grants=[{"phase": p.phase, "amount": money(p.amount_eur), "months": p.duration_months}
-                                for p in data.phase_grants],
-                  prices=[{"outcome": p.outcome, "price": money(p.price_eur), "unit": p.unit} for p in data.prices],
-                  approvers=len(approvers))
-    ledger.move(acting, "allocated", programme, programme.budget_eur, ledger.available(programme),
-                ledger.appropriation(programme), memo=_("Budget alloué au programme"))
+    funding_event(
+        "programme.opened",
+        acting,
+        "programme",
+        programme.slug,
+        title=programme.title,
+        institution=acting.organisation.slug,
+        budget=money(programme.budget_eur),
+        period=[data.starts_on.isoformat(), data.ends_on.isoformat()],
+        eligible_problems=data.eligible_problems,
+        territories=data.territories,
+        phase_grants=[
+            {"phase": p.phase, "amount": money(p.amount_eur), "months": p.duration_months}
+            for p in data.phase_grants
+        ],
+        prices=[
+            {"outcome": p.outcome, "price": money(p.price_eur), "unit": p.unit} for p in data.prices
+        ],
+        approvers=len(approvers),
+    )
+    ledger.move(
+        acting,
+        "allocated",
+        programme,
+        programme.budget_eur,
+        ledger.available(programme),
+        ledger.appropriation(programme),
+        memo=_("Budget alloué au programme"),
+    )
     return programme
 
 
 def lock_programme(programme: Programme | int) -> Programme:
     """Lock the programme row (first in the lock order: programme → contract → order → journal)."""
     pk = programme if isinstance(programme, int) else programme.pk
-    return Programme.objects.select_for_update(of=("self",)).select_related("institution").get(pk=pk)
+    return (
+        Programme.objects.select_for_update(of=("self",)).select_related("institution").get(pk=pk)
+    )

@@ -23,7 +23,9 @@ def get_programme(slug: str) -> Programme:
 
 
 def contracts(*, programme: str = "", pact: str = "") -> QuerySet[OutcomeContract]:
-    qs = OutcomeContract.objects.select_related("programme__institution", "version__pact__project__carrier")
+    qs = OutcomeContract.objects.select_related(
+        "programme__institution", "version__pact__project__carrier"
+    )
     if programme:
         qs = qs.filter(programme__slug=programme)
     if pact:
@@ -38,9 +40,12 @@ def get_contract(reference: str) -> OutcomeContract:
     return contract
 
 
-def payments(*, contract: str = "", status: str = "", programme: str = "") -> QuerySet[PaymentOrder]:
-    qs = PaymentOrder.objects.select_related("contract__programme__institution", "contract__version__pact__project",
-                                             "window")
+def payments(
+    *, contract: str = "", status: str = "", programme: str = ""
+) -> QuerySet[PaymentOrder]:
+    qs = PaymentOrder.objects.select_related(
+        "contract__programme__institution", "contract__version__pact__project", "window"
+    )
     if contract:
         qs = qs.filter(contract__reference=contract)
     if status:

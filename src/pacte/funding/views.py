@@ -27,21 +27,32 @@ from pacte.journal.selectors import events_for_subject
 def _acting(request: HttpRequest) -> Any:
     acting = getattr(request, "acting", None)
     if acting is None:
-        raise NotAuthenticated(_("Connectez-vous et choisissez l'organisation pour laquelle vous agissez."))
+        raise NotAuthenticated(
+            _("Connectez-vous et choisissez l'organisation pour laquelle vous agissez.")
+        )
     return acting
 
 
 def _bars(figures: list[tuple[str, Decimal]], total: Decimal) -> list[dict[str, Any]]:
     """Bar widths (percent of the budget) for the programme chart, and the same numbers for its table."""
-    return [{"label": label, "amount": amount,
-             "percent": float(amount / total * 100) if total else 0.0} for label, amount in figures]
+    return [
+        {"label": label, "amount": amount, "percent": float(amount / total * 100) if total else 0.0}
+        for label, amount in figures
+    ]
 
 
 def programme_list(request: HttpRequest) -> HttpResponse:
     acting = getattr(request, "acting", None)
-    return render(request, "funding/programme_list.html", {
-        "programmes": selectors.programmes(), "late": selectors.late_payments()[:20],
-        "can_open": acting is not None and policy.may(acting, Action.FUNDING_PROGRAMME, acting.organisation)})
+    return render(
+        request,
+        "funding/programme_list.html",
+        {
+            "programmes": selectors.programmes(),
+            "late": selectors.late_payments()[:20],
+            "can_open": acting is not None
+            and policy.may(acting, Action.FUNDING_PROGRAMME, acting.organisation),
+        },
+    )
 
 
 def _split(text: str) -> list[str]:
@@ -56,12 +67,24 @@ def programme_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             d = form.cleaned_data
-            prices = [programmes.PriceIn(d["outcome"], d["price_eur"])] if d["outcome"] and d["price_eur"] is not None else []
+            prices = (
+                [programmes.PriceIn(d["outcome"], d["price_eur"])]
+                if d["outcome"] and d["price_eur"] is not None
+                else []
+            )
             try:
-                programme = programmes.open_programme(acting, programmes.ProgrammeIn(
-                    title=d["title"], budget_eur=d["budget_eur"], starts_on=d["starts_on"], ends_on=d["ends_on"],
-                    eligible_problems=_split(d["eligible_problems"]), territories=_split(d["territories"]),
-                    prices=prices))
+                programme = programmes.open_programme(
+                    acting,
+                    programmes.ProgrammeIn(
+                        title=d["title"],
+                        budget_eur=d["budget_eur"],
+                        starts_on=d["starts_on"],
+                        ends_on=d["ends_on"],
+                        eligible_problems=_split(d["eligible_problems"]),
+                        territories=_split(d["territories"]),
+                        prices=prices,
+                    ),
+                )
             except DomainError as exc:
                 form.add_error(None, exc.message)
                 for field, errs in exc.field_errors.items():
@@ -72,8 +95,12 @@ def programme_new(request: HttpRequest) -> HttpResponse:
                 _done(request, _("Programme ouvert : son budget est inscrit au grand livre."))
                 return redirect("funding:programme", slug=programme.slug)
         status = 400
-    return render(request, "funding/form.html", {"form": form, "title": _("Ouvrir un programme de financement")},
-                  status=status)
+    return render(
+        request,
+        "funding/form.html",
+        {"form": form, "title": _("Ouvrir un programme de financement")},
+        status=status,
+    )
 
 
 @login_required
@@ -89,56 +116,122 @@ def contract_new(request: HttpRequest, slug: str) -> HttpResponse:
                 from pacte.pacts.selectors import get_version
 
                 version = get_version(acting, d["pact"], d["version"])
-                contract = contracts.attach_contract(acting, programme, version, contracts.ContractIn(
-                    outcome=d["outcome"], price_eur=d["price_eur"], base_fee_eur=d["base_fee_eur"],
-                    cap_eur=d["cap_eur"], equity_bonus=d["equity_bonus"], windows=[(d["opens_on"], d["closes_on"])]))
+                contract = contracts.attach_contract(
+                    acting,
+                    programme,
+                    version,
+                    contracts.ContractIn(
+                        outcome=d["outcome"],
+                        price_eur=d["price_eur"],
+                        base_fee_eur=d["base_fee_eur"],
+                        cap_eur=d["cap_eur"],
+                        equity_bonus=d["equity_bonus"],
+                        windows=[(d["opens_on"], d["closes_on"])],
+                    ),
+                )
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
-                _done(request, _("Contrat attaché : son plafond est engagé sur le budget du programme."))
+                _done(
+                    request,
+                    _("Contrat attaché : son plafond est engagé sur le budget du programme."),
+                )
                 return redirect("funding:contract", reference=contract.reference)
         status = 400
-    return render(request, "funding/form.html", {
-        "form": form, "title": _("Attacher un contrat à impact — %(programme)s") % {"programme": programme.title}},
-        status=status)
+    return render(
+        request,
+        "funding/form.html",
+        {
+            "form": form,
+            "title": _("Attacher un contrat à impact — %(programme)s")
+            % {"programme": programme.title},
+        },
+        status=status,
+    )
 
 
 def programme_detail(request: HttpRequest, slug: str) -> HttpResponse:
     programme = selectors.get_programme(slug)
     totals = ledger.totals(programme=programme)
-    bars = _bars([(_("Engagé"), programme.committed_eur), (_("Payé"), programme.paid_eur),
-                  (_("Retenu"), totals["withheld"]), (_("Disponible"), programme.available_eur)], programme.budget_eur)
-    transactions = (LedgerTransaction.objects.filter(programme=programme, posted=True)
-                    .prefetch_related("entries__account").order_by("-at", "-pk")[:50])
+    bars = _bars(
+        [
+            (_("Engagé"), programme.committed_eur),
+            (_("Payé"), programme.paid_eur),
+            (_("Retenu"), totals["withheld"]),
+            (_("Disponible"), programme.available_eur),
+        ],
+        programme.budget_eur,
+    )
+    transactions = (
+        LedgerTransaction.objects.filter(programme=programme, posted=True)
+        .prefetch_related("entries__account")
+        .order_by("-at", "-pk")[:50]
+    )
     acting = getattr(request, "acting", None)
-    return render(request, "funding/programme_detail.html", {
-        "can_attach": policy.may(acting, Action.FUNDING_CONTRACT, programme), "programme": programme, "totals": totals, "bars": bars, "transactions": transactions,
-        "contracts": selectors.contracts(programme=programme.slug), "events": events_for_subject("programme", slug)})
+    return render(
+        request,
+        "funding/programme_detail.html",
+        {
+            "can_attach": policy.may(acting, Action.FUNDING_CONTRACT, programme),
+            "programme": programme,
+            "totals": totals,
+            "bars": bars,
+            "transactions": transactions,
+            "contracts": selectors.contracts(programme=programme.slug),
+            "events": events_for_subject("programme", slug),
+        },
+    )
 
 
 def contract_detail(request: HttpRequest, reference: str) -> HttpResponse:
     acting = getattr(request, "acting", None)
     contract = selectors.get_contract(reference)
-    return render(request, "funding/contract_detail.html", {
-        "contract": contract, "windows": contract.windows.all(), "payments": selectors.payments(contract=reference),
-        "can_validate": policy.may(acting, Action.FUNDING_WINDOW_VALIDATE, contract),
-        "can_prepare": policy.may(acting, Action.PAYMENT_PREPARE, contract),
-        "events": events_for_subject("contract", reference)})
+    return render(
+        request,
+        "funding/contract_detail.html",
+        {
+            "contract": contract,
+            "windows": contract.windows.all(),
+            "payments": selectors.payments(contract=reference),
+            "can_validate": policy.may(acting, Action.FUNDING_WINDOW_VALIDATE, contract),
+            "can_prepare": policy.may(acting, Action.PAYMENT_PREPARE, contract),
+            "events": events_for_subject("contract", reference),
+        },
+    )
 
 
 def payment_detail(request: HttpRequest, reference: str) -> HttpResponse:
     acting = getattr(request, "acting", None)
     order = selectors.get_payment(reference)
-    moves = [m.action for m in PAYMENT.available(acting, order) if m.action in ("approve", "pay", "cancel")]
-    return render(request, "funding/payment_detail.html", {
-        "order": order, "moves": moves, "events": events_for_subject("payment", reference),
-        "lines": order.formula_text.splitlines()})
+    moves = [
+        m.action
+        for m in PAYMENT.available(acting, order)
+        if m.action in ("approve", "pay", "cancel")
+    ]
+    return render(
+        request,
+        "funding/payment_detail.html",
+        {
+            "order": order,
+            "moves": moves,
+            "events": events_for_subject("payment", reference),
+            "lines": order.formula_text.splitlines(),
+        },
+    )
 
 
 def simulator(request: HttpRequest) -> HttpResponse:
     """What would an effect with CI [a, b] pay? (GET form: the figures stay in the address)."""
-    fields = {"price": "1500", "n": "10000", "ci_low": "1.75", "ci_high": "2.47", "base": "20000", "cap": "300000",
-              "equity": "1", "breach": ""}
+    fields = {
+        "price": "1500",
+        "n": "10000",
+        "ci_low": "1.75",
+        "ci_high": "2.47",
+        "base": "20000",
+        "cap": "300000",
+        "equity": "1",
+        "breach": "",
+    }
     values = {k: request.GET.get(k, v) for k, v in fields.items()}
     result, error = None, ""
     if "price" in request.GET:
@@ -147,14 +240,26 @@ def simulator(request: HttpRequest) -> HttpResponse:
             high = Decimal(values["ci_high"].replace(",", ".")) / 100
             if low > high:
                 raise ValueError
-            result = formula.simulate(Decimal(values["price"].replace(",", ".")), int(values["n"]), low,
-                                      Decimal(values["base"].replace(",", ".")), Decimal(values["cap"].replace(",", ".")),
-                                      equity=Decimal(values["equity"].replace(",", ".")), in_breach=bool(values["breach"]))
+            result = formula.simulate(
+                Decimal(values["price"].replace(",", ".")),
+                int(values["n"]),
+                low,
+                Decimal(values["base"].replace(",", ".")),
+                Decimal(values["cap"].replace(",", ".")),
+                equity=Decimal(values["equity"].replace(",", ".")),
+                in_breach=bool(values["breach"]),
+            )
         except (InvalidOperation, ValueError, ArithmeticError):
-            error = _("Vérifiez les nombres : montants positifs, N entier, borne basse ≤ borne haute, équité entre 1 et 2.")
+            error = _(
+                "Vérifiez les nombres : montants positifs, N entier, borne basse ≤ borne haute, équité entre 1 et 2."
+            )
     status = 400 if error else 200
-    return render(request, "funding/simulator.html", {"values": values, "result": result, "error": error},
-                  status=status)
+    return render(
+        request,
+        "funding/simulator.html",
+        {"values": values, "result": result, "error": error},
+        status=status,
+    )
 
 
 def _done(request: HttpRequest, message: str) -> None:
@@ -218,4 +323,3 @@ def payment_action(request: HttpRequest, reference: str, action: str) -> HttpRes
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("funding:payment", reference=reference)
-

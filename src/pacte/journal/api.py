@@ -1,12 +1,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
-from pacte.input_limits import BigInt, Identifier, check_page
+from pacte.api_contract import (
+    ALWAYS,
+    MAX_LONG_LIMIT,
+    READ,
+    WRITE,
+    LongLimit,
+    Offset,
+    binary_response,
+    paginate,
+    responses,
+)
+from pacte.input_limits import INT64_MAX, Identifier
 from pacte.journal import services
 from pacte.journal.keys import verifier_key
 from pacte.journal.models import Event
@@ -33,14 +45,28 @@ class EventPage(Schema):
     items: list[EventOut]
 
 
-@router.get("", response=EventPage, summary="Événements publics, du plus récent au plus ancien")
-def list_events(request: HttpRequest, type: Identifier = "", project: Identifier = "", limit: BigInt = 50, offset: BigInt = 0) -> dict[str, object]:
-    check_page(limit, offset, max_limit=500)
-    qs = recent_events(type_prefix=type, project=project)
-    return {"count": qs.count(), "items": list(qs[offset : offset + limit])}
+MAX_EVENTS_PAGE = MAX_LONG_LIMIT
+
+
+@router.get(
+    "",
+    response=responses({200: EventPage}, ALWAYS),
+    summary="Événements publics, du plus récent au plus ancien",
+)
+def list_events(
+    request: HttpRequest,
+    type: Identifier = "",
+    project: Identifier = "",
+    limit: LongLimit = 50,
+    offset: Offset = 0,
+) -> dict[str, object]:
+    return paginate(
+        recent_events(type_prefix=type, project=project), limit, offset, max_limit=MAX_EVENTS_PAGE
+    )
 
 
 # ------------------------------------------------------------------ /api/v1/log
+
 
 class LogEntryOut(Schema):
     index: int
@@ -73,51 +99,128 @@ def _text(body: str) -> HttpResponse:
     return HttpResponse(body.encode("utf-8"), content_type="text/plain; charset=utf-8")
 
 
-@log_router.get("/checkpoint", summary="Dernier point de contrôle signé (note C2SP, texte brut)")
+@log_router.get(
+    "/checkpoint",
+    response=responses({200: None}, ALWAYS),
+    openapi_extra=binary_response(
+        {"text/plain": "Note signée (c2sp.org/tlog-checkpoint)."},
+        {"Cache-Control": "public, max-age=2"},
+    ),
+    summary="Dernier point de contrôle signé (note C2SP, texte brut)",
+)
 def get_checkpoint(request: HttpRequest) -> HttpResponse:
     r = _text(services.checkpoint_with_cosignatures(services.latest_checkpoint()))
     r["Cache-Control"] = "public, max-age=2"  # mutable: a few seconds at most (c2sp.org/tlog-tiles)
     return r
 
 
-@log_router.get("/key", summary="Clé de vérification du journal (name+id+base64)")
+@log_router.get(
+    "/key",
+    response=responses({200: None}, ALWAYS),
+    openapi_extra=binary_response({"text/plain": "Clé de vérification (une ligne)."}),
+    summary="Clé de vérification du journal (name+id+base64)",
+)
 def get_key(request: HttpRequest) -> HttpResponse:
     return _text(verifier_key() + "\n")
 
 
-@log_router.get("/entries", response=LogEntryPage,
-                summary="Entrées [start, end) du journal (au plus 1000 par page) ; count = taille publiée")
-def get_entries(request: HttpRequest, start: BigInt = 0, end: BigInt | None = None) -> dict[str, object]:
+LogPosition = Annotated[int, Field(ge=0, le=INT64_MAX)]
+TreeSize = Annotated[int, Field(ge=1, le=INT64_MAX)]
+
+
+@log_router.get(
+    "/entries",
+    response=responses({200: LogEntryPage}, ALWAYS),
+    summary="Entrées [start, end) du journal (au plus 1000 par page) ; count = taille publiée",
+    description=f"Au plus {MAX_ENTRIES_PAGE} entrées : `end` est ramené à `start + {MAX_ENTRIES_PAGE}` "
+    "et à la taille publiée ; un intervalle vide (end ≤ start) donne une page vide.",
+)
+def get_entries(
+    request: HttpRequest, start: LogPosition = 0, end: LogPosition | None = None
+) -> dict[str, object]:
     size = services.latest_checkpoint().size
-    if end is None:
-        end = min(size, start + MAX_ENTRIES_PAGE)
-    if start < 0 or end < start:
-        raise services.BadRequest(_("Il faut 0 ≤ start ≤ end."))
-    if end - start > MAX_ENTRIES_PAGE:
-        raise services.BadRequest(
-            _("Au plus %(n)s entrées par page : réduisez end - start.") % {"n": MAX_ENTRIES_PAGE}
-        )
-    end = min(end, size)
-    rows = Event.objects.filter(index__gte=start, index__lt=end).order_by("index").values_list("index", "leaf_hash", "entry")
-    return {"count": size, "items": [{"index": i, "leaf_hash": bytes(h).hex(), "entry": e} for i, h, e in rows]}
+    end = min(size, start + MAX_ENTRIES_PAGE, start + MAX_ENTRIES_PAGE if end is None else end)
+    rows = (
+        Event.objects.filter(index__gte=start, index__lt=end)
+        .order_by("index")
+        .values_list("index", "leaf_hash", "entry")
+    )
+    return {
+        "count": size,
+        "items": [{"index": i, "leaf_hash": bytes(h).hex(), "entry": e} for i, h, e in rows],
+    }
 
 
-@log_router.get("/proof/inclusion", response=ProofOut, summary="Preuve d'inclusion (RFC 9162) par index ou par empreinte")
-def get_inclusion(request: HttpRequest, index: BigInt | None = None, size: BigInt | None = None, hash: Identifier = "") -> dict[str, object]:
+@log_router.get(
+    "/proof/inclusion",
+    response=responses({200: ProofOut}, READ),
+    summary="Preuve d'inclusion (RFC 9162) par index ou par empreinte",
+)
+def get_inclusion(
+    request: HttpRequest,
+    index: LogPosition | None = None,
+    size: TreeSize | None = None,
+    hash: Identifier = "",
+) -> dict[str, object]:
     return services.inclusion(index=index, entry_hash=hash, size=size)
 
 
-@log_router.get("/proof/consistency", response=ProofOut, summary="Preuve de cohérence (RFC 9162) entre deux tailles")
-def get_consistency(request: HttpRequest, old: BigInt, new: BigInt | None = None) -> dict[str, object]:
+@log_router.get(
+    "/proof/consistency",
+    response=responses({200: ProofOut}, READ),
+    summary="Preuve de cohérence (RFC 9162) entre deux tailles",
+)
+def get_consistency(
+    request: HttpRequest, old: TreeSize, new: TreeSize | None = None
+) -> dict[str, object]:
     return services.consistency(old, new)
 
 
-@log_router.post("/witness", response=list[CosignatureOut],
-                 summary="Recevoir la cosignature (cosignature/v1) d'un témoin enregistré")
+# The two bodies the log accepts, as a pattern (C2SP signed-note syntax): signature lines
+# "— <name> <base64>" for the latest checkpoint, or a whole cosigned checkpoint (origin, size,
+# canonical base64 root of 32 bytes, extension lines, blank line, signature lines).
+_SIGNATURE_LINE = "\u2014 [\\x21-\\x2a\\x2c-\\x7e]+ (?:[A-Za-z0-9+/]{4}){2,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\n"
+_CHECKPOINT = (
+    "[\\x21-\\x7e][\\x20-\\x7e]*\n(?:0|[1-9][0-9]{0,17})\n[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=\n"
+    "(?:[\\x20-\\x7e]+\n)*\n"
+)
+WITNESS_PATTERN = f"^(?:{_CHECKPOINT})?(?:{_SIGNATURE_LINE}){{1,100}}$"
+WITNESS_MAX_CHARS = 64_000  # a cosigned checkpoint with 100 signature lines is about 12,000
+WITNESS_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/plain": {
+                "schema": {
+                    "type": "string",
+                    "pattern": WITNESS_PATTERN,
+                    "maxLength": WITNESS_MAX_CHARS,
+                    "description": "Lignes de cosignature (« — nom base64 ») pour le dernier point de contrôle, ou un point "
+                    "de contrôle cosigné entier (texte UTF-8).",
+                }
+            }
+        },
+    }
+}
+
+
+@log_router.post(
+    "/witness",
+    response=responses({200: list[CosignatureOut]}, WRITE),
+    openapi_extra=WITNESS_BODY,
+    summary="Recevoir la cosignature (cosignature/v1) d'un témoin enregistré",
+)
 def post_witness(request: HttpRequest) -> list[dict[str, object]]:
     try:
         body = request.body.decode("utf-8")
     except UnicodeDecodeError:
         raise services.BadRequest(_("Le corps doit être du texte UTF-8.")) from None
+    if len(body) > WITNESS_MAX_CHARS:
+        raise services.BadRequest(
+            _("Corps trop long : %(n)s caractères au plus.") % {"n": WITNESS_MAX_CHARS}
+        )
     saved = services.add_cosignature(body)
-    return [{"checkpoint_size": c.checkpoint.size, "witness": c.witness.name, "timestamp": c.timestamp} for c in saved]
+    return [
+        {"checkpoint_size": c.checkpoint.size, "witness": c.witness.name, "timestamp": c.timestamp}
+        for c in saved
+    ]

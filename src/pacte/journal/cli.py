@@ -26,56 +26,111 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     e.add_argument("dir")
     e.set_defaults(func=cmd_export)
 
-    m = lsub.add_parser("monitor", help="suivre un journal et alerter en cas de fourche ou de lien manquant")
+    m = lsub.add_parser(
+        "monitor", help="suivre un journal et alerter en cas de fourche ou de lien manquant"
+    )
     m.add_argument("--url", required=True)
     m.add_argument("--state", required=True, help="dossier d'état du moniteur")
     m.add_argument("--key", help="clé de vérification (sinon : épinglée au premier passage)")
-    m.add_argument("--once", action="store_true", help="un seul passage ; code de sortie non nul en cas d'alerte")
+    m.add_argument(
+        "--once",
+        action="store_true",
+        help="un seul passage ; code de sortie non nul en cas d'alerte",
+    )
     m.add_argument("--interval", type=float, default=60.0, help="secondes entre deux passages")
-    m.add_argument("--full", action="store_true",
-                   help="revérifier TOUTES les entrées depuis la première (pas seulement les nouvelles)")
+    m.add_argument(
+        "--full",
+        action="store_true",
+        help="revérifier TOUTES les entrées depuis la première (pas seulement les nouvelles)",
+    )
     m.set_defaults(func=cmd_monitor)
 
-    i = lsub.add_parser("integrate", help="intégrer les entrées en attente et signer un point de contrôle")
+    i = lsub.add_parser(
+        "integrate", help="intégrer les entrées en attente et signer un point de contrôle"
+    )
     i.set_defaults(func=cmd_integrate)
 
-    a = lsub.add_parser("audit", help="recalculer l'arbre depuis la base et le comparer aux nœuds et points de contrôle")
+    a = lsub.add_parser(
+        "audit",
+        help="recalculer l'arbre depuis la base et le comparer aux nœuds et points de contrôle",
+    )
     a.set_defaults(func=cmd_audit)
 
-    r = lsub.add_parser("recover", help="base en retard ou en fourche sur le journal signé : diagnostiquer et "
-                                        "rétablir (voir docs/transparency-log-operations.md)")
+    r = lsub.add_parser(
+        "recover",
+        help="base en retard ou en fourche sur le journal signé : diagnostiquer et "
+        "rétablir (voir docs/transparency-log-operations.md)",
+    )
     how = r.add_mutually_exclusive_group()
-    how.add_argument("--from-export", metavar="DIR",
-                     help="ré-ajouter les entrées manquantes depuis un export (`pacte log export`)")
-    how.add_argument("--from-url", metavar="URL",
-                     help="ré-ajouter les entrées manquantes depuis un serveur qui les sert encore (réplique, miroir)")
-    how.add_argument("--accept-new-origin", metavar="ORIGINE",
-                     help="commencer un NOUVEAU journal sous l'origine configurée (à répéter pour confirmer)")
-    how.add_argument("--witness", metavar="PREFIXE",
-                     help="reprendre la mémoire du dernier point de contrôle cosigné par un témoin "
-                          "(préfixe de surveillance, ex. https://temoin.example/api/v1/witness)")
+    how.add_argument(
+        "--from-export",
+        metavar="DIR",
+        help="ré-ajouter les entrées manquantes depuis un export (`pacte log export`)",
+    )
+    how.add_argument(
+        "--from-url",
+        metavar="URL",
+        help="ré-ajouter les entrées manquantes depuis un serveur qui les sert encore (réplique, miroir)",
+    )
+    how.add_argument(
+        "--accept-new-origin",
+        metavar="ORIGINE",
+        help="commencer un NOUVEAU journal sous l'origine configurée (à répéter pour confirmer)",
+    )
+    how.add_argument(
+        "--witness",
+        metavar="PREFIXE",
+        help="reprendre la mémoire du dernier point de contrôle cosigné par un témoin "
+        "(préfixe de surveillance, ex. https://temoin.example/api/v1/witness)",
+    )
     r.set_defaults(func=cmd_recover)
 
-    w = lsub.add_parser("witness", help="témoins : enregistrer une clé, ou être témoin d'un journal (C2SP tlog-witness)")
+    w = lsub.add_parser(
+        "witness",
+        help="témoins : enregistrer une clé, ou être témoin d'un journal (C2SP tlog-witness)",
+    )
     wsub = w.add_subparsers(dest="witness_command", required=True)
-    wa = wsub.add_parser("add", help="enregistrer un témoin (clé cosignature/v1) auprès de ce journal")
+    wa = wsub.add_parser(
+        "add", help="enregistrer un témoin (clé cosignature/v1) auprès de ce journal"
+    )
     wa.add_argument("key", help="clé de vérification cosignature/v1 du témoin (texte ou fichier)")
     wa.set_defaults(func=cmd_witness)
-    wk = wsub.add_parser("keygen", help="créer une clé de témoin (fichier privé) et afficher sa clé de vérification")
+    wk = wsub.add_parser(
+        "keygen", help="créer une clé de témoin (fichier privé) et afficher sa clé de vérification"
+    )
     wk.add_argument("name", help="nom du témoin (ex. temoin.example.org)")
     wk.add_argument("--out", required=True, help="fichier de clé privée à créer (mode 0600)")
     wk.set_defaults(func=cmd_witness_keygen)
-    wc = wsub.add_parser("cosign", help="vérifier le nouveau point de contrôle d'une plateforme et lui renvoyer "
-                                        "une cosignature (add-checkpoint C2SP exécuté localement)")
-    wc.add_argument("--url", required=True, help="adresse de la plateforme (ex. https://pacte.example.org)")
+    wc = wsub.add_parser(
+        "cosign",
+        help="vérifier le nouveau point de contrôle d'une plateforme et lui renvoyer "
+        "une cosignature (add-checkpoint C2SP exécuté localement)",
+    )
+    wc.add_argument(
+        "--url", required=True, help="adresse de la plateforme (ex. https://pacte.example.org)"
+    )
     wc.add_argument("--key", required=True, help="fichier de clé privée du témoin (PRIVATE+KEY+…)")
-    wc.add_argument("--state", required=True, help="dossier d'état du témoin (dernier point de contrôle cosigné)")
-    wc.add_argument("--log-key", help="clé de vérification du journal (sinon : épinglée au premier passage)")
+    wc.add_argument(
+        "--state",
+        required=True,
+        help="dossier d'état du témoin (dernier point de contrôle cosigné)",
+    )
+    wc.add_argument(
+        "--log-key", help="clé de vérification du journal (sinon : épinglée au premier passage)"
+    )
     wc.set_defaults(func=cmd_witness_cosign)
-    wp = wsub.add_parser("push", help="demander à un témoin de cosigner le dernier point de contrôle de CE journal "
-                                      "(POST <préfixe>/add-checkpoint, C2SP tlog-witness)")
-    wp.add_argument("--to", required=True, action="append", metavar="PREFIXE",
-                    help="préfixe de soumission du témoin (ex. https://temoin.example/api/v1/witness) ; répétable")
+    wp = wsub.add_parser(
+        "push",
+        help="demander à un témoin de cosigner le dernier point de contrôle de CE journal "
+        "(POST <préfixe>/add-checkpoint, C2SP tlog-witness)",
+    )
+    wp.add_argument(
+        "--to",
+        required=True,
+        action="append",
+        metavar="PREFIXE",
+        help="préfixe de soumission du témoin (ex. https://temoin.example/api/v1/witness) ; répétable",
+    )
     wp.set_defaults(func=cmd_witness_push)
 
 
@@ -105,15 +160,23 @@ def cmd_verify(args: argparse.Namespace, client: Any = None) -> int:
     from pacte.engines import offline_verifier as offline
 
     try:
-        source: offline.Source = offline.HttpSource(args.url, client) if args.url else offline.DirSource(args.dir)
+        source: offline.Source = (
+            offline.HttpSource(args.url, client) if args.url else offline.DirSource(args.dir)
+        )
         old = Path(args.checkpoint).read_text(encoding="utf-8") if args.checkpoint else None
     except (offline.SourceError, OSError) as exc:
         _err(f"Erreur : {exc}")
         return 2
     vkey = _read_key(args.key)
-    progress = Progress(TextColumn("Vérification des entrées"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), disable=bool(getattr(args, "quiet", False)), transient=True,
-                        console=None)
+    progress = Progress(
+        TextColumn("Vérification des entrées"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        disable=bool(getattr(args, "quiet", False)),
+        transient=True,
+        console=None,
+    )
     task = None
 
     def start(total: int) -> None:
@@ -126,15 +189,19 @@ def cmd_verify(args: argparse.Namespace, client: Any = None) -> int:
 
     try:
         with progress:
-            res = offline.verify_source(source, vkey, old_checkpoint=old, on_start=start, on_progress=advance)
+            res = offline.verify_source(
+                source, vkey, old_checkpoint=old, on_start=start, on_progress=advance
+            )
     except offline.VerificationFailed as exc:
         _err(f"ÉCHEC de la vérification : {exc}")
         return 1
     except offline.SourceError as exc:
         _err(f"Erreur de lecture : {exc}")
         return 2
-    print(f"Journal {res.origin} vérifié : {res.size} entrées, racine {res.root.hex()}, "
-          "signature valide, chaînes prev complètes.")
+    print(
+        f"Journal {res.origin} vérifié : {res.size} entrées, racine {res.root.hex()}, "
+        "signature valide, chaînes prev complètes."
+    )
     if res.old_size is not None:
         print(f"Cohérent avec le point de contrôle précédent (taille {res.old_size}).")
     return 0
@@ -172,7 +239,11 @@ def cmd_monitor(args: argparse.Namespace, client: Any = None) -> int:
             if res.alerts and args.once:
                 return 1
             if not res.alerts:
-                what = "entrée(s) revérifiée(s) depuis la première" if full else "nouvelle(s) entrée(s) vérifiée(s)"
+                what = (
+                    "entrée(s) revérifiée(s) depuis la première"
+                    if full
+                    else "nouvelle(s) entrée(s) vérifiée(s)"
+                )
                 print(f"Taille {res.size} : {res.new_entries} {what}, aucune fourche.", flush=True)
         if args.once:
             return 0
@@ -221,9 +292,6 @@ def cmd_witness(args: argparse.Namespace) -> int:
     return 0
 
 
-
-
-
 def cmd_witness_keygen(args: argparse.Namespace) -> int:
     import os
 
@@ -269,7 +337,9 @@ def cmd_witness_cosign(args: argparse.Namespace, client: Any = None) -> int:
     from pacte.engines import offline_verifier as offline
 
     try:
-        signer = note.CosignatureSigner.from_private_key_text(Path(args.key).read_text(encoding="utf-8"))
+        signer = note.CosignatureSigner.from_private_key_text(
+            Path(args.key).read_text(encoding="utf-8")
+        )
     except (OSError, note.NoteError) as exc:
         _err(f"Erreur : clé de témoin illisible ({exc})")
         return 2
@@ -279,8 +349,11 @@ def cmd_witness_cosign(args: argparse.Namespace, client: Any = None) -> int:
     with (state_dir / "lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # check and persist atomically (tlog-witness)
         try:
-            state = witness.WitnessState.loads(state_path.read_text(encoding="utf-8")) \
-                if state_path.is_file() else witness.WitnessState()
+            state = (
+                witness.WitnessState.loads(state_path.read_text(encoding="utf-8"))
+                if state_path.is_file()
+                else witness.WitnessState()
+            )
         except (ValueError, KeyError, TypeError) as exc:
             _err(f"Erreur : état du témoin illisible ({state_path}: {exc})")
             return 2
@@ -319,21 +392,30 @@ def cmd_witness_cosign(args: argparse.Namespace, client: Any = None) -> int:
             _err(f"REFUS du témoin (HTTP {result.status}) : {result.text.strip()}")
             return 1
         _write_atomic(state_path, result.state.dumps())  # persisted before the cosignature leaves
-        _write_atomic(state_dir / "checkpoint", note.append_signatures(signed, result.text.splitlines()))
+        _write_atomic(
+            state_dir / "checkpoint", note.append_signatures(signed, result.text.splitlines())
+        )
     import httpx
 
     text = note.note_text(signed)
     try:
-        r = source.client.post(source.base + "/witness", content=(text + "\n" + result.text).encode("utf-8"),
-                               headers={"Content-Type": "text/plain; charset=utf-8"})
+        r = source.client.post(
+            source.base + "/witness",
+            content=(text + "\n" + result.text).encode("utf-8"),
+            headers={"Content-Type": "text/plain; charset=utf-8"},
+        )
     except httpx.HTTPError as exc:
         _err(f"Erreur : envoi de la cosignature : {exc}")
         return 2
     if r.status_code != 200:
-        _err(f"Erreur : la plateforme refuse la cosignature (HTTP {r.status_code}) : {r.text[:300]}")
+        _err(
+            f"Erreur : la plateforme refuse la cosignature (HTTP {r.status_code}) : {r.text[:300]}"
+        )
         return 2
     what = f"depuis la taille {old}" if old else "premier point de contrôle vu"
-    print(f"Point de contrôle {origin} de taille {size} cosigné par {signer.name} ({what}) et envoyé.")
+    print(
+        f"Point de contrôle {origin} de taille {size} cosigné par {signer.name} ({what}) et envoyé."
+    )
     return 0
 
 
@@ -348,22 +430,32 @@ def cmd_recover(args: argparse.Namespace, client: Any = None) -> int:
     if args.witness:
         signed = recovery.fetch_witness_checkpoint(args.witness, client)
         changed = recovery.adopt_witness_checkpoint(signed)
-        print("Mémoire avancée au point de contrôle cosigné par le témoin." if changed
-              else "La mémoire connaît déjà ce point de contrôle (ou un plus grand).")
+        print(
+            "Mémoire avancée au point de contrôle cosigné par le témoin."
+            if changed
+            else "La mémoire connaît déjà ce point de contrôle (ou un plus grand)."
+        )
     elif args.from_export or args.from_url:
         try:
-            source: offline.Source = (offline.DirSource(args.from_export) if args.from_export
-                                      else offline.HttpSource(args.from_url, client))
+            source: offline.Source = (
+                offline.DirSource(args.from_export)
+                if args.from_export
+                else offline.HttpSource(args.from_url, client)
+            )
         except offline.SourceError as exc:
             _err(f"Erreur : {exc}")
             return 2
         n = recovery.reappend(source)
-        print(f"{n} entrée(s) publiée(s) ré-ajoutée(s) : la base rejoint le point de contrôle signé. "
-              "Les données métier créées après la sauvegarde ne sont pas restaurées : ressaisissez-les.")
+        print(
+            f"{n} entrée(s) publiée(s) ré-ajoutée(s) : la base rejoint le point de contrôle signé. "
+            "Les données métier créées après la sauvegarde ne sont pas restaurées : ressaisissez-les."
+        )
     elif args.accept_new_origin:
         cp = recovery.accept_new_origin(args.accept_new_origin)
-        print(f"Nouveau journal « {cp.note.splitlines()[0]} » : premier point de contrôle de taille {cp.size}. "
-              "Prévenez les témoins et les moniteurs (nouvelle origine, nouvelle clé de vérification).")
+        print(
+            f"Nouveau journal « {cp.note.splitlines()[0]} » : premier point de contrôle de taille {cp.size}. "
+            "Prévenez les témoins et les moniteurs (nouvelle origine, nouvelle clé de vérification)."
+        )
     d = recovery.diagnose()
     for line in d.lines():
         print(line)
@@ -394,14 +486,21 @@ def cmd_witness_push(args: argparse.Namespace, client: Any = None) -> int:
         try:
             for _ in range(2):
                 r = client.post(url, content=witness.add_checkpoint_body(old, proof, cp.note))
-                if r.status_code == 409 and r.headers.get("content-type", "").startswith(witness.CONTENT_TYPE_SIZE):
+                if r.status_code == 409 and r.headers.get("content-type", "").startswith(
+                    witness.CONTENT_TYPE_SIZE
+                ):
                     known = int(r.text.strip())
                     if known > cp.size:
                         raise DomainError(
                             f"le témoin a déjà cosigné la taille {known}, plus grande que la base ({cp.size}) : la base "
-                            "est en retard sur le journal publié ; lancez `pacte log recover`.")
+                            "est en retard sur le journal publié ; lancez `pacte log recover`."
+                        )
                     old = known
-                    proof = [bytes.fromhex(h) for h in services.consistency(old, cp.size)["proof"]] if 0 < old < cp.size else []
+                    proof = (
+                        [bytes.fromhex(h) for h in services.consistency(old, cp.size)["proof"]]
+                        if 0 < old < cp.size
+                        else []
+                    )
                     continue
                 break
             if r.status_code != 200:

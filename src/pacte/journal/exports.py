@@ -20,13 +20,22 @@ def export_log(directory: Path, *, chunk_lines: int = CHUNK_LINES) -> int:
     for old in entries.glob("*.jsonl"):
         old.unlink()
     fh = None
-    qs = Event.objects.filter(index__lt=size).order_by("index").values_list("index", "leaf_hash", "entry")
+    qs = (
+        Event.objects.filter(index__lt=size)
+        .order_by("index")
+        .values_list("index", "leaf_hash", "entry")
+    )
     for index, lh, entry in qs.iterator(chunk_size=5000):
         if index % chunk_lines == 0 or fh is None:
             if fh is not None:
                 fh.close()
             fh = (entries / f"{index:010d}.jsonl").open("w", encoding="utf-8")
-        fh.write(json.dumps({"index": index, "leaf_hash": bytes(lh).hex(), "entry": entry}, ensure_ascii=False) + "\n")
+        fh.write(
+            json.dumps(
+                {"index": index, "leaf_hash": bytes(lh).hex(), "entry": entry}, ensure_ascii=False
+            )
+            + "\n"
+        )
     if fh is not None:
         fh.close()
     (directory / "checkpoint").write_text(checkpoint_with_cosignatures(cp), encoding="utf-8")

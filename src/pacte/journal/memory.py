@@ -40,6 +40,7 @@ from pacte.errors import DomainError
 
 logger = logging.getLogger("pacte.journal")
 
+
 class LogHalted(DomainError):
     """The database is behind or forked from the log's signed history: writes stop (503)."""
 
@@ -86,10 +87,13 @@ def parse_signed(signed: str, *, what: str = "") -> Remembered:
             # the checkpoint of ANOTHER log (origin and key changed): it can only make the
             # log refuse to sign (divergence "origin"), never accept anything
             return Remembered(origin, size, root, signed)
-        raise LogHalted(_(
-            "Le point de contrôle de la %(what)s n'est pas signé par la clé actuelle du journal (%(error)s). "
-            "Lancez `pacte log recover` sur le serveur (voir docs/transparency-log-operations.md)."
-        ) % {"what": what, "error": exc}) from None
+        raise LogHalted(
+            _(
+                "Le point de contrôle de la %(what)s n'est pas signé par la clé actuelle du journal (%(error)s). "
+                "Lancez `pacte log recover` sur le serveur (voir docs/transparency-log-operations.md)."
+            )
+            % {"what": what, "error": exc}
+        ) from None
     return Remembered(origin, size, root, signed)
 
 
@@ -181,8 +185,9 @@ class Divergence:
     db_size: int
 
 
-def divergence(tree_size: int, tree: merkle.MerkleTree, memory: Remembered | None,
-               *, proof: bool = False) -> Divergence | None:
+def divergence(
+    tree_size: int, tree: merkle.MerkleTree, memory: Remembered | None, *, proof: bool = False
+) -> Divergence | None:
     """Compare the database tree (``tree_size`` leaves, nodes in ``tree``) with the memory.
 
     ``proof``: for a larger tree, compute the RFC 6962 consistency proof from the stored
@@ -193,38 +198,67 @@ def divergence(tree_size: int, tree: merkle.MerkleTree, memory: Remembered | Non
         return None
     m = memory
     if m.origin != settings.LOG_ORIGIN:
-        return Divergence("origin", _(
-            "Le journal a signé en dernier un point de contrôle d'origine « %(old)s » ; l'origine configurée "
-            "est « %(new)s ». Changer d'origine, c'est commencer un nouveau journal : confirmez-le avec "
-            "`pacte log recover --accept-new-origin %(new)s`, ou rétablissez PACTE_LOG_ORIGIN=%(old)s."
-        ) % {"old": m.origin, "new": settings.LOG_ORIGIN}, m, tree_size)
+        return Divergence(
+            "origin",
+            _(
+                "Le journal a signé en dernier un point de contrôle d'origine « %(old)s » ; l'origine configurée "
+                "est « %(new)s ». Changer d'origine, c'est commencer un nouveau journal : confirmez-le avec "
+                "`pacte log recover --accept-new-origin %(new)s`, ou rétablissez PACTE_LOG_ORIGIN=%(old)s."
+            )
+            % {"old": m.origin, "new": settings.LOG_ORIGIN},
+            m,
+            tree_size,
+        )
     if tree_size < m.size:
-        return Divergence("behind", _(
-            "La base de données est en retard sur le journal publié : elle contient %(db)s entrées, alors que "
-            "le journal a déjà signé un point de contrôle de taille %(signed)s. Une sauvegarde plus ancienne a "
-            "sans doute été restaurée. Aucun nouveau point de contrôle n'est signé et les écritures sont "
-            "suspendues. Lancez `pacte log recover` sur le serveur (voir docs/transparency-log-operations.md)."
-        ) % {"db": tree_size, "signed": m.size}, m, tree_size)
+        return Divergence(
+            "behind",
+            _(
+                "La base de données est en retard sur le journal publié : elle contient %(db)s entrées, alors que "
+                "le journal a déjà signé un point de contrôle de taille %(signed)s. Une sauvegarde plus ancienne a "
+                "sans doute été restaurée. Aucun nouveau point de contrôle n'est signé et les écritures sont "
+                "suspendues. Lancez `pacte log recover` sur le serveur (voir docs/transparency-log-operations.md)."
+            )
+            % {"db": tree_size, "signed": m.size},
+            m,
+            tree_size,
+        )
     if m.size == 0:
         return None
     try:
         if proof and tree_size > m.size:
-            merkle.verify_consistency(m.size, tree_size, m.root, tree.root(tree_size),
-                                      tree.consistency_proof(m.size, tree_size))
+            merkle.verify_consistency(
+                m.size,
+                tree_size,
+                m.root,
+                tree.root(tree_size),
+                tree.consistency_proof(m.size, tree_size),
+            )
         elif tree.root(m.size) != m.root:
             raise merkle.ProofError("different root hash")
     except LookupError as exc:  # nodes missing from the stored tree: nothing can be proved
-        return Divergence("fork", _(
-            "L'arbre stocké est incomplet (%(error)s) : impossible de prouver que la base prolonge le point de "
-            "contrôle de taille %(signed)s déjà signé. Lancez `pacte log audit`, puis `pacte log recover`."
-        ) % {"error": exc, "signed": m.size}, m, tree_size)
+        return Divergence(
+            "fork",
+            _(
+                "L'arbre stocké est incomplet (%(error)s) : impossible de prouver que la base prolonge le point de "
+                "contrôle de taille %(signed)s déjà signé. Lancez `pacte log audit`, puis `pacte log recover`."
+            )
+            % {"error": exc, "signed": m.size},
+            m,
+            tree_size,
+        )
     except merkle.ProofError as exc:
-        return Divergence("fork", _(
-            "FOURCHE : les %(signed)s premières entrées de la base ne donnent pas la racine du point de contrôle "
-            "de taille %(signed)s déjà signé (%(error)s). La base n'est pas celle dont le journal a publié "
-            "l'histoire. Aucun nouveau point de contrôle n'est signé et les écritures sont suspendues. Lancez "
-            "`pacte log recover` sur le serveur (voir docs/transparency-log-operations.md)."
-        ) % {"error": exc, "signed": m.size}, m, tree_size)
+        return Divergence(
+            "fork",
+            _(
+                "FOURCHE : les %(signed)s premières entrées de la base ne donnent pas la racine du point de contrôle "
+                "de taille %(signed)s déjà signé (%(error)s). La base n'est pas celle dont le journal a publié "
+                "l'histoire. Aucun nouveau point de contrôle n'est signé et les écritures sont suspendues. Lancez "
+                "`pacte log recover` sur le serveur (voir docs/transparency-log-operations.md)."
+            )
+            % {"error": exc, "signed": m.size},
+            m,
+            tree_size,
+        )
     return None
 
 

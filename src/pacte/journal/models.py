@@ -74,7 +74,9 @@ class Checkpoint(models.Model):
 
     size = models.BigIntegerField(db_index=True)
     root = models.BinaryField(max_length=32)
-    note = models.TextField(help_text="The signed note: checkpoint body, blank line, signature lines.")
+    note = models.TextField(
+        help_text="The signed note: checkpoint body, blank line, signature lines."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -101,7 +103,9 @@ class Witness(models.Model):
 
 
 class Cosignature(models.Model):
-    checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="cosignatures")
+    checkpoint = models.ForeignKey(
+        Checkpoint, on_delete=models.PROTECT, related_name="cosignatures"
+    )
     witness = models.ForeignKey(Witness, on_delete=models.PROTECT, related_name="cosignatures")
     timestamp = models.BigIntegerField(help_text="Seconds since the epoch, signed by the witness.")
     signature = models.TextField(help_text="The signature line `— name base64`.")
@@ -109,7 +113,9 @@ class Cosignature(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["checkpoint", "witness"], name="journal_one_cosignature_per_witness")
+            models.UniqueConstraint(
+                fields=["checkpoint", "witness"], name="journal_one_cosignature_per_witness"
+            )
         ]
         verbose_name = _("cosignature de témoin")
 

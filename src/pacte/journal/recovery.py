@@ -56,14 +56,20 @@ class Diagnosis:
         return self.divergence is None
 
     def lines(self) -> list[str]:
-        out = [f"Origine configurée : {settings.LOG_ORIGIN}",
-               f"Base de données : {self.db_size} entrées, racine {self.db_root}"]
+        out = [
+            f"Origine configurée : {settings.LOG_ORIGIN}",
+            f"Base de données : {self.db_size} entrées, racine {self.db_root}",
+        ]
         if self.remembered is None:
-            out.append(f"Mémoire ({self.memory_file}) : absente — le journal n'a encore rien signé ici.")
+            out.append(
+                f"Mémoire ({self.memory_file}) : absente — le journal n'a encore rien signé ici."
+            )
         else:
             m = self.remembered
-            out.append(f"Mémoire ({self.memory_file}) : dernier point de contrôle signé « {m.origin} », "
-                       f"taille {m.size}, racine {m.root.hex()}")
+            out.append(
+                f"Mémoire ({self.memory_file}) : dernier point de contrôle signé « {m.origin} », "
+                f"taille {m.size}, racine {m.root.hex()}"
+            )
         if self.divergence is None:
             out.append("État : cohérent, le journal peut signer.")
         else:
@@ -100,11 +106,20 @@ def _row(index: int, text: str) -> tuple[SqlValue, ...]:
         subject = doc["subject"]
         actor = doc.get("actor") or {}
         ts = datetime.fromisoformat(str(doc["ts"]).replace("Z", "+00:00"))
-        row = (index, str(doc["type"]), connection.ops.adapt_datetimefield_value(ts), actor.get("org") or "",
-               str(subject["type"]), str(subject["id"]), doc.get("project") or "", text)
+        row = (
+            index,
+            str(doc["type"]),
+            connection.ops.adapt_datetimefield_value(ts),
+            actor.get("org") or "",
+            str(subject["type"]),
+            str(subject["id"]),
+            doc.get("project") or "",
+            text,
+        )
     except (ValueError, KeyError, TypeError, AttributeError):
         raise RecoveryFailed(
-            _("Entrée %(index)s illisible dans la source : JSON d'entrée de journal attendu.") % {"index": index}
+            _("Entrée %(index)s illisible dans la source : JSON d'entrée de journal attendu.")
+            % {"index": index}
         ) from None
     raw = text.encode("utf-8")
     return (*row, hashlib.sha256(raw).hexdigest(), merkle.leaf_hash(raw), doc.get("prev") or "")
@@ -121,17 +136,25 @@ def reappend(source: offline.Source) -> int:
     if remembered is None:
         raise RecoveryFailed(_("Aucune mémoire de point de contrôle signé : rien à rattraper."))
     if remembered.origin != settings.LOG_ORIGIN:
-        raise RecoveryFailed(_("La mémoire concerne l'origine « %(remembered)s », pas « %(origin)s ».")
-                             % {"remembered": remembered.origin, "origin": settings.LOG_ORIGIN})
+        raise RecoveryFailed(
+            _("La mémoire concerne l'origine « %(remembered)s », pas « %(origin)s ».")
+            % {"remembered": remembered.origin, "origin": settings.LOG_ORIGIN}
+        )
     with transaction.atomic():
         state = _lock_state()
         n = state.tree_size
         if state.size != n:
-            raise RecoveryFailed(_("Des entrées ne sont pas intégrées à l'arbre : lancez d'abord `pacte log integrate`."))
+            raise RecoveryFailed(
+                _(
+                    "Des entrées ne sont pas intégrées à l'arbre : lancez d'abord `pacte log integrate`."
+                )
+            )
         if n >= remembered.size:
             raise RecoveryFailed(
-                _("La base a déjà %(n)s entrées (mémoire : %(size)s) : il ne manque rien. Si le journal "
-                  "refuse de signer, c'est une fourche : seule une nouvelle origine permet de repartir.")
+                _(
+                    "La base a déjà %(n)s entrées (mémoire : %(size)s) : il ne manque rien. Si le journal "
+                    "refuse de signer, c'est une fourche : seule une nouvelle origine permet de repartir."
+                )
                 % {"n": n, "size": remembered.size}
             )
         rows: list[tuple[SqlValue, ...]] = []
@@ -140,14 +163,18 @@ def reappend(source: offline.Source) -> int:
         try:
             for index, _leaf, entry in source.entries(n, remembered.size):
                 if index != expected:
-                    raise RecoveryFailed(_("La source saute de l'entrée %(expected)s à l'entrée %(index)s.")
-                                         % {"expected": expected, "index": index})
+                    raise RecoveryFailed(
+                        _("La source saute de l'entrée %(expected)s à l'entrée %(index)s.")
+                        % {"expected": expected, "index": index}
+                    )
                 row = _row(index, entry)
                 rows.append(row)
                 leaves.append(merkle.leaf_hash(entry.encode("utf-8")))
                 expected += 1
         except (offline.SourceError, offline.VerificationFailed) as exc:
-            raise RecoveryFailed(_("Lecture de la source impossible : %(error)s") % {"error": exc}) from None
+            raise RecoveryFailed(
+                _("Lecture de la source impossible : %(error)s") % {"error": exc}
+            ) from None
         if expected != remembered.size:
             raise RecoveryFailed(
                 _("La source s'arrête à %(n)s entrées ; le journal a signé %(size)s entrées.")
@@ -158,8 +185,11 @@ def reappend(source: offline.Source) -> int:
         tree.append_many(leaves)
         if tree.root() != remembered.root:
             raise RecoveryFailed(
-                _("Les entrées de la source ne redonnent pas la racine du point de contrôle signé de taille "
-                  "%(size)s : ce ne sont pas les entrées publiées. Rien n'a été écrit.") % {"size": remembered.size}
+                _(
+                    "Les entrées de la source ne redonnent pas la racine du point de contrôle signé de taille "
+                    "%(size)s : ce ne sont pas les entrées publiées. Rien n'a été écrit."
+                )
+                % {"size": remembered.size}
             )
         LogState.objects.filter(id=state.id).update(size=remembered.size, tree_size=remembered.size)
         Checkpoint.objects.create(size=remembered.size, root=remembered.root, note=remembered.note)
@@ -176,13 +206,17 @@ def accept_new_origin(confirm: str) -> Checkpoint:
     origin = settings.LOG_ORIGIN
     if confirm != origin:
         raise RecoveryFailed(
-            _("Confirmation refusée : répétez exactement l'origine configurée (« %(origin)s »).") % {"origin": origin}
+            _("Confirmation refusée : répétez exactement l'origine configurée (« %(origin)s »).")
+            % {"origin": origin}
         )
     remembered = memory.read_memory()
     if remembered is not None and remembered.origin == origin:
         raise RecoveryFailed(
-            _("L'origine « %(origin)s » est celle du journal déjà publié : un nouveau journal exige une nouvelle "
-              "origine (changez PACTE_LOG_ORIGIN, et de préférence la clé : PACTE_LOG_SIGNING_KEY).") % {"origin": origin}
+            _(
+                "L'origine « %(origin)s » est celle du journal déjà publié : un nouveau journal exige une nouvelle "
+                "origine (changez PACTE_LOG_ORIGIN, et de préférence la clé : PACTE_LOG_SIGNING_KEY)."
+            )
+            % {"origin": origin}
         )
     with transaction.atomic():
         Cosignature.objects.all().delete()
@@ -199,14 +233,20 @@ def adopt_witness_checkpoint(signed: str) -> bool:
     (our signature is verified); True when the memory changed."""
     r = memory.parse_signed(signed, what=_("réponse du témoin"))
     if r.origin != settings.LOG_ORIGIN:
-        raise RecoveryFailed(_("Le témoin renvoie l'origine « %(returned)s », pas « %(origin)s ».")
-                             % {"returned": r.origin, "origin": settings.LOG_ORIGIN})
+        raise RecoveryFailed(
+            _("Le témoin renvoie l'origine « %(returned)s », pas « %(origin)s ».")
+            % {"returned": r.origin, "origin": settings.LOG_ORIGIN}
+        )
     current = memory.read_memory()
     if current is not None and current.origin == r.origin and current.size > r.size:
         return False
     if current is not None and current.origin == r.origin and current.size == r.size:
         if current.root != r.root:
-            raise RecoveryFailed(_("Le témoin a cosigné une autre racine pour la même taille : FOURCHE déjà publiée."))
+            raise RecoveryFailed(
+                _(
+                    "Le témoin a cosigné une autre racine pour la même taille : FOURCHE déjà publiée."
+                )
+            )
         return False
     # keep only the log's own signature line(s) in the memory
     text = note.note_text(signed)
@@ -230,7 +270,9 @@ def fetch_witness_checkpoint(monitoring_prefix: str, client: Any = None) -> str:
     except httpx.HTTPError as exc:
         raise RecoveryFailed(f"{url} : {exc}") from None
     if r.status_code == 404:
-        raise RecoveryFailed(_("%(url)s : ce témoin n'a jamais cosigné ce journal (404).") % {"url": url})
+        raise RecoveryFailed(
+            _("%(url)s : ce témoin n'a jamais cosigné ce journal (404).") % {"url": url}
+        )
     if r.status_code != 200:
         raise RecoveryFailed(f"{url} : HTTP {r.status_code} {r.text[:200]}")
     return str(r.text)

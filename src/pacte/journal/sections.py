@@ -17,7 +17,8 @@ FACT_LABELS = {
 
 def project_section(project: Any, acting: Any = None) -> dict[str, Any] | None:
     events = list(
-        Event.objects.filter(project_slug=project.slug).order_by("subject_type", "subject_id", "index")
+        Event.objects.filter(project_slug=project.slug)
+        .order_by("subject_type", "subject_id", "index")
         .only("index", "type", "occurred_at", "subject_type", "subject_id", "entry_hash")[:200]
     )
     facts: dict[tuple[str, str], list[Event]] = {}
@@ -29,7 +30,12 @@ def project_section(project: Any, acting: Any = None) -> dict[str, Any] | None:
         "context": {
             "project": project,
             "facts": [
-                {"label": FACT_LABELS.get(st, st.capitalize()), "subject_type": st, "subject_id": sid, "events": evs}
+                {
+                    "label": FACT_LABELS.get(st, st.capitalize()),
+                    "subject_type": st,
+                    "subject_id": sid,
+                    "events": evs,
+                }
                 for (st, sid), evs in facts.items()
             ],
         },

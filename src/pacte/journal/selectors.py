@@ -6,7 +6,9 @@ from pacte.journal.models import Event
 
 
 def events_for_subject(subject_type: str, subject_id: str | int) -> QuerySet[Event]:
-    return Event.objects.filter(subject_type=subject_type, subject_id=str(subject_id)).order_by("index")
+    return Event.objects.filter(subject_type=subject_type, subject_id=str(subject_id)).order_by(
+        "index"
+    )
 
 
 def events_for_project(project_slug: str) -> QuerySet[Event]:

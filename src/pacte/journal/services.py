@@ -27,20 +27,31 @@ lock at BEGIN IMMEDIATE so the order only matters on PostgreSQL):
 
 1. ``writes.IdempotentRequest`` row of the request's ``Idempotency-Key`` (API only);
 2. the domain rows the use case changes, root first (pact version, data request, grant →
-   dataset version, evaluation …), each with ``select_for_update(of=("self",))``: lock ONLY
+   dataset version, evaluation …), each with ``select_for_update(of=("self",), no_key=True)``
+   (FOR NO KEY UPDATE: inserts referencing the row still pass with FOR KEY SHARE): lock ONLY
    the rows you change — a bare ``select_for_update().select_related(...)`` also locks the
    joined project and organisation rows, which every insert referencing them must share
-   (FOR KEY SHARE), and deadlocks against the log;
+   (FOR KEY SHARE), and deadlocks against the log. The FOR KEY SHARE locks of the use
+   case's own inserts belong here too: Django's foreign keys are checked at COMMIT
+   (deferred), so :func:`record_event` first runs the pending checks
+   (``SET CONSTRAINTS ALL IMMEDIATE``, :func:`_check_foreign_keys_now`);
 3. ``writes.ReferenceCounter`` of the year, when the use case creates a referenced object;
 4. ``LogState`` (this module) LAST and briefly: call ``record_event`` at the end of the use
    case, after every other lock is taken; nothing but the entries, the tree nodes and the
    checkpoint is written while it is held. The after-commit checkpoint signing takes it
    alone, in its own transaction, and never fails the request (errors are logged).
 
-Where a use case cannot follow the order (e.g. a pact sanction whose hooks lock the data
-grants after the pact's events), PostgreSQL may abort one transaction as a deadlock
-victim: the API runs every write as one transaction retried on deadlock and serialization
-failures (:mod:`pacte.writes.idempotency`, :func:`pacte.writes.retry.retry_on_conflict`).
+A use case that changes rows of another domain takes their locks in step 2 too, before its
+first event: a pact sanction (suspend, break, reinstate) locks the pact version, then its
+listeners (``pacts.ports``) lock and change the pact's data grants, then the pact's events
+are written — the same order as a grant action (grant, then log); a use case that runs the
+compliance engine after its change locks what the engine changes first
+(``evidence.compliance.lock_for_compliance``).
+
+Where a serialization failure can still happen (implicit foreign-key share locks),
+PostgreSQL may abort one transaction as a deadlock victim: the API runs every write as one
+transaction retried on deadlock and serialization failures
+(:mod:`pacte.writes.idempotency`, :func:`pacte.writes.retry.retry_on_conflict`).
 """
 
 from __future__ import annotations
@@ -146,6 +157,7 @@ class Appended:
 
 # ------------------------------------------------------------------ appending
 
+
 def _lock_state() -> LogState:
     state, _ = LogState.objects.select_for_update().get_or_create(id=1)
     return state
@@ -165,7 +177,22 @@ def _lock_state_for_append() -> LogState:
         d = memory.divergence(size, _tree(size), remembered)
         if d is not None:
             raise memory.halt(d)
+    _check_foreign_keys_now()
     return _lock_state()
+
+
+def _check_foreign_keys_now() -> None:
+    """PostgreSQL: run the caller's pending foreign-key checks NOW, before the log's lock.
+
+    Django declares foreign keys DEFERRABLE INITIALLY DEFERRED, so the FOR KEY SHARE locks
+    on the rows a transaction's inserts reference are taken at COMMIT — after the log's
+    lock. A transaction holding the log then waited at COMMIT for, e.g., a dataset version
+    that a DP query had locked while it waited for the log: a deadlock. ``SET CONSTRAINTS
+    ALL IMMEDIATE`` checks what is pending at once (and later inserts as they happen), so
+    those locks belong to step 2 of the lock order, like every other row lock."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def _heads(subjects: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -201,11 +228,24 @@ def _heads(subjects: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
 # JCS refuses, fails the UTF-8 encoding of the entry below.
 _str = json.encoder.encode_basestring
 _FORMAT = _str(LOG_ENTRY_FORMAT)
-EVENT_COLUMNS = ("index", "type", "occurred_at", "organisation_slug", "subject_type", "subject_id",
-                 "project_slug", "entry", "entry_hash", "leaf_hash", "prev")
+EVENT_COLUMNS = (
+    "index",
+    "type",
+    "occurred_at",
+    "organisation_slug",
+    "subject_type",
+    "subject_id",
+    "project_slug",
+    "entry",
+    "entry_hash",
+    "leaf_hash",
+    "prev",
+)
 
 
-def _append(state: LogState, events: Sequence[NewEvent], now: datetime) -> tuple[list[Appended], list[bytes]]:
+def _append(
+    state: LogState, events: Sequence[NewEvent], now: datetime
+) -> tuple[list[Appended], list[bytes]]:
     """Insert the entries of a batch; every entry text is byte-identical to
     ``canonical_json`` (RFC 8785) of the entry dict (keys in sorted order, assembled directly; the
     actor, the timestamp and repeated strings are encoded once per batch)."""
@@ -229,7 +269,9 @@ def _append(state: LogState, events: Sequence[NewEvent], now: datetime) -> tuple
             actor = actors[e.actor] = canonical_json(e.actor.as_entry())
         t_st = enc.get(st) or enc.setdefault(st, _str(st))
         t_typ = enc.get(typ) or enc.setdefault(typ, _str(typ))
-        t_project = (enc.get(project) or enc.setdefault(project, _str(project))) if project else "null"
+        t_project = (
+            (enc.get(project) or enc.setdefault(project, _str(project))) if project else "null"
+        )
         text = (
             f'{{"actor":{actor},"data":{canonical_json(e.data) if e.data else "{}"},"format":{_FORMAT},'
             f'"prev":{_str(previous) if previous else "null"},"project":{t_project},'
@@ -237,16 +279,32 @@ def _append(state: LogState, events: Sequence[NewEvent], now: datetime) -> tuple
         )
         raw = text.encode("utf-8")
         if len(raw) > MAX_ENTRY_BYTES:
-            raise EntryTooLarge(_(
-                "L'événement « %(type)s » ferait une entrée de journal de %(size)s octets ; le journal "
-                "n'accepte que %(max)s octets par entrée (paquets d'entrées C2SP, longueur sur 16 bits). "
-                "Réduisez les données publiées avec l'événement."
-            ) % {"type": typ, "size": len(raw), "max": MAX_ENTRY_BYTES})
+            raise EntryTooLarge(
+                _(
+                    "L'événement « %(type)s » ferait une entrée de journal de %(size)s octets ; le journal "
+                    "n'accepte que %(max)s octets par entrée (paquets d'entrées C2SP, longueur sur 16 bits). "
+                    "Réduisez les données publiées avec l'événement."
+                )
+                % {"type": typ, "size": len(raw), "max": MAX_ENTRY_BYTES}
+            )
         ehash = sha(raw).hexdigest()
         lh = sha(b"\x00" + raw).digest()
         heads[key] = ehash
-        rows.append((index, typ, occurred, e.actor.organisation_slug, st, sid, project, text, ehash, lh,
-                     previous or ""))
+        rows.append(
+            (
+                index,
+                typ,
+                occurred,
+                e.actor.organisation_slug,
+                st,
+                sid,
+                project,
+                text,
+                ehash,
+                lh,
+                previous or "",
+            )
+        )
         out.append(Appended(index, ehash, text))
         leaves.append(lh)
         index += 1
@@ -273,7 +331,9 @@ def record_event(
         raise RuntimeError("record_event must run inside the transaction of the change it records")
     state = _lock_state_for_append()
     now = timezone.now()
-    (appended,), leaves = _append(state, [NewEvent(type, actor, subject_type, subject_id, data, project_slug)], now)
+    (appended,), leaves = _append(
+        state, [NewEvent(type, actor, subject_type, subject_id, data, project_slug)], now
+    )
     _integrate_locked(state, pending=(appended.index, leaves), new_size=appended.index + 1)
     transaction.on_commit(_sign_after_commit, robust=True)
     return Event.objects.get(index=appended.index)
@@ -288,7 +348,9 @@ def record_events(events: Iterable[NewEvent], *, checkpoint: bool = True) -> lis
     with transaction.atomic():
         state = _lock_state_for_append()
         appended, leaves = _append(state, batch, timezone.now())
-        _integrate_locked(state, pending=(appended[0].index, leaves), new_size=state.size + len(batch))
+        _integrate_locked(
+            state, pending=(appended[0].index, leaves), new_size=state.size + len(batch)
+        )
         if checkpoint:
             _sign_locked(state)
         _stage("before-commit")
@@ -297,20 +359,30 @@ def record_events(events: Iterable[NewEvent], *, checkpoint: bool = True) -> lis
 
 # ------------------------------------------------------------------ integrating
 
-def _integrate_locked(state: LogState, *, pending: tuple[int, list[bytes]] | None = None,
-                      new_size: int | None = None) -> None:
+
+def _integrate_locked(
+    state: LogState, *, pending: tuple[int, list[bytes]] | None = None, new_size: int | None = None
+) -> None:
     """Append entries [tree_size, size) to the stored tree; `state` is locked."""
     if new_size is not None:
         state.size = new_size
     if state.tree_size < state.size:
-        if pending is not None and pending[0] == state.tree_size and pending[0] + len(pending[1]) == state.size:
+        if (
+            pending is not None
+            and pending[0] == state.tree_size
+            and pending[0] + len(pending[1]) == state.size
+        ):
             hashes = pending[1]
         else:
             rows = list(
-                Event.objects.filter(index__gte=state.tree_size).order_by("index").values_list("index", "leaf_hash")
+                Event.objects.filter(index__gte=state.tree_size)
+                .order_by("index")
+                .values_list("index", "leaf_hash")
             )
             if [i for i, _ in rows] != list(range(state.tree_size, state.size)):
-                raise RuntimeError("journal: entries are not contiguous with the tree; run `pacte log verify`")
+                raise RuntimeError(
+                    "journal: entries are not contiguous with the tree; run `pacte log verify`"
+                )
             hashes = [bytes(h) for _, h in rows]
         tree = merkle.MerkleTree(DbNodeStore(), state.tree_size)
         tree.append_many(hashes)
@@ -347,8 +419,10 @@ def _remember(signed: str) -> None:
     try:
         memory.remember(signed)
     except Exception:  # never fail the request; the next signature writes it again
-        logger.exception("journal: could not write the memory of the latest signed checkpoint (%s)",
-                         memory.memory_path())
+        logger.exception(
+            "journal: could not write the memory of the latest signed checkpoint (%s)",
+            memory.memory_path(),
+        )
 
 
 def integrate() -> Checkpoint:
@@ -374,6 +448,7 @@ def _sign_after_commit() -> None:
 
 
 # ------------------------------------------------------------------ reading and proofs
+
 
 def latest_checkpoint() -> Checkpoint:
     """The latest signed checkpoint, catching up first if the log grew since.  When the log
@@ -404,10 +479,15 @@ def _bad(message: str) -> BadRequest:
     return BadRequest(message)
 
 
+class OutsideTheLog(NotFound):
+    """A well-formed request for a position or a tree size the published log does not have (404)."""
+
+
 # Serving proofs: a process-wide view of the latest *committed* signed checkpoint, refreshed
 # at most every LOG_CHECKPOINT_TTL seconds (immediately when a client asks for a larger size,
 # and when this process commits a new batch), plus the node cache of `store`.  Inside a
 # transaction nothing is cached: proofs are computed from the rows the transaction sees.
+
 
 @dataclass
 class _Published:
@@ -495,8 +575,14 @@ def _fold(ids: Sequence[merkle.NodeId], nodes: Mapping[merkle.NodeId, bytes]) ->
     return r
 
 
-def _serve(published: int, cacheable: bool, ranges: list[tuple[int, int]], extra: list[merkle.NodeId],
-           sizes: Sequence[int], roots: dict[int, bytes]) -> tuple[list[bytes], Mapping[merkle.NodeId, bytes], list[bytes]]:
+def _serve(
+    published: int,
+    cacheable: bool,
+    ranges: list[tuple[int, int]],
+    extra: list[merkle.NodeId],
+    sizes: Sequence[int],
+    roots: dict[int, bytes],
+) -> tuple[list[bytes], Mapping[merkle.NodeId, bytes], list[bytes]]:
     """(proof hashes, fetched nodes, roots of `sizes`) with ONE read of the node store (none
     when the process-wide cache has every node)."""
     groups = [merkle.range_node_ids(b, e) for b, e in ranges]
@@ -513,7 +599,9 @@ def _serve(published: int, cacheable: bool, ranges: list[tuple[int, int]], extra
         nodes = store.get_many(ids)
     missing = [nid for nid in ids if nid not in nodes]
     if missing:
-        raise LookupError(f"journal: node store is missing node {missing[0]}; run `pacte log audit`")
+        raise LookupError(
+            f"journal: node store is missing node {missing[0]}; run `pacte log audit`"
+        )
     proof = [nodes[g[0]] if len(g) == 1 else _fold(g, nodes) for g in groups]
     out_roots = []
     for s, r in zip(sizes, known, strict=True):
@@ -534,27 +622,56 @@ def _roots(cacheable: bool, published: int, proot: bytes) -> dict[int, bytes]:
     return roots
 
 
-def inclusion(*, index: int | None = None, entry_hash: str = "", size: int | None = None) -> dict[str, Any]:
+def inclusion(
+    *, index: int | None = None, entry_hash: str = "", size: int | None = None
+) -> dict[str, Any]:
     """Inclusion proof of one entry in the tree of `size` leaves (default: latest checkpoint)."""
     published, proot, cacheable = _published(size or 0)
     if entry_hash:
-        ev = Event.objects.filter(entry_hash=entry_hash.strip().lower()).values_list("index", flat=True).first()
+        ev = (
+            Event.objects.filter(entry_hash=entry_hash.strip().lower())
+            .values_list("index", flat=True)
+            .first()
+        )
         if ev is None:
             raise NotFound(_("Aucune entrée du journal n'a cette empreinte."))
         index = ev
     if index is None:
-        raise _bad(_("Indiquez index (position de l'entrée) ou hash (empreinte de l'entrée)."))
+        raise OutsideTheLog(
+            _("Aucune entrée désignée : indiquez index (position de l'entrée) ou hash (empreinte).")
+        )
     size = published if size is None else size
     if not 0 < size <= published:
-        raise _bad(_("size doit être entre 1 et %(published)s (taille du dernier point de contrôle).") % {"published": published})
+        raise OutsideTheLog(
+            _(
+                "Aucun arbre de cette taille : size doit être entre 1 et %(published)s "
+                "(taille du dernier point de contrôle)."
+            )
+            % {"published": published}
+        )
     if not 0 <= index < size:
-        raise _bad(_("index doit être entre 0 et %(last)s pour un arbre de taille %(size)s.") % {"last": size - 1, "size": size})
+        raise OutsideTheLog(
+            _(
+                "Aucune entrée à cette position : index doit être entre 0 et %(last)s "
+                "pour un arbre de taille %(size)s."
+            )
+            % {"last": size - 1, "size": size}
+        )
     roots = _roots(cacheable, published, proot)
-    proof, nodes, (root,) = _serve(published, cacheable, merkle.inclusion_proof_ranges(index, size),
-                                   [(0, index)], [size], roots)
+    proof, nodes, (root,) = _serve(
+        published,
+        cacheable,
+        merkle.inclusion_proof_ranges(index, size),
+        [(0, index)],
+        [size],
+        roots,
+    )
     return {
-        "index": index, "size": size, "root": root.hex(),
-        "leaf_hash": nodes[(0, index)].hex(), "proof": [p.hex() for p in proof],
+        "index": index,
+        "size": size,
+        "root": root.hex(),
+        "leaf_hash": nodes[(0, index)].hex(),
+        "proof": [p.hex() for p in proof],
     }
 
 
@@ -562,15 +679,28 @@ def consistency(old: int, new: int | None = None) -> dict[str, Any]:
     published, proot, cacheable = _published(new or 0)
     new = published if new is None else new
     if not 0 < old <= new <= published:
-        raise _bad(_("Il faut 0 < old ≤ new ≤ %(published)s (taille du dernier point de contrôle).") % {"published": published})
+        raise OutsideTheLog(
+            _(
+                "Aucune preuve entre ces tailles : il faut 0 < old ≤ new ≤ %(published)s "
+                "(taille du dernier point de contrôle)."
+            )
+            % {"published": published}
+        )
     roots = _roots(cacheable, published, proot)
-    proof, _nodes, (old_root, root) = _serve(published, cacheable, merkle.consistency_proof_ranges(old, new), [],
-                                             [old, new], roots)
-    return {"old": old, "size": new, "old_root": old_root.hex(), "root": root.hex(),
-            "proof": [p.hex() for p in proof]}
+    proof, _nodes, (old_root, root) = _serve(
+        published, cacheable, merkle.consistency_proof_ranges(old, new), [], [old, new], roots
+    )
+    return {
+        "old": old,
+        "size": new,
+        "old_root": old_root.hex(),
+        "root": root.hex(),
+        "proof": [p.hex() for p in proof],
+    }
 
 
 # ------------------------------------------------------------------ witnesses
+
 
 def register_witness(verifier_key: str, *, name: str = "") -> Witness:
     try:
@@ -578,7 +708,9 @@ def register_witness(verifier_key: str, *, name: str = "") -> Witness:
     except note.NoteError as exc:
         raise ValidationFailed(_("Clé de témoin invalide : %(error)s") % {"error": exc}) from None
     if not isinstance(v, note.CosignatureVerifier):
-        raise ValidationFailed(_("La clé d'un témoin doit être de type cosignature/v1 (algorithme 0x04)."))
+        raise ValidationFailed(
+            _("La clé d'un témoin doit être de type cosignature/v1 (algorithme 0x04).")
+        )
     witness, _created = Witness.objects.update_or_create(
         verifier_key=verifier_key.strip(), defaults={"name": name or v.name, "active": True}
     )
@@ -589,13 +721,18 @@ def _check_cosignature_time(name: str, ts: int) -> None:
     """c2sp.org/tlog-witness: a cosignature MUST carry a timestamp (not 0); c2sp.org/
     tlog-cosignature: verifiers MAY reject timestamps in the future (beyond a clock skew)."""
     if ts == 0:
-        raise ValidationFailed(_("La cosignature de %(name)s n'a pas d'horodatage (0) : refusée.") % {"name": name})
+        raise ValidationFailed(
+            _("La cosignature de %(name)s n'a pas d'horodatage (0) : refusée.") % {"name": name}
+        )
     skew = int(getattr(settings, "WITNESS_MAX_CLOCK_SKEW", 600))
     if ts > time.time() + skew:
-        raise ValidationFailed(_(
-            "La cosignature de %(name)s est datée dans le futur (%(ts)s, plus de %(skew)s s d'avance sur "
-            "l'horloge du journal) : refusée."
-        ) % {"name": name, "ts": ts, "skew": skew})
+        raise ValidationFailed(
+            _(
+                "La cosignature de %(name)s est datée dans le futur (%(ts)s, plus de %(skew)s s d'avance sur "
+                "l'horloge du journal) : refusée."
+            )
+            % {"name": name, "ts": ts, "skew": skew}
+        )
 
 
 def add_cosignature(body: str) -> list[Cosignature]:
@@ -607,7 +744,10 @@ def add_cosignature(body: str) -> list[Cosignature]:
     cosignature does not verify over it.
     """
     if not body.strip():
-        raise _bad(_("Corps vide : envoyez un point de contrôle cosigné ou une ligne de cosignature."))
+        raise _bad(
+            _("Corps vide : envoyez un point de contrôle cosigné ou une ligne de cosignature.")
+        )
+    body = body.rstrip("\n") + "\n"  # trailing blank lines carry nothing
     try:
         if "\n\n" in body:
             text = note.note_text(body)
@@ -624,10 +764,16 @@ def add_cosignature(body: str) -> list[Cosignature]:
     else:
         cp = Checkpoint.objects.filter(size=size).order_by("-id").first()
         if origin != settings.LOG_ORIGIN or cp is None or note.note_text(cp.note) != text:
-            raise Conflict(_("Ce point de contrôle ne correspond à aucun point de contrôle publié par ce journal."))
+            raise Conflict(
+                _(
+                    "Ce point de contrôle ne correspond à aucun point de contrôle publié par ce journal."
+                )
+            )
     cp_text = note.note_text(cp.note)
-    witnesses = {(w.name, note.parse_verifier_key(w.verifier_key).key_id): w
-                 for w in Witness.objects.filter(active=True)}
+    witnesses = {
+        (w.name, note.parse_verifier_key(w.verifier_key).key_id): w
+        for w in Witness.objects.filter(active=True)
+    }
     log_signer = get_signer()
     saved: list[Cosignature] = []
     for s in sigs:
@@ -640,7 +786,9 @@ def add_cosignature(body: str) -> list[Cosignature]:
             ts = note.verify_cosignature(cp_text, s.line, w.verifier_key)
         except note.NoteError as exc:
             raise Conflict(
-                _("La cosignature de %(name)s ne vérifie pas le point de contrôle de taille %(size)s : %(error)s")
+                _(
+                    "La cosignature de %(name)s ne vérifie pas le point de contrôle de taille %(size)s : %(error)s"
+                )
                 % {"name": s.name, "size": cp.size, "error": exc}
             ) from None
         _check_cosignature_time(s.name, ts)
@@ -654,6 +802,7 @@ def add_cosignature(body: str) -> list[Cosignature]:
 
 
 # ------------------------------------------------------------------ full verification
+
 
 @dataclass
 class LogReport:
@@ -684,15 +833,20 @@ def verify_log(*, chunk: int = 10_000, progress: Callable[[int], None] | None = 
     last = -1
     while True:
         rows = list(
-            Event.objects.filter(index__gt=last).order_by("index")
-            .values_list("index", "entry", "entry_hash", "leaf_hash", "prev", "subject_type", "subject_id")[:chunk]
+            Event.objects.filter(index__gt=last)
+            .order_by("index")
+            .values_list(
+                "index", "entry", "entry_hash", "leaf_hash", "prev", "subject_type", "subject_id"
+            )[:chunk]
         )
         if not rows:
             break
         hashes = []
         for index, entry, ehash, lh, prev, st, sid in rows:
             if index != expected:
-                report.problems.append(f"entrée manquante ou déplacée : index {index} au lieu de {expected}")
+                report.problems.append(
+                    f"entrée manquante ou déplacée : index {index} au lieu de {expected}"
+                )
                 expected = index
             raw = entry.encode("utf-8")
             h = merkle.leaf_hash(raw)
@@ -740,13 +894,21 @@ def verify_log(*, chunk: int = 10_000, progress: Callable[[int], None] | None = 
             text = note.verify(cp.note, [vkey])
             origin, csize, croot = note.parse_checkpoint(text)
         except note.NoteError as exc:
-            report.problems.append(f"point de contrôle {cp.pk} : signature ou format invalide ({exc})")
+            report.problems.append(
+                f"point de contrôle {cp.pk} : signature ou format invalide ({exc})"
+            )
             continue
         if csize != cp.size or croot != bytes(cp.root):
-            report.problems.append(f"point de contrôle {cp.pk} : colonnes différentes du texte signé")
+            report.problems.append(
+                f"point de contrôle {cp.pk} : colonnes différentes du texte signé"
+            )
         if csize > tree.size:
-            report.problems.append(f"point de contrôle {cp.pk} : taille {csize} au-delà du journal ({tree.size})")
+            report.problems.append(
+                f"point de contrôle {cp.pk} : taille {csize} au-delà du journal ({tree.size})"
+            )
         elif tree.root(csize) != croot:
-            report.problems.append(f"point de contrôle {cp.pk} (taille {csize}) : racine différente de la racine recalculée")
+            report.problems.append(
+                f"point de contrôle {cp.pk} (taille {csize}) : racine différente de la racine recalculée"
+            )
         report.checkpoint_size = csize
     return report

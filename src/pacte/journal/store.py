@@ -13,7 +13,9 @@ from pacte.journal.models import LogNode
 
 INSERT_CHUNK = 800  # rows per INSERT statement (3 parameters a row)
 
-SqlValue: TypeAlias = bool | int | float | str | bytes | date | None  # what a row may hold (date covers datetime)
+SqlValue: TypeAlias = (
+    bool | int | float | str | bytes | date | None
+)  # what a row may hold (date covers datetime)
 
 
 def _q(name: str) -> str:
@@ -33,7 +35,10 @@ def bulk_insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[SqlV
         return
     if connection.vendor == "postgresql":  # COPY in the current transaction
         connection.ensure_connection()
-        with connection.connection.cursor() as cur, cur.copy(f"COPY {_q(table)} ({cols}) FROM STDIN") as cp:
+        with (
+            connection.connection.cursor() as cur,
+            cur.copy(f"COPY {_q(table)} ({cols}) FROM STDIN") as cp,
+        ):
             write = cp.write_row
             for row in rows:
                 write(row)
@@ -85,7 +90,9 @@ class DbNodeStore:
             by_level.setdefault(level, []).append(index)
         clauses, params = [], []
         for level, indexes in by_level.items():
-            clauses.append(f"({_q('level')} = %s AND {_q('index')} IN ({', '.join(['%s'] * len(indexes))}))")
+            clauses.append(
+                f"({_q('level')} = %s AND {_q('index')} IN ({', '.join(['%s'] * len(indexes))}))"
+            )
             params.append(level)
             params.extend(indexes)
         sql = (

@@ -23,7 +23,9 @@ OCTETS = "application/octet-stream"
 
 
 def _text(status: int, message: str) -> HttpResponse:
-    r = HttpResponse(message.encode("utf-8"), status=status, content_type="text/plain; charset=utf-8")
+    r = HttpResponse(
+        message.encode("utf-8"), status=status, content_type="text/plain; charset=utf-8"
+    )
     r["Cache-Control"] = "no-store"
     return r
 
@@ -38,7 +40,10 @@ def _ref(rest: str) -> TileRef | HttpResponse:
     try:
         return parse_tile_path(rest)
     except TileError as exc:
-        return _text(400, _("Chemin de tuile invalide (c2sp.org/tlog-tiles) : %(error)s") % {"error": exc} + "\n")
+        return _text(
+            400,
+            _("Chemin de tuile invalide (c2sp.org/tlog-tiles) : %(error)s") % {"error": exc} + "\n",
+        )
 
 
 def _available(ref: TileRef, size: int) -> bool:
@@ -50,8 +55,12 @@ def _available(ref: TileRef, size: int) -> bool:
 
 
 def _not_yet(ref: TileRef, size: int) -> HttpResponse:
-    return _text(404, _("Tuile %(path)s absente : le dernier point de contrôle signé a %(size)s entrées.")
-                 % {"path": ref.path, "size": size} + "\n")
+    return _text(
+        404,
+        _("Tuile %(path)s absente : le dernier point de contrôle signé a %(size)s entrées.")
+        % {"path": ref.path, "size": size}
+        + "\n",
+    )
 
 
 @require_safe
@@ -66,13 +75,19 @@ def hash_tile(request: HttpRequest, rest: str) -> HttpResponse:
         return _not_yet(ref, size)
     lo = ref.index * WIDTH
     q = connection.ops.quote_name
-    sql = (f"SELECT {q('hash')} FROM {q(LogNode._meta.db_table)} WHERE {q('level')} = %s "
-           f"AND {q('index')} >= %s AND {q('index')} < %s ORDER BY {q('index')}")
+    sql = (
+        f"SELECT {q('hash')} FROM {q(LogNode._meta.db_table)} WHERE {q('level')} = %s "
+        f"AND {q('index')} >= %s AND {q('index')} < %s ORDER BY {q('index')}"
+    )
     with connection.cursor() as cur:
         cur.execute(sql, [8 * ref.level, lo, lo + ref.width])
         hashes = [bytes(h) for (h,) in cur.fetchall()]
     if len(hashes) != ref.width or any(len(h) != 32 for h in hashes):
-        return _text(500, _("Nœuds manquants pour %(path)s : lancez `pacte log audit`.") % {"path": ref.path} + "\n")
+        return _text(
+            500,
+            _("Nœuds manquants pour %(path)s : lancez `pacte log audit`.") % {"path": ref.path}
+            + "\n",
+        )
     return _octets(ref, b"".join(hashes))
 
 
@@ -86,10 +101,17 @@ def entry_bundle(request: HttpRequest, rest: str) -> HttpResponse:
     if not _available(ref, size):
         return _not_yet(ref, size)
     lo = ref.index * WIDTH
-    rows = list(Event.objects.filter(index__gte=lo, index__lt=lo + ref.width).order_by("index")
-                .values_list("index", "entry"))
+    rows = list(
+        Event.objects.filter(index__gte=lo, index__lt=lo + ref.width)
+        .order_by("index")
+        .values_list("index", "entry")
+    )
     if [i for i, _ in rows] != list(range(lo, lo + ref.width)):
-        return _text(500, _("Entrées manquantes pour %(path)s : lancez `pacte log audit`.") % {"path": ref.path} + "\n")
+        return _text(
+            500,
+            _("Entrées manquantes pour %(path)s : lancez `pacte log audit`.") % {"path": ref.path}
+            + "\n",
+        )
     try:
         data = encode_bundle([e.encode("utf-8") for _, e in rows])
     except TileError as exc:

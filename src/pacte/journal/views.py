@@ -19,16 +19,37 @@ def explorer(request: HttpRequest) -> HttpResponse:
     type_prefix = request.GET.get("type", "").strip()
     project = request.GET.get("project", "").strip()
     qs = recent_events(type_prefix=type_prefix, project=project).filter(index__lt=cp.size)
-    page = Paginator(qs.only("index", "type", "occurred_at", "subject_type", "subject_id", "project_slug", "entry_hash"),
-                     25).get_page(request.GET.get("page"))
+    page = Paginator(
+        qs.only(
+            "index",
+            "type",
+            "occurred_at",
+            "subject_type",
+            "subject_id",
+            "project_slug",
+            "entry_hash",
+        ),
+        25,
+    ).get_page(request.GET.get("page"))
     origin, size, root = note.parse_checkpoint(note.note_text(cp.note))
-    return render(request, "journal/explorer.html", {
-        "checkpoint": cp, "origin": origin, "root_hex": root.hex(),
-        "signed_note": services.checkpoint_with_cosignatures(cp),
-        "cosignatures": cp.cosignatures.filter(witness__active=True).select_related("witness"),
-        "key": verifier_key(), "page": page, "type": type_prefix, "project": project,
-        "query": "&".join(f"{k}={v}" for k, v in (("type", type_prefix), ("project", project)) if v),
-    })
+    return render(
+        request,
+        "journal/explorer.html",
+        {
+            "checkpoint": cp,
+            "origin": origin,
+            "root_hex": root.hex(),
+            "signed_note": services.checkpoint_with_cosignatures(cp),
+            "cosignatures": cp.cosignatures.filter(witness__active=True).select_related("witness"),
+            "key": verifier_key(),
+            "page": page,
+            "type": type_prefix,
+            "project": project,
+            "query": "&".join(
+                f"{k}={v}" for k, v in (("type", type_prefix), ("project", project)) if v
+            ),
+        },
+    )
 
 
 def entry(request: HttpRequest, index: int) -> HttpResponse:
@@ -41,13 +62,28 @@ def entry(request: HttpRequest, index: int) -> HttpResponse:
     if index < cp.size:
         proof = services.inclusion(index=index, size=cp.size)
         try:
-            merkle.verify_inclusion(bytes(event.leaf_hash), index, cp.size,
-                                    [bytes.fromhex(h) for h in proof["proof"]], bytes(cp.root))
+            merkle.verify_inclusion(
+                bytes(event.leaf_hash),
+                index,
+                cp.size,
+                [bytes.fromhex(h) for h in proof["proof"]],
+                bytes(cp.root),
+            )
             verified = True
         except merkle.ProofError:
             verified = False
-    return render(request, "journal/entry.html", {
-        "event": event, "checkpoint": cp, "proof": proof, "verified": verified,
-        "leaf_hex": bytes(event.leaf_hash).hex(), "root_hex": bytes(cp.root).hex(), "key": verifier_key(),
-        "api_base": request.build_absolute_uri("/api/v1/log"), "site": request.build_absolute_uri("/").rstrip("/"),
-    })
+    return render(
+        request,
+        "journal/entry.html",
+        {
+            "event": event,
+            "checkpoint": cp,
+            "proof": proof,
+            "verified": verified,
+            "leaf_hex": bytes(event.leaf_hash).hex(),
+            "root_hex": bytes(cp.root).hex(),
+            "key": verifier_key(),
+            "api_base": request.build_absolute_uri("/api/v1/log"),
+            "site": request.build_absolute_uri("/").rstrip("/"),
+        },
+    )

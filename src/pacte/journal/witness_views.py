@@ -51,7 +51,9 @@ def _trusted() -> dict[str, list[str]]:
 def _state(row: WitnessedLog) -> witness.WitnessState:
     if not row.checkpoint:
         return witness.WitnessState()
-    return witness.WitnessState({row.origin: witness.LogRecord(row.size, bytes(row.root), row.checkpoint)})
+    return witness.WitnessState(
+        {row.origin: witness.LogRecord(row.size, bytes(row.root), row.checkpoint)}
+    )
 
 
 @csrf_exempt
@@ -61,7 +63,9 @@ def add_checkpoint(request: HttpRequest) -> HttpResponse:
         return _text(400, f"request body larger than {MAX_BODY} bytes\n")
     body = request.body
     try:
-        origin, _, _ = note.parse_checkpoint(note.note_text(witness.parse_add_checkpoint(body).checkpoint))
+        origin, _, _ = note.parse_checkpoint(
+            note.note_text(witness.parse_add_checkpoint(body).checkpoint)
+        )
     except (witness.MalformedRequest, note.NoteError) as exc:
         return _text(400, f"malformed request: {exc}\n")
     trusted = _trusted()
@@ -75,13 +79,17 @@ def add_checkpoint(request: HttpRequest) -> HttpResponse:
         result = witness.witness_add_checkpoint(state, body, signers, {origin: trusted[origin]})
         if not result.ok:
             if result.status in (409, 422):
-                logger.warning("witness: %s refused for %s: %s", result.status, origin, result.text.strip())
+                logger.warning(
+                    "witness: %s refused for %s: %s", result.status, origin, result.text.strip()
+                )
             return _text(result.status, result.text, result.content_type)
         record = result.state.logs[origin]
         # what the monitoring endpoint serves: the log's verified signature(s) and ours
         opened = note.open_note(record.checkpoint, trusted[origin])
         cosigned = opened.text + "\n" + "".join(s.line for s in opened.signatures) + result.text
-        WitnessedLog.objects.filter(pk=row.pk).update(size=record.size, root=record.root, checkpoint=cosigned)
+        WitnessedLog.objects.filter(pk=row.pk).update(
+            size=record.size, root=record.root, checkpoint=cosigned
+        )
     return _text(200, result.text)  # persisted (committed) before the cosignature leaves
 
 

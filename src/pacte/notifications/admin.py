@@ -21,8 +21,17 @@ from pacte.notifications.notifier import retry_now
 
 @admin.register(Notification)
 class NotificationAdmin(ModelAdmin):
-    list_display = ("created_at", "event", "subject", "recipient_count", "state", "attempts", "next_attempt_at",
-                    "sent_at", "short_error")
+    list_display = (
+        "created_at",
+        "event",
+        "subject",
+        "recipient_count",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "short_error",
+    )
     list_filter = ("state", "event")
     search_fields = ("subject", "event")
     date_hierarchy = "created_at"
@@ -42,9 +51,16 @@ class NotificationAdmin(ModelAdmin):
         waiting = list(queryset.exclude(state=Notification.State.SENT))
         for notification in waiting:
             retry_now(notification)
-        self.message_user(request, ngettext("%(n)d notification remise en file.",
-                                            "%(n)d notifications remises en file.", len(waiting)) % {"n": len(waiting)},
-                          messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext(
+                "%(n)d notification remise en file.",
+                "%(n)d notifications remises en file.",
+                len(waiting),
+            )
+            % {"n": len(waiting)},
+            messages.SUCCESS,
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

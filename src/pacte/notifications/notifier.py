@@ -29,7 +29,9 @@ logger = logging.getLogger("pacte.notifications")
 IN_FLIGHT_LEASE = timedelta(minutes=15)
 
 
-def notify(recipients: Iterable[str], subject: str, body: str, *, event: str) -> Notification | None:
+def notify(
+    recipients: Iterable[str], subject: str, body: str, *, event: str
+) -> Notification | None:
     """Record one message to ``recipients`` and queue its delivery after commit.
 
     Empty or repeated addresses are dropped; with nobody left, nothing is recorded.
@@ -38,7 +40,12 @@ def notify(recipients: Iterable[str], subject: str, body: str, *, event: str) ->
     if not addresses:
         return None
     notification = Notification.objects.create(
-        event=event, recipients=addresses, subject=str(subject)[:255], body=str(body), next_attempt_at=timezone.now())
+        event=event,
+        recipients=addresses,
+        subject=str(subject)[:255],
+        body=str(body),
+        next_attempt_at=timezone.now(),
+    )
     transaction.on_commit(lambda: _enqueue(notification.pk), robust=True)
     return notification
 
@@ -56,27 +63,38 @@ def use_delivery_queue(queue: DeliveryQueue) -> None:
 
 def _enqueue(notification_id: int, run_after: datetime | None = None) -> None:
     if _delivery_queue is None:  # pragma: no cover - the app registry sets it at start-up
-        raise RuntimeError("notifications: no delivery queue (is pacte.notifications in INSTALLED_APPS?)")
+        raise RuntimeError(
+            "notifications: no delivery queue (is pacte.notifications in INSTALLED_APPS?)"
+        )
     _delivery_queue(notification_id, run_after)
 
 
 def retry_after(attempts: int) -> timedelta:
-    return retry_delay(attempts, base_seconds=settings.NOTIFICATION_RETRY_BASE_SECONDS,
-                       cap_seconds=settings.NOTIFICATION_RETRY_CAP_SECONDS)
+    return retry_delay(
+        attempts,
+        base_seconds=settings.NOTIFICATION_RETRY_BASE_SECONDS,
+        cap_seconds=settings.NOTIFICATION_RETRY_CAP_SECONDS,
+    )
 
 
 def deliver(notification_id: int) -> str:
     """One try at sending; returns the resulting state (or ``"skipped"`` if not due)."""
     now = timezone.now()
     claimed = Notification.objects.filter(
-        pk=notification_id, state=Notification.State.PENDING, next_attempt_at__lte=now,
+        pk=notification_id,
+        state=Notification.State.PENDING,
+        next_attempt_at__lte=now,
     ).update(attempts=F("attempts") + 1, next_attempt_at=now + IN_FLIGHT_LEASE)
     if not claimed:  # sent, given up, not due yet, or another worker holds it
         return "skipped"
     notification = Notification.objects.get(pk=notification_id)
     try:
-        EmailMessage(notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL,
-                     list(notification.recipients)).send(fail_silently=False)
+        EmailMessage(
+            notification.subject,
+            notification.body,
+            settings.DEFAULT_FROM_EMAIL,
+            list(notification.recipients),
+        ).send(fail_silently=False)
     except Exception as exc:  # any backend failure is recorded, then retried or given up
         return _record_failure(notification, exc)
     notification.state = Notification.State.SENT
@@ -92,12 +110,21 @@ def _record_failure(notification: Notification, exc: Exception) -> str:
     if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
         notification.state = Notification.State.FAILED
         notification.next_attempt_at = None
-        logger.error("notification %s given up after %s attempts: %s", notification.pk, notification.attempts,
-                     notification.last_error)
+        logger.error(
+            "notification %s given up after %s attempts: %s",
+            notification.pk,
+            notification.attempts,
+            notification.last_error,
+        )
     else:
         notification.next_attempt_at = timezone.now() + retry_after(notification.attempts)
-        logger.warning("notification %s attempt %s failed, next at %s: %s", notification.pk,
-                       notification.attempts, notification.next_attempt_at, notification.last_error)
+        logger.warning(
+            "notification %s attempt %s failed, next at %s: %s",
+            notification.pk,
+            notification.attempts,
+            notification.next_attempt_at,
+            notification.last_error,
+        )
     notification.save(update_fields=["state", "last_error", "next_attempt_at"])
     if notification.state == Notification.State.PENDING:
         _enqueue(notification.pk, run_after=notification.next_attempt_at)
@@ -107,8 +134,11 @@ def _record_failure(notification: Notification, exc: Exception) -> str:
 def resume_pending(now: datetime | None = None) -> int:
     """Re-queue pending notifications whose try is overdue (lost enqueue, worker stopped mid-try)."""
     now = now or timezone.now()
-    overdue = list(Notification.objects.filter(
-        state=Notification.State.PENDING, next_attempt_at__lte=now - IN_FLIGHT_LEASE).values_list("pk", flat=True))
+    overdue = list(
+        Notification.objects.filter(
+            state=Notification.State.PENDING, next_attempt_at__lte=now - IN_FLIGHT_LEASE
+        ).values_list("pk", flat=True)
+    )
     for pk in overdue:
         _enqueue(pk)
     return len(overdue)
@@ -117,8 +147,10 @@ def resume_pending(now: datetime | None = None) -> int:
 def retry_now(notification: Notification) -> None:
     """Admin action: give a failed or waiting notification a fresh try at once."""
     Notification.objects.filter(pk=notification.pk).exclude(state=Notification.State.SENT).update(
-        state=Notification.State.PENDING, next_attempt_at=timezone.now(),
-        attempts=0 if notification.state == Notification.State.FAILED else F("attempts"))
+        state=Notification.State.PENDING,
+        next_attempt_at=timezone.now(),
+        attempts=0 if notification.state == Notification.State.FAILED else F("attempts"),
+    )
     transaction.on_commit(lambda: _enqueue(notification.pk), robust=True)
 
 
@@ -127,5 +159,6 @@ def prune_outbox(now: datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.NOTIFICATION_RETENTION_DAYS)
     deleted, _ = Notification.objects.filter(
-        state__in=(Notification.State.SENT, Notification.State.FAILED), created_at__lt=cutoff).delete()
+        state__in=(Notification.State.SENT, Notification.State.FAILED), created_at__lt=cutoff
+    ).delete()
     return deleted

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -11,8 +11,9 @@ from ninja import Field, Router, Schema, Status
 from pacte.accounts.api_auth import TokenAuth
 from pacte.accounts.models import Organisation
 from pacte.accounts.viewer import viewer
-from pacte.errors import NotFound, ValidationFailed
-from pacte.input_limits import DOCUMENT, BigInt, Identifier, Paragraph, Url, check_page
+from pacte.api_contract import VIEWER, WRITE, Limit, Offset, paginate, responses
+from pacte.errors import NotFound
+from pacte.input_limits import DOCUMENT, BigInt, Identifier, JsonObject, Paragraph, Url
 from pacte.pacts import actions, commitments, documents, drafting, selectors
 from pacte.pacts.models import Commitment, PactVersion
 from pacte.projects.selectors import get_project
@@ -70,18 +71,20 @@ class CommitmentPage(Schema):
     items: list[CommitmentOut]
 
 
-CONTENT_DOC = (f"Contenu du pacte (objet JSON) : chaque texte y compte au plus {DOCUMENT} caractères, "
-               f"le corps entier au plus {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} octets.")
+CONTENT_DOC = (
+    f"Contenu du pacte (objet JSON) : chaque texte y compte au plus {DOCUMENT} caractères, "
+    f"le corps entier au plus {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} octets."
+)
 
 
 class PactCreate(Schema):
     project: Identifier
     institution: Identifier
-    content: dict[str, Any] = Field(default={}, description=CONTENT_DOC)
+    content: JsonObject = Field(default={}, description=CONTENT_DOC)
 
 
 class ContentIn(Schema):
-    content: dict[str, Any] = Field(description=CONTENT_DOC)
+    content: JsonObject = Field(description=CONTENT_DOC)
 
 
 class TransitionIn(Schema):
@@ -109,88 +112,162 @@ def _version_out(v: PactVersion) -> dict[str, Any]:
         "cure_deadline": v.cure_deadline,
         "content": v.content,
         "signatures": [
-            {"side": s.side, "organisation": s.organisation.slug, "public_key": s.public_key,
-             "signature": s.signature, "digest_sha256": s.digest_sha256, "signed_at": s.signed_at.isoformat(),
-             "valid": documents.verify_signature(s)}
-            for s in v.signatures.select_related("organisation", "version__pact__project__carrier",
-                                                 "version__pact__institution")
+            {
+                "side": s.side,
+                "organisation": s.organisation.slug,
+                "public_key": s.public_key,
+                "signature": s.signature,
+                "digest_sha256": s.digest_sha256,
+                "signed_at": s.signed_at.isoformat(),
+                "valid": documents.verify_signature(s),
+            }
+            for s in v.signatures.select_related(
+                "organisation", "version__pact__project__carrier", "version__pact__institution"
+            )
         ],
     }
 
 
 def _commitment_out(c: Commitment) -> dict[str, Any]:
     return {
-        "pact": c.version.pact.reference, "version": c.version.number, "key": c.key, "owner": c.owner,
-        "principle": c.principle, "text": c.text, "indicator": c.indicator, "threshold": c.threshold,
-        "due_date": c.due_date, "recurrence": c.recurrence, "evidence_kind": c.evidence_kind,
-        "status": c.status, "progress": c.progress,
+        "pact": c.version.pact.reference,
+        "version": c.version.number,
+        "key": c.key,
+        "owner": c.owner,
+        "principle": c.principle,
+        "text": c.text,
+        "indicator": c.indicator,
+        "threshold": c.threshold,
+        "due_date": c.due_date,
+        "recurrence": c.recurrence,
+        "evidence_kind": c.evidence_kind,
+        "status": c.status,
+        "progress": c.progress,
     }
 
 
-def _page(limit: int, offset: int) -> None:
-    check_page(limit, offset)
-
-
-@router.get("", response=PactPage, summary="Liste paginée des pactes publics")
-def list_pacts(request: HttpRequest, status: Identifier = "", institution: Identifier = "", limit: BigInt = 20, offset: BigInt = 0) -> dict[str, Any]:
-    _page(limit, offset)
+@router.get(
+    "", response=responses({200: PactPage}, VIEWER), summary="Liste paginée des pactes publics"
+)
+def list_pacts(
+    request: HttpRequest,
+    status: Identifier = "",
+    institution: Identifier = "",
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> dict[str, Any]:
     qs = selectors.versions_visible(viewer(request)).filter(is_current=True)
     if status:
         qs = qs.filter(status=status)
     if institution:
         qs = qs.filter(pact__institution__slug=institution)
-    qs = qs.order_by("-pact__created_at")
-    rows = qs.values_list("pact__reference", "pact__project__slug", "pact__institution__slug", "number", "status")
-    items = [
-        {"reference": reference, "project": project, "institution": institution, "current_version": number,
-         "status": status}
-        for reference, project, institution, number, status in rows[offset : offset + limit]
-    ]  # plain rows: the versions' content is not read for a list
-    return {"count": qs.count(), "items": items}
+    qs = qs.order_by("-pact__created_at", "-pk")
+    rows = qs.values_list(
+        "pact__reference", "pact__project__slug", "pact__institution__slug", "number", "status"
+    )
+    return paginate(
+        rows,
+        limit,
+        offset,
+        lambda page: [
+            {
+                "reference": reference,
+                "project": project,
+                "institution": institution,
+                "current_version": number,
+                "status": status,
+            }
+            for reference, project, institution, number, status in page
+        ],
+    )  # plain rows: the versions' content is not read for a list
 
 
-@router.get("/commitments", response=CommitmentPage, summary="Engagements des deux parties")
-def list_commitments(request: HttpRequest, status: Identifier = "", owner: Identifier = "", limit: BigInt = 50, offset: BigInt = 0) -> dict[str, Any]:
-    _page(limit, offset)
-    qs = selectors.commitments(status=status, owner=owner)
-    columns = ("key", "owner", "principle", "text", "indicator", "threshold", "due_date", "recurrence",
-               "evidence_kind", "status", "progress")
-    rows = qs.values("version__pact__reference", "version__number", *columns)[offset : offset + limit]
-    items = [{"pact": r.pop("version__pact__reference"), "version": r.pop("version__number"), **r} for r in rows]
-    return {"count": qs.count(), "items": items}  # plain rows: no pact content, no model instances
+@router.get(
+    "/commitments",
+    response=responses({200: CommitmentPage}),
+    summary="Engagements des deux parties",
+)
+def list_commitments(
+    request: HttpRequest,
+    status: Identifier = "",
+    owner: Identifier = "",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    columns = (
+        "key",
+        "owner",
+        "principle",
+        "text",
+        "indicator",
+        "threshold",
+        "due_date",
+        "recurrence",
+        "evidence_kind",
+        "status",
+        "progress",
+    )
+    rows = selectors.commitments(status=status, owner=owner).values(
+        "version__pact__reference", "version__number", *columns
+    )
+    return paginate(
+        rows,
+        limit,
+        offset,
+        lambda page: [
+            {"pact": r.pop("version__pact__reference"), "version": r.pop("version__number"), **r}
+            for r in page
+        ],
+    )  # plain rows: no pact content, no model instances
 
 
-@router.get("/{reference}", response=PactOut)
+@router.get("/{reference}", response=responses({200: PactOut}, VIEWER))
 def pact_detail(request: HttpRequest, reference: Identifier) -> dict[str, Any]:
     pact = selectors.get_pact(reference)
     visible = selectors.versions_visible(viewer(request)).filter(pact=pact)
     current = visible.filter(is_current=True).first()
     if current is None and not visible.exists():
         raise NotFound(_("Ce pacte n'est pas encore public."))
-    return {"reference": pact.reference, "project": pact.project.slug, "institution": pact.institution.slug,
-            "current_version": current.number if current else None, "status": current.status if current else None}
+    return {
+        "reference": pact.reference,
+        "project": pact.project.slug,
+        "institution": pact.institution.slug,
+        "current_version": current.number if current else None,
+        "status": current.status if current else None,
+    }
 
 
-@router.get("/{reference}/versions", response=list[VersionOut])
+@router.get("/{reference}/versions", response=responses({200: list[VersionOut]}, VIEWER))
 def pact_versions(request: HttpRequest, reference: Identifier) -> list[dict[str, Any]]:
     pact = selectors.get_pact(reference)
     return [_version_out(v) for v in selectors.pact_versions(viewer(request), pact)]
 
 
-@router.get("/{reference}/versions/{number}", response=VersionOut)
+@router.get("/{reference}/versions/{number}", response=responses({200: VersionOut}, VIEWER))
 def version_detail(request: HttpRequest, reference: Identifier, number: BigInt) -> dict[str, Any]:
     return _version_out(selectors.get_version(viewer(request), reference, number))
 
 
-@router.get("/{reference}/versions/{number}/commitments", response=list[CommitmentOut])
-def version_commitments(request: HttpRequest, reference: Identifier, number: BigInt) -> list[dict[str, Any]]:
+@router.get(
+    "/{reference}/versions/{number}/commitments",
+    response=responses({200: list[CommitmentOut]}, VIEWER),
+)
+def version_commitments(
+    request: HttpRequest, reference: Identifier, number: BigInt
+) -> list[dict[str, Any]]:
     v = selectors.get_version(viewer(request), reference, number)
     return [_commitment_out(c) for c in v.commitments.select_related("version__pact")]
 
 
 # ------------------------------------------------------------------ writes (token)
 
-@router.post("", response={201: VersionOut}, auth=auth, summary="Rédiger un nouveau pacte (porteur)")
+
+@router.post(
+    "",
+    response=responses({201: VersionOut}, WRITE),
+    auth=auth,
+    summary="Rédiger un nouveau pacte (porteur)",
+)
 def create_pact(request: HttpRequest, payload: PactCreate) -> Status[dict[str, Any]]:
     project = get_project(payload.project)
     institution = Organisation.objects.filter(slug=payload.institution).first()
@@ -204,39 +281,96 @@ def _own_version(request: HttpRequest, reference: Identifier, number: BigInt) ->
     return selectors.get_version(request.auth, reference, number)  # type: ignore[attr-defined]
 
 
-@router.put("/{reference}/versions/{number}", response=VersionOut, auth=auth, summary="Modifier un brouillon")
-def update_version(request: HttpRequest, reference: Identifier, number: BigInt, payload: ContentIn) -> dict[str, Any]:
-    v = drafting.update_draft(request.auth, _own_version(request, reference, number), payload.content)  # type: ignore[attr-defined]
+@router.put(
+    "/{reference}/versions/{number}",
+    response=responses({200: VersionOut}, WRITE),
+    auth=auth,
+    summary="Modifier un brouillon",
+)
+def update_version(
+    request: HttpRequest, reference: Identifier, number: BigInt, payload: ContentIn
+) -> dict[str, Any]:
+    v = drafting.update_draft(
+        request.auth,  # type: ignore[attr-defined]
+        _own_version(request, reference, number),
+        payload.content,
+    )
     return _version_out(v)
 
 
-@router.post("/{reference}/versions", response={201: VersionOut}, auth=auth,
-             summary="Nouvelle version (révision ou avenant)")
+@router.post(
+    "/{reference}/versions",
+    response=responses({201: VersionOut}, WRITE),
+    auth=auth,
+    summary="Nouvelle version (révision ou avenant)",
+)
 def create_version(request: HttpRequest, reference: Identifier) -> Status[dict[str, Any]]:
     v = drafting.new_version(request.auth, selectors.get_pact(reference))  # type: ignore[attr-defined]
     return Status(201, _version_out(v))
 
 
-@router.post("/{reference}/versions/{number}/transitions/{action}", response=VersionOut, auth=auth,
-             summary="Faire avancer le cycle de vie (submit, withdraw, request_changes, approve, sign, "
-                     "notify_breach, cure, suspend, reinstate, break, complete)")
-def transition(request: HttpRequest, reference: Identifier, number: BigInt, action: Identifier, payload: TransitionIn) -> dict[str, Any]:
-    if action not in actions.ACTIONS:
-        raise ValidationFailed(_("Action inconnue : %(action)s. Actions possibles : %(known)s.")
-                               % {"action": action, "known": ", ".join(actions.ACTIONS)})
+# the lifecycle's actions, an enum in the OpenAPI document (an unknown action is a 400)
+TransitionAction = Literal[
+    "submit",
+    "withdraw",
+    "request_changes",
+    "approve",
+    "sign",
+    "notify_breach",
+    "cure",
+    "suspend",
+    "reinstate",
+    "break",
+    "complete",
+]
+assert set(get_args(TransitionAction)) == set(actions.ACTIONS), (
+    "the API's enum is the lifecycle's actions"
+)
+
+
+@router.post(
+    "/{reference}/versions/{number}/transitions/{action}",
+    response=responses({200: VersionOut}, WRITE),
+    auth=auth,
+    summary="Faire avancer le cycle de vie (submit, withdraw, request_changes, approve, sign, "
+    "notify_breach, cure, suspend, reinstate, break, complete)",
+)
+def transition(
+    request: HttpRequest,
+    reference: Identifier,
+    number: BigInt,
+    action: TransitionAction,
+    payload: TransitionIn,
+) -> dict[str, Any]:
     v = _own_version(request, reference, number)
     actions.ACTIONS[action](request.auth, v, payload.reason)  # type: ignore[attr-defined]
     v.refresh_from_db()
     return _version_out(v)
 
 
-@router.post("/{reference}/versions/{number}/commitments/{key}/evidence", response=CommitmentOut, auth=auth,
-             summary="Déposer la preuve d'un engagement")
-def add_evidence(request: HttpRequest, reference: Identifier, number: BigInt, key: Identifier, payload: EvidenceIn) -> dict[str, Any]:
+@router.post(
+    "/{reference}/versions/{number}/commitments/{key}/evidence",
+    response=responses({200: CommitmentOut}, WRITE),
+    auth=auth,
+    summary="Déposer la preuve d'un engagement",
+)
+def add_evidence(
+    request: HttpRequest,
+    reference: Identifier,
+    number: BigInt,
+    key: Identifier,
+    payload: EvidenceIn,
+) -> dict[str, Any]:
     v = _own_version(request, reference, number)
     c = v.commitments.filter(key=key).first()
     if c is None:
         raise NotFound(_("Engagement inconnu."))
-    c = commitments.record_evidence(request.auth, c, progress=payload.progress, note=payload.note, url=payload.url,  # type: ignore[attr-defined]
-                                 met=payload.met)
+    c = commitments.record_evidence(
+        request.auth,  # type: ignore[attr-defined]
+        c,
+        progress=payload.progress,
+        note=payload.note,
+        url=payload.url,
+        met=payload.met,
+    )
     return _commitment_out(c)

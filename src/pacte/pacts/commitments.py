@@ -22,10 +22,20 @@ from pacte.writes.retry import retry_on_conflict
 
 @retry_on_conflict
 @transaction.atomic
-def record_evidence(acting: Principal, commitment: Commitment, *, progress: int, note: str, url: str = "",
-                    met: bool = False) -> Commitment:
-    commitment = Commitment.objects.select_for_update(of=("self",)).select_related(
-        "version__pact__project", "version__pact__institution").get(pk=commitment.pk)
+def record_evidence(
+    acting: Principal,
+    commitment: Commitment,
+    *,
+    progress: int,
+    note: str,
+    url: str = "",
+    met: bool = False,
+) -> Commitment:
+    commitment = (
+        Commitment.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("version__pact__project", "version__pact__institution")
+        .get(pk=commitment.pk)
+    )
     policy.require(acting, Action.COMMITMENT_EVIDENCE, commitment)
     if commitment.version.status not in LIVE:
         raise InvalidTransition(_("Les preuves se déposent sur un pacte en vigueur."))
@@ -41,12 +51,25 @@ def record_evidence(acting: Principal, commitment: Commitment, *, progress: int,
     evidence_sha256 = hashlib.sha256(note.encode()).hexdigest()
     if met:
         move, _reason = COMMITMENT.check(acting, "meet", commitment)
-        COMMITMENT.enter(acting, move, commitment, commitment_status=Commitment.State.MET,
-                         progress=commitment.progress, evidence_sha256=evidence_sha256)
+        COMMITMENT.enter(
+            acting,
+            move,
+            commitment,
+            commitment_status=Commitment.State.MET,
+            progress=commitment.progress,
+            evidence_sha256=evidence_sha256,
+        )
     else:
-        pact_event(commitment.version, "commitment.evidence", actor_of(acting), commitment=commitment.key,
-                   owner=commitment.owner, commitment_status=commitment.status, progress=commitment.progress,
-                   evidence_sha256=evidence_sha256)
+        pact_event(
+            commitment.version,
+            "commitment.evidence",
+            actor_of(acting),
+            commitment=commitment.key,
+            owner=commitment.owner,
+            commitment_status=commitment.status,
+            progress=commitment.progress,
+            evidence_sha256=evidence_sha256,
+        )
     return commitment
 
 
@@ -57,10 +80,14 @@ def refresh_commitment_statuses(today: date | None = None) -> dict[str, int]:
     today = today or date.today()
     soon = today + timedelta(days=settings.COMMITMENT_DUE_SOON_DAYS)
     counts = {"due_soon": 0, "missed": 0}
-    live = Commitment.objects.select_for_update(of=("self",)).select_related("version__pact__project").filter(
-        version__status__in=LIVE,
-        due_date__isnull=False,
-        status__in=(Commitment.State.ON_TRACK, Commitment.State.DUE_SOON),
+    live = (
+        Commitment.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("version__pact__project")
+        .filter(
+            version__status__in=LIVE,
+            due_date__isnull=False,
+            status__in=(Commitment.State.ON_TRACK, Commitment.State.DUE_SOON),
+        )
     )
     for c in live:
         assert c.due_date is not None

@@ -44,12 +44,16 @@ def _user_of(principal: Principal) -> Any:
 
 @retry_on_conflict
 @transaction.atomic
-def create_pact(acting: Principal, project: Project, institution: Organisation, content: dict[str, Any]) -> PactVersion:
+def create_pact(
+    acting: Principal, project: Project, institution: Organisation, content: dict[str, Any]
+) -> PactVersion:
     policy.require(acting, Action.PACT_WRITE, project)
     if not institution.is_institution:
         raise ValidationFailed(_("La contrepartie d'un pacte doit être une institution publique."))
     parsed = parse_content(content, new_input=True)
-    pact = Pact.objects.create(reference=_next_reference(), project=project, institution=institution)
+    pact = Pact.objects.create(
+        reference=_next_reference(), project=project, institution=institution
+    )
     version = PactVersion.objects.create(
         pact=pact,
         number=1,
@@ -69,7 +73,9 @@ def update_draft(acting: Principal, version: PactVersion, content: dict[str, Any
     policy.require(acting, Action.PACT_WRITE, version.pact)
     if not version.is_editable:
         raise InvalidTransition(
-            _("Cette version n'est plus modifiable : une version soumise est figée. Créez une nouvelle version.")
+            _(
+                "Cette version n'est plus modifiable : une version soumise est figée. Créez une nouvelle version."
+            )
         )
     parsed = parse_content(content, new_input=True)
     version.content = parsed.model_dump(mode="json")
@@ -83,7 +89,12 @@ def update_draft(acting: Principal, version: PactVersion, content: dict[str, Any
 def new_version(acting: Principal, pact: Pact, *, reason: str = "") -> PactVersion:
     """Revise after changes were requested, or amend an active pact: a new draft version."""
     policy.require(acting, Action.PACT_WRITE, pact)
-    latest = PactVersion.objects.select_for_update().filter(pact=pact).order_by("-number").first()
+    latest = (
+        PactVersion.objects.select_for_update(no_key=True)
+        .filter(pact=pact)
+        .order_by("-number")
+        .first()
+    )
     assert latest is not None
     if latest.status == Status.DRAFT:
         raise InvalidTransition(_("Une version brouillon existe déjà : modifiez-la."))
@@ -92,10 +103,12 @@ def new_version(acting: Principal, pact: Pact, *, reason: str = "") -> PactVersi
     if latest.status not in allowed:
         active = pact.versions.filter(status=Status.ACTIVE).first()
         if active is None or latest.status not in (Status.WITHDRAWN, Status.CHANGES_REQUESTED):
-            raise InvalidTransition(_(
-                "Une nouvelle version n'est possible qu'après une demande de modifications ou pour amender "
-                "un pacte en vigueur."
-            ))
+            raise InvalidTransition(
+                _(
+                    "Une nouvelle version n'est possible qu'après une demande de modifications ou pour amender "
+                    "un pacte en vigueur."
+                )
+            )
         base = active
     version = PactVersion.objects.create(
         pact=pact,
@@ -109,7 +122,12 @@ def new_version(acting: Principal, pact: Pact, *, reason: str = "") -> PactVersi
     )
     if version.is_current:
         set_current(version)
-    pact_event(version, allowed.get(Status(base.status), "pact.revised"), actor_of(acting), parent=base.number)
+    pact_event(
+        version,
+        allowed.get(Status(base.status), "pact.revised"),
+        actor_of(acting),
+        parent=base.number,
+    )
     return version
 
 
@@ -121,9 +139,12 @@ def submit(acting: Principal, version: PactVersion) -> PactVersion:
     content = parse_content(version.content)
     errors = completeness_errors(content)
     if errors:
-        raise ValidationFailed(_("Le pacte n'est pas complet : corrigez les points signalés."), field_errors=errors)
+        raise ValidationFailed(
+            _("Le pacte n'est pas complet : corrigez les points signalés."), field_errors=errors
+        )
     version.requires_second_review = (
-        content.state.asks_restricted_data or content.state.total_funding_eur > settings.PACT_SECOND_REVIEW_EUROS
+        content.state.asks_restricted_data
+        or content.state.total_funding_eur > settings.PACT_SECOND_REVIEW_EUROS
     )
     version.canonical_sha256 = canonical_digest(version).hex()
     version.submitted_at = timezone.now()
@@ -144,8 +165,16 @@ def submit(acting: Principal, version: PactVersion) -> PactVersion:
         for c in content.commitments
     )
     if not version.pact.versions.filter(status=Status.ACTIVE).exists():
-        set_current(version)  # (an amendment: the active version stays current until this one is signed)
-    PACT.enter(acting, move, version, sha256=version.canonical_sha256, second_review=version.requires_second_review)
+        set_current(
+            version
+        )  # (an amendment: the active version stays current until this one is signed)
+    PACT.enter(
+        acting,
+        move,
+        version,
+        sha256=version.canonical_sha256,
+        second_review=version.requires_second_review,
+    )
     notifications.notify(version, "submitted")
     return version
 

@@ -37,6 +37,8 @@ def set_current(version: PactVersion) -> None:
 
 def lock_version(version: PactVersion) -> PactVersion:
     """Lock one pact version row (and only it) for the rest of the transaction."""
-    return PactVersion.objects.select_for_update(of=("self",)).select_related(
-        "pact__project__carrier", "pact__institution"
-    ).get(pk=version.pk)
+    return (
+        PactVersion.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("pact__project__carrier", "pact__institution")
+        .get(pk=version.pk)
+    )

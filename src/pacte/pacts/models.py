@@ -60,10 +60,15 @@ class Pact(models.Model):
 class PactVersion(models.Model):
     pact = models.ForeignKey(Pact, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
     is_current = models.BooleanField(
-        default=True, help_text="The version the public sees for this pact (active one, else the newest)."
+        default=True,
+        help_text="The version the public sees for this pact (active one, else the newest).",
     )
     content = models.JSONField(default=dict)
     principles_index = models.CharField(max_length=200, blank=True)
@@ -124,7 +129,9 @@ class Signature(models.Model):
     signed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["version", "side"], name="uniq_signature_side")]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "side"], name="uniq_signature_side")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_side_display()} — {self.version}"
@@ -154,7 +161,9 @@ class Commitment(models.Model):
     due_date = models.DateField(null=True, blank=True)
     recurrence = models.CharField(max_length=12, default="none")
     evidence_kind = models.CharField(max_length=20, default="document")
-    status = models.CharField(max_length=12, choices=State.choices, default=State.ON_TRACK, db_index=True)
+    status = models.CharField(
+        max_length=12, choices=State.choices, default=State.ON_TRACK, db_index=True
+    )
     progress = models.PositiveSmallIntegerField(default=0)
     evidence_note = models.TextField(blank=True)
     evidence_url = models.URLField(blank=True, validators=[web_link_validator])
@@ -162,7 +171,9 @@ class Commitment(models.Model):
 
     class Meta:
         ordering = ["owner", "due_date", "key"]
-        constraints = [models.UniqueConstraint(fields=["version", "key"], name="uniq_commitment_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "key"], name="uniq_commitment_key")
+        ]
         verbose_name = _("engagement")
 
     def __str__(self) -> str:

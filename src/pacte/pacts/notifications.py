@@ -42,8 +42,13 @@ def notify(version: PactVersion, what: str) -> None:
     if not recipients:
         return
     body = str(_("Pacte %(ref)s — %(project)s, version %(number)s.\nÉtat : %(status)s.\n")) % {
-        "ref": pact.reference, "project": pact.project.name, "number": version.number,
-        "status": version.get_status_display()}
+        "ref": pact.reference,
+        "project": pact.project.name,
+        "number": version.number,
+        "status": version.get_status_display(),
+    }
     if version.last_reason:
         body += str(_("Motif : %(reason)s\n")) % {"reason": version.last_reason}
-    queue_notification(recipients, str(subject) % {"ref": pact.reference}, body, event=f"pact.{what}")
+    queue_notification(
+        recipients, str(subject) % {"ref": pact.reference}, body, event=f"pact.{what}"
+    )

@@ -30,4 +30,3 @@ def listen_to_sanctions(name: str, listener: SanctionListener) -> None:
 
 def sanction_listeners() -> list[tuple[str, SanctionListener]]:
     return sorted(_listeners.items())
-

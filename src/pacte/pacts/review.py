@@ -20,8 +20,13 @@ from pacte.writes.retry import retry_on_conflict
 def request_changes(acting: Acting, version: PactVersion, reason: str) -> PactVersion:
     version = lock_version(version)
     move, reason = PACT.check(acting, "request_changes", version, reason)
-    Review.objects.create(version=version, reviewer=acting.user, organisation=acting.organisation,
-                          decision=Review.Decision.REQUEST_CHANGES, reason=reason)
+    Review.objects.create(
+        version=version,
+        reviewer=acting.user,
+        organisation=acting.organisation,
+        decision=Review.Decision.REQUEST_CHANGES,
+        reason=reason,
+    )
     PACT.enter(acting, move, version, reason)
     notifications.notify(version, "changes_requested")
     return version
@@ -35,14 +40,27 @@ def approve(acting: Acting, version: PactVersion, note: str = "") -> PactVersion
     version = lock_version(version)
     move, _reason = PACT.check(acting, "approve", version)
     if version.reviews.filter(reviewer=acting.user, decision=Review.Decision.APPROVE).exists():
-        raise InvalidTransition(_("Vous avez déjà approuvé cette version : un second instructeur est requis."))
-    Review.objects.create(version=version, reviewer=acting.user, organisation=acting.organisation,
-                          decision=Review.Decision.APPROVE, reason=note.strip())
+        raise InvalidTransition(
+            _("Vous avez déjà approuvé cette version : un second instructeur est requis.")
+        )
+    Review.objects.create(
+        version=version,
+        reviewer=acting.user,
+        organisation=acting.organisation,
+        decision=Review.Decision.APPROVE,
+        reason=note.strip(),
+    )
     approvals = version.reviews.filter(decision=Review.Decision.APPROVE).count()
     required = 2 if version.requires_second_review else 1
     if approvals < required:
         version.save()
-        pact_event(version, "pact.review_recorded", actor_of(acting), approvals=approvals, required=required)
+        pact_event(
+            version,
+            "pact.review_recorded",
+            actor_of(acting),
+            approvals=approvals,
+            required=required,
+        )
         return version
     PACT.enter(acting, move, version, approvals=approvals, required=required)
     notifications.notify(version, "approved")

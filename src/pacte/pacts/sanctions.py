@@ -24,13 +24,21 @@ from pacte.pacts.schema import parse_content
 from pacte.writes.retry import retry_on_conflict
 
 
-def _institution_move(action: str, principal: Principal, version: PactVersion, reason: str,
-                      cure_days: int | None = None, today: date | None = None) -> PactVersion:
+def _institution_move(
+    action: str,
+    principal: Principal,
+    version: PactVersion,
+    reason: str,
+    cure_days: int | None = None,
+    today: date | None = None,
+) -> PactVersion:
     version = lock_version(version)
     move, reason = PACT.check(principal, action, version, reason)
     extra: dict[str, Any] = {}
     if action == "notify_breach":
-        days = cure_days or parse_content(version.content).cure_days or settings.PACT_DEFAULT_CURE_DAYS
+        days = (
+            cure_days or parse_content(version.content).cure_days or settings.PACT_DEFAULT_CURE_DAYS
+        )
         version.cure_deadline = (today or date.today()) + timedelta(days=days)
         extra["cure_deadline"] = version.cure_deadline.isoformat()
     if action in ("cure", "reinstate"):
@@ -42,11 +50,18 @@ def _institution_move(action: str, principal: Principal, version: PactVersion, r
     if action == "suspend":
         PACT.enter(principal, move, version, reason)
         sanctions = [s["measure"] for s in version.content.get("sanctions", [])]
-        pact_event(version, "sanction.applied", actor_of(principal), reason=reason, sanctions=sanctions)
+        pact_event(
+            version, "sanction.applied", actor_of(principal), reason=reason, sanctions=sanctions
+        )
     elif action == "break":
         PACT.enter(principal, move, version, reason)
-        pact_event(version, "sanction.applied", actor_of(principal), reason=reason,
-                   sanctions=["rupture", "révocation des accès"])
+        pact_event(
+            version,
+            "sanction.applied",
+            actor_of(principal),
+            reason=reason,
+            sanctions=["rupture", "révocation des accès"],
+        )
     else:
         PACT.enter(principal, move, version, reason, **extra)
     notifications.notify(version, action)
@@ -55,8 +70,13 @@ def _institution_move(action: str, principal: Principal, version: PactVersion, r
 
 @retry_on_conflict
 @transaction.atomic
-def notify_breach(acting: Principal, version: PactVersion, reason: str, cure_days: int | None = None,
-                  today: date | None = None) -> PactVersion:
+def notify_breach(
+    acting: Principal,
+    version: PactVersion,
+    reason: str,
+    cure_days: int | None = None,
+    today: date | None = None,
+) -> PactVersion:
     """`today` lets the compliance engine run on a simulated clock; people leave it out."""
     return _institution_move("notify_breach", acting, version, reason, cure_days, today)
 

@@ -41,16 +41,39 @@ EVIDENCE_KINDS = {
     "panel": _("Panel de testeurs ouvert"),
     "payment": _("Versement"),
 }
-RECURRENCES = {"none": "Ponctuel", "monthly": "Mensuel", "quarterly": "Trimestriel",
-               "semiannual": "Semestriel", "yearly": "Annuel"}
+RECURRENCES = {
+    "none": "Ponctuel",
+    "monthly": "Mensuel",
+    "quarterly": "Trimestriel",
+    "semiannual": "Semestriel",
+    "yearly": "Annuel",
+}
 OPEN_LICENCES = {
-    "AGPL-3.0-or-later", "AGPL-3.0-only", "GPL-3.0-or-later", "GPL-3.0-only", "LGPL-3.0-or-later",
-    "MPL-2.0", "EUPL-1.2", "Apache-2.0", "MIT", "BSD-3-Clause", "BSD-2-Clause", "CECILL-2.1",
-    "CECILL-B", "CECILL-C", "ISC",
+    "AGPL-3.0-or-later",
+    "AGPL-3.0-only",
+    "GPL-3.0-or-later",
+    "GPL-3.0-only",
+    "LGPL-3.0-or-later",
+    "MPL-2.0",
+    "EUPL-1.2",
+    "Apache-2.0",
+    "MIT",
+    "BSD-3-Clause",
+    "BSD-2-Clause",
+    "CECILL-2.1",
+    "CECILL-B",
+    "CECILL-C",
+    "ISC",
 }
 OPEN_DATA_LICENCES = {"etalab-2.0", "ODbL-1.0", "CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0", "LO-2.0"}
-FUNDING_KINDS = {"public_grant": "Subvention publique", "donation": "Don", "revenue": "Recettes",
-                 "loan": "Prêt", "outcome_contract": "Contrat à impact", "equity": "Prise de participation"}
+FUNDING_KINDS = {
+    "public_grant": "Subvention publique",
+    "donation": "Don",
+    "revenue": "Recettes",
+    "loan": "Prêt",
+    "outcome_contract": "Contrat à impact",
+    "equity": "Prise de participation",
+}
 
 
 class _Model(BaseModel):
@@ -95,7 +118,9 @@ class Commons(_Model):
 
 class Transparency(_Model):
     algorithm_sheet: bool = True
-    source_code_url: str = Field(default="", description="Adresse http(s) du code source ; tout autre schéma est refusé.")
+    source_code_url: str = Field(
+        default="", description="Adresse http(s) du code source ; tout autre schéma est refusé."
+    )
     statistics_public: bool = True
     budget_twice_yearly: bool = True
     notes: str = ""
@@ -167,11 +192,15 @@ class CommitmentSpec(_Model):
     threshold: str = ""
     due_date: date | None = None
     recurrence: Literal["none", "monthly", "quarterly", "semiannual", "yearly"] = "none"
-    evidence: Literal["document", "evaluation", "audit", "uptime", "publication", "grant", "panel", "payment"] = "document"
+    evidence: Literal[
+        "document", "evaluation", "audit", "uptime", "publication", "grant", "panel", "payment"
+    ] = "document"
 
     @property
     def measurable(self) -> bool:
-        return bool(self.indicator and self.threshold and (self.due_date or self.recurrence != "none"))
+        return bool(
+            self.indicator and self.threshold and (self.due_date or self.recurrence != "none")
+        )
 
 
 class PactContent(_Model):
@@ -203,7 +232,9 @@ def parse_content(data: object, *, new_input: bool = False) -> PactContent:
         for err in exc.errors():
             path = ".".join(str(p) for p in err["loc"]) or "content"
             fields.setdefault(path, []).append(_french(err))
-        raise ValidationFailed(_("Le contenu du pacte est mal formé."), field_errors=fields) from exc
+        raise ValidationFailed(
+            _("Le contenu du pacte est mal formé."), field_errors=fields
+        ) from exc
 
 
 def _french(e: ErrorDetails) -> str:
@@ -216,7 +247,8 @@ def _french(e: ErrorDetails) -> str:
         "float_parsing": _("Un nombre est attendu."),
         "date_from_datetime_parsing": _("Une date AAAA-MM-JJ est attendue."),
         "date_parsing": _("Une date AAAA-MM-JJ est attendue."),
-        "literal_error": _("Valeur non permise (attendu : %(expected)s).") % {"expected": ctx.get("expected", "")},
+        "literal_error": _("Valeur non permise (attendu : %(expected)s).")
+        % {"expected": ctx.get("expected", "")},
         "greater_than_equal": _("Doit être supérieur ou égal à %(n)s.") % {"n": ctx.get("ge", "")},
         "greater_than": _("Doit être supérieur à %(n)s.") % {"n": ctx.get("gt", "")},
         "less_than_equal": _("Doit être inférieur ou égal à %(n)s.") % {"n": ctx.get("le", "")},
@@ -241,7 +273,12 @@ def completeness_errors(content: PactContent) -> dict[str, list[str]]:
         add("title", _("Donnez un titre au pacte."))
     m = content.mission
     if len(m.problem) < 20:
-        add("mission.problem", _("Décrivez le problème de société visé (et non la solution), en 20 caractères au moins."))
+        add(
+            "mission.problem",
+            _(
+                "Décrivez le problème de société visé (et non la solution), en 20 caractères au moins."
+            ),
+        )
     if not m.population:
         add("mission.population", _("Indiquez la population concernée."))
     if m.population_size <= 0:
@@ -249,19 +286,30 @@ def completeness_errors(content: PactContent) -> dict[str, list[str]]:
     if not m.territory:
         add("mission.territory", _("Indiquez le territoire."))
     if not m.purpose_limitation:
-        add("mission.purpose_limitation", _("La clause de limitation des finalités est obligatoire (C1)."))
+        add(
+            "mission.purpose_limitation",
+            _("La clause de limitation des finalités est obligatoire (C1)."),
+        )
     unknown = [p for p in content.principles if p not in PRINCIPLES]
     if unknown:
         add("principles", _("Principe(s) inconnu(s) : %(names)s.") % {"names": ", ".join(unknown)})
     missing = [PRINCIPLES[p] for p in MANDATORY_PRINCIPLES if p not in content.principles]
     if missing:
-        add("principles", _("Principes obligatoires manquants : %(names)s.") % {"names": ", ".join(missing)})
+        add(
+            "principles",
+            _("Principes obligatoires manquants : %(names)s.") % {"names": ", ".join(missing)},
+        )
     for p in content.principles:
-        if p in PRINCIPLES and not any(c.principle == p and c.measurable for c in content.commitments):
+        if p in PRINCIPLES and not any(
+            c.principle == p and c.measurable for c in content.commitments
+        ):
             add(
                 "commitments",
-                _("Le principe « %(principle)s » doit être garanti par au moins un engagement mesurable "
-                  "(indicateur, seuil et échéance ou récurrence).") % {"principle": PRINCIPLES[p]},
+                _(
+                    "Le principe « %(principle)s » doit être garanti par au moins un engagement mesurable "
+                    "(indicateur, seuil et échéance ou récurrence)."
+                )
+                % {"principle": PRINCIPLES[p]},
             )
     keys = [c.key for c in content.commitments]
     if len(keys) != len(set(keys)):
@@ -270,17 +318,30 @@ def completeness_errors(content: PactContent) -> dict[str, list[str]]:
         if c.principle and c.principle not in PRINCIPLES:
             add(f"commitments.{i}.principle", _("Principe inconnu."))
     if not content.bias_risks:
-        add("bias_risks", _("Déclarez au moins un risque de biais (groupe, mécanisme, métrique) — C3."))
+        add(
+            "bias_risks",
+            _("Déclarez au moins un risque de biais (groupe, mécanisme, métrique) — C3."),
+        )
     if not content.bias_correction_promise:
-        add("bias_correction_promise", _("Le pacte doit promettre de corriger les biais découverts ensuite (C3)."))
+        add(
+            "bias_correction_promise",
+            _("Le pacte doit promettre de corriger les biais découverts ensuite (C3)."),
+        )
     ip = content.impact_plan
     if not ip.outcome:
-        add("impact_plan.outcome", _("Indiquez le résultat social mesuré (par ex. « retour à l'emploi durable à 6 mois »)."))
+        add(
+            "impact_plan.outcome",
+            _(
+                "Indiquez le résultat social mesuré (par ex. « retour à l'emploi durable à 6 mois »)."
+            ),
+        )
     elif is_audience_metric(ip.outcome):
         add(
             "impact_plan.outcome",
-            _("Une mesure d'audience (visites, pages vues, téléchargements, inscriptions…) n'est pas un "
-              "impact social : indiquez ce qui change dans la vie des personnes (C4)."),
+            _(
+                "Une mesure d'audience (visites, pages vues, téléchargements, inscriptions…) n'est pas un "
+                "impact social : indiquez ce qui change dans la vie des personnes (C4)."
+            ),
         )
     if not ip.method:
         add("impact_plan.method", _("Choisissez la méthode d'évaluation."))
@@ -294,9 +355,16 @@ def completeness_errors(content: PactContent) -> dict[str, list[str]]:
     if any(f.kind == "equity" for f in commons.funding_sources):
         add("commons.funding_sources", _("Aucun financement en capital n'est permis (C5)."))
     if commons.code_licence not in OPEN_LICENCES:
-        add("commons.code_licence", _("Choisissez une licence libre reconnue (identifiant SPDX, par ex. AGPL-3.0-or-later)."))
+        add(
+            "commons.code_licence",
+            _(
+                "Choisissez une licence libre reconnue (identifiant SPDX, par ex. AGPL-3.0-or-later)."
+            ),
+        )
     if commons.data_licence and commons.data_licence not in OPEN_DATA_LICENCES:
-        add("commons.data_licence", _("Licence de données inconnue (par ex. etalab-2.0, ODbL-1.0)."))
+        add(
+            "commons.data_licence", _("Licence de données inconnue (par ex. etalab-2.0, ODbL-1.0).")
+        )
     t = content.term
     if not t.start or not t.end:
         add("term", _("Le pacte doit avoir une date de début et une date de fin."))
@@ -305,8 +373,13 @@ def completeness_errors(content: PactContent) -> dict[str, list[str]]:
     if not content.sanctions:
         add("sanctions", _("Listez les sanctions applicables en cas de manquement (C7)."))
     s = content.state
-    if (s.data or s.panel_size or s.seed_funding_eur or s.outcome_contract or s.channels) and not any(
-        c.owner == "institution" for c in content.commitments
-    ):
-        add("commitments", _("Les engagements de l'institution (données, panel, diffusion, financement) doivent figurer au tableau des engagements."))
+    if (
+        s.data or s.panel_size or s.seed_funding_eur or s.outcome_contract or s.channels
+    ) and not any(c.owner == "institution" for c in content.commitments):
+        add(
+            "commitments",
+            _(
+                "Les engagements de l'institution (données, panel, diffusion, financement) doivent figurer au tableau des engagements."
+            ),
+        )
     return errors

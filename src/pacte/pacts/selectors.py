@@ -36,7 +36,11 @@ def versions_visible(acting: Acting | None) -> QuerySet[PactVersion]:
 
 
 def get_pact(reference: str) -> Pact:
-    pact = Pact.objects.select_related("project__carrier", "institution").filter(reference=reference).first()
+    pact = (
+        Pact.objects.select_related("project__carrier", "institution")
+        .filter(reference=reference)
+        .first()
+    )
     if pact is None:
         raise NotFound(_("Ce pacte n'existe pas."))
     return pact
@@ -53,17 +57,23 @@ def pact_versions(acting: Acting | None, pact: Pact) -> QuerySet[PactVersion]:
     return versions_visible(acting).filter(pact=pact).order_by("number")
 
 
-def with_public_pacts(projects: QuerySet[Project], acting: Acting | None = None) -> QuerySet[Project]:
+def with_public_pacts(
+    projects: QuerySet[Project], acting: Acting | None = None
+) -> QuerySet[Project]:
     """Prefetch what `public_pacts_of` needs, so a page of projects costs a fixed number of queries."""
     visible = versions_visible(acting).order_by("number")
     return projects.prefetch_related(
-        Prefetch("pacts", queryset=Pact.objects.select_related("institution").order_by("created_at")),
+        Prefetch(
+            "pacts", queryset=Pact.objects.select_related("institution").order_by("created_at")
+        ),
         Prefetch("pacts__versions", queryset=visible, to_attr="visible_versions"),
         "phases",
     )
 
 
-def public_pacts_of(project: Project, acting: Acting | None = None) -> list[tuple[Pact, PactVersion | None]]:
+def public_pacts_of(
+    project: Project, acting: Acting | None = None
+) -> list[tuple[Pact, PactVersion | None]]:
     """Each pact of the project with the version the viewer sees (the current one, else the newest)."""
     if "pacts" not in getattr(project, "_prefetched_objects_cache", {}):
         project = with_public_pacts(Project.objects.filter(pk=project.pk), acting).get()
@@ -75,26 +85,39 @@ def public_pacts_of(project: Project, acting: Acting | None = None) -> list[tupl
     return out
 
 
-def public_pacts_by_project(project_ids: list[int], acting: Acting | None = None) -> dict[int, list[dict[str, Any]]]:
+def public_pacts_by_project(
+    project_ids: list[int], acting: Acting | None = None
+) -> dict[int, list[dict[str, Any]]]:
     """`public_pacts_of` for a page of projects, as plain rows: two light queries, no model instances.
 
     Each pact of each project (oldest first) with the version the viewer sees: the current one,
     else the newest visible one, else none (a draft the viewer may not read).
     """
-    pacts = list(Pact.objects.filter(project_id__in=project_ids).order_by("created_at", "id")
-                 .values_list("id", "project_id", "reference", "institution__slug"))
+    pacts = list(
+        Pact.objects.filter(project_id__in=project_ids)
+        .order_by("created_at", "id")
+        .values_list("id", "project_id", "reference", "institution__slug")
+    )
     seen: dict[int, list[tuple[int, str, bool]]] = {}
-    visible = (PactVersion.objects.filter(_visible_versions(acting), pact_id__in=[p[0] for p in pacts])
-               .order_by("number").values_list("pact_id", "number", "status", "is_current"))
+    visible = (
+        PactVersion.objects.filter(_visible_versions(acting), pact_id__in=[p[0] for p in pacts])
+        .order_by("number")
+        .values_list("pact_id", "number", "status", "is_current")
+    )
     for pact_id, number, status, is_current in visible:
         seen.setdefault(pact_id, []).append((number, status, is_current))
     out: dict[int, list[dict[str, Any]]] = {pk: [] for pk in project_ids}
     for pact_id, project_id, reference, institution in pacts:
         versions = seen.get(pact_id, [])
         current = next((v for v in versions if v[2]), versions[-1] if versions else None)
-        out[project_id].append({"reference": reference, "institution": institution,
-                                "status": current[1] if current else None,
-                                "version": current[0] if current else None})
+        out[project_id].append(
+            {
+                "reference": reference,
+                "institution": institution,
+                "status": current[1] if current else None,
+                "version": current[0] if current else None,
+            }
+        )
     return out
 
 
@@ -128,17 +151,36 @@ class QueueItem:
 def review_queue(acting: Acting) -> list[QueueItem]:
     """Pacts awaiting a decision of the acting institution (or of the carrier), with clocks."""
     org = acting.organisation.pk
-    qs = versions_visible(acting).filter(
-        Q(pact__institution_id=org) | Q(pact__project__carrier_id=org),
-        status__in=(Status.SUBMITTED, Status.CHANGES_REQUESTED, Status.APPROVED, Status.SIGNING,
-                    Status.BREACH_NOTIFIED, Status.SUSPENDED, Status.DRAFT),
-    ).prefetch_related("reviews")
+    qs = (
+        versions_visible(acting)
+        .filter(
+            Q(pact__institution_id=org) | Q(pact__project__carrier_id=org),
+            status__in=(
+                Status.SUBMITTED,
+                Status.CHANGES_REQUESTED,
+                Status.APPROVED,
+                Status.SIGNING,
+                Status.BREACH_NOTIFIED,
+                Status.SUSPENDED,
+                Status.DRAFT,
+            ),
+        )
+        .prefetch_related("reviews")
+    )
     now = timezone.now()
     items = []
     for v in qs:
         since = v.status_changed_at or v.created_at
         approvals = sum(1 for r in v.reviews.all() if r.decision == "approve")
-        items.append(QueueItem(v, max(0, (now - since).days), v.ball, approvals, 2 if v.requires_second_review else 1))
+        items.append(
+            QueueItem(
+                v,
+                max(0, (now - since).days),
+                v.ball,
+                approvals,
+                2 if v.requires_second_review else 1,
+            )
+        )
     items.sort(key=lambda i: -i.days_waiting)
     return items
 

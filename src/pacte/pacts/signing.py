@@ -24,7 +24,9 @@ def _require_one_side_per_person(acting: Acting, pact: Pact, side: str) -> None:
     institution's side is in the policy)."""
     if Signature.objects.filter(version__pact=pact, signer=acting.user).exclude(side=side).exists():
         raise PermissionDenied(
-            _("Vous avez déjà signé ce pacte pour l'autre partie : une même personne ne signe que pour un côté.")
+            _(
+                "Vous avez déjà signé ce pacte pour l'autre partie : une même personne ne signe que pour un côté."
+            )
         )
 
 
@@ -33,7 +35,12 @@ def _carry_over_commitments(old: PactVersion, new: PactVersion) -> None:
     for c in new.commitments.all():
         if c.key in previous:
             p = previous[c.key]
-            c.status, c.progress, c.evidence_note, c.evidence_url = p.status, p.progress, p.evidence_note, p.evidence_url
+            c.status, c.progress, c.evidence_note, c.evidence_url = (
+                p.status,
+                p.progress,
+                p.evidence_note,
+                p.evidence_url,
+            )
             c.save()
 
 
@@ -50,20 +57,38 @@ def sign(acting: Acting, version: PactVersion) -> Signature:
         raise InvalidTransition(_("Ce côté a déjà signé cette version."))
     digest = canonical_digest(version)
     if digest.hex() != version.canonical_sha256:
-        raise InvalidTransition(_("Le texte ne correspond plus à celui qui a été soumis : signature refusée."))
+        raise InvalidTransition(
+            _("Le texte ne correspond plus à celui qui a été soumis : signature refusée.")
+        )
     public_key, signature_hex = sign_digest(acting.user, digest)
     signature = Signature.objects.create(
-        version=version, side=side, signer=acting.user, organisation=acting.organisation,
-        digest_sha256=digest.hex(), public_key=public_key, signature=signature_hex,
+        version=version,
+        side=side,
+        signer=acting.user,
+        organisation=acting.organisation,
+        digest_sha256=digest.hex(),
+        public_key=public_key,
+        signature=signature_hex,
     )
-    pact_event(version, "pact.signed", actor_of(acting), side=side, sha256=digest.hex(),
-               public_key=public_key, signature=signature_hex)
+    pact_event(
+        version,
+        "pact.signed",
+        actor_of(acting),
+        side=side,
+        sha256=digest.hex(),
+        public_key=public_key,
+        signature=signature_hex,
+    )
     if version.signatures.count() < 2:
         set_status(version, Status.SIGNING)
         return signature
     for old in pact.versions.filter(status=Status.ACTIVE).exclude(pk=version.pk):
         _carry_over_commitments(old, version)
-        set_status(old, Status.SUPERSEDED, _("Remplacé par la version %(number)s.") % {"number": version.number})
+        set_status(
+            old,
+            Status.SUPERSEDED,
+            _("Remplacé par la version %(number)s.") % {"number": version.number},
+        )
         pact_event(old, "pact.superseded", SYSTEM, by_version=version.number)
     set_current(version)
     PACT.enter(acting, move, version, sha256=digest.hex())

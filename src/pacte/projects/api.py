@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
 
 from pacte.accounts.viewer import viewer
-from pacte.input_limits import BigInt, Identifier, Label, Sentence, check_page
+from pacte.api_contract import VIEWER, Limit, Offset, paginate, responses
+from pacte.input_limits import Identifier, Label, Sentence
 from pacte.pacts.selectors import public_pacts_by_project, public_pacts_of
 from pacte.projects.models import Phase
 from pacte.projects.selectors import get_project, search_projects
@@ -57,17 +59,23 @@ def _out(project, acting=None) -> dict[str, object]:  # type: ignore[no-untyped-
         "pitch": project.pitch,
         "territory": project.territory,
         "carrier": project.carrier.slug,
-        "takeover_institution": project.takeover_institution.slug if project.takeover_institution else None,
+        "takeover_institution": project.takeover_institution.slug
+        if project.takeover_institution
+        else None,
         "current_phase": phase.kind if phase else None,
         "pacts": [
-            {"reference": p.reference, "institution": p.institution.slug,
-             "status": v.status if v else None, "version": v.number if v else None}
+            {
+                "reference": p.reference,
+                "institution": p.institution.slug,
+                "status": v.status if v else None,
+                "version": v.number if v else None,
+            }
             for p, v in public_pacts_of(project, acting)
         ],
     }
 
 
-@router.get("", response=Page, summary="Liste paginée des projets")
+@router.get("", response=responses({200: Page}, VIEWER), summary="Liste paginée des projets")
 def list_projects(
     request: HttpRequest,
     q: Sentence = "",
@@ -75,31 +83,52 @@ def list_projects(
     institution: Identifier = "",
     principle: Identifier = "",
     territory: Label = "",
-    limit: BigInt = 20,
-    offset: BigInt = 0,
+    limit: Limit = 20,
+    offset: Offset = 0,
 ) -> dict[str, object]:
-    check_page(limit, offset)
-    qs = search_projects(q=q, status=status, institution=institution, principle=principle, territory=territory)
-    # plain rows, not model instances: a page costs four light queries whatever its size
-    rows = list(qs.values_list("id", "slug", "name", "pitch", "territory", "carrier__slug",
-                               "takeover_institution__slug")[offset : offset + limit])
-    ids = [r[0] for r in rows]
-    pacts = public_pacts_by_project(ids, viewer(request))
-    phases: dict[int, tuple[date, int, str]] = {}
-    for project_id, kind, started_on, pk in Phase.objects.filter(project_id__in=ids).values_list(
-            "project_id", "kind", "started_on", "id"):
-        if project_id not in phases or (started_on, pk) > phases[project_id][:2]:
-            phases[project_id] = (started_on, pk, kind)  # the current phase, as Project.current_phase
-    items = [
-        {"slug": slug, "name": name, "pitch": pitch, "territory": territory, "carrier": carrier,
-         "takeover_institution": takeover, "current_phase": phases[pk][2] if pk in phases else None,
-         "pacts": pacts[pk]}
-        for pk, slug, name, pitch, territory, carrier, takeover in rows
-    ]
-    return {"count": qs.count(), "items": items}
+    qs = search_projects(
+        q=q, status=status, institution=institution, principle=principle, territory=territory
+    )
+
+    def render(rows: list[tuple[Any, ...]]) -> list[dict[str, object]]:
+        # plain rows, not model instances: a page costs four light queries whatever its size
+        ids = [r[0] for r in rows]
+        pacts = public_pacts_by_project(ids, viewer(request))
+        phases: dict[int, tuple[date, int, str]] = {}
+        for project_id, kind, started_on, pk in Phase.objects.filter(
+            project_id__in=ids
+        ).values_list("project_id", "kind", "started_on", "id"):
+            if project_id not in phases or (started_on, pk) > phases[project_id][:2]:
+                phases[project_id] = (
+                    started_on,
+                    pk,
+                    kind,
+                )  # the current phase, as Project.current_phase
+        return [
+            {
+                "slug": slug,
+                "name": name,
+                "pitch": pitch,
+                "territory": territory,
+                "carrier": carrier,
+                "takeover_institution": takeover,
+                "current_phase": phases[pk][2] if pk in phases else None,
+                "pacts": pacts[pk],
+            }
+            for pk, slug, name, pitch, territory, carrier, takeover in rows
+        ]
+
+    rows = qs.order_by("name", "id").values_list(
+        "id", "slug", "name", "pitch", "territory", "carrier__slug", "takeover_institution__slug"
+    )  # stable pages
+    return paginate(rows, limit, offset, render)
 
 
-@router.get("/{slug}", response=ProjectDetail, summary="Un projet, ses phases et ses pactes")
+@router.get(
+    "/{slug}",
+    response=responses({200: ProjectDetail}, VIEWER),
+    summary="Un projet, ses phases et ses pactes",
+)
 def project_detail(request: HttpRequest, slug: Identifier) -> dict[str, object]:
     project = get_project(slug)
     data = _out(project, viewer(request))

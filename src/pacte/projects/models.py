@@ -75,7 +75,9 @@ class Phase(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="phases")
     kind = models.CharField(_("phase"), max_length=20, choices=PhaseKind.choices)
     budget_eur = models.PositiveIntegerField(_("budget (€)"), default=DEFAULT_PHASE_BUDGET_EUR)
-    planned_months = models.PositiveSmallIntegerField(_("durée prévue (mois)"), default=DEFAULT_PHASE_MONTHS)
+    planned_months = models.PositiveSmallIntegerField(
+        _("durée prévue (mois)"), default=DEFAULT_PHASE_MONTHS
+    )
     started_on = models.DateField(_("début"))
     ended_on = models.DateField(_("fin"), null=True, blank=True)
     decision = models.CharField(_("décision"), max_length=10, choices=Decision.choices, blank=True)

@@ -52,7 +52,9 @@ def create_project(
         takeover_institution=takeover_institution,
         **fields,
     )
-    Phase.objects.create(project=project, kind=PhaseKind.INVESTIGATION, started_on=started_on or date.today())
+    Phase.objects.create(
+        project=project, kind=PhaseKind.INVESTIGATION, started_on=started_on or date.today()
+    )
     record_event(
         "project.created",
         actor=actor_of(acting),
@@ -84,15 +86,21 @@ def close_phase(
     if decision not in Phase.Decision.values:
         raise ValidationFailed(_("La décision doit être « continuer » ou « arrêter »."))
     if len(reason.strip()) < 10:
-        raise ValidationFailed(_("Expliquez la décision en quelques mots (10 caractères au moins)."))
+        raise ValidationFailed(
+            _("Expliquez la décision en quelques mots (10 caractères au moins).")
+        )
     today = on or date.today()
     if decision == Phase.Decision.STOP:
         next_kind = next_kind or PhaseKind.ABANDONED
         if next_kind not in (PhaseKind.ABANDONED, PhaseKind.TRANSFERRED, PhaseKind.OPERATED):
-            raise ValidationFailed(_("Un arrêt mène à l'abandon, au transfert ou à l'exploitation durable."))
+            raise ValidationFailed(
+                _("Un arrêt mène à l'abandon, au transfert ou à l'exploitation durable.")
+            )
     else:
         order = [k.value for k in PHASE_ORDER]
-        default_next = order[order.index(phase.kind) + 1] if phase.kind in order[:-1] else PhaseKind.OPERATED
+        default_next = (
+            order[order.index(phase.kind) + 1] if phase.kind in order[:-1] else PhaseKind.OPERATED
+        )
         next_kind = next_kind or default_next
         if next_kind in order and order.index(next_kind) <= order.index(phase.kind):
             raise ValidationFailed(_("La phase suivante doit venir après la phase en cours."))
@@ -107,7 +115,9 @@ def close_phase(
         kind=next_kind,
         started_on=today,
         ended_on=today if next_kind in TERMINAL_PHASES else None,
-        budget_eur=budget_eur if budget_eur is not None else (0 if next_kind in TERMINAL_PHASES else 200_000),
+        budget_eur=budget_eur
+        if budget_eur is not None
+        else (0 if next_kind in TERMINAL_PHASES else 200_000),
     )
     record_event(
         "phase.closed",
@@ -115,6 +125,11 @@ def close_phase(
         subject_type="project",
         subject_id=project.slug,
         project_slug=project.slug,
-        data={"phase": phase.kind, "decision": decision, "reason": phase.decision_reason, "next": next_kind},
+        data={
+            "phase": phase.kind,
+            "decision": decision,
+            "reason": phase.decision_reason,
+            "next": next_kind,
+        },
     )
     return new_phase

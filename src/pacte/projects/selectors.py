@@ -7,7 +7,12 @@ from pacte.projects.models import Project
 
 
 def search_projects(
-    *, q: str = "", status: str = "", institution: str = "", principle: str = "", territory: str = ""
+    *,
+    q: str = "",
+    status: str = "",
+    institution: str = "",
+    principle: str = "",
+    territory: str = "",
 ) -> QuerySet[Project]:
     """Public list of projects with the registry filters (no account needed)."""
     qs = Project.objects.select_related("carrier", "takeover_institution")
@@ -21,14 +26,19 @@ def search_projects(
     if status:
         qs = qs.filter(pacts__versions__status=status, pacts__versions__is_current=True)
     if principle:
-        qs = qs.filter(pacts__versions__is_current=True, pacts__versions__principles_index__contains=f",{principle},")
+        qs = qs.filter(
+            pacts__versions__is_current=True,
+            pacts__versions__principles_index__contains=f",{principle},",
+        )
     return (qs.distinct() if joined else qs).order_by("name")
 
 
 def get_project(slug: str) -> Project:
     from pacte.errors import NotFound
 
-    project = Project.objects.select_related("carrier", "takeover_institution").filter(slug=slug).first()
+    project = (
+        Project.objects.select_related("carrier", "takeover_institution").filter(slug=slug).first()
+    )
     if project is None:
         raise NotFound(_("Ce projet n'existe pas."))
     return project

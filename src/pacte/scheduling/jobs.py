@@ -23,13 +23,27 @@ class Job:
 
 
 JOBS: tuple[Job, ...] = (
-    Job("pacts.refresh_commitments", "pacte.pacts.tasks.refresh_commitments_task", Daily(time(3, 0))),
+    Job(
+        "pacts.refresh_commitments", "pacte.pacts.tasks.refresh_commitments_task", Daily(time(3, 0))
+    ),
     Job("data.refresh_grants", "pacte.data.tasks.refresh_grants_task", Daily(time(3, 10))),
     Job("evidence.compliance", "pacte.evidence.tasks.run_compliance_task", Daily(time(3, 20))),
     Job("funding.late_payments", "pacte.funding.tasks.mark_late_payments_task", Daily(time(3, 30))),
     Job("notifications.prune", "pacte.notifications.tasks.prune_outbox_task", Daily(time(4, 0))),
-    Job("writes.purge_idempotency_keys", "pacte.writes.tasks.purge_idempotency_keys_task", Daily(time(4, 20))),
-    Job("accounts.prune_sign_in_log", "pacte.accounts.tasks.prune_sign_in_log_task", Daily(time(4, 10))),
-    Job("data.release_stale_reservations", "pacte.data.tasks.release_stale_reservations_task", Hourly(minute=15)),
+    Job(
+        "writes.purge_idempotency_keys",
+        "pacte.writes.tasks.purge_idempotency_keys_task",
+        Daily(time(4, 20)),
+    ),
+    Job(
+        "accounts.prune_sign_in_log",
+        "pacte.accounts.tasks.prune_sign_in_log_task",
+        Daily(time(4, 10)),
+    ),
+    Job(
+        "data.release_stale_reservations",
+        "pacte.data.tasks.release_stale_reservations_task",
+        Hourly(minute=15),
+    ),
     Job("notifications.resume", "pacte.notifications.tasks.resume_pending_task", Hourly(minute=5)),
 )

@@ -22,7 +22,9 @@ class ScheduledRun(models.Model):
         verbose_name = _("exécution planifiée")
         verbose_name_plural = _("exécutions planifiées")
         ordering = ["-due_at", "job"]
-        constraints = [models.UniqueConstraint(fields=["job", "due_at"], name="scheduled_run_once_per_period")]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "due_at"], name="scheduled_run_once_per_period")
+        ]
 
     def __str__(self) -> str:
         return f"{self.job} @ {self.due_at:%Y-%m-%d %H:%M}"

@@ -35,8 +35,9 @@ def queue_worker(*, max_tasks: int | None = None, worker_id: str | None = None) 
     )
 
 
-def run_forever(*, interval: float = 5.0, once: bool = False,
-                clock: Callable[[], datetime] = timezone.now) -> None:
+def run_forever(
+    *, interval: float = 5.0, once: bool = False, clock: Callable[[], datetime] = timezone.now
+) -> None:
     """The loop of `pacte worker` (``once``: a single turn, for cron or a check)."""
     worker = queue_worker()
     if not once:

@@ -30,7 +30,9 @@ def public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             or len(messages.get_messages(request))  # a flash message is for this visitor only
         ):
             return view(request, *args, **kwargs)
-        head = Event.objects.order_by("-index").values_list("entry_hash", flat=True).first() or "empty"
+        head = (
+            Event.objects.order_by("-index").values_list("entry_hash", flat=True).first() or "empty"
+        )
         key = f"public-page:{head}:{get_language()}:{request.get_full_path()}"
         cached: HttpResponse | None = cache.get(key)
         if cached is not None:

@@ -9,6 +9,9 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     if request.path.startswith("/api/"):
         from django.http import JsonResponse
 
-        return JsonResponse({"error": "not_found", "message": _("Ressource introuvable.")}, status=404)
-    return render(request, "error.html", {"error": NotFound(_("Cette page n'existe pas."))}, status=404)
-
+        return JsonResponse(
+            {"error": "not_found", "message": _("Ressource introuvable.")}, status=404
+        )
+    return render(
+        request, "error.html", {"error": NotFound(_("Cette page n'existe pas."))}, status=404
+    )

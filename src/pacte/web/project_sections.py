@@ -86,6 +86,7 @@ PROJECT_SECTIONS = ProjectSections()
 # The domains' providers. Each imports its domain on first use: the evidence section pulls the
 # statistics libraries, too heavy to load at every start-up (`pacte migrate`, `collectstatic`…).
 
+
 def data_section(project: Project, acting: Acting | None, /) -> Mapping[str, Any] | None:
     from pacte.data.sections import project_section
 

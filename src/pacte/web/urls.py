@@ -9,8 +9,14 @@ urlpatterns = [
     path("projets/<slug:slug>/", views.project_detail, name="project"),
     path("organisations/<slug:slug>/", views.organisation_detail, name="organisation"),
     path("pactes/<str:reference>/v<int:number>/", views.version_detail, name="version"),
-    path("pactes/<str:reference>/v<int:number>/canonique.json", views.version_canonical, name="version_canonical"),
-    path("pactes/<str:reference>/diff/<int:old>/<int:new>/", views.version_diff, name="version_diff"),
+    path(
+        "pactes/<str:reference>/v<int:number>/canonique.json",
+        views.version_canonical,
+        name="version_canonical",
+    ),
+    path(
+        "pactes/<str:reference>/diff/<int:old>/<int:new>/", views.version_diff, name="version_diff"
+    ),
     path("journal/", views.journal, name="journal"),
     path("sante", views.health, name="health"),
     path("langue/", views.choose_language, name="language"),
@@ -21,8 +27,16 @@ urlpatterns = [
     path("espace/projets/nouveau/", views.project_create, name="project_create"),
     path("espace/projets/<slug:slug>/phase/", views.phase_close, name="phase_close"),
     path("espace/projets/<slug:slug>/pacte/", views.pact_create, name="pact_create"),
-    path("espace/pactes/<str:reference>/v<int:number>/modifier/", views.version_edit, name="version_edit"),
-    path("espace/pactes/<str:reference>/v<int:number>/<str:action>/", views.version_action, name="version_action"),
+    path(
+        "espace/pactes/<str:reference>/v<int:number>/modifier/",
+        views.version_edit,
+        name="version_edit",
+    ),
+    path(
+        "espace/pactes/<str:reference>/v<int:number>/<str:action>/",
+        views.version_action,
+        name="version_action",
+    ),
     path("espace/engagements/<int:pk>/preuve/", views.commitment_evidence, name="evidence"),
     path("espace/jetons/", views.api_tokens, name="tokens"),
 ]

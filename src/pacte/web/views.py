@@ -44,35 +44,55 @@ from pacte.web.project_sections import PROJECT_SECTIONS
 def _acting(request: HttpRequest) -> Acting:
     acting: Acting | None = getattr(request, "acting", None)
     if acting is None:
-        raise NotAuthenticated(_("Connectez-vous et choisissez l'organisation pour laquelle vous agissez."))
+        raise NotAuthenticated(
+            _("Connectez-vous et choisissez l'organisation pour laquelle vous agissez.")
+        )
     return acting
 
 
 # ------------------------------------------------------------------ public
 
+
 @public_page
 def home(request: HttpRequest) -> HttpResponse:
-    active = pact_selectors.versions_visible(None).filter(is_current=True, status=Status.ACTIVE).count()
-    return render(request, "web/home.html", {
-        "project_count": Project.objects.count(),
-        "active_count": active,
-        "events": recent_events()[:8],
-        "projects": search_projects()[:6],
-    })
+    active = (
+        pact_selectors.versions_visible(None).filter(is_current=True, status=Status.ACTIVE).count()
+    )
+    return render(
+        request,
+        "web/home.html",
+        {
+            "project_count": Project.objects.count(),
+            "active_count": active,
+            "events": recent_events()[:8],
+            "projects": search_projects()[:6],
+        },
+    )
 
 
 @public_page
 def project_list(request: HttpRequest) -> HttpResponse:
-    f = {k: request.GET.get(k, "").strip() for k in ("q", "status", "institution", "principle", "territory")}
+    f = {
+        k: request.GET.get(k, "").strip()
+        for k in ("q", "status", "institution", "principle", "territory")
+    }
     qs = pact_selectors.with_public_pacts(search_projects(**f))
     page = Paginator(qs, 12).get_page(request.GET.get("page"))
     rows = [(p, pact_selectors.public_pacts_of(p)) for p in page.object_list]
     query = "&".join(f"{k}={v}" for k, v in f.items() if v)
-    return render(request, "web/project_list.html", {
-        "page": page, "rows": rows, "filters": f, "query": query,
-        "statuses": [s for s in Status.choices if s[0] != Status.DRAFT],
-        "institutions": institutions(), "principles": PRINCIPLES.items(),
-    })
+    return render(
+        request,
+        "web/project_list.html",
+        {
+            "page": page,
+            "rows": rows,
+            "filters": f,
+            "query": query,
+            "statuses": [s for s in Status.choices if s[0] != Status.DRAFT],
+            "institutions": institutions(),
+            "principles": PRINCIPLES.items(),
+        },
+    )
 
 
 @public_page
@@ -83,31 +103,59 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     for pact, version in pact_selectors.public_pacts_of(project, acting):
         if version is None:
             continue
-        signatures = [(s, pact_documents.verify_signature(s)) for s in version.signatures.select_related("organisation", "signer")]
-        pacts.append({
-            "pact": pact, "version": version, "board": pact_selectors.commitments_board(version),
-            "signatures": signatures, "versions": pact_selectors.pact_versions(acting, pact),
-        })
+        signatures = [
+            (s, pact_documents.verify_signature(s))
+            for s in version.signatures.select_related("organisation", "signer")
+        ]
+        pacts.append(
+            {
+                "pact": pact,
+                "version": version,
+                "board": pact_selectors.commitments_board(version),
+                "signatures": signatures,
+                "versions": pact_selectors.pact_versions(acting, pact),
+            }
+        )
     sections = PROJECT_SECTIONS.render(project, acting)  # each domain's part of the page
-    return render(request, "web/project_detail.html", {
-        "project": project, "pacts": pacts, "phases": project.phases.all(), "sections": sections,
-        "events": events_for_project(project.slug)[:30], "principles": PRINCIPLES,
-        "can_edit": acting is not None and acting.organisation.pk == project.carrier_id,
-    })
+    return render(
+        request,
+        "web/project_detail.html",
+        {
+            "project": project,
+            "pacts": pacts,
+            "phases": project.phases.all(),
+            "sections": sections,
+            "events": events_for_project(project.slug)[:30],
+            "principles": PRINCIPLES,
+            "can_edit": acting is not None and acting.organisation.pk == project.carrier_id,
+        },
+    )
 
 
 @public_page
 def version_detail(request: HttpRequest, reference: str, number: int) -> HttpResponse:
     acting = getattr(request, "acting", None)
     version = pact_selectors.get_version(acting, reference, number)
-    signatures = [(s, pact_documents.verify_signature(s)) for s in version.signatures.select_related("organisation", "signer")]
-    return render(request, "web/version_detail.html", {
-        "version": version, "pact": version.pact, "c": version.content, "principles": PRINCIPLES,
-        "board": pact_selectors.commitments_board(version), "signatures": signatures,
-        "versions": pact_selectors.pact_versions(acting, version.pact),
-        "actions": _available_actions(acting, version), "reason_form": forms.ReasonForm(),
-        "reviews": version.reviews.select_related("organisation"),
-    })
+    signatures = [
+        (s, pact_documents.verify_signature(s))
+        for s in version.signatures.select_related("organisation", "signer")
+    ]
+    return render(
+        request,
+        "web/version_detail.html",
+        {
+            "version": version,
+            "pact": version.pact,
+            "c": version.content,
+            "principles": PRINCIPLES,
+            "board": pact_selectors.commitments_board(version),
+            "signatures": signatures,
+            "versions": pact_selectors.pact_versions(acting, version.pact),
+            "actions": _available_actions(acting, version),
+            "reason_form": forms.ReasonForm(),
+            "reviews": version.reviews.select_related("organisation"),
+        },
+    )
 
 
 def version_canonical(request: HttpRequest, reference: str, number: int) -> HttpResponse:
@@ -124,16 +172,27 @@ def version_diff(request: HttpRequest, reference: str, old: int, new: int) -> Ht
     acting = getattr(request, "acting", None)
     a = pact_selectors.get_version(acting, reference, old)
     b = pact_selectors.get_version(acting, reference, new)
-    return render(request, "web/version_diff.html", {
-        "old": a, "new": b, "pact": a.pact, "lines": pact_selectors.diff_versions(a, b),
-    })
+    return render(
+        request,
+        "web/version_diff.html",
+        {
+            "old": a,
+            "new": b,
+            "pact": a.pact,
+            "lines": pact_selectors.diff_versions(a, b),
+        },
+    )
 
 
 def journal(request: HttpRequest) -> HttpResponse:
     type_prefix = request.GET.get("type", "").strip()
     project = request.GET.get("project", "").strip()
-    page = Paginator(recent_events(type_prefix=type_prefix, project=project), 25).get_page(request.GET.get("page"))
-    return render(request, "web/journal.html", {"page": page, "type": type_prefix, "project": project})
+    page = Paginator(recent_events(type_prefix=type_prefix, project=project), 25).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request, "web/journal.html", {"page": page, "type": type_prefix, "project": project}
+    )
 
 
 def choose_language(request: HttpRequest) -> HttpResponse:
@@ -143,11 +202,15 @@ def choose_language(request: HttpRequest) -> HttpResponse:
 
     code = request.GET.get("language", "")
     target = request.GET.get("next", "/")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         target = "/"
     response = redirect(target)
     if code in dict(settings.LANGUAGES):
-        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, max_age=365 * 24 * 3600, samesite="Lax")
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME, code, max_age=365 * 24 * 3600, samesite="Lax"
+        )
     return response
 
 
@@ -165,12 +228,16 @@ def health(request: HttpRequest) -> JsonResponse:
     except Exception as exc:
         if not database_unavailable(exc):
             raise
-        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503,
-                            headers={"Retry-After": str(settings.DB_RETRY_AFTER_SECONDS)})
+        return JsonResponse(
+            {"status": "unavailable", "database": "unreachable"},
+            status=503,
+            headers={"Retry-After": str(settings.DB_RETRY_AFTER_SECONDS)},
+        )
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
 # ------------------------------------------------------------------ auth
+
 
 def login_view(request: HttpRequest) -> HttpResponse:
     from pacte.accounts.identity import PROVIDERS
@@ -192,8 +259,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return render(request, "web/login.html", {"form": form}, status=status)
 
 
-def login_locked_out(request: HttpRequest, original_response: HttpResponse | None = None,
-                     credentials: dict[str, Any] | None = None) -> HttpResponse:
+def login_locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> HttpResponse:
     """django-axes' lockout response (AXES_LOCKOUT_CALLABLE): our sign-in page already said it in
     French with a 429; any other sign-in form (the admin's) gets the French error page."""
     if original_response is not None and original_response.status_code == 429:
@@ -224,14 +294,24 @@ def switch_organisation(request: SignedInRequest) -> HttpResponse:
 
 # ------------------------------------------------------------------ back office
 
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     acting = _acting(request)
     org = acting.organisation
-    projects = Project.objects.filter(carrier=org) if org.is_carrier else Project.objects.filter(pacts__institution=org).distinct()
-    return render(request, "web/dashboard.html", {
-        "projects": projects, "queue": pact_selectors.review_queue(acting),
-    })
+    projects = (
+        Project.objects.filter(carrier=org)
+        if org.is_carrier
+        else Project.objects.filter(pacts__institution=org).distinct()
+    )
+    return render(
+        request,
+        "web/dashboard.html",
+        {
+            "projects": projects,
+            "queue": pact_selectors.review_queue(acting),
+        },
+    )
 
 
 @login_required
@@ -244,9 +324,17 @@ def project_create(request: HttpRequest) -> HttpResponse:
             try:
                 data = form.cleaned_data
                 project = project_phases.create_project(
-                    acting, name=data["name"], pitch=data["pitch"], takeover_institution=data["takeover_institution"],
-                    description=data["description"], territory=data["territory"], target_users=data["target_users"],
-                    website=data["website"], repository=data["repository"], licence=data["licence"])
+                    acting,
+                    name=data["name"],
+                    pitch=data["pitch"],
+                    takeover_institution=data["takeover_institution"],
+                    description=data["description"],
+                    territory=data["territory"],
+                    target_users=data["target_users"],
+                    website=data["website"],
+                    repository=data["repository"],
+                    licence=data["licence"],
+                )
             except DomainError as exc:
                 form.add_error(None, exc.message)
                 status = exc.status
@@ -267,9 +355,13 @@ def phase_close(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                project_phases.close_phase(acting, project, decision=form.cleaned_data["decision"],
-                                             reason=form.cleaned_data["reason"],
-                                             next_kind=form.cleaned_data["next_kind"] or None)
+                project_phases.close_phase(
+                    acting,
+                    project,
+                    decision=form.cleaned_data["decision"],
+                    reason=form.cleaned_data["reason"],
+                    next_kind=form.cleaned_data["next_kind"] or None,
+                )
             except DomainError as exc:
                 form.add_error(None, exc.message)
                 status = exc.status
@@ -290,13 +382,19 @@ def pact_create(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                version = pact_drafting.create_pact(acting, project, form.cleaned_data["institution"],
-                                                    {"title": form.cleaned_data["title"]})
+                version = pact_drafting.create_pact(
+                    acting,
+                    project,
+                    form.cleaned_data["institution"],
+                    {"title": form.cleaned_data["title"]},
+                )
             except DomainError as exc:
                 form.add_error(None, exc.message)
                 status = exc.status
             else:
-                return redirect("web:version_edit", reference=version.pact.reference, number=version.number)
+                return redirect(
+                    "web:version_edit", reference=version.pact.reference, number=version.number
+                )
         else:
             status = 422
     return render(request, "web/pact_new.html", {"form": form, "project": project}, status=status)
@@ -318,7 +416,9 @@ def version_edit(request: HttpRequest, reference: str, number: int) -> HttpRespo
     version = pact_selectors.get_version(acting, reference, number)
     policy.require(acting, Action.PACT_WRITE, version.pact)
     if not version.is_editable:
-        messages.warning(request, _("Cette version est figée : créez une nouvelle version pour la modifier."))
+        messages.warning(
+            request, _("Cette version est figée : créez une nouvelle version pour la modifier.")
+        )
         return redirect("web:version", reference=reference, number=number)
     status = 200
     if request.method == "POST":
@@ -349,19 +449,35 @@ def version_edit(request: HttpRequest, reference: str, number: int) -> HttpRespo
             status = 422
     else:
         form = forms.PactForm(initial=forms.PactForm.initial_from(version.content))
-        formset = forms.CommitmentFormSet(initial=version.content.get("commitments", []), prefix="c")
-    return render(request, "web/version_edit.html", {
-        "form": form, "formset": formset, "version": version, "pact": version.pact,
-    }, status=status)
+        formset = forms.CommitmentFormSet(
+            initial=version.content.get("commitments", []), prefix="c"
+        )
+    return render(
+        request,
+        "web/version_edit.html",
+        {
+            "form": form,
+            "formset": formset,
+            "version": version,
+            "pact": version.pact,
+        },
+        status=status,
+    )
 
 
 ACTION_LABELS = {
-    "submit": gettext_lazy("Soumettre"), "withdraw": gettext_lazy("Retirer"),
-    "request_changes": gettext_lazy("Demander des modifications"), "approve": gettext_lazy("Approuver"),
-    "sign": gettext_lazy("Signer"), "notify_breach": gettext_lazy("Notifier un manquement"),
-    "cure": gettext_lazy("Constater la remédiation"), "suspend": gettext_lazy("Suspendre (sanctions)"),
-    "reinstate": gettext_lazy("Rétablir"), "break": gettext_lazy("Rompre le pacte"),
-    "complete": gettext_lazy("Clore (terme atteint)"), "new_version": gettext_lazy("Créer une nouvelle version"),
+    "submit": gettext_lazy("Soumettre"),
+    "withdraw": gettext_lazy("Retirer"),
+    "request_changes": gettext_lazy("Demander des modifications"),
+    "approve": gettext_lazy("Approuver"),
+    "sign": gettext_lazy("Signer"),
+    "notify_breach": gettext_lazy("Notifier un manquement"),
+    "cure": gettext_lazy("Constater la remédiation"),
+    "suspend": gettext_lazy("Suspendre (sanctions)"),
+    "reinstate": gettext_lazy("Rétablir"),
+    "break": gettext_lazy("Rompre le pacte"),
+    "complete": gettext_lazy("Clore (terme atteint)"),
+    "new_version": gettext_lazy("Créer une nouvelle version"),
 }
 NEEDS_REASON = {"withdraw", "request_changes", "notify_breach", "suspend", "break"}
 
@@ -387,8 +503,12 @@ def _available_actions(acting: Acting | None, version: Any) -> list[tuple[str, S
             acts.append("sign")
     if institution:
         if acting.has(Role.REVIEWER):
-            acts += {Status.SUBMITTED: ["approve", "request_changes"], Status.ACTIVE: ["notify_breach", "complete"],
-                     Status.BREACH_NOTIFIED: ["cure", "suspend"], Status.SUSPENDED: ["reinstate", "break"]}.get(Status(s), [])
+            acts += {
+                Status.SUBMITTED: ["approve", "request_changes"],
+                Status.ACTIVE: ["notify_breach", "complete"],
+                Status.BREACH_NOTIFIED: ["cure", "suspend"],
+                Status.SUSPENDED: ["reinstate", "break"],
+            }.get(Status(s), [])
         if s in (Status.APPROVED, Status.SIGNING) and acting.has(Role.SIGNATORY):
             acts.append("sign")
     return [(a, ACTION_LABELS[a], a in NEEDS_REASON) for a in acts]
@@ -414,7 +534,9 @@ def version_action(request: HttpRequest, reference: str, number: int, action: st
             for msg in msgs:
                 messages.error(request, msg)
         return redirect("web:version", reference=reference, number=number)
-    messages.success(request, _("Action effectuée : %(action)s.") % {"action": ACTION_LABELS[action]})
+    messages.success(
+        request, _("Action effectuée : %(action)s.") % {"action": ACTION_LABELS[action]}
+    )
     return redirect("web:version", reference=reference, number=number)
 
 
@@ -438,7 +560,9 @@ def commitment_evidence(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("web:project", slug=commitment.version.pact.project.slug)
         else:
             status = 422
-    return render(request, "web/evidence_form.html", {"form": form, "commitment": commitment}, status=status)
+    return render(
+        request, "web/evidence_form.html", {"form": form, "commitment": commitment}, status=status
+    )
 
 
 @login_required
@@ -459,7 +583,14 @@ def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
         from pacte.errors import NotFound
 
         raise NotFound(_("Organisation inconnue."))
-    return render(request, "web/organisation.html", {
-        "org": org, "projects": Project.objects.filter(carrier=org),
-        "pacts": pact_selectors.versions_visible(None).filter(pact__institution=org, is_current=True),
-    })
+    return render(
+        request,
+        "web/organisation.html",
+        {
+            "org": org,
+            "projects": Project.objects.filter(carrier=org),
+            "pacts": pact_selectors.versions_visible(None).filter(
+                pact__institution=org, is_current=True
+            ),
+        },
+    )

@@ -57,7 +57,12 @@ OPENAPI_HEADER: dict[str, Any] = {
     "in": "header",
     "name": HEADER,
     "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": KEY_MAX_LENGTH},
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": KEY_MAX_LENGTH,
+        "pattern": "^[\\x20-\\x7e]+$",
+    },
     "description": (
         "Clé d'idempotence choisie par le client (par exemple un UUID v4). Une nouvelle tentative "
         "avec la même clé (même jeton) renvoie la première réponse (en-tête Idempotent-Replayed: true) "
@@ -98,6 +103,7 @@ def own_transactions(func: Callable[..., Any]) -> Callable[..., Any]:
 
 # ------------------------------------------------------------------ the ninja hook
 
+
 def _operation_of(run: Any) -> Any:
     while run is not None:
         owner = getattr(run, "__self__", None)
@@ -118,13 +124,16 @@ def transactional_writes(run: Callable[..., HttpResponseBase]) -> Callable[..., 
         extra = dict(op.openapi_extra or {})
         extra["parameters"] = [*extra.get("parameters", []), OPENAPI_HEADER]
         op.openapi_extra = extra
-    op.view_func = _transactional(op, op.view_func, creating,
-                                  own=getattr(op.view_func, "_pacte_own_transactions", False))
+    op.view_func = _transactional(
+        op, op.view_func, creating, own=getattr(op.view_func, "_pacte_own_transactions", False)
+    )
     op._pacte_writes = True
     return run
 
 
-def _transactional(op: Any, view: Callable[..., Any], creating: bool, own: bool) -> Callable[..., Any]:
+def _transactional(
+    op: Any, view: Callable[..., Any], creating: bool, own: bool
+) -> Callable[..., Any]:
     @functools.wraps(view)
     def run_view(request: HttpRequest, **values: Any) -> HttpResponseBase:
         nested = transaction.get_connection().in_atomic_block
@@ -144,16 +153,26 @@ def _transactional(op: Any, view: Callable[..., Any], creating: bool, own: bool)
             except DatabaseError as exc:
                 if nested or attempt == ATTEMPTS - 1 or not is_retryable(exc):
                     raise
-                logger.warning("%s %s: transaction aborted (%s), attempt %d",
-                               request.method, request.path, exc, attempt + 2)
+                logger.warning(
+                    "%s %s: transaction aborted (%s), attempt %d",
+                    request.method,
+                    request.path,
+                    exc,
+                    attempt + 2,
+                )
                 backoff(attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
     return run_view
 
 
-def _once(op: Any, view: Callable[..., Any], request: HttpRequest, values: dict[str, Any],
-          claim: tuple[str, str, str] | None) -> HttpResponseBase:
+def _once(
+    op: Any,
+    view: Callable[..., Any],
+    request: HttpRequest,
+    values: dict[str, Any],
+    claim: tuple[str, str, str] | None,
+) -> HttpResponseBase:
     record: IdempotentRequest | None = None
     try:
         if claim is not None:
@@ -179,6 +198,7 @@ def _once(op: Any, view: Callable[..., Any], request: HttpRequest, values: dict[
 
 # ------------------------------------------------------------------ keys
 
+
 def principal_of(auth: Any) -> str | None:
     """Who the key belongs to: the token's person and organisation, or the grant."""
     user, org = getattr(auth, "user", None), getattr(auth, "organisation", None)
@@ -195,7 +215,9 @@ def _claim_of(request: HttpRequest) -> tuple[str, str, str] | None:
     key = request.headers.get(HEADER, "")
     if not (0 < len(key) <= KEY_MAX_LENGTH and key.isascii() and key.isprintable()):
         raise IdempotencyKeyInvalid(
-            _("En-tête %(header)s invalide : de 1 à %(n)s caractères ASCII imprimables (par exemple un UUID).")
+            _(
+                "En-tête %(header)s invalide : de 1 à %(n)s caractères ASCII imprimables (par exemple un UUID)."
+            )
             % {"header": HEADER, "n": KEY_MAX_LENGTH}
         )
     principal = principal_of(getattr(request, "auth", None))
@@ -241,22 +263,31 @@ def _reserve(principal: str, key: str, fp: str) -> IdempotentRequest | HttpRespo
     if existing is None:
         try:
             with transaction.atomic():  # PostgreSQL: waits here for a same-key request in flight
-                return IdempotentRequest.objects.create(principal=principal, key=key, fingerprint=fp,
-                                                        created_at=now)
+                return IdempotentRequest.objects.create(
+                    principal=principal, key=key, fingerprint=fp, created_at=now
+                )
         except IntegrityError:
             existing = rows.first()
             if existing is None:
                 raise RequestInProgress(
-                    _("Une requête avec cette clé %(header)s est en cours : réessayez dans un instant.")
+                    _(
+                        "Une requête avec cette clé %(header)s est en cours : réessayez dans un instant."
+                    )
                     % {"header": HEADER}
                 ) from None
     if existing.fingerprint != fp:
         raise IdempotencyKeyReused(
-            _("Cette clé %(header)s a déjà servi pour une autre requête (autre chemin ou autre corps) : "
-              "choisissez une nouvelle clé pour une nouvelle opération.") % {"header": HEADER}
+            _(
+                "Cette clé %(header)s a déjà servi pour une autre requête (autre chemin ou autre corps) : "
+                "choisissez une nouvelle clé pour une nouvelle opération."
+            )
+            % {"header": HEADER}
         )
-    response = HttpResponse(bytes(existing.body), status=existing.status,
-                            content_type=existing.content_type or "application/json")
+    response = HttpResponse(
+        bytes(existing.body),
+        status=existing.status,
+        content_type=existing.content_type or "application/json",
+    )
     response["Idempotent-Replayed"] = "true"
     return response
 

@@ -51,9 +51,26 @@ class Move:
     wrong_state: Any = None  # the (lazily translated) message when the source state is wrong, if not the generic one
 
     @classmethod
-    def of(cls, action: str, sources: Iterable[str], target: str, permission: policy.Action, event: str, *,
-           reason: bool = False, wrong_state: Any = None) -> Move:
-        return cls(action, frozenset(str(s) for s in sources), str(target), permission, event, reason, wrong_state)
+    def of(
+        cls,
+        action: str,
+        sources: Iterable[str],
+        target: str,
+        permission: policy.Action,
+        event: str,
+        *,
+        reason: bool = False,
+        wrong_state: Any = None,
+    ) -> Move:
+        return cls(
+            action,
+            frozenset(str(s) for s in sources),
+            str(target),
+            permission,
+            event,
+            reason,
+            wrong_state,
+        )
 
 
 @dataclass
@@ -64,8 +81,10 @@ class Lifecycle(Generic[T]):
     name: str
     moves: Mapping[str, Move]
     state_of: Callable[[T], str]
-    set_state: Callable[[T, str, str], None]          # (obj, new state, reason)
-    record: Callable[[T, str, policy.Principal, dict[str, Any]], None]  # (obj, event, principal, data)
+    set_state: Callable[[T, str, str], None]  # (obj, new state, reason)
+    record: Callable[
+        [T, str, policy.Principal, dict[str, Any]], None
+    ]  # (obj, event, principal, data)
     subject: Callable[[T], Any] = field(default=lambda obj: obj)
     state_label: Callable[[str], str] = field(default=str)
 
@@ -77,10 +96,15 @@ class Lifecycle(Generic[T]):
     def available(self, principal: policy.Principal | None, obj: T) -> list[Move]:
         """The moves this principal may make now (for buttons on pages)."""
         state = self.state_of(obj)
-        return [m for m in self.moves.values()
-                if state in m.sources and policy.may(principal, m.permission, self.subject(obj))]
+        return [
+            m
+            for m in self.moves.values()
+            if state in m.sources and policy.may(principal, m.permission, self.subject(obj))
+        ]
 
-    def check(self, principal: policy.Principal, action: str, obj: T, reason: str = "") -> tuple[Move, str]:
+    def check(
+        self, principal: policy.Principal, action: str, obj: T, reason: str = ""
+    ) -> tuple[Move, str]:
         move = self.moves[action]
         policy.require(principal, move.permission, self.subject(obj))
         if move.reason_required:
@@ -92,11 +116,22 @@ class Lifecycle(Generic[T]):
             if move.wrong_state is not None:
                 raise InvalidTransition(str(move.wrong_state))
             raise InvalidTransition(
-                _("Transition impossible depuis l'état « %(state)s ».") % {"state": self.state_label(state)})
+                _("Transition impossible depuis l'état « %(state)s ».")
+                % {"state": self.state_label(state)}
+            )
         return move, reason
 
-    def enter(self, principal: policy.Principal, move: Move, obj: T, reason: str = "", *, target: str | None = None,
-              event: str | None = None, **data: Any) -> None:
+    def enter(
+        self,
+        principal: policy.Principal,
+        move: Move,
+        obj: T,
+        reason: str = "",
+        *,
+        target: str | None = None,
+        event: str | None = None,
+        **data: Any,
+    ) -> None:
         """Second half of a move already checked with :meth:`check`: set the state and write the event.
         ``target``/``event`` serve the moves that take several steps (a first of two approvals, a
         first of two signatures) and stay in their source state until the last one."""
@@ -104,7 +139,9 @@ class Lifecycle(Generic[T]):
         payload = ({"reason": reason} if reason else {}) | data
         self.record(obj, event or move.event, principal, payload)
 
-    def apply(self, principal: policy.Principal, action: str, obj: T, reason: str = "", **data: Any) -> Move:
+    def apply(
+        self, principal: policy.Principal, action: str, obj: T, reason: str = "", **data: Any
+    ) -> Move:
         """Run one move on a locked object, inside the caller's transaction: check, then enter."""
         move, reason = self.check(principal, action, obj, reason)
         self.enter(principal, move, obj, reason, **data)
@@ -112,5 +149,14 @@ class Lifecycle(Generic[T]):
 
     def table(self) -> list[dict[str, Any]]:
         """The declaration as rows, for the documentation page and the tests."""
-        return [{"action": m.action, "from": sorted(m.sources), "to": m.target, "who": str(m.permission),
-                 "reason_required": m.reason_required, "event": m.event} for m in self.moves.values()]
+        return [
+            {
+                "action": m.action,
+                "from": sorted(m.sources),
+                "to": m.target,
+                "who": str(m.permission),
+                "reason_required": m.reason_required,
+                "event": m.event,
+            }
+            for m in self.moves.values()
+        ]

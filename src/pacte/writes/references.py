@@ -15,7 +15,9 @@ def _highest_existing(model: Any, scope: str) -> int:
     """Highest number already used in ``scope`` (references created before the counter)."""
     pattern = re.compile(rf"^{re.escape(scope)}-(\d+)$")
     best = 0
-    for ref in model.objects.filter(reference__startswith=f"{scope}-").values_list("reference", flat=True):
+    for ref in model.objects.filter(reference__startswith=f"{scope}-").values_list(
+        "reference", flat=True
+    ):
         m = pattern.match(ref)
         if m:
             best = max(best, int(m.group(1)))
@@ -37,7 +39,8 @@ def next_reference(model: Any, prefix: str, *, width: int = 4) -> str:
         # First reference of the year (or first since the counter exists): seed from the
         # rows already there. ON CONFLICT DO NOTHING: a concurrent first creation is fine.
         ReferenceCounter.objects.bulk_create(
-            [ReferenceCounter(scope=scope, last=_highest_existing(model, scope))], ignore_conflicts=True
+            [ReferenceCounter(scope=scope, last=_highest_existing(model, scope))],
+            ignore_conflicts=True,
         )
         counter = ReferenceCounter.objects.select_for_update().get(scope=scope)
     number = counter.last + 1

@@ -63,7 +63,9 @@ def retry_on_conflict(func: Callable[P, R]) -> Callable[P, R]:
             except DatabaseError as exc:
                 if attempt == ATTEMPTS - 1 or not is_retryable(exc):
                     raise
-                logger.warning("%s: transaction aborted (%s), attempt %d", func.__qualname__, exc, attempt + 2)
+                logger.warning(
+                    "%s: transaction aborted (%s), attempt %d", func.__qualname__, exc, attempt + 2
+                )
                 backoff(attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 

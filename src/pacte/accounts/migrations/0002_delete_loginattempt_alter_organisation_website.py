@@ -5,18 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.DeleteModel(
-            name='LoginAttempt',
+            name="LoginAttempt",
         ),
         migrations.AlterField(
-            model_name='organisation',
-            name='website',
-            field=models.URLField(blank=True, validators=[django.core.validators.URLValidator(message='Saisissez une adresse web complète commençant par http:// ou https://.', schemes=['http', 'https'])], verbose_name='site web'),
+            model_name="organisation",
+            name="website",
+            field=models.URLField(
+                blank=True,
+                validators=[
+                    django.core.validators.URLValidator(
+                        message="Saisissez une adresse web complète commençant par http:// ou https://.",
+                        schemes=["http", "https"],
+                    )
+                ],
+                verbose_name="site web",
+            ),
         ),
     ]

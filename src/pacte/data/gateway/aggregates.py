@@ -21,6 +21,7 @@ from pacte.data.gateway.access import canonical_sha, check_call, check_usable, l
 from pacte.data.models import Classification, DatasetVersion, Grant, Release, Reservation
 from pacte.engines import privacy
 from pacte.errors import DomainError
+from pacte.writes.retry import is_retryable, retry_on_conflict
 
 logger = logging.getLogger("pacte.data")
 
@@ -43,7 +44,9 @@ def dataset_spec(dv: DatasetVersion, columns: list[str] | None = None) -> privac
         paths=tuple(dv.paths),
         version_id=f"{dv.dataset.slug}@{dv.version}",
         columns={c["name"]: ROLE_OF[Classification(c["classification"])] for c in cols},
-        bounds={c["name"]: (int(c["bounds"][0]), int(c["bounds"][1])) for c in cols if c.get("bounds")},
+        bounds={
+            c["name"]: (int(c["bounds"][0]), int(c["bounds"][1])) for c in cols if c.get("bounds")
+        },
         key_sets={c["name"]: list(c["keys"]) for c in cols if c.get("keys")},
         max_rows=max(1, dv.row_count),
         rows_public=True,
@@ -56,34 +59,52 @@ def dataset_spec(dv: DatasetVersion, columns: list[str] | None = None) -> privac
 def _precheck(spec: privacy.DatasetSpec, q: privacy.Query) -> None:
     def allowed(col: str, where: str) -> None:
         if col not in spec.columns:
-            raise QueryRefused(_("%(where)s : la colonne « %(column)s » n'est pas couverte par cet accès.")
-                               % {"where": where, "column": col})
+            raise QueryRefused(
+                _("%(where)s : la colonne « %(column)s » n'est pas couverte par cet accès.")
+                % {"where": where, "column": col}
+            )
 
     for col in q.group_by:
         allowed(col, "group_by")
         if col not in spec.key_sets:
-            raise QueryRefused(_("group_by : la colonne « %(column)s » n'a pas de jeu de clés enregistré "
-                                 "(nomenclature publique).") % {"column": col})
+            raise QueryRefused(
+                _(
+                    "group_by : la colonne « %(column)s » n'a pas de jeu de clés enregistré "
+                    "(nomenclature publique)."
+                )
+                % {"column": col}
+            )
     for a in q.aggregates:
         if a.column is not None:
             allowed(a.column, f"aggregates.{a.op}")
-            if spec.columns[a.column] is not privacy.ColumnRole.MEASURE or a.column not in spec.bounds:
-                raise QueryRefused(_("aggregates.%(op)s : « %(column)s » n'est pas une mesure à bornes publiques.")
-                                   % {"op": a.op, "column": a.column})
+            if (
+                spec.columns[a.column] is not privacy.ColumnRole.MEASURE
+                or a.column not in spec.bounds
+            ):
+                raise QueryRefused(
+                    _("aggregates.%(op)s : « %(column)s » n'est pas une mesure à bornes publiques.")
+                    % {"op": a.op, "column": a.column}
+                )
     for f in q.filters:
         allowed(f.column, "filters")
         if spec.columns[f.column] is privacy.ColumnRole.DIRECT_IDENTIFIER:
-            raise QueryRefused(_("filters : impossible de filtrer sur l'identifiant « %(column)s ».")
-                               % {"column": f.column})
+            raise QueryRefused(
+                _("filters : impossible de filtrer sur l'identifiant « %(column)s ».")
+                % {"column": f.column}
+            )
         keys = spec.key_sets.get(f.column)
         if keys is not None:
             bad = [v for v in f.values if v not in set(keys)]
             if bad:
-                raise QueryRefused(_("filters : valeur(s) %(values)r absente(s) du jeu de clés de « %(column)s ».")
-                                   % {"values": bad, "column": f.column})
+                raise QueryRefused(
+                    _("filters : valeur(s) %(values)r absente(s) du jeu de clés de « %(column)s ».")
+                    % {"values": bad, "column": f.column}
+                )
 
 
-def release_payload(rel: Release, grant: Grant, *, rho_spent: float, cached: bool) -> dict[str, Any]:
+def release_payload(
+    rel: Release, grant: Grant, *, rho_spent: float, cached: bool
+) -> dict[str, Any]:
     return {
         "release_id": str(rel.release_id),
         "fingerprint": rel.fingerprint,
@@ -105,8 +126,13 @@ def release_payload(rel: Release, grant: Grant, *, rho_spent: float, cached: boo
 
 
 def _lock_grant(pk: int) -> Grant:
-    return Grant.objects.select_for_update(of=("self",)).select_related("project__carrier", "dataset_version__dataset") \
+    # FOR NO KEY UPDATE: a concurrent insert referencing the grant (a release) or, below, the
+    # dataset version (a new grant) only needs FOR KEY SHARE, which this lock does not block
+    return (
+        Grant.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("project__carrier", "dataset_version__dataset")
         .get(pk=pk)
+    )
 
 
 def _parse(grant: Grant, body: Any) -> tuple[privacy.Query, float]:
@@ -116,8 +142,12 @@ def _parse(grant: Grant, body: Any) -> tuple[privacy.Query, float]:
     except privacy.QueryError as e:
         raise QueryRefused(str(e)) from None
     if rho > grant.rho_query + EPS:
-        raise QueryRefused(_("rho = %(rho)s dépasse le plafond par requête de cet accès (ρ = %(cap)s, règle %(rule)s).")
-                           % {"rho": f"{rho:g}", "cap": f"{grant.rho_query:g}", "rule": grant.rule_id})
+        raise QueryRefused(
+            _(
+                "rho = %(rho)s dépasse le plafond par requête de cet accès (ρ = %(cap)s, règle %(rule)s)."
+            )
+            % {"rho": f"{rho:g}", "cap": f"{grant.rho_query:g}", "rule": grant.rule_id}
+        )
     return q, rho
 
 
@@ -127,25 +157,52 @@ def _reserve(grant: Grant, dv: DatasetVersion, fp: str, rho: float) -> Reservati
     with transaction.atomic():
         g = _lock_grant(grant.pk)
         check_usable(g)
-        cached = Release.objects.select_related("dataset_version__dataset") \
-            .filter(dataset_version_id=dv.pk, fingerprint=fp).first()
+        cached = (
+            Release.objects.select_related("dataset_version__dataset")
+            .filter(dataset_version_id=dv.pk, fingerprint=fp)
+            .first()
+        )
         if cached is not None:
             Release.objects.filter(pk=cached.pk).update(served=F("served") + 1)
-            log_call(g, tier=3, fingerprint=fp, rows_read=0, rho_spent=0.0,
-                     output_sha256=cached.output_sha256, outcome="cached", release_id=str(cached.release_id))
+            log_call(
+                g,
+                tier=3,
+                fingerprint=fp,
+                rows_read=0,
+                rho_spent=0.0,
+                output_sha256=cached.output_sha256,
+                outcome="cached",
+                release_id=str(cached.release_id),
+            )
             return release_payload(cached, g, rho_spent=0.0, cached=True)
         if g.rho_spent + rho > g.rho_grant + EPS:
             raise BudgetExhausted(
-                _("Budget de confidentialité de l'accès %(grant)s épuisé : ρ dépensé %(spent)s sur %(total)s ; "
-                  "cette requête demande ρ = %(rho)s, il reste %(left)s.")
-                % {"grant": g.reference, "spent": f"{g.rho_spent:g}", "total": f"{g.rho_grant:g}",
-                   "rho": f"{rho:g}", "left": f"{g.rho_remaining:g}"})
-        v = DatasetVersion.objects.select_for_update().get(pk=dv.pk)
+                _(
+                    "Budget de confidentialité de l'accès %(grant)s épuisé : ρ dépensé %(spent)s sur %(total)s ; "
+                    "cette requête demande ρ = %(rho)s, il reste %(left)s."
+                )
+                % {
+                    "grant": g.reference,
+                    "spent": f"{g.rho_spent:g}",
+                    "total": f"{g.rho_grant:g}",
+                    "rho": f"{rho:g}",
+                    "left": f"{g.rho_remaining:g}",
+                }
+            )
+        v = DatasetVersion.objects.select_for_update(no_key=True).get(pk=dv.pk)
         if v.rho_spent + rho > v.rho_cap + EPS:
             raise BudgetExhausted(
-                _("Plafond global de confidentialité de la version %(version)s atteint : ρ dépensé %(spent)s sur "
-                  "%(total)s pour tous les accès ; cette requête demande ρ = %(rho)s.")
-                % {"version": v, "spent": f"{v.rho_spent:g}", "total": f"{v.rho_cap:g}", "rho": f"{rho:g}"})
+                _(
+                    "Plafond global de confidentialité de la version %(version)s atteint : ρ dépensé %(spent)s sur "
+                    "%(total)s pour tous les accès ; cette requête demande ρ = %(rho)s."
+                )
+                % {
+                    "version": v,
+                    "spent": f"{v.rho_spent:g}",
+                    "total": f"{v.rho_cap:g}",
+                    "rho": f"{rho:g}",
+                }
+            )
         g.rho_spent += rho
         v.rho_spent += rho
         g.save(update_fields=["rho_spent"])
@@ -176,6 +233,8 @@ def dp_aggregates(grant: Grant, dataset_slug: str, body: Any) -> dict[str, Any]:
         release = privacy.run_query(spec, q, rho)
         return _publish_release(grant, dv, fp, rho, reservation, release)
     except BaseException as e:  # noqa: BLE001 - whatever happened, the reservation is settled
+        if is_retryable(e) and transaction.get_connection().in_atomic_block:
+            raise  # one request-wide transaction (Idempotency-Key) holds the reservation: run again whole
         _give_back(reservation, _failure_reason(e))
         if isinstance(e, privacy.QueryError):
             raise QueryRefused(str(e)) from None
@@ -183,7 +242,10 @@ def dp_aggregates(grant: Grant, dataset_slug: str, body: Any) -> dict[str, Any]:
             raise
         logger.exception("DP computation failed for grant %s", grant.reference)
         raise ComputationFailed(
-            _("Le calcul n'a pas pu être mené ; le budget réservé a été rendu. Réessayez plus tard.")) from None
+            _(
+                "Le calcul n'a pas pu être mené ; le budget réservé a été rendu. Réessayez plus tard."
+            )
+        ) from None
 
 
 def _failure_reason(error: BaseException) -> str:
@@ -191,23 +253,43 @@ def _failure_reason(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def _serve_identical(g: Grant, dv: DatasetVersion, fp: str, rho: float, reservation: Reservation) -> dict[str, Any]:
+def _serve_identical(
+    g: Grant, dv: DatasetVersion, fp: str, rho: float, reservation: Reservation
+) -> dict[str, Any]:
     """An identical query finished first: serve its release, give this budget back (caller's transaction)."""
-    v = DatasetVersion.objects.select_for_update().get(pk=dv.pk)
+    v = DatasetVersion.objects.select_for_update(no_key=True).get(pk=dv.pk)
     g.rho_spent = max(0.0, g.rho_spent - rho)
     v.rho_spent = max(0.0, v.rho_spent - rho)
     g.save(update_fields=["rho_spent"])
     v.save(update_fields=["rho_spent"])
     Reservation.objects.filter(pk=reservation.pk).update(
-        state=Reservation.State.RELEASED, reason="requête identique publiée entre-temps")
-    rel = Release.objects.select_related("dataset_version__dataset").get(dataset_version_id=dv.pk, fingerprint=fp)
-    log_call(g, tier=3, fingerprint=fp, rows_read=0, rho_spent=0.0, output_sha256=rel.output_sha256,
-             outcome="cached", release_id=str(rel.release_id))
+        state=Reservation.State.RELEASED, reason="requête identique publiée entre-temps"
+    )
+    rel = Release.objects.select_related("dataset_version__dataset").get(
+        dataset_version_id=dv.pk, fingerprint=fp
+    )
+    log_call(
+        g,
+        tier=3,
+        fingerprint=fp,
+        rows_read=0,
+        rho_spent=0.0,
+        output_sha256=rel.output_sha256,
+        outcome="cached",
+        release_id=str(rel.release_id),
+    )
     return release_payload(rel, g, rho_spent=0.0, cached=True)
 
 
-def _publish_release(grant: Grant, dv: DatasetVersion, fp: str, rho: float, reservation: Reservation,
-                     release: privacy.Release) -> dict[str, Any]:
+@retry_on_conflict  # alone (no Idempotency-Key): the publishing transaction is run again
+def _publish_release(
+    grant: Grant,
+    dv: DatasetVersion,
+    fp: str,
+    rho: float,
+    reservation: Reservation,
+    release: privacy.Release,
+) -> dict[str, Any]:
     """One transaction: the release, the reservation marked spent, the journal entry."""
     data = release.as_dict()
     output_sha = canonical_sha({"cells": data["cells"], "aggregates": data["aggregates"]})
@@ -217,14 +299,28 @@ def _publish_release(grant: Grant, dv: DatasetVersion, fp: str, rho: float, rese
         try:
             with transaction.atomic():
                 rel = Release.objects.create(
-                    grant=g, dataset_version=dv, fingerprint=fp, query=data["query"] | {"rho": rho},
-                    rho=rho, cells=data["cells"], aggregates=data["aggregates"], output_sha256=output_sha,
-                    privacy_unit=data["privacy_unit"] or {})
+                    grant=g,
+                    dataset_version=dv,
+                    fingerprint=fp,
+                    query=data["query"] | {"rho": rho},
+                    rho=rho,
+                    cells=data["cells"],
+                    aggregates=data["aggregates"],
+                    output_sha256=output_sha,
+                    privacy_unit=data["privacy_unit"] or {},
+                )
         except IntegrityError:
             return _serve_identical(g, dv, fp, rho, reservation)
         Reservation.objects.filter(pk=reservation.pk).update(state=Reservation.State.SPENT)
-        log_call(g, tier=3, fingerprint=fp, rows_read=release.rows_considered, rho_spent=spent,
-                 output_sha256=output_sha, release_id=str(rel.release_id))
+        log_call(
+            g,
+            tier=3,
+            fingerprint=fp,
+            rows_read=release.rows_considered,
+            rho_spent=spent,
+            output_sha256=output_sha,
+            release_id=str(rel.release_id),
+        )
     rel.dataset_version = dv
     return release_payload(rel, g, rho_spent=spent, cached=False)
 
@@ -236,8 +332,11 @@ def _give_back(reservation: Reservation, reason: str) -> bool:
     :func:`release_stale_reservations` settles it later."""
     try:
         with transaction.atomic():
-            res = Reservation.objects.select_for_update().filter(
-                pk=reservation.pk, state=Reservation.State.RESERVED).first()
+            res = (
+                Reservation.objects.select_for_update()
+                .filter(pk=reservation.pk, state=Reservation.State.RESERVED)
+                .first()
+            )
             if res is None:
                 return False
             g = _lock_grant(res.grant_id)
@@ -248,10 +347,21 @@ def _give_back(reservation: Reservation, reason: str) -> bool:
             v.save(update_fields=["rho_spent"])
             res.state, res.reason = Reservation.State.RELEASED, reason[:500]
             res.save(update_fields=["state", "reason"])
-            log_call(g, tier=3, fingerprint=res.fingerprint, rows_read=0, rho_spent=0.0, output_sha256="",
-                     outcome="failed", budget_released=res.rho, reason=reason[:300])
+            log_call(
+                g,
+                tier=3,
+                fingerprint=res.fingerprint,
+                rows_read=0,
+                rho_spent=0.0,
+                output_sha256="",
+                outcome="failed",
+                budget_released=res.rho,
+                reason=reason[:300],
+            )
     except Exception:
-        logger.exception("could not give back privacy budget reservation %s (left to the sweep)", reservation.pk)
+        logger.exception(
+            "could not give back privacy budget reservation %s (left to the sweep)", reservation.pk
+        )
         return False
     logger.warning("privacy budget reservation %s released: %s", reservation.pk, reason)
     return True
@@ -263,14 +373,23 @@ process, lost database connection): :func:`release_stale_reservations` gives it 
 takes seconds; ten minutes leaves a wide margin."""
 
 
-def release_stale_reservations(older_than: timedelta | None = None, now: datetime | None = None) -> int:
+def release_stale_reservations(
+    older_than: timedelta | None = None, now: datetime | None = None
+) -> int:
     """Give back every reservation left ``reserved`` for longer than ``older_than`` (logged one by
     one, each in its own transaction). Returns how many were released."""
     now = now or timezone.now()
-    cutoff = now - (timedelta(minutes=STALE_RESERVATION_MINUTES) if older_than is None else older_than)
+    cutoff = now - (
+        timedelta(minutes=STALE_RESERVATION_MINUTES) if older_than is None else older_than
+    )
     released = 0
-    for res in Reservation.objects.filter(state=Reservation.State.RESERVED, at__lte=cutoff).order_by("pk"):
+    for res in Reservation.objects.filter(
+        state=Reservation.State.RESERVED, at__lte=cutoff
+    ).order_by("pk"):
         minutes = max(0, int((now - res.at).total_seconds() // 60))
-        if _give_back(res, f"réservation orpheline depuis {minutes} min (requête interrompue) : rendue par le balayage"):
+        if _give_back(
+            res,
+            f"réservation orpheline depuis {minutes} min (requête interrompue) : rendue par le balayage",
+        ):
             released += 1
     return released

@@ -41,8 +41,9 @@ def _hierarchy(col: Mapping[str, Any]) -> Any:
     from pacte.data import demo_data
     from pacte.engines import pseudonymise
 
-    kind = col.get("hierarchy") or ("date" if col["type"] == "date" else "numeric:5,10" if col["type"] == "int"
-                                    else "suppress")
+    kind = col.get("hierarchy") or (
+        "date" if col["type"] == "date" else "numeric:5,10" if col["type"] == "int" else "suppress"
+    )
     if kind == "age":
         return pseudonymise.age_hierarchy()
     if kind == "date":
@@ -50,7 +51,9 @@ def _hierarchy(col: Mapping[str, Any]) -> Any:
     if kind.startswith("numeric:"):
         return pseudonymise.numeric_hierarchy([int(w) for w in kind.split(":", 1)[1].split(",")])
     if kind == "departement":
-        return pseudonymise.mapping_hierarchy(["région"], [{k: v[1] for k, v in demo_data.DEPARTEMENTS.items()}])
+        return pseudonymise.mapping_hierarchy(
+            ["région"], [{k: v[1] for k, v in demo_data.DEPARTEMENTS.items()}]
+        )
     return pseudonymise.suppress_only()
 
 
@@ -69,9 +72,17 @@ def _check_extract(grant: Grant, dataset_slug: str, fmt: str) -> None:
 
 def _k_report(report: Any) -> dict[str, Any]:
     r = report
-    return {"k": r.k, "unit": r.unit, "rows_in": r.rows_in, "rows_out": r.rows_out,
-            "rows_suppressed": r.rows_suppressed, "suppression_rate": r.suppression_rate,
-            "min_class_size": r.min_class_size, "min_class_rows": r.min_class_rows, "levels": r.levels}
+    return {
+        "k": r.k,
+        "unit": r.unit,
+        "rows_in": r.rows_in,
+        "rows_out": r.rows_out,
+        "rows_suppressed": r.rows_suppressed,
+        "suppression_rate": r.suppression_rate,
+        "min_class_size": r.min_class_size,
+        "min_class_rows": r.min_class_rows,
+        "levels": r.levels,
+    }
 
 
 def extract(grant: Grant, dataset_slug: str, fmt: str = "csv") -> Extract:
@@ -82,7 +93,9 @@ def extract(grant: Grant, dataset_slug: str, fmt: str = "csv") -> Extract:
     tier = grant.tier
     dv = grant.dataset_version
     cols = [c for c in dv.columns if c["name"] in set(grant.columns)]
-    fp = canonical_sha({"tier": tier, "dataset": str(dv), "columns": [c["name"] for c in cols], "format": fmt})
+    fp = canonical_sha(
+        {"tier": tier, "dataset": str(dv), "columns": [c["name"] for c in cols], "format": fmt}
+    )
     workdir = Path(tempfile.mkdtemp(prefix="pacte-extract-"))
     out = workdir / f"{dv.dataset.slug}-{dv.version}.{fmt}"
     report: dict[str, Any] = {}
@@ -104,12 +117,30 @@ def extract(grant: Grant, dataset_slug: str, fmt: str = "csv") -> Extract:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     k_fields: dict[str, Any] = (
-        {"k_anonymity": report.get("min_class_size"), "k_unit": report.get("unit")} if report else {})
+        {"k_anonymity": report.get("min_class_size"), "k_unit": report.get("unit")}
+        if report
+        else {}
+    )
     with transaction.atomic():
-        log_call(grant, tier=tier, fingerprint=fp, rows_read=dv.row_count, rho_spent=0.0, output_sha256=sha,
-                 rows_out=rows, format=fmt, **k_fields)
-    return Extract(out, out.name, "text/csv; charset=utf-8" if fmt == "csv" else "application/vnd.apache.parquet",
-                   rows, sha, report)
+        log_call(
+            grant,
+            tier=tier,
+            fingerprint=fp,
+            rows_read=dv.row_count,
+            rho_spent=0.0,
+            output_sha256=sha,
+            rows_out=rows,
+            format=fmt,
+            **k_fields,
+        )
+    return Extract(
+        out,
+        out.name,
+        "text/csv; charset=utf-8" if fmt == "csv" else "application/vnd.apache.parquet",
+        rows,
+        sha,
+        report,
+    )
 
 
 def tier2_view(grant: Grant, columns: list[str]) -> Any:
@@ -125,13 +156,25 @@ def tier2_view(grant: Grant, columns: list[str]) -> Any:
     cols = [c for c in dv.columns if c["name"] in wanted]
     ids = {dv.person_column, dv.enterprise_column} - {""}
     spec = pseudonymise.ExtractSpec(
-        direct_identifiers=[c["name"] for c in cols
-                            if c["classification"] == Classification.DIRECT_IDENTIFIER and c["name"] not in ids],
+        direct_identifiers=[
+            c["name"]
+            for c in cols
+            if c["classification"] == Classification.DIRECT_IDENTIFIER and c["name"] not in ids
+        ],
         pseudonymised=[c["name"] for c in cols if c["name"] in ids],
-        quasi_identifiers={c["name"]: _hierarchy(c) for c in cols
-                           if c["classification"] == Classification.QUASI_IDENTIFIER},
-        kept=[c["name"] for c in cols if c["classification"] not in
-              (Classification.DIRECT_IDENTIFIER, Classification.QUASI_IDENTIFIER)],
+        quasi_identifiers={
+            c["name"]: _hierarchy(c)
+            for c in cols
+            if c["classification"] == Classification.QUASI_IDENTIFIER
+        },
+        kept=[
+            c["name"]
+            for c in cols
+            if c["classification"]
+            not in (Classification.DIRECT_IDENTIFIER, Classification.QUASI_IDENTIFIER)
+        ],
         person_column=dv.person_column or None,
     )
-    return pseudonymise.pseudonymised_extract(list(dv.paths), spec, bytes(grant.pseudonym_key), k=11)
+    return pseudonymise.pseudonymised_extract(
+        list(dv.paths), spec, bytes(grant.pseudonym_key), k=11
+    )

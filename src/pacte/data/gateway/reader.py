@@ -72,14 +72,26 @@ class OutcomeRead:
 def _view(g: Grant) -> GatewayGrant:
     dv = g.dataset_version
     return GatewayGrant(
-        reference=g.reference, project_id=g.project_id, project_slug=g.project.slug, tier=g.tier,
-        granted=tuple(g.columns), dataset_slug=dv.dataset.slug, dataset_version=dv.version, dataset_label=str(dv),
+        reference=g.reference,
+        project_id=g.project_id,
+        project_slug=g.project.slug,
+        tier=g.tier,
+        granted=tuple(g.columns),
+        dataset_slug=dv.dataset.slug,
+        dataset_version=dv.version,
+        dataset_label=str(dv),
         person_column=dv.person_column or "",
-        columns=tuple(GatewayColumn(str(c["name"]), str(c["type"]), str(c["classification"])) for c in dv.columns))
+        columns=tuple(
+            GatewayColumn(str(c["name"]), str(c["type"]), str(c["classification"]))
+            for c in dv.columns
+        ),
+    )
 
 
 def _grant(reference: str) -> Grant:
-    return Grant.objects.select_related("project", "dataset_version__dataset").get(reference=reference)
+    return Grant.objects.select_related("project", "dataset_version__dataset").get(
+        reference=reference
+    )
 
 
 def grant(reference: str) -> GatewayGrant:
@@ -88,8 +100,13 @@ def grant(reference: str) -> GatewayGrant:
 
 def require_usable_for(view: GatewayGrant, project_id: int, tier: int) -> None:
     if view.project_id != project_id:
-        raise PermissionDenied(_("L'accès %(grant)s a été accordé à un autre projet : il ne peut pas servir à évaluer "
-                                 "cette expérimentation (limitation de finalité).") % {"grant": view.reference})
+        raise PermissionDenied(
+            _(
+                "L'accès %(grant)s a été accordé à un autre projet : il ne peut pas servir à évaluer "
+                "cette expérimentation (limitation de finalité)."
+            )
+            % {"grant": view.reference}
+        )
     g = _grant(view.reference)
     try:
         check_usable(g)
@@ -99,9 +116,13 @@ def require_usable_for(view: GatewayGrant, project_id: int, tier: int) -> None:
         raise GrantForbidden(exc.message) from exc
     if g.tier != tier:
         raise ValidationFailed(
-            _("L'accès %(grant)s est de niveau %(tier)s ; la jointure pseudonyme des résultats demande un accès de "
-              "niveau %(required)s (extrait pseudonymisé).") % {"grant": g.reference, "tier": g.tier, "required": tier},
-            field_errors={"grant": [_("Niveau %(required)s requis.") % {"required": tier}]})
+            _(
+                "L'accès %(grant)s est de niveau %(tier)s ; la jointure pseudonyme des résultats demande un accès de "
+                "niveau %(required)s (extrait pseudonymisé)."
+            )
+            % {"grant": g.reference, "tier": g.tier, "required": tier},
+            field_errors={"grant": [_("Niveau %(required)s requis.") % {"required": tier}]},
+        )
 
 
 def read_outcomes(view: GatewayGrant, person: str, outcome: GatewayColumn) -> OutcomeRead:
@@ -114,16 +135,25 @@ def read_outcomes(view: GatewayGrant, person: str, outcome: GatewayColumn) -> Ou
     if outcome.classification == "quasi_identifier":
         mode: str = "in_platform"
         result = pseudonymise.pseudonymised_extract(
-            list(dv.paths), pseudonymise.ExtractSpec(pseudonymised=[person], kept=[outcome.name]),
-            bytes(g.pseudonym_key), k=1)
+            list(dv.paths),
+            pseudonymise.ExtractSpec(pseudonymised=[person], kept=[outcome.name]),
+            bytes(g.pseudonym_key),
+            k=1,
+        )
     else:
         mode = "tier2_view"
         result = tier2_view(g, [person, outcome.name])
-    frame = result.frame.select(pl.col(person).alias("pseudonym"),
-                                pl.col(outcome.name).cast(pl.Float64).alias("y")).collect()
+    frame = result.frame.select(
+        pl.col(person).alias("pseudonym"), pl.col(outcome.name).cast(pl.Float64).alias("y")
+    ).collect()
     r = result.report
-    report = KReport(k=r.k, rows_in=r.rows_in, rows_out=r.rows_out, rows_suppressed=r.rows_suppressed,
-                     levels=dict(r.levels))
+    report = KReport(
+        k=r.k,
+        rows_in=r.rows_in,
+        rows_out=r.rows_out,
+        rows_suppressed=r.rows_suppressed,
+        levels=dict(r.levels),
+    )
     return OutcomeRead(frame, "in_platform" if mode == "in_platform" else "tier2_view", report)
 
 
@@ -143,7 +173,9 @@ class _Reader:
     def require_usable_for(self, grant: GatewayGrant, project_id: int, tier: int) -> None:
         require_usable_for(grant, project_id, tier)
 
-    def read_outcomes(self, grant: GatewayGrant, person: str, outcome: GatewayColumn) -> OutcomeRead:
+    def read_outcomes(
+        self, grant: GatewayGrant, person: str, outcome: GatewayColumn
+    ) -> OutcomeRead:
         return read_outcomes(grant, person, outcome)
 
     def pseudonyms(self, grant: GatewayGrant, values: Sequence[str]) -> list[str]:

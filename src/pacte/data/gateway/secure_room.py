@@ -11,7 +11,6 @@ and in every answer.
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 from typing import Any
 
 from django.db import transaction
@@ -24,15 +23,23 @@ from pacte.engines import cell_key
 from pacte.engines import secure_room as engine
 from pacte.errors import DomainError
 
-__all__ = ["QueryTooCostly", "secure_room_query", "secure_room_profile", "published_rules", "rules_context",
-           "new_cell_key_secret", "cell_key_secret", "SECURE_ROOM_TABLE", "CELL_KEY_FIELD", "RECORD_KEYS_FIELD"]
+__all__ = [
+    "QueryTooCostly",
+    "secure_room_query",
+    "secure_room_profile",
+    "published_rules",
+    "rules_context",
+    "new_cell_key_secret",
+    "cell_key_secret",
+    "SECURE_ROOM_TABLE",
+    "CELL_KEY_FIELD",
+]
 
 SECURE_ROOM_TABLE = "donnees"
 MIN_PERSONS = 11
 MIN_ENTERPRISES = 3
 DOMINANCE = 0.85
 CELL_KEY_FIELD = "cell_key_secret"
-RECORD_KEYS_FIELD = "record_keys"
 #: The published cost limits (rules page, every answer).
 LIMITS = engine.LIMITS
 
@@ -58,14 +65,6 @@ def cell_key_secret(dv: DatasetVersion) -> int:
         return int(profile[CELL_KEY_FIELD])
 
 
-def _record_keys(dv: DatasetVersion) -> list[str] | None:
-    """The record-key files written at ingestion (None: hashed per query, same keys)."""
-    keys = (dv.profile or {}).get(RECORD_KEYS_FIELD)
-    if isinstance(keys, list) and len(keys) == len(dv.paths) and all(Path(k).is_file() for k in keys):
-        return [str(k) for k in keys]
-    return None
-
-
 def published_rules() -> dict[str, Any]:
     """What the rules page and every answer publish about the secure room."""
     return {
@@ -73,7 +72,7 @@ def published_rules() -> dict[str, Any]:
         "min_enterprises_per_value": MIN_ENTERPRISES,
         "dominance": DOMINANCE,
         "contributors": "personnes dont les lignes modifient la valeur publiée : COUNT(*) toutes, "
-                        "COUNT(x) x non nul, SUM(x)/AVG(x) x non nul et non zéro, FILTER inclus",
+        "COUNT(x) x non nul, SUM(x)/AVG(x) x non nul et non zéro, FILTER inclus",
         "perturbation": cell_key.describe(),
         "limits": LIMITS.describe(),
     }
@@ -82,13 +81,20 @@ def published_rules() -> dict[str, Any]:
 def secure_room_profile(dv: DatasetVersion) -> Any:
     """Rebuild the stored ``secure_room.DatasetProfile`` (None if absent or for other columns)."""
     p = dv.profile or {}
-    if not p or p.get("person_column") != dv.person_column \
-            or (p.get("enterprise_column") or "") != (dv.enterprise_column or ""):
+    if (
+        not p
+        or p.get("person_column") != dv.person_column
+        or (p.get("enterprise_column") or "") != (dv.enterprise_column or "")
+    ):
         return None
     return engine.DatasetProfile(
-        fingerprint=p["fingerprint"], rows=int(p["rows"]), person_column=p["person_column"],
-        person_null_rows=int(p["person_null_rows"]), person_top_rows=tuple(int(x) for x in p["person_top_rows"]),
-        enterprise_column=p.get("enterprise_column"), enterprise_null_rows=int(p.get("enterprise_null_rows", 0)),
+        fingerprint=p["fingerprint"],
+        rows=int(p["rows"]),
+        person_column=p["person_column"],
+        person_null_rows=int(p["person_null_rows"]),
+        person_top_rows=tuple(int(x) for x in p["person_top_rows"]),
+        enterprise_column=p.get("enterprise_column"),
+        enterprise_null_rows=int(p.get("enterprise_null_rows", 0)),
         enterprise_top_rows=tuple(int(x) for x in p.get("enterprise_top_rows", ())),
     )
 
@@ -100,23 +106,41 @@ def secure_room_query(grant: Grant, dataset_slug: str, sql: Any) -> dict[str, An
         if not isinstance(sql, str):
             raise QueryRefused(_("sql : une requête SQL (texte) est attendue."))
         dv = grant.dataset_version
-        allowed = [c["name"] for c in dv.columns if c["name"] in set(grant.columns)
-                   and c["classification"] != Classification.DIRECT_IDENTIFIER]
+        allowed = [
+            c["name"]
+            for c in dv.columns
+            if c["name"] in set(grant.columns)
+            and c["classification"] != Classification.DIRECT_IDENTIFIER
+        ]
         if not dv.person_column:
             raise QueryRefused(
-                _("Ce jeu de données ne déclare pas de colonne personne : salle sécurisée indisponible."))
+                _(
+                    "Ce jeu de données ne déclare pas de colonne personne : salle sécurisée indisponible."
+                )
+            )
         try:
             restricted = engine.restrict(sql, SECURE_ROOM_TABLE, allowed, limits=LIMITS)
             fp = restricted.fingerprint
-            result = engine.run(restricted, list(dv.paths), dv.person_column, dv.enterprise_column or None,
-                                MIN_PERSONS, MIN_ENTERPRISES, DOMINANCE,
-                                profile=secure_room_profile(dv), cell_key_secret=cell_key_secret(dv),
-                                record_key_paths=_record_keys(dv),
-                                timeout_s=LIMITS.timeout_s, memory_limit=LIMITS.memory_limit,
-                                max_rows=LIMITS.max_groups, max_cells=LIMITS.max_cells)
+            result = engine.run(
+                restricted,
+                list(dv.paths),
+                dv.person_column,
+                dv.enterprise_column or None,
+                MIN_PERSONS,
+                MIN_ENTERPRISES,
+                DOMINANCE,
+                profile=secure_room_profile(dv),
+                cell_key_secret=cell_key_secret(dv),
+                timeout_s=LIMITS.timeout_s,
+                memory_limit=LIMITS.memory_limit,
+                max_rows=LIMITS.max_groups,
+                max_cells=LIMITS.max_cells,
+            )
         except engine.SqlRefused as e:
             if e.reason in ("timeout", "memory", "too_many_rows", "too_long", "too_complex"):
-                raise QueryTooCostly(_("Requête refusée (limite publiée) : %(reason)s") % {"reason": e.french}) from None
+                raise QueryTooCostly(
+                    _("Requête refusée (limite publiée) : %(reason)s") % {"reason": e.french}
+                ) from None
             raise QueryRefused(_("Requête refusée : %(reason)s") % {"reason": e.french}) from None
     except DomainError as e:
         log_refusal(grant, 4, fp, e)
@@ -124,18 +148,31 @@ def secure_room_query(grant: Grant, dataset_slug: str, sql: Any) -> dict[str, An
     r = result.report
     sha = r.output_sha256 or engine.canonical_sha256(result.columns, result.rows)
     with transaction.atomic():
-        log_call(grant, tier=4, fingerprint=fp, rows_read=r.rows_read, rho_spent=0.0, output_sha256=sha,
-                 suppressed_rows=r.rows_suppressed, suppressed_cells=r.cells_suppressed)
+        log_call(
+            grant,
+            tier=4,
+            fingerprint=fp,
+            rows_read=r.rows_read,
+            rho_spent=0.0,
+            output_sha256=sha,
+            suppressed_rows=r.rows_suppressed,
+            suppressed_cells=r.cells_suppressed,
+        )
     return {
         "columns": list(result.columns),
         "rows": [list(row) for row in result.rows],
         "sql": restricted.sql,
         "fingerprint": fp,
         "output_sha256": sha,
-        "suppression": {"groups": r.groups, "rows": r.rows, "rows_suppressed": r.rows_suppressed,
-                        "cells_suppressed": r.cells_suppressed, "reasons": dict(r.reasons),
-                        "rules": "≥ 11 personnes contributrices par valeur publiée ; ≥ 3 entreprises et "
-                                 "aucune au-delà de 85 %"},
+        "suppression": {
+            "groups": r.groups,
+            "rows": r.rows,
+            "rows_suppressed": r.rows_suppressed,
+            "cells_suppressed": r.cells_suppressed,
+            "reasons": dict(r.reasons),
+            "rules": "≥ 11 personnes contributrices par valeur publiée ; ≥ 3 entreprises et "
+            "aucune au-delà de 85 %",
+        },
         "perturbation": cell_key.describe(),
         "limits": LIMITS.describe(),
         "rows_read": r.rows_read,
@@ -149,5 +186,8 @@ def rules_context() -> dict[str, Any]:
         ("≥ 3" if count == 3 else str(count), [dict(row).get(p, 0) for p in perturbations])
         for count, row in cell_key.PTABLE.items()
     ]
-    return {"secure_room": published_rules(), "secure_room_perturbations": perturbations,
-            "secure_room_ptable": ptable}
+    return {
+        "secure_room": published_rules(),
+        "secure_room_perturbations": perturbations,
+        "secure_room_ptable": ptable,
+    }

@@ -8,224 +8,544 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('pacts', '0001_initial'),
-        ('projects', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("pacts", "0001_initial"),
+        ("projects", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Dataset',
+            name="Dataset",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=120, unique=True)),
-                ('title', models.CharField(max_length=200, verbose_name='titre')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('licence', models.CharField(default='etalab-2.0', max_length=80, verbose_name='licence')),
-                ('sensitivity', models.PositiveSmallIntegerField(choices=[(0, '0 — ouverte'), (1, '1 — interne'), (2, '2 — personnelle'), (3, '3 — sensible')], default=2, verbose_name='sensibilité')),
-                ('certified', models.BooleanField(default=False, verbose_name="certifié par l'institution")),
-                ('certified_at', models.DateTimeField(blank=True, null=True)),
-                ('keywords', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('publisher', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='datasets', to='accounts.organisation', verbose_name='institution éditrice')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=120, unique=True)),
+                ("title", models.CharField(max_length=200, verbose_name="titre")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                (
+                    "licence",
+                    models.CharField(default="etalab-2.0", max_length=80, verbose_name="licence"),
+                ),
+                (
+                    "sensitivity",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (0, "0 — ouverte"),
+                            (1, "1 — interne"),
+                            (2, "2 — personnelle"),
+                            (3, "3 — sensible"),
+                        ],
+                        default=2,
+                        verbose_name="sensibilité",
+                    ),
+                ),
+                (
+                    "certified",
+                    models.BooleanField(default=False, verbose_name="certifié par l'institution"),
+                ),
+                ("certified_at", models.DateTimeField(blank=True, null=True)),
+                ("keywords", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "publisher",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="datasets",
+                        to="accounts.organisation",
+                        verbose_name="institution éditrice",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'jeu de données',
-                'ordering': ['title'],
+                "verbose_name": "jeu de données",
+                "ordering": ["title"],
             },
         ),
         migrations.CreateModel(
-            name='DatasetVersion',
+            name="DatasetVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.CharField(max_length=40)),
-                ('is_current', models.BooleanField(default=True)),
-                ('paths', models.JSONField(default=list)),
-                ('file_format', models.CharField(default='parquet', max_length=12)),
-                ('sha256', models.CharField(blank=True, max_length=64)),
-                ('byte_size', models.BigIntegerField(default=0)),
-                ('row_count', models.BigIntegerField(default=0)),
-                ('schema', models.JSONField(default=dict)),
-                ('person_column', models.CharField(blank=True, max_length=120)),
-                ('enterprise_column', models.CharField(blank=True, max_length=120)),
-                ('max_contributions', models.PositiveIntegerField(default=1)),
-                ('rho_cap', models.FloatField(default=1.0, verbose_name='plafond global ρ de la version')),
-                ('rho_spent', models.FloatField(default=0.0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='data.dataset')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.CharField(max_length=40)),
+                ("is_current", models.BooleanField(default=True)),
+                ("paths", models.JSONField(default=list)),
+                ("file_format", models.CharField(default="parquet", max_length=12)),
+                ("sha256", models.CharField(blank=True, max_length=64)),
+                ("byte_size", models.BigIntegerField(default=0)),
+                ("row_count", models.BigIntegerField(default=0)),
+                ("schema", models.JSONField(default=dict)),
+                ("person_column", models.CharField(blank=True, max_length=120)),
+                ("enterprise_column", models.CharField(blank=True, max_length=120)),
+                ("max_contributions", models.PositiveIntegerField(default=1)),
+                (
+                    "rho_cap",
+                    models.FloatField(default=1.0, verbose_name="plafond global ρ de la version"),
+                ),
+                ("rho_spent", models.FloatField(default=0.0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="data.dataset",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'version de jeu de données',
-                'ordering': ['dataset', '-created_at'],
+                "verbose_name": "version de jeu de données",
+                "ordering": ["dataset", "-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='DataRequest',
+            name="DataRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(max_length=30, unique=True)),
-                ('status', models.CharField(choices=[('draft', 'Brouillon'), ('submitted', "Soumise à l'instruction"), ('changes_requested', 'Modifications demandées'), ('approved', 'Approuvée'), ('refused', 'Refusée'), ('withdrawn', 'Retirée')], db_index=True, default='draft', max_length=20)),
-                ('purpose', models.TextField(verbose_name='finalité')),
-                ('purpose_limitation', models.TextField(blank=True, verbose_name='limitation de finalité du pacte')),
-                ('columns', models.JSONField(blank=True, default=list)),
-                ('aggregates', models.TextField(blank=True, verbose_name='agrégats souhaités')),
-                ('tier', models.PositiveSmallIntegerField(verbose_name="niveau d'accès demandé")),
-                ('legal_basis', models.CharField(max_length=300, verbose_name='base légale')),
-                ('retention_months', models.PositiveSmallIntegerField(default=12, verbose_name='durée de conservation (mois)')),
-                ('retention_justification', models.TextField(blank=True)),
-                ('recipients', models.TextField(verbose_name='destinataires')),
-                ('dpo_contact', models.CharField(max_length=200, verbose_name='contact protection des données')),
-                ('volumetry', models.CharField(blank=True, max_length=200, verbose_name='volumétrie')),
-                ('submissions', models.JSONField(blank=True, default=list, help_text='Snapshots at each submission (diff).')),
-                ('benefit_population', models.PositiveIntegerField(blank=True, null=True)),
-                ('benefit_severity', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('decision', models.JSONField(blank=True, default=dict, help_text='Proportionality decision (rule row).')),
-                ('strength', models.JSONField(blank=True, default=dict)),
-                ('last_reason', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('status_changed_at', models.DateTimeField(blank=True, null=True)),
-                ('carrier', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='data_requests', to='accounts.organisation')),
-                ('pact', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='data_requests', to='pacts.pact')),
-                ('pact_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='data_requests', to='pacts.pactversion')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='data_requests', to='projects.project')),
-                ('requested_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='requests', to='data.dataset')),
-                ('dataset_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='requests', to='data.datasetversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reference", models.CharField(max_length=30, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Brouillon"),
+                            ("submitted", "Soumise à l'instruction"),
+                            ("changes_requested", "Modifications demandées"),
+                            ("approved", "Approuvée"),
+                            ("refused", "Refusée"),
+                            ("withdrawn", "Retirée"),
+                        ],
+                        db_index=True,
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                ("purpose", models.TextField(verbose_name="finalité")),
+                (
+                    "purpose_limitation",
+                    models.TextField(blank=True, verbose_name="limitation de finalité du pacte"),
+                ),
+                ("columns", models.JSONField(blank=True, default=list)),
+                ("aggregates", models.TextField(blank=True, verbose_name="agrégats souhaités")),
+                ("tier", models.PositiveSmallIntegerField(verbose_name="niveau d'accès demandé")),
+                ("legal_basis", models.CharField(max_length=300, verbose_name="base légale")),
+                (
+                    "retention_months",
+                    models.PositiveSmallIntegerField(
+                        default=12, verbose_name="durée de conservation (mois)"
+                    ),
+                ),
+                ("retention_justification", models.TextField(blank=True)),
+                ("recipients", models.TextField(verbose_name="destinataires")),
+                (
+                    "dpo_contact",
+                    models.CharField(max_length=200, verbose_name="contact protection des données"),
+                ),
+                (
+                    "volumetry",
+                    models.CharField(blank=True, max_length=200, verbose_name="volumétrie"),
+                ),
+                (
+                    "submissions",
+                    models.JSONField(
+                        blank=True, default=list, help_text="Snapshots at each submission (diff)."
+                    ),
+                ),
+                ("benefit_population", models.PositiveIntegerField(blank=True, null=True)),
+                ("benefit_severity", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "decision",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="Proportionality decision (rule row)."
+                    ),
+                ),
+                ("strength", models.JSONField(blank=True, default=dict)),
+                ("last_reason", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("status_changed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "carrier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="data_requests",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "pact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="data_requests",
+                        to="pacts.pact",
+                    ),
+                ),
+                (
+                    "pact_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="data_requests",
+                        to="pacts.pactversion",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="data_requests",
+                        to="projects.project",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="requests",
+                        to="data.dataset",
+                    ),
+                ),
+                (
+                    "dataset_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="requests",
+                        to="data.datasetversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': "demande d'accès aux données",
-                'ordering': ['-created_at'],
+                "verbose_name": "demande d'accès aux données",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Consent',
+            name="Consent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('receipt_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('purpose', models.TextField()),
-                ('record', models.JSONField(blank=True, default=list)),
-                ('record_sha256', models.CharField(max_length=64)),
-                ('state', models.CharField(choices=[('given', 'Donné'), ('withdrawn', 'Retiré')], default='given', max_length=10)),
-                ('given_at', models.DateTimeField(auto_now_add=True)),
-                ('withdrawn_at', models.DateTimeField(blank=True, null=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='data_consents', to='projects.project')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='data_consents', to=settings.AUTH_USER_MODEL)),
-                ('dataset_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='consents', to='data.datasetversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("receipt_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("purpose", models.TextField()),
+                ("record", models.JSONField(blank=True, default=list)),
+                ("record_sha256", models.CharField(max_length=64)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("given", "Donné"), ("withdrawn", "Retiré")],
+                        default="given",
+                        max_length=10,
+                    ),
+                ),
+                ("given_at", models.DateTimeField(auto_now_add=True)),
+                ("withdrawn_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="data_consents",
+                        to="projects.project",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="data_consents",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "dataset_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="consents",
+                        to="data.datasetversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-given_at'],
+                "ordering": ["-given_at"],
             },
         ),
         migrations.CreateModel(
-            name='Grant',
+            name="Grant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(max_length=30, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('tier', models.PositiveSmallIntegerField()),
-                ('columns', models.JSONField(default=list)),
-                ('purpose', models.TextField()),
-                ('rho_grant', models.FloatField(default=0.0)),
-                ('rho_query', models.FloatField(default=0.0)),
-                ('rho_spent', models.FloatField(default=0.0)),
-                ('rule_id', models.CharField(max_length=40)),
-                ('rules_version', models.CharField(max_length=20)),
-                ('decision', models.JSONField(default=dict)),
-                ('state', models.CharField(choices=[('active', 'Actif'), ('renewal_due', 'Renouvellement à prévoir'), ('expired', 'Expiré'), ('suspended', 'Suspendu'), ('revoked', 'Révoqué')], db_index=True, default='active', max_length=12)),
-                ('issued_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_at', models.DateTimeField()),
-                ('state_changed_at', models.DateTimeField(blank=True, null=True)),
-                ('last_reason', models.TextField(blank=True)),
-                ('reminded_at', models.DateTimeField(blank=True, null=True)),
-                ('token_prefix', models.CharField(max_length=12)),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('pseudonym_key', models.BinaryField(max_length=32)),
-                ('renewals', models.PositiveSmallIntegerField(default=0)),
-                ('dataset_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grants', to='data.datasetversion')),
-                ('pact', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='data_grants', to='pacts.pact')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='data_grants', to='projects.project')),
-                ('request', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='grant', to='data.datarequest')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reference", models.CharField(max_length=30, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("tier", models.PositiveSmallIntegerField()),
+                ("columns", models.JSONField(default=list)),
+                ("purpose", models.TextField()),
+                ("rho_grant", models.FloatField(default=0.0)),
+                ("rho_query", models.FloatField(default=0.0)),
+                ("rho_spent", models.FloatField(default=0.0)),
+                ("rule_id", models.CharField(max_length=40)),
+                ("rules_version", models.CharField(max_length=20)),
+                ("decision", models.JSONField(default=dict)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("active", "Actif"),
+                            ("renewal_due", "Renouvellement à prévoir"),
+                            ("expired", "Expiré"),
+                            ("suspended", "Suspendu"),
+                            ("revoked", "Révoqué"),
+                        ],
+                        db_index=True,
+                        default="active",
+                        max_length=12,
+                    ),
+                ),
+                ("issued_at", models.DateTimeField(auto_now_add=True)),
+                ("expires_at", models.DateTimeField()),
+                ("state_changed_at", models.DateTimeField(blank=True, null=True)),
+                ("last_reason", models.TextField(blank=True)),
+                ("reminded_at", models.DateTimeField(blank=True, null=True)),
+                ("token_prefix", models.CharField(max_length=12)),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("pseudonym_key", models.BinaryField(max_length=32)),
+                ("renewals", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "dataset_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="grants",
+                        to="data.datasetversion",
+                    ),
+                ),
+                (
+                    "pact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="data_grants",
+                        to="pacts.pact",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="data_grants",
+                        to="projects.project",
+                    ),
+                ),
+                (
+                    "request",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="grant",
+                        to="data.datarequest",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'accès accordé',
-                'ordering': ['-issued_at'],
+                "verbose_name": "accès accordé",
+                "ordering": ["-issued_at"],
             },
         ),
         migrations.CreateModel(
-            name='PersonLink',
+            name="PersonLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('person_id', models.CharField(max_length=64)),
-                ('verified_by', models.CharField(default='démonstration', max_length=60)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='person_links', to='data.dataset')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='person_links', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("person_id", models.CharField(max_length=64)),
+                ("verified_by", models.CharField(default="démonstration", max_length=60)),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="person_links",
+                        to="data.dataset",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="person_links",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Release',
+            name="Release",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('release_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('fingerprint', models.CharField(max_length=64)),
-                ('query', models.JSONField(default=dict)),
-                ('rho', models.FloatField()),
-                ('cells', models.JSONField(default=list)),
-                ('aggregates', models.JSONField(default=list)),
-                ('output_sha256', models.CharField(max_length=64)),
-                ('served', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('dataset_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='releases', to='data.datasetversion')),
-                ('grant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='releases', to='data.grant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("release_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("fingerprint", models.CharField(max_length=64)),
+                ("query", models.JSONField(default=dict)),
+                ("rho", models.FloatField()),
+                ("cells", models.JSONField(default=list)),
+                ("aggregates", models.JSONField(default=list)),
+                ("output_sha256", models.CharField(max_length=64)),
+                ("served", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "dataset_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="releases",
+                        to="data.datasetversion",
+                    ),
+                ),
+                (
+                    "grant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="releases",
+                        to="data.grant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='RequestReview',
+            name="RequestReview",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('submission', models.PositiveIntegerField(default=1)),
-                ('decision', models.CharField(choices=[('approve', 'Avis favorable'), ('request_changes', 'Demande de modifications'), ('refuse', 'Refus')], max_length=20)),
-                ('reason', models.TextField(blank=True)),
-                ('rule_id', models.CharField(blank=True, max_length=40)),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reviews', to='data.datarequest')),
-                ('reviewer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("submission", models.PositiveIntegerField(default=1)),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[
+                            ("approve", "Avis favorable"),
+                            ("request_changes", "Demande de modifications"),
+                            ("refuse", "Refus"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True)),
+                ("rule_id", models.CharField(blank=True, max_length=40)),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reviews",
+                        to="data.datarequest",
+                    ),
+                ),
+                (
+                    "reviewer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at'],
+                "ordering": ["at"],
             },
         ),
         migrations.CreateModel(
-            name='Reservation',
+            name="Reservation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rho', models.FloatField()),
-                ('fingerprint', models.CharField(max_length=64)),
-                ('state', models.CharField(choices=[('reserved', 'Réservé'), ('spent', 'Dépensé'), ('released', 'Rendu (échec)')], default='reserved', max_length=10)),
-                ('reason', models.TextField(blank=True)),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('grant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reservations', to='data.grant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("rho", models.FloatField()),
+                ("fingerprint", models.CharField(max_length=64)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("reserved", "Réservé"),
+                            ("spent", "Dépensé"),
+                            ("released", "Rendu (échec)"),
+                        ],
+                        default="reserved",
+                        max_length=10,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True)),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "grant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reservations",
+                        to="data.grant",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='datasetversion',
-            constraint=models.UniqueConstraint(fields=('dataset', 'version'), name='uniq_dataset_version'),
+            model_name="datasetversion",
+            constraint=models.UniqueConstraint(
+                fields=("dataset", "version"), name="uniq_dataset_version"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='personlink',
-            constraint=models.UniqueConstraint(fields=('user', 'dataset'), name='uniq_person_link'),
+            model_name="personlink",
+            constraint=models.UniqueConstraint(fields=("user", "dataset"), name="uniq_person_link"),
         ),
         migrations.AddConstraint(
-            model_name='release',
-            constraint=models.UniqueConstraint(fields=('dataset_version', 'fingerprint'), name='uniq_release_fingerprint'),
+            model_name="release",
+            constraint=models.UniqueConstraint(
+                fields=("dataset_version", "fingerprint"), name="uniq_release_fingerprint"
+            ),
         ),
     ]

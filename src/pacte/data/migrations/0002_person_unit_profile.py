@@ -4,30 +4,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('data', '0001_initial'),
+        ("data", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='datasetversion',
-            name='dp_view',
-            field=models.JSONField(blank=True, default=dict, help_text='Vue tronquée à k lignes par personne (privacy.truncate_per_person).'),
+            model_name="datasetversion",
+            name="dp_view",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="Vue tronquée à k lignes par personne (privacy.truncate_per_person).",
+            ),
         ),
         migrations.AddField(
-            model_name='datasetversion',
-            name='profile',
-            field=models.JSONField(blank=True, default=dict, help_text="Profil de la salle sécurisée (secure_room.dataset_profile), calculé à l'ingestion."),
+            model_name="datasetversion",
+            name="profile",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="Profil de la salle sécurisée (secure_room.dataset_profile), calculé à l'ingestion.",
+            ),
         ),
         migrations.AddField(
-            model_name='release',
-            name='privacy_unit',
+            model_name="release",
+            name="privacy_unit",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AlterField(
-            model_name='datasetversion',
-            name='max_contributions',
-            field=models.PositiveIntegerField(default=1, help_text='Unité de confidentialité DP : une personne ; au plus k de ses lignes sont retenues (public).', verbose_name='lignes retenues par personne (k)'),
+            model_name="datasetversion",
+            name="max_contributions",
+            field=models.PositiveIntegerField(
+                default=1,
+                help_text="Unité de confidentialité DP : une personne ; au plus k de ses lignes sont retenues (public).",
+                verbose_name="lignes retenues par personne (k)",
+            ),
         ),
     ]

@@ -143,4 +143,3 @@ __all__ = [
     "published_limits",
     "accuracy_95",
 ]
-

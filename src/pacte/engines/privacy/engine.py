@@ -169,7 +169,6 @@ def _row_count(paths: tuple[str, ...]) -> int:
     return sum(int(pq.read_metadata(p).num_rows) for p in paths)
 
 
-
 def _check_view(spec: DatasetSpec) -> None:
     """The view must be ours, for these very files, with this k and person column."""
     source = _files_fingerprint(list(spec.paths))
@@ -312,20 +311,28 @@ def _open_source(spec: DatasetSpec, q: Query) -> _Source:
     return _Source(lf, lf.collect_schema(), identifier)
 
 
-def _scales(spec: DatasetSpec, prims: tuple[_Primitive, ...], rho_value: float) -> dict[_Primitive, float]:
+def _scales(
+    spec: DatasetSpec, prims: tuple[_Primitive, ...], rho_value: float
+) -> dict[_Primitive, float]:
     """Closed-form Gaussian scale of each primitive statistic (ρ split evenly between them)."""
     share = rho_value / len(prims)
     scales = {
-        p: noise_scale(l2_sensitivity(p.kind, spec.max_contributions,
-                                      spec.bounds.get(p.column) if p.column else None), share) * _SAFETY
+        p: noise_scale(
+            l2_sensitivity(
+                p.kind, spec.max_contributions, spec.bounds.get(p.column) if p.column else None
+            ),
+            share,
+        )
+        * _SAFETY
         for p in prims
     }
     _check_scales(scales, rho_value)
     return scales
 
 
-def _privacy_context(spec: DatasetSpec, q: Query, source: _Source, rho_value: float,
-                     calibration: Calibration) -> tuple[Any, Any]:
+def _privacy_context(
+    spec: DatasetSpec, q: Query, source: _Source, rho_value: float, calibration: Calibration
+) -> tuple[Any, Any]:
     """The single-query OpenDP context holding exactly ρ, and the unit's input distance."""
     margins = [_dp.polars.Margin(by=[], max_length=spec.max_rows)]
     if q.group_by:
@@ -346,8 +353,14 @@ def _privacy_context(spec: DatasetSpec, q: Query, source: _Source, rho_value: fl
     return context, privacy_unit[1]
 
 
-def _plan(spec: DatasetSpec, q: Query, source: _Source, context: Any, prims: tuple[_Primitive, ...],
-          scales: Mapping[_Primitive, float] | None) -> Any:
+def _plan(
+    spec: DatasetSpec,
+    q: Query,
+    source: _Source,
+    context: Any,
+    prims: tuple[_Primitive, ...],
+    scales: Mapping[_Primitive, float] | None,
+) -> Any:
     """The OpenDP query: truncation (without a view), filters, then grouped or global statistics."""
     exprs: list[Any] = []
     for p in prims:
@@ -368,7 +381,9 @@ def _plan(spec: DatasetSpec, q: Query, source: _Source, context: Any, prims: tup
         # filters; OpenDP derives the k-row bound from this expression itself.
         dpq = dpq.truncate_per_group(
             spec.max_contributions,
-            keep=_SortBy(by=pl.struct([pl.col(c) for c in source.schema.names()]).hash(seed=TRUNCATION_SEED)),
+            keep=_SortBy(
+                by=pl.struct([pl.col(c) for c in source.schema.names()]).hash(seed=TRUNCATION_SEED)
+            ),
         )
     for f in q.filters:
         dpq = dpq.filter(_filter_expr(f, source.schema[f.column]))
@@ -378,8 +393,14 @@ def _plan(spec: DatasetSpec, q: Query, source: _Source, context: Any, prims: tup
     return dpq.select(*exprs)
 
 
-def _measurement(dpq: Any, d_in: Any, rho_value: float, prims: tuple[_Primitive, ...],
-                 scales: dict[_Primitive, float], closed: bool) -> tuple[Any, float]:
+def _measurement(
+    dpq: Any,
+    d_in: Any,
+    rho_value: float,
+    prims: tuple[_Primitive, ...],
+    scales: dict[_Primitive, float],
+    closed: bool,
+) -> tuple[Any, float]:
     """Closed form: build the measurement with the given scales (OpenDP checks, it does not
     search). Otherwise OpenDP resolves the scales, which are read back into ``scales``."""
     if closed:

@@ -79,6 +79,8 @@ def _name(v: object, what: str) -> str:
     return v
 
 
+# A flat validator of the JSON grammar, one check per field in the order the documentation lists
+# them (longer than ~80 lines on purpose: each refusal names its field, and reads top to bottom).
 def parse_query(obj: Query | Mapping[str, Any] | str | bytes) -> Query:
     """Parse the JSON grammar (a dict or a JSON text) into a :class:`Query`.
 

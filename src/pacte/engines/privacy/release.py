@@ -74,9 +74,7 @@ class PrivacyUnit:
         k = spec.max_contributions
         if spec.person_column is None:
             return cls("row", k, None, f"aucune : une unité = au plus {k} ligne(s) déclarée(s)")
-        how = (
-            "vue tronquée à l'ingestion" if spec.dp_paths else "troncature OpenDP dans le plan"
-        )
+        how = "vue tronquée à l'ingestion" if spec.dp_paths else "troncature OpenDP dans le plan"
         return cls(
             "person",
             k,

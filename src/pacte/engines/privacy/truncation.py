@@ -100,14 +100,11 @@ def truncate_per_person(
         raise ValueError(f"colonne personne « {person_column} » absente")
     names = list(schema.names())
     kept = [c for c in names if c != person_column and c not in set(drop)]
-    frame = (
-        lf.select(
-            *[_widen(c, schema[c]) for c in kept],
-            pl.col(person_column).alias("__person"),
-            person_rank(person_column, names).alias("__rank"),
-        )
-        .collect()
-    )
+    frame = lf.select(
+        *[_widen(c, schema[c]) for c in kept],
+        pl.col(person_column).alias("__person"),
+        person_rank(person_column, names).alias("__rank"),
+    ).collect()
     persons = frame.get_column("__person").n_unique()
     rows_in = frame.height
     frame = frame.filter(pl.col("__rank") <= k).drop("__person", "__rank")
@@ -130,6 +127,4 @@ def truncate_per_person(
     tmp = out.with_name(out.name + ".tmp")
     pq.write_table(table, tmp, compression="zstd", row_group_size=256 * 1024)
     tmp.replace(out)
-    return TruncatedView(
-        str(out), k, person_column, source, rows_in, frame.height, persons
-    )
+    return TruncatedView(str(out), k, person_column, source, rows_in, frame.height, persons)

@@ -6,267 +6,657 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('pacts', '0001_initial'),
-        ('projects', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("pacts", "0001_initial"),
+        ("projects", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AlgorithmSheet',
+            name="AlgorithmSheet",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('purpose', models.TextField(help_text='finalité et décision concernée')),
-                ('contribution_degree', models.CharField(choices=[('support', 'Aide à la décision : un agent décide'), ('partial', 'Décision partiellement automatisée'), ('automated', 'Décision entièrement automatisée')], max_length=12)),
-                ('contribution_mode', models.TextField()),
-                ('data_sources', models.JSONField(default=list, help_text='[{name, source, description}]')),
-                ('parameters', models.JSONField(default=list, help_text='[{key, label, weight, description}]')),
-                ('operations', models.TextField()),
-                ('human_oversight', models.TextField()),
-                ('risks', models.TextField()),
-                ('objection_contact', models.CharField(max_length=200)),
-                ('legal_basis', models.CharField(default='CRPA art. L311-3-1 et R311-3-1-2', max_length=200)),
-                ('status', models.CharField(choices=[('draft', 'Brouillon'), ('published', 'Publiée')], default='draft', max_length=10)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('published_on', models.DateField(blank=True, null=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='algorithm_sheets', to='projects.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("purpose", models.TextField(help_text="finalité et décision concernée")),
+                (
+                    "contribution_degree",
+                    models.CharField(
+                        choices=[
+                            ("support", "Aide à la décision : un agent décide"),
+                            ("partial", "Décision partiellement automatisée"),
+                            ("automated", "Décision entièrement automatisée"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("contribution_mode", models.TextField()),
+                (
+                    "data_sources",
+                    models.JSONField(default=list, help_text="[{name, source, description}]"),
+                ),
+                (
+                    "parameters",
+                    models.JSONField(default=list, help_text="[{key, label, weight, description}]"),
+                ),
+                ("operations", models.TextField()),
+                ("human_oversight", models.TextField()),
+                ("risks", models.TextField()),
+                ("objection_contact", models.CharField(max_length=200)),
+                (
+                    "legal_basis",
+                    models.CharField(default="CRPA art. L311-3-1 et R311-3-1-2", max_length=200),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Brouillon"), ("published", "Publiée")],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                ("published_on", models.DateField(blank=True, null=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="algorithm_sheets",
+                        to="projects.project",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'fiche algorithme',
-                'ordering': ['-created_at'],
+                "verbose_name": "fiche algorithme",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Audit',
+            name="Audit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('decision', models.CharField(help_text='the decision audited', max_length=200)),
-                ('band_low', models.FloatField()),
-                ('band_high', models.FloatField()),
-                ('band_source', models.CharField(max_length=200)),
-                ('min_group_size', models.PositiveIntegerField()),
-                ('reference_group', models.CharField(max_length=120)),
-                ('n_rows', models.PositiveIntegerField()),
-                ('data_sha256', models.CharField(max_length=64)),
-                ('rows', models.JSONField(default=list)),
-                ('groups', models.JSONField(default=list)),
-                ('breach_count', models.PositiveIntegerField(default=0)),
-                ('insufficient_count', models.PositiveIntegerField(default=0)),
-                ('remediation_key', models.CharField(blank=True, max_length=60)),
-                ('status', models.CharField(choices=[('published', 'Publié')], default='published', max_length=10)),
-                ('published_at', models.DateTimeField()),
-                ('published_on', models.DateField()),
-                ('auditor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
-                ('pact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='audits', to='pacts.pact')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='audits', to='projects.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("decision", models.CharField(help_text="the decision audited", max_length=200)),
+                ("band_low", models.FloatField()),
+                ("band_high", models.FloatField()),
+                ("band_source", models.CharField(max_length=200)),
+                ("min_group_size", models.PositiveIntegerField()),
+                ("reference_group", models.CharField(max_length=120)),
+                ("n_rows", models.PositiveIntegerField()),
+                ("data_sha256", models.CharField(max_length=64)),
+                ("rows", models.JSONField(default=list)),
+                ("groups", models.JSONField(default=list)),
+                ("breach_count", models.PositiveIntegerField(default=0)),
+                ("insufficient_count", models.PositiveIntegerField(default=0)),
+                ("remediation_key", models.CharField(blank=True, max_length=60)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("published", "Publié")], default="published", max_length=10
+                    ),
+                ),
+                ("published_at", models.DateTimeField()),
+                ("published_on", models.DateField()),
+                (
+                    "auditor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "pact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="audits",
+                        to="pacts.pact",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="audits",
+                        to="projects.project",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'audit de biais',
-                'ordering': ['-published_at'],
+                "verbose_name": "audit de biais",
+                "ordering": ["-published_at"],
             },
         ),
         migrations.CreateModel(
-            name='ComplianceCase',
+            name="ComplianceCase",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('commitment_keys', models.JSONField(default=list)),
-                ('reason', models.TextField()),
-                ('status', models.CharField(choices=[('notified', 'Manquement notifié'), ('suspended', 'Suspendu'), ('cured', 'Remédié'), ('broken', 'Rompu')], default='notified', max_length=10)),
-                ('opened_on', models.DateField()),
-                ('cure_deadline', models.DateField()),
-                ('suspended_on', models.DateField(blank=True, null=True)),
-                ('break_on', models.DateField(blank=True, null=True)),
-                ('closed_on', models.DateField(blank=True, null=True)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='compliance_cases', to='pacts.pactversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("commitment_keys", models.JSONField(default=list)),
+                ("reason", models.TextField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("notified", "Manquement notifié"),
+                            ("suspended", "Suspendu"),
+                            ("cured", "Remédié"),
+                            ("broken", "Rompu"),
+                        ],
+                        default="notified",
+                        max_length=10,
+                    ),
+                ),
+                ("opened_on", models.DateField()),
+                ("cure_deadline", models.DateField()),
+                ("suspended_on", models.DateField(blank=True, null=True)),
+                ("break_on", models.DateField(blank=True, null=True)),
+                ("closed_on", models.DateField(blank=True, null=True)),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="compliance_cases",
+                        to="pacts.pactversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-opened_on', '-id'],
+                "ordering": ["-opened_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Experiment',
+            name="Experiment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=120, unique=True)),
-                ('hypothesis', models.TextField()),
-                ('outcome', models.CharField(max_length=300)),
-                ('estimand', models.CharField(default='intention de traiter (ITT)', max_length=120)),
-                ('unit', models.CharField(default='personne', max_length=120)),
-                ('design', models.CharField(choices=[('individual', 'Randomisation individuelle'), ('encouragement', "Design d'encouragement")], default='individual', max_length=20)),
-                ('window_months', models.PositiveSmallIntegerField(default=6)),
-                ('baseline_rate', models.FloatField(help_text='expected control proportion (fraction)')),
-                ('mde_points', models.FloatField()),
-                ('power', models.FloatField(default=0.8)),
-                ('alpha', models.FloatField(default=0.05)),
-                ('arms', models.JSONField(default=list)),
-                ('ratio', models.JSONField(default=list)),
-                ('required_per_arm', models.PositiveIntegerField(default=0)),
-                ('status', models.CharField(choices=[('draft', 'Brouillon'), ('preregistered', 'Pré-enregistrée'), ('assigned', 'Affectation faite')], default='draft', max_length=15)),
-                ('plan', models.JSONField(default=dict)),
-                ('plan_hash', models.CharField(blank=True, max_length=64)),
-                ('seed_commitment', models.CharField(blank=True, max_length=64)),
-                ('seed_hex', models.CharField(blank=True, help_text='secret until assignment, then public', max_length=128)),
-                ('allocation_sha256', models.CharField(blank=True, max_length=64)),
-                ('preregistered_at', models.DateTimeField(blank=True, null=True)),
-                ('assigned_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
-                ('pact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='experiments', to='pacts.pact')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='experiments', to='projects.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=120, unique=True)),
+                ("hypothesis", models.TextField()),
+                ("outcome", models.CharField(max_length=300)),
+                (
+                    "estimand",
+                    models.CharField(default="intention de traiter (ITT)", max_length=120),
+                ),
+                ("unit", models.CharField(default="personne", max_length=120)),
+                (
+                    "design",
+                    models.CharField(
+                        choices=[
+                            ("individual", "Randomisation individuelle"),
+                            ("encouragement", "Design d'encouragement"),
+                        ],
+                        default="individual",
+                        max_length=20,
+                    ),
+                ),
+                ("window_months", models.PositiveSmallIntegerField(default=6)),
+                (
+                    "baseline_rate",
+                    models.FloatField(help_text="expected control proportion (fraction)"),
+                ),
+                ("mde_points", models.FloatField()),
+                ("power", models.FloatField(default=0.8)),
+                ("alpha", models.FloatField(default=0.05)),
+                ("arms", models.JSONField(default=list)),
+                ("ratio", models.JSONField(default=list)),
+                ("required_per_arm", models.PositiveIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Brouillon"),
+                            ("preregistered", "Pré-enregistrée"),
+                            ("assigned", "Affectation faite"),
+                        ],
+                        default="draft",
+                        max_length=15,
+                    ),
+                ),
+                ("plan", models.JSONField(default=dict)),
+                ("plan_hash", models.CharField(blank=True, max_length=64)),
+                ("seed_commitment", models.CharField(blank=True, max_length=64)),
+                (
+                    "seed_hex",
+                    models.CharField(
+                        blank=True, help_text="secret until assignment, then public", max_length=128
+                    ),
+                ),
+                ("allocation_sha256", models.CharField(blank=True, max_length=64)),
+                ("preregistered_at", models.DateTimeField(blank=True, null=True)),
+                ("assigned_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "pact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="experiments",
+                        to="pacts.pact",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="experiments",
+                        to="projects.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Evaluation',
+            name="Evaluation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('outcome', models.CharField(max_length=300)),
-                ('window', models.CharField(max_length=60)),
-                ('estimand', models.CharField(max_length=120)),
-                ('method', models.CharField(choices=[('proportions', 'Différence de proportions (Newcombe) et rapport de risques'), ('means', 'Différence de moyennes (Welch)'), ('did', 'Différence de différences (cohorte de comparaison)')], max_length=15)),
-                ('source', models.CharField(default='aggregate', help_text='aggregate | upload | gateway', max_length=20)),
-                ('data_sha256', models.CharField(blank=True, max_length=64)),
-                ('n_treatment', models.PositiveIntegerField()),
-                ('n_control', models.PositiveIntegerField()),
-                ('successes_treatment', models.PositiveIntegerField(blank=True, null=True)),
-                ('successes_control', models.PositiveIntegerField(blank=True, null=True)),
-                ('estimate', models.FloatField()),
-                ('ci_low', models.FloatField()),
-                ('ci_high', models.FloatField()),
-                ('p_value', models.FloatField()),
-                ('scale', models.FloatField(default=1.0)),
-                ('unit', models.CharField(blank=True, max_length=30)),
-                ('conclusive', models.BooleanField()),
-                ('sentence', models.TextField()),
-                ('power', models.FloatField(blank=True, null=True)),
-                ('mde_points', models.FloatField(blank=True, null=True)),
-                ('details', models.JSONField(default=dict, help_text='risk ratio, method text, group means…')),
-                ('status', models.CharField(choices=[('draft', "Brouillon de l'évaluateur"), ('published', 'Publiée')], default='draft', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('published_on', models.DateField(blank=True, null=True)),
-                ('evaluator', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
-                ('pact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='evaluations', to='pacts.pact')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='evaluations', to='projects.project')),
-                ('experiment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='evaluations', to='evidence.experiment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("outcome", models.CharField(max_length=300)),
+                ("window", models.CharField(max_length=60)),
+                ("estimand", models.CharField(max_length=120)),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            (
+                                "proportions",
+                                "Différence de proportions (Newcombe) et rapport de risques",
+                            ),
+                            ("means", "Différence de moyennes (Welch)"),
+                            ("did", "Différence de différences (cohorte de comparaison)"),
+                        ],
+                        max_length=15,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        default="aggregate", help_text="aggregate | upload | gateway", max_length=20
+                    ),
+                ),
+                ("data_sha256", models.CharField(blank=True, max_length=64)),
+                ("n_treatment", models.PositiveIntegerField()),
+                ("n_control", models.PositiveIntegerField()),
+                ("successes_treatment", models.PositiveIntegerField(blank=True, null=True)),
+                ("successes_control", models.PositiveIntegerField(blank=True, null=True)),
+                ("estimate", models.FloatField()),
+                ("ci_low", models.FloatField()),
+                ("ci_high", models.FloatField()),
+                ("p_value", models.FloatField()),
+                ("scale", models.FloatField(default=1.0)),
+                ("unit", models.CharField(blank=True, max_length=30)),
+                ("conclusive", models.BooleanField()),
+                ("sentence", models.TextField()),
+                ("power", models.FloatField(blank=True, null=True)),
+                ("mde_points", models.FloatField(blank=True, null=True)),
+                (
+                    "details",
+                    models.JSONField(
+                        default=dict, help_text="risk ratio, method text, group means…"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Brouillon de l'évaluateur"), ("published", "Publiée")],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                ("published_on", models.DateField(blank=True, null=True)),
+                (
+                    "evaluator",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "pact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="evaluations",
+                        to="pacts.pact",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="evaluations",
+                        to="projects.project",
+                    ),
+                ),
+                (
+                    "experiment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="evaluations",
+                        to="evidence.experiment",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': "évaluation d'impact",
-                'ordering': ['-published_at', '-created_at'],
+                "verbose_name": "évaluation d'impact",
+                "ordering": ["-published_at", "-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='PanelCall',
+            name="PanelCall",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('target_size', models.PositiveIntegerField()),
-                ('stratify_by', models.CharField(default='age_band', max_length=20)),
-                ('targets', models.JSONField(default=dict, help_text='{stratum: seats}')),
-                ('status', models.CharField(choices=[('open', 'Ouvert'), ('drawn', 'Tirage effectué'), ('closed', 'Clos')], default='open', max_length=10)),
-                ('seed_commitment', models.CharField(max_length=64)),
-                ('seed_hex', models.CharField(blank=True, help_text='secret until the draw, then public', max_length=128)),
-                ('opened_on', models.DateField()),
-                ('drawn_at', models.DateTimeField(blank=True, null=True)),
-                ('shortfall', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('opened_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
-                ('pact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='panel_calls', to='pacts.pact')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='panel_calls', to='projects.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                ("target_size", models.PositiveIntegerField()),
+                ("stratify_by", models.CharField(default="age_band", max_length=20)),
+                ("targets", models.JSONField(default=dict, help_text="{stratum: seats}")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Ouvert"),
+                            ("drawn", "Tirage effectué"),
+                            ("closed", "Clos"),
+                        ],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("seed_commitment", models.CharField(max_length=64)),
+                (
+                    "seed_hex",
+                    models.CharField(
+                        blank=True, help_text="secret until the draw, then public", max_length=128
+                    ),
+                ),
+                ("opened_on", models.DateField()),
+                ("drawn_at", models.DateTimeField(blank=True, null=True)),
+                ("shortfall", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "opened_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "pact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="panel_calls",
+                        to="pacts.pact",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="panel_calls",
+                        to="projects.project",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'appel à panel',
-                'ordering': ['-created_at'],
+                "verbose_name": "appel à panel",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Question',
+            name="Question",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.CharField(max_length=300)),
-                ('scale_max', models.PositiveSmallIntegerField(default=0, help_text='0 = free answer, else 1..N rating')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='questions', to='projects.project')),
-                ('version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='pacts.pactversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.CharField(max_length=300)),
+                (
+                    "scale_max",
+                    models.PositiveSmallIntegerField(
+                        default=0, help_text="0 = free answer, else 1..N rating"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="questions",
+                        to="projects.project",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="pacts.pactversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at'],
+                "ordering": ["created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Feedback',
+            name="Feedback",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('body', models.TextField(blank=True)),
-                ('rating', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('reply', models.TextField(blank=True)),
-                ('replied_at', models.DateTimeField(blank=True, null=True)),
-                ('hidden', models.BooleanField(default=False)),
-                ('hidden_reason', models.TextField(blank=True)),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='feedback', to='projects.project')),
-                ('version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='pacts.pactversion')),
-                ('question', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='answers', to='evidence.question')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("body", models.TextField(blank=True)),
+                ("rating", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("reply", models.TextField(blank=True)),
+                ("replied_at", models.DateTimeField(blank=True, null=True)),
+                ("hidden", models.BooleanField(default=False)),
+                ("hidden_reason", models.TextField(blank=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="feedback",
+                        to="projects.project",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="pacts.pactversion",
+                    ),
+                ),
+                (
+                    "question",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="answers",
+                        to="evidence.question",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Volunteer',
+            name="Volunteer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('consent_at', models.DateTimeField(blank=True, null=True)),
-                ('consent_text_version', models.CharField(blank=True, max_length=20)),
-                ('contact_preference', models.CharField(blank=True, choices=[('email', 'Courriel'), ('phone', 'Téléphone'), ('none', 'Ne pas me contacter hors du panel')], max_length=10)),
-                ('contact_value', models.CharField(blank=True, max_length=200)),
-                ('age_band', models.CharField(blank=True, max_length=10)),
-                ('territory', models.CharField(blank=True, max_length=120)),
-                ('situation', models.CharField(blank=True, max_length=30)),
-                ('joined_at', models.DateTimeField(auto_now_add=True)),
-                ('left_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='volunteer', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("consent_at", models.DateTimeField(blank=True, null=True)),
+                ("consent_text_version", models.CharField(blank=True, max_length=20)),
+                (
+                    "contact_preference",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("email", "Courriel"),
+                            ("phone", "Téléphone"),
+                            ("none", "Ne pas me contacter hors du panel"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("contact_value", models.CharField(blank=True, max_length=200)),
+                ("age_band", models.CharField(blank=True, max_length=10)),
+                ("territory", models.CharField(blank=True, max_length=120)),
+                ("situation", models.CharField(blank=True, max_length=30)),
+                ("joined_at", models.DateTimeField(auto_now_add=True)),
+                ("left_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="volunteer",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'volontaire',
+                "verbose_name": "volontaire",
             },
         ),
         migrations.CreateModel(
-            name='PanelMember',
+            name="PanelMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stratum', models.CharField(max_length=120)),
-                ('invited_at', models.DateTimeField(auto_now_add=True)),
-                ('left', models.BooleanField(default=False)),
-                ('call', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='evidence.panelcall')),
-                ('volunteer', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='seats', to='evidence.volunteer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("stratum", models.CharField(max_length=120)),
+                ("invited_at", models.DateTimeField(auto_now_add=True)),
+                ("left", models.BooleanField(default=False)),
+                (
+                    "call",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="members",
+                        to="evidence.panelcall",
+                    ),
+                ),
+                (
+                    "volunteer",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="seats",
+                        to="evidence.volunteer",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Assignment',
+            name="Assignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('unit_id', models.CharField(max_length=80)),
-                ('stratum', models.CharField(blank=True, max_length=80)),
-                ('arm', models.CharField(max_length=40)),
-                ('experiment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='evidence.experiment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("unit_id", models.CharField(max_length=80)),
+                ("stratum", models.CharField(blank=True, max_length=80)),
+                ("arm", models.CharField(max_length=40)),
+                (
+                    "experiment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assignments",
+                        to="evidence.experiment",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('experiment', 'unit_id'), name='uniq_assignment_unit')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("experiment", "unit_id"), name="uniq_assignment_unit"
+                    )
+                ],
             },
         ),
     ]

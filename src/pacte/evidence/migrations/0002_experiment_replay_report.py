@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evidence', '0001_initial'),
+        ("evidence", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='experiment',
-            name='replay_report',
+            model_name="experiment",
+            name="replay_report",
             field=models.JSONField(blank=True, null=True),
         ),
     ]

@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evidence', '0002_experiment_replay_report'),
-        ('projects', '0002_alter_project_repository_alter_project_website'),
+        ("evidence", "0002_experiment_replay_report"),
+        ("projects", "0002_alter_project_repository_alter_project_website"),
     ]
 
     operations = [
         migrations.AddConstraint(
-            model_name='algorithmsheet',
-            constraint=models.UniqueConstraint(fields=('project', 'title', 'version'), name='uniq_algorithm_sheet_version'),
+            model_name="algorithmsheet",
+            constraint=models.UniqueConstraint(
+                fields=("project", "title", "version"), name="uniq_algorithm_sheet_version"
+            ),
         ),
     ]

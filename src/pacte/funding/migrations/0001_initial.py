@@ -8,230 +8,649 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_delete_loginattempt_alter_organisation_website'),
-        ('pacts', '0002_alter_commitment_evidence_url'),
+        ("accounts", "0002_delete_loginattempt_alter_organisation_website"),
+        ("pacts", "0002_alter_commitment_evidence_url"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OutcomeContract',
+            name="OutcomeContract",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(max_length=40, unique=True)),
-                ('outcome', models.CharField(max_length=300, verbose_name='résultat')),
-                ('commitment_key', models.CharField(blank=True, help_text="the pact's impact commitment", max_length=60)),
-                ('experiment_slug', models.CharField(blank=True, help_text='pre-registered experiment', max_length=120)),
-                ('price_eur', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='prix par résultat additionnel (€)')),
-                ('base_fee_eur', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='part fixe par fenêtre (€)')),
-                ('cap_eur', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='plafond (€)')),
-                ('advance_eur', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='avance (€)')),
-                ('equity_bonus', models.DecimalField(decimal_places=4, default=Decimal('0'), max_digits=5, verbose_name="bonus d'équité")),
-                ('payment_days', models.PositiveSmallIntegerField(default=30, verbose_name='délai de paiement (jours)')),
-                ('paid_eur', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('status', models.CharField(choices=[('active', 'En vigueur'), ('cancelled', 'Annulé (pacte rompu)'), ('completed', 'Soldé')], default='active', max_length=12)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='outcome_contracts', to='pacts.pactversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reference", models.CharField(max_length=40, unique=True)),
+                ("outcome", models.CharField(max_length=300, verbose_name="résultat")),
+                (
+                    "commitment_key",
+                    models.CharField(
+                        blank=True, help_text="the pact's impact commitment", max_length=60
+                    ),
+                ),
+                (
+                    "experiment_slug",
+                    models.CharField(
+                        blank=True, help_text="pre-registered experiment", max_length=120
+                    ),
+                ),
+                (
+                    "price_eur",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=14,
+                        verbose_name="prix par résultat additionnel (€)",
+                    ),
+                ),
+                (
+                    "base_fee_eur",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=14, verbose_name="part fixe par fenêtre (€)"
+                    ),
+                ),
+                (
+                    "cap_eur",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=14, verbose_name="plafond (€)"
+                    ),
+                ),
+                (
+                    "advance_eur",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0.00"),
+                        max_digits=14,
+                        verbose_name="avance (€)",
+                    ),
+                ),
+                (
+                    "equity_bonus",
+                    models.DecimalField(
+                        decimal_places=4,
+                        default=Decimal("0"),
+                        max_digits=5,
+                        verbose_name="bonus d'équité",
+                    ),
+                ),
+                (
+                    "payment_days",
+                    models.PositiveSmallIntegerField(
+                        default=30, verbose_name="délai de paiement (jours)"
+                    ),
+                ),
+                (
+                    "paid_eur",
+                    models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "En vigueur"),
+                            ("cancelled", "Annulé (pacte rompu)"),
+                            ("completed", "Soldé"),
+                        ],
+                        default="active",
+                        max_length=12,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="outcome_contracts",
+                        to="pacts.pactversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'contrat à impact',
-                'ordering': ['reference'],
+                "verbose_name": "contrat à impact",
+                "ordering": ["reference"],
             },
         ),
         migrations.CreateModel(
-            name='EvaluationWindow',
+            name="EvaluationWindow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField()),
-                ('opens_on', models.DateField()),
-                ('closes_on', models.DateField()),
-                ('evaluation_id', models.PositiveIntegerField(blank=True, null=True)),
-                ('validated_at', models.DateTimeField(blank=True, null=True)),
-                ('payment_due_on', models.DateField(blank=True, help_text='the State pays by then (State-side commitment)', null=True)),
-                ('validated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
-                ('contract', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='windows', to='funding.outcomecontract')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveSmallIntegerField()),
+                ("opens_on", models.DateField()),
+                ("closes_on", models.DateField()),
+                ("evaluation_id", models.PositiveIntegerField(blank=True, null=True)),
+                ("validated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "payment_due_on",
+                    models.DateField(
+                        blank=True,
+                        help_text="the State pays by then (State-side commitment)",
+                        null=True,
+                    ),
+                ),
+                (
+                    "validated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "contract",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="windows",
+                        to="funding.outcomecontract",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['contract', 'number'],
+                "ordering": ["contract", "number"],
             },
         ),
         migrations.CreateModel(
-            name='PaymentOrder',
+            name="PaymentOrder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(max_length=50, unique=True)),
-                ('kind', models.CharField(choices=[('window', 'Paiement au résultat'), ('advance', 'Avance')], default='window', max_length=10)),
-                ('amount_eur', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('inputs', models.JSONField(default=dict, help_text='evaluation id, fingerprint, estimand, CI, N, clause…')),
-                ('formula_version', models.CharField(blank=True, max_length=40)),
-                ('formula_text', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('prepared', 'Préparé'), ('approved', 'Approuvé, à payer'), ('paid', 'Payé'), ('withheld', 'Retenu (pacte suspendu)'), ('cancelled', 'Annulé')], db_index=True, default='prepared', max_length=10)),
-                ('held_from', models.CharField(blank=True, help_text='state to return to on release', max_length=10)),
-                ('due_on', models.DateField(blank=True, null=True)),
-                ('paid_on', models.DateField(blank=True, null=True)),
-                ('late', models.BooleanField(default=False, help_text='paid, or still unpaid, after its due date (State-side breach)')),
-                ('last_reason', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('contract', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='funding.outcomecontract')),
-                ('prepared_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('window', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='payment', to='funding.evaluationwindow')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reference", models.CharField(max_length=50, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("window", "Paiement au résultat"), ("advance", "Avance")],
+                        default="window",
+                        max_length=10,
+                    ),
+                ),
+                ("amount_eur", models.DecimalField(decimal_places=2, max_digits=14)),
+                (
+                    "inputs",
+                    models.JSONField(
+                        default=dict,
+                        help_text="evaluation id, fingerprint, estimand, CI, N, clause…",
+                    ),
+                ),
+                ("formula_version", models.CharField(blank=True, max_length=40)),
+                ("formula_text", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("prepared", "Préparé"),
+                            ("approved", "Approuvé, à payer"),
+                            ("paid", "Payé"),
+                            ("withheld", "Retenu (pacte suspendu)"),
+                            ("cancelled", "Annulé"),
+                        ],
+                        db_index=True,
+                        default="prepared",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "held_from",
+                    models.CharField(
+                        blank=True, help_text="state to return to on release", max_length=10
+                    ),
+                ),
+                ("due_on", models.DateField(blank=True, null=True)),
+                ("paid_on", models.DateField(blank=True, null=True)),
+                (
+                    "late",
+                    models.BooleanField(
+                        default=False,
+                        help_text="paid, or still unpaid, after its due date (State-side breach)",
+                    ),
+                ),
+                ("last_reason", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "contract",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payments",
+                        to="funding.outcomecontract",
+                    ),
+                ),
+                (
+                    "prepared_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "window",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payment",
+                        to="funding.evaluationwindow",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ordre de paiement',
-                'ordering': ['-created_at'],
+                "verbose_name": "ordre de paiement",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Programme',
+            name="Programme",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=80, unique=True)),
-                ('title', models.CharField(max_length=200, verbose_name='intitulé')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('budget_eur', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='budget (€)')),
-                ('committed_eur', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='engagé (€)')),
-                ('paid_eur', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='payé (€)')),
-                ('starts_on', models.DateField(verbose_name='début')),
-                ('ends_on', models.DateField(verbose_name='fin')),
-                ('eligible_problems', models.JSONField(blank=True, default=list)),
-                ('territories', models.JSONField(blank=True, default=list)),
-                ('status', models.CharField(choices=[('open', 'Ouvert'), ('closed', 'Clos')], default='open', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('approvers', models.ManyToManyField(blank=True, help_text='if set, only these people may approve payment orders', related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='funding_programmes', to='accounts.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=80, unique=True)),
+                ("title", models.CharField(max_length=200, verbose_name="intitulé")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                (
+                    "budget_eur",
+                    models.DecimalField(decimal_places=2, max_digits=14, verbose_name="budget (€)"),
+                ),
+                (
+                    "committed_eur",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0.00"),
+                        max_digits=14,
+                        verbose_name="engagé (€)",
+                    ),
+                ),
+                (
+                    "paid_eur",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0.00"),
+                        max_digits=14,
+                        verbose_name="payé (€)",
+                    ),
+                ),
+                ("starts_on", models.DateField(verbose_name="début")),
+                ("ends_on", models.DateField(verbose_name="fin")),
+                ("eligible_problems", models.JSONField(blank=True, default=list)),
+                ("territories", models.JSONField(blank=True, default=list)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Ouvert"), ("closed", "Clos")],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "approvers",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="if set, only these people may approve payment orders",
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="funding_programmes",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'programme de financement',
-                'ordering': ['-starts_on', 'slug'],
+                "verbose_name": "programme de financement",
+                "ordering": ["-starts_on", "slug"],
             },
         ),
         migrations.CreateModel(
-            name='PriceListEntry',
+            name="PriceListEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('outcome', models.CharField(max_length=300)),
-                ('unit', models.CharField(default='personne', max_length=60)),
-                ('price_eur', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('programme', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='prices', to='funding.programme')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("outcome", models.CharField(max_length=300)),
+                ("unit", models.CharField(default="personne", max_length=60)),
+                ("price_eur", models.DecimalField(decimal_places=2, max_digits=14)),
+                (
+                    "programme",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="prices",
+                        to="funding.programme",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['outcome'],
+                "ordering": ["outcome"],
             },
         ),
         migrations.CreateModel(
-            name='PhaseGrant',
+            name="PhaseGrant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phase', models.CharField(choices=[('investigation', 'Investigation'), ('construction', 'Construction'), ('acceleration', 'Accélération')], max_length=20)),
-                ('amount_eur', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('duration_months', models.PositiveSmallIntegerField()),
-                ('programme', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='phase_grants', to='funding.programme')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "phase",
+                    models.CharField(
+                        choices=[
+                            ("investigation", "Investigation"),
+                            ("construction", "Construction"),
+                            ("acceleration", "Accélération"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("amount_eur", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("duration_months", models.PositiveSmallIntegerField()),
+                (
+                    "programme",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="phase_grants",
+                        to="funding.programme",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='outcomecontract',
-            name='programme',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contracts', to='funding.programme'),
+            model_name="outcomecontract",
+            name="programme",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="contracts",
+                to="funding.programme",
+            ),
         ),
         migrations.CreateModel(
-            name='LedgerTransaction',
+            name="LedgerTransaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('allocated', 'Budget alloué'), ('committed', 'Engagé'), ('payable', 'À payer'), ('paid', 'Payé'), ('withheld', 'Retenu'), ('released', 'Libéré'), ('decommitted', 'Désengagé'), ('recovery', 'Recouvrement ouvert'), ('recovered', 'Recouvré')], max_length=12)),
-                ('memo', models.CharField(blank=True, max_length=300)),
-                ('year', models.PositiveSmallIntegerField()),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('posted', models.BooleanField(default=False)),
-                ('contract', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='funding.outcomecontract')),
-                ('payment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='funding.paymentorder')),
-                ('programme', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='transactions', to='funding.programme')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("allocated", "Budget alloué"),
+                            ("committed", "Engagé"),
+                            ("payable", "À payer"),
+                            ("paid", "Payé"),
+                            ("withheld", "Retenu"),
+                            ("released", "Libéré"),
+                            ("decommitted", "Désengagé"),
+                            ("recovery", "Recouvrement ouvert"),
+                            ("recovered", "Recouvré"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("memo", models.CharField(blank=True, max_length=300)),
+                ("year", models.PositiveSmallIntegerField()),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                ("posted", models.BooleanField(default=False)),
+                (
+                    "contract",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="funding.outcomecontract",
+                    ),
+                ),
+                (
+                    "payment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="funding.paymentorder",
+                    ),
+                ),
+                (
+                    "programme",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="transactions",
+                        to="funding.programme",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'pk'],
+                "ordering": ["at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='LedgerAccount',
+            name="LedgerAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=160, unique=True)),
-                ('name', models.CharField(max_length=300)),
-                ('kind', models.CharField(choices=[('appropriation', "Crédits de l'institution"), ('available', 'Budget disponible du programme'), ('committed', 'Engagé sur le contrat'), ('payable', 'À payer'), ('withheld', 'Retenu'), ('paid', 'Versé au porteur'), ('receivable', 'À recouvrer')], max_length=15)),
-                ('project_slug', models.CharField(blank=True, max_length=120)),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
-                ('programme', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='accounts', to='funding.programme')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=160, unique=True)),
+                ("name", models.CharField(max_length=300)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("appropriation", "Crédits de l'institution"),
+                            ("available", "Budget disponible du programme"),
+                            ("committed", "Engagé sur le contrat"),
+                            ("payable", "À payer"),
+                            ("withheld", "Retenu"),
+                            ("paid", "Versé au porteur"),
+                            ("receivable", "À recouvrer"),
+                        ],
+                        max_length=15,
+                    ),
+                ),
+                ("project_slug", models.CharField(blank=True, max_length=120)),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "programme",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="accounts",
+                        to="funding.programme",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Recovery',
+            name="Recovery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount_eur', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('reason', models.TextField()),
-                ('status', models.CharField(choices=[('open', 'En cours de recouvrement'), ('recovered', 'Recouvré')], default='open', max_length=10)),
-                ('opened_at', models.DateTimeField(auto_now_add=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('contract', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='recoveries', to='funding.outcomecontract')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("amount_eur", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("reason", models.TextField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "En cours de recouvrement"), ("recovered", "Recouvré")],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("opened_at", models.DateTimeField(auto_now_add=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "contract",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="recoveries",
+                        to="funding.outcomecontract",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LedgerEntry',
+            name="LedgerEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount_eur', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='funding.ledgeraccount')),
-                ('transaction', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='funding.ledgertransaction')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("amount_eur", models.DecimalField(decimal_places=2, max_digits=14)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="entries",
+                        to="funding.ledgeraccount",
+                    ),
+                ),
+                (
+                    "transaction",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="entries",
+                        to="funding.ledgertransaction",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('amount_eur', 0), _negated=True), name='ledger_entry_not_zero')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("amount_eur", 0), _negated=True),
+                        name="ledger_entry_not_zero",
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='evaluationwindow',
-            constraint=models.UniqueConstraint(fields=('contract', 'number'), name='uniq_window_number'),
+            model_name="evaluationwindow",
+            constraint=models.UniqueConstraint(
+                fields=("contract", "number"), name="uniq_window_number"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='paymentorder',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_eur__gte', 0)), name='payment_not_negative'),
+            model_name="paymentorder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_eur__gte", 0)), name="payment_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='programme',
-            constraint=models.CheckConstraint(condition=models.Q(('committed_eur__lte', models.F('budget_eur'))), name='programme_within_budget'),
+            model_name="programme",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("committed_eur__lte", models.F("budget_eur"))),
+                name="programme_within_budget",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='programme',
-            constraint=models.CheckConstraint(condition=models.Q(('paid_eur__lte', models.F('committed_eur'))), name='programme_paid_within_committed'),
+            model_name="programme",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("paid_eur__lte", models.F("committed_eur"))),
+                name="programme_paid_within_committed",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='programme',
-            constraint=models.CheckConstraint(condition=models.Q(('budget_eur__gte', 0), ('committed_eur__gte', 0), ('paid_eur__gte', 0)), name='programme_amounts_not_negative'),
+            model_name="programme",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("budget_eur__gte", 0), ("committed_eur__gte", 0), ("paid_eur__gte", 0)
+                ),
+                name="programme_amounts_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='programme',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_on__gte', models.F('starts_on'))), name='programme_period_ordered'),
+            model_name="programme",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_on__gte", models.F("starts_on"))),
+                name="programme_period_ordered",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='phasegrant',
-            constraint=models.UniqueConstraint(fields=('programme', 'phase'), name='uniq_phase_grant'),
+            model_name="phasegrant",
+            constraint=models.UniqueConstraint(
+                fields=("programme", "phase"), name="uniq_phase_grant"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='outcomecontract',
-            constraint=models.CheckConstraint(condition=models.Q(('paid_eur__lte', models.F('cap_eur'))), name='contract_paid_within_cap'),
+            model_name="outcomecontract",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("paid_eur__lte", models.F("cap_eur"))),
+                name="contract_paid_within_cap",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='outcomecontract',
-            constraint=models.CheckConstraint(condition=models.Q(('advance_eur__lte', models.F('cap_eur'))), name='contract_advance_within_cap'),
+            model_name="outcomecontract",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("advance_eur__lte", models.F("cap_eur"))),
+                name="contract_advance_within_cap",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='outcomecontract',
-            constraint=models.CheckConstraint(condition=models.Q(('price_eur__gte', 0), ('base_fee_eur__gte', 0), ('cap_eur__gte', 0), ('paid_eur__gte', 0), ('equity_bonus__gte', 0)), name='contract_amounts_not_negative'),
+            model_name="outcomecontract",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("price_eur__gte", 0),
+                    ("base_fee_eur__gte", 0),
+                    ("cap_eur__gte", 0),
+                    ("paid_eur__gte", 0),
+                    ("equity_bonus__gte", 0),
+                ),
+                name="contract_amounts_not_negative",
+            ),
         ),
     ]

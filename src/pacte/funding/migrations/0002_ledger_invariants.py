@@ -35,9 +35,16 @@ SQLITE = [
     f"""CREATE TRIGGER funding_ledger_entry_frozen BEFORE UPDATE ON {ENTRY}
     BEGIN SELECT RAISE(ABORT, 'ledger entries cannot be changed'); END""",
 ]
-SQLITE_DROP = [f"DROP TRIGGER IF EXISTS {name}" for name in (
-    "funding_ledger_post_balanced", "funding_ledger_posted_frozen", "funding_ledger_born_unposted",
-    "funding_ledger_entry_append", "funding_ledger_entry_frozen")]
+SQLITE_DROP = [
+    f"DROP TRIGGER IF EXISTS {name}"
+    for name in (
+        "funding_ledger_post_balanced",
+        "funding_ledger_posted_frozen",
+        "funding_ledger_born_unposted",
+        "funding_ledger_entry_append",
+        "funding_ledger_entry_frozen",
+    )
+]
 
 POSTGRES = [
     f"""CREATE FUNCTION funding_ledger_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -104,6 +111,7 @@ def _run(statements_by_vendor: dict[str, list[str]]) -> Any:
     def run(apps: Any, schema_editor: Any) -> None:
         for sql in statements_by_vendor.get(schema_editor.connection.vendor, []):
             schema_editor.execute(sql, params=None)  # no placeholders: "%" belongs to plpgsql
+
     return run
 
 
@@ -111,6 +119,8 @@ class Migration(migrations.Migration):
     dependencies = [("funding", "0001_initial")]
 
     operations = [
-        migrations.RunPython(_run({"sqlite": SQLITE, "postgresql": POSTGRES}),
-                             _run({"sqlite": SQLITE_DROP, "postgresql": POSTGRES_DROP})),
+        migrations.RunPython(
+            _run({"sqlite": SQLITE, "postgresql": POSTGRES}),
+            _run({"sqlite": SQLITE_DROP, "postgresql": POSTGRES_DROP}),
+        ),
     ]

@@ -16,4 +16,8 @@ register = template.Library()
 def pact_funding(pact: Any) -> dict[str, Any]:
     contracts = list(selectors.contracts(pact=pact.reference).prefetch_related("windows"))
     orders = list(selectors.payments().filter(contract__version__pact=pact))
-    return {"contracts": contracts, "orders": orders, "late": [o for o in orders if o.late and o.status != "cancelled"]}
+    return {
+        "contracts": contracts,
+        "orders": orders,
+        "late": [o for o in orders if o.late and o.status != "cancelled"],
+    }

@@ -4,43 +4,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='LogState',
+            name="LogState",
             fields=[
-                ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
-                ('size', models.BigIntegerField(default=0)),
+                (
+                    "id",
+                    models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False),
+                ),
+                ("size", models.BigIntegerField(default=0)),
             ],
             options={
-                'verbose_name': 'état du journal',
+                "verbose_name": "état du journal",
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.BigIntegerField(unique=True)),
-                ('type', models.CharField(db_index=True, max_length=64)),
-                ('occurred_at', models.DateTimeField(db_index=True)),
-                ('organisation_slug', models.CharField(blank=True, db_index=True, max_length=80)),
-                ('subject_type', models.CharField(max_length=40)),
-                ('subject_id', models.CharField(max_length=80)),
-                ('project_slug', models.CharField(blank=True, db_index=True, max_length=120)),
-                ('entry', models.TextField(help_text='Canonical JSON text: its UTF-8 bytes are the leaf input.')),
-                ('entry_hash', models.CharField(max_length=64, unique=True)),
-                ('leaf_hash', models.BinaryField(max_length=32)),
-                ('prev', models.CharField(blank=True, max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("index", models.BigIntegerField(unique=True)),
+                ("type", models.CharField(db_index=True, max_length=64)),
+                ("occurred_at", models.DateTimeField(db_index=True)),
+                ("organisation_slug", models.CharField(blank=True, db_index=True, max_length=80)),
+                ("subject_type", models.CharField(max_length=40)),
+                ("subject_id", models.CharField(max_length=80)),
+                ("project_slug", models.CharField(blank=True, db_index=True, max_length=120)),
+                (
+                    "entry",
+                    models.TextField(
+                        help_text="Canonical JSON text: its UTF-8 bytes are the leaf input."
+                    ),
+                ),
+                ("entry_hash", models.CharField(max_length=64, unique=True)),
+                ("leaf_hash", models.BinaryField(max_length=32)),
+                ("prev", models.CharField(blank=True, max_length=64)),
             ],
             options={
-                'verbose_name': 'événement',
-                'ordering': ['index'],
-                'indexes': [models.Index(fields=['subject_type', 'subject_id', 'index'], name='journal_eve_subject_6ca534_idx')],
+                "verbose_name": "événement",
+                "ordering": ["index"],
+                "indexes": [
+                    models.Index(
+                        fields=["subject_type", "subject_id", "index"],
+                        name="journal_eve_subject_6ca534_idx",
+                    )
+                ],
             },
         ),
     ]

@@ -5,69 +5,121 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('journal', '0001_initial'),
+        ("journal", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Checkpoint',
+            name="Checkpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('size', models.BigIntegerField(db_index=True)),
-                ('root', models.BinaryField(max_length=32)),
-                ('note', models.TextField(help_text='The signed note: checkpoint body, blank line, signature lines.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("size", models.BigIntegerField(db_index=True)),
+                ("root", models.BinaryField(max_length=32)),
+                (
+                    "note",
+                    models.TextField(
+                        help_text="The signed note: checkpoint body, blank line, signature lines."
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'point de contrôle signé',
-                'ordering': ['-size', '-id'],
+                "verbose_name": "point de contrôle signé",
+                "ordering": ["-size", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='LogNode',
+            name="LogNode",
             fields=[
-                ('pk', models.CompositePrimaryKey('level', 'index', blank=True, editable=False, primary_key=True, serialize=False)),
-                ('level', models.PositiveSmallIntegerField()),
-                ('index', models.BigIntegerField()),
-                ('hash', models.BinaryField(max_length=32)),
+                (
+                    "pk",
+                    models.CompositePrimaryKey(
+                        "level",
+                        "index",
+                        blank=True,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("level", models.PositiveSmallIntegerField()),
+                ("index", models.BigIntegerField()),
+                ("hash", models.BinaryField(max_length=32)),
             ],
             options={
-                'verbose_name': "nœud de l'arbre de Merkle",
+                "verbose_name": "nœud de l'arbre de Merkle",
             },
         ),
         migrations.CreateModel(
-            name='Witness',
+            name="Witness",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('verifier_key', models.TextField(unique=True)),
-                ('active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("verifier_key", models.TextField(unique=True)),
+                ("active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'témoin',
+                "verbose_name": "témoin",
             },
         ),
         migrations.AddField(
-            model_name='logstate',
-            name='tree_size',
+            model_name="logstate",
+            name="tree_size",
             field=models.BigIntegerField(default=0),
         ),
         migrations.CreateModel(
-            name='Cosignature',
+            name="Cosignature",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('timestamp', models.BigIntegerField(help_text='Seconds since the epoch, signed by the witness.')),
-                ('signature', models.TextField(help_text='The signature line `— name base64`.')),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('checkpoint', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cosignatures', to='journal.checkpoint')),
-                ('witness', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cosignatures', to='journal.witness')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "timestamp",
+                    models.BigIntegerField(
+                        help_text="Seconds since the epoch, signed by the witness."
+                    ),
+                ),
+                ("signature", models.TextField(help_text="The signature line `— name base64`.")),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "checkpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cosignatures",
+                        to="journal.checkpoint",
+                    ),
+                ),
+                (
+                    "witness",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cosignatures",
+                        to="journal.witness",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'cosignature de témoin',
-                'constraints': [models.UniqueConstraint(fields=('checkpoint', 'witness'), name='journal_one_cosignature_per_witness')],
+                "verbose_name": "cosignature de témoin",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("checkpoint", "witness"), name="journal_one_cosignature_per_witness"
+                    )
+                ],
             },
         ),
     ]

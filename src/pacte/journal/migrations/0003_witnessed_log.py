@@ -4,24 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('journal', '0002_merkle_log'),
+        ("journal", "0002_merkle_log"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WitnessedLog',
+            name="WitnessedLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('origin', models.CharField(max_length=255, unique=True)),
-                ('size', models.BigIntegerField(default=0)),
-                ('root', models.BinaryField(default=b'', max_length=32)),
-                ('checkpoint', models.TextField(blank=True, help_text="The cosigned checkpoint: the log's verified signature(s) and ours.")),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("origin", models.CharField(max_length=255, unique=True)),
+                ("size", models.BigIntegerField(default=0)),
+                ("root", models.BinaryField(default=b"", max_length=32)),
+                (
+                    "checkpoint",
+                    models.TextField(
+                        blank=True,
+                        help_text="The cosigned checkpoint: the log's verified signature(s) and ours.",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'journal témoigné',
+                "verbose_name": "journal témoigné",
             },
         ),
     ]

@@ -4,33 +4,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event', models.CharField(max_length=80, verbose_name='événement')),
-                ('recipients', models.JSONField(default=list, verbose_name='destinataires')),
-                ('subject', models.CharField(max_length=255, verbose_name='objet')),
-                ('body', models.TextField(verbose_name='texte')),
-                ('state', models.CharField(choices=[('pending', 'en attente'), ('sent', 'envoyée'), ('failed', 'abandonnée')], default='pending', max_length=10, verbose_name='état')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='tentatives')),
-                ('last_error', models.TextField(blank=True, verbose_name='dernière erreur')),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True, verbose_name='prochaine tentative')),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='envoyée le')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='créée le')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event", models.CharField(max_length=80, verbose_name="événement")),
+                ("recipients", models.JSONField(default=list, verbose_name="destinataires")),
+                ("subject", models.CharField(max_length=255, verbose_name="objet")),
+                ("body", models.TextField(verbose_name="texte")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "en attente"),
+                            ("sent", "envoyée"),
+                            ("failed", "abandonnée"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="état",
+                    ),
+                ),
+                (
+                    "attempts",
+                    models.PositiveSmallIntegerField(default=0, verbose_name="tentatives"),
+                ),
+                ("last_error", models.TextField(blank=True, verbose_name="dernière erreur")),
+                (
+                    "next_attempt_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="prochaine tentative"),
+                ),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="envoyée le")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="créée le")),
             ],
             options={
-                'verbose_name': 'notification',
-                'verbose_name_plural': 'notifications',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['state', 'next_attempt_at'], name='notification_due')],
+                "verbose_name": "notification",
+                "verbose_name_plural": "notifications",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["state", "next_attempt_at"], name="notification_due")
+                ],
             },
         ),
     ]

@@ -6,116 +6,294 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('projects', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("projects", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Pact',
+            name="Pact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(max_length=30, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='pacts', to='accounts.organisation', verbose_name='institution')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='pacts', to='projects.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reference", models.CharField(max_length=30, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="pacts",
+                        to="accounts.organisation",
+                        verbose_name="institution",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="pacts",
+                        to="projects.project",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'pacte',
-                'ordering': ['-created_at'],
+                "verbose_name": "pacte",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='PactVersion',
+            name="PactVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('draft', 'Brouillon'), ('submitted', "Soumis à l'instruction"), ('changes_requested', 'Modifications demandées'), ('approved', 'Approuvé, en attente de signature'), ('signing', 'En cours de signature'), ('active', 'En vigueur'), ('breach_notified', 'Manquement notifié'), ('suspended', 'Suspendu'), ('broken', 'Rompu'), ('completed', 'Arrivé à terme'), ('superseded', 'Remplacé par un avenant'), ('withdrawn', 'Retiré')], db_index=True, default='draft', max_length=20)),
-                ('is_current', models.BooleanField(default=True, help_text='The version the public sees for this pact (active one, else the newest).')),
-                ('content', models.JSONField(default=dict)),
-                ('principles_index', models.CharField(blank=True, max_length=200)),
-                ('canonical_sha256', models.CharField(blank=True, max_length=64)),
-                ('requires_second_review', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('status_changed_at', models.DateTimeField(blank=True, null=True)),
-                ('last_reason', models.TextField(blank=True)),
-                ('cure_deadline', models.DateField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('pact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='pacts.pact')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='pacts.pactversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Brouillon"),
+                            ("submitted", "Soumis à l'instruction"),
+                            ("changes_requested", "Modifications demandées"),
+                            ("approved", "Approuvé, en attente de signature"),
+                            ("signing", "En cours de signature"),
+                            ("active", "En vigueur"),
+                            ("breach_notified", "Manquement notifié"),
+                            ("suspended", "Suspendu"),
+                            ("broken", "Rompu"),
+                            ("completed", "Arrivé à terme"),
+                            ("superseded", "Remplacé par un avenant"),
+                            ("withdrawn", "Retiré"),
+                        ],
+                        db_index=True,
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "is_current",
+                    models.BooleanField(
+                        default=True,
+                        help_text="The version the public sees for this pact (active one, else the newest).",
+                    ),
+                ),
+                ("content", models.JSONField(default=dict)),
+                ("principles_index", models.CharField(blank=True, max_length=200)),
+                ("canonical_sha256", models.CharField(blank=True, max_length=64)),
+                ("requires_second_review", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("status_changed_at", models.DateTimeField(blank=True, null=True)),
+                ("last_reason", models.TextField(blank=True)),
+                ("cure_deadline", models.DateField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "pact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="pacts.pact",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="pacts.pactversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'version de pacte',
-                'ordering': ['pact', 'number'],
+                "verbose_name": "version de pacte",
+                "ordering": ["pact", "number"],
             },
         ),
         migrations.CreateModel(
-            name='Commitment',
+            name="Commitment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=60)),
-                ('owner', models.CharField(choices=[('carrier', 'Porteur'), ('institution', 'Institution')], max_length=12)),
-                ('principle', models.CharField(blank=True, max_length=30)),
-                ('text', models.TextField()),
-                ('indicator', models.CharField(blank=True, max_length=300)),
-                ('threshold', models.CharField(blank=True, max_length=200)),
-                ('due_date', models.DateField(blank=True, null=True)),
-                ('recurrence', models.CharField(default='none', max_length=12)),
-                ('evidence_kind', models.CharField(default='document', max_length=20)),
-                ('status', models.CharField(choices=[('on_track', 'En bonne voie'), ('due_soon', 'Échéance proche'), ('met', 'Tenu'), ('missed', 'Manqué'), ('breached', 'Rompu')], db_index=True, default='on_track', max_length=12)),
-                ('progress', models.PositiveSmallIntegerField(default=0)),
-                ('evidence_note', models.TextField(blank=True)),
-                ('evidence_url', models.URLField(blank=True)),
-                ('status_changed_at', models.DateTimeField(blank=True, null=True)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='commitments', to='pacts.pactversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=60)),
+                (
+                    "owner",
+                    models.CharField(
+                        choices=[("carrier", "Porteur"), ("institution", "Institution")],
+                        max_length=12,
+                    ),
+                ),
+                ("principle", models.CharField(blank=True, max_length=30)),
+                ("text", models.TextField()),
+                ("indicator", models.CharField(blank=True, max_length=300)),
+                ("threshold", models.CharField(blank=True, max_length=200)),
+                ("due_date", models.DateField(blank=True, null=True)),
+                ("recurrence", models.CharField(default="none", max_length=12)),
+                ("evidence_kind", models.CharField(default="document", max_length=20)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("on_track", "En bonne voie"),
+                            ("due_soon", "Échéance proche"),
+                            ("met", "Tenu"),
+                            ("missed", "Manqué"),
+                            ("breached", "Rompu"),
+                        ],
+                        db_index=True,
+                        default="on_track",
+                        max_length=12,
+                    ),
+                ),
+                ("progress", models.PositiveSmallIntegerField(default=0)),
+                ("evidence_note", models.TextField(blank=True)),
+                ("evidence_url", models.URLField(blank=True)),
+                ("status_changed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="commitments",
+                        to="pacts.pactversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'engagement',
-                'ordering': ['owner', 'due_date', 'key'],
+                "verbose_name": "engagement",
+                "ordering": ["owner", "due_date", "key"],
             },
         ),
         migrations.CreateModel(
-            name='Review',
+            name="Review",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('decision', models.CharField(choices=[('approve', 'Approbation'), ('request_changes', 'Demande de modifications')], max_length=20)),
-                ('reason', models.TextField(blank=True)),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
-                ('reviewer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reviews', to='pacts.pactversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[
+                            ("approve", "Approbation"),
+                            ("request_changes", "Demande de modifications"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True)),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "reviewer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reviews",
+                        to="pacts.pactversion",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Signature',
+            name="Signature",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('side', models.CharField(choices=[('carrier', 'Porteur'), ('institution', 'Institution')], max_length=12)),
-                ('digest_sha256', models.CharField(max_length=64)),
-                ('public_key', models.CharField(max_length=64)),
-                ('signature', models.CharField(max_length=128)),
-                ('signed_at', models.DateTimeField(auto_now_add=True)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
-                ('signer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='signatures', to='pacts.pactversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "side",
+                    models.CharField(
+                        choices=[("carrier", "Porteur"), ("institution", "Institution")],
+                        max_length=12,
+                    ),
+                ),
+                ("digest_sha256", models.CharField(max_length=64)),
+                ("public_key", models.CharField(max_length=64)),
+                ("signature", models.CharField(max_length=128)),
+                ("signed_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "signer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="signatures",
+                        to="pacts.pactversion",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='pactversion',
-            constraint=models.UniqueConstraint(fields=('pact', 'number'), name='uniq_pact_version'),
+            model_name="pactversion",
+            constraint=models.UniqueConstraint(fields=("pact", "number"), name="uniq_pact_version"),
         ),
         migrations.AddConstraint(
-            model_name='commitment',
-            constraint=models.UniqueConstraint(fields=('version', 'key'), name='uniq_commitment_key'),
+            model_name="commitment",
+            constraint=models.UniqueConstraint(
+                fields=("version", "key"), name="uniq_commitment_key"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='signature',
-            constraint=models.UniqueConstraint(fields=('version', 'side'), name='uniq_signature_side'),
+            model_name="signature",
+            constraint=models.UniqueConstraint(
+                fields=("version", "side"), name="uniq_signature_side"
+            ),
         ),
     ]

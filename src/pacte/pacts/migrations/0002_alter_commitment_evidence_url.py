@@ -5,15 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pacts', '0001_initial'),
+        ("pacts", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='commitment',
-            name='evidence_url',
-            field=models.URLField(blank=True, validators=[django.core.validators.URLValidator(message='Saisissez une adresse web complète commençant par http:// ou https://.', schemes=['http', 'https'])]),
+            model_name="commitment",
+            name="evidence_url",
+            field=models.URLField(
+                blank=True,
+                validators=[
+                    django.core.validators.URLValidator(
+                        message="Saisissez une adresse web complète commençant par http:// ou https://.",
+                        schemes=["http", "https"],
+                    )
+                ],
+            ),
         ),
     ]

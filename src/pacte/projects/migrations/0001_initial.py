@@ -5,52 +5,127 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Project',
+            name="Project",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=120, unique=True)),
-                ('name', models.CharField(max_length=200, verbose_name='nom')),
-                ('pitch', models.CharField(max_length=300, verbose_name='en une phrase')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('website', models.URLField(blank=True, verbose_name='site web')),
-                ('repository', models.URLField(blank=True, verbose_name='dépôt de code')),
-                ('licence', models.CharField(blank=True, max_length=60, verbose_name='licence (SPDX)')),
-                ('target_users', models.CharField(blank=True, max_length=300, verbose_name='publics visés')),
-                ('territory', models.CharField(blank=True, max_length=120, verbose_name='territoire')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('carrier', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='projects', to='accounts.organisation', verbose_name='porteur')),
-                ('takeover_institution', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='projects_taken_over', to='accounts.organisation', verbose_name='institution qui reprendra le service')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=120, unique=True)),
+                ("name", models.CharField(max_length=200, verbose_name="nom")),
+                ("pitch", models.CharField(max_length=300, verbose_name="en une phrase")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                ("website", models.URLField(blank=True, verbose_name="site web")),
+                ("repository", models.URLField(blank=True, verbose_name="dépôt de code")),
+                (
+                    "licence",
+                    models.CharField(blank=True, max_length=60, verbose_name="licence (SPDX)"),
+                ),
+                (
+                    "target_users",
+                    models.CharField(blank=True, max_length=300, verbose_name="publics visés"),
+                ),
+                (
+                    "territory",
+                    models.CharField(blank=True, max_length=120, verbose_name="territoire"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "carrier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="projects",
+                        to="accounts.organisation",
+                        verbose_name="porteur",
+                    ),
+                ),
+                (
+                    "takeover_institution",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="projects_taken_over",
+                        to="accounts.organisation",
+                        verbose_name="institution qui reprendra le service",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'projet',
-                'ordering': ['name'],
+                "verbose_name": "projet",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Phase',
+            name="Phase",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('investigation', 'Investigation'), ('construction', 'Construction'), ('acceleration', 'Accélération'), ('consolidation', 'Consolidation'), ('operated', 'Opéré durablement'), ('transferred', 'Transféré'), ('abandoned', 'Abandonné')], max_length=20, verbose_name='phase')),
-                ('budget_eur', models.PositiveIntegerField(default=200000, verbose_name='budget (€)')),
-                ('planned_months', models.PositiveSmallIntegerField(default=6, verbose_name='durée prévue (mois)')),
-                ('started_on', models.DateField(verbose_name='début')),
-                ('ended_on', models.DateField(blank=True, null=True, verbose_name='fin')),
-                ('decision', models.CharField(blank=True, choices=[('continue', 'Continuer'), ('stop', 'Arrêter')], max_length=10, verbose_name='décision')),
-                ('decision_reason', models.TextField(blank=True, verbose_name='motif de la décision')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='phases', to='projects.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("investigation", "Investigation"),
+                            ("construction", "Construction"),
+                            ("acceleration", "Accélération"),
+                            ("consolidation", "Consolidation"),
+                            ("operated", "Opéré durablement"),
+                            ("transferred", "Transféré"),
+                            ("abandoned", "Abandonné"),
+                        ],
+                        max_length=20,
+                        verbose_name="phase",
+                    ),
+                ),
+                (
+                    "budget_eur",
+                    models.PositiveIntegerField(default=200000, verbose_name="budget (€)"),
+                ),
+                (
+                    "planned_months",
+                    models.PositiveSmallIntegerField(default=6, verbose_name="durée prévue (mois)"),
+                ),
+                ("started_on", models.DateField(verbose_name="début")),
+                ("ended_on", models.DateField(blank=True, null=True, verbose_name="fin")),
+                (
+                    "decision",
+                    models.CharField(
+                        blank=True,
+                        choices=[("continue", "Continuer"), ("stop", "Arrêter")],
+                        max_length=10,
+                        verbose_name="décision",
+                    ),
+                ),
+                (
+                    "decision_reason",
+                    models.TextField(blank=True, verbose_name="motif de la décision"),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="phases",
+                        to="projects.project",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'phase',
-                'ordering': ['started_on', 'id'],
+                "verbose_name": "phase",
+                "ordering": ["started_on", "id"],
             },
         ),
     ]

@@ -5,20 +5,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0001_initial'),
+        ("projects", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='project',
-            name='repository',
-            field=models.URLField(blank=True, validators=[django.core.validators.URLValidator(message='Saisissez une adresse web complète commençant par http:// ou https://.', schemes=['http', 'https'])], verbose_name='dépôt de code'),
+            model_name="project",
+            name="repository",
+            field=models.URLField(
+                blank=True,
+                validators=[
+                    django.core.validators.URLValidator(
+                        message="Saisissez une adresse web complète commençant par http:// ou https://.",
+                        schemes=["http", "https"],
+                    )
+                ],
+                verbose_name="dépôt de code",
+            ),
         ),
         migrations.AlterField(
-            model_name='project',
-            name='website',
-            field=models.URLField(blank=True, validators=[django.core.validators.URLValidator(message='Saisissez une adresse web complète commençant par http:// ou https://.', schemes=['http', 'https'])], verbose_name='site web'),
+            model_name="project",
+            name="website",
+            field=models.URLField(
+                blank=True,
+                validators=[
+                    django.core.validators.URLValidator(
+                        message="Saisissez une adresse web complète commençant par http:// ou https://.",
+                        schemes=["http", "https"],
+                    )
+                ],
+                verbose_name="site web",
+            ),
         ),
     ]

@@ -4,27 +4,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ScheduledRun',
+            name="ScheduledRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job', models.CharField(max_length=100, verbose_name='tâche')),
-                ('due_at', models.DateTimeField(verbose_name='échéance')),
-                ('enqueued_at', models.DateTimeField(verbose_name='mise en file')),
-                ('task_result_id', models.CharField(blank=True, max_length=64, verbose_name='exécution')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("job", models.CharField(max_length=100, verbose_name="tâche")),
+                ("due_at", models.DateTimeField(verbose_name="échéance")),
+                ("enqueued_at", models.DateTimeField(verbose_name="mise en file")),
+                (
+                    "task_result_id",
+                    models.CharField(blank=True, max_length=64, verbose_name="exécution"),
+                ),
             ],
             options={
-                'verbose_name': 'exécution planifiée',
-                'verbose_name_plural': 'exécutions planifiées',
-                'ordering': ['-due_at', 'job'],
-                'constraints': [models.UniqueConstraint(fields=('job', 'due_at'), name='scheduled_run_once_per_period')],
+                "verbose_name": "exécution planifiée",
+                "verbose_name_plural": "exécutions planifiées",
+                "ordering": ["-due_at", "job"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("job", "due_at"), name="scheduled_run_once_per_period"
+                    )
+                ],
             },
         ),
     ]

@@ -1,0 +1,199 @@
+"""What every API route promises in the OpenAPI document: its error body, its statuses, its pages.
+
+- `ErrorOut` is the one body of every 4xx and 5xx answer (rendered by pacte.api and
+  pacte.request_faults); `responses(...)` builds a route's `response=` with the statuses it can
+  return, so that the document lists each route's 4xx.
+- `paginate(...)` is the one pagination of every list: `limit`/`offset` bounded in the query
+  schema (`Limit`, `Offset`), a stable order, `count` of the whole list and the page's `items`.
+- `binary_response(...)` documents a route that answers a file (CSV, Parquet, text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar
+
+from django.db.models import QuerySet
+from ninja import Field, Schema
+
+from pacte.input_limits import (
+    JSON_VALUE_MARK,
+    JSON_VALUE_REF,
+    JSON_VALUE_SCHEMA,
+    MAX_OFFSET,
+    NO_NUL_PATTERN,
+    check_page,
+)
+
+T = TypeVar("T")
+
+
+class ErrorOut(Schema):
+    """Body of every error answer: a stable code, a French sentence, and the faulty fields."""
+
+    error: str = Field(description="Code stable de l'erreur (bad_request, not_found, forbidden…).")
+    message: str = Field(description="Explication en français, à montrer telle quelle.")
+    fields: dict[str, list[str]] | None = Field(
+        default=None, description="Champs refusés et pourquoi, quand la requête est invalide."
+    )
+
+
+# Statuses any route can answer: the request was malformed (400: bad characters in the address,
+# a field off its schema), or the database is unavailable for a moment (503, with Retry-After).
+ALWAYS = (400, 503)
+READ = (*ALWAYS, 404)
+# A public read that widens with an optional bearer token (accounts.viewer): a bad token is refused.
+VIEWER = (*READ, 401)
+# A route behind a token: missing or invalid token (401), not allowed (403).
+AUTHENTICATED = (*ALWAYS, 401, 403, 404)
+# A write: also a state that forbids it (409), a refused value or a reused Idempotency-Key (422),
+# a body too large (413).
+WRITE = (*AUTHENTICATED, 409, 413, 422)
+
+RETRY_AFTER = {
+    "description": "Secondes à attendre avant de réessayer.",
+    "schema": {"type": "string"},
+}
+
+
+def responses(success: dict[int, Any], errors: Sequence[int] = READ) -> dict[int, Any]:
+    """`response=` of a route: its success bodies and `ErrorOut` for each error it can return."""
+    return success | {status: ErrorOut for status in sorted(set(errors))}
+
+
+def binary_response(
+    media_types: dict[str, str],
+    headers: dict[str, str] | None = None,
+    schema: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`openapi_extra` of a route answering a file or text: its content types and headers
+    (`schema` for a JSON dialect such as JSON-LD, else a binary string)."""
+    content = {
+        media: {
+            "schema": (schema or {"type": "string", "format": "binary"})
+            | {"description": description}
+        }
+        for media, description in media_types.items()
+    }
+    ok: dict[str, Any] = {"description": "OK", "content": content}
+    if headers:
+        ok["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}}
+            for name, text in headers.items()
+        }
+    return {"responses": {200: ok}}
+
+
+def complete_openapi(openapi: dict[str, Any]) -> dict[str, Any]:
+    """What ninja cannot say per route: every documented 503 carries Retry-After (see
+    pacte.request_faults); a multipart field is omitted rather than null, and an uploaded file
+    is never empty (Django drops an empty part); free-form JSON and ignored fields of a JSON
+    body are checked as a whole by the parser (`JsonValue`)."""
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    _replace_marks(openapi)
+    schemas["JsonValue"] = JSON_VALUE_SCHEMA
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+            _ignored_fields_are_json(body.get("schema", {}), schemas, set())
+            unavailable = operation.get("responses", {}).get(503)
+            if unavailable is not None:
+                unavailable.setdefault("headers", {})["Retry-After"] = RETRY_AFTER
+            form = (
+                operation.get("requestBody", {}).get("content", {}).get("multipart/form-data", {})
+            )
+            properties = form.get("schema", {}).get("properties", {})
+            for name, field in list(properties.items()):
+                options = [o for o in field.get("anyOf", []) if o.get("type") != "null"]
+                if len(options) == 1:  # a form field is omitted, never null
+                    field = properties[name] = {
+                        k: v for k, v in field.items() if k != "anyOf"
+                    } | options[0]
+                if field.get("format") == "binary":
+                    field["minLength"] = 1
+    return openapi
+
+
+def _replace_marks(node: Any) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if value == JSON_VALUE_MARK:
+                node[key] = JSON_VALUE_REF
+            else:
+                _replace_marks(value)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            if value == JSON_VALUE_MARK:
+                node[i] = JSON_VALUE_REF
+            else:
+                _replace_marks(value)
+
+
+def _ignored_fields_are_json(
+    schema: dict[str, Any], schemas: dict[str, Any], seen: set[str]
+) -> None:
+    """Unknown fields of a JSON body are ignored, but the body is checked as a whole (no NUL,
+    integers within ±2⁶³: input_limits.check_json_tree): say so on each input object."""
+    ref = schema.get("$ref", "")
+    if ref:
+        name = ref.rsplit("/", 1)[1]
+        if name in seen or name not in schemas:
+            return
+        seen.add(name)
+        schema = schemas[name]
+    if schema.get("type") == "object" and "properties" in schema:
+        schema.setdefault("additionalProperties", JSON_VALUE_REF)
+        schema.setdefault("propertyNames", {"pattern": NO_NUL_PATTERN})
+        for field in schema["properties"].values():
+            for option in (field, *field.get("anyOf", [])):
+                _ignored_fields_are_json(option, schemas, seen)
+    elif schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        _ignored_fields_are_json(schema["items"], schemas, seen)
+
+
+# ------------------------------------------------------------------ pagination
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+MAX_LONG_LIMIT = 500  # lists of small rows (log events, releases, grants)
+
+Limit = Annotated[
+    int, Field(ge=1, le=MAX_LIMIT, description="Nombre d'éléments par page (1 à 100).")
+]
+LongLimit = Annotated[
+    int, Field(ge=1, le=MAX_LONG_LIMIT, description="Nombre d'éléments par page (1 à 500).")
+]
+Offset = Annotated[
+    int, Field(ge=0, le=MAX_OFFSET, description="Rang du premier élément (0 au début).")
+]
+
+
+class Page(Schema):
+    count: int
+
+
+def paginate(
+    items: QuerySet[Any] | Sequence[T],
+    limit: int,
+    offset: int,
+    render: Callable[[list[Any]], list[Any]] | None = None,
+    *,
+    max_limit: int = MAX_LIMIT,
+    order: Sequence[str] = ("pk",),
+) -> dict[str, Any]:
+    """The page [offset, offset + limit) of `items` and the count of all of them.
+
+    A queryset without an order gets `order` so that pages never overlap; `render` turns the
+    page's rows into output (one call per page, so it can fetch related rows in bulk).
+    """
+    check_page(limit, offset, max_limit=max_limit)  # also guards callers outside ninja's validation
+    if isinstance(items, QuerySet):
+        if not items.ordered:
+            items = items.order_by(*order)
+        count = items.count()
+    else:
+        count = len(items)
+    rows = list(items[offset : offset + limit])
+    return {"count": count, "items": render(rows) if render is not None else rows}
