@@ -11,12 +11,13 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from pacte.accounts.api_auth import TokenAuth
+from pacte.api_contract import WRITE, Limit, Offset, binary_response, paginate, responses
 from pacte.engines import outcome_payments as formula
 from pacte.errors import NotFound, ValidationFailed
 from pacte.funding import contracts as contract_cases
 from pacte.funding import exports, ledger, ocds, payments, programmes, selectors
 from pacte.funding.models import OutcomeContract, PaymentOrder, Programme
-from pacte.input_limits import BigInt, Identifier, Label, Paragraph, Sentence, Title, check_page
+from pacte.input_limits import BigInt, Identifier, Label, Paragraph, Sentence, Title
 from pacte.pacts.selectors import get_version
 
 router = Router(tags=["financement"])
@@ -261,69 +262,74 @@ def payment_out(p: PaymentOrder) -> dict[str, Any]:
 
 @router.get(
     "/programmes",
-    response=ProgrammePage,
+    response=responses({200: ProgrammePage}),
     summary="Programmes de financement (budget, engagé, payé)",
 )
-def list_programmes(request: HttpRequest, limit: BigInt = 20, offset: BigInt = 0) -> dict[str, Any]:
-    check_page(limit, offset)
+def list_programmes(request: HttpRequest, limit: Limit = 20, offset: Offset = 0) -> dict[str, Any]:
     qs = selectors.programmes().prefetch_related("phase_grants", "prices")
-    return {"count": qs.count(), "items": [programme_out(p) for p in qs[offset : offset + limit]]}
+    return paginate(qs, limit, offset, lambda page: [programme_out(p) for p in page])
 
 
-@router.get("/programmes/{slug}", response=ProgrammeOut, summary="Un programme")
+@router.get("/programmes/{slug}", response=responses({200: ProgrammeOut}), summary="Un programme")
 def programme_detail(request: HttpRequest, slug: Identifier) -> dict[str, Any]:
     return programme_out(selectors.get_programme(slug))
 
 
 @router.get(
-    "/programmes/{slug}/totals", response=TotalsOut, summary="Totaux du grand livre d'un programme"
+    "/programmes/{slug}/totals",
+    response=responses({200: TotalsOut}),
+    summary="Totaux du grand livre d'un programme",
 )
 def programme_totals(request: HttpRequest, slug: Identifier, year: BigInt = 0) -> dict[str, Any]:
     programme = selectors.get_programme(slug)
     return ledger.totals(programme=programme, **({"year": year} if year else {}))
 
 
-@router.get("/contracts", response=ContractPage, summary="Contrats à impact")
+@router.get("/contracts", response=responses({200: ContractPage}), summary="Contrats à impact")
 def list_contracts(
     request: HttpRequest,
     programme: Identifier = "",
     pact: Identifier = "",
-    limit: BigInt = 20,
-    offset: BigInt = 0,
+    limit: Limit = 20,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
-    check_page(limit, offset)
     qs = selectors.contracts(programme=programme, pact=pact).prefetch_related("windows")
-    return {"count": qs.count(), "items": [contract_out(c) for c in qs[offset : offset + limit]]}
+    return paginate(qs, limit, offset, lambda page: [contract_out(c) for c in page])
 
 
-@router.get("/contracts/{reference}", response=ContractOut, summary="Un contrat à impact")
+@router.get(
+    "/contracts/{reference}", response=responses({200: ContractOut}), summary="Un contrat à impact"
+)
 def contract_detail(request: HttpRequest, reference: Identifier) -> dict[str, Any]:
     return contract_out(selectors.get_contract(reference))
 
 
 @router.get(
-    "/payments", response=PaymentPage, summary="Paiements (avec leur formule et ses entrées)"
+    "/payments",
+    response=responses({200: PaymentPage}),
+    summary="Paiements (avec leur formule et ses entrées)",
 )
 def list_payments(
     request: HttpRequest,
     contract: Identifier = "",
     status: Identifier = "",
     programme: Identifier = "",
-    limit: BigInt = 20,
-    offset: BigInt = 0,
+    limit: Limit = 20,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
-    check_page(limit, offset)
     qs = selectors.payments(contract=contract, status=status, programme=programme)
-    return {"count": qs.count(), "items": [payment_out(p) for p in qs[offset : offset + limit]]}
+    return paginate(qs, limit, offset, lambda page: [payment_out(p) for p in page])
 
 
-@router.get("/payments/{reference}", response=PaymentOut, summary="Un paiement")
+@router.get("/payments/{reference}", response=responses({200: PaymentOut}), summary="Un paiement")
 def payment_detail(request: HttpRequest, reference: Identifier) -> dict[str, Any]:
     return payment_out(selectors.get_payment(reference))
 
 
 @router.get(
-    "/simulate", response=SimulationOut, summary="Simulateur : que paierait un effet d'IC [a, b] ?"
+    "/simulate",
+    response=responses({200: SimulationOut}, (400, 503)),
+    summary="Simulateur : que paierait un effet d'IC [a, b] ?",
 )
 def simulate(
     request: HttpRequest,
@@ -348,7 +354,15 @@ def simulate(
 
 @router.get(
     "/ocds.json",
+    response=responses({200: None}, (400, 503)),
     summary="Paquet de publications OCDS 1.1 (programmes, contrats, jalons, paiements)",
+    openapi_extra=binary_response(
+        {"application/json": "Paquet de publications OCDS 1.1 (release package)."},
+        schema={
+            "type": "object",
+            "required": ["uri", "version", "publishedDate", "publisher", "releases"],
+        },
+    ),
 )
 def ocds_package(request: HttpRequest) -> HttpResponse:
     items = list(selectors.contracts().prefetch_related("windows", "payments"))
@@ -362,12 +376,22 @@ def _csv_response(text: str, name: str) -> HttpResponse:
     return response
 
 
-@router.get("/contracts.csv", summary="Contrats à impact (CSV)")
+@router.get(
+    "/contracts.csv",
+    response=responses({200: None}, (400, 503)),
+    summary="Contrats à impact (CSV)",
+    openapi_extra=binary_response({"text/csv": "Contrats à impact (CSV, UTF-8)."}),
+)
 def contracts_csv(request: HttpRequest) -> HttpResponse:
     return _csv_response(exports.contracts_csv(selectors.contracts()), "contrats-a-impact.csv")
 
 
-@router.get("/payments.csv", summary="Paiements (CSV)")
+@router.get(
+    "/payments.csv",
+    response=responses({200: None}, (400, 503)),
+    summary="Paiements (CSV)",
+    openapi_extra=binary_response({"text/csv": "Paiements (CSV, UTF-8)."}),
+)
 def payments_csv(request: HttpRequest) -> HttpResponse:
     return _csv_response(exports.payments_csv(selectors.payments()), "paiements.csv")
 
@@ -377,7 +401,7 @@ def payments_csv(request: HttpRequest) -> HttpResponse:
 
 @router.post(
     "/programmes",
-    response={201: ProgrammeOut},
+    response=responses({201: ProgrammeOut}, WRITE),
     auth=auth,
     summary="Ouvrir un programme (agent financier)",
 )
@@ -402,7 +426,7 @@ def open_programme(request: HttpRequest, payload: ProgrammeIn) -> Status[dict[st
 
 @router.post(
     "/programmes/{slug}/contracts",
-    response={201: ContractOut},
+    response=responses({201: ContractOut}, WRITE),
     auth=auth,
     summary="Attacher un contrat à impact à une version de pacte (agent financier)",
 )
@@ -436,7 +460,7 @@ def _window(reference: str, number: int) -> Any:
 
 @router.post(
     "/contracts/{reference}/windows/{number}/validate",
-    response=ContractOut,
+    response=responses({200: ContractOut}, WRITE),
     auth=auth,
     summary="Valider une fenêtre avec une évaluation publiée (évaluateur indépendant)",
 )
@@ -449,7 +473,7 @@ def validate_window(
 
 @router.post(
     "/contracts/{reference}/windows/{number}/payment",
-    response={201: PaymentOut},
+    response=responses({201: PaymentOut}, WRITE),
     auth=auth,
     summary="Préparer le paiement d'une fenêtre validée (agent financier)",
 )
@@ -462,7 +486,7 @@ def prepare_payment(
 
 @router.post(
     "/contracts/{reference}/advance",
-    response={201: PaymentOut},
+    response=responses({201: PaymentOut}, WRITE),
     auth=auth,
     summary="Préparer l'avance du contrat (agent financier)",
 )
@@ -476,7 +500,7 @@ PAYMENT_ACTIONS = ("approve", "pay", "cancel")
 
 @router.post(
     "/payments/{reference}/{action}",
-    response=PaymentOut,
+    response=responses({200: PaymentOut}, WRITE),
     auth=auth,
     summary="Approuver (une autre personne que celle qui a préparé), payer, annuler un ordre",
 )
