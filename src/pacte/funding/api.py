@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
+from pydantic import WithJsonSchema
 
 from pacte.accounts.api_auth import TokenAuth
 from pacte.api_contract import WRITE, Limit, Offset, binary_response, paginate, responses
@@ -23,8 +24,52 @@ from pacte.pacts.selectors import get_version
 router = Router(tags=["financement"])
 auth = TokenAuth()
 
+
+# Decimals are given as text in the documented form: the pattern also bounds the value, so that
+# every value the document allows is accepted; they are read exactly, as Decimal.
 Money = Annotated[
-    Decimal, Field(ge=0, le=Decimal("999999999999.99"), max_digits=14, decimal_places=2)
+    Decimal,
+    Field(ge=0, max_digits=14, decimal_places=2),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$",
+            "description": "Montant en euros, au centime (ex. 1500.00).",
+        }
+    ),
+]
+Share = Annotated[
+    Decimal,
+    Field(ge=-1, le=1),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^-?(0(\.[0-9]{1,6})?|1(\.0{1,6})?)$",
+            "description": "Part entre -1 et 1 (0.0175 = 1,75 point).",
+        }
+    ),
+]
+Equity = Annotated[
+    Decimal,
+    Field(ge=1, le=2),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^(1(\.[0-9]{1,4})?|2(\.0{1,4})?)$",
+            "description": "Facteur d'équité entre 1 et 2.",
+        }
+    ),
+]
+Bonus = Annotated[
+    Decimal,
+    Field(ge=0, le=1, decimal_places=4),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$",
+            "description": "Bonus d'équité entre 0 et 1 (0.10 = +10 %).",
+        }
+    ),
 ]
 
 
@@ -169,9 +214,7 @@ class ContractIn(Schema):
     cap_eur: Money
     windows: Annotated[list[WindowIn], Field(min_length=1, max_length=24)]
     advance_eur: Money = Decimal("0")
-    equity_bonus: Annotated[Decimal, Field(ge=0, le=1, max_digits=5, decimal_places=4)] = Decimal(
-        "0"
-    )
+    equity_bonus: Bonus = Decimal("0")
     payment_days: Annotated[int, Field(ge=1, le=365)] = 30
     commitment_key: Identifier = ""
     experiment: Identifier = ""
@@ -335,11 +378,11 @@ def simulate(
     request: HttpRequest,
     price_eur: Money,
     n: Annotated[int, Field(ge=0, le=10**9)],
-    ci_low: Annotated[Decimal, Field(ge=-1, le=1)],
+    ci_low: Share,
     base_fee_eur: Money,
     cap_eur: Money,
     paid_eur: Money = Decimal("0"),
-    equity: Annotated[Decimal, Field(ge=1, le=2)] = Decimal("1"),
+    equity: Equity = Decimal("1"),
     bias_breach: bool = False,
 ) -> dict[str, Any]:
     r = formula.simulate(price_eur, n, ci_low, base_fee_eur, cap_eur, paid_eur, equity, bias_breach)
