@@ -197,6 +197,8 @@ def post_batch(
         for leg in legs
     ]
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # one statement per row: check the balance at commit
+            cursor.execute("SET CONSTRAINTS funding_ledger_balanced DEFERRED")
         cursor.executemany(
             f"INSERT INTO {LedgerEntry._meta.db_table} (transaction_id, account_id, amount_eur) "
             "VALUES (%s, %s, %s)",
