@@ -25,6 +25,7 @@ DEMO_PASSWORD = "demo-pacte-2026"
 # Modules with a `load()` adding their domain's demo on top of the spine's (datasets, grants, evidence…).
 DEMO_EXTENSIONS: list[str] = ["pacte.data.demo"]
 DEMO_EXTENSIONS.append("pacte.evidence.demo")
+DEMO_EXTENSIONS.append("pacte.funding.demo")
 
 INSTITUTIONS = [
     ("agence-emploi", "Agence publique pour l'emploi (fictive)", "operator", "France"),

@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "pacte.pacts",
     "pacte.data",
     "pacte.evidence",
+    "pacte.funding",
     "pacte.writes",
     "pacte.web",
 ]

@@ -45,6 +45,13 @@ EXPECTED: dict[Action, set[str]] = {
     Action.PLATFORM_CLOCK: {"SYSTEM"},
     Action.EXPERIMENT_DESIGN: CARRIER | {"evaluator"},
     Action.PANEL_DRAW: INSTITUTION,
+    # funding: no principal here holds a finance role (tests/funding/test_policy.py has those)
+    Action.FUNDING_PROGRAMME: set(),
+    Action.FUNDING_CONTRACT: set(),
+    Action.FUNDING_WINDOW_VALIDATE: {"evaluator"},
+    Action.PAYMENT_PREPARE: {"SYSTEM"},
+    Action.PAYMENT_APPROVE: set(),
+    Action.PAYMENT_SANCTION: {"SYSTEM"},
 }
 
 
@@ -104,6 +111,32 @@ def objects(world, draft) -> dict[Action, Any]:  # type: ignore[no-untyped-def]
         Action.PLATFORM_CLOCK: pact,
         Action.EXPERIMENT_DESIGN: project,
         Action.PANEL_DRAW: SimpleNamespace(opened_by_id=world.institution.pk),
+        **funding_objects(world, project),
+    }
+
+
+def funding_objects(world, project, prepared_by_id: int = 0) -> dict[Action, Any]:  # type: ignore[no-untyped-def]
+    from pacte.accounts.models import User
+
+    contract = SimpleNamespace(
+        institution_id=world.institution.pk,
+        carrier_id=world.carrier.pk,
+        project=project,
+        programme=SimpleNamespace(approvers=User.objects.none()),
+    )
+    order = SimpleNamespace(
+        institution_id=world.institution.pk,
+        carrier_id=world.carrier.pk,
+        prepared_by_id=prepared_by_id,
+        contract=contract,
+    )
+    return {
+        Action.FUNDING_PROGRAMME: world.institution,
+        Action.FUNDING_CONTRACT: contract,
+        Action.FUNDING_WINDOW_VALIDATE: contract,
+        Action.PAYMENT_PREPARE: contract,
+        Action.PAYMENT_APPROVE: order,
+        Action.PAYMENT_SANCTION: order,
     }
 
 

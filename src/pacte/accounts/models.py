@@ -89,6 +89,8 @@ class Role(models.TextChoices):
     EVALUATOR = "evaluator", _("Évaluateur indépendant")
     AUDITOR = "auditor", _("Auditeur")
     PLATFORM_ADMIN = "platform_admin", _("Administrateur de la plateforme")
+    FINANCE_OFFICER = "finance_officer", _("Agent financier de l'institution")
+    PAYMENT_APPROVER = "payment_approver", _("Approbateur des paiements")
 
 
 ROLES_BY_KIND = {
@@ -99,6 +101,8 @@ ROLES_BY_KIND = {
         Role.DATA_STEWARD,
         Role.AUDITOR,
         Role.PLATFORM_ADMIN,
+        Role.FINANCE_OFFICER,
+        Role.PAYMENT_APPROVER,
     },
     Organisation.Kind.EVALUATOR: {Role.EVALUATOR, Role.AUDITOR},
 }

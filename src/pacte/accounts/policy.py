@@ -70,6 +70,21 @@ class Action(StrEnum):
     PANEL_DRAW = "panel.draw"  # obj: PanelCall (the organisation that opened it)
     PROJECT_EVALUATE = "project.evaluate"  # evaluations, bias audits; obj: Project
     EVALUATION_OWN = "evaluation.own"  # publish, delete one's evaluation; obj: Evaluation
+    # funding (issue 11)
+    FUNDING_PROGRAMME = (
+        "funding.programme"  # open, edit a programme; obj: Programme or the institution
+    )
+    FUNDING_CONTRACT = "funding.contract"  # attach an outcome contract; obj: Programme
+    FUNDING_WINDOW_VALIDATE = (
+        "funding.window"  # validate a window with a published evaluation; obj: contract
+    )
+    PAYMENT_PREPARE = (
+        "payment.prepare"  # prepare, mark paid, cancel; obj: OutcomeContract or PaymentOrder
+    )
+    PAYMENT_APPROVE = "payment.approve"  # approve (never one's own order); obj: PaymentOrder
+    PAYMENT_SANCTION = (
+        "payment.sanction"  # withhold, release (follows the pact's sanctions); platform only
+    )
     # the platform's own clocks (due dates, expiry, reminders): nobody does these by hand
     PLATFORM_CLOCK = "platform.clock"  # obj: anything the clock moves
 
@@ -249,6 +264,32 @@ def _evaluation_author(acting: Acting, obj: Any) -> Refusal:
     return refusal
 
 
+def _finance_officer(acting: Acting, obj: Any) -> Refusal:
+    """A finance officer of the institution that funds (a programme, its contracts and payments)."""
+    institution_id = obj.pk if isinstance(obj, Organisation) else _institution_id(obj)
+    if acting.organisation.pk != institution_id or not acting.has(Role.FINANCE_OFFICER):
+        return _("Seul un agent financier de l'institution qui finance peut faire cela.")
+    if not isinstance(obj, Organisation) and hasattr(obj, "carrier_id"):
+        return _recusal(acting, obj)
+    return None
+
+
+def _payment_approver(acting: Acting, obj: Any) -> Refusal:
+    """Two-person rule: an approver of the institution, never the person who prepared the order."""
+    if acting.organisation.pk != _institution_id(obj) or not acting.has(Role.PAYMENT_APPROVER):
+        return _(
+            "Seul un approbateur des paiements de l'institution qui finance peut approuver cet ordre."
+        )
+    if acting.user.pk == obj.prepared_by_id:
+        return _(
+            "Règle des quatre yeux : vous ne pouvez pas approuver un ordre de paiement que vous avez préparé."
+        )
+    approvers = obj.contract.programme.approvers
+    if approvers.exists() and not approvers.filter(pk=acting.user.pk).exists():
+        return _("Ce programme désigne ses approbateurs : vous n'en faites pas partie.")
+    return _recusal(acting, obj)
+
+
 def _platform_only(acting: Acting, obj: Any) -> Refusal:
     return _("Cette étape est faite par la plateforme, à son échéance.")
 
@@ -279,6 +320,12 @@ RULES: dict[Action, Rule] = {
     Action.PANEL_DRAW: Rule(_panel_opener),
     Action.PROJECT_EVALUATE: Rule(_independent_evaluator),
     Action.EVALUATION_OWN: Rule(_evaluation_author),
+    Action.FUNDING_PROGRAMME: Rule(_finance_officer),
+    Action.FUNDING_CONTRACT: Rule(_finance_officer),
+    Action.FUNDING_WINDOW_VALIDATE: Rule(_independent_evaluator),
+    Action.PAYMENT_PREPARE: Rule(_finance_officer, system=True),
+    Action.PAYMENT_APPROVE: Rule(_payment_approver),
+    Action.PAYMENT_SANCTION: Rule(_platform_only, system=True),
     Action.PLATFORM_CLOCK: Rule(_platform_only, system=True),
 }
 

@@ -1,0 +1,33 @@
+"""The funding domain's journal events (one place)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pacte.accounts.policy import Principal, actor_of
+from pacte.journal.services import record_event
+
+
+def funding_event(
+    type: str,
+    principal: Principal,
+    subject_type: str,
+    subject_id: str,
+    *,
+    project_slug: str = "",
+    **data: Any,
+) -> None:
+    """Append a funding event to the public journal, in the caller's transaction."""
+    record_event(
+        type,
+        actor=actor_of(principal),
+        subject_type=subject_type,
+        subject_id=subject_id,
+        project_slug=project_slug,
+        data=data,
+    )
+
+
+def money(value: Any) -> str:
+    """Amounts go to the journal as strings to the cent (never floats)."""
+    return f"{value:.2f}"
