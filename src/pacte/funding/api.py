@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
@@ -167,6 +167,45 @@ class TotalsOut(Schema):
     appropriated: Decimal
 
 
+class GroupTotalsOut(TotalsOut):
+    key: str
+    label: str
+
+
+class GroupTotalsPage(Schema):
+    count: int
+    items: list[GroupTotalsOut]
+
+
+class LedgerEntryOut(Schema):
+    account: str
+    account_name: str
+    kind: str
+    amount_eur: Decimal
+
+
+class LedgerTransactionOut(Schema):
+    id: int
+    kind: str
+    at: str
+    year: int
+    programme: str
+    contract: str | None
+    payment: str | None
+    memo: str
+    entries: list[LedgerEntryOut]
+
+
+class LedgerPage(Schema):
+    count: int
+    items: list[LedgerTransactionOut]
+
+
+LedgerGroup = Literal["programme", "institution", "project", "year"]
+Slug = Annotated[str, Field(default="", max_length=120, pattern=r"^[-a-zA-Z0-9_]*$")]
+Year = Annotated[int, Field(default=0, ge=0, le=2100)]
+
+
 class SimulationOut(Schema):
     outcome_eur: Decimal
     payment_eur: Decimal
@@ -326,6 +365,82 @@ def programme_detail(request: HttpRequest, slug: Identifier) -> dict[str, Any]:
 def programme_totals(request: HttpRequest, slug: Identifier, year: BigInt = 0) -> dict[str, Any]:
     programme = selectors.get_programme(slug)
     return ledger.totals(programme=programme, **({"year": year} if year else {}))
+
+
+@router.get(
+    "/totals",
+    response=responses({200: TotalsOut}),
+    summary="Totaux du grand livre (filtrés par programme, institution, projet, année)",
+)
+def ledger_totals(
+    request: HttpRequest,
+    programme: Slug = "",
+    institution: Slug = "",
+    project: Slug = "",
+    year: Year = 0,
+) -> dict[str, Any]:
+    filters = selectors.ledger_filters(
+        programme=programme, institution=institution, project=project, year=year
+    )
+    return ledger.totals(**filters)
+
+
+@router.get(
+    "/totals/{group}",
+    response=responses({200: GroupTotalsPage}),
+    summary="Totaux du grand livre par programme, institution, projet ou année",
+)
+def ledger_totals_by(request: HttpRequest, group: LedgerGroup) -> dict[str, Any]:
+    items = [
+        {**row, "key": str(row["key"]), "label": str(row["label"])}
+        for row in selectors.totals_by(group)
+    ]
+    return {"count": len(items), "items": items}
+
+
+@router.get(
+    "/ledger",
+    response=responses({200: LedgerPage}),
+    summary="Le grand livre : mouvements équilibrés, du plus récent au plus ancien",
+)
+def ledger_list(
+    request: HttpRequest,
+    programme: Slug = "",
+    institution: Slug = "",
+    project: Slug = "",
+    year: Year = 0,
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    qs = selectors.ledger_transactions(
+        programme=programme, institution=institution, project=project, year=year
+    ).prefetch_related("entries__account")
+
+    def render(page: list[Any]) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": t.pk,
+                "kind": t.kind,
+                "at": t.at.isoformat(),
+                "year": t.year,
+                "programme": t.programme.slug,
+                "contract": t.contract.reference if t.contract else None,
+                "payment": t.payment.reference if t.payment else None,
+                "memo": t.memo,
+                "entries": [
+                    {
+                        "account": e.account.code,
+                        "account_name": e.account.name,
+                        "kind": e.account.kind,
+                        "amount_eur": e.amount_eur,
+                    }
+                    for e in t.entries.all()
+                ],
+            }
+            for t in page
+        ]
+
+    return paginate(qs, limit, offset, render)
 
 
 @router.get("/contracts", response=responses({200: ContractPage}), summary="Contrats à impact")

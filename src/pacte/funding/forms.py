@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +27,50 @@ class ProgrammeForm(forms.Form):
     price_eur = forms.DecimalField(
         label=_("Prix par résultat additionnel (€)"), required=False, **MONEY_FIELD
     )
+    investigation_eur = forms.DecimalField(
+        label=_("Aide de la phase d'investigation (€)"), required=False, **MONEY_FIELD
+    )
+    investigation_months = forms.IntegerField(
+        label=_("Durée de la phase d'investigation (mois)"), required=False, min_value=1
+    )
+    construction_eur = forms.DecimalField(
+        label=_("Aide de la phase de construction (€)"), required=False, **MONEY_FIELD
+    )
+    construction_months = forms.IntegerField(
+        label=_("Durée de la phase de construction (mois)"), required=False, min_value=1
+    )
+    acceleration_eur = forms.DecimalField(
+        label=_("Aide de la phase d'accélération (€)"), required=False, **MONEY_FIELD
+    )
+    acceleration_months = forms.IntegerField(
+        label=_("Durée de la phase d'accélération (mois)"), required=False, min_value=1
+    )
+    approvers = forms.MultipleChoiceField(
+        label=_("Qui approuve les paiements (jamais la personne qui prépare l'ordre)"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    PHASES = ("investigation", "construction", "acceleration")
+
+    def __init__(
+        self, *args: Any, approvers: Sequence[tuple[str, str]] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["approvers"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = list(approvers)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for phase in self.PHASES:
+            amount, months = data.get(f"{phase}_eur"), data.get(f"{phase}_months")
+            if (amount is None) != (months is None):
+                self.add_error(
+                    f"{phase}_months" if months is None else f"{phase}_eur",
+                    _("Indiquez le montant et la durée de la phase, ou aucun des deux."),
+                )
+        return data
 
 
 class ContractForm(forms.Form):
@@ -44,3 +89,24 @@ class ContractForm(forms.Form):
     )
     opens_on = forms.DateField(label=_("Début de la fenêtre d'évaluation (AAAA-MM-JJ)"))
     closes_on = forms.DateField(label=_("Fin de la fenêtre d'évaluation (AAAA-MM-JJ)"))
+
+
+class LedgerFilterForm(forms.Form):
+    """The ledger page's filters (GET): every field optional."""
+
+    programme = forms.SlugField(label=_("Programme"), required=False, max_length=120)
+    institution = forms.SlugField(
+        label=_("Institution qui finance"), required=False, max_length=120
+    )
+    project = forms.SlugField(label=_("Projet"), required=False, max_length=120)
+    year = forms.IntegerField(label=_("Année"), required=False, min_value=2000, max_value=2100)
+    par = forms.ChoiceField(
+        label=_("Totaux par"),
+        required=False,
+        choices=[
+            ("institution", _("institution")),
+            ("programme", _("programme")),
+            ("project", _("projet")),
+            ("year", _("année")),
+        ],
+    )

@@ -239,7 +239,11 @@ def balances(**filters: object) -> dict[str, Decimal]:
 
 def totals(**filters: object) -> dict[str, Decimal]:
     """Allocated, committed, paid, withheld, to recover — the public figures."""
-    b = balances(**filters)
+    return public_figures(balances(**filters))
+
+
+def public_figures(b: dict[str, Decimal]) -> dict[str, Decimal]:
+    """Balances per account kind → the public figures (the sign convention undone)."""
     z = Decimal("0.00")
     return {
         "available": b.get(Kind.AVAILABLE, z),

@@ -348,6 +348,7 @@ class LedgerTransaction(models.Model):
 
     class Kind(models.TextChoices):
         ALLOCATED = "allocated", _("Budget alloué")
+        REDUCED = "reduced", _("Budget abaissé")
         COMMITTED = "committed", _("Engagé")
         PAYABLE = "payable", _("À payer")
         PAID = "paid", _("Payé")

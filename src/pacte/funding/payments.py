@@ -6,7 +6,7 @@ Lock order in every use case: programme → contract → payment order → (refe
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -25,12 +25,17 @@ from pacte.funding.evidence_inputs import bias_standing, published_evaluation
 from pacte.funding.lifecycles import PAYMENT, RECOVERY
 from pacte.funding.models import EvaluationWindow, OutcomeContract, PaymentOrder, Recovery
 from pacte.funding.programmes import lock_programme
+from pacte.pacts import ports as pact_ports
 from pacte.pacts.models import PactVersion
 from pacte.writes.references import next_reference
 from pacte.writes.retry import retry_on_conflict
 
 P = PaymentOrder.State
 OUTSTANDING = (P.PREPARED, P.APPROVED, P.WITHHELD)
+# An approved order without a due date (an advance) is due this many days after approval; a
+# payment released after a suspension is due again no sooner than RELEASE_DELAY_DAYS later.
+PAYMENT_DELAY_DAYS = 30
+RELEASE_DELAY_DAYS = 15
 
 
 def engaged(contract: OutcomeContract) -> Decimal:
@@ -194,6 +199,31 @@ def prepare_advance(
     )
 
 
+def _commitment_key(order: PaymentOrder) -> str:
+    return f"paiement-{order.reference}"
+
+
+def _track(acting: Principal, contract: OutcomeContract, order: PaymentOrder) -> None:
+    """The approved order becomes one of the pact's commitments, owned by the institution, due
+    on ``order.due_on``: the compliance engine's clock marks it missed, then breached (a
+    State-side breach, notified and published) if it is not paid in time."""
+    assert order.due_on is not None
+    pact_ports.add_state_commitment(
+        acting,
+        contract.version,
+        key=_commitment_key(order),
+        text=_("Verser %(amount)s € au porteur (ordre de paiement %(ref)s, contrat %(contract)s).")
+        % {
+            "amount": money(order.amount_eur),
+            "ref": order.reference,
+            "contract": contract.reference,
+        },
+        due_date=order.due_on,
+        evidence_kind="payment",
+        payment=order.reference,
+    )
+
+
 def _lock_order(order: PaymentOrder) -> tuple[OutcomeContract, PaymentOrder]:
     """Programme, then contract, then the order."""
     contract_id = PaymentOrder.objects.values_list("contract_id", flat=True).get(pk=order.pk)
@@ -212,7 +242,9 @@ def approve(acting: Acting, order: PaymentOrder) -> PaymentOrder:
     contract, order = _lock_order(order)
     PAYMENT.apply(acting, "approve", order)
     order.approved_by = acting.user
-    order.save(update_fields=["approved_by"])
+    order.due_on = order.due_on or date.today() + timedelta(days=PAYMENT_DELAY_DAYS)
+    order.save(update_fields=["approved_by", "due_on"])
+    _track(acting, contract, order)
     ledger.move(
         acting,
         "payable",
@@ -238,6 +270,17 @@ def pay(acting: Principal, order: PaymentOrder, paid_on: date | None = None) -> 
     order.paid_on = paid_on
     order.late = order.late or bool(order.due_on and paid_on > order.due_on)
     PAYMENT.enter(acting, move, order, reason, paid_on=paid_on.isoformat(), late=order.late)
+    pact_ports.settle_state_commitment(
+        acting,
+        contract.version,
+        _commitment_key(order),
+        note=_("Versé le %(date)s (dû le %(due)s).")
+        % {
+            "date": paid_on.strftime("%d/%m/%Y"),
+            "due": order.due_on.strftime("%d/%m/%Y") if order.due_on else "—",
+        },
+        on=paid_on,
+    )
     contract.paid_eur += order.amount_eur
     contract.save(update_fields=["paid_eur"])
     programme = contract.programme
@@ -263,6 +306,9 @@ def _cancel_locked(
     was = order.status
     held_from = order.held_from
     PAYMENT.apply(principal, "cancel", order, reason)
+    pact_ports.withdraw_state_commitment(
+        principal, contract.version, _commitment_key(order), reason=reason
+    )
     source = (
         "payable"
         if was == P.APPROVED
@@ -363,6 +409,9 @@ def _withhold(contract: OutcomeContract, order: PaymentOrder, reason: str) -> No
     was = order.status
     order.held_from = was
     PAYMENT.apply(policy.SYSTEM, "withhold", order, reason)
+    pact_ports.reschedule_state_commitment(
+        policy.SYSTEM, contract.version, _commitment_key(order), due_date=None, reason=reason
+    )
     if was == P.APPROVED:
         ledger.move(
             policy.SYSTEM,
@@ -382,6 +431,18 @@ def _release(contract: OutcomeContract, order: PaymentOrder) -> None:
     move, reason = PAYMENT.check(policy.SYSTEM, "release", order)
     order.held_from = ""
     PAYMENT.enter(policy.SYSTEM, move, order, reason, target=back)
+    if back == P.APPROVED:
+        # the clock restarts: the State owes the payment again, no sooner than a fresh delay
+        due = max(order.due_on or date.min, date.today() + timedelta(days=RELEASE_DELAY_DAYS))
+        order.due_on = due
+        order.save(update_fields=["due_on"])
+        pact_ports.reschedule_state_commitment(
+            policy.SYSTEM,
+            contract.version,
+            _commitment_key(order),
+            due_date=due,
+            reason=_("Pacte rétabli : le paiement est de nouveau dû."),
+        )
     if back == P.APPROVED:
         ledger.move(
             policy.SYSTEM,

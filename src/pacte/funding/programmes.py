@@ -174,3 +174,103 @@ def lock_programme(programme: Programme | int) -> Programme:
     return (
         Programme.objects.select_for_update(of=("self",)).select_related("institution").get(pk=pk)
     )
+
+
+@retry_on_conflict
+@transaction.atomic
+def amend_programme(acting: Acting, programme: Programme, data: ProgrammeIn) -> Programme:
+    """The finance officer amends an open programme. Contracts already attached keep their
+    clauses; a budget raised posts the difference from the institution's credits, a budget
+    lowered gives the difference back, never below what is already committed."""
+    programme = lock_programme(programme)
+    policy.require(acting, Action.FUNDING_PROGRAMME, programme)
+    _check(data)
+    if data.starts_on != programme.starts_on and programme.contracts.exists():
+        raise ValidationFailed(
+            _("Des contrats sont attachés : le début du programme ne change plus."),
+            field_errors={"starts_on": [_("Début déjà engagé.")]},
+        )
+    if data.budget_eur < programme.committed_eur:
+        raise ValidationFailed(
+            _("Le budget ne peut descendre sous ce qui est déjà engagé (%(committed)s €).")
+            % {"committed": money(programme.committed_eur)},
+            field_errors={"budget_eur": [_("Budget inférieur aux engagements.")]},
+        )
+    before = {
+        "title": programme.title,
+        "budget": money(programme.budget_eur),
+        "period": [programme.starts_on.isoformat(), programme.ends_on.isoformat()],
+    }
+    delta = data.budget_eur - programme.budget_eur
+    programme.title = data.title.strip()
+    programme.description = data.description
+    programme.budget_eur = data.budget_eur
+    programme.starts_on = data.starts_on
+    programme.ends_on = data.ends_on
+    programme.eligible_problems = data.eligible_problems
+    programme.territories = data.territories
+    programme.save()
+    programme.phase_grants.all().delete()
+    PhaseGrant.objects.bulk_create(
+        [
+            PhaseGrant(
+                programme=programme,
+                phase=p.phase,
+                amount_eur=p.amount_eur,
+                duration_months=p.duration_months,
+            )
+            for p in data.phase_grants
+        ]
+    )
+    programme.prices.all().delete()
+    PriceListEntry.objects.bulk_create(
+        [
+            PriceListEntry(
+                programme=programme, outcome=p.outcome.strip(), unit=p.unit, price_eur=p.price_eur
+            )
+            for p in data.prices
+        ]
+    )
+    approvers = _approvers(acting, data.approver_usernames)
+    programme.approvers.set(approvers)
+    funding_event(
+        "programme.amended",
+        acting,
+        "programme",
+        programme.slug,
+        before=before,
+        title=programme.title,
+        budget=money(programme.budget_eur),
+        period=[data.starts_on.isoformat(), data.ends_on.isoformat()],
+        eligible_problems=data.eligible_problems,
+        territories=data.territories,
+        phase_grants=[
+            {"phase": p.phase, "amount": money(p.amount_eur), "months": p.duration_months}
+            for p in data.phase_grants
+        ],
+        prices=[
+            {"outcome": p.outcome, "price": money(p.price_eur), "unit": p.unit} for p in data.prices
+        ],
+        approvers=len(approvers),
+    )
+    if delta > 0:
+        ledger.move(
+            acting,
+            "allocated",
+            programme,
+            delta,
+            ledger.available(programme),
+            ledger.appropriation(programme),
+            memo=_("Budget du programme relevé"),
+        )
+    elif delta < 0:
+        ledger.move(
+            acting,
+            "reduced",
+            programme,
+            -delta,
+            ledger.appropriation(programme),
+            ledger.available(programme),
+            memo=_("Budget du programme abaissé : la différence revient aux crédits"),
+        )
+    return programme

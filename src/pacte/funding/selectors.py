@@ -4,11 +4,20 @@ to a pact the institution approved)."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from decimal import Decimal
+
+from django.db.models import QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from pacte.errors import NotFound
-from pacte.funding.models import OutcomeContract, PaymentOrder, Programme
+from pacte.funding.ledger import CENT, public_figures
+from pacte.funding.models import (
+    LedgerEntry,
+    LedgerTransaction,
+    OutcomeContract,
+    PaymentOrder,
+    Programme,
+)
 
 
 def programmes() -> QuerySet[Programme]:
@@ -65,3 +74,77 @@ def get_payment(reference: str) -> PaymentOrder:
 def late_payments() -> QuerySet[PaymentOrder]:
     """State-side breaches: payments the institution made (or still owes) after their due date."""
     return payments().filter(late=True).exclude(status=PaymentOrder.State.CANCELLED)
+
+
+# ------------------------------------------------------------------ the public ledger
+
+LEDGER_GROUPS = ("programme", "institution", "project", "year")
+
+
+def ledger_transactions(
+    *, programme: str = "", institution: str = "", project: str = "", year: int = 0
+) -> QuerySet[LedgerTransaction]:
+    """Posted transactions, newest first, filtered by programme slug, funding institution slug,
+    project slug (any of its entries' accounts) or year."""
+    qs = LedgerTransaction.objects.filter(posted=True)
+    if programme:
+        qs = qs.filter(programme__slug=programme)
+    if institution:
+        qs = qs.filter(programme__institution__slug=institution)
+    if project:
+        qs = qs.filter(entries__account__project_slug=project).distinct()
+    if year:
+        qs = qs.filter(year=year)
+    return qs.select_related("programme", "contract", "payment").order_by("-at", "-pk")
+
+
+def ledger_filters(
+    *, programme: str = "", institution: str = "", project: str = "", year: int = 0
+) -> dict[str, object]:
+    """The same filters, in the form :func:`pacte.funding.ledger.totals` takes."""
+    filters: dict[str, object] = {}
+    if programme:
+        filters["programme"] = get_programme(programme)
+    if institution:
+        filters["institution__slug"] = institution
+    if project:
+        filters["project_slug"] = project
+    if year:
+        filters["year"] = year
+    return filters
+
+
+def totals_by(group: str) -> list[dict[str, object]]:
+    """The public figures per programme, funding institution, project or year, in one query:
+    ``[{"key": …, "label": …, "available": …, "committed": …, …}]``."""
+    if group not in LEDGER_GROUPS:
+        raise ValueError(group)
+    column = {
+        "programme": "transaction__programme__slug",
+        "institution": "account__institution__slug",
+        "project": "account__project_slug",
+        "year": "transaction__year",
+    }[group]
+    label_column = {
+        "programme": "transaction__programme__title",
+        "institution": "account__institution__name",
+        "project": "account__project_slug",
+        "year": "transaction__year",
+    }[group]
+    rows = (
+        LedgerEntry.objects.filter(transaction__posted=True)
+        .values(column, label_column, "account__kind")
+        .annotate(total=Sum("amount_eur"))
+        .order_by(column, "account__kind")
+    )
+    balances: dict[object, dict[str, Decimal]] = {}
+    labels: dict[object, object] = {}
+    for row in rows:
+        key = row[column]
+        if group == "project" and not key:
+            continue  # the institution's and the programme's own accounts belong to no project
+        labels[key] = row[label_column]
+        balances.setdefault(key, {})[row["account__kind"]] = Decimal(row["total"] or 0).quantize(
+            CENT
+        )
+    return [{"key": key, "label": labels[key], **public_figures(b)} for key, b in balances.items()]

@@ -13,6 +13,10 @@ urlpatterns = [
         name="contract_new",
     ),
     path("financement/programmes/<slug:slug>/", views.programme_detail, name="programme"),
+    path(
+        "financement/programmes/<slug:slug>/modifier/", views.programme_edit, name="programme_edit"
+    ),
+    path("financement/grand-livre/", views.ledger_page, name="ledger"),
     path("financement/contrats/<str:reference>/", views.contract_detail, name="contract"),
     path(
         "financement/contrats/<str:reference>/fenetres/<int:number>/valider/",

@@ -8,19 +8,21 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from pacte.accounts import policy
+from pacte.accounts.models import Membership, Role
 from pacte.accounts.policy import Action
 from pacte.engines import outcome_payments as formula
 from pacte.errors import DomainError, NotAuthenticated
 from pacte.funding import contracts, ledger, payments, programmes, selectors
-from pacte.funding.forms import ContractForm, ProgrammeForm
+from pacte.funding.forms import ContractForm, LedgerFilterForm, ProgrammeForm
 from pacte.funding.lifecycles import PAYMENT
-from pacte.funding.models import LedgerTransaction
+from pacte.funding.models import LedgerTransaction, Programme
 from pacte.journal.selectors import events_for_subject
 
 
@@ -59,32 +61,86 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-@login_required
-def programme_new(request: HttpRequest) -> HttpResponse:
+def _approver_choices(institution_id: int) -> list[tuple[str, str]]:
+    people = (
+        Membership.objects.filter(organisation_id=institution_id)
+        .select_related("user")
+        .order_by("user__last_name", "user__username")
+    )
+    return [
+        (m.user.username, m.user.get_full_name() or m.user.username)
+        for m in people
+        if m.has(Role.PAYMENT_APPROVER)
+    ]
+
+
+def _programme_in(d: dict[str, Any]) -> programmes.ProgrammeIn:
+    prices = (
+        [programmes.PriceIn(d["outcome"], d["price_eur"])]
+        if d["outcome"] and d["price_eur"] is not None
+        else []
+    )
+    grants = [
+        programmes.PhaseGrantIn(phase, d[f"{phase}_eur"], d[f"{phase}_months"])
+        for phase in ProgrammeForm.PHASES
+        if d.get(f"{phase}_eur") is not None and d.get(f"{phase}_months") is not None
+    ]
+    return programmes.ProgrammeIn(
+        title=d["title"],
+        budget_eur=d["budget_eur"],
+        starts_on=d["starts_on"],
+        ends_on=d["ends_on"],
+        eligible_problems=_split(d["eligible_problems"]),
+        territories=_split(d["territories"]),
+        phase_grants=grants,
+        prices=prices,
+        approver_usernames=list(d.get("approvers") or []),
+    )
+
+
+def _programme_initial(programme: Programme) -> dict[str, Any]:
+    initial: dict[str, Any] = {
+        "title": programme.title,
+        "budget_eur": programme.budget_eur,
+        "starts_on": programme.starts_on,
+        "ends_on": programme.ends_on,
+        "eligible_problems": ", ".join(programme.eligible_problems),
+        "territories": ", ".join(programme.territories),
+        "approvers": [u.username for u in programme.approvers.all()],
+    }
+    price = programme.prices.first()
+    if price is not None:
+        initial.update(outcome=price.outcome, price_eur=price.price_eur)
+    for grant in programme.phase_grants.all():
+        initial[f"{grant.phase}_eur"] = grant.amount_eur
+        initial[f"{grant.phase}_months"] = grant.duration_months
+    return initial
+
+
+def _programme_form(request: HttpRequest, programme: Programme | None) -> HttpResponse:
+    """Open a programme (``programme`` None) or amend one: the same form, the same checks."""
     acting = _acting(request)
-    form = ProgrammeForm(request.POST or None)
+    institution_id = programme.institution_id if programme else acting.organisation.pk
+    if programme is not None:
+        policy.require(acting, Action.FUNDING_PROGRAMME, programme)
+    form = ProgrammeForm(
+        request.POST or None,
+        initial=_programme_initial(programme) if programme else None,
+        approvers=_approver_choices(institution_id),
+    )
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            d = form.cleaned_data
-            prices = (
-                [programmes.PriceIn(d["outcome"], d["price_eur"])]
-                if d["outcome"] and d["price_eur"] is not None
-                else []
-            )
             try:
-                programme = programmes.open_programme(
-                    acting,
-                    programmes.ProgrammeIn(
-                        title=d["title"],
-                        budget_eur=d["budget_eur"],
-                        starts_on=d["starts_on"],
-                        ends_on=d["ends_on"],
-                        eligible_problems=_split(d["eligible_problems"]),
-                        territories=_split(d["territories"]),
-                        prices=prices,
-                    ),
-                )
+                data = _programme_in(form.cleaned_data)
+                if programme is None:
+                    programme = programmes.open_programme(acting, data)
+                    message = _("Programme ouvert : son budget est inscrit au grand livre.")
+                else:
+                    programme = programmes.amend_programme(acting, programme, data)
+                    message = _(
+                        "Programme modifié : la modification est inscrite au journal public."
+                    )
             except DomainError as exc:
                 form.add_error(None, exc.message)
                 for field, errs in exc.field_errors.items():
@@ -92,15 +148,25 @@ def programme_new(request: HttpRequest) -> HttpResponse:
                         for err in errs:
                             form.add_error(field, err)
             else:
-                _done(request, _("Programme ouvert : son budget est inscrit au grand livre."))
+                _done(request, message)
                 return redirect("funding:programme", slug=programme.slug)
         status = 400
-    return render(
-        request,
-        "funding/form.html",
-        {"form": form, "title": _("Ouvrir un programme de financement")},
-        status=status,
+    title = (
+        _("Modifier le programme — %(title)s") % {"title": programme.title}
+        if programme
+        else _("Ouvrir un programme de financement")
     )
+    return render(request, "funding/form.html", {"form": form, "title": title}, status=status)
+
+
+@login_required
+def programme_new(request: HttpRequest) -> HttpResponse:
+    return _programme_form(request, None)
+
+
+@login_required
+def programme_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    return _programme_form(request, selectors.get_programme(slug))
 
 
 @login_required
@@ -173,6 +239,7 @@ def programme_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "funding/programme_detail.html",
         {
             "can_attach": policy.may(acting, Action.FUNDING_CONTRACT, programme),
+            "can_edit": policy.may(acting, Action.FUNDING_PROGRAMME, programme),
             "programme": programme,
             "totals": totals,
             "bars": bars,
@@ -323,3 +390,39 @@ def payment_action(request: HttpRequest, reference: str, action: str) -> HttpRes
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("funding:payment", reference=reference)
+
+
+def ledger_page(request: HttpRequest) -> HttpResponse:
+    """The public double-entry ledger: totals for the selection, totals per institution,
+    programme, project or year, and every movement with its balanced entries (paginated)."""
+    form = LedgerFilterForm(request.GET or None)
+    filters: dict[str, Any] = {}
+    group = "institution"
+    status = 200
+    if form.is_bound:
+        if form.is_valid():
+            d = form.cleaned_data
+            filters = {
+                "programme": d["programme"] or "",
+                "institution": d["institution"] or "",
+                "project": d["project"] or "",
+                "year": d["year"] or 0,
+            }
+            group = d["par"] or group
+        else:
+            status = 400
+    transactions = selectors.ledger_transactions(**filters).prefetch_related("entries__account")
+    page = Paginator(transactions, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "funding/ledger.html",
+        {
+            "form": form,
+            "totals": ledger.totals(**selectors.ledger_filters(**filters)),
+            "group": group,
+            "groups": selectors.totals_by(group),
+            "page": page,
+            "query": {k: v for k, v in filters.items() if v},
+        },
+        status=status,
+    )
