@@ -16,6 +16,8 @@ def test_funding_pages_have_no_axe_violation(browser, live_server, full_demo):  
     urls = [
         "/financement/",
         f"/financement/programmes/{programme.slug}/",
+        "/financement/grand-livre/",
+        "/financement/grand-livre/?par=project&year=deux",
         "/financement/simulateur/?price=150&n=100000&ci_low=1.75&ci_high=2.47&base=20000&cap=400000&equity=1",
         "/financement/simulateur/?price=x&n=1&ci_low=1&ci_high=2&base=0&cap=1&equity=1",
     ]
@@ -33,4 +35,7 @@ def test_funding_pages_have_no_axe_violation(browser, live_server, full_demo):  
         f"{live_server.url}/financement/paiements/{PaymentOrder.objects.filter(status='approved').first().reference}/"
     )  # type: ignore[union-attr]
     audit.check(approver, "paiement (approbateur)")
+    officer = sign_in(browser, live_server, "financier")
+    officer.goto(f"{live_server.url}/financement/programmes/{programme.slug}/modifier/")
+    audit.check(officer, "modifier le programme (agent financier)")
     audit.assert_clean()

@@ -10,6 +10,7 @@ import pytest
 from pacte.demo import load_demo
 from pacte.funding import ledger
 from pacte.funding.models import LedgerEntry, OutcomeContract, PaymentOrder, Programme
+from pacte.pacts.models import Commitment
 from tests.funding.test_payments import _recompute
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +35,9 @@ def test_funding_demo():
         "conclusive"
     ] is False and base_only.amount_eur == Decimal("15000.00")
     assert base_only.late and base_only.status == "approved"
+    promise = Commitment.objects.get(key=f"paiement-{base_only.reference}")
+    assert promise.owner == "institution" and promise.status == "breached"
+    assert promise.due_date == base_only.due_on
     withheld = PaymentOrder.objects.get(
         contract__version__pact__project__slug="garde-enfants-emploi"
     )

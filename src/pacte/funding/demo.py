@@ -13,6 +13,7 @@ from pacte.accounts.models import Organisation, Role, User
 from pacte.accounts.services import add_member
 from pacte.demo import DEMO_PASSWORD, _activate, _as, pact_content
 from pacte.evidence import audits, evaluations
+from pacte.evidence.compliance import run_compliance
 from pacte.evidence.models import Evaluation
 from pacte.funding import contracts, payments, programmes
 from pacte.pacts import drafting as pact_drafting
@@ -172,10 +173,13 @@ def load() -> None:
         },
     )
     evaluations.publish_evaluation(evaluator, ev)
-    contracts.validate_window(evaluator, c2.windows.get(), ev.pk, today=today - timedelta(days=45))
+    contracts.validate_window(evaluator, c2.windows.get(), ev.pk, today=today - timedelta(days=60))
     late = payments.prepare_window_payment(officer, c2.windows.get())
     payments.approve(approver, late)
     payments.mark_late_payments(policy.SYSTEM, today)
+    # the payment is one of the pact's commitments, owned by the institution: 30 days past its due
+    # date, the compliance engine's clock finds it breached — a State-side breach, on the pact page
+    run_compliance(today, project=v2.pact.project)
 
     # 3. A suspended pact: its advance is withheld until reinstatement.
     v3 = _project_with_pact(
