@@ -135,3 +135,31 @@ def test_ocds_release_package_and_csv(client, fund, contract):  # type: ignore[n
         .content.decode()
         .startswith("reference,contract,")
     )
+
+
+def test_ocds_package_is_valid_against_the_official_release_schema(client, fund, contract):  # type: ignore[no-untyped-def]
+    """Every release validates against the official OCDS 1.1 release schema (Draft 4, formats
+    checked); the package envelope has the fields the release package schema requires."""
+    import jsonschema_rs
+
+    from pacte.funding import payments
+    from tests.funding.ocds_official import official_release_schema
+    from tests.funding.test_pages import _prepared
+
+    order = _prepared(fund, contract)
+    payments.approve(fund.approver, order)
+    payments.pay(fund.officer, order)
+    package = client.get("/api/v1/funding/ocds.json").json()
+    validator = jsonschema_rs.Draft4Validator(official_release_schema(), validate_formats=True)
+    assert package["releases"]
+    for release in package["releases"]:
+        errors = [f"{e.instance_path}: {e.message}" for e in validator.iter_errors(release)]
+        assert errors == [], errors
+    # the release package envelope (OCDS 1.1 release-package-schema: required fields and types)
+    assert {"uri", "version", "publishedDate", "publisher", "releases"} <= set(package)
+    assert package["version"] == "1.1" and isinstance(package["publisher"]["name"], str)
+    # the oracle is not lenient: a release without its ocid, or a tag outside the codelist, fails
+    broken = dict(package["releases"][0])
+    del broken["ocid"]
+    assert not validator.is_valid(broken)
+    assert not validator.is_valid({**package["releases"][0], "tag": ["paiement"]})
