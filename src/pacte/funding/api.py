@@ -34,6 +34,7 @@ Money = Annotated[
         {
             "type": "string",
             "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$",
+            "maxLength": 15,
             "description": "Montant en euros, au centime (ex. 1500.00).",
         }
     ),
@@ -45,6 +46,7 @@ Share = Annotated[
         {
             "type": "string",
             "pattern": r"^-?(0(\.[0-9]{1,6})?|1(\.0{1,6})?)$",
+            "maxLength": 9,
             "description": "Part entre -1 et 1 (0.0175 = 1,75 point).",
         }
     ),
@@ -56,6 +58,7 @@ Equity = Annotated[
         {
             "type": "string",
             "pattern": r"^(1(\.[0-9]{1,4})?|2(\.0{1,4})?)$",
+            "maxLength": 6,
             "description": "Facteur d'équité entre 1 et 2.",
         }
     ),
@@ -67,6 +70,7 @@ Bonus = Annotated[
         {
             "type": "string",
             "pattern": r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$",
+            "maxLength": 6,
             "description": "Bonus d'équité entre 0 et 1 (0.10 = +10 %).",
         }
     ),
