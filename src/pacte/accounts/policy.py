@@ -87,7 +87,9 @@ class Action(StrEnum):
     )
     # channels and takeover (issue 12, parts 1 and 5)
     CHANNEL_MANAGE = "channel.manage"  # declare, edit a channel, list a service; obj: Channel, ChannelListing or the institution
-    TAKEOVER_CONFIRM = "takeover.confirm"  # obj: Project (its named takeover institution) or Takeover
+    TAKEOVER_CONFIRM = (
+        "takeover.confirm"  # obj: Project (its named takeover institution) or Takeover
+    )
     # the platform's own clocks (due dates, expiry, reminders): nobody does these by hand
     PLATFORM_CLOCK = "platform.clock"  # obj: anything the clock moves
 
@@ -317,8 +319,10 @@ def _takeover_signatory(acting: Acting, obj: Any) -> Refusal:
         institution_id = obj.takeover_institution_id
     else:  # a Takeover
         institution_id = obj.institution_id
-    if institution_id is None or acting.organisation.pk != institution_id or not acting.has(
-        Role.SIGNATORY
+    if (
+        institution_id is None
+        or acting.organisation.pk != institution_id
+        or not acting.has(Role.SIGNATORY)
     ):
         return _(
             "Seul un signataire de l'institution désignée pour reprendre le service peut confirmer "

@@ -109,6 +109,12 @@ class ChannelListing(models.Model):
     def __str__(self) -> str:
         return f"{self.channel.slug}:{self.project_id} ({self.status})"
 
+    @property
+    def failing_clause_label(self) -> str:
+        from pacte.channels.texts import clause_label
+
+        return clause_label(self.failing_clause) if self.failing_clause else ""
+
 
 class Takeover(models.Model):
     """The institution named to take a project over after incubation (P4): its confirmation in a

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from pacte.accounts.models import Organisation
 from pacte.channels.facts import candidates, condition_of, coverage_of, facts_for
 from pacte.channels.models import Channel, ChannelListing
+from pacte.channels.takeovers import TakeoverStanding, standing
 from pacte.channels.texts import clause_label, explain
 from pacte.engines.channel_rules import NATIONAL, Verdict, evaluate, normalise
 from pacte.errors import NotFound
@@ -146,3 +147,25 @@ def today() -> date:
     from django.utils import timezone
 
     return timezone.localdate()
+
+
+def takeover_alerts(institution: Organisation) -> list[TakeoverStanding]:
+    """Projects this institution is named to take over and has not confirmed in time."""
+    day = today()
+    projects = Project.objects.filter(takeover_institution=institution).prefetch_related("phases")
+    return [s for s in (standing(p, day) for p in projects) if s.alert]
+
+
+def institution_page(institution: Organisation) -> dict[str, object]:
+    """What the institution's public page shows of channels, takeovers and the State's record."""
+    from django.utils import timezone
+
+    from pacte.accounts.state_record import STATE_PROMISES
+
+    if not institution.is_institution:
+        return {}
+    return {
+        "record": STATE_PROMISES.record(institution, timezone.now()),
+        "takeover_alerts": takeover_alerts(institution),
+        "channels": list(channels(institution)),
+    }

@@ -64,9 +64,9 @@ def pact_standings(institution_id: int | None = None) -> list[PactStanding]:
         pacts = pacts.filter(institution_id=institution_id)
     versions = {
         v.pact_id: v
-        for v in PactVersion.objects.filter(
-            pact__in=pacts, is_current=True
-        ).exclude(status=Status.DRAFT)
+        for v in PactVersion.objects.filter(pact__in=pacts, is_current=True).exclude(
+            status=Status.DRAFT
+        )
     }
     statements = set(
         Commitment.objects.filter(
@@ -92,10 +92,14 @@ def pact_standings(institution_id: int | None = None) -> list[PactStanding]:
                 institution_id=pact.institution_id,
                 status=version.status,
                 active=version.status == Status.ACTIVE,
-                territory=str((content.get("mission") or {}).get("territory") or pact.project.territory),
+                territory=str(
+                    (content.get("mission") or {}).get("territory") or pact.project.territory
+                ),
                 accessibility_statement=version.pk in statements,
                 channel_slugs=tuple(
-                    str(c.get("channel", "")) for c in state.get("channels", []) if isinstance(c, dict)
+                    str(c.get("channel", ""))
+                    for c in state.get("channels", [])
+                    if isinstance(c, dict)
                 ),
             )
         )
