@@ -304,13 +304,15 @@ def _channel_manager(acting: Acting, obj: Any) -> Refusal:
         institution_id = obj.channel.institution_id
     else:
         institution_id = _institution_id(obj)
-    if (
+    if not (
         acting.organisation.pk == institution_id
         and acting.organisation.is_institution
         and (acting.has(Role.SIGNATORY) or acting.has(Role.PLATFORM_ADMIN))
     ):
-        return None
-    return _("Seul un signataire de l'institution qui tient ce canal peut faire cela.")
+        return _("Seul un signataire de l'institution qui tient ce canal peut faire cela.")
+    if hasattr(obj, "project"):  # listing a service: never one's own
+        return _recusal(acting, obj)
+    return None
 
 
 def _takeover_signatory(acting: Acting, obj: Any) -> Refusal:

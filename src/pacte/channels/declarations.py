@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.utils.text import slugify
@@ -60,7 +61,7 @@ def _checked(data: ChannelIn) -> ChannelIn:
     return data
 
 
-def _condition_data(channel: Channel) -> dict[str, object]:
+def _condition_data(channel: Channel) -> dict[str, Any]:
     return {
         "name": channel.name,
         "kind": channel.kind,

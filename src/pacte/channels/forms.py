@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -56,7 +59,7 @@ class ChannelForm(forms.Form):
     )
 
     @classmethod
-    def for_channel(cls, channel: Channel, data: object = None) -> ChannelForm:
+    def for_channel(cls, channel: Channel, data: Mapping[str, Any] | None = None) -> ChannelForm:
         return cls(
             data,
             initial={

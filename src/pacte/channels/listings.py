@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -73,6 +74,9 @@ def _list(principal: Principal, listing: ChannelListing, today: date) -> None:
     move, reason = LISTING.check(principal, "list", listing)
     listing.listed_on = today
     listing.late = listing.late or today > listing.due_on
+    breach: dict[str, Any] = (
+        {"state_side_breach": True, "side": "institution"} if listing.late else {}
+    )
     LISTING.enter(
         principal,
         move,
@@ -80,7 +84,7 @@ def _list(principal: Principal, listing: ChannelListing, today: date) -> None:
         reason,
         listed_on=today.isoformat(),
         late=listing.late,
-        **({"state_side_breach": True, "side": "institution"} if listing.late else {}),
+        **breach,
     )
     _notify_carrier(
         listing,

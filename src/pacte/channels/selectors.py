@@ -9,9 +9,10 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from pacte.accounts.models import Organisation
+from pacte.channels import takeovers
 from pacte.channels.facts import candidates, condition_of, coverage_of, facts_for
 from pacte.channels.models import Channel, ChannelListing
-from pacte.channels.takeovers import TakeoverStanding, standing
+from pacte.channels.takeovers import TakeoverStanding
 from pacte.channels.texts import clause_label, explain
 from pacte.engines.channel_rules import NATIONAL, Verdict, evaluate, normalise
 from pacte.errors import NotFound
@@ -153,7 +154,7 @@ def takeover_alerts(institution: Organisation) -> list[TakeoverStanding]:
     """Projects this institution is named to take over and has not confirmed in time."""
     day = today()
     projects = Project.objects.filter(takeover_institution=institution).prefetch_related("phases")
-    return [s for s in (standing(p, day) for p in projects) if s.alert]
+    return [s for s in (takeovers.standing(p, day) for p in projects) if s.alert]
 
 
 def institution_page(institution: Organisation) -> dict[str, object]:

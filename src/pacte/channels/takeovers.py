@@ -75,23 +75,21 @@ def confirm_takeover(
     """The named institution's signatory confirms the takeover, with its date, in the pact."""
     project = Project.objects.select_for_update(of=("self",), no_key=True).get(pk=project.pk)
     policy.require(acting, Action.TAKEOVER_CONFIRM, project)
+    institution_id = project.takeover_institution_id
+    assert institution_id is not None  # the policy allows only the named institution
     if takeover_on < timezone.localdate():
         raise ValidationFailed(
             _("La date de reprise ne peut pas être passée."),
             field_errors={"takeover_on": [_("Date passée.")]},
         )
     pact = next(
-        (
-            s
-            for s in reversed(pact_standings(project.takeover_institution_id))
-            if s.project_id == project.pk
-        ),
+        (s for s in reversed(pact_standings(institution_id)) if s.project_id == project.pk),
         None,
     )
     takeover, _created = Takeover.objects.select_for_update().get_or_create(
-        project=project, defaults={"institution_id": project.takeover_institution_id}
+        project=project, defaults={"institution_id": institution_id}
     )
-    takeover.institution_id = project.takeover_institution_id
+    takeover.institution_id = institution_id
     takeover.pact_id = pact.pact_id if pact else None
     takeover.takeover_on = takeover_on
     takeover.terms = terms.strip()
@@ -130,6 +128,7 @@ def raise_takeover_alerts(principal: Principal, today: date) -> list[str]:
         s = standing(project, today)
         if not s.alert or (s.takeover is not None and s.takeover.alert_raised_on is not None):
             continue
+        assert project.takeover_institution_id is not None  # filtered above
         takeover = s.takeover or Takeover(
             project=project, institution_id=project.takeover_institution_id
         )

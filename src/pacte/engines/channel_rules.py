@@ -181,8 +181,8 @@ def _check(clause: Clause, condition: Condition, facts: ServiceFacts) -> ClauseR
             return ClauseResult(clause, True, "territory_any")
         covered = facts.territories & wanted
         if NATIONAL in facts.territories or covered:
-            shown = _listing(covered or wanted)
-            return ClauseResult(clause, True, "territory_covered", (("territories", shown),))
+            named = _listing(covered or wanted)
+            return ClauseResult(clause, True, "territory_covered", (("territories", named),))
         return ClauseResult(
             clause, False, "territory_not_covered", (("territories", _listing(wanted)),)
         )
