@@ -72,6 +72,9 @@ class ChannelIn(Schema):
         0.0
     )
     listing_delay_days: Annotated[int, Field(ge=0, le=365)] = 0
+    slug: Annotated[
+        Identifier, Field(description="Adresse choisie à la déclaration (ignorée ensuite).")
+    ] = ""
 
 
 class ListingOut(Schema):
@@ -204,6 +207,7 @@ def _channel_in(payload: ChannelIn) -> declarations.ChannelIn:
         needs=list(payload.needs),
         min_lower_bound=payload.min_lower_bound,
         listing_delay_days=payload.listing_delay_days,
+        slug=payload.slug,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import transaction
@@ -32,6 +32,7 @@ class ChannelIn:
     needs: list[str] = field(default_factory=list)
     min_lower_bound: float = 0.0
     listing_delay_days: int = 0
+    slug: str = ""  # chosen by the institution at declaration; else derived from the name
 
 
 def _checked(data: ChannelIn) -> ChannelIn:
@@ -52,6 +53,12 @@ def _checked(data: ChannelIn) -> ChannelIn:
     except ValueError:
         errors["min_lower_bound"] = [
             _("Le seuil de la borne basse est une part entre -1 et 1 (0,01 = 1 point).")
+        ]
+    if data.slug and (
+        slugify(data.slug) != data.slug or Channel.objects.filter(slug=data.slug).exists()
+    ):
+        errors["slug"] = [
+            _("Adresse déjà prise ou invalide (lettres minuscules, chiffres et tirets).")
         ]
     if errors:
         raise ValidationFailed(
@@ -100,7 +107,7 @@ def declare_channel(principal: Principal, institution: Organisation, data: Chann
     """An institution declares a channel with its condition (published in the journal)."""
     policy.require(principal, Action.CHANNEL_MANAGE, institution)
     data = _checked(data)
-    channel = Channel(institution=institution, slug=_free_slug(data.name))
+    channel = Channel(institution=institution, slug=data.slug or _free_slug(data.name))
     _apply(channel, data)
     channel.save()
     channel_event(
@@ -124,7 +131,7 @@ def edit_channel(principal: Principal, channel: Channel, data: ChannelIn) -> Cha
         .get(pk=channel.pk)
     )
     policy.require(principal, Action.CHANNEL_MANAGE, channel)
-    data = _checked(data)
+    data = _checked(replace(data, slug=""))  # the address never changes: embeds depend on it
     _apply(channel, data)
     channel.save()
     channel_event(
