@@ -56,7 +56,7 @@ def test_declare_list_and_read_services(client, world, service) -> None:  # type
     page = client.get("/api/v1/channels", {"limit": 1}).json()
     assert page["count"] == 1 and page["items"][0]["slug"] == slug
     history = client.get(f"/api/v1/channels/{slug}/listings").json()
-    assert history[0]["status"] == "listed"
+    assert history["count"] == 1 and history["items"][0]["status"] == "listed"
 
     r = _send(
         client,

@@ -5,6 +5,7 @@ carrier's view on the project page and the State's record on the institution pag
 from __future__ import annotations
 
 from datetime import date, timedelta
+from html import unescape
 
 from django.test import Client
 
@@ -12,6 +13,11 @@ from pacte.accounts import policy
 from pacte.channels import declarations, listings
 from pacte.channels.models import Channel, ChannelListing, ServiceCoverage, Takeover
 from tests.channels.conftest import channel_in, publish_all_evidence
+
+
+def _text(response) -> str:  # type: ignore[no-untyped-def]
+    """The page as a person reads it (entities decoded)."""
+    return unescape(response.content.decode())
 
 
 def _login(acting) -> Client:  # type: ignore[no-untyped-def]
@@ -26,12 +32,14 @@ def _login(acting) -> Client:  # type: ignore[no-untyped-def]
 def test_public_pages_embed_and_fragment(client, world, service, channel) -> None:  # type: ignore[no-untyped-def]
     publish_all_evidence(world, service)
     listings.run_channels(policy.SYSTEM, date.today())
-    html = client.get("/canaux/").content.decode()
+    html = _text(client.get("/canaux/"))
     assert channel.name in html and "Règles d'éligibilité publiées (version 2026-12)" in html
-    html = client.get(f"/canaux/{channel.slug}/").content.decode()
+    html = _text(client.get(f"/canaux/{channel.slug}/"))
     assert "Pacte en vigueur" in html and "Territoire couvert : val-de-loire" in html
     assert service.project.name in html
-    assert f"/canaux/{channel.slug}/integrer/" in html and "&lt;iframe" in html  # the snippet
+    assert (
+        f"/canaux/{channel.slug}/integrer/" in html and "<iframe src=" in html
+    )  # the snippet, shown as text
     assert client.get(f"/canaux/{channel.slug}/").headers["X-Frame-Options"] == "DENY"
 
     embed = client.get(f"/canaux/{channel.slug}/integrer/", {"territory": "Val-de-Loire"})
@@ -54,7 +62,7 @@ def test_public_pages_embed_and_fragment(client, world, service, channel) -> Non
 
 def test_institution_declares_and_edits_a_channel_through_the_forms(world) -> None:  # type: ignore[no-untyped-def]
     c = _login(world.signatory)
-    assert "Déclarer un canal de diffusion" in c.get("/canaux/").content.decode()
+    assert "Déclarer un canal de diffusion" in _text(c.get("/canaux/"))
     form = {
         "name": "Boîte à outils des conseillers",
         "kind": "toolbox",
@@ -93,7 +101,7 @@ def test_carrier_sees_what_it_does_not_meet_yet_and_declares_its_coverage(
     world, service, channel
 ) -> None:  # type: ignore[no-untyped-def]
     c = _login(world.carrier_admin)
-    html = c.get(f"/projets/{service.project.slug}/").content.decode()
+    html = _text(c.get(f"/projets/{service.project.slug}/"))
     assert "Aucune évaluation d'impact n'est encore publiée." in html and "pas encore" in html
     assert f"/services/{service.project.slug}/couverture/" in html
     r = c.post(
@@ -121,15 +129,15 @@ def test_institution_lists_a_pending_service_from_the_channel_page(world, servic
     listings.run_channels(policy.SYSTEM, date.today() - timedelta(days=5))
     listings.run_channels(policy.SYSTEM, date.today() - timedelta(days=1))  # late by now
     c = _login(world.signatory)
-    html = c.get(f"/canaux/{channel.slug}/").content.decode()
-    assert "en retard (manquement de l&#x27;État)" in html
+    html = _text(c.get(f"/canaux/{channel.slug}/"))
+    assert "en retard (manquement de l'État)" in html
     listing = ChannelListing.objects.get()
     r = c.post(f"/canaux/{channel.slug}/inscriptions/{listing.pk}/inscrire/")
     assert r.status_code == 302
     listing.refresh_from_db()
     assert listing.status == "listed" and listing.late
     assert "inscriptions en retard" in Client().get("/canaux/").content.decode()
-    html = Client().get("/organisations/agence/").content.decode()
+    html = _text(Client().get("/organisations/agence/"))
     assert (
         "Le bilan de l" in html and "Inscription des services dans les canaux de diffusion" in html
     )

@@ -187,14 +187,22 @@ def channel_services(
     return paginate(services, limit, offset, lambda page: [service_out(s) for s in page])
 
 
+class ListingPage(Schema):
+    count: int
+    items: list[ListingOut]
+
+
 @router.get(
     "/channels/{slug}/listings",
-    response=responses({200: list[ListingOut]}),
+    response=responses({200: ListingPage}),
     summary="Historique des inscriptions d'un canal (en attente, inscrits, retirés)",
 )
-def channel_listings(request: HttpRequest, slug: Identifier) -> list[dict[str, Any]]:
+def channel_listings(
+    request: HttpRequest, slug: Identifier, limit: Limit = 20, offset: Offset = 0
+) -> dict[str, Any]:
     channel = selectors.get_channel(slug)
-    return [listing_out(x) for x in selectors.listings(channel).select_related("channel")[:200]]
+    qs = selectors.listings(channel).select_related("channel")
+    return paginate(qs, limit, offset, lambda page: [listing_out(x) for x in page])
 
 
 def _channel_in(payload: ChannelIn) -> declarations.ChannelIn:

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from pacte.accounts.models import Organisation
 from pacte.channels import takeovers
-from pacte.channels.facts import candidates, condition_of, coverage_of, facts_for
+from pacte.channels.facts import candidates, condition_of, facts_for
 from pacte.channels.models import Channel, ChannelListing
 from pacte.channels.takeovers import TakeoverStanding
 from pacte.channels.texts import clause_label, explain
@@ -56,11 +56,13 @@ def listed_services(
     out = []
     listings = (
         channel.listings.filter(status=L.LISTED)
-        .select_related("project__carrier", "pact")
+        .select_related("project__carrier", "project__channel_coverage", "pact")
         .order_by("project__name", "pk")
     )
-    for listing in listings:
-        territories, needs = coverage_of(listing.project_id)
+    for listing in listings:  # one query for the page, whatever its length
+        coverage = getattr(listing.project, "channel_coverage", None)
+        territories = normalise(coverage.territories) if coverage else frozenset()
+        needs = normalise(coverage.needs) if coverage else frozenset()
         if wanted_territory and not (wanted_territory in territories or NATIONAL in territories):
             continue
         if wanted_need and wanted_need not in needs:
