@@ -4,6 +4,7 @@ listings) and their figures for one institution, on the page and over the API.""
 from __future__ import annotations
 
 import datetime as dt
+from html import unescape
 
 from django.utils import timezone
 
@@ -40,7 +41,7 @@ def test_data_decisions_count_answered_on_time_and_open_past_due(world, active, 
 
 
 def test_record_on_the_institution_page_and_api(client, world) -> None:  # type: ignore[no-untyped-def]
-    html = client.get("/organisations/agence/").content.decode()
+    html = unescape(client.get("/organisations/agence/").content.decode())
     assert "Décisions sur les demandes d'accès aux données" in html
     assert "Paiements des contrats à impact" in html
     assert "<caption>" in html and 'scope="col"' in html

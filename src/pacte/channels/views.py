@@ -154,6 +154,7 @@ def _channel_data(form: ChannelForm) -> declarations.ChannelIn:
 @login_required
 def channel_new(request: HttpRequest) -> HttpResponse:
     acting = _acting(request)
+    policy.require(acting, Action.CHANNEL_MANAGE, acting.organisation)
     form = ChannelForm(request.POST or None)
     status = 200
     if request.method == "POST":
