@@ -70,9 +70,11 @@ def test_declare_list_and_read_services(client, world, service) -> None:  # type
 
 def test_bad_input_and_forbidden_writes_get_a_clear_4xx(client, world) -> None:  # type: ignore[no-untyped-def]
     r = _send(client, "post", "/api/v1/channels", {**BODY, "clauses": ["vibes"]}, world.signatory)
-    assert r.status_code == 422 and "Clause inconnue : vibes." in r.json()["fields"]["clauses"]
+    assert r.status_code == 400 and "clauses.0" in r.json()["fields"]
     r = _send(client, "post", "/api/v1/channels", {**BODY, "kind": "pigeon"}, world.signatory)
-    assert r.status_code == 422 and "kind" in r.json()["fields"]
+    assert r.status_code == 400 and "kind" in r.json()["fields"]
+    r = _send(client, "post", "/api/v1/channels", {**BODY, "name": "A"}, world.signatory)
+    assert r.status_code == 422 and "3 caractères" in r.json()["fields"]["name"][0]
     r = _send(
         client, "post", "/api/v1/channels", {**BODY, "listing_delay_days": -1}, world.signatory
     )
@@ -107,3 +109,12 @@ def test_institution_record(client, world, service) -> None:  # type: ignore[no-
     assert channel["label"] == "Inscription des services dans les canaux de diffusion"
     assert client.get("/api/v1/institutions/porteur/record").status_code == 404  # a carrier
     assert client.get("/api/v1/institutions/nope/record").status_code == 404
+
+
+def test_the_api_offers_exactly_the_engines_clauses() -> None:
+    from typing import get_args
+
+    from pacte.channels.api import ClauseCode
+    from pacte.engines.channel_rules import Clause
+
+    assert set(get_args(ClauseCode)) == {str(c) for c in Clause}

@@ -4,7 +4,7 @@ institution (``/institutions/{slug}/record``)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -21,6 +21,15 @@ from pacte.errors import NotFound
 from pacte.input_limits import BigInt, Identifier, Label, Paragraph, Title
 
 router = Router(tags=["canaux de diffusion"])
+ClauseCode = Literal[
+    "pact_active",
+    "positive_effect",
+    "bias_within_band",
+    "algorithm_sheet",
+    "accessibility_statement",
+    "territory",
+    "need",
+]
 auth = TokenAuth()
 
 
@@ -63,8 +72,8 @@ class ServicePage(Schema):
 
 class ChannelIn(Schema):
     name: Title
-    kind: Annotated[str, Field(description="counters | toolbox | directory | website")]
-    clauses: Annotated[list[Identifier], Field(max_length=20)] = []
+    kind: Literal["counters", "toolbox", "directory", "website"]
+    clauses: Annotated[list[ClauseCode], Field(max_length=7)] = []
     description: Paragraph = ""
     territories: Annotated[list[Label], Field(max_length=50)] = []
     needs: Annotated[list[Label], Field(max_length=50)] = []
