@@ -74,7 +74,8 @@ def test_every_list_uses_the_one_bounded_pagination(openapi):
             "/", 1
         )[1]
         assert set(openapi["components"]["schemas"][page]["required"]) == {"count", "items"}, path
-    assert lists == 17  # 13 + funding: programmes, contracts, payments, ledger
+    # 13 + funding: programmes, contracts, payments, ledger + channels: channels, services, listings
+    assert lists == 20
 
 
 def test_text_inputs_say_that_nul_is_refused(openapi):

@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "pacte.data",
     "pacte.evidence",
     "pacte.funding",
+    "pacte.channels",
     "pacte.writes",
     "pacte.web",
 ]

@@ -52,6 +52,9 @@ EXPECTED: dict[Action, set[str]] = {
     Action.PAYMENT_PREPARE: {"SYSTEM"},
     Action.PAYMENT_APPROVE: set(),
     Action.PAYMENT_SANCTION: {"SYSTEM"},
+    # channels and takeover (issue 12; tests/channels/test_policy.py has listings and states)
+    Action.CHANNEL_MANAGE: {"signatory", "platform_admin", "conflicted", "SYSTEM"},
+    Action.TAKEOVER_CONFIRM: {"signatory"},
 }
 
 
@@ -112,6 +115,10 @@ def objects(world, draft) -> dict[Action, Any]:  # type: ignore[no-untyped-def]
         Action.EXPERIMENT_DESIGN: project,
         Action.PANEL_DRAW: SimpleNamespace(opened_by_id=world.institution.pk),
         **funding_objects(world, project),
+        Action.CHANNEL_MANAGE: SimpleNamespace(institution_id=world.institution.pk),
+        Action.TAKEOVER_CONFIRM: SimpleNamespace(
+            takeover_institution_id=world.institution.pk, carrier_id=world.carrier.pk
+        ),
     }
 
 

@@ -85,6 +85,11 @@ class Action(StrEnum):
     PAYMENT_SANCTION = (
         "payment.sanction"  # withhold, release (follows the pact's sanctions); platform only
     )
+    # channels and takeover (issue 12, parts 1 and 5)
+    CHANNEL_MANAGE = "channel.manage"  # declare, edit a channel, list a service; obj: Channel, ChannelListing or the institution
+    TAKEOVER_CONFIRM = (
+        "takeover.confirm"  # obj: Project (its named takeover institution) or Takeover
+    )
     # the platform's own clocks (due dates, expiry, reminders): nobody does these by hand
     PLATFORM_CLOCK = "platform.clock"  # obj: anything the clock moves
 
@@ -290,6 +295,44 @@ def _payment_approver(acting: Acting, obj: Any) -> Refusal:
     return _recusal(acting, obj)
 
 
+# channels and takeover (issue 12, parts 1 and 5)
+def _channel_manager(acting: Acting, obj: Any) -> Refusal:
+    """A signatory (or platform administrator) of the institution that owns the channel."""
+    if isinstance(obj, Organisation):
+        institution_id = obj.pk
+    elif hasattr(obj, "channel"):
+        institution_id = obj.channel.institution_id
+    else:
+        institution_id = _institution_id(obj)
+    if not (
+        acting.organisation.pk == institution_id
+        and acting.organisation.is_institution
+        and (acting.has(Role.SIGNATORY) or acting.has(Role.PLATFORM_ADMIN))
+    ):
+        return _("Seul un signataire de l'institution qui tient ce canal peut faire cela.")
+    if hasattr(obj, "project"):  # listing a service: never one's own
+        return _recusal(acting, obj)
+    return None
+
+
+def _takeover_signatory(acting: Acting, obj: Any) -> Refusal:
+    """A signatory of the institution named to take the service over; never a carrier member."""
+    if hasattr(obj, "takeover_institution_id"):  # a Project
+        institution_id = obj.takeover_institution_id
+    else:  # a Takeover
+        institution_id = obj.institution_id
+    if (
+        institution_id is None
+        or acting.organisation.pk != institution_id
+        or not acting.has(Role.SIGNATORY)
+    ):
+        return _(
+            "Seul un signataire de l'institution désignée pour reprendre le service peut confirmer "
+            "la reprise."
+        )
+    return _recusal(acting, obj)
+
+
 def _platform_only(acting: Acting, obj: Any) -> Refusal:
     return _("Cette étape est faite par la plateforme, à son échéance.")
 
@@ -327,6 +370,9 @@ RULES: dict[Action, Rule] = {
     Action.PAYMENT_APPROVE: Rule(_payment_approver),
     Action.PAYMENT_SANCTION: Rule(_platform_only, system=True),
     Action.PLATFORM_CLOCK: Rule(_platform_only, system=True),
+    # channels and takeover (issue 12, parts 1 and 5)
+    Action.CHANNEL_MANAGE: Rule(_channel_manager, system=True),
+    Action.TAKEOVER_CONFIRM: Rule(_takeover_signatory),
 }
 
 

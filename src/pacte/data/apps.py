@@ -18,3 +18,15 @@ class DataConfig(AppConfig):
 
         # a suspended pact suspends its grants, a broken one revokes them, a reinstated one restores them
         listen_to_sanctions("data.grants", _on_pact_sanction)
+        # the State's record (issue 12): data-request decisions, per publishing institution
+        from django.utils.translation import gettext_lazy as _
+
+        from pacte.accounts.state_record import STATE_PROMISES
+        from pacte.data.selectors import decision_figures
+
+        STATE_PROMISES.register(
+            "data_requests",
+            _("Décisions sur les demandes d'accès aux données"),  # type: ignore[arg-type]  # lazy: translated per request
+            _("30 jours après le dépôt de la demande"),  # type: ignore[arg-type]
+            decision_figures,
+        )

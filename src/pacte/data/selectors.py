@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -11,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pacte.accounts.models import Role
+from pacte.accounts.models import Organisation, Role
 from pacte.accounts.services import Acting
+from pacte.accounts.state_record import PromiseFigures, figures_from_items
 from pacte.data.models import (
     Consent,
     DataRequest,
@@ -171,8 +173,6 @@ def clock(req: DataRequest) -> dict[str, Any]:
     first = req.submitted_at if not req.submissions else req.submissions[0].get("at")
     total = None
     if req.submissions:
-        from datetime import datetime
-
         total = max(0, (now - datetime.fromisoformat(req.submissions[0]["at"])).days)
     return {
         "days_in_state": max(0, (now - since).days),
@@ -296,3 +296,28 @@ def dcat_catalog(base_url: str) -> dict[str, Any]:
 
 def consents_of(user: Any) -> QuerySet[Consent]:
     return Consent.objects.filter(user=user).select_related("project", "dataset_version__dataset")
+
+
+# ------------------------------------------------------------------ the State's record (issue 12)
+
+DECISION_CLOCK_DAYS = 30  # an institution decides a submitted data request within 30 days
+
+
+def decision_figures(institution: Organisation, now: datetime) -> PromiseFigures:
+    """Data requests to this publisher: received at (latest) submission, answered when the
+    institution decided (approved, refused, or changes requested), due 30 days after submission."""
+    decided = (RequestStatus.APPROVED, RequestStatus.REFUSED, RequestStatus.CHANGES_REQUESTED)
+    rows = (
+        DataRequest.objects.filter(dataset__publisher=institution, submitted_at__isnull=False)
+        .exclude(status__in=(RequestStatus.DRAFT, RequestStatus.WITHDRAWN))
+        .values_list("submitted_at", "status", "status_changed_at")
+    )
+    clock = timedelta(days=DECISION_CLOCK_DAYS)
+    return figures_from_items(
+        (
+            (submitted, changed if status in decided and changed else None, submitted + clock)
+            for submitted, status, changed in rows
+            if submitted is not None  # filtered above; the stubs do not know
+        ),
+        now,
+    )

@@ -88,3 +88,35 @@ def bias_standing(project_id: int) -> BiasStanding:
         in_breach=audit.breach_count > 0,
         in_need_ratio_min=min(ratios) if ratios else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelEvidence:
+    """What a distribution channel's condition reads from a project's published evidence (issue 12).
+
+    ``best_lower_bound``: the highest lower 95 % bound among its published evaluations (a share,
+    None when none is published); ``bias``: its latest published bias audit.
+    """
+
+    project_id: int
+    best_lower_bound: float | None
+    bias: BiasStanding
+    algorithm_sheet_published: bool
+
+
+def channel_evidence(project_id: int) -> ChannelEvidence:
+    from django.db.models import Max
+
+    from pacte.evidence.models import AlgorithmSheet
+
+    best = Evaluation.objects.filter(
+        project_id=project_id, status=Evaluation.State.PUBLISHED
+    ).aggregate(best=Max("ci_low"))["best"]
+    return ChannelEvidence(
+        project_id=project_id,
+        best_lower_bound=float(best) if best is not None else None,
+        bias=bias_standing(project_id),
+        algorithm_sheet_published=AlgorithmSheet.objects.filter(
+            project_id=project_id, status=AlgorithmSheet.State.PUBLISHED
+        ).exists(),
+    )

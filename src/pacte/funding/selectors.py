@@ -4,11 +4,14 @@ to a pact the institution approved)."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
 from django.utils.translation import gettext as _
 
+from pacte.accounts.models import Organisation
+from pacte.accounts.state_record import PromiseFigures, figures_from_items
 from pacte.errors import NotFound
 from pacte.funding.ledger import CENT, public_figures
 from pacte.funding.models import (
@@ -148,3 +151,29 @@ def totals_by(group: str) -> list[dict[str, object]]:
             CENT
         )
     return [{"key": key, "label": labels[key], **public_figures(b)} for key, b in balances.items()]
+
+
+def payment_figures(institution: Organisation, now: datetime) -> PromiseFigures:
+    """The State's record (issue 12): payment orders of this institution's programmes with a due
+    date — received when prepared, answered when paid, due at the end of their due day. Cancelled
+    and withheld orders (a sanction of the carrier) are not owed."""
+    P = PaymentOrder.State
+    rows = (
+        PaymentOrder.objects.filter(
+            contract__programme__institution=institution, due_on__isnull=False
+        )
+        .exclude(status__in=(P.CANCELLED, P.WITHHELD))
+        .values_list("created_at", "paid_on", "due_on")
+    )
+
+    def end_of(day: date) -> datetime:
+        return datetime.combine(day, time.max, tzinfo=UTC)
+
+    return figures_from_items(
+        (
+            (created, end_of(paid) if paid else None, end_of(due))
+            for created, paid, due in rows
+            if due is not None  # filtered above; the stubs do not know
+        ),
+        now,
+    )

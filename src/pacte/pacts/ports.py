@@ -15,6 +15,7 @@ owed any more (:func:`withdraw_state_commitment`); the compliance engine's clock
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from pacte.pacts.commitments import (
@@ -53,3 +54,76 @@ def listen_to_sanctions(name: str, listener: SanctionListener) -> None:
 
 def sanction_listeners() -> list[tuple[str, SanctionListener]]:
     return sorted(_listeners.items())
+
+
+# ------------------------------------------------------------------ facts for distribution channels
+
+
+@dataclass(frozen=True, slots=True)
+class PactStanding:
+    """What a channel's condition reads from one pact (issue 12, S4).
+
+    ``accessibility_statement``: the pact's accessibility commitment (principle "accessibility")
+    is met with a published statement (its evidence carries an address).
+    """
+
+    pact_id: int
+    reference: str
+    project_id: int
+    institution_id: int
+    status: str
+    active: bool
+    territory: str
+    accessibility_statement: bool
+    channel_slugs: tuple[str, ...]  # the channels its State commitments name
+
+
+def pact_standings(institution_id: int | None = None) -> list[PactStanding]:
+    """The current, public version of every pact (of one institution when given)."""
+    from pacte.pacts.models import Commitment, Pact, Status
+
+    pacts = Pact.objects.select_related("project")
+    if institution_id is not None:
+        pacts = pacts.filter(institution_id=institution_id)
+    versions = {
+        v.pact_id: v
+        for v in PactVersion.objects.filter(pact__in=pacts, is_current=True).exclude(
+            status=Status.DRAFT
+        )
+    }
+    statements = set(
+        Commitment.objects.filter(
+            version__in=list(versions.values()),
+            principle="accessibility",
+            status=Commitment.State.MET,
+        )
+        .exclude(evidence_url="")
+        .values_list("version_id", flat=True)
+    )
+    out = []
+    for pact in pacts.order_by("pk"):
+        version = versions.get(pact.pk)
+        if version is None:
+            continue
+        content = version.content or {}
+        state = content.get("state") or {}
+        out.append(
+            PactStanding(
+                pact_id=pact.pk,
+                reference=pact.reference,
+                project_id=pact.project_id,
+                institution_id=pact.institution_id,
+                status=version.status,
+                active=version.status == Status.ACTIVE,
+                territory=str(
+                    (content.get("mission") or {}).get("territory") or pact.project.territory
+                ),
+                accessibility_statement=version.pk in statements,
+                channel_slugs=tuple(
+                    str(c.get("channel", ""))
+                    for c in state.get("channels", [])
+                    if isinstance(c, dict)
+                ),
+            )
+        )
+    return out

@@ -105,8 +105,15 @@ def evidence_section(project: Project, acting: Acting | None, /) -> Mapping[str,
     return project_section(project, acting)
 
 
+def channels_section(project: Project, acting: Acting | None, /) -> Mapping[str, Any] | None:
+    from pacte.channels.sections import project_section
+
+    return project_section(project, acting)
+
+
 def register_domain_sections(registry: ProjectSections) -> None:
     """The project page's sections, in page order: data access, log proofs, evidence."""
     registry.register("data", data_section)
     registry.register("journal", journal_section)
     registry.register("evidence", evidence_section)
+    registry.register("channels", channels_section)

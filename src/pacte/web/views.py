@@ -583,6 +583,8 @@ def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
         from pacte.errors import NotFound
 
         raise NotFound(_("Organisation inconnue."))
+    from pacte.channels import selectors as channel_selectors
+
     return render(
         request,
         "web/organisation.html",
@@ -592,5 +594,6 @@ def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "pacts": pact_selectors.versions_visible(None).filter(
                 pact__institution=org, is_current=True
             ),
+            "state": channel_selectors.institution_page(org),  # the State's record (issue 12)
         },
     )

@@ -1,0 +1,28 @@
+"""The channels domain's journal events (one place): channel declarations, listings, takeovers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pacte.accounts.policy import Principal, actor_of
+from pacte.journal.services import record_event
+
+
+def channel_event(
+    type: str,
+    principal: Principal,
+    subject_type: str,
+    subject_id: str,
+    *,
+    project_slug: str = "",
+    **data: Any,
+) -> None:
+    """Append an event to the public journal, in the caller's transaction."""
+    record_event(
+        type,
+        actor=actor_of(principal),
+        subject_type=subject_type,
+        subject_id=subject_id,
+        project_slug=project_slug,
+        data=data,
+    )
