@@ -74,7 +74,7 @@ def test_every_list_uses_the_one_bounded_pagination(openapi):
             "/", 1
         )[1]
         assert set(openapi["components"]["schemas"][page]["required"]) == {"count", "items"}, path
-    assert lists == 16  # 13 + funding: programmes, contracts, payments
+    assert lists == 18  # 13 + funding: programmes, contracts, payments + participation: comments, reuses
 
 
 def test_text_inputs_say_that_nul_is_refused(openapi):

@@ -108,6 +108,7 @@ def _mount() -> None:
     from pacte.data.api import router as data_router
     from pacte.evidence.api import router as evidence_router
     from pacte.funding.api import router as funding_router
+    from pacte.participation.api import router as participation_router
     from pacte.journal.api import log_router
     from pacte.journal.api import router as journal_router
     from pacte.pacts.api import router as pacts_router
@@ -121,6 +122,7 @@ def _mount() -> None:
     api.add_router("", data_router)  # /catalog.jsonld, /data/…, /datasets/…, /grants/…
     api.add_router("", evidence_router)  # /evaluations, /audits, /panels, …
     api.add_router("/funding", funding_router)  # programmes, contracts, payments, ocds.json, CSV
+    api.add_router("", participation_router)  # /consultations/…/comments, /comments/…, /follows, /reuses
     # every write in one transaction (retried on deadlock); Idempotency-Key on POSTs
     api.add_decorator(transactional_writes, mode="view")
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -112,6 +113,7 @@ def consultation_page(
             "flag_form": FlagForm(),
             "edit_form": EditCommentForm(),
             "moderation_form": ModerationForm(),
+            "login_url": resolve_url(settings.LOGIN_URL),
         },
         status=status,
     )

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.conf import settings
+from django.shortcuts import resolve_url
 
 from pacte.accounts import policy
 from pacte.accounts.policy import Action
@@ -57,6 +59,7 @@ def follow_button(
         "label": label,
         "signed_in": bool(user is not None and user.is_authenticated),
         "following": selectors.is_following(user, target, key),
+        "login_url": resolve_url(settings.LOGIN_URL),
         "next": request.get_full_path() if request is not None else "",
         "csrf_token": context.get("csrf_token"),
     }
