@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db
 
 CARRIER = {"carrier_admin", "carrier_member"}
 INSTITUTION = {"reviewer", "signatory", "data_steward", "platform_admin", "conflicted"}
+PEOPLE = CARRIER | INSTITUTION | {"evaluator", "auditor", "outsider", "outsider_steward"}
 
 # action -> who may (SYSTEM is the platform itself)
 EXPECTED: dict[Action, set[str]] = {
@@ -52,6 +53,16 @@ EXPECTED: dict[Action, set[str]] = {
     Action.PAYMENT_PREPARE: {"SYSTEM"},
     Action.PAYMENT_APPROVE: set(),
     Action.PAYMENT_SANCTION: {"SYSTEM"},
+    # participation (tests/participation/test_policy.py has the citizen's rows)
+    Action.CONSULTATION_OPEN: {"reviewer"},
+    Action.CONSULTATION_CLOSE: {"reviewer", "SYSTEM"},
+    Action.COMMENT_WRITE: PEOPLE,
+    Action.COMMENT_EDIT: set(),  # somebody else's comment
+    Action.COMMENT_FLAG: PEOPLE,
+    Action.COMMENT_ANSWER: CARRIER | INSTITUTION,
+    Action.PARTICIPATION_MODERATE: {"reviewer", "data_steward", "platform_admin", "conflicted"},
+    Action.FOLLOW: PEOPLE,
+    Action.REUSE_DECLARE: PEOPLE,
 }
 
 
@@ -112,6 +123,24 @@ def objects(world, draft) -> dict[Action, Any]:  # type: ignore[no-untyped-def]
         Action.EXPERIMENT_DESIGN: project,
         Action.PANEL_DRAW: SimpleNamespace(opened_by_id=world.institution.pk),
         **funding_objects(world, project),
+        **participation_objects(world, pact),
+    }
+
+
+def participation_objects(world, pact) -> dict[Action, Any]:  # type: ignore[no-untyped-def]
+    comment = SimpleNamespace(
+        author_id=-1, pact=pact, moderating_organisation_id=world.institution.pk
+    )
+    return {
+        Action.CONSULTATION_OPEN: pact,
+        Action.CONSULTATION_CLOSE: pact,
+        Action.COMMENT_WRITE: SimpleNamespace(pact=pact),
+        Action.COMMENT_EDIT: comment,
+        Action.COMMENT_FLAG: comment,
+        Action.COMMENT_ANSWER: comment,
+        Action.PARTICIPATION_MODERATE: comment,
+        Action.FOLLOW: pact.project,
+        Action.REUSE_DECLARE: pact.project,
     }
 
 

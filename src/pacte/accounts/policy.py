@@ -324,12 +324,18 @@ def _signed_in_person(person: Person, obj: Any) -> Refusal:
 
 
 def _own_contribution(person: Person, obj: Any) -> Refusal:
-    if obj.author_id is not None and obj.author_id == person.user.pk:
+    if (
+        person.user.is_authenticated
+        and obj.author_id is not None
+        and obj.author_id == person.user.pk
+    ):
         return None
     return _("Seule la personne qui a écrit cette contribution peut la modifier.")
 
 
 def _someone_elses(person: Person, obj: Any) -> Refusal:
+    if not person.user.is_authenticated:
+        return _("Connectez-vous pour participer.")
     if obj.author_id == person.user.pk:
         return _("Vous ne pouvez pas signaler votre propre contribution.")
     return None
