@@ -108,10 +108,10 @@ def _mount() -> None:
     from pacte.data.api import router as data_router
     from pacte.evidence.api import router as evidence_router
     from pacte.funding.api import router as funding_router
-    from pacte.participation.api import router as participation_router
     from pacte.journal.api import log_router
     from pacte.journal.api import router as journal_router
     from pacte.pacts.api import router as pacts_router
+    from pacte.participation.api import router as participation_router
     from pacte.projects.api import router as projects_router
     from pacte.writes.idempotency import transactional_writes
 

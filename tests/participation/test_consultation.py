@@ -136,6 +136,7 @@ def test_the_institution_answers_too(world, citizens, consultation):
 
 def test_flags_and_moderation_with_a_public_reason_in_the_journal(world, citizens, consultation):
     c = comments.post_comment(citizens.alice_p, consultation, "mission", "Propos déplacé")
+    comments.post_comment(citizens.bob_p, consultation, "mission", "Propos mesuré")
     with pytest.raises(PermissionDenied):
         comments.flag_comment(citizens.alice_p, c, "moi-même")
     comments.flag_comment(citizens.bob_p, c, "Propos injurieux")
@@ -162,7 +163,7 @@ def test_flags_and_moderation_with_a_public_reason_in_the_journal(world, citizen
     )
     assert Flag.objects.get().resolved_at is not None and not selectors.flagged_comments()
     s = selectors.summary(consultation)
-    assert (s.comments, s.hidden) == (0, 1)
+    assert (s.comments, s.hidden, s.flagged) == (1, 1, 0)
     comments.moderate_comment(world.reviewer, c, "restore", "Relu : le propos était une citation")
     c.refresh_from_db()
     assert c.state == Comment.State.PUBLISHED

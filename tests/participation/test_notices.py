@@ -10,9 +10,9 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from pacte.pacts import review
 from pacte.participation import comments, digests, follows, notices
 from pacte.participation.models import DigestPreference, Follow, JournalCursor, Notice
-from pacte.pacts import review
 from tests.queue import run_queue
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def test_the_author_of_a_comment_is_told_of_the_answer(world, citizens, consulta
     (notice,) = Notice.objects.filter(user=citizens.alice)
     assert notice.event_type == "consultation.comment_answered"
     assert notice.why == "Votre commentaire"
-    assert notice.link.endswith(f"#commentaire-{c.pk}")
+    assert notice.link == f"/consultations/{consultation.pk}/#commentaire-{c.pk}"
     assert not Notice.objects.filter(user=citizens.bob).exists()
 
 

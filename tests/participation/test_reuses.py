@@ -8,11 +8,11 @@ import json
 import pytest
 from django.urls import reverse
 
+from pacte.data.models import Dataset
 from pacte.errors import NotFound, PermissionDenied, ValidationFailed
 from pacte.journal.models import Event
 from pacte.participation import reuses
 from pacte.participation.models import Reuse
-from pacte.data.models import Dataset
 
 pytestmark = pytest.mark.django_db
 

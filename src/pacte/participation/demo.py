@@ -8,9 +8,9 @@ from pacte.accounts.models import User
 from pacte.accounts.policy import Person
 from pacte.data.models import Dataset
 from pacte.demo import DEMO_PASSWORD, _as
+from pacte.pacts.models import PactVersion, Status
 from pacte.participation import comments, consultations, follows, notices, reuses
 from pacte.participation.models import Consultation, DigestPreference, Follow
-from pacte.pacts.models import PactVersion, Status
 
 CITIZENS = [
     ("citoyenne.demo", "Inès Citoyenne", "citoyenne.demo@demo.pacte.localhost"),

@@ -83,6 +83,9 @@ def title_of(event: Event) -> str:
 
 
 def link_of(event: Event, data: dict[str, Any]) -> str:
+    if event.subject_type == "pact" and data.get("consultation"):
+        anchor = f"#commentaire-{data['comment']}" if "comment" in data else ""
+        return reverse("participation:consultation", args=[data["consultation"]]) + anchor
     if event.subject_type == "pact" and "version" in data:
         anchor = f"#commentaire-{data['comment']}" if "comment" in data else ""
         return reverse("web:version", args=[event.subject_id, data["version"]]) + anchor

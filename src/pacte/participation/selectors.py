@@ -83,7 +83,11 @@ def summary(consultation: Consultation) -> ConsultationSummary:
         n = sum(1 for s, _st in visible if s == value)
         done = sum(1 for s, st in visible if s == value and st == Contribution.State.ANSWERED)
         by_section.append((str(label), n, done, n - done))
-    flagged = consultation.comments.filter(flags__resolved_at__isnull=True).distinct().count()
+    flagged = (
+        consultation.comments.filter(flags__isnull=False, flags__resolved_at__isnull=True)
+        .distinct()
+        .count()
+    )
     return ConsultationSummary(
         consultation=consultation,
         comments=len(visible),
@@ -108,7 +112,8 @@ def open_consultations() -> QuerySet[Consultation]:
 
 def flagged_comments() -> QuerySet[Comment]:
     return (
-        Comment.objects.filter(flags__resolved_at__isnull=True)
+        Comment.objects.filter(flags__isnull=False, flags__resolved_at__isnull=True)
+        .distinct()
         .exclude(state=Contribution.State.HIDDEN)
         .annotate(open_flags=Count("flags", filter=Q(flags__resolved_at__isnull=True)))
         .select_related("consultation__version__pact__project", "author")
@@ -118,7 +123,8 @@ def flagged_comments() -> QuerySet[Comment]:
 
 def flagged_reuses() -> QuerySet[Reuse]:
     return (
-        Reuse.objects.filter(flags__resolved_at__isnull=True)
+        Reuse.objects.filter(flags__isnull=False, flags__resolved_at__isnull=True)
+        .distinct()
         .exclude(state=Contribution.State.HIDDEN)
         .annotate(open_flags=Count("flags", filter=Q(flags__resolved_at__isnull=True)))
         .select_related("dataset", "project", "author")
