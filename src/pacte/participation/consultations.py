@@ -80,7 +80,15 @@ def close_consultation(
     """Close now: the reviewer before the end (the reason is published), or the platform at its end."""
     consultation = lock_consultation(consultation)
     move, reason = CONSULTATION.check(principal, "close", consultation, reason)
-    CONSULTATION.enter(principal, move, consultation, reason, **_counts(consultation))
+    counts = _counts(consultation)
+    CONSULTATION.enter(
+        principal,
+        move,
+        consultation,
+        reason,
+        comments=counts["comments"],
+        answered=counts["answered"],
+    )
     return consultation
 
 

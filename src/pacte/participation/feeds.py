@@ -97,7 +97,7 @@ class LogFeed(JournalFeed):
 
 
 class ProjectFeed(JournalFeed):
-    def get_object(self, request: HttpRequest, slug: str) -> Project:  # type: ignore[override]
+    def get_object(self, request: HttpRequest, slug: str) -> Project:
         project = Project.objects.filter(slug=slug).first()
         if project is None:
             raise NotFound(_("Projet inconnu."))
@@ -114,7 +114,7 @@ class ProjectFeed(JournalFeed):
 
 
 class InstitutionFeed(JournalFeed):
-    def get_object(self, request: HttpRequest, slug: str) -> Organisation:  # type: ignore[override]
+    def get_object(self, request: HttpRequest, slug: str) -> Organisation:
         org = Organisation.objects.filter(slug=slug).first()
         if org is None:
             raise NotFound(_("Organisation inconnue."))

@@ -81,7 +81,8 @@ def user_of_token(token: str) -> User:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
         raise BadInput(_("Ce lien de désabonnement n'est pas valide.")) from None
-    user = User.objects.filter(pk=data.get("u")).first() if isinstance(data, dict) else None
+    pk = data.get("u") if isinstance(data, dict) else None
+    user = User.objects.filter(pk=pk).first() if isinstance(pk, int) else None
     if user is None:
         raise NotFound(_("Ce compte n'existe plus : il ne reçoit plus de courriel."))
     return user

@@ -164,8 +164,8 @@ def follows_of(user: User) -> QuerySet[Follow]:
     return Follow.objects.filter(user=user)
 
 
-def is_following(user: object, target: str, key: str = "") -> bool:
-    if not getattr(user, "is_authenticated", False):
+def is_following(user: User | None, target: str, key: str = "") -> bool:
+    if user is None or not user.is_authenticated:
         return False
     return Follow.objects.filter(user=user, target=target, key=key).exists()
 

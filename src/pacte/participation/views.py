@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from pacte.accounts import policy
 from pacte.accounts.policy import Action, Person
+from pacte.accounts.request_types import SignedInRequest
 from pacte.accounts.services import Acting
 from pacte.errors import DomainError, NotAuthenticated
 from pacte.pacts import selectors as pact_selectors
@@ -74,7 +75,7 @@ def consultation_page(
     )
     acting = getattr(request, "acting", None)
     person = Person(request.user) if request.user.is_authenticated else None
-    rows = []
+    rows: list[dict[str, Any]] = []
     for comment in selectors.comments_of(consultation):
         rows.append(
             {
@@ -241,7 +242,7 @@ def moderation_queue(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def notice_list(request: HttpRequest) -> HttpResponse:
+def notice_list(request: SignedInRequest) -> HttpResponse:
     person = _person(request)
     if request.method == "POST":
         if "frequency" in request.POST:

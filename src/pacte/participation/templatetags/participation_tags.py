@@ -25,7 +25,7 @@ def notices_link(context: dict[str, Any]) -> dict[str, Any]:
     signed_in = bool(user is not None and user.is_authenticated)
     return {
         "signed_in": signed_in,
-        "unread": selectors.unread_count(user) if signed_in else 0,
+        "unread": selectors.unread_count(user) if user is not None and signed_in else 0,
         "current": getattr(getattr(request, "resolver_match", None), "url_name", "") == "notices",
     }
 
