@@ -108,6 +108,7 @@ def consultation_page(
             "sections": sections,
             "form": form or CommentForm(),
             "can_comment": person is not None and consultation.accepts_comments(),
+            "can_moderate": any(r["moderation"] for r in rows),
             "can_close": consultation.state == Consultation.State.OPEN
             and policy.may(acting, Action.CONSULTATION_CLOSE, version.pact),
             "answer_form": AnswerForm(),
