@@ -112,6 +112,7 @@ def _mount() -> None:
     from pacte.journal.api import log_router
     from pacte.journal.api import router as journal_router
     from pacte.pacts.api import router as pacts_router
+    from pacte.participation.api import router as participation_router
     from pacte.projects.api import router as projects_router
     from pacte.writes.idempotency import transactional_writes
 
@@ -123,6 +124,7 @@ def _mount() -> None:
     api.add_router("", evidence_router)  # /evaluations, /audits, /panels, …
     api.add_router("/funding", funding_router)  # programmes, contracts, payments, ocds.json, CSV
     api.add_router("", channels_router)  # /channels/…, /institutions/{slug}/record
+    api.add_router("", participation_router)  # /consultations/…/comments, /comments/…, /follows, /reuses
     # every write in one transaction (retried on deadlock); Idempotency-Key on POSTs
     api.add_decorator(transactional_writes, mode="view")
 

@@ -27,6 +27,7 @@ DEMO_EXTENSIONS: list[str] = ["pacte.data.demo"]
 DEMO_EXTENSIONS.append("pacte.evidence.demo")
 DEMO_EXTENSIONS.append("pacte.funding.demo")
 DEMO_EXTENSIONS.append("pacte.channels.demo")
+DEMO_EXTENSIONS.append("pacte.participation.demo")
 
 INSTITUTIONS = [
     ("agence-emploi", "Agence publique pour l'emploi (fictive)", "operator", "France"),

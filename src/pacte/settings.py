@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "pacte.evidence",
     "pacte.funding",
     "pacte.channels",
+    "pacte.participation",
     "pacte.writes",
     "pacte.web",
 ]
@@ -213,6 +214,8 @@ EMAIL_BACKEND = os.environ.get(
     "PACTE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = os.environ.get("PACTE_FROM_EMAIL", "pacte@localhost")
+# The public address of the site, for the links in e-mails (digests, one-click unsubscribe).
+PACTE_SITE_URL = os.environ.get("PACTE_SITE_URL", "http://localhost:8000")
 # Queued notifications (pacte.notifications): tries, backoff base · 2^(n−1) capped, retention of the outbox.
 NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("PACTE_NOTIFICATION_MAX_ATTEMPTS", "6"))
 NOTIFICATION_RETRY_BASE_SECONDS = 60

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db
 
 CARRIER = {"carrier_admin", "carrier_member"}
 INSTITUTION = {"reviewer", "signatory", "data_steward", "platform_admin", "conflicted"}
+PEOPLE = CARRIER | INSTITUTION | {"evaluator", "auditor", "outsider", "outsider_steward"}
 
 # action -> who may (SYSTEM is the platform itself)
 EXPECTED: dict[Action, set[str]] = {
@@ -55,6 +56,16 @@ EXPECTED: dict[Action, set[str]] = {
     # channels and takeover (issue 12; tests/channels/test_policy.py has listings and states)
     Action.CHANNEL_MANAGE: {"signatory", "platform_admin", "conflicted", "SYSTEM"},
     Action.TAKEOVER_CONFIRM: {"signatory"},
+    # participation (tests/participation/test_policy.py has the citizen's rows)
+    Action.CONSULTATION_OPEN: {"reviewer"},
+    Action.CONSULTATION_CLOSE: {"reviewer", "SYSTEM"},
+    Action.COMMENT_WRITE: PEOPLE,
+    Action.COMMENT_EDIT: set(),  # somebody else's comment
+    Action.COMMENT_FLAG: PEOPLE,
+    Action.COMMENT_ANSWER: CARRIER | INSTITUTION,
+    Action.PARTICIPATION_MODERATE: {"reviewer", "data_steward", "platform_admin", "conflicted"},
+    Action.FOLLOW: PEOPLE,
+    Action.REUSE_DECLARE: PEOPLE,
 }
 
 
@@ -119,6 +130,24 @@ def objects(world, draft) -> dict[Action, Any]:  # type: ignore[no-untyped-def]
         Action.TAKEOVER_CONFIRM: SimpleNamespace(
             takeover_institution_id=world.institution.pk, carrier_id=world.carrier.pk
         ),
+        **participation_objects(world, pact),
+    }
+
+
+def participation_objects(world, pact) -> dict[Action, Any]:  # type: ignore[no-untyped-def]
+    comment = SimpleNamespace(
+        author_id=-1, pact=pact, moderating_organisation_id=world.institution.pk
+    )
+    return {
+        Action.CONSULTATION_OPEN: pact,
+        Action.CONSULTATION_CLOSE: pact,
+        Action.COMMENT_WRITE: SimpleNamespace(pact=pact),
+        Action.COMMENT_EDIT: comment,
+        Action.COMMENT_FLAG: comment,
+        Action.COMMENT_ANSWER: comment,
+        Action.PARTICIPATION_MODERATE: comment,
+        Action.FOLLOW: pact.project,
+        Action.REUSE_DECLARE: pact.project,
     }
 
 

@@ -66,3 +66,19 @@ def test_retry_delay_doubles_then_is_capped():
     assert retry_delay(10_000, base_seconds=60, cap_seconds=3600) == timedelta(hours=1)
     with pytest.raises(ValueError):
         retry_delay(0, base_seconds=60, cap_seconds=600)
+
+
+def test_every_five_minutes_falls_on_the_multiples_of_five_in_utc():
+    from pacte.engines.cadence import EveryMinutes
+
+    five = EveryMinutes(5)
+    assert five.latest(datetime(2026, 1, 15, 3, 4, 59, tzinfo=UTC)) == datetime(
+        2026, 1, 15, 3, 0, tzinfo=UTC
+    )
+    assert five.latest(datetime(2026, 1, 15, 3, 5, tzinfo=UTC)) == datetime(
+        2026, 1, 15, 3, 5, tzinfo=UTC
+    )
+    with pytest.raises(ValueError):
+        EveryMinutes(7)
+    with pytest.raises(ValueError):
+        five.latest(datetime(2026, 1, 15, 3))

@@ -12,7 +12,7 @@ from django.db import connections
 from django_tasks_db.models import DBTaskResult
 
 from pacte.cli import main
-from pacte.engines.cadence import Daily, Hourly
+from pacte.engines.cadence import Daily, EveryMinutes, Hourly
 from pacte.journal.models import Event
 from pacte.pacts.models import Commitment
 from pacte.scheduling.jobs import JOBS, Job
@@ -30,7 +30,11 @@ DAILY = {
     "notifications.prune": time(4, 0),
     "accounts.prune_sign_in_log": time(4, 10),
     "writes.purge_idempotency_keys": time(4, 20),
+    "participation.daily_digests": time(7, 0),
+    "participation.weekly_digests": time(7, 10),
 }
+# the jobs of the hour and of the day (the five-minute fan-out has its own test below)
+SLOW = tuple(j for j in JOBS if not isinstance(j.cadence, EveryMinutes))
 
 
 def paris(*args: int) -> datetime:
@@ -48,39 +52,50 @@ def test_the_schedule_declares_every_daily_job_of_the_domains():
     assert [j.name for j in JOBS if isinstance(j.cadence, Hourly)] == [
         "data.release_stale_reservations",
         "notifications.resume",
+        "participation.close_consultations",
+    ]
+    assert [j.name for j in JOBS if isinstance(j.cadence, EveryMinutes)] == [
+        "participation.fan_out"
     ]
     assert len({j.name for j in JOBS}) == len(JOBS)
 
 
 @pytest.mark.django_db
 def test_each_job_is_enqueued_when_its_time_comes_and_only_then():
-    enqueue_due(paris(2026, 3, 10, 2, 50))  # first start: every job's latest period, once
-    assert set(ScheduledRun.objects.values_list("job", flat=True)) == {j.name for j in JOBS}
+    enqueue_due(paris(2026, 3, 10, 2, 50), SLOW)  # first start: every job's latest period, once
+    assert set(ScheduledRun.objects.values_list("job", flat=True)) == {j.name for j in SLOW}
     first = queued()
-    assert sum(first.values()) == len(JOBS)
+    assert sum(first.values()) == len(SLOW)
 
-    assert enqueue_due(paris(2026, 3, 10, 2, 59, 59)) == []  # nothing new before 03:00
-    runs = enqueue_due(paris(2026, 3, 10, 3, 0))
+    assert enqueue_due(paris(2026, 3, 10, 2, 59, 59), SLOW) == []  # nothing new before 03:00
+    runs = enqueue_due(paris(2026, 3, 10, 3, 0), SLOW)
     assert [(r.job, r.due_at) for r in runs] == [
         ("pacts.refresh_commitments", paris(2026, 3, 10, 3, 0))
     ]
-    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 5))] == [
+    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 5), SLOW)] == [
         "notifications.resume"
     ]  # 02:05 UTC
-    assert enqueue_due(paris(2026, 3, 10, 3, 9)) == []
-    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 10))] == ["data.refresh_grants"]
-    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 25))] == [
+    assert enqueue_due(paris(2026, 3, 10, 3, 9), SLOW) == []
+    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 10), SLOW)] == ["data.refresh_grants"]
+    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 25), SLOW)] == [
         "evidence.compliance",
         "data.release_stale_reservations",
+        "participation.close_consultations",
     ]
-    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 30))] == ["funding.late_payments"]
-    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 40))] == ["channels.run"]
-    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 45))] == ["channels.takeover_alerts"]
-    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 4, 5))] == [
+    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 30), SLOW)] == [
+        "funding.late_payments"
+    ]
+    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 40), SLOW)] == ["channels.run"]
+    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 45), SLOW)] == [
+        "channels.takeover_alerts"
+    ]
+    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 4, 5), SLOW)] == [
         "notifications.prune",
         "notifications.resume",
     ]
-    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 4, 10))] == ["accounts.prune_sign_in_log"]
+    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 4, 10), SLOW)] == [
+        "accounts.prune_sign_in_log"
+    ]
     counts = queued() - first
     assert counts == Counter(
         {
@@ -94,10 +109,24 @@ def test_each_job_is_enqueued_when_its_time_comes_and_only_then():
             "pacte.channels.tasks.takeover_alerts_task": 1,
             "pacte.notifications.tasks.resume_pending_task": 2,
             "pacte.data.tasks.release_stale_reservations_task": 1,
+            "pacte.participation.tasks.close_consultations_task": 1,
         }
     )
     run = ScheduledRun.objects.get(job="evidence.compliance", due_at=paris(2026, 3, 10, 3, 20))
     assert DBTaskResult.objects.filter(pk=run.task_result_id, status="READY").exists()
+
+
+@pytest.mark.django_db
+def test_the_fan_out_of_notices_is_enqueued_every_five_minutes():
+    fan_out = tuple(j for j in JOBS if j.name == "participation.fan_out")
+    assert [r.due_at for r in enqueue_due(paris(2026, 3, 10, 3, 2), fan_out)] == [
+        paris(2026, 3, 10, 3, 0)
+    ]
+    assert enqueue_due(paris(2026, 3, 10, 3, 4, 59), fan_out) == []
+    assert [r.due_at for r in enqueue_due(paris(2026, 3, 10, 3, 5), fan_out)] == [
+        paris(2026, 3, 10, 3, 5)
+    ]
+    assert queued() == Counter({"pacte.participation.tasks.fan_out_task": 2})
 
 
 @pytest.mark.django_db

@@ -12,9 +12,9 @@ from pacte.web.project_sections import PROJECT_SECTIONS, ProjectSections
 def test_the_domains_sections_are_registered_once_at_start_up_in_page_order():
     from django.apps import apps
 
-    assert PROJECT_SECTIONS.names() == ("data", "journal", "evidence", "channels")
+    assert PROJECT_SECTIONS.names() == ("data", "journal", "evidence", "channels", "participation")
     apps.get_app_config("web").ready()  # a second ready() adds nothing
-    assert PROJECT_SECTIONS.names() == ("data", "journal", "evidence", "channels")
+    assert PROJECT_SECTIONS.names() == ("data", "journal", "evidence", "channels", "participation")
 
 
 def test_a_registry_keeps_order_leaves_out_empty_sections_and_refuses_a_name_twice():
@@ -66,7 +66,8 @@ def test_the_public_project_page_shows_the_registered_sections_in_order(client, 
     assert seen == [(project.slug, None)]  # anonymous visitor
     journal = page.index("Preuves dans le journal vérifiable")
     evidence = page.index("Preuves et expérimentation")
+    participation = page.index("Suivre et réutiliser")
     added = page.index("Section ajoutée par un domaine")
-    assert journal < evidence < added
+    assert journal < evidence < participation < added
     assert "Accès aux données" not in page  # the data section has nothing to show: left out
-    assert PROJECT_SECTIONS.names() == ("data", "journal", "evidence", "channels")
+    assert PROJECT_SECTIONS.names() == ("data", "journal", "evidence", "channels", "participation")

@@ -37,7 +37,18 @@ class PlatformPrincipal:
 
 
 SYSTEM = PlatformPrincipal()
-Principal = Acting | PlatformPrincipal
+
+
+@dataclass(frozen=True)
+class Person:
+    """A signed-in person acting in their own name, with or without an organisation (a citizen who
+    comments, follows, flags, declares a reuse). Only the rules that say so (``Rule.person``) accept
+    a person; every other action is done for an organisation (:class:`Acting`)."""
+
+    user: Any  # pacte.accounts.models.User
+
+
+Principal = Acting | Person | PlatformPrincipal
 
 
 class Action(StrEnum):
@@ -92,6 +103,16 @@ class Action(StrEnum):
     )
     # the platform's own clocks (due dates, expiry, reminders): nobody does these by hand
     PLATFORM_CLOCK = "platform.clock"  # obj: anything the clock moves
+    # participation (issue 13, parts 3, 4, 6): consultation, comments, follows, reuses
+    CONSULTATION_OPEN = "consultation.open"  # obj: Pact (its institution's reviewer)
+    CONSULTATION_CLOSE = "consultation.close"  # obj: Pact (reviewer early, or the platform's clock)
+    COMMENT_WRITE = "comment.write"  # post on an open consultation; obj: Consultation (a person)
+    COMMENT_EDIT = "comment.edit"  # edit one's own comment before it is answered; obj: Comment
+    COMMENT_FLAG = "comment.flag"  # flag someone else's comment or reuse; obj: Comment or Reuse
+    COMMENT_ANSWER = "comment.answer"  # obj: Comment (carrier member or institution of the pact)
+    PARTICIPATION_MODERATE = "participation.moderate"  # hide, keep, restore; obj: Comment or Reuse
+    FOLLOW = "follow"  # follow or stop following anything public; obj: what is followed (a person)
+    REUSE_DECLARE = "reuse.declare"  # obj: the dataset or project reused (a person)
 
 
 # ------------------------------------------------------------------ object readers
@@ -337,10 +358,67 @@ def _platform_only(acting: Acting, obj: Any) -> Refusal:
     return _("Cette étape est faite par la plateforme, à son échéance.")
 
 
+# participation (issue 13, parts 3, 4, 6): what a person may do in their own name, and who answers
+# and moderates. A member acting for an organisation may also act as the person they are.
+
+
+def _signed_in_person(person: Person, obj: Any) -> Refusal:
+    return None if person.user.is_authenticated else _("Connectez-vous pour participer.")
+
+
+def _own_contribution(person: Person, obj: Any) -> Refusal:
+    if (
+        person.user.is_authenticated
+        and obj.author_id is not None
+        and obj.author_id == person.user.pk
+    ):
+        return None
+    return _("Seule la personne qui a écrit cette contribution peut la modifier.")
+
+
+def _someone_elses(person: Person, obj: Any) -> Refusal:
+    if not person.user.is_authenticated:
+        return _("Connectez-vous pour participer.")
+    if obj.author_id == person.user.pk:
+        return _("Vous ne pouvez pas signaler votre propre contribution.")
+    return None
+
+
+def _as_person(check: Callable[[Person, Any], Refusal]) -> Callable[[Acting, Any], Refusal]:
+    return lambda acting, obj: check(Person(acting.user), obj)
+
+
+def _consultation_party(acting: Acting, obj: Any) -> Refusal:
+    """The carrier (a member) or the institution of the pact under consultation answers publicly."""
+    pact = obj.pact
+    if _is_carrier_member(acting, _carrier_id(pact)) or acting.organisation.pk == _institution_id(
+        pact
+    ):
+        return None
+    return _("Seuls le porteur du projet et l'institution du pacte répondent aux commentaires.")
+
+
+def _moderator(acting: Acting, obj: Any) -> Refusal:
+    """A platform administrator, or the organisation in charge of what is commented or reused
+    (the institution running the consultation, the dataset's publisher, the project's carrier)."""
+    if acting.has(Role.PLATFORM_ADMIN):
+        return None
+    if acting.organisation.pk == obj.moderating_organisation_id and any(
+        acting.has(r)
+        for r in (Role.REVIEWER, Role.DATA_STEWARD, Role.CARRIER_ADMIN, Role.PLATFORM_ADMIN)
+    ):
+        return None
+    return _(
+        "Seuls un administrateur de la plateforme et l'organisation responsable de cette page "
+        "modèrent les contributions."
+    )
+
+
 @dataclass(frozen=True)
 class Rule:
     check: Callable[[Acting, Any], Refusal]
     system: bool = False  # may the platform itself (scheduler, compliance engine, CLI) do it?
+    person: Callable[[Person, Any], Refusal] | None = None  # may a person do it in their own name?
 
 
 RULES: dict[Action, Rule] = {
@@ -373,6 +451,16 @@ RULES: dict[Action, Rule] = {
     # channels and takeover (issue 12, parts 1 and 5)
     Action.CHANNEL_MANAGE: Rule(_channel_manager, system=True),
     Action.TAKEOVER_CONFIRM: Rule(_takeover_signatory),
+    # participation (issue 13, parts 3, 4, 6)
+    Action.CONSULTATION_OPEN: Rule(_pact_reviewer),
+    Action.CONSULTATION_CLOSE: Rule(_pact_reviewer, system=True),
+    Action.COMMENT_WRITE: Rule(_as_person(_signed_in_person), person=_signed_in_person),
+    Action.COMMENT_EDIT: Rule(_as_person(_own_contribution), person=_own_contribution),
+    Action.COMMENT_FLAG: Rule(_as_person(_someone_elses), person=_someone_elses),
+    Action.COMMENT_ANSWER: Rule(_consultation_party),
+    Action.PARTICIPATION_MODERATE: Rule(_moderator),
+    Action.FOLLOW: Rule(_as_person(_signed_in_person), person=_signed_in_person),
+    Action.REUSE_DECLARE: Rule(_as_person(_signed_in_person), person=_signed_in_person),
 }
 
 
@@ -385,6 +473,12 @@ def refusal(principal: Principal, action: Action, obj: Any) -> Refusal:
             if rule.system
             else _("Cette action ne peut pas être faite automatiquement par la plateforme.")
         )
+    if isinstance(principal, Person):
+        if rule.person is None:
+            return _(
+                "Cette action se fait pour une organisation : choisissez celle pour laquelle vous agissez."
+            )
+        return rule.person(principal, obj)
     if not isinstance(principal, Acting):
         raise TypeError(f"a principal is an Acting or policy.SYSTEM, not {principal!r}")
     return rule.check(principal, obj)
@@ -407,6 +501,8 @@ def actor_of(principal: Principal) -> Actor:
     salted commitment (see ``pacte.journal.services.Actor``)."""
     if isinstance(principal, PlatformPrincipal):
         return SYSTEM_ACTOR
+    if isinstance(principal, Person):
+        return Actor(organisation_slug="", role="person", person_id=principal.user.pk)
     role = sorted(principal.roles)[0] if principal.roles else ""
     return Actor(
         organisation_slug=principal.organisation.slug, role=role, person_id=principal.user.pk

@@ -10,6 +10,7 @@ caught up once (the latest occurrence), never once per missed period.
   time that does not exist on a spring-forward day falls an hour later, as
   :mod:`zoneinfo` resolves it; an ambiguous one (autumn) takes its first occurrence.
 * :class:`Hourly` — every hour at a given minute.
+* :class:`EveryMinutes` — every few minutes (a divisor of 60), for jobs that keep up with the log.
 
 :func:`retry_delay` is the bounded exponential backoff of queued deliveries.
 
@@ -75,7 +76,27 @@ class Hourly:
         return f"chaque heure à la minute {self.minute:02d}"
 
 
-Cadence = Daily | Hourly
+@dataclass(frozen=True)
+class EveryMinutes:
+    """Every ``step`` minutes, at the minutes of the hour that are multiples of ``step`` (UTC)."""
+
+    step: int = 5
+
+    def __post_init__(self) -> None:
+        if self.step < 1 or 60 % self.step:
+            raise ValueError("step must divide 60")
+
+    def latest(self, now: datetime) -> datetime:
+        """The latest occurrence at or before ``now``, in UTC."""
+        _require_aware(now)
+        utc = now.astimezone(UTC)
+        return utc.replace(minute=utc.minute - utc.minute % self.step, second=0, microsecond=0)
+
+    def describe(self) -> str:
+        return f"toutes les {self.step} minutes"
+
+
+Cadence = Daily | Hourly | EveryMinutes
 
 
 def retry_delay(attempts: int, *, base_seconds: float, cap_seconds: float) -> timedelta:

@@ -24,6 +24,7 @@ class Notification(models.Model):
     recipients = models.JSONField(_("destinataires"), default=list)
     subject = models.CharField(_("objet"), max_length=255)
     body = models.TextField(_("texte"))
+    headers = models.JSONField(_("en-têtes"), default=dict, blank=True)  # e.g. List-Unsubscribe
     state = models.CharField(_("état"), max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
     last_error = models.TextField(_("dernière erreur"), blank=True)

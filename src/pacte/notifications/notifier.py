@@ -30,7 +30,12 @@ IN_FLIGHT_LEASE = timedelta(minutes=15)
 
 
 def notify(
-    recipients: Iterable[str], subject: str, body: str, *, event: str
+    recipients: Iterable[str],
+    subject: str,
+    body: str,
+    *,
+    event: str,
+    headers: dict[str, str] | None = None,
 ) -> Notification | None:
     """Record one message to ``recipients`` and queue its delivery after commit.
 
@@ -44,6 +49,7 @@ def notify(
         recipients=addresses,
         subject=str(subject)[:255],
         body=str(body),
+        headers=dict(headers or {}),
         next_attempt_at=timezone.now(),
     )
     transaction.on_commit(lambda: _enqueue(notification.pk), robust=True)
@@ -94,6 +100,7 @@ def deliver(notification_id: int) -> str:
             notification.body,
             settings.DEFAULT_FROM_EMAIL,
             list(notification.recipients),
+            headers=dict(notification.headers or {}),
         ).send(fail_silently=False)
     except Exception as exc:  # any backend failure is recorded, then retried or given up
         return _record_failure(notification, exc)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time
 
-from pacte.engines.cadence import Cadence, Daily, Hourly
+from pacte.engines.cadence import Cadence, Daily, EveryMinutes, Hourly
 
 
 @dataclass(frozen=True)
@@ -48,4 +48,21 @@ JOBS: tuple[Job, ...] = (
         Hourly(minute=15),
     ),
     Job("notifications.resume", "pacte.notifications.tasks.resume_pending_task", Hourly(minute=5)),
+    # participation (issue 13): notices from the journal, digests, consultations at their end
+    Job("participation.fan_out", "pacte.participation.tasks.fan_out_task", EveryMinutes(5)),
+    Job(
+        "participation.daily_digests",
+        "pacte.participation.tasks.daily_digests_task",
+        Daily(time(7, 0)),
+    ),
+    Job(
+        "participation.weekly_digests",
+        "pacte.participation.tasks.weekly_digests_task",
+        Daily(time(7, 10)),
+    ),
+    Job(
+        "participation.close_consultations",
+        "pacte.participation.tasks.close_consultations_task",
+        Hourly(minute=20),
+    ),
 )

@@ -111,9 +111,16 @@ def channels_section(project: Project, acting: Acting | None, /) -> Mapping[str,
     return project_section(project, acting)
 
 
+def participation_section(project: Project, acting: Acting | None, /) -> Mapping[str, Any] | None:
+    from pacte.participation.sections import project_section
+
+    return project_section(project, acting)
+
+
 def register_domain_sections(registry: ProjectSections) -> None:
-    """The project page's sections, in page order: data access, log proofs, evidence."""
+    """The project page's sections, in page order: data access, log proofs, evidence, participation."""
     registry.register("data", data_section)
     registry.register("journal", journal_section)
     registry.register("evidence", evidence_section)
     registry.register("channels", channels_section)
+    registry.register("participation", participation_section)
