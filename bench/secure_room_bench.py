@@ -92,7 +92,14 @@ def main() -> None:
     # ingestion, once: the platform stores the data with each row's record key as a column
     stored = path.with_name(f"{path.stem}.keyed.parquet")
     start = time.perf_counter()
-    write_with_record_keys([path], "person_id", BENCH_SECRET, [stored], threads=args.threads)
+    write_with_record_keys(
+        [path],
+        "person_id",
+        BENCH_SECRET,
+        [stored],
+        enterprise_column="establishment_id",
+        threads=args.threads,
+    )
     console.print(f"write_with_record_keys (ingestion, once): {time.perf_counter() - start:.2f} s")
 
     def direct() -> object:  # the same stored file the secure room reads
