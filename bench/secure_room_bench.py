@@ -19,6 +19,7 @@ default os.cpu_count()), each in a fresh connection per query (connection set-up
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import time
@@ -74,6 +75,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(__file__).parent / "data")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-extract", action="store_true")
+    parser.add_argument("--json-out", type=Path, help="write the ratios as a JSON fragment")
     parser.add_argument("--exact", action="store_true", help="no cell-key perturbation")
     parser.add_argument(
         "--timeout",
@@ -217,6 +219,14 @@ def main() -> None:
         f"suppression: {report.rows_suppressed} groups / {report.groups}, "
         f"{report.cells_suppressed} cells, reasons {report.reasons}"
     )
+    if args.json_out:
+        fragment = {
+            "secure_room.ratio": t_both_p / t_direct,  # persons + enterprise rules, with profile
+            "secure_room.ratio_persons": t_persons_p / t_direct,
+            "secure_room.ratio_no_profile": t_both / t_direct,
+            "secure_room.rows": args.rows,
+        }
+        args.json_out.write_text(json.dumps(fragment, indent=2, sort_keys=True) + "\n")
     _ = extract
 
 
