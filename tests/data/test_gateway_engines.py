@@ -107,7 +107,7 @@ def test_an_unknown_engine_is_a_clear_refusal(
     grant, token = dp_grant
     monkeypatch.setenv("PACTE_GATEWAY_ENGINE", "oracle")
     r = call(token, AGG, QUERIES[0] | {"rho": 0.005})
-    assert r.status_code == 400
+    assert r.status_code == 422  # ValidationFailed: a 4xx with the variable named
     assert "PACTE_GATEWAY_ENGINE" in r.content.decode()
     grant.refresh_from_db()
     assert grant.rho_spent == 0

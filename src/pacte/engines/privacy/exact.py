@@ -81,7 +81,10 @@ def exact_sql(spec: DatasetSpec, q: Query, schema: pl.Schema) -> str:
             assert p.column is not None
             lo, hi = spec.bounds[p.column]
             column = f"CAST({_ident(p.column)} AS BIGINT)"
-            value = f"CAST(SUM(LEAST(GREATEST({column}, {int(lo)}), {int(hi)})) AS BIGINT)"
+            # NULL stays NULL (GREATEST/LEAST skip NULLs): a missing value adds nothing, as in
+            # OpenDP's clipped sum
+            clipped = f"LEAST(GREATEST({column}, {int(lo)}), {int(hi)})"
+            value = f"CAST(SUM(CASE WHEN {column} IS NULL THEN NULL ELSE {clipped} END) AS BIGINT)"
         items.append(f"{value} AS {_ident(p.alias)}")
     where = [
         "("
