@@ -38,6 +38,7 @@ def main() -> int:
     parser.add_argument("--data", default="bench/data")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip-extract", action="store_true")
+    parser.add_argument("--json-out", type=Path, help="write the ratios as a JSON fragment")
     args = parser.parse_args()
 
     var = Path(tempfile.mkdtemp(prefix="pacte-data-bench-"))
@@ -231,7 +232,7 @@ def main() -> int:
     t_sr_engine = timed(
         lambda: secure_room.run(
             secure_room.restrict(sr_sql, "donnees", allowed),
-            [file],
+            list(dv.paths),  # the version's own files: record keys and integer ids
             "person_id",
             "establishment_id",
             profile=profile,
@@ -290,6 +291,15 @@ def main() -> int:
             "débit",
         )
     console.print(table)
+    if args.json_out:
+        fragment = {
+            "dp.ratio": dp_ratio,
+            "dp.engine_ratio": t_dp_engine / t_duck,
+            "secure_room.api_ratio": sr_ratio,
+            "secure_room.engine_ratio_api_bench": t_sr_engine / t_sr_duck,
+            "data.rows": args.rows,
+        }
+        args.json_out.write_text(json.dumps(fragment, indent=2, sort_keys=True) + "\n")
     console.print(
         f"Commande : {' '.join([sys.executable.split('/')[-1], *sys.argv])}  (VAR_DIR {var})"
     )

@@ -14,11 +14,16 @@ median of --repeat runs of the grouped count region × naf_sector:
   (c') same, collected inside OpenDP (executor="opendp")
   (d) same DP query with OpenDP's generic resolution (binary search of the scale,
       ``resolve()``) and OpenDP's own collect: the stock Context API path
+  with --engines (issue 15): the gateway's path, exact aggregate on an engine then OpenDP's
+  discrete Gaussian (``privacy.run_query_on``):
+  (e) on DuckDB, (f) on Spark local[2] (session started once, outside the timings)
+  --json-out FILE writes ``spark.dp_ratio_duckdb`` = (f)/(e) and the ratios to (a).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -81,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=20261)
     ap.add_argument("--rho", type=float, default=0.005)
     ap.add_argument("--skip-resolve", action="store_true", help="skip the slow generic path (d)")
+    ap.add_argument(
+        "--engines",
+        action="store_true",
+        help="also (e) the gateway's path on DuckDB and (f) on Spark local[2] (issue 15)",
+    )
+    ap.add_argument("--json-out", type=Path, help="write the ratios as a JSON fragment")
     args = ap.parse_args(argv)
     console = Console()
 
@@ -131,6 +142,25 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
 
+    if args.engines:
+        from pacte.data.gateway.engines import DuckDBEngine, SparkEngine
+        from pacte.engines.privacy import run_query_on
+
+        duck_engine, spark_engine = DuckDBEngine(), SparkEngine(master="local[2]", remote="")
+        spark_engine.session()  # started once, like a worker's session, outside the timings
+        cases.append(
+            (
+                "(e) DP exact on DuckDB + OpenDP noise",
+                lambda: run_query_on(spec, query, args.rho, duck_engine.query, "duckdb"),
+            )
+        )
+        cases.append(
+            (
+                "(f) DP exact on Spark local[2] + OpenDP noise",
+                lambda: run_query_on(spec, query, args.rho, spark_engine.query, "spark"),
+            )
+        )
+
     results: dict[str, float] = {}
     outputs: dict[str, Any] = {}
     for name, fn in cases:
@@ -159,6 +189,17 @@ def main(argv: list[str] | None = None) -> int:
     console.print(
         f"goal DP ≤ 2× DuckDB: {verdict} ({dp_t / ref:.2f}×); vs Polars {dp_t / ref_pl:.2f}×"
     )
+    if args.json_out:
+        fragment: dict[str, Any] = {"dp.engine_ratio_duckdb": dp_t / ref}
+        if args.engines:
+            on_duck = results["(e) DP exact on DuckDB + OpenDP noise"]
+            on_spark = results["(f) DP exact on Spark local[2] + OpenDP noise"]
+            fragment["dp.exact_engine_ratio_duckdb"] = on_duck / ref
+            fragment["spark.dp_ratio_duckdb"] = on_spark / on_duck
+            fragment["spark.dp_seconds"] = on_spark
+            fragment["spark.rows"] = args.rows
+        args.json_out.write_text(json.dumps(fragment, indent=2, sort_keys=True) + "\n")
+        console.print(f"wrote {args.json_out}")
     return 0
 
 

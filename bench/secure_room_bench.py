@@ -19,6 +19,7 @@ default os.cpu_count()), each in a fresh connection per query (connection set-up
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import time
@@ -40,6 +41,8 @@ from pacte.engines.pseudonymise import (
     suppress_only,
 )
 from pacte.engines.secure_room import (
+    ENTERPRISE_ID_COLUMN,
+    PERSON_ID_COLUMN,
     DatasetProfile,
     dataset_profile,
     restrict,
@@ -74,6 +77,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(__file__).parent / "data")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-extract", action="store_true")
+    parser.add_argument("--json-out", type=Path, help="write the ratios as a JSON fragment")
     parser.add_argument("--exact", action="store_true", help="no cell-key perturbation")
     parser.add_argument(
         "--timeout",
@@ -92,7 +96,14 @@ def main() -> None:
     # ingestion, once: the platform stores the data with each row's record key as a column
     stored = path.with_name(f"{path.stem}.keyed.parquet")
     start = time.perf_counter()
-    write_with_record_keys([path], "person_id", BENCH_SECRET, [stored], threads=args.threads)
+    write_with_record_keys(
+        [path],
+        "person_id",
+        BENCH_SECRET,
+        [stored],
+        enterprise_column="establishment_id",
+        threads=args.threads,
+    )
     console.print(f"write_with_record_keys (ingestion, once): {time.perf_counter() - start:.2f} s")
 
     def direct() -> object:  # the same stored file the secure room reads
@@ -112,12 +123,25 @@ def main() -> None:
         f"{profile.max_rows_per_person}, max rows/enterprise {profile.max_rows_per_enterprise}"
     )
 
-    def room(enterprise: str | None, with_profile: DatasetProfile | None) -> Callable[[], object]:
+    # before issue 15 part 4: the same stored file with its record keys but without the integer
+    # ids (the secure room then reads and hashes the text ids), timed in the same run
+    text_ids = path.with_name(f"{path.stem}.keyed-text-ids.parquet")
+    con = duckdb.connect(":memory:")
+    con.execute(
+        f"COPY (SELECT * EXCLUDE ({PERSON_ID_COLUMN}, {ENTERPRISE_ID_COLUMN}) FROM "
+        f"read_parquet('{stored}')) TO '{text_ids}' (FORMAT parquet, COMPRESSION zstd)"
+    )
+    con.close()
+    profile_text = dataset_profile([text_ids], "person_id", "establishment_id")
+
+    def room(
+        enterprise: str | None, with_profile: DatasetProfile | None, source: Path = stored
+    ) -> Callable[[], object]:
         def call() -> object:
             restricted = restrict(QUERY, "data", COLUMNS)
             return run(
                 restricted,
-                [stored],
+                [source],
                 "person_id",
                 enterprise,
                 threads=args.threads,
@@ -154,6 +178,8 @@ def main() -> None:
     t_both = timed(room("establishment_id", None), args.repeat)
     t_persons_p = timed(room(None, profile), args.repeat)
     t_both_p = timed(room("establishment_id", profile), args.repeat)
+    t_both_text = timed(room("establishment_id", None, text_ids), args.repeat)
+    t_both_p_text = timed(room("establishment_id", profile_text, text_ids), args.repeat)
     t_direct_again = timed(direct, args.repeat)  # the machine may be shared: bracket
     t_direct = min(t_direct, t_direct_again)
     t_extract = 0.0 if args.skip_extract else timed(extract_full, max(1, args.repeat // 2))
@@ -198,6 +224,18 @@ def main() -> None:
         f"{t_both_p / t_direct:.2f}×",
         f"{args.rows / t_both_p:,.0f}",
     )
+    table.add_row(
+        "before part 4, text ids (persons + enterprises/dominance)",
+        f"{t_both_text:.3f}",
+        f"{t_both_text / t_direct:.2f}×",
+        f"{args.rows / t_both_text:,.0f}",
+    )
+    table.add_row(
+        "before part 4, text ids + profile (persons + enterprises/dominance)",
+        f"{t_both_p_text:.3f}",
+        f"{t_both_p_text / t_direct:.2f}×",
+        f"{args.rows / t_both_p_text:,.0f}",
+    )
     if t_extract:
         table.add_row(
             "pseudonymised extract (k=11, collected)",
@@ -210,6 +248,16 @@ def main() -> None:
         f"suppression: {report.rows_suppressed} groups / {report.groups}, "
         f"{report.cells_suppressed} cells, reasons {report.reasons}"
     )
+    if args.json_out:
+        fragment = {
+            "secure_room.ratio": t_both_p / t_direct,  # persons + enterprise rules, with profile
+            "secure_room.ratio_persons": t_persons_p / t_direct,
+            "secure_room.ratio_no_profile": t_both / t_direct,
+            "secure_room.ratio_text_ids": t_both_p_text / t_direct,  # before part 4, same run
+            "secure_room.ratio_text_ids_no_profile": t_both_text / t_direct,
+            "secure_room.rows": args.rows,
+        }
+        args.json_out.write_text(json.dumps(fragment, indent=2, sort_keys=True) + "\n")
     _ = extract
 
 

@@ -109,7 +109,7 @@ def test_failure_while_publishing_gives_the_reservation_back(dp_grant, hiring, m
     """The engine answers, but what it answers cannot be stored: the publishing transaction rolls
     back, and the reservation is released (not left `reserved`)."""
     grant, token = dp_grant
-    real = privacy.run_query
+    real = privacy.run_query_on
 
     def unstorable(*args: Any, **kwargs: Any) -> privacy.Release:
         release = real(*args, **kwargs)
@@ -118,7 +118,7 @@ def test_failure_while_publishing_gives_the_reservation_back(dp_grant, hiring, m
             **{**{f: getattr(release, f) for f in release.__dataclass_fields__}, "cells": cells}
         )
 
-    monkeypatch.setattr(privacy, "run_query", unstorable)
+    monkeypatch.setattr(privacy, "run_query_on", unstorable)
     r = call(token, AGG, QUERY)
     assert r.status_code == 503 and "rendu" in r.json()["message"]
     _budget_intact(grant, hiring)
@@ -133,7 +133,7 @@ def test_interrupted_worker_gives_the_reservation_back(dp_grant, hiring, monkeyp
     def stopped(*args: Any, **kwargs: Any) -> Any:
         raise SystemExit("worker stopping")
 
-    monkeypatch.setattr(privacy, "run_query", stopped)
+    monkeypatch.setattr(privacy, "run_query_on", stopped)
     with pytest.raises(SystemExit):
         dp_aggregates(Grant.objects.get(pk=grant.pk), "embauches", QUERY)
     _budget_intact(grant, hiring)

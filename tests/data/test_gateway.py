@@ -126,7 +126,7 @@ def test_failed_computation_gives_the_reservation_back(dp_grant, hiring, monkeyp
     def boom(*a, **k):
         raise RuntimeError("OpenDP a échoué")
 
-    monkeypatch.setattr(privacy, "run_query", boom)
+    monkeypatch.setattr(privacy, "run_query_on", boom)  # the gateway's computation
     r = call(token, AGG, QUERY)
     assert r.status_code == 503 and "rendu" in r.json()["message"]
     grant.refresh_from_db()

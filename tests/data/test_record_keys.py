@@ -33,8 +33,14 @@ def test_version_files_hold_the_keys_and_the_delivered_file_is_untouched(cohort,
     assert KEY not in pq.read_schema(parquet_files["cohort"]).names  # the file as delivered
     stored = pq.read_table(dv.paths[0])
     delivered = pq.read_table(parquet_files["cohort"])
-    assert stored.column_names == [*delivered.column_names, KEY]
-    assert stored.drop_columns([KEY]).equals(delivered.cast(stored.drop_columns([KEY]).schema))
+    ids = [engine.PERSON_ID_COLUMN] + (
+        [engine.ENTERPRISE_ID_COLUMN] if dv.enterprise_column else []
+    )
+    assert stored.column_names == [*delivered.column_names, KEY, *ids]
+    reserved = [KEY, *ids]
+    assert stored.drop_columns(reserved).equals(
+        delivered.cast(stored.drop_columns(reserved).schema)
+    )
     assert dv.sha256 == file_sha256(parquet_files["cohort"])  # describes the delivered data
     # one fixed key per person, from the version's secret (the per-query keyed hash, stored)
     assert stored.group_by("person_id").aggregate([(KEY, "count_distinct")])[
@@ -48,8 +54,8 @@ def test_version_files_hold_the_keys_and_the_delivered_file_is_untouched(cohort,
     from_column = engine.run(restricted, list(dv.paths), "person_id", cell_key_secret=secret)
     hashed = engine.run(restricted, [parquet_files["cohort"]], "person_id", cell_key_secret=secret)
     assert from_column.rows == hashed.rows
-    # the DP view drops it
-    assert KEY not in pq.read_schema(dv.dp_view["path"]).names
+    # the DP view drops it, and the integer ids
+    assert not {KEY, *ids} & set(pq.read_schema(dv.dp_view["path"]).names)
 
 
 def test_no_api_surface_shows_the_record_key(world, active, hiring, cohort, client):
@@ -68,6 +74,8 @@ def test_no_api_surface_shows_the_record_key(world, active, hiring, cohort, clie
     ]
     texts.append(client.get(reverse("data:catalogue")).content.decode())
     assert all(KEY not in t for t in texts)
+    assert all(engine.PERSON_ID_COLUMN not in t for t in texts)
+    assert all(engine.ENTERPRISE_ID_COLUMN not in t for t in texts)
     # tier 2: every column the grant may hold, CSV and Parquet
     columns = [c["name"] for c in hiring.current_version.columns]
     _, token = grant_for(world, active, hiring, 2, columns)
@@ -75,6 +83,7 @@ def test_no_api_surface_shows_the_record_key(world, active, hiring, cohort, clie
     assert csv.status_code == 200, csv.content
     frame = pl.read_csv(io.BytesIO(b"".join(csv.streaming_content)), infer_schema_length=0)
     assert frame.height > 0 and KEY not in frame.columns and set(frame.columns) <= set(columns)
+    assert not {engine.PERSON_ID_COLUMN, engine.ENTERPRISE_ID_COLUMN} & set(frame.columns)
     parquet = call(token, "/api/v1/data/embauches/extract?format=parquet", method="get")
     assert parquet.status_code == 200
     assert KEY not in pl.read_parquet(io.BytesIO(b"".join(parquet.streaming_content))).columns

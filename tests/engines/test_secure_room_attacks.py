@@ -24,6 +24,7 @@ from pacte.data.demo import DEMO_ROWS, DEMO_SEED
 from pacte.engines import cell_key
 from pacte.engines.secure_room import (
     LIMITS,
+    PERSON_ID_COLUMN,
     RECORD_KEY_COLUMN,
     SqlRefused,
     dataset_profile,
@@ -410,9 +411,14 @@ def test_record_keys_written_at_ingestion_match_the_keyed_hash(
 
     [keyed] = write_with_record_keys([cohort], "person_id", SECRET, [tmp_path / "keyed.parquet"])
     original, stored_file = pq.read_table(cohort), pq.read_table(keyed)
-    assert stored_file.column_names == [*original.column_names, RECORD_KEY_COLUMN]
+    assert stored_file.column_names == [
+        *original.column_names,
+        RECORD_KEY_COLUMN,
+        PERSON_ID_COLUMN,
+    ]
     assert (
-        stored_file.drop_columns([RECORD_KEY_COLUMN]).to_pylist() == original.to_pylist()
+        stored_file.drop_columns([RECORD_KEY_COLUMN, PERSON_ID_COLUMN]).to_pylist()
+        == original.to_pylist()
     )  # same order
     sql = (
         "SELECT departement, COUNT(*) AS n, SUM(disability) AS d, AVG(in_need) AS m "

@@ -70,7 +70,9 @@ def version_artifacts(
     if not person_column or not paths or not all(str(p).endswith(".parquet") for p in paths):
         return paths, {}, {}
     secret = new_cell_key_secret()
-    paths = store_with_record_keys(dataset_slug, version, paths, person_column, secret)
+    paths = store_with_record_keys(
+        dataset_slug, version, paths, person_column, secret, enterprise_column or None
+    )
     direct = [
         c["name"]
         for c in schema.get("columns", [])
@@ -80,7 +82,16 @@ def version_artifacts(
         datasets_dir() / _safe_name(dataset_slug) / f"{_safe_name(version)}.dp-person-k{k}.parquet"
     )
     view = privacy.truncate_per_person(
-        paths, person_column, k, target, drop=[*direct, secure_room.RECORD_KEY_COLUMN]
+        paths,
+        person_column,
+        k,
+        target,
+        drop=[
+            *direct,
+            secure_room.RECORD_KEY_COLUMN,
+            secure_room.PERSON_ID_COLUMN,
+            *([secure_room.ENTERPRISE_ID_COLUMN] if enterprise_column else []),
+        ],
     )
     prof = secure_room.dataset_profile(paths, person_column, enterprise_column or None)
     profile = {
@@ -98,19 +109,27 @@ def version_artifacts(
 
 
 def store_with_record_keys(
-    dataset_slug: str, version: str, paths: list[str], person_column: str, secret: int
+    dataset_slug: str,
+    version: str,
+    paths: list[str],
+    person_column: str,
+    secret: int,
+    enterprise_column: str | None = None,
 ) -> list[str]:
     """The version's own data files in the platform store, each row with its record key (the
     cell-key method's fixed key per person, from the version's secret) in the reserved column
-    ``secure_room.RECORD_KEY_COLUMN``: written once here, read by the secure room as an ordinary
-    column. Schema, catalogue, extracts and queries never show it. The files given are left as
+    ``secure_room.RECORD_KEY_COLUMN``, and its integer person (and enterprise) ids, dense per
+    version (``PERSON_ID_COLUMN``, ``ENTERPRISE_ID_COLUMN``): written once here, read by the secure
+    room as ordinary columns (issue 15, part 4). Schema, catalogue, extracts and queries never show it. The files given are left as
     they are (``sha256`` and ``byte_size`` of the version describe them, as delivered)."""
     from pacte.engines import secure_room
 
     folder = datasets_dir() / _safe_name(dataset_slug)
     folder.mkdir(parents=True, exist_ok=True)
     targets = [folder / f"{_safe_name(version)}.keyed-{i}.parquet" for i in range(len(paths))]
-    return secure_room.write_with_record_keys(paths, person_column, secret, targets)
+    return secure_room.write_with_record_keys(
+        paths, person_column, secret, targets, enterprise_column=enterprise_column
+    )
 
 
 @retry_on_conflict

@@ -47,10 +47,13 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from pacte.engines.secure_room_profile import (
+    ENTERPRISE_ID_COLUMN,
+    PERSON_ID_COLUMN,
     RECORD_KEY_COLUMN,
     DatasetProfile,
     dataset_profile,
     files_fingerprint,
+    integer_ids,
     write_with_record_keys,
 )
 from pacte.engines.secure_room_query import (
@@ -69,6 +72,8 @@ from pacte.engines.secure_room_run import SecureRoomReport, SecureRoomResult, ca
 __all__ = [
     "AGGREGATES",
     "LIMITS",
+    "ENTERPRISE_ID_COLUMN",
+    "PERSON_ID_COLUMN",
     "RECORD_KEY_COLUMN",
     "SCALAR_FUNCTIONS",
     "DatasetProfile",
@@ -81,6 +86,7 @@ __all__ = [
     "canonical_sha256",
     "dataset_profile",
     "files_fingerprint",
+    "integer_ids",
     "restrict",
     "run",
     "write_with_record_keys",

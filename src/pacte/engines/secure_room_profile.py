@@ -7,19 +7,25 @@ settle most disclosure decisions with bounds taken from the main scan.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 import duckdb
+import pyarrow.parquet as pq
 
 __all__ = [
     "PROFILE_TOP",
     "RECORD_KEY_COLUMN",
+    "ENTERPRISE_ID_COLUMN",
+    "IDS_META_KEY",
+    "PERSON_ID_COLUMN",
     "DatasetProfile",
     "dataset_profile",
     "files_fingerprint",
+    "integer_ids",
     "record_key_sql",
     "write_with_record_keys",
 ]
@@ -71,7 +77,7 @@ class DatasetProfile:
     """Statistics of one dataset version, computed once at ingestion by :func:`dataset_profile`.
 
     Only platform-side numbers (never released): the row counts of the heaviest persons
-    and enterprises (grouped by ``hash(id)``, exactly as the rules count them), in decreasing
+    and enterprises (grouped by id, exactly as the rules count them), in decreasing
     order, plus the number of
     rows with a ``NULL`` id. They turn the row count of a group, computed in the same scan as
     the user's aggregates, into a *guaranteed* lower bound on its distinct persons and
@@ -133,13 +139,17 @@ def dataset_profile(
             ).fetchall()
             return int(total), tuple(int(r[0]) for r in counts), int(nulls)
 
-        rows, person_top, person_nulls = top(person_column, f"hash({_quote(person_column)})")
+        # the integer ids written at ingestion when the files hold them (same units, cheaper)
+        ids = integer_ids(paths)
+        with_pid = ids is not None and ids[0] == person_column
+        with_eid = ids is not None and enterprise_column is not None and ids[1] == enterprise_column
+        person = PERSON_ID_COLUMN if with_pid else person_column
+        rows, person_top, person_nulls = top(person, _quote(person))
         enterprise_top: tuple[int, ...] = ()
         enterprise_nulls = 0
         if enterprise_column is not None:
-            _, enterprise_top, enterprise_nulls = top(
-                enterprise_column, f"hash({_quote(enterprise_column)})"
-            )
+            enterprise = ENTERPRISE_ID_COLUMN if with_eid else enterprise_column
+            _, enterprise_top, enterprise_nulls = top(enterprise, _quote(enterprise))
     finally:
         con.close()
     return DatasetProfile(
@@ -169,46 +179,102 @@ def record_key_sql(person_column: str, secret: int) -> str:
     )
 
 
+#: The reserved columns that hold each row's integer person and enterprise ids: dense (0 … n-1)
+#: over the version's distinct ids, numbered in the order of the keyed hash (stable per dataset
+#: version and secret, unrelated to the ids' values). Written at ingestion beside
+#: :data:`RECORD_KEY_COLUMN`, read by the secure room instead of the text ids (no string hash per
+#: row, per query); ``NULL`` where the id is ``NULL``. Never shown, like the record key.
+PERSON_ID_COLUMN: Final = "__pacte_pid"
+ENTERPRISE_ID_COLUMN: Final = "__pacte_eid"
+#: The Parquet key-value metadata naming the columns the integer ids were computed from.
+IDS_META_KEY: Final = "pacte_ids"
+
+
+def _dense_ids(
+    con: duckdb.DuckDBPyConnection, table: str, source: str, column: str, secret: int
+) -> None:
+    """A temporary table ``table(v, id)``: each distinct non-NULL value of ``column`` and its
+    dense integer id, in the order of the keyed hash (ties, i.e. hash collisions, by value)."""
+    seed = int(secret) % (1 << 64)
+    c = _quote(column)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT v, CAST(ROW_NUMBER() OVER "
+        f"(ORDER BY hash(v, CAST({seed} AS UBIGINT)), v) - 1 AS INTEGER) AS id FROM "
+        f"(SELECT DISTINCT {c} AS v FROM {source} WHERE {c} IS NOT NULL)"
+    )
+
+
 def write_with_record_keys(
     parquet_paths: Sequence[str | Path],
     person_column: str,
     secret: int,
     targets: Sequence[str | Path],
     *,
+    enterprise_column: str | None = None,
     threads: int | None = None,
 ) -> list[str]:
     """Ingestion-time work: copy each data file to its target with a :data:`RECORD_KEY_COLUMN`
-    column (replacing one the source may already hold), rows in the same order.
+    column and the integer ids :data:`PERSON_ID_COLUMN` (and, with ``enterprise_column``,
+    :data:`ENTERPRISE_ID_COLUMN`), replacing reserved columns the source may already hold,
+    rows in the same order. The ids are dense over all the files of the version.
 
-    The secure room reads the key as an ordinary column of the same file, so its scans stay
-    parallel (a row-aligned side file needed a positional join, which scans serially). Each
+    The secure room reads the key and the ids as ordinary columns of the same file, so its scans
+    stay parallel (a row-aligned side file needed a positional join, which scans serially). Each
     target is written to a temporary file first, then renamed.
     """
     if len(parquet_paths) != len(targets):
         raise ValueError("one target per data file")
+    reserved = {RECORD_KEY_COLUMN, PERSON_ID_COLUMN, ENTERPRISE_ID_COLUMN}
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET enable_progress_bar = false")
         con.execute("SET preserve_insertion_order = true")
         if threads is not None:
             con.execute(f"SET threads = {int(threads)}")
+        sources = [_literal(str(Path(p).resolve())) for p in parquet_paths]
+        for source, src in zip(parquet_paths, sources, strict=True):
+            present = {
+                str(r[0])
+                for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({src})").fetchall()
+            }
+            for column in (person_column, enterprise_column):
+                if column is not None and column not in present:
+                    raise ValueError(f"column {column!r} absent from {source}")
+        every = "read_parquet([" + ", ".join(sources) + "], union_by_name = true)"
+        _dense_ids(con, "__pacte_persons", every, person_column, secret)
+        if enterprise_column is not None:
+            _dense_ids(con, "__pacte_enterprises", every, enterprise_column, secret)
+        meta = json.dumps(
+            {"person_column": person_column, "enterprise_column": enterprise_column},
+            sort_keys=True,
+        )
         out = []
-        for source, target in zip(parquet_paths, targets, strict=True):
-            src = _literal(str(Path(source).resolve()))
+        for src, target in zip(sources, targets, strict=True):
             path = Path(target).resolve()
             names = [
                 str(r[0])
                 for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({src})").fetchall()
             ]
-            if person_column not in names:
-                raise ValueError(f"person column {person_column!r} absent from {source}")
-            kept = ", ".join(_quote(n) for n in names if n != RECORD_KEY_COLUMN)
+            kept = ", ".join(f"r.{_quote(n)}" for n in names if n not in reserved)
+            ids = f"p.id AS {PERSON_ID_COLUMN}"
+            joins = f" LEFT JOIN __pacte_persons AS p ON p.v = r.{_quote(person_column)}"
+            if enterprise_column is not None:
+                ids += f", e.id AS {ENTERPRISE_ID_COLUMN}"
+                joins += (
+                    f" LEFT JOIN __pacte_enterprises AS e ON e.v = r.{_quote(enterprise_column)}"
+                )
+            key = record_key_sql(person_column, secret).replace(
+                _quote(person_column), f"r.{_quote(person_column)}"
+            )
             tmp = path.with_name(path.name + ".tmp")
             try:
+                # the joins do not keep the order of the rows: the file's row number restores it
                 con.execute(
-                    f"COPY (SELECT {kept}, {record_key_sql(person_column, secret)} AS "
-                    f"{RECORD_KEY_COLUMN} FROM read_parquet({src})) TO {_literal(str(tmp))} "
-                    f"(FORMAT parquet, COMPRESSION zstd)"
+                    f"COPY (SELECT {kept}, {key} AS {RECORD_KEY_COLUMN}, {ids} "
+                    f"FROM read_parquet({src}, file_row_number = true) AS r{joins} "
+                    f"ORDER BY r.file_row_number) TO {_literal(str(tmp))} "
+                    f"(FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{IDS_META_KEY}: "
+                    f"{_literal(meta)}}})"
                 )
                 tmp.replace(path)
             finally:
@@ -217,3 +283,18 @@ def write_with_record_keys(
     finally:
         con.close()
     return out
+
+
+def integer_ids(parquet_paths: Sequence[str | Path]) -> tuple[str | None, str | None] | None:
+    """The (person, enterprise) columns the files' integer ids were computed from, if every file
+    holds ids computed from the same columns (one ingestion), else ``None``."""
+    found: set[str] = set()
+    for raw in parquet_paths:
+        meta = (pq.read_schema(raw).metadata or {}).get(IDS_META_KEY.encode())
+        if meta is None:
+            return None
+        found.add(meta.decode())
+    if len(found) != 1:
+        return None
+    decoded = json.loads(found.pop())
+    return decoded.get("person_column"), decoded.get("enterprise_column")

@@ -400,7 +400,7 @@ def build(
 
     def persons(filtered: bool) -> str:
         return two_level(
-            f"hash({PERSON})",
+            PERSON,  # the person itself (an integer id from ingestion, else the text id)
             f"NOT {PERSON} IS NULL",
             counts_inner,
             [f"COUNT(*) AS {PERSONS}", *contributing("__pacte_p", "*")],
@@ -417,9 +417,8 @@ def build(
         shares = [
             f"MAX(__pacte_v{i}) / NULLIF(SUM(__pacte_v{i}), 0) AS __pacte_s{i}" for i in magnitudes
         ]
-        unit = f"CASE WHEN {ENTERPRISE} IS NULL THEN NULL ELSE hash({ENTERPRISE}) END"
         return two_level(
-            unit,
+            ENTERPRISE,  # NULL for the rows without enterprise: not counted
             "",
             counts_inner + values,
             [

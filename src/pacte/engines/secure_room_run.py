@@ -50,11 +50,14 @@ import duckdb
 from pacte.engines.canonical import sha256_hex
 from pacte.engines.secure_room_disclosure import Groups
 from pacte.engines.secure_room_profile import (
+    ENTERPRISE_ID_COLUMN,
+    PERSON_ID_COLUMN,
     RECORD_KEY_COLUMN,
     DatasetProfile,
     _literal,
     _quote,
     files_fingerprint,
+    integer_ids,
     record_key_sql,
 )
 from pacte.engines.secure_room_query import (
@@ -152,18 +155,28 @@ def _connect(
         for column in restricted.allowed_columns:
             if column in available and not column.startswith(RESERVED_PREFIX):
                 projection.append(_quote(available[column]))
-        person = _quote(person_column)
+        # integer ids written at ingestion (for these very columns): no text id is read, no
+        # string is hashed per row; else the text ids themselves (versions ingested before)
+        ids = integer_ids(paths)
+        with_pid = ids is not None and ids[0] == person_column
+        with_eid = ids is not None and enterprise_column is not None and ids[1] == enterprise_column
+        person_source = PERSON_ID_COLUMN if with_pid else person_column
+        person = _quote(person_source)
         projection.append(f"{person} AS {PERSON}")
         source = f"read_parquet({path_list})"
         if enterprise_column is not None:
-            enterprise = _quote(enterprise_column)
+            enterprise = _quote(ENTERPRISE_ID_COLUMN if with_eid else enterprise_column)
             projection.append(f"{enterprise} AS {ENTERPRISE}")
+            unit_e = enterprise if with_eid else "__pacte_eh"
             projection.append(
                 f"CASE WHEN {enterprise} IS NULL THEN NULL "
-                f"ELSE CAST(1 AS UBIGINT) << (__pacte_eh & 63) END AS {ENTERPRISE_BIT}"
+                f"ELSE CAST(1 AS UBIGINT) << (CAST({unit_e} AS UBIGINT) & 63) END AS {ENTERPRISE_BIT}"
             )
-            projection.append(f"__pacte_eh % {DOMINANCE_BUCKETS} AS {ENTERPRISE_BUCKET}")
-            source = f"(SELECT *, hash({enterprise}) AS __pacte_eh FROM {source})"
+            projection.append(
+                f"CAST({unit_e} AS UBIGINT) % {DOMINANCE_BUCKETS} AS {ENTERPRISE_BUCKET}"
+            )
+            if not with_eid:
+                source = f"(SELECT *, hash({enterprise}) AS __pacte_eh FROM {source})"
         else:
             projection.append(f"CAST(NULL AS VARCHAR) AS {ENTERPRISE}")
             projection.append(f"CAST(NULL AS UBIGINT) AS {ENTERPRISE_BIT}")
@@ -175,12 +188,14 @@ def _connect(
             key = unit = f"CAST({_quote(RECORD_KEY_COLUMN)} AS UBIGINT)"
         else:  # a version ingested before: the same keyed hash of the person, per query
             key = unit = f"CAST({record_key_sql(person_column, cell_key_secret)} AS UBIGINT)"
+        if with_pid:  # dense ids: one bit each, well spread
+            unit = f"CAST({person} AS UBIGINT)"
         projection.append(f"{key} AS {RECORD_KEY}")
         # persons are counted without the rows with no person id: read the column only if
         # the Parquet statistics do not rule such rows out
         (no_null,) = con.execute(
             f"SELECT bool_and(stats_null_count = 0) FROM parquet_metadata({path_list}) "
-            f"WHERE path_in_schema = {_literal(person_column)}"
+            f"WHERE path_in_schema = {_literal(person_source)}"
         ).fetchall()[0]
         for word, name in enumerate(PERSON_BITS):  # arithmetic, not CASE: cheaper per row
             in_word = f"(({unit}) >> 6) & 1" if word else f"1 - ((({unit}) >> 6) & 1)"

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from pacte.data import events
 from pacte.data.errors import BudgetExhausted, ComputationFailed, QueryRefused
+from pacte.data.gateway import engines
 from pacte.data.gateway.access import canonical_sha, check_call, check_usable, log_refusal
 from pacte.data.models import Classification, DatasetVersion, Grant, Release, Reservation
 from pacte.engines import privacy
@@ -212,11 +213,13 @@ def _reserve(grant: Grant, dv: DatasetVersion, fp: str, rho: float) -> Reservati
 
 
 def dp_aggregates(grant: Grant, dataset_slug: str, body: Any) -> dict[str, Any]:
-    """Tier 3: reserve the budget atomically, then compute with OpenDP, then publish."""
+    """Tier 3: reserve the budget atomically, then compute (the exact aggregate on the selected
+    engine, OpenDP's noise here), then publish."""
     dv = grant.dataset_version
     spec = dataset_spec(dv, grant.columns)
     fp = ""
     try:
+        engine = engines.engine()  # PACTE_GATEWAY_ENGINE: the exact aggregate's engine
         check_call(grant, dataset_slug, 3)
         q, rho = _parse(grant, body)
         _precheck(spec, q)
@@ -231,7 +234,7 @@ def dp_aggregates(grant: Grant, dataset_slug: str, body: Any) -> dict[str, Any]:
     # From here on the reservation exists: every way out either marks it spent (in the
     # publishing transaction) or gives it back (in the transaction that records the failure).
     try:
-        release = privacy.run_query(spec, q, rho)
+        release = privacy.run_query_on(spec, q, rho, engine.query, engine.name)
         return _publish_release(grant, dv, fp, rho, reservation, release)
     except BaseException as e:  # noqa: BLE001 - whatever happened, the reservation is settled
         if is_retryable(e) and transaction.get_connection().in_atomic_block:

@@ -70,6 +70,7 @@ from pacte.engines.privacy.engine import (
     published_limits,
     run_query,
 )
+from pacte.engines.privacy.exact import exact_cells, exact_sql, run_query_on
 from pacte.engines.privacy.limits import (
     DEFAULT_RHO,
     DISCRETE_ACCURACY_MAX_SCALE,
@@ -137,6 +138,9 @@ __all__ = [
     "noise_scale",
     "l2_sensitivity",
     "run_query",
+    "run_query_on",
+    "exact_cells",
+    "exact_sql",
     "truncate_per_person",
     "TruncatedView",
     "PrivacyUnit",

@@ -39,7 +39,7 @@ AggOp = Literal["count", "sum", "mean"]
 FilterOp = Literal["eq", "in"]
 Scalar = str | int | bool
 Calibration = Literal["closed_form", "resolve"]
-Executor = Literal["polars", "opendp"]
+Executor = Literal["polars", "opendp", "duckdb", "spark"]  # the last two: exact.run_query_on
 
 
 _SMALL_INTS: Final = (pl.Int8, pl.Int16, pl.UInt8, pl.UInt16)
