@@ -12,6 +12,7 @@ from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
+from pacte.data.gateway import aggregates
 from pacte.data.gateway.aggregates import (
     STALE_RESERVATION_MINUTES,
     _give_back,
@@ -109,7 +110,7 @@ def test_failure_while_publishing_gives_the_reservation_back(dp_grant, hiring, m
     """The engine answers, but what it answers cannot be stored: the publishing transaction rolls
     back, and the reservation is released (not left `reserved`)."""
     grant, token = dp_grant
-    real = privacy.run_query_on
+    real = aggregates.compute_release
 
     def unstorable(*args: Any, **kwargs: Any) -> privacy.Release:
         release = real(*args, **kwargs)
@@ -118,7 +119,7 @@ def test_failure_while_publishing_gives_the_reservation_back(dp_grant, hiring, m
             **{**{f: getattr(release, f) for f in release.__dataclass_fields__}, "cells": cells}
         )
 
-    monkeypatch.setattr(privacy, "run_query_on", unstorable)
+    monkeypatch.setattr(aggregates, "compute_release", unstorable)
     r = call(token, AGG, QUERY)
     assert r.status_code == 503 and "rendu" in r.json()["message"]
     _budget_intact(grant, hiring)
@@ -133,7 +134,7 @@ def test_interrupted_worker_gives_the_reservation_back(dp_grant, hiring, monkeyp
     def stopped(*args: Any, **kwargs: Any) -> Any:
         raise SystemExit("worker stopping")
 
-    monkeypatch.setattr(privacy, "run_query_on", stopped)
+    monkeypatch.setattr(aggregates, "compute_release", stopped)
     with pytest.raises(SystemExit):
         dp_aggregates(Grant.objects.get(pk=grant.pk), "embauches", QUERY)
     _budget_intact(grant, hiring)

@@ -11,6 +11,7 @@ from django.core import mail
 from django.utils import timezone
 
 from pacte.data.catalogue import publish_dataset
+from pacte.data.gateway import aggregates
 from pacte.data.gateway.secure_room import secure_room_profile
 from pacte.data.grants import issue_token, refresh_grants, renew_grant
 from pacte.data.ingestion import add_version
@@ -126,7 +127,7 @@ def test_failed_computation_gives_the_reservation_back(dp_grant, hiring, monkeyp
     def boom(*a, **k):
         raise RuntimeError("OpenDP a échoué")
 
-    monkeypatch.setattr(privacy, "run_query_on", boom)  # the gateway's computation
+    monkeypatch.setattr(aggregates, "compute_release", boom)  # the gateway's computation
     r = call(token, AGG, QUERY)
     assert r.status_code == 503 and "rendu" in r.json()["message"]
     grant.refresh_from_db()

@@ -212,9 +212,21 @@ def _reserve(grant: Grant, dv: DatasetVersion, fp: str, rho: float) -> Reservati
         return Reservation.objects.create(grant=g, rho=rho, fingerprint=fp)
 
 
+def compute_release(spec: Any, q: Any, rho: float, engine: engines.QueryEngine) -> privacy.Release:
+    """The DP computation. On the embedded engine (the default), OpenDP runs the whole
+    measurement itself (its Polars plan: truncation, clipping, sensitivity and noise, checked by
+    its privacy maps). On a distributed engine, the engine computes the exact aggregate of the
+    truncated view and OpenDP adds the noise at the scale its map checks
+    (:func:`pacte.engines.privacy.run_query_on`): the sensitivity there is our claim, tested
+    against the OpenDP path (tests/data/test_gateway_engines.py)."""
+    if engine.name == "duckdb":
+        return privacy.run_query(spec, q, rho)
+    return privacy.run_query_on(spec, q, rho, engine.query, engine.name)
+
+
 def dp_aggregates(grant: Grant, dataset_slug: str, body: Any) -> dict[str, Any]:
-    """Tier 3: reserve the budget atomically, then compute (the exact aggregate on the selected
-    engine, OpenDP's noise here), then publish."""
+    """Tier 3: reserve the budget atomically, then compute (:func:`compute_release`), then
+    publish."""
     dv = grant.dataset_version
     spec = dataset_spec(dv, grant.columns)
     fp = ""
@@ -234,7 +246,7 @@ def dp_aggregates(grant: Grant, dataset_slug: str, body: Any) -> dict[str, Any]:
     # From here on the reservation exists: every way out either marks it spent (in the
     # publishing transaction) or gives it back (in the transaction that records the failure).
     try:
-        release = privacy.run_query_on(spec, q, rho, engine.query, engine.name)
+        release = compute_release(spec, q, rho, engine)
         return _publish_release(grant, dv, fp, rho, reservation, release)
     except BaseException as e:  # noqa: BLE001 - whatever happened, the reservation is settled
         if is_retryable(e) and transaction.get_connection().in_atomic_block:
