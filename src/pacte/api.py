@@ -121,6 +121,7 @@ def _mount() -> None:
     api.add_router("", data_router)  # /catalog.jsonld, /data/…, /datasets/…, /grants/…
     api.add_router("", evidence_router)  # /evaluations, /audits, /panels, …
     api.add_router("/funding", funding_router)  # programmes, contracts, payments, ocds.json, CSV
+    api.add_router("", __import__("pacte.opendata.api").opendata.api.router)  # /statistics
     # every write in one transaction (retried on deadlock); Idempotency-Key on POSTs
     api.add_decorator(transactional_writes, mode="view")
 

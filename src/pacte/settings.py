@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "pacte.data",
     "pacte.evidence",
     "pacte.funding",
+    "pacte.opendata",  # issue 13 parts 5, 8: open-data dump, statistics, statements
     "pacte.writes",
     "pacte.web",
 ]
