@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "pacte.evidence",
     "pacte.funding",
     "pacte.opendata",  # issue 13 parts 5, 8: open-data dump, statistics, statements
+    "pacte.mediation",  # issue 13 part 7: assisted use
     "pacte.writes",
     "pacte.web",
 ]

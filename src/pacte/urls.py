@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("pacte.evidence.urls")),
     path("", include("pacte.funding.urls")),
     path("", include("pacte.opendata.urls")),
+    path("", include("pacte.mediation.urls")),
     path("", include("pacte.web.urls")),
 ]
 handler404 = "pacte.web.errors.not_found"

@@ -85,6 +85,9 @@ class Action(StrEnum):
     PAYMENT_SANCTION = (
         "payment.sanction"  # withhold, release (follows the pact's sanctions); platform only
     )
+    # assisted use (issue 13 part 7)
+    ASSISTED_ACT = "assisted.act"  # act for a person without an account; obj: the organisation
+    ASSISTED_RECEIPT = "assisted.receipt"  # re-open a receipt; obj: AssistedAction
     # the platform's own clocks (due dates, expiry, reminders): nobody does these by hand
     PLATFORM_CLOCK = "platform.clock"  # obj: anything the clock moves
 
@@ -290,6 +293,14 @@ def _payment_approver(acting: Acting, obj: Any) -> Refusal:
     return _recusal(acting, obj)
 
 
+def _mediator(acting: Acting, obj: Any) -> Refusal:
+    """A mediator of the organisation the assisted action is (or will be) recorded for."""
+    organisation_id = obj.pk if isinstance(obj, Organisation) else int(obj.organisation_id)
+    if acting.organisation.pk != organisation_id or not acting.has(Role.MEDIATOR):
+        return _("Seul un médiateur de cette structure peut agir pour une personne accompagnée.")
+    return None
+
+
 def _platform_only(acting: Acting, obj: Any) -> Refusal:
     return _("Cette étape est faite par la plateforme, à son échéance.")
 
@@ -326,6 +337,8 @@ RULES: dict[Action, Rule] = {
     Action.PAYMENT_PREPARE: Rule(_finance_officer, system=True),
     Action.PAYMENT_APPROVE: Rule(_payment_approver),
     Action.PAYMENT_SANCTION: Rule(_platform_only, system=True),
+    Action.ASSISTED_ACT: Rule(_mediator),
+    Action.ASSISTED_RECEIPT: Rule(_mediator),
     Action.PLATFORM_CLOCK: Rule(_platform_only, system=True),
 }
 
