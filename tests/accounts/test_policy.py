@@ -21,7 +21,7 @@ from tests.factories import InstitutionFactory, MembershipFactory
 pytestmark = pytest.mark.django_db
 
 CARRIER = {"carrier_admin", "carrier_member"}
-INSTITUTION = {"reviewer", "signatory", "data_steward", "platform_admin", "conflicted"}
+INSTITUTION = {"reviewer", "signatory", "data_steward", "platform_admin", "conflicted", "mediator"}
 
 # action -> who may (SYSTEM is the platform itself)
 EXPECTED: dict[Action, set[str]] = {
@@ -52,6 +52,9 @@ EXPECTED: dict[Action, set[str]] = {
     Action.PAYMENT_PREPARE: {"SYSTEM"},
     Action.PAYMENT_APPROVE: set(),
     Action.PAYMENT_SANCTION: {"SYSTEM"},
+    # assisted use (issue 13 part 7): a mediator of the structure, nobody else, not the platform
+    Action.ASSISTED_ACT: {"mediator"},
+    Action.ASSISTED_RECEIPT: {"mediator"},
 }
 
 
@@ -76,6 +79,8 @@ def principals(world) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             InstitutionFactory(), [Role.DATA_STEWARD, Role.REVIEWER, Role.SIGNATORY]
         ),
         "conflicted": conflicted,  # a carrier member who also holds institution roles
+        "mediator": acting(world.institution, [Role.MEDIATOR]),
+        "outsider_mediator": acting(world.other_institution, [Role.MEDIATOR]),
         "SYSTEM": policy.SYSTEM,
     }
 
@@ -112,6 +117,8 @@ def objects(world, draft) -> dict[Action, Any]:  # type: ignore[no-untyped-def]
         Action.EXPERIMENT_DESIGN: project,
         Action.PANEL_DRAW: SimpleNamespace(opened_by_id=world.institution.pk),
         **funding_objects(world, project),
+        Action.ASSISTED_ACT: world.institution,
+        Action.ASSISTED_RECEIPT: SimpleNamespace(organisation_id=world.institution.pk),
     }
 
 

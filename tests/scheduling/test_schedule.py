@@ -25,6 +25,7 @@ DAILY = {
     "data.refresh_grants": time(3, 10),
     "evidence.compliance": time(3, 20),
     "funding.late_payments": time(3, 30),
+    "opendata.dump": time(3, 45),
     "notifications.prune": time(4, 0),
     "accounts.prune_sign_in_log": time(4, 10),
     "writes.purge_idempotency_keys": time(4, 20),
