@@ -38,7 +38,7 @@ EXPECTED: dict[Action, set[str]] = {
     Action.GRANT_REVIEW: {"reviewer", "data_steward", "SYSTEM"},
     Action.GRANT_ROTATE_TOKEN: {"carrier_admin", "platform_admin"},
     Action.PROJECT_CARRIER_WORK: CARRIER,
-    Action.PROJECT_PARTNER_WORK: CARRIER | INSTITUTION,
+    Action.PROJECT_PARTNER_WORK: CARRIER | INSTITUTION - {"mediator"},
     Action.EXPERIMENT_RUN: CARRIER,
     Action.PROJECT_EVALUATE: {"evaluator"},
     Action.EVALUATION_OWN: {"evaluator"},

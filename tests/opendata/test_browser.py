@@ -64,7 +64,7 @@ def test_a_mediator_records_an_assisted_consent_and_prints_the_receipt(
     page.goto(f"{live_server.url}/accompagnement/")
     page.get_by_label("Nom ou pseudonyme de la personne").fill("Mme Lefèvre")
     page.get_by_label("Comment la personne a donné son accord").select_option("paper")
-    page.get_by_label("Démarche").select_option("panel_join")
+    page.get_by_label("Démarche", exact=True).select_option("panel_join")
     page.get_by_label("Territoire (panel, facultatif)").fill("Tours")
     page.get_by_label("J'atteste que la personne").check()
     page.get_by_role("button", name="Enregistrer et imprimer le reçu").click()
