@@ -125,6 +125,7 @@ def _mount() -> None:
     api.add_router("/funding", funding_router)  # programmes, contracts, payments, ocds.json, CSV
     api.add_router("", channels_router)  # /channels/…, /institutions/{slug}/record
     api.add_router("", participation_router)  # /consultations/…/comments, /comments/…, /follows, /reuses
+    api.add_router("", __import__("pacte.opendata.api").opendata.api.router)  # /statistics
     # every write in one transaction (retried on deadlock); Idempotency-Key on POSTs
     api.add_decorator(transactional_writes, mode="view")
 

@@ -28,6 +28,8 @@ DEMO_EXTENSIONS.append("pacte.evidence.demo")
 DEMO_EXTENSIONS.append("pacte.funding.demo")
 DEMO_EXTENSIONS.append("pacte.channels.demo")
 DEMO_EXTENSIONS.append("pacte.participation.demo")
+DEMO_EXTENSIONS.append("pacte.mediation.demo")  # issue 13 part 7
+DEMO_EXTENSIONS.append("pacte.opendata.demo")  # issue 13 part 5: the dump, after all the rest
 
 INSTITUTIONS = [
     ("agence-emploi", "Agence publique pour l'emploi (fictive)", "operator", "France"),

@@ -117,6 +117,8 @@ INSTALLED_APPS = [
     "pacte.funding",
     "pacte.channels",
     "pacte.participation",
+    "pacte.opendata",  # issue 13 parts 5, 8: open-data dump, statistics, statements
+    "pacte.mediation",  # issue 13 part 7: assisted use
     "pacte.writes",
     "pacte.web",
 ]
@@ -370,3 +372,14 @@ except ValueError as _exc:
     raise ImproperlyConfigured(
         f"PACTE_TRUSTED_PROXIES: adresse ou réseau invalide ({_exc})."
     ) from _exc
+
+# Publisher of the service (issue 13 parts 5 and 8): named in the legal notices, the
+# accessibility and personal-data statements, the DCAT-AP catalogue and the open-data dump.
+PUBLISHER_NAME = os.environ.get("PACTE_PUBLISHER_NAME", "Service Public Citoyen (instance Pacte)")
+PUBLISHER_ADDRESS = os.environ.get("PACTE_PUBLISHER_ADDRESS", "")
+PUBLISHER_EMAIL = os.environ.get("PACTE_PUBLISHER_EMAIL", "contact@pacte.localhost")
+PUBLICATION_DIRECTOR = os.environ.get("PACTE_PUBLICATION_DIRECTOR", "")
+HOSTING_PROVIDER = os.environ.get("PACTE_HOSTING_PROVIDER", "")
+DATA_PROTECTION_EMAIL = os.environ.get("PACTE_DPO_EMAIL", "") or PUBLISHER_EMAIL
+ACCESSIBILITY_EMAIL = os.environ.get("PACTE_ACCESSIBILITY_EMAIL", "") or PUBLISHER_EMAIL
+OPEN_DATA_DIR = Path(os.environ.get("PACTE_OPEN_DATA_DIR", VAR_DIR / "opendata"))

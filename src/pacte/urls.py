@@ -13,6 +13,8 @@ urlpatterns = [
     path("", include("pacte.funding.urls")),
     path("", include("pacte.channels.urls")),
     path("", include("pacte.participation.urls")),
+    path("", include("pacte.opendata.urls")),
+    path("", include("pacte.mediation.urls")),
     path("", include("pacte.web.urls")),
 ]
 handler404 = "pacte.web.errors.not_found"

@@ -21,7 +21,7 @@ from tests.factories import InstitutionFactory, MembershipFactory
 pytestmark = pytest.mark.django_db
 
 CARRIER = {"carrier_admin", "carrier_member"}
-INSTITUTION = {"reviewer", "signatory", "data_steward", "platform_admin", "conflicted"}
+INSTITUTION = {"reviewer", "signatory", "data_steward", "platform_admin", "conflicted", "mediator"}
 PEOPLE = CARRIER | INSTITUTION | {"evaluator", "auditor", "outsider", "outsider_steward"}
 
 # action -> who may (SYSTEM is the platform itself)
@@ -39,7 +39,7 @@ EXPECTED: dict[Action, set[str]] = {
     Action.GRANT_REVIEW: {"reviewer", "data_steward", "SYSTEM"},
     Action.GRANT_ROTATE_TOKEN: {"carrier_admin", "platform_admin"},
     Action.PROJECT_CARRIER_WORK: CARRIER,
-    Action.PROJECT_PARTNER_WORK: CARRIER | INSTITUTION,
+    Action.PROJECT_PARTNER_WORK: CARRIER | INSTITUTION - {"mediator"},
     Action.EXPERIMENT_RUN: CARRIER,
     Action.PROJECT_EVALUATE: {"evaluator"},
     Action.EVALUATION_OWN: {"evaluator"},
@@ -66,6 +66,9 @@ EXPECTED: dict[Action, set[str]] = {
     Action.PARTICIPATION_MODERATE: {"reviewer", "data_steward", "platform_admin", "conflicted"},
     Action.FOLLOW: PEOPLE,
     Action.REUSE_DECLARE: PEOPLE,
+    # assisted use (issue 13 part 7): a mediator of the structure, nobody else, not the platform
+    Action.ASSISTED_ACT: {"mediator"},
+    Action.ASSISTED_RECEIPT: {"mediator"},
 }
 
 
@@ -90,6 +93,8 @@ def principals(world) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             InstitutionFactory(), [Role.DATA_STEWARD, Role.REVIEWER, Role.SIGNATORY]
         ),
         "conflicted": conflicted,  # a carrier member who also holds institution roles
+        "mediator": acting(world.institution, [Role.MEDIATOR]),
+        "outsider_mediator": acting(world.other_institution, [Role.MEDIATOR]),
         "SYSTEM": policy.SYSTEM,
     }
 
@@ -130,6 +135,8 @@ def objects(world, draft) -> dict[Action, Any]:  # type: ignore[no-untyped-def]
         Action.TAKEOVER_CONFIRM: SimpleNamespace(
             takeover_institution_id=world.institution.pk, carrier_id=world.carrier.pk
         ),
+        Action.ASSISTED_ACT: world.institution,
+        Action.ASSISTED_RECEIPT: SimpleNamespace(organisation_id=world.institution.pk),
         **participation_objects(world, pact),
     }
 

@@ -91,6 +91,7 @@ class Role(models.TextChoices):
     PLATFORM_ADMIN = "platform_admin", _("Administrateur de la plateforme")
     FINANCE_OFFICER = "finance_officer", _("Agent financier de l'institution")
     PAYMENT_APPROVER = "payment_approver", _("Approbateur des paiements")
+    MEDIATOR = "mediator", _("Médiateur (accueil, travail social) : agit pour une personne sans compte")
 
 
 ROLES_BY_KIND = {
@@ -103,6 +104,7 @@ ROLES_BY_KIND = {
         Role.PLATFORM_ADMIN,
         Role.FINANCE_OFFICER,
         Role.PAYMENT_APPROVER,
+        Role.MEDIATOR,  # issue 13 part 7: counter agents (France services…) act for a person
     },
     Organisation.Kind.EVALUATOR: {Role.EVALUATOR, Role.AUDITOR},
 }

@@ -101,6 +101,9 @@ class Action(StrEnum):
     TAKEOVER_CONFIRM = (
         "takeover.confirm"  # obj: Project (its named takeover institution) or Takeover
     )
+    # assisted use (issue 13 part 7)
+    ASSISTED_ACT = "assisted.act"  # act for a person without an account; obj: the organisation
+    ASSISTED_RECEIPT = "assisted.receipt"  # re-open a receipt; obj: AssistedAction
     # the platform's own clocks (due dates, expiry, reminders): nobody does these by hand
     PLATFORM_CLOCK = "platform.clock"  # obj: anything the clock moves
     # participation (issue 13, parts 3, 4, 6): consultation, comments, follows, reuses
@@ -354,6 +357,14 @@ def _takeover_signatory(acting: Acting, obj: Any) -> Refusal:
     return _recusal(acting, obj)
 
 
+def _mediator(acting: Acting, obj: Any) -> Refusal:
+    """A mediator of the organisation the assisted action is (or will be) recorded for."""
+    organisation_id = obj.pk if isinstance(obj, Organisation) else int(obj.organisation_id)
+    if acting.organisation.pk != organisation_id or not acting.has(Role.MEDIATOR):
+        return _("Seul un médiateur de cette structure peut agir pour une personne accompagnée.")
+    return None
+
+
 def _platform_only(acting: Acting, obj: Any) -> Refusal:
     return _("Cette étape est faite par la plateforme, à son échéance.")
 
@@ -447,6 +458,8 @@ RULES: dict[Action, Rule] = {
     Action.PAYMENT_PREPARE: Rule(_finance_officer, system=True),
     Action.PAYMENT_APPROVE: Rule(_payment_approver),
     Action.PAYMENT_SANCTION: Rule(_platform_only, system=True),
+    Action.ASSISTED_ACT: Rule(_mediator),
+    Action.ASSISTED_RECEIPT: Rule(_mediator),
     Action.PLATFORM_CLOCK: Rule(_platform_only, system=True),
     # channels and takeover (issue 12, parts 1 and 5)
     Action.CHANNEL_MANAGE: Rule(_channel_manager, system=True),

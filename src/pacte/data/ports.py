@@ -37,10 +37,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from pacte.data import dcat
 from pacte.data.gateway import reader
 from pacte.data.gateway.reader import GatewayColumn, GatewayGrant, KReport, OutcomeRead
 
-__all__ = ["GATEWAY", "GatewayColumn", "GatewayGrant", "GatewayReader", "KReport", "OutcomeRead"]
+__all__ = [
+    "GATEWAY",
+    "dcat",
+    "register_catalogue_dataset",
+    "GatewayColumn",
+    "GatewayGrant",
+    "GatewayReader",
+    "KReport",
+    "OutcomeRead",
+]
 
 
 class GatewayReader(Protocol):
@@ -56,3 +66,9 @@ class GatewayReader(Protocol):
 
 
 GATEWAY: GatewayReader = reader.READER
+
+
+# Other domains list their own datasets in the DCAT-AP catalogue (the open-data dump does):
+#   register_catalogue_dataset(name, contribution: (base_url) -> list of JSON-LD nodes, the first
+#   one being the dcat:Dataset; the vocabulary helpers of pacte.data.dcat build typed values).
+register_catalogue_dataset = dcat.register_catalogue_dataset

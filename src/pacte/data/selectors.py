@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pacte.accounts.models import Organisation, Role
 from pacte.accounts.services import Acting
 from pacte.accounts.state_record import PromiseFigures, figures_from_items
+from pacte.data import dcat
 from pacte.data.models import (
     Consent,
     DataRequest,
@@ -220,78 +220,10 @@ def submission_diff(
 
 # ---------------------------------------------------------------- DCAT-AP
 
-DCAT_CONTEXT = {
-    "dcat": "http://www.w3.org/ns/dcat#",
-    "dct": "http://purl.org/dc/terms/",
-    "foaf": "http://xmlns.com/foaf/0.1/",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "adms": "http://www.w3.org/ns/adms#",
-    "pacte": "https://pacte.example/ns#",
-}
-
 
 def dcat_catalog(base_url: str) -> dict[str, Any]:
-    """The catalogue as DCAT-AP in JSON-LD (inline context: parseable offline)."""
-    base = base_url.rstrip("/")
-    graph: list[dict[str, Any]] = []
-    ds_ids = []
-    for ds in datasets():
-        ds_id = f"{base}{reverse('data:dataset', args=[ds.slug])}"
-        ds_ids.append({"@id": ds_id})
-        publisher_id = f"{base}/organisations/{ds.publisher.slug}/"
-        distributions = []
-        for v in ds.versions.all():
-            dist_id = f"{ds_id}#version-{v.version}"
-            distributions.append({"@id": dist_id})
-            graph.append(
-                {
-                    "@id": dist_id,
-                    "@type": "dcat:Distribution",
-                    "dct:title": f"{ds.title} — version {v.version}",
-                    "dcat:accessURL": {"@id": f"{base}/api/v1/data/{ds.slug}/aggregates"},
-                    "dct:format": "Parquet",
-                    "dcat:mediaType": "application/vnd.apache.parquet",
-                    "dcat:byteSize": {"@value": str(v.byte_size), "@type": "xsd:decimal"},
-                    "dct:issued": {"@value": v.created_at.isoformat(), "@type": "xsd:dateTime"},
-                    "dct:license": {"@id": f"https://spdx.org/licenses/{ds.licence}"},
-                    "pacte:rowCount": {"@value": str(v.row_count), "@type": "xsd:integer"},
-                    "pacte:columns": [f"{c['name']} ({c['classification']})" for c in v.columns],
-                    "adms:status": "current" if v.is_current else "superseded",
-                }
-            )
-        graph.append(
-            {
-                "@id": ds_id,
-                "@type": "dcat:Dataset",
-                "dct:identifier": ds.slug,
-                "dct:title": {"@value": ds.title, "@language": "fr"},
-                "dct:description": {"@value": ds.description or ds.title, "@language": "fr"},
-                "dct:publisher": {"@id": publisher_id},
-                "dct:license": {"@id": f"https://spdx.org/licenses/{ds.licence}"},
-                "dcat:keyword": list(ds.keywords),
-                "dct:accessRights": f"sensibilité {ds.sensitivity}",
-                "pacte:certified": {
-                    "@value": "true" if ds.certified else "false",
-                    "@type": "xsd:boolean",
-                },
-                "dcat:distribution": distributions,
-            }
-        )
-        graph.append({"@id": publisher_id, "@type": "foaf:Agent", "foaf:name": ds.publisher.name})
-    graph.insert(
-        0,
-        {
-            "@id": f"{base}/catalogue/",
-            "@type": "dcat:Catalog",
-            "dct:title": {"@value": "Catalogue des données de Pacte", "@language": "fr"},
-            "dct:description": {
-                "@value": "Jeux de données ouverts aux usages d'intérêt général, avec leurs accès.",
-                "@language": "fr",
-            },
-            "dcat:dataset": ds_ids,
-        },
-    )
-    return {"@context": DCAT_CONTEXT, "@graph": graph}
+    """The catalogue as DCAT-AP 3 in JSON-LD (see :mod:`pacte.data.dcat`)."""
+    return dcat.dcat_catalog(base_url, datasets())
 
 
 def consents_of(user: Any) -> QuerySet[Consent]:

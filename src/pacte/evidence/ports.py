@@ -2,6 +2,10 @@
 
 Funding (issue 11) pays on *published* evidence only: it reads a published evaluation's figures
 and the bias-audit standing of a project through these two functions, never the models.
+
+Assisted use (issue 13 part 7): the mediation domain records a panel seat or feedback for a
+person without an account, and re-attaches it when the person claims it, through
+``pacte.evidence.assisted`` (re-exported here: ``ASSISTED``).
 """
 
 from __future__ import annotations
@@ -9,9 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from pacte.evidence import assisted
 from pacte.evidence.models import Audit, Evaluation
 
 IN_NEED_METRIC = "coverage_in_need"
+ASSISTED = assisted  # assisted use: volunteer_for_person, feedback_for_person, claim_*
 
 
 @dataclass(frozen=True, slots=True)

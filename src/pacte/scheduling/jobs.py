@@ -31,6 +31,7 @@ JOBS: tuple[Job, ...] = (
     Job("funding.late_payments", "pacte.funding.tasks.mark_late_payments_task", Daily(time(3, 30))),
     Job("channels.run", "pacte.channels.tasks.run_channels_task", Daily(time(3, 40))),
     Job("channels.takeover_alerts", "pacte.channels.tasks.takeover_alerts_task", Daily(time(3, 45))),
+    Job("opendata.dump", "pacte.opendata.tasks.publish_dump_task", Daily(time(3, 50))),
     Job("notifications.prune", "pacte.notifications.tasks.prune_outbox_task", Daily(time(4, 0))),
     Job(
         "writes.purge_idempotency_keys",

@@ -1,0 +1,61 @@
+"""Assisted use (P7): what a mediator did for a person without an account, with that person's
+recorded consent, and the claim code that lets the person take the contribution back later."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from pacte.accounts.models import Organisation, User
+from pacte.evidence.models import Feedback, Volunteer
+from pacte.projects.models import Project
+
+
+class AssistedAction(models.Model):
+    class Kind(models.TextChoices):
+        PANEL = "panel_join", _("Rejoindre le panel de testeurs")
+        FEEDBACK = "feedback", _("Donner un avis sur un service")
+
+    class ConsentMethod(models.TextChoices):
+        ORAL = "oral", _("À l'oral, en présence de la personne")
+        PAPER = "paper", _("Formulaire papier signé par la personne")
+        PHONE = "phone", _("Par téléphone, la personne ayant appelé elle-même")
+
+    reference = models.CharField(max_length=24, unique=True)
+    kind = models.CharField(_("démarche"), max_length=20, choices=Kind.choices)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    mediator = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    person_label = models.CharField(_("nom ou pseudonyme de la personne"), max_length=120)
+    consent_method = models.CharField(
+        _("comment la personne a donné son accord"), max_length=10, choices=ConsentMethod.choices
+    )
+    consent_note = models.TextField(_("précisions sur le consentement"), blank=True)
+    attestation = models.TextField(_("attestation du médiateur"))
+    project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # the resulting row, which reads back as `row.assisted` (the link lives here so that the
+    # lower domains do not depend on this one)
+    volunteer = models.OneToOneField(
+        Volunteer, null=True, blank=True, on_delete=models.SET_NULL, related_name="assisted"
+    )
+    feedback = models.OneToOneField(
+        Feedback, null=True, blank=True, on_delete=models.SET_NULL, related_name="assisted"
+    )
+    claim_code_sha256 = models.CharField(max_length=64, unique=True)
+    claimed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("action accompagnée")
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def claimed(self) -> bool:
+        return self.claimed_at is not None

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from pacte.mediation import views
+
+app_name = "mediation"
+urlpatterns = [
+    path("accompagnement/", views.assist, name="assist"),
+    path("accompagnement/recus/<str:reference>/", views.receipt, name="receipt"),
+    path("accompagnement/reprendre/", views.claim, name="claim"),
+]
