@@ -22,7 +22,11 @@ pytestmark = pytest.mark.django_db
 
 CARRIER = {"carrier_admin", "carrier_member"}
 INSTITUTION = {"reviewer", "signatory", "data_steward", "platform_admin", "conflicted", "mediator"}
-PEOPLE = CARRIER | INSTITUTION | {"evaluator", "auditor", "outsider", "outsider_steward"}
+PEOPLE = (
+    CARRIER
+    | INSTITUTION
+    | {"evaluator", "auditor", "outsider", "outsider_steward", "outsider_mediator"}
+)
 
 # action -> who may (SYSTEM is the platform itself)
 EXPECTED: dict[Action, set[str]] = {
