@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "pacte.data",
     "pacte.evidence",
     "pacte.funding",
+    "pacte.comptoirs",
     "pacte.writes",
     "pacte.web",
 ]

@@ -16,6 +16,8 @@ from pacte.accounts.policy import Action
 from pacte.accounts.services import acting_for
 from pacte.errors import PermissionDenied
 from pacte.pacts.models import Commitment
+from tests.comptoirs.matrix import EXPECTED as COMPTOIR_EXPECTED
+from tests.comptoirs.matrix import comptoir_objects
 from tests.factories import InstitutionFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,6 +54,7 @@ EXPECTED: dict[Action, set[str]] = {
     Action.PAYMENT_PREPARE: {"SYSTEM"},
     Action.PAYMENT_APPROVE: set(),
     Action.PAYMENT_SANCTION: {"SYSTEM"},
+    **COMPTOIR_EXPECTED,  # issue 12 parts 2-4
 }
 
 
@@ -112,6 +115,7 @@ def objects(world, draft) -> dict[Action, Any]:  # type: ignore[no-untyped-def]
         Action.EXPERIMENT_DESIGN: project,
         Action.PANEL_DRAW: SimpleNamespace(opened_by_id=world.institution.pk),
         **funding_objects(world, project),
+        **comptoir_objects(world, project),
     }
 
 

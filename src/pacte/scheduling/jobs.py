@@ -29,6 +29,7 @@ JOBS: tuple[Job, ...] = (
     Job("data.refresh_grants", "pacte.data.tasks.refresh_grants_task", Daily(time(3, 10))),
     Job("evidence.compliance", "pacte.evidence.tasks.run_compliance_task", Daily(time(3, 20))),
     Job("funding.late_payments", "pacte.funding.tasks.mark_late_payments_task", Daily(time(3, 30))),
+    Job("comptoirs.late_answers", "pacte.comptoirs.tasks.mark_late_answers_task", Daily(time(3, 40))),
     Job("notifications.prune", "pacte.notifications.tasks.prune_outbox_task", Daily(time(4, 0))),
     Job(
         "writes.purge_idempotency_keys",
