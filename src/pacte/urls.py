@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("pacte.data.urls")),
     path("", include("pacte.evidence.urls")),
     path("", include("pacte.funding.urls")),
+    path("", include("pacte.comptoirs.urls")),
     path("", include("pacte.web.urls")),
 ]
 handler404 = "pacte.web.errors.not_found"
