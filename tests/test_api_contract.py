@@ -74,7 +74,7 @@ def test_every_list_uses_the_one_bounded_pagination(openapi):
             "/", 1
         )[1]
         assert set(openapi["components"]["schemas"][page]["required"]) == {"count", "items"}, path
-    assert lists == 16  # 13 + funding: programmes, contracts, payments
+    assert lists == 20  # 13 + funding: programmes, contracts, payments + comptoir posts, experts, expert requests, challenges
 
 
 def test_text_inputs_say_that_nul_is_refused(openapi):

@@ -105,6 +105,7 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 def _mount() -> None:
+    from pacte.comptoirs.api import router as comptoirs_router
     from pacte.data.api import router as data_router
     from pacte.evidence.api import router as evidence_router
     from pacte.funding.api import router as funding_router
@@ -121,6 +122,7 @@ def _mount() -> None:
     api.add_router("", data_router)  # /catalog.jsonld, /data/…, /datasets/…, /grants/…
     api.add_router("", evidence_router)  # /evaluations, /audits, /panels, …
     api.add_router("/funding", funding_router)  # programmes, contracts, payments, ocds.json, CSV
+    api.add_router("", comptoirs_router)  # /comptoir/posts, /experts, /challenges
     # every write in one transaction (retried on deadlock); Idempotency-Key on POSTs
     api.add_decorator(transactional_writes, mode="view")
 

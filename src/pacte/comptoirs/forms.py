@@ -9,7 +9,14 @@ from django.utils.translation import gettext_lazy as _
 
 from pacte.comptoirs.models import Theme
 
-TEXT = {"max_length": 5000, "widget": forms.Textarea(attrs={"rows": 4})}
+
+def _choices(form: forms.Form, name: str, choices: list[tuple[str, Any]]) -> None:
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = choices
+
+
+TEXT: dict[str, Any] = {"max_length": 5000, "widget": forms.Textarea(attrs={"rows": 4})}
 
 
 class _PostBase(forms.Form):
@@ -52,7 +59,7 @@ class ContributionForm(_PostBase):
 
     def __init__(self, *args: Any, projects: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["project"].choices = projects
+        _choices(self, "project", projects)
 
 
 class AnswerForm(forms.Form):
@@ -68,7 +75,7 @@ class RedirectForm(ReasonForm):
 
     def __init__(self, *args: Any, institutions: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["institution"].choices = institutions
+        _choices(self, "institution", institutions)
 
 
 class BecomeProjectForm(forms.Form):
@@ -94,7 +101,7 @@ class AskForm(forms.Form):
 
     def __init__(self, *args: Any, projects: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["project"].choices = projects
+        _choices(self, "project", projects)
 
 
 class SlotsForm(forms.Form):
@@ -110,7 +117,7 @@ class ExpertRedirectForm(ReasonForm):
 
     def __init__(self, *args: Any, experts: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["expert"].choices = experts
+        _choices(self, "expert", experts)
 
 
 class SummaryForm(forms.Form):
@@ -145,8 +152,8 @@ class ChallengeForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["programme"].choices = [("", _("Aucun"))] + programmes
-        self.fields["datasets"].choices = datasets
+        _choices(self, "programme", [("", _("Aucun"))] + programmes)
+        _choices(self, "datasets", datasets)
 
 
 class ApplyForm(forms.Form):
@@ -156,4 +163,4 @@ class ApplyForm(forms.Form):
 
     def __init__(self, *args: Any, projects: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["project"].choices = [("", _("Aucun"))] + projects
+        _choices(self, "project", [("", _("Aucun"))] + projects)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from pacte.accounts import policy
-from pacte.accounts.models import Organisation
+from pacte.accounts.models import Organisation, User
 from pacte.accounts.policy import Action
 from pacte.accounts.services import Acting
 from pacte.comptoirs import posts, selectors
@@ -100,7 +100,7 @@ def post_form(request: HttpRequest, kind: str) -> HttpResponse:
     extra = {"projects": _projects()} if kind == "contribution" else {}
     form = form_class(request.POST or None, initial=request.GET.dict(), **extra)
     if request.method == "POST":
-        who = getattr(request, "acting", None) or request.user
+        who: Acting | User = getattr(request, "acting", None) or request.user  # type: ignore[assignment]
 
         def submit(d: dict[str, Any]) -> Post:
             data = posts.PostIn(

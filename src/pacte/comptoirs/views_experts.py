@@ -137,7 +137,7 @@ def request_detail(
     acting = getattr(request, "acting", None)
     moves = {m.action for m in EXPERT_REQUEST.available(acting, req)}
     bound = bound or {}
-    side = experts.side_of(acting, req) if "confirm" in moves else ""
+    side = experts.side_of(acting, req) if acting is not None and "confirm" in moves else ""
     own_confirmed = (side == "carrier" and req.carrier_confirmed) or (
         side == "institution" and req.institution_confirmed
     )
