@@ -26,7 +26,10 @@ def test_comptoirs_demo():
     open_c = Challenge.objects.get(status="open")
     assert open_c.applications.count() == 2 and open_c.datasets.exists()
     decided = Challenge.objects.get(status="decided")
-    assert set(decided.applications.values_list("status", flat=True)) == {"selected", "not_selected"}
+    assert set(decided.applications.values_list("status", flat=True)) == {
+        "selected",
+        "not_selected",
+    }
     assert decided.programme is not None
     assert Application.objects.filter(pact__isnull=False).count() == 1
     agence = Organisation.objects.get(slug="agence-emploi")

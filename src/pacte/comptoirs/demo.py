@@ -6,6 +6,7 @@ selection is published. Runs after the spine's and the funding demo, in the same
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 
@@ -54,7 +55,7 @@ def _posts(citizen: User) -> None:
     now = timezone.now()
     agence = _as("instructeur", "agence-emploi")
     region = _as("instructeur", "region-val-de-loire")
-    problem = {
+    problem: dict[str, Any] = {
         "kind": "probleme",
         "theme": "emploi",
         "territory": "France",
