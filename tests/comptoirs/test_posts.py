@@ -253,3 +253,15 @@ def test_a_contribution_offer_reaches_the_carrier(world, desk):  # type: ignore[
     assert offer.status == "answered"
     # a contribution is not the State's promise: the institution's record is untouched
     assert record.comptoir_answers(world.institution, timezone.now()).answered == 0
+
+
+def test_the_daily_task_runs_every_clock(world, desk):  # type: ignore[no-untyped-def]
+    from pacte.comptoirs.tasks import mark_late_answers_task
+
+    posts.submit_post(desk.citizen, problem_in(), now=timezone.now() - timedelta(days=31))
+    assert mark_late_answers_task.call() == {
+        "late_posts": 1,
+        "late_expert_requests": 0,
+        "closed_challenges": 0,
+    }
+    assert Post.objects.get().late

@@ -25,6 +25,7 @@ DAILY = {
     "data.refresh_grants": time(3, 10),
     "evidence.compliance": time(3, 20),
     "funding.late_payments": time(3, 30),
+    "comptoirs.late_answers": time(3, 40),
     "notifications.prune": time(4, 0),
     "accounts.prune_sign_in_log": time(4, 10),
     "writes.purge_idempotency_keys": time(4, 20),
@@ -72,6 +73,7 @@ def test_each_job_is_enqueued_when_its_time_comes_and_only_then():
         "data.release_stale_reservations",
     ]
     assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 30))] == ["funding.late_payments"]
+    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 40))] == ["comptoirs.late_answers"]
     assert [r.job for r in enqueue_due(paris(2026, 3, 10, 4, 5))] == [
         "notifications.prune",
         "notifications.resume",
@@ -86,6 +88,7 @@ def test_each_job_is_enqueued_when_its_time_comes_and_only_then():
             "pacte.notifications.tasks.prune_outbox_task": 1,
             "pacte.accounts.tasks.prune_sign_in_log_task": 1,
             "pacte.funding.tasks.mark_late_payments_task": 1,
+            "pacte.comptoirs.tasks.mark_late_answers_task": 1,
             "pacte.notifications.tasks.resume_pending_task": 2,
             "pacte.data.tasks.release_stale_reservations_task": 1,
         }

@@ -5,7 +5,10 @@ comptoir answers, read per institution and registered in ``accounts.state_record
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from pacte.accounts.models import Organisation
@@ -31,16 +34,21 @@ def comptoir_answers(institution: Organisation, now: dt.datetime) -> PromiseFigu
     return figures_from_items(rows, now)
 
 
+def _expert_clock() -> str:
+    return gettext("réponse dans les %(days)s jours après la demande") % {"days": EXPERT_CLOCK_DAYS}
+
+
 def register() -> None:
+    # labels stay lazy: the record page shows them in the visitor's language
     STATE_PROMISES.register(
         "expert_requests",
-        str(_("Demandes d'échange avec un expert")),
-        str(_("réponse dans les %(days)s jours après la demande") % {"days": EXPERT_CLOCK_DAYS}),
+        cast(str, _("Demandes d'échange avec un expert")),
+        lazy(_expert_clock, str)(),
         expert_requests,
     )
     STATE_PROMISES.register(
         "comptoir_answers",
-        str(_("Réponses au comptoir")),
-        str(_("réponse dans le délai de la table de routage (30 jours par défaut)")),
+        cast(str, _("Réponses au comptoir")),
+        cast(str, _("réponse dans le délai de la table de routage (30 jours par défaut)")),
         comptoir_answers,
     )
