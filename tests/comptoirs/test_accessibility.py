@@ -5,9 +5,36 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.test_accessibility import Audit, browser, full_demo, new_page, sign_in  # noqa: F401 (fixtures)
+from tests.web.test_accessibility import Audit, browser, full_demo, new_page  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WAIT_MS = 120_000  # a loaded machine: generous waits bound a hang, they assert no timing
+
+
+def patient_page(browser):  # type: ignore[no-untyped-def]  # noqa: F811
+    page = new_page(browser)
+    page.set_default_timeout(WAIT_MS)
+    return page
+
+
+def sign_in(browser, live_server, username, organisation=""):  # type: ignore[no-untyped-def]  # noqa: F811
+    from pacte.demo import DEMO_PASSWORD
+
+    page = patient_page(browser)
+    page.goto(f"{live_server.url}/connexion/")
+    page.get_by_label("Identifiant").fill(username)
+    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"{live_server.url}/espace/")
+    if organisation:  # act for this organisation (the session's choice, as the header's form does)
+        from pacte.accounts.models import Organisation
+
+        org = Organisation.objects.get(slug=organisation)
+        page.locator("#acting-org").select_option(str(org.pk))
+        page.get_by_role("button", name="Changer", exact=True).click()
+        page.wait_for_load_state()
+    return page
 
 
 def test_comptoirs_pages_have_no_axe_violation(browser, live_server, full_demo):  # type: ignore[no-untyped-def]  # noqa: F811
@@ -25,7 +52,7 @@ def test_comptoirs_pages_have_no_axe_violation(browser, live_server, full_demo):
     urls += [f"/experts/demandes/{r.pk}/" for r in ExpertRequest.objects.all()]
     urls += [f"/defis/{c.slug}/" for c in Challenge.objects.all()]
     audit = Audit()
-    page = new_page(browser)
+    page = patient_page(browser)
     for url in urls:
         page.goto(f"{live_server.url}{url}")
         audit.check(page, url)
