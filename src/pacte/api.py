@@ -106,6 +106,7 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def _mount() -> None:
     from pacte.channels.api import router as channels_router
+    from pacte.comptoirs.api import router as comptoirs_router
     from pacte.data.api import router as data_router
     from pacte.evidence.api import router as evidence_router
     from pacte.funding.api import router as funding_router
@@ -126,6 +127,7 @@ def _mount() -> None:
     api.add_router("", channels_router)  # /channels/…, /institutions/{slug}/record
     api.add_router("", participation_router)  # /consultations/…/comments, /comments/…, /follows, /reuses
     api.add_router("", __import__("pacte.opendata.api").opendata.api.router)  # /statistics
+    api.add_router("", comptoirs_router)  # /comptoir/posts, /experts, /challenges
     # every write in one transaction (retried on deadlock); Idempotency-Key on POSTs
     api.add_decorator(transactional_writes, mode="view")
 

@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "pacte.participation",
     "pacte.opendata",  # issue 13 parts 5, 8: open-data dump, statistics, statements
     "pacte.mediation",  # issue 13 part 7: assisted use
+    "pacte.comptoirs",
     "pacte.writes",
     "pacte.web",
 ]

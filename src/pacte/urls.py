@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("pacte.participation.urls")),
     path("", include("pacte.opendata.urls")),
     path("", include("pacte.mediation.urls")),
+    path("", include("pacte.comptoirs.urls")),
     path("", include("pacte.web.urls")),
 ]
 handler404 = "pacte.web.errors.not_found"

@@ -16,6 +16,8 @@ from pacte.accounts.policy import Action
 from pacte.accounts.services import acting_for
 from pacte.errors import PermissionDenied
 from pacte.pacts.models import Commitment
+from tests.comptoirs.matrix import EXPECTED as COMPTOIR_EXPECTED
+from tests.comptoirs.matrix import comptoir_objects
 from tests.factories import InstitutionFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +75,7 @@ EXPECTED: dict[Action, set[str]] = {
     # assisted use (issue 13 part 7): a mediator of the structure, nobody else, not the platform
     Action.ASSISTED_ACT: {"mediator"},
     Action.ASSISTED_RECEIPT: {"mediator"},
+    **COMPTOIR_EXPECTED,  # issue 12 parts 2-4
 }
 
 
@@ -142,6 +145,7 @@ def objects(world, draft) -> dict[Action, Any]:  # type: ignore[no-untyped-def]
         Action.ASSISTED_ACT: world.institution,
         Action.ASSISTED_RECEIPT: SimpleNamespace(organisation_id=world.institution.pk),
         **participation_objects(world, pact),
+        **comptoir_objects(world, project),
     }
 
 

@@ -28,6 +28,7 @@ DAILY = {
     "channels.run": time(3, 40),
     "channels.takeover_alerts": time(3, 45),
     "opendata.dump": time(3, 50),
+    "comptoirs.late_answers": time(3, 55),
     "notifications.prune": time(4, 0),
     "accounts.prune_sign_in_log": time(4, 10),
     "writes.purge_idempotency_keys": time(4, 20),
@@ -91,6 +92,9 @@ def test_each_job_is_enqueued_when_its_time_comes_and_only_then():
         "channels.takeover_alerts"
     ]
     assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 50), SLOW)] == ["opendata.dump"]
+    assert [r.job for r in enqueue_due(paris(2026, 3, 10, 3, 55), SLOW)] == [
+        "comptoirs.late_answers"
+    ]
     assert [r.job for r in enqueue_due(paris(2026, 3, 10, 4, 5), SLOW)] == [
         "notifications.prune",
         "notifications.resume",
@@ -110,6 +114,7 @@ def test_each_job_is_enqueued_when_its_time_comes_and_only_then():
             "pacte.channels.tasks.run_channels_task": 1,
             "pacte.channels.tasks.takeover_alerts_task": 1,
             "pacte.opendata.tasks.publish_dump_task": 1,
+            "pacte.comptoirs.tasks.mark_late_answers_task": 1,
             "pacte.notifications.tasks.resume_pending_task": 2,
             "pacte.data.tasks.release_stale_reservations_task": 1,
             "pacte.participation.tasks.close_consultations_task": 1,

@@ -116,6 +116,17 @@ class Action(StrEnum):
     PARTICIPATION_MODERATE = "participation.moderate"  # hide, keep, restore; obj: Comment or Reuse
     FOLLOW = "follow"  # follow or stop following anything public; obj: what is followed (a person)
     REUSE_DECLARE = "reuse.declare"  # obj: the dataset or project reused (a person)
+    # comptoirs, experts, challenges (issue 12 parts 2, 3, 4)
+    COMPTOIR_ANSWER = "comptoir.answer"  # review, answer, redirect, close a post; obj: Post
+    COMPTOIR_MODERATE = "comptoir.moderate"  # hide a post with a public reason; obj: Post
+    COMPTOIR_ROUTE = "comptoir.route"  # set a row of the published routing table; obj: Route
+    EXPERT_PUBLISH = "expert.publish"  # publish, withdraw an expert; obj: institution or Expert
+    EXPERT_ASK = "expert.ask"  # ask an exchange; obj: Project (with an active pact)
+    EXPERT_ANSWER = "expert.answer"  # accept with slots, redirect, decline; obj: ExpertRequest
+    EXPERT_SUMMARY = "expert.summary"  # record, confirm the summary; obj: ExpertRequest
+    CHALLENGE_PUBLISH = "challenge.publish"  # publish, close; obj: institution or Challenge
+    CHALLENGE_APPLY = "challenge.apply"  # obj: the acting carrier Organisation
+    CHALLENGE_JURY = "challenge.jury"  # select or not, with reasons; obj: Application
 
 
 # ------------------------------------------------------------------ object readers
@@ -425,6 +436,74 @@ def _moderator(acting: Acting, obj: Any) -> Refusal:
     )
 
 
+# comptoirs, experts, challenges (issue 12 parts 2, 3, 4)
+def _comptoir_contact(acting: Acting, obj: Any) -> Refusal:
+    """The contact the routing table names: its role in the organisation the post is routed to
+    (a contribution offer goes to the project's carrier, any of its members)."""
+    if obj.contact_role in (Role.CARRIER_MEMBER, Role.CARRIER_ADMIN):
+        if _is_carrier_member(acting, obj.organisation_id):
+            return None
+    elif acting.organisation.pk == obj.organisation_id and acting.has(obj.contact_role):
+        return None
+    return _("Seul le contact désigné par la table de routage peut traiter ce dépôt.")
+
+
+def _comptoir_moderator(acting: Acting, obj: Any) -> Refusal:
+    # never the addressed institution itself: it would be judge of the criticism it receives
+    if acting.has(Role.PLATFORM_ADMIN) and acting.organisation.pk != obj.organisation_id:
+        return None
+    return _(
+        "Seul un administrateur de la plateforme (hors institution destinataire) peut modérer."
+    )
+
+
+def _platform_admin(acting: Acting, obj: Any) -> Refusal:
+    if acting.has(Role.PLATFORM_ADMIN):
+        return None
+    return _("Seul un administrateur de la plateforme peut faire cela.")
+
+
+def _institution_desk(acting: Acting, obj: Any) -> Refusal:
+    """An instructor or a signatory of the institution (an Organisation, or an object's)."""
+    institution_id = obj.pk if isinstance(obj, Organisation) else _institution_id(obj)
+    if (
+        acting.organisation.pk == institution_id
+        and acting.organisation.is_institution
+        and (acting.has(Role.REVIEWER) or acting.has(Role.SIGNATORY))
+    ):
+        return None
+    return _("Seul un instructeur ou un signataire de l'institution peut faire cela.")
+
+
+def _expert_answerer(acting: Acting, obj: Any) -> Refusal:
+    return _institution_desk(acting, obj) or _recusal(acting, obj)
+
+
+def _carrier_with_active_pact(acting: Acting, obj: Any) -> Refusal:
+    refusal = _carrier_member(acting, obj)
+    if refusal is not None:
+        return refusal
+    if not obj.pacts.filter(versions__is_current=True, versions__status="active").exists():
+        return _("Seul un projet dont le pacte est en vigueur peut demander un échange.")
+    return None
+
+
+def _exchange_party(acting: Acting, obj: Any) -> Refusal:
+    if _is_carrier_member(acting, _carrier_id(obj)) or _institution_desk(acting, obj) is None:
+        return None
+    return _("Seules les deux parties de l'échange peuvent en rédiger la synthèse.")
+
+
+def _challenge_team(acting: Acting, obj: Any) -> Refusal:
+    if acting.organisation.pk == obj.pk and obj.is_carrier and _is_carrier_member(acting, obj.pk):
+        return None
+    return _("Seule une équipe porteuse (membre d'un porteur de projet) peut candidater.")
+
+
+def _challenge_jury(acting: Acting, obj: Any) -> Refusal:
+    return _institution_desk(acting, obj) or _recusal(acting, obj)
+
+
 @dataclass(frozen=True)
 class Rule:
     check: Callable[[Acting, Any], Refusal]
@@ -474,6 +553,17 @@ RULES: dict[Action, Rule] = {
     Action.PARTICIPATION_MODERATE: Rule(_moderator),
     Action.FOLLOW: Rule(_as_person(_signed_in_person), person=_signed_in_person),
     Action.REUSE_DECLARE: Rule(_as_person(_signed_in_person), person=_signed_in_person),
+    # comptoirs, experts, challenges (issue 12 parts 2, 3, 4)
+    Action.COMPTOIR_ANSWER: Rule(_comptoir_contact),
+    Action.COMPTOIR_MODERATE: Rule(_comptoir_moderator),
+    Action.COMPTOIR_ROUTE: Rule(_platform_admin, system=True),
+    Action.EXPERT_PUBLISH: Rule(_institution_desk),
+    Action.EXPERT_ASK: Rule(_carrier_with_active_pact),
+    Action.EXPERT_ANSWER: Rule(_expert_answerer),
+    Action.EXPERT_SUMMARY: Rule(_exchange_party),
+    Action.CHALLENGE_PUBLISH: Rule(_institution_desk),
+    Action.CHALLENGE_APPLY: Rule(_challenge_team),
+    Action.CHALLENGE_JURY: Rule(_challenge_jury),
 }
 
 

@@ -30,8 +30,13 @@ JOBS: tuple[Job, ...] = (
     Job("evidence.compliance", "pacte.evidence.tasks.run_compliance_task", Daily(time(3, 20))),
     Job("funding.late_payments", "pacte.funding.tasks.mark_late_payments_task", Daily(time(3, 30))),
     Job("channels.run", "pacte.channels.tasks.run_channels_task", Daily(time(3, 40))),
-    Job("channels.takeover_alerts", "pacte.channels.tasks.takeover_alerts_task", Daily(time(3, 45))),
+    Job(
+        "channels.takeover_alerts", "pacte.channels.tasks.takeover_alerts_task", Daily(time(3, 45))
+    ),
     Job("opendata.dump", "pacte.opendata.tasks.publish_dump_task", Daily(time(3, 50))),
+    Job(
+        "comptoirs.late_answers", "pacte.comptoirs.tasks.mark_late_answers_task", Daily(time(3, 55))
+    ),
     Job("notifications.prune", "pacte.notifications.tasks.prune_outbox_task", Daily(time(4, 0))),
     Job(
         "writes.purge_idempotency_keys",
