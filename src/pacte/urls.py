@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("pacte.evidence.urls")),
     path("", include("pacte.funding.urls")),
     path("", include("pacte.web.urls")),
+    path("", include("pacte.accounts.urls")),
 ]
 handler404 = "pacte.web.errors.not_found"
 handler400 = "pacte.request_faults.bad_request"

@@ -10,11 +10,16 @@ from pacte.links import web_link_validator
 
 
 class User(AbstractUser):
-    """A person. Identity may come from a password or, later, an OpenID Connect provider."""
+    """A person. Identity comes from a password or an OpenID Connect provider (FranceConnect,
+    ProConnect) through django-allauth. A deleted account stays as an anonymous tombstone
+    (``deleted_at`` set, every personal field erased) so that its contributions keep an author."""
 
     display_name = models.CharField(_("nom affiché"), max_length=120, blank=True)
+    deleted_at = models.DateTimeField(_("supprimé le"), null=True, blank=True)
 
     def __str__(self) -> str:
+        if self.deleted_at is not None:
+            return str(_("Compte supprimé"))
         return self.display_name or self.get_full_name() or self.username
 
 
