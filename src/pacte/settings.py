@@ -415,7 +415,7 @@ SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
 SOCIALACCOUNT_AUTO_SIGNUP = True  # …a clash goes to the linking page, which asks the person
 SOCIALACCOUNT_EMAIL_VERIFICATION = "mandatory"
 SOCIALACCOUNT_QUERY_EMAIL = True
-from pacte.accounts.oidc.configuration import configured_apps  # noqa: E402
+from pacte.accounts.oidc.configuration import configured_apps, provider_origins  # noqa: E402
 
 SOCIALACCOUNT_PROVIDERS = {
     "openid_connect": {
@@ -424,3 +424,8 @@ SOCIALACCOUNT_PROVIDERS = {
         "APPS": configured_apps(os.environ),
     }
 }
+# the sign-in buttons and the sign-out form post to Pacte, which redirects to the provider
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = [
+    SELF,
+    *provider_origins(SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"]),
+]

@@ -67,6 +67,13 @@ class Organisation(models.Model):
     territory = models.CharField(_("territoire"), max_length=120, blank=True)
     website = models.URLField(_("site web"), blank=True, validators=[web_link_validator])
     contact_email = models.EmailField(_("courriel de contact"), blank=True)
+    siret = models.CharField(
+        _("SIRET"),
+        max_length=14,
+        blank=True,
+        db_index=True,
+        help_text=_("Pour reconnaître les agents qui se connectent avec ProConnect."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

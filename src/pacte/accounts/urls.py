@@ -23,6 +23,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("inscription/", SignupView.as_view(), name="account_signup"),
     path("compte/", views.account, name="account_overview"),
     path("compte/suppression/", views.delete_account, name="account_delete"),
+    path("compte/relier/", views.link_identity, name="account_link_identity"),
     path("compte/", include(_allauth_pages)),
     path("compte/tiers/", include(allauth_social_urls)),
     path("compte/", include(build_provider_urlpatterns())),

@@ -92,3 +92,35 @@ def delete_account(request: HttpRequest) -> HttpResponse:
             return redirect("web:home")
         status = 400
     return render(request, "account/delete.html", {"form": form}, status=status)
+
+
+def link_identity(request: HttpRequest) -> HttpResponse:
+    """A first FranceConnect/ProConnect sign-in whose verified address is an existing account's
+    confirmed address: the person chooses to link the identity to that account, or not."""
+    from allauth.socialaccount.helpers import complete_social_login
+    from allauth.socialaccount.models import SocialLogin
+
+    from pacte.accounts.adapters import PENDING_LINK_KEY, account_for_link, verified_email
+
+    data = request.session.get(PENDING_LINK_KEY)
+    if not isinstance(data, dict):
+        return redirect("web:login")
+    sociallogin = SocialLogin.deserialize(data)
+    owner = account_for_link(sociallogin)
+    if owner is None:
+        request.session.pop(PENDING_LINK_KEY, None)
+        return redirect("web:login")
+    if request.method == "POST":
+        request.session.pop(PENDING_LINK_KEY, None)
+        if request.POST.get("decision") != "link":
+            messages.info(request, _("Rien n'a été relié. Vous pouvez vous connecter autrement."))
+            return redirect("web:login")
+        sociallogin.connect(request, owner)
+        # signed in as the account now linked (allauth finds it by the identity just saved)
+        response: HttpResponse = complete_social_login(request, SocialLogin.deserialize(data))
+        return response
+    return render(
+        request,
+        "account/link_identity.html",
+        {"provider": sociallogin.provider.name, "email": verified_email(sociallogin)},
+    )

@@ -21,7 +21,7 @@ from pacte.accounts.middleware import SESSION_KEY
 from pacte.accounts.models import Membership, Organisation
 from pacte.accounts.policy import Action
 from pacte.accounts.request_types import SignedInRequest
-from pacte.accounts.selectors import institutions
+from pacte.accounts.selectors import institutions, organisations_of_agent
 from pacte.accounts.services import Acting, create_api_token
 from pacte.errors import DomainError, NotAuthenticated, PermissionDenied
 from pacte.journal.selectors import events_for_project, recent_events
@@ -271,7 +271,11 @@ def switch_organisation(request: SignedInRequest) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     if getattr(request, "acting", None) is None:
         # a person without membership is a citizen: what they can do, not an error
-        return render(request, "web/citizen_dashboard.html")
+        return render(
+            request,
+            "web/citizen_dashboard.html",
+            {"agent_of": organisations_of_agent(request.user)},  # type: ignore[arg-type]
+        )
     acting = _acting(request)
     org = acting.organisation
     projects = (

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_delete_loginattempt_alter_organisation_website'),
+        ("accounts", "0002_delete_loginattempt_alter_organisation_website"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='deleted_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='supprimé le'),
+            model_name="user",
+            name="deleted_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="supprimé le"),
         ),
     ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -75,3 +76,14 @@ def configured_apps(env: Mapping[str, str]) -> list[dict[str, Any]]:
             }
         )
     return apps
+
+
+def provider_origins(apps: list[dict[str, Any]]) -> list[str]:
+    """The providers' origins, which the Content-Security-Policy's form-action must allow: the
+    sign-in button and the sign-out form post to Pacte, which redirects there."""
+    origins = []
+    for app in apps:
+        parsed = urlsplit(str(app["settings"]["server_url"]))
+        if parsed.scheme and parsed.netloc:
+            origins.append(f"{parsed.scheme}://{parsed.netloc}")
+    return sorted(set(origins))
