@@ -19,7 +19,7 @@ from pacte.accounts.models import User
 from pacte.accounts.oidc.claims import display_name
 
 
-class PacteAccountAdapter(DefaultAccountAdapter):
+class PacteAccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth is untyped
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         return reverse("web:dashboard")
 
@@ -41,7 +41,7 @@ class PacteAccountAdapter(DefaultAccountAdapter):
             user.username = self.generate_unique_username(["citoyen"])
 
 
-class VerifiedEmailStage(EmailVerificationStage):
+class VerifiedEmailStage(EmailVerificationStage):  # type: ignore[misc]
     """allauth's mandatory e-mail verification, for every account that has an address on file
     with allauth: all the accounts made by sign-up or by an identity provider. Accounts made by
     the platform's administrators (command line, back office, demo), which never had one, are
@@ -51,7 +51,8 @@ class VerifiedEmailStage(EmailVerificationStage):
         user = self.login.user
         if user is not None and not EmailAddress.objects.filter(user_id=user.pk).exists():
             return None, True
-        return super().handle()
+        result: tuple[Any, bool] = super().handle()
+        return result
 
 
 PENDING_LINK_KEY = "pacte_pending_link"
@@ -82,7 +83,7 @@ def account_for_link(sociallogin: SocialLogin) -> User | None:
     return user
 
 
-class PacteSocialAccountAdapter(DefaultSocialAccountAdapter):
+class PacteSocialAccountAdapter(DefaultSocialAccountAdapter):  # type: ignore[misc]
     def pre_social_login(self, request: HttpRequest, sociallogin: SocialLogin) -> None:
         """A first sign-in through FranceConnect/ProConnect whose verified address is already a
         Pacte account's confirmed address: ask the person before linking (account_link_identity).

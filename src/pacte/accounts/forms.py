@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 
-class SignInForm(LoginForm):
+class SignInForm(LoginForm):  # type: ignore[misc]  # allauth is untyped
     """allauth's sign-in: an e-mail address, or the account name of accounts made by an
     administrator, then the password."""
 

@@ -70,7 +70,7 @@ def account(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@reauthentication_required(allow_get=True)
+@reauthentication_required(allow_get=True)  # type: ignore[untyped-decorator]  # allauth
 def delete_account(request: HttpRequest) -> HttpResponse:
     """GDPR erasure, after the person confirmed and proved again who they are (password, or a
     code sent to their verified address when they sign in through FranceConnect/ProConnect)."""

@@ -93,7 +93,7 @@ class PublicServiceCallbackView(OAuth2CallbackView):  # type: ignore[misc]
         return state, response
 
 
-@login_not_required
+@login_not_required  # type: ignore[untyped-decorator]  # allauth is untyped
 def login(request: HttpRequest, provider_id: str) -> HttpResponse:
     try:
         view = OAuth2LoginView.adapter_view(PublicServiceAdapter(request, provider_id))
@@ -103,7 +103,7 @@ def login(request: HttpRequest, provider_id: str) -> HttpResponse:
         raise Http404 from None
 
 
-@login_not_required
+@login_not_required  # type: ignore[untyped-decorator]  # allauth is untyped
 def callback(request: HttpRequest, provider_id: str) -> HttpResponse:
     try:
         view = PublicServiceCallbackView.adapter_view(PublicServiceAdapter(request, provider_id))
