@@ -417,15 +417,16 @@ SOCIALACCOUNT_EMAIL_VERIFICATION = "mandatory"
 SOCIALACCOUNT_QUERY_EMAIL = True
 from pacte.accounts.oidc.configuration import configured_apps, provider_origins  # noqa: E402
 
+_IDENTITY_PROVIDERS = configured_apps(os.environ)
 SOCIALACCOUNT_PROVIDERS = {
     "openid_connect": {
         "provider_class": "pacte.accounts.oidc.provider.PublicServiceProvider",
         "OAUTH_PKCE_ENABLED": True,
-        "APPS": configured_apps(os.environ),
+        "APPS": _IDENTITY_PROVIDERS,
     }
 }
 # the sign-in buttons and the sign-out form post to Pacte, which redirects to the provider
 CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = [
     SELF,
-    *provider_origins(SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"]),
+    *provider_origins(_IDENTITY_PROVIDERS),
 ]

@@ -26,7 +26,7 @@ class FormerIdentity:
     names: frozenset[str]
 
 
-PersonalDataEraser = Callable[["User", FormerIdentity], None]
+PersonalDataEraser = Callable[["User", FormerIdentity], object]  # the result is ignored
 
 _ERASERS: dict[str, PersonalDataEraser] = {}
 
