@@ -18,6 +18,15 @@ def _log_memory_per_test(tmp_path_factory, settings):  # type: ignore[no-untyped
     settings.LOG_MEMORY_FILE = str(tmp_path_factory.mktemp("log-memory") / "log-latest-checkpoint")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():  # type: ignore[no-untyped-def]
+    """django-allauth counts requests per address in the cache (sign-in, sign-up, reset):
+    each test starts with none counted, whatever the tests before it did."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @dataclass
 class World:
     """Two parties and one person per role, ready to act."""

@@ -31,6 +31,7 @@ DEMO_EXTENSIONS.append("pacte.participation.demo")
 DEMO_EXTENSIONS.append("pacte.mediation.demo")  # issue 13 part 7
 DEMO_EXTENSIONS.append("pacte.opendata.demo")  # issue 13 part 5: the dump, after all the rest
 DEMO_EXTENSIONS.append("pacte.comptoirs.demo")
+DEMO_EXTENSIONS.append("pacte.accounts.demo")
 
 INSTITUTIONS = [
     ("agence-emploi", "Agence publique pour l'emploi (fictive)", "operator", "France"),

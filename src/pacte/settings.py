@@ -384,3 +384,66 @@ HOSTING_PROVIDER = os.environ.get("PACTE_HOSTING_PROVIDER", "")
 DATA_PROTECTION_EMAIL = os.environ.get("PACTE_DPO_EMAIL", "") or PUBLISHER_EMAIL
 ACCESSIBILITY_EMAIL = os.environ.get("PACTE_ACCESSIBILITY_EMAIL", "") or PUBLISHER_EMAIL
 OPEN_DATA_DIR = Path(os.environ.get("PACTE_OPEN_DATA_DIR", VAR_DIR / "opendata"))
+
+# ---------------------------------------------------------------------------------------------
+# Accounts (issue 13, parts 1-2): django-allauth for sign-up, e-mail verification, sign-in by
+# e-mail or account name, password reset, e-mail change; FranceConnect and ProConnect through
+# allauth's OpenID Connect provider (pacte.accounts.oidc adds nonce, acr and signed userinfo).
+# Kept together in this block; see docs/accounts.md.
+# ---------------------------------------------------------------------------------------------
+INSTALLED_APPS += [
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "allauth.account.middleware.AccountMiddleware",
+)
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: it refuses a locked (account, address) pair
+    "allauth.account.auth_backends.AuthenticationBackend",  # by e-mail or account name
+]
+ACCOUNT_ADAPTER = "pacte.accounts.adapters.PacteAccountAdapter"
+SOCIALACCOUNT_ADAPTER = "pacte.accounts.adapters.PacteSocialAccountAdapter"
+ACCOUNT_FORMS = {"login": "pacte.accounts.forms.SignInForm"}
+ACCOUNT_SIGNUP_FORM_CLASS = "pacte.accounts.signup_details.SignUpDetails"
+ACCOUNT_LOGIN_METHODS = {"email", "username"}  # people sign in by e-mail; older accounts by name
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False  # a link opened by a mail scanner must not confirm anything
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Pacte] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if ENVIRONMENT == "production" else "http"
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+# django-axes counts failed sign-ins per (account, address) above; allauth's own per-account
+# limit would let a stranger lock the owner out, so it is off. The other limits stay.
+ACCOUNT_RATE_LIMITS = {"login_failed": False}
+AXES_USERNAME_FORM_FIELD = "login"
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the provider buttons post a form (CSRF-protected)
+SOCIALACCOUNT_STORE_TOKENS = True  # the ID token is kept for logout (id_token_hint)
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never sign into an account by its e-mail alone…
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_AUTO_SIGNUP = True  # …a clash goes to the linking page, which asks the person
+SOCIALACCOUNT_EMAIL_VERIFICATION = "mandatory"
+SOCIALACCOUNT_QUERY_EMAIL = True
+from pacte.accounts.oidc.configuration import configured_apps, provider_origins  # noqa: E402
+
+_IDENTITY_PROVIDERS = configured_apps(os.environ)
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "provider_class": "pacte.accounts.oidc.provider.PublicServiceProvider",
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": _IDENTITY_PROVIDERS,
+    }
+}
+# the sign-in buttons and the sign-out form post to Pacte, which redirects to the provider
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = [
+    SELF,
+    *provider_origins(_IDENTITY_PROVIDERS),
+]

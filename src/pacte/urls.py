@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("pacte.mediation.urls")),
     path("", include("pacte.comptoirs.urls")),
     path("", include("pacte.web.urls")),
+    path("", include("pacte.accounts.urls")),
 ]
 handler404 = "pacte.web.errors.not_found"
 handler400 = "pacte.request_faults.bad_request"

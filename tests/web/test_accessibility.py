@@ -220,9 +220,9 @@ def test_login_errors_are_accessible(browser, live_server, demo):
     assert page.locator(".field.has-error").count() == 2
     assert page.title().startswith("Erreur")
     # each error is announced with its field
-    assert page.locator("#id_username").get_attribute("aria-invalid") == "true"
-    assert "id_username_error" in (
-        page.locator("#id_username").get_attribute("aria-describedby") or ""
+    assert page.locator("#id_login").get_attribute("aria-invalid") == "true"
+    assert "id_login_error" in (
+        page.locator("#id_login").get_attribute("aria-describedby") or ""
     )
     audit.check(page, "connexion, champs vides")
     page.get_by_label("Identifiant").fill("porteur")

@@ -19,7 +19,7 @@ ATTACKER, OWNER = "203.0.113.66", "198.51.100.7"
 
 def attempt(client, username, password, ip, **extra):  # type: ignore[no-untyped-def]
     return client.post(
-        "/connexion/", {"username": username, "password": password}, REMOTE_ADDR=ip, **extra
+        "/connexion/", {"login": username, "password": password}, REMOTE_ADDR=ip, **extra
     )
 
 
@@ -42,7 +42,7 @@ def test_the_same_address_is_throttled_in_french_even_with_the_right_password(cl
     r = attempt(client, username, PASSWORD, ATTACKER)
     page = r.content.decode()
     assert r.status_code == 429 and "Trop de tentatives de connexion" in page
-    assert 'lang="fr"' in page and 'name="username"' in page  # the sign-in page, not a bare text
+    assert 'lang="fr"' in page and 'name="login"' in page  # the sign-in page, not a bare text
     # other accounts from the same address are not affected
     assert attempt(client, world.reviewer.user.username, PASSWORD, ATTACKER).status_code == 302
 

@@ -52,15 +52,15 @@ def test_draft_is_hidden_from_the_public(client, draft):
 
 def test_login_page_errors_and_throttling(client, world):
     r = client.post(
-        "/connexion/", {"username": world.carrier_admin.user.username, "password": "bad password!!"}
+        "/connexion/", {"login": world.carrier_admin.user.username, "password": "bad password!!"}
     )
     assert r.status_code == 401 and "incorrect" in r.content.decode()
     with override_settings(AXES_FAILURE_LIMIT=1):
         r = client.post(
-            "/connexion/", {"username": world.carrier_admin.user.username, "password": PASSWORD}
+            "/connexion/", {"login": world.carrier_admin.user.username, "password": PASSWORD}
         )
         assert r.status_code == 429
-    r = client.post("/connexion/", {"username": world.reviewer.user.username, "password": PASSWORD})
+    r = client.post("/connexion/", {"login": world.reviewer.user.username, "password": PASSWORD})
     assert r.status_code == 302 and r["Location"] == "/espace/"
 
 

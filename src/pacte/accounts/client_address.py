@@ -62,4 +62,7 @@ def client_address(request: HttpRequest) -> str:
 def normalised_username(request: HttpRequest, credentials: dict[str, str] | None = None) -> str:
     """Account names are compared case-insensitively, so "Porteur" and "porteur" share a count."""
     source = credentials if credentials is not None else request.POST
-    return str(source.get("username", "") or "").strip().lower()
+    # the admin's form posts "username"; allauth's sign-in posts "login" and authenticates with
+    # "username" (and "email"), all carrying what the person typed
+    typed = source.get("username") or source.get("login") or source.get("email") or ""
+    return str(typed).strip().lower()

@@ -10,11 +10,16 @@ from pacte.links import web_link_validator
 
 
 class User(AbstractUser):
-    """A person. Identity may come from a password or, later, an OpenID Connect provider."""
+    """A person. Identity comes from a password or an OpenID Connect provider (FranceConnect,
+    ProConnect) through django-allauth. A deleted account stays as an anonymous tombstone
+    (``deleted_at`` set, every personal field erased) so that its contributions keep an author."""
 
     display_name = models.CharField(_("nom affiché"), max_length=120, blank=True)
+    deleted_at = models.DateTimeField(_("supprimé le"), null=True, blank=True)
 
     def __str__(self) -> str:
+        if self.deleted_at is not None:
+            return str(_("Compte supprimé"))
         return self.display_name or self.get_full_name() or self.username
 
 
@@ -62,6 +67,13 @@ class Organisation(models.Model):
     territory = models.CharField(_("territoire"), max_length=120, blank=True)
     website = models.URLField(_("site web"), blank=True, validators=[web_link_validator])
     contact_email = models.EmailField(_("courriel de contact"), blank=True)
+    siret = models.CharField(
+        _("SIRET"),
+        max_length=14,
+        blank=True,
+        db_index=True,
+        help_text=_("Pour reconnaître les agents qui se connectent avec ProConnect."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

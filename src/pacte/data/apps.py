@@ -9,6 +9,12 @@ def _on_pact_sanction(version, action):  # type: ignore[no-untyped-def]
     on_pact_sanction(version, action)
 
 
+def _erase_personal_data(user, former):  # type: ignore[no-untyped-def]
+    from pacte.data.consent import erase_personal_data
+
+    erase_personal_data(user, former)
+
+
 class DataConfig(AppConfig):
     name = "pacte.data"
     verbose_name = "Accès aux données"
@@ -30,3 +36,7 @@ class DataConfig(AppConfig):
             _("30 jours après le dépôt de la demande"),  # type: ignore[arg-type]
             decision_figures,
         )
+        from pacte.accounts.ports import register_personal_data_eraser
+
+        # a deleted account withdraws its consents and loses its identity links (issue 13)
+        register_personal_data_eraser("data.consent", _erase_personal_data)

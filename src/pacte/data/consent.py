@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pacte.accounts.models import User
+from pacte.accounts.ports import FormerIdentity
 from pacte.data import events
 from pacte.data.gateway.access import canonical_sha
 from pacte.data.models import Consent, Dataset, DatasetVersion, PersonLink
@@ -127,3 +128,11 @@ def withdraw_consent(user: User, consent: Consent) -> Consent:
         tier=5,
     )
     return consent
+
+
+def erase_personal_data(user: User, former: FormerIdentity) -> None:
+    """Account deletion (pacte.accounts.ports): every consent still given is withdrawn (its
+    record erased, the withdrawal logged), and the person's identity links are deleted."""
+    for consent in Consent.objects.filter(user=user, state=Consent.State.GIVEN):
+        withdraw_consent(user, consent)
+    PersonLink.objects.filter(user=user).delete()

@@ -11,15 +11,17 @@ server never breaks the governance transaction that asked for the mail.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
+from pacte.accounts.ports import FormerIdentity
 from pacte.engines.cadence import retry_delay
 from pacte.notifications.models import Notification
 
@@ -169,3 +171,33 @@ def prune_outbox(now: datetime | None = None) -> int:
         state__in=(Notification.State.SENT, Notification.State.FAILED), created_at__lt=cutoff
     ).delete()
     return deleted
+
+
+ERASED_NAME = "Compte supprimé"
+
+
+def forget_addresses(user: object, former: FormerIdentity) -> int:
+    """Account deletion (pacte.accounts.ports): the person's addresses leave the outbox. A
+    message sent to them alone is deleted (its text may name them); from a message to several
+    people their address goes, and their name, where the text gives it, becomes "Compte
+    supprimé". Returns how many messages were touched."""
+    touched = 0
+    for email in former.emails:
+        for n in Notification.objects.filter(recipients__icontains=email):
+            kept = [r for r in n.recipients if str(r).strip().lower() not in former.emails]
+            if kept == n.recipients:
+                continue
+            touched += 1
+            if kept:
+                n.recipients = kept
+                n.save(update_fields=["recipients"])
+            else:
+                n.delete()
+    for name in (n for n in former.names if len(n) >= 3):
+        pattern = re.compile(re.escape(name), re.IGNORECASE)
+        for n in Notification.objects.filter(Q(subject__icontains=name) | Q(body__icontains=name)):
+            n.subject = pattern.sub(ERASED_NAME, n.subject)
+            n.body = pattern.sub(ERASED_NAME, n.body)
+            n.save(update_fields=["subject", "body"])
+            touched += 1
+    return touched

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from pacte.accounts import views as account_views
 from pacte.web import views
 
 app_name = "web"
@@ -20,8 +21,8 @@ urlpatterns = [
     path("journal/", views.journal, name="journal"),
     path("sante", views.health, name="health"),
     path("langue/", views.choose_language, name="language"),
-    path("connexion/", views.login_view, name="login"),
-    path("deconnexion/", views.logout_view, name="logout"),
+    path("connexion/", account_views.SignInView.as_view(), name="login"),
+    path("deconnexion/", account_views.SignOutView.as_view(), name="logout"),
     path("espace/", views.dashboard, name="dashboard"),
     path("espace/organisation/", views.switch_organisation, name="switch_organisation"),
     path("espace/projets/nouveau/", views.project_create, name="project_create"),

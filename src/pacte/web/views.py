@@ -6,7 +6,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -22,7 +21,7 @@ from pacte.accounts.middleware import SESSION_KEY
 from pacte.accounts.models import Membership, Organisation
 from pacte.accounts.policy import Action
 from pacte.accounts.request_types import SignedInRequest
-from pacte.accounts.selectors import institutions
+from pacte.accounts.selectors import institutions, organisations_of_agent
 from pacte.accounts.services import Acting, create_api_token
 from pacte.errors import DomainError, NotAuthenticated, PermissionDenied
 from pacte.journal.selectors import events_for_project, recent_events
@@ -239,26 +238,6 @@ def health(request: HttpRequest) -> JsonResponse:
 # ------------------------------------------------------------------ auth
 
 
-def login_view(request: HttpRequest) -> HttpResponse:
-    from pacte.accounts.identity import PROVIDERS
-
-    form = forms.LoginForm(request.POST or None)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        try:
-            user = PROVIDERS["password"].authenticate(request, **form.cleaned_data)
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-            status = exc.status
-        else:
-            login(request, user)
-            target = request.GET.get("next", "")
-            if not target.startswith("/") or target.startswith("//"):
-                target = reverse("web:dashboard")
-            return redirect(target)
-    return render(request, "web/login.html", {"form": form}, status=status)
-
-
 def login_locked_out(
     request: HttpRequest,
     original_response: HttpResponse | None = None,
@@ -272,13 +251,6 @@ def login_locked_out(
 
     error = TooManyAttempts(str(settings.AXES_COOLOFF_MESSAGE))
     return render(request, "error.html", {"error": error}, status=error.status)
-
-
-@require_POST
-def logout_view(request: HttpRequest) -> HttpResponse:
-    logout(request)
-    messages.info(request, _("Vous êtes déconnecté."))
-    return redirect("web:home")
 
 
 @login_required
@@ -297,6 +269,13 @@ def switch_organisation(request: SignedInRequest) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    if getattr(request, "acting", None) is None:
+        # a person without membership is a citizen: what they can do, not an error
+        return render(
+            request,
+            "web/citizen_dashboard.html",
+            {"agent_of": organisations_of_agent(request.user)},  # type: ignore[arg-type]
+        )
     acting = _acting(request)
     org = acting.organisation
     projects = (
