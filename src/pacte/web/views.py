@@ -36,7 +36,7 @@ from pacte.pacts.schema import PRINCIPLES
 from pacte.projects import phases as project_phases
 from pacte.projects.models import Project
 from pacte.projects.selectors import get_project, search_projects
-from pacte.web import forms
+from pacte.web import forms, queues
 from pacte.web.caching import public_page
 from pacte.web.project_sections import PROJECT_SECTIONS
 
@@ -297,20 +297,13 @@ def switch_organisation(request: SignedInRequest) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """One queue across all the person's organisations and roles (pacte.web.queues)."""
     acting = _acting(request)
-    org = acting.organisation
-    projects = (
-        Project.objects.filter(carrier=org)
-        if org.is_carrier
-        else Project.objects.filter(pacts__institution=org).distinct()
-    )
+    user = acting.user
     return render(
         request,
         "web/dashboard.html",
-        {
-            "projects": projects,
-            "queue": pact_selectors.review_queue(acting),
-        },
+        {"ws": queues.workspace(user), "projects": queues.projects_of(user)},
     )
 
 
