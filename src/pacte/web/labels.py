@@ -49,6 +49,7 @@ BALL: dict[str, Label] = {
     "—": _("personne"),
 }
 STRENGTHS: dict[str, Label] = {"weak": _("faible"), "medium": _("moyenne"), "strong": _("forte")}
+BENEFITS: dict[str, Label] = {"low": _("faible"), "medium": _("moyen"), "high": _("élevé")}
 REVIEW_MODES: dict[str, Label] = {
     "one_reviewer": _("un instructeur"),
     "two_reviewers": _("deux instructeurs"),
@@ -153,7 +154,7 @@ EVENTS: dict[str, Label] = {
 def _text_choices() -> dict[str, dict[str, Label]]:
     """The labels of the models' TextChoices, by kind (imported late: apps must be ready)."""
     from pacte.accounts.models import Organisation, Role
-    from pacte.data.models import RequestStatus
+    from pacte.data.models import Classification, RequestStatus
     from pacte.pacts.models import Review, Signature, Status
     from pacte.pacts.schema import EVIDENCE_KINDS, IMPACT_METHODS, PRINCIPLES
 
@@ -163,6 +164,7 @@ def _text_choices() -> dict[str, dict[str, Label]]:
         "legal_form": dict(Organisation.LegalForm.choices),
         "pact_status": dict(Status.choices),
         "request_status": dict(RequestStatus.choices),
+        "classification": dict(Classification.choices),
         "review": dict(Review.Decision.choices),
         "side": dict(Signature.Side.choices),
         "evidence": dict(EVIDENCE_KINDS),
@@ -177,6 +179,7 @@ EXTRA: dict[str, dict[str, Label]] = {
     "owner": OWNERS,
     "ball": BALL,
     "strength": STRENGTHS,
+    "benefit": BENEFITS,
     "review_mode": REVIEW_MODES,
     "subject": SUBJECTS,
     "event": EVENTS,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pacte.web import views
+from pacte.web import pact_moves, views
 
 app_name = "web"
 urlpatterns = [
@@ -34,7 +34,7 @@ urlpatterns = [
     ),
     path(
         "espace/pactes/<str:reference>/v<int:number>/<str:action>/",
-        views.version_action,
+        pact_moves.version_action,
         name="version_action",
     ),
     path("espace/engagements/<int:pk>/preuve/", views.commitment_evidence, name="evidence"),
