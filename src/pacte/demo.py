@@ -26,6 +26,7 @@ DEMO_PASSWORD = "demo-pacte-2026"
 DEMO_EXTENSIONS: list[str] = ["pacte.data.demo"]
 DEMO_EXTENSIONS.append("pacte.evidence.demo")
 DEMO_EXTENSIONS.append("pacte.funding.demo")
+DEMO_EXTENSIONS.append("pacte.web.demo")  # open work for each role (issue 14)
 
 INSTITUTIONS = [
     ("agence-emploi", "Agence publique pour l'emploi (fictive)", "operator", "France"),

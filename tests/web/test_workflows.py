@@ -89,24 +89,24 @@ def test_auditor_reads_requests_and_projects(client, world, active, hiring):  # 
 
 
 def test_evaluator_sees_the_draft_to_publish(client, world, active):
+    from pacte.accounts.services import acting_for
     from pacte.evidence import evaluations
     from tests.evidence.conftest import REFERENCE
+    from tests.factories import MembershipFactory
 
-    evaluator = Membership.objects.create(
-        user=world.auditor.user, organisation=world.evaluator_org, roles=[Role.EVALUATOR]
-    )
-    from pacte.accounts.services import acting_for
-
+    m = MembershipFactory(organisation=world.evaluator_org, roles=[Role.EVALUATOR])
     ev = evaluations.create_evaluation(
-        acting_for(evaluator.user, world.evaluator_org),
+        acting_for(m.user, world.evaluator_org),
         active.pact.project,
         title="Retour à l'emploi",
         counts=REFERENCE,
     )
-    client.force_login(world.auditor.user)
+    client.force_login(m.user)
     turn = section(text(client.get("/espace/")), "À vous d'agir", "En attente d'une autre partie")
     assert "Retour à l'emploi" in turn and "relire puis publier" in turn
     assert ev.status == "draft"
+    # the shortcut to the deposit form is there for an evaluator
+    assert "Déposer une évaluation" in text(client.get("/espace/"))
 
 
 # ------------------------------------------------------------------ moves: buttons, confirmation

@@ -6,8 +6,6 @@ The moves themselves are the pacts domain's use cases (pacte.pacts.actions); not
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -204,7 +202,9 @@ def version_action(request: HttpRequest, reference: str, number: int, action: st
     return redirect("web:version", reference=reference, number=number)
 
 
-def _confirmation(request: HttpRequest, version: PactVersion, action: str, reason: Any) -> Any:
+def _confirmation(
+    request: HttpRequest, version: PactVersion, action: str, reason: str
+) -> HttpResponse:
     return render(
         request,
         "web/confirm_move.html",

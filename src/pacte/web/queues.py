@@ -45,6 +45,7 @@ class WorkItem:
     ball: str  # who must act next, in words
     your_turn: bool
     detail: str = ""
+    todo: str = ""  # what this person has to do, when it is their turn
 
 
 @dataclass
@@ -100,6 +101,23 @@ def _pact_turn(acting: Acting, version: PactVersion) -> tuple[bool, str]:
     return False, roles[0] if roles else ""
 
 
+def _pact_todo(status: str, role: str) -> str:
+    if role in (Role.CARRIER_ADMIN, Role.CARRIER_MEMBER):
+        return {
+            Status.DRAFT: _("compléter puis soumettre"),
+            Status.CHANGES_REQUESTED: _("préparer une nouvelle version"),
+            Status.BREACH_NOTIFIED: _("remédier au manquement avant l'échéance"),
+            Status.APPROVED: _("signer"),
+            Status.SIGNING: _("signer"),
+        }.get(Status(status), "")
+    return {
+        Status.SUBMITTED: _("instruire : approuver ou demander des modifications"),
+        Status.APPROVED: _("signer"),
+        Status.SIGNING: _("signer"),
+        Status.SUSPENDED: _("rétablir ou rompre le pacte"),
+    }.get(Status(status), "")
+
+
 def _pact_items(acting: Acting) -> list[WorkItem]:
     out = []
     for item in pact_selectors.review_queue(acting):
@@ -107,6 +125,7 @@ def _pact_items(acting: Acting) -> list[WorkItem]:
         if v.status == Status.DRAFT and acting.organisation.pk != v.pact.project.carrier_id:
             continue  # a carrier's draft is not the institution's work yet
         turn, role = _pact_turn(acting, v)
+        todo = _pact_todo(v.status, role) if turn else ""
         detail = ""
         if v.status == Status.SUBMITTED:
             detail = _("%(approvals)s/%(required)s approbation(s)") % {
@@ -127,6 +146,7 @@ def _pact_items(acting: Acting) -> list[WorkItem]:
                 ball=labels.ball(v.ball),
                 your_turn=turn,
                 detail=detail,
+                todo=todo,
             )
         )
     return out
@@ -165,6 +185,9 @@ def _request_items(acting: Acting) -> list[WorkItem]:
                 days_waiting=item.days_waiting,
                 ball=labels.ball(r.ball),
                 your_turn=turn,
+                todo=(_("donner votre avis") if not carrier_side else _("compléter puis soumettre"))
+                if turn
+                else "",
                 detail=_("%(count)s avis favorable(s)") % {"count": item.approvals}
                 if r.status == RequestStatus.SUBMITTED
                 else "",
@@ -190,8 +213,9 @@ def _evaluation_items(acting: Acting) -> list[WorkItem]:
             status=ev.get_status_display(),
             status_code=ev.status,
             days_waiting=_days(getattr(ev, "created_at", None)),
-            ball=_("vous (relire puis publier)"),
+            ball=_("à l'évaluateur"),
             your_turn=True,
+            todo=_("relire puis publier"),
         )
         for ev in drafts
     ]
