@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pacte.web import pact_moves, views
+from pacte.web import pact_editor, pact_moves, views
 
 app_name = "web"
 urlpatterns = [
@@ -29,7 +29,7 @@ urlpatterns = [
     path("espace/projets/<slug:slug>/pacte/", views.pact_create, name="pact_create"),
     path(
         "espace/pactes/<str:reference>/v<int:number>/modifier/",
-        views.version_edit,
+        pact_editor.version_edit,
         name="version_edit",
     ),
     path(
@@ -38,5 +38,6 @@ urlpatterns = [
         name="version_action",
     ),
     path("espace/engagements/<int:pk>/preuve/", views.commitment_evidence, name="evidence"),
+    path("espace/engagements/ligne/", pact_editor.commitment_row, name="commitment_row"),
     path("espace/jetons/", views.api_tokens, name="tokens"),
 ]
