@@ -122,8 +122,11 @@ def _pact_items(acting: Acting) -> list[WorkItem]:
     out = []
     for item in pact_selectors.review_queue(acting):
         v = item.version
-        if v.status == Status.DRAFT and acting.organisation.pk != v.pact.project.carrier_id:
+        carrier_side = acting.organisation.pk == v.pact.project.carrier_id
+        if v.status == Status.DRAFT and not carrier_side:
             continue  # a carrier's draft is not the institution's work yet
+        if not carrier_side and not (acting.has(Role.REVIEWER) or acting.has(Role.SIGNATORY)):
+            continue  # e.g. the data steward: pacts are the reviewers' and signatories' work
         turn, role = _pact_turn(acting, v)
         todo = _pact_todo(v.status, role) if turn else ""
         detail = ""
