@@ -118,9 +118,13 @@ def _audit_in_chromium(
                 page.get_by_role("button", name="Se connecter").click()
                 page.wait_for_url(f"{live_server.url}/espace/")
             for url in result.pages:
-                if url in audited:
+                # a person's own pages differ per role (workspace, requests, grants): audited per
+                # role; the public pages once
+                own = url.startswith(("/espace/", "/donnees/demandes/", "/donnees/acces/"))
+                key = f"{role} {url}" if own else url
+                if key in audited:
                     continue
-                audited.add(url)
+                audited.add(key)
                 page.goto(f"{live_server.url}{url}")
                 width = page.evaluate(
                     "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
