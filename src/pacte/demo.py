@@ -237,7 +237,9 @@ def _activate(
     pact_drafting.submit(_as("porteur", carrier), version)
     pact_review.approve(_as("instructeur", institution), version, "Conforme.")
     version.refresh_from_db()
-    if version.status == "submitted":  # a second review is required (``second`` says it is expected)
+    if (
+        version.status == "submitted"
+    ):  # a second review is required (``second`` says it is expected)
         pact_review.approve(
             _as("instructeur2", institution), version, "Double instruction : conforme."
         )
@@ -250,9 +252,7 @@ def _activate(
 
         when = timezone.make_aware(datetime.combine(signed_on, time(11, 0)))
         version.signatures.update(signed_at=when)
-        PactVersion.objects.filter(pk=version.pk).update(
-            submitted_at=when, status_changed_at=when
-        )
+        PactVersion.objects.filter(pk=version.pk).update(submitted_at=when, status_changed_at=when)
     version.refresh_from_db()
     return version
 

@@ -328,7 +328,9 @@ def grant_action(request: HttpRequest, reference: str, action: str) -> HttpRespo
             request,
             {
                 "renew": _("Accès renouvelé : il court jusqu'à sa nouvelle échéance."),
-                "suspend": _("Accès suspendu : les clés ne fonctionnent plus jusqu'au rétablissement."),
+                "suspend": _(
+                    "Accès suspendu : les clés ne fonctionnent plus jusqu'au rétablissement."
+                ),
                 "revoke": _("Accès révoqué : il a pris fin et ne pourra pas être rétabli."),
                 "reinstate": _("Accès rétabli : les clés d'accès fonctionnent de nouveau."),
             }[action],

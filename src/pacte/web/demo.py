@@ -24,9 +24,10 @@ def load() -> None:
 
     hiring = Dataset.objects.filter(slug="declarations-embauche").first()
     pact = Pact.objects.filter(project__slug="mes-droits").earliest("created_at")
-    if hiring is not None and not DataRequest.objects.filter(
-        pact=pact, status="submitted"
-    ).exists():
+    if (
+        hiring is not None
+        and not DataRequest.objects.filter(pact=pact, status="submitted").exists()
+    ):
         carrier = _as("porteur", pact.project.carrier.slug)
         req = create_request(
             carrier,
