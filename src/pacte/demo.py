@@ -237,9 +237,8 @@ def _activate(
     pact_drafting.submit(_as("porteur", carrier), version)
     pact_review.approve(_as("instructeur", institution), version, "Conforme.")
     version.refresh_from_db()
-    if (
-        version.status == "submitted"
-    ):  # a second review is required (``second`` says it is expected)
+    # still submitted: a second review is required (``second`` says the caller expects it)
+    if version.status == "submitted":
         pact_review.approve(
             _as("instructeur2", institution), version, "Double instruction : conforme."
         )
