@@ -251,7 +251,7 @@ def test_carrier_back_office_has_no_axe_violation(browser, live_server, demo):
     page.goto(edit)
     audit.check(page, "formulaire du pacte")
     # rule errors coming back from the services: summary + inline errors
-    page.get_by_label("Continuité du service", exact=True).uncheck()
+    page.get_by_role("checkbox", name="Continuité du service", exact=True).uncheck()
     page.get_by_role("button", name="Enregistrer et soumettre").click()
     page.wait_for_load_state()
     assert page.locator(".error-summary").count() == 1

@@ -38,6 +38,7 @@ def visible(locator):  # type: ignore[no-untyped-def]
 def sign_in(browser, live_server, username):  # type: ignore[no-untyped-def]
     context = browser.new_context(locale="fr-FR")
     page = context.new_page()
+    page.set_default_navigation_timeout(120_000)  # a busy shared machine: the first page is slow
     page.goto(f"{live_server.url}/connexion/")
     page.get_by_label("Identifiant").fill(username)
     page.get_by_label("Mot de passe").fill(PASSWORD)
@@ -81,7 +82,7 @@ def test_pact_from_draft_to_public(browser, live_server, world, content):
         "Transparence",
         "Accessibilité et inclusion",
     ]:
-        page.get_by_label(label, exact=True).check()
+        page.get_by_role("checkbox", name=label, exact=True).check()
     page.get_by_label("Risques de biais").fill(
         "Personnes sans diplôme ; moins de recours ; couverture ; 0.8"
     )
