@@ -112,7 +112,9 @@ def test_pact_from_draft_to_public(browser, live_server, world, content):
         page.locator(f"#id_c-{idx}-threshold").fill("≥ 90 %")
         page.locator(f"#id_c-{idx}-due_date").fill("2026-12-31")
     # required fields are marked as such
-    assert page.locator("label[for=id_mission_problem]").inner_text().endswith("*")
+    assert "* (obligatoire pour soumettre)" in " ".join(
+        page.locator("label[for=id_mission_problem]").inner_text().split()
+    )
     # one sitting: a single submission
     page.get_by_role("button", name="Enregistrer et soumettre").click()
     page.wait_for_url("**/v1/")

@@ -235,7 +235,7 @@ def test_editor_offers_one_section_per_principle_and_adds_rows(client, world):
     html = r.content.decode()
     # one guided section and one seeded row per mandatory principle, no anonymous blank rows
     for label in ("Continuité du service", "Égalité de traitement", "Neutralité", "Transparence"):
-        assert f">{label}</h3>" in html
+        assert f">{label}</h2>" in html
     assert r.context["formset"].total_form_count() == 4
     # the htmx endpoint gives the next row and the new total, out of band
     row = client.get("/espace/engagements/ligne/?principle=accessibility&c-TOTAL_FORMS=4")
