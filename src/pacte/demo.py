@@ -29,9 +29,10 @@ DEMO_EXTENSIONS.append("pacte.funding.demo")
 DEMO_EXTENSIONS.append("pacte.channels.demo")
 DEMO_EXTENSIONS.append("pacte.participation.demo")
 DEMO_EXTENSIONS.append("pacte.mediation.demo")  # issue 13 part 7
-DEMO_EXTENSIONS.append("pacte.opendata.demo")  # issue 13 part 5: the dump, after all the rest
 DEMO_EXTENSIONS.append("pacte.comptoirs.demo")
 DEMO_EXTENSIONS.append("pacte.accounts.demo")
+DEMO_EXTENSIONS.append("pacte.web.demo")  # open work for each role (issue 14)
+DEMO_EXTENSIONS.append("pacte.opendata.demo")  # issue 13 part 5: the dump, after all the rest
 
 INSTITUTIONS = [
     ("agence-emploi", "Agence publique pour l'emploi (fictive)", "operator", "France"),
@@ -58,7 +59,11 @@ PEOPLE: list[tuple[str, str, list[tuple[str, list[str]]], bool]] = [
     (
         "instructeur2",
         "Sacha Second",
-        [("agence-emploi", [Role.REVIEWER]), ("dinum-fictive", [Role.REVIEWER])],
+        [
+            ("agence-emploi", [Role.REVIEWER]),
+            ("dinum-fictive", [Role.REVIEWER]),
+            ("region-val-de-loire", [Role.REVIEWER]),  # two reviewers at each institution
+        ],
         False,
     ),
     (
@@ -226,16 +231,33 @@ def _as(username: str, org: str) -> Acting:
 
 
 def _activate(
-    version: PactVersion, carrier: str, institution: str, second: bool = False
+    version: PactVersion,
+    carrier: str,
+    institution: str,
+    second: bool = False,
+    signed_on: date | None = None,
 ) -> PactVersion:
+    """Submit, review, sign. ``signed_on``: the demo replays a pact that began in the past (its
+    deadlines already gone by): the signatures and state dates are set to that day, so the page never
+    shows a pact signed after the deadline it was later broken over (a simulated clock, demo only)."""
     pact_drafting.submit(_as("porteur", carrier), version)
     pact_review.approve(_as("instructeur", institution), version, "Conforme.")
-    if second:
+    version.refresh_from_db()
+    # still submitted: a second review is required (``second`` says the caller expects it)
+    if version.status == "submitted":
         pact_review.approve(
             _as("instructeur2", institution), version, "Double instruction : conforme."
         )
     pact_signing.sign(_as("porteur", carrier), version)
     pact_signing.sign(_as("signataire", institution), version)
+    if signed_on is not None:
+        from datetime import datetime, time
+
+        from django.utils import timezone
+
+        when = timezone.make_aware(datetime.combine(signed_on, time(11, 0)))
+        version.signatures.update(signed_at=when)
+        PactVersion.objects.filter(pk=version.pk).update(submitted_at=when, status_changed_at=when)
     version.refresh_from_db()
     return version
 
@@ -345,6 +367,7 @@ def load_demo() -> bool:
             territory="Val-de-Loire",
             outcome="Retour à l'emploi à 6 mois",
             seed=80_000,
+            data=dpae,  # restricted data: two reviewers of the Région must approve
         ),
     )
     pact_drafting.submit(_as("porteur", "asso-coach-emploi"), v)
@@ -445,9 +468,15 @@ def load_demo() -> bool:
             territory="Val-de-Loire",
             outcome="Entrée en formation qualifiante à 6 mois",
             seed=60_000,
+            start=date.today() - timedelta(days=400),  # the audit fell due 220 days ago
         ),
     )
-    v = _activate(v, "equipe-trajectoire", "region-val-de-loire")
+    v = _activate(
+        v,
+        "equipe-trajectoire",
+        "region-val-de-loire",
+        signed_on=date.today() - timedelta(days=400),
+    )
     reviewer = _as("instructeur", "region-val-de-loire")
     pact_sanctions.notify_breach(
         reviewer, v, "L'audit de biais promis n'a pas été publié à l'échéance."

@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    "django_htmx",  # htmx, served from our own static files (pact editor)
     "pacte.accounts",
     "pacte.notifications",
     "pacte.scheduling",

@@ -29,7 +29,8 @@ def test_evaluation_page_shows_figures_chart_and_table(client, published):
     assert r.status_code == 200
     assert "+2,11 points" in html and "+1,75 à +2,47" in html and "concluant" in html
     assert 'role="img"' in html and "<table" in html and "intention de traiter" in html
-    assert "100000 dans le groupe traité" in html and "evaluation.published" in html
+    assert "100000 dans le groupe traité" in html
+    assert "Évaluation d'impact publiée" in html.replace("&#x27;", "'")  # the event, as a sentence
     assert client.get("/evaluations/").status_code == 200
 
 
@@ -38,7 +39,10 @@ def test_draft_evaluation_is_not_public(client, evaluator, project):
     assert client.get(f"/evaluations/{ev.pk}/").status_code == 404
     client.force_login(evaluator.user)
     assert client.get(f"/evaluations/{ev.pk}/").status_code == 200
-    r = client.post(f"/evaluations/{ev.pk}/publier/")
+    r = client.post(f"/evaluations/{ev.pk}/publier/")  # publishing is final: a confirmation first
+    assert r.status_code == 200 and "ne peut pas être annulée" in r.content.decode()
+    assert Evaluation.objects.get(pk=ev.pk).status == "draft"
+    r = client.post(f"/evaluations/{ev.pk}/publier/", {"confirm": "1"})
     assert r.status_code == 302 and Evaluation.objects.get(pk=ev.pk).status == "published"
 
 

@@ -251,7 +251,7 @@ def test_carrier_back_office_has_no_axe_violation(browser, live_server, demo):
     page.goto(edit)
     audit.check(page, "formulaire du pacte")
     # rule errors coming back from the services: summary + inline errors
-    page.get_by_label("Continuité du service", exact=True).uncheck()
+    page.get_by_role("checkbox", name="Continuité du service", exact=True).uncheck()
     page.get_by_role("button", name="Enregistrer et soumettre").click()
     page.wait_for_load_state()
     assert page.locator(".error-summary").count() == 1
@@ -284,7 +284,7 @@ def test_carrier_back_office_has_no_axe_violation(browser, live_server, demo):
 def test_review_queue_has_no_axe_violation(browser, live_server, demo):
     audit = Audit()
     page = sign_in(browser, live_server, "instructeur", organisation="region-val-de-loire")
-    assert page.locator("table caption").count() == 1  # the queue is not empty
+    assert page.locator("#turn-caption").count() == 1  # the reviewer's queue is not empty
     audit.check(page, "file d'instruction")
     pact = _pact("coach-emploi")
     page.goto(f"{live_server.url}/pactes/{pact.reference}/v1/")

@@ -38,6 +38,7 @@ def visible(locator):  # type: ignore[no-untyped-def]
 def sign_in(browser, live_server, username):  # type: ignore[no-untyped-def]
     context = browser.new_context(locale="fr-FR")
     page = context.new_page()
+    page.set_default_navigation_timeout(120_000)  # a busy shared machine: the first page is slow
     page.goto(f"{live_server.url}/connexion/")
     page.get_by_label("Identifiant").fill(username)
     page.get_by_label("Mot de passe").fill(PASSWORD)
@@ -72,10 +73,16 @@ def test_pact_from_draft_to_public(browser, live_server, world, content):
     page.get_by_label("Problème de société visé").fill(m["problem"])
     page.get_by_label("Population concernée").fill(m["population"])
     page.get_by_label("Ordre de grandeur de la population").fill(str(m["population_size"]))
-    page.get_by_label("Territoire", exact=True).fill(m["territory"])
+    page.locator("#id_mission_territory").fill(m["territory"])
     page.get_by_label("Clause de limitation des finalités").fill(m["purpose_limitation"])
-    for label in ["Continuité du service", "Égalité de traitement", "Neutralité", "Transparence"]:
-        page.get_by_label(label, exact=True).check()
+    for label in [
+        "Continuité du service",
+        "Égalité de traitement",
+        "Neutralité",
+        "Transparence",
+        "Accessibilité et inclusion",
+    ]:
+        page.get_by_role("checkbox", name=label, exact=True).check()
     page.get_by_label("Risques de biais").fill(
         "Personnes sans diplôme ; moins de recours ; couverture ; 0.8"
     )
@@ -87,25 +94,28 @@ def test_pact_from_draft_to_public(browser, live_server, world, content):
     page.get_by_label("J'atteste l'absence d'actionnariat privé").check()
     page.get_by_label("Licence du code").select_option("AGPL-3.0-or-later")
     page.get_by_label("Début", exact=True).fill("2026-01-01")
-    page.get_by_label("Fin", exact=True).fill("2027-12-31")
-    page.get_by_label("Sanctions", exact=True).fill(
-        "Manquement non corrigé ; suspension des versements"
+    page.locator("#id_term_end").fill("2027-12-31")
+    page.locator("#id_sanctions").fill("Manquement non corrigé ; suspension des versements")
+    # commitments, one guided section per principle: the four mandatory ones have a row already;
+    # the fifth principle's row comes from "Ajouter un engagement" (htmx: no page load)
+    page.evaluate("window.__same_page = true")
+    page.get_by_role("button", name="Ajouter un engagement — Autres engagements").click()
+    expect(page.locator("#id_c-4-text")).to_be_visible()
+    page.locator("#id_c-4-principle").select_option("accessibility")
+    assert page.evaluate("window.__same_page === true")  # added without a round trip
+    assert page.locator("#id_c-TOTAL_FORMS").input_value() == "5"
+    principles = ["continuity", "equality", "neutrality", "transparency", "accessibility"]
+    for idx, p in enumerate(principles):
+        assert page.locator(f"#id_c-{idx}-principle").input_value() == p
+        page.locator(f"#id_c-{idx}-text").fill(f"Garantir {p}")
+        page.locator(f"#id_c-{idx}-indicator").fill("Indicateur publié")
+        page.locator(f"#id_c-{idx}-threshold").fill("≥ 90 %")
+        page.locator(f"#id_c-{idx}-due_date").fill("2026-12-31")
+    # required fields are marked as such
+    assert "* (obligatoire pour soumettre)" in " ".join(
+        page.locator("label[for=id_mission_problem]").inner_text().split()
     )
-    # commitments: one per principle (the form offers blank rows; save to get more)
-    principles = ["continuity", "equality", "neutrality", "transparency"]
-    for round_ in range(2):
-        for i in range(2):
-            idx = round_ * 2 + i
-            p = principles[idx]
-            page.locator(f"#id_c-{idx}-key").fill(f"{p}-1")
-            page.locator(f"#id_c-{idx}-principle").select_option(p)
-            page.locator(f"#id_c-{idx}-text").fill(f"Garantir {p}")
-            page.locator(f"#id_c-{idx}-indicator").fill("Indicateur publié")
-            page.locator(f"#id_c-{idx}-threshold").fill("≥ 90 %")
-            page.locator(f"#id_c-{idx}-due_date").fill("2026-12-31")
-        page.get_by_role("button", name="Enregistrer le brouillon").click()
-        page.wait_for_url("**/modifier/")
-        assert visible(page.get_by_text("Brouillon enregistré"))
+    # one sitting: a single submission
     page.get_by_role("button", name="Enregistrer et soumettre").click()
     page.wait_for_url("**/v1/")
     assert visible(page.get_by_text("Pacte soumis à l'instruction"))
@@ -117,15 +127,19 @@ def test_pact_from_draft_to_public(browser, live_server, world, content):
     assert visible(rpage.get_by_role("cell", name="0 jour").first)
     rpage.get_by_role("link", name=f"{version.pact.reference} v1").click()
     rpage.get_by_role("button", name="Approuver").click()
-    assert visible(rpage.get_by_text("Action effectuée : Approuver"))
+    assert visible(rpage.get_by_text("Pacte approuvé. Prochaine étape : la signature"))
 
     # 3. both sides sign
     page.goto(f"{live_server.url}/pactes/{version.pact.reference}/v1/")
-    page.get_by_role("button", name="Signer").click()
-    assert visible(page.get_by_text("Action effectuée : Signer"))
+    page.get_by_role("button", name="Signer").click()  # an irreversible act: confirm first
+    assert visible(page.get_by_text("Cette action ne peut pas être annulée."))
+    page.get_by_role("button", name="Oui, signer").click()
+    assert visible(page.get_by_text("Votre signature est enregistrée."))
     spage = sign_in(browser, live_server, signatory_user.username)
     spage.goto(f"{live_server.url}/pactes/{version.pact.reference}/v1/")
     spage.get_by_role("button", name="Signer").click()
+    spage.get_by_role("button", name="Oui, signer").click()
+    assert visible(spage.get_by_text("les deux parties ont signé, le pacte est en vigueur"))
     assert visible(spage.get_by_text("En vigueur").first)
 
     # 4. anyone sees it public, with two valid signatures and the commitments board

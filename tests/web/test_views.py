@@ -69,8 +69,17 @@ def test_dashboard_shows_review_queue_with_clock(client, world, draft):
 
     pact_drafting.submit(world.carrier_admin, draft)
     login(client, world.reviewer)
-    page = client.get("/espace/").content.decode()
-    assert draft.pact.reference in page and "0 jour" in page and "L'institution" in page
+    from html import unescape
+
+    page = unescape(client.get("/espace/").content.decode())
+    # the reviewer holds the ball: the pact is in "À vous d'agir", with its clock
+    turn = page[page.index("À vous d'agir") : page.index("En attente d'une autre partie")]
+    assert draft.pact.reference in turn and "0 jour" in turn
+    # the carrier waits for the institution
+    login(client, world.carrier_admin)
+    page = unescape(client.get("/espace/").content.decode())
+    others = page[page.index("En attente d'une autre partie") :]
+    assert draft.pact.reference in others and "à l'institution" in others
 
 
 def test_back_office_requires_login(client, db):

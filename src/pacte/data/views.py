@@ -304,8 +304,37 @@ def grant_action(request: HttpRequest, reference: str, action: str) -> HttpRespo
         }
         if action not in handlers:
             raise NotFound(_("Action inconnue."))
+        if action == "revoke" and request.POST.get("confirm") != "1":  # cannot be undone
+            return render(
+                request,
+                "confirm.html",
+                {
+                    "title": _("Révoquer l'accès %(reference)s") % {"reference": g.reference},
+                    "consequence": _(
+                        "L'accès aux données prend fin tout de suite : les clés d'accès cessent de "
+                        "fonctionner et la révocation est inscrite au journal avec son motif. Un "
+                        "accès révoqué ne peut pas être rétabli ; il faudra une nouvelle demande."
+                    ),
+                    "action_url": reverse("data:grant_action", args=[g.reference, "revoke"]),
+                    "button": _("Oui, révoquer"),
+                    "danger": True,
+                    "cancel_url": reverse("data:grant", args=[g.reference]),
+                    "reason_label": _("Motif de révocation (obligatoire, publié)"),
+                    "reason": reason,
+                },
+            )
         handlers[action](acting, g, reason)
-        messages.success(request, _("Accès mis à jour."))
+        messages.success(
+            request,
+            {
+                "renew": _("Accès renouvelé : il court jusqu'à sa nouvelle échéance."),
+                "suspend": _(
+                    "Accès suspendu : les clés ne fonctionnent plus jusqu'au rétablissement."
+                ),
+                "revoke": _("Accès révoqué : il a pris fin et ne pourra pas être rétabli."),
+                "reinstate": _("Accès rétabli : les clés d'accès fonctionnent de nouveau."),
+            }[action],
+        )
     except DomainError as e:
         messages.error(request, e.message)
     return redirect("data:grant", reference)

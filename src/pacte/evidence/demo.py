@@ -246,7 +246,7 @@ def load() -> None:
                 None  # recurring commitments, measured elsewhere: the story is the evaluation
             )
     v = pact_drafting.create_pact(trainer, p, region, content)
-    v = _activate(v, "asso-coach-emploi", "region-val-de-loire")
+    v = _activate(v, "asso-coach-emploi", "region-val-de-loire", signed_on=start)
     due = v.commitments.get(key="impact-evaluation").due_date
     assert due is not None, "pact_content gives the impact evaluation a due date"
     breach_day = due + timedelta(days=BREACH_GRACE_DAYS + 1)

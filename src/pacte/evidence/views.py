@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -63,8 +64,30 @@ def evaluation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def evaluation_publish(request: HttpRequest, pk: int) -> HttpResponse:
     acting = _acting(request)
     ev = selectors.get_evaluation(acting, pk)
+    if request.POST.get("confirm") != "1":  # publishing cannot be undone: confirm first
+        return render(
+            request,
+            "confirm.html",
+            {
+                "title": _("Publier l'évaluation « %(title)s »") % {"title": ev.title},
+                "consequence": _(
+                    "Le résultat devient public, avec ses chiffres et son intervalle de confiance, "
+                    "et il est inscrit au journal. Une évaluation publiée ne peut plus être "
+                    "modifiée ni retirée."
+                ),
+                "action_url": reverse("evidence:evaluation_publish", args=[pk]),
+                "button": _("Oui, publier"),
+                "cancel_url": reverse("evidence:evaluation", args=[pk]),
+            },
+        )
     evaluations.publish_evaluation(acting, ev)
-    messages.success(request, _("Évaluation publiée. Elle est désormais définitive."))
+    messages.success(
+        request,
+        _(
+            "Évaluation publiée : elle est désormais publique et définitive, sur la page du projet "
+            "et dans la liste des évaluations."
+        ),
+    )
     return redirect("evidence:evaluation", pk=pk)
 
 

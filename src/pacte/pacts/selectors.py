@@ -121,9 +121,28 @@ def public_pacts_by_project(
     return out
 
 
+# A commitment still "on track" on a pact that has ended is not on track: it lapsed with the pact.
+ENDED_LABELS = {
+    Status.BROKEN: _("Caduc : pacte rompu"),
+    Status.SUPERSEDED: _("Sans objet : version remplacée"),
+    Status.WITHDRAWN: _("Sans objet : pacte retiré"),
+    Status.COMPLETED: _("Clos avec le pacte"),
+}
+OPEN_COMMITMENT = (Commitment.State.ON_TRACK, Commitment.State.DUE_SOON)
+
+
+def shown_status(version: PactVersion, c: Commitment) -> tuple[str, str]:
+    """What a page says of a commitment: its own status, unless the pact ended with it open."""
+    if version.status in ENDED_LABELS and c.status in OPEN_COMMITMENT:
+        return "lapsed", str(ENDED_LABELS[Status(version.status)])
+    return c.status, str(c.get_status_display())
+
+
 def commitments_board(version: PactVersion) -> dict[str, list[Commitment]]:
+    """The commitments by side, each with ``shown_status``/``shown_label`` (see shown_status)."""
     board: dict[str, list[Commitment]] = {"carrier": [], "institution": []}
     for c in version.commitments.all().order_by("due_date", "key"):
+        c.shown_status, c.shown_label = shown_status(version, c)  # type: ignore[attr-defined]
         board[c.owner].append(c)
     return board
 

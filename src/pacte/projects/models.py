@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -31,6 +33,13 @@ PHASE_ORDER = [
 TERMINAL_PHASES = {PhaseKind.OPERATED, PhaseKind.TRANSFERRED, PhaseKind.ABANDONED}
 
 
+def folded(text: str) -> str:
+    """Text as the search compares it: accents removed, case folded ("Mobilité" → "mobilite"), the
+    same on PostgreSQL and SQLite (no database extension needed)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
 class Project(models.Model):
     slug = models.SlugField(max_length=120, unique=True)
     name = models.CharField(_("nom"), max_length=200)
@@ -53,6 +62,8 @@ class Project(models.Model):
         verbose_name=_("institution qui reprendra le service"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # name, pitch, territory and carrier folded (see ``folded``), kept up to date by save()
+    search_text = models.TextField(blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -60,6 +71,17 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.search_text = self.searchable_text()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "search_text"}  # type: ignore[misc]
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def searchable_text(self) -> str:
+        carrier = self.carrier.name if self.carrier_id else ""
+        return folded(" ".join([self.name, self.pitch, self.territory, carrier]))
 
     @property
     def current_phase(self) -> Phase | None:

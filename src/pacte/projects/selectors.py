@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from pacte.projects.models import Project
+from pacte.projects.models import Project, folded
 
 
 def search_projects(
@@ -18,7 +18,8 @@ def search_projects(
     qs = Project.objects.select_related("carrier", "takeover_institution")
     joined = bool(institution or status or principle)  # filters through pacts can repeat a project
     if q:
-        qs = qs.filter(Q(name__icontains=q) | Q(pitch__icontains=q) | Q(carrier__name__icontains=q))
+        for word in folded(q).split():  # every word, accents and case ignored
+            qs = qs.filter(search_text__contains=word)
     if territory:
         qs = qs.filter(territory__icontains=territory)
     if institution:

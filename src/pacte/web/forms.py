@@ -56,6 +56,24 @@ def _translated(items: Any) -> list[tuple[str, Any]]:
     return [(k, _(v)) for k, v in items]
 
 
+def funding_kind_code(text: str) -> str:
+    """A funding kind typed in words ("Subvention publique") or as its code → its code."""
+    from pacte.projects.models import folded
+    from pacte.web.labels import FUNDING_KINDS
+
+    wanted = folded(text.strip())
+    for code, label in FUNDING_KINDS.items():
+        if wanted in (code, folded(str(label))):
+            return code
+    return text.strip()
+
+
+def funding_kind_words(code: str) -> str:
+    from pacte.web.labels import label
+
+    return label("funding_kind", code)
+
+
 def _lines(text: str, n: int) -> list[list[str]]:
     rows = []
     for line in (text or "").splitlines():
@@ -122,7 +140,49 @@ class NewPactForm(forms.Form):
     title = forms.CharField(label=_("Titre du pacte"), max_length=200)
 
 
+# Fields the rules ask for at submission (pacte.pacts.schema.completeness_errors): saving a draft
+# accepts them empty, the page marks them as required.
+REQUIRED_AT_SUBMIT = (
+    "title",
+    "mission_problem",
+    "mission_population",
+    "mission_population_size",
+    "mission_territory",
+    "mission_purpose_limitation",
+    "principles",
+    "bias_risks",
+    "bias_correction_promise",
+    "impact_outcome",
+    "impact_method",
+    "impact_evaluator",
+    "commons_legal_form",
+    "commons_no_private_shareholding",
+    "commons_code_licence",
+    "term_end",
+    "sanctions",
+)
+# One guided section per principle in the editor: what a commitment for it looks like.
+PRINCIPLE_GUIDES = {
+    "continuity": _("Le service reste disponible : par exemple un taux de disponibilité mensuel."),
+    "equality": _(
+        "Chacun est traité de la même façon : par exemple la couverture des publics éloignés."
+    ),
+    "adaptability": _("Le service évolue avec les besoins : par exemple les retours traités."),
+    "neutrality": _(
+        "Aucun acteur n'est favorisé : par exemple des critères de classement publiés."
+    ),
+    "transparency": _("Le fonctionnement est public : fiche algorithme, budget, code."),
+    "accessibility": _("Tout le monde peut s'en servir : par exemple un score RGAA."),
+    "data_protection": _("Les données sont protégées : par exemple une analyse d'impact à jour."),
+}
+
+
 class PactForm(forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in REQUIRED_AT_SUBMIT:
+            self.fields[name].required_at_submit = True  # type: ignore[attr-defined]
+
     title = forms.CharField(label=_("Titre du pacte"), max_length=200, required=False)
     mission_problem = forms.CharField(
         max_length=DOCUMENT,
@@ -193,7 +253,8 @@ class PactForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_(
-            "Une ligne par source : nom ; type (public_grant, donation, revenue, loan, outcome_contract)"
+            "Une ligne par source : nom ; type. Types : subvention publique, don, recettes, prêt, "
+            "contrat à impact, prise de participation."
         ),
     )
     commons_code_licence = forms.ChoiceField(
@@ -311,7 +372,8 @@ class PactForm(forms.Form):
                 "legal_form": d["commons_legal_form"],
                 "no_private_shareholding": d["commons_no_private_shareholding"],
                 "funding_sources": [
-                    {"name": n, "kind": k} for n, k in _lines(d["commons_funding_sources"], 2)
+                    {"name": n, "kind": funding_kind_code(k)}
+                    for n, k in _lines(d["commons_funding_sources"], 2)
                 ],
                 "code_licence": d["commons_code_licence"],
                 "data_licence": d["commons_data_licence"],
@@ -377,7 +439,7 @@ class PactForm(forms.Form):
             "commons_legal_form": c.get("legal_form", ""),
             "commons_no_private_shareholding": c.get("no_private_shareholding", False),
             "commons_funding_sources": _join(
-                [[f["name"], f["kind"]] for f in c.get("funding_sources", [])]
+                [[f["name"], funding_kind_words(f["kind"])] for f in c.get("funding_sources", [])]
             ),
             "commons_code_licence": c.get("code_licence", ""),
             "commons_data_licence": c.get("data_licence", ""),
@@ -437,7 +499,15 @@ def field_for(path: str) -> str | None:
 
 
 class CommitmentForm(forms.Form):
-    key = forms.SlugField(label=_("Clé"), max_length=60)
+    """One commitment row. A row without a text is an unused row (dropped); its key is made from
+    its principle when left empty."""
+
+    key = forms.SlugField(
+        label=_("Clé"),
+        max_length=60,
+        required=False,
+        help_text=_("Identifiant court, créé pour vous si vous le laissez vide."),
+    )
     owner = forms.ChoiceField(
         label=_("Partie"),
         choices=[("carrier", _("Porteur")), ("institution", _("Institution"))],
@@ -446,7 +516,7 @@ class CommitmentForm(forms.Form):
     principle = forms.ChoiceField(
         label=_("Principe"), choices=[("", "—"), *_translated(PRINCIPLES.items())], required=False
     )
-    text = forms.CharField(label=_("Engagement"), max_length=500)
+    text = forms.CharField(label=_("Engagement"), max_length=500, required=False)
     indicator = forms.CharField(label=_("Indicateur"), max_length=300, required=False)
     threshold = forms.CharField(label=_("Seuil"), max_length=200, required=False)
     due_date = forms.DateField(
@@ -460,7 +530,7 @@ class CommitmentForm(forms.Form):
     )
 
 
-CommitmentFormSet = formset_factory(CommitmentForm, extra=2, can_delete=True)
+CommitmentFormSet = formset_factory(CommitmentForm, extra=0, can_delete=True)
 
 
 class ReasonForm(forms.Form):

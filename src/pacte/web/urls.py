@@ -1,7 +1,7 @@
 from django.urls import path
 
 from pacte.accounts import views as account_views
-from pacte.web import views
+from pacte.web import pact_editor, pact_moves, views
 
 app_name = "web"
 urlpatterns = [
@@ -30,14 +30,15 @@ urlpatterns = [
     path("espace/projets/<slug:slug>/pacte/", views.pact_create, name="pact_create"),
     path(
         "espace/pactes/<str:reference>/v<int:number>/modifier/",
-        views.version_edit,
+        pact_editor.version_edit,
         name="version_edit",
     ),
     path(
         "espace/pactes/<str:reference>/v<int:number>/<str:action>/",
-        views.version_action,
+        pact_moves.version_action,
         name="version_action",
     ),
     path("espace/engagements/<int:pk>/preuve/", views.commitment_evidence, name="evidence"),
+    path("espace/engagements/ligne/", pact_editor.commitment_row, name="commitment_row"),
     path("espace/jetons/", views.api_tokens, name="tokens"),
 ]

@@ -12,9 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
-from django_stubs_ext import StrOrPromise
 
 from pacte.accounts import policy
 from pacte.accounts.middleware import SESSION_KEY
@@ -25,17 +23,17 @@ from pacte.accounts.selectors import institutions, organisations_of_agent
 from pacte.accounts.services import Acting, create_api_token
 from pacte.errors import DomainError, NotAuthenticated, PermissionDenied
 from pacte.journal.selectors import events_for_project, recent_events
-from pacte.pacts import actions as pact_actions
 from pacte.pacts import commitments as pact_commitments
 from pacte.pacts import documents as pact_documents
 from pacte.pacts import drafting as pact_drafting
 from pacte.pacts import selectors as pact_selectors
+from pacte.pacts.lifecycles import LIVE
 from pacte.pacts.models import Commitment, Status
 from pacte.pacts.schema import PRINCIPLES
 from pacte.projects import phases as project_phases
 from pacte.projects.models import Project
 from pacte.projects.selectors import get_project, search_projects
-from pacte.web import forms
+from pacte.web import forms, pact_moves, queues
 from pacte.web.caching import public_page
 from pacte.web.project_sections import PROJECT_SECTIONS
 
@@ -50,6 +48,19 @@ def _acting(request: HttpRequest) -> Acting:
 
 
 # ------------------------------------------------------------------ public
+
+
+def _board(version: Any, acting: Acting | None) -> dict[str, list[Commitment]]:
+    """The commitments board; ``can_file``: this person may file evidence now (pact in force, their
+    side's commitment) — no evidence link before signature."""
+    board = pact_selectors.commitments_board(version)
+    live = version.status in LIVE
+    for items in board.values():
+        for c in items:
+            c.can_file = (  # type: ignore[attr-defined]
+                live and policy.may(acting, Action.COMMITMENT_EVIDENCE, c)
+            )
+    return board
 
 
 @public_page
@@ -110,7 +121,7 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
             {
                 "pact": pact,
                 "version": version,
-                "board": pact_selectors.commitments_board(version),
+                "board": _board(version, acting),
                 "signatures": signatures,
                 "versions": pact_selectors.pact_versions(acting, pact),
             }
@@ -147,10 +158,10 @@ def version_detail(request: HttpRequest, reference: str, number: int) -> HttpRes
             "pact": version.pact,
             "c": version.content,
             "principles": PRINCIPLES,
-            "board": pact_selectors.commitments_board(version),
+            "board": _board(version, acting),
             "signatures": signatures,
             "versions": pact_selectors.pact_versions(acting, version.pact),
-            "actions": _available_actions(acting, version),
+            "actions": pact_moves.available_actions(acting, version),
             "reason_form": forms.ReasonForm(),
             "reviews": version.reviews.select_related("organisation"),
         },
@@ -269,6 +280,7 @@ def switch_organisation(request: SignedInRequest) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """One queue across all the person's organisations and roles (pacte.web.queues)."""
     if getattr(request, "acting", None) is None:
         # a person without membership is a citizen: what they can do, not an error
         return render(
@@ -277,19 +289,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             {"agent_of": organisations_of_agent(request.user)},  # type: ignore[arg-type]
         )
     acting = _acting(request)
-    org = acting.organisation
-    projects = (
-        Project.objects.filter(carrier=org)
-        if org.is_carrier
-        else Project.objects.filter(pacts__institution=org).distinct()
-    )
+    user = acting.user
     return render(
         request,
         "web/dashboard.html",
-        {
-            "projects": projects,
-            "queue": pact_selectors.review_queue(acting),
-        },
+        {"ws": queues.workspace(user), "projects": queues.projects_of(user)},
     )
 
 
@@ -377,146 +381,6 @@ def pact_create(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             status = 422
     return render(request, "web/pact_new.html", {"form": form, "project": project}, status=status)
-
-
-def _commitments_from(formset: Any) -> list[dict[str, Any]]:
-    out = []
-    for f in formset.forms:
-        d = getattr(f, "cleaned_data", None) or {}
-        if not d or d.get("DELETE"):
-            continue
-        out.append({k: v for k, v in d.items() if k != "DELETE"})
-    return out
-
-
-@login_required
-def version_edit(request: HttpRequest, reference: str, number: int) -> HttpResponse:
-    acting = _acting(request)
-    version = pact_selectors.get_version(acting, reference, number)
-    policy.require(acting, Action.PACT_WRITE, version.pact)
-    if not version.is_editable:
-        messages.warning(
-            request, _("Cette version est figée : créez une nouvelle version pour la modifier.")
-        )
-        return redirect("web:version", reference=reference, number=number)
-    status = 200
-    if request.method == "POST":
-        form = forms.PactForm(request.POST)
-        formset = forms.CommitmentFormSet(request.POST, prefix="c")
-        if form.is_valid() and formset.is_valid():
-            content = form.to_content(_commitments_from(formset))
-            try:
-                version = pact_drafting.update_draft(acting, version, content)
-                if "submit" in request.POST:
-                    pact_drafting.submit(acting, version)
-                    messages.success(request, _("Pacte soumis à l'instruction."))
-                    return redirect("web:version", reference=reference, number=number)
-            except DomainError as exc:
-                status = exc.status
-                form.add_error(None, exc.message)
-                for path, msgs in exc.field_errors.items():
-                    name = forms.field_for(path)
-                    for msg in msgs:
-                        if name and name in form.fields:
-                            form.add_error(name, msg)
-                        else:
-                            form.add_error(None, msg)
-            else:
-                messages.success(request, _("Brouillon enregistré."))
-                return redirect("web:version_edit", reference=reference, number=number)
-        else:
-            status = 422
-    else:
-        form = forms.PactForm(initial=forms.PactForm.initial_from(version.content))
-        formset = forms.CommitmentFormSet(
-            initial=version.content.get("commitments", []), prefix="c"
-        )
-    return render(
-        request,
-        "web/version_edit.html",
-        {
-            "form": form,
-            "formset": formset,
-            "version": version,
-            "pact": version.pact,
-        },
-        status=status,
-    )
-
-
-ACTION_LABELS = {
-    "submit": gettext_lazy("Soumettre"),
-    "withdraw": gettext_lazy("Retirer"),
-    "request_changes": gettext_lazy("Demander des modifications"),
-    "approve": gettext_lazy("Approuver"),
-    "sign": gettext_lazy("Signer"),
-    "notify_breach": gettext_lazy("Notifier un manquement"),
-    "cure": gettext_lazy("Constater la remédiation"),
-    "suspend": gettext_lazy("Suspendre (sanctions)"),
-    "reinstate": gettext_lazy("Rétablir"),
-    "break": gettext_lazy("Rompre le pacte"),
-    "complete": gettext_lazy("Clore (terme atteint)"),
-    "new_version": gettext_lazy("Créer une nouvelle version"),
-}
-NEEDS_REASON = {"withdraw", "request_changes", "notify_breach", "suspend", "break"}
-
-
-def _available_actions(acting: Acting | None, version: Any) -> list[tuple[str, StrOrPromise, bool]]:
-    if acting is None:
-        return []
-    from pacte.accounts.models import Role
-
-    pact = version.pact
-    carrier = acting.organisation.pk == pact.project.carrier_id
-    institution = acting.organisation.pk == pact.institution_id
-    s = version.status
-    acts: list[str] = []
-    if carrier:
-        if s == Status.DRAFT:
-            acts += ["submit", "withdraw"]
-        if s in (Status.SUBMITTED, Status.CHANGES_REQUESTED):
-            acts.append("withdraw")
-        if s in (Status.CHANGES_REQUESTED, Status.ACTIVE) and version.is_current:
-            acts.append("new_version")
-        if s in (Status.APPROVED, Status.SIGNING) and acting.has(Role.CARRIER_ADMIN):
-            acts.append("sign")
-    if institution:
-        if acting.has(Role.REVIEWER):
-            acts += {
-                Status.SUBMITTED: ["approve", "request_changes"],
-                Status.ACTIVE: ["notify_breach", "complete"],
-                Status.BREACH_NOTIFIED: ["cure", "suspend"],
-                Status.SUSPENDED: ["reinstate", "break"],
-            }.get(Status(s), [])
-        if s in (Status.APPROVED, Status.SIGNING) and acting.has(Role.SIGNATORY):
-            acts.append("sign")
-    return [(a, ACTION_LABELS[a], a in NEEDS_REASON) for a in acts]
-
-
-@login_required
-@require_POST
-def version_action(request: HttpRequest, reference: str, number: int, action: str) -> HttpResponse:
-    acting = _acting(request)
-    version = pact_selectors.get_version(acting, reference, number)
-    form = forms.ReasonForm(request.POST)
-    reason = form.cleaned_data.get("reason", "") if form.is_valid() else ""
-    if action == "new_version":
-        new = pact_drafting.new_version(acting, version.pact)
-        return redirect("web:version_edit", reference=reference, number=new.number)
-    if action not in pact_actions.ACTIONS:
-        raise PermissionDenied(_("Action inconnue."))
-    try:
-        pact_actions.ACTIONS[action](acting, version, reason)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        for msgs in exc.field_errors.values():
-            for msg in msgs:
-                messages.error(request, msg)
-        return redirect("web:version", reference=reference, number=number)
-    messages.success(
-        request, _("Action effectuée : %(action)s.") % {"action": ACTION_LABELS[action]}
-    )
-    return redirect("web:version", reference=reference, number=number)
 
 
 @login_required

@@ -1,0 +1,233 @@
+"""Plain French for every code the pages show: one place, translated (gettext).
+
+Why one module rather than each domain's TextChoices alone: model fields already have TextChoices
+(their labels are used as they are, through ``TEXT_CHOICES`` below, so a label is never written twice),
+but many codes live in the pact's JSON content (recurrence, evidence kinds, funding kinds, methods),
+in the proportionality rules (strength, review mode) or in the journal (event types, subject types)
+and have no model. A template asks ``{{ code|label:"recurrence" }}`` and gets the words; the crawl test
+builds its list of raw codes from the same registry, so a new code without a label is caught.
+
+A domain adds its own codes with ``register(kind, {...})`` from its AppConfig.ready(), or one line in
+``EXTRA`` below; an event type without a sentence shows its code (and the crawl test says which).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+Label = str | Promise
+
+# ---------------------------------------------------------------- codes without a model
+
+RECURRENCES: dict[str, Label] = {
+    "none": _("ponctuel"),
+    "monthly": _("mensuel"),
+    "quarterly": _("trimestriel"),
+    "semiannual": _("semestriel"),
+    "yearly": _("annuel"),
+}
+FUNDING_KINDS: dict[str, Label] = {
+    "public_grant": _("Subvention publique"),
+    "donation": _("Don"),
+    "revenue": _("Recettes"),
+    "loan": _("Prêt"),
+    "outcome_contract": _("Contrat à impact"),
+    "equity": _("Prise de participation"),
+}
+OWNERS: dict[str, Label] = {"carrier": _("le porteur"), "institution": _("l'institution")}
+# who holds the ball: pacts say carrier/institution/both, data requests porteur/institution
+BALL: dict[str, Label] = {
+    "carrier": _("au porteur"),
+    "porteur": _("au porteur"),
+    "institution": _("à l'institution"),
+    "both": _("aux deux parties (signatures)"),
+    "none": _("personne"),
+    "—": _("personne"),
+}
+STRENGTHS: dict[str, Label] = {"weak": _("faible"), "medium": _("moyenne"), "strong": _("forte")}
+BENEFITS: dict[str, Label] = {"low": _("faible"), "medium": _("moyen"), "high": _("élevé")}
+REVIEW_MODES: dict[str, Label] = {
+    "one_reviewer": _("un instructeur"),
+    "two_reviewers": _("deux instructeurs"),
+    "committee": _("un comité"),
+}
+SUBJECTS: dict[str, Label] = {
+    "pact": _("pacte"),
+    "project": _("projet"),
+    "data_request": _("demande de données"),
+    "grant": _("accès aux données"),
+    "dataset": _("jeu de données"),
+    "release": _("publication de données"),
+    "evaluation": _("évaluation"),
+    "audit": _("audit de biais"),
+    "panel": _("panel"),
+    "experiment": _("expérimentation"),
+    "payment": _("paiement"),
+    "programme": _("programme de financement"),
+    "contract": _("contrat à impact"),
+    "consent": _("consentement"),
+    "feedback": _("avis d'usager"),
+    "algorithm_sheet": _("fiche algorithme"),
+    "commitment": _("engagement"),
+    "organisation": _("organisation"),
+}
+# Journal event types read as sentences (what happened, in the past tense).
+EVENTS: dict[str, Label] = {
+    "project.created": _("Projet proposé"),
+    "phase.closed": _("Phase du projet close"),
+    "pact.drafted": _("Pacte rédigé (brouillon)"),
+    "pact.revised": _("Pacte modifié"),
+    "pact.submitted": _("Pacte soumis à l'instruction"),
+    "pact.withdrawn": _("Pacte retiré par le porteur"),
+    "pact.changes_requested": _("Modifications demandées au porteur"),
+    "pact.review_recorded": _("Avis favorable enregistré, second avis attendu"),
+    "pact.approved": _("Pacte approuvé par l'institution"),
+    "pact.signed": _("Pacte signé"),
+    "pact.activated": _("Pacte entré en vigueur"),
+    "pact.amendment_started": _("Avenant commencé"),
+    "pact.superseded": _("Pacte remplacé par un avenant"),
+    "pact.breach_notified": _("Manquement notifié au porteur"),
+    "pact.cured": _("Manquement corrigé"),
+    "pact.suspended": _("Pacte suspendu (sanctions)"),
+    "pact.reinstated": _("Pacte rétabli"),
+    "pact.broken": _("Pacte rompu"),
+    "pact.completed": _("Pacte arrivé à terme"),
+    "pact.state_breach": _("Manquement de l'État constaté"),
+    "sanction.applied": _("Sanction appliquée"),
+    "remediation.opened": _("Remédiation ouverte"),
+    "commitment.evidence": _("Preuve déposée pour un engagement"),
+    "commitment.due_soon": _("Échéance d'un engagement proche"),
+    "commitment.missed": _("Engagement non tenu à l'échéance"),
+    "dataset.published": _("Jeu de données publié au catalogue"),
+    "dataset.version_added": _("Nouvelle version d'un jeu de données"),
+    "request.drafted": _("Demande de données rédigée"),
+    "request.submitted": _("Demande de données soumise"),
+    "request.withdrawn": _("Demande de données retirée"),
+    "request.changes_requested": _("Modifications demandées sur une demande de données"),
+    "request.review_recorded": _("Avis enregistré sur une demande de données"),
+    "request.approved": _("Demande de données acceptée"),
+    "request.refused": _("Demande de données refusée"),
+    "grant.issued": _("Accès aux données ouvert"),
+    "grant.token_rotated": _("Clé d'accès aux données renouvelée"),
+    "grant.suspended": _("Accès aux données suspendu"),
+    "grant.reinstated": _("Accès aux données rétabli"),
+    "grant.revoked": _("Accès aux données révoqué"),
+    "grant.renewed": _("Accès aux données renouvelé"),
+    "grant.renewal_due": _("Renouvellement d'un accès à décider"),
+    "grant.renewal_reminder": _("Rappel : un accès aux données arrive à échéance"),
+    "grant.expired": _("Accès aux données expiré"),
+    "data.query": _("Données interrogées par la passerelle"),
+    "consent.given": _("Consentement donné"),
+    "consent.withdrawn": _("Consentement retiré"),
+    "evaluation.published": _("Évaluation d'impact publiée"),
+    "audit.published": _("Audit de biais publié"),
+    "algorithm_sheet.published": _("Fiche algorithme publiée"),
+    "experiment.designed": _("Expérimentation conçue"),
+    "experiment.preregistered": _("Expérimentation pré-enregistrée"),
+    "experiment.assigned": _("Participants répartis entre les groupes"),
+    "panel.opened": _("Appel à panel ouvert"),
+    "panel.drawn": _("Panel tiré au sort"),
+    "feedback.received": _("Avis d'usager reçu"),
+    "feedback.question_added": _("Question ajoutée au recueil d'avis"),
+    "feedback.hidden": _("Avis d'usager masqué (modération)"),
+    "feedback.answered": _("Réponse publiée à un avis d'usager"),
+    "programme.opened": _("Programme de financement ouvert"),
+    "contract.attached": _("Contrat à impact rattaché au pacte"),
+    "contract.cancelled": _("Contrat à impact annulé"),
+    "window.validated": _("Fenêtre d'évaluation validée"),
+    "payment.prepared": _("Paiement préparé"),
+    "payment.approved": _("Paiement approuvé"),
+    "payment.released": _("Paiement libéré"),
+    "payment.paid": _("Paiement versé"),
+    "payment.withheld": _("Paiement retenu"),
+    "payment.cancelled": _("Paiement annulé"),
+    "payment.late": _("Paiement en retard"),
+    "recovery.opened": _("Recouvrement ouvert"),
+    "recovery.recovered": _("Somme recouvrée"),
+}
+
+
+def _text_choices() -> dict[str, dict[str, Label]]:
+    """The labels of the models' TextChoices, by kind (imported late: apps must be ready)."""
+    from pacte.accounts.models import Organisation, Role
+    from pacte.data.models import Classification, RequestStatus
+    from pacte.pacts.models import Review, Signature, Status
+    from pacte.pacts.schema import EVIDENCE_KINDS, IMPACT_METHODS, PRINCIPLES
+
+    return {
+        "role": dict(Role.choices),
+        "org_kind": dict(Organisation.Kind.choices),
+        "legal_form": dict(Organisation.LegalForm.choices),
+        "pact_status": dict(Status.choices),
+        "request_status": dict(RequestStatus.choices),
+        "classification": dict(Classification.choices),
+        "review": dict(Review.Decision.choices),
+        "side": dict(Signature.Side.choices),
+        "evidence": dict(EVIDENCE_KINDS),
+        "method": dict(IMPACT_METHODS),
+        "principle": dict(PRINCIPLES),
+    }
+
+
+EXTRA: dict[str, dict[str, Label]] = {
+    "recurrence": RECURRENCES,
+    "funding_kind": FUNDING_KINDS,
+    "owner": OWNERS,
+    "ball": BALL,
+    "strength": STRENGTHS,
+    "benefit": BENEFITS,
+    "review_mode": REVIEW_MODES,
+    "subject": SUBJECTS,
+    "event": EVENTS,
+}
+_registered: dict[str, dict[str, Label]] = {}
+
+
+def register(kind: str, labels: Mapping[str, Label]) -> None:
+    """A domain adds the labels of its own codes (e.g. from its AppConfig.ready())."""
+    _registered.setdefault(kind, {}).update(labels)
+
+
+def kinds() -> dict[str, dict[str, Label]]:
+    out: dict[str, dict[str, Label]] = {}
+    for source in (_text_choices(), EXTRA, _registered):
+        for kind, table in source.items():
+            out.setdefault(kind, {}).update(table)
+    return out
+
+
+def label(kind: str, code: Any) -> str:
+    """The words for a code (the code itself when it has none: the crawl test then names it)."""
+    if code is None or code == "":
+        return ""
+    table = kinds().get(kind, {})
+    value = table.get(str(code))
+    return str(value) if value is not None else str(code)
+
+
+def ball(code: str) -> str:
+    return label("ball", code)
+
+
+def event(code: str) -> str:
+    return label("event", code)
+
+
+def all_codes() -> set[str]:
+    """Every code that has a label, plus every choice value of every installed model's fields: what
+    a page must never show raw (the crawl test's list)."""
+    from django.apps import apps
+
+    codes: set[str] = set()
+    for table in kinds().values():
+        codes.update(table)
+    for model in apps.get_models():
+        for f in model._meta.get_fields():
+            for choice in getattr(f, "choices", None) or ():
+                if isinstance(choice[0], str):
+                    codes.add(choice[0])
+    return codes
