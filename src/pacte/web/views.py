@@ -25,7 +25,7 @@ from pacte.accounts.request_types import SignedInRequest
 from pacte.accounts.selectors import institutions
 from pacte.accounts.services import Acting, create_api_token
 from pacte.errors import DomainError, NotAuthenticated, PermissionDenied
-from pacte.journal.selectors import events_for_project, recent_events
+from pacte.journal.selectors import project_events_page, recent_events
 from pacte.pacts import actions as pact_actions
 from pacte.pacts import commitments as pact_commitments
 from pacte.pacts import documents as pact_documents
@@ -117,6 +117,7 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
             }
         )
     sections = PROJECT_SECTIONS.render(project, acting)  # each domain's part of the page
+    events, older = project_events_page(project.slug, request.GET.get("avant", ""))
     return render(
         request,
         "web/project_detail.html",
@@ -125,7 +126,8 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "pacts": pacts,
             "phases": project.phases.all(),
             "sections": sections,
-            "events": events_for_project(project.slug)[:30],
+            "events": events,
+            "older_events": older,
             "principles": PRINCIPLES,
             "can_edit": acting is not None and acting.organisation.pk == project.carrier_id,
         },
