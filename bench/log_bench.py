@@ -4,16 +4,20 @@
     .venv/bin/python bench/log_bench.py --pg "$PACTE_PG_URL" [--quick]
     .venv/bin/python bench/log_bench.py --db sqlite            (SQLite only)
 
-Prints ONE table, every figure beside its baseline measured in the same run:
+Prints ONE table, every figure beside its baseline measured in the same run (``--json-out F``
+also writes the figures under stable names, see bench/README.md):
 
 * durable appends/s: batches of 1,000 events through ``record_events`` (one lock, entries and
-  tree nodes inserted — COPY on PostgreSQL, executemany on SQLite —, one signed checkpoint,
-  ONE commit per batch) vs a plain bulk insert of the same rows into an index-free copy of
-  the table, one commit per batch;
+  tree nodes of levels >= 1 inserted — COPY on PostgreSQL, executemany on SQLite —, one signed
+  checkpoint, ONE commit per batch) vs a plain bulk insert of the same rows into an index-free
+  copy of the table, one commit per batch; the two alternate batch by batch, so that both see
+  the same load on a shared machine (``--sizes ""``: appends only);
 * inclusion and consistency proofs/s at 1M and 10M entries (``--sizes``; 100k with
   ``--quick``), served from the database through ``services.inclusion``/``consistency``
   (warm process-wide node cache; and cold: cache emptied before every proof) and through
-  the HTTP endpoint (Django test client, full request/response cycle), beside pymerkle
+  the HTTP endpoint (Django test client, full request/response cycle), and computed by a client
+  from the C2SP tiles it fetches over HTTP (empty tile cache at the start, every proof verified
+  against the signed root: what ``pacte log verify --url`` does), beside pymerkle
   generating the same proofs on an in-memory tree of the same size (run in
   ``bench/.venv``, where pymerkle lives, via ``bench/merkle_bench.py``);
 * full verification of a 1M-entry export (``pacte log export`` then the offline verifier
