@@ -23,7 +23,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
 
-from pacte.errors import BadInput
+from pacte.errors import NotFound
 from pacte.input_limits import (
     JSON_VALUE_MARK,
     JSON_VALUE_REF,
@@ -210,7 +210,8 @@ def encode_cursor(values: Sequence[Any]) -> str:
 
 
 def decode_cursor(cursor: str, types: Sequence[type]) -> list[Any]:
-    """The values a cursor carries (one of each type); a cursor this API did not write is a 400."""
+    """The values a cursor carries (one of each type). A cursor this API did not write names no
+    page of the list: 404 (its form is valid by the schema, so it is not a malformed request)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw.decode("utf-8"))
@@ -224,9 +225,8 @@ def decode_cursor(cursor: str, types: Sequence[type]) -> list[Any]:
             for v, t in zip(values, types, strict=False)
         )
     ):
-        raise BadInput(
-            _("Curseur de page invalide : reprenez la valeur « next » d'une page de cette liste."),
-            field_errors={"after": [_("curseur invalide.")]},
+        raise NotFound(
+            _("Curseur de page invalide : reprenez la valeur « next » d'une page de cette liste.")
         )
     return values
 

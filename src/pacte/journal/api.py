@@ -55,7 +55,7 @@ MAX_EVENTS_PAGE = MAX_LONG_LIMIT
 
 @router.get(
     "",
-    response=responses({200: EventPage}, ALWAYS),
+    response=responses({200: EventPage}, READ),  # 404: a cursor that names no page
     summary="Événements publics, du plus récent au plus ancien",
 )
 def list_events(
