@@ -161,6 +161,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--bootstrap", type=int, default=200)
     parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--json-out", help="write the figures (stable names) to this JSON file")
     args = parser.parse_args()
     if args.repeat < 5:
         parser.error("--repeat must be at least 5 (median of >= 5 runs)")
@@ -223,6 +224,18 @@ def main() -> None:
         "Baselines compute point figures only; Pacte adds intervals, p-values, statuses "
         "and (last row) bootstrap intervals."
     )
+    if args.json_out:  # stable names, see bench/README.md
+        import json
+        from pathlib import Path
+
+        evaluation, audit = rows[0], rows[1]
+        figures = {
+            "evaluation.ratio_numpy": round(evaluation[1] / evaluation[2], 3),
+            "audit.ratio_numpy": round(audit[1] / audit[2], 3),
+            "audit.ratio_polars": round(audit[1] / audit[3], 3),
+            "audit.n": args.n,
+        }
+        Path(args.json_out).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":

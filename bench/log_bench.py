@@ -4,16 +4,20 @@
     .venv/bin/python bench/log_bench.py --pg "$PACTE_PG_URL" [--quick]
     .venv/bin/python bench/log_bench.py --db sqlite            (SQLite only)
 
-Prints ONE table, every figure beside its baseline measured in the same run:
+Prints ONE table, every figure beside its baseline measured in the same run (``--json-out F``
+also writes the figures under stable names, see bench/README.md):
 
 * durable appends/s: batches of 1,000 events through ``record_events`` (one lock, entries and
-  tree nodes inserted — COPY on PostgreSQL, executemany on SQLite —, one signed checkpoint,
-  ONE commit per batch) vs a plain bulk insert of the same rows into an index-free copy of
-  the table, one commit per batch;
+  tree nodes of levels >= 1 inserted — COPY on PostgreSQL, executemany on SQLite —, one signed
+  checkpoint, ONE commit per batch) vs a plain bulk insert of the same rows into an index-free
+  copy of the table, one commit per batch; the two alternate batch by batch, so that both see
+  the same load on a shared machine (``--sizes ""``: appends only);
 * inclusion and consistency proofs/s at 1M and 10M entries (``--sizes``; 100k with
   ``--quick``), served from the database through ``services.inclusion``/``consistency``
   (warm process-wide node cache; and cold: cache emptied before every proof) and through
-  the HTTP endpoint (Django test client, full request/response cycle), beside pymerkle
+  the HTTP endpoint (Django test client, full request/response cycle), and computed by a client
+  from the C2SP tiles it fetches over HTTP (empty tile cache at the start, every proof verified
+  against the signed root: what ``pacte log verify --url`` does), beside pymerkle
   generating the same proofs on an in-memory tree of the same size (run in
   ``bench/.venv``, where pymerkle lives, via ``bench/merkle_bench.py``);
 * full verification of a 1M-entry export (``pacte log export`` then the offline verifier
@@ -103,82 +107,92 @@ def events(start: int, n: int, subjects: int):
     ]
 
 
+def _baseline_rows(evs, now, ts) -> list:
+    """The rows a plain journal would insert for `evs`: canonical JSON + hashes computed."""
+    import hashlib
+
+    from pacte.engines.canonical import canonical_json
+
+    rows = []
+    for e in evs:
+        text = canonical_json(
+            {
+                "v": 1,
+                "type": e.type,
+                "ts": now.isoformat(),
+                "actor": e.actor.as_entry(),
+                "subject": {"type": e.subject_type, "id": str(e.subject_id)},
+                "project": e.project_slug,
+                "data": e.data,
+                "prev": None,
+            }
+        )
+        raw = text.encode()
+        rows.append(
+            (
+                0,
+                e.type,
+                ts,
+                "",
+                e.subject_type,
+                str(e.subject_id),
+                e.project_slug,
+                text,
+                hashlib.sha256(raw).hexdigest(),
+                hashlib.sha256(b"\0" + raw).digest(),
+                "",
+            )
+        )
+    return rows
+
+
+BASELINE_COLUMNS = (
+    "index",
+    "type",
+    "occurred_at",
+    "organisation_slug",
+    "subject_type",
+    "subject_id",
+    "project_slug",
+    "entry",
+    "entry_hash",
+    "leaf_hash",
+    "prev",
+)
+
+
 def bench_appends(batches: int, batch: int, subjects: int) -> tuple[float, float]:
-    """(log appends/s, baseline inserts/s)."""
+    """(log appends/s, baseline inserts/s), INTERLEAVED: each batch is appended to the log, then
+    the same rows are bulk inserted into an index-free copy of the table (one commit each), so
+    that both see the same load on a shared machine."""
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from pacte.engines.canonical import canonical_json
     from pacte.journal.models import Event
     from pacte.journal.services import record_events
     from pacte.journal.store import bulk_insert
 
     record_events(events(0, batch, subjects))  # warm-up (key generation, first checkpoint)
-    t0 = time.perf_counter()
-    for b in range(1, batches + 1):
-        record_events(events(b * batch, batch, subjects))
-    log_rate = batches * batch / (time.perf_counter() - t0)
-
-    # baseline: the same rows (canonical JSON + hashes computed, as any honest journal would),
-    # plain bulk INSERT into a copy of the table, one commit per batch
-    import hashlib
-
     with connection.cursor() as cur:
         q = connection.ops.quote_name
         cur.execute(
             f"CREATE TABLE bench_baseline AS SELECT * FROM {q(Event._meta.db_table)} WHERE 1 = 0"
         )
-    cols = (
-        "index",
-        "type",
-        "occurred_at",
-        "organisation_slug",
-        "subject_type",
-        "subject_id",
-        "project_slug",
-        "entry",
-        "entry_hash",
-        "leaf_hash",
-        "prev",
-    )
-    t0 = time.perf_counter()
+    t_log = t_base = 0.0
     for b in range(1, batches + 1):
+        evs = events(b * batch, batch, subjects)
+        t0 = time.perf_counter()
+        record_events(evs)
+        t_log += time.perf_counter() - t0
+        evs = events(b * batch, batch, subjects)
+        t0 = time.perf_counter()
         now = timezone.now()
-        ts = connection.ops.adapt_datetimefield_value(now)
-        rows = []
-        for e in events(b * batch, batch, subjects):
-            text = canonical_json(
-                {
-                    "v": 1,
-                    "type": e.type,
-                    "ts": now.isoformat(),
-                    "actor": e.actor.as_entry(),
-                    "subject": {"type": e.subject_type, "id": str(e.subject_id)},
-                    "project": e.project_slug,
-                    "data": e.data,
-                    "prev": None,
-                }
-            )
-            raw = text.encode()
-            rows.append(
-                (
-                    0,
-                    e.type,
-                    ts,
-                    "",
-                    e.subject_type,
-                    str(e.subject_id),
-                    e.project_slug,
-                    text,
-                    hashlib.sha256(raw).hexdigest(),
-                    hashlib.sha256(b"\0" + raw).digest(),
-                    "",
-                )
-            )
+        rows = _baseline_rows(evs, now, connection.ops.adapt_datetimefield_value(now))
         with transaction.atomic():
-            bulk_insert("bench_baseline", cols, rows)
-    base_rate = batches * batch / (time.perf_counter() - t0)
-    return log_rate, base_rate
+            bulk_insert("bench_baseline", BASELINE_COLUMNS, rows)
+        t_base += time.perf_counter() - t0
+    n = batches * batch
+    return n / t_log, n / t_base
 
 
 def fill(target: int, chunk: int = 50_000) -> None:
@@ -317,7 +331,57 @@ def bench_proofs(seconds: float) -> dict[str, float]:
         lambda: client.get("/api/v1/log/proof/consistency", {"old": rng.randrange(1, size)}),
         seconds,
     )
+    res.update(bench_tile_proofs(client, size, seconds, rng))
     return res
+
+
+def bench_tile_proofs(client, size: int, seconds: float, rng: random.Random) -> dict[str, float]:
+    """Proofs computed by a client from the C2SP tiles it fetches over HTTP (what `pacte log
+    verify --url` does), starting with an EMPTY tile cache: every tile a proof needs is fetched
+    through the full Django request cycle the first time, then kept (tiles are immutable, so an
+    HTTP cache or a CDN in front of the log would keep them too). Each proof is verified."""
+    from pacte.engines import merkle
+    from pacte.engines import tiles as T
+    from pacte.journal import services
+
+    root = bytes(services.latest_checkpoint().root)
+    fetched = [0]
+
+    def fetch(path: str) -> bytes:
+        fetched[0] += 1
+        r = client.get(f"/api/v1/log/{path}")
+        assert r.status_code == 200, path
+        return r.content
+
+    cache: dict[str, bytes] = {}
+    store = T.TileNodeStore(size, fetch, cache)
+    tree = merkle.MerkleTree(store, size)
+
+    def inclusion() -> None:
+        i = rng.randrange(size)
+        merkle.verify_inclusion(tree.leaf_hash(i), i, size, tree.inclusion_proof(i), root)
+
+    def consistency() -> None:
+        old = rng.randrange(1, size)
+        merkle.verify_consistency(old, size, tree.root(old), root, tree.consistency_proof(old))
+
+    # cold: the client starts with no tile; the window includes the tile requests
+    out = {"incl_tiles_cold": _measure(inclusion, seconds / 2)}
+    out["cons_tiles_cold"] = _measure(consistency, seconds / 2)
+    # warm, like the warm service: every hash tile of the checkpoint already fetched (a client
+    # that has run a while, or an HTTP cache / CDN in front of the log: the tiles are immutable)
+    t0 = time.perf_counter()
+    for ref in T.tiles_for_size(size):
+        if ref.path not in cache:
+            cache[ref.path] = fetch(ref.path)
+    out["tiles_prefetch_s"] = time.perf_counter() - t0
+    out["tiles_fetched"] = fetched[0]
+    out["tiles_mb"] = sum(len(v) for v in cache.values()) / 2**20
+    before = fetched[0]
+    out["incl_tiles_http"] = _measure(inclusion, seconds)
+    out["cons_tiles_http"] = _measure(consistency, seconds)
+    assert fetched[0] == before  # warm: no request at all
+    return out
 
 
 def bench_verify_export() -> dict[str, float]:
@@ -466,8 +530,23 @@ def table(results: list[dict], pm: dict | None) -> None:
                 )
                 print(
                     f"| preuves de {kind}, HTTP GET /api/v1/log/proof/… | {db} | {n:,} | "
-                    f"{rate(s[key + '_http'])} | | |"
+                    f"{rate(s[key + '_http'])} | service (cache chaud) : {rate(s[key])} | "
+                    f"{s[key + '_http'] / s[key]:.2f} |"
                 )
+                print(
+                    f"| preuves de {kind} calculées par le client à partir des tuiles HTTP "
+                    f"(tuiles en cache, preuve vérifiée) | {db} | {n:,} | "
+                    f"{rate(s[key + '_tiles_http'])} | service (cache chaud) : {rate(s[key])} | "
+                    f"{s[key + '_tiles_http'] / s[key]:.2f} |"
+                )
+                print(
+                    f"| idem, client parti sans aucune tuile (requêtes comprises) | {db} | "
+                    f"{n:,} | {rate(s[key + '_tiles_cold'])} | | |"
+                )
+            print(
+                f"| tuiles de hachage lues par le client (toutes) | {db} | {n:,} | "
+                f"{s['tiles_fetched']:,.0f} ({s['tiles_mb']:.1f} Mo, {s['tiles_prefetch_s']:.1f} s) | | |"
+            )
             print(
                 f"| cache de nœuds : chargement | {db} | {n:,} | {s['warm_s']:.1f} s | "
                 f"{s['cache_mb']:,.0f} Mo / budget {s['cache_budget_mb']:,.0f} Mo | |"
@@ -525,6 +604,9 @@ def main() -> int:
         "--cache-mb", type=int, default=1024, help="node cache budget (LOG_NODE_CACHE_BYTES)"
     )
     ap.add_argument("--sqlite-sync", default="normal", choices=["normal", "full"])
+    ap.add_argument(
+        "--json-out", help="write the figures (stable names) to this JSON file for bench/run"
+    )
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--verify-export", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -579,9 +661,51 @@ def main() -> int:
             continue
         results.append(json.loads(lines[-1][7:]))
     args.verify_export = True
-    pm = run_pymerkle(args)
+    pm = run_pymerkle(args) if args.size_list else None
     table(results, pm)
+    if args.json_out:
+        write_figures(Path(args.json_out), results)
     return 0
+
+
+def figures(results: list[dict]) -> dict[str, float]:
+    """The figures of issue 15's table under stable names (see bench/README.md)."""
+    out: dict[str, float] = {}
+    for r in results:
+        db = "sqlite" if r["label"].startswith("SQLite") else "postgresql"
+        out[f"log.append_per_s.{db}"] = round(r["log_rate"], 1)
+        out[f"log.append_baseline_per_s.{db}"] = round(r["base_rate"], 1)
+        out[f"log.append_ratio.{db}"] = round(r["log_rate"] / r["base_rate"], 3)
+        for s in r["sizes"]:
+            n = int(s["size"])
+            for kind, key in (("inclusion", "incl"), ("consistency", "cons")):
+                out[f"log.proofs_service_per_s.{kind}.{db}.{n}"] = round(s[key], 1)
+                out[f"log.proofs_endpoint_http_per_s.{kind}.{db}.{n}"] = round(s[key + "_http"], 1)
+                out[f"log.proofs_tiles_http_per_s.{kind}.{db}.{n}"] = round(
+                    s[key + "_tiles_http"], 1
+                )
+                out[f"log.proofs_tiles_cold_per_s.{kind}.{db}.{n}"] = round(
+                    s[key + "_tiles_cold"], 1
+                )
+    # the headline: the largest size of the first database, the worse of the two kinds
+    for r in results:
+        if r["sizes"]:
+            s = r["sizes"][-1]
+            out["log.proofs_http_ratio_service"] = round(
+                min(s["incl_tiles_http"] / s["incl"], s["cons_tiles_http"] / s["cons"]), 3
+            )
+            out["log.proofs_endpoint_http_ratio_service"] = round(
+                min(s["incl_http"] / s["incl"], s["cons_http"] / s["cons"]), 3
+            )
+            break
+    return out
+
+
+def write_figures(path: Path, results: list[dict]) -> None:
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures(results), indent=2, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":

@@ -105,6 +105,18 @@ PAGES = [
     ("API audits", "/api/v1/audits"),
     ("API panels", "/api/v1/panels"),
 ]
+# stable names of the figures (bench/README.md): the p95 of each page divided by the bare view's
+FIGURE_NAMES = {
+    "/projets/": "pages.registry",
+    "/projets/la-bonne-boite-citoyenne/": "pages.project",
+    "/api/v1/projects": "api.list",
+    "/api/v1/pacts": "api.pacts",
+    "/api/v1/pacts/commitments": "api.commitments",
+    "/api/v1/events": "api.events",
+    "/api/v1/evaluations": "api.evaluations",
+    "/api/v1/audits": "api.audits",
+    "/api/v1/panels": "api.panels",
+}
 
 
 def add_projects(n: int) -> None:
@@ -143,6 +155,7 @@ def main() -> int:
     ap.add_argument(
         "--cache", default="60,0", help="public page cache seconds, one run each (default 60,0)"
     )
+    ap.add_argument("--json-out", help="write the figures (stable names) to this JSON file")
     args = ap.parse_args()
     if not args.db:
         print("Give --db postgresql://… (or set PACTE_DATABASE_URL)", file=sys.stderr)
@@ -163,6 +176,7 @@ def main() -> int:
     use_ab = shutil.which("ab") is not None and not args.python_client
     base = f"http://127.0.0.1:{args.port}"
     vendor = "PostgreSQL" if args.db.startswith("postgres") else "SQLite"
+    figures: dict[str, float] = {}
     for cache_seconds in args.cache.split(","):
         server = subprocess.Popen(
             [PACTE, "serve", "--port", str(args.port), "--workers", "2", "--threads", "4"],
@@ -226,6 +240,18 @@ def main() -> int:
                 f"{p95 / max(bare[2], 1):.2f}",
             )
         Console().print(table)
+        suffix = "" if cache_seconds == "0" else "_cached"  # the goals are about uncached pages
+        for (_label, med, p95, rps), (_, path) in zip(rows, PAGES, strict=True):
+            name = FIGURE_NAMES.get(path)
+            if name:
+                figures[f"{name}_p95_ratio{suffix}"] = round(p95 / max(bare[2], 1), 3)
+                figures[f"{name}_median_ms{suffix}"] = round(med, 1)
+                figures[f"{name}_req_per_s{suffix}"] = round(rps, 1)
+    if args.json_out:
+        import json
+
+        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json_out).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
     return 0
 
 

@@ -4,18 +4,26 @@
   pacte.request_faults); `responses(...)` builds a route's `response=` with the statuses it can
   return, so that the document lists each route's 4xx.
 - `paginate(...)` is the one pagination of every list: `limit`/`offset` bounded in the query
-  schema (`Limit`, `Offset`), a stable order, `count` of the whole list and the page's `items`.
+  schema (`Limit`, `Offset`), a stable order, `count` of the whole list and the page's `items`;
+  the lists that grow without bound (projects, events) also page by keyset: `next` is the cursor
+  of the following page, given back as `after` (`Cursor`), whatever the depth one indexed seek.
 - `binary_response(...)` documents a route that answers a file (CSV, Parquet, text).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 from ninja import Field, Schema
 
+from pacte.errors import NotFound
 from pacte.input_limits import (
     JSON_VALUE_MARK,
     JSON_VALUE_REF,
@@ -170,8 +178,69 @@ Offset = Annotated[
 ]
 
 
+Cursor = Annotated[
+    str,
+    Field(
+        max_length=400,
+        pattern=r"^[A-Za-z0-9_-]*$",
+        description="Curseur de la page suivante : le champ next de la page précédente "
+        "(remplace offset ; pages stables même si la liste grandit).",
+    ),
+]
+
+
 class Page(Schema):
     count: int
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """Keyset pagination of a list: its order (field names, ``-`` for descending, the last one
+    unique), the type of each field's value (``str`` or ``int``) and how to read those values
+    from a row of the page."""
+
+    order: tuple[str, ...]
+    types: tuple[type, ...]
+    key: Callable[[Any], Sequence[Any]]
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps(list(values), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str, types: Sequence[type]) -> list[Any]:
+    """The values a cursor carries (one of each type). A cursor this API did not write names no
+    page of the list: 404 (its form is valid by the schema, so it is not a malformed request)."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw.decode("utf-8"))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        values = None
+    if (
+        not isinstance(values, list)
+        or len(values) != len(types)
+        or not all(
+            type(v) is t and (not isinstance(v, int) or -(2**63) < v < 2**63)
+            for v, t in zip(values, types, strict=False)
+        )
+    ):
+        raise NotFound(
+            _("Curseur de page invalide : reprenez la valeur « next » d'une page de cette liste.")
+        )
+    return values
+
+
+def _after(order: Sequence[str], values: Sequence[Any]) -> Q:
+    """Rows strictly after ``values`` in ``order``: (a > x) OR (a = x AND b > y) …"""
+    q = Q()
+    for i, field in enumerate(order):
+        name = field.lstrip("-")
+        cond = Q(**{f"{name}__{'lt' if field.startswith('-') else 'gt'}": values[i]})
+        for previous, value in zip(order[:i], values[:i], strict=True):
+            cond &= Q(**{previous.lstrip("-"): value})
+        q |= cond
+    return q
 
 
 def paginate(
@@ -182,18 +251,43 @@ def paginate(
     *,
     max_limit: int = MAX_LIMIT,
     order: Sequence[str] = ("pk",),
+    keyset: Keyset | None = None,
+    after: str = "",
+    count: int | None = None,
 ) -> dict[str, Any]:
     """The page [offset, offset + limit) of `items` and the count of all of them.
 
     A queryset without an order gets `order` so that pages never overlap; `render` turns the
     page's rows into output (one call per page, so it can fetch related rows in bulk).
+    With a `keyset`, the queryset is ordered by it, the page also carries `next` (the cursor of
+    the following page, None on the last one), and `after` (a cursor) starts the page right
+    after the row it names instead of at `offset`. `count`, when the caller knows it cheaply
+    (the log's size), spares the COUNT(*).
     """
     check_page(limit, offset, max_limit=max_limit)  # also guards callers outside ninja's validation
+    if keyset is not None:
+        if not isinstance(items, QuerySet):
+            raise TypeError("keyset pagination needs a queryset")
+        items = items.order_by(*keyset.order)
+        total = items.count() if count is None else count
+        if after:
+            items, offset = (
+                items.filter(_after(keyset.order, decode_cursor(after, keyset.types))),
+                0,
+            )
+        rows = list(items[offset : offset + limit + 1])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return {
+            "count": total,
+            "items": render(rows) if render is not None else rows,
+            "next": encode_cursor(keyset.key(rows[-1])) if more else None,
+        }
     if isinstance(items, QuerySet):
         if not items.ordered:
             items = items.order_by(*order)
-        count = items.count()
+        total = items.count() if count is None else count
     else:
-        count = len(items)
+        total = len(items)
     rows = list(items[offset : offset + limit])
-    return {"count": count, "items": render(rows) if render is not None else rows}
+    return {"count": total, "items": render(rows) if render is not None else rows}

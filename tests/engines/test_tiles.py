@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pacte.engines import merkle
 from pacte.engines import tiles as T
@@ -109,3 +111,81 @@ def test_tiled_tree_matches_the_engine(size):
 
         with pytest.raises(T.TileError):
             T.TiledTree(size, forged)
+
+
+# ------------------------------------------------------------------ TileNodeStore (lazy)
+
+_BIG = 65536 * 2 + 777  # two full level-1 tiles and a partial one
+_LEAVES = [hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(_BIG)]
+_FULL = merkle.MemoryNodeStore()
+merkle.MerkleTree(_FULL).append_many(_LEAVES)
+
+
+def _serve(path: str) -> bytes:
+    """What a log of any size up to _BIG serves at `path` (complete nodes never change)."""
+    ref = T.parse_tile_path(path)
+    lo = ref.index * T.WIDTH
+    return b"".join(_FULL.get(8 * ref.level, lo + i) for i in range(ref.width))
+
+
+def _reference(size: int) -> merkle.MerkleTree:
+    return merkle.MerkleTree(_FULL, size)
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_proofs_from_tiles_equal_the_engine_proofs(data):
+    size = data.draw(
+        st.one_of(
+            st.integers(1, 600),
+            st.integers(65000, 66000),
+            st.integers(1, _BIG),
+            st.sampled_from([256, 257, 65536, 65537, 2 * 65536, _BIG]),
+        ),
+        label="size",
+    )
+    index = data.draw(st.integers(0, size - 1), label="index")
+    old = data.draw(st.integers(1, size), label="old")
+    store = T.TileNodeStore(size, _serve)
+    tiled = merkle.MerkleTree(store, size)
+    ref = _reference(size)
+    assert tiled.root() == merkle.root_from_leaf_hashes(_LEAVES[:size])
+    assert tiled.leaf_hash(index) == _LEAVES[index]
+    assert tiled.inclusion_proof(index) == ref.inclusion_proof(index, size)
+    assert tiled.consistency_proof(old) == ref.consistency_proof(old, size)
+    assert tiled.root(old) == ref.root(old)
+
+
+def test_tile_node_store_fetches_each_tile_once_and_only_the_tiles_a_proof_needs():
+    size = _BIG
+    calls: list[str] = []
+
+    def fetch(path: str) -> bytes:
+        calls.append(path)
+        return _serve(path)
+
+    store = T.TileNodeStore(size, fetch)
+    tree = merkle.MerkleTree(store, size)
+    tree.inclusion_proof(70_000)
+    first = list(calls)
+    # a tile per tile level on the path, plus those of the right edge (the root's nodes)
+    assert 1 <= len(first) <= 8 and len(set(first)) == len(first)
+    assert "tile/0/273" in first  # leaf 70,000 is in level-0 tile 273
+    tree.inclusion_proof(70_001)
+    tree.consistency_proof(70_002)
+    assert calls[len(first) :].count("tile/0/273") == 0  # kept: never fetched twice
+    # the cache is shared by a store of another size: the full tiles are the same files
+    again = T.TileNodeStore(size + 0, fetch, store.cache)
+    merkle.MerkleTree(again, size).inclusion_proof(70_000)
+    assert again.fetched == 0
+
+
+def test_tile_node_store_refuses_nodes_outside_the_tree_and_short_tiles():
+    store = T.TileNodeStore(700, _serve)
+    assert store.get(0, 700) is None and store.get(9, 1) is None and store.get(0, -1) is None
+    with pytest.raises(TypeError):
+        store.put_many([])
+    short = T.TileNodeStore(700, lambda path: _serve(path)[:-1])
+    with pytest.raises(T.TileError):
+        short.get(0, 3)
+    assert short.cache == {}  # a malformed tile is never kept

@@ -15,7 +15,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import transaction
 
-    from pacte.journal import services
+    from pacte.journal import entries, services
     from pacte.journal.models import Checkpoint, Event, LogState
     from pacte.journal.services import SYSTEM, NewEvent, integrate, record_event, record_events
 
@@ -39,7 +39,7 @@ def main() -> None:
 
         if stage == "after-commit":
             # the governance transaction commits; the process dies while signing after commit
-            services.crash_hook = lambda name: (
+            entries.crash_hook = lambda name: (
                 hook("after-commit") if name == "checkpoint-signing" else None
             )
             with transaction.atomic():
@@ -47,7 +47,7 @@ def main() -> None:
                     "x.one", actor=SYSTEM, subject_type="b", subject_id=1, data={"i": base + 100}
                 )
         else:
-            services.crash_hook = hook
+            entries.crash_hook = hook
             record_events(
                 NewEvent("x.bulk", SYSTEM, "b", (base + 100 + i) % 7, {"i": base + 100 + i})
                 for i in range(100)

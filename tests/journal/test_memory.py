@@ -13,10 +13,11 @@ import httpx
 import pytest
 from django.core.wsgi import get_wsgi_application
 from django.db import connection, transaction
+from django.utils import timezone
 
 from pacte.accounts.services import create_api_token
 from pacte.engines import note
-from pacte.journal import cli, memory, services
+from pacte.journal import checkpoints, cli, entries, memory, services
 from pacte.journal.exports import export_log
 from pacte.journal.models import Checkpoint, Cosignature, Event, LogNode, LogState
 from pacte.journal.services import SYSTEM, integrate, record_event, verify_log
@@ -138,12 +139,12 @@ def test_the_after_commit_hook_writes_the_memory_and_never_fails_the_request(cap
         if stage == "checkpoint-signing":
             raise RuntimeError("disk on fire")
 
-    services.crash_hook = boom
+    entries.crash_hook = boom
     try:
         with caplog.at_level(logging.ERROR, logger="pacte.journal"), transaction.atomic():
             e = record_event("x.test", actor=SYSTEM, subject_type="t", subject_id=2)
     finally:
-        services.crash_hook = None
+        entries.crash_hook = None
     assert Event.objects.filter(pk=e.pk).exists()  # the request's change is committed
     assert "checkpoint signing after commit failed" in caplog.text
     assert remembered_size() == 1
@@ -275,13 +276,13 @@ def test_forked_database_refused_until_a_new_origin_is_accepted(write, settings,
         record_event("x.other", actor=SYSTEM, subject_type="t", subject_id=1)
     # forge the fork behind the platform's back: 6 other entries, then try to sign
     with transaction.atomic():
-        state = services._lock_state()
-        appended, leaves = services._append(
+        state = checkpoints._lock_state()
+        appended, leaves = entries._append(
             state,
             [services.NewEvent("x.other", SYSTEM, "t", i) for i in range(6)],
-            services.timezone.now(),
+            timezone.now(),
         )
-        services._integrate_locked(state, pending=(0, leaves), new_size=6)
+        checkpoints._integrate_locked(state, pending=(0, leaves), new_size=6)
     with pytest.raises(memory.LogHalted) as exc:
         integrate()
     assert "FOURCHE" in exc.value.message

@@ -4,6 +4,8 @@ bundles are tested in tests/engines/test_tiles.py)."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pacte.engines import merkle, note
 from pacte.engines import tiles as T
@@ -114,3 +116,135 @@ def test_tile_http_details(client):
     # the checkpoint is mutable: a few seconds of caching at most
     cc = client.get("/api/v1/log/checkpoint")["Cache-Control"]
     assert int(cc.split("max-age=")[1].split(",")[0]) <= 5
+
+
+# ------------------------------------------------------------------ immutable, and proofs from them
+
+
+def _full_tiles(client, size: int) -> dict[str, bytes]:
+    out = {}
+    for ref in T.tiles_for_size(size) + T.bundles_for_size(size):
+        if not ref.partial:
+            r = client.get(f"/api/v1/log/{ref.path}", HTTP_ACCEPT_ENCODING="identity")
+            assert r.status_code == 200, ref.path
+            assert r["Cache-Control"] == "public, max-age=31536000, immutable"
+            out[ref.path] = r.content
+    return out
+
+
+@pytest.mark.django_db
+def test_a_full_tile_never_changes_as_the_log_grows(client):
+    batch(600)
+    before = _full_tiles(client, 600)
+    assert set(before) == {"tile/0/000", "tile/0/001", "tile/entries/000", "tile/entries/001"}
+    batch(300, start=600)
+    after = _full_tiles(client, 900)
+    assert {p: after[p] for p in before} == before  # byte for byte
+    assert "tile/0/002" in after and "tile/entries/002" in after
+    # a partial tile of the older size still answers what it answered then
+    r = client.get("/api/v1/log/tile/0/002.p/88")
+    assert r.status_code == 200 and r.content == after["tile/0/002"][: 88 * 32]
+    assert "immutable" not in r["Cache-Control"]
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_proofs_computed_from_tiles_over_http_equal_the_proofs_of_the_service(client, data):
+    from pacte.journal import services
+
+    if not Event.objects.exists():  # built once: the examples of one test share the database
+        batch(500, subjects=5)
+        batch(333, start=500, subjects=5)
+    size = services.latest_checkpoint().size
+    assert size == 833
+
+    def fetch(path: str) -> bytes:
+        r = client.get(f"/api/v1/log/{path}")
+        assert r.status_code == 200, path
+        return r.content
+
+    at = data.draw(st.integers(1, size), label="tree size")
+    index = data.draw(st.integers(0, at - 1), label="index")
+    old = data.draw(st.integers(1, at), label="old")
+    tree = merkle.MerkleTree(T.TileNodeStore(size, fetch), size)  # the tiles of the checkpoint
+    inc = services.inclusion(index=index, size=at)
+    assert [h.hex() for h in tree.inclusion_proof(index, at)] == inc["proof"]
+    assert tree.leaf_hash(index).hex() == inc["leaf_hash"] and tree.root(at).hex() == inc["root"]
+    con = services.consistency(old, at)
+    assert [h.hex() for h in tree.consistency_proof(old, at)] == con["proof"]
+    assert tree.root(old).hex() == con["old_root"]
+
+
+@pytest.mark.django_db
+def test_static_tiles_are_the_served_tiles_and_are_written_once(client, tmp_path):
+    from pacte.journal.static_tiles import write_tiles
+
+    batch(300)
+    first = write_tiles(tmp_path)
+    assert first.size == 300 and first.kept == 0 and first.written == 5
+    for ref in T.tiles_for_size(300) + T.bundles_for_size(300):
+        served = client.get(f"/api/v1/log/{ref.path}", HTTP_ACCEPT_ENCODING="identity").content
+        assert (tmp_path / ref.path).read_bytes() == served, ref.path
+    assert (tmp_path / "checkpoint").read_text() == client.get("/api/v1/log/checkpoint").text
+    full = (tmp_path / "tile/0/000").stat().st_mtime_ns
+    batch(300, start=300)
+    second = write_tiles(tmp_path)
+    # tile/0/000 and tile/entries/000 kept; 001 full and 002.p/88 new (and tile/1/000.p/2);
+    # the partial 001.p/44 tiles are superseded by the full ones and removed
+    assert (second.size, second.kept) == (600, 2)
+    assert (tmp_path / "tile/0/000").stat().st_mtime_ns == full
+    assert not (tmp_path / "tile/0/001.p").exists() or not any(
+        (tmp_path / "tile/0/001.p").iterdir()
+    )
+    assert second.removed == 2
+    assert (tmp_path / "tile/0/002.p/88").read_bytes() == client.get(
+        "/api/v1/log/tile/0/002.p/88"
+    ).content
+
+
+@pytest.mark.django_db
+def test_verify_url_computes_inclusion_and_consistency_from_tiles(tmp_path, capsys, wsgi_client):
+    import argparse
+
+    from pacte.journal import cli
+    from pacte.journal.keys import get_signer
+
+    batch(300)
+    saved = tmp_path / "old"
+    saved.write_text(wsgi_client().get("/api/v1/log/checkpoint").text)
+    batch(100, start=300)
+    seen: list[str] = []
+    http = wsgi_client()
+    http.event_hooks["request"] = [lambda request: seen.append(request.url.path)]
+
+    def run(**kw) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+        args = argparse.Namespace(
+            url="http://testserver",
+            dir=None,
+            key=get_signer().verifier_key,
+            checkpoint=str(saved),
+            quiet=True,
+            index=[0, 299, 399],
+            proofs_only=True,
+        )
+        vars(args).update(kw)
+        code = cli.cmd_verify(args, client=http)
+        out = capsys.readouterr()
+        return code, out.out + out.err
+
+    code, out = run()
+    assert code == 0, out
+    assert "précédent (taille 300)" in out and "Entrée 399 incluse" in out
+    # only the checkpoint and tiles were read: no proof endpoint, no entry page
+    assert all(p.endswith("/checkpoint") or "/tile/" in p for p in seen), seen
+    assert not any("/tile/entries/" in p for p in seen)
+    code, out = run(index=[400])
+    assert code == 1 and "400" in out
+    # the full verification reads the entry bundles
+    seen.clear()
+    code, out = run(proofs_only=False, index=[])
+    assert code == 0 and "400 entrées" in out
+    assert any("/tile/entries/" in p for p in seen) and not any("/entries?" in p for p in seen)

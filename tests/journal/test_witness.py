@@ -79,7 +79,7 @@ def test_our_log_through_the_witness_and_back(client, settings):
 def test_cli_witness_cosign_over_http(tmp_path, capsys, wsgi_client, settings):
     from pacte.cli import build_parser
     from pacte.journal import cli
-    from pacte.journal.models import Cosignature, LogNode
+    from pacte.journal.models import Cosignature, Event
     from pacte.journal.services import register_witness
     from tests.journal.helpers import append
 
@@ -126,8 +126,8 @@ def test_cli_witness_cosign_over_http(tmp_path, capsys, wsgi_client, settings):
 
     # the log rewrites a node that the consistency proof 11 -> 14 uses: refused, state kept
     append(3)
-    node = LogNode.objects.get(level=0, index=10)
-    LogNode.objects.filter(level=0, index=10).update(hash=bytes(32))
+    node = Event.objects.get(index=10)  # node (0, 10) is the entry's leaf hash
+    Event.objects.filter(index=10).update(leaf_hash=bytes(32))
     assert cli.cmd_witness_cosign(args, client=wsgi_client()) == 1
     err = capsys.readouterr().err
     assert "REFUS" in err and "HTTP 422" in err
@@ -136,7 +136,7 @@ def test_cli_witness_cosign_over_http(tmp_path, capsys, wsgi_client, settings):
         == 11
     )
     assert list((state_dir / "refused").iterdir())
-    LogNode.objects.filter(level=0, index=10).update(hash=bytes(node.hash))
+    Event.objects.filter(index=10).update(leaf_hash=bytes(node.leaf_hash))
     from pacte.journal.services import clear_caches
 
     clear_caches()

@@ -1,7 +1,10 @@
 """Offline verification of the log: no Django, no trust in the operator (an engine).
 
 A *source* gives the signed checkpoint and the entries; it is either an export
-directory (``pacte log export``) or the HTTP API (``/api/v1/log/…``).  The verifier
+directory (``pacte log export``) or the platform over HTTP, read through its C2SP
+tlog-tiles (``/api/v1/log/tile/…``: immutable, cacheable files): entries come from the entry
+bundles, and consistency and inclusion proofs are computed by this client from the hash tiles
+(:class:`pacte.engines.tiles.TileNodeStore`), not asked of the server.  The verifier
 re-derives every leaf hash from the entry bytes, the whole tree root, each subject's
 ``prev`` chain, checks the checkpoint signature and its consistency with a previously
 saved checkpoint.
@@ -14,15 +17,15 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from pacte.engines import merkle, note
+from pacte.engines import merkle, note, tiles
 from pacte.engines.canonical import canonical_json
 
 if TYPE_CHECKING:
     import httpx
 
-PAGE = 1000
+_T = TypeVar("_T")
 CHUNK_LINES = 100_000
 
 
@@ -89,15 +92,22 @@ class DirSource:
 
 
 class HttpSource:
-    """The public API (``--url https://host``); `client` is an ``httpx.Client``."""
+    """The platform over HTTP (``--url https://host``); `client` is an ``httpx.Client``.
 
-    def __init__(self, url: str, client: Any = None) -> None:
+    Reads only the checkpoint, the key and tiles. ``tile_cache`` (path -> bytes) keeps every
+    tile fetched: a tile's content never changes, so a long-lived client (a monitor) asks for
+    each at most once."""
+
+    def __init__(
+        self, url: str, client: Any = None, tile_cache: dict[str, bytes] | None = None
+    ) -> None:
         import httpx
 
         self.base = url.rstrip("/")
         if not self.base.endswith("/api/v1/log"):
             self.base += "/api/v1/log"
         self.client = client or httpx.Client(timeout=30.0, follow_redirects=True)
+        self.tile_cache: dict[str, bytes] = {} if tile_cache is None else tile_cache
 
     def _get(self, path: str, **params: Any) -> httpx.Response:
         import httpx
@@ -116,23 +126,57 @@ class HttpSource:
     def checkpoint(self) -> str:
         return self._get("/checkpoint").text
 
+    def tile(self, path: str) -> bytes:
+        data = self.tile_cache.get(path)
+        if data is None:
+            data = self._get("/" + path).content
+            self.tile_cache[path] = data
+        return data
+
+    def nodes(self, size: int) -> tiles.TileNodeStore:
+        """The tree of ``size`` leaves, read from its hash tiles."""
+        return tiles.TileNodeStore(size, self.tile, self.tile_cache)
+
     def entries(self, start: int, end: int) -> Iterator[tuple[int, str | None, str]]:
-        pos = start
-        while pos < end:
-            data = self._get("/entries", start=pos, end=min(end, pos + PAGE)).json()
-            items = data.get("items") or []
-            if not items:
-                raise VerificationFailed(f"le serveur ne renvoie pas les entrées à partir de {pos}")
-            for item in items:
-                yield int(item["index"]), item.get("leaf_hash"), item["entry"]
-            pos = int(items[-1]["index"]) + 1
+        """Entries [start, end) from the entry bundles of the tree of ``end`` entries."""
+        number = start // tiles.WIDTH
+        while number * tiles.WIDTH < end:
+            lo = number * tiles.WIDTH
+            width = min(tiles.WIDTH, end - lo)
+            try:
+                bundle = tiles.decode_bundle(self.tile(tiles.tile_path(None, number, width)))
+            except tiles.TileError as exc:
+                raise VerificationFailed(f"paquet d'entrées {number} illisible : {exc}") from None
+            if len(bundle) != width:
+                raise VerificationFailed(
+                    f"le paquet d'entrées {number} contient {len(bundle)} entrées au lieu de {width}"
+                )
+            # the level-0 tile of the same number holds the leaf hashes the log stored: each is
+            # checked against its entry's bytes (names the first altered entry precisely)
+            leaves = self.tile(tiles.tile_path(0, number, width))
+            if len(leaves) != 32 * width:
+                raise VerificationFailed(f"tuile de niveau 0 n° {number} mal formée")
+            for i, raw in enumerate(bundle):
+                if lo + i >= start:
+                    try:
+                        text = raw.decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise VerificationFailed(f"entrée {lo + i} : UTF-8 invalide") from None
+                    yield lo + i, leaves[32 * i : 32 * i + 32].hex(), text
+            number += 1
 
     def consistency_proof(self, old: int, new: int) -> list[bytes]:
-        data = self._get("/proof/consistency", old=old, new=new).json()
+        return self._proof(lambda tree: tree.consistency_proof(old, new), new)
+
+    def inclusion_proof(self, index: int, size: int) -> tuple[bytes, list[bytes]]:
+        """(leaf hash, proof) of entry ``index`` in the tree of ``size`` leaves, from tiles."""
+        return self._proof(lambda tree: (tree.leaf_hash(index), tree.inclusion_proof(index)), size)
+
+    def _proof(self, make: Callable[[merkle.MerkleTree], _T], size: int) -> _T:
         try:
-            return [bytes.fromhex(h) for h in data["proof"]]
-        except (KeyError, ValueError, TypeError):
-            raise VerificationFailed("preuve de cohérence mal formée") from None
+            return make(merkle.MerkleTree(self.nodes(size), size))
+        except (tiles.TileError, LookupError, ValueError) as exc:
+            raise VerificationFailed(f"tuiles incomplètes ou mal formées : {exc}") from None
 
 
 def open_checkpoint(
@@ -227,15 +271,11 @@ class VerifyResult:
     old_size: int | None = None
 
 
-def verify_source(
-    source: Source,
-    vkey: str,
-    *,
-    old_checkpoint: str | None = None,
-    on_start: Callable[[int], None] | None = None,
-    on_progress: Callable[[int], None] | None = None,
-) -> VerifyResult:
-    """Full verification; raises VerificationFailed on any mismatch."""
+def _open_with_old(
+    source: Source, vkey: str, old_checkpoint: str | None
+) -> tuple[str, int, bytes, tuple[str, int, bytes] | None]:
+    """The signed checkpoint, and its consistency with ``old_checkpoint`` (when the source
+    gives a proof; an export directory does not: its entries are checked instead)."""
     origin, size, root = open_checkpoint(source.checkpoint(), vkey)
     old: tuple[str, int, bytes] | None = None
     if old_checkpoint is not None:
@@ -253,6 +293,43 @@ def verify_source(
                     raise VerificationFailed(
                         f"FOURCHE : le point de contrôle {size} n'étend pas le point de contrôle {old[1]} ({exc})"
                     ) from None
+    return origin, size, root, old
+
+
+def verify_checkpoint(
+    source: Source, vkey: str, *, old_checkpoint: str | None = None
+) -> VerifyResult:
+    """Signature of the latest checkpoint and its consistency with ``old_checkpoint`` only
+    (O(log n) tiles over HTTP), without reading every entry."""
+    origin, size, root, old = _open_with_old(source, vkey, old_checkpoint)
+    return VerifyResult(origin, size, root, old[1] if old else None)
+
+
+def check_inclusion(source: HttpSource, index: int, size: int, root: bytes) -> list[bytes]:
+    """Inclusion proof of entry ``index`` in the tree of ``size`` leaves, computed from the
+    tiles and verified against ``root`` (a signed checkpoint's); returns the proof."""
+    if not 0 <= index < size:
+        raise VerificationFailed(f"l'entrée {index} n'est pas dans un arbre de taille {size}")
+    leaf, proof = source.inclusion_proof(index, size)
+    try:
+        merkle.verify_inclusion(leaf, index, size, proof, root)
+    except merkle.ProofError as exc:
+        raise VerificationFailed(
+            f"la preuve d'inclusion de l'entrée {index} ne mène pas à la racine signée ({exc})"
+        ) from None
+    return proof
+
+
+def verify_source(
+    source: Source,
+    vkey: str,
+    *,
+    old_checkpoint: str | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> VerifyResult:
+    """Full verification; raises VerificationFailed on any mismatch."""
+    origin, size, root, old = _open_with_old(source, vkey, old_checkpoint)
     if on_start:
         on_start(size)
     state, snap = check_entries(

@@ -10,13 +10,18 @@
 :class:`TiledTree` rebuilds every complete node of a tree of a given size from its tiles
 into a :class:`pacte.engines.merkle.MemoryNodeStore`, so that the engine computes roots
 and proofs with no other help from the log.
+
+:class:`TileNodeStore` is the lazy form, for a client of a large log (``pacte log verify
+--url``): it fetches only the tiles a proof needs, keeps every tile it fetched (a tile's
+content never changes: a full tile is immutable, a partial tile of width W too) and the
+subtree hashes computed inside each, so that repeated proofs cost no request and no rehash.
 """
 
 from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from pacte.engines import merkle
@@ -25,6 +30,7 @@ __all__ = [
     "HEIGHT",
     "WIDTH",
     "TileError",
+    "TileNodeStore",
     "TileRef",
     "TiledTree",
     "bundles_for_size",
@@ -234,3 +240,76 @@ class TiledTree:
 
     def root(self) -> bytes:
         return self.tree.root()
+
+
+# ------------------------------------------------------------------ nodes from tiles, lazily
+
+
+class TileNodeStore:
+    """Read-only :class:`~pacte.engines.merkle.NodeStore` of the tree of ``size`` leaves,
+    answered from its tiles: node ``(L, i)`` (complete, so ``(i + 1)·2^L <= size``) lies in
+    the tile of level ``L // 8`` numbered ``(i << L % 8) // 256``, and is the RFC 6962 hash
+    of ``2^(L % 8)`` consecutive hashes of that tile. ``fetch(path) -> bytes`` reads
+    ``tile/…``; ``cache`` maps a tile path to its content and may be shared between stores
+    of different sizes (paths name immutable content). ``fetched`` counts calls to fetch.
+    """
+
+    def __init__(
+        self, size: int, fetch: Callable[[str], bytes], cache: dict[str, bytes] | None = None
+    ) -> None:
+        if size < 0:
+            raise TileError("tree size must be non-negative")
+        self.size = size
+        self.fetch = fetch
+        self.cache: dict[str, bytes] = {} if cache is None else cache
+        self.fetched = 0
+        self._levels: dict[tuple[str, int], list[bytes]] = {}  # (tile path, j) -> hashes
+
+    def _tile_ref(self, tile_level: int, number: int) -> TileRef:
+        count = self.size >> (HEIGHT * tile_level)  # complete nodes at level 8·tile_level
+        full = count >> HEIGHT
+        if number < full:
+            return TileRef(tile_level, number)
+        width = count - number * WIDTH
+        if number > full or width <= 0:
+            raise TileError(f"no tile {tile_level}/{number} in a tree of {self.size} leaves")
+        return TileRef(tile_level, number, width)
+
+    def _tile_level(self, ref: TileRef, j: int) -> list[bytes]:
+        """Hashes of the tile's nodes ``j`` levels above its base (j = 0: its content)."""
+        key = (ref.path, j)
+        got = self._levels.get(key)
+        if got is not None:
+            return got
+        if j == 0:
+            data = self.cache.get(ref.path)
+            if data is None:
+                data = self.fetch(ref.path)
+                self.fetched += 1
+                _hashes(data, ref.width, ref)  # checks the length before anything is kept
+                self.cache[ref.path] = data
+            got = _hashes(data, ref.width, ref)
+        else:
+            below = self._tile_level(ref, j - 1)
+            got = [merkle.node_hash(a, b) for a, b in zip(below[0::2], below[1::2], strict=False)]
+        self._levels[key] = got
+        return got
+
+    def get(self, level: int, index: int) -> bytes | None:
+        if level < 0 or index < 0 or (index + 1) << level > self.size:
+            return None
+        t, j = divmod(level, HEIGHT)
+        first = index << j  # first node of level 8·t under (level, index)
+        ref = self._tile_ref(t, first >> HEIGHT)
+        return self._tile_level(ref, j)[(first & (WIDTH - 1)) >> j]
+
+    def get_many(self, ids: Sequence[merkle.NodeId]) -> Mapping[merkle.NodeId, bytes]:
+        out: dict[merkle.NodeId, bytes] = {}
+        for level, index in ids:
+            h = self.get(level, index)
+            if h is not None:
+                out[(level, index)] = h
+        return out
+
+    def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
+        raise TypeError("TileNodeStore is read-only")

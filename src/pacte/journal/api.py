@@ -12,6 +12,8 @@ from pacte.api_contract import (
     MAX_LONG_LIMIT,
     READ,
     WRITE,
+    Cursor,
+    Keyset,
     LongLimit,
     Offset,
     binary_response,
@@ -21,7 +23,7 @@ from pacte.api_contract import (
 from pacte.input_limits import INT64_MAX, Identifier
 from pacte.journal import services
 from pacte.journal.keys import verifier_key
-from pacte.journal.models import Event
+from pacte.journal.models import Event, LogState
 from pacte.journal.selectors import recent_events
 
 router = Router(tags=["journal"])
@@ -43,6 +45,9 @@ class EventOut(Schema):
 class EventPage(Schema):
     count: int
     items: list[EventOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 MAX_EVENTS_PAGE = MAX_LONG_LIMIT
@@ -50,7 +55,7 @@ MAX_EVENTS_PAGE = MAX_LONG_LIMIT
 
 @router.get(
     "",
-    response=responses({200: EventPage}, ALWAYS),
+    response=responses({200: EventPage}, READ),  # 404: a cursor that names no page
     summary="Événements publics, du plus récent au plus ancien",
 )
 def list_events(
@@ -59,10 +64,23 @@ def list_events(
     project: Identifier = "",
     limit: LongLimit = 50,
     offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, object]:
+    size = None  # filtered: COUNT(*) of the matching events
+    if not (type or project):  # the log's size (one row) rather than a COUNT(*) of the log
+        size = LogState.objects.values_list("size", flat=True).first() or 0
     return paginate(
-        recent_events(type_prefix=type, project=project), limit, offset, max_limit=MAX_EVENTS_PAGE
+        recent_events(type_prefix=type, project=project),
+        limit,
+        offset,
+        max_limit=MAX_EVENTS_PAGE,
+        keyset=NEWEST_FIRST,
+        after=after,
+        count=size,
     )
+
+
+NEWEST_FIRST = Keyset(order=("-index",), types=(int,), key=lambda event: (event.index,))
 
 
 # ------------------------------------------------------------------ /api/v1/log

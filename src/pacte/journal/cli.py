@@ -20,7 +20,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     v.add_argument("--key", required=True, help="clé de vérification du journal (texte ou fichier)")
     v.add_argument("--checkpoint", help="point de contrôle signé enregistré auparavant (fichier)")
     v.add_argument("--quiet", action="store_true", help="sans barre de progression")
+    v.add_argument(
+        "--index",
+        type=int,
+        action="append",
+        default=[],
+        help="(avec --url) prouver l'inclusion de cette entrée, preuve calculée à partir des tuiles",
+    )
+    v.add_argument(
+        "--proofs-only",
+        action="store_true",
+        help="(avec --url) ne pas relire toutes les entrées : signature, cohérence avec "
+        "--checkpoint et inclusions --index, calculées à partir des tuiles",
+    )
     v.set_defaults(func=cmd_verify)
+
+    t = lsub.add_parser(
+        "tiles",
+        help="écrire les tuiles C2SP (tlog-tiles) dans un dossier servi sans Python",
+    )
+    t.add_argument("dir", help="dossier (servi à l'adresse <base>/api/v1/log/)")
+    t.set_defaults(func=cmd_tiles)
 
     e = lsub.add_parser("export", help="exporter entrées (JSONL), point de contrôle et clé")
     e.add_argument("dir")
@@ -149,6 +169,59 @@ def _err(msg: str) -> None:
 
 
 def cmd_verify(args: argparse.Namespace, client: Any = None) -> int:
+    from pacte.engines import offline_verifier as offline
+
+    indexes: list[int] = list(getattr(args, "index", None) or [])
+    proofs_only = bool(getattr(args, "proofs_only", False))
+    if (indexes or proofs_only) and not args.url:
+        _err("Erreur : --index et --proofs-only demandent --url (preuves calculées des tuiles).")
+        return 2
+    try:
+        source: offline.Source = (
+            offline.HttpSource(args.url, client) if args.url else offline.DirSource(args.dir)
+        )
+        old = Path(args.checkpoint).read_text(encoding="utf-8") if args.checkpoint else None
+    except (offline.SourceError, OSError) as exc:
+        _err(f"Erreur : {exc}")
+        return 2
+    vkey = _read_key(args.key)
+    try:
+        if proofs_only:
+            res = offline.verify_checkpoint(source, vkey, old_checkpoint=old)
+        else:
+            res = _verify_with_progress(
+                source, vkey, old, quiet=bool(getattr(args, "quiet", False))
+            )
+        proved = []
+        for index in indexes:
+            assert isinstance(source, offline.HttpSource)
+            proved.append((index, offline.check_inclusion(source, index, res.size, res.root)))
+    except offline.VerificationFailed as exc:
+        _err(f"ÉCHEC de la vérification : {exc}")
+        return 1
+    except offline.SourceError as exc:
+        _err(f"Erreur de lecture : {exc}")
+        return 2
+    if proofs_only:
+        print(
+            f"Point de contrôle {res.origin} vérifié : {res.size} entrées, racine {res.root.hex()}."
+        )
+    else:
+        print(
+            f"Journal {res.origin} vérifié : {res.size} entrées, racine {res.root.hex()}, "
+            "signature valide, chaînes prev complètes."
+        )
+    if res.old_size is not None:
+        print(f"Cohérent avec le point de contrôle précédent (taille {res.old_size}).")
+    for index, proof in proved:
+        print(
+            f"Entrée {index} incluse dans l'arbre de taille {res.size} "
+            f"(preuve de {len(proof)} nœuds calculée à partir des tuiles)."
+        )
+    return 0
+
+
+def _verify_with_progress(source: Any, vkey: str, old: str | None, *, quiet: bool) -> Any:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -159,21 +232,12 @@ def cmd_verify(args: argparse.Namespace, client: Any = None) -> int:
 
     from pacte.engines import offline_verifier as offline
 
-    try:
-        source: offline.Source = (
-            offline.HttpSource(args.url, client) if args.url else offline.DirSource(args.dir)
-        )
-        old = Path(args.checkpoint).read_text(encoding="utf-8") if args.checkpoint else None
-    except (offline.SourceError, OSError) as exc:
-        _err(f"Erreur : {exc}")
-        return 2
-    vkey = _read_key(args.key)
     progress = Progress(
         TextColumn("Vérification des entrées"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        disable=bool(getattr(args, "quiet", False)),
+        disable=quiet,
         transient=True,
         console=None,
     )
@@ -187,23 +251,21 @@ def cmd_verify(args: argparse.Namespace, client: Any = None) -> int:
         if task is not None:
             progress.advance(task, n)
 
-    try:
-        with progress:
-            res = offline.verify_source(
-                source, vkey, old_checkpoint=old, on_start=start, on_progress=advance
-            )
-    except offline.VerificationFailed as exc:
-        _err(f"ÉCHEC de la vérification : {exc}")
-        return 1
-    except offline.SourceError as exc:
-        _err(f"Erreur de lecture : {exc}")
-        return 2
+    with progress:
+        return offline.verify_source(
+            source, vkey, old_checkpoint=old, on_start=start, on_progress=advance
+        )
+
+
+def cmd_tiles(args: argparse.Namespace) -> int:
+    from pacte.journal.static_tiles import write_tiles
+
+    written = write_tiles(Path(args.dir))
     print(
-        f"Journal {res.origin} vérifié : {res.size} entrées, racine {res.root.hex()}, "
-        "signature valide, chaînes prev complètes."
+        f"Tuiles du point de contrôle de taille {written.size} écrites dans {args.dir} : "
+        f"{written.written} nouvelles, {written.kept} déjà présentes (immuables), "
+        f"{written.removed} tuiles partielles périmées retirées."
     )
-    if res.old_size is not None:
-        print(f"Cohérent avec le point de contrôle précédent (taille {res.old_size}).")
     return 0
 
 

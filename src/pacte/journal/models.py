@@ -2,8 +2,9 @@
 
 * ``Event``: one typed, canonical entry per governance event; ``index`` is its
   position in the RFC 9162 Merkle log and the UTF-8 bytes of ``entry`` are the leaf input.
-* ``LogNode``: complete subtree hashes of the Merkle tree (``(level, index)`` as in
-  :mod:`pacte.engines.merkle`), written once, never changed.
+* ``LogNode``: complete subtree hashes of levels 1 and up of the Merkle tree (``(level,
+  index)`` as in :mod:`pacte.engines.merkle`), written once, never changed. Level 0 is not
+  stored apart: an entry's ``leaf_hash`` is node ``(0, index)``.
 * ``Checkpoint``: C2SP signed checkpoints; ``Witness``/``Cosignature``: witness
   cosignatures (``cosignature/v1``).
 * ``LogState``: the singleton row locked (SELECT … FOR UPDATE) by every append and
@@ -32,21 +33,35 @@ class LogState(models.Model):
 
 
 class Event(models.Model):
+    """One entry. Indexes: only those a query uses (every append pays for each one):
+    ``index`` (positions, ranges, tiles, newest first), ``entry_hash`` (proof by hash),
+    (subject, index) (the ``prev`` chain's head, a subject's history) and (project, index)
+    (a project's entries, newest first). No index on ``type``, ``occurred_at`` or
+    ``organisation_slug``: no query filters or sorts on them alone."""
+
     index = models.BigIntegerField(unique=True)
-    type = models.CharField(max_length=64, db_index=True)
-    occurred_at = models.DateTimeField(db_index=True)
-    organisation_slug = models.CharField(max_length=80, blank=True, db_index=True)
+    type = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField()
+    organisation_slug = models.CharField(max_length=80, blank=True)
     subject_type = models.CharField(max_length=40)
     subject_id = models.CharField(max_length=80)
-    project_slug = models.CharField(max_length=120, blank=True, db_index=True)
+    project_slug = models.CharField(max_length=120, blank=True)
     entry = models.TextField(help_text="Canonical JSON text: its UTF-8 bytes are the leaf input.")
-    entry_hash = models.CharField(max_length=64, unique=True)
-    leaf_hash = models.BinaryField(max_length=32)
+    entry_hash = models.CharField(max_length=64)
+    leaf_hash = models.BinaryField(
+        max_length=32, help_text="RFC 9162 leaf hash: node (0, index) of the Merkle tree."
+    )
     prev = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["index"]
-        indexes = [models.Index(fields=["subject_type", "subject_id", "index"])]
+        indexes = [
+            models.Index(fields=["subject_type", "subject_id", "index"]),
+            models.Index(fields=["project_slug", "index"], name="journal_event_project"),
+        ]
+        constraints = [  # a constraint, not unique=True: no second (LIKE) index on PostgreSQL
+            models.UniqueConstraint(fields=["entry_hash"], name="journal_event_entry_hash")
+        ]
         verbose_name = _("événement")
 
     def __str__(self) -> str:
@@ -55,7 +70,8 @@ class Event(models.Model):
 
 class LogNode(models.Model):
     """A complete subtree hash: node ``(level, index)`` covers leaves
-    ``[index·2^level, (index+1)·2^level)``. Level 0 holds the leaf hashes."""
+    ``[index·2^level, (index+1)·2^level)``. Levels 1 and up only: level 0 is
+    ``Event.leaf_hash``."""
 
     pk = models.CompositePrimaryKey("level", "index")
     level = models.PositiveSmallIntegerField()

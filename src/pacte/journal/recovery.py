@@ -78,7 +78,7 @@ class Diagnosis:
 
 
 def _db_tree() -> tuple[int, merkle.MerkleTree]:
-    from pacte.journal.services import _tree
+    from pacte.journal.checkpoints import _tree
 
     state = LogState.objects.filter(id=1).first()
     size = state.tree_size if state else 0
@@ -130,7 +130,8 @@ def reappend(source: offline.Source) -> int:
 
     One transaction: the entries, their tree nodes and the remembered checkpoint row are
     written only if the rebuilt tree has exactly the remembered root."""
-    from pacte.journal.services import EVENT_COLUMNS, _lock_state, _tree, clear_caches
+    from pacte.journal.checkpoints import _lock_state, _tree, clear_caches
+    from pacte.journal.entries import EVENT_COLUMNS
 
     remembered = memory.read_memory()
     if remembered is None:

@@ -15,12 +15,19 @@ FACT_LABELS = {
 }
 
 
+SECTION_EVENTS = 20  # the newest entries of the project; the log explorer pages through the rest
+
+
 def project_section(project: Any, acting: Any = None) -> dict[str, Any] | None:
-    events = list(
+    rows = list(
         Event.objects.filter(project_slug=project.slug)
-        .order_by("subject_type", "subject_id", "index")
-        .only("index", "type", "occurred_at", "subject_type", "subject_id", "entry_hash")[:200]
+        .order_by("-index")  # the (project, index) index, read backwards: no sort
+        .only("index", "type", "occurred_at", "subject_type", "subject_id", "entry_hash")[
+            : SECTION_EVENTS + 1
+        ]
     )
+    more = len(rows) > SECTION_EVENTS
+    events = sorted(rows[:SECTION_EVENTS], key=lambda e: (e.subject_type, e.subject_id, e.index))
     facts: dict[tuple[str, str], list[Event]] = {}
     for e in events:
         facts.setdefault((e.subject_type, e.subject_id), []).append(e)
@@ -29,6 +36,7 @@ def project_section(project: Any, acting: Any = None) -> dict[str, Any] | None:
         "template": "journal/_project_section.html",
         "context": {
             "project": project,
+            "more": more,
             "facts": [
                 {
                     "label": FACT_LABELS.get(st, st.capitalize()),

@@ -1,4 +1,10 @@
-"""`LogNode` table as a :class:`pacte.engines.merkle.NodeStore` (raw SQL on the hot paths)."""
+"""The stored Merkle tree as a :class:`pacte.engines.merkle.NodeStore` (raw SQL on the hot paths).
+
+Level 0 (the leaf hashes) is NOT stored apart: an entry's ``Event.leaf_hash`` *is* node
+``(0, index)``. ``journal_lognode`` holds the complete nodes of levels 1 and up. Every read
+below answers level-0 ids from ``journal_event`` and the others from ``journal_lognode``, in
+the same query (``UNION ALL``).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from typing import TypeAlias
 from django.db import connection
 
 from pacte.engines.merkle import NodeId
-from pacte.journal.models import LogNode
+from pacte.journal.models import Event, LogNode
 
 INSERT_CHUNK = 800  # rows per INSERT statement (3 parameters a row)
 
@@ -20,6 +26,63 @@ SqlValue: TypeAlias = (
 
 def _q(name: str) -> str:
     return connection.ops.quote_name(name)
+
+
+def _leaves_sql(where: str) -> str:
+    """SELECT (0, index, leaf_hash) of the entries matching ``where`` (over ``index``)."""
+    return (
+        f"SELECT 0, {_q('index')}, {_q('leaf_hash')} FROM {_q(Event._meta.db_table)} WHERE {where}"
+    )
+
+
+def _nodes_sql(where: str) -> str:
+    return (
+        f"SELECT {_q('level')}, {_q('index')}, {_q('hash')} FROM {_q(LogNode._meta.db_table)} "
+        f"WHERE {where}"
+    )
+
+
+def _select_nodes(
+    by_level: Mapping[int, list[str]], params: Mapping[int, list[int]], *, ordered: bool = False
+) -> list[tuple[int, int, bytes]]:
+    """Rows (level, index, hash) for per-level conditions on ``index``: level 0 from the
+    entries, the others from the node table, in ONE query."""
+    parts: list[str] = []
+    args: list[int] = []
+    upper = [lv for lv in by_level if lv > 0]
+    if 0 in by_level:
+        parts.append(_leaves_sql(" OR ".join(by_level[0])))
+        args.extend(params[0])
+    if upper:
+        clauses = []
+        for lv in upper:
+            clauses.append(f"({_q('level')} = %s AND ({' OR '.join(by_level[lv])}))")
+            args.append(lv)
+            args.extend(params[lv])
+        parts.append(_nodes_sql(" OR ".join(clauses)))
+    if not parts:
+        return []
+    sql = " UNION ALL ".join(parts)
+    if ordered:
+        sql = f"SELECT * FROM ({sql}) AS n ORDER BY 1, 2"
+    with connection.cursor() as cur:
+        cur.execute(sql, args)
+        return [(int(lv), int(ix), bytes(h)) for lv, ix, h in cur.fetchall()]
+
+
+def level_hashes(level: int, lo: int, hi: int) -> list[bytes]:
+    """Hashes of the complete nodes ``(level, lo) … (level, hi - 1)`` that are stored, in order
+    (level 0: the entries' leaf hashes)."""
+    idx = _q("index")
+    if level == 0:
+        sql = _leaves_sql(f"{idx} >= %s AND {idx} < %s") + f" ORDER BY {idx}"
+        args = [lo, hi]
+    else:
+        sql = _nodes_sql(f"{_q('level')} = %s AND {idx} >= %s AND {idx} < %s") + f" ORDER BY {idx}"
+        args = [level, lo, hi]
+    with connection.cursor() as cur:
+        cur.execute(sql, args)
+        return [bytes(h) for _lv, _ix, h in cur.fetchall()]
 
 
 def bulk_insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[SqlValue]]) -> None:
@@ -85,26 +148,18 @@ class DbNodeStore:
     def _fetch(ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
         if not ids:
             return {}
-        by_level: dict[int, list[int]] = {}
+        indexes: dict[int, list[int]] = {}
         for level, index in ids:
-            by_level.setdefault(level, []).append(index)
-        clauses, params = [], []
-        for level, indexes in by_level.items():
-            clauses.append(
-                f"({_q('level')} = %s AND {_q('index')} IN ({', '.join(['%s'] * len(indexes))}))"
-            )
-            params.append(level)
-            params.extend(indexes)
-        sql = (
-            f"SELECT {_q('level')}, {_q('index')}, {_q('hash')} FROM {_q(LogNode._meta.db_table)} "
-            f"WHERE {' OR '.join(clauses)}"
-        )
-        with connection.cursor() as cur:
-            cur.execute(sql, params)
-            return {(lv, ix): bytes(h) for lv, ix, h in cur.fetchall()}
+            indexes.setdefault(level, []).append(index)
+        conds = {
+            lv: [f"{_q('index')} IN ({', '.join(['%s'] * len(ix))})"] for lv, ix in indexes.items()
+        }
+        return {(lv, ix): h for lv, ix, h in _select_nodes(conds, indexes)}
 
     def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
-        rows = [(lv, ix, h) for lv, ix, h in items]
+        """Write the nodes of levels 1 and up in one bulk insert; level-0 nodes are the
+        entries' leaf hashes, written with the entries (see :mod:`pacte.journal.appends`)."""
+        rows = [(lv, ix, h) for lv, ix, h in items if lv > 0]
         bulk_insert(LogNode._meta.db_table, ("level", "index", "hash"), rows)
         for lv, ix, h in rows:
             if (lv, ix) in self._cache:
@@ -125,7 +180,7 @@ class NodeCache:
     node never changes once committed, so the cache is never invalidated entry by entry;
     it is bounded by ``max_bytes`` (oldest blocks dropped first) and cleared as a whole
     when the log it describes is not the log in the database any more (see
-    :func:`pacte.journal.services._published`).
+    :func:`pacte.journal.checkpoints._published`).
 
     Safety against rolled-back writes: blocks are only filled by :class:`CachedNodeStore`,
     which is only used outside any transaction (autocommit: every read sees committed
@@ -187,8 +242,8 @@ def node_cache() -> NodeCache:
 def fetch_blocks(wanted: Iterable[tuple[int, int]], committed: int) -> dict[tuple[int, int], bytes]:
     """Read whole blocks ``(level, number)`` of committed nodes (one query), clipped to the
     nodes entirely below leaf ``committed``; returns the packed hashes of each block."""
-    clauses: list[str] = []
-    params: list[int] = []
+    conds: dict[int, list[str]] = {}
+    params: dict[int, list[int]] = {}
     bounds: dict[tuple[int, int], tuple[int, int]] = {}
     for level, number in wanted:
         lo = number << BLOCK_BITS
@@ -196,20 +251,14 @@ def fetch_blocks(wanted: Iterable[tuple[int, int]], committed: int) -> dict[tupl
         if hi <= lo:
             continue
         bounds[(level, number)] = (lo, hi)
-        clauses.append(f"({_q('level')} = %s AND {_q('index')} >= %s AND {_q('index')} < %s)")
-        params.extend((level, lo, hi))
-    if not clauses:
+        conds.setdefault(level, []).append(f"({_q('index')} >= %s AND {_q('index')} < %s)")
+        params.setdefault(level, []).extend((lo, hi))
+    if not conds:
         return {}
-    sql = (
-        f"SELECT {_q('level')}, {_q('index')}, {_q('hash')} FROM {_q(LogNode._meta.db_table)} "
-        f"WHERE {' OR '.join(clauses)} ORDER BY {_q('level')}, {_q('index')}"
-    )
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        rows = cur.fetchall()
+    rows = _select_nodes(conds, params, ordered=True)
     parts: dict[tuple[int, int], list[bytes]] = {}
     for lv, ix, h in rows:
-        parts.setdefault((lv, ix >> BLOCK_BITS), []).append(bytes(h))
+        parts.setdefault((lv, ix >> BLOCK_BITS), []).append(h)
     out: dict[tuple[int, int], bytes] = {}
     for key, (lo, hi) in bounds.items():
         hs = parts.get(key, [])
@@ -271,7 +320,6 @@ def warm(committed: int, *, max_bytes: int | None = None, chunk: int = 200_000) 
     cache = node_cache()
     budget = cache.max_bytes if max_bytes is None else min(max_bytes, cache.max_bytes)
     loaded = 0
-    table = _q(LogNode._meta.db_table)
     for level in range(max(committed.bit_length() - 1, 0), -1, -1):
         count = committed >> level
         if cache.nbytes + count * 33 > budget:
@@ -279,18 +327,11 @@ def warm(committed: int, *, max_bytes: int | None = None, chunk: int = 200_000) 
         lo = 0
         while lo < count:
             hi = min(count, lo + chunk)
-            with connection.cursor() as cur:
-                cur.execute(
-                    f"SELECT {_q('index')}, {_q('hash')} FROM {table} WHERE {_q('level')} = %s "
-                    f"AND {_q('index')} >= %s AND {_q('index')} < %s ORDER BY {_q('index')}",
-                    [level, lo, hi],
-                )
-                rows = cur.fetchall()
-            if len(rows) != hi - lo:
+            hashes = level_hashes(level, lo, hi)
+            if len(hashes) != hi - lo:
                 return loaded  # not contiguous: leave it to the read-through path
             for b in range(lo, hi, BLOCK):
-                part = rows[b - lo : b - lo + BLOCK]
-                cache.put_block(level, b >> BLOCK_BITS, b"".join(bytes(h) for _, h in part))
+                cache.put_block(level, b >> BLOCK_BITS, b"".join(hashes[b - lo : b - lo + BLOCK]))
             loaded += hi - lo
             lo = hi
     return loaded

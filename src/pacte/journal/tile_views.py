@@ -7,15 +7,15 @@ partial tiles are kept briefly in caches; missing tiles are 404 and never cached
 
 from __future__ import annotations
 
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
 from pacte.engines.tiles import WIDTH, TileError, TileRef, encode_bundle, parse_tile_path
-from pacte.journal import services
-from pacte.journal.models import Event, LogNode
+from pacte.journal import checkpoints
+from pacte.journal.models import Event
+from pacte.journal.store import level_hashes
 
 CACHE_FULL = "public, max-age=31536000, immutable"
 CACHE_PARTIAL = "public, max-age=60"
@@ -70,18 +70,11 @@ def hash_tile(request: HttpRequest, rest: str) -> HttpResponse:
         return ref
     if ref.level is None:  # routed to `entry_bundle`
         return _text(400, _("Chemin de tuile invalide.") + "\n")
-    size = services._published_size()
+    size = checkpoints._published_size()
     if not _available(ref, size):
         return _not_yet(ref, size)
     lo = ref.index * WIDTH
-    q = connection.ops.quote_name
-    sql = (
-        f"SELECT {q('hash')} FROM {q(LogNode._meta.db_table)} WHERE {q('level')} = %s "
-        f"AND {q('index')} >= %s AND {q('index')} < %s ORDER BY {q('index')}"
-    )
-    with connection.cursor() as cur:
-        cur.execute(sql, [8 * ref.level, lo, lo + ref.width])
-        hashes = [bytes(h) for (h,) in cur.fetchall()]
+    hashes = level_hashes(8 * ref.level, lo, lo + ref.width)
     if len(hashes) != ref.width or any(len(h) != 32 for h in hashes):
         return _text(
             500,
@@ -97,7 +90,7 @@ def entry_bundle(request: HttpRequest, rest: str) -> HttpResponse:
     ref = _ref("entries/" + rest)
     if isinstance(ref, HttpResponse):
         return ref
-    size = services._published_size()
+    size = checkpoints._published_size()
     if not _available(ref, size):
         return _not_yet(ref, size)
     lo = ref.index * WIDTH

@@ -4,10 +4,10 @@ from datetime import date
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from pacte.accounts.viewer import viewer
-from pacte.api_contract import VIEWER, Limit, Offset, paginate, responses
+from pacte.api_contract import VIEWER, Cursor, Keyset, Limit, Offset, paginate, responses
 from pacte.input_limits import Identifier, Label, Sentence
 from pacte.pacts.selectors import public_pacts_by_project, public_pacts_of
 from pacte.projects.models import Phase
@@ -49,6 +49,9 @@ class ProjectDetail(ProjectOut):
 class Page(Schema):
     count: int
     items: list[ProjectOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 def _out(project, acting=None) -> dict[str, object]:  # type: ignore[no-untyped-def]
@@ -85,6 +88,7 @@ def list_projects(
     territory: Label = "",
     limit: Limit = 20,
     offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, object]:
     qs = search_projects(
         q=q, status=status, institution=institution, principle=principle, territory=territory
@@ -118,10 +122,11 @@ def list_projects(
             for pk, slug, name, pitch, territory, carrier, takeover in rows
         ]
 
-    rows = qs.order_by("name", "id").values_list(
+    rows = qs.values_list(
         "id", "slug", "name", "pitch", "territory", "carrier__slug", "takeover_institution__slug"
-    )  # stable pages
-    return paginate(rows, limit, offset, render)
+    )  # stable pages: by name then id, by keyset when the client follows `next`
+    by_name = Keyset(order=("name", "id"), types=(str, int), key=lambda row: (row[2], row[0]))
+    return paginate(rows, limit, offset, render, keyset=by_name, after=after)
 
 
 @router.get(

@@ -22,7 +22,7 @@ from pacte.accounts.request_types import SignedInRequest
 from pacte.accounts.selectors import institutions, organisations_of_agent
 from pacte.accounts.services import Acting, create_api_token
 from pacte.errors import DomainError, NotAuthenticated, PermissionDenied
-from pacte.journal.selectors import events_for_project, recent_events
+from pacte.journal.selectors import project_events_page, recent_events
 from pacte.pacts import commitments as pact_commitments
 from pacte.pacts import documents as pact_documents
 from pacte.pacts import drafting as pact_drafting
@@ -127,6 +127,7 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
             }
         )
     sections = PROJECT_SECTIONS.render(project, acting)  # each domain's part of the page
+    events, older = project_events_page(project.slug, request.GET.get("avant", ""))
     return render(
         request,
         "web/project_detail.html",
@@ -135,7 +136,8 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "pacts": pacts,
             "phases": project.phases.all(),
             "sections": sections,
-            "events": events_for_project(project.slug)[:30],
+            "events": events,
+            "older_events": older,
             "principles": PRINCIPLES,
             "can_edit": acting is not None and acting.organisation.pk == project.carrier_id,
         },

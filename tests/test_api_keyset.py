@@ -1,0 +1,79 @@
+"""Keyset pagination of the lists that grow without bound: `next` cursors walk the whole list
+once, in order, at a fixed cost in queries, and stay right while the list grows."""
+
+from __future__ import annotations
+
+import pytest
+
+from pacte.journal.services import SYSTEM, NewEvent, record_events
+
+pytestmark = pytest.mark.django_db
+
+
+def _walk(client, url: str, limit: int, **filters: str) -> tuple[list[dict], int]:  # type: ignore[no-untyped-def]
+    items, pages = [], 0
+    page = client.get(url, {"limit": limit, **filters}).json()
+    while True:
+        pages += 1
+        items += page["items"]
+        if page["next"] is None:
+            return items, pages
+        page = client.get(url, {"limit": limit, "after": page["next"], **filters}).json()
+
+
+def test_projects_follow_next_through_every_project_once_in_name_order(client, world):
+    for name in ("Delta", "alpha", "Charlie", "Bravo", "Echo", "Alpha"):
+        world.project(name=name)
+    by_offset = client.get("/api/v1/projects", {"limit": 100}).json()
+    items, pages = _walk(client, "/api/v1/projects", 2)
+    assert [p["slug"] for p in items] == [p["slug"] for p in by_offset["items"]]
+    assert pages == 3 and by_offset["count"] == len(items) == 6
+    assert by_offset["next"] is None
+
+
+def test_a_cursor_stays_right_when_rows_are_added_before_it(client, world):
+    for name in ("B", "C", "D", "E"):
+        world.project(name=name)
+    first = client.get("/api/v1/projects", {"limit": 2}).json()
+    assert [p["name"] for p in first["items"]] == ["B", "C"]
+    world.project(name="A")  # sorts before the page already read: offset 2 would repeat C
+    second = client.get("/api/v1/projects", {"limit": 2, "after": first["next"]}).json()
+    assert [p["name"] for p in second["items"]] == ["D", "E"]
+    assert second["count"] == 5
+
+
+def test_events_follow_next_newest_first_and_count_from_the_log_size(client):
+    record_events(NewEvent("x.a" if i % 2 else "y.b", SYSTEM, "t", i, {"i": i}) for i in range(11))
+    items, pages = _walk(client, "/api/v1/events", 3)
+    assert [e["index"] for e in items] == list(range(10, -1, -1))
+    assert pages == 4
+    assert client.get("/api/v1/events").json()["count"] == 11
+    typed, _ = _walk(client, "/api/v1/events", 2, type="x.")
+    assert [e["index"] for e in typed] == [9, 7, 5, 3, 1]
+    assert client.get("/api/v1/events", {"type": "x."}).json()["count"] == 5
+
+
+@pytest.mark.parametrize(
+    "cursor", ["abc", "W10", "eyJhIjoxfQ", "WzEsMl0", "WyJhIiwiYiJd", "WzEuNV0"]
+)
+def test_a_cursor_the_api_did_not_write_names_no_page(client, world, cursor):
+    world.project(name="Seul")
+    for url in ("/api/v1/projects", "/api/v1/events"):
+        r = client.get(url, {"after": cursor})
+        assert r.status_code == 404, (url, cursor, r.content)
+        body = r.json()
+        assert body["error"] and "Curseur" in body["message"]
+
+
+def test_a_keyset_page_costs_the_same_queries_deep_in_the_list(
+    client, world, django_assert_max_num_queries
+):
+    for i in range(12):
+        world.project(name=f"Projet {i:02d}")
+    record_events(NewEvent("x.a", SYSTEM, "t", i, {"i": i}) for i in range(40))
+    for url, budget in (("/api/v1/projects", 5), ("/api/v1/events", 2)):
+        page = client.get(url, {"limit": 3}).json()
+        for _ in range(3):
+            with django_assert_max_num_queries(budget):
+                page = client.get(url, {"limit": 3, "after": page["next"]}).json()
+            assert len(page["items"]) == 3
