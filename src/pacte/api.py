@@ -125,7 +125,9 @@ def _mount() -> None:
     api.add_router("", evidence_router)  # /evaluations, /audits, /panels, …
     api.add_router("/funding", funding_router)  # programmes, contracts, payments, ocds.json, CSV
     api.add_router("", channels_router)  # /channels/…, /institutions/{slug}/record
-    api.add_router("", participation_router)  # /consultations/…/comments, /comments/…, /follows, /reuses
+    api.add_router(
+        "", participation_router
+    )  # /consultations/…/comments, /comments/…, /follows, /reuses
     api.add_router("", __import__("pacte.opendata.api").opendata.api.router)  # /statistics
     api.add_router("", comptoirs_router)  # /comptoir/posts, /experts, /challenges
     # every write in one transaction (retried on deadlock); Idempotency-Key on POSTs

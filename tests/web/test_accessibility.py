@@ -221,9 +221,7 @@ def test_login_errors_are_accessible(browser, live_server, demo):
     assert page.title().startswith("Erreur")
     # each error is announced with its field
     assert page.locator("#id_login").get_attribute("aria-invalid") == "true"
-    assert "id_login_error" in (
-        page.locator("#id_login").get_attribute("aria-describedby") or ""
-    )
+    assert "id_login_error" in (page.locator("#id_login").get_attribute("aria-describedby") or "")
     audit.check(page, "connexion, champs vides")
     page.get_by_label("Identifiant").fill("porteur")
     page.get_by_label("Mot de passe").fill("mauvais mot de passe")

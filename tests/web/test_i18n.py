@@ -134,7 +134,7 @@ def test_forms_and_messages_in_english(client, world, draft):
         "Protected principles",
         "Equal treatment",
         "Save and submit",
-        "Commitment 1",
+        "Commitments, principle by principle",
         "Randomised trial",
         "Quarterly",
         "(required)",
@@ -156,7 +156,8 @@ def test_forms_and_messages_in_english(client, world, draft):
 
 def test_login_page_in_english(client, db):
     page = client.get("/connexion/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "<h1>Sign in</h1>" in page and "Username" in page and "Password" in page
+    assert "<h1>Sign in</h1>" in page and "Account name or e-mail address" in page
+    assert "Password" in page and "Forgot your password?" in page
 
 
 def test_app_pages_in_english(client, active):
@@ -259,8 +260,9 @@ def test_domain_errors_speak_the_language_asked(client, active):
     assert page.status_code == 404 and "This project does not exist." in page.content.decode()
     assert '<html lang="en">' in page.content.decode()
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    r = client.post("/connexion/", {"username": "personne", "password": "mauvais-mot-de-passe"})
-    assert "Incorrect username or password." in r.content.decode()
+    # the sign-in form is django-allauth's (issue 13): its message, in its own catalogues
+    r = client.post("/connexion/", {"login": "personne", "password": "mauvais-mot-de-passe"})
+    assert "The username and/or password you specified are not correct." in r.content.decode()
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
-    r = client.post("/connexion/", {"username": "personne", "password": "mauvais-mot-de-passe"})
-    assert "Identifiant ou mot de passe incorrect." in r.content.decode()
+    r = client.post("/connexion/", {"login": "personne", "password": "mauvais-mot-de-passe"})
+    assert "Le pseudo et/ou le mot de passe sont incorrects." in r.content.decode()

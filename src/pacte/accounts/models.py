@@ -103,7 +103,10 @@ class Role(models.TextChoices):
     PLATFORM_ADMIN = "platform_admin", _("Administrateur de la plateforme")
     FINANCE_OFFICER = "finance_officer", _("Agent financier de l'institution")
     PAYMENT_APPROVER = "payment_approver", _("Approbateur des paiements")
-    MEDIATOR = "mediator", _("Médiateur (accueil, travail social) : agit pour une personne sans compte")
+    MEDIATOR = (
+        "mediator",
+        _("Médiateur (accueil, travail social) : agit pour une personne sans compte"),
+    )
 
 
 ROLES_BY_KIND = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pacte.accounts.models import User
-from pacte.accounts.policy import PlatformPrincipal, Principal, actor_of
+from pacte.accounts.policy import Person, PlatformPrincipal, Principal, actor_of
 from pacte.accounts.services import Acting
 from pacte.journal.services import Actor, record_event
 
@@ -15,7 +15,7 @@ Who = Principal | User
 
 
 def actor_for(who: Who) -> Actor:
-    if isinstance(who, (Acting, PlatformPrincipal)):
+    if isinstance(who, (Acting, PlatformPrincipal, Person)):
         return actor_of(who)
     return Actor(organisation_slug="", role="citizen", person_id=who.pk)
 
