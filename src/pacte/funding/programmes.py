@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.utils.text import slugify
@@ -94,6 +95,51 @@ def _approvers(acting: Acting, usernames: list[str]) -> list[User]:
     return people
 
 
+def _set_terms(acting: Acting, programme: Programme, data: ProgrammeIn) -> list[User]:
+    """The programme's phase grants, price list and approvers, as ``data`` gives them."""
+    programme.phase_grants.all().delete()
+    PhaseGrant.objects.bulk_create(
+        [
+            PhaseGrant(
+                programme=programme,
+                phase=p.phase,
+                amount_eur=p.amount_eur,
+                duration_months=p.duration_months,
+            )
+            for p in data.phase_grants
+        ]
+    )
+    programme.prices.all().delete()
+    PriceListEntry.objects.bulk_create(
+        [
+            PriceListEntry(
+                programme=programme, outcome=p.outcome.strip(), unit=p.unit, price_eur=p.price_eur
+            )
+            for p in data.prices
+        ]
+    )
+    approvers = _approvers(acting, data.approver_usernames)
+    programme.approvers.set(approvers)
+    return approvers
+
+
+def _terms(data: ProgrammeIn, approvers: list[User]) -> dict[str, Any]:
+    """The programme's terms as the journal publishes them."""
+    return {
+        "period": [data.starts_on.isoformat(), data.ends_on.isoformat()],
+        "eligible_problems": data.eligible_problems,
+        "territories": data.territories,
+        "phase_grants": [
+            {"phase": p.phase, "amount": money(p.amount_eur), "months": p.duration_months}
+            for p in data.phase_grants
+        ],
+        "prices": [
+            {"outcome": p.outcome, "price": money(p.price_eur), "unit": p.unit} for p in data.prices
+        ],
+        "approvers": len(approvers),
+    }
+
+
 @retry_on_conflict
 @transaction.atomic
 def open_programme(acting: Acting, data: ProgrammeIn) -> Programme:
@@ -115,27 +161,7 @@ def open_programme(acting: Acting, data: ProgrammeIn) -> Programme:
         eligible_problems=data.eligible_problems,
         territories=data.territories,
     )
-    PhaseGrant.objects.bulk_create(
-        [
-            PhaseGrant(
-                programme=programme,
-                phase=p.phase,
-                amount_eur=p.amount_eur,
-                duration_months=p.duration_months,
-            )
-            for p in data.phase_grants
-        ]
-    )
-    PriceListEntry.objects.bulk_create(
-        [
-            PriceListEntry(
-                programme=programme, outcome=p.outcome.strip(), unit=p.unit, price_eur=p.price_eur
-            )
-            for p in data.prices
-        ]
-    )
-    approvers = _approvers(acting, data.approver_usernames)
-    programme.approvers.set(approvers)
+    approvers = _set_terms(acting, programme, data)
     funding_event(
         "programme.opened",
         acting,
@@ -144,17 +170,7 @@ def open_programme(acting: Acting, data: ProgrammeIn) -> Programme:
         title=programme.title,
         institution=acting.organisation.slug,
         budget=money(programme.budget_eur),
-        period=[data.starts_on.isoformat(), data.ends_on.isoformat()],
-        eligible_problems=data.eligible_problems,
-        territories=data.territories,
-        phase_grants=[
-            {"phase": p.phase, "amount": money(p.amount_eur), "months": p.duration_months}
-            for p in data.phase_grants
-        ],
-        prices=[
-            {"outcome": p.outcome, "price": money(p.price_eur), "unit": p.unit} for p in data.prices
-        ],
-        approvers=len(approvers),
+        **_terms(data, approvers),
     )
     ledger.move(
         acting,
@@ -210,29 +226,7 @@ def amend_programme(acting: Acting, programme: Programme, data: ProgrammeIn) -> 
     programme.eligible_problems = data.eligible_problems
     programme.territories = data.territories
     programme.save()
-    programme.phase_grants.all().delete()
-    PhaseGrant.objects.bulk_create(
-        [
-            PhaseGrant(
-                programme=programme,
-                phase=p.phase,
-                amount_eur=p.amount_eur,
-                duration_months=p.duration_months,
-            )
-            for p in data.phase_grants
-        ]
-    )
-    programme.prices.all().delete()
-    PriceListEntry.objects.bulk_create(
-        [
-            PriceListEntry(
-                programme=programme, outcome=p.outcome.strip(), unit=p.unit, price_eur=p.price_eur
-            )
-            for p in data.prices
-        ]
-    )
-    approvers = _approvers(acting, data.approver_usernames)
-    programme.approvers.set(approvers)
+    approvers = _set_terms(acting, programme, data)
     funding_event(
         "programme.amended",
         acting,
@@ -241,17 +235,7 @@ def amend_programme(acting: Acting, programme: Programme, data: ProgrammeIn) -> 
         before=before,
         title=programme.title,
         budget=money(programme.budget_eur),
-        period=[data.starts_on.isoformat(), data.ends_on.isoformat()],
-        eligible_problems=data.eligible_problems,
-        territories=data.territories,
-        phase_grants=[
-            {"phase": p.phase, "amount": money(p.amount_eur), "months": p.duration_months}
-            for p in data.phase_grants
-        ],
-        prices=[
-            {"outcome": p.outcome, "price": money(p.price_eur), "unit": p.unit} for p in data.prices
-        ],
-        approvers=len(approvers),
+        **_terms(data, approvers),
     )
     if delta > 0:
         ledger.move(
