@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# what the sign-in stashes in its state and checks at the callback (provider → views)
+NONCE_KEY = "pacte_nonce"
+ACR_KEY = "pacte_acr"
+
 
 def _claims(data: dict[str, Any]) -> dict[str, Any]:
     """allauth keeps {"userinfo": …, "id_token": …}; userinfo has the most."""

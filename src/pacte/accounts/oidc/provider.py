@@ -13,10 +13,7 @@ from typing import Any
 from allauth.socialaccount.providers.openid_connect.provider import OpenIDConnectProvider
 from django.http import HttpRequest, HttpResponse
 
-from pacte.accounts.oidc.claims import common_fields
-
-NONCE_KEY = "pacte_nonce"
-ACR_KEY = "pacte_acr"
+from pacte.accounts.oidc.claims import ACR_KEY, NONCE_KEY, common_fields
 
 
 class PublicServiceProvider(OpenIDConnectProvider):  # type: ignore[misc]  # allauth is untyped

@@ -23,7 +23,7 @@ from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView, OAu
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
 from django.http import Http404, HttpRequest, HttpResponse
 
-from pacte.accounts.oidc.provider import ACR_KEY, NONCE_KEY
+from pacte.accounts.oidc.claims import ACR_KEY, NONCE_KEY
 
 LOGOUT_SESSION_KEY = "pacte_oidc_logout"
 
