@@ -139,3 +139,18 @@ def test_witness_lines_with_trailing_blank_lines_are_read_as_lines(client):
         "/api/v1/log/witness", data=line.rstrip("\n") + "\n\n\n", content_type="text/plain"
     )
     assert r.status_code == 403 and "temoin.example/w" in r.json()["message"]
+
+
+def test_closed_vocabularies_of_the_api_are_the_models_choices():
+    """Schema-valid means accepted: the API's closed lists are exactly the models' choices."""
+    from typing import get_args
+
+    from pacte.comptoirs.api import PostKind, ThemeCode
+    from pacte.comptoirs.models import Post, Theme
+    from pacte.participation.api import FollowTarget, ReuseKind
+    from pacte.participation.models import Follow, Reuse
+
+    assert set(get_args(PostKind)) == set(Post.Kind.values)
+    assert set(get_args(ThemeCode)) == set(Theme.values)
+    assert set(get_args(ReuseKind)) == set(Reuse.Kind.values)
+    assert set(get_args(FollowTarget)) == set(Follow.Target.values)

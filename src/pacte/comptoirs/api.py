@@ -4,7 +4,7 @@ challenges (/api/v1/challenges…): thin — parse, call a use case or a selecto
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -76,10 +76,24 @@ class RouteOut(Schema):
     clock_days: int
 
 
+PostKind = Literal["probleme", "projet", "contribution"]  # Post.Kind
+ThemeCode = Literal[
+    "emploi",
+    "sante",
+    "logement",
+    "education",
+    "mobilite",
+    "environnement",
+    "numerique",
+    "solidarite",
+    "autre",
+]  # Theme
+
+
 class PostIn(Schema):
-    kind: Identifier
+    kind: PostKind
     title: FilledTitle
-    theme: Identifier
+    theme: ThemeCode
     territory: Label
     body: Paragraph
     affected: Sentence = ""
@@ -193,7 +207,7 @@ class ChallengePage(Schema):
 class ChallengeIn(Schema):
     title: FilledTitle
     problem: Paragraph
-    theme: Identifier
+    theme: ThemeCode
     criteria: Paragraph
     deadline: date
     territory: Label = ""

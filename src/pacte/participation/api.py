@@ -7,7 +7,7 @@ moderation are made for an organisation, hence with a token (or the session's ac
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -93,8 +93,11 @@ class FlagOut(Schema):
     created_at: datetime
 
 
+FollowTarget = Literal["registry", "project", "institution", "dataset"]  # Follow.Target
+
+
 class FollowIn(Schema):
-    target: FilledIdentifier
+    target: FollowTarget
     key: Identifier = ""
 
 
@@ -128,8 +131,11 @@ class ReusePage(Schema):
     items: list[ReuseOut]
 
 
+ReuseKind = Literal["dataset", "api", "code"]  # Reuse.Kind
+
+
 class ReuseIn(Schema):
-    kind: FilledIdentifier
+    kind: ReuseKind
     title: FilledTitle
     description: Paragraph
     reuser: FilledTitle
