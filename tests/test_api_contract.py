@@ -145,12 +145,17 @@ def test_closed_vocabularies_of_the_api_are_the_models_choices():
     """Schema-valid means accepted: the API's closed lists are exactly the models' choices."""
     from typing import get_args
 
-    from pacte.comptoirs.api import PostKind, ThemeCode
+    from pacte.comptoirs.api import ContributionIn, PostKind, ProblemIn, ProposalIn, ThemeCode
     from pacte.comptoirs.models import Post, Theme
     from pacte.participation.api import FollowTarget, ReuseKind
     from pacte.participation.models import Follow, Reuse
 
     assert set(get_args(PostKind)) == set(Post.Kind.values)
+    kinds = {
+        get_args(m.model_fields["kind"].annotation)[0]
+        for m in (ProblemIn, ProposalIn, ContributionIn)
+    }
+    assert kinds == set(Post.Kind.values)
     assert set(get_args(ThemeCode)) == set(Theme.values)
     assert set(get_args(ReuseKind)) == set(Reuse.Kind.values)
     assert set(get_args(FollowTarget)) == set(Follow.Target.values)

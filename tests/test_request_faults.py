@@ -280,7 +280,7 @@ def _string_fields_without_limit(schema, components, where, out, seen=frozenset(
         schema = components[name]
     for option in schema.get("anyOf", []) + schema.get("allOf", []) + schema.get("oneOf", []):
         _string_fields_without_limit(option, components, where, out, seen)
-    if schema.get("type") == "string" and "format" not in schema and "enum" not in schema:
+    if schema.get("type") == "string" and not {"format", "enum", "const"} & set(schema):
         out.append(where if "maxLength" not in schema else f"ok {where} ≤ {schema['maxLength']}")
     if schema.get("type") == "array":
         _string_fields_without_limit(schema.get("items", {}), components, f"{where}[]", out, seen)

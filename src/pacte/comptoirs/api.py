@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
+from pydantic import AfterValidator
 
 from pacte.accounts.api_auth import TokenAuth
 from pacte.accounts.models import Organisation
@@ -17,6 +18,11 @@ from pacte.comptoirs import challenges, experts, posts, selectors
 from pacte.comptoirs.models import Application, Challenge, Expert, ExpertRequest, Post
 from pacte.errors import NotFound, ValidationFailed
 from pacte.input_limits import (
+    IDENTIFIER,
+    LABEL,
+    PARAGRAPH,
+    SENTENCE,
+    TITLE,
     BigInt,
     FilledIdentifier,
     FilledTitle,
@@ -25,6 +31,7 @@ from pacte.input_limits import (
     Paragraph,
     Sentence,
     Title,
+    refuse_bad_characters,
 )
 from pacte.projects.models import Project
 
@@ -90,18 +97,63 @@ ThemeCode = Literal[
 ]  # Theme
 
 
-class PostIn(Schema):
-    kind: PostKind
-    title: FilledTitle
+# A text that must say something: not empty, not only spaces (no NUL, like every text).
+SAID = r"^[^\u0000]*\S[^\u0000]*$"
+SaidTitle = Annotated[
+    str,
+    Field(min_length=1, max_length=TITLE, pattern=SAID),
+    AfterValidator(refuse_bad_characters),
+]
+SaidLabel = Annotated[
+    str,
+    Field(min_length=1, max_length=LABEL, pattern=SAID),
+    AfterValidator(refuse_bad_characters),
+]
+SaidSentence = Annotated[
+    str,
+    Field(min_length=1, max_length=SENTENCE, pattern=SAID),
+    AfterValidator(refuse_bad_characters),
+]
+SaidParagraph = Annotated[
+    str,
+    Field(min_length=1, max_length=PARAGRAPH, pattern=SAID),
+    AfterValidator(refuse_bad_characters),
+]
+SaidIdentifier = Annotated[
+    str, Field(min_length=1, max_length=IDENTIFIER, pattern=r"^[-a-zA-Z0-9_]+$")
+]
+
+
+class _PostBase(Schema):
+    title: SaidTitle
     theme: ThemeCode
-    territory: Label
-    body: Paragraph
-    affected: Sentence = ""
-    affected_count: Annotated[int, Field(ge=1, le=100_000_000)] | None = None
-    today: Paragraph = ""
-    project: Identifier = ""
-    skills: Sentence = ""
-    time_offered: Label = ""
+    territory: SaidLabel
+    body: SaidParagraph
+
+
+class ProblemIn(_PostBase):
+    """A societal problem, not a solution: who is affected, how many, what happens today."""
+
+    kind: Literal["probleme"]
+    affected: SaidSentence
+    affected_count: Annotated[int, Field(ge=1, le=100_000_000)]
+    today: SaidParagraph
+
+
+class ProposalIn(_PostBase):
+    kind: Literal["projet"]
+
+
+class ContributionIn(_PostBase):
+    """An offer to help an existing project (its address), with skills and time."""
+
+    kind: Literal["contribution"]
+    project: SaidIdentifier
+    skills: SaidSentence
+    time_offered: SaidLabel
+
+
+PostIn = Annotated[ProblemIn | ProposalIn | ContributionIn, Field(discriminator="kind")]
 
 
 class PostActionIn(Schema):
@@ -389,13 +441,18 @@ def create_post(request: HttpRequest, payload: PostIn) -> Status[dict[str, Any]]
         theme=payload.theme,
         territory=payload.territory,
         body=payload.body,
-        affected=payload.affected,
-        affected_count=payload.affected_count,
-        today=payload.today,
-        project_slug=payload.project,
-        skills=payload.skills,
-        time_offered=payload.time_offered,
+        affected=getattr(payload, "affected", ""),
+        affected_count=getattr(payload, "affected_count", None),
+        today=getattr(payload, "today", ""),
+        project_slug=getattr(payload, "project", ""),
+        skills=getattr(payload, "skills", ""),
+        time_offered=getattr(payload, "time_offered", ""),
     )
+    if (
+        isinstance(payload, ContributionIn)
+        and not Project.objects.filter(slug=payload.project).exists()
+    ):
+        raise NotFound(_("Ce projet n'existe pas."))
     return Status(201, post_out(posts.submit_post(request.auth, data)))  # type: ignore[attr-defined]
 
 
