@@ -14,7 +14,11 @@ def test_project_detail_and_filters(client, world, active):
     assert client.get("/api/v1/projects?principle=neutrality").json()["count"] == 1
     assert client.get("/api/v1/projects?principle=accessibility").json()["count"] == 0
     assert client.get("/api/v1/projects?institution=agence").json()["count"] == 1
-    assert client.get("/api/v1/projects?q=inexistant").json() == {"count": 0, "items": []}
+    assert client.get("/api/v1/projects?q=inexistant").json() == {
+        "count": 0,
+        "items": [],
+        "next": None,
+    }
 
 
 def test_unknown_project_is_a_json_404(client, db):
