@@ -124,3 +124,13 @@ def active(world: World, draft):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def user_factory():  # type: ignore[no-untyped-def]
     return UserFactory
+
+
+@pytest.fixture
+def demo_data(transactional_db, settings):  # type: ignore[no-untyped-def]
+    """The whole demo (every domain's part) in the test database, loaded once per run and restored
+    for each test that asks (tests/demo_data.py); sign-ins use a fast hasher."""
+    from tests import demo_data as demo_copy
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    demo_copy.load()

@@ -102,6 +102,7 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
     import getpass
 
     from pacte.accounts.models import User
+    from pacte.accounts.services import vouch_for_address
 
     password = args.password or getpass.getpass("Mot de passe : ")
     if len(password) < 12:
@@ -111,6 +112,7 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
     user.is_staff = user.is_superuser = True
     user.set_password(password)
     user.save()
+    vouch_for_address(user)
     print(f"Administrateur « {user.username} » prêt.")
     return 0
 

@@ -11,7 +11,13 @@ from typing import Any
 from django.db import transaction
 
 from pacte.accounts.models import Organisation, Role, User
-from pacte.accounts.services import Acting, acting_for, add_member, create_organisation
+from pacte.accounts.services import (
+    Acting,
+    acting_for,
+    add_member,
+    create_organisation,
+    vouch_for_address,
+)
 from pacte.pacts import drafting as pact_drafting
 from pacte.pacts import review as pact_review
 from pacte.pacts import sanctions as pact_sanctions
@@ -494,4 +500,6 @@ def load_demo() -> bool:
     )
     for extension in DEMO_EXTENSIONS:  # each domain adds its part of the demo, same transaction
         importlib.import_module(extension).load()
+    for user in User.objects.exclude(email=""):  # every demo account is made by the platform
+        vouch_for_address(user)
     return True

@@ -8,7 +8,6 @@ from django.test import Client
 
 from pacte.channels import selectors
 from pacte.channels.models import ChannelListing, Takeover
-from pacte.demo import load_demo
 from pacte.projects.models import Project
 
 pytestmark = pytest.mark.django_db
@@ -16,8 +15,7 @@ pytestmark = pytest.mark.django_db
 L = ChannelListing.State
 
 
-def test_channels_demo() -> None:
-    assert load_demo() is True
+def test_channels_demo(demo_data) -> None:  # type: ignore[no-untyped-def]
     national = selectors.get_channel("annuaire-national-emploi")
     regional = selectors.get_channel("guichets-val-de-loire")
     assert [s.project.slug for s in selectors.listed_services(national)] == [

@@ -14,8 +14,7 @@ from pacte.demo import load_demo
 pytestmark = pytest.mark.django_db
 
 
-def test_comptoirs_demo():
-    assert load_demo() is True
+def test_comptoirs_demo(demo_data):  # type: ignore[no-untyped-def]
     assert set(Post.objects.values_list("status", flat=True)) == set(Post.State.values)
     assert Post.objects.filter(became_project__isnull=False).count() == 1
     assert Post.objects.filter(late=True).count() == 1

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 
-from pacte.demo import load_demo
 from pacte.funding import ledger
 from pacte.funding.models import LedgerEntry, OutcomeContract, PaymentOrder, Programme
 from pacte.pacts.models import Commitment
@@ -16,8 +15,7 @@ from tests.funding.test_payments import _recompute
 pytestmark = pytest.mark.django_db
 
 
-def test_funding_demo():
-    assert load_demo() is True
+def test_funding_demo(demo_data):  # type: ignore[no-untyped-def]
     programme = Programme.objects.get()
     assert OutcomeContract.objects.filter(programme=programme).count() >= 3
     paid = PaymentOrder.objects.get(

@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from django.db import transaction
 
-from pacte.demo import load_demo
 from pacte.engines.canonical import LOG_ENTRY_FORMAT, PACT_FORMAT, canonical_bytes
 from pacte.journal.models import Event
 from pacte.journal.services import SYSTEM, record_event
@@ -66,9 +65,8 @@ def _node(items: list[dict[str, str]]) -> list[dict[str, Any]]:
     return result
 
 
-def test_node_reproduces_the_demo_signatures_and_log_leaves(client):
-    """One demo load (it is slow) for both halves."""
-    assert load_demo() is True
+def test_node_reproduces_the_demo_signatures_and_log_leaves(client, demo_data):
+    """One demo (it is slow to load) for both halves."""
     _pact_signatures(client)
     _log_leaves()
 

@@ -20,12 +20,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def demo(db, settings, monkeypatch):  # type: ignore[no-untyped-def]
     """The spine's demo plus this branch's parts (a mediator and two assisted actions, a dump)."""
     from pacte import demo as spine_demo
+    from tests import demo_data as demo_copy
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     monkeypatch.setattr(
         spine_demo, "DEMO_EXTENSIONS", ["pacte.mediation.demo", "pacte.opendata.demo"]
     )
-    spine_demo.load_demo()
+    demo_copy.load()  # loaded once per run, restored afterwards (tests/demo_data.py)
 
 
 def test_the_new_pages_have_no_axe_violation(browser, live_server, demo):  # noqa: F811

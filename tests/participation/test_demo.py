@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from pacte.demo import load_demo
 from pacte.participation.models import Comment, Consultation, Follow, Notice, Reuse
 
 pytestmark = pytest.mark.django_db
 
 
-def test_participation_demo():
-    assert load_demo() is True
+def test_participation_demo(demo_data):  # type: ignore[no-untyped-def]
     consultation = Consultation.objects.get()
     assert (
         consultation.version.pact.project.slug == "coach-emploi" and consultation.accepts_comments()

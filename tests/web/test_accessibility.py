@@ -74,31 +74,16 @@ def browser():  # type: ignore[no-untyped-def]
 def demo(db, settings, monkeypatch):  # type: ignore[no-untyped-def]
     """The spine's demo only: the spine's gate must not depend on (nor wait for) the other domains' data."""
     from pacte import demo as spine_demo
+    from tests import demo_data as demo_copy
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast sign-ins
     monkeypatch.setattr(spine_demo, "DEMO_EXTENSIONS", [])
-    spine_demo.load_demo()
+    demo_copy.load()  # loaded once per run, restored afterwards (tests/demo_data.py)
 
 
 @pytest.fixture
-def full_demo(db, settings):  # type: ignore[no-untyped-def]
+def full_demo(demo_data):  # type: ignore[no-untyped-def]
     """The demo with every domain's extension, to give the other apps' pages something to show."""
-    from pacte.demo import load_demo
-
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    try:
-        load_demo()
-    except (
-        Exception
-    ) as exc:  # their demo is theirs to fix; their pages are audited on the spine's data
-        warnings.warn(
-            f"the other domains' demo does not load ({exc!r}): spine demo only", stacklevel=1
-        )
-        from pacte import demo as spine_demo
-
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(spine_demo, "DEMO_EXTENSIONS", [])
-            spine_demo.load_demo()
 
 
 def axe(page: Any) -> list[dict[str, Any]]:

@@ -29,8 +29,9 @@ ENGLISH_KINDS = ("recurrence", "strength", "benefit", "method", "review_mode")
 
 
 def detectable_codes() -> set[str]:
-    """Codes that cannot be mistaken for French words: with '_' or '.', or English-only values; a
-    code that its own French label contains (``publication``, ``encouragement``) is left out."""
+    """Codes that cannot be mistaken for French words: with '_' or '.', or English-only values, and
+    every event type in the log; a code that its own French label contains (``publication``,
+    ``encouragement``) is left out."""
     from pacte.web import labels
 
     tables = labels.kinds()
@@ -38,14 +39,10 @@ def detectable_codes() -> set[str]:
     codes = {c for c in labels.all_codes() if ("_" in c or "." in c) and len(c) > 3}
     for kind in ENGLISH_KINDS:
         codes |= set(tables.get(kind, {}))
+    from pacte.journal.models import Event
+
+    codes |= set(Event.objects.values_list("type", flat=True))  # every event the log holds
     return codes - french - {"none"} | {"semiannual"}
-
-
-def _load_demo(settings: Any) -> None:
-    from pacte.demo import load_demo
-
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    load_demo()
 
 
 def _client_for(username: str | None) -> Client:
@@ -57,9 +54,8 @@ def _client_for(username: str | None) -> Client:
     return client
 
 
-def test_every_reachable_page_for_every_role(live_server, settings):
+def test_every_reachable_page_for_every_role(live_server, demo_data):
     started = time.monotonic()
-    _load_demo(settings)
     loaded = time.monotonic()
     codes = detectable_codes()
     crawls: dict[str, Any] = {}

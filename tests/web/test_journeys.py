@@ -42,12 +42,13 @@ def sign_in(browser, live_server, username, password=PASSWORD):  # type: ignore[
 
 
 @pytest.fixture
-def spine_demo(settings, monkeypatch):  # type: ignore[no-untyped-def]
+def spine_demo(transactional_db, settings, monkeypatch):  # type: ignore[no-untyped-def]
     from pacte import demo
+    from tests import demo_data as demo_copy
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     monkeypatch.setattr(demo, "DEMO_EXTENSIONS", [])
-    demo.load_demo()
+    demo_copy.load()  # loaded once per run, restored afterwards (tests/demo_data.py)
     return demo
 
 

@@ -69,6 +69,22 @@ def create_organisation(
 
 
 @transaction.atomic
+def vouch_for_address(user: User) -> None:
+    """An account made by the platform (command line, demo) has its address vouched for by whoever
+    made it: recorded as confirmed, so that allauth never asks its owner to confirm it. Without this
+    row, allauth adds the address *unconfirmed* the first time the person opens "Mes adresses", and
+    mandatory verification then stops their next sign-in."""
+    from allauth.account.models import EmailAddress
+
+    if (
+        user.email
+        and not EmailAddress.objects.filter(user=user).exists()
+        and not EmailAddress.objects.filter(email__iexact=user.email).exists()
+    ):
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+
+
+@transaction.atomic
 def add_member(user: User, organisation: Organisation, roles: list[str]) -> Membership:
     allowed = ROLES_BY_KIND[Organisation.Kind(organisation.kind)]
     bad = [r for r in roles if r not in allowed]

@@ -93,7 +93,7 @@ def verify_seed(seed: bytes, commitment: str) -> bool:
 
 
 def _key(seed: bytes, message: str) -> bytes:
-    return hmac.new(bytes(seed), message.encode("utf-8"), hashlib.sha256).digest()
+    return hmac.digest(seed, message.encode("utf-8"), "sha256")  # one-shot C HMAC-SHA-256
 
 
 # --------------------------------------------------------------------------- assignment
