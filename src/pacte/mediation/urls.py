@@ -7,4 +7,10 @@ urlpatterns = [
     path("accompagnement/", views.assist, name="assist"),
     path("accompagnement/recus/<str:reference>/", views.receipt, name="receipt"),
     path("accompagnement/reprendre/", views.claim, name="claim"),
+    path("accompagnement/retrait/", views.withdraw, name="withdraw"),
+    path(
+        "accompagnement/recus/<str:reference>/retrait/",
+        views.withdraw_on_request,
+        name="withdraw_on_request",
+    ),
 ]

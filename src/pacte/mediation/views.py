@@ -8,10 +8,11 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from pacte.accounts import policy
 from pacte.accounts.policy import Action
-from pacte.errors import DomainError, NotAuthenticated
+from pacte.errors import DomainError, InvalidTransition, NotAuthenticated, ValidationFailed
 from pacte.evidence.models import AGE_BANDS, SITUATIONS
 from pacte.mediation import assistance, selectors
 from pacte.mediation.models import AssistedAction
@@ -47,6 +48,10 @@ def _form_data(request: HttpRequest) -> assistance.AssistedIn:
         territory=post.get("territory", ""),
         situation=post.get("situation", ""),
         email=post.get("email", "").strip(),
+        dataset=selectors.dataset(post["dataset"]) if post.get("dataset") else None,
+        person_id=post.get("person_id", ""),
+        purpose=post.get("purpose", ""),
+        identity_check=post.get("identity_check", ""),
     )
 
 
@@ -73,6 +78,8 @@ def assist(request: HttpRequest) -> HttpResponse:
         {
             "kinds": AssistedAction.Kind.choices,
             "methods": AssistedAction.ConsentMethod.choices,
+            "identity_checks": AssistedAction.IdentityCheck.choices,
+            "datasets": selectors.datasets(),
             "projects": selectors.projects(),
             "age_bands": AGE_BANDS.items(),
             "situations": SITUATIONS.items(),
@@ -89,7 +96,48 @@ def assist(request: HttpRequest) -> HttpResponse:
 def receipt(request: HttpRequest, reference: str) -> HttpResponse:
     action = selectors.get_action(_acting(request), reference)
     code = request.session.get(SESSION_CODES, {}).get(reference, "")
-    return render(request, "mediation/receipt.html", {"action": action, "code": code})
+    return render(
+        request,
+        "mediation/receipt.html",
+        {"action": action, "code": code, "methods": AssistedAction.ConsentMethod.choices},
+    )
+
+
+@require_POST
+def withdraw_on_request(request: HttpRequest, reference: str) -> HttpResponse:
+    """A mediator withdraws an assisted consent because the person asked."""
+    try:
+        assistance.withdraw_on_request(
+            _acting(request), reference, request.POST.get("request_method", "")
+        )
+    except (ValidationFailed, InvalidTransition) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Consentement retiré : le projet ne reçoit plus ces données."))
+    return redirect("mediation:receipt", reference=reference)
+
+
+def withdraw(request: HttpRequest) -> HttpResponse:
+    """The person withdraws a consent given with a mediator, with the code of the receipt; no
+    account needed."""
+    message = ""
+    status = 200
+    if request.method == "POST":
+        try:
+            action = assistance.withdraw_with_code(request.POST.get("code", ""))
+        except DomainError as exc:
+            message, status = exc.message, exc.status
+        else:
+            messages.success(
+                request,
+                _(
+                    "C'est fait : votre consentement (reçu %(reference)s) est retiré, le projet "
+                    "ne reçoit plus vos données par Pacte."
+                )
+                % {"reference": action.reference},
+            )
+            return redirect("mediation:withdraw")
+    return render(request, "mediation/withdraw.html", {"message": message}, status=status)
 
 
 def claim(request: HttpRequest) -> HttpResponse:
