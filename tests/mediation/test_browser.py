@@ -84,3 +84,44 @@ def test_a_mediator_records_an_assisted_consent_the_person_withdraws_it(
     page.reload()
     assert page.locator("#consent-state").inner_text().startswith("Retiré")
     audit.assert_clean()
+
+
+def test_a_mediator_posts_a_problem_for_a_person_at_the_comptoir(
+    browser,  # noqa: F811
+    live_server,
+    world,
+    desk,
+    mediator_user,
+):
+    from pacte.comptoirs.models import Post
+
+    audit = Audit()
+    page = sign_in(browser, live_server, "guichet", world.institution.slug)
+    page.goto(f"{live_server.url}/accompagnement/")
+    page.get_by_role("link", name="Signaler un problème").click()
+    page.wait_for_url("**/accompagnement/comptoir/probleme/")
+    audit.check(page, "déposer au comptoir pour une personne")
+    page.get_by_label("Nom ou pseudonyme de la personne").fill("M. Faure")
+    page.get_by_label("Comment la personne a donné son accord").select_option("phone")
+    page.get_by_label("Titre").fill("Aucune offre affichée à la mairie")
+    page.get_by_label("Thème").select_option("emploi")
+    page.locator("#id_territory").fill("Val-de-Loire")
+    page.get_by_label("Qui est concerné ?").fill("Habitants sans internet")
+    page.get_by_label("Combien de personnes, à peu près ?").fill("300")
+    page.get_by_label("Que se passe-t-il aujourd'hui pour elles ?").fill("Ils ne voient rien.")
+    page.get_by_label("Ce que vous observez").fill("Les offres ne sont publiées qu'en ligne.")
+    page.get_by_role("button", name="Déposer et imprimer le reçu").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Cochez l'attestation").first.is_visible()  # refused, 422
+    audit.check(page, "déposer au comptoir (erreurs)")
+    assert not Post.objects.exists()
+    page.get_by_label("J'atteste que la personne").check()
+    page.get_by_role("button", name="Déposer et imprimer le reçu").click()
+    page.wait_for_url("**/accompagnement/recus/**")
+    post = Post.objects.get()
+    assert post.with_mediator and post.author is None
+    page.locator("#receipt-post").click()
+    page.wait_for_url(f"**/comptoir/{post.pk}/")
+    assert page.locator("#with-mediator").is_visible()
+    audit.check(page, "dépôt accompagné")
+    audit.assert_clean()

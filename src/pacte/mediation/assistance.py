@@ -22,6 +22,7 @@ from pacte.accounts import policy
 from pacte.accounts.models import User
 from pacte.accounts.policy import Action
 from pacte.accounts.services import Acting
+from pacte.comptoirs.ports import ASSISTED_POSTS, PostIn
 from pacte.data.models import Dataset
 from pacte.data.ports import ASSISTED_CONSENT
 from pacte.errors import InvalidTransition, NotAuthenticated, NotFound, ValidationFailed
@@ -66,6 +67,8 @@ class AssistedIn:
     person_id: str = ""
     purpose: str = ""
     identity_check: str = ""
+    # a comptoir post: its content, checked and routed as any post
+    post: PostIn | None = None
 
 
 @dataclass(frozen=True)
@@ -111,12 +114,25 @@ def _check(data: AssistedIn) -> dict[str, list[str]]:
             errors["dataset"] = [_("Choisissez le jeu de données où figure la personne.")]
         if data.identity_check not in AssistedAction.IdentityCheck.values:
             errors["identity_check"] = [_("Indiquez comment vous avez vérifié son identité.")]
+    if data.kind == AssistedAction.Kind.POST and data.post is None:
+        errors["post"] = [_("Décrivez le dépôt de la personne.")]
     if data.email:
         try:
             validate_email(data.email)
         except DjangoValidationError:
             errors["email"] = [_("Adresse électronique invalide.")]
     return errors
+
+
+def check(data: AssistedIn) -> None:
+    """Raise the same 422 as ``record_assisted`` would for the person's part of ``data``."""
+    errors = _check(data)
+    errors.pop("post", None)
+    if errors:
+        raise ValidationFailed(
+            _("L'action accompagnée n'a pas été enregistrée : corrigez les champs signalés."),
+            field_errors=errors,
+        )
 
 
 def _reference() -> str:
@@ -158,6 +174,11 @@ def record_assisted(acting: Acting, data: AssistedIn) -> Recorded:
         action.consent = ASSISTED_CONSENT.consent_for_person(
             acting, data.dataset, data.person_id, data.project, data.purpose
         )
+    elif data.kind == AssistedAction.Kind.POST:
+        assert data.post is not None  # checked above
+        # the e-mail, if given, is kept on the post so that answers reach the person
+        action.post = ASSISTED_POSTS.post_for_person(acting, data.post, contact_email=data.email)
+        action.project = action.post.project
     else:
         assert data.project is not None  # checked above
         action.feedback = ASSISTED.feedback_for_person(
@@ -173,7 +194,7 @@ def record_assisted(acting: Acting, data: AssistedIn) -> Recorded:
         consent_method=action.consent_method,
         identity_check=action.identity_check,
         person=personal_commitment(f"assisted:{action.reference}:{action.person_label}"),
-        row=action.volunteer_id or action.feedback_id or action.consent_id,
+        row=action.volunteer_id or action.feedback_id or action.consent_id or action.post_id,
     )
     if data.email:
         notify(
@@ -203,6 +224,23 @@ def receipt_text(action: AssistedAction, code: str) -> str:
         "method": action.get_consent_method_display(),
         "code": code,
     }
+    if action.post is not None:
+        where = {"pk": action.post.pk}
+        if action.post.contact_email:
+            text += (
+                "\n\n"
+                + _(
+                    "Votre dépôt au comptoir : /comptoir/%(pk)s/ — la réponse y sera publiée et vous "
+                    "sera envoyée à l'adresse donnée au guichet."
+                )
+                % where
+            )
+        else:
+            text += (
+                "\n\n"
+                + _("Votre dépôt au comptoir : /comptoir/%(pk)s/ — la réponse y sera publiée.")
+                % where
+            )
     if action.consent_id is not None:
         text += "\n\n" + _(
             "Vous pouvez retirer ce consentement à tout moment : sur Pacte, page « Retirer un "
@@ -220,7 +258,7 @@ def claim(user: User, code: str) -> AssistedAction:
         raise NotAuthenticated(_("Connectez-vous pour reprendre une démarche faite pour vous."))
     action = (
         AssistedAction.objects.select_for_update(of=("self",))
-        .select_related("project", "volunteer", "feedback", "consent")
+        .select_related("project", "volunteer", "feedback", "consent", "post")
         .filter(claim_code_sha256=code_sha256(code or ""))
         .first()
     )
@@ -235,6 +273,8 @@ def claim(user: User, code: str) -> AssistedAction:
         ASSISTED.claim_feedback(action.feedback, user)
     if action.consent is not None:
         ASSISTED_CONSENT.claim_consent(action.consent, user)
+    if action.post is not None:
+        ASSISTED_POSTS.claim_post(action.post, user)
     action.claimed_by, action.claimed_at = user, timezone.now()
     action.person_label = ""  # the account now holds it: the mediator's copy of the name goes
     action.save(update_fields=["claimed_by", "claimed_at", "person_label"])

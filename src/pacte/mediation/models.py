@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from pacte.accounts.models import Organisation, User
+from pacte.comptoirs.ports import Post
 from pacte.data.models import Consent
 from pacte.evidence.models import Feedback, Volunteer
 from pacte.projects.models import Project
@@ -17,6 +18,7 @@ class AssistedAction(models.Model):
         PANEL = "panel_join", _("Rejoindre le panel de testeurs")
         FEEDBACK = "feedback", _("Donner un avis sur un service")
         CONSENT = "data_consent", _("Transmettre ses données à un projet (consentement)")
+        POST = "comptoir_post", _("Déposer au comptoir")
 
     class ConsentMethod(models.TextChoices):
         ORAL = "oral", _("À l'oral, en présence de la personne")
@@ -60,6 +62,9 @@ class AssistedAction(models.Model):
     )
     consent = models.OneToOneField(
         Consent, null=True, blank=True, on_delete=models.SET_NULL, related_name="assisted"
+    )
+    post = models.OneToOneField(
+        Post, null=True, blank=True, on_delete=models.SET_NULL, related_name="assisted"
     )
     claim_code_sha256 = models.CharField(max_length=64, unique=True)
     claimed_by = models.ForeignKey(

@@ -18,7 +18,7 @@ from pacte.projects.models import Project
 def get_action(acting: Acting, reference: str) -> AssistedAction:
     action = (
         AssistedAction.objects.select_related(
-            "organisation", "project", "consent__dataset_version__dataset"
+            "organisation", "project", "consent__dataset_version__dataset", "post__organisation"
         )
         .filter(reference=reference)
         .first()

@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from pacte.accounts import policy
 from pacte.accounts.policy import Action
-from pacte.errors import DomainError, InvalidTransition, NotAuthenticated, ValidationFailed
+from pacte.comptoirs.ports import POST_FORMS, PostIn, post_in
+from pacte.errors import (
+    DomainError,
+    InvalidTransition,
+    NotAuthenticated,
+    NotFound,
+    ValidationFailed,
+)
 from pacte.evidence.models import AGE_BANDS, SITUATIONS
 from pacte.mediation import assistance, selectors
 from pacte.mediation.models import AssistedAction
 
 SESSION_CODES = "mediation_claim_codes"
+POST_KINDS = {
+    "probleme": gettext_lazy("Signaler un problème"),
+    "projet": gettext_lazy("Proposer un projet"),
+    "contribution": gettext_lazy("Proposer de contribuer à un projet"),
+}
 
 
 def _acting(request: HttpRequest) -> Any:
@@ -29,14 +43,15 @@ def _acting(request: HttpRequest) -> Any:
     return acting
 
 
-def _form_data(request: HttpRequest) -> assistance.AssistedIn:
+def _form_data(request: HttpRequest, post_in: PostIn | None = None) -> assistance.AssistedIn:
     post = request.POST
     project = None
     if post.get("project"):
         project = selectors.projects().filter(slug=post["project"]).first()
     rating = post.get("rating", "")
     return assistance.AssistedIn(
-        kind=post.get("kind", ""),
+        kind=AssistedAction.Kind.POST if post_in is not None else post.get("kind", ""),
+        post=post_in,
         person_label=post.get("person_label", ""),
         consent_method=post.get("consent_method", ""),
         consent_note=post.get("consent_note", ""),
@@ -67,16 +82,15 @@ def assist(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             message, errors, status = exc.message, exc.field_errors, exc.status
         else:
-            codes = request.session.get(SESSION_CODES, {})
-            codes[recorded.action.reference] = recorded.claim_code
-            request.session[SESSION_CODES] = codes
+            _remember_code(request, recorded)
             messages.success(request, _("Démarche enregistrée : remettez le reçu à la personne."))
             return redirect("mediation:receipt", reference=recorded.action.reference)
     return render(
         request,
         "mediation/assist.html",
         {
-            "kinds": AssistedAction.Kind.choices,
+            "kinds": [k for k in AssistedAction.Kind.choices if k[0] != AssistedAction.Kind.POST],
+            "post_kinds": POST_KINDS.items(),
             "methods": AssistedAction.ConsentMethod.choices,
             "identity_checks": AssistedAction.IdentityCheck.choices,
             "datasets": selectors.datasets(),
@@ -85,6 +99,65 @@ def assist(request: HttpRequest) -> HttpResponse:
             "situations": SITUATIONS.items(),
             "attestation": assistance.ATTESTATION,
             "recent": selectors.recent_actions(acting),
+            "values": request.POST,
+            "errors": errors,
+            "message": message,
+        },
+        status=status,
+    )
+
+
+def _remember_code(request: HttpRequest, recorded: assistance.Recorded) -> None:
+    codes = request.session.get(SESSION_CODES, {})
+    codes[recorded.action.reference] = recorded.claim_code
+    request.session[SESSION_CODES] = codes
+
+
+def assist_post(request: HttpRequest, kind: str) -> HttpResponse:
+    """A comptoir post made for a person: the comptoir's own form for the kind, plus the person
+    and their consent."""
+    acting = _acting(request)
+    policy.require(acting, Action.ASSISTED_ACT, acting.organisation)
+    if kind not in POST_KINDS:
+        raise NotFound(_("Cette nature de dépôt n'existe pas."))
+    extra = (
+        {"projects": [(p.slug, p.name) for p in selectors.projects()]}
+        if kind == "contribution"
+        else {}
+    )
+    form = POST_FORMS[kind](request.POST or None, **extra)
+    errors: dict[str, list[str]] = {}
+    message = ""
+    status = 200
+    if request.method == "POST":
+        valid = form.is_valid()
+        try:
+            if not valid:  # the person's part is checked too, so that all errors show at once
+                assistance.check(replace(_form_data(request), kind=AssistedAction.Kind.POST))
+                raise ValidationFailed(_("Le dépôt est incomplet."))
+            recorded = assistance.record_assisted(
+                acting, _form_data(request, post_in(kind, form.cleaned_data))
+            )
+        except DomainError as exc:
+            message, status = exc.message, exc.status
+            for name, msgs in exc.field_errors.items():
+                if name in form.fields:
+                    for msg in msgs:
+                        form.add_error(name, msg)
+                else:
+                    errors[name] = msgs
+        else:
+            _remember_code(request, recorded)
+            messages.success(request, _("Dépôt enregistré : remettez le reçu à la personne."))
+            return redirect("mediation:receipt", reference=recorded.action.reference)
+    return render(
+        request,
+        "mediation/assist_post.html",
+        {
+            "form": form,
+            "title": POST_KINDS[kind],
+            "methods": AssistedAction.ConsentMethod.choices,
+            "attestation": assistance.ATTESTATION,
             "values": request.POST,
             "errors": errors,
             "message": message,
