@@ -120,7 +120,7 @@ def assist_post(request: HttpRequest, kind: str) -> HttpResponse:
     policy.require(acting, Action.ASSISTED_ACT, acting.organisation)
     if kind not in POST_KINDS:
         raise NotFound(_("Cette nature de dépôt n'existe pas."))
-    extra = (
+    extra: dict[str, Any] = (
         {"projects": [(p.slug, p.name) for p in selectors.projects()]}
         if kind == "contribution"
         else {}
