@@ -107,11 +107,3 @@ def test_api_token_shown_once_stored_hashed_and_bound_to_organisation():
         authenticate_token(raw2)
     with pytest.raises(NotAuthenticated):
         authenticate_token("pct_forged")
-
-
-def test_external_identity_links_once():
-    from pacte.accounts.identity import link_external_identity
-
-    a = link_external_identity("proconnect", "sub-123", email="agent@example.gouv.fr", name="Agent")
-    b = link_external_identity("proconnect", "sub-123", email="other@example.org", name="Other")
-    assert a == b and a.identities.count() == 1

@@ -8,6 +8,7 @@ import io
 import json
 import zipfile
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from django.test import Client
 from pacte.accounts import policy
 from pacte.errors import PermissionDenied
 from pacte.journal.models import Event
+from pacte.opendata import dump as dump_module
 from pacte.opendata.dump import publish_dump
 from pacte.opendata.tables import TABLES
 from tests.conftest import _acting
@@ -133,6 +135,14 @@ def test_the_zip_is_valid_and_the_dictionary_describes_every_column(public_world
         assert {"LICENCE.txt", "dictionnaire.csv", "dictionnaire.json"} <= names
         licence = zf.read("LICENCE.txt").decode()
         assert "Licence Ouverte" in licence and "etalab-2.0" in licence
+        # the full official texts, French and English, as vendored from Etalab's repository
+        official = Path(dump_module.__file__).parent / "data"
+        for name in ("licence-ouverte-2.0.fr.md", "licence-ouverte-2.0.en.md"):
+            assert (official / name).read_text(encoding="utf-8").strip() in licence
+        assert "un droit non exclusif et gratuit de libre" in licence  # French, article 1
+        assert "Cette licence est une version 2.0 de la Licence Ouverte." in licence
+        assert 'The "Grantor" grants the "Reuser" the free, non-exclusive right' in licence
+        assert "github.com/etalab/licence-ouverte" in licence
         described = {
             (r["table"], r["column"])
             for r in csv.DictReader(io.StringIO(zf.read("dictionnaire.csv").decode()))

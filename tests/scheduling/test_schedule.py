@@ -32,6 +32,7 @@ DAILY = {
     "notifications.prune": time(4, 0),
     "accounts.prune_sign_in_log": time(4, 10),
     "writes.purge_idempotency_keys": time(4, 20),
+    "participation.purge_notices": time(4, 30),
     "participation.daily_digests": time(7, 0),
     "participation.weekly_digests": time(7, 10),
 }

@@ -24,7 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pacte.accounts.models import ApiToken, ExternalIdentity, Membership, SigningKey, User
+from pacte.accounts.models import ApiToken, Membership, SigningKey, User
 from pacte.accounts.ports import FormerIdentity, personal_data_erasers
 from pacte.errors import ValidationFailed
 from pacte.journal.services import Actor, personal_commitment, record_event
@@ -49,7 +49,6 @@ def delete_account(user: User) -> str:
     former = _former_identity(user)
     EmailAddress.objects.filter(user=user).delete()
     SocialAccount.objects.filter(user=user).delete()  # with its tokens (ID token, access token)
-    ExternalIdentity.objects.filter(user=user).delete()
     Membership.objects.filter(user=user).delete()
     ApiToken.objects.filter(user=user).delete()
     SigningKey.objects.filter(user=user).update(encrypted_private_key=None)

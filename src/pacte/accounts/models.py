@@ -23,23 +23,6 @@ class User(AbstractUser):
         return self.display_name or self.get_full_name() or self.username
 
 
-class ExternalIdentity(models.Model):
-    """Link to an external identity provider (FranceConnect / ProConnect style OIDC)."""
-
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="identities")
-    provider = models.CharField(max_length=40)
-    subject = models.CharField(max_length=255)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["provider", "subject"], name="uniq_external_identity")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.provider}:{self.subject}"
-
-
 class Organisation(models.Model):
     class Kind(models.TextChoices):
         CARRIER = "carrier", _("Porteur de projet")

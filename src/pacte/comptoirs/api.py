@@ -66,6 +66,7 @@ class PostOut(Schema):
     hidden: bool
     moderation_reason: str
     became_project: str | None
+    with_mediator: bool = False  # posted by a mediator for a person without an account
     created_at: datetime
 
 
@@ -318,6 +319,7 @@ def post_out(p: Post) -> dict[str, Any]:
         "hidden": hidden,
         "moderation_reason": p.moderation_reason,
         "became_project": p.became_project.slug if p.became_project else None,
+        "with_mediator": p.with_mediator,
         "created_at": p.created_at,
     }
 

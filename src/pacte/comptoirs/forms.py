@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from pacte.comptoirs.models import Theme
+from pacte.comptoirs.models import Post, Theme
 
 
 def _choices(form: forms.Form, name: str, choices: list[tuple[str, Any]]) -> None:
@@ -60,6 +60,14 @@ class ContributionForm(_PostBase):
     def __init__(self, *args: Any, projects: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _choices(self, "project", projects)
+
+
+# the form of each kind of post (the comptoir's pages and the mediator's, issue 13 P7)
+POST_FORMS: dict[str, type[_PostBase]] = {
+    Post.Kind.PROBLEM: ProblemForm,
+    Post.Kind.PROJECT: ProposalForm,
+    Post.Kind.CONTRIBUTION: ContributionForm,
+}
 
 
 class AnswerForm(forms.Form):

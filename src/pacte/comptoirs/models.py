@@ -64,7 +64,8 @@ class Route(models.Model):
 
 
 class Post(models.Model):
-    """A problem, a project proposal or an offer to contribute, posted by a signed-in person."""
+    """A problem, a project proposal or an offer to contribute, posted by a signed-in person (or
+    by a mediator for a person without an account)."""
 
     class Kind(models.TextChoices):
         PROBLEM = "probleme", _("Un problème")
@@ -94,7 +95,13 @@ class Post(models.Model):
     skills = models.CharField(_("compétences"), max_length=300, blank=True)
     time_offered = models.CharField(_("temps proposé"), max_length=120, blank=True)
 
-    author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="comptoir_posts")
+    # None for a post a mediator made for a person without an account (issue 13, P7) until the
+    # person claims it; ``contact_email`` is then where answers go, if the person gave one
+    author = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="comptoir_posts"
+    )
+    with_mediator = models.BooleanField(_("déposé avec l'aide d'un médiateur"), default=False)
+    contact_email = models.EmailField(blank=True)
     status = models.CharField(max_length=20, choices=State.choices, default=State.RECEIVED)
     # the current routing (copied from the open Assignment, for lists and the policy)
     organisation = models.ForeignKey(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -48,6 +49,23 @@ class PostIn:
     project_slug: str = ""  # a contribution: the project one offers to help
     skills: str = ""
     time_offered: str = ""
+
+
+def post_in(kind: str, d: dict[str, Any]) -> PostIn:
+    """A post's input from the cleaned data of its comptoir form (``forms.POST_FORMS[kind]``)."""
+    return PostIn(
+        kind=kind,
+        title=d["title"],
+        theme=d["theme"],
+        territory=d["territory"],
+        body=d["body"],
+        affected=d.get("affected", ""),
+        affected_count=d.get("affected_count"),
+        today=d.get("today", ""),
+        project_slug=d.get("project", ""),
+        skills=d.get("skills", ""),
+        time_offered=d.get("time_offered", ""),
+    )
 
 
 @dataclass(frozen=True)
@@ -165,7 +183,19 @@ def _notify_contact(post: Post, subject: str) -> None:
 @transaction.atomic
 def submit_post(who: Who, data: PostIn, *, now: datetime | None = None) -> Post:
     """Anyone signed in posts; the post is routed and its clock starts."""
-    user = _user_of(who)
+    return create_post(who, _user_of(who), data, now=now)
+
+
+def create_post(
+    who: Who,
+    author: User | None,
+    data: PostIn,
+    *,
+    now: datetime | None = None,
+    contact_email: str = "",
+) -> Post:
+    """Check, route and save a post (in the caller's transaction). ``author`` is None when a
+    mediator posts for a person without an account (``who`` is then the mediator)."""
     project = _check(data)
     now = now or timezone.now()
     if project is not None:  # an offer to contribute goes to the project's carrier
@@ -186,7 +216,9 @@ def submit_post(who: Who, data: PostIn, *, now: datetime | None = None) -> Post:
         project=project,
         skills=data.skills.strip(),
         time_offered=data.time_offered.strip(),
-        author=user,
+        author=author,
+        with_mediator=author is None,
+        contact_email=contact_email if author is None else "",
         created_at=now,
     )
     assignment = _assign(post, dest, now)
@@ -205,9 +237,18 @@ def submit_post(who: Who, data: PostIn, *, now: datetime | None = None) -> Post:
         organisation=dest.organisation.slug,
         contact=dest.contact_title,
         due_at=post.due_at.isoformat(),
+        **({"assisted": True} if post.with_mediator else {}),
     )
     _notify_contact(post, _("Nouveau dépôt au comptoir"))
     return post
+
+
+def author_addresses(post: Post) -> list[str]:
+    """Where news of a post goes: its author, or the address a person helped by a mediator gave
+    (none: the person reads the answer on the post's page, whose address is on the receipt)."""
+    if post.author is not None:
+        return [post.author.email]
+    return [post.contact_email] if post.contact_email else []
 
 
 def lock_post(post: Post | int) -> Post:
@@ -254,7 +295,7 @@ def answer(acting: Acting, post: Post, text: str, *, now: datetime | None = None
     _respond(post, Assignment.Outcome.ANSWERED, now)
     POST.enter(acting, move, post, answer=text, on_time=now <= post.due_at)
     notify(
-        [post.author.email],
+        author_addresses(post),
         _("Réponse à votre dépôt au comptoir"),
         _("%(org)s a répondu à « %(title)s » : %(text)s")
         % {"org": post.organisation.name, "title": post.title, "text": text},
@@ -308,7 +349,7 @@ def close(acting: Acting, post: Post, reason: str, *, now: datetime | None = Non
     _respond(post, Assignment.Outcome.CLOSED, now or timezone.now())
     POST.enter(acting, move, post, reason)
     notify(
-        [post.author.email],
+        author_addresses(post),
         _("Votre dépôt au comptoir est clos"),
         _("« %(title)s » a été clos : %(reason)s") % {"title": post.title, "reason": reason},
         event="comptoir.post.closed",
@@ -363,7 +404,7 @@ def turn_into_project(acting: Acting, post: Post, *, name: str, pitch: str) -> P
         carrier=acting.organisation.slug,
     )
     notify(
-        [post.author.email],
+        author_addresses(post),
         _("Votre dépôt devient un projet"),
         _("%(carrier)s a repris « %(title)s » : projet %(project)s.")
         % {"carrier": acting.organisation.name, "title": post.title, "project": project.name},

@@ -103,20 +103,7 @@ def post_form(request: HttpRequest, kind: str) -> HttpResponse:
         who: Acting | User = getattr(request, "acting", None) or request.user  # type: ignore[assignment]
 
         def submit(d: dict[str, Any]) -> Post:
-            data = posts.PostIn(
-                kind=kind,
-                title=d["title"],
-                theme=d["theme"],
-                territory=d["territory"],
-                body=d["body"],
-                affected=d.get("affected", ""),
-                affected_count=d.get("affected_count"),
-                today=d.get("today", ""),
-                project_slug=d.get("project", ""),
-                skills=d.get("skills", ""),
-                time_offered=d.get("time_offered", ""),
-            )
-            return posts.submit_post(who, data)
+            return posts.submit_post(who, posts.post_in(kind, d))
 
         post = run_form(form, submit)
         if post is not None:

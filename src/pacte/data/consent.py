@@ -35,30 +35,28 @@ def _jsonable(value: Any) -> Any:
 
 
 def own_record(link: PersonLink) -> tuple[DatasetVersion, list[dict[str, Any]]]:
+    return record_of(link.dataset, link.person_id)
+
+
+def record_of(dataset: Dataset, person_id: str) -> tuple[DatasetVersion, list[dict[str, Any]]]:
+    """The rows of ``person_id`` in the dataset's current version (declared columns only)."""
     import polars as pl
 
-    dv = link.dataset.current_version
+    dv = dataset.current_version
     if dv is None or not dv.person_column:
         raise ValidationFailed(_("Ce jeu de données ne permet pas de retrouver une personne."))
     frame = (
         pl.scan_parquet(list(dv.paths))
-        .filter(pl.col(dv.person_column) == link.person_id)
+        .filter(pl.col(dv.person_column) == person_id)
         .select([c["name"] for c in dv.columns])
         .collect()
     )  # declared columns only, never record keys
     return dv, [{k: _jsonable(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
 
 
-@retry_on_conflict
-@transaction.atomic
-def give_consent(user: User, dataset: Dataset, project: Project, purpose: str) -> Consent:
-    if user is None or not user.is_authenticated:
-        raise NotAuthenticated(_("Connectez-vous pour transmettre vos propres données."))
-    link = PersonLink.objects.filter(user=user, dataset=dataset).select_related("dataset").first()
-    if link is None:
-        raise PermissionDenied(
-            _("Aucun lien vérifié entre votre compte et une fiche de ce jeu de données.")
-        )
+def check_destination(project: Project, purpose: str) -> str:
+    """The project may receive data (a pact in force) and the purpose is stated: the purpose,
+    stripped."""
     if not PactVersion.objects.filter(pact__project=project, status=Status.ACTIVE).exists():
         raise InvalidTransition(
             _("Ce projet n'a pas de pacte en vigueur : il ne peut pas recevoir de données.")
@@ -72,6 +70,20 @@ def give_consent(user: User, dataset: Dataset, project: Project, purpose: str) -
             ),
             field_errors={"purpose": [_("Finalité obligatoire.")]},
         )
+    return purpose
+
+
+@retry_on_conflict
+@transaction.atomic
+def give_consent(user: User, dataset: Dataset, project: Project, purpose: str) -> Consent:
+    if user is None or not user.is_authenticated:
+        raise NotAuthenticated(_("Connectez-vous pour transmettre vos propres données."))
+    link = PersonLink.objects.filter(user=user, dataset=dataset).select_related("dataset").first()
+    if link is None:
+        raise PermissionDenied(
+            _("Aucun lien vérifié entre votre compte et une fiche de ce jeu de données.")
+        )
+    purpose = check_destination(project, purpose)
     dv, record = own_record(link)
     if not record:
         raise NotFound(_("Aucune fiche ne correspond à votre identifiant dans ce jeu de données."))
@@ -108,7 +120,9 @@ def withdraw_consent(user: User, consent: Consent) -> Consent:
         .select_related("project", "dataset_version__dataset")
         .get(pk=consent.pk)
     )
-    if consent.user_id != getattr(user, "pk", None):
+    # an assisted consent (no user yet) is withdrawn through the mediation domain
+    # (pacte.data.assisted), never here: None must not match an anonymous caller
+    if consent.user_id is None or consent.user_id != getattr(user, "pk", None):
         raise PermissionDenied(_("Seule la personne concernée peut retirer son consentement."))
     if consent.state == Consent.State.WITHDRAWN:
         raise InvalidTransition(_("Ce consentement est déjà retiré."))

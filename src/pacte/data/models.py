@@ -350,7 +350,12 @@ class Consent(models.Model):
         WITHDRAWN = "withdrawn", _("Retiré")
 
     receipt_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="data_consents")
+    # None for a consent a mediator recorded for a person without an account (issue 13: the
+    # mediation domain keeps the assisted-person record, ``consent.assisted``); set when the
+    # person claims it into their account
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="data_consents"
+    )
     dataset_version = models.ForeignKey(
         DatasetVersion, on_delete=models.PROTECT, related_name="consents"
     )

@@ -28,6 +28,12 @@ Gateway reader (used by evidence for impact evaluations from tier-2 data)::
                 mode: "tier2_view" | "in_platform", report: KReport)
     KReport(k, rows_in, rows_out, rows_suppressed, levels: dict[str, str]) + .as_dict()
 
+Assisted use (issue 13 part 7): the mediation domain records a consent to data sharing for a
+person without an account, withdraws it, and re-attaches it when the person claims it, through
+``pacte.data.assisted`` (re-exported here: ``ASSISTED_CONSENT``): ``datasets()``,
+``consent_for_person(acting, dataset, person_id, project, purpose)``,
+``withdraw_for_person(consent, by, acting=None)``, ``claim_consent(consent, user)``.
+
 Pact sanctions: ``pacte.data.grants.on_pact_sanction(version, action) -> None`` (registered by
 data/apps.py).
 """
@@ -37,11 +43,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from pacte.data import dcat
+from pacte.data import assisted, dcat
 from pacte.data.gateway import reader
 from pacte.data.gateway.reader import GatewayColumn, GatewayGrant, KReport, OutcomeRead
 
 __all__ = [
+    "ASSISTED_CONSENT",
     "GATEWAY",
     "dcat",
     "register_catalogue_dataset",
@@ -66,6 +73,7 @@ class GatewayReader(Protocol):
 
 
 GATEWAY: GatewayReader = reader.READER
+ASSISTED_CONSENT = assisted  # assisted use: consent_for_person, withdraw_for_person, claim_consent
 
 
 # Other domains list their own datasets in the DCAT-AP catalogue (the open-data dump does):

@@ -1,11 +1,12 @@
 """Mediation demo (issue 13 part 7): a counter agent of the employment agency (demo user
-"mediatrice") records an assisted panel seat and an assisted feedback for people without an
-account; the receipts' claim codes are not kept (only their hashes)."""
+"mediatrice") records an assisted panel seat, an assisted feedback and an assisted consent to
+data sharing (when the data demo is loaded) for people without an account; the receipts' claim
+codes are not kept (only their hashes)."""
 
 from __future__ import annotations
 
 from pacte.accounts.models import Organisation, Role, User
-from pacte.accounts.services import acting_for, add_member
+from pacte.accounts.services import Acting, acting_for, add_member
 from pacte.demo import DEMO_PASSWORD
 from pacte.mediation import assistance
 from pacte.mediation.models import AssistedAction
@@ -50,3 +51,36 @@ def load() -> None:
                 body="Je n'ai pas d'ordinateur : sans l'accueil je n'aurais pas pu m'inscrire.",
             ),
         )
+    _assisted_consent(acting)
+
+
+def _assisted_consent(acting: Acting) -> None:
+    """Mme D., identified at the counter, sends her record of the job-seeker cohort to a project
+    under a pact in force (skipped when the data demo is not loaded)."""
+    import pyarrow.parquet as pq
+
+    from pacte.data.ports import ASSISTED_CONSENT
+    from pacte.pacts.models import PactVersion, Status
+
+    dataset = next(iter(ASSISTED_CONSENT.datasets()), None)
+    in_force = PactVersion.objects.filter(status=Status.ACTIVE).select_related("pact__project")
+    version = in_force.order_by("pk").first()
+    if dataset is None or version is None or dataset.current_version is None:
+        return
+    dv = dataset.current_version
+    person_id = pq.read_table(dv.paths[0], columns=[dv.person_column]).column(0)[1].as_py()
+    assistance.record_assisted(
+        acting,
+        assistance.AssistedIn(
+            kind=AssistedAction.Kind.CONSENT,
+            person_label="Mme D.",
+            consent_method=AssistedAction.ConsentMethod.PAPER,
+            identity_check=AssistedAction.IdentityCheck.ID_DOCUMENT,
+            consent_note="Formulaire signé au guichet ; copie remise à la personne.",
+            attested=True,
+            project=version.pact.project,
+            dataset=dataset,
+            person_id=str(person_id),
+            purpose="Être accompagnée par le projet dans ma recherche d'emploi.",
+        ),
+    )

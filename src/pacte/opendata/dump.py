@@ -37,6 +37,11 @@ from pacte.opendata.tables import TABLES, Table
 from pacte.writes.retry import retry_on_conflict
 
 LICENCE_URL = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
+LICENCE_SOURCE = (
+    "https://github.com/etalab/licence-ouverte (LO.md, open-licence.md, "
+    "commit 48b983e67f2dcbd9a851daa178876b1ec6b49785)"
+)
+LICENCE_DIR = Path(__file__).parent / "data"
 DICTIONARY_COLUMNS = ("table", "column", "type", "description")
 
 
@@ -132,17 +137,20 @@ def _dictionary_json(tables: Iterable[Table], counts: dict[str, int], day: date)
 
 
 def licence_text(day: date) -> str:
+    """LICENCE.txt: who produced the data and when, then the official French and English texts
+    of the Licence Ouverte 2.0, vendored unchanged from Etalab (see data/*.SOURCE.txt)."""
+    french = (LICENCE_DIR / "licence-ouverte-2.0.fr.md").read_text(encoding="utf-8")
+    english = (LICENCE_DIR / "licence-ouverte-2.0.en.md").read_text(encoding="utf-8")
     return (
         "Licence Ouverte / Open Licence, version 2.0 (Etalab) — identifiant SPDX : etalab-2.0\n"
-        f"Texte officiel : {LICENCE_URL}\n\n"
-        f"Producteur : {settings.PUBLISHER_NAME}\n"
-        f"Données : export public de Pacte du {day.isoformat()}\n\n"
-        "Ces données sont des informations publiques mises à disposition sous la Licence Ouverte\n"
-        "2.0. Vous êtes libre de les reproduire, les copier, les publier, les transmettre, les\n"
-        "diffuser, les adapter, les modifier, les extraire, les transformer et les exploiter, y\n"
-        "compris à des fins commerciales, à condition de mentionner leur paternité : la source\n"
-        "(le producteur ci-dessus, ou l'adresse de Pacte) et la date de leur dernière mise à jour.\n"
-        "Seul le texte officiel, à l'adresse ci-dessus, fait foi.\n"
+        f"Présentation : {LICENCE_URL}\n"
+        f"Textes officiels reproduits ci-dessous sans modification : {LICENCE_SOURCE}\n\n"
+        f"Producteur (« Concédant ») : {settings.PUBLISHER_NAME}\n"
+        f"Données : export public de Pacte du {day.isoformat()} (date de dernière mise à jour)\n\n"
+        "================ TEXTE OFFICIEL (FRANÇAIS) ================\n\n"
+        f"{french.strip()}\n\n"
+        "================ OFFICIAL TEXT (ENGLISH) ================\n\n"
+        f"{english.strip()}\n"
     )
 
 

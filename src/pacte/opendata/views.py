@@ -94,5 +94,9 @@ def personal_data(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "opendata/personal_data.html",
-        {"publisher": _publisher(), "sign_in_days": settings.SIGN_IN_LOG_RETENTION_DAYS},
+        {
+            "publisher": _publisher(),
+            "sign_in_days": settings.SIGN_IN_LOG_RETENTION_DAYS,
+            "notice_days": settings.NOTICE_RETENTION_DAYS,
+        },
     )

@@ -22,14 +22,19 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from pacte.accounts import policy
 from pacte.accounts.models import User
+from pacte.accounts.policy import Action
 from pacte.journal.models import Event
 from pacte.journal.services import personal_commitment
 from pacte.pacts.models import Pact
@@ -205,3 +210,15 @@ def mark_read(user: User, notice_ids: Iterable[int] | None = None) -> int:
     if notice_ids is not None:
         qs = qs.filter(pk__in=list(notice_ids))
     return qs.update(read_at=timezone.now())
+
+
+@transaction.atomic
+def purge_old_notices(principal: policy.Principal, now: datetime | None = None) -> int:
+    """Daily (``participation.purge_notices``): forget the notices older than
+    ``NOTICE_RETENTION_DAYS``, read or not (they repeat public journal entries, but who follows
+    what is personal); by then every digest has carried them. Housekeeping, not a decision:
+    nothing is logged. Returns how many were deleted."""
+    policy.require(principal, Action.PLATFORM_CLOCK, None)
+    cutoff = (now or timezone.now()) - timedelta(days=settings.NOTICE_RETENTION_DAYS)
+    deleted, _by_model = Notice.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

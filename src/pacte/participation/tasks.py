@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 from django_tasks import task
 
+from pacte.accounts import policy
 from pacte.participation import consultations, digests, notices
 from pacte.participation.models import DigestPreference
 
@@ -34,6 +35,12 @@ def weekly_digests_task() -> int:
 @task()
 def close_consultations_task() -> int:
     return consultations.close_due()
+
+
+@task()
+def purge_notices_task() -> int:
+    """Daily: forget the notices past their retention (``NOTICE_RETENTION_DAYS``)."""
+    return notices.purge_old_notices(policy.SYSTEM)
 
 
 def fan_out_after_commit() -> None:

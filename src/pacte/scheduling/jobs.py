@@ -67,6 +67,11 @@ JOBS: tuple[Job, ...] = (
         Daily(time(7, 10)),
     ),
     Job(
+        "participation.purge_notices",
+        "pacte.participation.tasks.purge_notices_task",
+        Daily(time(4, 30)),
+    ),
+    Job(
         "participation.close_consultations",
         "pacte.participation.tasks.close_consultations_task",
         Hourly(minute=20),

@@ -95,18 +95,6 @@ class WebLinkField(forms.URLField):
     default_error_messages = {"invalid": LINK_MESSAGE}
 
 
-class LoginForm(forms.Form):
-    username = forms.CharField(
-        label=_("Identifiant"),
-        max_length=150,
-        widget=forms.TextInput(attrs={"autocomplete": "username"}),
-    )
-    password = forms.CharField(
-        label=_("Mot de passe"),
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
-
-
 class ProjectForm(forms.Form):
     name = forms.CharField(label=_("Nom du projet"), max_length=200)
     pitch = forms.CharField(label=_("Le projet en une phrase"), max_length=300)
