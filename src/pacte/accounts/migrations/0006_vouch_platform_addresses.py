@@ -22,7 +22,7 @@ def vouch(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0004_organisation_siret"),
+        ("accounts", "0005_drop_external_identity"),
         ("account", "0009_emailaddress_unique_primary_email"),
     ]
 
