@@ -213,6 +213,7 @@ EVENTS: dict[str, Label] = {
     "participation.reuse_restored": _("Réutilisation rétablie"),
     "assisted.recorded": _("Démarche accompagnée par un médiateur"),
     "assisted.claimed": _("Démarche accompagnée rattachée à un compte"),
+    "assisted.consent_withdrawn": _("Consentement accompagné retiré"),
     "opendata.dump_published": _("Export des données ouvertes publié"),
     "account.deleted": _("Compte supprimé (sans donnée personnelle)"),
 }
