@@ -47,7 +47,9 @@ class ProjectChoiceForm(PageForm):
     def __init__(self, *args: Any, projects: Iterable[Project] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.projects = {p.slug: p for p in projects}
-        self.fields["project"].choices = [(slug, p.name) for slug, p in self.projects.items()]
+        field = self.fields["project"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(slug, p.name) for slug, p in self.projects.items()]
 
     def chosen_project(self) -> Project:
         return self.projects[self.cleaned_data["project"]]
