@@ -29,6 +29,11 @@ STRATIFY_CHOICES = [
 MAX_UNITS_ON_PAGE = 20_000
 
 
+def decimal_input() -> forms.TextInput:
+    """A text box for a decimal number: « 0,5 » and « 0.5 » are both read (``localize=True``)."""
+    return forms.TextInput(attrs={"inputmode": "decimal"})
+
+
 class PageForm(forms.Form):
     """The fields shown one under the other; row fields (sources, parameters, shares) go in their
     own fieldsets on the page."""
@@ -142,6 +147,8 @@ class SheetForm(ProjectChoiceForm):
             self.fields[f"param_{i}_weight"] = forms.FloatField(
                 label=_("Sa pondération (un nombre, négatif s'il fait baisser le score)"),
                 required=False,
+                localize=True,
+                widget=decimal_input(),
             )
             self.fields[f"param_{i}_description"] = forms.CharField(
                 label=_("Ce qu'il mesure (facultatif)"), max_length=500, required=False
@@ -285,18 +292,24 @@ class ExperimentForm(ProjectChoiceForm):
     )
     baseline_rate = forms.FloatField(
         label=_("Taux attendu sans le service (%)"),
+        localize=True,
+        widget=decimal_input(),
         min_value=0,
         max_value=100,
         help_text=_("La part des personnes qui atteindraient le résultat sans le service."),
     )
     mde_points = forms.FloatField(
         label=_("Plus petit effet à pouvoir détecter (points de pourcentage)"),
+        localize=True,
+        widget=decimal_input(),
         help_text=_(
             "L'écart le plus petit qui compterait : plus il est petit, plus il faut de personnes."
         ),
     )
     power = forms.FloatField(
         label=_("Puissance (%)"),
+        localize=True,
+        widget=decimal_input(),
         min_value=1,
         max_value=99,
         initial=80,
@@ -309,6 +322,7 @@ class ExperimentForm(ProjectChoiceForm):
         initial=0.05,
         help_text=_("Le risque accepté de conclure à tort à un effet ; 0,05 est l'usage."),
         localize=True,
+        widget=decimal_input(),
     )
     design = forms.ChoiceField(
         label=_("Façon de constituer les groupes"),
