@@ -6,6 +6,7 @@ act (``pacte.accounts.policy``) and write the journal in the same transaction.""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -76,7 +77,8 @@ def evidence_work(request: HttpRequest) -> HttpResponse:
             _projects(acting, policy.Action.EXPERIMENT_DESIGN),
         ),
     ]
-    project = request.GET.get("projet", "")
+    project = Project.objects.filter(slug=request.GET.get("projet", "")).first()
+    query = "?" + urlencode({"projet": project.slug}) if project else ""
     return render(
         request,
         "evidence/work.html",
@@ -85,13 +87,13 @@ def evidence_work(request: HttpRequest) -> HttpResponse:
                 {
                     "title": t,
                     "help": h,
-                    "url": reverse(name) + (f"?projet={project}" if project else ""),
+                    "url": reverse(name) + query,
                     "projects": ps,
                 }
                 for t, h, name, ps in steps
                 if ps
             ],
-            "project": Project.objects.filter(slug=project).first() if project else None,
+            "project": project,
             "draft_sheets": AlgorithmSheet.objects.filter(
                 project__carrier=org, status=AlgorithmSheet.State.DRAFT
             ).select_related("project"),
