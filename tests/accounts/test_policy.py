@@ -44,6 +44,7 @@ EXPECTED: dict[Action, set[str]] = {
     Action.DATA_REQUEST_REVIEW: {"reviewer", "data_steward"},
     Action.GRANT_REVIEW: {"reviewer", "data_steward", "SYSTEM"},
     Action.GRANT_ROTATE_TOKEN: {"carrier_admin", "platform_admin"},
+    Action.GRANT_USE: CARRIER,  # issue 14 part 2: the grantee's team, signed in
     Action.PROJECT_CARRIER_WORK: CARRIER,
     Action.PROJECT_PARTNER_WORK: CARRIER | INSTITUTION - {"mediator"},
     Action.EXPERIMENT_RUN: CARRIER,
@@ -129,6 +130,7 @@ def objects(world, draft) -> dict[Action, Any]:  # type: ignore[no-untyped-def]
         Action.DATA_REQUEST_REVIEW: request,
         Action.GRANT_REVIEW: grant,
         Action.GRANT_ROTATE_TOKEN: grant,
+        Action.GRANT_USE: grant,
         Action.PROJECT_CARRIER_WORK: project,
         Action.PROJECT_PARTNER_WORK: project,
         Action.EXPERIMENT_RUN: experiment,

@@ -71,6 +71,8 @@ class Action(StrEnum):
     )
     GRANT_REVIEW = "grant.review"  # suspend, revoke, reactivate, renew; obj: Grant
     GRANT_ROTATE_TOKEN = "grant.rotate_token"  # obj: Grant
+    # issue 14 part 2 (evpages): use a grant from the browser (download, aggregates); obj: Grant
+    GRANT_USE = "grant.use"
     # evidence
     PROJECT_CARRIER_WORK = (
         "project.carrier_work"  # questions, feedback replies, algorithm sheets; obj: Project
@@ -524,6 +526,7 @@ RULES: dict[Action, Rule] = {
     Action.DATA_REQUEST_REVIEW: Rule(_data_reviewer),
     Action.GRANT_REVIEW: Rule(_data_reviewer, system=True),
     Action.GRANT_ROTATE_TOKEN: Rule(_token_rotator),
+    Action.GRANT_USE: Rule(_carrier_member),  # issue 14 part 2: the grantee's team, signed in
     Action.PROJECT_CARRIER_WORK: Rule(_carrier_member),
     Action.PROJECT_PARTNER_WORK: Rule(_carrier_or_partner),
     Action.EXPERIMENT_DESIGN: Rule(_experiment_author),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pacte.data import views
+from pacte.data import grant_views, views
 
 app_name = "data"
 urlpatterns = [
@@ -17,6 +17,15 @@ urlpatterns = [
         "donnees/demandes/<str:reference>/<str:action>/",
         views.request_action,
         name="request_action",
+    ),
+    # issue 14 part 2: granted data in the browser
+    path("espace/acces/", grant_views.grant_list, name="grants_mine"),
+    path("espace/acces/<str:reference>/", grant_views.grant_downloads, name="grant_downloads"),
+    path("espace/acces/<str:reference>/extrait/", grant_views.grant_extract, name="grant_extract"),
+    path(
+        "espace/acces/<str:reference>/agregats/",
+        grant_views.grant_aggregates,
+        name="grant_aggregates",
     ),
     path("donnees/consentement/", views.consent_new, name="consent_new"),
     path("donnees/consentements/<uuid:receipt_id>/", views.consent_detail, name="consent"),

@@ -113,6 +113,7 @@ def grant_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "is_carrier": is_carrier,
             "is_reviewer": is_reviewer,
             "may_rotate": policy.may(acting, policy.Action.GRANT_ROTATE_TOKEN, g),
+            "may_use": policy.may(acting, policy.Action.GRANT_USE, g),
             "usable": g.state in (GrantState.ACTIVE, GrantState.RENEWAL_DUE),
         },
     )

@@ -13,10 +13,19 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from pacte.accounts import policy
 from pacte.accounts.services import Acting
 from pacte.errors import DomainError, NotAuthenticated, NotFound
 from pacte.evidence import evaluations, feedback, gateway_evaluations, panels, selectors, sheets
-from pacte.evidence.models import AGE_BANDS, SITUATIONS, Evaluation, Feedback, Question, Volunteer
+from pacte.evidence.models import (
+    AGE_BANDS,
+    SITUATIONS,
+    AlgorithmSheet,
+    Evaluation,
+    Feedback,
+    Question,
+    Volunteer,
+)
 from pacte.journal.selectors import events_for_subject
 from pacte.projects.models import Project
 from pacte.projects.selectors import get_project
@@ -186,6 +195,8 @@ def panel_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "chart": selectors.panel_chart(p),
             "events": events_for_subject("panel", p.pk),
             "counts": selectors.volunteer_counts(),
+            "may_draw": p.status == p.State.OPEN
+            and policy.may(getattr(request, "acting", None), policy.Action.PANEL_DRAW, p),
         },
     )
 
@@ -199,6 +210,8 @@ def experiment_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "exp": e,
             "events": events_for_subject("experiment", e.slug),
             "counts": {arm: e.assignments.filter(arm=arm).count() for arm in e.arms},
+            "may_run": e.status != e.State.ASSIGNED
+            and policy.may(getattr(request, "acting", None), policy.Action.EXPERIMENT_RUN, e),
         },
     )
 
@@ -216,7 +229,16 @@ def sheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "evidence/sheet_detail.html",
-        {"sheet": s, "explanation": explanation, "errors": errors, "values": request.GET},
+        {
+            "sheet": s,
+            "explanation": explanation,
+            "errors": errors,
+            "values": request.GET,
+            "may_publish": s.status == AlgorithmSheet.State.DRAFT
+            and policy.may(
+                getattr(request, "acting", None), policy.Action.PROJECT_CARRIER_WORK, s.project
+            ),
+        },
     )
 
 

@@ -241,6 +241,14 @@ def _text_choices() -> dict[str, dict[str, Label]]:
     }
 
 
+# issue 14 (evidence pages): a panel call's stratification criterion, an experiment's arms
+PANEL_ATTRIBUTES: dict[str, Label] = {
+    "age_band": _("Tranche d'âge"),
+    "territory": _("Territoire"),
+    "situation": _("Situation"),
+}
+ARMS: dict[str, Label] = {"control": _("groupe témoin"), "treatment": _("groupe traité")}
+
 EXTRA: dict[str, dict[str, Label]] = {
     "recurrence": RECURRENCES,
     "funding_kind": FUNDING_KINDS,
@@ -251,6 +259,8 @@ EXTRA: dict[str, dict[str, Label]] = {
     "review_mode": REVIEW_MODES,
     "subject": SUBJECTS,
     "event": EVENTS,
+    "panel_attribute": PANEL_ATTRIBUTES,
+    "arm": ARMS,
 }
 _registered: dict[str, dict[str, Label]] = {}
 
