@@ -163,5 +163,7 @@ def test_partner_runs_a_panel_draw(browser, live_server, world, project):
     expect(page.get_by_text("Tirage effectué.")).to_be_visible()
     call = PanelCall.objects.get()
     assert call.status == "drawn" and call.members.count() == 4
-    expect(page.get_by_text(call.seed_hex, exact=True)).to_be_visible()  # the public record of the draw
+    expect(
+        page.get_by_text(call.seed_hex, exact=True)
+    ).to_be_visible()  # the public record of the draw
     assert j.problems == {}
