@@ -205,3 +205,18 @@ class RouteForm(forms.Form):
 
 class RouteRemoveForm(forms.Form):
     reason = forms.CharField(label=_("Motif du retrait (public)"), min_length=10, **TEXT)
+
+
+class ExpertWithdrawForm(forms.Form):
+    reason = forms.CharField(label=_("Motif du retrait (public)"), min_length=10, **TEXT)
+    redirect_to = forms.ChoiceField(
+        label=_("Réorienter les demandes en attente vers"),
+        required=False,
+        help_text=_(
+            "Sans autre expert choisi, chaque demande en attente est déclinée avec ce motif."
+        ),
+    )
+
+    def __init__(self, *args: Any, experts: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "redirect_to", [("", _("Personne : décliner les demandes"))] + experts)

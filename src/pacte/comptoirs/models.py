@@ -226,6 +226,9 @@ class Expert(models.Model):
     bio = models.TextField(_("présentation"), blank=True)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawal_reason = models.TextField(_("motif du retrait"), blank=True)
 
     class Meta:
         ordering = ["domain", "name", "pk"]

@@ -16,6 +16,8 @@ urlpatterns = [
     path("experts/", views_experts.expert_list, name="experts"),
     path("experts/nouveau/", views_experts.expert_new, name="expert_new"),
     path("experts/<int:pk>/", views_experts.expert_detail, name="expert"),
+    path("experts/<int:pk>/modifier/", views_experts.expert_edit, name="expert_edit"),
+    path("experts/<int:pk>/retirer/", views_experts.expert_withdraw, name="expert_withdraw"),
     path("experts/demandes/<int:pk>/", views_experts.request_detail, name="expert_request"),
     path(
         "experts/demandes/<int:pk>/<str:action>/",
