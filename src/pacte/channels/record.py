@@ -37,6 +37,7 @@ def channel_listings_figures(institution: Organisation, now: dt.datetime) -> Pro
             _at(due) + dt.timedelta(days=1) - dt.timedelta(microseconds=1),
         )
         for eligible, listed, due in rows
+        if due is not None  # filtered above; for the type checker
     ]
     return figures_from_items(items, now)
 
