@@ -1,17 +1,21 @@
 """The daily run on simulated dates: listed the day the condition is met, removed the day it stops,
-both logged and notified; a listing later than the channel's delay is a State-side breach."""
+both logged and notified; the channel's delay is a State-side commitment of the pact, so a listing
+later than it is a State-side breach on the pact, exactly as a late payment."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 import pytest
+from django.test import Client
 
 from pacte.accounts import policy
 from pacte.channels import declarations, listings, selectors
 from pacte.channels.models import ChannelListing
 from pacte.errors import InvalidTransition, PermissionDenied
+from pacte.evidence.compliance import BREACH_GRACE_DAYS, run_compliance
 from pacte.notifications.models import Notification
+from pacte.pacts.models import Commitment
 from tests.channels.conftest import channel_in, event_data, publish_all_evidence
 from tests.funding.conftest import published_audit
 
@@ -23,7 +27,7 @@ def test_nothing_is_listed_until_every_clause_is_met_and_the_carrier_sees_which(
     world, service, channel
 ) -> None:  # type: ignore[no-untyped-def]
     counts = listings.run_channels(policy.SYSTEM, D)
-    assert counts.as_dict() == {"opened": 0, "listed": 0, "removed": 0, "lapsed": 0, "late": 0}
+    assert counts.as_dict() == {"opened": 0, "listed": 0, "removed": 0, "lapsed": 0}
     [standing] = selectors.standings_for_project(service.project)
     assert not standing.met and standing.listing is None
     unmet = {line.code for line in standing.clauses if not line.met}
@@ -88,25 +92,64 @@ def test_a_listing_after_the_channel_delay_is_a_state_side_breach(world, service
     )
     publish_all_evidence(world, service)
     listings.run_channels(policy.SYSTEM, D)
-    listing = ChannelListing.objects.get(channel=channel)
+    listing = ChannelListing.objects.select_related("commitment").get(channel=channel)
+    # the promise is one of the pact's State-side commitments, the listing's only clock
+    c = listing.commitment
+    assert c is not None and c.owner == Commitment.Owner.INSTITUTION
+    assert (c.version.pact_id, c.evidence_kind, c.due_date) == (
+        service.version.pact_id,
+        "channel_listing",
+        D + timedelta(days=7),
+    )
     assert (listing.status, listing.due_on) == (L.PENDING, D + timedelta(days=7))
-    listings.run_channels(policy.SYSTEM, D + timedelta(days=7))  # due day: not yet late
-    assert event_data("channel.listing_late") == []
-    listings.run_channels(policy.SYSTEM, D + timedelta(days=8))
-    [late] = event_data("channel.listing_late")
-    assert late["state_side_breach"] is True and late["side"] == "institution"
-    listings.run_channels(policy.SYSTEM, D + timedelta(days=9))  # flagged once
-    assert len(event_data("channel.listing_late")) == 1
+    [added] = event_data("commitment.added")
+    assert added["owner"] == "institution" and added["channel"] == channel.slug
+    assert "Guichets" in c.text
 
+    run_compliance(D + timedelta(days=7))  # due day: not yet late
+    c.refresh_from_db()
+    assert c.status == Commitment.State.DUE_SOON
+    run_compliance(D + timedelta(days=8))
+    c.refresh_from_db()
+    assert c.status == Commitment.State.MISSED
+    report = run_compliance(D + timedelta(days=7 + BREACH_GRACE_DAYS + 1))
+    c.refresh_from_db()
+    assert c.status == Commitment.State.BREACHED
+    assert f"{service.version.pact.reference}:{c.key}" in report.state_breaches
+    service.version.refresh_from_db()
+    assert service.version.status == "active"  # the State's failure never sanctions the carrier
+
+    late_day = D + timedelta(days=7 + BREACH_GRACE_DAYS + 2)
     with pytest.raises(PermissionDenied):
-        listings.list_service(world.carrier_admin, listing, D + timedelta(days=10))
-    listings.list_service(world.signatory, listing, D + timedelta(days=10))
+        listings.list_service(world.carrier_admin, listing, late_day)
+    listings.list_service(world.signatory, listing, late_day)
     listing.refresh_from_db()
     assert (listing.status, listing.late) == (L.LISTED, True)
     [listed] = event_data("channel.listed")
     assert listed["late"] is True and listed["state_side_breach"] is True
+    c.refresh_from_db()
+    assert c.status == Commitment.State.MET and "dû le" in c.evidence_note
+    settled = event_data("commitment.evidence")[-1]
+    assert settled["late"] is True and settled["previous"] == "breached"
+    # listed, the late listing stays on the public list of the State's breaches
+    assert list(selectors.late_listings()) == [listing]
     with pytest.raises(InvalidTransition):
-        listings.list_service(world.signatory, listing, D + timedelta(days=11))
+        listings.list_service(world.signatory, listing, late_day + timedelta(days=1))
+
+
+def test_the_pact_page_shows_a_late_listing_as_a_state_side_breach(world, service) -> None:  # type: ignore[no-untyped-def]
+    declarations.declare_channel(
+        world.signatory,
+        world.institution,
+        channel_in(name="Guichets", kind="counters", listing_delay_days=7),
+    )
+    publish_all_evidence(world, service)
+    listings.run_channels(policy.SYSTEM, D)
+    run_compliance(D + timedelta(days=7 + BREACH_GRACE_DAYS + 1))
+    html = Client().get(f"/projets/{service.project.slug}/").content.decode()
+    board = html[html.index("Engagements de l'institution (État)") :]
+    item = board[board.index("Inscrire Service citoyen dans le canal") :]
+    assert "Rompu" in item[: item.index("</li>")]
 
 
 def test_listed_on_time_is_not_a_breach_and_a_pending_service_that_loses_the_condition_lapses(
@@ -124,6 +167,9 @@ def test_listed_on_time_is_not_a_breach_and_a_pending_service_that_loses_the_con
     listing.refresh_from_db()
     assert (listing.status, listing.late) == (L.LISTED, False)
     assert "state_side_breach" not in event_data("channel.listed")[0]
+    assert listing.commitment is not None
+    assert listing.commitment.status == Commitment.State.MET
+    assert event_data("commitment.evidence")[-1]["late"] is False
 
     published_audit(service.project, service.evaluator, breaches=2)
     listings.run_channels(policy.SYSTEM, D + timedelta(days=8))
@@ -138,6 +184,10 @@ def test_listed_on_time_is_not_a_breach_and_a_pending_service_that_loses_the_con
     pending.refresh_from_db()
     assert (pending.status, pending.failing_clause) == (L.LAPSED, "bias_within_band")
     assert len(event_data("channel.lapsed")) == 1
+    # lost before its due date: nothing is owed any more, the commitment is withdrawn
+    assert pending.commitment is None and pending.due_on is None and not pending.late
+    [withdrawn] = event_data("commitment.withdrawn")
+    assert withdrawn["owner"] == "institution"
     assert ChannelListing.objects.count() == 2
 
 
@@ -154,3 +204,23 @@ def test_territory_and_need_filter_the_listed_services(world, service, channel) 
     assert len(selectors.listed_services(channel, territory="val-de-loire ", need="EMPLOI")) == 1
     assert selectors.listed_services(channel, territory="Bretagne") == []
     assert selectors.listed_services(channel, need="logement") == []
+
+
+def test_a_listing_opened_before_the_clock_moved_to_the_pact_is_adopted(world, service) -> None:  # type: ignore[no-untyped-def]
+    channel = declarations.declare_channel(
+        world.signatory,
+        world.institution,
+        channel_in(name="Guichets", kind="counters", listing_delay_days=7),
+    )
+    publish_all_evidence(world, service)
+    listings.run_channels(policy.SYSTEM, D)
+    listing = ChannelListing.objects.get(channel=channel)
+    # as migration 0002 leaves a listing that was pending before: no commitment yet
+    Commitment.objects.filter(pk=listing.commitment_id).delete()
+    listing.refresh_from_db()
+    assert listing.commitment is None
+    listings.run_channels(policy.SYSTEM, D + timedelta(days=1))
+    listing.refresh_from_db()
+    assert listing.commitment is not None
+    assert listing.commitment.due_date == D + timedelta(days=7)
+    assert len(event_data("commitment.added")) == 2

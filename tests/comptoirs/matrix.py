@@ -25,6 +25,8 @@ EXPECTED: dict[Action, set[str]] = {
     Action.CHALLENGE_PUBLISH: DESK | {"conflicted"},
     Action.CHALLENGE_APPLY: {"carrier_admin", "carrier_member"},
     Action.CHALLENGE_JURY: DESK,
+    # issue 12 (promises): the institution's signatories keep its rows of the routing table
+    Action.COMPTOIR_ROUTE_KEEP: {"signatory", "conflicted", "platform_admin", "SYSTEM"},
 }
 
 
@@ -44,4 +46,5 @@ def comptoir_objects(world: Any, project: Any) -> dict[Action, Any]:
         Action.CHALLENGE_PUBLISH: world.institution,
         Action.CHALLENGE_APPLY: world.carrier,
         Action.CHALLENGE_JURY: exchange,
+        Action.COMPTOIR_ROUTE_KEEP: world.institution,
     }

@@ -505,8 +505,12 @@ class Writer:
         )
         pk = r.json()["id"]
         self.expect("panel.opened", pk)
+        # the pact commits a panel and the institution opened the call: drawing it is a State
+        # commitment of the pact (issue 12), added with the call and settled by the draw
+        self.expect("commitment.added", self.s.active)
         self.send("panel draw", "post", f"/api/v1/panels/{pk}/draw", who="reviewer")
         self.expect("panel.drawn", pk)
+        self.expect("commitment.evidence", self.s.active)
         slug = f"exp-concurrente-{self.i}"
         self.send(
             "experiment design",

@@ -129,6 +129,8 @@ class Action(StrEnum):
     CHALLENGE_PUBLISH = "challenge.publish"  # publish, close; obj: institution or Challenge
     CHALLENGE_APPLY = "challenge.apply"  # obj: the acting carrier Organisation
     CHALLENGE_JURY = "challenge.jury"  # select or not, with reasons; obj: Application
+    # issue 12 (promises): an institution keeps its own rows of the comptoir's routing table
+    COMPTOIR_ROUTE_KEEP = "comptoir.route_keep"  # add, change, remove a row; obj: Route or institution
 
 
 # ------------------------------------------------------------------ object readers
@@ -477,6 +479,24 @@ def _institution_desk(acting: Acting, obj: Any) -> Refusal:
     return _("Seul un instructeur ou un signataire de l'institution peut faire cela.")
 
 
+def _route_keeper(acting: Acting, obj: Any) -> Refusal:
+    """Issue 12 (promises): a platform administrator, or a signatory of the institution the row
+    routes to (an Organisation, or a Route's institution)."""
+    if acting.has(Role.PLATFORM_ADMIN):
+        return None
+    institution_id = obj.pk if isinstance(obj, Organisation) else _institution_id(obj)
+    if (
+        acting.organisation.pk == institution_id
+        and acting.organisation.is_institution
+        and acting.has(Role.SIGNATORY)
+    ):
+        return None
+    return _(
+        "Seul un signataire de l'institution concernée (ou un administrateur de la plateforme) "
+        "peut modifier cette ligne de la table de routage."
+    )
+
+
 def _expert_answerer(acting: Acting, obj: Any) -> Refusal:
     return _institution_desk(acting, obj) or _recusal(acting, obj)
 
@@ -567,6 +587,8 @@ RULES: dict[Action, Rule] = {
     Action.CHALLENGE_PUBLISH: Rule(_institution_desk),
     Action.CHALLENGE_APPLY: Rule(_challenge_team),
     Action.CHALLENGE_JURY: Rule(_challenge_jury),
+    # issue 12 (promises)
+    Action.COMPTOIR_ROUTE_KEEP: Rule(_route_keeper, system=True),
 }
 
 

@@ -13,7 +13,8 @@ class ChannelAdmin(admin.ModelAdmin[Channel]):
 @admin.register(ChannelListing)
 class ChannelListingAdmin(admin.ModelAdmin[ChannelListing]):
     list_display = ("channel", "project", "status", "eligible_on", "due_on", "listed_on", "late")
-    list_filter = ("status", "late")
+    list_filter = ("status",)
+    list_select_related = ("channel", "project", "commitment")
     # listings change only through the daily run and the institution's listing (journal events)
     readonly_fields = [f.name for f in ChannelListing._meta.fields]
 

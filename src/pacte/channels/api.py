@@ -93,7 +93,9 @@ class ListingOut(Schema):
     pact: str
     status: str
     eligible_on: date
-    due_on: date
+    due_on: date | None = Field(
+        description="due date of the pact's State-side commitment (null once withdrawn)"
+    )
     listed_on: date | None
     removed_on: date | None
     failing_clause: str

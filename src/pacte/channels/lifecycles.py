@@ -47,7 +47,7 @@ def _record_listing(
         pact=listing.pact.reference,
         status=listing.status,
         eligible_on=listing.eligible_on.isoformat(),
-        due_on=listing.due_on.isoformat(),
+        due_on=listing.due_on.isoformat() if listing.due_on else None,
         **data,
     )
 

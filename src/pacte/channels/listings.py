@@ -1,6 +1,11 @@
 """Listing services in channels: the platform's daily run (list the day a service meets the
-condition, remove it the day it stops), the institution's listing of a pending service, and the
-State-side breach when a listing comes later than the channel's delay."""
+condition, remove it the day it stops) and the institution's listing of a pending service.
+
+The channel's promise — "listed within N days once the condition is met" — is one of the pact's
+State-side commitments (``pacts.ports.add_state_commitment``), added the day the spell opens, settled
+the day the service is listed, withdrawn if the service loses the condition before its due date.
+The compliance engine's clock marks it missed then breached, exactly as a late payment: a late
+listing is a State-side breach on the pact page and in the State's record."""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from pacte.channels.models import Channel, ChannelListing
 from pacte.channels.texts import clause_label, explain
 from pacte.engines.channel_rules import ClauseResult, evaluate
 from pacte.notifications.notifier import notify
+from pacte.pacts import ports as pact_ports
 from pacte.pacts.ports import PactStanding, pact_standings
 from pacte.writes.retry import retry_on_conflict
 
@@ -33,7 +39,6 @@ class RunCounts:
     listed: int = 0
     removed: int = 0
     lapsed: int = 0
-    late: int = 0
     channels: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
@@ -42,7 +47,6 @@ class RunCounts:
             "listed": self.listed,
             "removed": self.removed,
             "lapsed": self.lapsed,
-            "late": self.late,
         }
 
 
@@ -65,15 +69,59 @@ def _failure_fields(result: ClauseResult | None) -> dict[str, str]:
 def _lock_listing(listing: ChannelListing) -> ChannelListing:
     return (
         ChannelListing.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("channel__institution", "project", "pact")
+        .select_related("channel__institution", "project", "pact", "commitment__version")
         .get(pk=listing.pk)
     )
+
+
+def _commitment_key(listing: ChannelListing) -> str:
+    return f"canal-{listing.pk}-{listing.channel.slug}"[:60]
+
+
+def _track(principal: Principal, listing: ChannelListing, due_on: date) -> None:
+    """The pact's State-side commitment to list the service by ``due_on``."""
+    version = pact_ports.pact_version(listing.pact_id)
+    if version is None:  # a pact always has a current version; nothing to track without one
+        return
+    listing.commitment = pact_ports.add_state_commitment(
+        principal,
+        version,
+        key=_commitment_key(listing),
+        text=_(
+            "Inscrire %(project)s dans le canal « %(channel)s » (%(institution)s) au plus tard le "
+            "%(due)s : %(days)s jour(s) après que le service a rempli la condition du canal, le "
+            "%(eligible)s."
+        )
+        % {
+            "project": listing.project.name,
+            "channel": listing.channel.name,
+            "institution": listing.channel.institution.name,
+            "due": due_on.strftime("%d/%m/%Y"),
+            "days": (due_on - listing.eligible_on).days,
+            "eligible": listing.eligible_on.strftime("%d/%m/%Y"),
+        },
+        due_date=due_on,
+        evidence_kind="channel_listing",
+        channel=listing.channel.slug,
+        channel_listing=listing.pk,
+    )
+    listing.save(update_fields=["commitment"])
 
 
 def _list(principal: Principal, listing: ChannelListing, today: date) -> None:
     move, reason = LISTING.check(principal, "list", listing)
     listing.listed_on = today
-    listing.late = listing.late or today > listing.due_on
+    due_on = listing.due_on
+    if listing.commitment is not None and due_on is not None:
+        # settled first: the commitment row is locked before the journal is written
+        pact_ports.settle_state_commitment(
+            principal,
+            listing.commitment.version,
+            listing.commitment.key,
+            note=_("Inscrit le %(day)s (dû le %(due)s).")
+            % {"day": today.strftime("%d/%m/%Y"), "due": due_on.strftime("%d/%m/%Y")},
+            on=today,
+        )
     breach: dict[str, Any] = (
         {"state_side_breach": True, "side": "institution"} if listing.late else {}
     )
@@ -117,6 +165,8 @@ def _stop(
         if failing is not None
         else _("Le service n'est plus couvert par ce canal.")
     )
+    if action == "lapse":
+        _release(principal, listing, today)
     LISTING.apply(
         principal,
         action,
@@ -143,6 +193,22 @@ def _stop(
     return action
 
 
+def _release(principal: Principal, listing: ChannelListing, today: date) -> None:
+    """A pending service lost the condition: by its due date, nothing is owed any more and the
+    commitment is withdrawn; after it, the State was already late and the commitment stays."""
+    commitment, due_on = listing.commitment, listing.due_on
+    if commitment is None or due_on is None or today > due_on:
+        return
+    pact_ports.withdraw_state_commitment(
+        principal,
+        commitment.version,
+        commitment.key,
+        reason=_("Le service ne remplit plus la condition du canal avant son inscription."),
+    )
+    if not type(commitment).objects.filter(pk=commitment.pk).exists():
+        listing.commitment = None
+
+
 def _open(
     principal: Principal, channel: Channel, standing: PactStanding, today: date
 ) -> ChannelListing:
@@ -151,9 +217,10 @@ def _open(
         project_id=standing.project_id,
         pact_id=standing.pact_id,
         eligible_on=today,
-        due_on=today + timedelta(days=channel.listing_delay_days),
     )
     listing = _lock_listing(listing)
+    due_on = today + timedelta(days=channel.listing_delay_days)
+    _track(principal, listing, due_on)
     channel_event(
         "channel.eligible",
         principal,
@@ -164,7 +231,7 @@ def _open(
         institution=channel.institution.slug,
         pact=listing.pact.reference,
         eligible_on=today.isoformat(),
-        due_on=listing.due_on.isoformat(),
+        due_on=due_on.isoformat(),
         rules_version=channel.rules_version,
     )
     return listing
@@ -190,7 +257,7 @@ def evaluate_channel(
     open_listings = {
         listing.pact_id: listing
         for listing in ChannelListing.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("channel__institution", "project", "pact")
+        .select_related("channel__institution", "project", "pact", "commitment__version")
         .filter(channel=channel, status__in=(L.PENDING, L.LISTED))
         .order_by("pk")
     }
@@ -206,9 +273,13 @@ def evaluate_channel(
                 if channel.listing_delay_days == 0:
                     _list(principal, listing, today)
                     counts.listed += 1
-            elif listing.status == L.PENDING and today > listing.due_on and not listing.late:
-                _mark_late(principal, listing, today)
-                counts.late += 1
+            elif listing.status == L.PENDING and listing.commitment_id is None:
+                # opened before the clock moved to the pact (migration 0002): adopt it
+                _track(
+                    principal,
+                    listing,
+                    listing.eligible_on + timedelta(days=channel.listing_delay_days),
+                )
         elif listing is not None:
             action = _stop(principal, listing, verdict.failing, today)
             counts.removed += action == "remove"
@@ -221,26 +292,6 @@ def evaluate_channel(
     return counts
 
 
-def _mark_late(principal: Principal, listing: ChannelListing, today: date) -> None:
-    """Still pending after its due date: a State-side breach, published as such."""
-    listing.late = True
-    listing.save(update_fields=["late"])
-    channel_event(
-        "channel.listing_late",
-        principal,
-        "channel_listing",
-        listing_subject(listing),
-        project_slug=listing.project.slug,
-        channel=listing.channel.slug,
-        institution=listing.channel.institution.slug,
-        pact=listing.pact.reference,
-        eligible_on=listing.eligible_on.isoformat(),
-        due_on=listing.due_on.isoformat(),
-        side="institution",
-        state_side_breach=True,
-    )
-
-
 def run_channels(principal: Principal, today: date) -> RunCounts:
     """The daily job: every channel, each in its own transaction."""
     policy.require(principal, Action.PLATFORM_CLOCK, None)
@@ -248,7 +299,7 @@ def run_channels(principal: Principal, today: date) -> RunCounts:
     standings = pact_standings()
     for channel in Channel.objects.order_by("pk"):
         counts = evaluate_channel(principal, channel, today, standings)
-        for name in ("opened", "listed", "removed", "lapsed", "late"):
+        for name in ("opened", "listed", "removed", "lapsed"):
             setattr(total, name, getattr(total, name) + getattr(counts, name))
         total.channels.append(channel.slug)
     return total

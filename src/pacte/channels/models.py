@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from pacte.accounts.models import Organisation, User
 from pacte.engines.channel_rules import RULES_VERSION
-from pacte.pacts.models import Pact
+from pacte.pacts.models import Commitment, Pact
 from pacte.projects.models import Project
 
 
@@ -64,11 +67,15 @@ class ServiceCoverage(models.Model):
 class ChannelListing(models.Model):
     """One spell of one service (a project under a pact) in one channel.
 
-    Opened *pending* the day the service meets the channel's condition (the clock starts), then
-    *listed* (at once when the channel's delay is 0, else by the institution within the delay);
-    *removed* the day a listed service stops meeting it, *lapsed* when it stops before being
-    listed. A listing made after ``due_on`` (or still pending after it) is late: a State-side
-    breach. A service listed again later gets a new row: the history stays.
+    Opened *pending* the day the service meets the channel's condition, then *listed* (at once
+    when the channel's delay is 0, else by the institution within the delay); *removed* the day a
+    listed service stops meeting it, *lapsed* when it stops before being listed. A service listed
+    again later gets a new row: the history stays.
+
+    The clock is not kept here: opening the spell adds a State-side commitment to the pact
+    ("listed within N days once the condition is met", through ``pacts.ports``), which the
+    compliance engine marks missed then breached like a late payment, and which listing settles.
+    ``due_on`` and ``late`` are read from that commitment.
     """
 
     class State(models.TextChoices):
@@ -84,14 +91,18 @@ class ChannelListing(models.Model):
         max_length=10, choices=State.choices, default=State.PENDING, db_index=True
     )
     eligible_on = models.DateField()
-    due_on = models.DateField()
+    commitment = models.ForeignKey(
+        Commitment,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the pact's State-side commitment to list the service by its due date",
+    )
     listed_on = models.DateField(null=True, blank=True)
     removed_on = models.DateField(null=True, blank=True)
     failing_clause = models.CharField(max_length=40, blank=True)
     failing_code = models.CharField(max_length=40, blank=True)
-    late = models.BooleanField(
-        default=False, help_text="listed after its due date, or still pending past it"
-    )
     last_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -108,6 +119,20 @@ class ChannelListing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel.slug}:{self.project_id} ({self.status})"
+
+    @property
+    def due_on(self) -> date | None:
+        """The due date of the pact's commitment (None once a commitment never late is withdrawn,
+        when the service lost the condition before its due date)."""
+        return self.commitment.due_date if self.commitment is not None else None
+
+    @property
+    def late(self) -> bool:
+        """Listed after the due date, or not listed by it (a State-side breach)."""
+        due = self.due_on
+        if due is None:
+            return False
+        return (self.listed_on or self.removed_on or timezone.localdate()) > due
 
     @property
     def failing_clause_label(self) -> str:

@@ -19,13 +19,15 @@ def _at(day: dt.date) -> dt.datetime:
 
 
 def channel_listings_figures(institution: Organisation, now: dt.datetime) -> PromiseFigures:
-    """Received: the day a service met the condition; answered: the day it was listed; due: that
-    day plus the channel's delay. A service that lost the condition before being listed is no
-    longer owed (left out)."""
+    """Read from the pacts' State-side commitments: received the day a service met the
+    condition; answered the day it was listed; due on its commitment's due date. A service that
+    lost the condition before its due date is no longer owed (its commitment was withdrawn)."""
     rows = (
-        ChannelListing.objects.filter(channel__institution=institution)
+        ChannelListing.objects.filter(
+            channel__institution=institution, commitment__due_date__isnull=False
+        )
         .exclude(status=L.LAPSED, listed_on__isnull=True)
-        .values_list("eligible_on", "listed_on", "due_on")
+        .values_list("eligible_on", "listed_on", "commitment__due_date")
     )
     # a listing on its due day is on time: the due instant is the end of that day
     items = [
@@ -35,6 +37,7 @@ def channel_listings_figures(institution: Organisation, now: dt.datetime) -> Pro
             _at(due) + dt.timedelta(days=1) - dt.timedelta(microseconds=1),
         )
         for eligible, listed, due in rows
+        if due is not None  # filtered above; for the type checker
     ]
     return figures_from_items(items, now)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from pacte.accounts.models import Organisation
@@ -56,7 +56,7 @@ def listed_services(
     out = []
     listings = (
         channel.listings.filter(status=L.LISTED)
-        .select_related("project__carrier", "project__channel_coverage", "pact")
+        .select_related("project__carrier", "project__channel_coverage", "pact", "commitment")
         .order_by("project__name", "pk")
     )
     for listing in listings:  # one query for the page, whatever its length
@@ -73,7 +73,9 @@ def listed_services(
 
 def listings(channel: Channel) -> QuerySet[ChannelListing]:
     """The channel's whole history (listed, pending, removed, lapsed), newest first."""
-    return channel.listings.select_related("project", "pact").order_by("-eligible_on", "-pk")
+    return channel.listings.select_related("project", "pact", "commitment").order_by(
+        "-eligible_on", "-pk"
+    )
 
 
 @dataclass(frozen=True)
@@ -111,9 +113,13 @@ def standings_for_project(project: Project) -> list[ChannelStanding]:
     for channel in channels():
         for standing in candidates(channel, mine):
             verdict = evaluate(condition_of(channel), facts_for(standing))
-            listing = ChannelListing.objects.filter(
-                channel=channel, pact_id=standing.pact_id, status__in=(L.PENDING, L.LISTED)
-            ).first()
+            listing = (
+                ChannelListing.objects.filter(
+                    channel=channel, pact_id=standing.pact_id, status__in=(L.PENDING, L.LISTED)
+                )
+                .select_related("commitment")
+                .first()
+            )
             out.append(
                 ChannelStanding(channel, standing.reference, verdict.met, _lines(verdict), listing)
             )
@@ -139,11 +145,17 @@ def condition_lines(channel: Channel) -> list[str]:
 
 
 def late_listings(institution: Organisation | None = None) -> QuerySet[ChannelListing]:
-    """State-side breaches: listings made (or still pending) after their due date."""
-    qs = ChannelListing.objects.filter(late=True).select_related("channel__institution", "project")
+    """State-side breaches: listings made (or still pending) after their due date, read from
+    the pacts' commitments."""
+    due = F("commitment__due_date")
+    qs = ChannelListing.objects.filter(
+        Q(listed_on__gt=due)
+        | Q(listed_on__isnull=True, removed_on__gt=due)
+        | Q(listed_on__isnull=True, removed_on__isnull=True, commitment__due_date__lt=today())
+    ).select_related("channel__institution", "project", "commitment")
     if institution is not None:
         qs = qs.filter(channel__institution=institution)
-    return qs.order_by("-due_on")
+    return qs.order_by("-commitment__due_date", "-pk")
 
 
 def today() -> date:

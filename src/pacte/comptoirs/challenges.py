@@ -33,6 +33,7 @@ from pacte.pacts.drafting import create_pact
 from pacte.pacts.models import PactVersion
 from pacte.projects.models import Project
 from pacte.projects.phases import create_project
+from pacte.writes.lifecycle import MIN_REASON
 from pacte.writes.retry import retry_on_conflict
 
 
@@ -231,14 +232,21 @@ def publish_selection(
         .order_by("pk")
     )
     missing = [a for a in applications if a.pk not in decisions]
-    if not applications or missing:
+    short = [
+        a
+        for a in applications
+        if a.pk in decisions and len((decisions[a.pk][1] or "").strip()) < MIN_REASON
+    ]
+    if not applications or missing or short:
+        errors = {f"application_{a.pk}": [_("Décision et motif obligatoires.")] for a in missing}
+        errors |= {
+            f"application_{a.pk}": [_("Motif obligatoire (10 caractères au moins).")] for a in short
+        }
         raise ValidationFailed(
             _("Le jury décide de chaque candidature, avec un motif.")
             if applications
             else _("Aucune candidature à départager."),
-            field_errors={
-                f"application_{a.pk}": [_("Décision et motif obligatoires.")] for a in missing
-            },
+            field_errors=errors,
         )
     selected: list[str] = []
     not_selected: list[str] = []

@@ -79,6 +79,122 @@ def publish_expert(acting: Acting, data: ExpertIn) -> Expert:
     return expert
 
 
+def _lock_expert(expert: Expert) -> Expert:
+    return (
+        Expert.objects.select_for_update(of=("self",))
+        .select_related("institution")
+        .get(pk=expert.pk)
+    )
+
+
+@retry_on_conflict
+@transaction.atomic
+def edit_expert(acting: Acting, expert: Expert, data: ExpertIn) -> Expert:
+    """The institution updates an expert's domain, organisation, availability, languages or
+    presentation (logged with the fields that changed)."""
+    expert = _lock_expert(expert)
+    policy.require(acting, Action.EXPERT_PUBLISH, expert)
+    if not expert.active:
+        raise InvalidTransition(_("Cet expert s'est retiré : sa fiche ne se modifie plus."))
+    _required(
+        name=data.name,
+        domain=data.domain,
+        organisation_label=data.organisation_label,
+        availability=data.availability,
+    )
+    new = {
+        "name": data.name.strip(),
+        "domain": data.domain.strip(),
+        "organisation_label": data.organisation_label.strip(),
+        "availability": data.availability.strip(),
+        "languages": [lang.strip() for lang in data.languages if lang.strip()] or ["français"],
+        "bio": data.bio.strip(),
+    }
+    changed = sorted(name for name, value in new.items() if getattr(expert, name) != value)
+    if not changed:
+        return expert
+    for name, value in new.items():
+        setattr(expert, name, value)
+    expert.updated_at = timezone.now()
+    expert.save()
+    exchange_event(
+        "expert.updated",
+        acting,
+        "expert",
+        str(expert.pk),
+        institution=expert.institution.slug,
+        changed=changed,
+        name=expert.name,
+        domain=expert.domain,
+        availability=expert.availability,
+        languages=expert.languages,
+    )
+    return expert
+
+
+@retry_on_conflict
+@transaction.atomic
+def withdraw_expert(
+    acting: Acting,
+    expert: Expert,
+    reason: str,
+    *,
+    redirect_to: Expert | None = None,
+    now: datetime | None = None,
+) -> list[ExpertRequest]:
+    """The institution withdraws an expert, with a public reason. No request is lost: each one
+    still waiting for an answer is redirected to ``redirect_to`` (a new request on that expert's
+    clock) or, without one, declined with the withdrawal as its reason. Exchanges already
+    accepted go on (their slots were given). Returns the requests it answered."""
+    expert = _lock_expert(expert)
+    policy.require(acting, Action.EXPERT_PUBLISH, expert)
+    if not expert.active:
+        raise InvalidTransition(_("Cet expert s'est déjà retiré."))
+    if len(reason.strip()) < 10:
+        raise ValidationFailed(
+            _("Donnez le motif du retrait (10 caractères au moins), il sera public."),
+            field_errors={"reason": [_("Motif trop court.")]},
+        )
+    if redirect_to is not None and (redirect_to.pk == expert.pk or not redirect_to.active):
+        raise ValidationFailed(
+            _("Choisissez un autre expert, toujours proposé."),
+            field_errors={"redirect_to": [_("Expert invalide.")]},
+        )
+    now = now or timezone.now()
+    reason = reason.strip()
+    waiting = [
+        lock_request(pk)
+        for pk in ExpertRequest.objects.filter(expert=expert, status=ExpertRequest.State.REQUESTED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    ]
+    expert.active = False
+    expert.withdrawn_at = now
+    expert.withdrawal_reason = reason
+    expert.save(update_fields=["active", "withdrawn_at", "withdrawal_reason"])
+    exchange_event(
+        "expert.withdrawn",
+        acting,
+        "expert",
+        str(expert.pk),
+        institution=expert.institution.slug,
+        name=expert.name,
+        reason=reason,
+        open_requests=[r.pk for r in waiting],
+        redirected_to=redirect_to.pk if redirect_to is not None else None,
+    )
+    why = _("L'expert %(name)s s'est retiré : %(reason)s") % {"name": expert.name, "reason": reason}
+    answered = []
+    for request in waiting:
+        request.expert = expert  # the withdrawn state, for the events
+        if redirect_to is not None:
+            _redirect_locked(acting, request, redirect_to, why, now)
+        else:
+            _decline_locked(acting, request, why, now)
+        answered.append(request)
+    return answered
+
+
 def _desk_emails(request: ExpertRequest) -> list[str]:
     institution = request.expert.institution
     emails = [institution.contact_email]
@@ -204,14 +320,18 @@ def redirect(
 ) -> ExpertRequest:
     """Answer by sending the carrier to another expert: a new request opens for that expert's
     institution, on its own clock. Returns the new request."""
-    request = lock_request(request)
+    return _redirect_locked(acting, lock_request(request), other, reason, now or timezone.now())
+
+
+def _redirect_locked(
+    acting: Acting, request: ExpertRequest, other: Expert, reason: str, now: datetime
+) -> ExpertRequest:
     move, reason = EXPERT_REQUEST.check(acting, "redirect", request, reason)
     if other.pk == request.expert_id or not other.active:
         raise ValidationFailed(
             _("Choisissez un autre expert, toujours proposé."),
             field_errors={"expert": [_("Expert invalide.")]},
         )
-    now = now or timezone.now()
     new = ExpertRequest.objects.create(
         expert=other,
         project=request.project,
@@ -253,9 +373,13 @@ def redirect(
 def decline(
     acting: Acting, request: ExpertRequest, reason: str, *, now: datetime | None = None
 ) -> ExpertRequest:
-    request = lock_request(request)
+    return _decline_locked(acting, lock_request(request), reason, now or timezone.now())
+
+
+def _decline_locked(
+    acting: Acting, request: ExpertRequest, reason: str, now: datetime
+) -> ExpertRequest:
     move, reason = EXPERT_REQUEST.check(acting, "decline", request, reason)
-    now = now or timezone.now()
     request.answered_at = now
     EXPERT_REQUEST.enter(acting, move, request, reason, on_time=now <= request.due_at)
     notify(

@@ -172,3 +172,59 @@ class ApplyForm(forms.Form):
     def __init__(self, *args: Any, projects: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _choices(self, "project", [("", _("Aucun"))] + projects)
+
+
+class RouteForm(forms.Form):
+    """A row of the routing table (issue 12): kept by its institution's signatories."""
+
+    theme = forms.ChoiceField(label=_("Thème"), required=False)
+    territory = forms.CharField(
+        label=_("Territoire"),
+        max_length=120,
+        required=False,
+        help_text=_("Une commune, un département ou une région ; vide : tous les territoires."),
+    )
+    institution = forms.ChoiceField(label=_("Institution qui répond"))
+    contact_role = forms.ChoiceField(label=_("Rôle du contact"))
+    contact_title = forms.CharField(
+        label=_("Contact nommé"),
+        max_length=120,
+        help_text=_("L'intitulé public du contact, par exemple « Référent innovation »."),
+    )
+    clock_days = forms.IntegerField(
+        label=_("Délai de réponse (jours)"), min_value=1, max_value=365, initial=30
+    )
+    reason = forms.CharField(
+        label=_("Motif du changement (public, facultatif)"), max_length=2000, required=False
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        institutions: list[tuple[str, str]],
+        contact_roles: list[tuple[str, Any]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "theme", [("", _("Tous les thèmes"))] + list(Theme.choices))
+        _choices(self, "institution", institutions)
+        _choices(self, "contact_role", contact_roles)
+
+
+class RouteRemoveForm(forms.Form):
+    reason = forms.CharField(label=_("Motif du retrait (public)"), min_length=10, **TEXT)
+
+
+class ExpertWithdrawForm(forms.Form):
+    reason = forms.CharField(label=_("Motif du retrait (public)"), min_length=10, **TEXT)
+    redirect_to = forms.ChoiceField(
+        label=_("Réorienter les demandes en attente vers"),
+        required=False,
+        help_text=_(
+            "Sans autre expert choisi, chaque demande en attente est déclinée avec ce motif."
+        ),
+    )
+
+    def __init__(self, *args: Any, experts: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "redirect_to", [("", _("Personne : décliner les demandes"))] + experts)

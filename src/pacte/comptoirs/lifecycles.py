@@ -18,37 +18,20 @@ Application: submitted ──select | reject (reason)──▶ selected | not_se
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.utils.translation import gettext_lazy as _
 
-from pacte.accounts.policy import Action, Principal
-from pacte.comptoirs.events import exchange_event
+from pacte.accounts.policy import Action
+from pacte.comptoirs.events import (
+    application_event,
+    challenge_event,
+    expert_request_event,
+    post_event,
+)
 from pacte.comptoirs.models import Application, Challenge, ExpertRequest, Post
 from pacte.writes.lifecycle import Lifecycle, Move
 
 P = Post.State
 OPEN_POST = [P.RECEIVED, P.IN_REVIEW, P.REDIRECTED]
-
-
-def _set_post_state(post: Post, state: str, reason: str) -> None:
-    post.status = state
-    if reason:
-        post.last_reason = reason
-    post.save()
-
-
-def _record_post(post: Post, event: str, principal: Principal, data: dict[str, Any]) -> None:
-    exchange_event(
-        event,
-        principal,
-        "comptoir_post",
-        str(post.pk),
-        project_slug=post.project.slug if post.project_id and post.project else "",
-        status=post.status,
-        organisation=post.organisation.slug,
-        **data,
-    )
 
 
 POST: Lifecycle[Post] = Lifecycle.declare(
@@ -89,36 +72,11 @@ POST: Lifecycle[Post] = Lifecycle.declare(
             wrong_state=_("Ce dépôt est déjà clos."),
         ),
     ],
-    state_of=lambda p: str(p.status),
-    set_state=_set_post_state,
-    record=_record_post,
+    events=post_event,
     state_label=lambda s: str(P(s).label),
 )
 
 E = ExpertRequest.State
-
-
-def _set_request_state(req: ExpertRequest, state: str, reason: str) -> None:
-    req.status = state
-    if reason:
-        req.last_reason = reason
-    req.save()
-
-
-def _record_request(
-    req: ExpertRequest, event: str, principal: Principal, data: dict[str, Any]
-) -> None:
-    exchange_event(
-        event,
-        principal,
-        "expert_request",
-        str(req.pk),
-        project_slug=req.project.slug,
-        status=req.status,
-        expert=req.expert_id,
-        institution=req.expert.institution.slug,
-        **data,
-    )
 
 
 EXPERT_REQUEST: Lifecycle[ExpertRequest] = Lifecycle.declare(
@@ -159,34 +117,11 @@ EXPERT_REQUEST: Lifecycle[ExpertRequest] = Lifecycle.declare(
             wrong_state=_("La synthèse se rédige après un échange accepté, et une seule fois."),
         ),
     ],
-    state_of=lambda r: str(r.status),
-    set_state=_set_request_state,
-    record=_record_request,
+    events=expert_request_event,
     state_label=lambda s: str(E(s).label),
 )
 
 C = Challenge.State
-
-
-def _set_challenge_state(challenge: Challenge, state: str, reason: str) -> None:
-    challenge.status = state
-    if reason:
-        challenge.last_reason = reason
-    challenge.save()
-
-
-def _record_challenge(
-    challenge: Challenge, event: str, principal: Principal, data: dict[str, Any]
-) -> None:
-    exchange_event(
-        event,
-        principal,
-        "challenge",
-        challenge.slug,
-        status=challenge.status,
-        institution=challenge.institution.slug,
-        **data,
-    )
 
 
 CHALLENGE: Lifecycle[Challenge] = Lifecycle.declare(
@@ -217,34 +152,11 @@ CHALLENGE: Lifecycle[Challenge] = Lifecycle.declare(
             wrong_state=_("La sélection de ce défi est déjà publiée."),
         ),
     ],
-    state_of=lambda c: str(c.status),
-    set_state=_set_challenge_state,
-    record=_record_challenge,
+    events=challenge_event,
     state_label=lambda s: str(C(s).label),
 )
 
 A = Application.State
-
-
-def _set_application_state(application: Application, state: str, reason: str) -> None:
-    application.status = state
-    application.reason = reason
-    application.save()
-
-
-def _record_application(
-    application: Application, event: str, principal: Principal, data: dict[str, Any]
-) -> None:
-    exchange_event(
-        event,
-        principal,
-        "challenge",
-        application.challenge.slug,
-        application=application.pk,
-        team=application.carrier.slug,
-        status=application.status,
-        **data,
-    )
 
 
 APPLICATION: Lifecycle[Application] = Lifecycle.declare(
@@ -269,8 +181,7 @@ APPLICATION: Lifecycle[Application] = Lifecycle.declare(
             wrong_state=_("Le jury a déjà décidé de cette candidature."),
         ),
     ],
-    state_of=lambda a: str(a.status),
-    set_state=_set_application_state,
-    record=_record_application,
+    reason_field="reason",
+    events=application_event,
     state_label=lambda s: str(A(s).label),
 )

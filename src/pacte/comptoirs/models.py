@@ -63,6 +63,44 @@ class Route(models.Model):
         return f"{self.theme or '*'} / {self.territory or '*'} → {self.institution}"
 
 
+class RoutingVersion(models.Model):
+    """One published version of the routing table (issue 12): every change to a row publishes a
+    new version, with the change, its reason and the whole table as it then stood."""
+
+    class Change(models.TextChoices):
+        ADDED = "added", _("Ligne ajoutée")
+        CHANGED = "changed", _("Ligne modifiée")
+        REMOVED = "removed", _("Ligne retirée")
+
+    number = models.PositiveIntegerField(unique=True)
+    published_at = models.DateTimeField()
+    change = models.CharField(max_length=10, choices=Change.choices)
+    theme = models.CharField(max_length=20, blank=True)
+    territory = models.CharField(max_length=120, blank=True)
+    institution = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    published_by = models.ForeignKey(
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the organisation of the person who changed the row; empty: the platform",
+    )
+    reason = models.TextField(blank=True)
+    rows = models.JSONField(default=list, help_text="the whole table after the change")
+
+    class Meta:
+        ordering = ["-number"]
+        verbose_name = _("version de la table de routage")
+
+    def __str__(self) -> str:
+        return f"v{self.number} ({self.change})"
+
+    @property
+    def theme_label(self) -> str:
+        return str(Theme(self.theme).label) if self.theme in Theme.values else ""
+
+
 class Post(models.Model):
     """A problem, a project proposal or an offer to contribute, posted by a signed-in person (or
     by a mediator for a person without an account)."""
@@ -195,6 +233,9 @@ class Expert(models.Model):
     bio = models.TextField(_("présentation"), blank=True)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawal_reason = models.TextField(_("motif du retrait"), blank=True)
 
     class Meta:
         ordering = ["domain", "name", "pk"]

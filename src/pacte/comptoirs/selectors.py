@@ -10,13 +10,28 @@ from django.utils.translation import gettext as _
 
 from pacte.accounts import policy
 from pacte.accounts.policy import Action
-from pacte.comptoirs.models import Application, Challenge, Expert, ExpertRequest, Post, Route
+from pacte.comptoirs.models import (
+    Application,
+    Challenge,
+    Expert,
+    ExpertRequest,
+    Post,
+    Route,
+    RoutingVersion,
+)
 from pacte.engines.comptoir_routing import search_terms
 from pacte.errors import NotFound
 
 
 def routes() -> QuerySet[Route]:
     return Route.objects.select_related("institution").order_by("theme", "territory", "pk")
+
+
+def routing_versions() -> QuerySet[RoutingVersion]:
+    """The published versions of the routing table, newest first."""
+    return RoutingVersion.objects.select_related("institution", "published_by").order_by(
+        "-number"
+    )
 
 
 def posts(

@@ -1,18 +1,23 @@
 from django.urls import path
 
-from pacte.comptoirs import views, views_challenges, views_experts
+from pacte.comptoirs import views, views_challenges, views_experts, views_routing
 
 app_name = "comptoirs"
 urlpatterns = [
     path("comptoir/", views.post_list, name="posts"),
     path("comptoir/deposer/", views.post_new, name="post_new"),
     path("comptoir/deposer/<str:kind>/", views.post_form, name="post_form"),
-    path("comptoir/routage/", views.routes, name="routes"),
+    path("comptoir/routage/", views_routing.routes, name="routes"),
+    path("comptoir/routage/gerer/", views_routing.routes_keep, name="routes_keep"),
+    path("comptoir/routage/<int:pk>/modifier/", views_routing.route_edit, name="route_edit"),
+    path("comptoir/routage/<int:pk>/retirer/", views_routing.route_remove, name="route_remove"),
     path("comptoir/<int:pk>/", views.post_detail, name="post"),
     path("comptoir/<int:pk>/<str:action>/", views.post_action, name="post_action"),
     path("experts/", views_experts.expert_list, name="experts"),
     path("experts/nouveau/", views_experts.expert_new, name="expert_new"),
     path("experts/<int:pk>/", views_experts.expert_detail, name="expert"),
+    path("experts/<int:pk>/modifier/", views_experts.expert_edit, name="expert_edit"),
+    path("experts/<int:pk>/retirer/", views_experts.expert_withdraw, name="expert_withdraw"),
     path("experts/demandes/<int:pk>/", views_experts.request_detail, name="expert_request"),
     path(
         "experts/demandes/<int:pk>/<str:action>/",

@@ -121,10 +121,6 @@ def post_form(request: HttpRequest, kind: str) -> HttpResponse:
     )
 
 
-def routes(request: HttpRequest) -> HttpResponse:
-    return render(request, "comptoirs/routes.html", {"routes": selectors.routes()})
-
-
 def _institutions(post: Post) -> list[tuple[str, str]]:
     return [
         (o.slug, o.name)

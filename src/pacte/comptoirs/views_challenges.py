@@ -93,6 +93,7 @@ def challenge_detail(
     slug: str,
     apply_form: ApplyForm | None = None,
     jury_errors: dict[str, str] | None = None,
+    jury_typed: dict[int, tuple[str, str]] | None = None,
 ) -> HttpResponse:
     challenge = selectors.get_challenge(slug)
     acting = getattr(request, "acting", None)
@@ -104,6 +105,11 @@ def challenge_detail(
         and policy.may(acting, Action.CHALLENGE_APPLY, acting.organisation)
         and not any(a.carrier_id == acting.organisation.pk for a in applications)
     )
+    jury_errors = jury_errors or {}
+    jury_typed = jury_typed or {}
+    for a in applications:  # the jury's entries and errors, beside each application
+        a.jury_choice, a.jury_reason = jury_typed.get(a.pk, ("", ""))
+        a.jury_error = jury_errors.get(f"application_{a.pk}", "")
     own_selected = [
         a
         for a in applications
@@ -123,7 +129,7 @@ def challenge_detail(
             "apply_form": apply_form or _apply_form(acting),
             "jury_open": "decide" in moves
             and any(a.status == Application.State.SUBMITTED for a in applications),
-            "jury_message": (jury_errors or {}).get("", ""),
+            "jury_message": jury_errors.get("", ""),
             "own_selected": own_selected,
             "events": events_for_subject("challenge", slug),
         },
@@ -156,20 +162,20 @@ def challenge_select(request: HttpRequest, slug: str) -> HttpResponse:
     acting = acting_of(request)
     challenge = selectors.get_challenge(slug)
     decisions: dict[int, tuple[bool, str]] = {}
+    typed: dict[int, tuple[str, str]] = {}  # what the jury typed, shown again if refused
     for application in selectors.applications(challenge).filter(status=Application.State.SUBMITTED):
         choice = request.POST.get(f"decision_{application.pk}", "")
+        reason = request.POST.get(f"reason_{application.pk}", "")[:5000]
+        typed[application.pk] = (choice if choice in ("select", "reject") else "", reason)
         if choice in ("select", "reject"):
-            decisions[application.pk] = (
-                choice == "select",
-                request.POST.get(f"reason_{application.pk}", ""),
-            )
+            decisions[application.pk] = (choice == "select", reason)
     try:
         challenges.publish_selection(acting, challenge, decisions)
     except DomainError as exc:
         errors = {"": exc.message} | {
             name: " ".join(str(e) for e in errs) for name, errs in exc.field_errors.items()
         }
-        return challenge_detail(request, slug, jury_errors=errors)
+        return challenge_detail(request, slug, jury_errors=errors, jury_typed=typed)
     messages.success(request, _("Sélection publiée avec ses motifs."))
     return redirect("comptoirs:challenge", slug=slug)
 

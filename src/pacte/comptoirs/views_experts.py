@@ -22,6 +22,7 @@ from pacte.comptoirs.forms import (
     AskForm,
     ExpertForm,
     ExpertRedirectForm,
+    ExpertWithdrawForm,
     ReasonForm,
     SlotsForm,
     SummaryForm,
@@ -81,6 +82,99 @@ def expert_new(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _expert_in(d: dict[str, Any]) -> experts.ExpertIn:
+    return experts.ExpertIn(
+        name=d["name"],
+        domain=d["domain"],
+        organisation_label=d["organisation_label"],
+        availability=d["availability"],
+        languages=d["languages"].split(","),
+        bio=d["bio"],
+    )
+
+
+@login_required
+def expert_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    acting = acting_of(request)
+    expert = selectors.get_expert(pk)
+    policy.require(acting, Action.EXPERT_PUBLISH, expert)
+    initial = {
+        "name": expert.name,
+        "domain": expert.domain,
+        "organisation_label": expert.organisation_label,
+        "availability": expert.availability,
+        "languages": ", ".join(expert.languages),
+        "bio": expert.bio,
+    }
+    form = ExpertForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        done = run_form(form, lambda d: experts.edit_expert(acting, expert, _expert_in(d)))
+        if done is not None:
+            messages.success(request, _("Fiche de l'expert mise à jour."))
+            return redirect("comptoirs:expert", pk=expert.pk)
+    return render(
+        request,
+        "comptoirs/form.html",
+        {
+            "form": form,
+            "title": _("Modifier la fiche de %(name)s") % {"name": expert.name},
+            "back": "comptoirs:experts",
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _replacements(expert: Expert) -> list[tuple[str, str]]:
+    return [
+        (str(e.pk), f"{e.name} — {e.domain} ({e.institution.name})")
+        for e in selectors.experts().exclude(pk=expert.pk)
+    ]
+
+
+@login_required
+def expert_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    acting = acting_of(request)
+    expert = selectors.get_expert(pk)
+    policy.require(acting, Action.EXPERT_PUBLISH, expert)
+    form = ExpertWithdrawForm(request.POST or None, experts=_replacements(expert))
+    if request.method == "POST":
+        done = run_form(
+            form,
+            lambda d: experts.withdraw_expert(
+                acting,
+                expert,
+                d["reason"],
+                redirect_to=Expert.objects.get(pk=int(d["redirect_to"]))
+                if d["redirect_to"]
+                else None,
+            ),
+        )
+        if done is not None:
+            messages.success(
+                request,
+                _("Expert retiré ; %(n)s demande(s) en attente traitée(s).") % {"n": len(done)},
+            )
+            return redirect("comptoirs:expert", pk=expert.pk)
+    waiting = selectors.expert_requests(expert=expert.pk).filter(
+        status=ExpertRequest.State.REQUESTED
+    )
+    return render(
+        request,
+        "comptoirs/form.html",
+        {
+            "form": form,
+            "title": _("Retirer %(name)s") % {"name": expert.name},
+            "intro": _(
+                "%(n)s demande(s) attendent une réponse de cet expert : elles seront réorientées "
+                "vers l'expert choisi, ou déclinées avec votre motif. Aucune n'est perdue."
+            )
+            % {"n": waiting.count()},
+            "back": "comptoirs:experts",
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
 def _askable_projects(acting: Any) -> list[tuple[str, str]]:
     if acting is None:
         return []
@@ -115,7 +209,8 @@ def expert_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "comptoirs/expert_detail.html",
         {
             "expert": expert,
-            "form": form if projects else None,
+            "form": form if projects and expert.active else None,
+            "can_manage": expert.active and policy.may(acting, Action.EXPERT_PUBLISH, expert),
             "requests": selectors.expert_requests(expert=expert.pk),
             "now": timezone.now(),
         },

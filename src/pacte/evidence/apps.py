@@ -11,3 +11,8 @@ class EvidenceConfig(AppConfig):
 
         # a deleted account leaves its panel: every personal field of the volunteer is erased
         register_personal_data_eraser("evidence.panels", lambda user, former: leave_panel(user))
+
+        from pacte.accounts.state_record import STATE_PROMISES
+        from pacte.evidence import panel_draws
+
+        panel_draws.register(STATE_PROMISES)  # the State's record: panel draws (issue 12)

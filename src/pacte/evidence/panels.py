@@ -15,7 +15,7 @@ from pacte.accounts.models import User
 from pacte.accounts.services import Acting
 from pacte.engines import assignment as asg
 from pacte.errors import ValidationFailed
-from pacte.evidence import events
+from pacte.evidence import events, panel_draws
 from pacte.evidence.compliance import lock_for_compliance, run_compliance
 from pacte.evidence.inputs import required_text
 from pacte.evidence.lifecycles import PANEL_CALL
@@ -186,6 +186,7 @@ def open_panel_call(
         opened_by=acting.organisation.slug,
         opened_on=call.opened_on.isoformat(),
     )
+    panel_draws.track_draw(acting, call)  # the institution's promise to draw, if it is one
     run_compliance(today, project=project)
     return call
 
@@ -198,6 +199,8 @@ def draw_panel(acting: Acting, call: PanelCall) -> PanelCall:
         PanelCall.objects.select_for_update(of=("self",)).select_related("project").get(pk=call.pk)
     )
     PANEL_CALL.check(acting, "draw", call)
+    # the State's promise to draw is settled first: its row is locked before the journal's
+    panel_draws.settle_draw(acting, call, timezone.localdate())
     pool = list(
         Volunteer.objects.filter(left_at__isnull=True, user__isnull=False).select_related("user")
     )

@@ -31,6 +31,7 @@ __all__ = [
     "SanctionListener",
     "add_state_commitment",
     "listen_to_sanctions",
+    "pact_version",
     "reschedule_state_commitment",
     "sanction_listeners",
     "settle_state_commitment",
@@ -54,6 +55,11 @@ def listen_to_sanctions(name: str, listener: SanctionListener) -> None:
 
 def sanction_listeners() -> list[tuple[str, SanctionListener]]:
     return sorted(_listeners.items())
+
+
+def pact_version(pact_id: int) -> PactVersion | None:
+    """The pact's current version (the one a State commitment is added to), None if it has none."""
+    return PactVersion.objects.filter(pact_id=pact_id, is_current=True).first()
 
 
 # ------------------------------------------------------------------ facts for distribution channels

@@ -16,12 +16,10 @@ edit keeps the state and writes no journal event; the earlier text is kept as a 
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from pacte.accounts.policy import Action, Principal
+from pacte.accounts.policy import Action
 from pacte.participation.events import comment_event, consultation_event, reuse_event
 from pacte.participation.models import Comment, Consultation, Contribution, Reuse
 from pacte.writes.lifecycle import Lifecycle, Move
@@ -36,12 +34,6 @@ def _set_consultation_state(consultation: Consultation, state: str, reason: str)
     consultation.save(update_fields=["state", "closed_at"])
 
 
-def _record_consultation(
-    consultation: Consultation, event: str, principal: Principal, data: dict[str, Any]
-) -> None:
-    consultation_event(consultation, event, principal, **data)
-
-
 CONSULTATION: Lifecycle[Consultation] = Lifecycle.declare(
     "consultation",
     [
@@ -54,9 +46,9 @@ CONSULTATION: Lifecycle[Consultation] = Lifecycle.declare(
             wrong_state=_("Cette consultation est déjà close."),
         ),
     ],
-    state_of=lambda c: str(c.state),
+    state_field="state",
     set_state=_set_consultation_state,
-    record=_record_consultation,
+    events=consultation_event,
     subject=lambda c: c.version.pact,
     state_label=lambda s: str(Consultation.State(s).label),
 )
@@ -68,16 +60,6 @@ def _set_contribution_state(item: Contribution, state: str, reason: str) -> None
         item.moderation_reason = reason
         item.moderated_at = timezone.now()
     item.save()
-
-
-def _record_comment(
-    comment: Comment, event: str, principal: Principal, data: dict[str, Any]
-) -> None:
-    comment_event(comment, event, principal, **data)
-
-
-def _record_reuse(reuse: Reuse, event: str, principal: Principal, data: dict[str, Any]) -> None:
-    reuse_event(reuse, event, principal, **data)
 
 
 COMMENT: Lifecycle[Comment] = Lifecycle.declare(
@@ -129,9 +111,9 @@ COMMENT: Lifecycle[Comment] = Lifecycle.declare(
             wrong_state=_("Seul un commentaire masqué peut être rétabli."),
         ),
     ],
-    state_of=lambda c: str(c.state),
+    state_field="state",
     set_state=_set_contribution_state,
-    record=_record_comment,
+    events=comment_event,
     state_label=lambda s: str(Contribution.State(s).label),
 )
 
@@ -166,8 +148,8 @@ REUSE: Lifecycle[Reuse] = Lifecycle.declare(
             wrong_state=_("Seule une réutilisation masquée peut être rétablie."),
         ),
     ],
-    state_of=lambda r: str(r.state),
+    state_field="state",
     set_state=_set_contribution_state,
-    record=_record_reuse,
+    events=reuse_event,
     state_label=lambda s: str(Contribution.State(s).label),
 )

@@ -73,6 +73,25 @@ class Move:
         )
 
 
+def _saving_state(state_field: str, reason_field: str) -> Callable[[Any, str, str], None]:
+    def set_state(obj: Any, state: str, reason: str) -> None:
+        setattr(obj, state_field, state)
+        if reason:
+            setattr(obj, reason_field, reason)
+        obj.save()
+
+    return set_state
+
+
+def _writing(
+    events: Callable[..., None],
+) -> Callable[[Any, str, policy.Principal, dict[str, Any]], None]:
+    def record(obj: Any, event: str, principal: policy.Principal, data: dict[str, Any]) -> None:
+        events(obj, event, principal, **data)
+
+    return record
+
+
 @dataclass
 class Lifecycle(Generic[T]):
     """``state_of``/``set_state`` read and write the state on the object; ``subject`` gives the object
@@ -89,8 +108,26 @@ class Lifecycle(Generic[T]):
     state_label: Callable[[str], str] = field(default=str)
 
     @classmethod
-    def declare(cls, name: str, moves: Iterable[Move], **hooks: Any) -> Lifecycle[T]:
+    def declare(
+        cls,
+        name: str,
+        moves: Iterable[Move],
+        *,
+        state_field: str = "status",
+        reason_field: str = "last_reason",
+        events: Callable[..., None] | None = None,
+        **hooks: Any,
+    ) -> Lifecycle[T]:
+        """Declare a lifecycle. The usual hooks have defaults, so a domain writes only what is its
+        own: ``state_of`` reads ``obj.<state_field>``; ``set_state`` writes it, keeps a non-empty
+        reason in ``obj.<reason_field>`` and saves the object; ``events`` — the domain's journal
+        writer ``(obj, event, principal, **data)`` — becomes ``record``. Any hook given outright
+        wins."""
         table = {m.action: m for m in moves}
+        hooks.setdefault("state_of", lambda obj: str(getattr(obj, state_field)))
+        hooks.setdefault("set_state", _saving_state(state_field, reason_field))
+        if events is not None:
+            hooks.setdefault("record", _writing(events))
         return cls(name=name, moves=table, **hooks)
 
     def available(self, principal: policy.Principal | None, obj: T) -> list[Move]:
