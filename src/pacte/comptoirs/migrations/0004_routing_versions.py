@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0004_organisation_siret'),
-        ('comptoirs', '0002_contact_role_choices'),
+        ("comptoirs", "0003_assisted_posts"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('comptoirs', '0003_routing_versions'),
+        ('comptoirs', '0004_routing_versions'),
     ]
 
     operations = [
