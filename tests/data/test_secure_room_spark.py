@@ -12,9 +12,15 @@ from typing import Any
 
 import pytest
 
-from pacte.data.gateway import engines
+from pacte.data.gateway import engines, secure_room
 from pacte.engines import secure_room_spark
-from pacte.engines.secure_room import dataset_profile, restrict, run, write_with_record_keys
+from pacte.engines.secure_room import (
+    Limits,
+    dataset_profile,
+    restrict,
+    run,
+    write_with_record_keys,
+)
 from pacte.engines.secure_room_spark import SparkScan, SparkUnavailable
 from tests.data.conftest import call, grant_for
 from tests.engines.test_secure_room import PROFILE_QUERIES, _edge_dataset
@@ -126,6 +132,9 @@ def test_secure_room_api_on_spark_equals_duckdb(
         original(self, restricted, *args)
 
     monkeypatch.setattr(SparkScan, "prepare", recording)
+    # the published 30 s hold on a quiet machine; a shared CI runner may take longer for
+    # Spark's first jobs, and equality, not the limit, is under test here
+    monkeypatch.setattr(secure_room, "LIMITS", Limits(timeout_s=600.0))
     sql = {
         "sql": "SELECT departement, sex, COUNT(*) AS n, SUM(disability) AS d FROM donnees "
         "GROUP BY 1, 2 ORDER BY 1, 2"
