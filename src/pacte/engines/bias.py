@@ -39,9 +39,7 @@ import numpy.typing as npt
 import pandas as pd
 from fairlearn.metrics import (
     MetricFrame,
-    false_positive_rate,
     selection_rate,
-    true_positive_rate,
 )
 
 __all__ = [
@@ -88,16 +86,29 @@ def _selection(y_true: Any, y_pred: Any, sample_weight: Any) -> float:
     return float(selection_rate(y_true, y_pred, pos_label=1, sample_weight=sample_weight))
 
 
-def _tpr(y_true: Any, y_pred: Any, sample_weight: Any) -> float:
-    if not np.any(np.asarray(y_true) == 1):
+def _rate_among(y_true: Any, y_pred: Any, sample_weight: Any, truth: int) -> float:
+    """Fairlearn's selection rate among the rows with ``y_true == truth``: the true positive
+    rate (truth 1) or the false positive rate (truth 0), by definition, without the
+    confusion-matrix validation of ``true_positive_rate`` that dominated the audit's cost."""
+    mask = np.asarray(y_true) == truth
+    if not mask.any():
         return float("nan")
-    return float(true_positive_rate(y_true, y_pred, pos_label=1, sample_weight=sample_weight))
+    return float(
+        selection_rate(
+            np.asarray(y_true)[mask],
+            np.asarray(y_pred)[mask],
+            pos_label=1,
+            sample_weight=np.asarray(sample_weight)[mask],
+        )
+    )
+
+
+def _tpr(y_true: Any, y_pred: Any, sample_weight: Any) -> float:
+    return _rate_among(y_true, y_pred, sample_weight, 1)
 
 
 def _fpr(y_true: Any, y_pred: Any, sample_weight: Any) -> float:
-    if not np.any(np.asarray(y_true) == 0):
-        return float("nan")
-    return float(false_positive_rate(y_true, y_pred, pos_label=1, sample_weight=sample_weight))
+    return _rate_among(y_true, y_pred, sample_weight, 0)
 
 
 def _coverage_in_need(y_true: Any, y_pred: Any, in_need: Any, sample_weight: Any) -> float:
