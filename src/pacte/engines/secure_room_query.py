@@ -28,7 +28,10 @@ turns it into:
   bit of 128 per person and of 64 per enterprise (the count of distinct bits is at most the count of
   distinct units, so reaching the threshold in bits proves it in units), and each magnitude by
   its ``SUM(ABS(x))`` in :data:`DOMINANCE_BUCKETS` buckets of enterprises (an enterprise's
-  share is at most its bucket's share);
+  share is at most its bucket's share). The scan itself groups by the keys and one small
+  integer (contributor conditions, person word, enterprise bucket) with one plain aggregate per
+  statistic; a small second aggregation per group rebuilds the per-condition figures (issue 15:
+  filtered aggregates in the scan cost about a scan each);
 * two **companions** (two-level aggregations per group and person, per group and enterprise)
   that count the distinct contributing persons and enterprises of every slot and the
   largest enterprise's share of each magnitude; they only run for the groups that the bounds
