@@ -25,6 +25,7 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -49,6 +50,7 @@ from pacte.engines.secure_room import (
     run,
     write_with_record_keys,
 )
+from pacte.engines.secure_room_spark import SparkScan
 
 BENCH_SECRET = 0xBE7C4
 
@@ -79,6 +81,11 @@ def main() -> None:
     parser.add_argument("--skip-extract", action="store_true")
     parser.add_argument("--json-out", type=Path, help="write the ratios as a JSON fragment")
     parser.add_argument("--exact", action="store_true", help="no cell-key perturbation")
+    parser.add_argument(
+        "--spark",
+        action="store_true",
+        help="also run the secure room with its scans on Spark local[2] (issue 15, part 5)",
+    )
     parser.add_argument(
         "--timeout",
         type=float,
@@ -135,10 +142,16 @@ def main() -> None:
     profile_text = dataset_profile([text_ids], "person_id", "establishment_id")
 
     def room(
-        enterprise: str | None, with_profile: DatasetProfile | None, source: Path = stored
+        enterprise: str | None,
+        with_profile: DatasetProfile | None,
+        source: Path = stored,
+        spark: Any = None,
     ) -> Callable[[], object]:
         def call() -> object:
             restricted = restrict(QUERY, "data", COLUMNS)
+            extra: dict[str, Any] = {"timeout_s": args.timeout} if args.timeout else {}
+            if spark is not None:
+                extra = {"scan": SparkScan(spark), "timeout_s": None}
             return run(
                 restricted,
                 [source],
@@ -147,7 +160,7 @@ def main() -> None:
                 threads=args.threads,
                 profile=with_profile,
                 cell_key_secret=None if args.exact else BENCH_SECRET,
-                **({"timeout_s": args.timeout} if args.timeout else {}),
+                **extra,
             )
 
         return call
@@ -180,6 +193,13 @@ def main() -> None:
     t_both_p = timed(room("establishment_id", profile), args.repeat)
     t_both_text = timed(room("establishment_id", None, text_ids), args.repeat)
     t_both_p_text = timed(room("establishment_id", profile_text, text_ids), args.repeat)
+    t_spark = 0.0
+    if args.spark:
+        from pacte.data.gateway.engines import SparkEngine
+
+        session = SparkEngine(master="local[2]", remote="").session()
+        t_spark = timed(room("establishment_id", profile, spark=session), args.repeat)
+        SparkEngine.stop()
     t_direct_again = timed(direct, args.repeat)  # the machine may be shared: bracket
     t_direct = min(t_direct, t_direct_again)
     t_extract = 0.0 if args.skip_extract else timed(extract_full, max(1, args.repeat // 2))
@@ -236,6 +256,13 @@ def main() -> None:
         f"{t_both_p_text / t_direct:.2f}×",
         f"{args.rows / t_both_p_text:,.0f}",
     )
+    if t_spark:
+        table.add_row(
+            "secure room on Spark local[2] + profile (persons + enterprises/dominance)",
+            f"{t_spark:.3f}",
+            f"{t_spark / t_direct:.2f}×",
+            f"{args.rows / t_spark:,.0f}",
+        )
     if t_extract:
         table.add_row(
             "pseudonymised extract (k=11, collected)",
@@ -249,7 +276,7 @@ def main() -> None:
         f"{report.cells_suppressed} cells, reasons {report.reasons}"
     )
     if args.json_out:
-        fragment = {
+        fragment: dict[str, float] = {
             "secure_room.ratio": t_both_p / t_direct,  # persons + enterprise rules, with profile
             "secure_room.ratio_persons": t_persons_p / t_direct,
             "secure_room.ratio_no_profile": t_both / t_direct,
@@ -257,6 +284,9 @@ def main() -> None:
             "secure_room.ratio_text_ids_no_profile": t_both_text / t_direct,
             "secure_room.rows": args.rows,
         }
+        if t_spark:
+            fragment["spark.secure_room_ratio_duckdb"] = t_spark / t_both_p
+            fragment["spark.secure_room_ratio_direct"] = t_spark / t_direct
         args.json_out.write_text(json.dumps(fragment, indent=2, sort_keys=True) + "\n")
     _ = extract
 

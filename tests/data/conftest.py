@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +11,22 @@ from django.test import Client
 from pacte.data import demo_data
 from pacte.data.catalogue import publish_dataset
 from pacte.data.demo import cohort_schema, hiring_schema
+from pacte.data.gateway import engines
 from pacte.data.grants import issue_token
 from pacte.data.ingestion import add_version, file_sha256, normalise_parquet
 from pacte.data.requests import approve_request, create_request, submit_request
 
 ROWS = 4_000
 HIRING_K = 3  # rows kept per person in DP aggregates (person unit)
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[engines.SparkEngine]:
+    """One SparkSession for the whole test session (``local[2]``, UI off, few partitions)."""
+    engine = engines.SparkEngine(master="local[2]", remote="")
+    engine.session()
+    yield engine
+    engines.SparkEngine.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,11 @@
 """Issue 15, part 5: the gateway's engines (DuckDB embedded, Apache Spark) give the same answers.
 
-One SparkSession for the whole test session (``local[2]``, UI off, few shuffle partitions).
+One SparkSession for the whole test session (the ``spark`` fixture of ``tests/data/conftest.py``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import polars as pl
@@ -31,14 +30,6 @@ QUERIES: list[dict[str, Any]] = [
     },
     {"aggregates": [{"op": "count"}, {"op": "sum", "column": "monthly_salary_eur"}]},
 ]
-
-
-@pytest.fixture(scope="session")
-def spark() -> Iterator[engines.SparkEngine]:
-    engine = engines.SparkEngine(master="local[2]", remote="")
-    engine.session()
-    yield engine
-    engines.SparkEngine.stop()
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=["grouped-mean", "filtered-sum", "global"])

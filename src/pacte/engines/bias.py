@@ -39,9 +39,7 @@ import numpy.typing as npt
 import pandas as pd
 from fairlearn.metrics import (
     MetricFrame,
-    false_positive_rate,
     selection_rate,
-    true_positive_rate,
 )
 
 __all__ = [
@@ -88,16 +86,29 @@ def _selection(y_true: Any, y_pred: Any, sample_weight: Any) -> float:
     return float(selection_rate(y_true, y_pred, pos_label=1, sample_weight=sample_weight))
 
 
-def _tpr(y_true: Any, y_pred: Any, sample_weight: Any) -> float:
-    if not np.any(np.asarray(y_true) == 1):
+def _rate_among(y_true: Any, y_pred: Any, sample_weight: Any, truth: int) -> float:
+    """Fairlearn's selection rate among the rows with ``y_true == truth``: the true positive
+    rate (truth 1) or the false positive rate (truth 0), by definition, without the
+    confusion-matrix validation of ``true_positive_rate`` that dominated the audit's cost."""
+    mask = np.asarray(y_true) == truth
+    if not mask.any():
         return float("nan")
-    return float(true_positive_rate(y_true, y_pred, pos_label=1, sample_weight=sample_weight))
+    return float(
+        selection_rate(
+            np.asarray(y_true)[mask],
+            np.asarray(y_pred)[mask],
+            pos_label=1,
+            sample_weight=np.asarray(sample_weight)[mask],
+        )
+    )
+
+
+def _tpr(y_true: Any, y_pred: Any, sample_weight: Any) -> float:
+    return _rate_among(y_true, y_pred, sample_weight, 1)
 
 
 def _fpr(y_true: Any, y_pred: Any, sample_weight: Any) -> float:
-    if not np.any(np.asarray(y_true) == 0):
-        return float("nan")
-    return float(false_positive_rate(y_true, y_pred, pos_label=1, sample_weight=sample_weight))
+    return _rate_among(y_true, y_pred, sample_weight, 0)
 
 
 def _coverage_in_need(y_true: Any, y_pred: Any, in_need: Any, sample_weight: Any) -> float:
@@ -233,9 +244,42 @@ def _binary(name: str, values: npt.ArrayLike) -> npt.NDArray[np.int8]:
         raise ValueError(f"{name} must be one-dimensional")
     if arr.dtype == bool:
         return arr.astype(np.int8)
-    if not np.isin(arr, (0, 1)).all():
+    if arr.dtype.kind in "iu":  # integers: two vectorised reductions, no set lookup per value
+        valid = arr.size == 0 or (int(arr.min()) >= 0 and int(arr.max()) <= 1)
+    else:
+        valid = bool(np.isin(arr, (0, 1)).all())
+    if not valid:
         raise ValueError(f"{name} must contain only 0/1 values")
-    return arr.astype(np.int8)
+    return arr.astype(np.int8, copy=False)
+
+
+def _fixed_width_codes(
+    values: npt.NDArray[Any],
+) -> tuple[npt.NDArray[np.int64], list[str]] | None:
+    """Codes (in order of first appearance) and labels of a fixed-width NumPy string array,
+    without one Python object per row: its bytes are read as 64-bit words, each factorised
+    as integers (pandas' hash table) and the per-word codes combined. ``None`` for other
+    arrays (objects, numbers), which :func:`pd.factorize` takes as they are."""
+    if values.dtype.kind not in "US" or values.dtype.itemsize == 0 or values.size == 0:
+        return None
+    n, width = values.size, values.dtype.itemsize
+    contiguous = np.ascontiguousarray(values)
+    if width in (1, 2, 4, 8):  # one word already (e.g. one character: 4 bytes): no copy
+        packed = contiguous.view(np.dtype(f"u{width}")).reshape(n, 1)
+        words = 1
+    else:
+        words = (width + 7) // 8
+        raw = np.zeros((n, words * 8), dtype=np.uint8)
+        raw[:, :width] = contiguous.view(np.uint8).reshape(n, width)
+        packed = raw.view(np.uint64)
+    codes = np.asarray(pd.factorize(packed[:, 0])[0], dtype=np.int64)
+    for j in range(1, words):
+        word = np.asarray(pd.factorize(packed[:, j])[0], dtype=np.int64)
+        combined = codes * (int(word.max()) + 1) + word
+        codes = np.asarray(pd.factorize(combined)[0], dtype=np.int64)
+    first = np.empty(int(codes.max()) + 1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(n - 1, -1, -1)  # the last write wins: first appearance
+    return codes, [str(v) for v in values[first]]
 
 
 def _group_codes(
@@ -249,11 +293,15 @@ def _group_codes(
     values = np.asarray(sensitive_features)
     if values.ndim != 1:
         raise ValueError("sensitive_features must be one-dimensional (one label per person)")
-    if values.dtype.kind not in "US":
-        values = values.astype(object)
-    raw_codes, uniques = pd.factorize(values)
-    raw_labels = [str(u) for u in uniques]
-    codes = np.asarray(raw_codes, dtype=np.int64)
+    fixed = _fixed_width_codes(values)
+    if fixed is not None:
+        codes, raw_labels = fixed
+    else:
+        if values.dtype.kind not in "US":
+            values = values.astype(object)
+        raw_codes, uniques = pd.factorize(values)
+        raw_labels = [str(u) for u in uniques]
+        codes = np.asarray(raw_codes, dtype=np.int64)
     if (codes < 0).any():
         raw_labels.append(MISSING_GROUP)
         codes = np.where(codes < 0, len(raw_labels) - 1, codes)

@@ -30,7 +30,7 @@ from pacte.engines.secure_room_query import (
     HASH,
     KEEP,
     MAIN,
-    PERSON_BITS,
+    PERSON_WORDS,
     RID,
     ROWS,
     RestrictedQuery,
@@ -148,8 +148,9 @@ def _bound(rows_in: int, minimum: int, sure_rows: int | None) -> bool | None:
 
 
 def _bits(*words: Any) -> int:
-    """Distinct bits set in BIT_OR words of one bit per unit (at most the units)."""
-    return sum(int(w).bit_count() for w in words if w is not None)
+    """Distinct bits set in BIT_OR words of one bit per unit (at most the units); a signed
+    64-bit word (Spark has no unsigned integers) is read modulo 2**64."""
+    return sum((int(w) & 0xFFFF_FFFF_FFFF_FFFF).bit_count() for w in words if w is not None)
 
 
 def _bound_or_bits(rows_in: int, minimum: int, sure_rows: int | None, units: int) -> bool | None:
@@ -176,6 +177,9 @@ class Groups:
     types: dict[str, str]
     groups: list[_Group]
     magnitude: list[bool]
+    #: runs a statement that reads the dataset (the companions): ``execute`` on DuckDB
+    scan_rows: Execute
+    filtered_companions: bool = True
 
     @classmethod
     def load(
@@ -185,9 +189,18 @@ class Groups:
         restricted: RestrictedQuery,
         max_rows: int,
         max_cells: int,
+        *,
+        create_main: Callable[[str], None] | None = None,
+        scan_rows: Execute | None = None,
+        filtered_companions: bool = True,
     ) -> Groups:
+        """``create_main(sql)`` creates the temp table ``MAIN`` from the main query
+        (default: in ``con`` itself)."""
         n = len(restricted.columns)
-        execute(f"CREATE TEMP TABLE {MAIN} AS {restricted.main_sql}")
+        if create_main is None:
+            execute(f"CREATE TEMP TABLE {MAIN} AS {restricted.main_sql}")
+        else:
+            create_main(restricted.main_sql)
         cursor = con.execute(f"SELECT rowid AS {RID}, * FROM {MAIN}")
         at = {d[0]: i for i, d in enumerate(cursor.description or [])}
         raw = cursor.fetchmany(max_rows + 1)
@@ -213,7 +226,17 @@ class Groups:
             )
             for r in raw
         ]
-        return cls(con, execute, restricted, at, types, groups, magnitude)
+        return cls(
+            con,
+            execute,
+            restricted,
+            at,
+            types,
+            groups,
+            magnitude,
+            scan_rows or execute,
+            filtered_companions,
+        )
 
     def _rows(self, g: _Group) -> int:
         return int(g.row[self.at[ROWS]])
@@ -225,8 +248,12 @@ class Groups:
         k = self.restricted.key_count
         wanted = {g.key for g in undecided}
         total_rows = sum(self._rows(g) for g in self.groups)
-        if not k or 2 * sum(self._rows(g) for g in undecided) > total_rows:
-            result = self.execute(full_sql)
+        if (
+            not k
+            or not self.filtered_companions
+            or 2 * sum(self._rows(g) for g in undecided) > total_rows
+        ):
+            result = self.scan_rows(full_sql)
         else:
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE {FILTER} (h UBIGINT)")
             self.con.execute(
@@ -250,7 +277,7 @@ class Groups:
             else None
         )
         cond_at = [at[f"__pacte_c{q}"] for q in range(conditions)]
-        words = range(len(PERSON_BITS))
+        words = range(PERSON_WORDS)
         pb_at = [at[f"__pacte_pb_{w}"] for w in words]
         pbq_at = [[at[f"__pacte_pb{q}_{w}"] for w in words] for q in range(conditions)]
         for g in self.groups:

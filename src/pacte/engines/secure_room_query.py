@@ -28,7 +28,10 @@ turns it into:
   bit of 128 per person and of 64 per enterprise (the count of distinct bits is at most the count of
   distinct units, so reaching the threshold in bits proves it in units), and each magnitude by
   its ``SUM(ABS(x))`` in :data:`DOMINANCE_BUCKETS` buckets of enterprises (an enterprise's
-  share is at most its bucket's share);
+  share is at most its bucket's share). The scan itself groups by the keys and one small
+  integer (contributor conditions, person word, enterprise bucket) with one plain aggregate per
+  statistic; a small second aggregation per group rebuilds the per-condition figures (issue 15:
+  filtered aggregates in the scan cost about a scan each);
 * two **companions** (two-level aggregations per group and person, per group and enterprise)
   that count the distinct contributing persons and enterprises of every slot and the
   largest enterprise's share of each magnitude; they only run for the groups that the bounds
@@ -52,15 +55,33 @@ RESERVED_PREFIX: Final = "__pacte"
 PERSON: Final = "__pacte_person"
 ENTERPRISE: Final = "__pacte_enterprise"
 RECORD_KEY: Final = "__pacte_key"
-#: One bit of 128 per person (from its record key: bit 6 picks the word, bits 0-5 the bit; the
-#: other word gets 0) and one of 64 per enterprise (from its hash): the number of distinct
-#: bits a group's rows set is a lower bound on its distinct units.
-PERSON_BITS: Final = ("__pacte_pbit0", "__pacte_pbit1")
+#: One bit of 128 per person (from its integer id or record key: bit 6 picks the word, bits 0-5
+#: the bit in the word) and one of 64 per enterprise (from its id or hash): the number of
+#: distinct bits a group's rows set is a lower bound on its distinct units.
+PERSON_WORD: Final = "__pacte_pword"
+PERSON_BIT: Final = "__pacte_pbit"
+PERSON_WORDS: Final = 2
 ENTERPRISE_BIT: Final = "__pacte_ebit"
 #: The enterprise's bucket among DOMINANCE_BUCKETS (from its hash; NULL enterprises too).
 ENTERPRISE_BUCKET: Final = "__pacte_ebucket"
 DOMINANCE_BUCKETS: Final = 4
-HELPERS: Final = (PERSON, ENTERPRISE, RECORD_KEY, *PERSON_BITS, ENTERPRISE_BIT, ENTERPRISE_BUCKET)
+HELPERS: Final = (
+    PERSON,
+    ENTERPRISE,
+    RECORD_KEY,
+    PERSON_WORD,
+    PERSON_BIT,
+    ENTERPRISE_BIT,
+    ENTERPRISE_BUCKET,
+)
+#: Columns of the scan's sub-groups (keys x contributor conditions x word x bucket).
+SUB_ROWS: Final = "__pacte_sr"
+SUB_KEYS: Final = "__pacte_sk"
+SUB_PERSON_BITS: Final = "__pacte_sp"
+SUB_ENTERPRISE_BITS: Final = "__pacte_se"
+SUB: Final = "__pacte_sub"
+#: Contributor conditions packed as bits of the sub-group integer (the others: own columns).
+PACKED_CONDITIONS: Final = 56
 ROWS: Final = "__pacte_rows"
 PERSONS: Final = "__pacte_persons"
 ENTERPRISES: Final = "__pacte_enterprises"
@@ -314,60 +335,105 @@ def build(
     def count_if(condition: str) -> str:
         return f"COUNT(*) FILTER(WHERE {condition})"
 
-    items = [f"{k} AS {n}" for k, n in zip(keys_sql, names, strict=True)]
-    items.append(f"COUNT(*) AS {ROWS}")
-    if keys:
-        items.append(f"{hash_sql} AS {HASH}")
-    items += [f"{sql(node)} AS {raw_name(i)}" for i, node in enumerate(slot_nodes)]
-    # written like a COUNT(*) slot's (condition TRUE), so that DuckDB computes them once
-    items += [
-        f"BIT_OR({bits}) FILTER(WHERE TRUE) AS __pacte_pb_{w}" for w, bits in enumerate(PERSON_BITS)
-    ]
-    items.append(f"BIT_OR({ENTERPRISE_BIT}) FILTER(WHERE TRUE) AS __pacte_eb")
-    # each contributor condition is evaluated once per row (in a row-level subquery that keeps
-    # the name of the user's source, so that qualified columns still resolve), not once per
-    # aggregate that filters on it
+    # Two levels. The scan groups the rows by the user's keys *and* by the few low-cardinality
+    # columns the disclosure statistics need (each computed contributor condition, the person's
+    # bit word, the enterprise's bucket), so that every statistic is one plain aggregate per
+    # row (no FILTER: a filtered aggregate costs about as much as a scan of its own); a second,
+    # small aggregation over these sub-groups (a few per group) rebuilds the per-condition,
+    # per-word and per-bucket figures with FILTERs.
     computed = [(q, c) for q, c in enumerate(conds_sql) if c != "TRUE"]
-    flags = ["TRUE" if c == "TRUE" else f"__pacte_q{q}" for q, c in enumerate(conds_sql)]
-    for q, flag in enumerate(flags):
-        items.append(f"{count_if(flag)} AS __pacte_c{q}")
-        items.append(f"SUM({RECORD_KEY}) FILTER(WHERE {flag}) AS __pacte_ck{q}")
-        items += [
-            f"BIT_OR({bits}) FILTER(WHERE {flag}) AS __pacte_pb{q}_{w}"
-            for w, bits in enumerate(PERSON_BITS)
-        ]
-        items.append(f"BIT_OR({ENTERPRISE_BIT}) FILTER(WHERE {flag}) AS __pacte_eb{q}")
+    fine = [f"{k} AS {n}" for k, n in zip(keys_sql, names, strict=True)]
+    # the sub-group is one small integer (hashing one column is cheaper than several): bit 0 the
+    # person's word, bits 1-3 the enterprise bucket + 1 (0: no enterprise), then one bit per
+    # computed contributor condition (NULL counts as false, as in FILTER); past 56 conditions,
+    # the further ones are grouping columns of their own
+    packed = [f"COALESCE({PERSON_WORD}, 0)"]
+    magnitudes_in = any(slot.kind != "count" for slot in slots)
+    if magnitudes_in:  # buckets only matter for magnitudes
+        packed.append(f"2 * COALESCE({ENTERPRISE_BUCKET} + 1, 0)")
+    flag_test: dict[int, str] = {}
+    separate: list[str] = []
+    for n_flag, (q, _) in enumerate(computed):
+        if n_flag < PACKED_CONDITIONS:
+            packed.append(f"{1 << (4 + n_flag)} * CAST(COALESCE(__pacte_q{q}, FALSE) AS BIGINT)")
+            flag_test[q] = f"({SUB} >> {4 + n_flag}) & 1 = 1"
+        else:
+            separate.append(f"__pacte_q{q}")
+            flag_test[q] = f"__pacte_q{q}"
+    fine.append(f"CAST({' + '.join(packed)} AS BIGINT) AS {SUB}")
+    fine += separate
+    fine_group = [*keys_sql, SUB, *separate]
+    flags = ["TRUE" if c == "TRUE" else flag_test[q] for q, c in enumerate(conds_sql)]
+    word_test = [f"{SUB} & 1 = {w}" for w in range(PERSON_WORDS)]
+    fine += [
+        f"COUNT(*) AS {SUB_ROWS}",
+        f"SUM({RECORD_KEY}) AS {SUB_KEYS}",
+        f"BIT_OR({PERSON_BIT}) AS {SUB_PERSON_BITS}",
+        f"BIT_OR({ENTERPRISE_BIT}) AS {SUB_ENTERPRISE_BITS}",
+    ]
+    items = [f"{n} AS {n}" for n in names]
+    items.append(f"CAST(COALESCE(SUM({SUB_ROWS}), 0) AS BIGINT) AS {ROWS}")
+    if keys:
+        items.append(f"hash({', '.join(names)}) AS {HASH}")
     abs_sql: dict[int, str] = {}
     for i, slot in enumerate(slots):
         measure = slot_args[i]
-        if measure is None:
-            continue
-        abs_sql[i] = sql(_abs_double(measure))
         user_filter = slot_filters[i]
-        # zeros and NULLs change neither MAX nor SUM of |x|: only the user's FILTER matters
         only = f" FILTER(WHERE {sql(user_filter)})" if user_filter is not None else ""
-        items.append(f"MAX({abs_sql[i]}){only} AS __pacte_m{i}")
-        items.append(f"SUM({abs_sql[i]}){only} AS __pacte_t{i}")
-        for b in range(DOMINANCE_BUCKETS):
-            in_bucket = f"{ENTERPRISE_BUCKET} = {b}"
-            bucket = (
-                f"({sql(user_filter)}) AND {in_bucket}" if user_filter is not None else in_bucket
-            )
-            items.append(f"SUM({abs_sql[i]}) FILTER(WHERE {bucket}) AS __pacte_d{i}_{b}")
-        if slot.kind == "mean":
-            items.append(f"COUNT({sql(measure)}){only} AS __pacte_n{i}")
-    # groups in key order: the same query gives the same rows in the same order (and output
-    # hash) whatever the parallel aggregation's order; the user's ORDER BY applies afterwards
-    group_sql = f" GROUP BY {', '.join(keys_sql)} ORDER BY {', '.join(names)}" if keys else ""
+        if slot.kind == "count":
+            fine.append(f"{sql(slot_nodes[i])} AS __pacte_s{i}")
+            items.append(f"CAST(COALESCE(SUM(__pacte_s{i}), 0) AS BIGINT) AS {raw_name(i)}")
+            continue
+        assert measure is not None
+        if slot.kind == "sum":
+            fine.append(f"{sql(slot_nodes[i])} AS __pacte_s{i}")
+            items.append(f"SUM(__pacte_s{i}) AS {raw_name(i)}")
+        else:  # AVG(x) = SUM(x) / COUNT(x) over the sub-groups
+            fine.append(f"SUM({sql(measure)}){only} AS __pacte_s{i}")
+            fine.append(f"COUNT({sql(measure)}){only} AS __pacte_sn{i}")
+            items.append(f"CAST(SUM(__pacte_s{i}) AS DOUBLE) / SUM(__pacte_sn{i}) AS {raw_name(i)}")
+            items.append(f"CAST(COALESCE(SUM(__pacte_sn{i}), 0) AS BIGINT) AS __pacte_n{i}")
+        abs_sql[i] = sql(_abs_double(measure))
+        # zeros and NULLs change neither MAX nor SUM of |x|: only the user's FILTER matters
+        fine.append(f"MAX({abs_sql[i]}){only} AS __pacte_sm{i}")
+        fine.append(f"SUM({abs_sql[i]}){only} AS __pacte_st{i}")
+        items.append(f"MAX(__pacte_sm{i}) AS __pacte_m{i}")
+        items.append(f"SUM(__pacte_st{i}) AS __pacte_t{i}")
+        items += [
+            f"SUM(__pacte_st{i}) FILTER(WHERE ({SUB} >> 1) & 7 = {b + 1}) AS __pacte_d{i}_{b}"
+            for b in range(DOMINANCE_BUCKETS)
+        ]
+    words = range(PERSON_WORDS)
+    items += [
+        f"BIT_OR({SUB_PERSON_BITS}) FILTER(WHERE {word_test[w]}) AS __pacte_pb_{w}" for w in words
+    ]
+    items.append(f"BIT_OR({SUB_ENTERPRISE_BITS}) AS __pacte_eb")
+    for q, flag in enumerate(flags):
+        items.append(
+            f"CAST(COALESCE(SUM({SUB_ROWS}) FILTER(WHERE {flag}), 0) AS BIGINT) AS __pacte_c{q}"
+        )
+        items.append(f"SUM({SUB_KEYS}) FILTER(WHERE {flag}) AS __pacte_ck{q}")
+        items += [
+            f"BIT_OR({SUB_PERSON_BITS}) FILTER(WHERE {flag} AND {word_test[w]}) "
+            f"AS __pacte_pb{q}_{w}"
+            for w in words
+        ]
+        items.append(f"BIT_OR({SUB_ENTERPRISE_BITS}) FILTER(WHERE {flag}) AS __pacte_eb{q}")
+    # each contributor condition is evaluated once per row (in a row-level subquery that keeps
+    # the name of the user's source, so that qualified columns still resolve)
     if computed:
         name = source.args["from_"].this.alias_or_name or "__pacte_r"
         rows_sql = (
             f"FROM (SELECT *, {', '.join(f'{c} AS __pacte_q{q}' for q, c in computed)} "
             f"{from_sql}{where(where_sql)}) AS {sql(exp.to_identifier(name, quoted=True))}"
         )
-        main_sql = f"{with_sql}SELECT {', '.join(items)} {rows_sql}{group_sql}"
     else:
-        main_sql = f"{with_sql}SELECT {', '.join(items)} {from_sql}{where(where_sql)}{group_sql}"
+        rows_sql = f"{from_sql}{where(where_sql)}"
+    fine_sql = f"SELECT {', '.join(fine)} {rows_sql} GROUP BY {', '.join(fine_group)}"
+    # groups in key order: the same query gives the same rows in the same order (and output
+    # hash) whatever the parallel aggregation's order; the user's ORDER BY applies afterwards
+    group_sql = f" GROUP BY {', '.join(names)} ORDER BY {', '.join(names)}" if keys else ""
+    main_sql = f"{with_sql}SELECT {', '.join(items)} FROM ({fine_sql}) AS __pacte_sub{group_sql}"
 
     # ---------------------------------------------------------------- companions
     def two_level(

@@ -66,13 +66,17 @@ from pacte.engines.secure_room_query import (
     ENTERPRISE_BIT,
     ENTERPRISE_BUCKET,
     LIMITS,
+    MAIN,
     PERSON,
-    PERSON_BITS,
+    PERSON_BIT,
+    PERSON_WORD,
     RECORD_KEY,
     RESERVED_PREFIX,
     RestrictedQuery,
     SqlRefused,
+    key_name,
 )
+from pacte.engines.secure_room_spark import SparkScan
 
 
 @dataclass(frozen=True)
@@ -168,10 +172,10 @@ def _connect(
             enterprise = _quote(ENTERPRISE_ID_COLUMN if with_eid else enterprise_column)
             projection.append(f"{enterprise} AS {ENTERPRISE}")
             unit_e = enterprise if with_eid else "__pacte_eh"
-            projection.append(
-                f"CASE WHEN {enterprise} IS NULL THEN NULL "
-                f"ELSE CAST(1 AS UBIGINT) << (CAST({unit_e} AS UBIGINT) & 63) END AS {ENTERPRISE_BIT}"
-            )
+            ebit = f"CAST(1 AS UBIGINT) << (CAST({unit_e} AS UBIGINT) & 63)"
+            if not with_eid:  # the hash of a NULL id is not NULL; an integer id's bit is
+                ebit = f"CASE WHEN {enterprise} IS NULL THEN NULL ELSE {ebit} END"
+            projection.append(f"{ebit} AS {ENTERPRISE_BIT}")
             projection.append(
                 f"CAST({unit_e} AS UBIGINT) % {DOMINANCE_BUCKETS} AS {ENTERPRISE_BUCKET}"
             )
@@ -197,17 +201,36 @@ def _connect(
             f"SELECT bool_and(stats_null_count = 0) FROM parquet_metadata({path_list}) "
             f"WHERE path_in_schema = {_literal(person_source)}"
         ).fetchall()[0]
-        for word, name in enumerate(PERSON_BITS):  # arithmetic, not CASE: cheaper per row
-            in_word = f"(({unit}) >> 6) & 1" if word else f"1 - ((({unit}) >> 6) & 1)"
-            bit = f"(CAST(1 AS UBIGINT) << (({unit}) & 63)) * ({in_word})"
-            if no_null is not True:
-                bit = f"CASE WHEN {person} IS NULL THEN NULL ELSE {bit} END"
-            projection.append(f"{bit} AS {name}")
+        # the word (of PERSON_WORDS) is a grouping column of the scan, the bit is OR-ed
+        bit = f"CAST(1 AS UBIGINT) << (({unit}) & 63)"
+        if no_null is not True and not with_pid:  # (an integer id's bit is NULL with it)
+            bit = f"CASE WHEN {person} IS NULL THEN NULL ELSE {bit} END"
+        projection.append(f"(({unit}) >> 6) & 1 AS {PERSON_WORD}")
+        projection.append(f"{bit} AS {PERSON_BIT}")
         con.execute(f"SET allowed_paths = {path_list}")
         con.execute(
             f"CREATE VIEW {_quote(restricted.table)} AS SELECT {', '.join(projection)} "
             f"FROM {source}"
         )
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _local(threads: int | None, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
+    """The local DuckDB of a run whose scans run elsewhere: no file access at all."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET autoinstall_known_extensions = false")
+        con.execute("SET autoload_known_extensions = false")
+        if threads is not None:
+            con.execute(f"SET threads = {int(threads)}")
+        if memory_limit is not None:
+            con.execute(f"SET memory_limit = {_literal(memory_limit)}")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     except BaseException:
@@ -291,6 +314,7 @@ def run(
     max_cells: int = LIMITS.max_cells,
     profile: DatasetProfile | None = None,
     cell_key_secret: int | None = None,
+    scan: SparkScan | None = None,
 ) -> SecureRoomResult:
     """Run ``restricted`` over the Parquet files, apply disclosure control and perturbation.
 
@@ -309,25 +333,64 @@ def run(
     bits (one of 128 per person, from its record key; one of 64 per enterprise, from its hash)
     prove as many units, and no bucket of enterprises above ``dominance`` of ``SUM(ABS(x))`` proves that no
     enterprise is.
+
+    With ``scan`` (a :class:`pacte.engines.secure_room_spark.SparkScan`), the statements that
+    read the dataset run on Spark and the rest in a local DuckDB: same results (raises
+    :class:`pacte.engines.secure_room_spark.SparkUnavailable` for files without the integer
+    ids and record keys written at ingestion).
     """
     if profile is not None:
         _check_profile(profile, parquet_paths, person_column, enterprise_column)
     deadline = time.monotonic() + timeout_s if timeout_s else None
-    con = _connect(
-        restricted,
-        parquet_paths,
-        person_column,
-        enterprise_column,
-        threads,
-        memory_limit,
-        cell_key_secret,
-    )
+    if scan is None:
+        con = _connect(
+            restricted,
+            parquet_paths,
+            person_column,
+            enterprise_column,
+            threads,
+            memory_limit,
+            cell_key_secret,
+        )
+    else:
+        scan.prepare(restricted, parquet_paths, person_column, enterprise_column, cell_key_secret)
+        con = _local(threads, memory_limit)
 
     def execute(sql: str) -> list[tuple[Any, ...]]:
         return _execute(con, sql, timeout_s, deadline)
 
+    def remaining() -> float | None:
+        if deadline is None:
+            return None
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _timeout(timeout_s)
+        return left
+
+    def create_main(sql: str) -> None:
+        if scan is None:
+            execute(f"CREATE TEMP TABLE {MAIN} AS {sql}")
+            return
+        con.register("__pacte_loaded", scan.arrow(sql, remaining()))
+        names = [key_name(j) for j in range(restricted.key_count)]
+        order = f" ORDER BY {', '.join(names)}" if names else ""  # DuckDB's order, NULLs last
+        con.execute(f"CREATE TEMP TABLE {MAIN} AS SELECT * FROM __pacte_loaded{order}")
+        con.unregister("__pacte_loaded")
+
+    def scan_rows(sql: str) -> list[tuple[Any, ...]]:
+        return execute(sql) if scan is None else scan.rows(sql, remaining())
+
     try:
-        groups = Groups.load(con, execute, restricted, max_rows, max_cells)
+        groups = Groups.load(
+            con,
+            execute,
+            restricted,
+            max_rows,
+            max_cells,
+            create_main=create_main,
+            scan_rows=scan_rows,
+            filtered_companions=scan is None,
+        )
         groups.decide_persons(min_persons, profile)
         if enterprise_column is not None:
             groups.decide_enterprises(min_enterprises, dominance, profile)
@@ -337,9 +400,11 @@ def run(
         if profile is not None:
             dataset_rows = profile.rows
         else:
-            dataset_rows = int(execute(f"SELECT COUNT(*) FROM {_quote(restricted.table)}")[0][0])
+            dataset_rows = int(scan_rows(f"SELECT COUNT(*) FROM {_quote(restricted.table)}")[0][0])
     finally:
         con.close()
+        if scan is not None:
+            scan.close()
 
     report = SecureRoomReport(
         rows=len(published.rows),

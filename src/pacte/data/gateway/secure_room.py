@@ -18,10 +18,12 @@ from django.utils.translation import gettext as _
 
 from pacte.data import events
 from pacte.data.errors import QueryRefused, QueryTooCostly
+from pacte.data.gateway import engines
 from pacte.data.gateway.access import check_call, log_refusal
 from pacte.data.models import Classification, DatasetVersion, Grant
 from pacte.engines import cell_key
 from pacte.engines import secure_room as engine
+from pacte.engines.secure_room_spark import SparkScan, SparkUnavailable
 from pacte.errors import DomainError
 
 __all__ = [
@@ -122,21 +124,31 @@ def secure_room_query(grant: Grant, dataset_slug: str, sql: Any) -> dict[str, An
         try:
             restricted = engine.restrict(sql, SECURE_ROOM_TABLE, allowed, limits=LIMITS)
             fp = restricted.fingerprint
-            result = engine.run(
-                restricted,
+            arguments: dict[str, Any] = {
+                "profile": secure_room_profile(dv),
+                "cell_key_secret": cell_key_secret(dv),
+                "timeout_s": LIMITS.timeout_s,
+                "memory_limit": LIMITS.memory_limit,
+                "max_rows": LIMITS.max_groups,
+                "max_cells": LIMITS.max_cells,
+            }
+            rules = (
                 list(dv.paths),
                 dv.person_column,
                 dv.enterprise_column or None,
                 MIN_PERSONS,
                 MIN_ENTERPRISES,
                 DOMINANCE,
-                profile=secure_room_profile(dv),
-                cell_key_secret=cell_key_secret(dv),
-                timeout_s=LIMITS.timeout_s,
-                memory_limit=LIMITS.memory_limit,
-                max_rows=LIMITS.max_groups,
-                max_cells=LIMITS.max_cells,
             )
+            result = None
+            if engines.selected_name() == "spark":
+                try:
+                    scan = SparkScan(engines.SparkEngine().session())
+                    result = engine.run(restricted, *rules, **arguments, scan=scan)
+                except SparkUnavailable:  # ingested before the integer ids: DuckDB reads it
+                    result = None
+            if result is None:
+                result = engine.run(restricted, *rules, **arguments)
         except engine.SqlRefused as e:
             if e.reason in ("timeout", "memory", "too_many_rows", "too_long", "too_complex"):
                 raise QueryTooCostly(
