@@ -267,8 +267,9 @@ def _insert_assignments(
     experiment may allocate hundreds of thousands of units, and building one model instance per row
     (bulk_create) cost ~40x more than the insert itself. Same table, same constraint, same transaction."""
     table = connection.ops.quote_name(Assignment._meta.db_table)
+    fields = {f.name: f.column for f in Assignment._meta.concrete_fields}
     columns = ", ".join(
-        connection.ops.quote_name(Assignment._meta.get_field(name).column)
+        connection.ops.quote_name(fields[name])
         for name in ("experiment", "unit_id", "stratum", "arm")
     )
     sql = f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s)"  # noqa: S608 — names from the model
