@@ -267,7 +267,7 @@ def _insert_assignments(
     experiment may allocate hundreds of thousands of units, and building one model instance per row
     (bulk_create) cost ~40x more than the insert itself. Same table, same constraint, same transaction."""
     table = connection.ops.quote_name(Assignment._meta.db_table)
-    fields = {f.name: f.column for f in Assignment._meta.concrete_fields}
+    fields = {f.name: str(f.column) for f in Assignment._meta.concrete_fields}
     columns = ", ".join(
         connection.ops.quote_name(fields[name])
         for name in ("experiment", "unit_id", "stratum", "arm")
