@@ -159,7 +159,9 @@ def main() -> int:
             except httpx.HTTPError:
                 time.sleep(0.1)
         for label, path, name in targets:
-            rows.append((label, path, name, *hammer_ab(base, path, args.requests, args.concurrency)))
+            rows.append(
+                (label, path, name, *hammer_ab(base, path, args.requests, args.concurrency))
+            )
     finally:
         server.terminate()
         try:
@@ -172,7 +174,9 @@ def main() -> int:
         f"Pages — {args.requests} requêtes, {args.concurrency} clients (ab), {vendor}, "
         f"gunicorn 2×4, sans cache public, historique {args.history} + {args.history} événements"
     )
-    head = f"{'page':28} {'médiane ms':>10} {'p95 ms':>8} {'req/s':>7} {'p95÷nue':>8} {'méd÷nue':>8}"
+    head = (
+        f"{'page':28} {'médiane ms':>10} {'p95 ms':>8} {'req/s':>7} {'p95÷nue':>8} {'méd÷nue':>8}"
+    )
     print(head)
     bare = rows[0]
     figures: dict[str, float] = {}
