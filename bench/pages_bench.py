@@ -1,47 +1,201 @@
-"""Server time of the project and audit pages, uncached, on a database holding the full demo.
+"""The pages people wait for, under load on a real server, against a bare view in the same run.
 
-    PACTE_VAR_DIR=/tmp/var .venv/bin/pacte migrate && PACTE_VAR_DIR=/tmp/var .venv/bin/pacte demo load
-    PACTE_VAR_DIR=/tmp/var PACTE_ENV=test .venv/bin/python bench/pages_bench.py [rounds]
+    bash -c '. scripts/pg.sh; pg_start; .venv/bin/python bench/pages_bench.py --db "$PACTE_PG_URL"'
+    .venv/bin/python bench/pages_bench.py --db "$PACTE_PG_URL" --history 20000 --requests 200
 
-Each page is fetched through Django's test client (no network) with the public page cache off
-(PUBLIC_PAGE_CACHE_SECONDS=0); prints the median and the worst of ``rounds`` fetches per page.
+Loads the demo into the given database (PostgreSQL by default, SQLite accepted), adds a
+generated history (``--history`` log events on the measured project, and as many spread over
+other subjects, so that the log and the API lists are not toy-sized), starts `pacte serve`
+(gunicorn, 2 workers × 4 threads) with the public page cache OFF, and fires ``--requests``
+requests with ``--concurrency`` clients (ApacheBench; 20 by default) at:
+
+* the bare view (``/sante``: same middleware, one ``SELECT 1``, no template) — the baseline;
+* the uncached project page, an audit page, the sign-in page;
+* the API lists ``/api/v1/projects`` and ``/api/v1/events``.
+
+Prints median / p95 / req/s and the ratios to the bare view, and with ``--json-out`` writes
+``pages.project_p95_ratio.bench``, ``pages.audit_p95_ratio``, ``pages.login_p95_ratio``,
+``api.projects_p95_ratio.bench``, ``api.events_p95_ratio.bench`` (+ ``_median_ms``, ``_req_per_s``).
+
+``--profile`` instead prints where the uncached project page spends its time (cProfile of 20
+renders through Django's test client, queries counted), without a server.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
-import statistics
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pacte.settings")
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from registry_bench import PACTE, hammer_ab  # noqa: E402  (same directory)
+
+PROJECT = "la-bonne-boite-citoyenne"
 
 
-def main(rounds: int) -> None:
+def setup_django(db: str, var: str) -> None:
+    os.environ.update({"PACTE_DATABASE_URL": db, "PACTE_VAR_DIR": var})
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pacte.settings")
     import django
 
     django.setup()
+
+
+def add_history(n: int) -> None:
+    """``n`` events on the measured project and ``n`` on other subjects (idempotent by count)."""
+    from pacte.journal.models import Event
+    from pacte.journal.services import SYSTEM, NewEvent, record_events
+
+    if Event.objects.filter(type="bench.fait").exists():
+        return
+    for start in range(0, n, 1000):
+        batch = range(start, min(n, start + 1000))
+        record_events(
+            NewEvent("bench.fait", SYSTEM, "fait", f"s{i % 7}", {"i": i}, PROJECT) for i in batch
+        )
+        record_events(
+            NewEvent("bench.fait", SYSTEM, "fait", f"autre-{i % 50}", {"i": i}, "") for i in batch
+        )
+
+
+def pages() -> list[tuple[str, str, str]]:
+    from pacte.evidence.models import Audit
+
+    audit = Audit.objects.order_by("pk").values_list("pk", flat=True).first()
+    rows = [
+        ("vue nue (/sante)", "/sante", ""),
+        ("page projet (sans cache)", f"/projets/{PROJECT}/", "pages.project_p95_ratio.bench"),
+    ]
+    if audit is not None:
+        rows.append(("page d'audit", f"/audits/{audit}/", "pages.audit_p95_ratio"))
+    rows += [
+        ("connexion", "/connexion/", "pages.login_p95_ratio"),
+        ("API /api/v1/projects", "/api/v1/projects", "api.projects_p95_ratio.bench"),
+        ("API /api/v1/events", "/api/v1/events", "api.events_p95_ratio.bench"),
+    ]
+    return rows
+
+
+def profile(rounds: int) -> None:
+    import cProfile
+    import pstats
+
     from django.conf import settings
+    from django.db import connection
     from django.test import Client
-    from django.test.utils import setup_test_environment
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
 
     setup_test_environment()
     settings.PUBLIC_PAGE_CACHE_SECONDS = 0
-    from pacte.evidence.models import Audit
-    from pacte.projects.models import Project
-
-    pages = [f"/projets/{p.slug}/" for p in Project.objects.order_by("name")]
-    pages += [f"/audits/{a.pk}/" for a in Audit.objects.order_by("pk")]
     client = Client()
-    client.get(pages[0])  # warm the code paths (imports, templates), not the data
-    for url in pages:
-        times = []
-        for _ in range(rounds):
-            t = time.perf_counter()
-            assert client.get(url).status_code == 200, url
-            times.append((time.perf_counter() - t) * 1000)
-        print(f"{url:45} median {statistics.median(times):7.0f} ms   max {max(times):7.0f} ms")
+    url = f"/projets/{PROJECT}/"
+    assert client.get(url).status_code == 200  # warm code paths, not data
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(url)
+    print(f"{url}: {len(ctx.captured_queries)} queries")
+    for q in ctx.captured_queries:
+        print(f"  {q['time']:>6}s {q['sql'][:160]}")
+    prof = cProfile.Profile()
+    t0 = time.perf_counter()
+    prof.enable()
+    for _ in range(rounds):
+        client.get(url)
+    prof.disable()
+    print(f"{rounds} renders: {(time.perf_counter() - t0) / rounds * 1000:.1f} ms each")
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", default=os.environ.get("PACTE_DATABASE_URL", ""))
+    ap.add_argument("--requests", type=int, default=200)
+    ap.add_argument("--concurrency", type=int, default=20)
+    ap.add_argument("--history", type=int, default=20000, help="generated log events")
+    ap.add_argument("--port", type=int, default=8766)
+    ap.add_argument("--profile", type=int, default=0, help="cProfile N renders, no server")
+    ap.add_argument("--json-out", help="write the figures (stable names) to this JSON file")
+    args = ap.parse_args()
+    if not args.db:
+        print("Give --db postgresql://… (or set PACTE_DATABASE_URL)", file=sys.stderr)
+        return 2
+    if not shutil.which("ab"):
+        print("ApacheBench (ab, Debian apache2-utils) is needed", file=sys.stderr)
+        return 2
+    var = tempfile.mkdtemp(prefix="pacte-pages-")
+    env = {**os.environ, "PACTE_DATABASE_URL": args.db, "PACTE_VAR_DIR": var}
+    env["PACTE_LOG_LEVEL"] = "ERROR"
+    subprocess.run([PACTE, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([PACTE, "demo", "load"], env=env, check=True, stdout=subprocess.DEVNULL)
+    setup_django(args.db, var)
+    add_history(args.history)
+    if args.profile:
+        profile(args.profile)
+        return 0
+    targets = pages()
+    from django.db import connections
+
+    connections.close_all()
+    base = f"http://127.0.0.1:{args.port}"
+    server = subprocess.Popen(
+        [PACTE, "serve", "--port", str(args.port), "--workers", "2", "--threads", "4"],
+        env={**env, "PACTE_PUBLIC_PAGE_CACHE_SECONDS": "0"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    rows = []
+    try:
+        for _ in range(600):  # wait until gunicorn answers (bounded: 60 s)
+            try:
+                if httpx.get(f"{base}/sante", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        for label, path, name in targets:
+            rows.append(
+                (label, path, name, *hammer_ab(base, path, args.requests, args.concurrency))
+            )
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    vendor = "PostgreSQL" if args.db.startswith("postgres") else "SQLite"
+    print(
+        f"Pages — {args.requests} requêtes, {args.concurrency} clients (ab), {vendor}, "
+        f"gunicorn 2×4, sans cache public, historique {args.history} + {args.history} événements"
+    )
+    head = (
+        f"{'page':28} {'médiane ms':>10} {'p95 ms':>8} {'req/s':>7} {'p95÷nue':>8} {'méd÷nue':>8}"
+    )
+    print(head)
+    bare = rows[0]
+    figures: dict[str, float] = {}
+    for label, _path, name, med, p95, rps in rows:
+        ratio = p95 / max(bare[4], 1)
+        print(
+            f"{label:28} {med:>10.0f} {p95:>8.0f} {rps:>7.1f} {ratio:>8.2f} "
+            f"{med / max(bare[3], 1):>8.2f}"
+        )
+        if name:
+            figures[name] = round(ratio, 3)
+            prefix, _, suffix = name.partition("_p95_ratio")
+            figures[f"{prefix}_median_ms{suffix}"] = round(med, 1)
+            figures[f"{prefix}_req_per_s{suffix}"] = round(rps, 1)
+    if args.json_out:
+        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json_out).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
+    raise SystemExit(main())

@@ -77,3 +77,38 @@ def test_a_keyset_page_costs_the_same_queries_deep_in_the_list(
             with django_assert_max_num_queries(budget):
                 page = client.get(url, {"limit": 3, "after": page["next"]}).json()
             assert len(page["items"]) == 3
+
+
+def _public_pacts(world, n: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """``n`` pacts whose current version is public (signed), newest last."""
+    from pacte.pacts import drafting as pact_drafting
+    from pacte.pacts.models import PactVersion, Status
+
+    references = []
+    for i in range(n):
+        project = world.project(name=f"Projet pacte {i}")
+        version = pact_drafting.create_pact(world.carrier_admin, project, world.institution, {})
+        PactVersion.objects.filter(pk=version.pk).update(status=Status.ACTIVE)
+        references.append(version.pact.reference)
+    return references
+
+
+def test_pacts_follow_next_newest_first_and_stay_right_while_pacts_are_added(client, world):
+    made = _public_pacts(world, 5)
+    by_offset = client.get("/api/v1/pacts", {"limit": 100}).json()
+    items, pages = _walk(client, "/api/v1/pacts", 2)
+    assert [p["reference"] for p in items] == [p["reference"] for p in by_offset["items"]]
+    assert [p["reference"] for p in items] == made[::-1] and pages == 3
+    assert by_offset["next"] is None
+    # rows added while a client walks the list: the cursor neither repeats nor skips a pact
+    first = client.get("/api/v1/pacts", {"limit": 2}).json()
+    newer = _public_pacts(world, 2)  # newest first: they sort before the page already read
+    seen = [p["reference"] for p in first["items"]]
+    page = first
+    while page["next"] is not None:
+        page = client.get("/api/v1/pacts", {"limit": 2, "after": page["next"]}).json()
+        seen += [p["reference"] for p in page["items"]]
+    assert seen == made[::-1]  # every pact that existed when the walk began, once, in order
+    assert page["count"] == 7 and not set(newer) & set(seen)
+    r = client.get("/api/v1/pacts", {"after": "abc"})
+    assert r.status_code == 404 and "Curseur" in r.json()["message"]

@@ -180,6 +180,26 @@ def test_tile_node_store_fetches_each_tile_once_and_only_the_tiles_a_proof_needs
     assert again.fetched == 0
 
 
+def test_stores_of_different_sizes_share_the_tiles_inner_levels_and_agree_with_the_engine():
+    """A client computing proofs against several checkpoints (`pacte log verify --url`) hashes
+    each tile's inner levels once; a partial tile's levels never serve a larger tree."""
+    cache: dict[str, bytes] = {}
+    levels: dict[tuple[str, int], list[bytes]] = {}
+    for size in (65536 + 300, 65536 + 301, _BIG):  # a partial tile grows between the sizes
+        store = T.TileNodeStore(size, _serve, cache, levels)
+        tree = merkle.MerkleTree(store, size)
+        assert tree.root() == merkle.root_from_leaf_hashes(_LEAVES[:size])
+        for index in (0, 65_000, size - 1):
+            assert tree.inclusion_proof(index) == _reference(size).inclusion_proof(index, size)
+        assert tree.consistency_proof(70) == _reference(size).consistency_proof(70, size)
+    assert any(j >= 1 and ".p/" not in path for path, j in levels)  # full tiles' inner levels
+    assert any(path.endswith(".p/44") for path, _ in levels)  # partial tiles by their width
+    kept = dict(levels)
+    again = T.TileNodeStore(_BIG, _serve, cache, levels)
+    merkle.MerkleTree(again, _BIG).inclusion_proof(65_000)
+    assert again.fetched == 0 and levels == kept  # nothing fetched nor hashed again
+
+
 def test_tile_node_store_refuses_nodes_outside_the_tree_and_short_tiles():
     store = T.TileNodeStore(700, _serve)
     assert store.get(0, 700) is None and store.get(9, 1) is None and store.get(0, -1) is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pacte.channels.models import Channel, ServiceCoverage
 from pacte.engines.channel_rules import Condition, ServiceFacts, normalise, parse_condition
-from pacte.evidence.ports import channel_evidence
+from pacte.evidence.ports import ChannelEvidence, channel_evidence
 from pacte.pacts.ports import PactStanding, pact_standings
 
 
@@ -25,9 +25,16 @@ def coverage_of(project_id: int) -> tuple[frozenset[str], frozenset[str]]:
     return normalise(coverage.territories), normalise(coverage.needs)
 
 
-def facts_for(standing: PactStanding) -> ServiceFacts:
-    evidence = channel_evidence(standing.project_id)
-    territories, needs = coverage_of(standing.project_id)
+def facts_for(
+    standing: PactStanding,
+    evidence: ChannelEvidence | None = None,
+    coverage: tuple[frozenset[str], frozenset[str]] | None = None,
+) -> ServiceFacts:
+    """The facts of one pact's service; ``evidence`` and ``coverage``, when given, are the
+    project's (read once for all its pacts and channels)."""
+    if evidence is None:
+        evidence = channel_evidence(standing.project_id)
+    territories, needs = coverage if coverage is not None else coverage_of(standing.project_id)
     return ServiceFacts(
         pact_active=standing.active,
         evaluation_lower_bound=evidence.best_lower_bound,

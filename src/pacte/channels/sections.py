@@ -3,6 +3,7 @@ not meet yet) and its takeover after incubation (a public alert when it is not c
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from pacte.accounts import policy
@@ -14,11 +15,12 @@ from pacte.projects.models import Project
 
 
 def project_section(project: Project, acting: Acting | None) -> dict[str, Any] | None:
-    standings = selectors.standings_for_project(project)
+    coverage = cache(lambda: coverage_of(project.pk))  # read once, shared with the standings
+    standings = selectors.standings_for_project(project, coverage)
     takeover = takeovers.standing(project, selectors.today())
     if not standings and takeover.institution_id is None:
         return None
-    territories, needs = coverage_of(project.pk)
+    territories, needs = coverage()
     return {
         "title": "Diffusion par les canaux de l'État et reprise",
         "template": "channels/_project_section.html",

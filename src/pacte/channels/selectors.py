@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from pacte.accounts.models import Organisation
 from pacte.channels import takeovers
-from pacte.channels.facts import candidates, condition_of, facts_for
+from pacte.channels.facts import candidates, condition_of, coverage_of, facts_for
 from pacte.channels.models import Channel, ChannelListing
 from pacte.channels.takeovers import TakeoverStanding
 from pacte.channels.texts import clause_label, explain
 from pacte.engines.channel_rules import NATIONAL, Verdict, evaluate, normalise
 from pacte.errors import NotFound
+from pacte.evidence.ports import channel_evidence
 from pacte.pacts.ports import pact_standings
 from pacte.projects.models import Project
 
 L = ChannelListing.State
+Coverage = tuple[frozenset[str], frozenset[str]]  # (territories, needs) the service declared
 
 
 def channels(institution: Organisation | None = None) -> QuerySet[Channel]:
@@ -104,22 +108,33 @@ def _lines(verdict: Verdict) -> list[ClauseLine]:
     ]
 
 
-def standings_for_project(project: Project) -> list[ChannelStanding]:
-    """Each channel that considers this project's pacts, with what is met and what is not yet."""
-    mine = [s for s in pact_standings() if s.project_id == project.pk]
+def standings_for_project(
+    project: Project, coverage: Callable[[], Coverage] | None = None
+) -> list[ChannelStanding]:
+    """Each channel that considers this project's pacts, with what is met and what is not yet.
+
+    A fixed number of queries whatever the number of channels and pacts: the project's pacts only,
+    its evidence and coverage once (when a channel considers it; ``coverage`` may be shared with
+    the caller), its listings in one query."""
+    mine = pact_standings(project_id=project.pk)
     if not mine:
         return []
+    coverage = coverage or cache(lambda: coverage_of(project.pk))
+    evidence = cache(lambda: channel_evidence(project.pk))
+    listings: dict[tuple[int, int], ChannelListing] | None = None
     out = []
     for channel in channels():
         for standing in candidates(channel, mine):
-            verdict = evaluate(condition_of(channel), facts_for(standing))
-            listing = (
-                ChannelListing.objects.filter(
-                    channel=channel, pact_id=standing.pact_id, status__in=(L.PENDING, L.LISTED)
-                )
-                .select_related("commitment")
-                .first()
-            )
+            verdict = evaluate(condition_of(channel), facts_for(standing, evidence(), coverage()))
+            if listings is None:
+                listings = {}
+                for row in ChannelListing.objects.filter(
+                    pact_id__in=[s.pact_id for s in mine], status__in=(L.PENDING, L.LISTED)
+                ).select_related(
+                    "commitment"
+                ):  # the model's ordering: the first per (channel, pact) is the one `.first()` read
+                    listings.setdefault((row.channel_id, row.pact_id), row)
+            listing = listings.get((channel.pk, standing.pact_id))
             out.append(
                 ChannelStanding(channel, standing.reference, verdict.met, _lines(verdict), listing)
             )

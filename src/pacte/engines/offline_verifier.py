@@ -108,6 +108,8 @@ class HttpSource:
             self.base += "/api/v1/log"
         self.client = client or httpx.Client(timeout=30.0, follow_redirects=True)
         self.tile_cache: dict[str, bytes] = {} if tile_cache is None else tile_cache
+        # the tiles' inner levels, hashed once for every proof this client computes
+        self.tile_levels: dict[tuple[str, int], list[bytes]] = {}
 
     def _get(self, path: str, **params: Any) -> httpx.Response:
         import httpx
@@ -135,7 +137,7 @@ class HttpSource:
 
     def nodes(self, size: int) -> tiles.TileNodeStore:
         """The tree of ``size`` leaves, read from its hash tiles."""
-        return tiles.TileNodeStore(size, self.tile, self.tile_cache)
+        return tiles.TileNodeStore(size, self.tile, self.tile_cache, self.tile_levels)
 
     def entries(self, start: int, end: int) -> Iterator[tuple[int, str | None, str]]:
         """Entries [start, end) from the entry bundles of the tree of ``end`` entries."""

@@ -251,11 +251,18 @@ class TileNodeStore:
     the tile of level ``L // 8`` numbered ``(i << L % 8) // 256``, and is the RFC 6962 hash
     of ``2^(L % 8)`` consecutive hashes of that tile. ``fetch(path) -> bytes`` reads
     ``tile/…``; ``cache`` maps a tile path to its content and may be shared between stores
-    of different sizes (paths name immutable content). ``fetched`` counts calls to fetch.
+    of different sizes (paths name immutable content). ``levels`` maps ``(tile path, j)`` to
+    the hashes of the tile's nodes ``j`` levels above its base: derived from immutable content,
+    it may be shared too, so that a client computing many proofs hashes each tile's inner
+    levels once rather than once per proof. ``fetched`` counts calls to fetch.
     """
 
     def __init__(
-        self, size: int, fetch: Callable[[str], bytes], cache: dict[str, bytes] | None = None
+        self,
+        size: int,
+        fetch: Callable[[str], bytes],
+        cache: dict[str, bytes] | None = None,
+        levels: dict[tuple[str, int], list[bytes]] | None = None,
     ) -> None:
         if size < 0:
             raise TileError("tree size must be non-negative")
@@ -263,7 +270,8 @@ class TileNodeStore:
         self.fetch = fetch
         self.cache: dict[str, bytes] = {} if cache is None else cache
         self.fetched = 0
-        self._levels: dict[tuple[str, int], list[bytes]] = {}  # (tile path, j) -> hashes
+        # (tile path, j) -> hashes; a path names one content (a partial tile has its width in it)
+        self._levels: dict[tuple[str, int], list[bytes]] = {} if levels is None else levels
 
     def _tile_ref(self, tile_level: int, number: int) -> TileRef:
         count = self.size >> (HEIGHT * tile_level)  # complete nodes at level 8·tile_level

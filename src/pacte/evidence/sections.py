@@ -7,6 +7,7 @@ from typing import Any
 
 from pacte.accounts.services import Acting
 from pacte.evidence import selectors
+from pacte.pacts.models import Commitment
 from pacte.projects.models import Project
 
 
@@ -17,8 +18,9 @@ def project_section(project: Project, acting: Acting | None) -> dict[str, Any] |
     sheets = list(selectors.sheets(None, project=project.slug))
     experiments = list(selectors.experiments(project=project.slug).exclude(status="draft"))
     feedback_count = selectors.public_feedback(project).count()
-    state_breaches = list(selectors.state_breaches(project))
-    carrier_breaches = list(selectors.carrier_breaches(project))
+    both = list(selectors.breaches(project))  # the State's and the carrier's, one query
+    state_breaches = [c for c in both if c.owner == Commitment.Owner.INSTITUTION]
+    carrier_breaches = [c for c in both if c.owner == Commitment.Owner.CARRIER]
     cases = list(selectors.compliance_cases(project))
     if not any(
         (

@@ -235,10 +235,10 @@ def panel_chart(call: PanelCall) -> dict[str, Any]:
     }
 
 
-def state_breaches(project: Project) -> QuerySet[Commitment]:
+def breaches(project: Project) -> QuerySet[Commitment]:
+    """Missed or breached commitments of both sides, in pacts in force or broken (one query)."""
     return Commitment.objects.filter(
         version__pact__project=project,
-        owner=Commitment.Owner.INSTITUTION,
         status__in=(Commitment.State.MISSED, Commitment.State.BREACHED),
         version__status__in=(
             Status.ACTIVE,
@@ -249,18 +249,12 @@ def state_breaches(project: Project) -> QuerySet[Commitment]:
     ).select_related("version__pact__institution")
 
 
+def state_breaches(project: Project) -> QuerySet[Commitment]:
+    return breaches(project).filter(owner=Commitment.Owner.INSTITUTION)
+
+
 def carrier_breaches(project: Project) -> QuerySet[Commitment]:
-    return Commitment.objects.filter(
-        version__pact__project=project,
-        owner=Commitment.Owner.CARRIER,
-        status__in=(Commitment.State.MISSED, Commitment.State.BREACHED),
-        version__status__in=(
-            Status.ACTIVE,
-            Status.BREACH_NOTIFIED,
-            Status.SUSPENDED,
-            Status.BROKEN,
-        ),
-    ).select_related("version__pact")
+    return breaches(project).filter(owner=Commitment.Owner.CARRIER)
 
 
 def compliance_cases(project: Project) -> QuerySet[ComplianceCase]:

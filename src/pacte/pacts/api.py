@@ -11,7 +11,16 @@ from ninja import Field, Router, Schema, Status
 from pacte.accounts.api_auth import TokenAuth
 from pacte.accounts.models import Organisation
 from pacte.accounts.viewer import viewer
-from pacte.api_contract import VIEWER, WRITE, Limit, Offset, paginate, responses
+from pacte.api_contract import (
+    VIEWER,
+    WRITE,
+    Cursor,
+    Keyset,
+    Limit,
+    Offset,
+    paginate,
+    responses,
+)
 from pacte.errors import NotFound
 from pacte.input_limits import DOCUMENT, BigInt, Identifier, JsonObject, Paragraph, Url
 from pacte.pacts import actions, commitments, documents, drafting, selectors
@@ -48,6 +57,17 @@ class PactOut(Schema):
 class PactPage(Schema):
     count: int
     items: list[PactOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
+
+
+# newest pact first; the cursor carries the pact's creation instant (ISO 8601) and the version's id
+NEWEST_PACT_FIRST = Keyset(
+    order=("-pact__created_at", "-pk"),
+    types=(str, int),
+    key=lambda row: (row[5].isoformat(), row[6]),
+)
 
 
 class CommitmentOut(Schema):
@@ -147,7 +167,9 @@ def _commitment_out(c: Commitment) -> dict[str, Any]:
 
 
 @router.get(
-    "", response=responses({200: PactPage}, VIEWER), summary="Liste paginée des pactes publics"
+    "",
+    response=responses({200: PactPage}, VIEWER),  # 404 (in VIEWER): a cursor that names no page
+    summary="Liste paginée des pactes publics",
 )
 def list_pacts(
     request: HttpRequest,
@@ -155,16 +177,22 @@ def list_pacts(
     institution: Identifier = "",
     limit: Limit = 20,
     offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, Any]:
     qs = selectors.versions_visible(viewer(request)).filter(is_current=True)
     if status:
         qs = qs.filter(status=status)
     if institution:
         qs = qs.filter(pact__institution__slug=institution)
-    qs = qs.order_by("-pact__created_at", "-pk")
     rows = qs.values_list(
-        "pact__reference", "pact__project__slug", "pact__institution__slug", "number", "status"
-    )
+        "pact__reference",
+        "pact__project__slug",
+        "pact__institution__slug",
+        "number",
+        "status",
+        "pact__created_at",
+        "pk",
+    )  # newest first, by keyset when the client follows `next`
     return paginate(
         rows,
         limit,
@@ -177,8 +205,10 @@ def list_pacts(
                 "current_version": number,
                 "status": status,
             }
-            for reference, project, institution, number, status in page
+            for reference, project, institution, number, status, _created, _pk in page
         ],
+        keyset=NEWEST_PACT_FIRST,
+        after=after,
     )  # plain rows: the versions' content is not read for a list
 
 

@@ -84,13 +84,18 @@ class PactStanding:
     channel_slugs: tuple[str, ...]  # the channels its State commitments name
 
 
-def pact_standings(institution_id: int | None = None) -> list[PactStanding]:
-    """The current, public version of every pact (of one institution when given)."""
+def pact_standings(
+    institution_id: int | None = None, *, project_id: int | None = None
+) -> list[PactStanding]:
+    """The current, public version of every pact (of one institution, of one project when given:
+    the project page reads only its own pacts, not the whole registry's)."""
     from pacte.pacts.models import Commitment, Pact, Status
 
     pacts = Pact.objects.select_related("project")
     if institution_id is not None:
         pacts = pacts.filter(institution_id=institution_id)
+    if project_id is not None:
+        pacts = pacts.filter(project_id=project_id)
     versions = {
         v.pact_id: v
         for v in PactVersion.objects.filter(pact__in=pacts, is_current=True).exclude(

@@ -34,12 +34,12 @@ def search_projects(
     return (qs.distinct() if joined else qs).order_by("name")
 
 
-def get_project(slug: str) -> Project:
+def get_project(slug: str, queryset: QuerySet[Project] | None = None) -> Project:
+    """The project by its slug; ``queryset`` lets a page prefetch what it shows with it."""
     from pacte.errors import NotFound
 
-    project = (
-        Project.objects.select_related("carrier", "takeover_institution").filter(slug=slug).first()
-    )
+    base = Project.objects.all() if queryset is None else queryset
+    project = base.select_related("carrier", "takeover_institution").filter(slug=slug).first()
     if project is None:
         raise NotFound(_("Ce projet n'existe pas."))
     return project

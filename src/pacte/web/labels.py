@@ -266,19 +266,28 @@ EXTRA: dict[str, dict[str, Label]] = {
     "arm": ARMS,
 }
 _registered: dict[str, dict[str, Label]] = {}
+# The merged tables, built on first use and rebuilt after a `register`: a page shows dozens of
+# labels, and merging every table again for each was a measurable part of the project page.
+# The labels stay lazy (gettext_lazy), so one table serves every language.
+_merged: dict[str, dict[str, Label]] | None = None
 
 
 def register(kind: str, labels: Mapping[str, Label]) -> None:
     """A domain adds the labels of its own codes (e.g. from its AppConfig.ready())."""
+    global _merged
     _registered.setdefault(kind, {}).update(labels)
+    _merged = None
 
 
 def kinds() -> dict[str, dict[str, Label]]:
-    out: dict[str, dict[str, Label]] = {}
-    for source in (_text_choices(), EXTRA, _registered):
-        for kind, table in source.items():
-            out.setdefault(kind, {}).update(table)
-    return out
+    global _merged
+    if _merged is None:
+        out: dict[str, dict[str, Label]] = {}
+        for source in (_text_choices(), EXTRA, _registered):
+            for kind, table in source.items():
+                out.setdefault(kind, {}).update(table)
+        _merged = out
+    return _merged
 
 
 def label(kind: str, code: Any) -> str:

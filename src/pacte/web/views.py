@@ -107,8 +107,10 @@ def project_list(request: HttpRequest) -> HttpResponse:
 
 @public_page
 def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_project(slug)
     acting = getattr(request, "acting", None)
+    # one read of the project with its pacts, the versions this visitor sees and its phases,
+    # shared by the page and every section (no section reads them again)
+    project = get_project(slug, pact_selectors.with_public_pacts(Project.objects.all(), acting))
     pacts = []
     for pact, version in pact_selectors.public_pacts_of(project, acting):
         if version is None:
@@ -123,7 +125,7 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 "version": version,
                 "board": _board(version, acting),
                 "signatures": signatures,
-                "versions": pact_selectors.pact_versions(acting, pact),
+                "versions": pact.visible_versions,  # pact_versions(), prefetched above
             }
         )
     sections = PROJECT_SECTIONS.render(project, acting)  # each domain's part of the page
