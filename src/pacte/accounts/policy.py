@@ -130,7 +130,9 @@ class Action(StrEnum):
     CHALLENGE_APPLY = "challenge.apply"  # obj: the acting carrier Organisation
     CHALLENGE_JURY = "challenge.jury"  # select or not, with reasons; obj: Application
     # issue 12 (promises): an institution keeps its own rows of the comptoir's routing table
-    COMPTOIR_ROUTE_KEEP = "comptoir.route_keep"  # add, change, remove a row; obj: Route or institution
+    COMPTOIR_ROUTE_KEEP = (
+        "comptoir.route_keep"  # add, change, remove a row; obj: Route or institution
+    )
 
 
 # ------------------------------------------------------------------ object readers

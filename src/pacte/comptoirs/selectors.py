@@ -29,9 +29,7 @@ def routes() -> QuerySet[Route]:
 
 def routing_versions() -> QuerySet[RoutingVersion]:
     """The published versions of the routing table, newest first."""
-    return RoutingVersion.objects.select_related("institution", "published_by").order_by(
-        "-number"
-    )
+    return RoutingVersion.objects.select_related("institution", "published_by").order_by("-number")
 
 
 def posts(

@@ -5,30 +5,64 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_organisation_siret'),
+        ("accounts", "0004_organisation_siret"),
         ("comptoirs", "0003_assisted_posts"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RoutingVersion',
+            name="RoutingVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(unique=True)),
-                ('published_at', models.DateTimeField()),
-                ('change', models.CharField(choices=[('added', 'Ligne ajoutée'), ('changed', 'Ligne modifiée'), ('removed', 'Ligne retirée')], max_length=10)),
-                ('theme', models.CharField(blank=True, max_length=20)),
-                ('territory', models.CharField(blank=True, max_length=120)),
-                ('reason', models.TextField(blank=True)),
-                ('rows', models.JSONField(default=list, help_text='the whole table after the change')),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
-                ('published_by', models.ForeignKey(blank=True, help_text='the organisation of the person who changed the row; empty: the platform', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField(unique=True)),
+                ("published_at", models.DateTimeField()),
+                (
+                    "change",
+                    models.CharField(
+                        choices=[
+                            ("added", "Ligne ajoutée"),
+                            ("changed", "Ligne modifiée"),
+                            ("removed", "Ligne retirée"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("theme", models.CharField(blank=True, max_length=20)),
+                ("territory", models.CharField(blank=True, max_length=120)),
+                ("reason", models.TextField(blank=True)),
+                (
+                    "rows",
+                    models.JSONField(default=list, help_text="the whole table after the change"),
+                ),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "published_by",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="the organisation of the person who changed the row; empty: the platform",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'version de la table de routage',
-                'ordering': ['-number'],
+                "verbose_name": "version de la table de routage",
+                "ordering": ["-number"],
             },
         ),
     ]

@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('comptoirs', '0004_routing_versions'),
+        ("comptoirs", "0004_routing_versions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='expert',
-            name='updated_at',
+            model_name="expert",
+            name="updated_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='expert',
-            name='withdrawal_reason',
-            field=models.TextField(blank=True, verbose_name='motif du retrait'),
+            model_name="expert",
+            name="withdrawal_reason",
+            field=models.TextField(blank=True, verbose_name="motif du retrait"),
         ),
         migrations.AddField(
-            model_name='expert',
-            name='withdrawn_at',
+            model_name="expert",
+            name="withdrawn_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]
