@@ -313,7 +313,7 @@ class ExperimentForm(ProjectChoiceForm):
         min_value=1,
         max_value=99,
         initial=80,
-        help_text=_("La chance de voir l'effet s'il existe ; 80 % est l'usage."),
+        help_text=_("La chance de voir l'effet s'il existe (l'usage : 80 %)."),
     )
     alpha = forms.FloatField(
         label=_("Seuil de significativité"),
