@@ -108,8 +108,9 @@ def challenge_detail(
     jury_errors = jury_errors or {}
     jury_typed = jury_typed or {}
     for a in applications:  # the jury's entries and errors, beside each application
-        a.jury_choice, a.jury_reason = jury_typed.get(a.pk, ("", ""))
-        a.jury_error = jury_errors.get(f"application_{a.pk}", "")
+        # display-only attributes for the template (never saved)
+        a.jury_choice, a.jury_reason = jury_typed.get(a.pk, ("", ""))  # type: ignore[attr-defined]
+        a.jury_error = jury_errors.get(f"application_{a.pk}", "")  # type: ignore[attr-defined]
     own_selected = [
         a
         for a in applications

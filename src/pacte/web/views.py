@@ -125,7 +125,8 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 "version": version,
                 "board": _board(version, acting),
                 "signatures": signatures,
-                "versions": pact.visible_versions,  # pact_versions(), prefetched above
+                # Prefetch(to_attr="visible_versions") in pact_versions(), above
+                "versions": pact.visible_versions,  # type: ignore[attr-defined]
             }
         )
     sections = PROJECT_SECTIONS.render(project, acting)  # each domain's part of the page
