@@ -5,6 +5,7 @@ act (``pacte.accounts.policy``) and write the journal in the same transaction.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -231,42 +232,53 @@ def sheet_new(request: HttpRequest) -> HttpResponse:
     return _form_page(request, form, page, status)
 
 
+def _confirm_then(
+    request: HttpRequest,
+    *,
+    confirm: dict[str, Any],
+    act: Callable[[], object],
+    done: str,
+    back: str,
+) -> HttpResponse:
+    """An irreversible step: the confirmation page first (confirm.html), then the use case; a
+    refusal (409, 422) comes back as a message on the object's page, never a 500."""
+    if request.POST.get("confirm") != "1":
+        return render(request, "confirm.html", {**confirm, "cancel_url": back})
+    try:
+        act()
+    except DomainError as exc:
+        if exc.status not in (409, 422):
+            raise
+        messages.error(request, exc.message)
+        return redirect(back)
+    messages.success(request, done)
+    return redirect(back)
+
+
 @login_required
 @require_POST
 def sheet_publish(request: HttpRequest, pk: int) -> HttpResponse:
     acting = _acting(request)
     sheet = selectors.get_sheet(acting, pk)
-    if request.POST.get("confirm") != "1":
-        return render(
-            request,
-            "confirm.html",
-            {
-                "title": _("Publier la fiche « %(title)s »") % {"title": sheet.title},
-                "consequence": _(
-                    "La fiche devient publique dans la liste des fiches algorithmes et sur la page "
-                    "du projet, avec son empreinte au journal. Elle ne pourra plus être modifiée : "
-                    "un changement fera une nouvelle version."
-                ),
-                "action_url": reverse("evidence:sheet_publish", args=[pk]),
-                "button": _("Oui, publier"),
-                "cancel_url": reverse("evidence:sheet", args=[pk]),
-            },
-        )
-    try:
-        sheets.publish_sheet(acting, sheet)
-    except DomainError as exc:
-        if exc.status not in (409, 422):
-            raise
-        messages.error(request, exc.message)
-        return redirect("evidence:sheet", pk=pk)
-    messages.success(
+    return _confirm_then(
         request,
-        _(
+        confirm={
+            "title": _("Publier la fiche « %(title)s »") % {"title": sheet.title},
+            "consequence": _(
+                "La fiche devient publique dans la liste des fiches algorithmes et sur la page "
+                "du projet, avec son empreinte au journal. Elle ne pourra plus être modifiée : "
+                "un changement fera une nouvelle version."
+            ),
+            "action_url": reverse("evidence:sheet_publish", args=[pk]),
+            "button": _("Oui, publier"),
+        },
+        act=lambda: sheets.publish_sheet(acting, sheet),
+        done=_(
             "Fiche publiée : elle figure dans la liste publique des fiches algorithmes, et chacun "
             "peut y demander l'explication de sa propre situation."
         ),
+        back=reverse("evidence:sheet", args=[pk]),
     )
-    return redirect("evidence:sheet", pk=pk)
 
 
 # ------------------------------------------------------------------ panels
@@ -327,38 +339,26 @@ def panel_new(request: HttpRequest) -> HttpResponse:
 def panel_draw(request: HttpRequest, pk: int) -> HttpResponse:
     acting = _acting(request)
     call = selectors.get_panel(pk)
-    if request.POST.get("confirm") != "1":
-        return render(
-            request,
-            "confirm.html",
-            {
-                "title": _("Tirer au sort le panel « %(title)s »") % {"title": call.title},
-                "consequence": _(
-                    "Le tirage est fait maintenant parmi les %(n)s volontaires actifs, avec la "
-                    "graine engagée au journal à l'ouverture ; la graine est alors révélée pour que "
-                    "chacun puisse refaire le tirage. Les personnes tirées reçoivent une invitation."
-                )
-                % {"n": selectors.volunteer_counts()["active"]},
-                "action_url": reverse("evidence:panel_draw", args=[pk]),
-                "button": _("Oui, tirer au sort"),
-                "cancel_url": reverse("evidence:panel", args=[pk]),
-            },
-        )
-    try:
-        panels.draw_panel(acting, call)
-    except DomainError as exc:
-        if exc.status not in (409, 422):
-            raise
-        messages.error(request, exc.message)
-        return redirect("evidence:panel", pk=pk)
-    messages.success(
+    return _confirm_then(
         request,
-        _(
+        confirm={
+            "title": _("Tirer au sort le panel « %(title)s »") % {"title": call.title},
+            "consequence": _(
+                "Le tirage est fait maintenant parmi les %(n)s volontaires actifs, avec la "
+                "graine engagée au journal à l'ouverture ; la graine est alors révélée pour que "
+                "chacun puisse refaire le tirage. Les personnes tirées reçoivent une invitation."
+            )
+            % {"n": selectors.volunteer_counts()["active"]},
+            "action_url": reverse("evidence:panel_draw", args=[pk]),
+            "button": _("Oui, tirer au sort"),
+        },
+        act=lambda: panels.draw_panel(acting, call),
+        done=_(
             "Tirage effectué. La composition ci-dessous et la graine révélée sont publiques ; les "
             "personnes tirées ont reçu leur invitation."
         ),
+        back=reverse("evidence:panel", args=[pk]),
     )
-    return redirect("evidence:panel", pk=pk)
 
 
 # ------------------------------------------------------------------ experiments
@@ -413,37 +413,25 @@ def experiment_new(request: HttpRequest) -> HttpResponse:
 def experiment_preregister(request: HttpRequest, slug: str) -> HttpResponse:
     acting = _acting(request)
     exp = selectors.get_experiment(slug)
-    if request.POST.get("confirm") != "1":
-        return render(
-            request,
-            "confirm.html",
-            {
-                "title": _("Pré-enregistrer l'expérimentation"),
-                "consequence": _(
-                    "Le plan d'analyse (hypothèse, résultat, taille, méthode) et un engagement sur la "
-                    "graine secrète de l'affectation sont inscrits au journal public. Ils ne pourront "
-                    "plus changer ; l'affectation des personnes devient possible."
-                ),
-                "action_url": reverse("evidence:experiment_preregister", args=[slug]),
-                "button": _("Oui, pré-enregistrer"),
-                "cancel_url": reverse("evidence:experiment", args=[slug]),
-            },
-        )
-    try:
-        experiments.preregister(acting, exp)
-    except DomainError as exc:
-        if exc.status not in (409, 422):
-            raise
-        messages.error(request, exc.message)
-        return redirect("evidence:experiment", slug=slug)
-    messages.success(
+    return _confirm_then(
         request,
-        _(
+        confirm={
+            "title": _("Pré-enregistrer l'expérimentation"),
+            "consequence": _(
+                "Le plan d'analyse (hypothèse, résultat, taille, méthode) et un engagement sur la "
+                "graine secrète de l'affectation sont inscrits au journal public. Ils ne pourront "
+                "plus changer ; l'affectation des personnes devient possible."
+            ),
+            "action_url": reverse("evidence:experiment_preregister", args=[slug]),
+            "button": _("Oui, pré-enregistrer"),
+        },
+        act=lambda: experiments.preregister(acting, exp),
+        done=_(
             "Expérimentation pré-enregistrée : son plan est public et figé. Étape suivante : "
             "affecter les personnes aux groupes."
         ),
+        back=reverse("evidence:experiment", args=[slug]),
     )
-    return redirect("evidence:experiment", slug=slug)
 
 
 @login_required
