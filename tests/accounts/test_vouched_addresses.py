@@ -4,6 +4,8 @@ verification would then stop the next sign-in (found by the crawl of issue 14)."
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from allauth.account.models import EmailAddress
 from django.test import Client
@@ -58,3 +60,13 @@ def test_the_createadmin_command_vouches_for_the_address(
 
     assert main(["createadmin", "chef", "--email", "chef@example.org", "--password", PASSWORD]) == 0
     assert EmailAddress.objects.get(user__username="chef").verified
+
+
+def test_an_account_saved_in_the_back_office_is_vouched_for(rf: Any) -> None:
+    from django.contrib import admin
+
+    from pacte.accounts.admin import PacteUserAdmin
+
+    user = User(username="agente", email="agente@example.org")
+    PacteUserAdmin(User, admin.site).save_model(rf.post("/admin/"), user, None, change=False)
+    assert EmailAddress.objects.get(user=user).verified

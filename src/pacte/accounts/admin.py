@@ -1,12 +1,19 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
 from pacte.accounts.models import ApiToken, Membership, Organisation, SigningKey, User
+from pacte.accounts.services import vouch_for_address
 
 
 @admin.register(User)
 class PacteUserAdmin(UserAdmin[User]):
     fieldsets = (*(UserAdmin.fieldsets or ()), ("Pacte", {"fields": ("display_name",)}))
+
+    def save_model(self, request: Any, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        vouch_for_address(obj)  # an account made here: its address is vouched for by the admin
 
 
 class MembershipInline(admin.TabularInline[Membership, Organisation]):
