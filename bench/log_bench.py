@@ -170,7 +170,7 @@ def bench_appends(batches: int, batch: int, subjects: int) -> tuple[float, float
 
     from pacte.journal.models import Event
     from pacte.journal.services import record_events
-    from pacte.journal.store import bulk_insert
+    from pacte.writes.rows import bulk_insert
 
     record_events(events(0, batch, subjects))  # warm-up (key generation, first checkpoint)
     with connection.cursor() as cur:
@@ -202,7 +202,8 @@ def fill(target: int, chunk: int = 50_000) -> None:
     from pacte.engines import merkle
     from pacte.journal.models import LogState
     from pacte.journal.services import integrate
-    from pacte.journal.store import DbNodeStore, bulk_insert
+    from pacte.journal.store import DbNodeStore
+    from pacte.writes.rows import bulk_insert
 
     state = LogState.objects.get()
     # entries: valid canonical JSON with a prev chain per subject (one subject per entry here)

@@ -22,7 +22,7 @@ from pacte.engines import merkle
 from pacte.engines.canonical import LOG_ENTRY_FORMAT, canonical_json
 from pacte.errors import ValidationFailed
 from pacte.journal.models import Event, LogState
-from pacte.journal.store import SqlValue, bulk_insert
+from pacte.writes.rows import SqlValue, bulk_insert
 
 # Entry bundles (c2sp.org/tlog-tiles) prefix each entry with a 16-bit length.
 MAX_ENTRY_BYTES = 0xFFFF

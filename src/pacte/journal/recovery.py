@@ -34,7 +34,7 @@ from pacte.engines import offline_verifier as offline
 from pacte.errors import ValidationFailed
 from pacte.journal import memory
 from pacte.journal.models import Checkpoint, Cosignature, Event, LogState
-from pacte.journal.store import SqlValue, bulk_insert
+from pacte.writes.rows import SqlValue, bulk_insert
 
 
 class RecoveryFailed(ValidationFailed):
