@@ -41,11 +41,13 @@ data/apps.py).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pacte.data import assisted, dcat
-from pacte.data.gateway import reader
-from pacte.data.gateway.reader import GatewayColumn, GatewayGrant, KReport, OutcomeRead
+
+if TYPE_CHECKING:
+    from pacte.data.gateway import reader
+    from pacte.data.gateway.reader import GatewayColumn, GatewayGrant, KReport, OutcomeRead
 
 __all__ = [
     "ASSISTED_CONSENT",
@@ -72,7 +74,21 @@ class GatewayReader(Protocol):
     def pseudonyms(self, grant: GatewayGrant, values: Sequence[str]) -> list[str]: ...
 
 
-GATEWAY: GatewayReader = reader.READER
+if TYPE_CHECKING:
+    GATEWAY: GatewayReader = reader.READER  # checked against the protocol; imported on use below
+
+
+def __getattr__(name: str) -> Any:
+    """The gateway reader and its types, imported on first use: the reader pulls OpenDP, Polars and
+    PyArrow (through the privacy engine), too heavy for every start-up (the open-data app imports
+    this module when Django starts, so `pacte migrate`, a worker or a child process would pay it)."""
+    if name in ("GATEWAY", "GatewayColumn", "GatewayGrant", "KReport", "OutcomeRead"):
+        from pacte.data.gateway import reader as gateway_reader
+
+        return gateway_reader.READER if name == "GATEWAY" else getattr(gateway_reader, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 ASSISTED_CONSENT = assisted  # assisted use: consent_for_person, withdraw_for_person, claim_consent
 
 
