@@ -3,8 +3,10 @@ demo role — found by following links, never listed by hand — answers without
 (the list comes from the models' choices and the labels registry, pacte.web.labels), has no axe-core
 violation (WCAG 2.1 A/AA and the structure rules) and does not scroll sideways at 320 CSS px.
 
-One Chromium, one page per role, each URL audited once (the first role that reaches it), at most two
-URLs per URL pattern: the figures (pages crawled, audited, time) are printed.
+One Chromium, one page per role. The crawl keeps at most two URLs per URL pattern, and every page it
+keeps is fetched and read (status, raw codes); in Chromium each URL pattern is audited once, on the
+first of its pages reached (same route: same view and template), and a person's own pages once per
+role and pattern. The figures (pages crawled, audited, time) are printed.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from __future__ import annotations
 import os
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
 
 from tests.chromium import launch
-from tests.web.crawl import crawl, raw_codes_in
+from tests.web.crawl import crawl, pattern_of, raw_codes_in
 from tests.web.test_accessibility import AXE_JS, describe
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -117,7 +120,8 @@ def _audit_in_chromium(
                 # a person's own pages differ per role (workspace, requests, grants): audited per
                 # role; the public pages once
                 own = url.startswith(("/espace/", "/donnees/demandes/", "/donnees/acces/"))
-                key = f"{role} {url}" if own else url
+                pattern = pattern_of(urlsplit(url).path) or url
+                key = f"{role} {pattern}" if own else pattern
                 if key in audited:
                     continue
                 audited.add(key)
