@@ -11,6 +11,15 @@ from pacte.demo import pact_content
 from tests.factories import InstitutionFactory, MembershipFactory, OrganisationFactory, UserFactory
 
 
+def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    """A test that starts Spark (the ``spark`` fixture, directly or through another fixture)
+    carries the ``spark`` mark: scripts/test runs those once, in the SQLite lane, since what they
+    compare (DuckDB and Spark over the same Parquet files) does not depend on the database."""
+    for item in items:
+        if "spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.spark)
+
+
 @pytest.fixture(autouse=True)
 def _log_memory_per_test(tmp_path_factory, settings):  # type: ignore[no-untyped-def]
     """The log's memory of its latest signed checkpoint lives outside the database; each

@@ -110,6 +110,7 @@ def _fresh_idempotency_key(case: Any) -> None:
         case.headers[HEADER] = f"{key[: KEY_MAX_LENGTH - 33]}-{uuid.uuid4().hex}"
 
 
+@pytest.mark.conformance
 @schema.parametrize()
 @settings(deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_openapi_document(case, tokens):  # type: ignore[no-untyped-def]
