@@ -20,6 +20,18 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
             item.add_marker(pytest.mark.spark)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _quick_password_hashing():  # type: ignore[no-untyped-def]
+    """Argon2 at its smallest cost first (tests/hashers.py); the production hashers stay
+    listed, so a hash made with them is still checked."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    hashers = ["tests.hashers.QuickArgon2PasswordHasher", *settings.PASSWORD_HASHERS]
+    with override_settings(PASSWORD_HASHERS=hashers):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _log_memory_per_test(tmp_path_factory, settings):  # type: ignore[no-untyped-def]
     """The log's memory of its latest signed checkpoint lives outside the database; each
