@@ -15,6 +15,7 @@ release is added afterwards by :mod:`pacte.engines.privacy.exact`, the same code
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -91,6 +92,11 @@ class SparkEngine:
         if self.remote:
             return builder.remote(self.remote).getOrCreate()
         shuffle = os.environ.get("PACTE_SPARK_SHUFFLE_PARTITIONS", "8")
+        if self.master.startswith("local") and not os.environ.get("PYSPARK_PYTHON"):
+            # Python on the executors (the extracts' HMAC runs there, with pyarrow): in local
+            # mode, this very interpreter (PySpark reads the variable when the context starts);
+            # on a cluster, PYSPARK_PYTHON names the nodes' one
+            os.environ["PYSPARK_PYTHON"] = sys.executable
         return (
             builder.master(self.master)
             .config("spark.ui.enabled", "false")

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from pacte.data import events
 from pacte.data.errors import QueryRefused
+from pacte.data.gateway import engines
 from pacte.data.gateway.access import canonical_sha, check_call, log_refusal
 from pacte.data.ingestion import file_sha256
 from pacte.data.models import Classification, Grant
@@ -176,6 +177,12 @@ def tier2_view(grant: Grant, columns: list[str]) -> Any:
         ],
         person_column=dv.person_column or None,
     )
+    if engines.selected_name() == "spark":  # same rows, order and report (issue 15)
+        from pacte.engines.pseudonymise_spark import spark_pseudonymised_extract
+
+        return spark_pseudonymised_extract(
+            engines.SparkEngine().session(), list(dv.paths), spec, bytes(grant.pseudonym_key), k=11
+        )
     return pseudonymise.pseudonymised_extract(
         list(dv.paths), spec, bytes(grant.pseudonym_key), k=11
     )
