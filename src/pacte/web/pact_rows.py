@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from django import forms
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from pacte.input_limits import LABEL, PARAGRAPH, SENTENCE, TITLE
@@ -64,7 +64,7 @@ def funding_kind_choices() -> list[tuple[str, Any]]:
 
 
 def _unknown(value: str) -> str:
-    return _t("« %(value)s » (absent de la liste)") % {"value": value}
+    return gettext("« %(value)s » (absent de la liste)") % {"value": value}
 
 
 # ---------------------------------------------------------------- rows
@@ -96,8 +96,8 @@ class BiasRiskRow(RowForm):
         required=False,
         initial=0.8,
         help_text=_(
-            "Entre 0 et 1 : 0,8 veut dire que le groupe doit obtenir au moins 80 % du résultat "
-            "du groupe de référence."
+            "Entre 0 et 1 : avec 0,8, le groupe doit obtenir au moins les quatre cinquièmes du "
+            "résultat du groupe de référence."
         ),
     )
 
@@ -384,7 +384,8 @@ def add_channel_fields(form: forms.Form, stored: list[str]) -> None:
     one) and one optional condition field per channel."""
     choices = channel_choices()
     known = {v for v, _label in choices}
-    posted = form.data.getlist("state_channels") if form.is_bound else []
+    data: Any = form.data  # a QueryDict when bound
+    posted = data.getlist("state_channels") if form.is_bound else []
     for value in [*stored, *posted]:
         if value and value not in known:
             choices.append((value, _unknown(value)))
@@ -393,7 +394,7 @@ def add_channel_fields(form: forms.Form, stored: list[str]) -> None:
     field.choices = choices  # type: ignore[attr-defined]
     for value, label in choices:
         form.fields[condition_field(value)] = forms.CharField(
-            label=_t("Condition de diffusion pour « %(channel)s »") % {"channel": label},
+            label=gettext("Condition de diffusion pour « %(channel)s »") % {"channel": label},
             max_length=LABEL,
             required=False,
         )

@@ -90,7 +90,7 @@ class RowFormSet(BaseFormSet):  # type: ignore[type-arg]
     deletion_widget = RemovedFlag
 
     def _construct_form(self, i: int, **kwargs: Any) -> Any:
-        form = super()._construct_form(i, **kwargs)
+        form = super()._construct_form(i, **kwargs)  # type: ignore[misc]
         form.row_number = i + 1  # what the row's legend says ("Expert 2")
         return form
 
@@ -154,7 +154,7 @@ class RowSet:
     def new_form(self, index: int, hint: str = "") -> RowForm:
         """Row number `index`, empty but for its defaults (the htmx "add a row" answer)."""
         kwargs = self.form_kwargs()
-        formset = self.formset_class(prefix=self.prefix, form_kwargs=kwargs)
+        formset: Any = self.formset_class(prefix=self.prefix, form_kwargs=kwargs)
         form = self.form(
             prefix=formset.add_prefix(index),
             initial=self.new_row(hint),
