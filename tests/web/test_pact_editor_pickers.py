@@ -291,6 +291,10 @@ def test_without_javascript_rows_are_added_and_removed_by_the_form(client, world
     v, url = _editor(client, world, content)
     data = editor_data(client.get(url))
     assert data["biais-TOTAL_FORMS"] == "1"
+    # Enter in a field uses the form's first submit button: it saves, never adds nor removes
+    page = client.get(url).content.decode()
+    form = page[page.index('<form method="post" novalidate>') :]
+    assert _tag(form, 'type="submit"') == '<button type="submit" name="save" hidden>'
     r = client.post(url, {**data, "add": "biais", "biais-0-group": "Jeunes"})
     html = r.content.decode()
     assert r.status_code == 200 and r.context["sets"]["biais"]["formset"].total_form_count() == 2
