@@ -88,7 +88,7 @@ def test_commons_attestation_and_no_equity(content):
     content["commons"]["funding_sources"].append({"name": "Fonds VC", "kind": "equity"})
     errs = errors_of(content)
     assert "commons.no_private_shareholding" in errs
-    assert "commons.funding_sources" in errs
+    assert "commons.funding_sources.1.kind" in errs  # the source at fault, by its place
 
 
 def test_licence_must_be_open(content):

@@ -83,9 +83,10 @@ def test_pact_from_draft_to_public(browser, live_server, world, content):
         "Accessibilité et inclusion",
     ]:
         page.get_by_role("checkbox", name=label, exact=True).check()
-    page.get_by_label("Risques de biais").fill(
-        "Personnes sans diplôme ; moins de recours ; couverture ; 0.8"
-    )
+    page.get_by_role("button", name="Ajouter un risque de biais").click()
+    page.locator("#id_biais-0-group").fill("Personnes sans diplôme")
+    page.locator("#id_biais-0-mechanism").fill("Moins de recours aux outils numériques")
+    page.locator("#id_biais-0-metric").fill("Couverture parmi les personnes dans le besoin")
     page.get_by_label("Nous corrigerons les biais").check()
     page.get_by_label("Résultat social mesuré").fill("Retour à l'emploi durable à 6 mois")
     page.get_by_label("Méthode").select_option("randomised")
@@ -95,7 +96,9 @@ def test_pact_from_draft_to_public(browser, live_server, world, content):
     page.get_by_label("Licence du code").select_option("AGPL-3.0-or-later")
     page.get_by_label("Début", exact=True).fill("2026-01-01")
     page.locator("#id_term_end").fill("2027-12-31")
-    page.locator("#id_sanctions").fill("Manquement non corrigé ; suspension des versements")
+    page.get_by_role("button", name="Ajouter une sanction").click()
+    page.locator("#id_sanctions-0-trigger").fill("Manquement non corrigé")
+    page.locator("#id_sanctions-0-measure").fill("Suspension des versements")
     # commitments, one guided section per principle: the four mandatory ones have a row already;
     # the fifth principle's row comes from "Ajouter un engagement" (htmx: no page load)
     page.evaluate("window.__same_page = true")

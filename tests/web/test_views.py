@@ -88,12 +88,13 @@ def test_back_office_requires_login(client, db):
 
 
 def test_edit_form_shows_inline_errors_on_submit(client, world, draft):
+    from tests.web.editor_data import editor_data
+
     login(client, world.carrier_admin)
     url = f"/espace/pactes/{draft.pact.reference}/v1/modifier/"
     r = client.get(url)
     assert r.status_code == 200
-    form = r.context["form"]
-    data = {k: v for k, v in form.initial.items() if v is not None}
+    data = editor_data(r)
     data["principles"] = ["continuity"]
     data["impact_outcome"] = "Nombre de pages vues"
     data.update({"c-TOTAL_FORMS": "0", "c-INITIAL_FORMS": "0", "submit": "1"})
@@ -106,16 +107,12 @@ def test_edit_form_shows_inline_errors_on_submit(client, world, draft):
 
 
 def test_edit_form_round_trip_and_submit(client, world, draft):
+    from tests.web.editor_data import editor_data
+
     login(client, world.carrier_admin)
     url = f"/espace/pactes/{draft.pact.reference}/v1/modifier/"
     r = client.get(url)
-    data = {k: v for k, v in r.context["form"].initial.items() if v is not None}
-    formset = r.context["formset"]
-    data.update({"c-TOTAL_FORMS": str(len(formset.initial)), "c-INITIAL_FORMS": "0", "submit": "1"})
-    for i, c in enumerate(formset.initial):
-        for k, v in c.items():
-            if v is not None:
-                data[f"c-{i}-{k}"] = v
+    data = {**editor_data(r), "submit": "1"}
     r = client.post(url, data)
     assert r.status_code == 302, r.context["form"].errors if r.context else r
     assert PactVersion.objects.get(pk=draft.pk).status == Status.SUBMITTED

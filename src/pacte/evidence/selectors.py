@@ -103,6 +103,36 @@ def audits(*, project: str = "") -> QuerySet[Audit]:
     return qs.order_by("-published_at", "-id")
 
 
+# issue 14: the public list of bias audits, filtered by verdict
+AUDIT_VERDICTS = ("ecart", "conforme", "insuffisant")
+
+
+def public_audits(*, project: str = "", verdict: str = "") -> QuerySet[Audit]:
+    """Published bias audits only (what anyone may read), newest first. `verdict`: "ecart" (at
+    least one gap outside the accepted band), "conforme" (no gap and every measure conclusive),
+    "insuffisant" (no gap, but some measure had too little data to be called fair)."""
+    qs = Audit.objects.filter(status=Audit.State.PUBLISHED).select_related("project", "auditor")
+    if project:
+        qs = qs.filter(project__slug=project)
+    if verdict == "ecart":
+        qs = qs.filter(breach_count__gt=0)
+    elif verdict == "conforme":
+        qs = qs.filter(breach_count=0, insufficient_count=0)
+    elif verdict == "insuffisant":
+        qs = qs.filter(breach_count=0, insufficient_count__gt=0)
+    return qs.order_by("-published_at", "-id")
+
+
+def audited_projects() -> QuerySet[Project]:
+    """The projects that have at least one published bias audit (the list's project filter)."""
+    return (
+        Project.objects.filter(audits__status=Audit.State.PUBLISHED)
+        .distinct()
+        .order_by("name")
+        .only("slug", "name")
+    )
+
+
 def get_audit(pk: int) -> Audit:
     a = audits().filter(pk=pk).first()
     if a is None:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("evaluations/<int:pk>/", views.evaluation_detail, name="evaluation"),
     path("evaluations/<int:pk>/publier/", views.evaluation_publish, name="evaluation_publish"),
     path("espace/evaluations/nouvelle/", views.evaluation_new, name="evaluation_new"),
+    path("audits/", views.audit_list, name="audits"),
     path("audits/<int:pk>/", views.audit_detail, name="audit"),
     path("panels/<int:pk>/", views.panel_detail, name="panel"),
     path("panels/volontaire/", views.volunteer_view, name="volunteer"),

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -170,6 +171,33 @@ def evaluation_new(request: HttpRequest) -> HttpResponse:
 
 
 # ------------------------------------------------------------------ audits, panels, experiments, sheets
+
+
+def audit_list(request: HttpRequest) -> HttpResponse:
+    """Every published bias audit, newest first, by project and by verdict (issue 14)."""
+    project = request.GET.get("projet", "").strip()
+    verdict = request.GET.get("verdict", "").strip()
+    if verdict not in selectors.AUDIT_VERDICTS:
+        verdict = ""
+    qs = selectors.public_audits(project=project, verdict=verdict)
+    page = Paginator(qs, 20).get_page(request.GET.get("page"))
+    query = urlencode({k: v for k, v in (("projet", project), ("verdict", verdict)) if v})
+    return render(
+        request,
+        "evidence/audit_list.html",
+        {
+            "page": page,
+            "project": project,
+            "verdict": verdict,
+            "projects": selectors.audited_projects(),
+            "verdicts": [
+                ("ecart", _("Écart(s) hors de la bande acceptée")),
+                ("conforme", _("Conforme : aucun écart")),
+                ("insuffisant", _("Aucun écart, mais des données insuffisantes")),
+            ],
+            "query": query,
+        },
+    )
 
 
 def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:

@@ -352,8 +352,12 @@ def completeness_errors(content: PactContent) -> dict[str, list[str]]:
         add("commons.legal_form", _("Indiquez la forme juridique du porteur."))
     if not commons.no_private_shareholding:
         add("commons.no_private_shareholding", _("Attestez l'absence d'actionnariat privé (C5)."))
-    if any(f.kind == "equity" for f in commons.funding_sources):
-        add("commons.funding_sources", _("Aucun financement en capital n'est permis (C5)."))
+    for i, f in enumerate(commons.funding_sources):  # each one named, so the editor shows it there
+        if f.kind == "equity":
+            add(
+                f"commons.funding_sources.{i}.kind",
+                _("Aucun financement en capital n'est permis (C5)."),
+            )
     if commons.code_licence not in OPEN_LICENCES:
         add(
             "commons.code_licence",

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.forms import formset_factory
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
@@ -20,8 +19,7 @@ from pacte.pacts.schema import (
     PRINCIPLES,
     RECURRENCES,
 )
-
-SEP = ";"
+from pacte.web.row_sets import RowForm
 
 # Labels of the pact schema (pacte.pacts.schema keeps them in French): marked here so that makemessages
 # extracts them and the choices below (and the templates, with {% translate label %}) show them translated.
@@ -54,38 +52,6 @@ SCHEMA_LABELS = [
 
 def _translated(items: Any) -> list[tuple[str, Any]]:
     return [(k, _(v)) for k, v in items]
-
-
-def funding_kind_code(text: str) -> str:
-    """A funding kind typed in words ("Subvention publique") or as its code → its code."""
-    from pacte.projects.models import folded
-    from pacte.web.labels import FUNDING_KINDS
-
-    wanted = folded(text.strip())
-    for code, label in FUNDING_KINDS.items():
-        if wanted in (code, folded(str(label))):
-            return code
-    return text.strip()
-
-
-def funding_kind_words(code: str) -> str:
-    from pacte.web.labels import label
-
-    return label("funding_kind", code)
-
-
-def _lines(text: str, n: int) -> list[list[str]]:
-    rows = []
-    for line in (text or "").splitlines():
-        if not line.strip():
-            continue
-        parts = [p.strip() for p in line.split(SEP)]
-        rows.append((parts + [""] * n)[:n])
-    return rows
-
-
-def _join(rows: list[list[Any]]) -> str:
-    return "\n".join(f" {SEP} ".join(str(x) for x in row) for row in rows)
 
 
 class WebLinkField(forms.URLField):
@@ -129,7 +95,8 @@ class NewPactForm(forms.Form):
 
 
 # Fields the rules ask for at submission (pacte.pacts.schema.completeness_errors): saving a draft
-# accepts them empty, the page marks them as required.
+# accepts them empty, the page marks them as required. "bias_risks" and "sanctions" are lists
+# (rows, pacte.web.pact_rows): their sections carry the mark.
 REQUIRED_AT_SUBMIT = (
     "title",
     "mission_problem",
@@ -166,10 +133,17 @@ PRINCIPLE_GUIDES = {
 
 
 class PactForm(forms.Form):
+    """The pact's single fields. Its lists are rows (pacte.web.pact_rows, one formset each) and
+    the channels are checkboxes built from the channels declared on the platform."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        from pacte.web import pact_rows
+
         for name in REQUIRED_AT_SUBMIT:
-            self.fields[name].required_at_submit = True  # type: ignore[attr-defined]
+            if name in self.fields:
+                self.fields[name].required_at_submit = True  # type: ignore[attr-defined]
+        pact_rows.add_channel_fields(self, list(self.initial.get("state_channels") or []))
 
     title = forms.CharField(label=_("Titre du pacte"), max_length=200, required=False)
     mission_problem = forms.CharField(
@@ -196,15 +170,6 @@ class PactForm(forms.Form):
         choices=_translated(PRINCIPLES.items()),
         widget=forms.CheckboxSelectMultiple,
         required=False,
-    )
-    bias_risks = forms.CharField(
-        max_length=DOCUMENT,
-        label=_("Risques de biais"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_(
-            "Une ligne par risque : groupe ; mécanisme ; métrique ; ratio toléré (ex. 0.8)"
-        ),
     )
     bias_correction_promise = forms.BooleanField(
         label=_("Nous corrigerons les biais découverts par les audits"), required=False
@@ -235,16 +200,6 @@ class PactForm(forms.Form):
     commons_no_private_shareholding = forms.BooleanField(
         label=_("J'atteste l'absence d'actionnariat privé"), required=False
     )
-    commons_funding_sources = forms.CharField(
-        max_length=DOCUMENT,
-        label=_("Sources de financement"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_(
-            "Une ligne par source : nom ; type. Types : subvention publique, don, recettes, prêt, "
-            "contrat à impact, prise de participation."
-        ),
-    )
     commons_code_licence = forms.ChoiceField(
         label=_("Licence du code"),
         choices=[("", "—")] + [(x, x) for x in sorted(OPEN_LICENCES)],
@@ -265,33 +220,19 @@ class PactForm(forms.Form):
     transparency_budget_twice_yearly = forms.BooleanField(
         label=_("Budget publié deux fois par an"), required=False, initial=True
     )
-    state_data = forms.CharField(
-        max_length=DOCUMENT,
-        label=_("Données demandées"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_(
-            "Une ligne par jeu : identifiant ; palier (1-5) ; sensibilité (0-3) ; finalité"
-        ),
-    )
     state_panel_size = forms.IntegerField(
         label=_("Taille du panel de testeurs"), min_value=0, initial=0
     )
     state_panel_profile = forms.CharField(
         max_length=SENTENCE, label=_("Profil du panel"), required=False
     )
-    state_experts = forms.CharField(
-        max_length=DOCUMENT,
-        label=_("Experts (un par ligne)"),
+    state_channels = forms.MultipleChoiceField(
+        label=_("Canaux de diffusion (S4)"),
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-    state_channels = forms.CharField(
-        max_length=DOCUMENT,
-        label=_("Canaux de diffusion"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Une ligne par canal : canal ; condition"),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Cochez les canaux de l'État qui diffuseront le service ; la condition est facultative."
+        ),
     )
     state_seed_funding_eur = forms.IntegerField(
         label=_("Financement d'amorçage (€)"), min_value=0, initial=0
@@ -317,15 +258,14 @@ class PactForm(forms.Form):
         max_value=180,
         initial=30,
     )
-    sanctions = forms.CharField(
-        max_length=DOCUMENT,
-        label=_("Sanctions"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Une ligne par sanction : déclencheur ; mesure"),
-    )
+    def to_content(
+        self, commitments: list[dict[str, Any]], lists: dict[str, list[Any]] | None = None
+    ) -> dict[str, Any]:
+        """The content, from the fields and the rows' lists (by content path, e.g.
+        "state.data"; see pacte.web.pact_rows.LISTS)."""
+        from pacte.web import pact_rows
 
-    def to_content(self, commitments: list[dict[str, Any]]) -> dict[str, Any]:
+        lists = lists or {}
         d = self.cleaned_data
         oc = None
         if d.get("state_outcome_cap_eur"):
@@ -344,10 +284,7 @@ class PactForm(forms.Form):
                 "purpose_limitation": d["mission_purpose_limitation"],
             },
             "principles": d["principles"],
-            "bias_risks": [
-                {"group": g, "mechanism": m, "metric": me, "tolerated_ratio": r or "0.8"}
-                for g, m, me, r in _lines(d["bias_risks"], 4)
-            ],
+            "bias_risks": lists.get("bias_risks", []),
             "bias_correction_promise": d["bias_correction_promise"],
             "impact_plan": {
                 "outcome": d["impact_outcome"],
@@ -359,10 +296,7 @@ class PactForm(forms.Form):
             "commons": {
                 "legal_form": d["commons_legal_form"],
                 "no_private_shareholding": d["commons_no_private_shareholding"],
-                "funding_sources": [
-                    {"name": n, "kind": funding_kind_code(k)}
-                    for n, k in _lines(d["commons_funding_sources"], 2)
-                ],
+                "funding_sources": lists.get("commons.funding_sources", []),
                 "code_licence": d["commons_code_licence"],
                 "data_licence": d["commons_data_licence"],
             },
@@ -372,27 +306,25 @@ class PactForm(forms.Form):
                 "budget_twice_yearly": d["transparency_budget_twice_yearly"],
             },
             "state": {
-                "data": [
-                    {"dataset": ds, "tier": t or "0", "sensitivity": s or "0", "purpose": p}
-                    for ds, t, s, p in _lines(d["state_data"], 4)
-                ],
+                "data": lists.get("state.data", []),
                 "panel_size": d.get("state_panel_size") or 0,
                 "panel_profile": d["state_panel_profile"],
-                "experts": [x.strip() for x in d["state_experts"].splitlines() if x.strip()],
-                "channels": [
-                    {"channel": c, "condition": k} for c, k in _lines(d["state_channels"], 2)
-                ],
+                "experts": lists.get("state.experts", []),
+                "channels": pact_rows.channels_content(self),
                 "seed_funding_eur": d.get("state_seed_funding_eur") or 0,
                 "outcome_contract": oc,
             },
             "term": {"start": d.get("term_start"), "end": d.get("term_end")},
             "cure_days": d.get("cure_days") or 30,
-            "sanctions": [{"trigger": t, "measure": m} for t, m in _lines(d["sanctions"], 2)],
+            "sanctions": lists.get("sanctions", []),
             "commitments": commitments,
         }
 
     @staticmethod
     def initial_from(content: dict[str, Any]) -> dict[str, Any]:
+        """The fields' initial values (the lists go to the rows: pact_rows.LISTS)."""
+        from pacte.web import pact_rows
+
         m, ip, c = (
             content.get("mission", {}),
             content.get("impact_plan", {}),
@@ -412,12 +344,6 @@ class PactForm(forms.Form):
             "mission_territory": m.get("territory", ""),
             "mission_purpose_limitation": m.get("purpose_limitation", ""),
             "principles": content.get("principles", []),
-            "bias_risks": _join(
-                [
-                    [b["group"], b["mechanism"], b["metric"], b["tolerated_ratio"]]
-                    for b in content.get("bias_risks", [])
-                ]
-            ),
             "bias_correction_promise": content.get("bias_correction_promise", False),
             "impact_outcome": ip.get("outcome", ""),
             "impact_method": ip.get("method", ""),
@@ -426,26 +352,13 @@ class PactForm(forms.Form):
             "impact_mde_points": ip.get("mde_points", 2.0),
             "commons_legal_form": c.get("legal_form", ""),
             "commons_no_private_shareholding": c.get("no_private_shareholding", False),
-            "commons_funding_sources": _join(
-                [[f["name"], funding_kind_words(f["kind"])] for f in c.get("funding_sources", [])]
-            ),
             "commons_code_licence": c.get("code_licence", ""),
             "commons_data_licence": c.get("data_licence", ""),
             "transparency_algorithm_sheet": t.get("algorithm_sheet", True),
             "transparency_source_code_url": t.get("source_code_url", ""),
             "transparency_budget_twice_yearly": t.get("budget_twice_yearly", True),
-            "state_data": _join(
-                [
-                    [x["dataset"], x["tier"], x["sensitivity"], x.get("purpose", "")]
-                    for x in s.get("data", [])
-                ]
-            ),
             "state_panel_size": s.get("panel_size", 0),
             "state_panel_profile": s.get("panel_profile", ""),
-            "state_experts": "\n".join(s.get("experts", [])),
-            "state_channels": _join(
-                [[x["channel"], x.get("condition", "")] for x in s.get("channels", [])]
-            ),
             "state_seed_funding_eur": s.get("seed_funding_eur", 0),
             "state_outcome_price_eur": oc.get("price_per_outcome_eur"),
             "state_outcome_base_fee_eur": oc.get("base_fee_eur"),
@@ -453,9 +366,7 @@ class PactForm(forms.Form):
             "term_start": term.get("start"),
             "term_end": term.get("end"),
             "cure_days": content.get("cure_days", 30),
-            "sanctions": _join(
-                [[x["trigger"], x["measure"]] for x in content.get("sanctions", [])]
-            ),
+            **pact_rows.channels_initial(content),
         }
 
 
@@ -463,14 +374,10 @@ class PactForm(forms.Form):
 FIELD_FOR_PATH = {
     "title": "title",
     "principles": "principles",
-    "bias_risks": "bias_risks",
     "bias_correction_promise": "bias_correction_promise",
-    "sanctions": "sanctions",
     "term": "term_end",
     "cure_days": "cure_days",
-    "state.data": "state_data",
     "state.channels": "state_channels",
-    "commons.funding_sources": "commons_funding_sources",
 }
 
 
@@ -486,9 +393,19 @@ def field_for(path: str) -> str | None:
     return None
 
 
-class CommitmentForm(forms.Form):
+class CommitmentForm(RowForm):
     """One commitment row. A row without a text is an unused row (dropped); its key is made from
-    its principle when left empty."""
+    its principle when left empty (pacte.web.pact_editor.commitments_from)."""
+
+    def is_used(self, data: Any) -> bool:
+        return bool(str(data.get("text") or "").strip())
+
+    @staticmethod
+    def initial_for(item: Any) -> dict[str, Any]:
+        return dict(item)
+
+    def item(self) -> dict[str, Any]:
+        return {k: v for k, v in self.cleaned_data.items() if k != "DELETE"}
 
     key = forms.SlugField(
         label=_("Clé"),
@@ -516,9 +433,6 @@ class CommitmentForm(forms.Form):
     evidence = forms.ChoiceField(
         label=_("Preuve"), choices=_translated(EVIDENCE_KINDS.items()), initial="document"
     )
-
-
-CommitmentFormSet = formset_factory(CommitmentForm, extra=0, can_delete=True)
 
 
 class ReasonForm(forms.Form):

@@ -39,6 +39,7 @@ urlpatterns = [
         name="version_action",
     ),
     path("espace/engagements/<int:pk>/preuve/", views.commitment_evidence, name="evidence"),
-    path("espace/engagements/ligne/", pact_editor.commitment_row, name="commitment_row"),
+    path("espace/engagements/ligne/", pact_editor.pact_row, name="commitment_row"),
+    path("espace/pactes/ligne/<slug:prefix>/", pact_editor.pact_row, name="pact_row"),
     path("espace/jetons/", views.api_tokens, name="tokens"),
 ]

@@ -33,7 +33,7 @@ from pacte.pacts.schema import PRINCIPLES
 from pacte.projects import phases as project_phases
 from pacte.projects.models import Project
 from pacte.projects.selectors import get_project, search_projects
-from pacte.web import forms, pact_moves, queues
+from pacte.web import forms, pact_moves, pact_rows, queues
 from pacte.web.caching import public_page
 from pacte.web.project_sections import PROJECT_SECTIONS
 
@@ -162,6 +162,7 @@ def version_detail(request: HttpRequest, reference: str, number: int) -> HttpRes
             "version": version,
             "pact": version.pact,
             "c": version.content,
+            "state": pact_rows.state_in_words(version.content),
             "principles": PRINCIPLES,
             "board": _board(version, acting),
             "signatures": signatures,
