@@ -208,7 +208,6 @@ def fill(target: int, chunk: int = 50_000) -> None:
     state = LogState.objects.get()
     # entries: valid canonical JSON with a prev chain per subject (one subject per entry here)
     size = state.size
-    tree = merkle.MerkleTree(DbNodeStore(), state.tree_size)
     from django.db import connection
 
     now = connection.ops.adapt_datetimefield_value(
@@ -257,7 +256,8 @@ def fill(target: int, chunk: int = 50_000) -> None:
                 ),
                 rows,
             )
-            tree.append_many(leaves)
+            # a store per chunk: a DbNodeStore keeps every node it wrote
+            merkle.MerkleTree(DbNodeStore(), size).append_many(leaves)
             size += n
             LogState.objects.filter(id=1).update(size=size, tree_size=size)
         print(f"\r  remplissage : {size:,} / {target:,}", end="", file=sys.stderr, flush=True)
