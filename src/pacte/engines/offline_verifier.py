@@ -146,7 +146,7 @@ class HttpSource:
             self.tile_cache[path] = data
         return data
 
-    def tiles(self, paths: list[str]) -> list[bytes]:
+    def fetch_tiles(self, paths: list[str]) -> list[bytes]:
         """Several tiles at once: those not in the cache are read in parallel (at most
         ``parallel`` requests in flight) over the client's one keep-alive pool."""
         missing = [p for p in dict.fromkeys(paths) if p not in self.tile_cache]
@@ -164,7 +164,7 @@ class HttpSource:
         """The tree of ``size`` leaves, read from its hash tiles (a proof's missing tiles in
         parallel; every tile and its hashed inner levels kept for the next proofs)."""
         return tiles.TileNodeStore(
-            size, self.tile, self.tile_cache, self.tile_levels, fetch_many=self.tiles
+            size, self.tile, self.tile_cache, self.tile_levels, fetch_many=self.fetch_tiles
         )
 
     def entries(self, start: int, end: int) -> Iterator[tuple[int, str | None, str]]:
