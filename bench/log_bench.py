@@ -208,7 +208,6 @@ def fill(target: int, chunk: int = 50_000) -> None:
     state = LogState.objects.get()
     # entries: valid canonical JSON with a prev chain per subject (one subject per entry here)
     size = state.size
-    tree = merkle.MerkleTree(DbNodeStore(), state.tree_size)
     from django.db import connection
 
     now = connection.ops.adapt_datetimefield_value(
@@ -257,7 +256,8 @@ def fill(target: int, chunk: int = 50_000) -> None:
                 ),
                 rows,
             )
-            tree.append_many(leaves)
+            # a store per chunk: a DbNodeStore keeps every node it wrote
+            merkle.MerkleTree(DbNodeStore(), size).append_many(leaves)
             size += n
             LogState.objects.filter(id=1).update(size=size, tree_size=size)
         print(f"\r  remplissage : {size:,} / {target:,}", end="", file=sys.stderr, flush=True)
@@ -369,8 +369,7 @@ def bench_tile_proofs(client, size: int, seconds: float, rng: random.Random) -> 
     # cold: the client starts with no tile; the window includes the tile requests
     out = {"incl_tiles_cold": _measure(inclusion, seconds / 2)}
     out["cons_tiles_cold"] = _measure(consistency, seconds / 2)
-    # warm, like the warm service: every hash tile of the checkpoint already fetched (a client
-    # that has run a while, or an HTTP cache / CDN in front of the log: the tiles are immutable)
+    # every hash tile held (fetched once), inner levels hashed on demand by each proof
     t0 = time.perf_counter()
     for ref in T.tiles_for_size(size):
         if ref.path not in cache:
@@ -379,8 +378,41 @@ def bench_tile_proofs(client, size: int, seconds: float, rng: random.Random) -> 
     out["tiles_fetched"] = fetched[0]
     out["tiles_mb"] = sum(len(v) for v in cache.values()) / 2**20
     before = fetched[0]
+    store = T.TileNodeStore(size, fetch, cache)  # no inner level hashed yet
+    tree = merkle.MerkleTree(store, size)
+    out["incl_tiles_unhashed"] = _measure(inclusion, seconds / 2)
+    out["cons_tiles_unhashed"] = _measure(consistency, seconds / 2)
+    # warm, like the warm service (whose node cache holds every level): every tile held and
+    # its inner levels hashed in bulk once (`TileNodeStore.warm`, timed apart like the
+    # service's cache loading); a client that has run a while, or behind an HTTP cache /
+    # CDN (the tiles are immutable), is in this state
+    store = T.TileNodeStore(size, fetch, cache)
+    t0 = time.perf_counter()
+    store.warm()
+    out["tiles_hash_s"] = time.perf_counter() - t0
+    tree = merkle.MerkleTree(store, size)
     out["incl_tiles_http"] = _measure(inclusion, seconds)
     out["cons_tiles_http"] = _measure(consistency, seconds)
+    # the ratio to the warm service, INTERLEAVED (rounds alternating the service and the
+    # client, both warm), so that both see the same load on a shared machine
+    for key, ours, theirs in (
+        ("incl", inclusion, lambda: services.inclusion(index=rng.randrange(size))),
+        ("cons", consistency, lambda: services.consistency(rng.randrange(1, size))),
+    ):
+        n_ours = n_theirs = 0
+        t_ours = t_theirs = 0.0
+        for _ in range(5):
+            for fn, is_ours in ((theirs, False), (ours, True)):
+                n, t0 = 0, time.perf_counter()
+                while n < 20 or time.perf_counter() - t0 < seconds / 5:
+                    fn()
+                    n += 1
+                dt = time.perf_counter() - t0
+                if is_ours:
+                    n_ours, t_ours = n_ours + n, t_ours + dt
+                else:
+                    n_theirs, t_theirs = n_theirs + n, t_theirs + dt
+        out[f"{key}_tiles_ratio_interleaved"] = (n_ours / t_ours) / (n_theirs / t_theirs)
     assert fetched[0] == before  # warm: no request at all
     return out
 
@@ -536,10 +568,20 @@ def table(results: list[dict], pm: dict | None) -> None:
                 )
                 print(
                     f"| preuves de {kind} calculées par le client à partir des tuiles HTTP "
-                    f"(tuiles en cache, preuve vérifiée) | {db} | {n:,} | "
+                    f"(tuiles en cache, niveaux internes hachés, preuve vérifiée) | {db} | {n:,} | "
                     f"{rate(s[key + '_tiles_http'])} | service (cache chaud) : {rate(s[key])} | "
                     f"{s[key + '_tiles_http'] / s[key]:.2f} |"
                 )
+                if key + "_tiles_ratio_interleaved" in s:
+                    print(
+                        f"| idem, ratio mesuré en alternance avec le service (5 tours) | {db} | "
+                        f"{n:,} | | | {s[key + '_tiles_ratio_interleaved']:.2f} |"
+                    )
+                if key + "_tiles_unhashed" in s:
+                    print(
+                        f"| idem, tuiles en cache mais niveaux internes hachés à la demande | {db} | "
+                        f"{n:,} | {rate(s[key + '_tiles_unhashed'])} | | |"
+                    )
                 print(
                     f"| idem, client parti sans aucune tuile (requêtes comprises) | {db} | "
                     f"{n:,} | {rate(s[key + '_tiles_cold'])} | | |"
@@ -548,6 +590,11 @@ def table(results: list[dict], pm: dict | None) -> None:
                 f"| tuiles de hachage lues par le client (toutes) | {db} | {n:,} | "
                 f"{s['tiles_fetched']:,.0f} ({s['tiles_mb']:.1f} Mo, {s['tiles_prefetch_s']:.1f} s) | | |"
             )
+            if "tiles_hash_s" in s:
+                print(
+                    f"| client : hachage en bloc des niveaux internes de toutes les tuiles | {db} | "
+                    f"{n:,} | {s['tiles_hash_s']:.1f} s | | |"
+                )
             print(
                 f"| cache de nœuds : chargement | {db} | {n:,} | {s['warm_s']:.1f} s | "
                 f"{s['cache_mb']:,.0f} Mo / budget {s['cache_budget_mb']:,.0f} Mo | |"
@@ -688,13 +735,25 @@ def figures(results: list[dict]) -> dict[str, float]:
                 out[f"log.proofs_tiles_cold_per_s.{kind}.{db}.{n}"] = round(
                     s[key + "_tiles_cold"], 1
                 )
+                if key + "_tiles_unhashed" in s:
+                    out[f"log.proofs_tiles_unhashed_per_s.{kind}.{db}.{n}"] = round(
+                        s[key + "_tiles_unhashed"], 1
+                    )
+                if key + "_tiles_ratio_interleaved" in s:
+                    out[f"log.proofs_http_ratio_service.{kind}.{db}.{n}"] = round(
+                        s[key + "_tiles_ratio_interleaved"], 3
+                    )
+            if "tiles_hash_s" in s:
+                out[f"log.proofs_tiles_hash_s.{db}.{n}"] = round(s["tiles_hash_s"], 2)
     # the headline: the largest size of the first database, the worse of the two kinds
     for r in results:
         if r["sizes"]:
             s = r["sizes"][-1]
-            out["log.proofs_http_ratio_service"] = round(
-                min(s["incl_tiles_http"] / s["incl"], s["cons_tiles_http"] / s["cons"]), 3
-            )
+            if "incl_tiles_ratio_interleaved" in s:  # measured interleaved with the service
+                ratio = min(s["incl_tiles_ratio_interleaved"], s["cons_tiles_ratio_interleaved"])
+            else:
+                ratio = min(s["incl_tiles_http"] / s["incl"], s["cons_tiles_http"] / s["cons"])
+            out["log.proofs_http_ratio_service"] = round(ratio, 3)
             out["log.proofs_endpoint_http_ratio_service"] = round(
                 min(s["incl_http"] / s["incl"], s["cons_http"] / s["cons"]), 3
             )

@@ -184,7 +184,7 @@ def test_stores_of_different_sizes_share_the_tiles_inner_levels_and_agree_with_t
     """A client computing proofs against several checkpoints (`pacte log verify --url`) hashes
     each tile's inner levels once; a partial tile's levels never serve a larger tree."""
     cache: dict[str, bytes] = {}
-    levels: dict[tuple[str, int], list[bytes]] = {}
+    levels: dict[T.TileKey, list[bytes]] = {}
     for size in (65536 + 300, 65536 + 301, _BIG):  # a partial tile grows between the sizes
         store = T.TileNodeStore(size, _serve, cache, levels)
         tree = merkle.MerkleTree(store, size)
@@ -192,9 +192,11 @@ def test_stores_of_different_sizes_share_the_tiles_inner_levels_and_agree_with_t
         for index in (0, 65_000, size - 1):
             assert tree.inclusion_proof(index) == _reference(size).inclusion_proof(index, size)
         assert tree.consistency_proof(70) == _reference(size).consistency_proof(70, size)
-    assert any(j >= 1 and ".p/" not in path for path, j in levels)  # full tiles' inner levels
-    assert any(path.endswith(".p/44") for path, _ in levels)  # partial tiles by their width
-    kept = dict(levels)
+    # full tiles' inner levels (j >= 1) are kept
+    assert any(w == T.WIDTH and len(got) > 1 for (_t, _n, w), got in levels.items())
+    assert any(w == 44 for _t, _n, w in levels)  # partial tiles by their width
+    assert all(len(got[0]) == 32 * w for (_t, _n, w), got in levels.items())
+    kept = {key: list(got) for key, got in levels.items()}
     again = T.TileNodeStore(_BIG, _serve, cache, levels)
     merkle.MerkleTree(again, _BIG).inclusion_proof(65_000)
     assert again.fetched == 0 and levels == kept  # nothing fetched nor hashed again
@@ -209,3 +211,78 @@ def test_tile_node_store_refuses_nodes_outside_the_tree_and_short_tiles():
     with pytest.raises(T.TileError):
         short.get(0, 3)
     assert short.cache == {}  # a malformed tile is never kept
+
+
+def test_a_proofs_missing_tiles_are_asked_in_one_fetch_many_call():
+    calls: list[list[str]] = []
+
+    def fetch_many(paths: list[str]) -> list[bytes]:
+        calls.append(list(paths))
+        return [_serve(p) for p in paths]
+
+    def fetch(path: str) -> bytes:
+        raise AssertionError(f"{path} fetched alone")
+
+    store = T.TileNodeStore(_BIG, fetch, fetch_many=fetch_many)
+    tree = merkle.MerkleTree(store, _BIG)
+    assert tree.inclusion_proof(70_000) == _reference(_BIG).inclusion_proof(70_000, _BIG)
+    assert len(calls) == 1 and len(calls[0]) == len(set(calls[0])) >= 2
+    assert "tile/0/273" in calls[0]
+    assert store.fetched == len(calls[0])
+    tree.inclusion_proof(70_001)  # same tiles: nothing asked
+    assert len(calls) == 1
+
+
+def test_warm_fetches_every_tile_once_then_proofs_need_no_request_nor_hash():
+    fetched: list[str] = []
+
+    def fetch_many(paths: list[str]) -> list[bytes]:
+        fetched.extend(paths)
+        return [_serve(p) for p in paths]
+
+    levels: dict[T.TileKey, list[bytes]] = {}
+    store = T.TileNodeStore(_BIG, _serve, None, levels, fetch_many=fetch_many)
+    n = store.warm(chunk=100)
+    assert n == len(T.tiles_for_size(_BIG)) == len(fetched) == len(set(fetched))
+    assert sorted(fetched) == sorted(r.path for r in T.tiles_for_size(_BIG))
+    # every inner level of every tile hashed (8 levels: empty above a narrow partial tile)
+    assert all(len(got) == T.HEIGHT for got in levels.values())
+    kept = {key: list(got) for key, got in levels.items()}
+    tree, ref = merkle.MerkleTree(store, _BIG), _reference(_BIG)
+    for index in (0, 255, 256, 70_000, 131_071, _BIG - 1):
+        assert tree.inclusion_proof(index) == ref.inclusion_proof(index, _BIG)
+        assert tree.leaf_hash(index) == _LEAVES[index]
+    for old in (1, 3, 65_536, 70_001, _BIG - 1):
+        assert tree.consistency_proof(old) == ref.consistency_proof(old, _BIG)
+        assert tree.root(old) == ref.root(old)
+    assert store.fetched == n and levels == kept  # no request, no hashing after warm()
+
+
+def test_http_source_reads_a_proofs_tiles_in_parallel_once_each_and_proves_like_the_engine():
+    import threading
+
+    import httpx
+
+    from pacte.engines.offline_verifier import HttpSource
+
+    asked: list[str] = []
+    threads: set[int] = set()
+    lock = threading.Lock()
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix("/api/v1/log/")
+        with lock:
+            asked.append(path)
+            threads.add(threading.get_ident())
+        return httpx.Response(200, content=_serve(path))
+
+    client = httpx.Client(transport=httpx.MockTransport(serve))
+    source = HttpSource("http://log.test", client, parallel=4)
+    assert source.parallel == 4 and HttpSource("http://log.test", client).parallel == 1
+    ref = _reference(_BIG)
+    for index in (70_000, 70_001, 5, _BIG - 1):
+        leaf, proof = source.inclusion_proof(index, _BIG)
+        assert leaf == _LEAVES[index] and proof == ref.inclusion_proof(index, _BIG)
+    assert source.consistency_proof(65_537, _BIG) == ref.consistency_proof(65_537, _BIG)
+    assert len(asked) == len(set(asked)) >= 3  # each tile read once, cached for the next proofs
+    assert threads - {threading.get_ident()}  # a proof's several tiles read by the pool's threads

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 _T = TypeVar("_T")
 CHUNK_LINES = 100_000
+PARALLEL_TILES = 8  # tile requests in flight at once (httpx's pool keeps up to 10 connections)
 
 
 class VerificationFailed(Exception):
@@ -99,17 +100,27 @@ class HttpSource:
     each at most once."""
 
     def __init__(
-        self, url: str, client: Any = None, tile_cache: dict[str, bytes] | None = None
+        self,
+        url: str,
+        client: Any = None,
+        tile_cache: dict[str, bytes] | None = None,
+        *,
+        parallel: int | None = None,
     ) -> None:
         import httpx
 
         self.base = url.rstrip("/")
         if not self.base.endswith("/api/v1/log"):
             self.base += "/api/v1/log"
+        # requests in flight at once for the tiles of one proof: its own client (one
+        # keep-alive pool) is shared by threads; a client given by the caller (e.g. a WSGI
+        # transport bound to one thread's database connection) is used from one thread
+        # unless ``parallel`` says otherwise
+        self.parallel = parallel if parallel is not None else (1 if client else PARALLEL_TILES)
         self.client = client or httpx.Client(timeout=30.0, follow_redirects=True)
         self.tile_cache: dict[str, bytes] = {} if tile_cache is None else tile_cache
         # the tiles' inner levels, hashed once for every proof this client computes
-        self.tile_levels: dict[tuple[str, int], list[bytes]] = {}
+        self.tile_levels: dict[tiles.TileKey, list[bytes]] = {}
 
     def _get(self, path: str, **params: Any) -> httpx.Response:
         import httpx
@@ -135,9 +146,26 @@ class HttpSource:
             self.tile_cache[path] = data
         return data
 
+    def fetch_tiles(self, paths: list[str]) -> list[bytes]:
+        """Several tiles at once: those not in the cache are read in parallel (at most
+        ``parallel`` requests in flight) over the client's one keep-alive pool."""
+        missing = [p for p in dict.fromkeys(paths) if p not in self.tile_cache]
+        if len(missing) > 1 and self.parallel > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(min(self.parallel, len(missing))) as pool:
+                for path, data in zip(
+                    missing, pool.map(lambda p: self._get("/" + p).content, missing), strict=True
+                ):
+                    self.tile_cache[path] = data
+        return [self.tile(p) for p in paths]
+
     def nodes(self, size: int) -> tiles.TileNodeStore:
-        """The tree of ``size`` leaves, read from its hash tiles."""
-        return tiles.TileNodeStore(size, self.tile, self.tile_cache, self.tile_levels)
+        """The tree of ``size`` leaves, read from its hash tiles (a proof's missing tiles in
+        parallel; every tile and its hashed inner levels kept for the next proofs)."""
+        return tiles.TileNodeStore(
+            size, self.tile, self.tile_cache, self.tile_levels, fetch_many=self.fetch_tiles
+        )
 
     def entries(self, start: int, end: int) -> Iterator[tuple[int, str | None, str]]:
         """Entries [start, end) from the entry bundles of the tree of ``end`` entries."""

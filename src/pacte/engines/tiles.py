@@ -19,6 +19,7 @@ subtree hashes computed inside each, so that repeated proofs cost no request and
 
 from __future__ import annotations
 
+import hashlib
 import re
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -30,6 +31,7 @@ __all__ = [
     "HEIGHT",
     "WIDTH",
     "TileError",
+    "TileKey",
     "TileNodeStore",
     "TileRef",
     "TiledTree",
@@ -46,6 +48,7 @@ HEIGHT = 8
 WIDTH = 1 << HEIGHT  # 256 hashes (8,192 bytes) in a full tile
 MAX_LEVEL = 63
 MAX_ENTRY = 0xFFFF
+_sha256 = hashlib.sha256
 
 _GROUP = re.compile(r"[0-9]{3}")
 _DEC = re.compile(r"0|[1-9][0-9]*")
@@ -245,16 +248,30 @@ class TiledTree:
 # ------------------------------------------------------------------ nodes from tiles, lazily
 
 
+TileKey = tuple[int, int, int]
+"""``(tile level, tile number, width)``: names one tile's content, like its path."""
+
+
 class TileNodeStore:
     """Read-only :class:`~pacte.engines.merkle.NodeStore` of the tree of ``size`` leaves,
     answered from its tiles: node ``(L, i)`` (complete, so ``(i + 1)·2^L <= size``) lies in
     the tile of level ``L // 8`` numbered ``(i << L % 8) // 256``, and is the RFC 6962 hash
-    of ``2^(L % 8)`` consecutive hashes of that tile. ``fetch(path) -> bytes`` reads
-    ``tile/…``; ``cache`` maps a tile path to its content and may be shared between stores
-    of different sizes (paths name immutable content). ``levels`` maps ``(tile path, j)`` to
-    the hashes of the tile's nodes ``j`` levels above its base: derived from immutable content,
-    it may be shared too, so that a client computing many proofs hashes each tile's inner
-    levels once rather than once per proof. ``fetched`` counts calls to fetch.
+    of ``2^(L % 8)`` consecutive hashes of that tile.
+
+    * ``fetch(path) -> bytes`` reads ``tile/…``; ``fetch_many(paths) -> list[bytes]``, when
+      given, reads several tiles at once (e.g. in parallel over one keep-alive connection
+      pool): :meth:`get_many` asks for every tile a proof needs and does not hold yet in
+      ONE call, before hashing anything;
+    * ``cache`` maps a tile path to its content and may be shared between stores of
+      different sizes (paths name immutable content);
+    * ``levels`` maps a tile ``(tile level, number, width)`` to the packed hashes (32 bytes
+      each) of its nodes ``j`` levels above its base (``levels[key][j]``, j = 0: its
+      content): derived from
+      immutable content, it may be shared too, so that a client computing many proofs
+      splits and hashes each tile once rather than once per proof. The hot path builds no
+      path string: a tile's path is only formatted when it is fetched.
+
+    ``fetched`` counts the tiles fetched.
     """
 
     def __init__(
@@ -262,62 +279,144 @@ class TileNodeStore:
         size: int,
         fetch: Callable[[str], bytes],
         cache: dict[str, bytes] | None = None,
-        levels: dict[tuple[str, int], list[bytes]] | None = None,
+        levels: dict[TileKey, list[bytes]] | None = None,
+        fetch_many: Callable[[list[str]], list[bytes]] | None = None,
     ) -> None:
         if size < 0:
             raise TileError("tree size must be non-negative")
         self.size = size
         self.fetch = fetch
+        self.fetch_many = fetch_many
         self.cache: dict[str, bytes] = {} if cache is None else cache
         self.fetched = 0
-        # (tile path, j) -> hashes; a path names one content (a partial tile has its width in it)
-        self._levels: dict[tuple[str, int], list[bytes]] = {} if levels is None else levels
+        self._levels: dict[TileKey, list[bytes]] = {} if levels is None else levels
 
-    def _tile_ref(self, tile_level: int, number: int) -> TileRef:
+    def _key(self, tile_level: int, number: int) -> TileKey:
         count = self.size >> (HEIGHT * tile_level)  # complete nodes at level 8·tile_level
         full = count >> HEIGHT
         if number < full:
-            return TileRef(tile_level, number)
+            return (tile_level, number, WIDTH)
         width = count - number * WIDTH
         if number > full or width <= 0:
             raise TileError(f"no tile {tile_level}/{number} in a tree of {self.size} leaves")
-        return TileRef(tile_level, number, width)
+        return (tile_level, number, width)
 
-    def _tile_level(self, ref: TileRef, j: int) -> list[bytes]:
-        """Hashes of the tile's nodes ``j`` levels above its base (j = 0: its content)."""
-        key = (ref.path, j)
-        got = self._levels.get(key)
-        if got is not None:
-            return got
-        if j == 0:
+    def _base(self, key: TileKey, data: bytes | None = None) -> list[bytes]:
+        """The tile's levels list, holding its content (j = 0); fetched if needed."""
+        tl, number, width = key
+        ref = TileRef(tl, number, width)
+        if data is None:
             data = self.cache.get(ref.path)
-            if data is None:
-                data = self.fetch(ref.path)
-                self.fetched += 1
-                _hashes(data, ref.width, ref)  # checks the length before anything is kept
-                self.cache[ref.path] = data
-            got = _hashes(data, ref.width, ref)
-        else:
-            below = self._tile_level(ref, j - 1)
-            got = [merkle.node_hash(a, b) for a, b in zip(below[0::2], below[1::2], strict=False)]
-        self._levels[key] = got
+        if data is None:
+            data = self.fetch(ref.path)
+            self.fetched += 1
+        if len(data) != width * merkle.HASH_SIZE:  # checked before anything is kept
+            raise TileError(f"{ref.path}: {len(data)} bytes, expected {width * merkle.HASH_SIZE}")
+        data = bytes(data)
+        self.cache[ref.path] = data
+        got = self._levels[key] = [data]
         return got
+
+    def _level(self, key: TileKey, j: int) -> bytes:
+        """The packed hashes (32 bytes each) of the tile's nodes ``j`` levels above its base,
+        hashed a whole level at a time."""
+        got = self._levels.get(key)
+        if got is None:
+            got = self._base(key)
+        sha = _sha256
+        while len(got) <= j:
+            below = got[-1]
+            got.append(
+                b"".join(
+                    [
+                        sha(b"\x01" + below[i : i + 64]).digest()
+                        for i in range(0, len(below) - 63, 64)
+                    ]
+                )
+            )
+        return got[j]
 
     def get(self, level: int, index: int) -> bytes | None:
         if level < 0 or index < 0 or (index + 1) << level > self.size:
             return None
-        t, j = divmod(level, HEIGHT)
+        j = level & 7  # HEIGHT = 8
         first = index << j  # first node of level 8·t under (level, index)
-        ref = self._tile_ref(t, first >> HEIGHT)
-        return self._tile_level(ref, j)[(first & (WIDTH - 1)) >> j]
+        off = ((first & (WIDTH - 1)) >> j) << 5
+        return self._level(self._key(level >> 3, first >> HEIGHT), j)[off : off + 32]
 
     def get_many(self, ids: Sequence[merkle.NodeId]) -> Mapping[merkle.NodeId, bytes]:
+        size = self.size
+        levels = self._levels
+        if self.fetch_many is not None:
+            self._prefetch(ids)
         out: dict[merkle.NodeId, bytes] = {}
-        for level, index in ids:
-            h = self.get(level, index)
-            if h is not None:
-                out[(level, index)] = h
+        for nid in ids:
+            level, index = nid
+            if level < 0 or index < 0 or (index + 1) << level > size:
+                continue
+            t, j = level >> 3, level & 7
+            first = index << j
+            number = first >> HEIGHT
+            if number < size >> (HEIGHT * t + HEIGHT):  # a full tile (the usual case)
+                key = (t, number, WIDTH)
+            else:
+                key = self._key(t, number)
+            got = levels.get(key)
+            hashes = got[j] if got is not None and len(got) > j else self._level(key, j)
+            off = ((first & (WIDTH - 1)) >> j) << 5
+            out[nid] = hashes[off : off + 32]
         return out
+
+    def _fetch_keys(self, keys: Iterable[TileKey]) -> None:
+        """Fetch the tiles ``keys`` held neither split nor raw: one ``fetch_many`` call when
+        given (several tiles), else one ``fetch`` per tile."""
+        wanted: dict[str, TileKey] = {}
+        for key in keys:
+            if key not in self._levels:
+                path = tile_path(*key)
+                if path in self.cache:
+                    self._base(key)
+                else:
+                    wanted[path] = key
+        if not wanted:
+            return
+        paths = list(wanted)
+        if self.fetch_many is None or len(paths) == 1:
+            datas = [self.fetch(p) for p in paths]
+        else:
+            datas = self.fetch_many(paths)
+        if len(datas) != len(paths):
+            raise TileError("fetch_many returned a different number of tiles")
+        for path, data in zip(paths, datas, strict=True):
+            self.fetched += 1
+            self._base(wanted[path], data)
+
+    def _prefetch(self, ids: Sequence[merkle.NodeId]) -> None:
+        """Fetch at once every tile of ``ids`` not held yet (the tiles of one proof are
+        independent: ``fetch_many`` may read them in parallel)."""
+        size = self.size
+        keys = []
+        for level, index in ids:
+            if level < 0 or index < 0 or (index + 1) << level > size:
+                continue
+            key = self._key(level >> 3, (index << (level & 7)) >> HEIGHT)
+            if key not in self._levels:
+                keys.append(key)
+        if keys:
+            self._fetch_keys(keys)
+
+    def warm(self, *, chunk: int = 256) -> int:
+        """Fetch every hash tile of the tree not held yet (``chunk`` tiles per ``fetch_many``
+        call) and hash every tile's inner levels in bulk, so that every complete node is then
+        answered from memory without a request or a hash — the client's counterpart of the
+        service's warm node cache. Returns the number of tiles."""
+        refs = tiles_for_size(self.size)
+        keys: list[TileKey] = [(r.level or 0, r.index, r.width) for r in refs]
+        for lo in range(0, len(keys), chunk):
+            self._fetch_keys(keys[lo : lo + chunk])
+        for key in keys:
+            self._level(key, HEIGHT - 1)
+        return len(keys)
 
     def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
         raise TypeError("TileNodeStore is read-only")

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -33,6 +33,7 @@ from pacte.funding.models import (
     PaymentOrder,
     Programme,
 )
+from pacte.writes.rows import bulk_insert
 
 Kind = LedgerAccount.Kind
 CENT = Decimal("0.01")
@@ -170,8 +171,12 @@ def post_batch(
     kind: str, programme: Programme, batch: Sequence[Sequence[Leg]], *, memo: str = ""
 ) -> int:
     """Post many transactions of one kind at once (imports, replays, the benchmark): one INSERT of
-    transactions, one of entries, one UPDATE that posts them — the database checks each balance as
-    it posts. No journal event here: the caller records one for the batch."""
+    transactions, one bulk insert of entries (:func:`pacte.writes.rows.bulk_insert`: COPY on
+    PostgreSQL, one prepared executemany on SQLite), one UPDATE that posts them — the database
+    checks each balance as it posts (SQLite: the posting trigger; PostgreSQL: the posting trigger
+    and the deferred constraint trigger at commit — its row events, even if made immediate by
+    the caller, fire at the end of the one COPY statement, when every entry is in). No journal
+    event here: the caller records one for the batch."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger.post_batch runs inside the transaction of the change it records")
     for legs in batch:  # a clear error before the database's own refusal
@@ -196,14 +201,7 @@ def post_batch(
         for tx, legs in zip(txs, batch, strict=True)
         for leg in legs
     ]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":  # one statement per row: check the balance at commit
-            cursor.execute("SET CONSTRAINTS funding_ledger_balanced DEFERRED")
-        cursor.executemany(
-            f"INSERT INTO {LedgerEntry._meta.db_table} (transaction_id, account_id, amount_eur) "
-            "VALUES (%s, %s, %s)",
-            rows,
-        )
+    bulk_insert(LedgerEntry._meta.db_table, ("transaction_id", "account_id", "amount_eur"), rows)
     return LedgerTransaction.objects.filter(pk__in=[tx.pk for tx in txs]).update(posted=True)
 
 

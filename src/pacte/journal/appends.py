@@ -76,21 +76,27 @@ from pacte.journal.entries import Actor, Appended, NewEvent, _append, _stage
 from pacte.journal.models import Event, LogState
 
 
-def _lock_state_for_append() -> LogState:
+def _lock_state_for_append(*, check_memory: bool = True, pending_checks: bool = True) -> LogState:
     """Lock the log for an append, after checking that the database still holds the
     history the log signed (see :mod:`pacte.journal.memory`): if not, the caller's
     transaction is refused with a 503 before anything is written.
 
     The check runs BEFORE the lock (the log's lock is taken last and held briefly): it
     reads the committed tree size and the O(log n) nodes of the remembered prefix, which
-    never change once written; the signing step checks again under the lock."""
-    remembered = memory.read_memory()
+    never change once written; the signing step checks again under the lock.
+    ``check_memory=False``: the caller signs a checkpoint under the lock in the same
+    transaction (:func:`record_events`), whose check refuses the same appends before the
+    commit — the transaction rolls back, nothing is written. ``pending_checks=False``: the
+    transaction was opened by the caller of this function and has written nothing yet, so
+    no foreign-key check is pending."""
+    remembered = memory.read_memory() if check_memory else None
     if remembered is not None:
         size = LogState.objects.filter(id=1).values_list("tree_size", flat=True).first() or 0
         d = memory.divergence(size, _tree(size), remembered)
         if d is not None:
             raise memory.halt(d)
-    _check_foreign_keys_now()
+    if pending_checks:
+        _check_foreign_keys_now()
     return _lock_state()
 
 
@@ -140,13 +146,16 @@ def record_events(events: Iterable[NewEvent], *, checkpoint: bool = True) -> lis
     batch = list(events)
     if not batch:
         return []
+    # a transaction of its own (not the caller's) has no foreign-key check pending
+    own = not transaction.get_connection().in_atomic_block
     with transaction.atomic():
-        state = _lock_state_for_append()
+        # with a checkpoint, the memory is checked once, under the lock, before signing
+        state = _lock_state_for_append(check_memory=not checkpoint, pending_checks=not own)
         appended, leaves = _append(state, batch, timezone.now())
         tree = _integrate_locked(
             state, pending=(appended[0].index, leaves), new_size=state.size + len(batch)
         )
         if checkpoint:
-            _sign_locked(state, tree)
+            _sign_locked(state, tree, grew=True)
         _stage("before-commit")
     return appended

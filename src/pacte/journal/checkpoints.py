@@ -65,11 +65,15 @@ def _tree(size: int) -> merkle.MerkleTree:
     return merkle.MerkleTree(DbNodeStore(), size)
 
 
-def _sign_locked(state: LogState, tree: merkle.MerkleTree | None = None) -> Checkpoint:
-    """Sign a checkpoint of the tree (``tree``: the one just appended to, if any)."""
-    latest = Checkpoint.objects.order_by("-size", "-id").first()
-    if latest is not None and latest.size == state.tree_size:
-        return latest
+def _sign_locked(
+    state: LogState, tree: merkle.MerkleTree | None = None, *, grew: bool = False
+) -> Checkpoint:
+    """Sign a checkpoint of the tree (``tree``: the one just appended to, if any; ``grew``:
+    entries were just integrated under this lock, so no checkpoint of this size exists)."""
+    if not grew:
+        latest = Checkpoint.objects.order_by("-size", "-id").first()
+        if latest is not None and latest.size == state.tree_size:
+            return latest
     if tree is None or tree.size != state.tree_size:
         tree = _tree(state.tree_size)
     root = tree.root()

@@ -82,7 +82,10 @@ class DbNodeStore:
     """Complete subtree hashes in the `journal_lognode` table.
 
     ``get_many`` runs ONE query; ``prime`` pre-loads ids so that a proof and its root are
-    answered from a single round trip.
+    answered from a single round trip. The store keeps every node it read or wrote (a
+    complete node never changes; a store lives for one transaction): after an append, the
+    consistency proof from the previous size (the memory check before signing) is made of
+    the old frontier and the new nodes, and costs no query.
     """
 
     def __init__(self) -> None:
@@ -101,7 +104,9 @@ class DbNodeStore:
             else:
                 out[nid] = h
         if missing:
-            out.update(self._fetch(missing))
+            got = self._fetch(missing)
+            self._cache.update(got)
+            out.update(got)
         return out
 
     def prime(self, ids: Sequence[NodeId]) -> None:
@@ -122,11 +127,12 @@ class DbNodeStore:
     def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
         """Write the nodes of levels 1 and up in one bulk insert; level-0 nodes are the
         entries' leaf hashes, written with the entries (see :mod:`pacte.journal.appends`)."""
+        items = list(items)
         rows = [(lv, ix, h) for lv, ix, h in items if lv > 0]
         bulk_insert(LogNode._meta.db_table, ("level", "index", "hash"), rows)
-        for lv, ix, h in rows:
-            if (lv, ix) in self._cache:
-                self._cache[(lv, ix)] = h
+        cache = self._cache
+        for lv, ix, h in items:  # the leaves too: level 0 is written with the entries
+            cache[(lv, ix)] = h
 
 
 # ------------------------------------------------------------------ process-wide node cache

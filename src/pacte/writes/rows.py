@@ -23,18 +23,22 @@ def _q(name: str) -> str:
 
 def bulk_insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[SqlValue]]) -> None:
     """Insert rows in the current transaction: COPY on PostgreSQL, one prepared executemany on
-    SQLite, multi-row INSERTs elsewhere (all much faster than ORM bulk_create)."""
+    SQLite, multi-row INSERTs elsewhere (all much faster than ORM bulk_create). A refusal of
+    the database (constraint, trigger) is raised as Django's ``IntegrityError`` /
+    ``DatabaseError``, as from the ORM."""
     if not rows:
         return
     cols = ", ".join(_q(c) for c in columns)
     if connection.vendor == "sqlite":  # prepared statement, no placeholder rewriting
         connection.ensure_connection()
         sql = f"INSERT INTO {_q(table)} ({cols}) VALUES ({', '.join(['?'] * len(columns))})"
-        connection.connection.executemany(sql, rows)
+        with connection.wrap_database_errors:  # django.db errors, as from a Django cursor
+            connection.connection.executemany(sql, rows)
         return
     if connection.vendor == "postgresql":  # COPY in the current transaction
         connection.ensure_connection()
         with (
+            connection.wrap_database_errors,
             connection.connection.cursor() as cur,
             cur.copy(f"COPY {_q(table)} ({cols}) FROM STDIN") as cp,
         ):
