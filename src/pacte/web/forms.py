@@ -258,6 +258,7 @@ class PactForm(forms.Form):
         max_value=180,
         initial=30,
     )
+
     def to_content(
         self, commitments: list[dict[str, Any]], lists: dict[str, list[Any]] | None = None
     ) -> dict[str, Any]:
