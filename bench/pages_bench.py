@@ -15,7 +15,9 @@ requests with ``--concurrency`` clients (ApacheBench; 20 by default) at:
 
 Prints median / p95 / req/s and the ratios to the bare view, and with ``--json-out`` writes
 ``pages.project_p95_ratio.bench``, ``pages.audit_p95_ratio``, ``pages.login_p95_ratio``,
-``api.projects_p95_ratio.bench``, ``api.events_p95_ratio.bench`` (+ ``_median_ms``, ``_req_per_s``).
+``api.projects_p95_ratio.bench``, ``api.events_p95_ratio.bench``, ``pages.fragment_p95_ratio.<section>``
+(each section of the project page at its own URL, as htmx asks for it) (+ ``_median_ms``,
+``_req_per_s``).
 
 ``--profile`` instead prints where the uncached project page spends its time (cProfile of 20
 renders through Django's test client, queries counted), without a server.
@@ -86,6 +88,28 @@ def pages() -> list[tuple[str, str, str]]:
         ("API /api/v1/projects", "/api/v1/projects", "api.projects_p95_ratio.bench"),
         ("API /api/v1/events", "/api/v1/events", "api.events_p95_ratio.bench"),
     ]
+    return rows
+
+
+def fragment_pages() -> list[tuple[str, str, str]]:
+    """The project page's sections at their own URL, as htmx asks for them (``hx:`` prefix)."""
+    from pacte.web.project_sections import PROJECT_SECTIONS
+
+    rows = [
+        (
+            f"section {name} (htmx)",
+            f"hx:/projets/{PROJECT}/sections/{name}/",
+            f"pages.fragment_p95_ratio.{name}",
+        )
+        for name in PROJECT_SECTIONS.names()
+    ]
+    rows.append(
+        (
+            "section événements (htmx)",
+            f"hx:/projets/{PROJECT}/evenements/",
+            "pages.fragment_p95_ratio.evenements",
+        )
+    )
     return rows
 
 
@@ -211,7 +235,7 @@ def main() -> int:
     if args.single:
         single(args.single, args.json_out)
         return 0
-    targets = pages()
+    targets = pages() + fragment_pages()
     from django.db import connections
 
     connections.close_all()
@@ -231,8 +255,18 @@ def main() -> int:
             except httpx.HTTPError:
                 time.sleep(0.1)
         for label, path, name in targets:
+            headers: tuple[str, ...] = ()
+            if path.startswith("hx:"):  # a section as htmx asks for it (skipped where absent)
+                path, headers = path[3:], ("HX-Request: true",)
+                if httpx.get(base + path, headers={"HX-Request": "true"}).status_code != 200:
+                    continue
             rows.append(
-                (label, path, name, *hammer_ab(base, path, args.requests, args.concurrency))
+                (
+                    label,
+                    path,
+                    name,
+                    *hammer_ab(base, path, args.requests, args.concurrency, headers),
+                )
             )
     finally:
         server.terminate()
