@@ -220,6 +220,44 @@ class Keyset:
         return out
 
 
+def keyset_of(items: QuerySet[Any]) -> Keyset:
+    """The keyset of a list of model instances from its own order (``order_by``, else the model's
+    ``Meta.ordering``), ``id`` appended when the order does not end with it: every field must be
+    a column of the model itself (integers, or text, dates and instants carried as ISO 8601
+    text); a nullable one sorts its NULLs last."""
+    model = items.model
+    order = [str(f) for f in (items.query.order_by or model._meta.ordering or ())]
+    if not order or order[-1].lstrip("-") not in ("id", "pk"):
+        order.append(f"{'-' if order and order[-1].startswith('-') else ''}id")
+    types: list[type] = []
+    names: list[str] = []
+    nullable: set[str] = set()
+    for field in order:
+        name = "id" if field.lstrip("-") == "pk" else field.lstrip("-")
+        column = model._meta.get_field(name)  # a lookup across a relation: FieldDoesNotExist
+        internal = column.get_internal_type()
+        types.append(int if "Integer" in internal or "AutoField" in internal else str)
+        names.append(name)
+        if column.null:
+            nullable.add(name)
+
+    def key(row: Any) -> list[Any]:
+        out = []
+        for name in names:
+            value = getattr(row, name)
+            out.append(value.isoformat() if hasattr(value, "isoformat") else value)
+        return out
+
+    return Keyset(
+        order=tuple(
+            f"{'-' if f.startswith('-') else ''}{n}" for f, n in zip(order, names, strict=True)
+        ),
+        types=tuple(types),
+        key=key,
+        nullable=frozenset(nullable),
+    )
+
+
 def encode_cursor(values: Sequence[Any]) -> str:
     raw = json.dumps(list(values), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
@@ -284,6 +322,7 @@ def paginate(
     keyset: Keyset | None = None,
     after: str = "",
     count: int | None = None,
+    by_keyset: bool = False,
 ) -> dict[str, Any]:
     """The page [offset, offset + limit) of `items` and the count of all of them.
 
@@ -292,9 +331,12 @@ def paginate(
     With a `keyset`, the queryset is ordered by it, the page also carries `next` (the cursor of
     the following page, None on the last one), and `after` (a cursor) starts the page right
     after the row it names instead of at `offset`. `count`, when the caller knows it cheaply
-    (the log's size), spares the COUNT(*).
+    (the log's size), spares the COUNT(*). ``by_keyset``: the keyset of the queryset's own
+    order (`keyset_of`).
     """
     check_page(limit, offset, max_limit=max_limit)  # also guards callers outside ninja's validation
+    if by_keyset and keyset is None and isinstance(items, QuerySet):
+        keyset = keyset_of(items)
     if keyset is not None:
         if not isinstance(items, QuerySet):
             raise TypeError("keyset pagination needs a queryset")
