@@ -120,7 +120,7 @@ def test_the_public_project_page_shows_the_registered_sections_in_order(client, 
     for name in ("journal", "evidence", "channels", "participation"):
         url = f"/projets/{project.slug}/sections/{name}/"
         assert f'<a href="{url}">' in bare, name
-    assert "<h1>Section ajoutée par un domaine" in alone
+    assert f"<h1>{project.name}</h1>" in alone and ">Section ajoutée par un domaine</h2>" in alone
     assert f'<a href="/projets/{project.slug}/">{project.name}</a>' in alone
     assert PROJECT_SECTIONS.names() == ("data", "journal", "evidence", "channels", "participation")
 
