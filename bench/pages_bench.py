@@ -15,10 +15,17 @@ requests with ``--concurrency`` clients (ApacheBench; 20 by default) at:
 
 Prints median / p95 / req/s and the ratios to the bare view, and with ``--json-out`` writes
 ``pages.project_p95_ratio.bench``, ``pages.audit_p95_ratio``, ``pages.login_p95_ratio``,
-``api.projects_p95_ratio.bench``, ``api.events_p95_ratio.bench`` (+ ``_median_ms``, ``_req_per_s``).
+``api.projects_p95_ratio.bench``, ``api.events_p95_ratio.bench``, ``pages.fragment_p95_ratio.<section>``
+(each section of the project page at its own URL, as htmx asks for it) (+ ``_median_ms``,
+``_req_per_s``).
 
 ``--profile`` instead prints where the uncached project page spends its time (cProfile of 20
 renders through Django's test client, queries counted), without a server.
+
+``--single N`` measures the server time of each page alone (one client, no server, no load
+from this script): the median and the best of N uncached renders through Django's test client
+(middleware and template included, public page cache off) and the queries each render runs, for
+the project page, each of its fragments, an audit page, the bare view and the two API lists.
 """
 
 from __future__ import annotations
@@ -84,6 +91,87 @@ def pages() -> list[tuple[str, str, str]]:
     return rows
 
 
+def fragment_pages() -> list[tuple[str, str, str]]:
+    """The project page's sections at their own URL, as htmx asks for them (``hx:`` prefix)."""
+    from pacte.web.project_sections import PROJECT_SECTIONS
+
+    rows = [
+        (
+            f"section {name} (htmx)",
+            f"hx:/projets/{PROJECT}/sections/{name}/",
+            f"pages.fragment_p95_ratio.{name}",
+        )
+        for name in PROJECT_SECTIONS.names()
+    ]
+    rows.append(
+        (
+            "section événements (htmx)",
+            f"hx:/projets/{PROJECT}/evenements/",
+            "pages.fragment_p95_ratio.evenements",
+        )
+    )
+    return rows
+
+
+def single_pages() -> list[tuple[str, str]]:
+    """(label, path) of every page ``--single`` measures: the bench pages, then the project
+    page's fragments (each a page of its own)."""
+    rows = [(label, path) for label, path, _name in pages()]
+    from pacte.web.project_sections import PROJECT_SECTIONS
+
+    names = PROJECT_SECTIONS.names()
+    for name in names:
+        rows.append((f"fragment {name}", f"/projets/{PROJECT}/sections/{name}/"))
+    rows.append(("fragment événements", f"/projets/{PROJECT}/evenements/"))
+    return rows
+
+
+def single(rounds: int, json_out: str | None) -> None:
+    """Median / best server time of ``rounds`` renders of each page, one client, cache off."""
+    import statistics
+
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+    settings.PUBLIC_PAGE_CACHE_SECONDS = 0
+    client = Client()
+    vendor = connection.vendor
+    print(f"Temps serveur, un client, sans cache public, {vendor}, {rounds} rendus par page")
+    print(f"{'page':40} {'statut':>6} {'requêtes':>8} {'médiane ms':>10} {'min ms':>8}")
+    figures: dict[str, float] = {}
+    for label, path in single_pages():
+        first = client.get(path)  # warm code paths and templates, not data
+        if first.status_code == 404 and label.startswith("fragment"):
+            continue
+        queries: list[str] = []
+
+        def count(run, sql, *rest, queries=queries):  # type: ignore[no-untyped-def]
+            queries.append(sql)
+            return run(sql, *rest)
+
+        with connection.execute_wrapper(count):
+            client.get(path)
+        times = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            client.get(path)
+            times.append((time.perf_counter() - t0) * 1000)
+        med = statistics.median(times)
+        print(
+            f"{label[:40]:40} {first.status_code:>6} {len(queries):>8} "
+            f"{med:>10.1f} {min(times):>8.1f}"
+        )
+        key = path.strip("/").replace("/", ".") or "home"
+        figures[f"pages.single_ms.{vendor}.{key}"] = round(med, 1)
+        figures[f"pages.single_queries.{vendor}.{key}"] = len(queries)
+    if json_out:
+        Path(json_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_out).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+
+
 def profile(rounds: int) -> None:
     import cProfile
     import pstats
@@ -110,7 +198,9 @@ def profile(rounds: int) -> None:
         client.get(url)
     prof.disable()
     print(f"{rounds} renders: {(time.perf_counter() - t0) / rounds * 1000:.1f} ms each")
-    pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
+    pstats.Stats(prof).sort_stats(os.environ.get("PACTE_PROFILE_SORT", "cumulative")).print_stats(
+        45
+    )
 
 
 def main() -> int:
@@ -121,25 +211,31 @@ def main() -> int:
     ap.add_argument("--history", type=int, default=20000, help="generated log events")
     ap.add_argument("--port", type=int, default=8766)
     ap.add_argument("--profile", type=int, default=0, help="cProfile N renders, no server")
+    ap.add_argument("--no-load", action="store_true", help="the database already has the demo")
+    ap.add_argument("--single", type=int, default=0, help="N renders per page, one client")
     ap.add_argument("--json-out", help="write the figures (stable names) to this JSON file")
     args = ap.parse_args()
     if not args.db:
         print("Give --db postgresql://… (or set PACTE_DATABASE_URL)", file=sys.stderr)
         return 2
-    if not shutil.which("ab"):
+    if not (args.profile or args.single) and not shutil.which("ab"):
         print("ApacheBench (ab, Debian apache2-utils) is needed", file=sys.stderr)
         return 2
     var = tempfile.mkdtemp(prefix="pacte-pages-")
     env = {**os.environ, "PACTE_DATABASE_URL": args.db, "PACTE_VAR_DIR": var}
     env["PACTE_LOG_LEVEL"] = "ERROR"
-    subprocess.run([PACTE, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
-    subprocess.run([PACTE, "demo", "load"], env=env, check=True, stdout=subprocess.DEVNULL)
+    if not args.no_load:
+        subprocess.run([PACTE, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([PACTE, "demo", "load"], env=env, check=True, stdout=subprocess.DEVNULL)
     setup_django(args.db, var)
     add_history(args.history)
     if args.profile:
         profile(args.profile)
         return 0
-    targets = pages()
+    if args.single:
+        single(args.single, args.json_out)
+        return 0
+    targets = pages() + fragment_pages()
     from django.db import connections
 
     connections.close_all()
@@ -159,8 +255,18 @@ def main() -> int:
             except httpx.HTTPError:
                 time.sleep(0.1)
         for label, path, name in targets:
+            headers: tuple[str, ...] = ()
+            if path.startswith("hx:"):  # a section as htmx asks for it (skipped where absent)
+                path, headers = path[3:], ("HX-Request: true",)
+                if httpx.get(base + path, headers={"HX-Request": "true"}).status_code != 200:
+                    continue
             rows.append(
-                (label, path, name, *hammer_ab(base, path, args.requests, args.concurrency))
+                (
+                    label,
+                    path,
+                    name,
+                    *hammer_ab(base, path, args.requests, args.concurrency, headers),
+                )
             )
     finally:
         server.terminate()

@@ -112,3 +112,46 @@ def test_pacts_follow_next_newest_first_and_stay_right_while_pacts_are_added(cli
     assert page["count"] == 7 and not set(newer) & set(seen)
     r = client.get("/api/v1/pacts", {"after": "abc"})
     assert r.status_code == 404 and "Curseur" in r.json()["message"]
+
+
+def test_commitments_follow_next_soonest_first_nulls_last_while_commitments_are_added(
+    client, active
+):
+    """A nullable due date: the list puts commitments without one last (on both databases), and a
+    cursor on either side of the NULLs neither repeats nor skips a commitment."""
+    from datetime import date
+
+    from pacte.pacts.models import Commitment
+
+    version = active
+
+    def add(key: str, due: date | None) -> None:
+        Commitment.objects.create(version=version, key=key, owner="carrier", text=key, due_date=due)
+
+    for i, due in enumerate([date(2030, 1, 2), None, date(2030, 1, 1), None, date(2030, 1, 2)]):
+        add(f"k{i}", due)
+    every = client.get("/api/v1/pacts/commitments", {"limit": 100}).json()
+    assert every["next"] is None
+    dues = [c["due_date"] for c in every["items"]]
+    dated = [d for d in dues if d is not None]
+    assert dues == dated + [None] * (len(dues) - len(dated)) and dated == sorted(dated)
+    walked, pages = _walk(client, "/api/v1/pacts/commitments", 2)
+    assert [(c["pact"], c["key"]) for c in walked] == [
+        (c["pact"], c["key"]) for c in every["items"]
+    ]
+    assert pages == -(-len(walked) // 2)
+    # commitments added while a client walks the list, before and after its cursor, dated or not
+    page = client.get("/api/v1/pacts/commitments", {"limit": 3}).json()
+    seen = [c["key"] for c in page["items"]]
+    add("avant", date(2000, 1, 1))  # sorts before the pages already read: never shown
+    add("apres", date(2099, 1, 1))  # after the cursor, before the NULLs: shown once
+    add("sans-date", None)  # the newest id: last of the NULLs, shown once
+    while page["next"] is not None:
+        page = client.get("/api/v1/pacts/commitments", {"limit": 3, "after": page["next"]}).json()
+        seen += [c["key"] for c in page["items"]]
+    keys = [c["key"] for c in every["items"]]
+    assert len(seen) == len(set(seen)) == len(keys) + 2
+    assert "avant" not in seen and seen[-1] == "sans-date"
+    assert [k for k in seen if k not in ("apres", "sans-date")] == keys
+    r = client.get("/api/v1/pacts/commitments", {"after": "abc"})
+    assert r.status_code == 404 and "Curseur" in r.json()["message"]

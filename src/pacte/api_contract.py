@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
 
@@ -197,11 +197,65 @@ class Page(Schema):
 class Keyset:
     """Keyset pagination of a list: its order (field names, ``-`` for descending, the last one
     unique), the type of each field's value (``str`` or ``int``) and how to read those values
-    from a row of the page."""
+    from a row of the page. ``nullable`` names the fields that may be NULL: the list puts their
+    NULLs last (in either direction, on PostgreSQL and SQLite alike) and a cursor may carry a
+    null for them."""
 
     order: tuple[str, ...]
     types: tuple[type, ...]
     key: Callable[[Any], Sequence[Any]]
+    nullable: frozenset[str] = frozenset()
+
+    def order_by(self) -> list[Any]:
+        """The ``order_by`` arguments: the names, or NULLS LAST expressions for nullable fields."""
+        out: list[Any] = []
+        for field in self.order:
+            name = field.lstrip("-")
+            if name not in self.nullable:
+                out.append(field)
+            elif field.startswith("-"):
+                out.append(F(name).desc(nulls_last=True))
+            else:
+                out.append(F(name).asc(nulls_last=True))
+        return out
+
+
+def keyset_of(items: QuerySet[Any]) -> Keyset:
+    """The keyset of a list of model instances from its own order (``order_by``, else the model's
+    ``Meta.ordering``), ``id`` appended when the order does not end with it: every field must be
+    a column of the model itself (integers, or text, dates and instants carried as ISO 8601
+    text); a nullable one sorts its NULLs last."""
+    model = items.model
+    order = [str(f) for f in (items.query.order_by or model._meta.ordering or ())]
+    if not order or order[-1].lstrip("-") not in ("id", "pk"):
+        order.append(f"{'-' if order and order[-1].startswith('-') else ''}id")
+    types: list[type] = []
+    names: list[str] = []
+    nullable: set[str] = set()
+    for field in order:
+        name = "id" if field.lstrip("-") == "pk" else field.lstrip("-")
+        column = model._meta.get_field(name)  # a lookup across a relation: FieldDoesNotExist
+        internal = column.get_internal_type()
+        types.append(int if "Integer" in internal or "AutoField" in internal else str)
+        names.append(name)
+        if column.null:
+            nullable.add(name)
+
+    def key(row: Any) -> list[Any]:
+        out = []
+        for name in names:
+            value = getattr(row, name)
+            out.append(value.isoformat() if hasattr(value, "isoformat") else value)
+        return out
+
+    return Keyset(
+        order=tuple(
+            f"{'-' if f.startswith('-') else ''}{n}" for f, n in zip(order, names, strict=True)
+        ),
+        types=tuple(types),
+        key=key,
+        nullable=frozenset(nullable),
+    )
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
@@ -209,9 +263,10 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def decode_cursor(cursor: str, types: Sequence[type]) -> list[Any]:
-    """The values a cursor carries (one of each type). A cursor this API did not write names no
-    page of the list: 404 (its form is valid by the schema, so it is not a malformed request)."""
+def decode_cursor(cursor: str, types: Sequence[type], nullable: Sequence[bool] = ()) -> list[Any]:
+    """The values a cursor carries (one of each type, or null where ``nullable``). A cursor this
+    API did not write names no page of the list: 404 (its form is valid by the schema, so it is
+    not a malformed request)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw.decode("utf-8"))
@@ -221,8 +276,9 @@ def decode_cursor(cursor: str, types: Sequence[type]) -> list[Any]:
         not isinstance(values, list)
         or len(values) != len(types)
         or not all(
-            type(v) is t and (not isinstance(v, int) or -(2**63) < v < 2**63)
-            for v, t in zip(values, types, strict=False)
+            (v is None and i < len(nullable) and nullable[i])
+            or (type(v) is t and (not isinstance(v, int) or -(2**63) < v < 2**63))
+            for i, (v, t) in enumerate(zip(values, types, strict=False))
         )
     ):
         raise NotFound(
@@ -231,14 +287,26 @@ def decode_cursor(cursor: str, types: Sequence[type]) -> list[Any]:
     return values
 
 
-def _after(order: Sequence[str], values: Sequence[Any]) -> Q:
-    """Rows strictly after ``values`` in ``order``: (a > x) OR (a = x AND b > y) …"""
-    q = Q()
+def _after(
+    order: Sequence[str], values: Sequence[Any], nullable: frozenset[str] = frozenset()
+) -> Q:
+    """Rows strictly after ``values`` in ``order``: (a > x) OR (a = x AND b > y) …; a nullable
+    field sorts its NULLs last: after a value come the greater values, then the NULLs; nothing
+    comes after a NULL but the next fields' order among the NULLs."""
+
+    def equal(name: str, value: Any) -> Q:
+        return Q(**{f"{name}__isnull": True}) if value is None else Q(**{name: value})
+
+    q = Q(pk__in=[])  # nothing, when no term applies
     for i, field in enumerate(order):
         name = field.lstrip("-")
+        if values[i] is None:
+            continue  # NULLs last: no row of this field is strictly after a NULL
         cond = Q(**{f"{name}__{'lt' if field.startswith('-') else 'gt'}": values[i]})
+        if name in nullable:
+            cond |= Q(**{f"{name}__isnull": True})
         for previous, value in zip(order[:i], values[:i], strict=True):
-            cond &= Q(**{previous.lstrip("-"): value})
+            cond &= equal(previous.lstrip("-"), value)
         q |= cond
     return q
 
@@ -254,6 +322,7 @@ def paginate(
     keyset: Keyset | None = None,
     after: str = "",
     count: int | None = None,
+    by_keyset: bool = False,
 ) -> dict[str, Any]:
     """The page [offset, offset + limit) of `items` and the count of all of them.
 
@@ -262,19 +331,21 @@ def paginate(
     With a `keyset`, the queryset is ordered by it, the page also carries `next` (the cursor of
     the following page, None on the last one), and `after` (a cursor) starts the page right
     after the row it names instead of at `offset`. `count`, when the caller knows it cheaply
-    (the log's size), spares the COUNT(*).
+    (the log's size), spares the COUNT(*). ``by_keyset``: the keyset of the queryset's own
+    order (`keyset_of`).
     """
     check_page(limit, offset, max_limit=max_limit)  # also guards callers outside ninja's validation
+    if by_keyset and keyset is None and isinstance(items, QuerySet):
+        keyset = keyset_of(items)
     if keyset is not None:
         if not isinstance(items, QuerySet):
             raise TypeError("keyset pagination needs a queryset")
-        items = items.order_by(*keyset.order)
+        items = items.order_by(*keyset.order_by())
         total = items.count() if count is None else count
         if after:
-            items, offset = (
-                items.filter(_after(keyset.order, decode_cursor(after, keyset.types))),
-                0,
-            )
+            nullable = [f.lstrip("-") in keyset.nullable for f in keyset.order]
+            values = decode_cursor(after, keyset.types, nullable)
+            items, offset = items.filter(_after(keyset.order, values, keyset.nullable)), 0
         rows = list(items[offset : offset + limit + 1])
         more = len(rows) > limit
         rows = rows[:limit]

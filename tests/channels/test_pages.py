@@ -13,6 +13,7 @@ from pacte.accounts import policy
 from pacte.channels import declarations, listings
 from pacte.channels.models import Channel, ChannelListing, ServiceCoverage, Takeover
 from tests.channels.conftest import channel_in, publish_all_evidence
+from tests.project_page import project_page
 
 
 def _text(response) -> str:  # type: ignore[no-untyped-def]
@@ -99,7 +100,7 @@ def test_carrier_sees_what_it_does_not_meet_yet_and_declares_its_coverage(
     world, service, channel
 ) -> None:  # type: ignore[no-untyped-def]
     c = _login(world.carrier_admin)
-    html = _text(c.get(f"/projets/{service.project.slug}/"))
+    html = unescape(project_page(c, service.project.slug))
     assert "Aucune évaluation d'impact n'est encore publiée." in html and "pas encore" in html
     assert f"/services/{service.project.slug}/couverture/" in html
     r = c.post(

@@ -14,6 +14,7 @@ from pacte.channels import takeovers
 from pacte.errors import PermissionDenied, ValidationFailed
 from pacte.projects.models import Phase, PhaseKind
 from tests.channels.conftest import event_data
+from tests.project_page import project_page
 
 
 def named_project(world, started_on: date, months: int = 6):  # type: ignore[no-untyped-def]
@@ -56,7 +57,7 @@ def test_confirmation_is_a_logged_state_commitment_that_lifts_the_alert(world, a
         project=project, kind=PhaseKind.CONSOLIDATION, started_on=today - timedelta(days=120)
     )
     assert takeovers.standing(project, today).alert
-    html = Client().get(f"/projets/{project.slug}/").content.decode()
+    html = project_page(Client(), project.slug)
     assert "Alerte : reprise non confirmée." in html
     html = Client().get("/organisations/agence/").content.decode()
     assert "Alerte : reprises non confirmées" in html and project.name in html
@@ -76,5 +77,5 @@ def test_confirmation_is_a_logged_state_commitment_that_lifts_the_alert(world, a
     assert event["pact"] == active.pact.reference and event["state_commitment"] is True
     assert not takeovers.standing(project, today).alert
     assert takeovers.raise_takeover_alerts(policy.SYSTEM, today) == []
-    html = Client().get(f"/projets/{project.slug}/").content.decode()
+    html = project_page(Client(), project.slug)
     assert "Reprise confirmée par Agence publique" in html

@@ -109,6 +109,10 @@ def test_evaluator_files_a_bias_audit(browser, live_server, evaluator, project):
 def test_carrier_publishes_an_algorithm_sheet(browser, live_server, world, project):
     j = Journey(browser, live_server, world.carrier_admin.user)
     j.goto(f"/projets/{project.slug}/")
+    # the evidence section arrives when the reader scrolls to it (htmx, on reveal)
+    j.page.get_by_role(
+        "heading", name="Preuves : impact, biais, transparence, panels"
+    ).scroll_into_view_if_needed()
     j.click("link", "Agir sur les preuves de ce projet")
     j.click("link", "Rédiger une fiche algorithme")
     page = j.page

@@ -13,6 +13,7 @@ from pacte.evidence.models import AlgorithmSheet, Audit, Experiment, PanelCall
 from pacte.journal.models import Event
 from tests.evidence.test_audits_sheets import SHEET
 from tests.factories import UserFactory
+from tests.project_page import project_page
 
 pytestmark = pytest.mark.django_db
 
@@ -50,9 +51,10 @@ def test_hub_is_two_clicks_from_the_workspace_and_the_project_page(client, world
     assert client.get("/espace/preuves/").status_code == 302  # sign in first
     client.force_login(world.carrier_admin.user)
     assert 'href="/espace/preuves/"' in _html(client.get("/espace/"))
-    assert f'href="/espace/preuves/?projet={project.slug}"' in _html(
-        client.get(f"/projets/{project.slug}/")
-    )
+    # the page's evidence section (loaded with the page by htmx; a link without JavaScript)
+    assert f'href="/espace/preuves/?projet={project.slug}"' in project_page(
+        client, project.slug
+    ).replace("&#x27;", "'")
     html = _html(client.get(f"/espace/preuves/?projet={project.slug}"))
     # the carrier writes sheets, opens panels, designs experiments; an audit is not theirs to file
     assert "/espace/fiches-algorithmes/nouvelle/" in html and "/espace/panels/nouveau/" in html

@@ -11,6 +11,7 @@ from pacte.evidence.models import Evaluation, Volunteer
 from tests.evidence.conftest import REFERENCE, outcomes_csv
 from tests.evidence.test_audits_sheets import SHEET
 from tests.factories import UserFactory
+from tests.project_page import project_page
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +91,7 @@ def test_project_page_section_audit_panel_sheet_pages(client, world, evaluator, 
     sheet = sheets.publish_sheet(
         world.carrier_admin, sheets.create_sheet(world.carrier_admin, project, SHEET)
     )
-    html = client.get(f"/projets/{project.slug}/").content.decode()
+    html = project_page(client, project.slug)
     for text in ("Essai public", "Audit public", "Panel public", SHEET["title"], "+2,11 points"):
         assert text in html, text
     html = client.get(f"/audits/{audit.pk}/").content.decode()
@@ -159,6 +160,6 @@ def test_state_breaches_are_shown_as_prominently_as_the_carriers(client, project
 
     state = active.commitments.get(key="state-panel")
     run_compliance(state.due_date + timedelta(days=20), project=project)
-    html = client.get(f"/projets/{project.slug}/").content.decode()
+    html = project_page(client, project.slug)
     assert "Manquements de l'institution (État)" in html and "Manquements du porteur" in html
     assert state.text in html.split("Manquements du porteur")[0]

@@ -10,6 +10,7 @@ from pacte.journal.keys import get_signer
 from pacte.journal.models import Checkpoint, Cosignature, Event
 from pacte.journal.services import register_witness
 from tests.journal.helpers import append
+from tests.project_page import project_page
 
 pytestmark = pytest.mark.django_db
 
@@ -195,7 +196,7 @@ def test_project_page_lists_the_entries_behind_each_fact(client, active):
 
     integrate()
     slug = active.pact.project.slug
-    html = client.get(f"/projets/{slug}/").content.decode()
+    html = project_page(client, slug)
     assert "Preuves dans le journal vérifiable" in html
     pact_events = Event.objects.filter(project_slug=slug, subject_type="pact")
     assert pact_events.count() >= 5

@@ -13,6 +13,7 @@ from pacte.errors import NotFound, PermissionDenied, ValidationFailed
 from pacte.journal.models import Event
 from pacte.participation import reuses
 from pacte.participation.models import Reuse
+from tests.project_page import project_page
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +86,7 @@ def test_the_dataset_page_and_the_project_page_show_reuses(client, world, citize
     )
     page = client.get(reverse("data:dataset", args=[dataset.slug])).content.decode()
     assert "Carte des offres d&#x27;emploi" in page and "Déclarer une réutilisation" in page
-    page = client.get(reverse("web:project", args=[project.slug])).content.decode()
+    page = project_page(client, project.slug)
     assert "Fork pour la Bretagne" in page and "Suivre et réutiliser" in page
 
 

@@ -11,7 +11,7 @@ from ninja.files import UploadedFile
 
 from pacte.accounts.api_auth import TokenAuth
 from pacte.accounts.viewer import viewer
-from pacte.api_contract import VIEWER, WRITE, Limit, Offset, paginate, responses
+from pacte.api_contract import VIEWER, WRITE, Cursor, Limit, Offset, paginate, responses
 from pacte.errors import InvalidTransition, NotFound, ValidationFailed
 from pacte.evidence import (
     audits,
@@ -155,10 +155,21 @@ def _experiment_or_none(slug: str) -> Experiment | None:
     summary="Évaluations d'impact publiées (paginé)",
 )
 def list_evaluations(
-    request: HttpRequest, project: Identifier = "", limit: Limit = 20, offset: Offset = 0
+    request: HttpRequest,
+    project: Identifier = "",
+    limit: Limit = 20,
+    offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, Any]:
     qs = selectors.evaluations(viewer(request), project=project)
-    return paginate(qs, limit, offset, lambda page: [_evaluation_out(e) for e in page])
+    return paginate(
+        qs,
+        limit,
+        offset,
+        lambda page: [_evaluation_out(e) for e in page],
+        after=after,
+        by_keyset=True,
+    )
 
 
 @router.get("/evaluations/{int:pk}", response=responses({200: EvaluationOut}, VIEWER))
@@ -296,10 +307,19 @@ def _audit_out(a: Audit) -> dict[str, Any]:
 
 @router.get("/audits", response=responses({200: AuditPage}), summary="Audits de biais publiés")
 def list_audits(
-    request: HttpRequest, project: Identifier = "", limit: Limit = 20, offset: Offset = 0
+    request: HttpRequest,
+    project: Identifier = "",
+    limit: Limit = 20,
+    offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, Any]:
     return paginate(
-        selectors.audits(project=project), limit, offset, lambda page: [_audit_out(a) for a in page]
+        selectors.audits(project=project),
+        limit,
+        offset,
+        lambda page: [_audit_out(a) for a in page],
+        after=after,
+        by_keyset=True,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from ninja import Schema
+from ninja import Field, Schema
 
 
 class EvaluationOut(Schema):
@@ -44,6 +44,9 @@ class EvaluationOut(Schema):
 class EvaluationPage(Schema):
     count: int
     items: list[EvaluationOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 class AuditOut(Schema):
@@ -70,6 +73,9 @@ class AuditOut(Schema):
 class AuditPage(Schema):
     count: int
     items: list[AuditOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 class PanelOut(Schema):

@@ -89,6 +89,19 @@ class CommitmentOut(Schema):
 class CommitmentPage(Schema):
     count: int
     items: list[CommitmentOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
+
+
+# soonest due first, commitments without a due date last; the cursor carries the due date
+# (ISO 8601, or null) and the commitment's id
+SOONEST_DUE_FIRST = Keyset(
+    order=("due_date", "id"),
+    types=(str, int),
+    key=lambda row: (row["due_date"].isoformat() if row["due_date"] else None, row["id"]),
+    nullable=frozenset({"due_date"}),
+)
 
 
 CONTENT_DOC = (
@@ -214,7 +227,7 @@ def list_pacts(
 
 @router.get(
     "/commitments",
-    response=responses({200: CommitmentPage}),
+    response=responses({200: CommitmentPage}),  # 404 (in READ): a cursor that names no page
     summary="Engagements des deux parties",
 )
 def list_commitments(
@@ -223,6 +236,7 @@ def list_commitments(
     owner: Identifier = "",
     limit: Limit = 50,
     offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, Any]:
     columns = (
         "key",
@@ -238,17 +252,23 @@ def list_commitments(
         "progress",
     )
     rows = selectors.commitments(status=status, owner=owner).values(
-        "version__pact__reference", "version__number", *columns
+        "id", "version__pact__reference", "version__number", *columns
     )
     return paginate(
         rows,
         limit,
         offset,
         lambda page: [
-            {"pact": r.pop("version__pact__reference"), "version": r.pop("version__number"), **r}
+            {
+                "pact": r.pop("version__pact__reference"),
+                "version": r.pop("version__number"),
+                **{k: v for k, v in r.items() if k != "id"},
+            }
             for r in page
         ],
-    )  # plain rows: no pact content, no model instances
+        keyset=SOONEST_DUE_FIRST,
+        after=after,
+    )  # plain rows: no pact content, no model instances; by keyset when the client follows next
 
 
 @router.get("/{reference}", response=responses({200: PactOut}, VIEWER))

@@ -11,13 +11,13 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.security import SessionAuth
 
 from pacte.accounts.api_auth import TokenAuth
 from pacte.accounts.policy import Person
 from pacte.accounts.services import Acting
-from pacte.api_contract import WRITE, Limit, Offset, paginate, responses
+from pacte.api_contract import WRITE, Cursor, Limit, Offset, paginate, responses
 from pacte.errors import NotAuthenticated, NotFound
 from pacte.input_limits import BigInt, FilledIdentifier, FilledTitle, Identifier, Paragraph, Url
 from pacte.participation import comments, follows, reuses, selectors
@@ -68,6 +68,9 @@ class CommentOut(Schema):
 class CommentPage(Schema):
     count: int
     items: list[CommentOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 class CommentIn(Schema):
@@ -129,6 +132,9 @@ class ReuseOut(Schema):
 class ReusePage(Schema):
     count: int
     items: list[ReuseOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 ReuseKind = Literal["dataset", "api", "code"]  # Reuse.Kind
@@ -192,11 +198,17 @@ def reuse_out(r: Reuse) -> dict[str, Any]:
     summary="Commentaires d'une consultation publique (masqués : motif seulement)",
 )
 def list_comments(
-    request: HttpRequest, consultation_id: BigInt, limit: Limit = 20, offset: Offset = 0
+    request: HttpRequest,
+    consultation_id: BigInt,
+    limit: Limit = 20,
+    offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, Any]:
     consultation = selectors.get_consultation(consultation_id)
     qs = selectors.comments_of(consultation).select_related("consultation__version__pact")
-    return paginate(qs, limit, offset, lambda page: [comment_out(c) for c in page])
+    return paginate(
+        qs, limit, offset, lambda page: [comment_out(c) for c in page], after=after, by_keyset=True
+    )
 
 
 @router.post(
@@ -320,9 +332,12 @@ def list_reuses(
     kind: Identifier = "",
     limit: Limit = 20,
     offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, Any]:
     qs = selectors.public_reuses(dataset=dataset, project=project, kind=kind)
-    return paginate(qs, limit, offset, lambda page: [reuse_out(r) for r in page])
+    return paginate(
+        qs, limit, offset, lambda page: [reuse_out(r) for r in page], after=after, by_keyset=True
+    )
 
 
 @router.get(

@@ -33,13 +33,15 @@ def public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
         head = (
             Event.objects.order_by("-index").values_list("entry_hash", flat=True).first() or "empty"
         )
-        key = f"public-page:{head}:{get_language()}:{request.get_full_path()}"
+        # htmx asks the same URL for a section's body alone (web.views.project_section)
+        part = "hx" if request.headers.get("HX-Request") == "true" else "page"
+        key = f"public-page:{head}:{get_language()}:{part}:{request.get_full_path()}"
         cached: HttpResponse | None = cache.get(key)
         if cached is not None:
             return cached
         response = view(request, *args, **kwargs)
         if response.status_code == 200 and not response.streaming and not response.cookies:
-            patch_vary_headers(response, ("Cookie", "Accept-Language"))
+            patch_vary_headers(response, ("Cookie", "Accept-Language", "HX-Request"))
             cache.set(key, response, settings.PUBLIC_PAGE_CACHE_SECONDS)
         return response
 

@@ -5,6 +5,13 @@ mapping ``{"title": str, "template": str, "context": dict}`` (:class:`ProjectSec
 ``None`` means "nothing to show for this project". The page renders the sections in the
 order they were registered.
 
+Only the first section is rendered with the page; the others are *lazy*: the page shows their
+heading and a plain link to the section's own page (``/projets/<slug>/sections/<name>/``, a
+real page for visitors without JavaScript and for the crawler), and htmx replaces the link by
+the section's body when it scrolls into view (the same URL, answered as a fragment). The page
+thus costs the same few queries whatever the domains add, and each section is paid only by
+whoever reads it.
+
 The registry is filled once, when Django starts (:meth:`pacte.web.apps.WebConfig.ready`,
 with :func:`register_domain_sections`), and read on each request: no import by name at
 request time. The web app sits above the domains, so it is the one that knows them; a
@@ -17,6 +24,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from pacte.accounts.services import Acting
@@ -49,6 +59,8 @@ class SectionProvider(Protocol):
 class RegisteredSection:
     name: str
     provider: SectionProvider
+    title: str | Promise = ""  # the heading shown before the section is loaded (lazy sections)
+    lazy: bool = False
 
 
 class ProjectSections:
@@ -57,10 +69,21 @@ class ProjectSections:
     def __init__(self) -> None:
         self._entries: list[RegisteredSection] = []
 
-    def register(self, name: str, provider: SectionProvider) -> None:
+    def register(
+        self,
+        name: str,
+        provider: SectionProvider,
+        *,
+        title: str | Promise = "",
+        lazy: bool = False,
+    ) -> None:
+        """Add a section at the end of the page; a ``lazy`` one needs its ``title`` (the heading
+        the page shows before the section's body is loaded from its own URL)."""
         if name in self.names():
             raise ValueError(f"project page section {name!r} is already registered")
-        self._entries.append(RegisteredSection(name, provider))
+        if lazy and not title:
+            raise ValueError(f"lazy project page section {name!r} needs a title")
+        self._entries.append(RegisteredSection(name, provider, title, lazy))
 
     def unregister(self, name: str) -> None:
         if name not in self.names():
@@ -70,14 +93,34 @@ class ProjectSections:
     def names(self) -> tuple[str, ...]:
         return tuple(e.name for e in self._entries)
 
+    def lazy_names(self) -> tuple[str, ...]:
+        """The sections loaded from their own URL, in page order."""
+        return tuple(e.name for e in self._entries if e.lazy)
+
     def render(self, project: Project, acting: Acting | None) -> list[Mapping[str, Any]]:
-        """The sections to show for ``project`` to ``acting``, providers returning None left out."""
+        """The sections of the page for ``project`` to ``acting``, in order: an eager one is
+        rendered (left out when its provider returns None); a lazy one is only announced,
+        ``{"name", "title", "lazy": True}``, without calling its provider."""
         sections: list[Mapping[str, Any]] = []
         for entry in self._entries:
+            if entry.lazy:
+                sections.append({"name": entry.name, "title": entry.title, "lazy": True})
+                continue
             section = entry.provider(project, acting)
             if section:
-                sections.append(section)
+                sections.append({"name": entry.name, **section})
         return sections
+
+    def render_one(
+        self, name: str, project: Project, acting: Acting | None
+    ) -> tuple[str, Mapping[str, Any] | None]:
+        """The title and the rendered section ``name`` (None: nothing to show for this project);
+        KeyError for a name no domain registered."""
+        for entry in self._entries:
+            if entry.name == name:
+                section = entry.provider(project, acting)
+                return (str(section["title"]) if section else entry.title or name), section
+        raise KeyError(name)
 
 
 PROJECT_SECTIONS = ProjectSections()
@@ -118,9 +161,24 @@ def participation_section(project: Project, acting: Acting | None, /) -> Mapping
 
 
 def register_domain_sections(registry: ProjectSections) -> None:
-    """The project page's sections, in page order: data access, log proofs, evidence, participation."""
+    """The project page's sections, in page order: data access (with the page), then, each loaded
+    from its own URL, log proofs, evidence, channels, participation."""
     registry.register("data", data_section)
-    registry.register("journal", journal_section)
-    registry.register("evidence", evidence_section)
-    registry.register("channels", channels_section)
-    registry.register("participation", participation_section)
+    registry.register(
+        "journal", journal_section, title=_("Preuves dans le journal vérifiable"), lazy=True
+    )
+    registry.register(
+        "evidence",
+        evidence_section,
+        title=_("Preuves : impact, biais, transparence, panels"),
+        lazy=True,
+    )
+    registry.register(
+        "channels",
+        channels_section,
+        title=_("Diffusion par les canaux de l'État et reprise"),
+        lazy=True,
+    )
+    registry.register(
+        "participation", participation_section, title=_("Suivre et réutiliser"), lazy=True
+    )

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,7 +22,7 @@ from pacte.accounts.policy import Action
 from pacte.accounts.request_types import SignedInRequest
 from pacte.accounts.selectors import institutions, organisations_of_agent
 from pacte.accounts.services import Acting, create_api_token
-from pacte.errors import DomainError, NotAuthenticated, PermissionDenied
+from pacte.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
 from pacte.journal.selectors import project_events_page, recent_events
 from pacte.pacts import commitments as pact_commitments
 from pacte.pacts import documents as pact_documents
@@ -129,8 +130,9 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 "versions": pact.visible_versions,  # type: ignore[attr-defined]
             }
         )
-    sections = PROJECT_SECTIONS.render(project, acting)  # each domain's part of the page
-    events, older = project_events_page(project.slug, request.GET.get("avant", ""))
+    # each domain's part of the page: the first rendered here, the others announced (heading and
+    # link) and loaded from their own URL when they scroll into view (project_section below)
+    sections = PROJECT_SECTIONS.render(project, acting)
     return render(
         request,
         "web/project_detail.html",
@@ -139,10 +141,59 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "pacts": pacts,
             "phases": project.phases.all(),
             "sections": sections,
-            "events": events,
-            "older_events": older,
             "principles": PRINCIPLES,
             "can_edit": acting is not None and acting.organisation.pk == project.carrier_id,
+        },
+    )
+
+
+def _page_or_fragment(
+    request: HttpRequest, page: str, fragment: str, context: dict[str, Any]
+) -> HttpResponse:
+    """htmx asks for the body of a section, to put in the project page; a browser without
+    JavaScript, or a link followed, gets the section's full page at the same URL."""
+    hx = request.headers.get("HX-Request") == "true"
+    response = render(request, fragment if hx else page, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@public_page
+def project_section(request: HttpRequest, slug: str, name: str) -> HttpResponse:
+    """One section of the project page, alone: its full page, or its body for htmx. The project is
+    read as the page reads it, and the section's provider filters what ``acting`` may see, as on
+    the page."""
+    acting = getattr(request, "acting", None)
+    project = get_project(slug)
+    try:
+        title, section = PROJECT_SECTIONS.render_one(name, project, acting)
+    except KeyError:
+        raise NotFound(_("Cette section n'existe pas.")) from None
+    return _page_or_fragment(
+        request,
+        "web/project_section_page.html",
+        "web/project_section_fragment.html",
+        {"project": project, "name": name, "title": title, "section": section},
+    )
+
+
+@public_page
+def project_events(request: HttpRequest, slug: str) -> HttpResponse:
+    """The project's public log events, newest first, paged by keyset (``?avant=<index>``, one
+    indexed query whatever the depth): a page of its own, and the body of the project page's
+    events section (htmx)."""
+    project = get_project(slug)
+    before = request.GET.get("avant", "")
+    events, older = project_events_page(project.slug, before)
+    return _page_or_fragment(
+        request,
+        "web/project_events_page.html",
+        "web/project_events_fragment.html",
+        {
+            "project": project,
+            "events": events,
+            "older_events": older,
+            "first_page": not before.isdigit(),
         },
     )
 
