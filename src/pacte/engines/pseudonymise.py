@@ -307,6 +307,35 @@ def _generalise(
     return classes, levels, steps
 
 
+def _decide(
+    freq: pl.DataFrame, spec: ExtractSpec, k: int, max_suppression: float
+) -> tuple[dict[str, int], pl.DataFrame, ExtractReport]:
+    """From the frequencies (whichever engine counted them): the level of each
+    quasi-identifier, the classes to suppress and the extract's report — one place for every
+    engine, so their reports cannot drift apart."""
+    hierarchies = spec.quasi_identifiers
+    rows_in = int(freq["__n"].sum()) if freq.height else 0
+    classes, levels, steps = _generalise(freq, spec, k, int(max_suppression * rows_in))
+    small = classes.filter(pl.col("__persons") < k)
+    suppressed = int(small["__n"].sum())
+    kept_classes = classes.filter((pl.col("__persons") >= k) & (pl.col("__n") > 0))
+    report = ExtractReport(
+        k=k,
+        rows_in=rows_in,
+        rows_out=rows_in - suppressed,
+        rows_suppressed=suppressed,
+        suppression_rate=suppressed / rows_in if rows_in else 0.0,
+        min_class_size=int(kept_classes["__persons"].min()) if kept_classes.height else 0,  # type: ignore[arg-type]
+        classes=kept_classes.height,
+        levels={q: hierarchies[q].names[levels[q]] for q in hierarchies},
+        steps=steps,
+        max_suppression=max_suppression,
+        unit="person" if spec.person_column is not None else "row",
+        min_class_rows=int(kept_classes["__n"].min()) if kept_classes.height else 0,  # type: ignore[arg-type]
+    )
+    return levels, small, report
+
+
 def pseudonymised_extract(
     data: pl.LazyFrame | pl.DataFrame | str | Path | Sequence[str | Path],
     spec: ExtractSpec,
@@ -325,13 +354,8 @@ def pseudonymised_extract(
     kept = _kept_columns(spec, schema)
     qis = list(spec.quasi_identifiers)
     hierarchies = spec.quasi_identifiers
-    freq = _frequencies(lf, spec)
-    rows_in = int(freq["__n"].sum()) if freq.height else 0
-    classes, levels, steps = _generalise(freq, spec, k, int(max_suppression * rows_in))
-
-    small = classes.filter(pl.col("__persons") < k)
-    suppressed = int(small["__n"].sum())
-    kept_classes = classes.filter((pl.col("__persons") >= k) & (pl.col("__n") > 0))
+    levels, small, report = _decide(_frequencies(lf, spec), spec, k, max_suppression)
+    suppressed = report.rows_suppressed
 
     out = lf.with_columns([hierarchies[q].expr(q, levels[q]) for q in qis])
     if suppressed:
@@ -348,20 +372,6 @@ def pseudonymised_extract(
         )
     order = [c for c in schema.names() if c in set(spec.pseudonymised) | set(qis) | set(kept)]
     out = out.select(order)
-    report = ExtractReport(
-        k=k,
-        rows_in=rows_in,
-        rows_out=rows_in - suppressed,
-        rows_suppressed=suppressed,
-        suppression_rate=suppressed / rows_in if rows_in else 0.0,
-        min_class_size=int(kept_classes["__persons"].min()) if kept_classes.height else 0,  # type: ignore[arg-type]
-        classes=kept_classes.height,
-        levels={q: hierarchies[q].names[levels[q]] for q in qis},
-        steps=steps,
-        max_suppression=max_suppression,
-        unit="person" if spec.person_column is not None else "row",
-        min_class_rows=int(kept_classes["__n"].min()) if kept_classes.height else 0,  # type: ignore[arg-type]
-    )
     return ExtractResult(frame=out, report=report)
 
 

@@ -33,10 +33,9 @@ import polars as pl
 import pyarrow as pa
 
 from pacte.engines.pseudonymise import (
-    ExtractReport,
     ExtractResult,
     ExtractSpec,
-    _generalise,
+    _decide,
     _kept_columns,
     _pseudonyms,
 )
@@ -114,13 +113,10 @@ def spark_pseudonymised_extract(
         )
     else:
         freq = typed.select(pl.col("__n").sum().cast(pl.Int64))
-    rows_in = int(freq["__n"].sum()) if freq.height else 0
 
     # 2. generalisation in process (small), exactly as the Polars path
-    classes, levels, steps = _generalise(freq, spec, k, int(max_suppression * rows_in))
-    small = classes.filter(pl.col("__persons") < k)
-    suppressed = int(small["__n"].sum())
-    kept_classes = classes.filter((pl.col("__persons") >= k) & (pl.col("__n") > 0))
+    levels, small, report = _decide(freq, spec, k, max_suppression)
+    suppressed = report.rows_suppressed
 
     # 3. the rows on Spark: published texts, suppression, pseudonyms, files' order
     uris: dict[str, int] = {}
@@ -170,20 +166,6 @@ def spark_pseudonymised_extract(
     collected = collected.with_columns(
         [pl.col(c).cast(schema[c]) for c in kept if collected.schema[c] != schema[c]]
         + [pl.col(c).cast(pl.Utf8) for c in [*qis, *spec.pseudonymised]]
-    )
-    report = ExtractReport(
-        k=k,
-        rows_in=rows_in,
-        rows_out=rows_in - suppressed,
-        rows_suppressed=suppressed,
-        suppression_rate=suppressed / rows_in if rows_in else 0.0,
-        min_class_size=int(kept_classes["__persons"].min()) if kept_classes.height else 0,  # type: ignore[arg-type]
-        classes=kept_classes.height,
-        levels={q: hierarchies[q].names[levels[q]] for q in qis},
-        steps=steps,
-        max_suppression=max_suppression,
-        unit="person" if person is not None else "row",
-        min_class_rows=int(kept_classes["__n"].min()) if kept_classes.height else 0,  # type: ignore[arg-type]
     )
     return ExtractResult(frame=collected.lazy(), report=report)
 
