@@ -8,6 +8,8 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
+from tests.web.editor_data import editor_data
+
 pytestmark = pytest.mark.django_db
 
 LOCALE = Path(settings.LOCALE_PATHS[0]) / "en" / "LC_MESSAGES"
@@ -142,12 +144,7 @@ def test_forms_and_messages_in_english(client, world, draft):
         assert text in page, text
     r = client.post(
         f"/espace/pactes/{draft.pact.reference}/v1/modifier/",
-        {
-            **{k: v for k, v in r.context["form"].initial.items() if v is not None},
-            "c-TOTAL_FORMS": "0",
-            "c-INITIAL_FORMS": "0",
-            "save": "1",
-        },
+        {**editor_data(r), "save": "1"},
         HTTP_ACCEPT_LANGUAGE="en",
         follow=True,
     )
