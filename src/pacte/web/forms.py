@@ -12,14 +12,7 @@ from django.utils.translation import gettext_noop
 from pacte.accounts.models import Organisation
 from pacte.input_limits import DOCUMENT, LABEL, PARAGRAPH, SENTENCE, TITLE
 from pacte.links import LINK_MESSAGE, MAX_LINK_LENGTH, web_link_validator
-from pacte.pacts.schema import (
-    EVIDENCE_KINDS,
-    IMPACT_METHODS,
-    OPEN_LICENCES,
-    PRINCIPLES,
-    RECURRENCES,
-)
-from pacte.web.row_sets import RowForm
+from pacte.pacts.schema import IMPACT_METHODS, OPEN_LICENCES, PRINCIPLES
 
 # Labels of the pact schema (pacte.pacts.schema keeps them in French): marked here so that makemessages
 # extracts them and the choices below (and the templates, with {% translate label %}) show them translated.
@@ -392,48 +385,6 @@ def field_for(path: str) -> str | None:
         if candidate in PactForm.base_fields:
             return candidate
     return None
-
-
-class CommitmentForm(RowForm):
-    """One commitment row. A row without a text is an unused row (dropped); its key is made from
-    its principle when left empty (pacte.web.pact_editor.commitments_from)."""
-
-    def is_used(self, data: Any) -> bool:
-        return bool(str(data.get("text") or "").strip())
-
-    @staticmethod
-    def initial_for(item: Any) -> dict[str, Any]:
-        return dict(item)
-
-    def item(self) -> dict[str, Any]:
-        return {k: v for k, v in self.cleaned_data.items() if k != "DELETE"}
-
-    key = forms.SlugField(
-        label=_("Clé"),
-        max_length=60,
-        required=False,
-        help_text=_("Identifiant court, créé pour vous si vous le laissez vide."),
-    )
-    owner = forms.ChoiceField(
-        label=_("Partie"),
-        choices=[("carrier", _("Porteur")), ("institution", _("Institution"))],
-        initial="carrier",
-    )
-    principle = forms.ChoiceField(
-        label=_("Principe"), choices=[("", "—"), *_translated(PRINCIPLES.items())], required=False
-    )
-    text = forms.CharField(label=_("Engagement"), max_length=500, required=False)
-    indicator = forms.CharField(label=_("Indicateur"), max_length=300, required=False)
-    threshold = forms.CharField(label=_("Seuil"), max_length=200, required=False)
-    due_date = forms.DateField(
-        label=_("Échéance"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    recurrence = forms.ChoiceField(
-        label=_("Récurrence"), choices=_translated(RECURRENCES.items()), initial="none"
-    )
-    evidence = forms.ChoiceField(
-        label=_("Preuve"), choices=_translated(EVIDENCE_KINDS.items()), initial="document"
-    )
 
 
 class ReasonForm(forms.Form):

@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from pacte.input_limits import LABEL, PARAGRAPH, SENTENCE, TITLE
+from pacte.pacts.schema import EVIDENCE_KINDS, PRINCIPLES, RECURRENCES
 from pacte.web.row_sets import RowForm, RowSet
 
 # ---------------------------------------------------------------- choices from the database
@@ -270,8 +271,6 @@ class SanctionRow(RowForm):
 
 
 def new_commitment(principle: str) -> dict[str, Any]:
-    from pacte.pacts.schema import PRINCIPLES
-
     return {
         "principle": principle if principle in PRINCIPLES else "",
         "owner": "carrier",
@@ -279,15 +278,56 @@ def new_commitment(principle: str) -> dict[str, Any]:
     }
 
 
-def _commitment_form() -> type[RowForm]:
-    from pacte.web.forms import CommitmentForm
+def _choices(items: Any) -> list[tuple[str, Any]]:
+    """A code table as choices, each label translated when shown."""
+    return [(k, _(v)) for k, v in items]
 
-    return CommitmentForm
+
+class CommitmentForm(RowForm):
+    """One commitment row. A row without a text is an unused row (dropped); its key is made from
+    its principle when left empty (pacte.web.pact_editor.commitments_from)."""
+
+    def is_used(self, data: Any) -> bool:
+        return bool(str(data.get("text") or "").strip())
+
+    @staticmethod
+    def initial_for(item: Any) -> dict[str, Any]:
+        return dict(item)
+
+    def item(self) -> dict[str, Any]:
+        return {k: v for k, v in self.cleaned_data.items() if k != "DELETE"}
+
+    key = forms.SlugField(
+        label=_("Clé"),
+        max_length=60,
+        required=False,
+        help_text=_("Identifiant court, créé pour vous si vous le laissez vide."),
+    )
+    owner = forms.ChoiceField(
+        label=_("Partie"),
+        choices=[("carrier", _("Porteur")), ("institution", _("Institution"))],
+        initial="carrier",
+    )
+    principle = forms.ChoiceField(
+        label=_("Principe"), choices=[("", "—"), *_choices(PRINCIPLES.items())], required=False
+    )
+    text = forms.CharField(label=_("Engagement"), max_length=500, required=False)
+    indicator = forms.CharField(label=_("Indicateur"), max_length=300, required=False)
+    threshold = forms.CharField(label=_("Seuil"), max_length=200, required=False)
+    due_date = forms.DateField(
+        label=_("Échéance"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    recurrence = forms.ChoiceField(
+        label=_("Récurrence"), choices=_choices(RECURRENCES.items()), initial="none"
+    )
+    evidence = forms.ChoiceField(
+        label=_("Preuve"), choices=_choices(EVIDENCE_KINDS.items()), initial="document"
+    )
 
 
 COMMITMENTS = RowSet(
     "c",
-    _commitment_form(),
+    CommitmentForm,
     title=_("Engagements, principe par principe"),
     row_label=_("Engagement"),
     add_label=_("Ajouter un engagement"),

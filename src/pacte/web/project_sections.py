@@ -119,7 +119,7 @@ class ProjectSections:
         for entry in self._entries:
             if entry.name == name:
                 section = entry.provider(project, acting)
-                return (str(section["title"]) if section else entry.title or name), section
+                return (str(section["title"]) if section else str(entry.title or name)), section
         raise KeyError(name)
 
 

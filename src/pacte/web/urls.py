@@ -8,7 +8,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("projets/", views.project_list, name="projects"),
     path("projets/<slug:slug>/", views.project_detail, name="project"),
-    path("projets/<slug:slug>/sections/<slug:name>/", views.project_section, name="project_section"),
+    path(
+        "projets/<slug:slug>/sections/<slug:name>/", views.project_section, name="project_section"
+    ),
     path("projets/<slug:slug>/evenements/", views.project_events, name="project_events"),
     path("organisations/<slug:slug>/", views.organisation_detail, name="organisation"),
     path("pactes/<str:reference>/v<int:number>/", views.version_detail, name="version"),
