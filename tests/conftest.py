@@ -32,6 +32,20 @@ def _quick_password_hashing():  # type: ignore[no-untyped-def]
         yield
 
 
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    """A headless Chromium for a module's browser tests (tests/chromium.py); the axe-core
+    modules define their own, which first checks axe-core is installed."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.chromium import launch
+
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
 @pytest.fixture(autouse=True)
 def _log_memory_per_test(tmp_path_factory, settings):  # type: ignore[no-untyped-def]
     """The log's memory of its latest signed checkpoint lives outside the database; each

@@ -24,18 +24,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "une phrase de passe assez longue"
 
 
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    from tests.chromium import launch
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
-
-
 def test_sign_up_confirm_from_the_outbox_sign_in_and_account_pages_are_accessible(
     browser, live_server
 ):

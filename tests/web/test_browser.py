@@ -8,7 +8,6 @@ import os
 import pytest
 
 from pacte.accounts.services import add_member
-from tests.chromium import launch
 from tests.factories import PASSWORD, UserFactory
 
 os.environ.setdefault(
@@ -18,16 +17,6 @@ os.environ.setdefault(
 from playwright.sync_api import expect  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def visible(locator):  # type: ignore[no-untyped-def]

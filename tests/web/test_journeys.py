@@ -10,7 +10,6 @@ import pytest
 
 from pacte.accounts.models import Role
 from pacte.accounts.services import acting_for, add_member
-from tests.chromium import launch
 from tests.data.conftest import hiring, parquet_files, request_for  # noqa: F401 (fixtures)
 from tests.factories import PASSWORD, UserFactory
 
@@ -19,16 +18,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 from playwright.sync_api import expect  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def sign_in(browser, live_server, username, password=PASSWORD):  # type: ignore[no-untyped-def]
