@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.web.test_browser import browser, sign_in  # noqa: F401  (the Chromium fixture)
+from tests.web.test_browser import sign_in
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -34,7 +34,7 @@ def violations(page, console):  # type: ignore[no-untyped-def]
     return list(console) + page.evaluate("window.__cspViolations || []")
 
 
-def test_no_csp_violation_on_the_main_pages(browser, live_server, world, active):  # noqa: F811
+def test_no_csp_violation_on_the_main_pages(browser, live_server, world, active):
     from pacte.accounts.services import add_member
     from tests.factories import UserFactory
 
