@@ -119,6 +119,8 @@ def test_reachable_from_the_header_in_two_clicks(client, db):  # type: ignore[no
     assert 'href="/audits/"' in evaluations and "Audits de biais" in evaluations
     audits = client.get("/audits/").content.decode()
     assert 'href="/audits/" aria-current="page"' in audits
+    # the header's section link says where the reader is, on the audits as on the evaluations
+    assert 'href="/evaluations/" aria-current="page"' in audits
 
 
 def test_the_number_of_queries_does_not_grow_with_the_audits(client, world, two_projects):  # type: ignore[no-untyped-def]

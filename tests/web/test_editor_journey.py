@@ -125,9 +125,9 @@ def test_demo_carrier_writes_a_pact_with_the_pickers(browser, live_server, demo_
     # commitments: the four mandatory principles have a row; the fifth principle's and the
     # institution's come from "Autres engagements"
     others = "Ajouter un engagement — Autres engagements"
-    _add(page, others, "id_c-4-key")
+    _add(page, others, "id_c-4-text")
     page.locator("#id_c-4-principle").select_option("accessibility")
-    _add(page, others, "id_c-5-key")
+    _add(page, others, "id_c-5-text")
     page.locator("#id_c-5-owner").select_option(label="Institution")
     page.locator("#id_c-5-evidence").select_option("grant")
     principles = ["continuity", "equality", "neutrality", "transparency", "accessibility", ""]

@@ -311,7 +311,13 @@ class CommitmentForm(RowForm):
     principle = forms.ChoiceField(
         label=_("Principe"), choices=[("", "—"), *_choices(PRINCIPLES.items())], required=False
     )
-    text = forms.CharField(label=_("Engagement"), max_length=500, required=False)
+    text = forms.CharField(
+        label=_("Engagement"),
+        max_length=500,
+        required=False,
+        # the focus lands here when a row is added (rows.js): the key before it is optional
+        widget=forms.TextInput(attrs={"data-row-focus": ""}),
+    )
     indicator = forms.CharField(label=_("Indicateur"), max_length=300, required=False)
     threshold = forms.CharField(label=_("Seuil"), max_length=200, required=False)
     due_date = forms.DateField(

@@ -2,7 +2,8 @@
  *
  * htmx fetches a new row from the server and appends it; this script only moves the focus and
  * says what happened (RGAA 7.1):
- *  - after "add a row", the focus goes to the first field of the new row;
+ *  - after "add a row", the focus goes to the field the row marks data-row-focus (what a person
+ *    writes first), else to its first field;
  *  - "Retirer" marks the row removed (its hidden flag, read by the server's formset), hides it,
  *    puts the focus on the add button of its section;
  *  - each time, a polite live region (#row-status) says it in words (texts come from the page,
@@ -21,7 +22,8 @@
   }
 
   function firstField(row) {
-    return row.querySelector("input:not([type=hidden]), select, textarea");
+    return row.querySelector("[data-row-focus]") ||
+      row.querySelector("input:not([type=hidden]), select, textarea");
   }
 
   document.addEventListener("click", function (event) {
