@@ -21,6 +21,7 @@ from pacte.engines.canonical import (
     CanonicalError,
     canonical_bytes,
     canonical_json,
+    canonical_json_plain,
     jcs_value,
     sha256_hex,
 )
@@ -208,3 +209,58 @@ def test_both_encoders_write_the_rfc8785_bytes(value: object) -> None:
     # canonical_bytes takes the standard library's encoder when it may (no float, no key
     # beyond U+FFFF); whichever path it takes, the bytes are rfc8785's
     assert canonical_bytes(value) == rfc8785.dumps(jcs_value(value))
+
+
+_plain_text = st.text(max_size=8)  # every code point, lone surrogates included
+_plain_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _plain_text,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(_plain_text, inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def _canonical_or_error(value: object) -> str | None:
+    try:
+        return canonical_json(value)
+    except CanonicalError:
+        return None
+
+
+@settings(max_examples=500, deadline=None)
+@given(_plain_json)
+def test_the_plain_writer_writes_canonical_json_or_declines(value: object) -> None:
+    # the log's fast writer: the same text as canonical_json, or None (then canonical_json)
+    text = canonical_json_plain(value)
+    if text is None:
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: canonical_json refuses the value too
+        assert _canonical_or_error(value) is None
+        return
+    assert text == canonical_json(value)
+
+
+def test_the_plain_writer_declines_what_needs_the_conversion_rule() -> None:
+    assert canonical_json_plain({"a": [1, "b", None, True, False, {"c": -(2**60)}]}) == (
+        canonical_json({"a": [1, "b", None, True, False, {"c": -(2**60)}]})
+    )
+    assert canonical_json_plain({"n": 2**53}) == '{"n":"9007199254740992"}'
+    for declined in (
+        {"x": 1.5},
+        {"d": decimal.Decimal("1.0")},
+        {"t": dt.date(2026, 1, 1)},
+        {"é": 1},
+        {1: "int key"},
+        {"u": uuid.uuid4()},
+        {"b": b"bytes"},
+    ):
+        assert canonical_json_plain(declined) is None

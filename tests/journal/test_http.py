@@ -99,6 +99,28 @@ def test_proofs_over_http_verify(client):
     assert client.get("/api/v1/log/proof/inclusion?hash=" + "0" * 64).status_code == 404
 
 
+def test_proofs_for_an_explicit_size_are_immutable_others_short_lived(client):
+    append(9)
+    immutable = "public, max-age=31536000, immutable"
+    for url in (
+        "/api/v1/log/proof/inclusion?index=4&size=9",
+        "/api/v1/log/proof/consistency?old=3&new=9",
+    ):
+        r = client.get(url)
+        assert r.status_code == 200 and r["Cache-Control"] == immutable
+    for url in ("/api/v1/log/proof/inclusion?index=4", "/api/v1/log/proof/consistency?old=3"):
+        r = client.get(url)
+        assert r.status_code == 200 and r["Cache-Control"] == "public, max-age=2"
+    pinned = client.get("/api/v1/log/proof/inclusion?index=4&size=9").json()
+    append(5)  # the log grows: the pinned proof is still the same, the latest one is not
+    assert client.get("/api/v1/log/proof/inclusion?index=4&size=9").json() == pinned
+    assert client.get("/api/v1/log/proof/inclusion?index=4").json()["size"] == 14
+    r = client.get(
+        "/api/v1/log/proof/inclusion?index=9&size=4"
+    )  # an error is never cached for good
+    assert r.status_code == 404 and r.get("Cache-Control") != immutable
+
+
 def _witness(name="witness.example"):
     signer = note.CosignatureSigner(name, Ed25519PrivateKey.generate())
     return signer

@@ -169,6 +169,13 @@ def get_entries(
     }
 
 
+# A proof for an explicit tree size never changes (the log only grows, and never signs a tree
+# inconsistent with one it signed): a cache or a reverse proxy may keep it for good, as a full
+# tile. Without a size, the proof is for the latest checkpoint: a few seconds, as the checkpoint.
+PROOF_PINNED = "public, max-age=31536000, immutable"
+PROOF_LATEST = "public, max-age=2"
+
+
 @log_router.get(
     "/proof/inclusion",
     response=responses({200: ProofOut}, READ),
@@ -176,11 +183,14 @@ def get_entries(
 )
 def get_inclusion(
     request: HttpRequest,
+    response: HttpResponse,
     index: LogPosition | None = None,
     size: TreeSize | None = None,
     hash: Identifier = "",
 ) -> dict[str, object]:
-    return services.inclusion(index=index, entry_hash=hash, size=size)
+    proof = services.inclusion(index=index, entry_hash=hash, size=size)
+    response["Cache-Control"] = PROOF_PINNED if size is not None else PROOF_LATEST
+    return proof
 
 
 @log_router.get(
@@ -189,9 +199,11 @@ def get_inclusion(
     summary="Preuve de cohérence (RFC 9162) entre deux tailles",
 )
 def get_consistency(
-    request: HttpRequest, old: TreeSize, new: TreeSize | None = None
+    request: HttpRequest, response: HttpResponse, old: TreeSize, new: TreeSize | None = None
 ) -> dict[str, object]:
-    return services.consistency(old, new)
+    proof = services.consistency(old, new)
+    response["Cache-Control"] = PROOF_PINNED if new is not None else PROOF_LATEST
+    return proof
 
 
 # The two bodies the log accepts, as a pattern (C2SP signed-note syntax): signature lines

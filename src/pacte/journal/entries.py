@@ -19,7 +19,7 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from pacte.engines import merkle
-from pacte.engines.canonical import LOG_ENTRY_FORMAT, canonical_json
+from pacte.engines.canonical import LOG_ENTRY_FORMAT, canonical_json, canonical_json_plain
 from pacte.errors import ValidationFailed
 from pacte.journal.models import Event, LogState
 from pacte.writes.rows import SqlValue, bulk_insert
@@ -181,12 +181,19 @@ def _append(
         t_project = (
             (enc.get(project) or enc.setdefault(project, _str(project))) if project else "null"
         )
+        data = e.data
+        t_data = (canonical_json_plain(data) or canonical_json(data)) if data else "{}"
         text = (
-            f'{{"actor":{actor},"data":{canonical_json(e.data) if e.data else "{}"},"format":{_FORMAT},'
+            f'{{"actor":{actor},"data":{t_data},"format":{_FORMAT},'
             f'"prev":{_str(previous) if previous else "null"},"project":{t_project},'
             f'"subject":{{"id":{_str(sid)},"type":{t_st}}},"ts":{ts_json},"type":{t_typ}}}'
         )
-        raw = text.encode("utf-8")
+        try:
+            raw = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: canonical_json names it in the data
+            if data:
+                canonical_json(data)
+            raise
         if len(raw) > MAX_ENTRY_BYTES:
             raise EntryTooLarge(
                 _(
