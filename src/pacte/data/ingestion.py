@@ -90,7 +90,12 @@ def version_artifacts(
             *direct,
             secure_room.RECORD_KEY_COLUMN,
             secure_room.PERSON_ID_COLUMN,
-            *([secure_room.ENTERPRISE_ID_COLUMN] if enterprise_column else []),
+            secure_room.PERSON_BITS_COLUMN,
+            *(
+                [secure_room.ENTERPRISE_ID_COLUMN, secure_room.ENTERPRISE_BITS_COLUMN]
+                if enterprise_column
+                else []
+            ),
         ],
     )
     prof = secure_room.dataset_profile(paths, person_column, enterprise_column or None)
