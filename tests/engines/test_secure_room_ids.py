@@ -133,7 +133,11 @@ def test_files_ingested_before_the_bits_columns_keep_working(tmp_path: Path) -> 
     rows = [(f"p{i % 40}", f"e{i % 5}", "11" if i % 3 else "24", (i % 10) - 2) for i in range(400)]
     source = _write(_table(rows), tmp_path / "s.parquet")
     [keyed] = write_with_record_keys(
-        [source], "person_id", SECRET, [tmp_path / "k.parquet"], enterprise_column="establishment_id"
+        [source],
+        "person_id",
+        SECRET,
+        [tmp_path / "k.parquet"],
+        enterprise_column="establishment_id",
     )
     old = _format_1(keyed, tmp_path / "old.parquet")
     assert integer_ids([old]) == ("person_id", "establishment_id")

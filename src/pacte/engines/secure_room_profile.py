@@ -281,8 +281,7 @@ def write_with_record_keys(
             ]
             kept = ", ".join(f"r.{_quote(n)}" for n in names if n not in reserved)
             ids = (
-                f"p.id AS {PERSON_ID_COLUMN}, "
-                f"CAST(p.id & 127 AS UTINYINT) AS {PERSON_BITS_COLUMN}"
+                f"p.id AS {PERSON_ID_COLUMN}, CAST(p.id & 127 AS UTINYINT) AS {PERSON_BITS_COLUMN}"
             )
             joins = f" LEFT JOIN __pacte_persons AS p ON p.v = r.{_quote(person_column)}"
             if enterprise_column is not None:

@@ -399,8 +399,12 @@ def build(
             user_filter = slot_filters[i]
             only = f" FILTER(WHERE {sql(user_filter)})" if user_filter is not None else ""
             if slot.kind == "count":
-                fine.append(f"{sql(slot_nodes[i])} AS __pacte_s{i}")
-                items.append(f"CAST(COALESCE(SUM(__pacte_s{i}), 0) AS BIGINT) AS {raw_name(i)}")
+                text = sql(slot_nodes[i])
+                # COUNT(*) is the sub-group's row count already: one aggregate less per row
+                counted = SUB_ROWS if text == "COUNT(*)" else f"__pacte_s{i}"
+                if counted != SUB_ROWS:
+                    fine.append(f"{text} AS {counted}")
+                items.append(f"CAST(COALESCE(SUM({counted}), 0) AS BIGINT) AS {raw_name(i)}")
                 continue
             assert measure is not None
             if slot.kind == "sum":
