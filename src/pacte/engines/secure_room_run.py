@@ -306,8 +306,9 @@ def _timeout(timeout_s: float | None) -> SqlRefused:
 
 #: With a profile that settles the persons rule (by row counts) for every group holding more
 #: than this share of the dataset's rows, the main scan skips the person bits: on a large
-#: dataset nearly every group is above it (at 10 M rows, the profile's threshold is ~0.05 % of
-#: the rows), the bits would settle nothing more and cost ~10 % of the scan; the few groups
+#: dataset nearly every group is above it (at 10 M rows, the profile's threshold is ~0.02 % of
+#: the rows), the bits would settle nothing more and cost about half of the main scan (the
+#: person word doubles its sub-groups; EXPLAIN ANALYZE at 10 M, bench/README.md); the few groups
 #: below go to the filtered persons companion. On a small dataset the threshold is a larger
 #: share, the bits settle many groups and spare that companion. Performance only: the
 #: decisions are identical either way.
