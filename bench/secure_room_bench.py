@@ -42,7 +42,9 @@ from pacte.engines.pseudonymise import (
     suppress_only,
 )
 from pacte.engines.secure_room import (
+    ENTERPRISE_BITS_COLUMN,
     ENTERPRISE_ID_COLUMN,
+    PERSON_BITS_COLUMN,
     PERSON_ID_COLUMN,
     DatasetProfile,
     dataset_profile,
@@ -50,6 +52,7 @@ from pacte.engines.secure_room import (
     run,
     write_with_record_keys,
 )
+from pacte.engines.secure_room_profile import IDS_META_KEY
 from pacte.engines.secure_room_spark import SparkScan
 
 BENCH_SECRET = 0xBE7C4
@@ -140,12 +143,25 @@ def main() -> None:
     )
     con.close()
     profile_text = dataset_profile([text_ids], "person_id", "establishment_id")
+    # before this branch (room3): data format 1 (integer ids, no bits columns), the person bits
+    # computed in the main scan even with a profile — the path of the versions ingested before
+    format_1 = path.with_name(f"{path.stem}.keyed-format-1.parquet")
+    con = duckdb.connect(":memory:")
+    meta = json.dumps({"enterprise_column": "establishment_id", "person_column": "person_id"})
+    con.execute(
+        f"COPY (SELECT * EXCLUDE ({PERSON_BITS_COLUMN}, {ENTERPRISE_BITS_COLUMN}) FROM "
+        f"read_parquet('{stored}')) TO '{format_1}' (FORMAT parquet, COMPRESSION zstd, "
+        f"KV_METADATA {{{IDS_META_KEY}: '{meta}'}})"
+    )
+    con.close()
+    profile_format_1 = dataset_profile([format_1], "person_id", "establishment_id")
 
     def room(
         enterprise: str | None,
         with_profile: DatasetProfile | None,
         source: Path = stored,
         spark: Any = None,
+        person_bits: bool | None = None,
     ) -> Callable[[], object]:
         def call() -> object:
             restricted = restrict(QUERY, "data", COLUMNS)
@@ -160,6 +176,7 @@ def main() -> None:
                 threads=args.threads,
                 profile=with_profile,
                 cell_key_secret=None if args.exact else BENCH_SECRET,
+                person_bits=person_bits,
                 **extra,
             )
 
@@ -193,6 +210,9 @@ def main() -> None:
     t_both_p = timed(room("establishment_id", profile), args.repeat)
     t_both_text = timed(room("establishment_id", None, text_ids), args.repeat)
     t_both_p_text = timed(room("establishment_id", profile_text, text_ids), args.repeat)
+    t_both_p_f1 = timed(
+        room("establishment_id", profile_format_1, format_1, person_bits=True), args.repeat
+    )
     t_spark = 0.0
     if args.spark:
         from pacte.data.gateway.engines import SparkEngine
@@ -256,6 +276,12 @@ def main() -> None:
         f"{t_both_p_text / t_direct:.2f}×",
         f"{args.rows / t_both_p_text:,.0f}",
     )
+    table.add_row(
+        "before room3: format 1 (no bits columns), person bits + profile (persons + enterprises)",
+        f"{t_both_p_f1:.3f}",
+        f"{t_both_p_f1 / t_direct:.2f}×",
+        f"{args.rows / t_both_p_f1:,.0f}",
+    )
     if t_spark:
         table.add_row(
             "secure room on Spark local[2] + profile (persons + enterprises/dominance)",
@@ -282,6 +308,7 @@ def main() -> None:
             "secure_room.ratio_no_profile": t_both / t_direct,
             "secure_room.ratio_text_ids": t_both_p_text / t_direct,  # before part 4, same run
             "secure_room.ratio_text_ids_no_profile": t_both_text / t_direct,
+            "secure_room.ratio_format_1": t_both_p_f1 / t_direct,  # before room3, same run
             "secure_room.rows": args.rows,
         }
         if t_spark:

@@ -33,8 +33,9 @@ def test_version_files_hold_the_keys_and_the_delivered_file_is_untouched(cohort,
     assert KEY not in pq.read_schema(parquet_files["cohort"]).names  # the file as delivered
     stored = pq.read_table(dv.paths[0])
     delivered = pq.read_table(parquet_files["cohort"])
-    ids = [engine.PERSON_ID_COLUMN] + (
-        [engine.ENTERPRISE_ID_COLUMN] if dv.enterprise_column else []
+    # the integer ids and, data format 2, the bits of the disclosure bounds
+    ids = [engine.PERSON_ID_COLUMN, engine.PERSON_BITS_COLUMN] + (
+        [engine.ENTERPRISE_ID_COLUMN, engine.ENTERPRISE_BITS_COLUMN] if dv.enterprise_column else []
     )
     assert stored.column_names == [*delivered.column_names, KEY, *ids]
     reserved = [KEY, *ids]

@@ -24,6 +24,7 @@ from pacte.data.demo import DEMO_ROWS, DEMO_SEED
 from pacte.engines import cell_key
 from pacte.engines.secure_room import (
     LIMITS,
+    PERSON_BITS_COLUMN,
     PERSON_ID_COLUMN,
     RECORD_KEY_COLUMN,
     SqlRefused,
@@ -415,9 +416,12 @@ def test_record_keys_written_at_ingestion_match_the_keyed_hash(
         *original.column_names,
         RECORD_KEY_COLUMN,
         PERSON_ID_COLUMN,
+        PERSON_BITS_COLUMN,  # data format 2
     ]
     assert (
-        stored_file.drop_columns([RECORD_KEY_COLUMN, PERSON_ID_COLUMN]).to_pylist()
+        stored_file.drop_columns(
+            [RECORD_KEY_COLUMN, PERSON_ID_COLUMN, PERSON_BITS_COLUMN]
+        ).to_pylist()
         == original.to_pylist()
     )  # same order
     sql = (

@@ -9,6 +9,7 @@ the versions ingested before) and with a brute-force pandas oracle of the group 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pacte.engines.secure_room import (
+    ENTERPRISE_BITS_COLUMN,
     ENTERPRISE_ID_COLUMN,
+    PERSON_BITS_COLUMN,
     PERSON_ID_COLUMN,
     RECORD_KEY_COLUMN,
     dataset_profile,
@@ -29,8 +32,16 @@ from pacte.engines.secure_room import (
     run,
     write_with_record_keys,
 )
+from pacte.engines.secure_room_profile import IDS_META_KEY, bits_columns
 
 SECRET = 0x1D5EC2E7
+RESERVED = [
+    RECORD_KEY_COLUMN,
+    PERSON_ID_COLUMN,
+    ENTERPRISE_ID_COLUMN,
+    PERSON_BITS_COLUMN,
+    ENTERPRISE_BITS_COLUMN,
+]
 
 
 def _table(rows: list[tuple[Any, ...]]) -> pa.Table:
@@ -70,11 +81,18 @@ def test_ids_are_dense_one_per_person_and_enterprise_across_files(tmp_path: Path
         assert present.groupby(unit)[column].nunique().eq(1).all()
         assert present.groupby(column)[unit].nunique().eq(1).all()
         assert sorted(present[column].unique().astype(int)) == list(range(present[unit].nunique()))
+    # data format 2: the bits of the disclosure bounds, the ids' low bits, NULL where the id is
+    for bits, column, mask in (
+        (PERSON_BITS_COLUMN, PERSON_ID_COLUMN, 127),
+        (ENTERPRISE_BITS_COLUMN, ENTERPRISE_ID_COLUMN, 63),
+    ):
+        assert stored[bits].isna().tolist() == stored[column].isna().tolist()
+        present = stored[stored[column].notna()]
+        assert (present[bits].astype(int) == present[column].astype(int) & mask).all()
+    assert bits_columns(written) and not bits_columns(sources)
     # rows in the same order, data intact; the files name the columns the ids come from
     for source, path in zip(sources, written, strict=True):
-        kept = pq.read_table(path).drop_columns(
-            [RECORD_KEY_COLUMN, PERSON_ID_COLUMN, ENTERPRISE_ID_COLUMN]
-        )
+        kept = pq.read_table(path).drop_columns(RESERVED)
         assert kept.to_pylist() == pq.read_table(source).to_pylist()
     assert integer_ids(written) == ("person_id", "establishment_id")
     assert integer_ids(sources) is None
@@ -96,6 +114,42 @@ def test_ids_are_dense_one_per_person_and_enterprise_across_files(tmp_path: Path
     )
     first = pd.concat([pq.read_table(p).to_pandas() for p in other], ignore_index=True)
     assert first[PERSON_ID_COLUMN].tolist() != stored[PERSON_ID_COLUMN].tolist()
+
+
+def _format_1(keyed: Path, target: Path) -> Path:
+    """The same stored file as ingested before data format 2: ids, no bits columns."""
+    table = pq.read_table(keyed).drop_columns([PERSON_BITS_COLUMN, ENTERPRISE_BITS_COLUMN])
+    meta = dict(table.schema.metadata or {})
+    ids = json.loads(meta[IDS_META_KEY.encode()])
+    del ids["format"]
+    meta[IDS_META_KEY.encode()] = json.dumps(ids, sort_keys=True).encode()
+    pq.write_table(table.replace_schema_metadata(meta), target)
+    return target
+
+
+def test_files_ingested_before_the_bits_columns_keep_working(tmp_path: Path) -> None:
+    """Data format 1 (ids, no bits columns) runs through the per-query computation of the same
+    bits: same rows and report; the bits columns are never read by a query's own SQL."""
+    rows = [(f"p{i % 40}", f"e{i % 5}", "11" if i % 3 else "24", (i % 10) - 2) for i in range(400)]
+    source = _write(_table(rows), tmp_path / "s.parquet")
+    [keyed] = write_with_record_keys(
+        [source],
+        "person_id",
+        SECRET,
+        [tmp_path / "k.parquet"],
+        enterprise_column="establishment_id",
+    )
+    old = _format_1(keyed, tmp_path / "old.parquet")
+    assert integer_ids([old]) == ("person_id", "establishment_id")
+    assert bits_columns([keyed]) and not bits_columns([old])
+    assert not bits_columns([keyed, old])  # a version is read one way only
+    sql = "SELECT region, COUNT(*) AS n, SUM(salary) AS s FROM d GROUP BY region ORDER BY region"
+    restricted = restrict(sql, "d", ["region", "salary"])
+    new = run(restricted, [keyed], "person_id", "establishment_id", cell_key_secret=SECRET)
+    before = run(restricted, [old], "person_id", "establishment_id", cell_key_secret=SECRET)
+    assert new.rows and new.rows == before.rows and new.report == before.report
+    with pytest.raises(ValueError, match="reserved"):
+        restrict(f"SELECT COUNT({PERSON_BITS_COLUMN}) AS n FROM d", "d", ["region"])
 
 
 def test_ids_of_other_columns_are_not_used(tmp_path: Path) -> None:
@@ -153,21 +207,29 @@ def test_decisions_through_integer_ids_equal_the_text_ids_and_the_oracle(
     [keyed] = write_with_record_keys(
         [source], "person_id", SECRET, [folder / "k.parquet"], enterprise_column="establishment_id"
     )
+    old = _format_1(keyed, folder / "old.parquet")
     restricted = restrict(query, "d", ["region", "salary"])
     for enterprise in (None, "establishment_id"):
         for secret in (None, SECRET):
             text = run(restricted, [source], "person_id", enterprise, cell_key_secret=secret)
             ids = run(restricted, [keyed], "person_id", enterprise, cell_key_secret=secret)
-            profiled = run(
-                restricted,
-                [keyed],
-                "person_id",
-                enterprise,
-                cell_key_secret=secret,
-                profile=dataset_profile([keyed], "person_id", enterprise),
-            )
-            assert ids.rows == text.rows == profiled.rows
-            assert ids.report == text.report == profiled.report
+            ids_old = run(restricted, [old], "person_id", enterprise, cell_key_secret=secret)
+            for path in (keyed, old):
+                profile = dataset_profile([path], "person_id", enterprise)
+                # with and without the person bits in the main scan (a profile chooses)
+                for person_bits in (None, True, False):
+                    profiled = run(
+                        restricted,
+                        [path],
+                        "person_id",
+                        enterprise,
+                        cell_key_secret=secret,
+                        profile=profile,
+                        person_bits=person_bits,
+                    )
+                    assert ids.rows == profiled.rows and ids.report == profiled.report
+            assert ids.rows == text.rows == ids_old.rows
+            assert ids.report == text.report == ids_old.report
     # the group rule, against the brute force (exact values, with enterprises)
     frame = pd.DataFrame(rows, columns=["person_id", "establishment_id", "region", "salary"])
     grouped = "GROUP BY" in query

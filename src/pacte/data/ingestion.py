@@ -90,7 +90,12 @@ def version_artifacts(
             *direct,
             secure_room.RECORD_KEY_COLUMN,
             secure_room.PERSON_ID_COLUMN,
-            *([secure_room.ENTERPRISE_ID_COLUMN] if enterprise_column else []),
+            secure_room.PERSON_BITS_COLUMN,
+            *(
+                [secure_room.ENTERPRISE_ID_COLUMN, secure_room.ENTERPRISE_BITS_COLUMN]
+                if enterprise_column
+                else []
+            ),
         ],
     )
     prof = secure_room.dataset_profile(paths, person_column, enterprise_column or None)
@@ -119,8 +124,11 @@ def store_with_record_keys(
     """The version's own data files in the platform store, each row with its record key (the
     cell-key method's fixed key per person, from the version's secret) in the reserved column
     ``secure_room.RECORD_KEY_COLUMN``, and its integer person (and enterprise) ids, dense per
-    version (``PERSON_ID_COLUMN``, ``ENTERPRISE_ID_COLUMN``): written once here, read by the secure
-    room as ordinary columns (issue 15, part 4). Schema, catalogue, extracts and queries never show it. The files given are left as
+    version (``PERSON_ID_COLUMN``, ``ENTERPRISE_ID_COLUMN``), and since data format 2 the per-row
+    inputs of the disclosure bounds (``PERSON_BITS_COLUMN``, ``ENTERPRISE_BITS_COLUMN``, one byte
+    each): written once here, read by the secure room as ordinary columns (issue 15, part 4).
+    Versions stored before format 2 are not rewritten: the secure room computes the same bits
+    from their ids per query. Schema, catalogue, extracts and queries never show it. The files given are left as
     they are (``sha256`` and ``byte_size`` of the version describe them, as delivered)."""
     from pacte.engines import secure_room
 

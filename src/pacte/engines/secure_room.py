@@ -47,7 +47,9 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from pacte.engines.secure_room_profile import (
+    ENTERPRISE_BITS_COLUMN,
     ENTERPRISE_ID_COLUMN,
+    PERSON_BITS_COLUMN,
     PERSON_ID_COLUMN,
     RECORD_KEY_COLUMN,
     DatasetProfile,
@@ -72,7 +74,9 @@ from pacte.engines.secure_room_run import SecureRoomReport, SecureRoomResult, ca
 __all__ = [
     "AGGREGATES",
     "LIMITS",
+    "ENTERPRISE_BITS_COLUMN",
     "ENTERPRISE_ID_COLUMN",
+    "PERSON_BITS_COLUMN",
     "PERSON_ID_COLUMN",
     "RECORD_KEY_COLUMN",
     "SCALAR_FUNCTIONS",

@@ -193,14 +193,18 @@ class Groups:
         create_main: Callable[[str], None] | None = None,
         scan_rows: Execute | None = None,
         filtered_companions: bool = True,
+        person_bits: bool = True,
     ) -> Groups:
         """``create_main(sql)`` creates the temp table ``MAIN`` from the main query
-        (default: in ``con`` itself)."""
+        (default: in ``con`` itself). Without ``person_bits`` the main query computes no person
+        bits (``main_profiled_sql``): the persons rule is then settled by row counts and the
+        profile's bounds, and the exact companion for the rest."""
         n = len(restricted.columns)
+        main_sql = restricted.main_sql if person_bits else restricted.main_profiled_sql
         if create_main is None:
-            execute(f"CREATE TEMP TABLE {MAIN} AS {restricted.main_sql}")
+            execute(f"CREATE TEMP TABLE {MAIN} AS {main_sql}")
         else:
-            create_main(restricted.main_sql)
+            create_main(main_sql)
         cursor = con.execute(f"SELECT rowid AS {RID}, * FROM {MAIN}")
         at = {d[0]: i for i, d in enumerate(cursor.description or [])}
         raw = cursor.fetchmany(max_rows + 1)
@@ -277,7 +281,7 @@ class Groups:
             else None
         )
         cond_at = [at[f"__pacte_c{q}"] for q in range(conditions)]
-        words = range(PERSON_WORDS)
+        words = range(PERSON_WORDS) if "__pacte_pb_0" in at else range(0)  # no bits: no words
         pb_at = [at[f"__pacte_pb_{w}"] for w in words]
         pbq_at = [[at[f"__pacte_pb{q}_{w}"] for w in words] for q in range(conditions)]
         for g in self.groups:

@@ -21,10 +21,14 @@ __all__ = [
     "RECORD_KEY_COLUMN",
     "ENTERPRISE_ID_COLUMN",
     "IDS_META_KEY",
+    "ENTERPRISE_BITS_COLUMN",
+    "IDS_FORMAT",
+    "PERSON_BITS_COLUMN",
     "PERSON_ID_COLUMN",
     "DatasetProfile",
     "dataset_profile",
     "files_fingerprint",
+    "bits_columns",
     "integer_ids",
     "record_key_sql",
     "write_with_record_keys",
@@ -188,6 +192,16 @@ PERSON_ID_COLUMN: Final = "__pacte_pid"
 ENTERPRISE_ID_COLUMN: Final = "__pacte_eid"
 #: The Parquet key-value metadata naming the columns the integer ids were computed from.
 IDS_META_KEY: Final = "pacte_ids"
+#: The per-row inputs of the secure room's disclosure bounds, precomputed from the integer ids
+#: (data format 2, issue 15 part 4): ``PERSON_BITS_COLUMN = pid & 127`` (bit 6: the person's
+#: word, bits 0-5: its bit in the word) and ``ENTERPRISE_BITS_COLUMN = eid & 63`` (its bit; bits
+#: 0-1: its dominance bucket, ``eid % 4``), as ``UTINYINT`` (a dictionary-encoded byte: the scan
+#: reads about a byte per row instead of a 4-byte random id and computes nothing from it);
+#: ``NULL`` where the id is. Files ingested before (format 1) have the ids only: the secure room
+#: then computes the same values from them per query.
+PERSON_BITS_COLUMN: Final = "__pacte_pbits"
+ENTERPRISE_BITS_COLUMN: Final = "__pacte_ebits"
+IDS_FORMAT: Final = 2
 
 
 def _dense_ids(
@@ -224,7 +238,13 @@ def write_with_record_keys(
     """
     if len(parquet_paths) != len(targets):
         raise ValueError("one target per data file")
-    reserved = {RECORD_KEY_COLUMN, PERSON_ID_COLUMN, ENTERPRISE_ID_COLUMN}
+    reserved = {
+        RECORD_KEY_COLUMN,
+        PERSON_ID_COLUMN,
+        ENTERPRISE_ID_COLUMN,
+        PERSON_BITS_COLUMN,
+        ENTERPRISE_BITS_COLUMN,
+    }
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET enable_progress_bar = false")
@@ -245,7 +265,11 @@ def write_with_record_keys(
         if enterprise_column is not None:
             _dense_ids(con, "__pacte_enterprises", every, enterprise_column, secret)
         meta = json.dumps(
-            {"person_column": person_column, "enterprise_column": enterprise_column},
+            {
+                "person_column": person_column,
+                "enterprise_column": enterprise_column,
+                "format": IDS_FORMAT,
+            },
             sort_keys=True,
         )
         out = []
@@ -256,10 +280,15 @@ def write_with_record_keys(
                 for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({src})").fetchall()
             ]
             kept = ", ".join(f"r.{_quote(n)}" for n in names if n not in reserved)
-            ids = f"p.id AS {PERSON_ID_COLUMN}"
+            ids = (
+                f"p.id AS {PERSON_ID_COLUMN}, CAST(p.id & 127 AS UTINYINT) AS {PERSON_BITS_COLUMN}"
+            )
             joins = f" LEFT JOIN __pacte_persons AS p ON p.v = r.{_quote(person_column)}"
             if enterprise_column is not None:
-                ids += f", e.id AS {ENTERPRISE_ID_COLUMN}"
+                ids += (
+                    f", e.id AS {ENTERPRISE_ID_COLUMN}, "
+                    f"CAST(e.id & 63 AS UTINYINT) AS {ENTERPRISE_BITS_COLUMN}"
+                )
                 joins += (
                     f" LEFT JOIN __pacte_enterprises AS e ON e.v = r.{_quote(enterprise_column)}"
                 )
@@ -298,3 +327,22 @@ def integer_ids(parquet_paths: Sequence[str | Path]) -> tuple[str | None, str | 
         return None
     decoded = json.loads(found.pop())
     return decoded.get("person_column"), decoded.get("enterprise_column")
+
+
+def bits_columns(parquet_paths: Sequence[str | Path]) -> bool:
+    """True if every file holds the precomputed :data:`PERSON_BITS_COLUMN` (and, when it has
+    enterprise ids, :data:`ENTERPRISE_BITS_COLUMN`): data format 2 or later, one ingestion."""
+    if integer_ids(parquet_paths) is None:
+        return False
+    for raw in parquet_paths:
+        meta = (pq.read_schema(raw).metadata or {}).get(IDS_META_KEY.encode())
+        assert meta is not None  # integer_ids checked every file
+        decoded = json.loads(meta.decode())
+        if int(decoded.get("format", 1)) < IDS_FORMAT:
+            return False
+        names = set(pq.read_schema(raw).names)
+        if PERSON_BITS_COLUMN not in names:
+            return False
+        if decoded.get("enterprise_column") and ENTERPRISE_BITS_COLUMN not in names:
+            return False
+    return True

@@ -137,6 +137,8 @@ class RestrictedQuery:
     conditions: int
     output_slots: tuple[tuple[int, ...], ...]
     main_sql: str
+    #: the main scan without the person bits, for runs with a dataset profile
+    main_profiled_sql: str
     persons_sql: str
     persons_filtered_sql: str
     enterprise_sql: str
@@ -343,106 +345,121 @@ def build(
     # row (no FILTER: a filtered aggregate costs about as much as a scan of its own); a second,
     # small aggregation over these sub-groups (a few per group) rebuilds the per-condition,
     # per-word and per-bucket figures with FILTERs.
-    computed = [(q, c) for q, c in enumerate(conds_sql) if c != "TRUE"]
-    fine = [f"{k} AS {n}" for k, n in zip(keys_sql, names, strict=True)]
-    # the sub-group is one small integer (hashing one column is cheaper than several): bit 0 the
-    # person's word, bits 1-3 the enterprise bucket + 1 (0: no enterprise), then one bit per
-    # computed contributor condition (NULL counts as false, as in FILTER); past 56 conditions,
-    # the further ones are grouping columns of their own
-    # the arithmetic and the key are in the narrowest signed type that holds the bits used (a
-    # 64-bit grouping key and arithmetic cost ~30 % of the scan; signed: Spark has no unsigned)
-    packed_bits = 4 + min(len(computed), PACKED_CONDITIONS)
-    arithmetic = "INTEGER" if packed_bits <= 31 else "BIGINT"
-    narrow = next(t for b, t in _NARROW if packed_bits <= b)
-    packed = [f"CAST(COALESCE({PERSON_WORD}, 0) AS {arithmetic})"]
-    magnitudes_in = any(slot.kind != "count" for slot in slots)
-    if magnitudes_in:  # buckets only matter for magnitudes
-        packed.append(f"2 * CAST(COALESCE({ENTERPRISE_BUCKET} + 1, 0) AS {arithmetic})")
-    flag_test: dict[int, str] = {}
-    separate: list[str] = []
-    for n_flag, (q, _) in enumerate(computed):
-        if n_flag < PACKED_CONDITIONS:
-            packed.append(
-                f"{1 << (4 + n_flag)} * CAST(COALESCE(__pacte_q{q}, FALSE) AS {arithmetic})"
+    # zeros and NULLs change neither MAX nor SUM of |x|: only the user's FILTER matters
+    abs_sql: dict[int, str] = {
+        i: sql(_abs_double(arg))
+        for i, (slot, arg) in enumerate(zip(slots, slot_args, strict=True))
+        if slot.kind != "count" and arg is not None
+    }
+
+    def main_query(bits: bool) -> str:
+        """The main scan; without ``bits``, no person bit or word (a profile settles the
+        persons rule by row counts, the filtered companion the rest: see ``run``)."""
+        computed = [(q, c) for q, c in enumerate(conds_sql) if c != "TRUE"]
+        fine = [f"{k} AS {n}" for k, n in zip(keys_sql, names, strict=True)]
+        # the sub-group is one small integer (hashing one column is cheaper than several): bit 0 the
+        # person's word, bits 1-3 the enterprise bucket + 1 (0: no enterprise), then one bit per
+        # computed contributor condition (NULL counts as false, as in FILTER); past 56 conditions,
+        # the further ones are grouping columns of their own
+        # the arithmetic and the key are in the narrowest signed type that holds the bits used (a
+        # 64-bit grouping key and arithmetic cost ~30 % of the scan; signed: Spark has no unsigned)
+        packed_bits = 4 + min(len(computed), PACKED_CONDITIONS)
+        arithmetic = "INTEGER" if packed_bits <= 31 else "BIGINT"
+        narrow = next(t for b, t in _NARROW if packed_bits <= b)
+        packed = [f"CAST(COALESCE({PERSON_WORD}, 0) AS {arithmetic})"] if bits else []
+        magnitudes_in = any(slot.kind != "count" for slot in slots)
+        if magnitudes_in:  # buckets only matter for magnitudes
+            packed.append(f"2 * CAST(COALESCE({ENTERPRISE_BUCKET} + 1, 0) AS {arithmetic})")
+        flag_test: dict[int, str] = {}
+        separate: list[str] = []
+        for n_flag, (q, _) in enumerate(computed):
+            if n_flag < PACKED_CONDITIONS:
+                packed.append(
+                    f"{1 << (4 + n_flag)} * CAST(COALESCE(__pacte_q{q}, FALSE) AS {arithmetic})"
+                )
+                flag_test[q] = f"({SUB} >> {4 + n_flag}) & 1 = 1"
+            else:
+                separate.append(f"__pacte_q{q}")
+                flag_test[q] = f"__pacte_q{q}"
+        fine.append(f"CAST({' + '.join(packed) or '0'} AS {narrow}) AS {SUB}")
+        fine += separate
+        fine_group = [*keys_sql, SUB, *separate]
+        flags = ["TRUE" if c == "TRUE" else flag_test[q] for q, c in enumerate(conds_sql)]
+        word_test = [f"{SUB} & 1 = {w}" for w in range(PERSON_WORDS)]
+        fine += [f"COUNT(*) AS {SUB_ROWS}", f"SUM({RECORD_KEY}) AS {SUB_KEYS}"]
+        if bits:
+            fine.append(f"BIT_OR({PERSON_BIT}) AS {SUB_PERSON_BITS}")
+        fine.append(f"BIT_OR({ENTERPRISE_BIT}) AS {SUB_ENTERPRISE_BITS}")
+        items = [f"{n} AS {n}" for n in names]
+        items.append(f"CAST(COALESCE(SUM({SUB_ROWS}), 0) AS BIGINT) AS {ROWS}")
+        if keys:
+            items.append(f"hash({', '.join(names)}) AS {HASH}")
+        for i, slot in enumerate(slots):
+            measure = slot_args[i]
+            user_filter = slot_filters[i]
+            only = f" FILTER(WHERE {sql(user_filter)})" if user_filter is not None else ""
+            if slot.kind == "count":
+                text = sql(slot_nodes[i])
+                # COUNT(*) is the sub-group's row count already: one aggregate less per row
+                counted = SUB_ROWS if text == "COUNT(*)" else f"__pacte_s{i}"
+                if counted != SUB_ROWS:
+                    fine.append(f"{text} AS {counted}")
+                items.append(f"CAST(COALESCE(SUM({counted}), 0) AS BIGINT) AS {raw_name(i)}")
+                continue
+            assert measure is not None
+            if slot.kind == "sum":
+                fine.append(f"{sql(slot_nodes[i])} AS __pacte_s{i}")
+                items.append(f"SUM(__pacte_s{i}) AS {raw_name(i)}")
+            else:  # AVG(x) = SUM(x) / COUNT(x) over the sub-groups
+                fine.append(f"SUM({sql(measure)}){only} AS __pacte_s{i}")
+                fine.append(f"COUNT({sql(measure)}){only} AS __pacte_sn{i}")
+                items.append(
+                    f"CAST(SUM(__pacte_s{i}) AS DOUBLE) / SUM(__pacte_sn{i}) AS {raw_name(i)}"
+                )
+                items.append(f"CAST(COALESCE(SUM(__pacte_sn{i}), 0) AS BIGINT) AS __pacte_n{i}")
+            # zeros and NULLs change neither MAX nor SUM of |x|: only the user's FILTER matters
+            fine.append(f"MAX({abs_sql[i]}){only} AS __pacte_sm{i}")
+            fine.append(f"SUM({abs_sql[i]}){only} AS __pacte_st{i}")
+            items.append(f"MAX(__pacte_sm{i}) AS __pacte_m{i}")
+            items.append(f"SUM(__pacte_st{i}) AS __pacte_t{i}")
+            items += [
+                f"SUM(__pacte_st{i}) FILTER(WHERE ({SUB} >> 1) & 7 = {b + 1}) AS __pacte_d{i}_{b}"
+                for b in range(DOMINANCE_BUCKETS)
+            ]
+        words = range(PERSON_WORDS)
+        if bits:
+            items += [
+                f"BIT_OR({SUB_PERSON_BITS}) FILTER(WHERE {word_test[w]}) AS __pacte_pb_{w}"
+                for w in words
+            ]
+        items.append(f"BIT_OR({SUB_ENTERPRISE_BITS}) AS __pacte_eb")
+        for q, flag in enumerate(flags):
+            items.append(
+                f"CAST(COALESCE(SUM({SUB_ROWS}) FILTER(WHERE {flag}), 0) AS BIGINT) AS __pacte_c{q}"
             )
-            flag_test[q] = f"({SUB} >> {4 + n_flag}) & 1 = 1"
+            items.append(f"SUM({SUB_KEYS}) FILTER(WHERE {flag}) AS __pacte_ck{q}")
+            if bits:
+                items += [
+                    f"BIT_OR({SUB_PERSON_BITS}) FILTER(WHERE {flag} AND {word_test[w]}) "
+                    f"AS __pacte_pb{q}_{w}"
+                    for w in words
+                ]
+            items.append(f"BIT_OR({SUB_ENTERPRISE_BITS}) FILTER(WHERE {flag}) AS __pacte_eb{q}")
+        # each contributor condition is evaluated once per row (in a row-level subquery that keeps
+        # the name of the user's source, so that qualified columns still resolve)
+        if computed:
+            name = source.args["from_"].this.alias_or_name or "__pacte_r"
+            rows_sql = (
+                f"FROM (SELECT *, {', '.join(f'{c} AS __pacte_q{q}' for q, c in computed)} "
+                f"{from_sql}{where(where_sql)}) AS {sql(exp.to_identifier(name, quoted=True))}"
+            )
         else:
-            separate.append(f"__pacte_q{q}")
-            flag_test[q] = f"__pacte_q{q}"
-    fine.append(f"CAST({' + '.join(packed)} AS {narrow}) AS {SUB}")
-    fine += separate
-    fine_group = [*keys_sql, SUB, *separate]
-    flags = ["TRUE" if c == "TRUE" else flag_test[q] for q, c in enumerate(conds_sql)]
-    word_test = [f"{SUB} & 1 = {w}" for w in range(PERSON_WORDS)]
-    fine += [
-        f"COUNT(*) AS {SUB_ROWS}",
-        f"SUM({RECORD_KEY}) AS {SUB_KEYS}",
-        f"BIT_OR({PERSON_BIT}) AS {SUB_PERSON_BITS}",
-        f"BIT_OR({ENTERPRISE_BIT}) AS {SUB_ENTERPRISE_BITS}",
-    ]
-    items = [f"{n} AS {n}" for n in names]
-    items.append(f"CAST(COALESCE(SUM({SUB_ROWS}), 0) AS BIGINT) AS {ROWS}")
-    if keys:
-        items.append(f"hash({', '.join(names)}) AS {HASH}")
-    abs_sql: dict[int, str] = {}
-    for i, slot in enumerate(slots):
-        measure = slot_args[i]
-        user_filter = slot_filters[i]
-        only = f" FILTER(WHERE {sql(user_filter)})" if user_filter is not None else ""
-        if slot.kind == "count":
-            fine.append(f"{sql(slot_nodes[i])} AS __pacte_s{i}")
-            items.append(f"CAST(COALESCE(SUM(__pacte_s{i}), 0) AS BIGINT) AS {raw_name(i)}")
-            continue
-        assert measure is not None
-        if slot.kind == "sum":
-            fine.append(f"{sql(slot_nodes[i])} AS __pacte_s{i}")
-            items.append(f"SUM(__pacte_s{i}) AS {raw_name(i)}")
-        else:  # AVG(x) = SUM(x) / COUNT(x) over the sub-groups
-            fine.append(f"SUM({sql(measure)}){only} AS __pacte_s{i}")
-            fine.append(f"COUNT({sql(measure)}){only} AS __pacte_sn{i}")
-            items.append(f"CAST(SUM(__pacte_s{i}) AS DOUBLE) / SUM(__pacte_sn{i}) AS {raw_name(i)}")
-            items.append(f"CAST(COALESCE(SUM(__pacte_sn{i}), 0) AS BIGINT) AS __pacte_n{i}")
-        abs_sql[i] = sql(_abs_double(measure))
-        # zeros and NULLs change neither MAX nor SUM of |x|: only the user's FILTER matters
-        fine.append(f"MAX({abs_sql[i]}){only} AS __pacte_sm{i}")
-        fine.append(f"SUM({abs_sql[i]}){only} AS __pacte_st{i}")
-        items.append(f"MAX(__pacte_sm{i}) AS __pacte_m{i}")
-        items.append(f"SUM(__pacte_st{i}) AS __pacte_t{i}")
-        items += [
-            f"SUM(__pacte_st{i}) FILTER(WHERE ({SUB} >> 1) & 7 = {b + 1}) AS __pacte_d{i}_{b}"
-            for b in range(DOMINANCE_BUCKETS)
-        ]
-    words = range(PERSON_WORDS)
-    items += [
-        f"BIT_OR({SUB_PERSON_BITS}) FILTER(WHERE {word_test[w]}) AS __pacte_pb_{w}" for w in words
-    ]
-    items.append(f"BIT_OR({SUB_ENTERPRISE_BITS}) AS __pacte_eb")
-    for q, flag in enumerate(flags):
-        items.append(
-            f"CAST(COALESCE(SUM({SUB_ROWS}) FILTER(WHERE {flag}), 0) AS BIGINT) AS __pacte_c{q}"
-        )
-        items.append(f"SUM({SUB_KEYS}) FILTER(WHERE {flag}) AS __pacte_ck{q}")
-        items += [
-            f"BIT_OR({SUB_PERSON_BITS}) FILTER(WHERE {flag} AND {word_test[w]}) "
-            f"AS __pacte_pb{q}_{w}"
-            for w in words
-        ]
-        items.append(f"BIT_OR({SUB_ENTERPRISE_BITS}) FILTER(WHERE {flag}) AS __pacte_eb{q}")
-    # each contributor condition is evaluated once per row (in a row-level subquery that keeps
-    # the name of the user's source, so that qualified columns still resolve)
-    if computed:
-        name = source.args["from_"].this.alias_or_name or "__pacte_r"
-        rows_sql = (
-            f"FROM (SELECT *, {', '.join(f'{c} AS __pacte_q{q}' for q, c in computed)} "
-            f"{from_sql}{where(where_sql)}) AS {sql(exp.to_identifier(name, quoted=True))}"
-        )
-    else:
-        rows_sql = f"{from_sql}{where(where_sql)}"
-    fine_sql = f"SELECT {', '.join(fine)} {rows_sql} GROUP BY {', '.join(fine_group)}"
-    # groups in key order: the same query gives the same rows in the same order (and output
-    # hash) whatever the parallel aggregation's order; the user's ORDER BY applies afterwards
-    group_sql = f" GROUP BY {', '.join(names)} ORDER BY {', '.join(names)}" if keys else ""
-    main_sql = f"{with_sql}SELECT {', '.join(items)} FROM ({fine_sql}) AS __pacte_sub{group_sql}"
+            rows_sql = f"{from_sql}{where(where_sql)}"
+        fine_sql = f"SELECT {', '.join(fine)} {rows_sql} GROUP BY {', '.join(fine_group)}"
+        # groups in key order: the same query gives the same rows in the same order (and output
+        # hash) whatever the parallel aggregation's order; the user's ORDER BY applies afterwards
+        group_sql = f" GROUP BY {', '.join(names)} ORDER BY {', '.join(names)}" if keys else ""
+        return f"{with_sql}SELECT {', '.join(items)} FROM ({fine_sql}) AS __pacte_sub{group_sql}"
 
     # ---------------------------------------------------------------- companions
     def two_level(
@@ -514,7 +531,8 @@ def build(
         slots=tuple(slots),
         conditions=len(conditions),
         output_slots=tuple(output_slots),
-        main_sql=main_sql,
+        main_sql=main_query(bits=True),
+        main_profiled_sql=main_query(bits=False),
         persons_sql=persons(False),
         persons_filtered_sql=persons(True),
         enterprise_sql=enterprises(False),

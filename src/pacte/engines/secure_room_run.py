@@ -43,19 +43,22 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import duckdb
 
 from pacte.engines.canonical import sha256_hex
 from pacte.engines.secure_room_disclosure import Groups
 from pacte.engines.secure_room_profile import (
+    ENTERPRISE_BITS_COLUMN,
     ENTERPRISE_ID_COLUMN,
+    PERSON_BITS_COLUMN,
     PERSON_ID_COLUMN,
     RECORD_KEY_COLUMN,
     DatasetProfile,
     _literal,
     _quote,
+    bits_columns,
     files_fingerprint,
     integer_ids,
     record_key_sql,
@@ -164,6 +167,9 @@ def _connect(
         ids = integer_ids(paths)
         with_pid = ids is not None and ids[0] == person_column
         with_eid = ids is not None and enterprise_column is not None and ids[1] == enterprise_column
+        # data format 2: the bits and buckets themselves, one byte per row, written at ingestion
+        # from the same ids (identical values; the ids are then only read by the companions)
+        with_bits = (with_pid or with_eid) and bits_columns(paths)
         person_source = PERSON_ID_COLUMN if with_pid else person_column
         person = _quote(person_source)
         projection.append(f"{person} AS {PERSON}")
@@ -171,7 +177,11 @@ def _connect(
         if enterprise_column is not None:
             enterprise = _quote(ENTERPRISE_ID_COLUMN if with_eid else enterprise_column)
             projection.append(f"{enterprise} AS {ENTERPRISE}")
-            if with_eid:  # a dense id (>= 0, an INTEGER): the bit and bucket from the integer
+            if with_eid and with_bits:  # eid & 63, written at ingestion
+                ebits = _quote(ENTERPRISE_BITS_COLUMN)
+                ebit = f"CAST(1 AS UBIGINT) << {ebits}"
+                bucket = f"CAST({ebits} & {DOMINANCE_BUCKETS - 1} AS UTINYINT)"  # = eid % 4
+            elif with_eid:  # a dense id (>= 0, an INTEGER): the bit and bucket from the integer
                 # itself, in small types (a 64-bit cast per row and per use cost ~20 % of the
                 # scan); the same values as the unsigned arithmetic below
                 ebit = f"CAST(1 AS UBIGINT) << CAST({enterprise} & 63 AS UTINYINT)"
@@ -203,7 +213,11 @@ def _connect(
             f"WHERE path_in_schema = {_literal(person_source)}"
         ).fetchall()[0]
         # the word (of PERSON_WORDS) is a grouping column of the scan, the bit is OR-ed
-        if with_pid:  # dense ids (>= 0, INTEGER): one bit each, well spread, small types
+        if with_pid and with_bits:  # pid & 127, written at ingestion
+            pbits = _quote(PERSON_BITS_COLUMN)
+            bit = f"CAST(1 AS UBIGINT) << CAST({pbits} & 63 AS UTINYINT)"
+            word = f"CAST({pbits} >> 6 AS UTINYINT)"
+        elif with_pid:  # dense ids (>= 0, INTEGER): one bit each, well spread, small types
             bit = f"CAST(1 AS UBIGINT) << CAST({person} & 63 AS UTINYINT)"
             word = f"CAST(({person} >> 6) & 1 AS UTINYINT)"
         else:
@@ -290,6 +304,28 @@ def _timeout(timeout_s: float | None) -> SqlRefused:
     )
 
 
+#: With a profile that settles the persons rule (by row counts) for every group holding more
+#: than this share of the dataset's rows, the main scan skips the person bits: on a large
+#: dataset nearly every group is above it (at 10 M rows, the profile's threshold is ~0.02 % of
+#: the rows), the bits would settle nothing more and cost about half of the main scan (the
+#: person word doubles its sub-groups; EXPLAIN ANALYZE at 10 M, bench/README.md); the few groups
+#: below go to the filtered persons companion. On a small dataset the threshold is a larger
+#: share, the bits settle many groups and spare that companion. Performance only: the
+#: decisions are identical either way.
+PERSON_BITS_SHARE: Final = 0.001
+
+
+def _person_bits(forced: bool | None, profile: DatasetProfile | None, min_persons: int) -> bool:
+    if forced is not None:
+        return forced
+    if profile is None:
+        return True
+    sure = profile.person_null_rows + DatasetProfile.heaviest(
+        profile.person_top_rows, min_persons - 1
+    )
+    return sure > PERSON_BITS_SHARE * profile.rows
+
+
 def _check_profile(
     profile: DatasetProfile,
     parquet_paths: Sequence[str | Path],
@@ -321,6 +357,7 @@ def run(
     profile: DatasetProfile | None = None,
     cell_key_secret: int | None = None,
     scan: SparkScan | None = None,
+    person_bits: bool | None = None,
 ) -> SecureRoomResult:
     """Run ``restricted`` over the Parquet files, apply disclosure control and perturbation.
 
@@ -344,6 +381,9 @@ def run(
     read the dataset run on Spark and the rest in a local DuckDB: same results (raises
     :class:`pacte.engines.secure_room_spark.SparkUnavailable` for files without the integer
     ids and record keys written at ingestion).
+
+    ``person_bits`` (default: chosen from the profile, see :data:`PERSON_BITS_SHARE`) says
+    whether the main scan computes the person bits; the answer is the same either way.
     """
     if profile is not None:
         _check_profile(profile, parquet_paths, person_column, enterprise_column)
@@ -396,6 +436,7 @@ def run(
             create_main=create_main,
             scan_rows=scan_rows,
             filtered_companions=scan is None,
+            person_bits=_person_bits(person_bits, profile, min_persons),
         )
         groups.decide_persons(min_persons, profile)
         if enterprise_column is not None:
