@@ -213,14 +213,12 @@ def _reserve(grant: Grant, dv: DatasetVersion, fp: str, rho: float) -> Reservati
 
 
 def compute_release(spec: Any, q: Any, rho: float, engine: engines.QueryEngine) -> privacy.Release:
-    """The DP computation. On the embedded engine (the default), OpenDP runs the whole
-    measurement itself (its Polars plan: truncation, clipping, sensitivity and noise, checked by
-    its privacy maps). On a distributed engine, the engine computes the exact aggregate of the
-    truncated view and OpenDP adds the noise at the scale its map checks
-    (:func:`pacte.engines.privacy.run_query_on`): the sensitivity there is our claim, tested
-    against the OpenDP path (tests/data/test_gateway_engines.py)."""
-    if engine.name == "duckdb":
-        return privacy.run_query(spec, q, rho)
+    """The DP computation, the same on every engine (issue 15): the engine (embedded DuckDB by
+    default, or Spark) computes the exact aggregate of the person-truncated view, clipped to the
+    public bounds, and OpenDP adds its discrete Gaussian noise at the closed-form scale its privacy
+    map checks (:func:`pacte.engines.privacy.run_query_on`, whose docstring says why the guarantee
+    is the one OpenDP's Polars plan gives). Without a truncated view, OpenDP's plan truncates
+    itself (:func:`pacte.engines.privacy.run_query`)."""
     return privacy.run_query_on(spec, q, rho, engine.query, engine.name)
 
 
