@@ -267,3 +267,27 @@ def test_truncated_exact_aggregate_equals_a_pandas_oracle(
     assert exact["region"].to_list() == oracle["region"].to_list()
     for column in ("__len", "__sum_salary", "__count_salary"):
         assert exact[column].to_list() == [int(v) for v in oracle[column]], column
+
+
+def test_the_shared_duckdb_database_keeps_each_threads_tables_apart(
+    files: tuple[Path, Path],
+) -> None:
+    """One database per process, one cursor per thread: two threads reading two different files
+    under the same table name each get their own file's answer, and no view outlives a query."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    source, view = files
+    expected = {
+        str(p): pl.scan_parquet(p).select(pl.len()).collect().item() for p in (source, view)
+    }
+    assert expected[str(source)] != expected[str(view)]
+    engine = DuckDBEngine()
+
+    def count(path: str) -> int:
+        return int(engine.query('SELECT COUNT(*) FROM "t"', {"t": [path]})[0][0])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        paths = [str(source), str(view)] * 6
+        assert list(pool.map(count, paths)) == [expected[p] for p in paths]
+    with pytest.raises(Exception, match="t"):
+        engine.query('SELECT COUNT(*) FROM "t"', {})

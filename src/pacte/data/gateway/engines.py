@@ -68,18 +68,20 @@ class DuckDBEngine:
         self.threads = threads
 
     @classmethod
-    def _cursor(cls) -> Any:
+    def _cursor(cls) -> duckdb.DuckDBPyConnection:
         pid = os.getpid()
         local = cls._local
         if getattr(local, "pid", None) == pid and local.cursor is not None:
-            return local.cursor
+            cursor: duckdb.DuckDBPyConnection = local.cursor
+            return cursor
         with cls._lock:
             if cls._database is None or cls._pid != pid:
                 database = duckdb.connect(":memory:")
                 database.execute("SET enable_progress_bar = false")
                 cls._database, cls._pid = database, pid
-            local.cursor, local.pid = cls._database.cursor(), pid
-        return local.cursor
+            cursor = cls._database.cursor()
+            local.cursor, local.pid = cursor, pid
+        return cursor
 
     def query(self, sql: str, tables: Mapping[str, Sequence[str]]) -> list[tuple[Any, ...]]:
         if self.threads is not None:
