@@ -1,7 +1,7 @@
 """The gateway's query engines behind one interface (issue 15, part 5).
 
-* ``duckdb`` (default): embedded, one in-memory connection per statement, reading the version's
-  Parquet files where they are;
+* ``duckdb`` (default): embedded, one in-memory database per process and one cursor per thread,
+  reading the version's Parquet files where they are;
 * ``spark``: Apache Spark through PySpark, ``PACTE_SPARK_MASTER`` (default ``local[2]``) or a
   Spark Connect server ``PACTE_SPARK_REMOTE`` (``sc://host:15002``; needs ``pyspark[connect]``),
   reading the same Parquet files (on a cluster: a path every executor sees, see
@@ -49,23 +49,67 @@ def _literal(text: str) -> str:
 
 
 class DuckDBEngine:
+    """One in-memory DuckDB database per process, one cursor (connection) per thread.
+
+    Opening a DuckDB connection costs 0.05–0.15 s of CPU, as much as a grouped count over the
+    truncated view of 10 M rows: the database is opened once per process (again after a fork)
+    and each thread keeps its own cursor; the tables of a statement are temporary views of that
+    cursor, dropped afterwards. ``threads`` asks for a dedicated connection with that many
+    threads (a setting of the whole database in DuckDB).
+    """
+
     name: EngineName = "duckdb"
+    _lock = threading.Lock()
+    _database: Any = None
+    _pid: int = 0
+    _local = threading.local()
 
     def __init__(self, threads: int | None = None) -> None:
         self.threads = threads
 
+    @classmethod
+    def _cursor(cls) -> duckdb.DuckDBPyConnection:
+        pid = os.getpid()
+        local = cls._local
+        if getattr(local, "pid", None) == pid and local.cursor is not None:
+            cursor: duckdb.DuckDBPyConnection = local.cursor
+            return cursor
+        with cls._lock:
+            if cls._database is None or cls._pid != pid:
+                database = duckdb.connect(":memory:")
+                database.execute("SET enable_progress_bar = false")
+                cls._database, cls._pid = database, pid
+            cursor = cls._database.cursor()
+            local.cursor, local.pid = cursor, pid
+        return cursor
+
     def query(self, sql: str, tables: Mapping[str, Sequence[str]]) -> list[tuple[Any, ...]]:
+        if self.threads is not None:
+            return self._query_alone(sql, tables)
+        con = self._cursor()
+        try:
+            for name, paths in tables.items():
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS {_read(paths)}")
+            return con.execute(sql).fetchall()
+        finally:
+            for name in tables:
+                con.execute(f"DROP VIEW IF EXISTS {_quote(name)}")
+
+    def _query_alone(self, sql: str, tables: Mapping[str, Sequence[str]]) -> list[tuple[Any, ...]]:
         con = duckdb.connect(":memory:")
         try:
             con.execute("SET enable_progress_bar = false")
-            if self.threads is not None:
-                con.execute(f"SET threads = {int(self.threads)}")
+            con.execute(f"SET threads = {int(self.threads or 1)}")
             for name, paths in tables.items():
-                files = "[" + ", ".join(_literal(str(Path(p).resolve())) for p in paths) + "]"
-                con.execute(f"CREATE VIEW {_quote(name)} AS SELECT * FROM read_parquet({files})")
+                con.execute(f"CREATE VIEW {_quote(name)} AS {_read(paths)}")
             return con.execute(sql).fetchall()
         finally:
             con.close()
+
+
+def _read(paths: Sequence[str]) -> str:
+    files = "[" + ", ".join(_literal(str(Path(p).resolve())) for p in paths) + "]"
+    return f"SELECT * FROM read_parquet({files})"
 
 
 class SparkEngine:

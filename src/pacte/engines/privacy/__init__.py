@@ -59,6 +59,11 @@ by Polars' streaming engine (``executor="polars"``, needs OpenDP's "honest-but-c
 feature: we are the trusted curator, we collect once and sort the output by keys so row
 order reveals nothing). ``executor="opendp"`` collects inside OpenDP instead (about 4×
 slower on 10 M rows).
+
+The gateway itself (issue 15, branch dp2) serves releases by :func:`run_query_on`: the engine
+(embedded DuckDB or Spark) computes the exact aggregate of the truncated view and OpenDP adds the
+same discrete Gaussian noise to the cell vector; :func:`run_query` is the reference the tests
+compare it with (same exact cells, same scales, same ρ spent) and the route without a view.
 """
 
 from __future__ import annotations

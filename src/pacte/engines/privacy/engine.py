@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -165,25 +167,77 @@ def _keys_frame(spec: DatasetSpec, group_by: tuple[str, ...], schema: pl.Schema)
     return frame
 
 
+# Facts read from Parquet footers (row counts, schemas, the view's check) are cached per file
+# *state*: path, inode, size and modification time. A rewritten file (ingestion writes to a
+# temporary name and renames) has another inode or mtime, so it is read again.
+_FileState = tuple[tuple[str, int, int, int], ...]
+
+
+def _file_state(paths: Sequence[str]) -> _FileState:
+    out = []
+    for raw in paths:
+        st = os.stat(raw)
+        out.append((str(raw), st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=256)
+def _row_count_of(state: _FileState) -> int:
+    return sum(int(pq.read_metadata(path).num_rows) for path, *_ in state)
+
+
 def _row_count(paths: tuple[str, ...]) -> int:
-    return sum(int(pq.read_metadata(p).num_rows) for p in paths)
+    return _row_count_of(_file_state(paths))
+
+
+@functools.lru_cache(maxsize=256)
+def _schema_of(state: _FileState) -> pl.Schema:
+    """The files' schema as stored (validation) — callers must not modify it."""
+    return pl.scan_parquet([path for path, *_ in state]).collect_schema()
+
+
+@functools.lru_cache(maxsize=256)
+def _widened_schema_of(state: _FileState) -> pl.Schema:
+    """The schema OpenDP and the exact query see: small integers widened (see :func:`_widen`)."""
+    schema = _schema_of(state)
+    lf = pl.LazyFrame(schema=schema)
+    return lf.select([_widen(c, schema[c]) for c in schema.names()]).collect_schema()
+
+
+class _ViewMismatch(RuntimeError):
+    pass
+
+
+@functools.lru_cache(maxsize=256)
+def _view_checked(source: _FileState, view: _FileState, k: int, person: str | None) -> bool:
+    """Run the check once per state of the files (a failure raises, so is never cached)."""
+    fingerprint = _files_fingerprint([path for path, *_ in source])
+    for path, *_ in view:
+        raw = (pq.read_schema(path).metadata or {}).get(TRUNCATION_META_KEY)
+        meta = json.loads(raw) if raw else {}
+        if (
+            meta.get("k") != k
+            or meta.get("person_column") != person
+            or meta.get("source_fingerprint") != fingerprint
+        ):
+            raise _ViewMismatch(path)
+    return True
 
 
 def _check_view(spec: DatasetSpec) -> None:
     """The view must be ours, for these very files, with this k and person column."""
-    source = _files_fingerprint(list(spec.paths))
-    for path in spec.dp_paths:
-        raw = (pq.read_schema(path).metadata or {}).get(TRUNCATION_META_KEY)
-        meta = json.loads(raw) if raw else {}
-        if (
-            meta.get("k") != spec.max_contributions
-            or meta.get("person_column") != spec.person_column
-            or meta.get("source_fingerprint") != source
-        ):
-            raise RuntimeError(
-                f"vue tronquée {path} incohérente avec la version {spec.version_id} "
-                f"(k, colonne personne ou fichiers source) : recalculez-la"
-            )
+    try:
+        _view_checked(
+            _file_state(spec.paths),
+            _file_state(spec.dp_paths),
+            spec.max_contributions,
+            spec.person_column,
+        )
+    except _ViewMismatch as e:
+        raise RuntimeError(
+            f"vue tronquée {e.args[0]} incohérente avec la version {spec.version_id} "
+            f"(k, colonne personne ou fichiers source) : recalculez-la"
+        ) from None
 
 
 def _needed(spec: DatasetSpec, q: Query, schema: pl.Schema, identifier: bool) -> list[str]:
@@ -301,8 +355,9 @@ def _open_source(spec: DatasetSpec, q: Query) -> _Source:
     identifier = spec.person_column is not None and not spec.dp_paths
     if spec.dp_paths:
         _check_view(spec)
-    raw = pl.scan_parquet(list(spec.dp_paths or spec.paths))
-    file_schema = raw.collect_schema()
+    files = list(spec.dp_paths or spec.paths)
+    raw = pl.scan_parquet(files)
+    file_schema = _schema_of(_file_state(files))
     _validate(spec, q, file_schema)
     if identifier and spec.person_column not in file_schema:
         raise QueryError(f"colonne personne « {spec.person_column} » absente du fichier.")

@@ -10,6 +10,32 @@ as with OpenDP's ``with_keys``) and adds the noise with OpenDP's discrete Gaussi
 at most its share of ρ. The noise step never depends on the engine: the same exact aggregate
 gives the same distribution of releases on DuckDB and on Spark.
 
+Since issue 15 (branch ``dp2``) this is the gateway's path on **every** engine, DuckDB included:
+OpenDP's Polars plan (:func:`pacte.engines.privacy.run_query`) is kept as the reference the tests
+compare against, and as the route when no truncated view exists.
+
+**Why the guarantee is the same as OpenDP's plan** (privacy unit = one person, zCDP):
+
+* *Input distance.* The exact query reads the truncated view T(D), checked by
+  :func:`pacte.engines.privacy.engine._check_view` (its ``k``, person column and source
+  fingerprint), exactly as the Polars plan does: adding or removing one person changes T(D) by at
+  most k rows. The plan gives OpenDP the same d_in (``unit_of(contributions=k)``).
+* *Sensitivity.* The cells are the cross product of the public key sets (fixed, data-independent,
+  sorted), so the released vector has a fixed length and order, as with ``with_keys``. The k rows
+  of a person fall in cells c₁…c_g with Σcᵢ ≤ k: the L2 change of the count vector is
+  √Σcᵢ² ≤ k, and of a sum vector whose values are clipped to [lo, hi] (a missing value imputed
+  to the midpoint, also in [lo, hi]) ≤ k·max(|lo|, |hi|). Filters are row-wise and public, so they
+  only remove rows. These are :func:`pacte.engines.privacy.l2_sensitivity`, the Δ₂ the plan's
+  closed-form scales use; OpenDP's own stability maps derive the same for the plan (the tests check
+  that both paths report the same ρ spent at the same σ, and that the plan's exact values, drawn at
+  a vanishing scale, equal this SQL's).
+* *Mechanism.* Each statistic's vector gets OpenDP's discrete Gaussian (``make_gaussian`` over
+  ``vector_domain(atom_domain(i64))`` with ``l2_distance``) at σ = Δ₂/√(2ρ/m); OpenDP's privacy
+  map, given Δ₂, returns the ρ spent (≤ ρ/m, checked), and zCDP composition over the m statistics
+  gives ≤ ρ. Same sampler, same scale, same accounting as the plan's noise plugin.
+* *What the engine learns.* Nothing is released before the noise: the exact cells stay in this
+  process, as the plan's exact aggregates stay inside Polars.
+
 The SQL is written in DuckDB's dialect over one table named :data:`TABLE`; an engine transpiles it
 (sqlglot) if it speaks another one. Pure module: no Django.
 """
@@ -25,12 +51,16 @@ from sqlglot import exp
 
 from pacte.engines.privacy.engine import (
     _assemble,
+    _check_view,
+    _file_state,
     _keys_frame,
-    _open_source,
     _Primitive,
     _primitives,
     _row_count,
     _scales,
+    _schema_of,
+    _validate,
+    _widened_schema_of,
     l2_sensitivity,
     run_query,
 )
@@ -67,6 +97,15 @@ def _literal(f: Filter, dtype: pl.DataType, value: Any) -> str:
     return exp.convert(typed).sql(dialect="duckdb")
 
 
+def null_imputation(lo: int, hi: int) -> int:
+    """The value OpenDP's clipped integer sum gives a missing value: the midpoint of the bounds,
+    rounded toward zero (``(lo + hi) / 2`` in integer arithmetic; checked against OpenDP's plan
+    in tests/engines/test_privacy_exact.py)."""
+    total = int(lo) + int(hi)
+    half = abs(total) // 2
+    return half if total >= 0 else -half
+
+
 def exact_sql(spec: DatasetSpec, q: Query, schema: pl.Schema) -> str:
     """The exact statistics of every non-empty cell, one row per cell, keys first."""
     keys = [_ident(c) for c in q.group_by]
@@ -81,10 +120,14 @@ def exact_sql(spec: DatasetSpec, q: Query, schema: pl.Schema) -> str:
             assert p.column is not None
             lo, hi = spec.bounds[p.column]
             column = f"CAST({_ident(p.column)} AS BIGINT)"
-            # NULL stays NULL (GREATEST/LEAST skip NULLs): a missing value adds nothing, as in
-            # OpenDP's clipped sum
+            # clipped to the public bounds; a missing value counts as the bounds' midpoint, as
+            # OpenDP's clipped sum imputes it (both stay within the bounds: same sensitivity)
+            # (GREATEST/LEAST skip NULLs: the missing value is tested first)
             clipped = f"LEAST(GREATEST({column}, {int(lo)}), {int(hi)})"
-            value = f"CAST(SUM(CASE WHEN {column} IS NULL THEN NULL ELSE {clipped} END) AS BIGINT)"
+            imputed = null_imputation(lo, hi)
+            value = (
+                f"CAST(SUM(CASE WHEN {column} IS NULL THEN {imputed} ELSE {clipped} END) AS BIGINT)"
+            )
         items.append(f"{value} AS {_ident(p.alias)}")
     where = [
         "("
@@ -124,13 +167,18 @@ def exact_cells(
 ) -> tuple[pl.DataFrame, tuple[_Primitive, ...]]:
     """Every cell of the public key sets with its exact statistics (zeros where no row falls),
     sorted by the keys: what the engine computed, before any noise."""
-    source = _open_source(spec, q)
+    if spec.dp_paths:
+        _check_view(spec)
+    files = list(spec.dp_paths or spec.paths)
+    state = _file_state(files)
+    _validate(spec, q, _schema_of(state))
+    schema = _widened_schema_of(state)  # the types OpenDP's plan sees (small integers widened)
     prims = _primitives(q)
-    rows = execute(exact_sql(spec, q, source.schema), {TABLE: list(spec.dp_paths or spec.paths)})
+    rows = execute(exact_sql(spec, q, schema), {TABLE: files})
     n = len(q.group_by)
     found = {tuple(r[:n]): r[n:] for r in rows}
     if q.group_by:
-        keys = _keys_frame(spec, q.group_by, source.schema).sort(list(q.group_by))
+        keys = _keys_frame(spec, q.group_by, schema).sort(list(q.group_by))
         cells = [tuple(k) for k in keys.iter_rows()]
     else:
         keys, cells = None, [()]
