@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.utils import timezone
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
