@@ -172,7 +172,7 @@ def single(rounds: int, json_out: str | None) -> None:
         Path(json_out).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
 
 
-def profile(rounds: int) -> None:
+def profile(rounds: int, url: str = "") -> None:
     import cProfile
     import pstats
 
@@ -184,7 +184,7 @@ def profile(rounds: int) -> None:
     setup_test_environment()
     settings.PUBLIC_PAGE_CACHE_SECONDS = 0
     client = Client()
-    url = f"/projets/{PROJECT}/"
+    url = url or f"/projets/{PROJECT}/"
     assert client.get(url).status_code == 200  # warm code paths, not data
     with CaptureQueriesContext(connection) as ctx:
         client.get(url)
@@ -211,6 +211,7 @@ def main() -> int:
     ap.add_argument("--history", type=int, default=20000, help="generated log events")
     ap.add_argument("--port", type=int, default=8766)
     ap.add_argument("--profile", type=int, default=0, help="cProfile N renders, no server")
+    ap.add_argument("--profile-path", default="", help="page --profile measures (project page)")
     ap.add_argument("--no-load", action="store_true", help="the database already has the demo")
     ap.add_argument("--single", type=int, default=0, help="N renders per page, one client")
     ap.add_argument("--json-out", help="write the figures (stable names) to this JSON file")
@@ -230,7 +231,7 @@ def main() -> int:
     setup_django(args.db, var)
     add_history(args.history)
     if args.profile:
-        profile(args.profile)
+        profile(args.profile, args.profile_path)
         return 0
     if args.single:
         single(args.single, args.json_out)

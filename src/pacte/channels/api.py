@@ -14,7 +14,7 @@ from ninja import Field, Router, Schema, Status
 from pacte.accounts.api_auth import TokenAuth
 from pacte.accounts.models import Organisation
 from pacte.accounts.state_record import STATE_PROMISES
-from pacte.api_contract import WRITE, Limit, Offset, paginate, responses
+from pacte.api_contract import WRITE, Cursor, Limit, Offset, paginate, responses
 from pacte.channels import declarations, listings, selectors
 from pacte.channels.models import Channel, ChannelListing
 from pacte.errors import NotFound
@@ -51,6 +51,9 @@ class ChannelOut(Schema):
 class ChannelPage(Schema):
     count: int
     items: list[ChannelOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 class ServiceOut(Schema):
@@ -167,9 +170,16 @@ def listing_out(x: ChannelListing) -> dict[str, Any]:
 
 
 @router.get("/channels", response=responses({200: ChannelPage}), summary="Canaux de diffusion")
-def list_channels(request: HttpRequest, limit: Limit = 20, offset: Offset = 0) -> dict[str, Any]:
+def list_channels(
+    request: HttpRequest, limit: Limit = 20, offset: Offset = 0, after: Cursor = ""
+) -> dict[str, Any]:
     return paginate(
-        selectors.channels(), limit, offset, lambda page: [channel_out(c) for c in page]
+        selectors.channels(),
+        limit,
+        offset,
+        lambda page: [channel_out(c) for c in page],
+        after=after,
+        by_keyset=True,
     )
 
 
@@ -201,6 +211,9 @@ def channel_services(
 class ListingPage(Schema):
     count: int
     items: list[ListingOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 @router.get(
@@ -209,11 +222,17 @@ class ListingPage(Schema):
     summary="Historique des inscriptions d'un canal (en attente, inscrits, retirés)",
 )
 def channel_listings(
-    request: HttpRequest, slug: Identifier, limit: Limit = 20, offset: Offset = 0
+    request: HttpRequest,
+    slug: Identifier,
+    limit: Limit = 20,
+    offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, Any]:
     channel = selectors.get_channel(slug)
     qs = selectors.listings(channel).select_related("channel")
-    return paginate(qs, limit, offset, lambda page: [listing_out(x) for x in page])
+    return paginate(
+        qs, limit, offset, lambda page: [listing_out(x) for x in page], after=after, by_keyset=True
+    )
 
 
 def _channel_in(payload: ChannelIn) -> declarations.ChannelIn:

@@ -13,7 +13,7 @@ from pydantic import AfterValidator
 
 from pacte.accounts.api_auth import TokenAuth
 from pacte.accounts.models import Organisation
-from pacte.api_contract import WRITE, Limit, Offset, paginate, responses
+from pacte.api_contract import WRITE, Cursor, Limit, Offset, paginate, responses
 from pacte.comptoirs import challenges, experts, posts, selectors
 from pacte.comptoirs.models import Application, Challenge, Expert, ExpertRequest, Post
 from pacte.errors import NotFound, ValidationFailed
@@ -73,6 +73,9 @@ class PostOut(Schema):
 class PostPage(Schema):
     count: int
     items: list[PostOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 class RouteOut(Schema):
@@ -179,6 +182,9 @@ class ExpertOut(Schema):
 class ExpertPage(Schema):
     count: int
     items: list[ExpertOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 class ExpertIn(Schema):
@@ -211,6 +217,9 @@ class ExpertRequestOut(Schema):
 class ExpertRequestPage(Schema):
     count: int
     items: list[ExpertRequestOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 class AskIn(Schema):
@@ -255,6 +264,9 @@ class ChallengeOut(Schema):
 class ChallengePage(Schema):
     count: int
     items: list[ChallengeOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 class ChallengeIn(Schema):
@@ -401,9 +413,12 @@ def list_posts(
     status: Identifier = "",
     limit: Limit = 20,
     offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, Any]:
     qs = selectors.posts(query=q, kind=kind, status=status)
-    return paginate(qs, limit, offset, lambda page: [post_out(p) for p in page])
+    return paginate(
+        qs, limit, offset, lambda page: [post_out(p) for p in page], after=after, by_keyset=True
+    )
 
 
 @router.get(
@@ -507,9 +522,12 @@ def list_experts(
     institution: Identifier = "",
     limit: Limit = 20,
     offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, Any]:
     qs = selectors.experts(query=q, institution=institution)
-    return paginate(qs, limit, offset, lambda page: [expert_out(e) for e in page])
+    return paginate(
+        qs, limit, offset, lambda page: [expert_out(e) for e in page], after=after, by_keyset=True
+    )
 
 
 @router.get(
@@ -523,9 +541,12 @@ def list_requests(
     expert: BigInt = 0,
     limit: Limit = 20,
     offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, Any]:
     qs = selectors.expert_requests(expert=expert, institution=institution)
-    return paginate(qs, limit, offset, lambda page: [request_out(r) for r in page])
+    return paginate(
+        qs, limit, offset, lambda page: [request_out(r) for r in page], after=after, by_keyset=True
+    )
 
 
 @router.get(
@@ -623,10 +644,19 @@ def _challenges_qs(status: str = "") -> Any:
 
 @router.get("/challenges", response=responses({200: ChallengePage}), summary="Défis")
 def list_challenges(
-    request: HttpRequest, status: Identifier = "", limit: Limit = 20, offset: Offset = 0
+    request: HttpRequest,
+    status: Identifier = "",
+    limit: Limit = 20,
+    offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, Any]:
     return paginate(
-        _challenges_qs(status), limit, offset, lambda page: [challenge_out(c) for c in page]
+        _challenges_qs(status),
+        limit,
+        offset,
+        lambda page: [challenge_out(c) for c in page],
+        after=after,
+        by_keyset=True,
     )
 
 

@@ -19,6 +19,7 @@ from pacte.api_contract import (
     MAX_LONG_LIMIT,
     READ,
     WRITE,
+    Cursor,
     Limit,
     LongLimit,
     Offset,
@@ -198,9 +199,16 @@ def catalog_jsonld(request: HttpRequest) -> HttpResponse:
 @router.get(
     "/datasets", response=responses({200: DatasetPage}), summary="Jeux de données du catalogue"
 )
-def list_datasets(request: HttpRequest, limit: Limit = 20, offset: Offset = 0) -> dict[str, Any]:
+def list_datasets(
+    request: HttpRequest, limit: Limit = 20, offset: Offset = 0, after: Cursor = ""
+) -> dict[str, Any]:
     return paginate(
-        selectors.datasets(), limit, offset, lambda page: [dataset_out(d) for d in page]
+        selectors.datasets(),
+        limit,
+        offset,
+        lambda page: [dataset_out(d) for d in page],
+        after=after,
+        by_keyset=True,
     )
 
 
@@ -220,7 +228,11 @@ def dataset_detail(request: HttpRequest, slug: Identifier) -> dict[str, Any]:
     summary="Toutes les publications DP d'un jeu de données",
 )
 def dataset_releases(
-    request: HttpRequest, slug: Identifier, limit: LongLimit = MAX_RELEASES_PAGE, offset: Offset = 0
+    request: HttpRequest,
+    slug: Identifier,
+    limit: LongLimit = MAX_RELEASES_PAGE,
+    offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, Any]:
     releases = selectors.releases_of_dataset(selectors.get_dataset(slug))
     return paginate(
@@ -229,6 +241,8 @@ def dataset_releases(
         offset,
         lambda page: [release_out(r) for r in page],
         max_limit=MAX_RELEASES_PAGE,
+        after=after,
+        by_keyset=True,
     )
 
 
@@ -253,6 +267,7 @@ def list_grants(
     project: Identifier = "",
     limit: LongLimit = MAX_RELEASES_PAGE,
     offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, Any]:
     qs = Grant.objects.select_related("project__carrier", "dataset_version__dataset").order_by(
         "-issued_at", "-id"
@@ -262,7 +277,13 @@ def list_grants(
     if project:
         qs = qs.filter(project__slug=project)
     return paginate(
-        qs, limit, offset, lambda page: [grant_out(g) for g in page], max_limit=MAX_RELEASES_PAGE
+        qs,
+        limit,
+        offset,
+        lambda page: [grant_out(g) for g in page],
+        max_limit=MAX_RELEASES_PAGE,
+        after=after,
+        by_keyset=True,
     )
 
 

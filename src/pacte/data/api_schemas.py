@@ -24,6 +24,9 @@ class DatasetOut(Schema):
 class DatasetPage(Schema):
     count: int
     items: list[DatasetOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 class DatasetVersionOut(Schema):
@@ -69,6 +72,9 @@ class GrantOut(Schema):
 class GrantPage(Schema):
     count: int
     items: list[GrantOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 class DatasetDetail(DatasetOut):
@@ -98,6 +104,9 @@ class ReleaseOut(Schema):
 class ReleasePage(Schema):
     count: int
     items: list[ReleaseOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 class GrantDetail(GrantOut):

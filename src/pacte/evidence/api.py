@@ -391,7 +391,11 @@ def _panel_out(p: PanelCall) -> dict[str, Any]:
     "/panels", response=responses({200: PanelPage}), summary="Appels à panel et composition agrégée"
 )
 def list_panels(
-    request: HttpRequest, project: Identifier = "", limit: Limit = 20, offset: Offset = 0
+    request: HttpRequest,
+    project: Identifier = "",
+    limit: Limit = 20,
+    offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, Any]:
     present = Prefetch(
         "members",
@@ -399,7 +403,9 @@ def list_panels(
         to_attr="present_strata",
     )
     qs = selectors.panels(project=project).prefetch_related(present)
-    return paginate(qs, limit, offset, lambda page: [_panel_out(p) for p in page])
+    return paginate(
+        qs, limit, offset, lambda page: [_panel_out(p) for p in page], after=after, by_keyset=True
+    )
 
 
 @router.get("/panels/{int:pk}", response=responses({200: PanelOut}))
@@ -497,10 +503,21 @@ def _experiment_out(e: Experiment) -> dict[str, Any]:
     summary="Expérimentations pré-enregistrées",
 )
 def list_experiments(
-    request: HttpRequest, project: Identifier = "", limit: Limit = 20, offset: Offset = 0
+    request: HttpRequest,
+    project: Identifier = "",
+    limit: Limit = 20,
+    offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, Any]:
     qs = selectors.experiments(project=project).exclude(status=Experiment.State.DRAFT)
-    return paginate(qs, limit, offset, lambda page: [_experiment_out(e) for e in page])
+    return paginate(
+        qs,
+        limit,
+        offset,
+        lambda page: [_experiment_out(e) for e in page],
+        after=after,
+        by_keyset=True,
+    )
 
 
 @router.get("/experiments/{slug}", response=responses({200: ExperimentOut}))
@@ -645,10 +662,16 @@ def _sheet_out(s: AlgorithmSheet) -> dict[str, Any]:
     summary="Fiches algorithmes publiées",
 )
 def list_sheets(
-    request: HttpRequest, project: Identifier = "", limit: Limit = 20, offset: Offset = 0
+    request: HttpRequest,
+    project: Identifier = "",
+    limit: Limit = 20,
+    offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, Any]:
     qs = selectors.sheets(viewer(request), project=project)
-    return paginate(qs, limit, offset, lambda page: [_sheet_out(s) for s in page])
+    return paginate(
+        qs, limit, offset, lambda page: [_sheet_out(s) for s in page], after=after, by_keyset=True
+    )
 
 
 @router.get("/algorithm-sheets/{int:pk}", response=responses({200: SheetOut}, VIEWER))
@@ -706,7 +729,11 @@ def explain(request: HttpRequest, pk: BigInt, payload: ExplainIn) -> dict[str, A
     summary="Manquements constatés par le moteur de conformité",
 )
 def compliance_cases(
-    request: HttpRequest, project: Identifier = "", limit: Limit = 20, offset: Offset = 0
+    request: HttpRequest,
+    project: Identifier = "",
+    limit: Limit = 20,
+    offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, Any]:
     from pacte.evidence.models import ComplianceCase
 
@@ -732,6 +759,8 @@ def compliance_cases(
             }
             for c in page
         ],
+        after=after,
+        by_keyset=True,
     )
 
 

@@ -98,6 +98,9 @@ class PanelOut(Schema):
 class PanelPage(Schema):
     count: int
     items: list[PanelOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 class ExperimentOut(Schema):
@@ -127,6 +130,9 @@ class ExperimentOut(Schema):
 class ExperimentPage(Schema):
     count: int
     items: list[ExperimentOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 class ReplayCheckOut(Schema):
@@ -164,6 +170,9 @@ class SheetOut(Schema):
 class SheetPage(Schema):
     count: int
     items: list[SheetOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 class ContributionOut(Schema):
@@ -205,3 +214,6 @@ class CaseOut(Schema):
 class CasePage(Schema):
     count: int
     items: list[CaseOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )

@@ -12,7 +12,7 @@ from ninja import Field, Router, Schema, Status
 from pydantic import WithJsonSchema
 
 from pacte.accounts.api_auth import TokenAuth
-from pacte.api_contract import WRITE, Limit, Offset, binary_response, paginate, responses
+from pacte.api_contract import WRITE, Cursor, Limit, Offset, binary_response, paginate, responses
 from pacte.engines import outcome_payments as formula
 from pacte.errors import NotFound, ValidationFailed
 from pacte.funding import contracts as contract_cases
@@ -109,6 +109,9 @@ class ProgrammeOut(Schema):
 class ProgrammePage(Schema):
     count: int
     items: list[ProgrammeOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 class WindowOut(Schema):
@@ -139,6 +142,9 @@ class ContractOut(Schema):
 class ContractPage(Schema):
     count: int
     items: list[ContractOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 class PaymentOut(Schema):
@@ -159,6 +165,9 @@ class PaymentOut(Schema):
 class PaymentPage(Schema):
     count: int
     items: list[PaymentOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 class TotalsOut(Schema):
@@ -203,6 +212,9 @@ class LedgerTransactionOut(Schema):
 class LedgerPage(Schema):
     count: int
     items: list[LedgerTransactionOut]
+    next: str | None = Field(
+        default=None, description="Curseur de la page suivante (paramètre after), null à la fin."
+    )
 
 
 LedgerGroup = Literal["programme", "institution", "project", "year"]
@@ -351,9 +363,18 @@ def payment_out(p: PaymentOrder) -> dict[str, Any]:
     response=responses({200: ProgrammePage}),
     summary="Programmes de financement (budget, engagé, payé)",
 )
-def list_programmes(request: HttpRequest, limit: Limit = 20, offset: Offset = 0) -> dict[str, Any]:
+def list_programmes(
+    request: HttpRequest, limit: Limit = 20, offset: Offset = 0, after: Cursor = ""
+) -> dict[str, Any]:
     qs = selectors.programmes().prefetch_related("phase_grants", "prices")
-    return paginate(qs, limit, offset, lambda page: [programme_out(p) for p in page])
+    return paginate(
+        qs,
+        limit,
+        offset,
+        lambda page: [programme_out(p) for p in page],
+        after=after,
+        by_keyset=True,
+    )
 
 
 @router.get("/programmes/{slug}", response=responses({200: ProgrammeOut}), summary="Un programme")
@@ -415,6 +436,7 @@ def ledger_list(
     year: Year = 0,
     limit: Limit = 20,
     offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, Any]:
     qs = selectors.ledger_transactions(
         programme=programme, institution=institution, project=project, year=year
@@ -444,7 +466,7 @@ def ledger_list(
             for t in page
         ]
 
-    return paginate(qs, limit, offset, render)
+    return paginate(qs, limit, offset, render, after=after, by_keyset=True)
 
 
 @router.get("/contracts", response=responses({200: ContractPage}), summary="Contrats à impact")
@@ -454,9 +476,12 @@ def list_contracts(
     pact: Identifier = "",
     limit: Limit = 20,
     offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, Any]:
     qs = selectors.contracts(programme=programme, pact=pact).prefetch_related("windows")
-    return paginate(qs, limit, offset, lambda page: [contract_out(c) for c in page])
+    return paginate(
+        qs, limit, offset, lambda page: [contract_out(c) for c in page], after=after, by_keyset=True
+    )
 
 
 @router.get(
@@ -478,9 +503,12 @@ def list_payments(
     programme: Identifier = "",
     limit: Limit = 20,
     offset: Offset = 0,
+    after: Cursor = "",
 ) -> dict[str, Any]:
     qs = selectors.payments(contract=contract, status=status, programme=programme)
-    return paginate(qs, limit, offset, lambda page: [payment_out(p) for p in page])
+    return paginate(
+        qs, limit, offset, lambda page: [payment_out(p) for p in page], after=after, by_keyset=True
+    )
 
 
 @router.get("/payments/{reference}", response=responses({200: PaymentOut}), summary="Un paiement")
