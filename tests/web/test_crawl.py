@@ -21,7 +21,7 @@ from django.test import Client
 
 from tests.chromium import launch
 from tests.web.crawl import crawl, pattern_of, raw_codes_in
-from tests.web.test_accessibility import AXE_JS, describe
+from tests.web.test_accessibility import AXE_JS, audited_context, axe, describe
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -106,8 +106,8 @@ def _audit_in_chromium(
     with sync_playwright() as p:
         browser = launch(p)
         for role, result in crawls.items():
-            context = browser.new_context(
-                locale="fr-FR", viewport={"width": 320, "height": 800}, bypass_csp=True
+            context = audited_context(
+                browser, locale="fr-FR", viewport={"width": 320, "height": 800}
             )
             page = context.new_page()
             if role != "anonyme":
@@ -131,25 +131,9 @@ def _audit_in_chromium(
                 )
                 if width[0] > width[1]:
                     too_wide[f"{role} {url}"] = width
-                page.add_script_tag(path=str(AXE_JS))
-                found = describe(_axe(page))
+                found = describe(axe(page))
                 if found:
                     problems.append(f"{role} {url}:\n    " + "\n    ".join(found))
             context.close()
         browser.close()
     return problems, too_wide, audited
-
-
-def _axe(page: Any) -> list[dict[str, Any]]:
-    from tests.web.test_accessibility import AXE_OPTIONS, STRUCTURE_RULES
-
-    return page.evaluate(
-        """async ([options, structure]) => {
-        const known = new Set(axe.getRules().map(r => r.ruleId));
-        const wcag = await axe.run(document, options);
-        const more = await axe.run(document, {runOnly: {type: "rule",
-            values: structure.filter(r => known.has(r))}});
-        return wcag.violations.concat(more.violations);
-    }""",
-        [AXE_OPTIONS, STRUCTURE_RULES],
-    )
