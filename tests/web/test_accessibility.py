@@ -19,8 +19,6 @@ from typing import Any
 
 import pytest
 
-from tests.chromium import launch
-
 os.environ.setdefault(
     "DJANGO_ALLOW_ASYNC_UNSAFE", "true"
 )  # Playwright's sync API runs an event loop
@@ -58,16 +56,12 @@ OTHER_APP_PAGES = ["/journal/verifiable/", "/catalogue/", "/donnees/", "/evaluat
 OTHER_APP_NAMESPACES = ("journal", "data", "evidence")
 
 
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
+@pytest.fixture
+def browser(browser):  # type: ignore[no-untyped-def]
+    """The run's Chromium (tests/conftest.py), once axe-core is known to be installed."""
     if not AXE_JS.exists():  # a missing tool must not pass silently: the gate would be empty
         pytest.fail(f"axe-core is missing ({AXE_JS}): run `npm ci --prefix tests/web/axe`")
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
+    return browser
 
 
 @pytest.fixture
