@@ -14,10 +14,17 @@ from tests.factories import InstitutionFactory, MembershipFactory, OrganisationF
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
     """A test that starts Spark (the ``spark`` fixture, directly or through another fixture)
     carries the ``spark`` mark: scripts/test runs those once, in the SQLite lane, since what they
-    compare (DuckDB and Spark over the same Parquet files) does not depend on the database."""
+    compare (DuckDB and Spark over the same Parquet files) does not depend on the database.
+
+    The browser tests run last, in their usual order: they share one Chromium (``browser``
+    below), whose Playwright driver keeps an event loop registered in the thread while it is
+    open; every other test runs before it starts, as in a run without browser tests."""
     for item in items:
         if "spark" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.spark)
+    in_browser = [item for item in items if item.get_closest_marker("browser")]
+    if in_browser:
+        items[:] = [item for item in items if not item.get_closest_marker("browser")] + in_browser
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -32,18 +39,30 @@ def _quick_password_hashing():  # type: ignore[no-untyped-def]
         yield
 
 
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    """A headless Chromium for a module's browser tests (tests/chromium.py); the axe-core
-    modules define their own, which first checks axe-core is installed."""
+@pytest.fixture(scope="session")
+def _chromium():  # type: ignore[no-untyped-def]
+    """One headless Chromium for the whole run (tests/chromium.py): launched by the first browser
+    test, closed at the end of the run."""
+    import os
+
     from playwright.sync_api import sync_playwright
 
     from tests.chromium import launch
 
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
     with sync_playwright() as p:
         b = launch(p)
         yield b
         b.close()
+
+
+@pytest.fixture
+def browser(_chromium):  # type: ignore[no-untyped-def]
+    """The run's Chromium; each test opens its own contexts (cookies, storage, pages), which are
+    all closed after it: no test sees another's session."""
+    yield _chromium
+    for context in list(_chromium.contexts):
+        context.close()
 
 
 @pytest.fixture(autouse=True)

@@ -13,8 +13,6 @@ from functools import partial
 
 import pytest
 
-from tests.chromium import launch
-
 os.environ.setdefault(
     "DJANGO_ALLOW_ASYNC_UNSAFE", "true"
 )  # Playwright's sync API runs an event loop
@@ -51,10 +49,8 @@ def agency_site(tmp_path):  # type: ignore[no-untyped-def]
 
 
 def test_an_agency_embeds_the_directory_in_its_own_page(
-    live_server, agency_site, world, service, channel
+    browser, live_server, agency_site, world, service, channel
 ) -> None:  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
     publish_all_evidence(world, service)
     listings.run_channels(policy.SYSTEM, date.today())
     root, site = agency_site
@@ -72,28 +68,19 @@ def test_an_agency_embeds_the_directory_in_its_own_page(
         "</main></body></html>",
         encoding="utf-8",
     )
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            page = browser.new_context(locale="fr-FR").new_page()
-            page.goto(f"{site}/index.html")
-            expect(page.locator("section.pacte-channel")).to_contain_text(service.project.name)
-            frame = page.frame_locator("#annuaire")
-            expect(frame.get_by_role("heading", level=1)).to_contain_text(channel.name)
-            expect(frame.get_by_role("table")).to_contain_text(service.project.name)
-            # the search form works inside the frame, without script
-            frame.get_by_label("Besoin").fill("logement")
-            frame.get_by_role("button", name="Filtrer").click()
-            expect(frame.get_by_role("table")).to_contain_text(
-                "Aucun service inscrit pour ces critères."
-            )
-        finally:
-            browser.close()
+    page = browser.new_context(locale="fr-FR").new_page()
+    page.goto(f"{site}/index.html")
+    expect(page.locator("section.pacte-channel")).to_contain_text(service.project.name)
+    frame = page.frame_locator("#annuaire")
+    expect(frame.get_by_role("heading", level=1)).to_contain_text(channel.name)
+    expect(frame.get_by_role("table")).to_contain_text(service.project.name)
+    # the search form works inside the frame, without script
+    frame.get_by_label("Besoin").fill("logement")
+    frame.get_by_role("button", name="Filtrer").click()
+    expect(frame.get_by_role("table")).to_contain_text("Aucun service inscrit pour ces critères.")
 
 
-def test_channel_pages_have_no_axe_violation(live_server, world, service, channel) -> None:  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
+def test_channel_pages_have_no_axe_violation(browser, live_server, world, service, channel) -> None:  # type: ignore[no-untyped-def]
     if not AXE_JS.exists():
         pytest.fail(f"axe-core is missing ({AXE_JS}): run `npm ci --prefix tests/web/axe`")
     listings.run_channels(policy.SYSTEM, date.today())  # nothing listed yet: the carrier sees why
@@ -106,17 +93,12 @@ def test_channel_pages_have_no_axe_violation(live_server, world, service, channe
         f"/projets/{service.project.slug}/",
         "/organisations/agence/",
     ]
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            audit = Audit()
-            page = new_page(browser)
-            for url in urls:
-                page.goto(f"{live_server.url}{url}")
-                audit.check(page, url)
-            listings.run_channels(policy.SYSTEM, date.today())
-            page.goto(f"{live_server.url}/canaux/{channel.slug}/")
-            audit.check(page, "canal avec services")
-            audit.assert_clean()
-        finally:
-            browser.close()
+    audit = Audit()
+    page = new_page(browser)
+    for url in urls:
+        page.goto(f"{live_server.url}{url}")
+        audit.check(page, url)
+    listings.run_channels(policy.SYSTEM, date.today())
+    page.goto(f"{live_server.url}/canaux/{channel.slug}/")
+    audit.check(page, "canal avec services")
+    audit.assert_clean()

@@ -7,8 +7,6 @@ import os
 
 import pytest
 
-from tests.chromium import launch
-
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
 
 from pacte.journal.models import Event  # noqa: E402
@@ -19,28 +17,18 @@ from tests.web.test_accessibility import AXE_JS  # noqa: E402
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_grantee_downloads_an_extract(live_server, world, open_grant):  # noqa: F811
-    from playwright.sync_api import sync_playwright
-
+def test_grantee_downloads_an_extract(browser, live_server, world, open_grant):  # noqa: F811
     if not AXE_JS.exists():
         pytest.fail(f"axe-core is missing ({AXE_JS}): run `npm ci --prefix tests/web/axe`")
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            j = Journey(browser, live_server, world.carrier_member.user)
-            j.goto("/espace/")
-            j.click("link", "Données accordées : télécharger, interroger")
-            j.click("link", "Ouvert pour Service citoyen")
-            with j.page.expect_download() as download:
-                j.page.get_by_role("button", name="Télécharger en CSV").click()
-            path = download.value.path()
-            lines = open(path, encoding="utf-8").read().splitlines()
-            assert lines[0] == "region,naf_sector" and len(lines) == 4001
-            assert download.value.suggested_filename.endswith(".csv")
-            assert (
-                Event.objects.filter(type="data.query", subject_id=open_grant.reference).count()
-                == 1
-            )
-            assert j.problems == {}
-        finally:
-            browser.close()
+    j = Journey(browser, live_server, world.carrier_member.user)
+    j.goto("/espace/")
+    j.click("link", "Données accordées : télécharger, interroger")
+    j.click("link", "Ouvert pour Service citoyen")
+    with j.page.expect_download() as download:
+        j.page.get_by_role("button", name="Télécharger en CSV").click()
+    path = download.value.path()
+    lines = open(path, encoding="utf-8").read().splitlines()
+    assert lines[0] == "region,naf_sector" and len(lines) == 4001
+    assert download.value.suggested_filename.endswith(".csv")
+    assert Event.objects.filter(type="data.query", subject_id=open_grant.reference).count() == 1
+    assert j.problems == {}

@@ -10,8 +10,6 @@ from typing import Any
 
 import pytest
 
-from tests.chromium import launch
-
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
 
 from playwright.sync_api import expect  # noqa: E402
@@ -71,16 +69,12 @@ class Journey:
         self.check()
 
 
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
+@pytest.fixture
+def browser(browser):  # type: ignore[no-untyped-def]
+    """The run's Chromium (tests/conftest.py), once axe-core is known to be installed."""
     if not AXE_JS.exists():
         pytest.fail(f"axe-core is missing ({AXE_JS}): run `npm ci --prefix tests/web/axe`")
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
+    return browser
 
 
 def test_evaluator_files_a_bias_audit(browser, live_server, evaluator, project):

@@ -7,8 +7,6 @@ import os
 
 import pytest
 
-from tests.chromium import launch
-
 os.environ.setdefault(
     "DJANGO_ALLOW_ASYNC_UNSAFE", "true"
 )  # Playwright's sync API runs an event loop
@@ -32,37 +30,26 @@ def _sign_in(browser, live_server, username):  # type: ignore[no-untyped-def]
     return page
 
 
-def test_prepare_approve_and_the_public_formula(live_server, fund, contract):  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
+def test_prepare_approve_and_the_public_formula(browser, live_server, fund, contract):  # type: ignore[no-untyped-def]
     ev = published_evaluation(contract.version.pact.project, fund.evaluator)
     contracts.validate_window(fund.evaluator, contract.windows.get(number=1), ev.pk)
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            officer = _sign_in(browser, live_server, fund.officer.user.username)
-            officer.goto(f"{live_server.url}/financement/contrats/{contract.reference}/")
-            officer.get_by_role("button", name="Préparer l'ordre de paiement").click()
-            expect(officer.locator("#amount")).to_contain_text("282")
-            expect(
-                officer.get_by_role("button", name="Approuver l'ordre de paiement")
-            ).to_have_count(0)
-            payment_url = officer.url
+    officer = _sign_in(browser, live_server, fund.officer.user.username)
+    officer.goto(f"{live_server.url}/financement/contrats/{contract.reference}/")
+    officer.get_by_role("button", name="Préparer l'ordre de paiement").click()
+    expect(officer.locator("#amount")).to_contain_text("282")
+    expect(officer.get_by_role("button", name="Approuver l'ordre de paiement")).to_have_count(0)
+    payment_url = officer.url
 
-            approver = _sign_in(browser, live_server, fund.approver.user.username)
-            approver.goto(payment_url)
-            approver.get_by_role("button", name="Approuver l'ordre de paiement").click()
-            expect(approver.locator("#amount")).to_contain_text("Approuvé, à payer")
+    approver = _sign_in(browser, live_server, fund.approver.user.username)
+    approver.goto(payment_url)
+    approver.get_by_role("button", name="Approuver l'ordre de paiement").click()
+    expect(approver.locator("#amount")).to_contain_text("Approuvé, à payer")
 
-            public = browser.new_context(locale="fr-FR").new_page()
-            public.goto(payment_url)
-            expect(public.get_by_role("heading", level=1)).to_contain_text("Paiement OP-")
-            expect(public.locator("#formula")).to_contain_text(
-                "1500.00 × 10000 × max(0, 0.0175) = 262500.00"
-            )
-            expect(public.locator("#formula")).to_contain_text("outcome-payment/1")
-            expect(
-                public.get_by_role("button", name="Approuver l'ordre de paiement")
-            ).to_have_count(0)
-        finally:
-            browser.close()
+    public = browser.new_context(locale="fr-FR").new_page()
+    public.goto(payment_url)
+    expect(public.get_by_role("heading", level=1)).to_contain_text("Paiement OP-")
+    expect(public.locator("#formula")).to_contain_text(
+        "1500.00 × 10000 × max(0, 0.0175) = 262500.00"
+    )
+    expect(public.locator("#formula")).to_contain_text("outcome-payment/1")
+    expect(public.get_by_role("button", name="Approuver l'ordre de paiement")).to_have_count(0)

@@ -81,15 +81,3 @@ def federations(settings: Any, oidc_issuer: str) -> str:
     csp["DIRECTIVES"]["form-action"] = [*csp["DIRECTIVES"]["form-action"], *provider_origins(apps)]
     settings.CONTENT_SECURITY_POLICY = csp
     return oidc_issuer
-
-
-@pytest.fixture(scope="module")
-def browser() -> Any:
-    from playwright.sync_api import sync_playwright
-
-    from tests.chromium import launch
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()

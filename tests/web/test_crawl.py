@@ -19,9 +19,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
-from tests.chromium import launch
 from tests.web.crawl import crawl, pattern_of, raw_codes_in
-from tests.web.test_accessibility import AXE_JS, describe
+from tests.web.test_accessibility import AXE_JS, audited_context, axe, describe
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -57,7 +56,7 @@ def _client_for(username: str | None) -> Client:
     return client
 
 
-def test_every_reachable_page_for_every_role(live_server, demo_data):
+def test_every_reachable_page_for_every_role(browser, live_server, demo_data):
     started = time.monotonic()
     loaded = time.monotonic()
     codes = detectable_codes()
@@ -76,7 +75,7 @@ def test_every_reachable_page_for_every_role(live_server, demo_data):
             if found:
                 raw.append(f"{role or 'anonyme'}: {url}: {', '.join(found)}")
     crawled = time.monotonic()
-    axe_problems, too_wide, audited = _audit_in_chromium(live_server, crawls)
+    axe_problems, too_wide, audited = _audit_in_chromium(browser, live_server, crawls)
     finished = time.monotonic()
     pages = sum(len(c.pages) for c in crawls.values())
     print(
@@ -92,10 +91,8 @@ def test_every_reachable_page_for_every_role(live_server, demo_data):
 
 
 def _audit_in_chromium(
-    live_server: Any, crawls: dict[str, Any]
+    browser: Any, live_server: Any, crawls: dict[str, Any]
 ) -> tuple[list[str], dict[str, list[int]], set[str]]:
-    from playwright.sync_api import sync_playwright
-
     from pacte.demo import DEMO_PASSWORD
 
     if not AXE_JS.exists():
@@ -103,53 +100,32 @@ def _audit_in_chromium(
     problems: list[str] = []
     too_wide: dict[str, list[int]] = {}
     audited: set[str] = set()
-    with sync_playwright() as p:
-        browser = launch(p)
-        for role, result in crawls.items():
-            context = browser.new_context(
-                locale="fr-FR", viewport={"width": 320, "height": 800}, bypass_csp=True
+    for role, result in crawls.items():
+        context = audited_context(browser, locale="fr-FR", viewport={"width": 320, "height": 800})
+        page = context.new_page()
+        if role != "anonyme":
+            page.goto(f"{live_server.url}/connexion/")
+            page.get_by_label("Identifiant").fill(role)
+            page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+            page.get_by_role("button", name="Se connecter").click()
+            page.wait_for_url(f"{live_server.url}/espace/")
+        for url in result.pages:
+            # a person's own pages differ per role (workspace, requests, grants): audited per
+            # role; the public pages once
+            own = url.startswith(("/espace/", "/donnees/demandes/", "/donnees/acces/"))
+            pattern = pattern_of(urlsplit(url).path) or url
+            key = f"{role} {pattern}" if own else pattern
+            if key in audited:
+                continue
+            audited.add(key)
+            page.goto(f"{live_server.url}{url}")
+            width = page.evaluate(
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
             )
-            page = context.new_page()
-            if role != "anonyme":
-                page.goto(f"{live_server.url}/connexion/")
-                page.get_by_label("Identifiant").fill(role)
-                page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-                page.get_by_role("button", name="Se connecter").click()
-                page.wait_for_url(f"{live_server.url}/espace/")
-            for url in result.pages:
-                # a person's own pages differ per role (workspace, requests, grants): audited per
-                # role; the public pages once
-                own = url.startswith(("/espace/", "/donnees/demandes/", "/donnees/acces/"))
-                pattern = pattern_of(urlsplit(url).path) or url
-                key = f"{role} {pattern}" if own else pattern
-                if key in audited:
-                    continue
-                audited.add(key)
-                page.goto(f"{live_server.url}{url}")
-                width = page.evaluate(
-                    "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-                )
-                if width[0] > width[1]:
-                    too_wide[f"{role} {url}"] = width
-                page.add_script_tag(path=str(AXE_JS))
-                found = describe(_axe(page))
-                if found:
-                    problems.append(f"{role} {url}:\n    " + "\n    ".join(found))
-            context.close()
-        browser.close()
+            if width[0] > width[1]:
+                too_wide[f"{role} {url}"] = width
+            found = describe(axe(page))
+            if found:
+                problems.append(f"{role} {url}:\n    " + "\n    ".join(found))
+        context.close()
     return problems, too_wide, audited
-
-
-def _axe(page: Any) -> list[dict[str, Any]]:
-    from tests.web.test_accessibility import AXE_OPTIONS, STRUCTURE_RULES
-
-    return page.evaluate(
-        """async ([options, structure]) => {
-        const known = new Set(axe.getRules().map(r => r.ruleId));
-        const wcag = await axe.run(document, options);
-        const more = await axe.run(document, {runOnly: {type: "rule",
-            values: structure.filter(r => known.has(r))}});
-        return wcag.violations.concat(more.violations);
-    }""",
-        [AXE_OPTIONS, STRUCTURE_RULES],
-    )
