@@ -182,8 +182,13 @@ def test_a_deadlock_victim_is_run_again(world):
     for t in ts:
         t.join()
     assert errors == []
-    assert sorted(runs.values()) == [1, 2]  # exactly one victim, run once more
+    # at least one victim, run again until it commits: PostgreSQL may pick a victim more than once
+    # (the victim's retry can lock the row it released before the waiting transaction re-checks
+    # it, which crosses the two again — seen under load); every run but the last rolled back
+    assert sum(runs.values()) >= 3 and min(runs.values()) >= 1
     assert Phase.objects.filter(decision_reason__startswith="par ").count() == 2
+    assert Phase.objects.filter(decision_reason="par x").count() == 1
+    assert Phase.objects.filter(decision_reason="par y").count() == 1
 
 
 def _waiting_on_a_lock(pid: int) -> bool:
