@@ -93,7 +93,9 @@ def test_public_lists_are_paginated(client, fund, contract):  # type: ignore[no-
         "/api/v1/funding/payments",
     ):
         page = client.get(url).json()
-        assert set(page) == {"count", "items"}
+        # keyset pages: `next` is the cursor of the following page, null on the last one
+        assert set(page) == {"count", "items", "next"}
+        assert page["next"] is None and page["count"] == len(page["items"])
     assert (
         client.get("/api/v1/funding/programmes").json()["items"][0]["committed_eur"] == "300000.00"
     )
