@@ -159,3 +159,29 @@ def test_closed_vocabularies_of_the_api_are_the_models_choices():
     assert set(get_args(ThemeCode)) == set(Theme.values)
     assert set(get_args(ReuseKind)) == set(Reuse.Kind.values)
     assert set(get_args(FollowTarget)) == set(Follow.Target.values)
+
+
+def test_the_document_is_built_once_and_each_caller_gets_its_own_copy(monkeypatch):
+    """The document is cached per prefix and language: a caller changing its copy changes nothing
+    for the next one, and the cached document is not rebuilt."""
+    from ninja import NinjaAPI
+
+    from pacte.api import api
+
+    first = api.get_openapi_schema()
+    builds: list[str] = []
+    build = NinjaAPI.get_openapi_schema
+
+    def counted(self: NinjaAPI, **kwargs: Any) -> Any:
+        builds.append(kwargs["path_prefix"])
+        return build(self, **kwargs)
+
+    monkeypatch.setattr(NinjaAPI, "get_openapi_schema", counted)
+    first["paths"].clear()
+    second = api.get_openapi_schema()
+    assert builds == []
+    assert len(second["paths"]) >= 60
+    assert second == api.get_openapi_schema() and second is not api.get_openapi_schema()
+    elsewhere = api.get_openapi_schema(path_prefix="/ailleurs/")
+    assert builds == ["/ailleurs/"]
+    assert all(path.startswith("/ailleurs/") for path in elsewhere["paths"])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -25,12 +27,22 @@ class CheckedJsonParser(Parser):
 
 
 class PacteAPI(NinjaAPI):
+    """The routes are fixed once the URLconf is imported, so the OpenAPI document is built once per
+    address prefix and language (about 2 s of CPU each time) and each caller gets its own copy."""
+
+    _openapi_documents: dict[tuple[str, str], Any] = {}
+
     def get_openapi_schema(
         self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
     ) -> Any:
-        return complete_openapi(
-            super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
-        )
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        key = (path_prefix, get_language() or "")
+        document = self._openapi_documents.get(key)
+        if document is None:
+            document = complete_openapi(super().get_openapi_schema(path_prefix=path_prefix))
+            self._openapi_documents[key] = document
+        return copy.deepcopy(document)
 
 
 api = PacteAPI(
