@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 # url → most queries for a full page (the count, the page, what each item needs, batched)
 BUDGET = {
-    "/api/v1/projects": 5,
+    "/api/v1/projects": 2,
     "/api/v1/pacts": 2,
     "/api/v1/pacts/commitments": 2,
     "/api/v1/events": 2,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -88,35 +88,28 @@ def public_pacts_of(
 def public_pacts_by_project(
     project_ids: list[int], acting: Acting | None = None
 ) -> dict[int, list[dict[str, Any]]]:
-    """`public_pacts_of` for a page of projects, as plain rows: two light queries, no model instances.
+    """`public_pacts_of` for a page of projects, as plain rows: one query, no model instances.
 
     Each pact of each project (oldest first) with the version the viewer sees: the current one,
-    else the newest visible one, else none (a draft the viewer may not read).
+    else the newest visible one, else none (a draft the viewer may not read) — picked by the
+    database, as a subquery per pact, so that the versions are neither fetched nor sorted here.
     """
-    pacts = list(
+    shown = PactVersion.objects.filter(_visible_versions(acting), pact_id=OuterRef("pk")).order_by(
+        "-is_current", "-number"
+    )
+    rows = (
         Pact.objects.filter(project_id__in=project_ids)
         .order_by("created_at", "id")
-        .values_list("id", "project_id", "reference", "institution__slug")
+        .values_list("project_id", "reference", "institution__slug")
+        .annotate(
+            shown_number=Subquery(shown.values("number")[:1]),
+            shown_status=Subquery(shown.values("status")[:1]),
+        )
     )
-    seen: dict[int, list[tuple[int, str, bool]]] = {}
-    visible = (
-        PactVersion.objects.filter(_visible_versions(acting), pact_id__in=[p[0] for p in pacts])
-        .order_by("number")
-        .values_list("pact_id", "number", "status", "is_current")
-    )
-    for pact_id, number, status, is_current in visible:
-        seen.setdefault(pact_id, []).append((number, status, is_current))
     out: dict[int, list[dict[str, Any]]] = {pk: [] for pk in project_ids}
-    for pact_id, project_id, reference, institution in pacts:
-        versions = seen.get(pact_id, [])
-        current = next((v for v in versions if v[2]), versions[-1] if versions else None)
+    for project_id, reference, institution, number, status in rows:
         out[project_id].append(
-            {
-                "reference": reference,
-                "institution": institution,
-                "status": current[1] if current else None,
-                "version": current[0] if current else None,
-            }
+            {"reference": reference, "institution": institution, "status": status, "version": number}
         )
     return out
 
