@@ -147,3 +147,25 @@ def test_the_events_section_pages_through_its_events_by_keyset_while_events_arri
         .values_list("index", flat=True)[:10]
     )
     assert [int(i) for i in re.findall(r"<code>#(\d+)</code>", html)] == newest
+
+
+@override_settings(PUBLIC_PAGE_CACHE_SECONDS=0)
+def test_each_public_pact_is_shown_with_no_query_of_its_own(
+    client, world, active, django_assert_max_num_queries
+):
+    """Versions, signatures and commitments are read for all the shown pacts at once: a second
+    public pact adds its section to the page, not a query; a private draft is not shown."""
+    from pacte.pacts.models import PactVersion, Status
+
+    project = active.pact.project
+    url = f"/projets/{project.slug}/"
+    _, one = _page(client, url, django_assert_max_num_queries)
+    draft = pact_drafting.create_pact(world.carrier_admin, project, world.other_institution, {})
+    html, with_draft = _page(client, url, django_assert_max_num_queries)
+    assert draft.pact.reference not in html and with_draft == one
+    PactVersion.objects.filter(pk=draft.pk).update(status=Status.ACTIVE)
+    html, two = _page(client, url, django_assert_max_num_queries)
+    assert two == one
+    assert f'id="pact-{active.pact.reference}"' in html
+    assert f'id="pact-{draft.pact.reference}"' in html
+    assert html.count("Tableau des engagements") == 2
