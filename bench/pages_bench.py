@@ -3,8 +3,9 @@
     bash -c '. scripts/pg.sh; pg_start; .venv/bin/python bench/pages_bench.py --db "$PACTE_PG_URL"'
     .venv/bin/python bench/pages_bench.py --db "$PACTE_PG_URL" --history 20000 --requests 200
 
-Loads the demo into the given database (PostgreSQL by default, SQLite accepted), adds a
-generated history (``--history`` log events on the measured project, and as many spread over
+Loads the demo into the given database (PostgreSQL by default, SQLite accepted), adds
+``--extra`` generated projects (100, as registry_bench.py, so that both scripts measure the same
+list) and a generated history (``--history`` log events on the measured project, and as many spread over
 other subjects, so that the log and the API lists are not toy-sized), starts `pacte serve`
 (gunicorn, 2 workers × 4 threads) with the public page cache OFF, and fires ``--requests``
 requests with ``--concurrency`` clients (ApacheBench; 20 by default) at:
@@ -43,7 +44,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from registry_bench import PACTE, hammer_ab  # noqa: E402  (same directory)
+from registry_bench import PACTE, add_projects, hammer_ab  # noqa: E402  (same directory)
 
 PROJECT = "la-bonne-boite-citoyenne"
 
@@ -209,6 +210,12 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--concurrency", type=int, default=20)
     ap.add_argument("--history", type=int, default=20000, help="generated log events")
+    ap.add_argument(
+        "--extra",
+        type=int,
+        default=100,
+        help="generated projects (registry_bench.add_projects: the same data as registry_bench.py)",
+    )
     ap.add_argument("--port", type=int, default=8766)
     ap.add_argument("--profile", type=int, default=0, help="cProfile N renders, no server")
     ap.add_argument("--profile-path", default="", help="page --profile measures (project page)")
@@ -229,6 +236,7 @@ def main() -> int:
         subprocess.run([PACTE, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
         subprocess.run([PACTE, "demo", "load"], env=env, check=True, stdout=subprocess.DEVNULL)
     setup_django(args.db, var)
+    add_projects(args.extra)
     add_history(args.history)
     if args.profile:
         profile(args.profile, args.profile_path)

@@ -3,7 +3,8 @@
     PACTE_DATABASE_URL=postgresql://… python bench/registry_bench.py [--requests 200] [--concurrency 20]
 
 Starts `pacte serve` (gunicorn) on the given database with the demo loaded (plus --extra
-generated projects), then fires N requests with C concurrent clients at the registry list,
+generated projects and --history generated log events, the data pages_bench.py adds too, so that
+the two scripts measure the project page and `/api/v1/projects` on the same data), then fires N requests with C concurrent clients at the registry list,
 a project page, every public API list endpoint and the bare health view (`/sante`, a Django
 view that renders no template and runs `SELECT 1`), and reports median / p95 latency,
 throughput, and the ratios to the bare view measured in the same run.
@@ -152,6 +153,13 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--concurrency", type=int, default=20)
     ap.add_argument("--extra", type=int, default=100, help="generated projects added to the demo")
+    ap.add_argument(
+        "--history",
+        type=int,
+        default=1000,
+        help="generated log events on the measured project and as many elsewhere "
+        "(pages_bench.add_history: the same data as pages_bench.py, so that both agree)",
+    )
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument(
         "--python-client", action="store_true", help="use httpx threads instead of ApacheBench"
@@ -175,6 +183,13 @@ def main() -> int:
     subprocess.run([PACTE, "migrate"], env=env, check=True)
     subprocess.run([PACTE, "demo", "load"], env=env, check=True, stdout=subprocess.DEVNULL)
     add_projects(args.extra)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from pages_bench import add_history  # same directory; the same generated history
+
+    add_history(args.history)
+    from django.db import connections
+
+    connections.close_all()  # no connection of this process stays open during the run
     import shutil
 
     use_ab = shutil.which("ab") is not None and not args.python_client

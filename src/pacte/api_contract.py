@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Window
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
 
@@ -323,6 +323,7 @@ def paginate(
     after: str = "",
     count: int | None = None,
     by_keyset: bool = False,
+    count_in_page: bool = False,
 ) -> dict[str, Any]:
     """The page [offset, offset + limit) of `items` and the count of all of them.
 
@@ -332,7 +333,9 @@ def paginate(
     the following page, None on the last one), and `after` (a cursor) starts the page right
     after the row it names instead of at `offset`. `count`, when the caller knows it cheaply
     (the log's size), spares the COUNT(*). ``by_keyset``: the keyset of the queryset's own
-    order (`keyset_of`).
+    order (`keyset_of`). ``count_in_page`` (a keyset list of ``values_list`` rows): the first
+    page reads the count with its rows (``COUNT(*) OVER ()``, one query instead of two); a page
+    after a cursor, an empty page and a ``distinct`` list still count apart.
     """
     check_page(limit, offset, max_limit=max_limit)  # also guards callers outside ninja's validation
     if by_keyset and keyset is None and isinstance(items, QuerySet):
@@ -341,12 +344,21 @@ def paginate(
         if not isinstance(items, QuerySet):
             raise TypeError("keyset pagination needs a queryset")
         items = items.order_by(*keyset.order_by())
-        total = items.count() if count is None else count
+        total = count
         if after:
             nullable = [f.lstrip("-") in keyset.nullable for f in keyset.order]
             values = decode_cursor(after, keyset.types, nullable)
+            total = items.count() if total is None else total  # the whole list, not after
             items, offset = items.filter(_after(keyset.order, values, keyset.nullable)), 0
-        rows = list(items[offset : offset + limit + 1])
+        if total is None and count_in_page and not items.query.distinct:
+            rows = list(
+                items.annotate(_page_total=Window(Count("*")))[offset : offset + limit + 1]
+            )
+            total = rows[0][-1] if rows else items.count()  # past the end: count apart
+            rows = [row[:-1] for row in rows]
+        else:
+            total = items.count() if total is None else total
+            rows = list(items[offset : offset + limit + 1])
         more = len(rows) > limit
         rows = rows[:limit]
         return {

@@ -17,6 +17,7 @@ from pacte.data.models import Consent, DatasetVersion, PersonLink
 from pacte.errors import PermissionDenied, ValidationFailed
 from pacte.journal.models import Event
 from tests.data.conftest import call
+from tests.project_page import project_page
 
 
 def _state(hiring) -> tuple[int, list[str]]:
@@ -142,7 +143,7 @@ def test_public_pages(client, dp_grant, active):
     ):
         r = client.get(url)
         assert r.status_code == 200, url
-    page = client.get(f"/projets/{grant.project.slug}/").content.decode()
+    page = project_page(client, grant.project.slug)  # the data section arrives from its own URL
     assert grant.reference in page and "Accès aux données" in page
     rules = client.get("/regles-de-proportionnalite/").content.decode()
     assert "R-3-weak-low" in rules

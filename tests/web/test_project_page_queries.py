@@ -18,10 +18,11 @@ from tests.project_page import fragment, section_urls
 pytestmark = pytest.mark.django_db
 
 # 24 when every section was rendered with the page (29 after the merges of session 4, 31 on the
-# demo); 7 since the sections other than the first load from their own URL: the project with its
-# pacts, visible versions and phases (4), the signatures and commitments of its pact (2), the
-# first section, data access (1; 2 on the demo, whose project has grants with releases).
-PROJECT_PAGE_QUERIES = 7
+# demo); 7 when the sections other than the first loaded from their own URL; 5 since every section
+# does (issue 15 item 3): the project (1), its visible versions with their pacts (1), the
+# signatures and the commitments of the shown versions (2, whatever the number of pacts), its
+# phases (1).
+PROJECT_PAGE_QUERIES = 5
 # each section alone, the project read once included (on the demo: data 3, channels 13, where
 # channels consider the project's pacts and read its evidence, coverage and listings)
 FRAGMENT_QUERIES = {
@@ -146,3 +147,25 @@ def test_the_events_section_pages_through_its_events_by_keyset_while_events_arri
         .values_list("index", flat=True)[:10]
     )
     assert [int(i) for i in re.findall(r"<code>#(\d+)</code>", html)] == newest
+
+
+@override_settings(PUBLIC_PAGE_CACHE_SECONDS=0)
+def test_each_public_pact_is_shown_with_no_query_of_its_own(
+    client, world, active, django_assert_max_num_queries
+):
+    """Versions, signatures and commitments are read for all the shown pacts at once: a second
+    public pact adds its section to the page, not a query; a private draft is not shown."""
+    from pacte.pacts.models import PactVersion, Status
+
+    project = active.pact.project
+    url = f"/projets/{project.slug}/"
+    _, one = _page(client, url, django_assert_max_num_queries)
+    draft = pact_drafting.create_pact(world.carrier_admin, project, world.other_institution, {})
+    html, with_draft = _page(client, url, django_assert_max_num_queries)
+    assert draft.pact.reference not in html and with_draft == one
+    PactVersion.objects.filter(pk=draft.pk).update(status=Status.ACTIVE)
+    html, two = _page(client, url, django_assert_max_num_queries)
+    assert two == one
+    assert f'id="pact-{active.pact.reference}"' in html
+    assert f'id="pact-{draft.pact.reference}"' in html
+    assert html.count("Tableau des engagements") == 2

@@ -115,9 +115,12 @@ def test_the_public_project_page_shows_the_registered_sections_in_order(client, 
     # each section's body arrived in its place, from its URL
     assert journal < page.index("Chaque fait public de ce projet correspond") < evidence
     assert evidence < page.index("Aucune preuve publiée pour l'instant") < participation
-    assert "Accès aux données" not in page  # the data section has nothing to show: left out
+    # the data section, announced like the others, has nothing to show for this project
+    data = page.index("Accès aux données")
+    assert data < journal
+    assert "Rien à montrer dans cette section pour ce projet." in page[data:journal]
     # without JavaScript: a plain link to each section's own page, with a heading and the way back
-    for name in ("journal", "evidence", "channels", "participation"):
+    for name in ("data", "journal", "evidence", "channels", "participation"):
         url = f"/projets/{project.slug}/sections/{name}/"
         assert f'<a href="{url}">' in bare, name
     assert f"<h1>{project.name}</h1>" in alone and ">Section ajoutée par un domaine</h2>" in alone

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from pacte.accounts.services import Acting
 from pacte.data.selectors import grants_of_project
 from pacte.pacts.models import Pact, Status
@@ -20,7 +22,7 @@ def project_section(project: Project, acting: Acting | None) -> dict[str, Any] |
     if not grants and not active_pacts:
         return None
     return {
-        "title": "Accès aux données",
+        "title": _("Accès aux données"),
         "template": "data/_project_section.html",
         "context": {"grants": grants, "active_pacts": active_pacts},
     }

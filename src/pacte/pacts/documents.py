@@ -31,9 +31,11 @@ def canonical_digest(version: PactVersion) -> bytes:
     return hashlib.sha256(canonical_bytes(canonical_document(version))).digest()
 
 
-def verify_signature(signature: Signature) -> bool:
-    """Anyone can redo this: Ed25519 over SHA-256(canonical JSON of the version)."""
-    digest = canonical_digest(signature.version)
+def verify_signature(signature: Signature, digest: bytes | None = None) -> bool:
+    """Anyone can redo this: Ed25519 over SHA-256(canonical JSON of the version); ``digest``:
+    that of ``signature.version``, when the caller computed it once for all its signatures."""
+    if digest is None:
+        digest = canonical_digest(signature.version)
     if digest.hex() != signature.digest_sha256:
         return False
     try:

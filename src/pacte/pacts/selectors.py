@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pacte.accounts.services import Acting
 from pacte.errors import NotFound
-from pacte.pacts.models import Commitment, Pact, PactVersion, Status
+from pacte.pacts.models import Commitment, Pact, PactVersion, Signature, Status
 from pacte.projects.models import Project
 
 PRIVATE_STATUSES = (Status.DRAFT,)
@@ -88,36 +88,81 @@ def public_pacts_of(
 def public_pacts_by_project(
     project_ids: list[int], acting: Acting | None = None
 ) -> dict[int, list[dict[str, Any]]]:
-    """`public_pacts_of` for a page of projects, as plain rows: two light queries, no model instances.
+    """`public_pacts_of` for a page of projects, as plain rows: one query, no model instances.
 
     Each pact of each project (oldest first) with the version the viewer sees: the current one,
-    else the newest visible one, else none (a draft the viewer may not read).
+    else the newest visible one, else none (a draft the viewer may not read) — picked by the
+    database, as a subquery per pact, so that the versions are neither fetched nor sorted here.
     """
-    pacts = list(
+    shown = PactVersion.objects.filter(_visible_versions(acting), pact_id=OuterRef("pk")).order_by(
+        "-is_current", "-number"
+    )
+    rows = (
         Pact.objects.filter(project_id__in=project_ids)
         .order_by("created_at", "id")
-        .values_list("id", "project_id", "reference", "institution__slug")
+        .values_list("project_id", "reference", "institution__slug")
+        .annotate(
+            shown_number=Subquery(shown.values("number")[:1]),
+            shown_status=Subquery(shown.values("status")[:1]),
+        )
     )
-    seen: dict[int, list[tuple[int, str, bool]]] = {}
-    visible = (
-        PactVersion.objects.filter(_visible_versions(acting), pact_id__in=[p[0] for p in pacts])
-        .order_by("number")
-        .values_list("pact_id", "number", "status", "is_current")
-    )
-    for pact_id, number, status, is_current in visible:
-        seen.setdefault(pact_id, []).append((number, status, is_current))
     out: dict[int, list[dict[str, Any]]] = {pk: [] for pk in project_ids}
-    for pact_id, project_id, reference, institution in pacts:
-        versions = seen.get(pact_id, [])
-        current = next((v for v in versions if v[2]), versions[-1] if versions else None)
+    for project_id, reference, institution, number, status in rows:
         out[project_id].append(
             {
                 "reference": reference,
                 "institution": institution,
-                "status": current[1] if current else None,
-                "version": current[0] if current else None,
+                "status": status,
+                "version": number,
             }
         )
+    return out
+
+
+@dataclass
+class ShownPact:
+    """A pact as the project page shows it: the version the viewer sees (the current one, else the
+    newest visible), every visible version (oldest first), its signatures and its commitments."""
+
+    pact: Pact
+    version: PactVersion
+    versions: list[PactVersion]
+    signatures: list[Signature]
+    commitments: list[Commitment]
+
+
+def shown_pacts(project: Project, acting: Acting | None = None) -> list[ShownPact]:
+    """Each pact of ``project`` that has a version ``acting`` may read (oldest pact first), in
+    three queries whatever the number of pacts: the visible versions with their pact, then the
+    signatures and the commitments of the shown versions. A pact whose every version is a draft
+    the viewer may not read is left out."""
+    versions = list(
+        PactVersion.objects.filter(_visible_versions(acting), pact__project=project)
+        .select_related("pact__institution")
+        .order_by("pact__created_at", "pact_id", "number")
+    )
+    by_pact: dict[int, list[PactVersion]] = {}
+    for v in versions:
+        items = by_pact.setdefault(v.pact_id, [])
+        if items:
+            v.pact = items[0].pact  # one Pact instance per pact
+        else:
+            v.pact.project = project  # the page's own read (canonical_document reads it)
+        items.append(v)
+    out = []
+    for items in by_pact.values():
+        shown = next((v for v in items if v.is_current), items[-1])
+        out.append(ShownPact(shown.pact, shown, items, [], []))
+    if not out:
+        return out
+    by_version = {item.version.pk: item for item in out}
+    signatures = Signature.objects.filter(version_id__in=by_version).order_by("id")
+    for sig in signatures.select_related("organisation", "signer"):
+        sig.version = by_version[sig.version_id].version
+        by_version[sig.version_id].signatures.append(sig)
+    for c in Commitment.objects.filter(version_id__in=by_version).order_by("due_date", "key"):
+        c.version = by_version[c.version_id].version
+        by_version[c.version_id].commitments.append(c)
     return out
 
 
@@ -138,10 +183,15 @@ def shown_status(version: PactVersion, c: Commitment) -> tuple[str, str]:
     return c.status, str(c.get_status_display())
 
 
-def commitments_board(version: PactVersion) -> dict[str, list[Commitment]]:
-    """The commitments by side, each with ``shown_status``/``shown_label`` (see shown_status)."""
+def commitments_board(
+    version: PactVersion, commitments: list[Commitment] | None = None
+) -> dict[str, list[Commitment]]:
+    """The commitments by side, each with ``shown_status``/``shown_label`` (see shown_status);
+    ``commitments``: the version's, already read (by due date then key), else read here."""
     board: dict[str, list[Commitment]] = {"carrier": [], "institution": []}
-    for c in version.commitments.all().order_by("due_date", "key"):
+    if commitments is None:
+        commitments = list(version.commitments.all().order_by("due_date", "key"))
+    for c in commitments:
         c.shown_status, c.shown_label = shown_status(version, c)  # type: ignore[attr-defined]
         board[c.owner].append(c)
     return board

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
@@ -95,19 +96,9 @@ def list_projects(
     )
 
     def render(rows: list[tuple[Any, ...]]) -> list[dict[str, object]]:
-        # plain rows, not model instances: a page costs four light queries whatever its size
-        ids = [r[0] for r in rows]
-        pacts = public_pacts_by_project(ids, viewer(request))
-        phases: dict[int, tuple[date, int, str]] = {}
-        for project_id, kind, started_on, pk in Phase.objects.filter(
-            project_id__in=ids
-        ).values_list("project_id", "kind", "started_on", "id"):
-            if project_id not in phases or (started_on, pk) > phases[project_id][:2]:
-                phases[project_id] = (
-                    started_on,
-                    pk,
-                    kind,
-                )  # the current phase, as Project.current_phase
+        # plain rows, not model instances: the page (its count and each project's current phase
+        # read with it) and the pacts with the version each shows, two queries whatever its size
+        pacts = public_pacts_by_project([r[0] for r in rows], viewer(request))
         return [
             {
                 "slug": slug,
@@ -116,17 +107,21 @@ def list_projects(
                 "territory": territory,
                 "carrier": carrier,
                 "takeover_institution": takeover,
-                "current_phase": phases[pk][2] if pk in phases else None,
+                "current_phase": phase,
                 "pacts": pacts[pk],
             }
-            for pk, slug, name, pitch, territory, carrier, takeover in rows
+            for pk, slug, name, pitch, territory, carrier, takeover, phase in rows
         ]
 
+    # the current phase, as Project.current_phase: the latest started, the newest of a day
+    current = Phase.objects.filter(project_id=OuterRef("pk")).order_by("-started_on", "-id")
     rows = qs.values_list(
         "id", "slug", "name", "pitch", "territory", "carrier__slug", "takeover_institution__slug"
+    ).annotate(
+        current_phase=Subquery(current.values("kind")[:1])
     )  # stable pages: by name then id, by keyset when the client follows `next`
     by_name = Keyset(order=("name", "id"), types=(str, int), key=lambda row: (row[2], row[0]))
-    return paginate(rows, limit, offset, render, keyset=by_name, after=after)
+    return paginate(rows, limit, offset, render, keyset=by_name, after=after, count_in_page=True)
 
 
 @router.get(

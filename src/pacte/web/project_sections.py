@@ -5,8 +5,8 @@ mapping ``{"title": str, "template": str, "context": dict}`` (:class:`ProjectSec
 ``None`` means "nothing to show for this project". The page renders the sections in the
 order they were registered.
 
-Only the first section is rendered with the page; the others are *lazy*: the page shows their
-heading and a plain link to the section's own page (``/projets/<slug>/sections/<name>/``, a
+A section registered *lazy* (every domain's, since issue 15 item 3) is not rendered with the
+page: the page shows its heading and a plain link to the section's own page (``/projets/<slug>/sections/<name>/``, a
 real page for visitors without JavaScript and for the crawler), and htmx replaces the link by
 the section's body when it scrolls into view (the same URL, answered as a fragment). The page
 thus costs the same few queries whatever the domains add, and each section is paid only by
@@ -161,9 +161,9 @@ def participation_section(project: Project, acting: Acting | None, /) -> Mapping
 
 
 def register_domain_sections(registry: ProjectSections) -> None:
-    """The project page's sections, in page order: data access (with the page), then, each loaded
-    from its own URL, log proofs, evidence, channels, participation."""
-    registry.register("data", data_section)
+    """The project page's sections, in page order, each loaded from its own URL: data access,
+    log proofs, evidence, channels, participation."""
+    registry.register("data", data_section, title=_("Accès aux données"), lazy=True)
     registry.register(
         "journal", journal_section, title=_("Preuves dans le journal vérifiable"), lazy=True
     )

@@ -51,15 +51,17 @@ def _acting(request: HttpRequest) -> Acting:
 # ------------------------------------------------------------------ public
 
 
-def _board(version: Any, acting: Acting | None) -> dict[str, list[Commitment]]:
+def _board(
+    version: Any, acting: Acting | None, commitments: list[Commitment] | None = None
+) -> dict[str, list[Commitment]]:
     """The commitments board; ``can_file``: this person may file evidence now (pact in force, their
-    side's commitment) — no evidence link before signature."""
-    board = pact_selectors.commitments_board(version)
+    side's commitment) — no evidence link before signature. ``commitments``: already read."""
+    board = pact_selectors.commitments_board(version, commitments)
     live = version.status in LIVE
     for items in board.values():
         for c in items:
             c.can_file = (  # type: ignore[attr-defined]
-                live and policy.may(acting, Action.COMMITMENT_EVIDENCE, c)
+                live and acting is not None and policy.may(acting, Action.COMMITMENT_EVIDENCE, c)
             )
     return board
 
@@ -109,25 +111,21 @@ def project_list(request: HttpRequest) -> HttpResponse:
 @public_page
 def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     acting = getattr(request, "acting", None)
-    # one read of the project with its pacts, the versions this visitor sees and its phases,
-    # shared by the page and every section (no section reads them again)
-    project = get_project(slug, pact_selectors.with_public_pacts(Project.objects.all(), acting))
+    # the project, then its pacts as this visitor sees them (versions, signatures, commitments:
+    # three queries whatever the number of pacts), then its phases; no section reads them again
+    project = get_project(slug)
     pacts = []
-    for pact, version in pact_selectors.public_pacts_of(project, acting):
-        if version is None:
-            continue
-        signatures = [
-            (s, pact_documents.verify_signature(s))
-            for s in version.signatures.select_related("organisation", "signer")
-        ]
+    for shown in pact_selectors.shown_pacts(project, acting):
+        digest = pact_documents.canonical_digest(shown.version) if shown.signatures else None
         pacts.append(
             {
-                "pact": pact,
-                "version": version,
-                "board": _board(version, acting),
-                "signatures": signatures,
-                # Prefetch(to_attr="visible_versions") in pact_versions(), above
-                "versions": pact.visible_versions,  # type: ignore[attr-defined]
+                "pact": shown.pact,
+                "version": shown.version,
+                "board": _board(shown.version, acting, shown.commitments),
+                "signatures": [
+                    (s, pact_documents.verify_signature(s, digest)) for s in shown.signatures
+                ],
+                "versions": shown.versions,
             }
         )
     # each domain's part of the page: the first rendered here, the others announced (heading and
@@ -139,7 +137,7 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "project": project,
             "pacts": pacts,
-            "phases": project.phases.all(),
+            "phases": list(project.phases.all()),
             "sections": sections,
             "principles": PRINCIPLES,
             "can_edit": acting is not None and acting.organisation.pk == project.carrier_id,
