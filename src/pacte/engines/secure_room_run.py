@@ -438,11 +438,9 @@ def run(
             filtered_companions=scan is None,
             person_bits=_person_bits(person_bits, profile, min_persons),
         )
-        groups.decide_persons(min_persons, profile)
-        if enterprise_column is not None:
-            groups.decide_enterprises(min_enterprises, dominance, profile)
-        else:
-            groups.no_enterprise_rule()
+        groups.decide(
+            min_persons, profile, enterprise_column is not None, min_enterprises, dominance
+        )
         published = groups.publish(cell_key_secret)
         if profile is not None:
             dataset_rows = profile.rows
