@@ -1,7 +1,9 @@
 """Secure room: running an accepted query with disclosure control and cell-key perturbation.
 
 Pure module (DuckDB, no Django). :func:`run` executes the SQL built by
-:mod:`pacte.engines.secure_room_query` in a fresh in-memory DuckDB connection over a view of
+:mod:`pacte.engines.secure_room_query` in an in-memory DuckDB connection (opened for this very
+configuration, or one kept from an earlier run of the identical configuration:
+:mod:`pacte.engines.secure_room_pool`) over a view of
 the Parquet files that exposes only the allowed columns plus three reserved helper columns
 (person, enterprise, record key; names starting with ``__pacte``, which user queries cannot
 name). The record key is a column of the dataset's own files, written at ingestion
