@@ -13,12 +13,15 @@ The secure room runs as the platform runs it: per-value contributor control and 
 perturbation (a fixed bench secret); ``--exact`` drops the perturbation.
 
 Fairness: DuckDB direct and the secure room run with the same thread count (--threads,
-default os.cpu_count()), each in a fresh connection per query (connection set-up included).
+default os.cpu_count()). ``secure_room.ratio`` compares the room's pooled connection (room4)
+with DuckDB on a kept connection; ``secure_room.ratio_fresh`` a fresh connection per query on
+both sides (connection set-up included), as before room4.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import statistics
@@ -56,10 +59,26 @@ from pacte.engines.secure_room_profile import IDS_META_KEY
 from pacte.engines.secure_room_spark import SparkScan
 
 BENCH_SECRET = 0xBE7C4
+#: Whether this code's ``run`` pools its connections (room4 on); the bench also runs the code
+#: of an earlier commit (PYTHONPATH=<export>/src), same file and options, for before/after.
+POOLING = "pooled" in inspect.signature(run).parameters
 
 QUERY = (
     "SELECT region, naf_sector, COUNT(*) AS hires, AVG(monthly_salary_eur) AS mean_salary "
     "FROM data GROUP BY region, naf_sector ORDER BY region, naf_sector"
+)
+#: The floor (see ``floor`` in ``main``): one pass per (cell, enterprise), one per cell for the
+#: distinct persons; the integer ids written at ingestion.
+FLOOR_QUERY = (
+    "WITH e AS (SELECT region, naf_sector, __pacte_eid AS eid, COUNT(*) AS n, "
+    "SUM(monthly_salary_eur) AS s, COUNT(monthly_salary_eur) AS c, "
+    "SUM(ABS(CAST(monthly_salary_eur AS DOUBLE))) AS a FROM data GROUP BY ALL), "
+    "p AS (SELECT region, naf_sector, COUNT(DISTINCT __pacte_pid) AS persons FROM data "
+    "GROUP BY ALL), "
+    "g AS (SELECT region, naf_sector, SUM(n) AS hires, SUM(s) / SUM(c) AS mean_salary, "
+    "COUNT(eid) AS enterprises, max(a, 2) AS top2, SUM(a) AS total FROM e GROUP BY ALL) "
+    "SELECT g.*, p.persons, list_transform(g.top2, lambda v: v / g.total) AS top2_shares "
+    "FROM g JOIN p USING (region, naf_sector) ORDER BY region, naf_sector"
 )
 COLUMNS = ["region", "naf_sector", "monthly_salary_eur", "contract_type", "age", "hire_date"]
 
@@ -90,6 +109,23 @@ def main() -> None:
         help="also run the secure room with its scans on Spark local[2] (issue 15, part 5)",
     )
     parser.add_argument(
+        "--spark-repeat",
+        type=int,
+        default=None,
+        help="timed Spark runs after one warm-up (default: --repeat; at 10 M rows: 1)",
+    )
+    parser.add_argument(
+        "--reuse-stored",
+        action="store_true",
+        help="keep the .keyed.parquet of an earlier run (same secret) instead of rewriting it",
+    )
+    parser.add_argument(
+        "--no-before",
+        action="store_true",
+        help="skip the figures of earlier branches (text ids, data format 1): they rewrite the "
+        "file twice and take most of a 10 M run",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=None,
@@ -105,16 +141,19 @@ def main() -> None:
 
     # ingestion, once: the platform stores the data with each row's record key as a column
     stored = path.with_name(f"{path.stem}.keyed.parquet")
-    start = time.perf_counter()
-    write_with_record_keys(
-        [path],
-        "person_id",
-        BENCH_SECRET,
-        [stored],
-        enterprise_column="establishment_id",
-        threads=args.threads,
-    )
-    console.print(f"write_with_record_keys (ingestion, once): {time.perf_counter() - start:.2f} s")
+    if not (args.reuse_stored and stored.exists()):
+        start = time.perf_counter()
+        write_with_record_keys(
+            [path],
+            "person_id",
+            BENCH_SECRET,
+            [stored],
+            enterprise_column="establishment_id",
+            threads=args.threads,
+        )
+        console.print(
+            f"write_with_record_keys (ingestion, once): {time.perf_counter() - start:.2f} s"
+        )
 
     def direct() -> object:  # the same stored file the secure room reads
         con = duckdb.connect(":memory:")
@@ -122,6 +161,30 @@ def main() -> None:
         con.execute(f"SET threads = {args.threads}")
         con.execute(f"CREATE VIEW data AS SELECT * FROM read_parquet('{stored}')")
         rows = con.execute(QUERY).fetchall()
+        con.close()
+        return rows
+
+    # a service running DuckDB directly keeps its connection: the like-for-like baseline of
+    # the room's pooled connections (issue 15 item 4)
+    kept = duckdb.connect(":memory:")
+    kept.execute("SET enable_progress_bar = false")
+    kept.execute(f"SET threads = {args.threads}")
+    kept.execute(f"CREATE VIEW data AS SELECT * FROM read_parquet('{stored}')")
+
+    def direct_kept() -> object:
+        return kept.execute(QUERY).fetchall()
+
+    def floor() -> object:
+        """The cheapest *correct* disclosure check a person could write in DuckDB on the same
+        file (issue 15 item 4, ``secure_room.floor_ratio``): the direct query plus, per cell,
+        the exact distinct persons and enterprises (the integer ids written at ingestion) and
+        the two largest enterprises' shares of ``SUM(ABS(x))`` (dominance, p % rule) — no
+        per-value contributor control, no cell keys: less than the room checks."""
+        con = duckdb.connect(":memory:")
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"SET threads = {args.threads}")
+        con.execute(f"CREATE VIEW data AS SELECT * FROM read_parquet('{stored}')")
+        rows = con.execute(FLOOR_QUERY).fetchall()
         con.close()
         return rows
 
@@ -136,25 +199,27 @@ def main() -> None:
     # before issue 15 part 4: the same stored file with its record keys but without the integer
     # ids (the secure room then reads and hashes the text ids), timed in the same run
     text_ids = path.with_name(f"{path.stem}.keyed-text-ids.parquet")
-    con = duckdb.connect(":memory:")
-    con.execute(
-        f"COPY (SELECT * EXCLUDE ({PERSON_ID_COLUMN}, {ENTERPRISE_ID_COLUMN}) FROM "
-        f"read_parquet('{stored}')) TO '{text_ids}' (FORMAT parquet, COMPRESSION zstd)"
-    )
-    con.close()
-    profile_text = dataset_profile([text_ids], "person_id", "establishment_id")
-    # before this branch (room3): data format 1 (integer ids, no bits columns), the person bits
-    # computed in the main scan even with a profile — the path of the versions ingested before
     format_1 = path.with_name(f"{path.stem}.keyed-format-1.parquet")
-    con = duckdb.connect(":memory:")
-    meta = json.dumps({"enterprise_column": "establishment_id", "person_column": "person_id"})
-    con.execute(
-        f"COPY (SELECT * EXCLUDE ({PERSON_BITS_COLUMN}, {ENTERPRISE_BITS_COLUMN}) FROM "
-        f"read_parquet('{stored}')) TO '{format_1}' (FORMAT parquet, COMPRESSION zstd, "
-        f"KV_METADATA {{{IDS_META_KEY}: '{meta}'}})"
-    )
-    con.close()
-    profile_format_1 = dataset_profile([format_1], "person_id", "establishment_id")
+    profile_text = profile_format_1 = None
+    if not args.no_before:
+        con = duckdb.connect(":memory:")
+        con.execute(
+            f"COPY (SELECT * EXCLUDE ({PERSON_ID_COLUMN}, {ENTERPRISE_ID_COLUMN}) FROM "
+            f"read_parquet('{stored}')) TO '{text_ids}' (FORMAT parquet, COMPRESSION zstd)"
+        )
+        con.close()
+        profile_text = dataset_profile([text_ids], "person_id", "establishment_id")
+        # before room3: data format 1 (integer ids, no bits columns), the person bits computed
+        # in the main scan even with a profile — the path of the versions ingested before
+        con = duckdb.connect(":memory:")
+        meta = json.dumps({"enterprise_column": "establishment_id", "person_column": "person_id"})
+        con.execute(
+            f"COPY (SELECT * EXCLUDE ({PERSON_BITS_COLUMN}, {ENTERPRISE_BITS_COLUMN}) FROM "
+            f"read_parquet('{stored}')) TO '{format_1}' (FORMAT parquet, COMPRESSION zstd, "
+            f"KV_METADATA {{{IDS_META_KEY}: '{meta}'}})"
+        )
+        con.close()
+        profile_format_1 = dataset_profile([format_1], "person_id", "establishment_id")
 
     def room(
         enterprise: str | None,
@@ -162,10 +227,13 @@ def main() -> None:
         source: Path = stored,
         spark: Any = None,
         person_bits: bool | None = None,
+        pooled: bool = True,
     ) -> Callable[[], object]:
         def call() -> object:
             restricted = restrict(QUERY, "data", COLUMNS)
             extra: dict[str, Any] = {"timeout_s": args.timeout} if args.timeout else {}
+            if POOLING:  # (the code before room4 has no pool: --before runs it)
+                extra["pooled"] = pooled
             if spark is not None:
                 extra = {"scan": SparkScan(spark), "timeout_s": None}
             return run(
@@ -204,24 +272,34 @@ def main() -> None:
         return result.frame.collect()
 
     t_direct = timed(direct, args.repeat)
+    t_direct_kept = timed(direct_kept, args.repeat)
+    t_floor = timed(floor, args.repeat)
     t_persons = timed(room(None, None), args.repeat)
     t_both = timed(room("establishment_id", None), args.repeat)
     t_persons_p = timed(room(None, profile), args.repeat)
     t_both_p = timed(room("establishment_id", profile), args.repeat)
-    t_both_text = timed(room("establishment_id", None, text_ids), args.repeat)
-    t_both_p_text = timed(room("establishment_id", profile_text, text_ids), args.repeat)
-    t_both_p_f1 = timed(
-        room("establishment_id", profile_format_1, format_1, person_bits=True), args.repeat
+    t_both_p_fresh = (
+        timed(room("establishment_id", profile, pooled=False), args.repeat) if POOLING else t_both_p
     )
+    t_both_text = t_both_p_text = t_both_p_f1 = 0.0
+    if not args.no_before:
+        t_both_text = timed(room("establishment_id", None, text_ids), args.repeat)
+        t_both_p_text = timed(room("establishment_id", profile_text, text_ids), args.repeat)
+        t_both_p_f1 = timed(
+            room("establishment_id", profile_format_1, format_1, person_bits=True), args.repeat
+        )
     t_spark = 0.0
     if args.spark:
         from pacte.data.gateway.engines import SparkEngine
 
         session = SparkEngine(master="local[2]", remote="").session()
-        t_spark = timed(room("establishment_id", profile, spark=session), args.repeat)
+        spark_repeat = args.spark_repeat or (1 if args.rows >= 10_000_000 else args.repeat)
+        t_spark = timed(room("establishment_id", profile, spark=session), spark_repeat)
         SparkEngine.stop()
     t_direct_again = timed(direct, args.repeat)  # the machine may be shared: bracket
     t_direct = min(t_direct, t_direct_again)
+    t_direct_kept = min(t_direct_kept, timed(direct_kept, args.repeat))
+    kept.close()
     t_extract = 0.0 if args.skip_extract else timed(extract_full, max(1, args.repeat // 2))
     restricted = restrict(QUERY, "data", COLUMNS)
     limit = {"timeout_s": args.timeout} if args.timeout else {}
@@ -239,7 +317,24 @@ def main() -> None:
     table.add_column("seconds", justify="right")
     table.add_column("ratio vs DuckDB", justify="right")
     table.add_column("rows/s", justify="right")
-    table.add_row("DuckDB direct", f"{t_direct:.3f}", "1.00×", f"{args.rows / t_direct:,.0f}")
+    table.add_row(
+        "DuckDB direct (fresh connection per query)",
+        f"{t_direct:.3f}",
+        "1.00×",
+        f"{args.rows / t_direct:,.0f}",
+    )
+    table.add_row(
+        "DuckDB direct (kept connection): baseline of the pooled room",
+        f"{t_direct_kept:.3f}",
+        f"{t_direct_kept / t_direct:.2f}×",
+        f"{args.rows / t_direct_kept:,.0f}",
+    )
+    table.add_row(
+        "floor: direct + exact distinct persons/enterprises + top-2 shares per cell",
+        f"{t_floor:.3f}",
+        f"{t_floor / t_direct:.2f}×",
+        f"{args.rows / t_floor:,.0f}",
+    )
     table.add_row(
         "secure room (persons rule)",
         f"{t_persons:.3f}",
@@ -265,23 +360,30 @@ def main() -> None:
         f"{args.rows / t_both_p:,.0f}",
     )
     table.add_row(
-        "before part 4, text ids (persons + enterprises/dominance)",
-        f"{t_both_text:.3f}",
-        f"{t_both_text / t_direct:.2f}×",
-        f"{args.rows / t_both_text:,.0f}",
+        "same, a fresh connection per query (not pooled)",
+        f"{t_both_p_fresh:.3f}",
+        f"{t_both_p_fresh / t_direct:.2f}×",
+        f"{args.rows / t_both_p_fresh:,.0f}",
     )
-    table.add_row(
-        "before part 4, text ids + profile (persons + enterprises/dominance)",
-        f"{t_both_p_text:.3f}",
-        f"{t_both_p_text / t_direct:.2f}×",
-        f"{args.rows / t_both_p_text:,.0f}",
-    )
-    table.add_row(
-        "before room3: format 1 (no bits columns), person bits + profile (persons + enterprises)",
-        f"{t_both_p_f1:.3f}",
-        f"{t_both_p_f1 / t_direct:.2f}×",
-        f"{args.rows / t_both_p_f1:,.0f}",
-    )
+    if not args.no_before:
+        table.add_row(
+            "before part 4, text ids (persons + enterprises/dominance)",
+            f"{t_both_text:.3f}",
+            f"{t_both_text / t_direct:.2f}×",
+            f"{args.rows / t_both_text:,.0f}",
+        )
+        table.add_row(
+            "before part 4, text ids + profile (persons + enterprises/dominance)",
+            f"{t_both_p_text:.3f}",
+            f"{t_both_p_text / t_direct:.2f}×",
+            f"{args.rows / t_both_p_text:,.0f}",
+        )
+        table.add_row(
+            "before room3: format 1 (no bits columns), person bits + profile (persons + enterprises)",
+            f"{t_both_p_f1:.3f}",
+            f"{t_both_p_f1 / t_direct:.2f}×",
+            f"{args.rows / t_both_p_f1:,.0f}",
+        )
     if t_spark:
         table.add_row(
             "secure room on Spark local[2] + profile (persons + enterprises/dominance)",
@@ -303,14 +405,23 @@ def main() -> None:
     )
     if args.json_out:
         fragment: dict[str, float] = {
-            "secure_room.ratio": t_both_p / t_direct,  # persons + enterprise rules, with profile
-            "secure_room.ratio_persons": t_persons_p / t_direct,
-            "secure_room.ratio_no_profile": t_both / t_direct,
-            "secure_room.ratio_text_ids": t_both_p_text / t_direct,  # before part 4, same run
-            "secure_room.ratio_text_ids_no_profile": t_both_text / t_direct,
-            "secure_room.ratio_format_1": t_both_p_f1 / t_direct,  # before room3, same run
+            # persons + enterprise rules, with profile; like for like: the room's pooled
+            # connection vs a kept DuckDB connection (room4; before, a fresh one each side)
+            "secure_room.ratio": t_both_p / t_direct_kept,
+            "secure_room.ratio_persons": t_persons_p / t_direct_kept,
+            "secure_room.ratio_no_profile": t_both / t_direct_kept,
+            # a fresh connection per query on both sides (the definition before room4)
+            "secure_room.ratio_fresh": t_both_p_fresh / t_direct,
+            # the cheapest correct check ÷ direct, and the room ÷ that floor (same run; fresh
+            # connections on each side)
+            "secure_room.floor_ratio": t_floor / t_direct,
+            "secure_room.ratio_floor": t_both_p_fresh / t_floor,
             "secure_room.rows": args.rows,
         }
+        if not args.no_before:
+            fragment["secure_room.ratio_text_ids"] = t_both_p_text / t_direct  # before part 4
+            fragment["secure_room.ratio_text_ids_no_profile"] = t_both_text / t_direct
+            fragment["secure_room.ratio_format_1"] = t_both_p_f1 / t_direct  # before room3
         if t_spark:
             fragment["spark.secure_room_ratio_duckdb"] = t_spark / t_both_p
             fragment["spark.secure_room_ratio_direct"] = t_spark / t_direct

@@ -296,7 +296,7 @@ from typing import Any  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from pacte.engines import secure_room_run  # noqa: E402
+from pacte.engines import secure_room_disclosure, secure_room_run  # noqa: E402
 from pacte.engines.secure_room import DatasetProfile, dataset_profile  # noqa: E402
 
 PROFILE_QUERIES = [
@@ -419,6 +419,32 @@ def test_profile_gives_identical_results(
             _assert_same(*_both(restricted, path, profile, enterprise, *thresholds))
 
 
+@pytest.mark.parametrize("sql", PROFILE_QUERIES)
+def test_stored_companion_rows_decide_as_each_companion_alone(
+    edge_paths: list[Path], sql: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The undecided groups' rows read once for both companions (issue 15 item 4) give the
+    same answer as each companion reading the dataset itself, with and without a profile,
+    persons rule alone or with the enterprise rules, at several thresholds."""
+    restricted = restrict(sql, "data", ["region", "sector", "salary", "age"])
+    for path in edge_paths:
+        profile = dataset_profile([path], "person_id", "establishment_id")
+        for enterprise in [None, "establishment_id"]:
+            for thresholds in [(11, 3, 0.85), (3, 2, 0.5), (12, 4, 0.9)]:
+                for with_profile in [None, profile]:
+                    monkeypatch.setattr(secure_room_disclosure, "STORED_COMPANION_ROWS", 1_000_000)
+                    stored = run(
+                        restricted, [path], "person_id", enterprise, *thresholds,
+                        profile=with_profile, cell_key_secret=7,
+                    )
+                    monkeypatch.setattr(secure_room_disclosure, "STORED_COMPANION_ROWS", 0)
+                    alone = run(
+                        restricted, [path], "person_id", enterprise, *thresholds,
+                        profile=with_profile, cell_key_secret=7,
+                    )
+                    _assert_same(alone, stored)
+
+
 def test_profile_edge_decisions(edge_paths: list[Path]) -> None:
     sql = "SELECT region, COUNT(*) AS n, SUM(salary) AS s FROM data GROUP BY region ORDER BY 1"
     restricted = restrict(sql, "data", ["region", "salary"])
@@ -463,10 +489,22 @@ def test_profile_runs_companions_only_for_undecided_groups(
     fast = run(restricted, [path], "person_id", "establishment_id", profile=profile)
     companions = [s for s in seen if "__pacte_unit" in s]
     assert restricted.main_sql in seen[0]
-    assert restricted.persons_filtered_sql in companions  # BIG is settled by bounds: filtered
+    # BIG is settled by bounds: the undecided groups' rows are read once, filtered, and both
+    # companions aggregate that table (no companion reads the dataset itself)
+    reads = [s for s in seen if restricted.companion_rows_sql in s]
+    assert len(reads) == 1 and "__pacte_filter" in reads[0]
+    assert restricted.persons_rows_sql in companions
+    assert restricted.enterprise_rows_sql in companions
     assert restricted.persons_sql not in companions
+    assert restricted.persons_filtered_sql not in companions
     assert len(companions) <= 2
     assert fast.report.groups == 10
+    # and the same query without stored rows (each companion filtered on its own) decides alike
+    monkeypatch.setattr(secure_room_disclosure, "STORED_COMPANION_ROWS", 0)
+    seen.clear()
+    separate = run(restricted, [path], "person_id", "establishment_id", profile=profile)
+    assert restricted.persons_filtered_sql in seen and restricted.companion_rows_sql not in seen
+    assert separate.rows == fast.rows and separate.report == fast.report
     # a profile with huge groups only needs one scan
     seen.clear()
     big = restrict("SELECT COUNT(*) AS n FROM data WHERE region = 'BIG'", "data", ["region"])

@@ -25,6 +25,7 @@ from pacte.engines import cell_key
 from pacte.engines.secure_room_profile import DatasetProfile
 from pacte.engines.secure_room_query import (
     CELLS,
+    COMPANION_ROWS,
     DOMINANCE_BUCKETS,
     FILTER,
     HASH,
@@ -139,6 +140,11 @@ class _Group:
         )
 
 
+#: Most rows of undecided groups stored once for both companions (a temp table, under the
+#: query's memory limit); above, each companion reads the dataset itself.
+STORED_COMPANION_ROWS: Final = 1_000_000
+
+
 def _bound(rows_in: int, minimum: int, sure_rows: int | None) -> bool | None:
     if rows_in < minimum:
         return False  # distinct units <= rows
@@ -180,6 +186,8 @@ class Groups:
     #: runs a statement that reads the dataset (the companions): ``execute`` on DuckDB
     scan_rows: Execute
     filtered_companions: bool = True
+    #: the groups whose rows are in the COMPANION_ROWS table (see ``store_companion_rows``)
+    stored: frozenset[tuple[Any, ...]] | None = None
 
     @classmethod
     def load(
@@ -245,25 +253,52 @@ class Groups:
     def _rows(self, g: _Group) -> int:
         return int(g.row[self.at[ROWS]])
 
+    def _filtered(self, undecided: Sequence[_Group]) -> bool:
+        """Whether a companion reads only the undecided groups' rows (else all groups')."""
+        k = self.restricted.key_count
+        total_rows = sum(self._rows(g) for g in self.groups)
+        return bool(
+            k
+            and self.filtered_companions
+            and 2 * sum(self._rows(g) for g in undecided) <= total_rows
+        )
+
+    def _filter(self, undecided: Sequence[_Group]) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {FILTER} (h UBIGINT)")
+        self.con.execute(
+            f"INSERT INTO {FILTER} SELECT CAST(UNNEST(?::VARCHAR[]) AS UBIGINT)",
+            [sorted({str(g.row[self.at[HASH]]) for g in undecided})],
+        )
+
+    def store_companion_rows(self, undecided: Sequence[_Group]) -> None:
+        """Read the rows of the ``undecided`` groups once, for both companions (when they are
+        few enough: see :data:`STORED_COMPANION_ROWS`); each companion then aggregates that
+        small table instead of reading the dataset again."""
+        if (
+            not undecided
+            or not self.restricted.companion_rows_sql
+            or not self._filtered(undecided)
+            or sum(self._rows(g) for g in undecided) > STORED_COMPANION_ROWS
+        ):
+            return
+        self._filter(undecided)
+        self.execute(
+            f"CREATE OR REPLACE TEMP TABLE {COMPANION_ROWS} AS {self.restricted.companion_rows_sql}"
+        )
+        self.stored = frozenset(g.key for g in undecided)
+
     def _companion(
-        self, undecided: list[_Group], full_sql: str, filtered_sql: str
+        self, undecided: list[_Group], full_sql: str, filtered_sql: str, stored_sql: str = ""
     ) -> dict[tuple[Any, ...], tuple[Any, ...]]:
         """Exact companion rows for the undecided groups (all groups if most are)."""
         k = self.restricted.key_count
         wanted = {g.key for g in undecided}
-        total_rows = sum(self._rows(g) for g in self.groups)
-        if (
-            not k
-            or not self.filtered_companions
-            or 2 * sum(self._rows(g) for g in undecided) > total_rows
-        ):
+        if stored_sql and self.stored is not None and wanted <= self.stored:
+            result = self.execute(stored_sql)  # the stored rows of these groups (and a few more)
+        elif not self._filtered(undecided):
             result = self.scan_rows(full_sql)
         else:
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {FILTER} (h UBIGINT)")
-            self.con.execute(
-                f"INSERT INTO {FILTER} SELECT CAST(UNNEST(?::VARCHAR[]) AS UBIGINT)",
-                [sorted({str(g.row[self.at[HASH]]) for g in undecided})],
-            )
+            self._filter(undecided)
             result = self.execute(filtered_sql)
         out = {}
         for r in result:
@@ -272,7 +307,38 @@ class Groups:
                 out[key] = r[k:]
         return out
 
+    def decide(
+        self,
+        min_persons: int,
+        profile: DatasetProfile | None,
+        enterprise_rule: bool,
+        min_enterprises: int = 3,
+        dominance: float = 0.85,
+    ) -> None:
+        """Both rules: every bound first, then one read of the rows of the groups the bounds
+        leave undecided for either rule (when few), then the exact companions. The same
+        decisions as :meth:`decide_persons` then :meth:`decide_enterprises`."""
+        self._persons_bounds(min_persons, profile)
+        if enterprise_rule:
+            self._enterprise_bounds(min_enterprises, dominance, profile)
+        self.store_companion_rows(
+            [
+                g
+                for g in self.groups
+                if g.undecided_persons() or (enterprise_rule and g.undecided_enterprises())
+            ]
+        )
+        self._persons_exact(min_persons)
+        if enterprise_rule:
+            self._enterprise_exact(min_enterprises, dominance)
+        else:
+            self.no_enterprise_rule()
+
     def decide_persons(self, min_persons: int, profile: DatasetProfile | None) -> None:
+        self._persons_bounds(min_persons, profile)
+        self._persons_exact(min_persons)
+
+    def _persons_bounds(self, min_persons: int, profile: DatasetProfile | None) -> None:
         at, conditions = self.at, self.restricted.conditions
         sure = (
             profile.person_null_rows
@@ -292,10 +358,16 @@ class Groups:
                 g.cond_persons[q] = _bound_or_bits(
                     int(g.row[cond_at[q]]), min_persons, sure, _bits(*(g.row[i] for i in pbq_at[q]))
                 )
+
+    def _persons_exact(self, min_persons: int) -> None:
+        conditions = self.restricted.conditions
         undecided = [g for g in self.groups if g.undecided_persons()]
         if undecided:
             exact = self._companion(
-                undecided, self.restricted.persons_sql, self.restricted.persons_filtered_sql
+                undecided,
+                self.restricted.persons_sql,
+                self.restricted.persons_filtered_sql,
+                self.restricted.persons_rows_sql,
             )
             for g in undecided:
                 r = exact.get(g.key)
@@ -304,6 +376,12 @@ class Groups:
                     g.cond_persons[q] = r is not None and int(r[1 + q]) >= min_persons
 
     def decide_enterprises(
+        self, min_enterprises: int, dominance: float, profile: DatasetProfile | None
+    ) -> None:
+        self._enterprise_bounds(min_enterprises, dominance, profile)
+        self._enterprise_exact(min_enterprises, dominance)
+
+    def _enterprise_bounds(
         self, min_enterprises: int, dominance: float, profile: DatasetProfile | None
     ) -> None:
         at, conditions = self.at, self.restricted.conditions
@@ -337,11 +415,17 @@ class Groups:
                     dominance,
                 ):
                     g.dominance[i] = True
+
+    def _enterprise_exact(self, min_enterprises: int, dominance: float) -> None:
+        conditions = self.restricted.conditions
         undecided = [g for g in self.groups if g.undecided_enterprises()]
         if not undecided:
             return
         exact = self._companion(
-            undecided, self.restricted.enterprise_sql, self.restricted.enterprise_filtered_sql
+            undecided,
+            self.restricted.enterprise_sql,
+            self.restricted.enterprise_filtered_sql,
+            self.restricted.enterprise_rows_sql,
         )
         shares_at = 1 + conditions
         magnitudes = [i for i, m in enumerate(self.magnitude) if m]

@@ -1,7 +1,9 @@
 """Secure room: running an accepted query with disclosure control and cell-key perturbation.
 
 Pure module (DuckDB, no Django). :func:`run` executes the SQL built by
-:mod:`pacte.engines.secure_room_query` in a fresh in-memory DuckDB connection over a view of
+:mod:`pacte.engines.secure_room_query` in an in-memory DuckDB connection (opened for this very
+configuration, or one kept from an earlier run of the identical configuration:
+:mod:`pacte.engines.secure_room_pool`) over a view of
 the Parquet files that exposes only the allowed columns plus three reserved helper columns
 (person, enterprise, record key; names starting with ``__pacte``, which user queries cannot
 name). The record key is a column of the dataset's own files, written at ingestion
@@ -49,6 +51,7 @@ import duckdb
 
 from pacte.engines.canonical import sha256_hex
 from pacte.engines.secure_room_disclosure import Groups
+from pacte.engines.secure_room_pool import POOL
 from pacte.engines.secure_room_profile import (
     ENTERPRISE_BITS_COLUMN,
     ENTERPRISE_ID_COLUMN,
@@ -64,10 +67,13 @@ from pacte.engines.secure_room_profile import (
     record_key_sql,
 )
 from pacte.engines.secure_room_query import (
+    CELLS,
+    COMPANION_ROWS,
     DOMINANCE_BUCKETS,
     ENTERPRISE,
     ENTERPRISE_BIT,
     ENTERPRISE_BUCKET,
+    FILTER,
     LIMITS,
     MAIN,
     PERSON,
@@ -240,6 +246,47 @@ def _connect(
     return con
 
 
+def _pool_key(
+    restricted: RestrictedQuery,
+    parquet_paths: Sequence[str | Path],
+    person_column: str,
+    enterprise_column: str | None,
+    threads: int | None,
+    memory_limit: str | None,
+    cell_key_secret: int | None,
+) -> tuple[Any, ...] | None:
+    """Everything :func:`_connect` builds its connection from (None: not pooled)."""
+    try:
+        fingerprint = files_fingerprint(parquet_paths)
+    except (OSError, ValueError):
+        return None  # _connect reports the problem
+    return (
+        tuple(str(Path(p).resolve()) for p in parquet_paths),
+        fingerprint,
+        restricted.table,
+        restricted.allowed_columns,
+        person_column,
+        enterprise_column,
+        threads,
+        memory_limit,
+        cell_key_secret,
+    )
+
+
+def _release(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...] | None, ok: bool) -> None:
+    """Back to the pool after a run that ended normally (its temp tables dropped), else closed."""
+    if not ok or key is None:
+        con.close()
+        return
+    try:
+        for table in (MAIN, CELLS, FILTER, COMPANION_ROWS):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    except duckdb.Error:
+        con.close()
+        return
+    POOL.give(key, con)
+
+
 def _local(threads: int | None, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
     """The local DuckDB of a run whose scans run elsewhere: no file access at all."""
     con = duckdb.connect(":memory:")
@@ -358,6 +405,7 @@ def run(
     cell_key_secret: int | None = None,
     scan: SparkScan | None = None,
     person_bits: bool | None = None,
+    pooled: bool = True,
 ) -> SecureRoomResult:
     """Run ``restricted`` over the Parquet files, apply disclosure control and perturbation.
 
@@ -384,12 +432,17 @@ def run(
 
     ``person_bits`` (default: chosen from the profile, see :data:`PERSON_BITS_SHARE`) says
     whether the main scan computes the person bits; the answer is the same either way.
+
+    ``pooled``: take the locked connection from :data:`pacte.engines.secure_room_pool.POOL`
+    when one was opened for exactly this configuration, and give it back after a run that
+    ended normally (see that module); ``False`` opens and closes a connection of its own.
     """
     if profile is not None:
         _check_profile(profile, parquet_paths, person_column, enterprise_column)
     deadline = time.monotonic() + timeout_s if timeout_s else None
+    pool_key = None
     if scan is None:
-        con = _connect(
+        configuration = (
             restricted,
             parquet_paths,
             person_column,
@@ -398,6 +451,9 @@ def run(
             memory_limit,
             cell_key_secret,
         )
+        pool_key = _pool_key(*configuration) if pooled else None
+        pooled_con = POOL.take(pool_key) if pool_key is not None else None
+        con = pooled_con if pooled_con is not None else _connect(*configuration)
     else:
         scan.prepare(restricted, parquet_paths, person_column, enterprise_column, cell_key_secret)
         con = _local(threads, memory_limit)
@@ -426,6 +482,7 @@ def run(
     def scan_rows(sql: str) -> list[tuple[Any, ...]]:
         return execute(sql) if scan is None else scan.rows(sql, remaining())
 
+    ok = False
     try:
         groups = Groups.load(
             con,
@@ -438,18 +495,18 @@ def run(
             filtered_companions=scan is None,
             person_bits=_person_bits(person_bits, profile, min_persons),
         )
-        groups.decide_persons(min_persons, profile)
-        if enterprise_column is not None:
-            groups.decide_enterprises(min_enterprises, dominance, profile)
-        else:
-            groups.no_enterprise_rule()
+        groups.decide(
+            min_persons, profile, enterprise_column is not None, min_enterprises, dominance
+        )
         published = groups.publish(cell_key_secret)
         if profile is not None:
             dataset_rows = profile.rows
         else:
             dataset_rows = int(scan_rows(f"SELECT COUNT(*) FROM {_quote(restricted.table)}")[0][0])
+        ok = True
     finally:
-        con.close()
+        # a timer interrupts a statement at the deadline at the earliest: before it, none has
+        _release(con, pool_key, ok and (deadline is None or time.monotonic() < deadline))
         if scan is not None:
             scan.close()
 
