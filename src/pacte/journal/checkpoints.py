@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -192,6 +193,16 @@ class _SigningSchedule:
 
 
 _schedule = _SigningSchedule()
+
+
+def _forget_schedule_in_child() -> None:
+    """A forked worker (e.g. gunicorn --preload) has none of its parent's threads: it starts
+    with a schedule of its own (the parent's pending timer still signs in the parent)."""
+    global _schedule
+    _schedule = _SigningSchedule()
+
+
+os.register_at_fork(after_in_child=_forget_schedule_in_child)
 
 
 def _signing_interval() -> float:
