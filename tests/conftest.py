@@ -39,6 +39,17 @@ def _quick_password_hashing():  # type: ignore[no-untyped-def]
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _checkpoints_signed_in_the_request():  # type: ignore[no-untyped-def]
+    """The checkpoint after a ``record_event`` commit is signed at once, in the test's own
+    thread, whatever PACTE_ENV says (no timer thread racing the test database);
+    tests/journal/test_deferred_signing.py exercises the deferred signature."""
+    from django.test import override_settings
+
+    with override_settings(LOG_CHECKPOINT_INTERVAL=0):
+        yield
+
+
 @pytest.fixture(scope="session")
 def _chromium():  # type: ignore[no-untyped-def]
     """One headless Chromium for the whole run (tests/chromium.py): launched by the first browser

@@ -255,6 +255,14 @@ LOG_ORIGIN = os.environ.get("PACTE_LOG_ORIGIN") or default_log_origin(
 # The log's memory of the latest checkpoint it signed, kept OUTSIDE the database (beside the
 # development signing key) so that a restored backup cannot make it sign a fork.
 LOG_MEMORY_FILE = os.environ.get("PACTE_LOG_MEMORY_FILE", str(VAR_DIR / "log-latest-checkpoint"))
+# Seconds between two checkpoints a process signs after its record_event commits (issue 15,
+# dp3): the request only schedules the signature, which a timer signs at the latest this long
+# after the commit; a reader asking for the checkpoint gets it at once (docs/
+# transparency-log-operations.md, "Signature des points de contrôle"). 0: signed in the request
+# right after its commit (the test settings: tests/conftest.py sets 0 too).
+LOG_CHECKPOINT_INTERVAL = float(
+    os.environ.get("PACTE_LOG_CHECKPOINT_INTERVAL", "0" if ENVIRONMENT == "test" else "1.0")
+)
 # The witness role (c2sp.org/tlog-witness) served at /api/v1/witness/: the cosignature key
 # (PRIVATE+KEY+… of type cosignature/v1) and the verifier keys of the logs it witnesses.
 WITNESS_SIGNING_KEY = os.environ.get("PACTE_WITNESS_SIGNING_KEY", "")

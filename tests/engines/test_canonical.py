@@ -6,6 +6,7 @@ import datetime as dt
 import decimal
 import hashlib
 import json
+import math
 import struct
 import uuid
 
@@ -23,6 +24,7 @@ from pacte.engines.canonical import (
     canonical_json,
     canonical_json_plain,
     jcs_value,
+    number_text,
     sha256_hex,
 )
 
@@ -254,13 +256,137 @@ def test_the_plain_writer_declines_what_needs_the_conversion_rule() -> None:
         canonical_json({"a": [1, "b", None, True, False, {"c": -(2**60)}]})
     )
     assert canonical_json_plain({"n": 2**53}) == '{"n":"9007199254740992"}'
+    assert canonical_json_plain({"x": 1.5, "é": 2.0}) == '{"x":1.5,"é":2}'  # floats, BMP keys
     for declined in (
-        {"x": 1.5},
         {"d": decimal.Decimal("1.0")},
         {"t": dt.date(2026, 1, 1)},
-        {"é": 1},
+        {"\U0001f600": 1},  # beyond U+FFFF: UTF-16 order differs from code points
+        {"x": float("nan")},
+        {"x": [float("inf")]},
         {1: "int key"},
         {"u": uuid.uuid4()},
         {"b": b"bytes"},
     ):
         assert canonical_json_plain(declined) is None
+
+
+# --------------------------------------------------------------- floats: the fast writer (dp3)
+
+_FINITE_BITS = (
+    st.integers(min_value=0, max_value=2**64 - 1)
+    .map(lambda b: struct.unpack(">d", b.to_bytes(8, "big"))[0])
+    .filter(math.isfinite)
+)  # every finite double, uniformly by bit pattern: subnormals, both zeros
+
+
+def _around(x: float, steps: int = 3) -> list[float]:
+    out = [x]
+    lo = hi = x
+    for _ in range(steps):
+        lo, hi = math.nextafter(lo, -math.inf), math.nextafter(hi, math.inf)
+        out += [lo, hi]
+    return [v for v in out + [-v for v in out] if math.isfinite(v)]
+
+
+BOUNDARIES = [
+    v
+    for x in (
+        0.0,
+        5e-324,
+        2.2250738585072014e-308,
+        2.225073858507201e-308,  # subnormal / normal
+        1e-7,
+        1e-6,
+        1e-5,
+        1e-4,
+        1.0,
+        1e15,
+        1e16,
+        1e17,
+        1e20,
+        1e21,
+        1e22,
+        1e23,
+        2.0**53,
+        2.0**63,
+        2.0**64,
+        1.7976931348623157e308,
+        0.1,
+        0.5,
+    )
+    for v in _around(x)
+]
+
+
+@pytest.mark.parametrize("x", BOUNDARIES)
+def test_number_text_at_the_layout_boundaries_is_rfc8785s(x: float) -> None:
+    # ES switches to exponents at 1e21 and below 1e-6; repr at 1e16 and below 1e-4
+    assert number_text(x) == rfc8785.dumps(x).decode()
+    assert canonical_json({"x": [x]}) == '{"x":[' + rfc8785.dumps(x).decode() + "]}"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_FINITE_BITS)
+def test_number_text_of_every_finite_double_is_rfc8785s(x: float) -> None:
+    text = number_text(x)
+    assert text == rfc8785.dumps(x).decode()
+    assert float(text) == x  # and it reads back as the same double (-0.0 as 0)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False, allow_subnormal=True))
+def test_number_text_of_generated_floats_is_rfc8785s(x: float) -> None:
+    assert number_text(x) == rfc8785.dumps(x).decode()
+
+
+_float_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | _FINITE_BITS
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _text,
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(_text, inner, max_size=5)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_float_json)
+def test_nested_payloads_with_floats_are_rfc8785s_bytes(value: object) -> None:
+    expected = rfc8785.dumps(jcs_value(value))
+    assert canonical_bytes(value) == expected
+    plain = canonical_json_plain(value)
+    if plain is not None:  # declined only for a key beyond U+FFFF
+        assert plain.encode("utf-8") == expected
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_floats_are_still_refused_with_their_place(bad: float) -> None:
+    payload = {"cells": [{"count": 1.5}, {"count": bad}]}
+    assert canonical_json_plain(payload) is None  # the caller falls back to canonical_json
+    with pytest.raises(CanonicalError, match=r"^\$\.cells\[1\]\.count : nombre non fini"):
+        canonical_bytes(payload)
+    with pytest.raises(CanonicalError, match="non fini"):
+        number_text(bad)
+
+
+def test_a_release_shaped_payload_takes_the_fast_writer_with_the_same_bytes() -> None:
+    cells = [
+        {"region": f"{r:02d}", "naf": chr(65 + s), "count": r * 1000 + s, "scale": 12.5 / (s + 1)}
+        for r in range(13)
+        for s in range(21)
+    ]
+    payload = {
+        "cells": cells,
+        "aggregates": [
+            {"name": "count", "noise_scale": 141.42135623730951, "margin_95": 277.1859, "rho": 1e-7}
+        ],
+    }
+    text = canonical_json_plain(payload)
+    assert text is not None and "1e-7" in text and '"scale":12.5' in text
+    assert canonical_bytes(payload) == text.encode() == rfc8785.dumps(payload)

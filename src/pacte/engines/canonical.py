@@ -42,9 +42,10 @@ import datetime as dt
 import decimal
 import hashlib
 import json
+import math
 import uuid
-from collections.abc import Mapping
-from typing import TypeAlias
+from collections.abc import Callable, Mapping
+from typing import Any, TypeAlias
 
 import rfc8785
 
@@ -58,6 +59,7 @@ __all__ = [
     "canonical_json",
     "canonical_json_plain",
     "jcs_value",
+    "number_text",
     "sha256_hex",
 ]
 
@@ -126,14 +128,25 @@ def _convert(value: object, path: str, plain: list[bool]) -> JsonValue:
 def canonical_bytes(value: object) -> bytes:
     """RFC 8785 bytes of ``value`` (after :func:`jcs_value`).
 
-    ``rfc8785`` writes them. When the value holds no float and no key beyond U+FFFF, the
-    standard library's C encoder is used instead, several times faster: there it writes the
-    very same bytes (JCS escapes strings exactly as ``json`` does with ``ensure_ascii=False``,
-    integers alike, and code-point order equals UTF-16 order within the BMP); a lone
-    surrogate, which JCS refuses, fails the UTF-8 encoding. tests/engines/test_canonical.py
-    checks that both paths agree on every code point and on generated values.
+    When the value holds no float and no key beyond U+FFFF, the standard library's C encoder
+    writes them: there it writes the very same bytes (JCS escapes strings exactly as ``json``
+    does with ``ensure_ascii=False``, integers alike, and code-point order equals UTF-16 order
+    within the BMP); a lone surrogate, which JCS refuses, fails the UTF-8 encoding. A ``dict``
+    made only of plain JSON values (floats included) is written by :func:`canonical_json_plain`
+    without the conversion pass; with floats, it also writes the converted value (numbers by :func:`number_text`, ECMAScript's
+    Number-to-String), several times faster than the pure-Python ``rfc8785``, which still
+    writes whatever the plain writer declines (a key beyond U+FFFF, a ``str`` subclass).
+    tests/engines/test_canonical.py checks that every path writes ``rfc8785``'s bytes, on every
+    code point, on generated values and on generated doubles of every exponent.
     """
     plain = [True]
+    if type(value) is dict:  # most hashed payloads are plain: no conversion pass at all
+        text = canonical_json_plain(value)
+        if text is not None:
+            try:
+                return text.encode("utf-8")
+            except UnicodeEncodeError:
+                pass  # a lone surrogate: refused below with the same error as before
     converted = _convert(value, "$", plain)
     try:
         if plain[0]:
@@ -144,6 +157,9 @@ def canonical_bytes(value: object) -> bytes:
                 ensure_ascii=False,
                 allow_nan=False,
             ).encode("utf-8")
+        text = canonical_json_plain(converted)
+        if text is not None:
+            return text.encode("utf-8")
         return rfc8785.dumps(converted)
     except (rfc8785.CanonicalizationError, UnicodeEncodeError) as exc:  # e.g. a lone surrogate
         raise CanonicalError(f"JSON canonique impossible : {exc}") from exc
@@ -155,54 +171,116 @@ def canonical_json(value: object) -> str:
 
 
 _encode_str = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) writes
+_isfinite = math.isfinite
+
+
+def number_text(x: float) -> str:
+    """The JSON number RFC 8785 writes for the finite double ``x`` (§3.2.2.3): ECMAScript's
+    Number::toString (ECMA-262, Number.prototype.toString with radix 10).
+
+    The digits are the shortest that read back as ``x`` (the closest such when several
+    are): exactly what Python's ``repr`` gives (David Gay's shortest round-trip mode, the
+    digits ``rfc8785`` also starts from). Only the layout differs, and is ECMAScript's: with
+    ``digits`` the k significant digits and n the decimal exponent (``x`` = 0.digits × 10ⁿ),
+    ``digits`` followed by n - k zeros when k ≤ n ≤ 21, a decimal point inside the digits when
+    0 < n ≤ 21, ``0.`` and -n zeros before them when -6 < n ≤ 0, else exponential notation
+    with an explicit sign (``1e+21``, ``1.5e-7``); ``-0.0`` is ``0``. NaN and infinities
+    have no JSON number: :class:`CanonicalError`."""
+    if not _isfinite(x):
+        raise CanonicalError(f"nombre non fini ({x!r}) refusé en JSON canonique")
+    r = repr(x)
+    if "e" not in r:  # repr is positional only for 1e-4 <= |x| < 1e16: ES's positional too
+        if r.endswith(".0"):
+            return "0" if x == 0 else r[:-2]  # "-0.0": JCS writes 0
+        return r
+    sign = ""
+    if r[0] == "-":
+        sign, r = "-", r[1:]
+    mantissa, _, exponent = r.partition("e")
+    whole, _, fraction = mantissa.partition(".")  # repr: one nonzero digit before the point
+    digits = (whole + fraction).rstrip("0")
+    k = len(digits)
+    n = int(exponent) + 1
+    if k <= n <= 21:
+        text = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        text = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        text = "0." + "0" * -n + digits
+    else:
+        e = n - 1
+        text = (digits[0] + "." + digits[1:] if k > 1 else digits) + (
+            f"e+{e}" if e >= 0 else f"e-{-e}"
+        )
+    return sign + text
 
 
 def canonical_json_plain(value: object) -> str | None:
-    """:func:`canonical_json` of a value built only of ``dict`` (ASCII ``str`` keys), ``list``,
-    ``tuple``, ``str``, ``int``, ``bool`` and ``None`` (exact types, no subclass), written
-    directly, without the conversion pass (about 4× faster for the small dicts a log event
-    carries); ``None`` for anything else (float, Decimal, datetime, a non-ASCII key, a
-    subclass…): the caller then uses :func:`canonical_json`.
+    """:func:`canonical_json` of a value built only of ``dict`` (``str`` keys within the BMP),
+    ``list``, ``tuple``, ``str``, ``int``, finite ``float``, ``bool`` and ``None`` (exact types,
+    no subclass), written directly, without the conversion pass (about 4× faster for the small
+    dicts a log event carries, and several times faster than ``rfc8785`` for values holding
+    floats); ``None`` for anything else (NaN or infinity, Decimal, datetime, a key beyond
+    U+FFFF, a subclass…): the caller then uses :func:`canonical_json`, which converts or
+    refuses it with its usual error.
 
-    Same bytes: ASCII keys sort the same by code point and by UTF-16 code unit, strings are
-    escaped by the encoder :func:`canonical_bytes` uses, integers beyond ``2**53 - 1`` become
-    their decimal digits as a string (:func:`jcs_value`). A lone surrogate is NOT refused
-    here: it fails the UTF-8 encoding of the text, as in :func:`canonical_bytes`.
-    tests/engines/test_canonical.py checks both functions agree on generated values."""
-    t = type(value)
-    if t is str:
-        return _encode_str(value)  # type: ignore[arg-type]
-    if isinstance(value, dict) and t is dict:
-        keys = list(value)
-        for k in keys:
-            if type(k) is not str or not k.isascii():
-                return None
-        parts = []
-        for k in sorted(keys):
-            v = canonical_json_plain(value[k])
-            if v is None:
-                return None
-            parts.append(f"{_encode_str(k)}:{v}")
-        return "{" + ",".join(parts) + "}"
-    if isinstance(value, int) and t is int:
-        return (
-            str(value)
-            if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
-            else _encode_str(str(value))
-        )
-    if value is None:
-        return "null"
-    if t is bool:
-        return "true" if value else "false"
-    if isinstance(value, list | tuple) and (t is list or t is tuple):
-        items = []
-        for item in value:
-            v = canonical_json_plain(item)
-            if v is None:
-                return None
-            items.append(v)
-        return "[" + ",".join(items) + "]"
-    return None
+    Same bytes: keys within the BMP sort the same by code point and by UTF-16 code unit,
+    strings are escaped by the encoder :func:`canonical_bytes` uses, integers beyond
+    ``2**53 - 1`` become their decimal digits as a string (:func:`jcs_value`), floats are
+    written by :func:`number_text`. A lone surrogate is NOT refused here: it fails the UTF-8
+    encoding of the text, as in :func:`canonical_bytes`. tests/engines/test_canonical.py checks
+    both functions agree on generated values."""
+    write = _PLAIN_WRITERS.get(type(value))
+    return None if write is None else write(value)
+
+
+# The plain writer, by exact type (a subclass is declined: its JSON form may differ).
+
+
+def _plain_dict(value: dict[str, object]) -> str | None:
+    for k in value:
+        if type(k) is not str or (not k.isascii() and max(k) > "\uffff"):
+            return None
+    parts = []
+    for k in sorted(value):
+        v = value[k]
+        write = _PLAIN_WRITERS.get(type(v))
+        text = None if write is None else write(v)
+        if text is None:
+            return None
+        parts.append(_encode_str(k) + ":" + text)
+    return "{" + ",".join(parts) + "}"
+
+
+def _plain_list(value: list[object] | tuple[object, ...]) -> str | None:
+    items = []
+    for v in value:
+        write = _PLAIN_WRITERS.get(type(v))
+        text = None if write is None else write(v)
+        if text is None:
+            return None
+        items.append(text)
+    return "[" + ",".join(items) + "]"
+
+
+def _plain_int(value: int) -> str:
+    return str(value) if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else _encode_str(str(value))
+
+
+def _plain_float(value: float) -> str | None:
+    return number_text(value) if _isfinite(value) else None
+
+
+_PLAIN_WRITERS: dict[type, Callable[[Any], str | None]] = {
+    str: _encode_str,
+    dict: _plain_dict,
+    list: _plain_list,
+    tuple: _plain_list,
+    int: _plain_int,
+    float: _plain_float,
+    bool: lambda v: "true" if v else "false",
+    type(None): lambda _v: "null",
+}
 
 
 def sha256_hex(value: object) -> str:

@@ -11,11 +11,13 @@ Integration model (see docs in the report / design note):
   nodes are exactly the RFC 9162 tree of the stored entries.  A crash at any point rolls
   back entries and nodes together: nothing is lost, duplicated or reordered.
 * **Checkpoints** are signed once per batch: inside the same transaction for
-  ``record_events`` (one commit per batch), and right after the commit
-  (``transaction.on_commit``) for ``record_event`` so that a governance transaction that
-  records several events issues one checkpoint.  A checkpoint never runs ahead of the
-  tree; if signing after commit fails (or the process dies), the next ``integrate()``
-  (next event, ``pacte log integrate``, or the checkpoint endpoint) catches up.
+  ``record_events`` (one commit per batch), and after the commit (``transaction.on_commit``)
+  for ``record_event``: at once with ``LOG_CHECKPOINT_INTERVAL`` = 0, else by a timer of the
+  process at most once per interval, at the latest one interval after the commit (issue 15,
+  dp3: :class:`pacte.journal.checkpoints._SigningSchedule`; the argument is in
+  docs/transparency-log-operations.md). A checkpoint never runs ahead of the tree; if
+  signing after commit fails (or the process dies), the next ``integrate()`` (next event,
+  ``pacte log integrate``, or any reader of the checkpoint) catches up.
 * :func:`integrate` is idempotent and also integrates entries left outside the tree
   (e.g. rows written before the tree existed).
 * **The log remembers what it signed** (:mod:`pacte.journal.memory`): the latest signed

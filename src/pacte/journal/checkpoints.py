@@ -5,12 +5,15 @@ append's transaction), signing a checkpoint per batch, and the process-wide view
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import threading
 import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from pacte.engines import merkle, note
 from pacte.journal import memory
@@ -113,13 +116,110 @@ def integrate() -> Checkpoint:
         return _sign_locked(state, _integrate_locked(state))
 
 
-def _sign_after_commit() -> None:
+def _sign_now() -> None:
     try:
         integrate()
     except memory.LogHalted:
         pass  # already logged loudly by memory.halt(); writes are refused from now on
     except Exception:  # never break the user's request: the next integrate() catches up
         logger.exception("journal: checkpoint signing after commit failed")
+
+
+# Signing after commit, amortised (issue 15, dp3). With ``LOG_CHECKPOINT_INTERVAL`` = 0 the
+# checkpoint covering a committed ``record_event`` is signed at once, in the request, after
+# its commit. With an interval > 0 the request only schedules it: a timer thread of this
+# process signs ONE checkpoint covering everything committed by then, at most once per
+# interval. The argument (what a verifier sees, the maximum lag) is in
+# docs/transparency-log-operations.md, "Signature des points de contrôle".
+
+
+class _SigningSchedule:
+    """This process's deferred signature: at most one pending timer, at most one signature
+    per interval. ``pending`` is set while a timer waits and cleared (under the lock) BEFORE
+    its signature starts reading the log, so an entry whose commit finds a pending timer is
+    committed before that signature reads the tree: it is covered."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pending: threading.Timer | None = None
+        self.running: threading.Thread | None = None  # a timer whose signature has started
+        self.due = 0.0  # time.monotonic() at which the pending timer fires
+        self.last = float("-inf")  # time.monotonic() of this process's last deferred signature
+        self.at_exit = False
+
+    def schedule(self, interval: float) -> float:
+        """Make sure a signature runs within ``interval`` seconds from now; returns its delay."""
+        with self.lock:
+            now = time.monotonic()
+            if self.pending is not None:
+                return max(0.0, self.due - now)
+            delay = min(interval, max(0.0, self.last + interval - now))
+            timer = threading.Timer(delay, self.run)
+            timer.daemon = True
+            self.pending, self.due = timer, now + delay
+            if not self.at_exit:  # a short-lived process signs what it wrote before exiting
+                atexit.register(self.flush)
+                self.at_exit = True
+            timer.start()
+            return delay
+
+    def run(self) -> None:
+        """The timer: sign now, in this thread's own database connection."""
+        with self.lock:
+            if self.pending is not threading.current_thread():
+                return  # cancelled or flushed meanwhile
+            self.pending, self.last = None, time.monotonic()
+            self.running = threading.current_thread()
+        try:
+            _sign_now()
+        finally:
+            connections.close_all()  # this thread's connections only (they are per thread)
+            with self.lock:
+                if self.running is threading.current_thread():
+                    self.running = None
+
+    def flush(self) -> None:
+        """Sign now what a pending timer would have signed, or wait for the signature a timer
+        has started (process exit, tests): on return, everything this process committed
+        before the call is covered by a signed checkpoint (unless signing is refused)."""
+        with self.lock:
+            timer, self.pending = self.pending, None
+            running = self.running
+        if timer is not None:
+            timer.cancel()
+            _sign_now()
+        elif running is not None and running is not threading.current_thread():
+            running.join()
+
+
+_schedule = _SigningSchedule()
+
+
+def _forget_schedule_in_child() -> None:
+    """A forked worker (e.g. gunicorn --preload) has none of its parent's threads: it starts
+    with a schedule of its own (the parent's pending timer still signs in the parent)."""
+    global _schedule
+    _schedule = _SigningSchedule()
+
+
+os.register_at_fork(after_in_child=_forget_schedule_in_child)
+
+
+def _signing_interval() -> float:
+    return float(getattr(settings, "LOG_CHECKPOINT_INTERVAL", 0.0))
+
+
+def _sign_after_commit() -> None:
+    interval = _signing_interval()
+    if interval <= 0:
+        _sign_now()
+    else:
+        _schedule.schedule(interval)
+
+
+def flush_deferred_signature() -> None:
+    """Sign at once the checkpoint a pending timer of this process would sign (if any)."""
+    _schedule.flush()
 
 
 def latest_checkpoint() -> Checkpoint:
