@@ -351,9 +351,7 @@ def paginate(
             total = items.count() if total is None else total  # the whole list, not after
             items, offset = items.filter(_after(keyset.order, values, keyset.nullable)), 0
         if total is None and count_in_page and not items.query.distinct:
-            rows = list(
-                items.annotate(_page_total=Window(Count("*")))[offset : offset + limit + 1]
-            )
+            rows = list(items.annotate(_page_total=Window(Count("*")))[offset : offset + limit + 1])
             total = rows[0][-1] if rows else items.count()  # past the end: count apart
             rows = [row[:-1] for row in rows]
         else:

@@ -434,13 +434,23 @@ def test_stored_companion_rows_decide_as_each_companion_alone(
                 for with_profile in [None, profile]:
                     monkeypatch.setattr(secure_room_disclosure, "STORED_COMPANION_ROWS", 1_000_000)
                     stored = run(
-                        restricted, [path], "person_id", enterprise, *thresholds,
-                        profile=with_profile, cell_key_secret=7,
+                        restricted,
+                        [path],
+                        "person_id",
+                        enterprise,
+                        *thresholds,
+                        profile=with_profile,
+                        cell_key_secret=7,
                     )
                     monkeypatch.setattr(secure_room_disclosure, "STORED_COMPANION_ROWS", 0)
                     alone = run(
-                        restricted, [path], "person_id", enterprise, *thresholds,
-                        profile=with_profile, cell_key_secret=7,
+                        restricted,
+                        [path],
+                        "person_id",
+                        enterprise,
+                        *thresholds,
+                        profile=with_profile,
+                        cell_key_secret=7,
                     )
                     _assert_same(alone, stored)
 

@@ -118,7 +118,7 @@ def list_projects(
     rows = qs.values_list(
         "id", "slug", "name", "pitch", "territory", "carrier__slug", "takeover_institution__slug"
     ).annotate(
-        current_phase=Subquery(current.values("kind")[:1])
+        phase_now=Subquery(current.values("kind")[:1])
     )  # stable pages: by name then id, by keyset when the client follows `next`
     by_name = Keyset(order=("name", "id"), types=(str, int), key=lambda row: (row[2], row[0]))
     return paginate(rows, limit, offset, render, keyset=by_name, after=after, count_in_page=True)
