@@ -296,8 +296,9 @@ COMMITMENT_DUE_SOON_DAYS = 14
 # Largest request body read in memory (files uploaded as multipart are not counted); beyond it: 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("PACTE_MAX_BODY_BYTES", str(2_500_000)))
 
-# Public pages for visitors without an account are cached, keyed on the public log size
-# (every governance change appends an event), for at most this many seconds.
+# Public pages (and the public API lists) for visitors without an account are cached, keyed on
+# the database state they see (pacte.public_cache: never stale), for at most this many seconds
+# (a bound for what depends on the time of day; 0: no cache).
 PUBLIC_PAGE_CACHE_SECONDS = int(os.environ.get("PACTE_PUBLIC_PAGE_CACHE_SECONDS", "60"))
 CACHES = {
     "default": {

@@ -6,6 +6,7 @@ from typing import Annotated
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
+from ninja.decorators import decorate_view
 
 from pacte.api_contract import (
     ALWAYS,
@@ -25,6 +26,7 @@ from pacte.journal import services
 from pacte.journal.keys import verifier_key
 from pacte.journal.models import Event, LogState
 from pacte.journal.selectors import recent_events
+from pacte.public_cache import public_api_list
 
 router = Router(tags=["journal"])
 log_router = Router(tags=["journal vérifiable"])
@@ -58,6 +60,7 @@ MAX_EVENTS_PAGE = MAX_LONG_LIMIT
     response=responses({200: EventPage}, READ),  # 404: a cursor that names no page
     summary="Événements publics, du plus récent au plus ancien",
 )
+@decorate_view(public_api_list)  # anonymous GETs: the public page cache (pacte.public_cache)
 def list_events(
     request: HttpRequest,
     type: Identifier = "",

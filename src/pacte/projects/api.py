@@ -6,6 +6,7 @@ from typing import Any
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
+from ninja.decorators import decorate_view
 
 from pacte.accounts.viewer import viewer
 from pacte.api_contract import VIEWER, Cursor, Keyset, Limit, Offset, paginate, responses
@@ -13,6 +14,7 @@ from pacte.input_limits import Identifier, Label, Sentence
 from pacte.pacts.selectors import public_pacts_by_project, public_pacts_of
 from pacte.projects.models import Phase
 from pacte.projects.selectors import get_project, search_projects
+from pacte.public_cache import public_api_list
 
 router = Router(tags=["projets"])
 
@@ -80,6 +82,7 @@ def _out(project, acting=None) -> dict[str, object]:  # type: ignore[no-untyped-
 
 
 @router.get("", response=responses({200: Page}, VIEWER), summary="Liste paginée des projets")
+@decorate_view(public_api_list)  # anonymous GETs: the public page cache (pacte.public_cache)
 def list_projects(
     request: HttpRequest,
     q: Sentence = "",
