@@ -12,10 +12,19 @@ requests with ``--concurrency`` clients (ApacheBench; 20 by default) at:
 
 * the bare view (``/sante``: same middleware, one ``SELECT 1``, no template) — the baseline;
 * the uncached project page, an audit page, the sign-in page;
+* the floor: the legal page (``opendata:legal``: the base template and static text, no data),
+  the cheapest page the template stack serves (``pages.floor_p95_ratio``);
 * the API lists ``/api/v1/projects`` and ``/api/v1/events``.
+
+Then a second server with the public page cache ON (60 s; pacte.public_cache) measures the bare
+view, the project page and the two API lists again (``pages.project_p95_ratio.bench.cached``,
+``api.projects_p95_ratio.bench.cached``, ``api.events_p95_ratio.bench.cached``) and counts the
+cache's hits and misses in a pass of its own (``…_hit_rate.bench.cached``). ``--rounds N``
+alternates OFF and ON N times in one sitting (the figures are the last round's).
 
 Prints median / p95 / req/s and the ratios to the bare view, and with ``--json-out`` writes
 ``pages.project_p95_ratio.bench``, ``pages.audit_p95_ratio``, ``pages.login_p95_ratio``,
+``pages.floor_p95_ratio``,
 ``api.projects_p95_ratio.bench``, ``api.events_p95_ratio.bench``, ``pages.fragment_p95_ratio.<section>``
 (each section of the project page at its own URL, as htmx asks for it) (+ ``_median_ms``,
 ``_req_per_s``).
@@ -44,7 +53,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from registry_bench import PACTE, add_projects, hammer_ab  # noqa: E402  (same directory)
+from registry_bench import PACTE, add_projects, cache_hits, hammer_ab  # noqa: E402  (same directory)
 
 PROJECT = "la-bonne-boite-citoyenne"
 
@@ -85,11 +94,31 @@ def pages() -> list[tuple[str, str, str]]:
     if audit is not None:
         rows.append(("page d'audit", f"/audits/{audit}/", "pages.audit_p95_ratio"))
     rows += [
+        # the floor: the base template and static text, no data (the cheapest page the stack serves)
+        ("page statique (mentions légales)", "/mentions-legales/", "pages.floor_p95_ratio"),
         ("connexion", "/connexion/", "pages.login_p95_ratio"),
         ("API /api/v1/projects", "/api/v1/projects", "api.projects_p95_ratio.bench"),
         ("API /api/v1/events", "/api/v1/events", "api.events_p95_ratio.bench"),
     ]
     return rows
+
+
+def cached_pages() -> list[tuple[str, str, str]]:
+    """What the run with the public page cache ON measures (the bare view first)."""
+    return [
+        ("vue nue (/sante)", "/sante", ""),
+        (
+            "page projet (avec cache)",
+            f"/projets/{PROJECT}/",
+            "pages.project_p95_ratio.bench.cached",
+        ),
+        (
+            "API /api/v1/projects (avec cache)",
+            "/api/v1/projects",
+            "api.projects_p95_ratio.bench.cached",
+        ),
+        ("API /api/v1/events (avec cache)", "/api/v1/events", "api.events_p95_ratio.bench.cached"),
+    ]
 
 
 def fragment_pages() -> list[tuple[str, str, str]]:
@@ -204,6 +233,78 @@ def profile(rounds: int, url: str = "") -> None:
     )
 
 
+def serve_and_hammer(
+    env: dict[str, str],
+    args: argparse.Namespace,
+    cache_seconds: str,
+    targets: list[tuple[str, str, str]],
+) -> tuple[list[tuple[str, str, str, float, float, float]], dict[tuple[str, str], tuple[int, int]]]:
+    """Start `pacte serve` with the public page cache at ``cache_seconds``, fire ab at each target;
+    with the cache on, count its hits and misses on each named target in a pass of its own."""
+    base = f"http://127.0.0.1:{args.port}"
+    server = subprocess.Popen(
+        [PACTE, "serve", "--port", str(args.port), "--workers", "2", "--threads", "4"],
+        env={**env, "PACTE_PUBLIC_PAGE_CACHE_SECONDS": cache_seconds},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    rows = []
+    hits: dict[tuple[str, str], tuple[int, int]] = {}
+    try:
+        for _ in range(600):  # wait until gunicorn answers (bounded: 60 s)
+            try:
+                if httpx.get(f"{base}/sante", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        for label, path, name in targets:
+            headers: tuple[str, ...] = ()
+            if path.startswith("hx:"):  # a section as htmx asks for it (skipped where absent)
+                path, headers = path[3:], ("HX-Request: true",)
+                if httpx.get(base + path, headers={"HX-Request": "true"}).status_code != 200:
+                    continue
+            rows.append(
+                (
+                    label,
+                    path,
+                    name,
+                    *hammer_ab(base, path, args.requests, args.concurrency, headers),
+                )
+            )
+            if cache_seconds != "0" and name:
+                hits[(path, name)] = cache_hits(base, path, args.requests, args.concurrency)
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    return rows, hits
+
+
+def report(rows: list[tuple[str, str, str, float, float, float]]) -> dict[str, float]:
+    """Print the table (ratios to the bare view, the first row) and return the named figures."""
+    head = (
+        f"{'page':34} {'médiane ms':>10} {'p95 ms':>8} {'req/s':>7} {'p95÷nue':>8} {'méd÷nue':>8}"
+    )
+    print(head)
+    bare = rows[0]
+    figures: dict[str, float] = {}
+    for label, _path, name, med, p95, rps in rows:
+        ratio = p95 / max(bare[4], 1)
+        print(
+            f"{label[:34]:34} {med:>10.0f} {p95:>8.0f} {rps:>7.1f} {ratio:>8.2f} "
+            f"{med / max(bare[3], 1):>8.2f}"
+        )
+        if name:
+            figures[name] = round(ratio, 3)
+            prefix, _, suffix = name.partition("_p95_ratio")
+            figures[f"{prefix}_median_ms{suffix}"] = round(med, 1)
+            figures[f"{prefix}_req_per_s{suffix}"] = round(rps, 1)
+    return figures
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", default=os.environ.get("PACTE_DATABASE_URL", ""))
@@ -221,6 +322,9 @@ def main() -> int:
     ap.add_argument("--profile-path", default="", help="page --profile measures (project page)")
     ap.add_argument("--no-load", action="store_true", help="the database already has the demo")
     ap.add_argument("--single", type=int, default=0, help="N renders per page, one client")
+    ap.add_argument(
+        "--rounds", type=int, default=1, help="alternate cache OFF / ON this many times"
+    )
     ap.add_argument("--json-out", help="write the figures (stable names) to this JSON file")
     args = ap.parse_args()
     if not args.db:
@@ -244,68 +348,28 @@ def main() -> int:
     if args.single:
         single(args.single, args.json_out)
         return 0
-    targets = pages() + fragment_pages()
     from django.db import connections
 
     connections.close_all()
-    base = f"http://127.0.0.1:{args.port}"
-    server = subprocess.Popen(
-        [PACTE, "serve", "--port", str(args.port), "--workers", "2", "--threads", "4"],
-        env={**env, "PACTE_PUBLIC_PAGE_CACHE_SECONDS": "0"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    rows = []
-    try:
-        for _ in range(600):  # wait until gunicorn answers (bounded: 60 s)
-            try:
-                if httpx.get(f"{base}/sante", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        for label, path, name in targets:
-            headers: tuple[str, ...] = ()
-            if path.startswith("hx:"):  # a section as htmx asks for it (skipped where absent)
-                path, headers = path[3:], ("HX-Request: true",)
-                if httpx.get(base + path, headers={"HX-Request": "true"}).status_code != 200:
-                    continue
-            rows.append(
-                (
-                    label,
-                    path,
-                    name,
-                    *hammer_ab(base, path, args.requests, args.concurrency, headers),
-                )
-            )
-    finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
     vendor = "PostgreSQL" if args.db.startswith("postgres") else "SQLite"
-    print(
-        f"Pages — {args.requests} requêtes, {args.concurrency} clients (ab), {vendor}, "
-        f"gunicorn 2×4, sans cache public, historique {args.history} + {args.history} événements"
-    )
-    head = (
-        f"{'page':28} {'médiane ms':>10} {'p95 ms':>8} {'req/s':>7} {'p95÷nue':>8} {'méd÷nue':>8}"
-    )
-    print(head)
-    bare = rows[0]
     figures: dict[str, float] = {}
-    for label, _path, name, med, p95, rps in rows:
-        ratio = p95 / max(bare[4], 1)
-        print(
-            f"{label:28} {med:>10.0f} {p95:>8.0f} {rps:>7.1f} {ratio:>8.2f} "
-            f"{med / max(bare[3], 1):>8.2f}"
-        )
-        if name:
-            figures[name] = round(ratio, 3)
-            prefix, _, suffix = name.partition("_p95_ratio")
-            figures[f"{prefix}_median_ms{suffix}"] = round(med, 1)
-            figures[f"{prefix}_req_per_s{suffix}"] = round(rps, 1)
+    # cache OFF then ON, alternated ``--rounds`` times in one sitting (each round on a fresh
+    # server); the figures are those of the last round, every round is printed
+    for round_no in range(1, args.rounds + 1):
+        for cache_seconds in ("0", "60"):
+            targets = pages() + fragment_pages() if cache_seconds == "0" else cached_pages()
+            rows, hits = serve_and_hammer(env, args, cache_seconds, targets)
+            state = "sans cache public" if cache_seconds == "0" else "AVEC le cache public (60 s)"
+            print(
+                f"Pages — tour {round_no}/{args.rounds} — {args.requests} requêtes, "
+                f"{args.concurrency} clients (ab), {vendor}, gunicorn 2×4, {state}, "
+                f"historique {args.history} + {args.history} événements"
+            )
+            figures.update(report(rows))
+            for (path, name), (hit, miss) in hits.items():
+                print(f"  cache {path}: {hit} hits, {miss} misses ({args.requests} requêtes)")
+                prefix, _, suffix = name.partition("_p95_ratio")
+                figures[f"{prefix}_hit_rate{suffix}"] = round(hit / max(hit + miss, 1), 3)
     if args.json_out:
         Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json_out).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")

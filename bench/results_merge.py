@@ -32,6 +32,11 @@ TABLE = (
     "dp.ratio",
     "audit.ratio_numpy",
     "spark.dp_ratio_duckdb",
+    # issue 15 part 3, the pages: with the never-stale public cache, and the template stack's floor
+    "pages.project_p95_ratio.cached",
+    "api.list_p95_ratio.cached",
+    "api.events_p95_ratio.cached",
+    "pages.floor_p95_ratio",
 )
 
 

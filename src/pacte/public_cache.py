@@ -39,7 +39,7 @@ session, or is not a plain 200.
 cure deadlines counted in days): the key includes the local date. Anything finer than a day (none
 today) is bounded by ``PUBLIC_PAGE_CACHE_SECONDS``, kept as a TTL (0 switches the cache off).
 
-See docs/public-page-cache.md.
+See docs/cache-pages-publiques.md.
 """
 
 from __future__ import annotations
