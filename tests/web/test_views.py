@@ -180,12 +180,14 @@ def test_registry_list_costs_a_fixed_number_of_queries(client, world, active):
     assert len(ctx.captured_queries) == api_many
 
 
-def test_public_pages_are_cached_until_the_next_public_event(client, world, active):
-
+@pytest.mark.django_db(transaction=True)  # the cache keys on committed state (pacte.public_cache)
+def test_public_pages_are_cached_until_the_next_public_event(client, world, active, settings):
+    settings.PUBLIC_PAGE_CACHE_SECONDS = 60
     url = f"/projets/{active.pact.project.slug}/"
     first = client.get(url).content.decode()
     assert "Manquement notifié" not in first
-    assert client.get(url).content.decode() == first  # served again
+    again = client.get(url)
+    assert again.content.decode() == first and again["X-Pacte-Cache"] == "hit"  # served again
     pact_sanctions.notify_breach(world.reviewer, active, "Audit de biais non publié.")
     after = client.get(url).content.decode()
     assert "Manquement notifié" in after  # the new log entry made the cached page stale
