@@ -170,7 +170,9 @@ def single(rounds: int, json_out: str | None) -> None:
     client = Client()
     vendor = connection.vendor
     print(f"Temps serveur, un client, sans cache public, {vendor}, {rounds} rendus par page")
-    print(f"{'page':40} {'statut':>6} {'requêtes':>8} {'médiane ms':>10} {'min ms':>8}")
+    print(
+        f"{'page':40} {'statut':>6} {'requêtes':>8} {'médiane ms':>10} {'min ms':>8} {'CPU ms':>7}"
+    )
     figures: dict[str, float] = {}
     for label, path in single_pages():
         first = client.get(path)  # warm code paths and templates, not data
@@ -184,19 +186,44 @@ def single(rounds: int, json_out: str | None) -> None:
 
         with connection.execute_wrapper(count):
             client.get(path)
-        times = []
+        times, cpu = [], []
         for _ in range(rounds):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             client.get(path)
             times.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
         med = statistics.median(times)
         print(
             f"{label[:40]:40} {first.status_code:>6} {len(queries):>8} "
-            f"{med:>10.1f} {min(times):>8.1f}"
+            f"{med:>10.1f} {min(times):>8.1f} {statistics.median(cpu):>7.1f}"
         )
         key = path.strip("/").replace("/", ".") or "home"
         figures[f"pages.single_ms.{vendor}.{key}"] = round(med, 1)
+        # this process's CPU (the test client, Django, and SQLite's engine, which runs in-process)
+        figures[f"pages.single_cpu_ms.{vendor}.{key}"] = round(statistics.median(cpu), 1)
         figures[f"pages.single_queries.{vendor}.{key}"] = len(queries)
+    # the same pages served by the public page cache (hits after one miss)
+    settings.PUBLIC_PAGE_CACHE_SECONDS = 60
+    for label, path in (
+        ("page projet (cache)", f"/projets/{PROJECT}/"),
+        ("API projects (cache)", "/api/v1/projects"),
+        ("API events (cache)", "/api/v1/events"),
+    ):
+        client.get(path)
+        times, cpu, served = [], [], []
+        for _ in range(rounds):
+            t0, c0 = time.perf_counter(), time.process_time()
+            served.append(client.get(path).get("X-Pacte-Cache"))
+            times.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
+        med = statistics.median(times)
+        print(
+            f"{label[:40]:40} {served.count('hit'):>4}/{rounds:<2}{'':>8} "
+            f"{med:>10.1f} {min(times):>8.1f} {statistics.median(cpu):>7.1f}"
+        )
+        key = path.strip("/").replace("/", ".")
+        figures[f"pages.single_ms.{vendor}.{key}.cached"] = round(med, 1)
+        figures[f"pages.single_cpu_ms.{vendor}.{key}.cached"] = round(statistics.median(cpu), 1)
     if json_out:
         Path(json_out).parent.mkdir(parents=True, exist_ok=True)
         Path(json_out).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
