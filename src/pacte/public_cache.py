@@ -44,6 +44,7 @@ See docs/cache-pages-publiques.md.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import uuid
 from collections.abc import Callable
@@ -137,9 +138,11 @@ def cached_response(
                 return view(request, *args, **kwargs)
             # htmx asks the same URL for a section's body alone (web.views.project_section)
             part = "hx" if request.headers.get("HX-Request") == "true" else "page"
+            # the address hashed: any query string gives a short key of safe characters
+            address = hashlib.sha256(request.get_full_path().encode()).hexdigest()
             key = (
                 f"public-page:{state}:{timezone.localdate().isoformat()}:{get_language()}:"
-                f"{part}:{request.get_full_path()}"
+                f"{part}:{address}"
             )
             cached: HttpResponse | None = cache.get(key)
             if cached is not None:
