@@ -16,7 +16,9 @@ The key names the state of the database this request can see, read BEFORE the vi
   serial unique to this process's life, given on ``connection_created``, not ``id()``, which
   Python reuses) and the connection's own writes (``total_changes``: rows inserted, updated or
   deleted by this connection since it opened; it only grows, so a rolled-back write changes the key
-  too, which costs a miss, never a stale page).
+  too, which costs a miss, never a stale page). The one write ``total_changes`` does not count is
+  a schema change (``CREATE``/``DROP``/``ALTER``, ``VACUUM``) made by the serving connection itself:
+  only migrations do that, never a request, and they run in their own process.
 
 **Why reading the key before the view is safe.** Django runs in autocommit: the key query and each
 query of the view see the database as of their own start. If a transaction commits between the key
