@@ -135,3 +135,70 @@ def test_the_release_is_the_exact_count_plus_the_drawn_noise(
     assert [c["count"] for c in release.cells] == [
         t + z for t, z in zip(truth, drawn[0], strict=True)
     ]
+
+
+# --------------------------------------------------------------------------- the view's writer
+
+
+def test_the_truncated_view_is_written_by_duckdb_with_its_facts(tmp_path: Any) -> None:
+    import datetime as dt
+
+    import pyarrow.parquet as pq
+
+    from pacte.engines.privacy.limits import TRUNCATION_META_KEY
+
+    source = tmp_path / "s.parquet"
+    frame = pl.DataFrame(
+        {
+            "person_id": [1, 1, 1, 2, 3],
+            "region": ["R1", "R2", "R1", None, "R3"],
+            "day": [dt.date(2026, 1, d) for d in range(1, 6)],
+            "salary": pl.Series([10, None, 30, 40, 50], dtype=pl.Int16),
+            "share": [0.5, 1.5, None, 2.5, 3.5],
+            "flag": [True, False, None, True, False],
+        }
+    )
+    frame.write_parquet(source)
+    view = privacy.truncate_per_person([source], "person_id", 2, tmp_path / "v.parquet")
+    meta = pq.read_metadata(view.path)
+    assert "DuckDB" in str(meta.created_by)
+    facts = pq.read_schema(view.path).metadata[TRUNCATION_META_KEY]
+    assert b'"k": 2' in facts and b'"person_column": "person_id"' in facts
+    written = pl.read_parquet(view.path)
+    # the person column is left out, small integers widened, every other type as it was
+    assert written.schema == {
+        "region": pl.String,
+        "day": pl.Date,
+        "salary": pl.Int32,
+        "share": pl.Float64,
+        "flag": pl.Boolean,
+    }
+    assert written.height == view.rows_out == 4  # person 1 keeps 2 of its 3 rows
+    # the gateway trusts the view: its check (k, person column, source fingerprint) passes
+    spec = privacy.DatasetSpec(
+        paths=(str(source),),
+        version_id="v@t",
+        columns={"region": privacy.ColumnRole.PUBLIC_KEY},
+        key_sets={"region": ["R1", "R2", "R3"]},
+        max_rows=100,
+        max_contributions=2,
+        person_column="person_id",
+        dp_paths=(view.path,),
+    )
+    cells, _ = privacy.exact_cells(spec, privacy.parse_query(QUERY), duckdb_query)
+    assert cells["__len"].sum() == 3  # the row without a region falls in no cell
+
+
+def test_a_type_duckdb_would_change_is_written_by_pyarrow(tmp_path: Any) -> None:
+    import datetime as dt
+
+    import pyarrow.parquet as pq
+
+    source = tmp_path / "s.parquet"
+    stamps = [dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)] * 2
+    pl.DataFrame(
+        {"person_id": [1, 2], "at": pl.Series(stamps).dt.convert_time_zone("Europe/Paris")}
+    ).write_parquet(source)
+    view = privacy.truncate_per_person([source], "person_id", 1, tmp_path / "v.parquet")
+    assert pl.read_parquet(view.path).schema["at"] == pl.Datetime("us", "Europe/Paris")
+    assert "DuckDB" not in str(pq.read_metadata(view.path).created_by)
