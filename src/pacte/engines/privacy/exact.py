@@ -43,6 +43,7 @@ The SQL is written in DuckDB's dialect over one table named :data:`TABLE`; an en
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
@@ -146,10 +147,12 @@ def exact_sql(spec: DatasetSpec, q: Query, schema: pl.Schema) -> str:
     return sql
 
 
-def _noised(
-    values: list[int], p: _Primitive, spec: DatasetSpec, scale: float, share: float
-) -> tuple[list[int], float]:
-    """OpenDP's discrete Gaussian on one statistic's vector of cells; returns (noisy, ρ spent)."""
+I64_MIN: Final = -(2**63)
+I64_MAX: Final = 2**63 - 1
+
+
+def _measurement(p: _Primitive, spec: DatasetSpec, scale: float, share: float) -> tuple[Any, float]:
+    """OpenDP's discrete Gaussian over one statistic's vector of cells, and the ρ it spends."""
     sensitivity = l2_sensitivity(
         p.kind, spec.max_contributions, spec.bounds.get(p.column) if p.column else None
     )
@@ -159,14 +162,74 @@ def _noised(
     spent = float(measurement.map(int(math.ceil(sensitivity))))
     if spent > share * (1.0 + 1e-9):  # pragma: no cover - would be a bug in the closed form
         raise RuntimeError(f"closed-form scale spends ρ={spent} > {share}")
-    return [int(v) for v in measurement(values)], spent
+    return measurement, spent
 
 
-def exact_cells(
-    spec: DatasetSpec, q: Query, execute: Execute
-) -> tuple[pl.DataFrame, tuple[_Primitive, ...]]:
-    """Every cell of the public key sets with its exact statistics (zeros where no row falls),
-    sorted by the keys: what the engine computed, before any noise."""
+def _noise(
+    p: _Primitive, spec: DatasetSpec, scale: float, share: float, cells: int
+) -> tuple[list[int], float]:
+    """One draw of OpenDP's discrete Gaussian noise for a vector of ``cells`` cells: the measurement
+    applied to the zero vector (see :func:`add_noise`); returns (noise, ρ spent)."""
+    measurement, spent = _measurement(p, spec, scale, share)
+    return [int(v) for v in measurement([0] * cells)], spent
+
+
+def add_noise(exact: Sequence[int], noise: Sequence[int]) -> list[int]:
+    """``exact + noise`` per cell, saturated to the 64-bit integers as OpenDP's integer
+    mechanism saturates its sum: OpenDP's discrete Gaussian releases x + Z, Z drawn independently
+    of x; Z drawn by the same measurement on the zero vector is the same Z."""
+    return [min(I64_MAX, max(I64_MIN, int(e) + int(z))) for e, z in zip(exact, noise, strict=True)]
+
+
+class _NoiseDraw:
+    """The noise of every statistic, drawn in a thread while the engine scans (issue 15, dp4).
+
+    The noise depends on the public cell count and scales only, never on the data: drawing it
+    before the exact values exist gives the same distribution as drawing it after (OpenDP's
+    mechanism is x + Z, Z independent of x). OpenDP's sampler (a ctypes call into its Rust
+    library) and DuckDB's scan both release the GIL, so the 10–15 ms of sampling overlap the
+    scan instead of following it."""
+
+    def __init__(
+        self,
+        spec: DatasetSpec,
+        prims: tuple[_Primitive, ...],
+        scales: Mapping[_Primitive, float],
+        share: float,
+        cells: int,
+    ) -> None:
+        self._out: dict[_Primitive, tuple[list[int], float]] = {}
+        self._error: BaseException | None = None
+
+        def draw() -> None:
+            try:
+                for p in prims:
+                    self._out[p] = _noise(p, spec, scales[p], share, cells)
+            except BaseException as e:  # noqa: BLE001 - handed to the caller by result()
+                self._error = e
+
+        self._thread = threading.Thread(target=draw, name="pacte-dp-noise", daemon=True)
+        self._thread.start()
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def result(self) -> dict[_Primitive, tuple[list[int], float]]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._out
+
+
+_Prepared = tuple[
+    list[str], pl.Schema, tuple[_Primitive, ...], pl.DataFrame | None, list[tuple[Any, ...]]
+]
+"""The files, their schema, the primitive statistics, the keys frame and the cells."""
+
+
+def _prepare(spec: DatasetSpec, q: Query) -> _Prepared:
+    """What the exact query needs before any row is read: the files (the view checked), their
+    schema, the primitive statistics, and every cell of the public key sets, sorted."""
     if spec.dp_paths:
         _check_view(spec)
     files = list(spec.dp_paths or spec.paths)
@@ -174,14 +237,22 @@ def exact_cells(
     _validate(spec, q, _schema_of(state))
     schema = _widened_schema_of(state)  # the types OpenDP's plan sees (small integers widened)
     prims = _primitives(q)
+    if not q.group_by:
+        return files, schema, prims, None, [()]
+    keys = _keys_frame(spec, q.group_by, schema).sort(list(q.group_by))
+    return files, schema, prims, keys, [tuple(k) for k in keys.iter_rows()]
+
+
+def _scan(
+    spec: DatasetSpec,
+    q: Query,
+    execute: Execute,
+    prepared: _Prepared,
+) -> pl.DataFrame:
+    files, schema, prims, keys, cells = prepared
     rows = execute(exact_sql(spec, q, schema), {TABLE: files})
     n = len(q.group_by)
     found = {tuple(r[:n]): r[n:] for r in rows}
-    if q.group_by:
-        keys = _keys_frame(spec, q.group_by, schema).sort(list(q.group_by))
-        cells = [tuple(k) for k in keys.iter_rows()]
-    else:
-        keys, cells = None, [()]
     columns: dict[str, list[int]] = {p.alias: [] for p in prims}
     for cell in cells:
         stats = found.get(cell)
@@ -190,7 +261,16 @@ def exact_cells(
     frame = pl.DataFrame({a: pl.Series(a, v, dtype=pl.Int64) for a, v in columns.items()})
     if keys is not None:
         frame = pl.concat([keys, frame], how="horizontal")
-    return frame, prims
+    return frame
+
+
+def exact_cells(
+    spec: DatasetSpec, q: Query, execute: Execute
+) -> tuple[pl.DataFrame, tuple[_Primitive, ...]]:
+    """Every cell of the public key sets with its exact statistics (zeros where no row falls),
+    sorted by the keys: what the engine computed, before any noise."""
+    prepared = _prepare(spec, q)
+    return _scan(spec, q, execute, prepared), prepared[2]
 
 
 def run_query_on(
@@ -213,15 +293,25 @@ def run_query_on(
         )
     if spec.person_column is not None and not spec.dp_paths:
         return run_query(spec, q, rho_value)
-    exact, prims = exact_cells(spec, q, execute)
+    prepared = _prepare(spec, q)
+    prims, n_cells = prepared[2], len(prepared[4])
     scales = _scales(spec, prims, rho_value)
     share = rho_value / len(prims)
+    noise = _NoiseDraw(spec, prims, scales, share, n_cells)  # overlaps the scan
+    try:
+        exact = _scan(spec, q, execute, prepared)
+    except BaseException:
+        noise.join()  # the scan's error is the one to report; no thread left behind
+        raise
+    draws = noise.result()
     spent = 0.0
     out = exact
     for p in prims:
-        noisy, used = _noised(exact[p.alias].to_list(), p, spec, scales[p], share)
+        z, used = draws[p]
         spent += used
-        out = out.with_columns(pl.Series(p.alias, noisy, dtype=pl.Int64))
+        out = out.with_columns(
+            pl.Series(p.alias, add_noise(exact[p.alias].to_list(), z), dtype=pl.Int64)
+        )
     if spent > rho_value * _SAFETY:  # pragma: no cover - sum of shares
         raise RuntimeError(f"the release would spend ρ={spent} > {rho_value}")
     cells, infos = _assemble(spec, q, prims, scales, out)
